@@ -1,0 +1,51 @@
+package pbitest
+
+import (
+	"bytes"
+	"time"
+)
+
+// Request is one request the server received.
+type Request struct {
+	Method, Path, RawQuery string
+	// Route is the ServeMux pattern that matched, e.g.
+	// "POST /v1.0/myorg/groups/{groupId}/datasets/{datasetId}/refreshes".
+	// Unknown Power BI paths match "/v1.0/myorg/", anything else "/".
+	Route     string
+	Body      []byte // first 64 KiB of the request body (never kept for Entra endpoints: they carry secrets)
+	Status    int    // status answered (0 for a dropped connection or a client that gave up)
+	RequestID string // the RequestId header sent back (x-ms-request-id for Entra)
+	UserAgent string
+	Time      time.Time // arrival
+}
+
+// Requests returns every request received since the start or the last
+// ResetRequests, in arrival order, Entra ones included.
+func (s *Server) Requests() []Request {
+	s.logMu.Lock()
+	defer s.logMu.Unlock()
+	out := make([]Request, len(s.requests))
+	for i, r := range s.requests {
+		out[i] = *r
+		out[i].Body = bytes.Clone(r.Body)
+	}
+	return out
+}
+
+// Count returns how many requests matched the route pattern, faulted ones
+// included.
+func (s *Server) Count(route string) int {
+	s.logMu.Lock()
+	defer s.logMu.Unlock()
+	return s.counts[route]
+}
+
+// ResetRequests forgets the recorded requests and zeroes Count and
+// TokenRequests.
+func (s *Server) ResetRequests() {
+	s.logMu.Lock()
+	s.requests = nil
+	s.counts = make(map[string]int)
+	s.tokenCalls = 0
+	s.logMu.Unlock()
+}

@@ -1,0 +1,187 @@
+// Package pbitest is a fake Power BI tenant: a TLS HTTP server that answers
+// like the Power BI REST API (https://api.powerbi.com/v1.0/myorg) and the
+// Microsoft Entra ID v2.0 endpoints that MSAL talks to, with the same paths,
+// status codes, headers and JSON shapes.
+//
+// Entra ID (authority AuthorityHost()+"/"+TenantID()):
+//   - GET /{tenant}/v2.0/.well-known/openid-configuration
+//   - POST /{tenant}/oauth2/v2.0/token, grant_type=client_credentials for
+//     the one service principal (ClientID, ClientSecret) and Power BI's
+//     .default scope. Other grants plug in through grantTypes.
+//
+// Power BI (APIBaseURL()), each for a workspace (/groups/{groupId}/...)
+// and for My workspace:
+//   - GET groups ($filter, $top, $skip), GET groups/{groupId}
+//   - GET datasets, datasets/{datasetId}
+//   - POST datasets/{datasetId}/refreshes (standard and enhanced),
+//     GET .../refreshes (history), GET and DELETE .../refreshes/{refreshId}
+//   - GET reports, reports/{reportId}, .../pages, .../pages/{pageName}
+//   - POST reports/{reportId}/ExportTo, GET .../exports/{exportId} and
+//     .../exports/{exportId}/file (PDF, PPTX, PNG)
+//
+// Every Power BI request needs a bearer token issued by this server (by the
+// token endpoint or IssueToken). State lives in memory. Asynchronous jobs
+// (dataset refreshes, report exports) move through their states as time
+// passes: their status is derived from timestamps whenever it is read, so
+// no goroutine outlives Close.
+//
+// A typical test:
+//
+//	srv := pbitest.NewServer(pbitest.Options{})
+//	defer srv.Close()
+//	srv.SeedDemo()
+//	// authority: srv.AuthorityHost()+"/"+srv.TenantID(), client srv.ClientID()/srv.ClientSecret(),
+//	// HTTP client srv.Client(), API base srv.APIBaseURL().
+package pbitest
+
+import (
+	"crypto/rand"
+	"net/http"
+	"net/http/httptest"
+	"sync"
+	"time"
+)
+
+// Fixed identities of the fake tenant. They are not real Microsoft
+// identifiers; the secret is deliberately recognisable as fake.
+const (
+	// DefaultTenantID is the directory (tenant) id the server answers for.
+	DefaultTenantID = "7c1f3d5e-0a4b-4c2d-9e8f-1a2b3c4d5e6f"
+	// DefaultClientID is the application (client) id of the one service
+	// principal allowed to sign in.
+	DefaultClientID = "3f2a8e71-5b9c-4d06-a1e4-8c7b6d5e4f30"
+	// DefaultClientSecret is that service principal's client secret.
+	DefaultClientSecret = "pbitest-fake-client-secret-not-a-real-secret"
+)
+
+// Defaults applied by NewServer to zero Options fields.
+const (
+	defaultTokenLifetime   = time.Hour
+	defaultRefreshDuration = 2 * time.Second
+	defaultExportDuration  = 2 * time.Second
+)
+
+// Options configures a Server. The zero value is usable.
+type Options struct {
+	TenantID        string        // default DefaultTenantID
+	ClientID        string        // default DefaultClientID
+	ClientSecret    string        // default DefaultClientSecret
+	TokenLifetime   time.Duration // lifetime of issued access tokens (expires_in); default 1h
+	RefreshDuration time.Duration // how long a dataset refresh runs before Completed; default 2s
+	ExportDuration  time.Duration // how long an export job takes from creation to Succeeded; default 2s
+	ExportFileSize  int64         // size in bytes of exported files; 0 = a small valid file; at most 2 GiB
+}
+
+// Server is a running fake tenant. All methods are safe for concurrent use.
+type Server struct {
+	opts Options
+	srv  *httptest.Server
+	mux  *http.ServeMux
+	// closing is closed by Close, so that delayed answers give up.
+	closing   chan struct{}
+	closeOnce sync.Once
+
+	// signingKey signs the access tokens this server issues (HS256).
+	signingKey []byte
+
+	mu    sync.Mutex // guards the fields up to logMu
+	state *tenantState
+	// tokenSeq numbers issued tokens; tokens numbered <= expiredUpTo are
+	// treated as expired (see ExpireTokens).
+	tokenSeq    uint64
+	expiredUpTo uint64
+	faults      Faults
+	faultSeq    int // Power BI API requests seen since the last SetFaults
+
+	// logMu guards the request log. It is separate from mu so that a
+	// handler may answer while holding mu.
+	logMu      sync.Mutex
+	requests   []*Request
+	counts     map[string]int
+	tokenCalls int
+}
+
+// NewServer starts a TLS server on a loopback port. It never makes outgoing
+// network calls.
+func NewServer(opts Options) *Server {
+	if opts.TenantID == "" {
+		opts.TenantID = DefaultTenantID
+	}
+	if opts.ClientID == "" {
+		opts.ClientID = DefaultClientID
+	}
+	if opts.ClientSecret == "" {
+		opts.ClientSecret = DefaultClientSecret
+	}
+	if opts.TokenLifetime <= 0 {
+		opts.TokenLifetime = defaultTokenLifetime
+	}
+	if opts.RefreshDuration <= 0 {
+		opts.RefreshDuration = defaultRefreshDuration
+	}
+	if opts.ExportDuration <= 0 {
+		opts.ExportDuration = defaultExportDuration
+	}
+	s := &Server{
+		opts:       opts,
+		mux:        http.NewServeMux(),
+		closing:    make(chan struct{}),
+		signingKey: make([]byte, 32),
+		state:      newTenantState(),
+		counts:     make(map[string]int),
+	}
+	if _, err := rand.Read(s.signingKey); err != nil {
+		panic("pbitest: reading random signing key: " + err.Error())
+	}
+	s.routes()
+	s.srv = httptest.NewTLSServer(s.mux)
+	return s
+}
+
+// Close shuts the server down. Requests still in progress (waiting out
+// Faults.Latency, or streaming a file to a slow reader) are cut off rather
+// than waited for, so nothing of the server outlives Close.
+func (s *Server) Close() {
+	s.closeOnce.Do(func() {
+		close(s.closing)
+		s.srv.CloseClientConnections()
+		s.srv.Close()
+	})
+}
+
+// URL is the server's root, e.g. "https://127.0.0.1:43210".
+func (s *Server) URL() string { return s.srv.URL }
+
+// APIBaseURL is the Power BI REST base, the stand-in for
+// https://api.powerbi.com/v1.0/myorg.
+func (s *Server) APIBaseURL() string { return s.srv.URL + apiPrefix }
+
+// AuthorityHost is the stand-in for https://login.microsoftonline.com. The
+// MSAL authority is AuthorityHost()+"/"+TenantID().
+func (s *Server) AuthorityHost() string { return s.srv.URL }
+
+// Client returns an http.Client that trusts the server's certificate.
+func (s *Server) Client() *http.Client { return s.srv.Client() }
+
+// TenantID is the tenant the server answers for.
+func (s *Server) TenantID() string { return s.opts.TenantID }
+
+// ClientID is the application id of the service principal allowed to sign in.
+func (s *Server) ClientID() string { return s.opts.ClientID }
+
+// ClientSecret is that service principal's secret.
+func (s *Server) ClientSecret() string { return s.opts.ClientSecret }
+
+// routes registers every endpoint. Each area adds its own routes so that the
+// list of endpoints can be read area by area.
+func (s *Server) routes() {
+	s.entraRoutes()
+	s.groupRoutes()
+	s.datasetRoutes()
+	s.refreshRoutes()
+	s.reportRoutes()
+	s.exportRoutes()
+	// Anything else under the API prefix is an unknown route; recording it
+	// keeps Requests() complete.
+	s.handleAPI(apiPrefix+"/", s.notFoundRoute)
+}

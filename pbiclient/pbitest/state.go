@@ -1,0 +1,210 @@
+package pbitest
+
+import (
+	"fmt"
+	"strings"
+	"time"
+)
+
+// Workspace is a Power BI workspace (a "group" in the API).
+type Workspace struct {
+	ID                    string // filled with a random GUID when empty
+	Name                  string
+	Type                  string // default "Workspace"
+	IsReadOnly            bool
+	IsOnDedicatedCapacity bool   // Premium/Embedded/Fabric capacity: exports and enhanced refresh work, no daily refresh limit
+	CapacityID            string // filled with a random GUID when on dedicated capacity and empty; ignored otherwise
+}
+
+// Dataset is a semantic model.
+type Dataset struct {
+	ID                string // filled with a random GUID when empty
+	Name              string
+	ConfiguredBy      string // default "admin@contoso.onmicrosoft.com"
+	TargetStorageMode string // default "Abf" (small storage format)
+	// IsRefreshable is false for push and streaming datasets; refresh
+	// requests to them fail. Set it for ordinary import models.
+	IsRefreshable bool
+	CreatedDate   time.Time // default: when added
+	// AddRowsAPIEnabled marks a push dataset (rows are pushed through the
+	// API rather than refreshed).
+	AddRowsAPIEnabled bool
+}
+
+// Page is a report page. Name is the internal name used by the API
+// (e.g. "ReportSection"), DisplayName what users see.
+type Page struct {
+	Name, DisplayName string
+}
+
+// Report is a Power BI report.
+type Report struct {
+	ID         string // filled with a random GUID when empty
+	Name       string
+	DatasetID  string
+	ReportType string // default "PowerBIReport"; "PaginatedReport" for RDL reports
+	Pages      []Page // default two pages, "ReportSection" and "ReportSection1"
+}
+
+// Defaults for added items.
+const (
+	defaultConfiguredBy      = "admin@contoso.onmicrosoft.com"
+	defaultTargetStorageMode = "Abf"
+	reportTypePowerBI        = "PowerBIReport"
+	reportTypePaginated      = "PaginatedReport"
+)
+
+// tenantState is everything the tenant holds. The Server's mutex guards it.
+type tenantState struct {
+	// workspaces in creation order; myWorkspace is not among them.
+	workspaces  []*workspace
+	byID        map[string]*workspace // keyed by lowercase id
+	myWorkspace *workspace
+}
+
+type workspace struct {
+	info     Workspace
+	datasets []*dataset
+	reports  []*report
+}
+
+type dataset struct {
+	info Dataset
+	// refreshes, oldest first; at most maxRefreshHistory are kept.
+	refreshes []*refreshJob
+	// requested holds the start of every refresh accepted in the last 24 h,
+	// for the shared capacity daily limit (history trimming must not
+	// forget them).
+	requested []time.Time
+}
+
+type report struct {
+	info    Report
+	exports map[string]*exportJob
+}
+
+func newTenantState() *tenantState {
+	return &tenantState{byID: make(map[string]*workspace), myWorkspace: &workspace{}}
+}
+
+// workspace finds a workspace by id; "" is My workspace.
+func (t *tenantState) workspace(groupID string) *workspace {
+	if groupID == "" {
+		return t.myWorkspace
+	}
+	return t.byID[strings.ToLower(groupID)]
+}
+
+func (w *workspace) dataset(id string) *dataset {
+	for _, d := range w.datasets {
+		if strings.EqualFold(d.info.ID, id) {
+			return d
+		}
+	}
+	return nil
+}
+
+func (w *workspace) report(id string) *report {
+	for _, r := range w.reports {
+		if strings.EqualFold(r.info.ID, id) {
+			return r
+		}
+	}
+	return nil
+}
+
+// findDataset looks a dataset up in every workspace and returns it with
+// the id of its workspace ("" for My workspace).
+func (t *tenantState) findDataset(id string) (*dataset, string) {
+	if d := t.myWorkspace.dataset(id); d != nil {
+		return d, ""
+	}
+	for _, w := range t.workspaces {
+		if d := w.dataset(id); d != nil {
+			return d, w.info.ID
+		}
+	}
+	return nil, ""
+}
+
+// AddWorkspace adds a workspace and returns it as stored, with defaults
+// filled in. It panics if the id is taken.
+func (s *Server) AddWorkspace(w Workspace) Workspace {
+	if w.ID == "" {
+		w.ID = newGUID()
+	}
+	if w.Type == "" {
+		w.Type = "Workspace"
+	}
+	if !w.IsOnDedicatedCapacity {
+		w.CapacityID = ""
+	} else if w.CapacityID == "" {
+		w.CapacityID = newGUID()
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	key := strings.ToLower(w.ID)
+	if _, dup := s.state.byID[key]; dup {
+		panic(fmt.Sprintf("pbitest: AddWorkspace: workspace %s already exists", w.ID))
+	}
+	ws := &workspace{info: w}
+	s.state.workspaces = append(s.state.workspaces, ws)
+	s.state.byID[key] = ws
+	return w
+}
+
+// AddDataset adds a dataset to a workspace ("" = My workspace) and returns
+// it as stored. It panics if the workspace does not exist.
+func (s *Server) AddDataset(workspaceID string, d Dataset) Dataset {
+	if d.ID == "" {
+		d.ID = newGUID()
+	}
+	if d.ConfiguredBy == "" {
+		d.ConfiguredBy = defaultConfiguredBy
+	}
+	if d.TargetStorageMode == "" {
+		d.TargetStorageMode = defaultTargetStorageMode
+	}
+	if d.CreatedDate.IsZero() {
+		d.CreatedDate = time.Now()
+	}
+	d.CreatedDate = d.CreatedDate.UTC().Truncate(time.Millisecond)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	ws := s.mustWorkspace("AddDataset", workspaceID)
+	ws.datasets = append(ws.datasets, &dataset{info: d})
+	return d
+}
+
+// AddReport adds a report to a workspace ("" = My workspace) and returns it
+// as stored. Its dataset may live in another workspace. It panics if the
+// workspace does not exist.
+func (s *Server) AddReport(workspaceID string, r Report) Report {
+	if r.ID == "" {
+		r.ID = newGUID()
+	}
+	if r.ReportType == "" {
+		r.ReportType = reportTypePowerBI
+	}
+	if len(r.Pages) == 0 {
+		r.Pages = []Page{
+			{Name: "ReportSection", DisplayName: "Page 1"},
+			{Name: "ReportSection1", DisplayName: "Page 2"},
+		}
+	} else {
+		r.Pages = append([]Page(nil), r.Pages...)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	ws := s.mustWorkspace("AddReport", workspaceID)
+	ws.reports = append(ws.reports, &report{info: r, exports: make(map[string]*exportJob)})
+	return r
+}
+
+func (s *Server) mustWorkspace(caller, workspaceID string) *workspace {
+	ws := s.state.workspace(workspaceID)
+	if ws == nil {
+		panic(fmt.Sprintf("pbitest: %s: no workspace %s (add it with AddWorkspace first)", caller, workspaceID))
+	}
+	return ws
+}
