@@ -1,0 +1,233 @@
+// Package pbiclient is a typed client for the Power BI REST API.
+//
+// All requests go through one transport chain (see transport.go): a bearer token from a
+// TokenSource per attempt, retries that honour Retry-After within a bounded count and total
+// wait, RequestId capture and a debug log that never contains tokens or bodies. Failures the
+// service reports are *APIError values; long-running operations (refresh, export) poll with
+// backoff and report each poll to an optional callback.
+//
+// A groupID of "" means "My workspace" and selects the API variant without /groups/{groupId}.
+package pbiclient
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"net/url"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/rs/zerolog"
+)
+
+// DefaultBaseURL is the public cloud's Power BI REST API.
+const DefaultBaseURL = "https://api.powerbi.com/v1.0/myorg"
+
+// TokenSource supplies bearer tokens for Power BI. The auth package's sources satisfy it.
+type TokenSource interface {
+	Token(ctx context.Context) (string, error)
+	// Invalidate reports that Power BI rejected token; the next Token call must not return it.
+	Invalidate(token string)
+}
+
+// Config configures a Client. Only Tokens is required.
+type Config struct {
+	BaseURL   string            // default DefaultBaseURL; must be https unless the host is loopback
+	Tokens    TokenSource       // required
+	Transport http.RoundTripper // nil means a clone of http.DefaultTransport
+	UserAgent string            // default "powerbi-mcp"
+
+	// MaxRetries bounds the retries after the first attempt: 0 means 4, negative means none.
+	MaxRetries int
+	// MaxRetryWait bounds the total time one call waits between attempts: 0 means 60s,
+	// negative means no waiting. A Retry-After beyond what is left is not waited: the 429 is
+	// returned as an *APIError with RetryAfter set.
+	MaxRetryWait time.Duration
+
+	// Logger gets one debug line per attempt: method, path and query, status, duration,
+	// RequestId and attempt number. Never tokens, header values or bodies.
+	Logger zerolog.Logger
+}
+
+// Client calls the Power BI REST API. It is safe for concurrent use.
+type Client struct {
+	baseURL      string
+	tokens       TokenSource
+	http         *http.Client
+	userAgent    string
+	maxRetries   int
+	maxRetryWait time.Duration
+	log          zerolog.Logger
+}
+
+// New checks cfg and returns a Client.
+func New(cfg Config) (*Client, error) {
+	if cfg.Tokens == nil {
+		return nil, errors.New("pbiclient: Config.Tokens is required")
+	}
+	base, err := checkBaseURL(orDefault(cfg.BaseURL, DefaultBaseURL))
+	if err != nil {
+		return nil, err
+	}
+	transport := cfg.Transport
+	if transport == nil {
+		transport = http.DefaultTransport.(*http.Transport).Clone()
+	}
+	c := &Client{
+		baseURL:      base,
+		tokens:       cfg.Tokens,
+		http:         &http.Client{Transport: transport},
+		userAgent:    orDefault(cfg.UserAgent, "powerbi-mcp"),
+		maxRetries:   cfg.MaxRetries,
+		maxRetryWait: cfg.MaxRetryWait,
+		log:          cfg.Logger,
+	}
+	switch {
+	case c.maxRetries == 0:
+		c.maxRetries = 4
+	case c.maxRetries < 0:
+		c.maxRetries = 0
+	}
+	switch {
+	case c.maxRetryWait == 0:
+		c.maxRetryWait = 60 * time.Second
+	case c.maxRetryWait < 0:
+		c.maxRetryWait = 0
+	}
+	return c, nil
+}
+
+func orDefault(v, def string) string {
+	if v == "" {
+		return def
+	}
+	return v
+}
+
+// checkBaseURL returns the base URL without a trailing slash. Plain http is refused except
+// on loopback, where the fake tenant and local proxies live, so tokens never cross a network
+// in clear text.
+func checkBaseURL(raw string) (string, error) {
+	u, err := url.Parse(strings.TrimRight(raw, "/"))
+	if err != nil {
+		return "", fmt.Errorf("pbiclient: base URL: %w", err)
+	}
+	if u.Host == "" || u.RawQuery != "" || u.Fragment != "" || u.User != nil {
+		return "", fmt.Errorf("pbiclient: base URL %q: want scheme://host/path without query, fragment or user info", raw)
+	}
+	switch {
+	case u.Scheme == "https":
+	case u.Scheme == "http" && isLoopback(u.Hostname()):
+	default:
+		return "", fmt.Errorf("pbiclient: base URL %q: must be https (plain http only for loopback hosts)", raw)
+	}
+	return u.String(), nil
+}
+
+func isLoopback(host string) bool {
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+// workspacePath is the path of an item under a workspace, or under My workspace when
+// groupID is "". Segments are escaped.
+func workspacePath(groupID string, segments ...string) string {
+	var b strings.Builder
+	if groupID != "" {
+		b.WriteString("/groups/" + escape(groupID))
+	}
+	for _, s := range segments {
+		b.WriteString("/" + escape(s))
+	}
+	return b.String()
+}
+
+// escape escapes a path segment the way .NET's Uri.EscapeDataString does: everything but
+// RFC 3986 unreserved characters. Export ids carry '/', '+' and '=', and Go's
+// url.PathEscape would leave '+' and '=' alone, which the service's front end may reject.
+func escape(s string) string {
+	const hex = "0123456789ABCDEF"
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		ch := s[i]
+		if 'a' <= ch && ch <= 'z' || 'A' <= ch && ch <= 'Z' || '0' <= ch && ch <= '9' ||
+			ch == '-' || ch == '.' || ch == '_' || ch == '~' {
+			b.WriteByte(ch)
+			continue
+		}
+		b.WriteByte('%')
+		b.WriteByte(hex[ch>>4])
+		b.WriteByte(hex[ch&15])
+	}
+	return b.String()
+}
+
+// encodeQuery encodes OData query options. Keys are written as they are ("$filter", not
+// url.Values' "%24filter"); values are escaped, with spaces as %20 since OData parsers do not
+// all read '+' as a space.
+func encodeQuery(q url.Values) string {
+	keys := make([]string, 0, len(q))
+	for k := range q {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	var b strings.Builder
+	for _, k := range keys {
+		for _, v := range q[k] {
+			if b.Len() > 0 {
+				b.WriteByte('&')
+			}
+			b.WriteString(k + "=" + escape(v))
+		}
+	}
+	return b.String()
+}
+
+func needID(kind, id string) error {
+	if strings.TrimSpace(id) == "" {
+		return fmt.Errorf("pbiclient: %s id is required", kind)
+	}
+	return nil
+}
+
+// getJSON sends a GET and decodes the JSON answer into out.
+func (c *Client) getJSON(ctx context.Context, path string, query url.Values, out any) (http.Header, error) {
+	return c.sendJSON(ctx, http.MethodGet, path, query, nil, out)
+}
+
+// sendJSON sends a request with an optional JSON body and decodes the JSON answer into out
+// (skipped when out is nil). It returns the response headers.
+func (c *Client) sendJSON(ctx context.Context, method, path string, query url.Values, in, out any) (http.Header, error) {
+	cl := call{method: method, path: path, query: encodeQuery(query)}
+	if in != nil {
+		body, err := json.Marshal(in)
+		if err != nil {
+			return nil, fmt.Errorf("pbiclient: %s %s: encode request: %w", method, path, err)
+		}
+		cl.body = body
+	}
+	resp, err := c.do(ctx, cl)
+	if err != nil {
+		return nil, err
+	}
+	defer closeBody(resp)
+	if out != nil {
+		if err := json.NewDecoder(resp.Body).Decode(out); err != nil {
+			return resp.Header, fmt.Errorf("pbiclient: %s %s: decode response (RequestId %s): %w",
+				method, path, resp.Header.Get("RequestId"), err)
+		}
+	}
+	return resp.Header, nil
+}
+
+// list is the OData wrapper of every collection response.
+type list[T any] struct {
+	Value []T `json:"value"`
+}

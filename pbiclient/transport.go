@@ -1,0 +1,178 @@
+package pbiclient
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net"
+	"net/http"
+	"time"
+)
+
+// This file is the whole transport chain. Every request goes through Client.do, which per
+// attempt takes a token from the TokenSource, sends the request with the standard headers,
+// logs one line, and decides from the outcome whether to return, renew the token or retry.
+// One loop rather than stacked RoundTrippers because the decisions share state: the retry
+// count, the time budget, whether the token was already renewed, and whether the request
+// may have been applied.
+
+// call is one logical request; do may send it several times.
+type call struct {
+	method string
+	path   string // escaped, relative to the base URL, e.g. "/groups/{g}/datasets"
+	query  string // encoded, without '?'
+	body   []byte // JSON; nil sends no body
+	accept string // "" means application/json
+}
+
+const (
+	firstBackoff = 200 * time.Millisecond
+	maxBackoff   = 10 * time.Second
+)
+
+// do sends cl until it succeeds or a retry is not allowed. A 2xx response is returned with its
+// body open; any other outcome is an error, an *APIError when the request reached the wire.
+func (c *Client) do(ctx context.Context, cl call) (*http.Response, error) {
+	idempotent := cl.method == http.MethodGet || cl.method == http.MethodHead ||
+		cl.method == http.MethodPut || cl.method == http.MethodDelete
+	var (
+		retries int           // counted against MaxRetries
+		waited  time.Duration // counted against MaxRetryWait
+		renewed bool          // the token was already renewed once for this call
+	)
+	for attempt := 1; ; attempt++ {
+		token, err := c.tokens.Token(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("pbiclient: %s %s: get token: %w", cl.method, cl.path, err)
+		}
+		resp, err := c.send(ctx, cl, token, attempt)
+		if err == nil && resp.StatusCode < 300 {
+			return resp, nil
+		}
+
+		var apiErr *APIError
+		var delay time.Duration
+		if err != nil {
+			apiErr = &APIError{Method: cl.method, Path: cl.path, Err: err, OutcomeUnknown: !idempotent && !beforeSend(err)}
+			if ctx.Err() != nil || apiErr.OutcomeUnknown {
+				return nil, apiErr
+			}
+			delay = backoff(retries)
+		} else {
+			apiErr = newAPIError(cl.method, cl.path, resp)
+			switch {
+			case resp.StatusCode == http.StatusUnauthorized,
+				resp.StatusCode == http.StatusForbidden && apiErr.Code == "TokenExpired":
+				// The service did not process the request, so even a POST may be re-sent.
+				if renewed {
+					return nil, apiErr
+				}
+				renewed = true
+				c.tokens.Invalidate(token)
+				continue
+			case resp.StatusCode == http.StatusTooManyRequests:
+				// The service did not process a throttled request: retried whatever the method.
+			case resp.StatusCode >= 500:
+				if !idempotent {
+					apiErr.OutcomeUnknown = true
+					return nil, apiErr
+				}
+			default:
+				return nil, apiErr
+			}
+			delay = apiErr.RetryAfter
+			if delay == 0 {
+				delay = backoff(retries)
+			}
+		}
+
+		// A wait longer than the budget left is not started: the caller gets the error with
+		// its RetryAfter and can decide (a Power BI 429 may ask for an hour).
+		if retries >= c.maxRetries || waited+delay > c.maxRetryWait {
+			return nil, apiErr
+		}
+		if err := sleep(ctx, delay); err != nil {
+			return nil, fmt.Errorf("pbiclient: gave up waiting to retry: %w; last error: %v", err, apiErr)
+		}
+		retries++
+		waited += delay
+	}
+}
+
+// send makes one attempt and logs it.
+func (c *Client) send(ctx context.Context, cl call, token string, attempt int) (*http.Response, error) {
+	target := cl.path
+	if cl.query != "" {
+		target += "?" + cl.query
+	}
+	var body io.Reader
+	if cl.body != nil {
+		// A fresh reader per attempt; NewRequest also sets GetBody from it, so redirects
+		// can replay the body too.
+		body = bytes.NewReader(cl.body)
+	}
+	req, err := http.NewRequestWithContext(ctx, cl.method, c.baseURL+target, body)
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("Authorization", "Bearer "+token)
+	req.Header.Set("User-Agent", c.userAgent)
+	if cl.accept == "" {
+		req.Header.Set("Accept", "application/json")
+	} else {
+		req.Header.Set("Accept", cl.accept)
+	}
+	if cl.body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+
+	start := time.Now()
+	resp, err := c.http.Do(req)
+	ev := c.log.Debug().
+		Str("method", cl.method).
+		Str("path", target).
+		Int("attempt", attempt).
+		Dur("duration", time.Since(start))
+	if err != nil {
+		ev.Err(err).Msg("power bi request failed")
+		return nil, err
+	}
+	ev.Int("status", resp.StatusCode).Str("requestId", resp.Header.Get("RequestId")).Msg("power bi request")
+	return resp, nil
+}
+
+// beforeSend reports whether a transport error happened while connecting (refused, DNS), so
+// the service cannot have seen the request.
+func beforeSend(err error) bool {
+	var opErr *net.OpError
+	return errors.As(err, &opErr) && opErr.Op == "dial"
+}
+
+// backoff is the wait before retry n (0-based) when the service gave no Retry-After:
+// exponential from firstBackoff, with jitter so that many callers throttled together do not
+// come back together.
+func backoff(n int) time.Duration {
+	d := min(firstBackoff<<min(n, 16), maxBackoff)
+	return d/2 + rand.N(d/2+1)
+}
+
+// sleep waits for d or until ctx is done.
+func sleep(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}
+
+// closeBody drains a little of a finished body so the connection can be reused, then closes it.
+func closeBody(resp *http.Response) {
+	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, maxErrorBody))
+	resp.Body.Close()
+}
