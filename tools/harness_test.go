@@ -1,0 +1,176 @@
+package tools
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"reflect"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/mark3labs/mcp-go/client"
+	"github.com/mark3labs/mcp-go/mcp"
+	"github.com/rs/zerolog"
+
+	"github.com/powerbi-mcp/powerbi-mcp/auth"
+	"github.com/powerbi-mcp/powerbi-mcp/pbiclient"
+	"github.com/powerbi-mcp/powerbi-mcp/pbiclient/pbitest"
+)
+
+// stack is the whole server as an agent meets it, every layer real: an MCP client talks to the
+// tools, which call pbiclient, which signs in with MSAL and talks TLS to the fake tenant.
+type stack struct {
+	tenant    *pbitest.Server
+	client    *client.Client
+	exportDir string
+	logs      *syncBuffer
+
+	mu       sync.Mutex
+	progress []mcp.JSONRPCNotification
+}
+
+type stackOptions struct {
+	tenant pbitest.Options
+	tools  Options
+	secret string // the secret the server is configured with; default the tenant's own
+}
+
+func newStack(t testing.TB, o stackOptions) *stack {
+	t.Helper()
+	if o.tenant.RefreshDuration == 0 {
+		o.tenant.RefreshDuration = 300 * time.Millisecond
+	}
+	if o.tenant.ExportDuration == 0 {
+		o.tenant.ExportDuration = 300 * time.Millisecond
+	}
+	tenant := pbitest.NewServer(o.tenant)
+	t.Cleanup(tenant.Close)
+	tenant.SeedDemo()
+
+	logs := &syncBuffer{}
+	logger := zerolog.New(logs).Level(zerolog.TraceLevel)
+	secret := o.secret
+	if secret == "" {
+		secret = tenant.ClientSecret()
+	}
+	tokens, err := auth.NewClientSecret(auth.Config{AuthorityHost: tenant.AuthorityHost(), TenantID: tenant.TenantID(),
+		ClientID: tenant.ClientID(), ClientSecret: secret, HTTPClient: tenant.Client(), Logger: logger})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pc, err := pbiclient.New(pbiclient.Config{BaseURL: tenant.APIBaseURL(), Tokens: tokens,
+		Transport: tenant.Client().Transport, UserAgent: "powerbi-mcp/test", Logger: logger})
+	if err != nil {
+		t.Fatal(err)
+	}
+	st := &stack{tenant: tenant, exportDir: t.TempDir(), logs: logs}
+	if o.tools.Version == "" {
+		o.tools.Version = "test"
+	}
+	s, err := NewServer(Deps{Client: pc, ExportDir: st.exportDir, Logger: logger}, o.tools)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := client.NewInProcessClient(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	c.OnNotification(func(n mcp.JSONRPCNotification) {
+		if n.Method == string(mcp.MethodNotificationProgress) {
+			st.mu.Lock()
+			st.progress = append(st.progress, n)
+			st.mu.Unlock()
+		}
+	})
+	ctx := context.Background()
+	if err := c.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	var init mcp.InitializeRequest
+	init.Params.ClientInfo = mcp.Implementation{Name: "tools-test", Version: "0"}
+	if _, err := c.Initialize(ctx, init); err != nil {
+		t.Fatal(err)
+	}
+	st.client = c
+	return st
+}
+
+// call invokes a tool with a progress token and returns its result; a protocol error fails the test.
+func (s *stack) call(t testing.TB, name string, args map[string]any) *mcp.CallToolResult {
+	t.Helper()
+	res, err := s.client.CallTool(context.Background(), mcp.CallToolRequest{Params: mcp.CallToolParams{
+		Name: name, Arguments: args, Meta: &mcp.Meta{ProgressToken: "p-" + name}}})
+	if err != nil {
+		t.Fatalf("%s: protocol error: %v", name, err)
+	}
+	return res
+}
+
+// ok calls a tool that must succeed and decodes its structured content into out.
+func (s *stack) ok(t testing.TB, name string, args map[string]any, out any) {
+	t.Helper()
+	res := s.call(t, name, args)
+	if res.IsError {
+		t.Fatalf("%s(%v) failed: %s", name, args, text(res))
+	}
+	b, err := json.Marshal(res.StructuredContent)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(b, out); err != nil {
+		t.Fatalf("%s: structured content %s: %v", name, b, err)
+	}
+	// The text form must carry the same facts for clients that read only text.
+	var fromText, fromStructured any
+	if err := json.Unmarshal([]byte(text(res)), &fromText); err != nil {
+		t.Fatalf("%s: text content is not JSON: %v", name, err)
+	}
+	_ = json.Unmarshal(b, &fromStructured)
+	if !reflect.DeepEqual(fromText, fromStructured) {
+		t.Fatalf("%s: text content differs from structured content:\n%s\n%s", name, text(res), b)
+	}
+}
+
+// fails calls a tool that must answer with isError and returns its text.
+func (s *stack) fails(t *testing.T, name string, args map[string]any) string {
+	t.Helper()
+	res := s.call(t, name, args)
+	if !res.IsError {
+		t.Fatalf("%s(%v) succeeded, want an error result: %s", name, args, text(res))
+	}
+	return text(res)
+}
+
+func (s *stack) progressFor(token string) []mcp.JSONRPCNotification {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []mcp.JSONRPCNotification
+	for _, n := range s.progress {
+		if n.Params.AdditionalFields["progressToken"] == token {
+			out = append(out, n)
+		}
+	}
+	return out
+}
+
+func text(res *mcp.CallToolResult) string { return firstText(res) }
+
+// syncBuffer is a log sink safe for the concurrent writes of parallel tool calls.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}

@@ -1,0 +1,215 @@
+// Package tools defines the MCP tools of powerbi-mcp: one per Power BI operation, grouped into
+// toolsets, each with a typed input schema, all four annotations, an output schema and
+// structured results. The registry here owns the list; each area's file adds its tools.
+package tools
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/mark3labs/mcp-go/mcp"
+	"github.com/mark3labs/mcp-go/server"
+	"github.com/rs/zerolog"
+
+	"github.com/powerbi-mcp/powerbi-mcp/pbiclient"
+)
+
+// Deps is what the tools need at run time.
+type Deps struct {
+	Client *pbiclient.Client
+	// ExportDir is the only directory tools write files to. It is created on first use.
+	ExportDir string
+	Logger    zerolog.Logger
+}
+
+// Options selects which tools a server offers.
+type Options struct {
+	Version  string
+	ReadOnly bool     // register no tool that changes anything
+	Toolsets []string // toolset names, "default" or "all"; empty = "default"
+	Tools    []string // individual tool names, added to the toolsets chosen
+}
+
+// Toolset groups tools of one Power BI area.
+type Toolset struct {
+	Name        string
+	Description string
+	Default     bool // offered when the user chooses nothing
+}
+
+// Tool is one registered tool: its MCP definition, its handler, and the toolset it belongs to.
+type Tool struct {
+	Definition mcp.Tool
+	Handler    server.ToolHandlerFunc
+	Toolset    string
+}
+
+// toolsets lists every toolset in the order the instructions describe them.
+var toolsets = []Toolset{
+	{Name: "workspaces", Default: true, Description: "find workspaces (list_workspaces)"},
+	{Name: "datasets", Default: true, Description: "find semantic models, also called datasets (list_datasets)"},
+	{Name: "refresh", Default: true, Description: "refresh semantic models and read their refresh history (refresh_dataset, get_refresh_history)"},
+	{Name: "reports", Default: true, Description: "find reports and export them to PDF, PowerPoint or PNG files (list_reports, export_report)"},
+}
+
+// Toolsets returns every toolset the server knows.
+func Toolsets() []Toolset { return slices.Clone(toolsets) }
+
+// All returns every tool, unfiltered, in a stable order.
+func All(d Deps) []Tool {
+	var all []Tool
+	all = append(all, workspaceTools(d)...)
+	all = append(all, datasetTools(d)...)
+	all = append(all, refreshTools(d)...)
+	all = append(all, reportTools(d)...)
+	for i := range all {
+		// Unknown arguments are refused, in the schema the client sees and in validation, so a
+		// misspelt argument is reported instead of silently ignored.
+		all[i].Definition.InputSchema.AdditionalProperties = false
+	}
+	return all
+}
+
+// Select applies the options to the full list: toolsets, individual tools, read-only.
+// Unknown names are an error that lists the valid ones, so a typo in a config file is caught at start.
+func Select(all []Tool, opts Options) ([]Tool, error) {
+	sets := map[string]bool{}
+	chosen := opts.Toolsets
+	if len(chosen) == 0 && len(opts.Tools) == 0 {
+		chosen = []string{"default"}
+	}
+	for _, name := range chosen {
+		switch name {
+		case "all":
+			for _, ts := range toolsets {
+				sets[ts.Name] = true
+			}
+		case "default":
+			for _, ts := range toolsets {
+				if ts.Default {
+					sets[ts.Name] = true
+				}
+			}
+		default:
+			if !slices.ContainsFunc(toolsets, func(ts Toolset) bool { return ts.Name == name }) {
+				return nil, fmt.Errorf("unknown toolset %q; valid toolsets: all, default, %s", name, strings.Join(toolsetNames(), ", "))
+			}
+			sets[name] = true
+		}
+	}
+	names := map[string]bool{}
+	for _, name := range opts.Tools {
+		if !slices.ContainsFunc(all, func(t Tool) bool { return t.Definition.Name == name }) {
+			return nil, fmt.Errorf("unknown tool %q; valid tools: %s", name, strings.Join(toolNames(all), ", "))
+		}
+		names[name] = true
+	}
+	var out []Tool
+	for _, t := range all {
+		if !sets[t.Toolset] && !names[t.Definition.Name] {
+			continue
+		}
+		if opts.ReadOnly && !isReadOnly(t.Definition) {
+			continue
+		}
+		out = append(out, t)
+	}
+	return out, nil
+}
+
+// NewServer builds the MCP server with the selected tools. It does no I/O, so start-up stays fast.
+func NewServer(d Deps, opts Options) (*server.MCPServer, error) {
+	selected, err := Select(All(d), opts)
+	if err != nil {
+		return nil, err
+	}
+	s := server.NewMCPServer("powerbi-mcp", opts.Version,
+		server.WithTitle("Power BI"),
+		server.WithToolCapabilities(false),
+		server.WithRecovery(),
+		server.WithInstructions(instructions(selected, opts.ReadOnly)),
+	)
+	for _, t := range selected {
+		h, err := wrap(t, d.Logger)
+		if err != nil {
+			return nil, err
+		}
+		s.AddTool(t.Definition, h)
+	}
+	return s, nil
+}
+
+// wrap adds what every tool call gets: argument validation against the declared schema with
+// messages a model can act on, and one log line per call.
+func wrap(t Tool, log zerolog.Logger) (server.ToolHandlerFunc, error) {
+	validate, err := compileInputSchema(t.Definition)
+	if err != nil {
+		return nil, fmt.Errorf("tool %s: %w", t.Definition.Name, err)
+	}
+	name := t.Definition.Name
+	return func(ctx context.Context, req mcp.CallToolRequest) (*mcp.CallToolResult, error) {
+		start := time.Now()
+		if msg := validate(req.GetArguments()); msg != "" {
+			log.Info().Str("tool", name).Str("outcome", "invalid arguments").Msg("tool call")
+			return mcp.NewToolResultError(fmt.Sprintf("Invalid arguments for %s: %s. Fix the arguments to match the tool's input schema and call it again.", name, msg)), nil
+		}
+		res, err := t.Handler(ctx, req)
+		ev := log.Info().Str("tool", name).Dur("took", time.Since(start))
+		switch {
+		case err != nil:
+			ev = log.Error().Str("tool", name).Err(err)
+		case res != nil && res.IsError:
+			ev = ev.Str("outcome", "error").Str("error", firstText(res))
+		default:
+			ev = ev.Str("outcome", "ok")
+		}
+		ev.Msg("tool call")
+		return res, err
+	}, nil
+}
+
+func instructions(selected []Tool, readOnly bool) string {
+	var b strings.Builder
+	b.WriteString("Power BI through its REST API. Workspaces, semantic models (datasets) and reports are " +
+		"named by id (a GUID) or by exact name; omit the workspace to mean the caller's My workspace. " +
+		"Lists are paged with top and skip and say hasMore. Errors carry the Power BI error code, the " +
+		"RequestId and what to do next.\nEnabled toolsets:\n")
+	enabled := map[string]bool{}
+	for _, t := range selected {
+		enabled[t.Toolset] = true
+	}
+	for _, ts := range toolsets {
+		if enabled[ts.Name] {
+			fmt.Fprintf(&b, "- %s: %s\n", ts.Name, ts.Description)
+		}
+	}
+	if readOnly {
+		b.WriteString("The server is read-only: tools that change Power BI are not offered.\n")
+	}
+	return b.String()
+}
+
+func isReadOnly(t mcp.Tool) bool {
+	return t.Annotations.ReadOnlyHint != nil && *t.Annotations.ReadOnlyHint
+}
+
+func toolsetNames() []string {
+	var names []string
+	for _, ts := range toolsets {
+		names = append(names, ts.Name)
+	}
+	return names
+}
+
+func toolNames(all []Tool) []string {
+	var names []string
+	for _, t := range all {
+		names = append(names, t.Definition.Name)
+	}
+	sort.Strings(names)
+	return names
+}

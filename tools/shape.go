@@ -1,0 +1,205 @@
+package tools
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"regexp"
+	"strings"
+
+	"github.com/mark3labs/mcp-go/mcp"
+	"github.com/mark3labs/mcp-go/server"
+
+	"github.com/powerbi-mcp/powerbi-mcp/auth"
+	"github.com/powerbi-mcp/powerbi-mcp/pbiclient"
+)
+
+// guidPattern matches Power BI ids. The service returns some in upper case, so both are accepted.
+var guidPattern = regexp.MustCompile(`^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$`)
+
+// Parameters shared by many tools, declared once so their names and wording never drift.
+
+func workspaceParam() mcp.ToolOption {
+	return mcp.WithString("workspace",
+		mcp.Description("Workspace id (GUID) or exact workspace name, as returned by list_workspaces. Omit it for the caller's My workspace."),
+		mcp.MinLength(1), mcp.MaxLength(256))
+}
+
+func itemParam(name, kind, lister string) mcp.ToolOption {
+	return mcp.WithString(name, mcp.Required(),
+		mcp.Description(fmt.Sprintf("%s id (GUID) or exact %s name in the workspace, as returned by %s.", kind, strings.ToLower(kind), lister)),
+		mcp.MinLength(1), mcp.MaxLength(256))
+}
+
+func topParam(def, max int, what string) mcp.ToolOption {
+	return mcp.WithInteger("top",
+		mcp.Description(fmt.Sprintf("Maximum number of %s to return (default %d, at most %d).", what, def, max)),
+		mcp.Min(1), mcp.Max(max), mcp.DefaultNumber(def))
+}
+
+func skipParam() mcp.ToolOption {
+	return mcp.WithInteger("skip",
+		mcp.Description("Number of items to skip, for the next page: use nextSkip from the previous answer."),
+		mcp.Min(0), mcp.Max(1_000_000), mcp.DefaultNumber(0))
+}
+
+// annotations sets all four hints on purpose; the registry test checks none is left unset.
+func annotations(title string, readOnly, destructive, idempotent bool) mcp.ToolOption {
+	return mcp.WithToolAnnotation(mcp.ToolAnnotation{
+		Title:           title,
+		ReadOnlyHint:    mcp.ToBoolPtr(readOnly),
+		DestructiveHint: mcp.ToBoolPtr(destructive),
+		IdempotentHint:  mcp.ToBoolPtr(idempotent),
+		OpenWorldHint:   mcp.ToBoolPtr(true), // every tool talks to Power BI
+	})
+}
+
+// WorkspaceRef tells the model which workspace a tool used, and how its argument was read.
+type WorkspaceRef struct {
+	ID          string `json:"id,omitempty" jsonschema:"Workspace id; empty for My workspace"`
+	Name        string `json:"name,omitempty" jsonschema:"Workspace name, when it was given or looked up"`
+	MyWorkspace bool   `json:"myWorkspace,omitempty" jsonschema:"True when the caller's My workspace was used"`
+	ResolvedBy  string `json:"resolvedBy" jsonschema:"How the workspace argument was read: id, name or default (My workspace)"`
+}
+
+// ItemRef names a dataset or report a tool acted on.
+type ItemRef struct {
+	ID         string `json:"id"`
+	Name       string `json:"name,omitempty"`
+	ResolvedBy string `json:"resolvedBy" jsonschema:"How the argument was read: id or name"`
+}
+
+// Page is the paging part of every list result.
+type Page struct {
+	Count    int  `json:"count" jsonschema:"Number of items in this answer"`
+	HasMore  bool `json:"hasMore" jsonschema:"True when more items exist: call again with skip = nextSkip"`
+	NextSkip int  `json:"nextSkip,omitempty" jsonschema:"The skip value for the next page, when hasMore is true"`
+}
+
+// pageOf cuts one page out of a full list the service returned whole.
+func pageOf[T any](all []T, top, skip int) ([]T, Page) {
+	if skip > len(all) {
+		skip = len(all)
+	}
+	end := min(skip+top, len(all))
+	items := all[skip:end]
+	p := Page{Count: len(items), HasMore: end < len(all)}
+	if p.HasMore {
+		p.NextSkip = end
+	}
+	return items, p
+}
+
+// resultError is an answer the model can act on: the tool failed for a reason it can fix or report.
+type resultError struct{ msg string }
+
+func (e *resultError) Error() string { return e.msg }
+
+func userErrorf(format string, args ...any) error {
+	return &resultError{msg: fmt.Sprintf(format, args...)}
+}
+
+// errorResult turns a failure into an isError result. Everything the model can act on is spelled
+// out: what failed, the Power BI code and message, the HTTP status, the RequestId support asks
+// for, how long to wait when throttled, and one sentence on what to do next.
+func errorResult(action string, err error) *mcp.CallToolResult {
+	var ue *resultError
+	var ae *pbiclient.APIError
+	var entra *auth.Error
+	var b strings.Builder
+	switch {
+	case errors.As(err, &ue):
+		b.WriteString(ue.msg)
+	case errors.As(err, &ae):
+		fmt.Fprintf(&b, "Could not %s: Power BI answered HTTP %d", action, ae.StatusCode)
+		if ae.Code != "" {
+			fmt.Fprintf(&b, " %s", ae.Code)
+		}
+		if ae.Message != "" {
+			fmt.Fprintf(&b, ": %s", strings.TrimSuffix(ae.Message, "."))
+		}
+		b.WriteString(".")
+		if len(ae.Details) > 0 {
+			fmt.Fprintf(&b, " Details: %s.", strings.Join(ae.Details, "; "))
+		}
+		if ae.RequestID != "" {
+			fmt.Fprintf(&b, " RequestId: %s.", ae.RequestID)
+		}
+		if ae.RetryAfter > 0 {
+			fmt.Fprintf(&b, " Retry after %d seconds.", int(ae.RetryAfter.Seconds()+0.5))
+		}
+		fmt.Fprintf(&b, " Next: %s", nextStep(ae))
+	case errors.As(err, &entra):
+		fmt.Fprintf(&b, "Could not %s: signing in to Microsoft Entra ID failed. %s", action, entra.Error())
+	case errors.Is(err, context.DeadlineExceeded):
+		fmt.Fprintf(&b, "Could not %s: Power BI did not answer in time. Try again; if it keeps happening, ask for less data.", action)
+	case errors.Is(err, context.Canceled):
+		fmt.Fprintf(&b, "Could not %s: the call was cancelled.", action)
+	default:
+		fmt.Fprintf(&b, "Could not %s: %v", action, err)
+	}
+	return mcp.NewToolResultError(b.String())
+}
+
+// nextStep gives the one thing to do about a Power BI error. Codes come first because they are
+// precise; the status is the fallback.
+func nextStep(ae *pbiclient.APIError) string {
+	msg := strings.ToLower(ae.Message)
+	switch {
+	case ae.OutcomeUnknown:
+		return "the request may have reached Power BI before the connection failed, so it was not repeated. Check its effect (for a refresh: get_refresh_history) before trying again."
+	case strings.Contains(msg, "another refresh request is already executing"):
+		return "a refresh of this model is already running. Wait for it to finish (get_refresh_history shows it) and try again if needed."
+	case strings.Contains(msg, "exceeded limit") && strings.Contains(msg, "refresh"):
+		return "models on shared capacity allow 8 refreshes a day, scheduled ones included. Try again tomorrow, or move the workspace to a Premium, PPU or Fabric capacity."
+	case ae.Code == "TokenExpired":
+		return "the access token expired and a fresh one was refused too. Check the server's sign-in configuration."
+	case ae.Code == "PowerBINotAuthorizedException" || ae.StatusCode == 401:
+		return "the signed-in identity is not allowed to do this. For a service principal: a Power BI admin must enable the tenant setting 'Service principals can use Fabric APIs' for a security group that contains it, and it must be a member of the workspace (Member or Admin for changes)."
+	case ae.Code == "ItemNotFound" || ae.Code == "PowerBIEntityNotFound" || ae.StatusCode == 404:
+		return "check the id or name with list_workspaces, list_datasets or list_reports. Power BI also answers 'not found' when the caller has no access to the item."
+	case ae.StatusCode == 429:
+		return "Power BI is throttling these requests. Wait for the time given and call again; do not loop."
+	case ae.StatusCode == 403:
+		return "access was refused. The caller may lack a role in the workspace, or the feature needs a Premium, PPU or Fabric capacity or a tenant setting the admin has not enabled."
+	case ae.StatusCode >= 500:
+		return "Power BI had an internal error. Try again in a minute; quote the RequestId if it persists."
+	case ae.StatusCode == 400:
+		return "Power BI refused the request as given. Adjust the arguments according to the message and try again."
+	default:
+		return "read the message above; quote the RequestId to Microsoft support if it persists."
+	}
+}
+
+// progressReporter returns a function that sends MCP progress notifications when the client asked
+// for them (a progress token in the call) and does nothing otherwise. Progress is best effort: a
+// failed notification never fails the tool.
+func progressReporter(ctx context.Context, req mcp.CallToolRequest) func(done, total float64, message string) {
+	var token mcp.ProgressToken
+	if req.Params.Meta != nil {
+		token = req.Params.Meta.ProgressToken
+	}
+	srv := server.ServerFromContext(ctx)
+	if token == nil || srv == nil {
+		return func(float64, float64, string) {}
+	}
+	last := -1.0
+	return func(done, total float64, message string) {
+		if done <= last { // the protocol requires progress to increase
+			return
+		}
+		last = done
+		_ = srv.SendNotificationToClient(ctx, string(mcp.MethodNotificationProgress), map[string]any{
+			"progressToken": token, "progress": done, "total": total, "message": message,
+		})
+	}
+}
+
+func firstText(res *mcp.CallToolResult) string {
+	for _, c := range res.Content {
+		if t, ok := c.(mcp.TextContent); ok {
+			return t.Text
+		}
+	}
+	return ""
+}
