@@ -1,0 +1,121 @@
+// End-to-end checks: the real MCP Inspector CLI drives `powerbi-mcp --sandbox` over stdio, SSE
+// and streamable HTTP, lists the tools and calls every one of them.
+//
+// Usage: node e2e.mjs /path/to/powerbi-mcp
+import { execFile, spawn } from "node:child_process";
+import { mkdtempSync, readFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, dirname } from "node:path";
+import { fileURLToPath } from "node:url";
+import { promisify } from "node:util";
+
+const run = promisify(execFile);
+const here = dirname(fileURLToPath(import.meta.url));
+const inspector = join(here, "node_modules", ".bin", "mcp-inspector");
+const bin = process.argv[2];
+if (!bin) {
+  console.error("usage: node e2e.mjs /path/to/powerbi-mcp");
+  process.exit(2);
+}
+// The Inspector keeps state under HOME; a fresh one keeps runs independent.
+const home = mkdtempSync(join(tmpdir(), "pbi-e2e-home-"));
+
+const expectedTools = ["export_report", "get_refresh_history", "list_datasets", "list_reports", "list_workspaces", "refresh_dataset"];
+const magic = { PDF: "%PDF-", PPTX: "PK\u0003\u0004", PNG: "\u0089PNG" };
+let passed = 0;
+let failed = 0;
+
+function check(name, ok, detail) {
+  if (ok) {
+    passed++;
+    console.log(`ok - ${name}`);
+  } else {
+    failed++;
+    console.log(`not ok - ${name}: ${detail}`);
+  }
+}
+
+// inspect runs one Inspector CLI command and returns its exit code and parsed JSON answer.
+async function inspect(target, method, extra = []) {
+  const args = ["--cli", "--format", "json", "-q", "--method", method, ...extra, ...target];
+  try {
+    const { stdout } = await run(inspector, args, { env: { ...process.env, HOME: home }, timeout: 120_000 });
+    return { code: 0, out: JSON.parse(stdout) };
+  } catch (err) {
+    let out = null;
+    try { out = JSON.parse(err.stdout); } catch { /* not JSON */ }
+    return { code: err.code ?? 1, out, stderr: String(err.stderr ?? err.message).slice(0, 500) };
+  }
+}
+
+function callArgs(tool, args) {
+  return ["--tool-name", tool, "--tool-args-json", JSON.stringify(args)];
+}
+
+async function exercise(label, target, exportDir) {
+  const list = await inspect(target, "tools/list");
+  const names = (list.out?.result?.tools ?? []).map((t) => t.name).sort();
+  check(`${label}: tools/list names the six tools`, JSON.stringify(names) === JSON.stringify(expectedTools), `${list.code} ${JSON.stringify(names)} ${list.stderr ?? ""}`);
+
+  const ws = "Sales Analytics";
+  const calls = [
+    ["list_workspaces", {}],
+    ["list_datasets", { workspace: ws }],
+    ["list_reports", { workspace: ws }],
+    ["refresh_dataset", { workspace: ws, dataset: "Sales", wait: true, timeout_seconds: 60 }],
+    ["get_refresh_history", { workspace: ws, dataset: "Sales" }],
+  ];
+  for (const [tool, args] of calls) {
+    const r = await inspect(target, "tools/call", callArgs(tool, args));
+    const result = r.out?.result;
+    check(`${label}: ${tool}`, r.code === 0 && result && !result.isError && result.structuredContent, `exit ${r.code} ${JSON.stringify(r.out).slice(0, 400)} ${r.stderr ?? ""}`);
+  }
+
+  for (const format of ["PDF", "PPTX", "PNG"]) {
+    const r = await inspect(target, "tools/call", callArgs("export_report", { workspace: ws, report: "Sales Overview", format }));
+    const file = r.out?.result?.structuredContent?.file;
+    let head = "";
+    try { head = readFileSync(file.path).subarray(0, 8).toString("latin1"); } catch { /* checked below */ }
+    check(`${label}: export_report ${format} wrote a ${format} file in the export directory`,
+      r.code === 0 && file && dirname(file.path) === exportDir && head.startsWith(magic[format]),
+      `exit ${r.code} ${JSON.stringify(r.out).slice(0, 400)} ${r.stderr ?? ""} head=${JSON.stringify(head)}`);
+  }
+
+  // The error path: an unknown workspace is an isError result (Inspector exit code 5), not a crash.
+  const bad = await inspect(target, "tools/call", callArgs("list_datasets", { workspace: "No Such Workspace" }));
+  check(`${label}: an unknown workspace is an isError result`, bad.code === 5, `exit ${bad.code} ${JSON.stringify(bad.out)}`);
+}
+
+async function waitHealthy(url) {
+  for (let i = 0; i < 100; i++) {
+    try {
+      if ((await fetch(url)).ok) return;
+    } catch { /* not up yet */ }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`${url} never answered`);
+}
+
+async function overHTTP(transport, port) {
+  const exportDir = mkdtempSync(join(tmpdir(), `pbi-e2e-${transport}-`));
+  const server = spawn(bin, ["--sandbox", "--transport", transport, "--addr", `127.0.0.1:${port}`], {
+    env: { ...process.env, PBI_MCP_EXPORT_DIR: exportDir },
+    stdio: ["ignore", "ignore", "inherit"],
+  });
+  try {
+    await waitHealthy(`http://127.0.0.1:${port}/healthz`);
+    const path = transport === "sse" ? "/sse" : "/mcp";
+    await exercise(transport, ["--server-url", `http://127.0.0.1:${port}${path}`, "--transport", transport], exportDir);
+  } finally {
+    server.kill("SIGTERM");
+    const code = await new Promise((r) => server.on("exit", (c) => r(c)));
+    check(`${transport}: SIGTERM shuts the server down cleanly`, code === 0, `exit code ${code}`);
+  }
+}
+
+const stdioExports = mkdtempSync(join(tmpdir(), "pbi-e2e-stdio-"));
+await exercise("stdio", ["-e", `PBI_MCP_EXPORT_DIR=${stdioExports}`, "--", bin, "--sandbox"], stdioExports);
+await overHTTP("http", 18000 + Math.floor(Math.random() * 1000));
+await overHTTP("sse", 19000 + Math.floor(Math.random() * 1000));
+console.log(`e2e: ${passed} passed, ${failed} failed`);
+process.exit(failed === 0 ? 0 : 1);

@@ -1,0 +1,191 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"path/filepath"
+	"runtime/debug"
+	"strings"
+
+	"github.com/powerbi-mcp/powerbi-mcp/pbiclient"
+)
+
+// version is set at build time with -ldflags "-X main.version=v1.2.3"; otherwise the module
+// version recorded by `go install ...@version` is used.
+var version = ""
+
+func currentVersion() string {
+	if version != "" {
+		return version
+	}
+	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
+		return bi.Main.Version
+	}
+	return "dev"
+}
+
+// config is everything the command line and the environment decide. Sign-in settings are not
+// here: they are the Azure SDK's standard AZURE_* variables, read by the auth package.
+type config struct {
+	Transport      string
+	Addr           string
+	LogLevel       string
+	LogFormat      string
+	ExportDir      string
+	BaseURL        string
+	Sandbox        bool
+	ReadOnly       bool
+	Toolsets       []string
+	Tools          []string
+	AllowedOrigins []string
+	HTTPToken      string // PBI_MCP_HTTP_TOKEN only: a flag would show in the process list
+	ShowVersion    bool
+}
+
+// envPrefix names every flag's environment variable: --export-dir is PBI_MCP_EXPORT_DIR.
+const envPrefix = "PBI_MCP_"
+
+func envName(flagName string) string {
+	return envPrefix + strings.ToUpper(strings.ReplaceAll(flagName, "-", "_"))
+}
+
+// parseConfig reads flags, then fills every flag not given on the command line from its
+// PBI_MCP_* variable. A command-line flag wins over the environment.
+func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (config, error) {
+	var cfg config
+	var toolsets, tools, origins string
+	fs := flag.NewFlagSet("powerbi-mcp", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.StringVar(&cfg.Transport, "transport", "stdio", "how MCP clients connect: stdio, sse or http (streamable HTTP)")
+	fs.StringVar(&cfg.Addr, "addr", "127.0.0.1:8080", "listen address for the sse and http transports")
+	fs.StringVar(&cfg.LogLevel, "log-level", "info", "log level: trace, debug, info, warn or error (logs go to stderr)")
+	fs.StringVar(&cfg.LogFormat, "log-format", "console", "log format: console or json")
+	fs.StringVar(&cfg.ExportDir, "export-dir", defaultExportDir(), "directory where export_report writes files")
+	fs.StringVar(&cfg.BaseURL, "base-url", pbiclient.DefaultBaseURL, "Power BI REST API base URL (national clouds use their own)")
+	fs.BoolVar(&cfg.Sandbox, "sandbox", false, "serve a built-in demo tenant instead of Power BI: no Azure account needed")
+	fs.BoolVar(&cfg.ReadOnly, "read-only", false, "offer only tools that change nothing in Power BI")
+	fs.StringVar(&toolsets, "toolsets", "default", "comma-separated toolsets to offer: default, all, or names (workspaces, datasets, refresh, reports)")
+	fs.StringVar(&tools, "tools", "", "comma-separated tool names to offer in addition to the toolsets")
+	fs.StringVar(&origins, "allowed-origins", "", "comma-separated browser Origins allowed on the HTTP transports besides localhost")
+	fs.BoolVar(&cfg.ShowVersion, "version", false, "print the version and exit")
+	fs.Usage = func() { usage(fs, stderr) }
+
+	if err := fs.Parse(args); err != nil {
+		return config{}, err
+	}
+	if fs.NArg() > 0 {
+		return config{}, fmt.Errorf("unexpected argument %q; see powerbi-mcp --help", fs.Arg(0))
+	}
+	given := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { given[f.Name] = true })
+	var envErr error
+	fs.VisitAll(func(f *flag.Flag) {
+		if given[f.Name] || f.Name == "version" {
+			return
+		}
+		if v := getenv(envName(f.Name)); v != "" {
+			if err := fs.Set(f.Name, v); err != nil {
+				envErr = errors.Join(envErr, fmt.Errorf("%s=%q: %v", envName(f.Name), v, err))
+			}
+		}
+	})
+	if envErr != nil {
+		return config{}, envErr
+	}
+	cfg.Toolsets, cfg.Tools, cfg.AllowedOrigins = splitList(toolsets), splitList(tools), splitList(origins)
+	cfg.HTTPToken = getenv(envPrefix + "HTTP_TOKEN")
+	return cfg, cfg.validate()
+}
+
+func (c config) validate() error {
+	switch c.Transport {
+	case "stdio", "sse", "http":
+	default:
+		return fmt.Errorf("--transport %q: use stdio, sse or http", c.Transport)
+	}
+	switch c.LogLevel {
+	case "trace", "debug", "info", "warn", "error":
+	default:
+		return fmt.Errorf("--log-level %q: use trace, debug, info, warn or error", c.LogLevel)
+	}
+	switch c.LogFormat {
+	case "console", "json":
+	default:
+		return fmt.Errorf("--log-format %q: use console or json", c.LogFormat)
+	}
+	if c.Transport != "stdio" {
+		if _, _, err := net.SplitHostPort(c.Addr); err != nil {
+			return fmt.Errorf("--addr %q: want host:port, e.g. 127.0.0.1:8080", c.Addr)
+		}
+		if !isLoopback(c.Addr) && c.HTTPToken == "" {
+			return fmt.Errorf("--addr %s is reachable from other machines, so callers must authenticate: set %sHTTP_TOKEN to a long random value and send it as 'Authorization: Bearer <token>', or listen on 127.0.0.1", c.Addr, envPrefix)
+		}
+	}
+	if c.ExportDir == "" {
+		return fmt.Errorf("--export-dir is empty and no user cache directory was found: set %s", envName("export-dir"))
+	}
+	return nil
+}
+
+// isLoopback reports whether addr can only be reached from this machine.
+func isLoopback(addr string) bool {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return false
+	}
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+func defaultExportDir() string {
+	dir, err := os.UserCacheDir()
+	if err != nil {
+		return ""
+	}
+	return filepath.Join(dir, "powerbi-mcp", "exports")
+}
+
+func splitList(s string) []string {
+	var out []string
+	for _, part := range strings.Split(s, ",") {
+		if part = strings.TrimSpace(part); part != "" {
+			out = append(out, part)
+		}
+	}
+	return out
+}
+
+func usage(fs *flag.FlagSet, w io.Writer) {
+	fmt.Fprintf(w, `powerbi-mcp %s: an MCP server for the Power BI REST API.
+
+Usage:
+  powerbi-mcp [flags]             serve MCP on stdio (what desktop agents start)
+  powerbi-mcp --sandbox           the same, on a built-in demo tenant
+  powerbi-mcp --transport http    serve streamable HTTP on --addr, endpoint /mcp
+
+Sign-in uses the Azure SDK's variables:
+  AZURE_TENANT_ID, AZURE_CLIENT_ID, AZURE_CLIENT_SECRET   a service principal with a client secret
+  PBI_MCP_ACCESS_TOKEN                                    or an access token you already have
+  AZURE_AUTHORITY_HOST                                    Entra ID host (default https://login.microsoftonline.com)
+
+Flags (each can also be set by the environment variable shown):
+`, currentVersion())
+	fs.VisitAll(func(f *flag.Flag) {
+		def := ""
+		if f.DefValue != "" && f.DefValue != "false" {
+			def = fmt.Sprintf(" (default %q)", f.DefValue)
+		}
+		fmt.Fprintf(w, "  --%-16s %s%s\n", f.Name, f.Usage, def)
+		if f.Name != "version" {
+			fmt.Fprintf(w, "  %-18s %s\n", "", envName(f.Name))
+		}
+	})
+	fmt.Fprintf(w, "\nHTTP transports bound beyond loopback require %sHTTP_TOKEN; callers send it as a bearer token.\n", envPrefix)
+}

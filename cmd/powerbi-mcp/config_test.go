@@ -1,0 +1,78 @@
+package main
+
+import (
+	"io"
+	"strings"
+	"testing"
+)
+
+func env(kv map[string]string) func(string) string {
+	return func(k string) string { return kv[k] }
+}
+
+func TestConfigDefaults(t *testing.T) {
+	cfg, err := parseConfig(nil, env(nil), io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Transport != "stdio" || cfg.Addr != "127.0.0.1:8080" || cfg.LogLevel != "info" || cfg.ExportDir == "" ||
+		cfg.BaseURL != "https://api.powerbi.com/v1.0/myorg" || cfg.Sandbox || cfg.ReadOnly || strings.Join(cfg.Toolsets, ",") != "default" {
+		t.Fatalf("%+v", cfg)
+	}
+}
+
+func TestConfigEnvironmentAndFlags(t *testing.T) {
+	e := env(map[string]string{
+		"PBI_MCP_EXPORT_DIR": "/data/exports",
+		"PBI_MCP_LOG_LEVEL":  "debug",
+		"PBI_MCP_READ_ONLY":  "true",
+		"PBI_MCP_TOOLSETS":   "reports, refresh",
+		"PBI_MCP_TRANSPORT":  "http",
+	})
+	cfg, err := parseConfig([]string{"--log-level", "warn"}, e, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.ExportDir != "/data/exports" || !cfg.ReadOnly || cfg.Transport != "http" || strings.Join(cfg.Toolsets, ",") != "reports,refresh" {
+		t.Fatalf("environment not applied: %+v", cfg)
+	}
+	if cfg.LogLevel != "warn" {
+		t.Fatalf("a command-line flag must win over the environment: %s", cfg.LogLevel)
+	}
+}
+
+func TestConfigErrorsNameTheSetting(t *testing.T) {
+	for _, c := range []struct {
+		args []string
+		env  map[string]string
+		want string
+	}{
+		{[]string{"--transport", "websocket"}, nil, "--transport"},
+		{nil, map[string]string{"PBI_MCP_LOG_LEVEL": "loud"}, "--log-level"},
+		{nil, map[string]string{"PBI_MCP_READ_ONLY": "maybe"}, "PBI_MCP_READ_ONLY"},
+		{[]string{"--transport", "http", "--addr", "0.0.0.0:8080"}, nil, "PBI_MCP_HTTP_TOKEN"},
+		{[]string{"--transport", "http", "--addr", "8080"}, nil, "host:port"},
+		{[]string{"serve"}, nil, "unexpected argument"},
+	} {
+		_, err := parseConfig(c.args, env(c.env), io.Discard)
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%v %v: got %v, want an error naming %s", c.args, c.env, err, c.want)
+		}
+	}
+	// Beyond loopback with a caller token is fine.
+	if _, err := parseConfig([]string{"--transport", "http", "--addr", "0.0.0.0:8080"}, env(map[string]string{"PBI_MCP_HTTP_TOKEN": "t"}), io.Discard); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestHelpListsEveryEnvironmentVariable(t *testing.T) {
+	var out strings.Builder
+	if code := run(t.Context(), []string{"--help"}, env(nil), strings.NewReader(""), io.Discard, &out); code != 0 {
+		t.Fatalf("exit %d", code)
+	}
+	for _, want := range []string{"PBI_MCP_EXPORT_DIR", "PBI_MCP_LOG_LEVEL", "PBI_MCP_TRANSPORT", "AZURE_CLIENT_SECRET", "--sandbox"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("help lacks %s", want)
+		}
+	}
+}
