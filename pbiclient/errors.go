@@ -70,6 +70,13 @@ func IsNotFound(err error) bool {
 	return errors.As(err, &apiErr) && apiErr.StatusCode == http.StatusNotFound
 }
 
+// TokenError is a request that was not sent because no access token could be had: sign-in is
+// not configured, or Entra ID refused it. Err says why (an *auth.Error for Entra failures).
+type TokenError struct{ Err error }
+
+func (e *TokenError) Error() string { return "pbiclient: no access token: " + e.Err.Error() }
+func (e *TokenError) Unwrap() error { return e.Err }
+
 // JobFailedError is a long-running operation (refresh, export) that ended without success.
 type JobFailedError struct {
 	Operation string // "refresh" or "export"

@@ -46,7 +46,7 @@ func (c *Client) do(ctx context.Context, cl call) (*http.Response, error) {
 	for attempt := 1; ; attempt++ {
 		token, err := c.tokens.Token(ctx)
 		if err != nil {
-			return nil, fmt.Errorf("pbiclient: %s %s: get token: %w", cl.method, cl.path, err)
+			return nil, &TokenError{Err: err}
 		}
 		resp, err := c.send(ctx, cl, token, attempt)
 		if err == nil && resp.StatusCode < 300 {

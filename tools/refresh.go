@@ -35,7 +35,7 @@ type RefreshResult struct {
 	Workspace WorkspaceRef `json:"workspace"`
 	Dataset   ItemRef      `json:"dataset"`
 	RequestID string       `json:"requestId,omitempty" jsonschema:"Identifies this refresh in get_refresh_history"`
-	Status    string       `json:"status" jsonschema:"Started (not waited for), InProgress (still running when the wait ended), Completed, Failed, Cancelled or Disabled"`
+	Status    string       `json:"status" jsonschema:"Started (not waited for), InProgress (still running when the wait ended) or Completed; a refresh that failed or was cancelled is reported as an error"`
 	Refresh   *Refresh     `json:"refresh,omitempty" jsonschema:"The history entry, when the call waited"`
 	Message   string       `json:"message"`
 }
@@ -161,16 +161,9 @@ func waitForRefresh(ctx context.Context, c *pbiclient.Client, req mcp.CallToolRe
 		}
 		return RefreshResult{}, err
 	}
+	// WaitRefresh reports any other end than Completed as an error the model is shown.
 	r := refreshOf(final)
-	res.Refresh, res.Status = &r, r.Status
-	switch r.Status {
-	case "Completed":
-		res.Message = "The refresh completed."
-	case "Failed":
-		res.Message = "The refresh failed: " + r.Error
-	default:
-		res.Message = "The refresh ended with status " + r.Status + "."
-	}
+	res.Refresh, res.Status, res.Message = &r, r.Status, "The refresh completed."
 	return res, nil
 }
 

@@ -103,13 +103,19 @@ func userErrorf(format string, args ...any) error {
 // out: what failed, the Power BI code and message, the HTTP status, the RequestId support asks
 // for, how long to wait when throttled, and one sentence on what to do next.
 func errorResult(action string, err error) *mcp.CallToolResult {
-	var ue *resultError
-	var ae *pbiclient.APIError
-	var entra *auth.Error
-	var b strings.Builder
+	var (
+		ue    *resultError
+		ae    *pbiclient.APIError
+		job   *pbiclient.JobFailedError
+		entra *auth.Error
+		tok   *pbiclient.TokenError
+		b     strings.Builder
+	)
 	switch {
 	case errors.As(err, &ue):
 		b.WriteString(ue.msg)
+	case errors.As(err, &ae) && ae.StatusCode == 0:
+		fmt.Fprintf(&b, "Could not %s: no answer from Power BI (%v). Next: %s", action, ae.Err, nextStep(ae))
 	case errors.As(err, &ae):
 		fmt.Fprintf(&b, "Could not %s: Power BI answered HTTP %d", action, ae.StatusCode)
 		if ae.Code != "" {
@@ -129,8 +135,23 @@ func errorResult(action string, err error) *mcp.CallToolResult {
 			fmt.Fprintf(&b, " Retry after %d seconds.", int(ae.RetryAfter.Seconds()+0.5))
 		}
 		fmt.Fprintf(&b, " Next: %s", nextStep(ae))
+	case errors.As(err, &job):
+		fmt.Fprintf(&b, "The %s %s ended with status %s", job.Operation, job.ID, job.Status)
+		if job.Detail != "" {
+			fmt.Fprintf(&b, ": %s", job.Detail)
+		}
+		b.WriteString(".")
+		switch {
+		case job.RetryAfter > 0:
+			fmt.Fprintf(&b, " Power BI was busy: start a new %s after %d seconds.", job.Operation, int(job.RetryAfter.Seconds()+0.5))
+		case job.Operation == "refresh":
+			b.WriteString(" Next: the error above comes from the model's data sources; a credentials error is fixed in the semantic model's settings in Power BI. get_refresh_history shows earlier runs.")
+		}
 	case errors.As(err, &entra):
 		fmt.Fprintf(&b, "Could not %s: signing in to Microsoft Entra ID failed. %s", action, entra.Error())
+	case errors.As(err, &tok):
+		fmt.Fprintf(&b, "Could not %s: the server cannot sign in to Power BI: %s. Next: the user must set these in the environment of the MCP server (the env block of the MCP client's configuration) and restart it.",
+			action, strings.TrimPrefix(tok.Err.Error(), "auth: "))
 	case errors.Is(err, context.DeadlineExceeded):
 		fmt.Fprintf(&b, "Could not %s: Power BI did not answer in time. Try again; if it keeps happening, ask for less data.", action)
 	case errors.Is(err, context.Canceled):
@@ -148,6 +169,8 @@ func nextStep(ae *pbiclient.APIError) string {
 	switch {
 	case ae.OutcomeUnknown:
 		return "the request may have reached Power BI before the connection failed, so it was not repeated. Check its effect (for a refresh: get_refresh_history) before trying again."
+	case ae.StatusCode == 0:
+		return "check that this machine can reach Power BI (and PBI_MCP_BASE_URL, if set), then try again."
 	case strings.Contains(msg, "another refresh request is already executing"):
 		return "a refresh of this model is already running. Wait for it to finish (get_refresh_history shows it) and try again if needed."
 	case strings.Contains(msg, "exceeded limit") && strings.Contains(msg, "refresh"):

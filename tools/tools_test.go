@@ -3,6 +3,7 @@ package tools
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"net/url"
 	"os"
@@ -14,6 +15,7 @@ import (
 
 	"github.com/mark3labs/mcp-go/mcp"
 
+	"github.com/powerbi-mcp/powerbi-mcp/pbiclient"
 	"github.com/powerbi-mcp/powerbi-mcp/pbiclient/pbitest"
 )
 
@@ -225,6 +227,21 @@ func TestRefreshAndHistory(t *testing.T) {
 	}
 }
 
+func TestFailedRefreshIsAnErrorWithTheReason(t *testing.T) {
+	st := newStack(t, stackOptions{})
+	msg := st.fails(t, "refresh_dataset", map[string]any{"workspace": "Marketing", "dataset": "Web Traffic", "wait": true, "timeout_seconds": 60})
+	for _, want := range []string{"ended with status Failed", "ModelRefreshFailed_CredentialsNotSpecified", "credentials"} {
+		if !strings.Contains(msg, want) {
+			t.Errorf("missing %q in %s", want, msg)
+		}
+	}
+	var hist RefreshHistoryResult
+	st.ok(t, "get_refresh_history", map[string]any{"workspace": "Marketing", "dataset": "Web Traffic"}, &hist)
+	if hist.Refreshes[0].Status != "Failed" || !strings.Contains(hist.Refreshes[0].Error, "CredentialsNotSpecified") {
+		t.Fatalf("%+v", hist.Refreshes[0])
+	}
+}
+
 func TestRefreshWaitTimesOutButKeepsRunning(t *testing.T) {
 	st := newStack(t, stackOptions{tenant: pbitest.Options{RefreshDuration: time.Minute}})
 	var res RefreshResult
@@ -311,6 +328,15 @@ func TestUnknownIDGivesActionableError(t *testing.T) {
 		if !strings.Contains(msg, want) {
 			t.Errorf("missing %q in %s", want, msg)
 		}
+	}
+}
+
+func TestMissingSignInTellsWhatToSet(t *testing.T) {
+	// The token error a server without credentials gets, shaped for the model.
+	res := errorResult("list workspaces", &pbiclient.TokenError{Err: errors.New("auth: a service principal with a client secret needs AZURE_TENANT_ID, AZURE_CLIENT_ID and AZURE_CLIENT_SECRET")})
+	msg := text(res)
+	if !res.IsError || !strings.HasPrefix(msg, "Could not list workspaces: the server cannot sign in to Power BI: a service principal") || !strings.Contains(msg, "restart") {
+		t.Fatalf("%s", msg)
 	}
 }
 

@@ -72,7 +72,9 @@ async function exercise(label, target, exportDir) {
   }
 
   for (const format of ["PDF", "PPTX", "PNG"]) {
-    const r = await inspect(target, "tools/call", callArgs("export_report", { workspace: ws, report: "Sales Overview", format }));
+    // One page for PNG: a PNG export of several pages is a ZIP, as in Power BI.
+    const args = { workspace: ws, report: "Sales Overview", format, ...(format === "PNG" ? { pages: ["ReportSection1"] } : {}) };
+    const r = await inspect(target, "tools/call", callArgs("export_report", args));
     const file = r.out?.result?.structuredContent?.file;
     let head = "";
     try { head = readFileSync(file.path).subarray(0, 8).toString("latin1"); } catch { /* checked below */ }

@@ -32,6 +32,7 @@ type refreshJob struct {
 	enhanced    bool
 	start, end  time.Time
 	cancelled   time.Time // zero unless cancelled
+	failure     string    // error code the refresh fails with at its end; "" = it succeeds
 	// Enhanced refresh parameters, echoed by the details endpoint.
 	typ, commitMode string
 	objects         []refreshObject
@@ -58,6 +59,8 @@ func (j *refreshJob) status(now time.Time) string {
 	switch _, done := j.finished(now); {
 	case !j.cancelled.IsZero():
 		return "Cancelled"
+	case done && j.failure != "":
+		return "Failed"
 	case done:
 		return "Completed"
 	}
@@ -186,6 +189,7 @@ func (s *Server) postRefresh(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	job.start, job.end = now, now.Add(s.opts.RefreshDuration)
+	job.failure = d.info.RefreshError
 	d.addRefresh(job)
 
 	h := w.Header()
@@ -249,20 +253,22 @@ func (d *dataset) refresh(id string) *refreshJob {
 
 // refreshJSON is a refresh history entry, fields in the service's order.
 type refreshJSON struct {
-	RefreshType     string           `json:"refreshType"`
-	StartTime       string           `json:"startTime"`
-	EndTime         string           `json:"endTime,omitempty"`
-	Status          string           `json:"status"`
-	ExtendedStatus  string           `json:"extendedStatus,omitempty"`
-	RequestID       string           `json:"requestId"`
-	RefreshAttempts []refreshAttempt `json:"refreshAttempts,omitempty"`
+	RefreshType      string           `json:"refreshType"`
+	StartTime        string           `json:"startTime"`
+	EndTime          string           `json:"endTime,omitempty"`
+	ServiceException string           `json:"serviceExceptionJson,omitempty"`
+	Status           string           `json:"status"`
+	ExtendedStatus   string           `json:"extendedStatus,omitempty"`
+	RequestID        string           `json:"requestId"`
+	RefreshAttempts  []refreshAttempt `json:"refreshAttempts,omitempty"`
 }
 
 type refreshAttempt struct {
-	AttemptID int    `json:"attemptId"`
-	StartTime string `json:"startTime"`
-	EndTime   string `json:"endTime,omitempty"`
-	Type      string `json:"type"`
+	AttemptID        int    `json:"attemptId"`
+	StartTime        string `json:"startTime"`
+	EndTime          string `json:"endTime,omitempty"`
+	ServiceException string `json:"serviceExceptionJson,omitempty"`
+	Type             string `json:"type"`
 }
 
 func (j *refreshJob) historyJSON(now time.Time) refreshJSON {
@@ -277,7 +283,11 @@ func (j *refreshJob) historyJSON(now time.Time) refreshJSON {
 	}
 	if end, done := j.finished(now); done {
 		out.EndTime = serviceTime(end)
-		out.RefreshAttempts = []refreshAttempt{{AttemptID: 1, StartTime: out.StartTime, EndTime: out.EndTime, Type: "Data"}}
+		if out.Status == "Failed" {
+			// The service sends the error as a JSON document inside a string.
+			out.ServiceException = string(marshal(map[string]string{"errorCode": j.failure}))
+		}
+		out.RefreshAttempts = []refreshAttempt{{AttemptID: 1, StartTime: out.StartTime, EndTime: out.EndTime, ServiceException: out.ServiceException, Type: "Data"}}
 	}
 	return out
 }

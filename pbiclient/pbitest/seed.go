@@ -48,8 +48,10 @@ func (s *Server) SeedDemo() {
 	s.AddDataset(DemoFinanceWorkspaceID, Dataset{ID: DemoFinanceKPIsDatasetID, Name: "Finance KPIs",
 		ConfiguredBy: "alex.wilber@contoso.com", IsRefreshable: true, TargetStorageMode: "PremiumFiles",
 		CreatedDate: created(6, 8)})
+	// Its data source has no credentials, the commonest reason real refreshes fail.
 	s.AddDataset(DemoMarketingWorkspaceID, Dataset{ID: DemoWebTrafficDatasetID, Name: "Web Traffic",
-		ConfiguredBy: "adele.vance@contoso.com", IsRefreshable: true, CreatedDate: created(12, 16)})
+		ConfiguredBy: "adele.vance@contoso.com", IsRefreshable: true, CreatedDate: created(12, 16),
+		RefreshError: "ModelRefreshFailed_CredentialsNotSpecified"})
 	s.AddDataset("", Dataset{ID: DemoPersonalBudgetDatasetID, Name: "Personal Budget",
 		ConfiguredBy: "admin@contoso.onmicrosoft.com", IsRefreshable: true, CreatedDate: created(20, 11)})
 

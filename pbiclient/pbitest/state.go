@@ -29,6 +29,10 @@ type Dataset struct {
 	// AddRowsAPIEnabled marks a push dataset (rows are pushed through the
 	// API rather than refreshed).
 	AddRowsAPIEnabled bool
+	// RefreshError, when set, makes every refresh of the dataset end Failed
+	// with this error code in serviceExceptionJson, as the service reports a
+	// failed refresh, e.g. "ModelRefreshFailed_CredentialsNotSpecified".
+	RefreshError string
 }
 
 // Page is a report page. Name is the internal name used by the API
