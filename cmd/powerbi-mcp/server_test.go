@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"sort"
 	"strings"
 	"sync"
@@ -18,6 +19,8 @@ import (
 	"github.com/mark3labs/mcp-go/client/transport"
 	"github.com/mark3labs/mcp-go/mcp"
 	"github.com/rs/zerolog"
+
+	"github.com/powerbi-mcp/powerbi-mcp/pbiclient/pbitest"
 )
 
 var sixTools = "export_report,get_refresh_history,list_datasets,list_reports,list_workspaces,refresh_dataset"
@@ -275,5 +278,74 @@ func TestGracefulShutdown(t *testing.T) {
 		}
 	case <-time.After(10 * time.Second):
 		t.Fatal("the server did not shut down")
+	}
+}
+
+// TestStdioAgainstTenantConfiguredByEnvironment runs the binary as a user would against a real
+// tenant: configured only by the standard AZURE_* variables and the API base URL, trusting the
+// fake tenant's certificate like a corporate CA. With the right secret every call works; with
+// a wrong one the agent is told AADSTS7000215 and the fix, and the secret appears nowhere, not
+// even in trace-level logs.
+func TestStdioAgainstTenantConfiguredByEnvironment(t *testing.T) {
+	if runtime.GOOS != "linux" {
+		t.Skip("SSL_CERT_FILE is how the child trusts the fake tenant; only Linux honours it")
+	}
+	bin, err := binary()
+	if err != nil {
+		t.Fatal(err)
+	}
+	tenant := pbitest.NewServer(pbitest.Options{})
+	defer tenant.Close()
+	tenant.SeedDemo()
+	certFile := filepath.Join(t.TempDir(), "tenant.pem")
+	if err := os.WriteFile(certFile, tenant.CertificatePEM(), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	start := func(secret string) (*client.Client, func() string) {
+		c, err := client.NewStdioMCPClient(bin, []string{
+			"SSL_CERT_FILE=" + certFile,
+			"AZURE_AUTHORITY_HOST=" + tenant.AuthorityHost(),
+			"AZURE_TENANT_ID=" + tenant.TenantID(),
+			"AZURE_CLIENT_ID=" + tenant.ClientID(),
+			"AZURE_CLIENT_SECRET=" + secret,
+			"PBI_MCP_ACCESS_TOKEN=",
+			"PBI_MCP_BASE_URL=" + tenant.APIBaseURL(),
+			"PBI_MCP_LOG_LEVEL=trace",
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		initialize(t, c)
+		stderr, _ := client.GetStderr(c)
+		return c, func() string {
+			c.Close()
+			var logs bytes.Buffer
+			logs.ReadFrom(stderr)
+			return logs.String()
+		}
+	}
+
+	c, stop := start(tenant.ClientSecret())
+	res := callTool(t, c, "list_workspaces", nil)
+	if res.IsError || !strings.Contains(resultText(res), "Sales Analytics") {
+		t.Fatalf("%s", resultText(res))
+	}
+	if logs := stop(); strings.Contains(logs, tenant.ClientSecret()) {
+		t.Fatal("the client secret appeared in the logs")
+	}
+
+	const wrong = "Wr0ng~Secret.Value-that-must-not-leak"
+	c, stop = start(wrong)
+	res = callTool(t, c, "list_workspaces", nil)
+	msg := resultText(res)
+	logs := stop()
+	if !res.IsError || !strings.Contains(msg, "AADSTS7000215") || !strings.Contains(msg, "Value") {
+		t.Fatalf("want AADSTS7000215 and the fix: %s", msg)
+	}
+	if strings.Contains(msg, wrong) || strings.Contains(logs, wrong) {
+		t.Fatal("the wrong secret appeared in the result or the logs")
+	}
+	if !strings.Contains(logs, "AADSTS7000215") {
+		t.Fatalf("the failure is not in the logs:\n%s", logs)
 	}
 }

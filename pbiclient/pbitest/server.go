@@ -36,6 +36,7 @@ package pbitest
 
 import (
 	"crypto/rand"
+	"encoding/pem"
 	"net/http"
 	"net/http/httptest"
 	"sync"
@@ -162,6 +163,13 @@ func (s *Server) AuthorityHost() string { return s.srv.URL }
 
 // Client returns an http.Client that trusts the server's certificate.
 func (s *Server) Client() *http.Client { return s.srv.Client() }
+
+// CertificatePEM is the server's TLS certificate in PEM form. A program in another process can
+// trust the fake tenant through it, e.g. with SSL_CERT_FILE on Linux, and so run unchanged,
+// configured only as it would be for the real service.
+func (s *Server) CertificatePEM() []byte {
+	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: s.srv.Certificate().Raw})
+}
 
 // TenantID is the tenant the server answers for.
 func (s *Server) TenantID() string { return s.opts.TenantID }
