@@ -24,56 +24,53 @@ func resolveWorkspace(ctx context.Context, c *pbiclient.Client, arg string) (Wor
 	if err != nil {
 		return WorkspaceRef{}, err
 	}
-	i, err := pickByName(arg, "workspace", "list_workspaces", len(groups), func(i int) (string, string) { return groups[i].ID, groups[i].Name })
+	id, name, err := pickByName(arg, "workspace", "list_workspaces", groups, func(g pbiclient.Group) (string, string) { return g.ID, g.Name })
 	if err != nil {
 		return WorkspaceRef{}, err
 	}
-	return WorkspaceRef{ID: groups[i].ID, Name: groups[i].Name, ResolvedBy: "name"}, nil
+	return WorkspaceRef{ID: id, Name: name, ResolvedBy: "name"}, nil
 }
 
 // resolveDataset reads a dataset argument within a workspace.
 func resolveDataset(ctx context.Context, c *pbiclient.Client, ws WorkspaceRef, arg string) (ItemRef, error) {
-	arg = strings.TrimSpace(arg)
-	if guidPattern.MatchString(arg) {
-		return ItemRef{ID: strings.ToLower(arg), ResolvedBy: "id"}, nil
-	}
-	datasets, err := c.ListDatasets(ctx, ws.ID)
-	if err != nil {
-		return ItemRef{}, err
-	}
-	i, err := pickByName(arg, "semantic model (dataset)", "list_datasets", len(datasets), func(i int) (string, string) { return datasets[i].ID, datasets[i].Name })
-	if err != nil {
-		return ItemRef{}, err
-	}
-	return ItemRef{ID: datasets[i].ID, Name: datasets[i].Name, ResolvedBy: "name"}, nil
+	return resolveItem(arg, "semantic model (dataset)", "list_datasets",
+		func() ([]pbiclient.Dataset, error) { return c.ListDatasets(ctx, ws.ID) },
+		func(d pbiclient.Dataset) (string, string) { return d.ID, d.Name })
 }
 
 // resolveReport reads a report argument within a workspace.
 func resolveReport(ctx context.Context, c *pbiclient.Client, ws WorkspaceRef, arg string) (ItemRef, error) {
+	return resolveItem(arg, "report", "list_reports",
+		func() ([]pbiclient.Report, error) { return c.ListReports(ctx, ws.ID) },
+		func(r pbiclient.Report) (string, string) { return r.ID, r.Name })
+}
+
+// resolveItem reads an item argument: a GUID as it is, a name by listing the items.
+func resolveItem[T any](arg, kind, lister string, list func() ([]T, error), idName func(T) (id, name string)) (ItemRef, error) {
 	arg = strings.TrimSpace(arg)
 	if guidPattern.MatchString(arg) {
 		return ItemRef{ID: strings.ToLower(arg), ResolvedBy: "id"}, nil
 	}
-	reports, err := c.ListReports(ctx, ws.ID)
+	items, err := list()
 	if err != nil {
 		return ItemRef{}, err
 	}
-	i, err := pickByName(arg, "report", "list_reports", len(reports), func(i int) (string, string) { return reports[i].ID, reports[i].Name })
+	id, name, err := pickByName(arg, kind, lister, items, idName)
 	if err != nil {
 		return ItemRef{}, err
 	}
-	return ItemRef{ID: reports[i].ID, Name: reports[i].Name, ResolvedBy: "name"}, nil
+	return ItemRef{ID: id, Name: name, ResolvedBy: "name"}, nil
 }
 
-// pickByName returns the index of the one item named name among n items.
-func pickByName(name, kind, lister string, n int, item func(int) (id, name string)) (int, error) {
-	var exact, folded []int
-	for i := range n {
-		_, got := item(i)
+// pickByName returns the id and name of the one item called name.
+func pickByName[T any](name, kind, lister string, items []T, idName func(T) (id, name string)) (string, string, error) {
+	var exact, folded []T
+	for _, it := range items {
+		_, got := idName(it)
 		if got == name {
-			exact = append(exact, i)
+			exact = append(exact, it)
 		} else if strings.EqualFold(got, name) {
-			folded = append(folded, i)
+			folded = append(folded, it)
 		}
 	}
 	matches := exact
@@ -82,14 +79,15 @@ func pickByName(name, kind, lister string, n int, item func(int) (id, name strin
 	}
 	switch len(matches) {
 	case 1:
-		return matches[0], nil
+		id, got := idName(matches[0])
+		return id, got, nil
 	case 0:
-		return 0, userErrorf("No %s named %q was found, or the caller cannot see it. Call %s to see the names available, or pass the id.", kind, name, lister)
+		return "", "", userErrorf("No %s named %q was found, or the caller cannot see it. Call %s to see the names available, or pass the id.", kind, name, lister)
 	}
 	var cands []string
-	for _, i := range matches {
-		id, got := item(i)
+	for _, it := range matches {
+		id, got := idName(it)
 		cands = append(cands, got+" ("+id+")")
 	}
-	return 0, userErrorf("The %s name %q is ambiguous; these %d match: %s. Pass the id of the one you mean.", kind, name, len(matches), strings.Join(cands, ", "))
+	return "", "", userErrorf("The %s name %q is ambiguous; these %d match: %s. Pass the id of the one you mean.", kind, name, len(matches), strings.Join(cands, ", "))
 }
