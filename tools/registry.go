@@ -53,7 +53,10 @@ var toolsets = []Toolset{
 	{Name: "workspaces", Default: true, Description: "find workspaces (list_workspaces)"},
 	{Name: "datasets", Default: true, Description: "find semantic models, also called datasets (list_datasets)"},
 	{Name: "refresh", Default: true, Description: "refresh semantic models and read their refresh history (refresh_dataset, get_refresh_history)"},
+	{Name: "dax", Default: true, Description: "query semantic models with DAX and read their tables, columns and measures"},
 	{Name: "reports", Default: true, Description: "find reports and export them to PDF, PowerPoint or PNG files (list_reports, export_report)"},
+	{Name: "dashboards", Description: "dashboards and their tiles"},
+	{Name: "apps", Description: "installed Power BI apps and their reports and dashboards"},
 }
 
 // Toolsets returns every toolset the server knows.
@@ -65,7 +68,10 @@ func All(d Deps) []Tool {
 	all = append(all, workspaceTools(d)...)
 	all = append(all, datasetTools(d)...)
 	all = append(all, refreshTools(d)...)
+	all = append(all, daxTools(d)...)
 	all = append(all, reportTools(d)...)
+	all = append(all, dashboardTools(d)...)
+	all = append(all, appTools(d)...)
 	for i := range all {
 		// Unknown arguments are refused, in the schema the client sees and in validation, so a
 		// misspelt argument is reported instead of silently ignored.
@@ -131,6 +137,7 @@ func NewServer(d Deps, opts Options) (*server.MCPServer, error) {
 		server.WithTitle("Power BI"),
 		server.WithToolCapabilities(false),
 		server.WithRecovery(),
+		server.WithElicitation(), // destructive tools ask the user when the client can (see confirm.go)
 		server.WithInstructions(instructions(selected, opts.ReadOnly)),
 	)
 	for _, t := range selected {

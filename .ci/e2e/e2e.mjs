@@ -1,9 +1,14 @@
-// End-to-end checks: the real MCP Inspector CLI drives `powerbi-mcp --sandbox` over stdio, SSE
-// and streamable HTTP, lists the tools and calls every one of them.
+// End-to-end checks: the real MCP Inspector CLI drives `powerbi-mcp --sandbox --toolsets all`
+// over stdio, SSE and streamable HTTP, lists the tools and calls every one of them.
+//
+// Besides the checks written here, every file in calls/ adds calls: a JSON array of
+// {"name", "tool", "args", "expect": "ok" | "error", "contains"?}. Files run in name order.
+// Over stdio each call meets a fresh sandbox; over HTTP one server serves every call in turn,
+// so a call must succeed both on a fresh sandbox and after the calls before it.
 //
 // Usage: node e2e.mjs /path/to/powerbi-mcp
 import { execFile, spawn } from "node:child_process";
-import { mkdtempSync, readFileSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, dirname } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -20,7 +25,11 @@ if (!bin) {
 // The Inspector keeps state under HOME; a fresh one keeps runs independent.
 const home = mkdtempSync(join(tmpdir(), "pbi-e2e-home-"));
 
-const expectedTools = ["export_report", "get_refresh_history", "list_datasets", "list_reports", "list_workspaces", "refresh_dataset"];
+// Every tool the server defines, from the reviewed snapshot of the tool definitions.
+const expectedTools = JSON.parse(readFileSync(join(here, "..", "..", "tools", "testdata", "tools.json"))).map((t) => t.name).sort();
+const callsDir = join(here, "calls");
+const extraCalls = readdirSync(callsDir).filter((f) => f.endsWith(".json")).sort()
+  .flatMap((f) => JSON.parse(readFileSync(join(callsDir, f))).map((c) => ({ ...c, file: f })));
 const magic = { PDF: "%PDF-", PPTX: "PK\u0003\u0004", PNG: "\u0089PNG" };
 let passed = 0;
 let failed = 0;
@@ -55,7 +64,7 @@ function callArgs(tool, args) {
 async function exercise(label, target, exportDir) {
   const list = await inspect(target, "tools/list");
   const names = (list.out?.result?.tools ?? []).map((t) => t.name).sort();
-  check(`${label}: tools/list names the six tools`, JSON.stringify(names) === JSON.stringify(expectedTools), `${list.code} ${JSON.stringify(names)} ${list.stderr ?? ""}`);
+  check(`${label}: tools/list names all ${expectedTools.length} tools`, JSON.stringify(names) === JSON.stringify(expectedTools), `${list.code} ${JSON.stringify(names)} ${list.stderr ?? ""}`);
 
   const ws = "Sales Analytics";
   const calls = [
@@ -86,6 +95,15 @@ async function exercise(label, target, exportDir) {
   // The error path: an unknown workspace is an isError result (Inspector exit code 5), not a crash.
   const bad = await inspect(target, "tools/call", callArgs("list_datasets", { workspace: "No Such Workspace" }));
   check(`${label}: an unknown workspace is an isError result`, bad.code === 5, `exit ${bad.code} ${JSON.stringify(bad.out)}`);
+
+  for (const c of extraCalls) {
+    const r = await inspect(target, "tools/call", callArgs(c.tool, c.args ?? {}));
+    const result = r.out?.result;
+    const answered = c.expect === "error" ? r.code === 5 : r.code === 0 && result && !result.isError;
+    const text = JSON.stringify(r.out ?? "");
+    check(`${label}: ${c.file}: ${c.name ?? c.tool}`, answered && (!c.contains || text.includes(c.contains)),
+      `exit ${r.code} ${text.slice(0, 500)} ${r.stderr ?? ""}`);
+  }
 }
 
 async function waitHealthy(url) {
@@ -100,7 +118,7 @@ async function waitHealthy(url) {
 
 async function overHTTP(transport, port) {
   const exportDir = mkdtempSync(join(tmpdir(), `pbi-e2e-${transport}-`));
-  const server = spawn(bin, ["--sandbox", "--transport", transport, "--addr", `127.0.0.1:${port}`], {
+  const server = spawn(bin, ["--sandbox", "--toolsets", "all", "--transport", transport, "--addr", `127.0.0.1:${port}`], {
     env: { ...process.env, PBI_MCP_EXPORT_DIR: exportDir },
     stdio: ["ignore", "ignore", "inherit"],
   });
@@ -116,7 +134,7 @@ async function overHTTP(transport, port) {
 }
 
 const stdioExports = mkdtempSync(join(tmpdir(), "pbi-e2e-stdio-"));
-await exercise("stdio", ["-e", `PBI_MCP_EXPORT_DIR=${stdioExports}`, "--", bin, "--sandbox"], stdioExports);
+await exercise("stdio", ["-e", `PBI_MCP_EXPORT_DIR=${stdioExports}`, "--", bin, "--sandbox", "--toolsets", "all"], stdioExports);
 await overHTTP("http", 18000 + Math.floor(Math.random() * 1000));
 await overHTTP("sse", 19000 + Math.floor(Math.random() * 1000));
 console.log(`e2e: ${passed} passed, ${failed} failed`);

@@ -82,4 +82,7 @@ func (s *Server) SeedDemo() {
 			{Name: "ReportSection", DisplayName: "Monthly Budget"},
 			{Name: "ReportSection1", DisplayName: "Spending by Category"},
 		}})
+	s.seedModel()
+	s.seedDashboards()
+	s.seedApps()
 }

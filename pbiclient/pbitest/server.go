@@ -189,6 +189,9 @@ func (s *Server) routes() {
 	s.refreshRoutes()
 	s.reportRoutes()
 	s.exportRoutes()
+	s.daxRoutes()
+	s.dashboardRoutes()
+	s.appRoutes()
 	// Anything else under the API prefix is an unknown route; recording it
 	// keeps Requests() complete.
 	s.handleAPI(apiPrefix+"/", s.notFoundRoute)

@@ -1,0 +1,5 @@
+package pbitest
+
+func (s *Server) appRoutes() {}
+
+func (s *Server) seedApps() {}

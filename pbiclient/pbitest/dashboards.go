@@ -1,0 +1,5 @@
+package pbitest
+
+func (s *Server) dashboardRoutes() {}
+
+func (s *Server) seedDashboards() {}

@@ -1,0 +1,5 @@
+package pbitest
+
+func (s *Server) daxRoutes() {}
+
+func (s *Server) seedModel() {}
