@@ -70,6 +70,11 @@ type workspace struct {
 	info     Workspace
 	datasets []*dataset
 	reports  []*report
+	// dashboards in creation order (see dashboards.go).
+	dashboards []*dashboard
+	// app is the app published from the workspace, installed for the
+	// signed-in user; nil when none was published (see apps.go).
+	app *app
 }
 
 type dataset struct {
