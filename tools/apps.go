@@ -1,6 +1,272 @@
 package tools
 
-// appTools returns the tools for installed apps.
+import (
+	"context"
+
+	"github.com/mark3labs/mcp-go/mcp"
+
+	"github.com/powerbi-mcp/powerbi-mcp/pbiclient"
+)
+
+// userOnly ends the description of every installed-apps tool: Power BI refuses service
+// principals there, and the model should know before it tries.
+const userOnly = " Works only with a signed-in user, not a service principal: Power BI refuses service principals " +
+	"for installed apps (HTTP 403 'API is not accessible for application'), so the server needs a user's access token (PBI_MCP_ACCESS_TOKEN)."
+
+// App is one installed app as the tools report it.
+type App struct {
+	ID          string `json:"id"`
+	Name        string `json:"name"`
+	Description string `json:"description,omitempty"`
+	LastUpdate  string `json:"lastUpdate,omitempty" jsonschema:"When the app was last published (ISO 8601)"`
+	PublishedBy string `json:"publishedBy,omitempty"`
+}
+
+// AppReport is one report of an app.
+type AppReport struct {
+	ID         string `json:"id" jsonschema:"The report's id within the app; it differs from the id of the report in its workspace"`
+	Name       string `json:"name"`
+	ReportType string `json:"reportType,omitempty" jsonschema:"PowerBIReport or PaginatedReport"`
+	DatasetID  string `json:"datasetId,omitempty"`
+	WebURL     string `json:"webUrl,omitempty"`
+	AppID      string `json:"appId,omitempty"`
+}
+
+func appOf(a pbiclient.App) App {
+	return App{ID: a.ID, Name: a.Name, Description: a.Description, LastUpdate: a.LastUpdate, PublishedBy: a.PublishedBy}
+}
+
+func appReportOf(r pbiclient.AppReport) AppReport {
+	return AppReport{ID: r.ID, Name: r.Name, ReportType: r.ReportType, DatasetID: r.DatasetID, WebURL: r.WebURL, AppID: r.AppID}
+}
+
+type listAppsArgs struct {
+	Top  int `json:"top"`
+	Skip int `json:"skip"`
+}
+
+// ListAppsResult is the answer of list_apps.
+type ListAppsResult struct {
+	Apps []App `json:"apps"`
+	Page
+}
+
+type appArgs struct {
+	App string `json:"app"`
+}
+
+// AppResult is the answer of get_app.
+type AppResult struct {
+	App App `json:"app"`
+}
+
+type appListArgs struct {
+	App  string `json:"app"`
+	Top  int    `json:"top"`
+	Skip int    `json:"skip"`
+}
+
+// ListAppReportsResult is the answer of list_app_reports.
+type ListAppReportsResult struct {
+	App     ItemRef     `json:"app"`
+	Reports []AppReport `json:"reports"`
+	Page
+}
+
+type appReportArgs struct {
+	App    string `json:"app"`
+	Report string `json:"report"`
+}
+
+// AppReportResult is the answer of get_app_report.
+type AppReportResult struct {
+	App    ItemRef   `json:"app"`
+	Report AppReport `json:"report"`
+}
+
+// ListAppDashboardsResult is the answer of list_app_dashboards.
+type ListAppDashboardsResult struct {
+	App        ItemRef     `json:"app"`
+	Dashboards []Dashboard `json:"dashboards"`
+	Page
+}
+
+type appDashboardArgs struct {
+	App       string `json:"app"`
+	Dashboard string `json:"dashboard"`
+}
+
+// AppDashboardResult is the answer of get_app_dashboard.
+type AppDashboardResult struct {
+	App       ItemRef   `json:"app"`
+	Dashboard Dashboard `json:"dashboard"`
+}
+
+func appParam() mcp.ToolOption {
+	return mcp.WithString("app", mcp.Required(),
+		mcp.Description("App id (GUID) or exact app name, as returned by list_apps."),
+		mcp.MinLength(1), mcp.MaxLength(256))
+}
+
+// resolveApp reads an app argument among the installed apps.
+func resolveApp(ctx context.Context, c *pbiclient.Client, arg string) (ItemRef, error) {
+	return resolveItem(arg, "app", "list_apps",
+		func() ([]pbiclient.App, error) { return c.ListApps(ctx) },
+		func(a pbiclient.App) (string, string) { return a.ID, a.Name })
+}
+
 func appTools(d Deps) []Tool {
-	return nil
+	return []Tool{{
+		Toolset: "apps",
+		Definition: mcp.NewTool("list_apps",
+			mcp.WithDescription("List the Power BI apps installed for the signed-in user, with their ids, names, descriptions, publisher and last update. "+
+				"Apps are how most report consumers get content; use it to find the app the other app tools need. "+
+				"Paged: at most top items per call (default 100, at most 1000); when hasMore is true, call again with skip = nextSkip."+userOnly),
+			annotations("List installed apps", true, false, true),
+			topParam(100, 1000, "apps"),
+			skipParam(),
+			mcp.WithOutputSchema[ListAppsResult](),
+		),
+		Handler: handle("list apps", func(ctx context.Context, _ mcp.CallToolRequest, a listAppsArgs) (ListAppsResult, error) {
+			all, err := d.Client.ListApps(ctx)
+			if err != nil {
+				return ListAppsResult{}, err
+			}
+			items, page := pageOf(all, defaultInt(a.Top, 100), a.Skip)
+			res := ListAppsResult{Apps: make([]App, 0, len(items)), Page: page}
+			for _, x := range items {
+				res.Apps = append(res.Apps, appOf(x))
+			}
+			return res, nil
+		}),
+	}, {
+		Toolset: "apps",
+		Definition: mcp.NewTool("get_app",
+			mcp.WithDescription("Get one installed app by id or exact name: its description, publisher and last update."+userOnly),
+			annotations("Get an installed app", true, false, true),
+			appParam(),
+			mcp.WithOutputSchema[AppResult](),
+		),
+		Handler: handle("get the app", func(ctx context.Context, _ mcp.CallToolRequest, a appArgs) (AppResult, error) {
+			ref, err := resolveApp(ctx, d.Client, a.App)
+			if err != nil {
+				return AppResult{}, err
+			}
+			got, err := d.Client.GetApp(ctx, ref.ID)
+			if err != nil {
+				return AppResult{}, err
+			}
+			return AppResult{App: appOf(got)}, nil
+		}),
+	}, {
+		Toolset: "apps",
+		Definition: mcp.NewTool("list_app_reports",
+			mcp.WithDescription("List the reports of an installed app, with their ids within the app, names, the semantic model each reads and web links. "+
+				"Paged: at most top items per call (default 100, at most 1000); when hasMore is true, call again with skip = nextSkip."+userOnly),
+			annotations("List an app's reports", true, false, true),
+			appParam(),
+			topParam(100, 1000, "reports"),
+			skipParam(),
+			mcp.WithOutputSchema[ListAppReportsResult](),
+		),
+		Handler: handle("list the app's reports", func(ctx context.Context, _ mcp.CallToolRequest, a appListArgs) (ListAppReportsResult, error) {
+			ref, err := resolveApp(ctx, d.Client, a.App)
+			if err != nil {
+				return ListAppReportsResult{}, err
+			}
+			all, err := d.Client.ListAppReports(ctx, ref.ID)
+			if err != nil {
+				return ListAppReportsResult{}, err
+			}
+			items, page := pageOf(all, defaultInt(a.Top, 100), a.Skip)
+			res := ListAppReportsResult{App: ref, Reports: make([]AppReport, 0, len(items)), Page: page}
+			for _, r := range items {
+				res.Reports = append(res.Reports, appReportOf(r))
+			}
+			return res, nil
+		}),
+	}, {
+		Toolset: "apps",
+		Definition: mcp.NewTool("get_app_report",
+			mcp.WithDescription("Get one report of an installed app by its id within the app or its exact name."+userOnly),
+			annotations("Get an app's report", true, false, true),
+			appParam(),
+			mcp.WithString("report", mcp.Required(),
+				mcp.Description("Report id (GUID) within the app or exact report name, as returned by list_app_reports."),
+				mcp.MinLength(1), mcp.MaxLength(256)),
+			mcp.WithOutputSchema[AppReportResult](),
+		),
+		Handler: handle("get the app's report", func(ctx context.Context, _ mcp.CallToolRequest, a appReportArgs) (AppReportResult, error) {
+			app, err := resolveApp(ctx, d.Client, a.App)
+			if err != nil {
+				return AppReportResult{}, err
+			}
+			ref, err := resolveItem(a.Report, "report", "list_app_reports",
+				func() ([]pbiclient.AppReport, error) { return d.Client.ListAppReports(ctx, app.ID) },
+				func(r pbiclient.AppReport) (string, string) { return r.ID, r.Name })
+			if err != nil {
+				return AppReportResult{}, err
+			}
+			got, err := d.Client.GetAppReport(ctx, app.ID, ref.ID)
+			if err != nil {
+				return AppReportResult{}, err
+			}
+			return AppReportResult{App: app, Report: appReportOf(got)}, nil
+		}),
+	}, {
+		Toolset: "apps",
+		Definition: mcp.NewTool("list_app_dashboards",
+			mcp.WithDescription("List the dashboards of an installed app, with their ids within the app, names and web links. "+
+				"Paged: at most top items per call (default 100, at most 1000); when hasMore is true, call again with skip = nextSkip."+userOnly),
+			annotations("List an app's dashboards", true, false, true),
+			appParam(),
+			topParam(100, 1000, "dashboards"),
+			skipParam(),
+			mcp.WithOutputSchema[ListAppDashboardsResult](),
+		),
+		Handler: handle("list the app's dashboards", func(ctx context.Context, _ mcp.CallToolRequest, a appListArgs) (ListAppDashboardsResult, error) {
+			ref, err := resolveApp(ctx, d.Client, a.App)
+			if err != nil {
+				return ListAppDashboardsResult{}, err
+			}
+			all, err := d.Client.ListAppDashboards(ctx, ref.ID)
+			if err != nil {
+				return ListAppDashboardsResult{}, err
+			}
+			items, page := pageOf(all, defaultInt(a.Top, 100), a.Skip)
+			res := ListAppDashboardsResult{App: ref, Dashboards: make([]Dashboard, 0, len(items)), Page: page}
+			for _, x := range items {
+				res.Dashboards = append(res.Dashboards, dashboardOf(x))
+			}
+			return res, nil
+		}),
+	}, {
+		Toolset: "apps",
+		Definition: mcp.NewTool("get_app_dashboard",
+			mcp.WithDescription("Get one dashboard of an installed app by its id within the app or its exact name."+userOnly),
+			annotations("Get an app's dashboard", true, false, true),
+			appParam(),
+			mcp.WithString("dashboard", mcp.Required(),
+				mcp.Description("Dashboard id (GUID) within the app or exact dashboard name, as returned by list_app_dashboards."),
+				mcp.MinLength(1), mcp.MaxLength(256)),
+			mcp.WithOutputSchema[AppDashboardResult](),
+		),
+		Handler: handle("get the app's dashboard", func(ctx context.Context, _ mcp.CallToolRequest, a appDashboardArgs) (AppDashboardResult, error) {
+			app, err := resolveApp(ctx, d.Client, a.App)
+			if err != nil {
+				return AppDashboardResult{}, err
+			}
+			ref, err := resolveItem(a.Dashboard, "dashboard", "list_app_dashboards",
+				func() ([]pbiclient.Dashboard, error) { return d.Client.ListAppDashboards(ctx, app.ID) },
+				func(x pbiclient.Dashboard) (string, string) { return x.ID, x.DisplayName })
+			if err != nil {
+				return AppDashboardResult{}, err
+			}
+			got, err := d.Client.GetAppDashboard(ctx, app.ID, ref.ID)
+			if err != nil {
+				return AppDashboardResult{}, err
+			}
+			return AppDashboardResult{App: app, Dashboard: dashboardOf(got)}, nil
+		}),
+	}}
 }

@@ -1,6 +1,379 @@
 package tools
 
-// dashboardTools returns the tools for dashboards and tiles.
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/mark3labs/mcp-go/mcp"
+
+	"github.com/powerbi-mcp/powerbi-mcp/pbiclient"
+)
+
+// Dashboard is one dashboard as the tools report it.
+type Dashboard struct {
+	ID          string `json:"id"`
+	DisplayName string `json:"displayName"`
+	IsReadOnly  bool   `json:"isReadOnly" jsonschema:"True when the caller cannot change the dashboard"`
+	WebURL      string `json:"webUrl,omitempty"`
+	AppID       string `json:"appId,omitempty" jsonschema:"The app the dashboard belongs to, for dashboards read through an app"`
+}
+
+// Tile is one dashboard tile as the tools report it.
+type Tile struct {
+	ID        string `json:"id"`
+	Title     string `json:"title,omitempty"`
+	ReportID  string `json:"reportId,omitempty" jsonschema:"The report the tile was pinned from, if any"`
+	DatasetID string `json:"datasetId,omitempty" jsonschema:"The semantic model the tile shows, if any (report and Q&A tiles)"`
+	RowSpan   int    `json:"rowSpan"`
+	ColSpan   int    `json:"colSpan"`
+}
+
+func dashboardOf(d pbiclient.Dashboard) Dashboard {
+	return Dashboard{ID: d.ID, DisplayName: d.DisplayName, IsReadOnly: d.IsReadOnly, WebURL: d.WebURL, AppID: d.AppID}
+}
+
+func tileOf(t pbiclient.Tile) Tile {
+	return Tile{ID: t.ID, Title: t.Title, ReportID: t.ReportID, DatasetID: t.DatasetID, RowSpan: t.RowSpan, ColSpan: t.ColSpan}
+}
+
+type listDashboardsArgs struct {
+	Workspace string `json:"workspace"`
+	Top       int    `json:"top"`
+	Skip      int    `json:"skip"`
+}
+
+// ListDashboardsResult is the answer of list_dashboards.
+type ListDashboardsResult struct {
+	Workspace  WorkspaceRef `json:"workspace"`
+	Dashboards []Dashboard  `json:"dashboards"`
+	Page
+}
+
+type dashboardArgs struct {
+	Workspace string `json:"workspace"`
+	Dashboard string `json:"dashboard"`
+}
+
+// DashboardResult is the answer of get_dashboard and create_dashboard.
+type DashboardResult struct {
+	Workspace WorkspaceRef `json:"workspace"`
+	Dashboard Dashboard    `json:"dashboard"`
+}
+
+type createDashboardArgs struct {
+	Workspace string `json:"workspace"`
+	Name      string `json:"name"`
+}
+
+type listTilesArgs struct {
+	Workspace string `json:"workspace"`
+	Dashboard string `json:"dashboard"`
+	Top       int    `json:"top"`
+	Skip      int    `json:"skip"`
+}
+
+// ListTilesResult is the answer of list_tiles.
+type ListTilesResult struct {
+	Workspace WorkspaceRef `json:"workspace"`
+	Dashboard ItemRef      `json:"dashboard"`
+	Tiles     []Tile       `json:"tiles"`
+	Page
+}
+
+type tileArgs struct {
+	Workspace string `json:"workspace"`
+	Dashboard string `json:"dashboard"`
+	Tile      string `json:"tile"`
+}
+
+// TileResult is the answer of get_tile.
+type TileResult struct {
+	Workspace WorkspaceRef `json:"workspace"`
+	Dashboard ItemRef      `json:"dashboard"`
+	Tile      Tile         `json:"tile"`
+}
+
+type cloneTileArgs struct {
+	Workspace              string `json:"workspace"`
+	Dashboard              string `json:"dashboard"`
+	Tile                   string `json:"tile"`
+	TargetDashboard        string `json:"target_dashboard"`
+	TargetWorkspace        string `json:"target_workspace"`
+	TargetReport           string `json:"target_report"`
+	TargetModel            string `json:"target_model"`
+	PositionConflictAction string `json:"position_conflict_action"`
+}
+
+// CloneTileResult is the answer of clone_tile.
+type CloneTileResult struct {
+	Workspace       WorkspaceRef `json:"workspace" jsonschema:"The source tile's workspace"`
+	Dashboard       ItemRef      `json:"dashboard" jsonschema:"The source tile's dashboard"`
+	SourceTile      ItemRef      `json:"sourceTile"`
+	TargetWorkspace WorkspaceRef `json:"targetWorkspace"`
+	TargetDashboard ItemRef      `json:"targetDashboard"`
+	Tile            Tile         `json:"tile" jsonschema:"The new tile"`
+	Message         string       `json:"message"`
+}
+
+func dashboardParam() mcp.ToolOption {
+	return itemParam("dashboard", "Dashboard", "list_dashboards")
+}
+
+// resolveDashboard reads a dashboard argument within a workspace.
+func resolveDashboard(ctx context.Context, c *pbiclient.Client, ws WorkspaceRef, arg string) (ItemRef, error) {
+	return resolveItem(arg, "dashboard", "list_dashboards",
+		func() ([]pbiclient.Dashboard, error) { return c.ListDashboards(ctx, ws.ID) },
+		func(d pbiclient.Dashboard) (string, string) { return d.ID, d.DisplayName })
+}
+
+// resolveTile reads a tile argument (id or exact title) within a dashboard.
+func resolveTile(ctx context.Context, c *pbiclient.Client, ws WorkspaceRef, dash ItemRef, arg string) (ItemRef, error) {
+	return resolveItem(arg, "tile", "list_tiles",
+		func() ([]pbiclient.Tile, error) { return c.ListTiles(ctx, ws.ID, dash.ID) },
+		func(t pbiclient.Tile) (string, string) { return t.ID, t.Title })
+}
+
+// resolveTargetWorkspace reads clone_tile's target_workspace: empty means the source's own
+// workspace, and the empty GUID names My workspace, as in the REST API.
+func resolveTargetWorkspace(ctx context.Context, c *pbiclient.Client, source WorkspaceRef, arg string) (ref WorkspaceRef, wire string, err error) {
+	arg = strings.TrimSpace(arg)
+	switch {
+	case arg == "":
+		return source, "", nil
+	case arg == pbiclient.MyWorkspaceID:
+		return WorkspaceRef{Name: "My workspace", MyWorkspace: true, ResolvedBy: "id"}, pbiclient.MyWorkspaceID, nil
+	}
+	ref, err = resolveWorkspace(ctx, c, arg)
+	return ref, ref.ID, err
+}
+
 func dashboardTools(d Deps) []Tool {
-	return nil
+	return []Tool{{
+		Toolset: "dashboards",
+		Definition: mcp.NewTool("list_dashboards",
+			mcp.WithDescription("List the dashboards in a workspace, with their ids, names and web links. "+
+				"Use it to find the dashboard list_tiles, get_tile and clone_tile need. "+
+				"Paged: at most top items per call (default 100, at most 1000); when hasMore is true, call again with skip = nextSkip."),
+			annotations("List dashboards", true, false, true),
+			workspaceParam(),
+			topParam(100, 1000, "dashboards"),
+			skipParam(),
+			mcp.WithOutputSchema[ListDashboardsResult](),
+		),
+		Handler: handle("list dashboards", func(ctx context.Context, _ mcp.CallToolRequest, a listDashboardsArgs) (ListDashboardsResult, error) {
+			ws, err := resolveWorkspace(ctx, d.Client, a.Workspace)
+			if err != nil {
+				return ListDashboardsResult{}, err
+			}
+			all, err := d.Client.ListDashboards(ctx, ws.ID)
+			if err != nil {
+				return ListDashboardsResult{}, err
+			}
+			items, page := pageOf(all, defaultInt(a.Top, 100), a.Skip)
+			res := ListDashboardsResult{Workspace: ws, Dashboards: make([]Dashboard, 0, len(items)), Page: page}
+			for _, x := range items {
+				res.Dashboards = append(res.Dashboards, dashboardOf(x))
+			}
+			return res, nil
+		}),
+	}, {
+		Toolset: "dashboards",
+		Definition: mcp.NewTool("get_dashboard",
+			mcp.WithDescription("Get one dashboard of a workspace by id or exact name: its id, name, whether it is read-only and its web link. "+
+				"list_tiles shows what is on it."),
+			annotations("Get a dashboard", true, false, true),
+			workspaceParam(),
+			dashboardParam(),
+			mcp.WithOutputSchema[DashboardResult](),
+		),
+		Handler: handle("get the dashboard", func(ctx context.Context, _ mcp.CallToolRequest, a dashboardArgs) (DashboardResult, error) {
+			ws, err := resolveWorkspace(ctx, d.Client, a.Workspace)
+			if err != nil {
+				return DashboardResult{}, err
+			}
+			ref, err := resolveDashboard(ctx, d.Client, ws, a.Dashboard)
+			if err != nil {
+				return DashboardResult{}, err
+			}
+			got, err := d.Client.GetDashboard(ctx, ws.ID, ref.ID)
+			if err != nil {
+				return DashboardResult{}, err
+			}
+			return DashboardResult{Workspace: ws, Dashboard: dashboardOf(got)}, nil
+		}),
+	}, {
+		Toolset: "dashboards",
+		Definition: mcp.NewTool("create_dashboard",
+			mcp.WithDescription("Create an empty dashboard in a workspace and return it. "+
+				"Fill it with clone_tile; pinning visuals from reports is done in the Power BI web app. "+
+				"Dashboard names need not be unique, so calling this again creates a second dashboard. "+
+				"Needs the Contributor, Member or Admin role in the workspace (and for a user, the Content.Create permission)."),
+			annotations("Create a dashboard", false, false, false),
+			workspaceParam(),
+			mcp.WithString("name", mcp.Required(),
+				mcp.Description("Name of the new dashboard."),
+				mcp.MinLength(1), mcp.MaxLength(256)),
+			mcp.WithOutputSchema[DashboardResult](),
+		),
+		Handler: handle("create the dashboard", func(ctx context.Context, _ mcp.CallToolRequest, a createDashboardArgs) (DashboardResult, error) {
+			if strings.TrimSpace(a.Name) == "" {
+				return DashboardResult{}, userErrorf("The dashboard name is empty. Pass the name the new dashboard should have.")
+			}
+			ws, err := resolveWorkspace(ctx, d.Client, a.Workspace)
+			if err != nil {
+				return DashboardResult{}, err
+			}
+			got, err := d.Client.CreateDashboard(ctx, ws.ID, a.Name)
+			if err != nil {
+				return DashboardResult{}, err
+			}
+			return DashboardResult{Workspace: ws, Dashboard: dashboardOf(got)}, nil
+		}),
+	}, {
+		Toolset: "dashboards",
+		Definition: mcp.NewTool("list_tiles",
+			mcp.WithDescription("List the tiles on a dashboard: their ids, titles, size, and the report and semantic model each shows "+
+				"(a tile pinned from a report names both; a Q&A tile only the model; text, image and video tiles neither). "+
+				"Paged: at most top items per call (default 100, at most 1000); when hasMore is true, call again with skip = nextSkip."),
+			annotations("List dashboard tiles", true, false, true),
+			workspaceParam(),
+			dashboardParam(),
+			topParam(100, 1000, "tiles"),
+			skipParam(),
+			mcp.WithOutputSchema[ListTilesResult](),
+		),
+		Handler: handle("list the tiles", func(ctx context.Context, _ mcp.CallToolRequest, a listTilesArgs) (ListTilesResult, error) {
+			ws, err := resolveWorkspace(ctx, d.Client, a.Workspace)
+			if err != nil {
+				return ListTilesResult{}, err
+			}
+			dash, err := resolveDashboard(ctx, d.Client, ws, a.Dashboard)
+			if err != nil {
+				return ListTilesResult{}, err
+			}
+			all, err := d.Client.ListTiles(ctx, ws.ID, dash.ID)
+			if err != nil {
+				return ListTilesResult{}, err
+			}
+			items, page := pageOf(all, defaultInt(a.Top, 100), a.Skip)
+			res := ListTilesResult{Workspace: ws, Dashboard: dash, Tiles: make([]Tile, 0, len(items)), Page: page}
+			for _, t := range items {
+				res.Tiles = append(res.Tiles, tileOf(t))
+			}
+			return res, nil
+		}),
+	}, {
+		Toolset: "dashboards",
+		Definition: mcp.NewTool("get_tile",
+			mcp.WithDescription("Get one tile of a dashboard by id or exact title: its title, size, and the report and semantic model it shows. "+
+				"The report and model ids work with the reports and datasets tools, e.g. to export the report or query the model."),
+			annotations("Get a dashboard tile", true, false, true),
+			workspaceParam(),
+			dashboardParam(),
+			mcp.WithString("tile", mcp.Required(),
+				mcp.Description("Tile id (GUID) or exact tile title on the dashboard, as returned by list_tiles."),
+				mcp.MinLength(1), mcp.MaxLength(256)),
+			mcp.WithOutputSchema[TileResult](),
+		),
+		Handler: handle("get the tile", func(ctx context.Context, _ mcp.CallToolRequest, a tileArgs) (TileResult, error) {
+			ws, err := resolveWorkspace(ctx, d.Client, a.Workspace)
+			if err != nil {
+				return TileResult{}, err
+			}
+			dash, err := resolveDashboard(ctx, d.Client, ws, a.Dashboard)
+			if err != nil {
+				return TileResult{}, err
+			}
+			ref, err := resolveTile(ctx, d.Client, ws, dash, a.Tile)
+			if err != nil {
+				return TileResult{}, err
+			}
+			got, err := d.Client.GetTile(ctx, ws.ID, dash.ID, ref.ID)
+			if err != nil {
+				return TileResult{}, err
+			}
+			return TileResult{Workspace: ws, Dashboard: dash, Tile: tileOf(got)}, nil
+		}),
+	}, {
+		Toolset: "dashboards",
+		Definition: mcp.NewTool("clone_tile",
+			mcp.WithDescription("Copy a dashboard tile to a dashboard (the same one, another one, or one in another workspace) and return the new tile. "+
+				"The copy takes the source tile's position when that is free on the target; otherwise it goes to the end, or with position_conflict_action Abort the copy is refused. "+
+				"Within a workspace the copy keeps its report and semantic model. Copied to another workspace it loses them and shows nothing "+
+				"unless target_report or target_model name the report or model there to bind it to. "+
+				"Needs write access to the target dashboard (Contributor, Member or Admin role in its workspace)."),
+			annotations("Clone a dashboard tile", false, false, false),
+			workspaceParam(),
+			dashboardParam(),
+			mcp.WithString("tile", mcp.Required(),
+				mcp.Description("The tile to copy: tile id (GUID) or exact tile title, as returned by list_tiles."),
+				mcp.MinLength(1), mcp.MaxLength(256)),
+			mcp.WithString("target_dashboard", mcp.Required(),
+				mcp.Description("The dashboard to copy the tile to: id (GUID) or exact name in the target workspace."),
+				mcp.MinLength(1), mcp.MaxLength(256)),
+			mcp.WithString("target_workspace",
+				mcp.Description("Workspace of the target dashboard: id (GUID) or exact name. Omit it for the source tile's own workspace; "+
+					"pass "+pbiclient.MyWorkspaceID+" for My workspace."),
+				mcp.MinLength(1), mcp.MaxLength(256)),
+			mcp.WithString("target_report",
+				mcp.Description("Bind the copy to this report in the target workspace (id or exact name) instead of the source tile's report."),
+				mcp.MinLength(1), mcp.MaxLength(256)),
+			mcp.WithString("target_model",
+				mcp.Description("Bind the copy to this semantic model (dataset) in the target workspace (id or exact name) instead of the source tile's model."),
+				mcp.MinLength(1), mcp.MaxLength(256)),
+			mcp.WithString("position_conflict_action",
+				mcp.Description("What to do when the source tile's position is taken on the target dashboard: Tail (default) puts the copy at the end, Abort refuses the copy."),
+				mcp.Enum("Tail", "Abort"), mcp.DefaultString("Tail")),
+			mcp.WithOutputSchema[CloneTileResult](),
+		),
+		Handler: handle("clone the tile", func(ctx context.Context, _ mcp.CallToolRequest, a cloneTileArgs) (CloneTileResult, error) {
+			ws, err := resolveWorkspace(ctx, d.Client, a.Workspace)
+			if err != nil {
+				return CloneTileResult{}, err
+			}
+			dash, err := resolveDashboard(ctx, d.Client, ws, a.Dashboard)
+			if err != nil {
+				return CloneTileResult{}, err
+			}
+			src, err := resolveTile(ctx, d.Client, ws, dash, a.Tile)
+			if err != nil {
+				return CloneTileResult{}, err
+			}
+			target, wireWS, err := resolveTargetWorkspace(ctx, d.Client, ws, a.TargetWorkspace)
+			if err != nil {
+				return CloneTileResult{}, err
+			}
+			targetDash, err := resolveDashboard(ctx, d.Client, target, a.TargetDashboard)
+			if err != nil {
+				return CloneTileResult{}, err
+			}
+			req := pbiclient.CloneTileRequest{TargetDashboardID: targetDash.ID, TargetWorkspaceID: wireWS,
+				PositionConflictAction: a.PositionConflictAction}
+			if a.TargetReport != "" {
+				rep, err := resolveReport(ctx, d.Client, target, a.TargetReport)
+				if err != nil {
+					return CloneTileResult{}, err
+				}
+				req.TargetReportID = rep.ID
+			}
+			if a.TargetModel != "" {
+				model, err := resolveDataset(ctx, d.Client, target, a.TargetModel)
+				if err != nil {
+					return CloneTileResult{}, err
+				}
+				req.TargetModelID = model.ID
+			}
+			tile, err := d.Client.CloneTile(ctx, ws.ID, dash.ID, src.ID, req)
+			if err != nil {
+				return CloneTileResult{}, err
+			}
+			res := CloneTileResult{Workspace: ws, Dashboard: dash, SourceTile: src, TargetWorkspace: target, TargetDashboard: targetDash, Tile: tileOf(tile)}
+			res.Message = fmt.Sprintf("The tile was copied; the new tile's id is %s.", tile.ID)
+			if tile.ReportID == "" && tile.DatasetID == "" && wireWS != "" && !strings.EqualFold(target.ID, ws.ID) {
+				res.Message += " It is bound to no report or semantic model, so it may show nothing: clone it again with target_report or target_model to bind it."
+			}
+			return res, nil
+		}),
+	}}
 }

@@ -55,8 +55,8 @@ var toolsets = []Toolset{
 	{Name: "refresh", Default: true, Description: "refresh semantic models and read their refresh history (refresh_dataset, get_refresh_history)"},
 	{Name: "dax", Default: true, Description: "query semantic models with DAX and read their tables, columns and measures"},
 	{Name: "reports", Default: true, Description: "find reports and export them to PDF, PowerPoint or PNG files (list_reports, export_report)"},
-	{Name: "dashboards", Description: "dashboards and their tiles"},
-	{Name: "apps", Description: "installed Power BI apps and their reports and dashboards"},
+	{Name: "dashboards", Description: "find dashboards and their tiles, create dashboards and copy tiles between them (list_dashboards, list_tiles, create_dashboard, clone_tile)"},
+	{Name: "apps", Description: "installed Power BI apps and their reports and dashboards (list_apps, list_app_reports, list_app_dashboards); only for a signed-in user, not a service principal"},
 }
 
 // Toolsets returns every toolset the server knows.
