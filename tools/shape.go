@@ -176,7 +176,7 @@ func nextStep(ae *pbiclient.APIError) string {
 	case strings.Contains(msg, "exceeded limit") && strings.Contains(msg, "refresh"):
 		return "models on shared capacity allow 8 refreshes a day, scheduled ones included. Try again tomorrow, or move the workspace to a Premium, PPU or Fabric capacity."
 	case strings.Contains(msg, "api is not accessible for application"):
-		return "this operation works only for a signed-in user; Power BI refuses service principals here. The user can give the server their own access token (PBI_MCP_ACCESS_TOKEN, e.g. from Get-PowerBIAccessToken in PowerShell) and restart it."
+		return "Power BI does not let service principals call this operation (installed apps, and anything in My workspace, work only for a signed-in user). Name a workspace the service principal belongs to, or give the server a user's access token (PBI_MCP_ACCESS_TOKEN, e.g. from Get-PowerBIAccessToken in PowerShell) and restart it."
 	case ae.Code == "TokenExpired":
 		return "the access token expired and a fresh one was refused too. Check the server's sign-in configuration."
 	case ae.Code == "PowerBINotAuthorizedException" || ae.StatusCode == 401:
