@@ -57,6 +57,12 @@ func TestCreateDashboardTool(t *testing.T) {
 	if got := st.tenant.Dashboards(pbitest.DemoMarketingWorkspaceID); len(got) != 1 || got[0].DisplayName != "Campaigns" {
 		t.Errorf("tenant state: %+v", got)
 	}
+	// Without a workspace it goes to My workspace.
+	var mine DashboardResult
+	st.ok(t, "create_dashboard", map[string]any{"name": "Scratch"}, &mine)
+	if !mine.Workspace.MyWorkspace || st.tenant.Dashboards("")[1].ID != mine.Dashboard.ID {
+		t.Fatalf("My workspace create: %+v", mine)
+	}
 	// Schema validation refuses an empty name before Power BI is called.
 	before := st.tenant.Count("POST /v1.0/myorg/groups/{groupId}/dashboards")
 	msg := st.fails(t, "create_dashboard", map[string]any{"workspace": "Marketing", "name": ""})
