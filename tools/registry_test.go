@@ -144,3 +144,33 @@ func firstDiff(a, b string) string {
 	}
 	return ""
 }
+
+// defaultToolsListBudget bounds the tools/list answer of the default toolsets: every byte of it
+// sits in the model's context for the whole conversation. Raise it only on purpose.
+const defaultToolsListBudget = 64 << 10
+
+// TestDefaultToolsListSize measures the tools/list answer a client gets with the default
+// toolsets, in bytes and in estimated tokens (about 4 bytes a token for English and JSON), and
+// keeps it within budget. docs/benchmarks.md records the figures.
+func TestDefaultToolsListSize(t *testing.T) {
+	s, err := NewServer(Deps{}, Options{Version: "test"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	init := s.HandleMessage(t.Context(), []byte(`{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"t","version":"0"}}}`))
+	if init == nil {
+		t.Fatal("no answer to initialize")
+	}
+	answer, err := json.Marshal(s.HandleMessage(t.Context(), []byte(`{"jsonrpc":"2.0","id":2,"method":"tools/list"}`)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sel, _ := Select(All(Deps{}), Options{})
+	t.Logf("default toolsets: %d tools, tools/list answer %d bytes, about %d tokens", len(sel), len(answer), len(answer)/4)
+	if !bytes.Contains(answer, []byte(`"list_workspaces"`)) {
+		t.Fatalf("not a tools/list answer: %.200s", answer)
+	}
+	if len(answer) > defaultToolsListBudget {
+		t.Fatalf("the default tools/list answer is %d bytes, over the budget of %d: trim descriptions or schemas, or move tools to an opt-in toolset", len(answer), defaultToolsListBudget)
+	}
+}
