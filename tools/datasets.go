@@ -326,7 +326,7 @@ func datasetTools(d Deps) []Tool {
 		Definition: mcp.NewTool("delete_dataset",
 			mcp.WithDescription("Delete a semantic model (dataset) for good, together with the reports built on it and the dashboard tiles that show them. "+
 				"There is no undo: ask the user first and pass confirm: true only if they agree. "+
-				"Needs Member or Admin rights in the workspace."),
+				"Needs a Contributor, Member or Admin role in the workspace."),
 			annotations("Delete a semantic model", false, true, true),
 			workspaceParam(),
 			itemParam("dataset", "Semantic model (dataset)", "list_datasets"),
@@ -358,7 +358,7 @@ func datasetTools(d Deps) []Tool {
 			mcp.WithDescription("Make the identity this server signs in as (for a service principal, the app) the owner (configuredBy) of a semantic model in a workspace. "+
 				"Needed before changes only the owner may make, such as update_dataset_parameters and update_dataset. "+
 				"The model's data source credentials are then the new owner's: refreshes may fail until credentials are set again, and the previous owner loses ownership. "+
-				"Ask the user first and pass confirm: true only if they agree. Only for workspaces (not My workspace); needs Member or Admin rights there."),
+				"Ask the user first and pass confirm: true only if they agree. Only for workspaces (not My workspace); needs a Contributor, Member or Admin role there."),
 			annotations("Take over a semantic model", false, true, true),
 			mcp.WithString("workspace", mcp.Required(),
 				mcp.Description("Workspace id (GUID) or exact workspace name, as returned by list_workspaces. Required: this operation does not exist for My workspace."),

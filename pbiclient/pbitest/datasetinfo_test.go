@@ -108,8 +108,8 @@ func TestUpdateDataset(t *testing.T) {
 
 	for _, c := range []struct {
 		name, path string
-		body any
-		want string
+		body       any
+		want       string
 	}{
 		{"empty body", forecast, map[string]any{}, "must set"},
 		{"unknown mode", forecast, map[string]any{"targetStorageMode": "Big"}, "not valid"},
