@@ -33,6 +33,10 @@ type Dataset struct {
 	// with this error code in serviceExceptionJson, as the service reports a
 	// failed refresh, e.g. "ModelRefreshFailed_CredentialsNotSpecified".
 	RefreshError string
+	// Owner-only changes (PATCH, Default.UpdateParameters) succeed when
+	// ConfiguredBy is the service principal's ClientID; Default.TakeOver
+	// sets it so.
+	//
 	// QueryScaleOut is the model's query scale-out setting; nil means the
 	// service's default, automatic sync and no read-only replicas.
 	QueryScaleOut *QueryScaleOut
