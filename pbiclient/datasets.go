@@ -23,6 +23,11 @@ type Dataset struct {
 	IsEffectiveIdentityRolesRequired bool   `json:"isEffectiveIdentityRolesRequired"`
 	IsOnPremGatewayRequired          bool   `json:"isOnPremGatewayRequired"`
 	AddRowsAPIEnabled                bool   `json:"addRowsAPIEnabled"` // true for push datasets
+	Description                      string `json:"description,omitempty"`
+	ContentProviderType              string `json:"contentProviderType,omitempty"`
+	// QueryScaleOutSettings is nil when the service did not send it.
+	QueryScaleOutSettings *QueryScaleOutSettings `json:"queryScaleOutSettings,omitempty"`
+	UpstreamDataflows     []DependentDataflow    `json:"upstreamDataflows,omitempty"`
 }
 
 // ListDatasets lists the semantic models of a workspace ("" = My workspace).

@@ -2,8 +2,12 @@ package tools
 
 import (
 	"context"
+	"fmt"
+	"strings"
 
 	"github.com/mark3labs/mcp-go/mcp"
+
+	"github.com/powerbi-mcp/powerbi-mcp/pbiclient"
 )
 
 // Dataset is one semantic model as the tools report it.
@@ -27,6 +31,198 @@ type listDatasetsArgs struct {
 type ListDatasetsResult struct {
 	Workspace WorkspaceRef `json:"workspace"`
 	Datasets  []Dataset    `json:"datasets"`
+	Page
+}
+
+// DatasetDetails is everything get_dataset reports about one semantic model.
+type DatasetDetails struct {
+	Dataset
+	Description                      string                 `json:"description,omitempty"`
+	ContentProviderType              string                 `json:"contentProviderType,omitempty" jsonschema:"How the model was made, e.g. PbixInImportMode, PbixInDirectQueryMode, RealTime"`
+	AddRowsAPIEnabled                bool                   `json:"addRowsAPIEnabled" jsonschema:"True for push datasets, whose rows arrive through the API"`
+	IsEffectiveIdentityRequired      bool                   `json:"isEffectiveIdentityRequired" jsonschema:"True when embedding needs an effective identity (row-level security or SSO)"`
+	IsEffectiveIdentityRolesRequired bool                   `json:"isEffectiveIdentityRolesRequired"`
+	IsOnPremGatewayRequired          bool                   `json:"isOnPremGatewayRequired" jsonschema:"True when refreshes go through an on-premises data gateway"`
+	QueryScaleOutSettings            *QueryScaleOutSettings `json:"queryScaleOutSettings,omitempty"`
+	UpstreamDataflows                []DependentDataflow    `json:"upstreamDataflows,omitempty" jsonschema:"Dataflows the model reads from"`
+}
+
+// QueryScaleOutSettings is a model's query scale-out configuration.
+type QueryScaleOutSettings struct {
+	AutoSyncReadOnlyReplicas bool `json:"autoSyncReadOnlyReplicas" jsonschema:"Whether read-only replicas are synchronised automatically"`
+	MaxReadOnlyReplicas      int  `json:"maxReadOnlyReplicas" jsonschema:"0 to 64 read-only replicas; -1 lets Power BI decide"`
+}
+
+// DependentDataflow is a dataflow a model reads from.
+type DependentDataflow struct {
+	TargetDataflowID string `json:"targetDataflowId"`
+	GroupID          string `json:"groupId" jsonschema:"The dataflow's workspace"`
+}
+
+type datasetArgs struct {
+	Workspace string `json:"workspace"`
+	Dataset   string `json:"dataset"`
+}
+
+// GetDatasetResult is the answer of get_dataset.
+type GetDatasetResult struct {
+	Workspace WorkspaceRef   `json:"workspace"`
+	Dataset   DatasetDetails `json:"dataset"`
+}
+
+type updateDatasetArgs struct {
+	Workspace                string `json:"workspace"`
+	Dataset                  string `json:"dataset"`
+	TargetStorageMode        string `json:"target_storage_mode"`
+	AutoSyncReadOnlyReplicas *bool  `json:"auto_sync_read_only_replicas"`
+	MaxReadOnlyReplicas      *int   `json:"max_read_only_replicas"`
+}
+
+// UpdateDatasetResult is the answer of update_dataset: the model as Power BI reports it after the change.
+type UpdateDatasetResult struct {
+	Workspace WorkspaceRef   `json:"workspace"`
+	Dataset   DatasetDetails `json:"dataset"`
+	Message   string         `json:"message"`
+}
+
+type confirmDatasetArgs struct {
+	Workspace string `json:"workspace"`
+	Dataset   string `json:"dataset"`
+	Confirm   bool   `json:"confirm"`
+}
+
+// DeleteDatasetResult is the answer of delete_dataset.
+type DeleteDatasetResult struct {
+	Workspace WorkspaceRef `json:"workspace"`
+	Dataset   ItemRef      `json:"dataset"`
+	Deleted   bool         `json:"deleted"`
+	Message   string       `json:"message"`
+}
+
+// TakeOverResult is the answer of take_over_dataset.
+type TakeOverResult struct {
+	Workspace     WorkspaceRef `json:"workspace"`
+	Dataset       ItemRef      `json:"dataset"`
+	PreviousOwner string       `json:"previousOwner,omitempty" jsonschema:"configuredBy before the take-over"`
+	ConfiguredBy  string       `json:"configuredBy" jsonschema:"The owner now: the identity this server signs in as"`
+	Message       string       `json:"message"`
+}
+
+type datasetListArgs struct {
+	Workspace string `json:"workspace"`
+	Dataset   string `json:"dataset"`
+	Top       int    `json:"top"`
+	Skip      int    `json:"skip"`
+}
+
+// Datasource is one data source of a model.
+type Datasource struct {
+	DatasourceType    string            `json:"datasourceType,omitempty" jsonschema:"e.g. Sql, AnalysisServices, File, OData, SharePointList, Web"`
+	ConnectionDetails map[string]string `json:"connectionDetails" jsonschema:"The connection fields the source has: server, database, url, path, kind, account, domain, emailAddress, loginServer, classInfo"`
+	DatasourceID      string            `json:"datasourceId,omitempty" jsonschema:"The gateway data source id; empty when not bound to a gateway"`
+	GatewayID         string            `json:"gatewayId,omitempty" jsonschema:"The bound gateway (cluster) id; empty when not bound to a gateway"`
+}
+
+// ListDatasourcesResult is the answer of list_datasources.
+type ListDatasourcesResult struct {
+	Workspace   WorkspaceRef `json:"workspace"`
+	Dataset     ItemRef      `json:"dataset"`
+	Datasources []Datasource `json:"datasources"`
+	Page
+}
+
+// DatasetParameter is one Power Query parameter of a model.
+type DatasetParameter struct {
+	Name            string   `json:"name" jsonschema:"Case-sensitive"`
+	Type            string   `json:"type" jsonschema:"Text, Number, DateTime, Date, Time, Logical, Duration, Any or Binary; Any and Binary cannot be updated"`
+	IsRequired      bool     `json:"isRequired" jsonschema:"A required parameter cannot be set to an empty value"`
+	CurrentValue    string   `json:"currentValue"`
+	SuggestedValues []string `json:"suggestedValues,omitempty"`
+}
+
+// ListDatasetParametersResult is the answer of list_dataset_parameters.
+type ListDatasetParametersResult struct {
+	Workspace  WorkspaceRef       `json:"workspace"`
+	Dataset    ItemRef            `json:"dataset"`
+	Parameters []DatasetParameter `json:"parameters"`
+	Page
+}
+
+type parameterUpdateArg struct {
+	Name     string `json:"name"`
+	NewValue string `json:"new_value"`
+}
+
+type updateParametersArgs struct {
+	Workspace string               `json:"workspace"`
+	Dataset   string               `json:"dataset"`
+	Updates   []parameterUpdateArg `json:"updates"`
+	Confirm   bool                 `json:"confirm"`
+}
+
+// ParameterUpdate is one parameter change that was made.
+type ParameterUpdate struct {
+	Name     string `json:"name"`
+	NewValue string `json:"newValue"`
+}
+
+// UpdateDatasetParametersResult is the answer of update_dataset_parameters.
+type UpdateDatasetParametersResult struct {
+	Workspace  WorkspaceRef       `json:"workspace"`
+	Dataset    ItemRef            `json:"dataset"`
+	Updated    []ParameterUpdate  `json:"updated"`
+	Parameters []DatasetParameter `json:"parameters" jsonschema:"Every parameter as Power BI reports it after the update"`
+	Message    string             `json:"message"`
+}
+
+// DatasetUser is a principal's permission on a model.
+type DatasetUser struct {
+	Identifier             string `json:"identifier" jsonschema:"UPN for users; object id for groups and apps"`
+	PrincipalType          string `json:"principalType" jsonschema:"User, Group, App, or None (the whole organisation)"`
+	DatasetUserAccessRight string `json:"datasetUserAccessRight" jsonschema:"Read combined with Write, Reshare and Explore (Explore is Build permission), e.g. ReadReshareExplore"`
+}
+
+// ListDatasetUsersResult is the answer of list_dataset_users.
+type ListDatasetUsersResult struct {
+	Workspace WorkspaceRef  `json:"workspace"`
+	Dataset   ItemRef       `json:"dataset"`
+	Users     []DatasetUser `json:"users"`
+	Page
+}
+
+type grantAccessArgs struct {
+	Workspace     string `json:"workspace"`
+	Dataset       string `json:"dataset"`
+	Identifier    string `json:"identifier"`
+	PrincipalType string `json:"principal_type"`
+	AccessRight   string `json:"access_right"`
+}
+
+// GrantDatasetAccessResult is the answer of grant_dataset_access.
+type GrantDatasetAccessResult struct {
+	Workspace WorkspaceRef `json:"workspace"`
+	Dataset   ItemRef      `json:"dataset"`
+	Granted   DatasetUser  `json:"granted"`
+	Message   string       `json:"message"`
+}
+
+type workspaceListArgs struct {
+	Workspace string `json:"workspace"`
+	Top       int    `json:"top"`
+	Skip      int    `json:"skip"`
+}
+
+// DatasetDataflowLink says that a model reads from a dataflow.
+type DatasetDataflowLink struct {
+	DatasetObjectID   string `json:"datasetObjectId" jsonschema:"The semantic model"`
+	DataflowObjectID  string `json:"dataflowObjectId" jsonschema:"The dataflow it reads from"`
+	WorkspaceObjectID string `json:"workspaceObjectId" jsonschema:"The dataflow's workspace"`
+}
+
+// ListUpstreamDataflowsResult is the answer of list_upstream_dataflows.
+type ListUpstreamDataflowsResult struct {
+	Workspace WorkspaceRef          `json:"workspace"`
+	Links     []DatasetDataflowLink `json:"links"`
 	Page
 }
 
@@ -60,5 +256,425 @@ func datasetTools(d Deps) []Tool {
 			}
 			return res, nil
 		}),
+	}, {
+		Toolset: "datasets",
+		Definition: mcp.NewTool("get_dataset",
+			mcp.WithDescription("Read one semantic model (dataset): owner (configuredBy), storage format (Abf small or PremiumFiles large), query scale-out settings, "+
+				"whether it needs a gateway or an effective identity, and the dataflows it reads from. "+
+				"Use it before update_dataset, take_over_dataset or update_dataset_parameters to see the current state and owner."),
+			annotations("Get a semantic model", true, false, true),
+			workspaceParam(),
+			itemParam("dataset", "Semantic model (dataset)", "list_datasets"),
+			mcp.WithOutputSchema[GetDatasetResult](),
+		),
+		Handler: handle("read the semantic model", func(ctx context.Context, _ mcp.CallToolRequest, a datasetArgs) (GetDatasetResult, error) {
+			ws, ds, err := datasetTarget(ctx, d.Client, a.Workspace, a.Dataset)
+			if err != nil {
+				return GetDatasetResult{}, err
+			}
+			got, err := d.Client.GetDataset(ctx, ws.ID, ds.ID)
+			if err != nil {
+				return GetDatasetResult{}, err
+			}
+			return GetDatasetResult{Workspace: ws, Dataset: datasetDetailsOf(got)}, nil
+		}),
+	}, {
+		Toolset: "datasets",
+		Definition: mcp.NewTool("update_dataset",
+			mcp.WithDescription("Change a semantic model's storage format or its query scale-out settings, then read the model back. "+
+				"target_storage_mode PremiumFiles is the large semantic model storage format, Abf the small one. "+
+				"Query scale-out (read-only replicas that answer queries) needs the large format. "+
+				"Needs the workspace on a Premium, PPU or Fabric capacity, and the caller must be the model's owner (configuredBy; see get_dataset and take_over_dataset). "+
+				"Give at least one of target_storage_mode, auto_sync_read_only_replicas, max_read_only_replicas."),
+			annotations("Update a semantic model's settings", false, false, true),
+			workspaceParam(),
+			itemParam("dataset", "Semantic model (dataset)", "list_datasets"),
+			mcp.WithString("target_storage_mode",
+				mcp.Description("Abf (small storage format) or PremiumFiles (large storage format)."),
+				mcp.Enum("Abf", "PremiumFiles")),
+			mcp.WithBoolean("auto_sync_read_only_replicas",
+				mcp.Description("Query scale-out: whether read-only replicas are synchronised automatically after a refresh.")),
+			mcp.WithInteger("max_read_only_replicas",
+				mcp.Description("Query scale-out: the most read-only replicas, 0 to 64; -1 lets Power BI decide; 0 turns scale-out off."),
+				mcp.Min(-1), mcp.Max(64)),
+			mcp.WithOutputSchema[UpdateDatasetResult](),
+		),
+		Handler: handle("update the semantic model", func(ctx context.Context, _ mcp.CallToolRequest, a updateDatasetArgs) (UpdateDatasetResult, error) {
+			if a.TargetStorageMode == "" && a.AutoSyncReadOnlyReplicas == nil && a.MaxReadOnlyReplicas == nil {
+				return UpdateDatasetResult{}, userErrorf("Nothing to change: give target_storage_mode, auto_sync_read_only_replicas or max_read_only_replicas.")
+			}
+			ws, ds, err := datasetTarget(ctx, d.Client, a.Workspace, a.Dataset)
+			if err != nil {
+				return UpdateDatasetResult{}, err
+			}
+			req := pbiclient.UpdateDatasetRequest{TargetStorageMode: a.TargetStorageMode}
+			if a.AutoSyncReadOnlyReplicas != nil || a.MaxReadOnlyReplicas != nil {
+				req.QueryScaleOutSettings = &pbiclient.QueryScaleOutSettingsPatch{
+					AutoSyncReadOnlyReplicas: a.AutoSyncReadOnlyReplicas, MaxReadOnlyReplicas: a.MaxReadOnlyReplicas}
+			}
+			if err := d.Client.UpdateDataset(ctx, ws.ID, ds.ID, req); err != nil {
+				return UpdateDatasetResult{}, err
+			}
+			got, err := d.Client.GetDataset(ctx, ws.ID, ds.ID)
+			if err != nil {
+				return UpdateDatasetResult{}, err
+			}
+			return UpdateDatasetResult{Workspace: ws, Dataset: datasetDetailsOf(got), Message: "The semantic model was updated; dataset shows it as Power BI now reports it."}, nil
+		}),
+	}, {
+		Toolset: "datasets",
+		Definition: mcp.NewTool("delete_dataset",
+			mcp.WithDescription("Delete a semantic model (dataset) for good, together with the reports built on it and the dashboard tiles that show them. "+
+				"There is no undo: ask the user first and pass confirm: true only if they agree. "+
+				"Needs a Contributor, Member or Admin role in the workspace."),
+			annotations("Delete a semantic model", false, true, true),
+			workspaceParam(),
+			itemParam("dataset", "Semantic model (dataset)", "list_datasets"),
+			confirmParam(),
+			mcp.WithOutputSchema[DeleteDatasetResult](),
+		),
+		Handler: handle("delete the semantic model", func(ctx context.Context, _ mcp.CallToolRequest, a confirmDatasetArgs) (DeleteDatasetResult, error) {
+			ws, ds, err := datasetTarget(ctx, d.Client, a.Workspace, a.Dataset)
+			if err != nil {
+				return DeleteDatasetResult{}, err
+			}
+			// Read the model first: the confirmation must name it, and a wrong id fails here, before the user is asked.
+			got, err := d.Client.GetDataset(ctx, ws.ID, ds.ID)
+			if err != nil {
+				return DeleteDatasetResult{}, err
+			}
+			ds.Name = got.Name
+			if err := confirmed(ctx, a.Confirm, fmt.Sprintf("Delete the semantic model %s (id %s) from %s, with every report built on it.", got.Name, ds.ID, workspaceLabel(ws))); err != nil {
+				return DeleteDatasetResult{}, err
+			}
+			if err := d.Client.DeleteDataset(ctx, ws.ID, ds.ID); err != nil {
+				return DeleteDatasetResult{}, err
+			}
+			return DeleteDatasetResult{Workspace: ws, Dataset: ds, Deleted: true, Message: "The semantic model and the reports built on it were deleted."}, nil
+		}),
+	}, {
+		Toolset: "datasets",
+		Definition: mcp.NewTool("take_over_dataset",
+			mcp.WithDescription("Make the identity this server signs in as (for a service principal, the app) the owner (configuredBy) of a semantic model in a workspace. "+
+				"Needed before changes only the owner may make, such as update_dataset_parameters and update_dataset. "+
+				"The model's data source credentials are then the new owner's: refreshes may fail until credentials are set again, and the previous owner loses ownership. "+
+				"Ask the user first and pass confirm: true only if they agree. Only for workspaces (not My workspace); needs a Contributor, Member or Admin role there."),
+			annotations("Take over a semantic model", false, true, true),
+			mcp.WithString("workspace", mcp.Required(),
+				mcp.Description("Workspace id (GUID) or exact workspace name, as returned by list_workspaces. Required: this operation does not exist for My workspace."),
+				mcp.MinLength(1), mcp.MaxLength(256)),
+			itemParam("dataset", "Semantic model (dataset)", "list_datasets"),
+			confirmParam(),
+			mcp.WithOutputSchema[TakeOverResult](),
+		),
+		Handler: handle("take over the semantic model", func(ctx context.Context, _ mcp.CallToolRequest, a confirmDatasetArgs) (TakeOverResult, error) {
+			ws, ds, err := datasetTarget(ctx, d.Client, a.Workspace, a.Dataset)
+			if err != nil {
+				return TakeOverResult{}, err
+			}
+			if ws.MyWorkspace {
+				return TakeOverResult{}, userErrorf("take_over_dataset needs a workspace: Power BI has no take-over for My workspace, where the caller already owns every model.")
+			}
+			before, err := d.Client.GetDataset(ctx, ws.ID, ds.ID)
+			if err != nil {
+				return TakeOverResult{}, err
+			}
+			ds.Name = before.Name
+			if err := confirmed(ctx, a.Confirm, fmt.Sprintf("Take over the semantic model %s (id %s) in %s from its owner %s; its data source credentials will have to be set again for the new owner.",
+				before.Name, ds.ID, workspaceLabel(ws), orUnknown(before.ConfiguredBy))); err != nil {
+				return TakeOverResult{}, err
+			}
+			if err := d.Client.TakeOverDataset(ctx, ws.ID, ds.ID); err != nil {
+				return TakeOverResult{}, err
+			}
+			after, err := d.Client.GetDataset(ctx, ws.ID, ds.ID)
+			if err != nil {
+				return TakeOverResult{}, err
+			}
+			return TakeOverResult{Workspace: ws, Dataset: ds, PreviousOwner: before.ConfiguredBy, ConfiguredBy: after.ConfiguredBy,
+				Message: "The semantic model is now owned by this server's identity. Check its data source credentials before the next refresh."}, nil
+		}),
+	}, {
+		Toolset: "datasets",
+		Definition: mcp.NewTool("list_datasources",
+			mcp.WithDescription("List the data sources of a semantic model (dataset): type (Sql, AnalysisServices, File, OData, SharePointList, ...), connection details (server, database, url, path, ...) "+
+				"and, when bound to a gateway, the gateway and gateway data source ids. Use it to see where a model's data comes from, e.g. when refreshes fail. "+
+				"Paged: at most top items per call (default 100, at most 1000); when hasMore is true, call again with skip = nextSkip."),
+			annotations("List a semantic model's data sources", true, false, true),
+			workspaceParam(),
+			itemParam("dataset", "Semantic model (dataset)", "list_datasets"),
+			topParam(100, 1000, "data sources"),
+			skipParam(),
+			mcp.WithOutputSchema[ListDatasourcesResult](),
+		),
+		Handler: handle("list the data sources", func(ctx context.Context, _ mcp.CallToolRequest, a datasetListArgs) (ListDatasourcesResult, error) {
+			ws, ds, err := datasetTarget(ctx, d.Client, a.Workspace, a.Dataset)
+			if err != nil {
+				return ListDatasourcesResult{}, err
+			}
+			all, err := d.Client.ListDatasources(ctx, ws.ID, ds.ID)
+			if err != nil {
+				return ListDatasourcesResult{}, err
+			}
+			items, page := pageOf(all, defaultInt(a.Top, 100), a.Skip)
+			res := ListDatasourcesResult{Workspace: ws, Dataset: ds, Datasources: make([]Datasource, 0, len(items)), Page: page}
+			for _, s := range items {
+				res.Datasources = append(res.Datasources, Datasource{DatasourceType: s.DatasourceType, ConnectionDetails: connectionDetailsOf(s.ConnectionDetails),
+					DatasourceID: s.DatasourceID, GatewayID: s.GatewayID})
+			}
+			return res, nil
+		}),
+	}, {
+		Toolset: "datasets",
+		Definition: mcp.NewTool("list_dataset_parameters",
+			mcp.WithDescription("List the Power Query parameters of a semantic model (dataset): name, type, whether required, current value and suggested values. "+
+				"Use it before update_dataset_parameters: names there are case-sensitive. "+
+				"Not supported for models with SQL, Oracle, Teradata or SAP HANA DirectQuery connections or models changed through the XMLA endpoint. "+
+				"Paged: at most top items per call (default 100, at most 1000); when hasMore is true, call again with skip = nextSkip."),
+			annotations("List a semantic model's parameters", true, false, true),
+			workspaceParam(),
+			itemParam("dataset", "Semantic model (dataset)", "list_datasets"),
+			topParam(100, 1000, "parameters"),
+			skipParam(),
+			mcp.WithOutputSchema[ListDatasetParametersResult](),
+		),
+		Handler: handle("list the parameters", func(ctx context.Context, _ mcp.CallToolRequest, a datasetListArgs) (ListDatasetParametersResult, error) {
+			ws, ds, err := datasetTarget(ctx, d.Client, a.Workspace, a.Dataset)
+			if err != nil {
+				return ListDatasetParametersResult{}, err
+			}
+			all, err := d.Client.ListDatasetParameters(ctx, ws.ID, ds.ID)
+			if err != nil {
+				return ListDatasetParametersResult{}, err
+			}
+			items, page := pageOf(all, defaultInt(a.Top, 100), a.Skip)
+			return ListDatasetParametersResult{Workspace: ws, Dataset: ds, Parameters: parametersOf(items), Page: page}, nil
+		}),
+	}, {
+		Toolset: "datasets",
+		Definition: mcp.NewTool("update_dataset_parameters",
+			mcp.WithDescription("Set new values for Power Query parameters of a semantic model (dataset), e.g. to point it at another server or database. "+
+				"All updates apply together or none does. Rules of Power BI: at most 100 parameters per call, each must exist (names are case-sensitive, see list_dataset_parameters), "+
+				"no parameter twice, values of the parameter's type, required parameters not empty, and parameters of type Any or Binary cannot be updated. "+
+				"Only the model's owner may do this (configuredBy, see get_dataset; take_over_dataset makes this server the owner). "+
+				"The model keeps its old data until it is refreshed: run refresh_dataset afterwards. "+
+				"This changes where the model reads its data from: ask the user first and pass confirm: true only if they agree."),
+			annotations("Update a semantic model's parameters", false, true, true),
+			workspaceParam(),
+			itemParam("dataset", "Semantic model (dataset)", "list_datasets"),
+			mcp.WithArray("updates", mcp.Required(),
+				mcp.Description("The parameters to change, each with its new value as text (numbers as digits, Logical as TRUE or FALSE)."),
+				mcp.MinItems(1), mcp.MaxItems(100),
+				mcp.Items(map[string]any{
+					"type": "object",
+					"properties": map[string]any{
+						"name":      map[string]any{"type": "string", "minLength": 1, "maxLength": 256, "description": "Parameter name, case-sensitive"},
+						"new_value": map[string]any{"type": "string", "maxLength": 4000, "description": "The new value"},
+					},
+					"required":             []string{"name", "new_value"},
+					"additionalProperties": false,
+				})),
+			confirmParam(),
+			mcp.WithOutputSchema[UpdateDatasetParametersResult](),
+		),
+		Handler: handle("update the parameters", func(ctx context.Context, _ mcp.CallToolRequest, a updateParametersArgs) (UpdateDatasetParametersResult, error) {
+			ws, ds, err := datasetTarget(ctx, d.Client, a.Workspace, a.Dataset)
+			if err != nil {
+				return UpdateDatasetParametersResult{}, err
+			}
+			updates := make([]pbiclient.ParameterUpdate, 0, len(a.Updates))
+			changed := make([]ParameterUpdate, 0, len(a.Updates))
+			var list []string
+			for _, u := range a.Updates {
+				updates = append(updates, pbiclient.ParameterUpdate{Name: u.Name, NewValue: u.NewValue})
+				changed = append(changed, ParameterUpdate{Name: u.Name, NewValue: u.NewValue})
+				list = append(list, fmt.Sprintf("%s = %q", u.Name, u.NewValue))
+			}
+			if err := confirmed(ctx, a.Confirm, fmt.Sprintf("Set the parameters %s of the semantic model %s in %s.",
+				strings.Join(list, ", "), itemLabel(ds), workspaceLabel(ws))); err != nil {
+				return UpdateDatasetParametersResult{}, err
+			}
+			if err := d.Client.UpdateDatasetParameters(ctx, ws.ID, ds.ID, updates); err != nil {
+				return UpdateDatasetParametersResult{}, err
+			}
+			now, err := d.Client.ListDatasetParameters(ctx, ws.ID, ds.ID)
+			if err != nil {
+				return UpdateDatasetParametersResult{}, err
+			}
+			return UpdateDatasetParametersResult{Workspace: ws, Dataset: ds, Updated: changed, Parameters: parametersOf(now),
+				Message: "The parameters were updated. The model's data still reflects the old values until it is refreshed: run refresh_dataset now."}, nil
+		}),
+	}, {
+		Toolset: "datasets",
+		Definition: mcp.NewTool("list_dataset_users",
+			mcp.WithDescription("List who has permission on a semantic model (dataset) and which: users, groups and apps with Read, Write, Reshare and Explore (Build) rights. "+
+				"Needs Reshare rights on the model, or a Member, Contributor or Admin role in its workspace. Recent changes can take a while to show. "+
+				"Paged: at most top items per call (default 100, at most 1000); when hasMore is true, call again with skip = nextSkip."),
+			annotations("List a semantic model's users", true, false, true),
+			workspaceParam(),
+			itemParam("dataset", "Semantic model (dataset)", "list_datasets"),
+			topParam(100, 1000, "users"),
+			skipParam(),
+			mcp.WithOutputSchema[ListDatasetUsersResult](),
+		),
+		Handler: handle("list the semantic model's users", func(ctx context.Context, _ mcp.CallToolRequest, a datasetListArgs) (ListDatasetUsersResult, error) {
+			ws, ds, err := datasetTarget(ctx, d.Client, a.Workspace, a.Dataset)
+			if err != nil {
+				return ListDatasetUsersResult{}, err
+			}
+			all, err := d.Client.ListDatasetUsers(ctx, ws.ID, ds.ID)
+			if err != nil {
+				return ListDatasetUsersResult{}, err
+			}
+			items, page := pageOf(all, defaultInt(a.Top, 100), a.Skip)
+			res := ListDatasetUsersResult{Workspace: ws, Dataset: ds, Users: make([]DatasetUser, 0, len(items)), Page: page}
+			for _, u := range items {
+				res.Users = append(res.Users, DatasetUser(u))
+			}
+			return res, nil
+		}),
+	}, {
+		Toolset: "datasets",
+		Definition: mcp.NewTool("grant_dataset_access",
+			mcp.WithDescription("Give a user or security group permission on a semantic model (dataset): Read, ReadReshare (may share it on), ReadExplore (Explore is the Build permission: "+
+				"build reports and run DAX queries on it) or ReadReshareExplore. Rights the principal already has are kept; this never removes or lowers access and cannot grant Write. "+
+				"Service principals (apps) cannot be given access this way. The caller needs Reshare rights on the model. "+
+				"Changes can take a while to show in list_dataset_users."),
+			annotations("Grant access to a semantic model", false, false, true),
+			workspaceParam(),
+			itemParam("dataset", "Semantic model (dataset)", "list_datasets"),
+			mcp.WithString("identifier", mcp.Required(),
+				mcp.Description("For a user, the user principal name (e.g. megan@contoso.com); for a group, its Microsoft Entra object id."),
+				mcp.MinLength(1), mcp.MaxLength(256)),
+			mcp.WithString("principal_type", mcp.Required(),
+				mcp.Description("User or Group."),
+				mcp.Enum("User", "Group")),
+			mcp.WithString("access_right", mcp.Required(),
+				mcp.Description("Read, ReadReshare, ReadExplore (Read + Build) or ReadReshareExplore."),
+				mcp.Enum("Read", "ReadReshare", "ReadExplore", "ReadReshareExplore")),
+			mcp.WithOutputSchema[GrantDatasetAccessResult](),
+		),
+		Handler: handle("grant access to the semantic model", func(ctx context.Context, _ mcp.CallToolRequest, a grantAccessArgs) (GrantDatasetAccessResult, error) {
+			ws, ds, err := datasetTarget(ctx, d.Client, a.Workspace, a.Dataset)
+			if err != nil {
+				return GrantDatasetAccessResult{}, err
+			}
+			grant := pbiclient.DatasetUser{Identifier: strings.TrimSpace(a.Identifier), PrincipalType: a.PrincipalType, DatasetUserAccessRight: a.AccessRight}
+			if err := d.Client.GrantDatasetAccess(ctx, ws.ID, ds.ID, grant); err != nil {
+				return GrantDatasetAccessResult{}, err
+			}
+			return GrantDatasetAccessResult{Workspace: ws, Dataset: ds, Granted: DatasetUser(grant),
+				Message: "Access was granted. It can take a while before list_dataset_users and the user see it."}, nil
+		}),
+	}, {
+		Toolset: "datasets",
+		Definition: mcp.NewTool("list_upstream_dataflows",
+			mcp.WithDescription("List which semantic models of a workspace read from which dataflows (dataset id, dataflow id, the dataflow's workspace). "+
+				"Use it to find what a dataflow change or failure affects. Only for workspaces (not My workspace). "+
+				"Paged: at most top items per call (default 100, at most 1000); when hasMore is true, call again with skip = nextSkip."),
+			annotations("List models' upstream dataflows", true, false, true),
+			mcp.WithString("workspace", mcp.Required(),
+				mcp.Description("Workspace id (GUID) or exact workspace name, as returned by list_workspaces. Required: this operation does not exist for My workspace."),
+				mcp.MinLength(1), mcp.MaxLength(256)),
+			topParam(100, 1000, "links"),
+			skipParam(),
+			mcp.WithOutputSchema[ListUpstreamDataflowsResult](),
+		),
+		Handler: handle("list the upstream dataflows", func(ctx context.Context, _ mcp.CallToolRequest, a workspaceListArgs) (ListUpstreamDataflowsResult, error) {
+			ws, err := resolveWorkspace(ctx, d.Client, a.Workspace)
+			if err != nil {
+				return ListUpstreamDataflowsResult{}, err
+			}
+			if ws.MyWorkspace {
+				return ListUpstreamDataflowsResult{}, userErrorf("list_upstream_dataflows needs a workspace: Power BI has no such list for My workspace.")
+			}
+			all, err := d.Client.ListUpstreamDataflows(ctx, ws.ID)
+			if err != nil {
+				return ListUpstreamDataflowsResult{}, err
+			}
+			items, page := pageOf(all, defaultInt(a.Top, 100), a.Skip)
+			res := ListUpstreamDataflowsResult{Workspace: ws, Links: make([]DatasetDataflowLink, 0, len(items)), Page: page}
+			for _, l := range items {
+				res.Links = append(res.Links, DatasetDataflowLink(l))
+			}
+			return res, nil
+		}),
 	}}
+}
+
+// datasetTarget resolves the workspace and dataset arguments most tools of this file take.
+func datasetTarget(ctx context.Context, c *pbiclient.Client, workspace, dataset string) (WorkspaceRef, ItemRef, error) {
+	ws, err := resolveWorkspace(ctx, c, workspace)
+	if err != nil {
+		return WorkspaceRef{}, ItemRef{}, err
+	}
+	ds, err := resolveDataset(ctx, c, ws, dataset)
+	if err != nil {
+		return WorkspaceRef{}, ItemRef{}, err
+	}
+	return ws, ds, nil
+}
+
+func datasetDetailsOf(ds pbiclient.Dataset) DatasetDetails {
+	out := DatasetDetails{
+		Dataset: Dataset{ID: ds.ID, Name: ds.Name, ConfiguredBy: ds.ConfiguredBy, IsRefreshable: ds.IsRefreshable,
+			TargetStorageMode: ds.TargetStorageMode, CreatedDate: ds.CreatedDate, WebURL: ds.WebURL},
+		Description: ds.Description, ContentProviderType: ds.ContentProviderType, AddRowsAPIEnabled: ds.AddRowsAPIEnabled,
+		IsEffectiveIdentityRequired: ds.IsEffectiveIdentityRequired, IsEffectiveIdentityRolesRequired: ds.IsEffectiveIdentityRolesRequired,
+		IsOnPremGatewayRequired: ds.IsOnPremGatewayRequired,
+	}
+	if q := ds.QueryScaleOutSettings; q != nil {
+		out.QueryScaleOutSettings = &QueryScaleOutSettings{AutoSyncReadOnlyReplicas: q.AutoSyncReadOnlyReplicas, MaxReadOnlyReplicas: q.MaxReadOnlyReplicas}
+	}
+	for _, u := range ds.UpstreamDataflows {
+		out.UpstreamDataflows = append(out.UpstreamDataflows, DependentDataflow(u))
+	}
+	return out
+}
+
+// connectionDetailsOf keeps only the fields a source has, so a model reads {"server": ..., "database": ...}.
+func connectionDetailsOf(c pbiclient.DatasourceConnectionDetails) map[string]string {
+	out := map[string]string{}
+	for k, v := range map[string]string{"server": c.Server, "database": c.Database, "url": c.URL, "path": c.Path, "kind": c.Kind,
+		"account": c.Account, "domain": c.Domain, "emailAddress": c.EmailAddress, "loginServer": c.LoginServer, "classInfo": c.ClassInfo} {
+		if v != "" {
+			out[k] = v
+		}
+	}
+	return out
+}
+
+func parametersOf(ps []pbiclient.DatasetParameter) []DatasetParameter {
+	out := make([]DatasetParameter, 0, len(ps))
+	for _, p := range ps {
+		out = append(out, DatasetParameter(p))
+	}
+	return out
+}
+
+// workspaceLabel names a workspace in a confirmation: by name when known, else by id.
+func workspaceLabel(ws WorkspaceRef) string {
+	switch {
+	case ws.MyWorkspace:
+		return "My workspace"
+	case ws.Name != "":
+		return fmt.Sprintf("the workspace %s (id %s)", ws.Name, ws.ID)
+	default:
+		return "the workspace " + ws.ID
+	}
+}
+
+// itemLabel names an item in a confirmation: by name when known, always with its id.
+func itemLabel(it ItemRef) string {
+	if it.Name != "" {
+		return fmt.Sprintf("%s (id %s)", it.Name, it.ID)
+	}
+	return "with id " + it.ID
+}
+
+func orUnknown(s string) string {
+	if s == "" {
+		return "(unknown)"
+	}
+	return s
 }

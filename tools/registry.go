@@ -51,7 +51,7 @@ type Tool struct {
 // toolsets lists every toolset in the order the instructions describe them.
 var toolsets = []Toolset{
 	{Name: "workspaces", Default: true, Description: "find workspaces (list_workspaces)"},
-	{Name: "datasets", Default: true, Description: "find semantic models, also called datasets (list_datasets)"},
+	{Name: "datasets", Default: true, Description: "find and inspect semantic models, also called datasets, and manage them: settings, parameters, data sources, ownership, access, deletion (list_datasets, get_dataset, update_dataset, delete_dataset, take_over_dataset, list_datasources, list_dataset_parameters, update_dataset_parameters, list_dataset_users, grant_dataset_access, list_upstream_dataflows)"},
 	{Name: "refresh", Default: true, Description: "refresh semantic models and read their refresh history (refresh_dataset, get_refresh_history)"},
 	{Name: "dax", Default: true, Description: "query semantic models with DAX and read their tables, columns and measures"},
 	{Name: "reports", Default: true, Description: "find reports and export them to PDF, PowerPoint or PNG files (list_reports, export_report)"},

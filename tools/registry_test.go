@@ -61,8 +61,10 @@ func TestSelect(t *testing.T) {
 		opts Options
 		want string
 	}{
-		{Options{}, "list_workspaces,list_datasets,refresh_dataset,get_refresh_history,list_reports,export_report"},
-		{Options{ReadOnly: true}, "list_workspaces,list_datasets,get_refresh_history,list_reports,export_report"},
+		{Options{}, "list_workspaces,list_datasets,get_dataset,update_dataset,delete_dataset,take_over_dataset,list_datasources,list_dataset_parameters," +
+			"update_dataset_parameters,list_dataset_users,grant_dataset_access,list_upstream_dataflows,refresh_dataset,get_refresh_history,list_reports,export_report"},
+		{Options{ReadOnly: true}, "list_workspaces,list_datasets,get_dataset,list_datasources,list_dataset_parameters,list_dataset_users,list_upstream_dataflows," +
+			"get_refresh_history,list_reports,export_report"},
 		{Options{Toolsets: []string{"reports"}}, "list_reports,export_report"},
 		{Options{Toolsets: []string{"workspaces"}, Tools: []string{"get_refresh_history"}}, "list_workspaces,get_refresh_history"},
 		{Options{Tools: []string{"refresh_dataset"}}, "refresh_dataset"},

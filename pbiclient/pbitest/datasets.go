@@ -38,31 +38,35 @@ func (s *Server) workspaceOf(w http.ResponseWriter, r *http.Request) (ws *worksp
 func (s *Server) datasetRoutes() {
 	s.handleBoth("GET", "/datasets", s.listDatasets)
 	s.handleBoth("GET", "/datasets/{datasetId}", s.getDataset)
+	s.datasetInfoRoutes()
 }
 
 // datasetJSON is a Dataset as the service sends it, fields in its order.
 type datasetJSON struct {
-	ID                               string                `json:"id"`
-	Name                             string                `json:"name"`
-	WebURL                           string                `json:"webUrl"`
-	AddRowsAPIEnabled                bool                  `json:"addRowsAPIEnabled"`
-	ConfiguredBy                     string                `json:"configuredBy"`
-	IsRefreshable                    bool                  `json:"isRefreshable"`
-	IsEffectiveIdentityRequired      bool                  `json:"isEffectiveIdentityRequired"`
-	IsEffectiveIdentityRolesRequired bool                  `json:"isEffectiveIdentityRolesRequired"`
-	IsOnPremGatewayRequired          bool                  `json:"isOnPremGatewayRequired"`
-	TargetStorageMode                string                `json:"targetStorageMode"`
-	CreatedDate                      string                `json:"createdDate"`
-	CreateReportEmbedURL             string                `json:"createReportEmbedURL"`
-	QnaEmbedURL                      string                `json:"qnaEmbedURL"`
-	UpstreamDatasets                 []any                 `json:"upstreamDatasets"`
-	Users                            []any                 `json:"users"`
-	QueryScaleOutSettings            queryScaleOutSettings `json:"queryScaleOutSettings"`
+	ID                               string        `json:"id"`
+	Name                             string        `json:"name"`
+	WebURL                           string        `json:"webUrl"`
+	AddRowsAPIEnabled                bool          `json:"addRowsAPIEnabled"`
+	ConfiguredBy                     string        `json:"configuredBy"`
+	IsRefreshable                    bool          `json:"isRefreshable"`
+	IsEffectiveIdentityRequired      bool          `json:"isEffectiveIdentityRequired"`
+	IsEffectiveIdentityRolesRequired bool          `json:"isEffectiveIdentityRolesRequired"`
+	IsOnPremGatewayRequired          bool          `json:"isOnPremGatewayRequired"`
+	TargetStorageMode                string        `json:"targetStorageMode"`
+	CreatedDate                      string        `json:"createdDate"`
+	CreateReportEmbedURL             string        `json:"createReportEmbedURL"`
+	QnaEmbedURL                      string        `json:"qnaEmbedURL"`
+	UpstreamDatasets                 []any         `json:"upstreamDatasets"`
+	Users                            []any         `json:"users"`
+	QueryScaleOutSettings            QueryScaleOut `json:"queryScaleOutSettings"`
+	// UpstreamDataflows is sent only for models that read from dataflows.
+	UpstreamDataflows []dependentDataflow `json:"upstreamDataflows,omitempty"`
 }
 
-type queryScaleOutSettings struct {
-	AutoSyncReadOnlyReplicas bool `json:"autoSyncReadOnlyReplicas"`
-	MaxReadOnlyReplicas      int  `json:"maxReadOnlyReplicas"`
+// dependentDataflow is the swagger's DependentDataflow.
+type dependentDataflow struct {
+	TargetDataflowID string `json:"targetDataflowId"`
+	GroupID          string `json:"groupId"`
 }
 
 // serviceTime formats a timestamp the way the service does (UTC,
@@ -87,7 +91,7 @@ func (s *Server) embedConfig() string {
 }
 
 func (s *Server) toDatasetJSON(d Dataset, groupID string) datasetJSON {
-	return datasetJSON{
+	out := datasetJSON{
 		ID:                    d.ID,
 		Name:                  d.Name,
 		WebURL:                fmt.Sprintf("%s/groups/%s/datasets/%s", appURL, groupPath(groupID), d.ID),
@@ -100,8 +104,15 @@ func (s *Server) toDatasetJSON(d Dataset, groupID string) datasetJSON {
 		QnaEmbedURL:           appURL + "/qnaEmbed?config=" + s.embedConfig(),
 		UpstreamDatasets:      []any{},
 		Users:                 []any{},
-		QueryScaleOutSettings: queryScaleOutSettings{AutoSyncReadOnlyReplicas: true},
+		QueryScaleOutSettings: QueryScaleOut{AutoSyncReadOnlyReplicas: true},
 	}
+	if d.QueryScaleOut != nil {
+		out.QueryScaleOutSettings = *d.QueryScaleOut
+	}
+	for _, u := range d.UpstreamDataflows {
+		out.UpstreamDataflows = append(out.UpstreamDataflows, dependentDataflow{TargetDataflowID: u.DataflowID, GroupID: u.WorkspaceID})
+	}
+	return out
 }
 
 func (s *Server) listDatasets(w http.ResponseWriter, r *http.Request) {

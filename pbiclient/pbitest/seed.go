@@ -16,6 +16,10 @@ const (
 	DemoFinanceKPIsDatasetID    = "5d7f9b1c-4e6a-4b8c-8d2e-5f7a9b1c3d46" // "Finance KPIs" in Finance
 	DemoWebTrafficDatasetID     = "7e9a1c3d-5f7b-4c9d-9e3f-6a8b0c2d4e57" // "Web Traffic" in Marketing
 	DemoPersonalBudgetDatasetID = "1a3c5e7f-7b9d-4ebf-9a5b-8c0d2e4f6a79" // "Personal Budget" in My workspace
+	DemoForecastDatasetID       = "0c2e4a6b-8d1f-4a3c-9e5b-7d9f1b3c5e82" // "Forecast" in Finance, owned by the service principal
+	DemoLegacyLeadsDatasetID    = "e4a6c8d0-2f3b-4d5e-8a7c-9b1d3f5a7c93" // "Legacy Leads" in Marketing, kept for take-over examples
+	DemoOldCampaignsDatasetID   = "f5b7d9e1-3a4c-4e6f-9b8d-0c2e4a6b8da4" // "Old Campaigns 2022" in Marketing, kept for delete examples
+	DemoSalesDataflowID         = "a1c3e5f7-4b6d-4f8a-8c0e-2d4f6a8c0eb5" // the dataflow "Sales" reads from, in Sales Analytics
 
 	DemoSalesReportID      = "3c5e7a9b-8c0e-4fc1-8b6c-9d1e3f5a7b80" // "Sales Overview" on Sales
 	DemoLiveOrdersReportID = "6f8b0d2e-1f3b-4cf4-9e9f-2a4b6c8d0eb3" // "Live Orders Monitor" on Live Orders
@@ -42,7 +46,20 @@ func (s *Server) SeedDemo() {
 	s.AddWorkspace(Workspace{ID: DemoMarketingWorkspaceID, Name: "Marketing"})
 
 	s.AddDataset(DemoSalesWorkspaceID, Dataset{ID: DemoSalesDatasetID, Name: "Sales",
-		ConfiguredBy: "megan.bowen@contoso.com", IsRefreshable: true, CreatedDate: created(4, 9)})
+		ConfiguredBy: "megan.bowen@contoso.com", IsRefreshable: true, CreatedDate: created(4, 9),
+		Datasources: []Datasource{
+			{DatasourceType: "Sql", ConnectionDetails: DatasourceConnectionDetails{Server: "contoso-sales.database.windows.net", Database: "SalesDW"}},
+			{DatasourceType: "SharePointList", ConnectionDetails: DatasourceConnectionDetails{URL: "https://contoso.sharepoint.com/sites/sales"}},
+		},
+		Parameters: []Parameter{
+			{Name: "ServerName", Type: "Text", IsRequired: true, CurrentValue: "contoso-sales.database.windows.net"},
+			{Name: "DatabaseName", Type: "Text", IsRequired: true, CurrentValue: "SalesDW"},
+		},
+		Users: []DatasetUser{
+			{Identifier: "megan.bowen@contoso.com", PrincipalType: "User", DatasetUserAccessRight: "ReadWriteReshareExplore"},
+			{Identifier: "2f8a4c6e-1b3d-4e5f-9a7b-c8d0e2f4a6b1", PrincipalType: "Group", DatasetUserAccessRight: "ReadExplore"},
+		},
+		UpstreamDataflows: []UpstreamDataflow{{DataflowID: DemoSalesDataflowID, WorkspaceID: DemoSalesWorkspaceID}}})
 	s.AddDataset(DemoSalesWorkspaceID, Dataset{ID: DemoLiveOrdersDatasetID, Name: "Live Orders",
 		ConfiguredBy: "megan.bowen@contoso.com", AddRowsAPIEnabled: true, CreatedDate: created(11, 14)})
 	s.AddDataset(DemoFinanceWorkspaceID, Dataset{ID: DemoFinanceKPIsDatasetID, Name: "Finance KPIs",
@@ -52,6 +69,28 @@ func (s *Server) SeedDemo() {
 	s.AddDataset(DemoMarketingWorkspaceID, Dataset{ID: DemoWebTrafficDatasetID, Name: "Web Traffic",
 		ConfiguredBy: "adele.vance@contoso.com", IsRefreshable: true, CreatedDate: created(12, 16),
 		RefreshError: "ModelRefreshFailed_CredentialsNotSpecified"})
+	// Owned by the service principal, so the changes only an owner may make
+	// work on it; its parameters cover the types and the rules of updates.
+	s.AddDataset(DemoFinanceWorkspaceID, Dataset{ID: DemoForecastDatasetID, Name: "Forecast",
+		ConfiguredBy: s.ClientID(), IsRefreshable: true, TargetStorageMode: "PremiumFiles", CreatedDate: created(18, 10),
+		Datasources: []Datasource{
+			{DatasourceType: "Sql", ConnectionDetails: DatasourceConnectionDetails{Server: "contoso-finance.database.windows.net", Database: "Planning"},
+				DatasourceID: "b2d4f6a8-5c7e-4a9b-8d1f-3e5a7c9e1fc6", GatewayID: "c3e5a7b9-6d8f-4b0c-9e2a-4f6b8d0a2ad7"},
+		},
+		Parameters: []Parameter{
+			{Name: "Scenario", Type: "Text", IsRequired: true, CurrentValue: "Base", SuggestedValues: []string{"Base", "Optimistic", "Pessimistic"}},
+			{Name: "HorizonMonths", Type: "Number", IsRequired: true, CurrentValue: "12"},
+			{Name: "IncludeActuals", Type: "Logical", IsRequired: false, CurrentValue: "TRUE"},
+			{Name: "SourceQuery", Type: "Any", IsRequired: false, CurrentValue: "Planning"},
+		},
+		Users: []DatasetUser{
+			{Identifier: "alex.wilber@contoso.com", PrincipalType: "User", DatasetUserAccessRight: "ReadReshareExplore"},
+		}})
+	s.AddDataset(DemoMarketingWorkspaceID, Dataset{ID: DemoLegacyLeadsDatasetID, Name: "Legacy Leads",
+		ConfiguredBy: "adele.vance@contoso.com", IsRefreshable: true, CreatedDate: created(2, 13),
+		Parameters: []Parameter{{Name: "Region", Type: "Text", IsRequired: true, CurrentValue: "EMEA"}}})
+	s.AddDataset(DemoMarketingWorkspaceID, Dataset{ID: DemoOldCampaignsDatasetID, Name: "Old Campaigns 2022",
+		ConfiguredBy: "adele.vance@contoso.com", IsRefreshable: true, CreatedDate: created(1, 8)})
 	s.AddDataset("", Dataset{ID: DemoPersonalBudgetDatasetID, Name: "Personal Budget",
 		ConfiguredBy: "admin@contoso.onmicrosoft.com", IsRefreshable: true, CreatedDate: created(20, 11)})
 

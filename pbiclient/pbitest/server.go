@@ -12,7 +12,10 @@
 // Power BI (APIBaseURL()), each for a workspace (/groups/{groupId}/...)
 // and for My workspace:
 //   - GET groups ($filter, $top, $skip), GET groups/{groupId}
-//   - GET datasets, datasets/{datasetId}
+//   - GET datasets, datasets/{datasetId}; PATCH and DELETE datasets/{datasetId};
+//     GET .../datasources, .../parameters, .../users; POST
+//     .../Default.UpdateParameters, .../users; workspace only: POST
+//     .../Default.TakeOver, GET datasets/upstreamDataflows
 //   - POST datasets/{datasetId}/refreshes (standard and enhanced),
 //     GET .../refreshes (history), GET and DELETE .../refreshes/{refreshId}
 //   - GET reports, reports/{reportId}, .../pages, .../pages/{pageName}

@@ -33,6 +33,20 @@ type Dataset struct {
 	// with this error code in serviceExceptionJson, as the service reports a
 	// failed refresh, e.g. "ModelRefreshFailed_CredentialsNotSpecified".
 	RefreshError string
+	// Owner-only changes (PATCH, Default.UpdateParameters) succeed when
+	// ConfiguredBy is the service principal's ClientID; Default.TakeOver
+	// sets it so.
+	//
+	// QueryScaleOut is the model's query scale-out setting; nil means the
+	// service's default, automatic sync and no read-only replicas.
+	QueryScaleOut *QueryScaleOut
+	// Datasources, Parameters and Users are what the datasources,
+	// parameters and users endpoints answer for the model.
+	Datasources []Datasource
+	Parameters  []Parameter
+	Users       []DatasetUser
+	// UpstreamDataflows are the dataflows the model reads from.
+	UpstreamDataflows []UpstreamDataflow
 }
 
 // Page is a report page. Name is the internal name used by the API
@@ -177,12 +191,17 @@ func (s *Server) AddDataset(workspaceID string, d Dataset) Dataset {
 	if d.CreatedDate.IsZero() {
 		d.CreatedDate = time.Now()
 	}
+	if d.QueryScaleOut == nil {
+		d.QueryScaleOut = &QueryScaleOut{AutoSyncReadOnlyReplicas: true}
+	}
 	d.CreatedDate = d.CreatedDate.UTC().Truncate(time.Millisecond)
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	ws := s.mustWorkspace("AddDataset", workspaceID)
-	ws.datasets = append(ws.datasets, &dataset{info: d})
-	return d
+	// The server keeps its own copy, so that changes made through the API
+	// and changes to the caller's value never reach each other.
+	ws.datasets = append(ws.datasets, &dataset{info: d.clone()})
+	return d.clone()
 }
 
 // AddReport adds a report to a workspace ("" = My workspace) and returns it
