@@ -8,9 +8,9 @@ import (
 )
 
 // Destructive tools (deletes, removals, rebinding, take-overs, parameter changes) act only with
-// the user's agreement. A client that supports MCP elicitation is asked to show the user a
-// confirmation; any other client must pass confirm: true, which its description tells the model
-// to do only after asking the user.
+// the user's agreement. A client that declared MCP elicitation is asked to show the user a
+// confirmation, and the user's answer decides; any other client must pass confirm: true, which
+// the argument's description tells the model to do only after asking the user.
 
 // confirmParam is the argument every destructive tool declares.
 func confirmParam() mcp.ToolOption {
@@ -23,7 +23,7 @@ func confirmParam() mcp.ToolOption {
 // "Delete the report Sales Overview (id ...) from the workspace Finance."), and otherwise an
 // error result saying that nothing was changed and why.
 func confirmed(ctx context.Context, confirmArg bool, what string) error {
-	if srv := server.ServerFromContext(ctx); srv != nil {
+	if srv := server.ServerFromContext(ctx); srv != nil && clientCanBeAsked(ctx) {
 		res, err := srv.RequestElicitation(ctx, mcp.ElicitationRequest{Params: mcp.ElicitationParams{
 			Message: what + " This cannot be undone. Go ahead?",
 			RequestedSchema: map[string]any{
@@ -40,11 +40,18 @@ func confirmed(ctx context.Context, confirmArg bool, what string) error {
 			}
 			return userErrorf("Not done: the user did not agree to this change (%s). Nothing was changed.", what)
 		}
-		// The client cannot be asked (no elicitation support, or a transport without server
-		// requests): the confirm argument decides.
+		// The request could not be delivered: the confirm argument decides.
 	}
 	if confirmArg {
 		return nil
 	}
 	return userErrorf("Not done: %s This cannot be undone, so it needs the user's agreement: ask the user, and if they agree, call again with confirm: true. Nothing was changed.", what)
+}
+
+// clientCanBeAsked reports whether the client declared elicitation in this session. Asking one
+// that did not would fail, or on stateless HTTP, where no session carries server requests, wait
+// for an answer that never comes.
+func clientCanBeAsked(ctx context.Context) bool {
+	session, ok := server.ClientSessionFromContext(ctx).(server.SessionWithClientInfo)
+	return ok && session.GetClientCapabilities().Elicitation != nil
 }

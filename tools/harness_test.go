@@ -34,6 +34,9 @@ type stackOptions struct {
 	tenant pbitest.Options
 	tools  Options
 	secret string // the secret the server is configured with; default the tenant's own
+	// elicit, when set, answers the server's questions to the user (MCP elicitation), and the
+	// client declares the capability; otherwise the client cannot be asked.
+	elicit client.ElicitationHandler
 }
 
 func newStack(t testing.TB, o stackOptions) *stack {
@@ -72,7 +75,11 @@ func newStack(t testing.TB, o stackOptions) *stack {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c, err := client.NewInProcessClient(s)
+	var copts []client.ClientOption
+	if o.elicit != nil {
+		copts = append(copts, client.WithElicitationHandler(o.elicit))
+	}
+	c, err := client.NewInProcessClientWithOptions(s, copts...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -90,6 +97,9 @@ func newStack(t testing.TB, o stackOptions) *stack {
 	}
 	var init mcp.InitializeRequest
 	init.Params.ClientInfo = mcp.Implementation{Name: "tools-test", Version: "0"}
+	if o.elicit != nil {
+		init.Params.Capabilities.Elicitation = &mcp.ElicitationCapability{}
+	}
 	if _, err := c.Initialize(ctx, init); err != nil {
 		t.Fatal(err)
 	}
