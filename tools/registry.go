@@ -52,7 +52,7 @@ type Tool struct {
 var toolsets = []Toolset{
 	{Name: "workspaces", Default: true, Description: "find workspaces (list_workspaces)"},
 	{Name: "datasets", Default: true, Description: "find semantic models, also called datasets (list_datasets)"},
-	{Name: "refresh", Default: true, Description: "refresh semantic models and read their refresh history (refresh_dataset, get_refresh_history)"},
+	{Name: "refresh", Default: true, Description: "refresh semantic models, whole or by table and partition (enhanced refresh), follow and cancel refreshes, read their history and manage refresh schedules (refresh_dataset, get_refresh_history, get_refresh_details, cancel_refresh, get_refresh_schedule, update_refresh_schedule and the DirectQuery variants)"},
 	{Name: "dax", Default: true, Description: "query semantic models with DAX and read their tables, columns and measures"},
 	{Name: "reports", Default: true, Description: "find reports and export them to PDF, PowerPoint or PNG files (list_reports, export_report)"},
 	{Name: "dashboards", Description: "dashboards and their tiles"},

@@ -61,8 +61,9 @@ func TestSelect(t *testing.T) {
 		opts Options
 		want string
 	}{
-		{Options{}, "list_workspaces,list_datasets,refresh_dataset,get_refresh_history,list_reports,export_report"},
-		{Options{ReadOnly: true}, "list_workspaces,list_datasets,get_refresh_history,list_reports,export_report"},
+		{Options{}, "list_workspaces,list_datasets,refresh_dataset,get_refresh_history,get_refresh_details,cancel_refresh," +
+			"get_refresh_schedule,update_refresh_schedule,get_direct_query_refresh_schedule,update_direct_query_refresh_schedule,list_reports,export_report"},
+		{Options{ReadOnly: true}, "list_workspaces,list_datasets,get_refresh_history,get_refresh_details,get_refresh_schedule,get_direct_query_refresh_schedule,list_reports,export_report"},
 		{Options{Toolsets: []string{"reports"}}, "list_reports,export_report"},
 		{Options{Toolsets: []string{"workspaces"}, Tools: []string{"get_refresh_history"}}, "list_workspaces,get_refresh_history"},
 		{Options{Tools: []string{"refresh_dataset"}}, "refresh_dataset"},

@@ -175,6 +175,8 @@ func nextStep(ae *pbiclient.APIError) string {
 		return "a refresh of this model is already running. Wait for it to finish (get_refresh_history shows it) and try again if needed."
 	case strings.Contains(msg, "exceeded limit") && strings.Contains(msg, "refresh"):
 		return "models on shared capacity allow 8 refreshes a day, scheduled ones included. Try again tomorrow, or move the workspace to a Premium, PPU or Fabric capacity."
+	case strings.Contains(msg, "only supported for the dataset owner"):
+		return "only the semantic model's owner can do this. Ask its owner (configuredBy in list_datasets) to make the change, or have the signed-in identity take the model over first."
 	case ae.Code == "TokenExpired":
 		return "the access token expired and a fresh one was refused too. Check the server's sign-in configuration."
 	case ae.Code == "PowerBINotAuthorizedException" || ae.StatusCode == 401:

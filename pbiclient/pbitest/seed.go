@@ -16,6 +16,15 @@ const (
 	DemoFinanceKPIsDatasetID    = "5d7f9b1c-4e6a-4b8c-8d2e-5f7a9b1c3d46" // "Finance KPIs" in Finance
 	DemoWebTrafficDatasetID     = "7e9a1c3d-5f7b-4c9d-9e3f-6a8b0c2d4e57" // "Web Traffic" in Marketing
 	DemoPersonalBudgetDatasetID = "1a3c5e7f-7b9d-4ebf-9a5b-8c0d2e4f6a79" // "Personal Budget" in My workspace
+	// Owned by the service principal, so its schedule can be changed; a long enhanced refresh
+	// runs on it from the start, for cancel_refresh.
+	DemoInventoryDatasetID = "0b2d4f6a-8c1e-4b3d-8f5a-7c9e1b3d5f80" // "Inventory" in Sales Analytics
+	// A DirectQuery model owned by the service principal, with a cache refresh every 30 minutes.
+	DemoInventoryLiveDatasetID = "e4f6a8b0-2c4e-4d6f-9a1b-3c5e7f9b1d92" // "Inventory Live" in Sales Analytics
+
+	// Refreshes in the demo history, for get_refresh_details.
+	DemoFinanceRefreshID   = "a1c3e5f7-9b2d-4f6a-8c0e-2d4f6a8b0c13" // completed enhanced refresh of Finance KPIs
+	DemoInventoryRefreshID = "b2d4f6a8-0c3e-4a7b-9d1f-3e5a7b9c1d24" // running enhanced refresh of Inventory
 
 	DemoSalesReportID      = "3c5e7a9b-8c0e-4fc1-8b6c-9d1e3f5a7b80" // "Sales Overview" on Sales
 	DemoLiveOrdersReportID = "6f8b0d2e-1f3b-4cf4-9e9f-2a4b6c8d0eb3" // "Live Orders Monitor" on Live Orders
@@ -52,6 +61,10 @@ func (s *Server) SeedDemo() {
 	s.AddDataset(DemoMarketingWorkspaceID, Dataset{ID: DemoWebTrafficDatasetID, Name: "Web Traffic",
 		ConfiguredBy: "adele.vance@contoso.com", IsRefreshable: true, CreatedDate: created(12, 16),
 		RefreshError: "ModelRefreshFailed_CredentialsNotSpecified"})
+	s.AddDataset(DemoSalesWorkspaceID, Dataset{ID: DemoInventoryDatasetID, Name: "Inventory",
+		ConfiguredBy: s.opts.ClientID, IsRefreshable: true, CreatedDate: created(14, 10)})
+	s.AddDataset(DemoSalesWorkspaceID, Dataset{ID: DemoInventoryLiveDatasetID, Name: "Inventory Live",
+		ConfiguredBy: s.opts.ClientID, DirectQuery: true, CreatedDate: created(15, 10)})
 	s.AddDataset("", Dataset{ID: DemoPersonalBudgetDatasetID, Name: "Personal Budget",
 		ConfiguredBy: "admin@contoso.onmicrosoft.com", IsRefreshable: true, CreatedDate: created(20, 11)})
 
@@ -82,7 +95,37 @@ func (s *Server) SeedDemo() {
 			{Name: "ReportSection", DisplayName: "Monthly Budget"},
 			{Name: "ReportSection1", DisplayName: "Spending by Category"},
 		}})
+	s.seedRefreshes()
 	s.seedModel()
 	s.seedDashboards()
 	s.seedApps()
+}
+
+// seedRefreshes adds refresh schedules and history to the demo models. The
+// history is relative to the time of seeding, as the service's clock runs.
+func (s *Server) seedRefreshes() {
+	now := time.Now().UTC().Truncate(time.Second)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	sales := s.state.workspace(DemoSalesWorkspaceID)
+	sales.dataset(DemoSalesDatasetID).schedule = &refreshSchedule{
+		Days:  []string{"Monday", "Tuesday", "Wednesday", "Thursday", "Friday"},
+		Times: []string{"06:00", "18:00"}, Enabled: true,
+		LocalTimeZoneID: "W. Europe Standard Time", NotifyOption: "MailOnFailure",
+	}
+	sales.dataset(DemoInventoryLiveDatasetID).dqSchedule = &dqRefreshSchedule{
+		Frequency: 30, Days: []string{}, Times: []string{}, LocalTimeZoneID: "UTC",
+	}
+	s.state.workspace(DemoFinanceWorkspaceID).dataset(DemoFinanceKPIsDatasetID).addRefresh(&refreshJob{
+		requestID: DemoFinanceRefreshID, refreshType: "ViaEnhancedApi", enhanced: true,
+		start: now.Add(-2 * time.Hour), end: now.Add(-2*time.Hour + 4*time.Minute),
+		typ: "Full", commitMode: "Transactional",
+		objects: []refreshObject{{Table: "Ledger"}, {Table: "Budget"}, {Table: "Accounts"}},
+	})
+	sales.dataset(DemoInventoryDatasetID).addRefresh(&refreshJob{
+		requestID: DemoInventoryRefreshID, refreshType: "ViaEnhancedApi", enhanced: true,
+		start: now.Add(-10 * time.Minute), end: now.Add(24 * time.Hour),
+		typ: "Full", commitMode: "Transactional",
+		objects: []refreshObject{{Table: "Stock", Partition: "2025"}, {Table: "Stock", Partition: "2026"}, {Table: "Warehouses"}},
+	})
 }

@@ -33,6 +33,9 @@ type Dataset struct {
 	// with this error code in serviceExceptionJson, as the service reports a
 	// failed refresh, e.g. "ModelRefreshFailed_CredentialsNotSpecified".
 	RefreshError string
+	// DirectQuery marks a DirectQuery or LiveConnection model: it has a
+	// directQueryRefreshSchedule for its caches.
+	DirectQuery bool
 }
 
 // Page is a report page. Name is the internal name used by the API
@@ -80,6 +83,10 @@ type dataset struct {
 	// for the shared capacity daily limit (history trimming must not
 	// forget them).
 	requested []time.Time
+	// schedule and dqSchedule are the refresh schedules; nil until set,
+	// when the service reports its defaults.
+	schedule   *refreshSchedule
+	dqSchedule *dqRefreshSchedule
 }
 
 type report struct {
