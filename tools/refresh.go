@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
+	"strings"
 	"time"
 
 	"github.com/mark3labs/mcp-go/mcp"
@@ -375,7 +377,7 @@ func enhancedRefreshTools(d Deps) []Tool {
 			}
 			det, err := d.Client.GetRefreshDetails(ctx, ws.ID, ds.ID, a.RefreshID)
 			if err != nil {
-				return RefreshDetailsResult{}, err
+				return RefreshDetailsResult{}, explainMissingRefresh(ctx, d.Client, ws, ds, a.RefreshID, err)
 			}
 			return RefreshDetailsResult{Workspace: ws, Dataset: ds, Running: det.Running(), Refresh: refreshDetailsOf(a.RefreshID, det)}, nil
 		}),
@@ -401,7 +403,7 @@ func enhancedRefreshTools(d Deps) []Tool {
 				return CancelRefreshResult{}, err
 			}
 			if err := d.Client.CancelRefresh(ctx, ws.ID, ds.ID, a.RefreshID); err != nil {
-				return CancelRefreshResult{}, err
+				return CancelRefreshResult{}, explainMissingRefresh(ctx, d.Client, ws, ds, a.RefreshID, err)
 			}
 			res := CancelRefreshResult{Workspace: ws, Dataset: ds, RefreshID: a.RefreshID, Status: "Cancelled",
 				Message: "The refresh was cancelled."}
@@ -418,6 +420,29 @@ func enhancedRefreshTools(d Deps) []Tool {
 			return res, nil
 		}),
 	}}
+}
+
+// explainMissingRefresh turns Power BI's 404 for a refresh id into what the model needs to know:
+// whether the id is a standard refresh (which has no details and cannot be cancelled) or not in
+// the history at all. Any other error, or a failing look-up, is returned as it was.
+func explainMissingRefresh(ctx context.Context, c *pbiclient.Client, ws WorkspaceRef, ds ItemRef, refreshID string, err error) error {
+	var ae *pbiclient.APIError
+	if !errors.As(err, &ae) || ae.StatusCode != http.StatusNotFound {
+		return err
+	}
+	history, herr := c.ListRefreshes(ctx, ws.ID, ds.ID, 0)
+	if herr != nil {
+		return err
+	}
+	for _, r := range history {
+		if strings.EqualFold(r.RequestID, refreshID) {
+			if r.RefreshType == "ViaEnhancedApi" {
+				return err
+			}
+			return userErrorf("Refresh %s of %q is a %s refresh, not an enhanced one: Power BI has no details for it and cannot cancel it. get_refresh_history shows its status.", refreshID, ds.Name, r.RefreshType)
+		}
+	}
+	return userErrorf("No refresh %s in the history of %q (Power BI keeps the last 60). Find the requestId of an enhanced (ViaEnhancedApi) refresh with get_refresh_history.", refreshID, ds.Name)
 }
 
 var weekDays = []string{"Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"}

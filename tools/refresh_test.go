@@ -132,8 +132,12 @@ func TestRefreshDetailsAndCancel(t *testing.T) {
 	var started RefreshResult
 	st.ok(t, "refresh_dataset", map[string]any{"workspace": "Sales Analytics", "dataset": "Sales"}, &started)
 	msg := st.fails(t, "get_refresh_details", map[string]any{"workspace": "Sales Analytics", "dataset": "Sales", "refresh_id": started.RequestID})
-	if !strings.Contains(msg, "HTTP 404") {
+	if !strings.Contains(msg, "is a ViaApi refresh, not an enhanced one") {
 		t.Errorf("details of a standard refresh: %s", msg)
+	}
+	msg = st.fails(t, "cancel_refresh", map[string]any{"workspace": "Sales Analytics", "dataset": "Sales", "refresh_id": pbitest.DemoFinanceRefreshID})
+	if !strings.Contains(msg, "No refresh "+pbitest.DemoFinanceRefreshID+` in the history of "Sales"`) {
+		t.Errorf("cancel of an unknown refresh: %s", msg)
 	}
 	msg = st.fails(t, "cancel_refresh", map[string]any{"workspace": "Sales Analytics", "dataset": "Sales", "refresh_id": "not-a-guid"})
 	if !strings.Contains(msg, "Invalid arguments") {
