@@ -26,7 +26,7 @@ func lastRequest(t *testing.T, srv *pbitest.Server, route string) pbitest.Reques
 }
 
 func TestEnhancedRefreshFollowedThroughDetails(t *testing.T) {
-	srv := newTenant(t, pbitest.Options{RefreshDuration: 300 * time.Millisecond})
+	srv := newTenant(t, pbitest.Options{RefreshDuration: 1500 * time.Millisecond})
 	ws := srv.AddWorkspace(pbitest.Workspace{Name: "Premium", IsOnDedicatedCapacity: true})
 	ds := srv.AddDataset(ws.ID, pbitest.Dataset{Name: "Model", IsRefreshable: true})
 	c := newClient(t, srv, newTenantTokens(srv))

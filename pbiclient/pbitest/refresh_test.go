@@ -242,7 +242,7 @@ func detailObjects(t *testing.T, d map[string]any) []string {
 // Objects of an enhanced refresh are processed one after another: the details show each
 // move from NotStarted through InProgress to Completed while the refresh runs.
 func TestEnhancedRefreshObjectProgress(t *testing.T) {
-	s := newTestServer(t, Options{RefreshDuration: 900 * time.Millisecond})
+	s := newTestServer(t, Options{RefreshDuration: 3 * time.Second})
 	s.SeedDemo()
 	ds := "/groups/" + DemoFinanceWorkspaceID + "/datasets/" + DemoFinanceKPIsDatasetID
 	r := api(t, s, "POST", ds+"/refreshes", map[string]any{

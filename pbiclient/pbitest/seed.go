@@ -36,8 +36,9 @@ const (
 // SeedDemo fills the tenant with the demo content used by
 // `powerbi-mcp --sandbox`: three workspaces (two on a Premium capacity, one
 // on shared capacity, where exports and enhanced refreshes fail as they do
-// in the real service), datasets, reports with named pages, and some My
-// workspace content. Everything is fixed, so repeated runs look the same.
+// in the real service), datasets, reports with named pages, refresh
+// schedules, enhanced refreshes in the history (one still running), and
+// some My workspace content. Everything is fixed, so repeated runs look the same.
 // Call it once per Server.
 func (s *Server) SeedDemo() {
 	created := func(day, hour int) time.Time {
