@@ -40,12 +40,44 @@ func (c *Client) ListDatasets(ctx context.Context, groupID string) ([]Dataset, e
 }
 
 // RefreshRequest is the body of a refresh request. With only NotifyOption set (or nothing)
-// the service runs a standard refresh; the enhanced-refresh fields (type, commitMode,
-// objects, ...) belong here too, each omitted when unset.
+// the service runs a standard refresh; any other field makes it an enhanced refresh, which
+// needs a Premium, PPU or Fabric capacity and must not carry NotifyOption. Unset fields are
+// omitted, so the service applies its defaults.
 type RefreshRequest struct {
 	// NotifyOption is "NoNotification", "MailOnFailure" or "MailOnCompletion". Service
-	// principals may only use NoNotification or leave it empty.
+	// principals may only use NoNotification or leave it empty. Standard refresh only.
 	NotifyOption string `json:"notifyOption,omitempty"`
+
+	// Type is "Full", "ClearValues", "Calculate", "DataOnly", "Automatic" (the default) or
+	// "Defragment".
+	Type string `json:"type,omitempty"`
+	// CommitMode is "Transactional" (the default) or "PartialBatch".
+	CommitMode string `json:"commitMode,omitempty"`
+	// MaxParallelism bounds the threads processing in parallel (service default 10).
+	MaxParallelism *int `json:"maxParallelism,omitempty"`
+	// RetryCount is how often a failed refresh is retried (service default 0).
+	RetryCount *int `json:"retryCount,omitempty"`
+	// Objects limits the refresh to these tables or partitions (default: the whole model).
+	Objects []RefreshObject `json:"objects,omitempty"`
+	// ApplyRefreshPolicy applies the incremental refresh policy (service default true); it
+	// must be false with PartialBatch.
+	ApplyRefreshPolicy *bool `json:"applyRefreshPolicy,omitempty"`
+	// EffectiveDate overrides "today" for an incremental refresh policy (RFC 3339).
+	EffectiveDate string `json:"effectiveDate,omitempty"`
+	// Timeout bounds one attempt, "hh:mm:ss" (service default 05:00:00).
+	Timeout string `json:"timeout,omitempty"`
+}
+
+// Enhanced reports whether the request asks for an enhanced refresh.
+func (r RefreshRequest) Enhanced() bool {
+	return r.Type != "" || r.CommitMode != "" || r.MaxParallelism != nil || r.RetryCount != nil ||
+		len(r.Objects) > 0 || r.ApplyRefreshPolicy != nil || r.EffectiveDate != "" || r.Timeout != ""
+}
+
+// RefreshObject names a table, or one partition of it, to refresh.
+type RefreshObject struct {
+	Table     string `json:"table"`
+	Partition string `json:"partition,omitempty"`
 }
 
 // RefreshStarted identifies a refresh the service accepted.
@@ -53,7 +85,8 @@ type RefreshStarted struct {
 	// RequestID is the RequestId response header; the refresh history entry carries the same
 	// value as its requestId, so WaitRefresh can find it.
 	RequestID string `json:"requestId"`
-	// RefreshID (x-ms-request-id) and Location are sent for enhanced refreshes only.
+	// RefreshID (x-ms-request-id) and Location are sent for enhanced refreshes only; the
+	// history entry and the details endpoint know the refresh by RefreshID.
 	RefreshID string `json:"refreshId,omitempty"`
 	Location  string `json:"location,omitempty"`
 }
@@ -123,7 +156,7 @@ func (c *Client) ListRefreshes(ctx context.Context, groupID, datasetID string, t
 // it waits for to stay in view while others start after it.
 const refreshWindow = 20
 
-// WaitRefresh polls the refresh history with backoff until the entry with requestID (from
+// WaitRefresh follows a standard refresh: it polls the refresh history with backoff until the entry with requestID (from
 // RefreshStarted.RequestID) has ended, calling onPoll (if not nil) with each sighting. It
 // returns the final entry; a status other than Completed also returns a *JobFailedError.
 // An entry not yet in the history is waited for; ctx bounds the whole wait.
@@ -157,6 +190,109 @@ func (c *Client) WaitRefresh(ctx context.Context, groupID, datasetID, requestID 
 		}
 		if err := sleep(ctx, pollDelay(n, 0)); err != nil {
 			return last, fmt.Errorf("pbiclient: waiting for refresh %s: %w", requestID, err)
+		}
+	}
+}
+
+// RefreshDetails is the state of an enhanced refresh, as GET .../refreshes/{refreshId} sends
+// it. Times are kept as sent: the service writes them without a zone designator (UTC).
+type RefreshDetails struct {
+	StartTime          string                `json:"startTime,omitempty"`
+	EndTime            string                `json:"endTime,omitempty"`
+	Type               string                `json:"type,omitempty"`
+	CommitMode         string                `json:"commitMode,omitempty"`
+	Status             string                `json:"status"`         // "Unknown" while running, "Completed", "Failed", "Disabled", "Cancelled"
+	ExtendedStatus     string                `json:"extendedStatus"` // "NotStarted", "InProgress", "Completed", "TimedOut", "Failed", "Cancelled", ...
+	CurrentRefreshType string                `json:"currentRefreshType,omitempty"`
+	NumberOfAttempts   int                   `json:"numberOfAttempts"`
+	Objects            []RefreshObjectStatus `json:"objects,omitempty"`
+	Messages           []EngineMessage       `json:"messages,omitempty"`
+	RefreshAttempts    []RefreshAttempt      `json:"refreshAttempts,omitempty"`
+}
+
+// Running reports whether the refresh has not ended yet.
+func (d RefreshDetails) Running() bool {
+	switch d.ExtendedStatus {
+	case "", "Unknown", "NotStarted", "InProgress":
+		return d.EndTime == ""
+	}
+	return false
+}
+
+// RefreshObjectStatus is the progress of one table or partition of an enhanced refresh.
+type RefreshObjectStatus struct {
+	Table     string `json:"table"`
+	Partition string `json:"partition,omitempty"`
+	Status    string `json:"status"` // "NotStarted", "InProgress", "Completed", "Failed", ...
+}
+
+// EngineMessage is an error or warning of the Analysis Services engine during a refresh.
+type EngineMessage struct {
+	Code    string `json:"code,omitempty"`
+	Message string `json:"message"`
+	Type    string `json:"type,omitempty"` // "Error" or "Warning"
+}
+
+// GetRefreshDetails reads the details of an enhanced refresh (refreshID from
+// RefreshStarted.RefreshID). The service answers 202 while the refresh runs and 200 after;
+// both carry the details. Standard refreshes have none.
+func (c *Client) GetRefreshDetails(ctx context.Context, groupID, datasetID, refreshID string) (RefreshDetails, error) {
+	if err := needID("dataset", datasetID); err != nil {
+		return RefreshDetails{}, err
+	}
+	if err := needID("refresh", refreshID); err != nil {
+		return RefreshDetails{}, err
+	}
+	var out RefreshDetails
+	_, err := c.getJSON(ctx, workspacePath(groupID, "datasets", datasetID, "refreshes", refreshID), nil, &out)
+	return out, err
+}
+
+// CancelRefresh cancels a running enhanced refresh. The service cannot cancel standard ones.
+func (c *Client) CancelRefresh(ctx context.Context, groupID, datasetID, refreshID string) error {
+	if err := needID("dataset", datasetID); err != nil {
+		return err
+	}
+	if err := needID("refresh", refreshID); err != nil {
+		return err
+	}
+	_, err := c.sendJSON(ctx, http.MethodDelete, workspacePath(groupID, "datasets", datasetID, "refreshes", refreshID), nil, nil, nil)
+	return err
+}
+
+// WaitRefreshDetails follows an enhanced refresh through its details until it ends,
+// calling onPoll (if not nil) with each reading. It returns the final details; an end other
+// than Completed also returns a *JobFailedError with the engine's first error message.
+func (c *Client) WaitRefreshDetails(ctx context.Context, groupID, datasetID, refreshID string, onPoll func(RefreshDetails)) (RefreshDetails, error) {
+	var last RefreshDetails
+	for n := 0; ; n++ {
+		d, err := c.GetRefreshDetails(ctx, groupID, datasetID, refreshID)
+		if err != nil {
+			return last, err
+		}
+		last = d
+		if onPoll != nil {
+			onPoll(d)
+		}
+		if !d.Running() {
+			if d.ExtendedStatus == "Completed" || d.Status == "Completed" {
+				return d, nil
+			}
+			status := d.ExtendedStatus
+			if status == "" {
+				status = d.Status
+			}
+			var detail string
+			for _, m := range d.Messages {
+				if m.Type != "Warning" {
+					detail = strings.TrimSpace(m.Code + " " + m.Message)
+					break
+				}
+			}
+			return d, &JobFailedError{Operation: "refresh", ID: refreshID, Status: status, Detail: bound(detail, maxMessageLen)}
+		}
+		if err := sleep(ctx, pollDelay(n, 0)); err != nil {
+			return last, fmt.Errorf("pbiclient: waiting for refresh %s: %w", refreshID, err)
 		}
 	}
 }

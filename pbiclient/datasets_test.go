@@ -213,9 +213,9 @@ func TestThrottledRefreshRetried(t *testing.T) {
 	}
 }
 
-// A refresh that ends other than Completed comes back with a *JobFailedError. The client
-// has no enhanced-refresh fields yet, so the test starts and cancels an enhanced refresh
-// (the only kind the service can cancel) with plain requests, as another tool would.
+// A refresh that ends other than Completed comes back with a *JobFailedError. The test
+// starts and cancels an enhanced refresh (the only kind the service can cancel) with plain
+// requests, as another tool would, and follows it through the history.
 func TestWaitRefreshCancelled(t *testing.T) {
 	srv := newTenant(t, pbitest.Options{RefreshDuration: time.Hour})
 	ws := srv.AddWorkspace(pbitest.Workspace{Name: "Sales", IsOnDedicatedCapacity: true})

@@ -279,7 +279,7 @@ func datasetTools(d Deps) []Tool {
 			return GetDatasetResult{Workspace: ws, Dataset: datasetDetailsOf(got)}, nil
 		}),
 	}, {
-		Toolset: "datasets",
+		Toolset: "dataset_admin",
 		Definition: mcp.NewTool("update_dataset",
 			mcp.WithDescription("Change a semantic model's storage format or its query scale-out settings, then read the model back. "+
 				"target_storage_mode PremiumFiles is the large semantic model storage format, Abf the small one. "+
@@ -322,7 +322,7 @@ func datasetTools(d Deps) []Tool {
 			return UpdateDatasetResult{Workspace: ws, Dataset: datasetDetailsOf(got), Message: "The semantic model was updated; dataset shows it as Power BI now reports it."}, nil
 		}),
 	}, {
-		Toolset: "datasets",
+		Toolset: "dataset_admin",
 		Definition: mcp.NewTool("delete_dataset",
 			mcp.WithDescription("Delete a semantic model (dataset) for good, together with the reports built on it and the dashboard tiles that show them. "+
 				"There is no undo: ask the user first and pass confirm: true only if they agree. "+
@@ -353,7 +353,7 @@ func datasetTools(d Deps) []Tool {
 			return DeleteDatasetResult{Workspace: ws, Dataset: ds, Deleted: true, Message: "The semantic model and the reports built on it were deleted."}, nil
 		}),
 	}, {
-		Toolset: "datasets",
+		Toolset: "dataset_admin",
 		Definition: mcp.NewTool("take_over_dataset",
 			mcp.WithDescription("Make the identity this server signs in as (for a service principal, the app) the owner (configuredBy) of a semantic model in a workspace. "+
 				"Needed before changes only the owner may make, such as update_dataset_parameters and update_dataset. "+
@@ -451,7 +451,7 @@ func datasetTools(d Deps) []Tool {
 			return ListDatasetParametersResult{Workspace: ws, Dataset: ds, Parameters: parametersOf(items), Page: page}, nil
 		}),
 	}, {
-		Toolset: "datasets",
+		Toolset: "dataset_admin",
 		Definition: mcp.NewTool("update_dataset_parameters",
 			mcp.WithDescription("Set new values for Power Query parameters of a semantic model (dataset), e.g. to point it at another server or database. "+
 				"All updates apply together or none does. Rules of Power BI: at most 100 parameters per call, each must exist (names are case-sensitive, see list_dataset_parameters), "+
@@ -534,7 +534,7 @@ func datasetTools(d Deps) []Tool {
 			return res, nil
 		}),
 	}, {
-		Toolset: "datasets",
+		Toolset: "dataset_admin",
 		Definition: mcp.NewTool("grant_dataset_access",
 			mcp.WithDescription("Give a user or security group permission on a semantic model (dataset): Read, ReadReshare (may share it on), ReadExplore (Explore is the Build permission: "+
 				"build reports and run DAX queries on it) or ReadReshareExplore. Rights the principal already has are kept; this never removes or lowers access and cannot grant Write. "+

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
+	"strings"
 	"time"
 
 	"github.com/mark3labs/mcp-go/mcp"
@@ -28,16 +30,79 @@ type refreshArgs struct {
 	NotifyOption   string `json:"notify_option"`
 	Wait           bool   `json:"wait"`
 	TimeoutSeconds int    `json:"timeout_seconds"`
+	// Enhanced refresh; pointers tell an argument given from one left out.
+	Type               string                    `json:"type"`
+	CommitMode         string                    `json:"commit_mode"`
+	Objects            []pbiclient.RefreshObject `json:"objects"`
+	MaxParallelism     *int                      `json:"max_parallelism"`
+	RetryCount         *int                      `json:"retry_count"`
+	ApplyRefreshPolicy *bool                     `json:"apply_refresh_policy"`
+	EffectiveDate      string                    `json:"effective_date"`
+	Timeout            string                    `json:"timeout"`
+}
+
+// request builds the refresh request: enhanced as soon as one enhanced argument is given.
+func (a refreshArgs) request() (pbiclient.RefreshRequest, error) {
+	r := pbiclient.RefreshRequest{Type: a.Type, CommitMode: a.CommitMode, Objects: a.Objects,
+		MaxParallelism: a.MaxParallelism, RetryCount: a.RetryCount, ApplyRefreshPolicy: a.ApplyRefreshPolicy,
+		EffectiveDate: a.EffectiveDate, Timeout: a.Timeout}
+	if !r.Enhanced() {
+		r.NotifyOption = a.NotifyOption
+		if r.NotifyOption == "" {
+			r.NotifyOption = "NoNotification"
+		}
+		return r, nil
+	}
+	// Power BI refuses notifyOption in an enhanced refresh; the default is simply not sent.
+	if a.NotifyOption != "" && a.NotifyOption != "NoNotification" {
+		return r, userErrorf("notify_option works only for a standard refresh, and type, commit_mode, objects, max_parallelism, retry_count, apply_refresh_policy, effective_date or timeout make this an enhanced refresh. Leave notify_option out, or drop the enhanced arguments.")
+	}
+	return r, nil
 }
 
 // RefreshResult is the answer of refresh_dataset.
 type RefreshResult struct {
-	Workspace WorkspaceRef `json:"workspace"`
-	Dataset   ItemRef      `json:"dataset"`
-	RequestID string       `json:"requestId,omitempty" jsonschema:"Identifies this refresh in get_refresh_history"`
-	Status    string       `json:"status" jsonschema:"Started (not waited for), InProgress (still running when the wait ended) or Completed; a refresh that failed or was cancelled is reported as an error"`
-	Refresh   *Refresh     `json:"refresh,omitempty" jsonschema:"The history entry, when the call waited"`
-	Message   string       `json:"message"`
+	Workspace WorkspaceRef    `json:"workspace"`
+	Dataset   ItemRef         `json:"dataset"`
+	RequestID string          `json:"requestId,omitempty" jsonschema:"Identifies this refresh in get_refresh_history; for an enhanced refresh also the refresh_id of get_refresh_details and cancel_refresh"`
+	Enhanced  bool            `json:"enhanced" jsonschema:"True for an enhanced refresh (any enhanced argument given)"`
+	Status    string          `json:"status" jsonschema:"Started (not waited for), InProgress (still running when the wait ended) or Completed; a refresh that failed, timed out or was cancelled is reported as an error"`
+	Refresh   *Refresh        `json:"refresh,omitempty" jsonschema:"The history entry, when the call waited for a standard refresh"`
+	Details   *RefreshDetails `json:"details,omitempty" jsonschema:"The refresh details, when the call waited for an enhanced refresh"`
+	Message   string          `json:"message"`
+}
+
+// RefreshDetails is the progress of an enhanced refresh.
+type RefreshDetails struct {
+	RefreshID        string                          `json:"refreshId"`
+	Status           string                          `json:"status" jsonschema:"Power BI's general status: Unknown while running, then Completed, Failed, Cancelled or Disabled"`
+	ExtendedStatus   string                          `json:"extendedStatus" jsonschema:"NotStarted, InProgress, Completed, TimedOut, Failed, Cancelled or Disabled"`
+	Type             string                          `json:"type,omitempty" jsonschema:"Full, ClearValues, Calculate, DataOnly, Automatic or Defragment"`
+	CommitMode       string                          `json:"commitMode,omitempty" jsonschema:"Transactional or PartialBatch"`
+	StartTime        string                          `json:"startTime,omitempty" jsonschema:"UTC, as Power BI sends it (no zone designator)"`
+	EndTime          string                          `json:"endTime,omitempty"`
+	NumberOfAttempts int                             `json:"numberOfAttempts"`
+	Objects          []pbiclient.RefreshObjectStatus `json:"objects" jsonschema:"Each table or partition refreshed, with its status (NotStarted, InProgress, Completed, Failed, ...); empty when Power BI lists none"`
+	ObjectsCompleted int                             `json:"objectsCompleted" jsonschema:"How many of objects have completed"`
+	Messages         []pbiclient.EngineMessage       `json:"messages" jsonschema:"Errors and warnings of the engine"`
+}
+
+func refreshDetailsOf(id string, d pbiclient.RefreshDetails) RefreshDetails {
+	out := RefreshDetails{RefreshID: id, Status: d.Status, ExtendedStatus: d.ExtendedStatus, Type: d.Type,
+		CommitMode: d.CommitMode, StartTime: d.StartTime, EndTime: d.EndTime, NumberOfAttempts: d.NumberOfAttempts,
+		Objects: d.Objects, Messages: d.Messages}
+	if out.Objects == nil {
+		out.Objects = []pbiclient.RefreshObjectStatus{}
+	}
+	if out.Messages == nil {
+		out.Messages = []pbiclient.EngineMessage{}
+	}
+	for _, o := range d.Objects {
+		if o.Status == "Completed" {
+			out.ObjectsCompleted++
+		}
+	}
+	return out
 }
 
 type historyArgs struct {
@@ -57,13 +122,16 @@ type RefreshHistoryResult struct {
 const defaultRefreshWait = 300
 
 func refreshTools(d Deps) []Tool {
-	return []Tool{{
+	tools := []Tool{{
 		Toolset: "refresh",
 		Definition: mcp.NewTool("refresh_dataset",
 			mcp.WithDescription("Start a refresh of a semantic model (dataset): Power BI reloads its data from the sources. "+
 				"Returns the requestId that identifies the refresh in get_refresh_history. "+
 				"With wait=true the call follows the refresh until it ends or timeout_seconds pass, sending progress notifications; "+
 				"a refresh still running then keeps running in Power BI and is reported as InProgress. "+
+				"Any of type, commit_mode, objects, max_parallelism, retry_count, apply_refresh_policy, effective_date or timeout makes it an enhanced refresh: "+
+				"only for models on Premium, Premium Per User or Fabric capacity, without notify_option; it can refresh single tables or partitions, "+
+				"is followed with get_refresh_details and can be stopped with cancel_refresh (requestId is its refresh_id). "+
 				"Limits: one refresh at a time per model; 8 a day on shared (Pro) capacity, scheduled ones included. "+
 				"A service principal can only use notify_option NoNotification. "+
 				"Each call starts a new refresh; the request is never sent twice, even when the connection fails."),
@@ -71,17 +139,51 @@ func refreshTools(d Deps) []Tool {
 			workspaceParam(),
 			itemParam("dataset", "Semantic model (dataset)", "list_datasets"),
 			mcp.WithString("notify_option",
-				mcp.Description("Email sent by Power BI when the refresh ends. Service principals must use NoNotification."),
+				mcp.Description("Email sent by Power BI when a standard refresh ends. Service principals must use NoNotification. Not allowed with enhanced arguments."),
 				mcp.Enum("NoNotification", "MailOnFailure", "MailOnCompletion"), mcp.DefaultString("NoNotification")),
 			mcp.WithBoolean("wait",
 				mcp.Description("Wait until the refresh ends (or timeout_seconds pass) and report its outcome."),
 				mcp.DefaultBool(false)),
 			mcp.WithInteger("timeout_seconds",
-				mcp.Description(fmt.Sprintf("With wait: the longest time to wait (default %d).", defaultRefreshWait)),
+				mcp.Description(fmt.Sprintf("With wait: the longest time to wait (default %d). The refresh itself is not stopped.", defaultRefreshWait)),
 				mcp.Min(1), mcp.Max(3600), mcp.DefaultNumber(defaultRefreshWait)),
+			mcp.WithString("type",
+				mcp.Description("Enhanced: the processing. Full reloads and recalculates; DataOnly reloads without recalculating; Calculate recalculates only; "+
+					"ClearValues empties; Automatic (Power BI's default) refreshes what needs it; Defragment cleans dictionaries."),
+				mcp.Enum("Full", "ClearValues", "Calculate", "DataOnly", "Automatic", "Defragment")),
+			mcp.WithString("commit_mode",
+				mcp.Description("Enhanced: Transactional (default) commits all or nothing; PartialBatch commits as it goes, so a failure can leave part of the data loaded. PartialBatch needs apply_refresh_policy false."),
+				mcp.Enum("Transactional", "PartialBatch")),
+			mcp.WithArray("objects",
+				mcp.Description("Enhanced: refresh only these tables or partitions (default: the whole model). Table and partition names as in the model."),
+				mcp.Items(map[string]any{
+					"type": "object",
+					"properties": map[string]any{
+						"table":     map[string]any{"type": "string", "minLength": 1, "description": "Table name"},
+						"partition": map[string]any{"type": "string", "minLength": 1, "description": "Partition of the table; omit for the whole table"},
+					},
+					"required":             []string{"table"},
+					"additionalProperties": false,
+				}), mcp.MinItems(1), mcp.MaxItems(500)),
+			mcp.WithInteger("max_parallelism",
+				mcp.Description("Enhanced: the most objects processed at once (Power BI's default 10)."), mcp.Min(1), mcp.Max(100)),
+			mcp.WithInteger("retry_count",
+				mcp.Description("Enhanced: how often Power BI retries a failed refresh (default 0)."), mcp.Min(0), mcp.Max(10)),
+			mcp.WithBoolean("apply_refresh_policy",
+				mcp.Description("Enhanced: apply the incremental refresh policy of the tables that have one (Power BI's default true). Must be false with commit_mode PartialBatch.")),
+			mcp.WithString("effective_date",
+				mcp.Description("Enhanced: the date an incremental refresh policy treats as today, e.g. 2025-06-30 or 2025-06-30T00:00:00Z."),
+				mcp.Pattern(`^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})?)?$`)),
+			mcp.WithString("timeout",
+				mcp.Description("Enhanced: Power BI's time limit for each attempt, hh:mm:ss (default 05:00:00; retries included at most 24 hours). Unlike timeout_seconds, it stops the refresh."),
+				mcp.Pattern(`^(([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9]|24:00:00)$`)),
 			mcp.WithOutputSchema[RefreshResult](),
 		),
 		Handler: handle("refresh the semantic model", func(ctx context.Context, req mcp.CallToolRequest, a refreshArgs) (RefreshResult, error) {
+			body, err := a.request()
+			if err != nil {
+				return RefreshResult{}, err
+			}
 			ws, err := resolveWorkspace(ctx, d.Client, a.Workspace)
 			if err != nil {
 				return RefreshResult{}, err
@@ -90,20 +192,25 @@ func refreshTools(d Deps) []Tool {
 			if err != nil {
 				return RefreshResult{}, err
 			}
-			notify := a.NotifyOption
-			if notify == "" {
-				notify = "NoNotification"
-			}
-			started, err := d.Client.RefreshDataset(ctx, ws.ID, ds.ID, pbiclient.RefreshRequest{NotifyOption: notify})
+			started, err := d.Client.RefreshDataset(ctx, ws.ID, ds.ID, body)
 			if err != nil {
 				return RefreshResult{}, err
 			}
 			res := RefreshResult{Workspace: ws, Dataset: ds, RequestID: started.RequestID, Status: "Started",
 				Message: "The refresh started. Follow it with get_refresh_history."}
+			if body.Enhanced() {
+				// The history and the details endpoint know an enhanced refresh by x-ms-request-id.
+				res.Enhanced, res.RequestID = true, started.RefreshID
+				res.Message = "The enhanced refresh started. Follow it with get_refresh_details (refresh_id = requestId); cancel_refresh stops it."
+			}
 			if !a.Wait {
 				return res, nil
 			}
-			return waitForRefresh(ctx, d.Client, req, res, defaultInt(a.TimeoutSeconds, defaultRefreshWait))
+			timeout := defaultInt(a.TimeoutSeconds, defaultRefreshWait)
+			if res.Enhanced {
+				return waitForEnhancedRefresh(ctx, d.Client, req, res, timeout)
+			}
+			return waitForRefresh(ctx, d.Client, req, res, timeout)
 		}),
 	}, {
 		Toolset: "refresh",
@@ -137,6 +244,8 @@ func refreshTools(d Deps) []Tool {
 			return res, nil
 		}),
 	}}
+	tools = append(tools, enhancedRefreshTools(d)...)
+	return append(tools, scheduleTools(d)...)
 }
 
 // waitForRefresh follows a started refresh until it ends or the timeout passes. Running out of
@@ -167,6 +276,38 @@ func waitForRefresh(ctx context.Context, c *pbiclient.Client, req mcp.CallToolRe
 	return res, nil
 }
 
+// waitForEnhancedRefresh follows an enhanced refresh through its details, reporting how many
+// objects are done. As with a standard refresh, running out of time is not a failure.
+func waitForEnhancedRefresh(ctx context.Context, c *pbiclient.Client, req mcp.CallToolRequest, res RefreshResult, timeoutSeconds int) (RefreshResult, error) {
+	if res.RequestID == "" {
+		res.Message = "The enhanced refresh started, but Power BI returned no refresh id to follow it by. Check get_refresh_history."
+		return res, nil
+	}
+	wctx, cancel := context.WithTimeout(ctx, time.Duration(timeoutSeconds)*time.Second)
+	defer cancel()
+	report := progressReporter(ctx, req)
+	start := time.Now()
+	final, err := c.WaitRefreshDetails(wctx, res.Workspace.ID, res.Dataset.ID, res.RequestID, func(r pbiclient.RefreshDetails) {
+		det := refreshDetailsOf(res.RequestID, r)
+		msg := "refresh " + det.ExtendedStatus
+		if len(det.Objects) > 0 {
+			msg += fmt.Sprintf(": %d of %d objects completed", det.ObjectsCompleted, len(det.Objects))
+		}
+		report(time.Since(start).Seconds(), float64(timeoutSeconds), msg)
+	})
+	if err != nil {
+		if ctx.Err() == nil && errors.Is(err, context.DeadlineExceeded) {
+			res.Status = "InProgress"
+			res.Message = fmt.Sprintf("The refresh is still running after %d seconds and goes on in Power BI. Follow it with get_refresh_details; cancel_refresh stops it.", timeoutSeconds)
+			return res, nil
+		}
+		return RefreshResult{}, err
+	}
+	det := refreshDetailsOf(res.RequestID, final)
+	res.Details, res.Status, res.Message = &det, "Completed", "The refresh completed."
+	return res, nil
+}
+
 // refreshOf shapes a history entry. Power BI reports a running refresh as status "Unknown";
 // the tools say InProgress, which a model will not misread.
 func refreshOf(r pbiclient.Refresh) Refresh {
@@ -180,4 +321,320 @@ func refreshOf(r pbiclient.Refresh) Refresh {
 		}
 	}
 	return out
+}
+
+type refreshIDArgs struct {
+	Workspace string `json:"workspace"`
+	Dataset   string `json:"dataset"`
+	RefreshID string `json:"refresh_id"`
+}
+
+func refreshIDParam() mcp.ToolOption {
+	return mcp.WithString("refresh_id", mcp.Required(),
+		mcp.Description("The requestId refresh_dataset returned for an enhanced refresh, or the requestId of a ViaEnhancedApi entry of get_refresh_history."),
+		mcp.Pattern(guidPattern.String()))
+}
+
+// RefreshDetailsResult is the answer of get_refresh_details.
+type RefreshDetailsResult struct {
+	Workspace WorkspaceRef   `json:"workspace"`
+	Dataset   ItemRef        `json:"dataset"`
+	Running   bool           `json:"running" jsonschema:"True while the refresh has not ended"`
+	Refresh   RefreshDetails `json:"refresh"`
+}
+
+// CancelRefreshResult is the answer of cancel_refresh.
+type CancelRefreshResult struct {
+	Workspace WorkspaceRef `json:"workspace"`
+	Dataset   ItemRef      `json:"dataset"`
+	RefreshID string       `json:"refreshId"`
+	Status    string       `json:"status" jsonschema:"The refresh's extendedStatus after the request: Cancelled, or how it ended if it was over already"`
+	Message   string       `json:"message"`
+}
+
+func enhancedRefreshTools(d Deps) []Tool {
+	return []Tool{{
+		Toolset: "refresh",
+		Definition: mcp.NewTool("get_refresh_details",
+			mcp.WithDescription("Read the progress of an enhanced refresh (one started by refresh_dataset with enhanced arguments, or through the enhanced refresh API): "+
+				"its status, each table or partition with its own status (NotStarted, InProgress, Completed, ...), the number of attempts and the engine's error and warning messages. "+
+				"Use it to follow a long refresh or to find which table made it fail. "+
+				"Standard, scheduled and on-demand refreshes have no details: use get_refresh_history for them. Needs a Premium, PPU or Fabric capacity."),
+			annotations("Enhanced refresh details", true, false, true),
+			workspaceParam(),
+			itemParam("dataset", "Semantic model (dataset)", "list_datasets"),
+			refreshIDParam(),
+			mcp.WithOutputSchema[RefreshDetailsResult](),
+		),
+		Handler: handle("read the refresh details", func(ctx context.Context, _ mcp.CallToolRequest, a refreshIDArgs) (RefreshDetailsResult, error) {
+			ws, err := resolveWorkspace(ctx, d.Client, a.Workspace)
+			if err != nil {
+				return RefreshDetailsResult{}, err
+			}
+			ds, err := resolveDataset(ctx, d.Client, ws, a.Dataset)
+			if err != nil {
+				return RefreshDetailsResult{}, err
+			}
+			det, err := d.Client.GetRefreshDetails(ctx, ws.ID, ds.ID, a.RefreshID)
+			if err != nil {
+				return RefreshDetailsResult{}, explainMissingRefresh(ctx, d.Client, ws, ds, a.RefreshID, err)
+			}
+			return RefreshDetailsResult{Workspace: ws, Dataset: ds, Running: det.Running(), Refresh: refreshDetailsOf(a.RefreshID, det)}, nil
+		}),
+	}, {
+		Toolset: "refresh",
+		Definition: mcp.NewTool("cancel_refresh",
+			mcp.WithDescription("Cancel a running enhanced refresh of a semantic model. The model keeps the data it had (with commit_mode PartialBatch, what was already committed stays). "+
+				"Only enhanced refreshes can be cancelled; standard, scheduled and on-demand refreshes cannot be stopped through the API. "+
+				"A refresh that has already ended is left as it is. Needs a Premium, PPU or Fabric capacity."),
+			annotations("Cancel an enhanced refresh", false, false, true),
+			workspaceParam(),
+			itemParam("dataset", "Semantic model (dataset)", "list_datasets"),
+			refreshIDParam(),
+			mcp.WithOutputSchema[CancelRefreshResult](),
+		),
+		Handler: handle("cancel the refresh", func(ctx context.Context, _ mcp.CallToolRequest, a refreshIDArgs) (CancelRefreshResult, error) {
+			ws, err := resolveWorkspace(ctx, d.Client, a.Workspace)
+			if err != nil {
+				return CancelRefreshResult{}, err
+			}
+			ds, err := resolveDataset(ctx, d.Client, ws, a.Dataset)
+			if err != nil {
+				return CancelRefreshResult{}, err
+			}
+			if err := d.Client.CancelRefresh(ctx, ws.ID, ds.ID, a.RefreshID); err != nil {
+				return CancelRefreshResult{}, explainMissingRefresh(ctx, d.Client, ws, ds, a.RefreshID, err)
+			}
+			res := CancelRefreshResult{Workspace: ws, Dataset: ds, RefreshID: a.RefreshID, Status: "Cancelled",
+				Message: "The refresh was cancelled."}
+			// Read it back: a refresh that ended before the request keeps its outcome.
+			if det, err := d.Client.GetRefreshDetails(ctx, ws.ID, ds.ID, a.RefreshID); err == nil && det.ExtendedStatus != "" {
+				res.Status = det.ExtendedStatus
+				switch {
+				case det.Running():
+					res.Message = "Cancellation was requested and the refresh is stopping. get_refresh_details shows when it is Cancelled."
+				case det.ExtendedStatus != "Cancelled":
+					res.Message = "The refresh had already ended with status " + det.ExtendedStatus + "; nothing was cancelled."
+				}
+			}
+			return res, nil
+		}),
+	}}
+}
+
+// explainMissingRefresh turns Power BI's 404 for a refresh id into what the model needs to know:
+// whether the id is a standard refresh (which has no details and cannot be cancelled) or not in
+// the history at all. Any other error, or a failing look-up, is returned as it was.
+func explainMissingRefresh(ctx context.Context, c *pbiclient.Client, ws WorkspaceRef, ds ItemRef, refreshID string, err error) error {
+	var ae *pbiclient.APIError
+	if !errors.As(err, &ae) || ae.StatusCode != http.StatusNotFound {
+		return err
+	}
+	history, herr := c.ListRefreshes(ctx, ws.ID, ds.ID, 0)
+	if herr != nil {
+		return err
+	}
+	for _, r := range history {
+		if strings.EqualFold(r.RequestID, refreshID) {
+			if r.RefreshType == "ViaEnhancedApi" {
+				return err
+			}
+			return userErrorf("Refresh %s of %q is a %s refresh, not an enhanced one: Power BI has no details for it and cannot cancel it. get_refresh_history shows its status.", refreshID, ds.Name, r.RefreshType)
+		}
+	}
+	return userErrorf("No refresh %s in the history of %q (Power BI keeps the last 60). Find the requestId of an enhanced (ViaEnhancedApi) refresh with get_refresh_history.", refreshID, ds.Name)
+}
+
+var weekDays = []string{"Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"}
+
+// scheduleTimePattern is a time of day on the hour or half hour, the only times Power BI schedules.
+const scheduleTimePattern = `^([01][0-9]|2[0-3]):(00|30)$`
+
+func daysParam() mcp.ToolOption {
+	return mcp.WithArray("days", mcp.Description("Days of the week to refresh on; replaces the current days."),
+		mcp.WithStringItems(mcp.Enum(weekDays...)), mcp.MinItems(1), mcp.MaxItems(7), mcp.UniqueItems(true))
+}
+
+func timesParam(desc string, max int) mcp.ToolOption {
+	return mcp.WithArray("times", mcp.Description(desc),
+		mcp.WithStringItems(mcp.Pattern(scheduleTimePattern)), mcp.MinItems(1), mcp.MaxItems(max), mcp.UniqueItems(true))
+}
+
+func timeZoneParam() mcp.ToolOption {
+	return mcp.WithString("local_time_zone_id", mcp.MinLength(1), mcp.MaxLength(100),
+		mcp.Description("Windows time zone id the times are in, e.g. UTC, W. Europe Standard Time, Eastern Standard Time, India Standard Time."))
+}
+
+type scheduleArgs struct {
+	Workspace string `json:"workspace"`
+	Dataset   string `json:"dataset"`
+}
+
+type updateScheduleArgs struct {
+	Workspace       string   `json:"workspace"`
+	Dataset         string   `json:"dataset"`
+	Days            []string `json:"days"`
+	Times           []string `json:"times"`
+	LocalTimeZoneID string   `json:"local_time_zone_id"`
+	Enabled         *bool    `json:"enabled"`
+	NotifyOption    string   `json:"notify_option"`
+}
+
+type updateDQScheduleArgs struct {
+	Workspace       string   `json:"workspace"`
+	Dataset         string   `json:"dataset"`
+	Frequency       int      `json:"frequency"`
+	Days            []string `json:"days"`
+	Times           []string `json:"times"`
+	LocalTimeZoneID string   `json:"local_time_zone_id"`
+}
+
+// RefreshScheduleResult is the answer of get_refresh_schedule and update_refresh_schedule.
+type RefreshScheduleResult struct {
+	Workspace WorkspaceRef              `json:"workspace"`
+	Dataset   ItemRef                   `json:"dataset"`
+	Schedule  pbiclient.RefreshSchedule `json:"schedule" jsonschema:"days, times (hh:mm), enabled, localTimeZoneId, notifyOption (NoNotification or MailOnFailure)"`
+	Message   string                    `json:"message,omitempty"`
+}
+
+// DirectQueryRefreshScheduleResult is the answer of the DirectQuery schedule tools.
+type DirectQueryRefreshScheduleResult struct {
+	Workspace WorkspaceRef                         `json:"workspace"`
+	Dataset   ItemRef                              `json:"dataset"`
+	Schedule  pbiclient.DirectQueryRefreshSchedule `json:"schedule" jsonschema:"frequency (minutes) or days and times (hh:mm), and localTimeZoneId"`
+	Message   string                               `json:"message,omitempty"`
+}
+
+func scheduleTools(d Deps) []Tool {
+	resolve := func(ctx context.Context, workspace, dataset string) (WorkspaceRef, ItemRef, error) {
+		ws, err := resolveWorkspace(ctx, d.Client, workspace)
+		if err != nil {
+			return WorkspaceRef{}, ItemRef{}, err
+		}
+		ds, err := resolveDataset(ctx, d.Client, ws, dataset)
+		return ws, ds, err
+	}
+	return []Tool{{
+		Toolset: "refresh",
+		Definition: mcp.NewTool("get_refresh_schedule",
+			mcp.WithDescription("Read the scheduled refresh of an import semantic model (dataset): whether it is enabled, the days and times, the time zone and the failure email option. "+
+				"For DirectQuery or LiveConnection models use get_direct_query_refresh_schedule."),
+			annotations("Refresh schedule", true, false, true),
+			workspaceParam(),
+			itemParam("dataset", "Semantic model (dataset)", "list_datasets"),
+			mcp.WithOutputSchema[RefreshScheduleResult](),
+		),
+		Handler: handle("read the refresh schedule", func(ctx context.Context, _ mcp.CallToolRequest, a scheduleArgs) (RefreshScheduleResult, error) {
+			ws, ds, err := resolve(ctx, a.Workspace, a.Dataset)
+			if err != nil {
+				return RefreshScheduleResult{}, err
+			}
+			sch, err := d.Client.GetRefreshSchedule(ctx, ws.ID, ds.ID)
+			if err != nil {
+				return RefreshScheduleResult{}, err
+			}
+			return RefreshScheduleResult{Workspace: ws, Dataset: ds, Schedule: sch}, nil
+		}),
+	}, {
+		Toolset: "dataset_admin",
+		Definition: mcp.NewTool("update_refresh_schedule",
+			mcp.WithDescription("Change the scheduled refresh of an import semantic model (dataset). Only the arguments given change; the answer is the schedule as Power BI then holds it. "+
+				"Rules of Power BI: enabled=false (turning the schedule off) must come alone, with no other change; the schedule needs at least one day; "+
+				"times are hh:mm on the hour or half hour, at most 8 a day on shared (Pro) capacity and 48 on Premium, PPU or Fabric; without times Power BI picks one time a day. "+
+				"Scheduled refreshes count against the 8 refreshes a day of shared capacity. "+
+				"Only the model's owner can change its schedule (a service principal must own it, e.g. after taking it over); a service principal can only use notify_option NoNotification. "+
+				"For DirectQuery or LiveConnection models use update_direct_query_refresh_schedule."),
+			annotations("Change the refresh schedule", false, false, true),
+			workspaceParam(),
+			itemParam("dataset", "Semantic model (dataset)", "list_datasets"),
+			daysParam(),
+			timesParam("Times of day (hh:mm, minutes 00 or 30) to refresh at; replaces the current times.", 48),
+			timeZoneParam(),
+			mcp.WithBoolean("enabled", mcp.Description("true turns the schedule on, false turns it off (alone, with no other argument).")),
+			mcp.WithString("notify_option", mcp.Description("Email to the owner when a scheduled refresh fails. Service principals must use NoNotification."),
+				mcp.Enum("NoNotification", "MailOnFailure")),
+			mcp.WithOutputSchema[RefreshScheduleResult](),
+		),
+		Handler: handle("change the refresh schedule", func(ctx context.Context, _ mcp.CallToolRequest, a updateScheduleArgs) (RefreshScheduleResult, error) {
+			others := len(a.Days) > 0 || len(a.Times) > 0 || a.LocalTimeZoneID != "" || a.NotifyOption != ""
+			switch {
+			case a.Enabled == nil && !others:
+				return RefreshScheduleResult{}, userErrorf("Nothing to change: give at least one of days, times, local_time_zone_id, enabled or notify_option.")
+			case a.Enabled != nil && !*a.Enabled && others:
+				return RefreshScheduleResult{}, userErrorf("Power BI refuses to turn a schedule off and change it in the same request. Call update_refresh_schedule with enabled=false alone, or leave enabled out.")
+			}
+			ws, ds, err := resolve(ctx, a.Workspace, a.Dataset)
+			if err != nil {
+				return RefreshScheduleResult{}, err
+			}
+			u := pbiclient.RefreshScheduleUpdate{Days: a.Days, Times: a.Times, Enabled: a.Enabled,
+				LocalTimeZoneID: a.LocalTimeZoneID, NotifyOption: a.NotifyOption}
+			if err := d.Client.UpdateRefreshSchedule(ctx, ws.ID, ds.ID, u); err != nil {
+				return RefreshScheduleResult{}, err
+			}
+			sch, err := d.Client.GetRefreshSchedule(ctx, ws.ID, ds.ID)
+			if err != nil {
+				return RefreshScheduleResult{}, err
+			}
+			return RefreshScheduleResult{Workspace: ws, Dataset: ds, Schedule: sch, Message: "The refresh schedule was updated."}, nil
+		}),
+	}, {
+		Toolset: "refresh",
+		Definition: mcp.NewTool("get_direct_query_refresh_schedule",
+			mcp.WithDescription("Read how often Power BI refreshes the caches (tiles and visuals) of a DirectQuery or LiveConnection semantic model: "+
+				"every frequency minutes, or on days at times. Import models have get_refresh_schedule instead."),
+			annotations("DirectQuery refresh schedule", true, false, true),
+			workspaceParam(),
+			itemParam("dataset", "Semantic model (dataset)", "list_datasets"),
+			mcp.WithOutputSchema[DirectQueryRefreshScheduleResult](),
+		),
+		Handler: handle("read the DirectQuery refresh schedule", func(ctx context.Context, _ mcp.CallToolRequest, a scheduleArgs) (DirectQueryRefreshScheduleResult, error) {
+			ws, ds, err := resolve(ctx, a.Workspace, a.Dataset)
+			if err != nil {
+				return DirectQueryRefreshScheduleResult{}, err
+			}
+			sch, err := d.Client.GetDirectQueryRefreshSchedule(ctx, ws.ID, ds.ID)
+			if err != nil {
+				return DirectQueryRefreshScheduleResult{}, err
+			}
+			return DirectQueryRefreshScheduleResult{Workspace: ws, Dataset: ds, Schedule: sch}, nil
+		}),
+	}, {
+		Toolset: "dataset_admin",
+		Definition: mcp.NewTool("update_direct_query_refresh_schedule",
+			mcp.WithDescription("Change how often Power BI refreshes the caches of a DirectQuery or LiveConnection semantic model: "+
+				"either frequency (every 15, 30, 60, 120 or 180 minutes) or days and times, not both; a frequency replaces days and times and the other way round. "+
+				"Without times Power BI picks one time a day. Only the model's owner can change it. The answer is the schedule as Power BI then holds it."),
+			annotations("Change the DirectQuery refresh schedule", false, false, true),
+			workspaceParam(),
+			itemParam("dataset", "Semantic model (dataset)", "list_datasets"),
+			mcp.WithInteger("frequency", mcp.Description("Minutes between cache refreshes: 15, 30, 60, 120 or 180. Not with days or times."),
+				func(schema map[string]any) { schema["enum"] = []int{15, 30, 60, 120, 180} }),
+			daysParam(),
+			timesParam("Times of day (hh:mm, minutes 00 or 30) to refresh at. Not with frequency.", 48),
+			timeZoneParam(),
+			mcp.WithOutputSchema[DirectQueryRefreshScheduleResult](),
+		),
+		Handler: handle("change the DirectQuery refresh schedule", func(ctx context.Context, _ mcp.CallToolRequest, a updateDQScheduleArgs) (DirectQueryRefreshScheduleResult, error) {
+			switch {
+			case a.Frequency != 0 && (len(a.Days) > 0 || len(a.Times) > 0):
+				return DirectQueryRefreshScheduleResult{}, userErrorf("Give either frequency or days and times, not both: Power BI refuses a request with both.")
+			case a.Frequency == 0 && len(a.Days) == 0 && len(a.Times) == 0 && a.LocalTimeZoneID == "":
+				return DirectQueryRefreshScheduleResult{}, userErrorf("Nothing to change: give frequency, or days and times, or local_time_zone_id.")
+			}
+			ws, ds, err := resolve(ctx, a.Workspace, a.Dataset)
+			if err != nil {
+				return DirectQueryRefreshScheduleResult{}, err
+			}
+			u := pbiclient.DirectQueryRefreshScheduleUpdate{Frequency: a.Frequency, Days: a.Days, Times: a.Times, LocalTimeZoneID: a.LocalTimeZoneID}
+			if err := d.Client.UpdateDirectQueryRefreshSchedule(ctx, ws.ID, ds.ID, u); err != nil {
+				return DirectQueryRefreshScheduleResult{}, err
+			}
+			sch, err := d.Client.GetDirectQueryRefreshSchedule(ctx, ws.ID, ds.ID)
+			if err != nil {
+				return DirectQueryRefreshScheduleResult{}, err
+			}
+			return DirectQueryRefreshScheduleResult{Workspace: ws, Dataset: ds, Schedule: sch, Message: "The DirectQuery refresh schedule was updated."}, nil
+		}),
+	}}
 }

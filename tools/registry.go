@@ -51,8 +51,9 @@ type Tool struct {
 // toolsets lists every toolset in the order the instructions describe them.
 var toolsets = []Toolset{
 	{Name: "workspaces", Default: true, Description: "find workspaces (list_workspaces)"},
-	{Name: "datasets", Default: true, Description: "find and inspect semantic models, also called datasets, and manage them: settings, parameters, data sources, ownership, access, deletion (list_datasets, get_dataset, update_dataset, delete_dataset, take_over_dataset, list_datasources, list_dataset_parameters, update_dataset_parameters, list_dataset_users, grant_dataset_access, list_upstream_dataflows)"},
-	{Name: "refresh", Default: true, Description: "refresh semantic models and read their refresh history (refresh_dataset, get_refresh_history)"},
+	{Name: "datasets", Default: true, Description: "find and inspect semantic models, also called datasets: settings, data sources, parameters, users, upstream dataflows (list_datasets, get_dataset, list_datasources, list_dataset_parameters, list_dataset_users, list_upstream_dataflows)"},
+	{Name: "dataset_admin", Description: "change semantic models: settings, parameters, refresh schedules, ownership, access, deletion (update_dataset, update_dataset_parameters, update_refresh_schedule, update_direct_query_refresh_schedule, take_over_dataset, grant_dataset_access, delete_dataset)"},
+	{Name: "refresh", Default: true, Description: "refresh semantic models, whole or by table and partition (enhanced refresh), follow and cancel refreshes, read their history and refresh schedules (refresh_dataset, get_refresh_history, get_refresh_details, cancel_refresh, get_refresh_schedule, get_direct_query_refresh_schedule)"},
 	{Name: "dax", Default: true, Description: "query semantic models with DAX and read their tables, columns and measures"},
 	{Name: "reports", Default: true, Description: "find reports and export them to PDF, PowerPoint or PNG files (list_reports, export_report)"},
 	{Name: "dashboards", Description: "find dashboards and their tiles, create dashboards and copy tiles between them (list_dashboards, list_tiles, create_dashboard, clone_tile)"},

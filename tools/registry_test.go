@@ -50,23 +50,31 @@ func TestEveryToolIsFullyDeclared(t *testing.T) {
 
 func TestSelect(t *testing.T) {
 	all := All(Deps{})
-	names := func(ts []Tool) string {
+	isDefault := map[string]bool{}
+	for _, ts := range toolsets {
+		isDefault[ts.Name] = ts.Default
+	}
+	// names lists, in registry order, the tools that keep passes.
+	names := func(ts []Tool, keep func(Tool) bool) string {
 		var n []string
 		for _, t := range ts {
-			n = append(n, t.Definition.Name)
+			if keep(t) {
+				n = append(n, t.Definition.Name)
+			}
 		}
 		return strings.Join(n, ",")
 	}
+	every := func(Tool) bool { return true }
 	for _, c := range []struct {
 		opts Options
 		want string
 	}{
-		{Options{}, "list_workspaces,list_datasets,get_dataset,update_dataset,delete_dataset,take_over_dataset,list_datasources,list_dataset_parameters," +
-			"update_dataset_parameters,list_dataset_users,grant_dataset_access,list_upstream_dataflows,refresh_dataset,get_refresh_history,list_reports,export_report"},
-		{Options{ReadOnly: true}, "list_workspaces,list_datasets,get_dataset,list_datasources,list_dataset_parameters,list_dataset_users,list_upstream_dataflows," +
-			"get_refresh_history,list_reports,export_report"},
-		{Options{Toolsets: []string{"reports"}}, "list_reports,export_report"},
-		{Options{Toolsets: []string{"workspaces"}, Tools: []string{"get_refresh_history"}}, "list_workspaces,get_refresh_history"},
+		{Options{}, names(all, func(t Tool) bool { return isDefault[t.Toolset] })},
+		{Options{ReadOnly: true}, names(all, func(t Tool) bool { return isDefault[t.Toolset] && isReadOnly(t.Definition) })},
+		{Options{Toolsets: []string{"all"}}, names(all, every)},
+		{Options{Toolsets: []string{"reports"}}, names(all, func(t Tool) bool { return t.Toolset == "reports" })},
+		{Options{Toolsets: []string{"workspaces"}, Tools: []string{"get_refresh_history"}},
+			names(all, func(t Tool) bool { return t.Toolset == "workspaces" || t.Definition.Name == "get_refresh_history" })},
 		{Options{Tools: []string{"refresh_dataset"}}, "refresh_dataset"},
 		{Options{Tools: []string{"refresh_dataset"}, ReadOnly: true}, ""},
 	} {
@@ -74,20 +82,38 @@ func TestSelect(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if names(got) != c.want {
-			t.Errorf("%+v: got %s, want %s", c.opts, names(got), c.want)
+		if names(got, every) != c.want {
+			t.Errorf("%+v: got %s, want %s", c.opts, names(got, every), c.want)
 		}
-		for _, tool := range got {
-			if c.opts.ReadOnly && !isReadOnly(tool.Definition) {
-				t.Errorf("read-only mode offers %s", tool.Definition.Name)
-			}
+	}
+	// Read-only mode keeps no tool that changes anything, and drops the ones that do.
+	ro, _ := Select(all, Options{ReadOnly: true, Toolsets: []string{"all"}})
+	for _, tool := range ro {
+		if !isReadOnly(tool.Definition) {
+			t.Errorf("read-only mode offers %s", tool.Definition.Name)
 		}
+	}
+	if strings.Contains(names(ro, every), "refresh_dataset") || len(ro) == len(all) {
+		t.Error("read-only mode must drop the write tools")
 	}
 	if _, err := Select(all, Options{Toolsets: []string{"reportz"}}); err == nil || !strings.Contains(err.Error(), "reports") {
 		t.Errorf("an unknown toolset must be refused with the valid names: %v", err)
 	}
 	if _, err := Select(all, Options{Tools: []string{"list_workspace"}}); err == nil || !strings.Contains(err.Error(), "list_workspaces") {
 		t.Errorf("an unknown tool must be refused with the valid names: %v", err)
+	}
+}
+
+// Every toolset the registry names has tools, and every tool's toolset is named.
+func TestEveryToolsetHasTools(t *testing.T) {
+	count := map[string]int{}
+	for _, tool := range All(Deps{}) {
+		count[tool.Toolset]++
+	}
+	for _, ts := range toolsets {
+		if count[ts.Name] == 0 {
+			t.Errorf("toolset %s has no tools", ts.Name)
+		}
 	}
 }
 

@@ -177,6 +177,8 @@ func nextStep(ae *pbiclient.APIError) string {
 		return "models on shared capacity allow 8 refreshes a day, scheduled ones included. Try again tomorrow, or move the workspace to a Premium, PPU or Fabric capacity."
 	case strings.Contains(msg, "api is not accessible for application"):
 		return "Power BI does not let service principals call this operation (installed apps, and anything in My workspace, work only for a signed-in user). Name a workspace the service principal belongs to, or give the server a user's access token (PBI_MCP_ACCESS_TOKEN, e.g. from Get-PowerBIAccessToken in PowerShell) and restart it."
+	case strings.Contains(msg, "only supported for the dataset owner"):
+		return "only the semantic model's owner can do this. Ask its owner (configuredBy in list_datasets) to make the change, or have the signed-in identity take the model over first."
 	case ae.Code == "TokenExpired":
 		return "the access token expired and a fresh one was refused too. Check the server's sign-in configuration."
 	case ae.Code == "PowerBINotAuthorizedException" || ae.StatusCode == 401:

@@ -21,9 +21,22 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/powerbi-mcp/powerbi-mcp/pbiclient/pbitest"
+	"github.com/powerbi-mcp/powerbi-mcp/tools"
 )
 
-var sixTools = "export_report,get_refresh_history,list_datasets,list_reports,list_workspaces,refresh_dataset"
+// defaultTools names the tools of the default toolsets, sorted, as the registry defines them.
+var defaultTools = func() string {
+	selected, err := tools.Select(tools.All(tools.Deps{}), tools.Options{})
+	if err != nil {
+		panic(err)
+	}
+	var names []string
+	for _, t := range selected {
+		names = append(names, t.Definition.Name)
+	}
+	sort.Strings(names)
+	return strings.Join(names, ",")
+}()
 
 // binary builds powerbi-mcp once for the tests that run it as a separate process, the way
 // desktop agents do.
@@ -119,7 +132,7 @@ func TestStdioSandbox(t *testing.T) {
 	}
 	defer c.Close()
 	initialize(t, c)
-	if got := toolNames(t, c); got != sixTools {
+	if got := toolNames(t, c); got != defaultTools {
 		t.Fatalf("tools: %s", got)
 	}
 	calls := []struct {
@@ -203,7 +216,7 @@ func TestStreamableHTTP(t *testing.T) {
 	}
 	defer c.Close()
 	initialize(t, c)
-	if got := toolNames(t, c); got != sixTools {
+	if got := toolNames(t, c); got != defaultTools {
 		t.Fatalf("tools: %s", got)
 	}
 	if res := callTool(t, c, "list_workspaces", nil); res.IsError {
@@ -252,7 +265,7 @@ func TestSSE(t *testing.T) {
 	}
 	defer c.Close()
 	initialize(t, c)
-	if got := toolNames(t, c); got != sixTools {
+	if got := toolNames(t, c); got != defaultTools {
 		t.Fatalf("tools: %s", got)
 	}
 	if res := callTool(t, c, "list_reports", map[string]any{"workspace": "Finance"}); res.IsError {

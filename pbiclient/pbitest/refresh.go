@@ -22,6 +22,7 @@ func (s *Server) refreshRoutes() {
 	s.handleBoth("GET", "/datasets/{datasetId}/refreshes", s.listRefreshes)
 	s.handleBoth("GET", "/datasets/{datasetId}/refreshes/{refreshId}", s.getRefreshDetails)
 	s.handleBoth("DELETE", "/datasets/{datasetId}/refreshes/{refreshId}", s.cancelRefresh)
+	s.scheduleRoutes()
 }
 
 // refreshJob is one refresh of a dataset. Its status follows from the
@@ -36,6 +37,7 @@ type refreshJob struct {
 	// Enhanced refresh parameters, echoed by the details endpoint.
 	typ, commitMode string
 	objects         []refreshObject
+	timeout         time.Duration // zero = the service default, longer than any fake refresh
 }
 
 type refreshObject struct {
@@ -70,10 +72,43 @@ func (j *refreshJob) status(now time.Time) string {
 // extendedStatus is the status enhanced refreshes report in detail.
 func (j *refreshJob) extendedStatus(now time.Time) string {
 	if _, done := j.finished(now); done {
+		if j.cancelled.IsZero() && j.failure == refreshTimedOut {
+			return "TimedOut"
+		}
 		return j.status(now)
 	}
 	return "InProgress"
 }
+
+// objectStatus is the state of the i-th requested object at now. The
+// objects are processed one after another, each for an equal share of the
+// refresh, so their states move NotStarted -> InProgress -> Completed as the
+// refresh runs. At a failure the object being processed fails; at a
+// cancellation the unfinished ones are cancelled.
+func (j *refreshJob) objectStatus(i int, now time.Time) string {
+	share := j.end.Sub(j.start) / time.Duration(len(j.objects))
+	from, to := j.start.Add(time.Duration(i)*share), j.start.Add(time.Duration(i+1)*share)
+	end, done := j.finished(now)
+	at := now
+	if done {
+		at = end
+	}
+	switch {
+	case !at.Before(to) && (i < len(j.objects)-1 || !done || j.failure == ""):
+		return "Completed"
+	case done && !j.cancelled.IsZero():
+		return "Cancelled"
+	case done:
+		return "Failed"
+	case now.Before(from):
+		return "NotStarted"
+	}
+	return "InProgress"
+}
+
+// refreshTimedOut is the failure of an enhanced refresh that ran out of
+// its timeout; its details report extendedStatus TimedOut.
+const refreshTimedOut = "TimedOut"
 
 // Values the request body's enumerations accept; the service matches them
 // without regard to case and reports them capitalised.
@@ -105,10 +140,14 @@ func (s *Server) postRefresh(w http.ResponseWriter, r *http.Request) {
 	// raw tells which fields were sent; req holds their values.
 	var raw map[string]json.RawMessage
 	var req struct {
-		NotifyOption string          `json:"notifyOption"`
-		Type         string          `json:"type"`
-		CommitMode   string          `json:"commitMode"`
-		Objects      []refreshObject `json:"objects"`
+		NotifyOption   string          `json:"notifyOption"`
+		Type           string          `json:"type"`
+		CommitMode     string          `json:"commitMode"`
+		Objects        []refreshObject `json:"objects"`
+		MaxParallelism int             `json:"maxParallelism"`
+		RetryCount     int             `json:"retryCount"`
+		EffectiveDate  string          `json:"effectiveDate"`
+		Timeout        string          `json:"timeout"`
 	}
 	if _, ok := readJSON(w, r, &raw, &req); !ok {
 		return
@@ -144,21 +183,9 @@ func (s *Server) postRefresh(w http.ResponseWriter, r *http.Request) {
 		job.enhanced, job.refreshType = true, "ViaEnhancedApi"
 		job.requestID = newGUID()
 		job.typ, job.commitMode, job.objects = "Automatic", "Transactional", req.Objects
-		if _, set := raw["type"]; set {
-			t, ok := canonical(req.Type, refreshTypes)
-			if !ok {
-				invalidRefresh(w, fmt.Sprintf("Invalid refresh type '%s'", req.Type))
-				return
-			}
-			job.typ = t
-		}
-		if _, set := raw["commitMode"]; set {
-			c, ok := canonical(req.CommitMode, refreshCommits)
-			if !ok {
-				invalidRefresh(w, fmt.Sprintf("Invalid commit mode '%s'", req.CommitMode))
-				return
-			}
-			job.commitMode = c
+		if msg := checkEnhancedRefresh(raw, req.Type, req.CommitMode, req.Objects, req.MaxParallelism, req.RetryCount, req.EffectiveDate, req.Timeout, job); msg != "" {
+			invalidRefresh(w, msg)
+			return
 		}
 	}
 
@@ -190,6 +217,10 @@ func (s *Server) postRefresh(w http.ResponseWriter, r *http.Request) {
 	}
 	job.start, job.end = now, now.Add(s.opts.RefreshDuration)
 	job.failure = d.info.RefreshError
+	if job.timeout > 0 && job.timeout < s.opts.RefreshDuration {
+		// The attempt is stopped when its time is up.
+		job.end, job.failure = now.Add(job.timeout), refreshTimedOut
+	}
 	d.addRefresh(job)
 
 	h := w.Header()
@@ -204,6 +235,87 @@ func (s *Server) postRefresh(w http.ResponseWriter, r *http.Request) {
 	h.Set("Content-Type", "application/octet-stream")
 	h.Set("Content-Length", "0")
 	w.WriteHeader(http.StatusAccepted)
+}
+
+// checkEnhancedRefresh applies the documented rules of the enhanced refresh
+// fields and fills job with the values sent. It returns the message of the
+// first rule broken, "" when all hold. The service documents the rules but
+// not its messages for them; these say what is wrong.
+func checkEnhancedRefresh(raw map[string]json.RawMessage, typ, commitMode string, objects []refreshObject,
+	maxParallelism, retryCount int, effectiveDate, timeout string, job *refreshJob) string {
+	if _, set := raw["type"]; set {
+		t, ok := canonical(typ, refreshTypes)
+		if !ok {
+			return fmt.Sprintf("Invalid refresh type '%s'", typ)
+		}
+		job.typ = t
+	}
+	if _, set := raw["commitMode"]; set {
+		c, ok := canonical(commitMode, refreshCommits)
+		if !ok {
+			return fmt.Sprintf("Invalid commit mode '%s'", commitMode)
+		}
+		job.commitMode = c
+	}
+	for _, o := range objects {
+		if strings.TrimSpace(o.Table) == "" {
+			return "Invalid refresh objects: every object needs a table"
+		}
+	}
+	if _, set := raw["maxParallelism"]; set && maxParallelism < 1 {
+		return fmt.Sprintf("Invalid maxParallelism value '%d'", maxParallelism)
+	}
+	if _, set := raw["retryCount"]; set && retryCount < 0 {
+		return fmt.Sprintf("Invalid retryCount value '%d'", retryCount)
+	}
+	applyPolicy := true
+	if v, set := raw["applyRefreshPolicy"]; set {
+		// The documentation's own example sends the boolean as a string.
+		switch strings.ToLower(strings.Trim(string(v), `"`)) {
+		case "true":
+		case "false":
+			applyPolicy = false
+		default:
+			return fmt.Sprintf("Invalid applyRefreshPolicy value %s", v)
+		}
+	}
+	if job.commitMode == "PartialBatch" && applyPolicy {
+		return "applyRefreshPolicy must be false when commitMode is partialBatch"
+	}
+	if _, set := raw["effectiveDate"]; set && !validDate(effectiveDate) {
+		return fmt.Sprintf("Invalid effectiveDate value '%s'", effectiveDate)
+	}
+	if _, set := raw["timeout"]; set {
+		d, ok := parseTimeout(timeout)
+		if !ok {
+			return fmt.Sprintf("Invalid timeout value '%s': use hh:mm:ss, at most 24:00:00", timeout)
+		}
+		job.timeout = d
+	}
+	return ""
+}
+
+// validDate accepts the date-time forms the service reads: RFC 3339, or a
+// date and time without zone, or a date alone.
+func validDate(v string) bool {
+	for _, layout := range []string{time.RFC3339Nano, "2006-01-02T15:04:05", "2006-01-02"} {
+		if _, err := time.Parse(layout, v); err == nil {
+			return true
+		}
+	}
+	return false
+}
+
+// parseTimeout reads an enhanced refresh timeout, "hh:mm:ss" of at most a
+// day (the service's bound on a refresh, retries included).
+func parseTimeout(v string) (time.Duration, bool) {
+	var h, m, sec int
+	if n, err := fmt.Sscanf(v, "%d:%d:%d", &h, &m, &sec); err != nil || n != 3 ||
+		len(v) < 8 || h < 0 || m < 0 || m > 59 || sec < 0 || sec > 59 {
+		return 0, false
+	}
+	d := time.Duration(h)*time.Hour + time.Duration(m)*time.Minute + time.Duration(sec)*time.Second
+	return d, d > 0 && d <= 24*time.Hour
 }
 
 func (d *dataset) running(now time.Time) bool {
@@ -331,6 +443,13 @@ func (s *Server) enhancedRefreshOf(w http.ResponseWriter, r *http.Request) *refr
 	return j
 }
 
+// engineMessage is an engine error or warning in refresh details.
+type engineMessage struct {
+	Code    string `json:"code"`
+	Message string `json:"message"`
+	Type    string `json:"type"`
+}
+
 // detailTime formats timestamps of refresh details, which the service sends
 // without a zone designator (they are UTC).
 func detailTime(t time.Time) string {
@@ -355,6 +474,7 @@ func (s *Server) getRefreshDetails(w http.ResponseWriter, r *http.Request) {
 		CurrentRefreshType string           `json:"currentRefreshType"`
 		NumberOfAttempts   int              `json:"numberOfAttempts"`
 		Objects            []objectStatus   `json:"objects,omitempty"`
+		Messages           []engineMessage  `json:"messages,omitempty"`
 		RefreshAttempts    []refreshAttempt `json:"refreshAttempts,omitempty"`
 	}
 	now := time.Now()
@@ -374,12 +494,19 @@ func (s *Server) getRefreshDetails(w http.ResponseWriter, r *http.Request) {
 		CurrentRefreshType: j.typ,
 		NumberOfAttempts:   1,
 	}
-	for _, o := range j.objects {
-		out.Objects = append(out.Objects, objectStatus{Table: o.Table, Partition: o.Partition, Status: out.ExtendedStatus})
+	for i, o := range j.objects {
+		out.Objects = append(out.Objects, objectStatus{Table: o.Table, Partition: o.Partition, Status: j.objectStatus(i, now)})
 	}
 	if done {
 		out.EndTime = detailTime(end)
-		out.RefreshAttempts = []refreshAttempt{{AttemptID: 1, StartTime: out.StartTime, EndTime: out.EndTime, Type: "Data"}}
+		attempt := refreshAttempt{AttemptID: 1, StartTime: out.StartTime, EndTime: out.EndTime, Type: "Data"}
+		if out.Status == "Failed" {
+			attempt.ServiceException = string(marshal(map[string]string{"errorCode": j.failure}))
+			// The engine's message; its real text and hexadecimal code
+			// depend on the source, so the fake names the failure.
+			out.Messages = []engineMessage{{Code: j.failure, Message: "The refresh failed: " + j.failure + ".", Type: "Error"}}
+		}
+		out.RefreshAttempts = []refreshAttempt{attempt}
 	}
 	s.mu.Unlock()
 	status := http.StatusOK

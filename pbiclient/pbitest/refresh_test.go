@@ -228,3 +228,156 @@ func TestRefreshFailsLikeTheService(t *testing.T) {
 		t.Fatalf("%v", got)
 	}
 }
+
+func detailObjects(t *testing.T, d map[string]any) []string {
+	t.Helper()
+	var out []string
+	for _, o := range d["objects"].([]any) {
+		obj := o.(map[string]any)
+		out = append(out, fmt.Sprint(obj["table"], "/", obj["partition"], "=", obj["status"]))
+	}
+	return out
+}
+
+// Objects of an enhanced refresh are processed one after another: the details show each
+// move from NotStarted through InProgress to Completed while the refresh runs.
+func TestEnhancedRefreshObjectProgress(t *testing.T) {
+	s := newTestServer(t, Options{RefreshDuration: 3 * time.Second})
+	s.SeedDemo()
+	ds := "/groups/" + DemoFinanceWorkspaceID + "/datasets/" + DemoFinanceKPIsDatasetID
+	r := api(t, s, "POST", ds+"/refreshes", map[string]any{
+		"objects": []map[string]string{{"table": "Ledger", "partition": "2025"}, {"table": "Budget"}, {"table": "Accounts"}},
+	})
+	wantStatus(t, r, http.StatusAccepted)
+	id := r.header.Get("x-ms-request-id")
+
+	r = api(t, s, "GET", ds+"/refreshes/"+id, nil)
+	wantStatus(t, r, http.StatusAccepted)
+	first := detailObjects(t, r.json(t))
+	if strings.Join(first, " ") != "Ledger/2025=InProgress Budget/<nil>=NotStarted Accounts/<nil>=NotStarted" {
+		t.Fatalf("objects at the start: %v", first)
+	}
+	if d := r.json(t); d["type"] != "Automatic" || d["commitMode"] != "Transactional" {
+		t.Errorf("defaults: %v", d)
+	}
+	seen := map[string]bool{}
+	eventually(t, "refresh to complete", func() bool {
+		r := api(t, s, "GET", ds+"/refreshes/"+id, nil)
+		for _, o := range detailObjects(t, r.json(t)) {
+			seen[o] = true
+		}
+		return r.status == http.StatusOK
+	})
+	if !seen["Budget/<nil>=InProgress"] {
+		t.Errorf("Budget was never seen in progress: %v", seen)
+	}
+	d := api(t, s, "GET", ds+"/refreshes/"+id, nil).json(t)
+	if got := strings.Join(detailObjects(t, d), " "); got != "Ledger/2025=Completed Budget/<nil>=Completed Accounts/<nil>=Completed" || d["extendedStatus"] != "Completed" {
+		t.Fatalf("objects at the end: %s (%v)", got, d)
+	}
+
+	// Cancelled half way: what finished stays Completed, the rest is Cancelled.
+	s2 := newTestServer(t, Options{RefreshDuration: time.Hour})
+	s2.SeedDemo()
+	r = api(t, s2, "POST", ds+"/refreshes", map[string]any{"type": "Full", "objects": []map[string]string{{"table": "Ledger"}, {"table": "Budget"}}})
+	id = r.header.Get("x-ms-request-id")
+	wantStatus(t, api(t, s2, "DELETE", ds+"/refreshes/"+id, nil), http.StatusOK)
+	r = api(t, s2, "GET", ds+"/refreshes/"+id, nil)
+	wantStatus(t, r, http.StatusOK)
+	d = r.json(t)
+	if got := strings.Join(detailObjects(t, d), " "); got != "Ledger/<nil>=Cancelled Budget/<nil>=Cancelled" || d["extendedStatus"] != "Cancelled" || d["status"] != "Cancelled" {
+		t.Fatalf("cancelled: %s (%v)", got, d)
+	}
+}
+
+// A failed enhanced refresh names the failing object and carries the engine's message.
+func TestEnhancedRefreshFailureDetails(t *testing.T) {
+	s := newTestServer(t, Options{RefreshDuration: 50 * time.Millisecond})
+	ws := s.AddWorkspace(Workspace{Name: "P", IsOnDedicatedCapacity: true})
+	m := s.AddDataset(ws.ID, Dataset{Name: "M", IsRefreshable: true, RefreshError: "ModelRefreshFailed_CredentialsNotSpecified"})
+	ds := "/groups/" + ws.ID + "/datasets/" + m.ID
+	r := api(t, s, "POST", ds+"/refreshes", map[string]any{"objects": []map[string]string{{"table": "A"}, {"table": "B"}}})
+	id := r.header.Get("x-ms-request-id")
+	eventually(t, "refresh to end", func() bool { return api(t, s, "GET", ds+"/refreshes/"+id, nil).status == http.StatusOK })
+	d := api(t, s, "GET", ds+"/refreshes/"+id, nil).json(t)
+	msgs, _ := d["messages"].([]any)
+	if got := strings.Join(detailObjects(t, d), " "); got != "A/<nil>=Completed B/<nil>=Failed" || d["status"] != "Failed" || len(msgs) != 1 {
+		t.Fatalf("failed details: %s %v", got, d)
+	}
+	if m := msgs[0].(map[string]any); m["type"] != "Error" || !strings.Contains(fmt.Sprint(m["message"]), "CredentialsNotSpecified") {
+		t.Errorf("message %v", m)
+	}
+}
+
+func TestEnhancedRefreshFieldRules(t *testing.T) {
+	s := newTestServer(t, Options{RefreshDuration: 200 * time.Millisecond})
+	s.SeedDemo()
+	ds := "/groups/" + DemoFinanceWorkspaceID + "/datasets/" + DemoFinanceKPIsDatasetID
+	for _, c := range []struct {
+		body map[string]any
+		msg  string
+	}{
+		{map[string]any{"type": "Full", "notifyOption": "NoNotification"}, "notifyOption is not supported for enhanced refresh"},
+		{map[string]any{"type": "Everything"}, "Invalid refresh type 'Everything'"},
+		{map[string]any{"commitMode": "partialBatch"}, "applyRefreshPolicy must be false"},
+		{map[string]any{"maxParallelism": 0}, "Invalid maxParallelism"},
+		{map[string]any{"retryCount": -1}, "Invalid retryCount"},
+		{map[string]any{"timeout": "5 hours"}, "Invalid timeout"},
+		{map[string]any{"timeout": "25:00:00"}, "Invalid timeout"},
+		{map[string]any{"effectiveDate": "yesterday"}, "Invalid effectiveDate"},
+		{map[string]any{"objects": []map[string]string{{"partition": "p"}}}, "every object needs a table"},
+	} {
+		r := api(t, s, "POST", ds+"/refreshes", c.body)
+		wantStatus(t, r, http.StatusBadRequest)
+		if code, msg := errorCodeMessage(t, r); code != "InvalidRequest" || !strings.Contains(msg, c.msg) {
+			t.Errorf("%v: %s", c.body, r.body)
+		}
+	}
+	if n := len(refreshHistory(t, s, ds, "")); n != 1 { // the seeded refresh only
+		t.Fatalf("refused requests started refreshes: %d in history", n)
+	}
+	// All fields at once, applyRefreshPolicy as the documentation's example writes it (a string).
+	r := api(t, s, "POST", ds+"/refreshes", map[string]any{"type": "full", "commitMode": "partialBatch", "applyRefreshPolicy": "false",
+		"maxParallelism": 2, "retryCount": 1, "effectiveDate": "2025-06-30T00:00:00Z", "timeout": "02:00:00",
+		"objects": []map[string]string{{"table": "Ledger"}}})
+	wantStatus(t, r, http.StatusAccepted)
+	d := api(t, s, "GET", ds+"/refreshes/"+r.header.Get("x-ms-request-id"), nil).json(t)
+	if d["type"] != "Full" || d["commitMode"] != "PartialBatch" {
+		t.Errorf("details %v", d)
+	}
+}
+
+// A timeout shorter than the refresh stops it: history Failed, details TimedOut.
+func TestEnhancedRefreshTimesOut(t *testing.T) {
+	s := newTestServer(t, Options{RefreshDuration: time.Hour})
+	s.SeedDemo()
+	ds := "/groups/" + DemoFinanceWorkspaceID + "/datasets/" + DemoFinanceKPIsDatasetID
+	r := api(t, s, "POST", ds+"/refreshes", map[string]any{"timeout": "00:00:01"})
+	wantStatus(t, r, http.StatusAccepted)
+	id := r.header.Get("x-ms-request-id")
+	eventually(t, "timeout", func() bool { return api(t, s, "GET", ds+"/refreshes/"+id, nil).status == http.StatusOK })
+	if d := api(t, s, "GET", ds+"/refreshes/"+id, nil).json(t); d["extendedStatus"] != "TimedOut" || d["status"] != "Failed" {
+		t.Errorf("details %v", d)
+	}
+	if h := refreshHistory(t, s, ds, "?$top=1"); h[0]["status"] != "Failed" {
+		t.Errorf("history %v", h[0])
+	}
+}
+
+// The demo tenant has an enhanced refresh in every state a tool needs to show.
+func TestSeededRefreshes(t *testing.T) {
+	s := newTestServer(t, Options{})
+	s.SeedDemo()
+	done := api(t, s, "GET", "/groups/"+DemoFinanceWorkspaceID+"/datasets/"+DemoFinanceKPIsDatasetID+"/refreshes/"+DemoFinanceRefreshID, nil)
+	wantStatus(t, done, http.StatusOK)
+	if got := strings.Join(detailObjects(t, done.json(t)), " "); got != "Ledger/<nil>=Completed Budget/<nil>=Completed Accounts/<nil>=Completed" {
+		t.Errorf("seeded completed refresh: %s", got)
+	}
+	inv := "/groups/" + DemoSalesWorkspaceID + "/datasets/" + DemoInventoryDatasetID
+	running := api(t, s, "GET", inv+"/refreshes/"+DemoInventoryRefreshID, nil)
+	wantStatus(t, running, http.StatusAccepted)
+	if got := strings.Join(detailObjects(t, running.json(t)), " "); got != "Stock/2025=InProgress Stock/2026=NotStarted Warehouses/<nil>=NotStarted" {
+		t.Errorf("seeded running refresh: %s", got)
+	}
+	wantStatus(t, api(t, s, "POST", inv+"/refreshes", nil), http.StatusBadRequest) // one at a time
+}

@@ -20,6 +20,15 @@ const (
 	DemoLegacyLeadsDatasetID    = "e4a6c8d0-2f3b-4d5e-8a7c-9b1d3f5a7c93" // "Legacy Leads" in Marketing, kept for take-over examples
 	DemoOldCampaignsDatasetID   = "f5b7d9e1-3a4c-4e6f-9b8d-0c2e4a6b8da4" // "Old Campaigns 2022" in Marketing, kept for delete examples
 	DemoSalesDataflowID         = "a1c3e5f7-4b6d-4f8a-8c0e-2d4f6a8c0eb5" // the dataflow "Sales" reads from, in Sales Analytics
+	// Owned by the service principal, so its schedule can be changed; a long enhanced refresh
+	// runs on it from the start, for cancel_refresh.
+	DemoInventoryDatasetID = "0b2d4f6a-8c1e-4b3d-8f5a-7c9e1b3d5f80" // "Inventory" in Sales Analytics
+	// A DirectQuery model owned by the service principal, with a cache refresh every 30 minutes.
+	DemoInventoryLiveDatasetID = "e4f6a8b0-2c4e-4d6f-9a1b-3c5e7f9b1d92" // "Inventory Live" in Sales Analytics
+
+	// Refreshes in the demo history, for get_refresh_details.
+	DemoFinanceRefreshID   = "a1c3e5f7-9b2d-4f6a-8c0e-2d4f6a8b0c13" // completed enhanced refresh of Finance KPIs
+	DemoInventoryRefreshID = "b2d4f6a8-0c3e-4a7b-9d1f-3e5a7b9c1d24" // running enhanced refresh of Inventory
 
 	DemoSalesReportID      = "3c5e7a9b-8c0e-4fc1-8b6c-9d1e3f5a7b80" // "Sales Overview" on Sales
 	DemoLiveOrdersReportID = "6f8b0d2e-1f3b-4cf4-9e9f-2a4b6c8d0eb3" // "Live Orders Monitor" on Live Orders
@@ -31,8 +40,9 @@ const (
 // SeedDemo fills the tenant with the demo content used by
 // `powerbi-mcp --sandbox`: three workspaces (two on a Premium capacity, one
 // on shared capacity, where exports and enhanced refreshes fail as they do
-// in the real service), datasets, reports with named pages, and some My
-// workspace content. Everything is fixed, so repeated runs look the same.
+// in the real service), datasets, reports with named pages, refresh
+// schedules, enhanced refreshes in the history (one still running), and
+// some My workspace content. Everything is fixed, so repeated runs look the same.
 // Call it once per Server.
 func (s *Server) SeedDemo() {
 	created := func(day, hour int) time.Time {
@@ -91,6 +101,10 @@ func (s *Server) SeedDemo() {
 		Parameters: []Parameter{{Name: "Region", Type: "Text", IsRequired: true, CurrentValue: "EMEA"}}})
 	s.AddDataset(DemoMarketingWorkspaceID, Dataset{ID: DemoOldCampaignsDatasetID, Name: "Old Campaigns 2022",
 		ConfiguredBy: "adele.vance@contoso.com", IsRefreshable: true, CreatedDate: created(1, 8)})
+	s.AddDataset(DemoSalesWorkspaceID, Dataset{ID: DemoInventoryDatasetID, Name: "Inventory",
+		ConfiguredBy: s.opts.ClientID, IsRefreshable: true, CreatedDate: created(14, 10)})
+	s.AddDataset(DemoSalesWorkspaceID, Dataset{ID: DemoInventoryLiveDatasetID, Name: "Inventory Live",
+		ConfiguredBy: s.opts.ClientID, DirectQuery: true, CreatedDate: created(15, 10)})
 	s.AddDataset("", Dataset{ID: DemoPersonalBudgetDatasetID, Name: "Personal Budget",
 		ConfiguredBy: "admin@contoso.onmicrosoft.com", IsRefreshable: true, CreatedDate: created(20, 11)})
 
@@ -121,7 +135,37 @@ func (s *Server) SeedDemo() {
 			{Name: "ReportSection", DisplayName: "Monthly Budget"},
 			{Name: "ReportSection1", DisplayName: "Spending by Category"},
 		}})
+	s.seedRefreshes()
 	s.seedModel()
 	s.seedDashboards()
 	s.seedApps()
+}
+
+// seedRefreshes adds refresh schedules and history to the demo models. The
+// history is relative to the time of seeding, as the service's clock runs.
+func (s *Server) seedRefreshes() {
+	now := time.Now().UTC().Truncate(time.Second)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	sales := s.state.workspace(DemoSalesWorkspaceID)
+	sales.dataset(DemoSalesDatasetID).schedule = &refreshSchedule{
+		Days:  []string{"Monday", "Tuesday", "Wednesday", "Thursday", "Friday"},
+		Times: []string{"06:00", "18:00"}, Enabled: true,
+		LocalTimeZoneID: "W. Europe Standard Time", NotifyOption: "MailOnFailure",
+	}
+	sales.dataset(DemoInventoryLiveDatasetID).dqSchedule = &dqRefreshSchedule{
+		Frequency: 30, Days: []string{}, Times: []string{}, LocalTimeZoneID: "UTC",
+	}
+	s.state.workspace(DemoFinanceWorkspaceID).dataset(DemoFinanceKPIsDatasetID).addRefresh(&refreshJob{
+		requestID: DemoFinanceRefreshID, refreshType: "ViaEnhancedApi", enhanced: true,
+		start: now.Add(-2 * time.Hour), end: now.Add(-2*time.Hour + 4*time.Minute),
+		typ: "Full", commitMode: "Transactional",
+		objects: []refreshObject{{Table: "Ledger"}, {Table: "Budget"}, {Table: "Accounts"}},
+	})
+	sales.dataset(DemoInventoryDatasetID).addRefresh(&refreshJob{
+		requestID: DemoInventoryRefreshID, refreshType: "ViaEnhancedApi", enhanced: true,
+		start: now.Add(-10 * time.Minute), end: now.Add(24 * time.Hour),
+		typ: "Full", commitMode: "Transactional",
+		objects: []refreshObject{{Table: "Stock", Partition: "2025"}, {Table: "Stock", Partition: "2026"}, {Table: "Warehouses"}},
+	})
 }

@@ -47,6 +47,9 @@ type Dataset struct {
 	Users       []DatasetUser
 	// UpstreamDataflows are the dataflows the model reads from.
 	UpstreamDataflows []UpstreamDataflow
+	// DirectQuery marks a DirectQuery or LiveConnection model: it has a
+	// directQueryRefreshSchedule for its caches.
+	DirectQuery bool
 }
 
 // Page is a report page. Name is the internal name used by the API
@@ -99,6 +102,10 @@ type dataset struct {
 	// for the shared capacity daily limit (history trimming must not
 	// forget them).
 	requested []time.Time
+	// schedule and dqSchedule are the refresh schedules; nil until set,
+	// when the service reports its defaults.
+	schedule   *refreshSchedule
+	dqSchedule *dqRefreshSchedule
 }
 
 type report struct {
