@@ -80,6 +80,9 @@ type dataset struct {
 	// for the shared capacity daily limit (history trimming must not
 	// forget them).
 	requested []time.Time
+	// model is what executeQueries answers from; nil answers every query
+	// with an empty model.
+	model *Model
 }
 
 type report struct {
