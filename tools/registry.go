@@ -53,7 +53,7 @@ var toolsets = []Toolset{
 	{Name: "workspaces", Default: true, Description: "find workspaces (list_workspaces)"},
 	{Name: "datasets", Default: true, Description: "find semantic models, also called datasets (list_datasets)"},
 	{Name: "refresh", Default: true, Description: "refresh semantic models and read their refresh history (refresh_dataset, get_refresh_history)"},
-	{Name: "dax", Default: true, Description: "query semantic models with DAX and read their tables, columns and measures"},
+	{Name: "dax", Default: true, Description: "query semantic models with DAX and read their tables, columns and measures (execute_dax_query, get_dataset_schema)"},
 	{Name: "reports", Default: true, Description: "find reports and export them to PDF, PowerPoint or PNG files (list_reports, export_report)"},
 	{Name: "dashboards", Description: "dashboards and their tiles"},
 	{Name: "apps", Description: "installed Power BI apps and their reports and dashboards"},

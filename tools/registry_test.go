@@ -61,8 +61,8 @@ func TestSelect(t *testing.T) {
 		opts Options
 		want string
 	}{
-		{Options{}, "list_workspaces,list_datasets,refresh_dataset,get_refresh_history,list_reports,export_report"},
-		{Options{ReadOnly: true}, "list_workspaces,list_datasets,get_refresh_history,list_reports,export_report"},
+		{Options{}, "list_workspaces,list_datasets,refresh_dataset,get_refresh_history,execute_dax_query,get_dataset_schema,list_reports,export_report"},
+		{Options{ReadOnly: true}, "list_workspaces,list_datasets,get_refresh_history,execute_dax_query,get_dataset_schema,list_reports,export_report"},
 		{Options{Toolsets: []string{"reports"}}, "list_reports,export_report"},
 		{Options{Toolsets: []string{"workspaces"}, Tools: []string{"get_refresh_history"}}, "list_workspaces,get_refresh_history"},
 		{Options{Tools: []string{"refresh_dataset"}}, "refresh_dataset"},
