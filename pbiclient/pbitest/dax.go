@@ -3,6 +3,7 @@ package pbitest
 import (
 	"errors"
 	"fmt"
+	"math"
 	"net/http"
 	"time"
 )
@@ -196,7 +197,7 @@ func DemoSalesModel() Model {
 	products := &Table{Name: "Product", Columns: []Column{
 		{Name: "ProductKey", DataType: TypeInt64, IsHidden: true}, {Name: "Product", DataType: TypeString},
 		{Name: "Category", DataType: TypeString}, {Name: "Color", DataType: TypeString},
-		{Name: "List Price", DataType: TypeDouble},
+		{Name: "List Price", DataType: TypeDecimal},
 	}}
 	for i, p := range productList {
 		var color any = p.color
@@ -222,8 +223,8 @@ func DemoSalesModel() Model {
 	sales := &Table{Name: "Sales", Columns: []Column{
 		{Name: "OrderNumber", DataType: TypeString}, {Name: "OrderDate", DataType: TypeDateTime},
 		{Name: "ProductKey", DataType: TypeInt64, IsHidden: true}, {Name: "CustomerKey", DataType: TypeInt64, IsHidden: true},
-		{Name: "Quantity", DataType: TypeInt64}, {Name: "Unit Price", DataType: TypeDouble},
-		{Name: "Sales Amount", DataType: TypeDouble},
+		{Name: "Quantity", DataType: TypeInt64}, {Name: "Unit Price", DataType: TypeDecimal},
+		{Name: "Sales Amount", DataType: TypeDecimal},
 	}}
 	for i := range demoSalesRow {
 		order := i / 2 // two lines per order
@@ -234,7 +235,7 @@ func DemoSalesModel() Model {
 			start.AddDate(0, 0, (order*13)%demoDays),
 			int64((i*5+i/7)%len(productList) + 1),
 			int64((order*3)%len(customerList) + 1),
-			qty, p.price, float64(qty) * p.price,
+			qty, p.price, math.Round(float64(qty)*p.price*100) / 100,
 		})
 	}
 	return Model{

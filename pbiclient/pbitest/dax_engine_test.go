@@ -219,3 +219,52 @@ func demoSales() *Table {
 	m := DemoSalesModel()
 	return m.table("Sales")
 }
+
+func TestTableConstructorsAndAddColumns(t *testing.T) {
+	total, _ := salesByCategory(DemoSalesModel())
+	all := total["Bikes"] + total["Accessories"] + total["Clothing"]
+	res := query(t, `EVALUATE {[Total Sales], 2}`)
+	if colKeys(res) != "[Value]" || len(res.rows) != 2 || !near(res.rows[0][0].(float64), all) || res.rows[1][0] != int64(2) {
+		t.Fatalf("table constructor: %s %v", colKeys(res), res.rows)
+	}
+	// Fixed decimal sums have no binary rounding noise.
+	if v := res.rows[0][0].(float64); v != math.Round(v*100)/100 {
+		t.Fatalf("total %v is not rounded to cents", v)
+	}
+
+	res = query(t, `EVALUATE ADDCOLUMNS(VALUES(Product[Category]), "Sales", [Total Sales], "Share", DIVIDE([Total Sales], CALCULATE([Total Sales], ALL(Product))))`)
+	share := 0.0
+	for _, r := range res.rows {
+		if !near(r[1].(float64), total[r[0].(string)]) {
+			t.Fatalf("ADDCOLUMNS row %v", r)
+		}
+		share += r[2].(float64)
+	}
+	if colKeys(res) != "Product[Category],[Sales],[Share]" || len(res.rows) != 3 || !near(share, 1) {
+		t.Fatalf("ADDCOLUMNS: %s %v", colKeys(res), res.rows)
+	}
+
+	res = query(t, `EVALUATE SELECTCOLUMNS(TOPN(2, Customer, Customer[Customer], ASC), "Name", Customer[Customer])`)
+	if colKeys(res) != "[Name]" || len(res.rows) != 2 || res.rows[0][0] != "Adventure Works Store" {
+		t.Fatalf("SELECTCOLUMNS: %s %v", colKeys(res), res.rows)
+	}
+
+	// Groups from two tables: every combination with sales, adding up to the total.
+	res = query(t, `EVALUATE SUMMARIZECOLUMNS(Product[Category], Customer[Country], "Sales", [Total Sales])`)
+	sum := 0.0
+	for _, r := range res.rows {
+		sum += r[2].(float64)
+	}
+	if len(res.rows) < 12 || !near(sum, all) {
+		t.Fatalf("cross-table groups: %d rows summing to %v, want %v", len(res.rows), sum, all)
+	}
+
+	res = query(t, `EVALUATE CALCULATETABLE(SUMMARIZECOLUMNS(Customer[Country], "S", [Total Sales]), Product[Category] = "Bikes")`)
+	sum = 0
+	for _, r := range res.rows {
+		sum += r[1].(float64)
+	}
+	if !near(sum, total["Bikes"]) {
+		t.Fatalf("CALCULATETABLE: %v, want %v", sum, total["Bikes"])
+	}
+}

@@ -111,13 +111,13 @@ func runQuery(m *Model, src string) ([]*resultTable, error) {
 // table, not a condition.
 var tableFunctions = map[string]bool{
 	"FILTER": true, "TOPN": true, "SUMMARIZECOLUMNS": true, "ROW": true, "VALUES": true,
-	"DISTINCT": true, "ALL": true, "CALCULATETABLE": true, "INFO.VIEW.TABLES": true,
+	"DISTINCT": true, "ALL": true, "CALCULATETABLE": true, "ADDCOLUMNS": true, "SELECTCOLUMNS": true, "INFO.VIEW.TABLES": true,
 	"INFO.VIEW.COLUMNS": true, "INFO.VIEW.MEASURES": true, "COLUMNSTATISTICS": true,
 }
 
 func isTableExpr(x expr) bool {
 	switch x := x.(type) {
-	case *identExpr:
+	case *identExpr, *tableCtor:
 		return true
 	case *callExpr:
 		return tableFunctions[x.name]
@@ -133,6 +133,16 @@ func (c *evalCtx) table(x expr) (*resultTable, error) {
 			return nil, errAt(x.tok, "Failed to resolve name '%s'. It is not a valid table, variable, or function name.", x.name)
 		}
 		return c.modelRows(t, c.visible(t)), nil
+	case *tableCtor:
+		out := &resultTable{cols: []resultCol{{name: "Value"}}}
+		for _, v := range x.values {
+			val, err := c.scalar(v)
+			if err != nil {
+				return nil, err
+			}
+			out.rows = append(out.rows, []any{val})
+		}
+		return out, nil
 	case *callExpr:
 		if !tableFunctions[x.name] {
 			break
@@ -149,6 +159,8 @@ func (c *evalCtx) table(x expr) (*resultTable, error) {
 			return c.summarizeColumns(x)
 		case "ROW":
 			return c.rowTable(x)
+		case "ADDCOLUMNS", "SELECTCOLUMNS":
+			return c.addColumns(x)
 		case "VALUES", "DISTINCT", "ALL":
 			return c.values(x)
 		case "CALCULATETABLE":
@@ -184,7 +196,7 @@ func argCount(x *callExpr, want string) error {
 }
 
 func unknownFunction(x *callExpr) error {
-	return errAt(x.tok, "The function '%s' is not supported by the pbitest DAX engine (EVALUATE with FILTER, TOPN, SUMMARIZECOLUMNS, ROW, VALUES, CALCULATETABLE, CALCULATE, SUM, COUNT, COUNTROWS, AVERAGE, MIN, MAX, DISTINCTCOUNT, DIVIDE, IF, DATE).", x.name)
+	return errAt(x.tok, "The function '%s' is not supported by the pbitest DAX engine (EVALUATE with FILTER, TOPN, SUMMARIZECOLUMNS, ADDCOLUMNS, SELECTCOLUMNS, ROW, VALUES, CALCULATETABLE, CALCULATE, SUM, COUNT, COUNTROWS, AVERAGE, MIN, MAX, DISTINCTCOUNT, DIVIDE, IF, DATE).", x.name)
 }
 
 // withRow returns a context whose row context is one row of t.
@@ -503,6 +515,46 @@ func (c *evalCtx) rowTable(x *callExpr) (*resultTable, error) {
 		}
 		out.cols = append(out.cols, resultCol{name: name.v})
 		out.rows[0] = append(out.rows[0], v)
+	}
+	return out, nil
+}
+
+// addColumns answers ADDCOLUMNS (the table's columns plus named
+// expressions) and SELECTCOLUMNS (the named expressions only), each
+// evaluated in the row context of every row.
+func (c *evalCtx) addColumns(x *callExpr) (*resultTable, error) {
+	if len(x.args) < 3 || len(x.args)%2 != 1 {
+		return nil, argCount(x, "a table, then name and expression pairs")
+	}
+	t, err := c.table(x.args[0])
+	if err != nil {
+		return nil, err
+	}
+	out := &resultTable{}
+	if x.name == "ADDCOLUMNS" {
+		out.cols = slices.Clone(t.cols)
+	}
+	for i := 1; i < len(x.args); i += 2 {
+		name, ok := x.args[i].(*stringLit)
+		if !ok {
+			return nil, errAt(x.args[i].at(), "%s takes a column name in double quotes before each expression.", x.name)
+		}
+		out.cols = append(out.cols, resultCol{name: name.v})
+	}
+	for _, row := range t.rows {
+		var vals []any
+		if x.name == "ADDCOLUMNS" {
+			vals = slices.Clone(row)
+		}
+		rc := c.withRow(t, row)
+		for i := 2; i < len(x.args); i += 2 {
+			v, err := rc.scalar(x.args[i])
+			if err != nil {
+				return nil, err
+			}
+			vals = append(vals, v)
+		}
+		out.rows = append(out.rows, vals)
 	}
 	return out, nil
 }
@@ -1101,6 +1153,10 @@ func (c *evalCtx) aggregate(x *callExpr) (any, error) {
 	}
 	if x.name == "AVERAGE" {
 		return arithmetic(x.tok, "/", sum, int64(len(vals)))
+	}
+	if f, ok := sum.(float64); ok && t.Columns[ci].DataType == TypeDecimal {
+		// Fixed decimal numbers have four decimal places, so their sums are exact.
+		sum = math.Round(f*1e4) / 1e4
 	}
 	return sum, nil
 }

@@ -43,6 +43,11 @@ type (
 		tok token
 		x   expr
 	}
+	// tableCtor is { value, value, ... }: a one-column table.
+	tableCtor struct {
+		tok    token
+		values []expr
+	}
 )
 
 func (e *numberLit) at() token  { return e.tok }
@@ -52,6 +57,7 @@ func (e *identExpr) at() token  { return e.tok }
 func (e *callExpr) at() token   { return e.tok }
 func (e *binaryExpr) at() token { return e.tok }
 func (e *negExpr) at() token    { return e.tok }
+func (e *tableCtor) at() token  { return e.tok }
 
 type daxQuery struct {
 	measures  []definedMeasure // DEFINE MEASURE, visible to this query only
@@ -303,6 +309,29 @@ func (p *parser) primary() (expr, error) {
 			}
 			return e, p.expect(")")
 		}
+		if t.text == "{" {
+			return p.tableConstructor(t)
+		}
 	}
 	return nil, errAt(t, "The syntax for '%s' is incorrect.", tokenText(t))
+}
+
+func (p *parser) tableConstructor(open token) (expr, error) {
+	c := &tableCtor{tok: open}
+	if p.op("}") {
+		return c, nil
+	}
+	for {
+		v, err := p.expr()
+		if err != nil {
+			return nil, err
+		}
+		c.values = append(c.values, v)
+		if p.op("}") {
+			return c, nil
+		}
+		if err := p.expect(","); err != nil {
+			return nil, err
+		}
+	}
 }
