@@ -155,14 +155,21 @@ func tableResult(ws WorkspaceRef, ds ItemRef, qr pbiclient.QueryResult, maxRows 
 	if res.Rows == nil {
 		res.Rows = [][]any{}
 	}
-	switch {
-	case len(res.Rows) > maxRows:
-		res.Message = fmt.Sprintf("The query returned %d rows; this answer holds the first %d. Aggregate or filter in the query (SUMMARIZECOLUMNS, TOPN, FILTER), or raise max_rows (at most %d).",
-			len(res.Rows), maxRows, maxDAXRows)
-		res.Rows, res.Truncated = res.Rows[:maxRows], true
-	case qr.RowLimit != "":
+	var why []string
+	if qr.RowLimit != "" {
+		why = append(why, fmt.Sprintf("Power BI stopped at its limit of 100,000 rows or 1,000,000 values (%s).", strings.TrimSuffix(qr.RowLimit, ".")))
+	}
+	if len(res.Rows) > maxRows {
+		why = append(why, fmt.Sprintf("The query returned %d rows; this answer holds the first %d.", len(res.Rows), maxRows))
+		res.Rows = res.Rows[:maxRows]
+	}
+	if len(why) > 0 {
 		res.Truncated = true
-		res.Message = fmt.Sprintf("Power BI stopped at its limit of 100,000 rows or 1,000,000 values (%s). Aggregate or filter in the query.", strings.TrimSuffix(qr.RowLimit, "."))
+		res.Message = strings.Join(why, " ") + " Aggregate or filter in the query (SUMMARIZECOLUMNS, TOPN, FILTER)"
+		if maxRows < maxDAXRows {
+			res.Message += fmt.Sprintf(", or raise max_rows (at most %d)", maxDAXRows)
+		}
+		res.Message += "."
 	}
 	res.RowCount = len(res.Rows)
 	return res

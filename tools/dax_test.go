@@ -135,3 +135,20 @@ func TestGetDatasetSchema(t *testing.T) {
 		t.Fatalf("fallback schema %s", b)
 	}
 }
+
+func TestExecuteDAXQueryServiceRowLimit(t *testing.T) {
+	st := newStack(t, stackOptions{})
+	ds := st.tenant.AddDataset(pbitest.DemoSalesWorkspaceID, pbitest.Dataset{Name: "Telemetry"})
+	big := &pbitest.Table{Name: "Events", Columns: []pbitest.Column{{Name: "N", DataType: pbitest.TypeInt64}}}
+	for i := range maxDAXRows + 1 {
+		big.Rows = append(big.Rows, []any{int64(i)})
+	}
+	st.tenant.SetModel(ds.ID, pbitest.Model{Tables: []*pbitest.Table{big}})
+	var res DAXQueryResult
+	st.ok(t, "execute_dax_query", map[string]any{"workspace": "Sales Analytics", "dataset": "Telemetry",
+		"query": "EVALUATE Events", "max_rows": maxDAXRows}, &res)
+	if !res.Truncated || res.RowCount != maxDAXRows || !strings.Contains(res.Message, "More than 100000 rows in a query result") ||
+		strings.Contains(res.Message, "raise max_rows") {
+		t.Fatalf("truncated=%v rowCount=%d message=%q", res.Truncated, res.RowCount, res.Message)
+	}
+}

@@ -173,6 +173,8 @@ func TestQueryErrors(t *testing.T) {
 	queryFails(t, `SELECT * FROM Sales`, "Query (1, 1) The syntax for 'SELECT' is incorrect")
 	queryFails(t, `EVALUATE FILTER(Product, `+"\n"+`Product[Color] = "Red"`, "Query (2, 23) The syntax for 'end of query' is incorrect")
 	queryFails(t, `EVALUATE 1`, "not a valid table expression")
+	queryFails(t, `DEFINE MEASURE Nope[X] = 1 EVALUATE ROW("x", [X])`, "Query (1, 16) Failed to resolve name 'Nope'")
+	queryFails(t, `DEFINE MEASURE Sales[Loop] = [Loop] + 1 EVALUATE ROW("x", [Loop])`, "circular dependency")
 }
 
 func TestInfoFunctions(t *testing.T) {

@@ -69,10 +69,10 @@ func newEngine(m *Model, q *daxQuery) (*engine, error) {
 		e.measures[strings.ToLower(ms.Name)] = measureDef{table: ms.Table, name: ms.Name, src: ms.Expression}
 	}
 	for _, d := range q.measures {
-		if m.table(d.table) == nil {
-			return nil, errAt(token{line: 1, col: 1}, "Failed to resolve name '%s'. It is not a valid table, variable, or function name.", d.table)
+		if m.table(d.ref.table) == nil {
+			return nil, errAt(d.ref.tok, "Failed to resolve name '%s'. It is not a valid table, variable, or function name.", d.ref.table)
 		}
-		e.measures[strings.ToLower(d.name)] = measureDef{table: d.table, name: d.name, body: d.body}
+		e.measures[strings.ToLower(d.ref.column)] = measureDef{table: d.ref.table, name: d.ref.column, body: d.body}
 	}
 	return e, nil
 }

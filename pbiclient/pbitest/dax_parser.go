@@ -1,6 +1,7 @@
 package pbitest
 
 import (
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -65,8 +66,8 @@ type daxQuery struct {
 }
 
 type definedMeasure struct {
-	table, name string
-	body        expr
+	ref  *columnRef // Table[Name] as written
+	body expr
 }
 
 type evaluateStmt struct {
@@ -108,7 +109,7 @@ func parseQuery(src string) (*daxQuery, error) {
 			if err != nil {
 				return nil, err
 			}
-			q.measures = append(q.measures, definedMeasure{table: col.table, name: col.column, body: body})
+			q.measures = append(q.measures, definedMeasure{ref: col, body: body})
 		}
 		if len(q.measures) == 0 {
 			return nil, errAt(p.peek(), "The syntax for '%s' is incorrect: DEFINE must be followed by MEASURE.", p.peek().text)
@@ -223,7 +224,7 @@ func (p *parser) binary(level int) (expr, error) {
 	}
 	for {
 		t := p.peek()
-		if t.kind != tokOp || !contains(precedence[level], t.text) {
+		if t.kind != tokOp || !slices.Contains(precedence[level], t.text) {
 			return l, nil
 		}
 		p.i++
@@ -233,15 +234,6 @@ func (p *parser) binary(level int) (expr, error) {
 		}
 		l = &binaryExpr{tok: t, op: t.text, l: l, r: r}
 	}
-}
-
-func contains(list []string, s string) bool {
-	for _, v := range list {
-		if v == s {
-			return true
-		}
-	}
-	return false
 }
 
 func (p *parser) unary() (expr, error) {
