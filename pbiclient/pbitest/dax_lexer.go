@@ -7,7 +7,8 @@ import (
 )
 
 // The DAX engine of the fake tenant: a lexer (this file), a parser
-// (dax_parser.go) and an evaluator (dax_eval.go) for the part of DAX that
+// (dax_parser.go) and an evaluator (dax_eval.go, with the filter context in
+// dax_filter.go and values in dax_values.go) for the part of DAX that
 // agents use most. Anything outside it is a query error, which the
 // executeQueries route answers as the service answers a DAX error.
 
