@@ -1,6 +1,308 @@
 package tools
 
-// daxTools returns the tools for DAX queries and model schemas.
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/mark3labs/mcp-go/mcp"
+
+	"github.com/powerbi-mcp/powerbi-mcp/pbiclient"
+)
+
+// Rows: a modest default keeps answers small for the model; the cap is the service's own limit.
+const (
+	defaultDAXRows = 500
+	maxDAXRows     = 100_000
+)
+
+type daxQueryArgs struct {
+	Workspace            string `json:"workspace"`
+	Dataset              string `json:"dataset"`
+	Query                string `json:"query"`
+	MaxRows              int    `json:"max_rows"`
+	ImpersonatedUserName string `json:"impersonated_user_name"`
+}
+
+// DAXQueryResult is the answer of execute_dax_query: one table, compact.
+type DAXQueryResult struct {
+	Workspace WorkspaceRef `json:"workspace"`
+	Dataset   ItemRef      `json:"dataset"`
+	Columns   []string     `json:"columns" jsonschema:"Column names: Table[Column] for model columns, [Name] for columns the query computed"`
+	Rows      [][]any      `json:"rows" jsonschema:"One array per row, values in the order of columns; null is a blank value; dates are ISO 8601 text"`
+	RowCount  int          `json:"rowCount" jsonschema:"Number of rows in this answer"`
+	Truncated bool         `json:"truncated" jsonschema:"True when the query returned more rows than this answer holds: cut at max_rows or at Power BI's limit"`
+	Message   string       `json:"message,omitempty" jsonschema:"Why rows are missing and what to do, when truncated"`
+}
+
+type schemaArgs struct {
+	Workspace string `json:"workspace"`
+	Dataset   string `json:"dataset"`
+}
+
+// SchemaColumn is a column of a model table.
+type SchemaColumn struct {
+	Name        string `json:"name"`
+	DataType    string `json:"dataType,omitempty" jsonschema:"Int64, Double, Decimal, String, Boolean or DateTime; absent when read from COLUMNSTATISTICS"`
+	IsHidden    bool   `json:"isHidden,omitempty"`
+	Cardinality int64  `json:"cardinality,omitempty" jsonschema:"Number of distinct values, when read from COLUMNSTATISTICS"`
+}
+
+// SchemaMeasure is a measure of a model table.
+type SchemaMeasure struct {
+	Name         string `json:"name"`
+	Expression   string `json:"expression,omitempty" jsonschema:"The DAX formula"`
+	FormatString string `json:"formatString,omitempty"`
+	Description  string `json:"description,omitempty"`
+	IsHidden     bool   `json:"isHidden,omitempty"`
+}
+
+// SchemaTable is a model table with its columns and measures.
+type SchemaTable struct {
+	Name     string          `json:"name"`
+	IsHidden bool            `json:"isHidden,omitempty"`
+	Columns  []SchemaColumn  `json:"columns"`
+	Measures []SchemaMeasure `json:"measures,omitempty"`
+}
+
+// DatasetSchemaResult is the answer of get_dataset_schema.
+type DatasetSchemaResult struct {
+	Workspace WorkspaceRef  `json:"workspace"`
+	Dataset   ItemRef       `json:"dataset"`
+	Source    string        `json:"source" jsonschema:"INFO.VIEW (tables, columns and measures) or COLUMNSTATISTICS (tables and columns only)"`
+	Tables    []SchemaTable `json:"tables"`
+	Message   string        `json:"message,omitempty"`
+}
+
 func daxTools(d Deps) []Tool {
+	return []Tool{{
+		Toolset: "dax",
+		Definition: mcp.NewTool("execute_dax_query",
+			mcp.WithDescription("Run one DAX query against a semantic model (dataset) and get the result as a compact table: columns, rows (arrays in column order), rowCount and truncated. "+
+				"Call get_dataset_schema first to learn the exact table, column and measure names. "+
+				"DAX primer: a query is EVALUATE <table expression>, e.g. EVALUATE TOPN(10, 'Product') or "+
+				"EVALUATE SUMMARIZECOLUMNS('Date'[Year], \"Sales\", [Total Sales]) ORDER BY 'Date'[Year]; "+
+				"aggregate in the query rather than fetching raw rows. One EVALUATE per call. "+
+				"Needs Build permission on the model and the tenant setting 'Semantic Model Execute Queries REST API' (formerly 'Dataset Execute Queries REST API'). "+
+				"Limits: 120 queries per minute per user; Power BI returns at most 100,000 rows or 1,000,000 values; truncated=true says rows are missing. "+
+				"Service principals cannot query models with row-level security (RLS) or SSO; set impersonated_user_name to query RLS models as a given user. "+
+				"Not for Azure Analysis Services models; MDX and DMV queries are not supported."),
+			annotations("Run a DAX query", true, false, true),
+			workspaceParam(),
+			itemParam("dataset", "Semantic model (dataset)", "list_datasets"),
+			mcp.WithString("query", mcp.Required(),
+				mcp.Description("The DAX query: optional DEFINE MEASURE ... then one EVALUATE <table expression>, optionally ORDER BY."),
+				mcp.MinLength(1), mcp.MaxLength(100_000)),
+			mcp.WithInteger("max_rows",
+				mcp.Description(fmt.Sprintf("Most rows to return (default %d, at most %d). Rows beyond it are dropped and truncated is true.", defaultDAXRows, maxDAXRows)),
+				mcp.Min(1), mcp.Max(maxDAXRows), mcp.DefaultNumber(defaultDAXRows)),
+			mcp.WithString("impersonated_user_name",
+				mcp.Description("UPN of a user to run the query as, for models with row-level security (RLS). Ignored by models without RLS."),
+				mcp.MinLength(3), mcp.MaxLength(256)),
+			mcp.WithOutputSchema[DAXQueryResult](),
+		),
+		Handler: handle("run the DAX query", func(ctx context.Context, _ mcp.CallToolRequest, a daxQueryArgs) (DAXQueryResult, error) {
+			ws, err := resolveWorkspace(ctx, d.Client, a.Workspace)
+			if err != nil {
+				return DAXQueryResult{}, err
+			}
+			ds, err := resolveDataset(ctx, d.Client, ws, a.Dataset)
+			if err != nil {
+				return DAXQueryResult{}, err
+			}
+			// Nulls are asked for so that every row has every column and the table stays positional.
+			qr, err := d.Client.ExecuteQuery(ctx, ws.ID, ds.ID, a.Query,
+				pbiclient.QueryOptions{ImpersonatedUserName: a.ImpersonatedUserName, IncludeNulls: true})
+			if err != nil {
+				return DAXQueryResult{}, daxError(err)
+			}
+			return tableResult(ws, ds, qr, defaultInt(a.MaxRows, defaultDAXRows)), nil
+		}),
+	}, {
+		Toolset: "dax",
+		Definition: mcp.NewTool("get_dataset_schema",
+			mcp.WithDescription("List the tables of a semantic model (dataset) with their columns (data type, hidden) and measures (DAX expression, format). "+
+				"Call it before execute_dax_query to learn the exact names to query. "+
+				"It runs DAX INFO.VIEW functions; where Power BI refuses those, it falls back to COLUMNSTATISTICS(), which gives tables and columns "+
+				"but no measures or data types (source says which). Needs the same permissions as execute_dax_query: Build permission and the tenant setting "+
+				"'Semantic Model Execute Queries REST API'. Uses up to 3 of the 120 queries per minute a user may run."),
+			annotations("Semantic model schema", true, false, true),
+			workspaceParam(),
+			itemParam("dataset", "Semantic model (dataset)", "list_datasets"),
+			mcp.WithOutputSchema[DatasetSchemaResult](),
+		),
+		Handler: handle("read the semantic model's schema", func(ctx context.Context, _ mcp.CallToolRequest, a schemaArgs) (DatasetSchemaResult, error) {
+			ws, err := resolveWorkspace(ctx, d.Client, a.Workspace)
+			if err != nil {
+				return DatasetSchemaResult{}, err
+			}
+			ds, err := resolveDataset(ctx, d.Client, ws, a.Dataset)
+			if err != nil {
+				return DatasetSchemaResult{}, err
+			}
+			return readSchema(ctx, d.Client, ws, ds)
+		}),
+	}}
+}
+
+// tableResult cuts the rows at maxRows and says why rows are missing.
+func tableResult(ws WorkspaceRef, ds ItemRef, qr pbiclient.QueryResult, maxRows int) DAXQueryResult {
+	res := DAXQueryResult{Workspace: ws, Dataset: ds, Columns: qr.Columns, Rows: qr.Rows}
+	if res.Columns == nil {
+		res.Columns = []string{}
+	}
+	if res.Rows == nil {
+		res.Rows = [][]any{}
+	}
+	var why []string
+	if qr.RowLimit != "" {
+		why = append(why, fmt.Sprintf("Power BI stopped at its limit of 100,000 rows or 1,000,000 values (%s).", strings.TrimSuffix(qr.RowLimit, ".")))
+	}
+	if len(res.Rows) > maxRows {
+		why = append(why, fmt.Sprintf("The query returned %d rows; this answer holds the first %d.", len(res.Rows), maxRows))
+		res.Rows = res.Rows[:maxRows]
+	}
+	if len(why) > 0 {
+		res.Truncated = true
+		res.Message = strings.Join(why, " ") + " Aggregate or filter in the query (SUMMARIZECOLUMNS, TOPN, FILTER)"
+		if maxRows < maxDAXRows {
+			res.Message += fmt.Sprintf(", or raise max_rows (at most %d)", maxDAXRows)
+		}
+		res.Message += "."
+	}
+	res.RowCount = len(res.Rows)
+	return res
+}
+
+// daxError explains errors Power BI reports inside a successful answer; other errors pass as they are.
+func daxError(err error) error {
+	var qe *pbiclient.QueryError
+	if !errors.As(err, &qe) {
+		return err
+	}
+	msg := fmt.Sprintf("Could not run the DAX query: Power BI reported a %s error", qe.Level)
+	if qe.Code != "" {
+		msg += " " + qe.Code
+	}
+	if qe.Message != "" {
+		msg += ": " + strings.TrimSuffix(qe.Message, ".")
+	}
+	msg += "."
+	if qe.RequestID != "" {
+		msg += " RequestId: " + qe.RequestID + "."
+	}
+	if strings.Contains(strings.ToLower(qe.Message), "more than one result table") {
+		return userErrorf("%s Next: run one EVALUATE per call.", msg)
+	}
+	return userErrorf("%s Next: fix the query according to the message; get_dataset_schema lists the tables, columns and measures.", msg)
+}
+
+// readSchema reads the model through INFO.VIEW functions, or COLUMNSTATISTICS where Power BI refuses them.
+func readSchema(ctx context.Context, c *pbiclient.Client, ws WorkspaceRef, ds ItemRef) (DatasetSchemaResult, error) {
+	res := DatasetSchemaResult{Workspace: ws, Dataset: ds, Source: "INFO.VIEW", Tables: []SchemaTable{}}
+	run := func(q string) (pbiclient.QueryResult, error) {
+		return c.ExecuteQuery(ctx, ws.ID, ds.ID, q, pbiclient.QueryOptions{IncludeNulls: true})
+	}
+	tables, err := run("EVALUATE INFO.VIEW.TABLES()")
+	var ae *pbiclient.APIError
+	if errors.As(err, &ae) && ae.StatusCode == 400 {
+		return schemaFromStatistics(res, run)
+	}
+	if err != nil {
+		return res, daxError(err)
+	}
+	index := map[string]int{}
+	tableOf := func(name string) *SchemaTable {
+		i, ok := index[name]
+		if !ok {
+			i = len(res.Tables)
+			index[name] = i
+			res.Tables = append(res.Tables, SchemaTable{Name: name, Columns: []SchemaColumn{}})
+		}
+		return &res.Tables[i]
+	}
+	for _, r := range rowsOf(tables) {
+		tableOf(r.str("Name")).IsHidden = r.flag("IsHidden")
+	}
+	columns, err := run("EVALUATE INFO.VIEW.COLUMNS()")
+	if err != nil {
+		return res, daxError(err)
+	}
+	for _, r := range rowsOf(columns) {
+		if name := r.str("Name"); !strings.HasPrefix(name, "RowNumber-") {
+			t := tableOf(r.str("Table"))
+			t.Columns = append(t.Columns, SchemaColumn{Name: name, DataType: r.str("DataType"), IsHidden: r.flag("IsHidden")})
+		}
+	}
+	measures, err := run("EVALUATE INFO.VIEW.MEASURES()")
+	if err != nil {
+		return res, daxError(err)
+	}
+	for _, r := range rowsOf(measures) {
+		t := tableOf(r.str("Table"))
+		t.Measures = append(t.Measures, SchemaMeasure{Name: r.str("Name"), Expression: r.str("Expression"),
+			FormatString: r.str("FormatString"), Description: r.str("Description"), IsHidden: r.flag("IsHidden")})
+	}
+	return res, nil
+}
+
+func schemaFromStatistics(res DatasetSchemaResult, run func(string) (pbiclient.QueryResult, error)) (DatasetSchemaResult, error) {
+	stats, err := run("EVALUATE COLUMNSTATISTICS()")
+	if err != nil {
+		return res, daxError(err)
+	}
+	res.Source = "COLUMNSTATISTICS"
+	res.Message = "Power BI refused INFO functions for this model, so the schema comes from COLUMNSTATISTICS(): tables and columns with their number of distinct values, but no measures, data types or hidden flags. Measures can still be queried by name if known."
+	index := map[string]int{}
+	for _, r := range rowsOf(stats) {
+		table, column := r.str("Table Name"), r.str("Column Name")
+		if strings.HasPrefix(column, "RowNumber-") {
+			continue
+		}
+		i, ok := index[table]
+		if !ok {
+			i = len(res.Tables)
+			index[table] = i
+			res.Tables = append(res.Tables, SchemaTable{Name: table, Columns: []SchemaColumn{}})
+		}
+		card, _ := r.get("Cardinality").(int64)
+		res.Tables[i].Columns = append(res.Tables[i].Columns, SchemaColumn{Name: column, Cardinality: card})
+	}
+	return res, nil
+}
+
+// infoRow reads a row of an INFO or COLUMNSTATISTICS result by column name ([Name] keys).
+type infoRow struct {
+	pos map[string]int
+	row []any
+}
+
+func rowsOf(qr pbiclient.QueryResult) []infoRow {
+	pos := map[string]int{}
+	for i, c := range qr.Columns {
+		pos[strings.Trim(c, "[]")] = i
+	}
+	out := make([]infoRow, len(qr.Rows))
+	for i, r := range qr.Rows {
+		out[i] = infoRow{pos: pos, row: r}
+	}
+	return out
+}
+
+func (r infoRow) get(name string) any {
+	if i, ok := r.pos[name]; ok && i < len(r.row) {
+		return r.row[i]
+	}
 	return nil
+}
+
+func (r infoRow) str(name string) string {
+	s, _ := r.get(name).(string)
+	return s
+}
+
+func (r infoRow) flag(name string) bool {
+	b, _ := r.get(name).(bool)
+	return b
 }

@@ -71,6 +71,9 @@ func newStack(t testing.TB, o stackOptions) *stack {
 	if o.tools.Version == "" {
 		o.tools.Version = "test"
 	}
+	if len(o.tools.Toolsets) == 0 && len(o.tools.Tools) == 0 {
+		o.tools.Toolsets = []string{"all"} // tests reach every tool; the registry tests cover selection
+	}
 	s, err := NewServer(Deps{Client: pc, ExportDir: st.exportDir, Logger: logger}, o.tools)
 	if err != nil {
 		t.Fatal(err)

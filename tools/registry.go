@@ -54,7 +54,7 @@ var toolsets = []Toolset{
 	{Name: "datasets", Default: true, Description: "find and inspect semantic models, also called datasets: settings, data sources, parameters, users, upstream dataflows (list_datasets, get_dataset, list_datasources, list_dataset_parameters, list_dataset_users, list_upstream_dataflows)"},
 	{Name: "dataset_admin", Description: "change semantic models: settings, parameters, refresh schedules, ownership, access, deletion (update_dataset, update_dataset_parameters, update_refresh_schedule, update_direct_query_refresh_schedule, take_over_dataset, grant_dataset_access, delete_dataset)"},
 	{Name: "refresh", Default: true, Description: "refresh semantic models, whole or by table and partition (enhanced refresh), follow and cancel refreshes, read their history and refresh schedules (refresh_dataset, get_refresh_history, get_refresh_details, cancel_refresh, get_refresh_schedule, get_direct_query_refresh_schedule)"},
-	{Name: "dax", Default: true, Description: "query semantic models with DAX and read their tables, columns and measures"},
+	{Name: "dax", Default: true, Description: "query semantic models with DAX and read their tables, columns and measures (execute_dax_query, get_dataset_schema)"},
 	{Name: "reports", Default: true, Description: "find reports and export them to PDF, PowerPoint or PNG files (list_reports, export_report)"},
 	{Name: "dashboards", Description: "find dashboards and their tiles, create dashboards and copy tiles between them (list_dashboards, list_tiles, create_dashboard, clone_tile)"},
 	{Name: "apps", Description: "installed Power BI apps and their reports and dashboards (list_apps, list_app_reports, list_app_dashboards); only for a signed-in user, not a service principal"},

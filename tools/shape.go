@@ -183,6 +183,8 @@ func nextStep(ae *pbiclient.APIError) string {
 		return "the access token expired and a fresh one was refused too. Check the server's sign-in configuration."
 	case ae.Code == "PowerBINotAuthorizedException" || ae.StatusCode == 401:
 		return "the signed-in identity is not allowed to do this. For a service principal: a Power BI admin must enable the tenant setting 'Service principals can use Fabric APIs' for a security group that contains it, and it must be a member of the workspace (Member or Admin for changes)."
+	case ae.Code == "DatasetExecuteQueriesError":
+		return "fix the DAX query according to the message; get_dataset_schema lists the exact table, column and measure names. A bare 'Failed to execute the DAX query.' can also mean the query uses functions Power BI does not allow here (INFO, DMV)."
 	case ae.Code == "ItemNotFound" || ae.Code == "PowerBIEntityNotFound" || ae.StatusCode == 404:
 		return "check the id or name with list_workspaces, list_datasets or list_reports. Power BI also answers 'not found' when the caller has no access to the item."
 	case ae.StatusCode == 429:

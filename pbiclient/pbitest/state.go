@@ -106,6 +106,9 @@ type dataset struct {
 	// when the service reports its defaults.
 	schedule   *refreshSchedule
 	dqSchedule *dqRefreshSchedule
+	// model is what executeQueries answers from; nil answers every query
+	// with an empty model.
+	model *Model
 }
 
 type report struct {

@@ -1,0 +1,93 @@
+package pbitest
+
+import "unicode/utf8"
+
+// errInfoRefused is how the service fails INFO functions it does not allow
+// for a model or caller: the generic DAX failure, observed for INFO and
+// DMV queries through executeQueries (gbrueckl/PowerBI-VSCode#45).
+var errInfoRefused = &daxError{msg: "Failed to execute the DAX query."}
+
+// rowNumberColumn is the hidden column every table has, which
+// COLUMNSTATISTICS lists.
+const rowNumberColumn = "RowNumber-2662979B-1795-4F74-8F37-6A1BA8059B61"
+
+// infoTable answers INFO.VIEW.TABLES(), INFO.VIEW.COLUMNS(),
+// INFO.VIEW.MEASURES() and COLUMNSTATISTICS().
+func (e *engine) infoTable(x *callExpr) (*resultTable, error) {
+	if len(x.args) != 0 {
+		return nil, argCount(x, "no arguments")
+	}
+	m := e.model
+	if m.RefuseInfoFunctions && x.name != "COLUMNSTATISTICS" {
+		return nil, errInfoRefused
+	}
+	computed := func(names ...string) []resultCol {
+		cols := make([]resultCol, len(names))
+		for i, n := range names {
+			cols[i] = resultCol{name: n}
+		}
+		return cols
+	}
+	out := &resultTable{}
+	id := int64(0)
+	nextID := func() int64 { id++; return id }
+	switch x.name {
+	case "INFO.VIEW.TABLES":
+		out.cols = computed("ID", "Name", "Model", "Description", "IsHidden", "DataCategory")
+		for _, t := range m.Tables {
+			out.rows = append(out.rows, []any{nextID(), t.Name, "Model", nil, t.IsHidden, "Regular"})
+		}
+	case "INFO.VIEW.COLUMNS":
+		out.cols = computed("ID", "Name", "Table", "DataType", "IsHidden", "Description", "FormatString")
+		for _, t := range m.Tables {
+			for _, c := range t.Columns {
+				out.rows = append(out.rows, []any{nextID(), c.Name, t.Name, c.DataType, c.IsHidden, nil, nil})
+			}
+		}
+	case "INFO.VIEW.MEASURES":
+		out.cols = computed("ID", "Name", "Table", "Description", "DataType", "Expression", "FormatString", "IsHidden")
+		for _, ms := range m.Measures {
+			out.rows = append(out.rows, []any{nextID(), ms.Name, ms.Table, blankIfEmpty(ms.Description), "Variant",
+				ms.Expression, blankIfEmpty(ms.FormatString), false})
+		}
+	case "COLUMNSTATISTICS":
+		out.cols = computed("Table Name", "Column Name", "Min", "Max", "Cardinality", "Max Length")
+		for _, t := range m.Tables {
+			out.rows = append(out.rows, []any{t.Name, rowNumberColumn, nil, nil, int64(len(t.Rows)), int64(0)})
+			for ci, c := range t.Columns {
+				out.rows = append(out.rows, columnStats(t, ci, c))
+			}
+		}
+	}
+	return out, nil
+}
+
+func columnStats(t *Table, ci int, c Column) []any {
+	var lo, hi any
+	seen := map[any]bool{}
+	maxLen := int64(0)
+	for _, row := range t.Rows {
+		v := row[ci]
+		seen[normalizeKey(v)] = true
+		if v == nil {
+			continue
+		}
+		if lo == nil || order(v, lo) < 0 {
+			lo = v
+		}
+		if hi == nil || order(v, hi) > 0 {
+			hi = v
+		}
+		if s, ok := v.(string); ok {
+			maxLen = max(maxLen, int64(utf8.RuneCountInString(s)))
+		}
+	}
+	return []any{t.Name, c.Name, lo, hi, int64(len(seen)), maxLen}
+}
+
+func blankIfEmpty(s string) any {
+	if s == "" {
+		return nil
+	}
+	return s
+}
