@@ -50,7 +50,7 @@ type Tool struct {
 
 // toolsets lists every toolset in the order the instructions describe them.
 var toolsets = []Toolset{
-	{Name: "workspaces", Default: true, Description: "find workspaces (list_workspaces)"},
+	{Name: "workspaces", Default: true, Description: "find, create, rename and delete workspaces and manage who has access to them, e.g. add a service principal as Admin or Member (list_workspaces, get_workspace, create_workspace, update_workspace, delete_workspace, list_workspace_users, add_workspace_user, update_workspace_user, remove_workspace_user)"},
 	{Name: "datasets", Default: true, Description: "find semantic models, also called datasets (list_datasets)"},
 	{Name: "refresh", Default: true, Description: "refresh semantic models and read their refresh history (refresh_dataset, get_refresh_history)"},
 	{Name: "dax", Default: true, Description: "query semantic models with DAX and read their tables, columns and measures"},

@@ -61,10 +61,10 @@ func TestSelect(t *testing.T) {
 		opts Options
 		want string
 	}{
-		{Options{}, "list_workspaces,list_datasets,refresh_dataset,get_refresh_history,list_reports,export_report"},
-		{Options{ReadOnly: true}, "list_workspaces,list_datasets,get_refresh_history,list_reports,export_report"},
+		{Options{}, "list_workspaces,get_workspace,create_workspace,update_workspace,delete_workspace,list_workspace_users,add_workspace_user,update_workspace_user,remove_workspace_user,list_datasets,refresh_dataset,get_refresh_history,list_reports,export_report"},
+		{Options{ReadOnly: true}, "list_workspaces,get_workspace,list_workspace_users,list_datasets,get_refresh_history,list_reports,export_report"},
 		{Options{Toolsets: []string{"reports"}}, "list_reports,export_report"},
-		{Options{Toolsets: []string{"workspaces"}, Tools: []string{"get_refresh_history"}}, "list_workspaces,get_refresh_history"},
+		{Options{Toolsets: []string{"workspaces"}, Tools: []string{"get_refresh_history"}}, "list_workspaces,get_workspace,create_workspace,update_workspace,delete_workspace,list_workspace_users,add_workspace_user,update_workspace_user,remove_workspace_user,get_refresh_history"},
 		{Options{Tools: []string{"refresh_dataset"}}, "refresh_dataset"},
 		{Options{Tools: []string{"refresh_dataset"}, ReadOnly: true}, ""},
 	} {

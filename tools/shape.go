@@ -175,6 +175,10 @@ func nextStep(ae *pbiclient.APIError) string {
 		return "a refresh of this model is already running. Wait for it to finish (get_refresh_history shows it) and try again if needed."
 	case strings.Contains(msg, "exceeded limit") && strings.Contains(msg, "refresh"):
 		return "models on shared capacity allow 8 refreshes a day, scheduled ones included. Try again tomorrow, or move the workspace to a Premium, PPU or Fabric capacity."
+	case ae.Code == "AddingAlreadyExistsGroupUserNotSupportedError":
+		return "this user, group or service principal already has access to the workspace. To change its role, use update_workspace_user; list_workspace_users shows its current one."
+	case ae.Code == "PowerBIEntityAlreadyExists":
+		return "the name is already in use in the organization, possibly by a workspace the caller cannot see. Choose another name."
 	case ae.Code == "TokenExpired":
 		return "the access token expired and a fresh one was refused too. Check the server's sign-in configuration."
 	case ae.Code == "PowerBINotAuthorizedException" || ae.StatusCode == 401:

@@ -32,7 +32,7 @@ func TestListGroups(t *testing.T) {
 	if ct := r.header.Get("Content-Type"); ct != "application/json; odata.metadata=minimal; odata.streaming=true" {
 		t.Errorf("Content-Type %q", ct)
 	}
-	if !strings.HasPrefix(string(r.body), `{"@odata.context":"`+s.URL()+`/v1.0/myorg/$metadata#groups","@odata.count":5,"value":[`) {
+	if !strings.HasPrefix(string(r.body), `{"@odata.context":"`+s.URL()+`/v1.0/myorg/$metadata#groups","@odata.count":6,"value":[`) {
 		t.Errorf("list wrapper: %.120s", r.body)
 	}
 	first := r.json(t)["value"].([]any)[0].(map[string]any)
