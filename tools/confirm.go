@@ -23,7 +23,7 @@ func confirmParam() mcp.ToolOption {
 // "Delete the report Sales Overview (id ...) from the workspace Finance."), and otherwise an
 // error result saying that nothing was changed and why.
 func confirmed(ctx context.Context, confirmArg bool, what string) error {
-	if srv := server.ServerFromContext(ctx); srv != nil {
+	if srv := server.ServerFromContext(ctx); srv != nil && canElicit(ctx) {
 		res, err := srv.RequestElicitation(ctx, mcp.ElicitationRequest{Params: mcp.ElicitationParams{
 			Message: what + " This cannot be undone. Go ahead?",
 			RequestedSchema: map[string]any{
@@ -47,4 +47,11 @@ func confirmed(ctx context.Context, confirmArg bool, what string) error {
 		return nil
 	}
 	return userErrorf("Not done: %s This cannot be undone, so it needs the user's agreement: ask the user, and if they agree, call again with confirm: true. Nothing was changed.", what)
+}
+
+// canElicit reports whether the client declared the elicitation capability. The server must not
+// ask others: some answer with a refusal of their own, others never answer at all.
+func canElicit(ctx context.Context) bool {
+	session, ok := server.ClientSessionFromContext(ctx).(server.SessionWithClientInfo)
+	return ok && session.GetClientCapabilities().Elicitation != nil
 }
