@@ -34,6 +34,8 @@ type stackOptions struct {
 	tenant pbitest.Options
 	tools  Options
 	secret string // the secret the server is configured with; default the tenant's own
+	// elicit, when set, makes the client declare elicitation and answer with it.
+	elicit client.ElicitationHandler
 }
 
 func newStack(t testing.TB, o stackOptions) *stack {
@@ -72,7 +74,11 @@ func newStack(t testing.TB, o stackOptions) *stack {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c, err := client.NewInProcessClient(s)
+	var copts []client.ClientOption
+	if o.elicit != nil {
+		copts = append(copts, client.WithElicitationHandler(o.elicit))
+	}
+	c, err := client.NewInProcessClientWithOptions(s, copts...)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,8 +1,12 @@
 package tools
 
 import (
+	"context"
 	"strings"
+	"sync"
 	"testing"
+
+	"github.com/mark3labs/mcp-go/mcp"
 
 	"github.com/powerbi-mcp/powerbi-mcp/pbiclient/pbitest"
 )
@@ -281,5 +285,42 @@ func TestRemoveWorkspaceUserNeedsConfirmation(t *testing.T) {
 	}
 	if n := st.tenant.Count(routeDeleteGroupUser); n != 2 {
 		t.Fatalf("%d DELETE requests, want 2", n)
+	}
+}
+
+// elicitAnswer answers every elicitation with a fixed action and confirm value, and keeps the
+// messages it was shown.
+type elicitAnswer struct {
+	action   mcp.ElicitationResponseAction
+	confirm  bool
+	mu       sync.Mutex
+	messages []string
+}
+
+func (e *elicitAnswer) Elicit(_ context.Context, req mcp.ElicitationRequest) (*mcp.ElicitationResult, error) {
+	e.mu.Lock()
+	e.messages = append(e.messages, req.Params.Message)
+	e.mu.Unlock()
+	return &mcp.ElicitationResult{ElicitationResponse: mcp.ElicitationResponse{Action: e.action, Content: map[string]any{"confirm": e.confirm}}}, nil
+}
+
+// A client that can ask its user is asked, and its user's answer wins over the confirm argument.
+func TestDestructiveToolsAskClientsThatCanElicit(t *testing.T) {
+	declined := &elicitAnswer{action: mcp.ElicitationResponseActionDecline}
+	st := newStack(t, stackOptions{elicit: declined})
+	msg := st.fails(t, "delete_workspace", map[string]any{"workspace": "Scratch", "confirm": true})
+	if !strings.Contains(msg, "did not agree") || len(declined.messages) != 1 || !strings.Contains(declined.messages[0], "Delete the workspace Scratch") {
+		t.Fatalf("declined: %s; asked %q", msg, declined.messages)
+	}
+	if n := st.tenant.Count(routeDeleteGroup); n != 0 {
+		t.Fatalf("%d DELETE requests after the user declined", n)
+	}
+
+	accepted := &elicitAnswer{action: mcp.ElicitationResponseActionAccept, confirm: true}
+	st = newStack(t, stackOptions{elicit: accepted})
+	var res RemoveWorkspaceUserResult
+	st.ok(t, "remove_workspace_user", map[string]any{"workspace": "Marketing", "identifier": pbitest.DemoRemovableUser}, &res)
+	if !res.Removed || len(accepted.messages) != 1 || !strings.Contains(accepted.messages[0], pbitest.DemoRemovableUser) {
+		t.Fatalf("accepted: %+v; asked %q", res, accepted.messages)
 	}
 }
