@@ -23,7 +23,8 @@ import (
 	"github.com/powerbi-mcp/powerbi-mcp/pbiclient/pbitest"
 )
 
-var sixTools = "export_report,get_refresh_history,list_datasets,list_reports,list_workspaces,refresh_dataset"
+// defaultTools are the tools of the default toolsets, sorted.
+var defaultTools = "add_workspace_user,create_workspace,delete_workspace,export_report,get_refresh_history,get_workspace,list_datasets,list_reports,list_workspace_users,list_workspaces,refresh_dataset,remove_workspace_user,update_workspace,update_workspace_user"
 
 // binary builds powerbi-mcp once for the tests that run it as a separate process, the way
 // desktop agents do.
@@ -119,7 +120,7 @@ func TestStdioSandbox(t *testing.T) {
 	}
 	defer c.Close()
 	initialize(t, c)
-	if got := toolNames(t, c); got != sixTools {
+	if got := toolNames(t, c); got != defaultTools {
 		t.Fatalf("tools: %s", got)
 	}
 	calls := []struct {
@@ -203,7 +204,7 @@ func TestStreamableHTTP(t *testing.T) {
 	}
 	defer c.Close()
 	initialize(t, c)
-	if got := toolNames(t, c); got != sixTools {
+	if got := toolNames(t, c); got != defaultTools {
 		t.Fatalf("tools: %s", got)
 	}
 	if res := callTool(t, c, "list_workspaces", nil); res.IsError {
@@ -252,7 +253,7 @@ func TestSSE(t *testing.T) {
 	}
 	defer c.Close()
 	initialize(t, c)
-	if got := toolNames(t, c); got != sixTools {
+	if got := toolNames(t, c); got != defaultTools {
 		t.Fatalf("tools: %s", got)
 	}
 	if res := callTool(t, c, "list_reports", map[string]any{"workspace": "Finance"}); res.IsError {
