@@ -195,12 +195,14 @@ func (s *Server) createGroup(w http.ResponseWriter, r *http.Request) {
 		writeNameTaken(w)
 		return
 	}
+	// Checked and added under one lock, so concurrent creates of one name
+	// cannot both succeed. New workspaces are on shared capacity.
+	info := Workspace{ID: newGUID(), Name: *body.Name, Type: "Workspace"}
+	ws := &workspace{info: info, users: []WorkspaceUser{{Identifier: servicePrincipalObjectID, PrincipalType: "App",
+		AccessRight: "Admin", DisplayName: DemoServicePrincipalName}}}
+	s.state.workspaces = append(s.state.workspaces, ws)
+	s.state.byID[strings.ToLower(info.ID)] = ws
 	s.mu.Unlock()
-	// AddWorkspace takes the lock itself; the handler's check and the add
-	// are not atomic, which a test tenant can live with.
-	info := s.AddWorkspace(Workspace{Name: *body.Name})
-	s.AddWorkspaceUser(info.ID, WorkspaceUser{Identifier: servicePrincipalObjectID, PrincipalType: "App",
-		AccessRight: "Admin", DisplayName: DemoServicePrincipalName})
 	s.writeEntity(w, http.StatusOK, "", "groups", toGroupJSON(info))
 }
 

@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 )
 
 func groupNames(t *testing.T, r response) []string {
@@ -332,4 +333,37 @@ func TestAddWorkspaceUserPanicsOnDuplicate(t *testing.T) {
 		}
 	}()
 	s.AddWorkspaceUser(DemoSalesWorkspaceID, WorkspaceUser{Identifier: DemoServicePrincipalObjectID, PrincipalType: "App", AccessRight: "Member"})
+}
+
+func TestConcurrentCreatesOfOneName(t *testing.T) {
+	s := newTestServer(t, Options{})
+	statuses := make(chan int, 8)
+	for range cap(statuses) {
+		go func() {
+			resp, err := s.Client().Do(func() *http.Request {
+				req, _ := http.NewRequest("POST", s.URL()+apiPrefix+"/groups", strings.NewReader(`{"name":"Race"}`))
+				req.Header.Set("Authorization", "Bearer "+s.IssueToken(time.Hour))
+				return req
+			}())
+			if err != nil {
+				statuses <- 0
+				return
+			}
+			resp.Body.Close()
+			statuses <- resp.StatusCode
+		}()
+	}
+	created := 0
+	for range cap(statuses) {
+		switch st := <-statuses; st {
+		case http.StatusOK:
+			created++
+		case http.StatusBadRequest:
+		default:
+			t.Errorf("status %d", st)
+		}
+	}
+	if created != 1 {
+		t.Fatalf("%d workspaces named Race were created, want 1", created)
+	}
 }
