@@ -165,10 +165,12 @@ func (s *Server) nameTaken(name string, except *workspace) bool {
 	return false
 }
 
-// writeNameTaken answers a create or rename to a name in use, as captured
-// from the service: 400 PowerBIEntityAlreadyExists in the pbi.error shape.
+// writeNameTaken answers a create or rename to a name in use with the body
+// public clients quote for POST /groups: 400 PowerBIEntityAlreadyExists in
+// the pbi.error shape, without exceptionCulprit.
 func writeNameTaken(w http.ResponseWriter) {
-	writePBIError(w, http.StatusBadRequest, "PowerBIEntityAlreadyExists")
+	writeBody(w, http.StatusBadRequest, contentTypeJSON,
+		[]byte(`{"error":{"code":"PowerBIEntityAlreadyExists","pbi.error":{"code":"PowerBIEntityAlreadyExists","parameters":{},"details":[]}}}`))
 }
 
 // createGroup serves POST /groups: a new workspace whose only member is its
