@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/powerbi-mcp/powerbi-mcp/pbiclient"
@@ -134,5 +135,163 @@ func TestGetGroup(t *testing.T) {
 
 	if _, err := c.GetGroup(ctx, ""); err == nil {
 		t.Error("GetGroup(\"\"): no error")
+	}
+}
+
+// lastRequest is the last Power BI request the tenant received.
+func lastRequest(t *testing.T, srv *pbitest.Server) pbitest.Request {
+	t.Helper()
+	reqs := apiRequests(srv)
+	if len(reqs) == 0 {
+		t.Fatal("no request reached Power BI")
+	}
+	return reqs[len(reqs)-1]
+}
+
+func TestGroupWrites(t *testing.T) {
+	srv := newTenant(t, pbitest.Options{})
+	srv.SeedDemo()
+	c := newClient(t, srv, newTenantTokens(srv))
+	ctx := context.Background()
+
+	g, err := c.CreateGroup(ctx, "Budget 2025")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if g.Name != "Budget 2025" || g.ID == "" || g.Type != "Workspace" {
+		t.Fatalf("created %+v", g)
+	}
+	r := lastRequest(t, srv)
+	if r.Method != "POST" || r.Path != apiPrefix+"/groups" || r.RawQuery != "workspaceV2=true" || string(r.Body) != `{"name":"Budget 2025"}` {
+		t.Errorf("create sent %s %s ?%s %s", r.Method, r.Path, r.RawQuery, r.Body)
+	}
+	_, err = c.CreateGroup(ctx, "Budget 2025")
+	if e := asAPIError(t, err); e.StatusCode != http.StatusBadRequest || e.Code != "PowerBIEntityAlreadyExists" || e.OutcomeUnknown {
+		t.Errorf("duplicate name: %+v", e)
+	}
+
+	if err := c.UpdateGroup(ctx, g.ID, pbiclient.UpdateGroupRequest{Name: "Budget 2026"}); err != nil {
+		t.Fatal(err)
+	}
+	r = lastRequest(t, srv)
+	if r.Method != "PATCH" || r.Path != apiPrefix+"/groups/"+g.ID || string(r.Body) != `{"name":"Budget 2026"}` {
+		t.Errorf("update sent %s %s %s", r.Method, r.Path, r.Body)
+	}
+	if err := c.UpdateGroup(ctx, pbitest.DemoFinanceWorkspaceID, pbiclient.UpdateGroupRequest{DefaultDatasetStorageFormat: "Large"}); err != nil {
+		t.Fatal(err)
+	}
+	if r = lastRequest(t, srv); string(r.Body) != `{"defaultDatasetStorageFormat":"Large"}` {
+		t.Errorf("update sent %s", r.Body)
+	}
+	if got, err := c.GetGroup(ctx, g.ID); err != nil || got.Name != "Budget 2026" {
+		t.Errorf("after rename: %+v, %v", got, err)
+	}
+	if err := c.UpdateGroup(ctx, g.ID, pbiclient.UpdateGroupRequest{}); err == nil {
+		t.Error("an empty update was sent")
+	}
+
+	if err := c.DeleteGroup(ctx, g.ID); err != nil {
+		t.Fatal(err)
+	}
+	if r = lastRequest(t, srv); r.Method != "DELETE" || r.Path != apiPrefix+"/groups/"+g.ID || len(r.Body) != 0 {
+		t.Errorf("delete sent %s %s %s", r.Method, r.Path, r.Body)
+	}
+	_, err = c.GetGroup(ctx, g.ID)
+	if e := asAPIError(t, err); e.StatusCode != http.StatusNotFound {
+		t.Errorf("deleted workspace: %+v", e)
+	}
+
+	before := len(apiRequests(srv))
+	for _, err := range []error{c.DeleteGroup(ctx, ""), c.UpdateGroup(ctx, "", pbiclient.UpdateGroupRequest{Name: "x"})} {
+		if err == nil {
+			t.Error("no workspace id accepted")
+		}
+	}
+	if _, err := c.CreateGroup(ctx, ""); err == nil {
+		t.Error("empty name accepted")
+	}
+	if len(apiRequests(srv)) != before {
+		t.Error("invalid calls reached Power BI")
+	}
+}
+
+func TestGroupUsers(t *testing.T) {
+	srv := newTenant(t, pbitest.Options{})
+	srv.SeedDemo()
+	c := newClient(t, srv, newTenantTokens(srv))
+	ctx := context.Background()
+	ws := pbitest.DemoSalesWorkspaceID
+
+	users, err := c.ListGroupUsers(ctx, ws, 0, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantSP := pbiclient.GroupUser{Identifier: pbitest.DemoServicePrincipalObjectID, PrincipalType: "App", GroupUserAccessRight: "Admin", DisplayName: pbitest.DemoServicePrincipalName}
+	if len(users) != 3 || users[0] != wantSP {
+		t.Fatalf("users %+v", users)
+	}
+	if r := lastRequest(t, srv); r.Path != apiPrefix+"/groups/"+ws+"/users" || r.RawQuery != "" {
+		t.Errorf("list sent %s ?%s", r.Path, r.RawQuery)
+	}
+	page, err := c.ListGroupUsers(ctx, ws, 1, 2)
+	if err != nil || len(page) != 1 || page[0].Identifier != pbitest.DemoSalesTeamGroupID {
+		t.Errorf("page: %+v, %v", page, err)
+	}
+	if r := lastRequest(t, srv); r.RawQuery != "$skip=2&$top=1" {
+		t.Errorf("paged list sent ?%s", r.RawQuery)
+	}
+
+	sp := pbiclient.GroupUser{Identifier: "1f69e798-5852-4fdd-ab01-33bb14b6e934", PrincipalType: "App", GroupUserAccessRight: "Member"}
+	if err := c.AddGroupUser(ctx, ws, sp); err != nil {
+		t.Fatal(err)
+	}
+	r := lastRequest(t, srv)
+	if r.Method != "POST" || r.Path != apiPrefix+"/groups/"+ws+"/users" ||
+		string(r.Body) != `{"identifier":"1f69e798-5852-4fdd-ab01-33bb14b6e934","principalType":"App","groupUserAccessRight":"Member"}` {
+		t.Errorf("add sent %s %s %s", r.Method, r.Path, r.Body)
+	}
+	err = c.AddGroupUser(ctx, ws, sp)
+	if e := asAPIError(t, err); e.StatusCode != http.StatusBadRequest || e.Code != "AddingAlreadyExistsGroupUserNotSupportedError" {
+		t.Errorf("second add: %+v", e)
+	}
+
+	sp.GroupUserAccessRight = "Admin"
+	if err := c.UpdateGroupUser(ctx, ws, sp); err != nil {
+		t.Fatal(err)
+	}
+	if r := lastRequest(t, srv); r.Method != "PUT" || r.Path != apiPrefix+"/groups/"+ws+"/users" || !strings.Contains(string(r.Body), `"groupUserAccessRight":"Admin"`) {
+		t.Errorf("update sent %s %s %s", r.Method, r.Path, r.Body)
+	}
+
+	if err := c.DeleteGroupUser(ctx, ws, "megan.bowen@contoso.com"); err != nil {
+		t.Fatal(err)
+	}
+	if r := lastRequest(t, srv); r.Method != "DELETE" || r.Path != apiPrefix+"/groups/"+ws+"/users/megan.bowen@contoso.com" {
+		t.Errorf("delete sent %s %s", r.Method, r.Path)
+	}
+	users, _ = c.ListGroupUsers(ctx, ws, 0, 0)
+	got := map[string]string{}
+	for _, u := range users {
+		got[u.Identifier] = u.GroupUserAccessRight
+	}
+	if len(got) != 3 || got[sp.Identifier] != "Admin" || got["megan.bowen@contoso.com"] != "" {
+		t.Errorf("after add, update and delete: %v", got)
+	}
+
+	before := len(apiRequests(srv))
+	for _, err := range []error{
+		c.AddGroupUser(ctx, ws, pbiclient.GroupUser{Identifier: "x@contoso.com", GroupUserAccessRight: "Viewer"}),
+		c.UpdateGroupUser(ctx, "", sp),
+		c.DeleteGroupUser(ctx, ws, " "),
+	} {
+		if err == nil {
+			t.Error("an incomplete call was accepted")
+		}
+	}
+	if _, err := c.ListGroupUsers(ctx, ws, -1, 0); err == nil {
+		t.Error("negative top accepted")
+	}
+	if len(apiRequests(srv)) != before {
+		t.Error("invalid calls reached Power BI")
 	}
 }

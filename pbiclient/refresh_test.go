@@ -12,8 +12,8 @@ import (
 	"github.com/powerbi-mcp/powerbi-mcp/pbiclient/pbitest"
 )
 
-// lastRequest returns the last request Power BI received on route.
-func lastRequest(t *testing.T, srv *pbitest.Server, route string) pbitest.Request {
+// lastRequestOn returns the last request Power BI received on route.
+func lastRequestOn(t *testing.T, srv *pbitest.Server, route string) pbitest.Request {
 	t.Helper()
 	reqs := srv.Requests()
 	for i := len(reqs) - 1; i >= 0; i-- {
@@ -39,7 +39,7 @@ func TestEnhancedRefreshFollowedThroughDetails(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	sent := lastRequest(t, srv, refreshRoute)
+	sent := lastRequestOn(t, srv, refreshRoute)
 	want := `{"type":"Full","commitMode":"PartialBatch","maxParallelism":2,"objects":[{"table":"Sales","partition":"2025"},{"table":"Customers"}],"applyRefreshPolicy":false,"timeout":"01:00:00"}`
 	if string(sent.Body) != want {
 		t.Fatalf("body sent:\n%s\nwant\n%s", sent.Body, want)
@@ -59,7 +59,7 @@ func TestEnhancedRefreshFollowedThroughDetails(t *testing.T) {
 	if len(polls) < 2 || !polls[0].Running() || polls[0].Objects[0].Table != "Sales" {
 		t.Fatalf("polls = %+v", polls)
 	}
-	got := lastRequest(t, srv, "GET "+apiPrefix+"/groups/{groupId}/datasets/{datasetId}/refreshes/{refreshId}")
+	got := lastRequestOn(t, srv, "GET "+apiPrefix+"/groups/{groupId}/datasets/{datasetId}/refreshes/{refreshId}")
 	if got.Path != apiPrefix+"/groups/"+ws.ID+"/datasets/"+ds.ID+"/refreshes/"+started.RefreshID {
 		t.Errorf("details path %s", got.Path)
 	}
@@ -77,7 +77,7 @@ func TestCancelEnhancedRefresh(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if b := string(lastRequest(t, srv, refreshRoute).Body); b != `{"retryCount":0}` {
+	if b := string(lastRequestOn(t, srv, refreshRoute).Body); b != `{"retryCount":0}` {
 		t.Fatalf("a zero retry count must still be sent (it makes the refresh enhanced): %s", b)
 	}
 	if err := c.CancelRefresh(ctx, ws.ID, ds.ID, started.RefreshID); err != nil {
@@ -141,7 +141,7 @@ func TestRefreshSchedules(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	sent := lastRequest(t, srv, "PATCH "+apiPrefix+"/groups/{groupId}/datasets/{datasetId}/refreshSchedule")
+	sent := lastRequestOn(t, srv, "PATCH "+apiPrefix+"/groups/{groupId}/datasets/{datasetId}/refreshSchedule")
 	if string(sent.Body) != `{"value":{"days":["Monday"],"times":["07:00"],"enabled":true}}` {
 		t.Errorf("PATCH body %s", sent.Body)
 	}
@@ -162,7 +162,7 @@ func TestRefreshSchedules(t *testing.T) {
 	if err := c.UpdateDirectQueryRefreshSchedule(ctx, ws, pbitest.DemoInventoryLiveDatasetID, pbiclient.DirectQueryRefreshScheduleUpdate{Frequency: 120}); err != nil {
 		t.Fatal(err)
 	}
-	sent = lastRequest(t, srv, "PATCH "+apiPrefix+"/groups/{groupId}/datasets/{datasetId}/directQueryRefreshSchedule")
+	sent = lastRequestOn(t, srv, "PATCH "+apiPrefix+"/groups/{groupId}/datasets/{datasetId}/directQueryRefreshSchedule")
 	if string(sent.Body) != `{"value":{"frequency":120}}` {
 		t.Errorf("PATCH body %s", sent.Body)
 	}

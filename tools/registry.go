@@ -50,7 +50,8 @@ type Tool struct {
 
 // toolsets lists every toolset in the order the instructions describe them.
 var toolsets = []Toolset{
-	{Name: "workspaces", Default: true, Description: "find workspaces (list_workspaces)"},
+	{Name: "workspaces", Default: true, Description: "find workspaces and see who has access to them (list_workspaces, get_workspace, list_workspace_users)"},
+	{Name: "workspace_admin", Description: "create, rename and delete workspaces and manage who has access, e.g. add a service principal as Admin or Member (create_workspace, update_workspace, delete_workspace, add_workspace_user, update_workspace_user, remove_workspace_user)"},
 	{Name: "datasets", Default: true, Description: "find and inspect semantic models, also called datasets: settings, data sources, parameters, users, upstream dataflows (list_datasets, get_dataset, list_datasources, list_dataset_parameters, list_dataset_users, list_upstream_dataflows)"},
 	{Name: "dataset_admin", Description: "change semantic models: settings, parameters, refresh schedules, ownership, access, deletion (update_dataset, update_dataset_parameters, update_refresh_schedule, update_direct_query_refresh_schedule, take_over_dataset, grant_dataset_access, delete_dataset)"},
 	{Name: "refresh", Default: true, Description: "refresh semantic models, whole or by table and partition (enhanced refresh), follow and cancel refreshes, read their history and refresh schedules (refresh_dataset, get_refresh_history, get_refresh_details, cancel_refresh, get_refresh_schedule, get_direct_query_refresh_schedule)"},

@@ -179,6 +179,10 @@ func nextStep(ae *pbiclient.APIError) string {
 		return "Power BI does not let service principals call this operation (installed apps, and anything in My workspace, work only for a signed-in user). Name a workspace the service principal belongs to, or give the server a user's access token (PBI_MCP_ACCESS_TOKEN, e.g. from Get-PowerBIAccessToken in PowerShell) and restart it."
 	case strings.Contains(msg, "only supported for the dataset owner"):
 		return "only the semantic model's owner can do this. Ask its owner (configuredBy in list_datasets) to make the change, or have the signed-in identity take the model over first."
+	case ae.Code == "AddingAlreadyExistsGroupUserNotSupportedError":
+		return "this user, group or service principal already has access to the workspace. To change its role, use update_workspace_user; list_workspace_users shows its current one."
+	case ae.Code == "PowerBIEntityAlreadyExists":
+		return "the name is already in use in the organization, possibly by a workspace the caller cannot see. Choose another name."
 	case ae.Code == "TokenExpired":
 		return "the access token expired and a fresh one was refused too. Check the server's sign-in configuration."
 	case ae.Code == "PowerBINotAuthorizedException" || ae.StatusCode == 401:

@@ -29,8 +29,8 @@ func TestListWorkspaces(t *testing.T) {
 	st := newStack(t, stackOptions{})
 	var res ListWorkspacesResult
 	st.ok(t, "list_workspaces", nil, &res)
-	if res.Count != 3 || res.HasMore || len(res.Workspaces) != 3 {
-		t.Fatalf("want the 3 demo workspaces on one page, got %+v", res)
+	if res.Count != 4 || res.HasMore || len(res.Workspaces) != 4 {
+		t.Fatalf("want the 4 demo workspaces on one page, got %+v", res)
 	}
 	names := map[string]Workspace{}
 	for _, w := range res.Workspaces {
@@ -43,14 +43,14 @@ func TestListWorkspaces(t *testing.T) {
 		t.Fatal("Marketing is on shared capacity in the demo tenant")
 	}
 
-	// Paging: top=2 shows two and says where the third is.
+	// Paging: top=2 shows two and says where the others are.
 	var first, second ListWorkspacesResult
 	st.ok(t, "list_workspaces", map[string]any{"top": 2}, &first)
 	if first.Count != 2 || !first.HasMore || first.NextSkip != 2 {
 		t.Fatalf("first page: %+v", first)
 	}
 	st.ok(t, "list_workspaces", map[string]any{"top": 2, "skip": first.NextSkip}, &second)
-	if second.Count != 1 || second.HasMore {
+	if second.Count != 2 || second.HasMore {
 		t.Fatalf("second page: %+v", second)
 	}
 

@@ -2,6 +2,8 @@ package tools
 
 import (
 	"context"
+	"fmt"
+	"strings"
 
 	"github.com/mark3labs/mcp-go/mcp"
 	"github.com/mark3labs/mcp-go/server"
@@ -66,7 +68,8 @@ func workspaceTools(d Deps) []Tool {
 			res.Count = len(res.Workspaces)
 			return res, nil
 		}),
-	}}
+	}, getWorkspaceTool(d), createWorkspaceTool(d), updateWorkspaceTool(d), deleteWorkspaceTool(d),
+		listWorkspaceUsersTool(d), addWorkspaceUserTool(d), updateWorkspaceUserTool(d), removeWorkspaceUserTool(d)}
 }
 
 // handle adapts a typed tool function to an MCP handler: arguments are bound to A, a result
@@ -87,4 +90,489 @@ func defaultInt(v, def int) int {
 		return def
 	}
 	return v
+}
+
+// The workspace tools below act on a workspace object, which My workspace is not: their
+// workspace argument is required.
+
+func requiredWorkspaceParam() mcp.ToolOption {
+	return mcp.WithString("workspace", mcp.Required(),
+		mcp.Description("Workspace id (GUID) or exact workspace name, as returned by list_workspaces. My workspace is not a workspace here: it has no settings or users to manage."),
+		mcp.MinLength(1), mcp.MaxLength(256))
+}
+
+// resolveGroup reads a required workspace argument.
+func resolveGroup(ctx context.Context, c *pbiclient.Client, arg string) (WorkspaceRef, error) {
+	ws, err := resolveWorkspace(ctx, c, arg)
+	if err == nil && ws.MyWorkspace {
+		err = userErrorf("A workspace is required: My workspace has no settings or users to manage. Pass a workspace id or name from list_workspaces.")
+	}
+	return ws, err
+}
+
+// named returns ws with its name filled in, looking the workspace up when it was given by id,
+// so that the user is asked about a workspace they recognise, and only one that exists.
+func named(ctx context.Context, c *pbiclient.Client, ws WorkspaceRef) (WorkspaceRef, error) {
+	if ws.Name != "" {
+		return ws, nil
+	}
+	g, err := c.GetGroup(ctx, ws.ID)
+	if err != nil {
+		return ws, err
+	}
+	ws.Name = g.Name
+	return ws, nil
+}
+
+// WorkspaceDetails is one workspace with its settings.
+type WorkspaceDetails struct {
+	Workspace
+	DefaultDatasetStorageFormat string `json:"defaultDatasetStorageFormat,omitempty" jsonschema:"Small or Large: the storage format of new semantic models; only on dedicated capacity"`
+}
+
+func detailsOf(g pbiclient.Group) WorkspaceDetails {
+	return WorkspaceDetails{Workspace: Workspace{ID: g.ID, Name: g.Name, Type: g.Type, IsReadOnly: g.IsReadOnly,
+		IsOnDedicatedCapacity: g.IsOnDedicatedCapacity, CapacityID: g.CapacityID}, DefaultDatasetStorageFormat: g.DefaultDatasetStorageFormat}
+}
+
+type getWorkspaceArgs struct {
+	Workspace string `json:"workspace"`
+}
+
+// GetWorkspaceResult is the answer of get_workspace.
+type GetWorkspaceResult struct {
+	Workspace  WorkspaceDetails `json:"workspace"`
+	ResolvedBy string           `json:"resolvedBy" jsonschema:"How the workspace argument was read: id or name"`
+}
+
+func getWorkspaceTool(d Deps) Tool {
+	return Tool{
+		Toolset: "workspaces",
+		Definition: mcp.NewTool("get_workspace",
+			mcp.WithDescription("Get one workspace by id or exact name: its id, name, whether it is read-only for the caller, its capacity (dedicated Premium/Fabric capacity or shared) and the default storage format of new semantic models. "+
+				"Use it to check a workspace before changing it, or whether exports and enhanced refresh (which need dedicated capacity) can work there."),
+			annotations("Get a workspace", true, false, true),
+			requiredWorkspaceParam(),
+			mcp.WithOutputSchema[GetWorkspaceResult](),
+		),
+		Handler: handle("get the workspace", func(ctx context.Context, _ mcp.CallToolRequest, a getWorkspaceArgs) (GetWorkspaceResult, error) {
+			ws, err := resolveGroup(ctx, d.Client, a.Workspace)
+			if err != nil {
+				return GetWorkspaceResult{}, err
+			}
+			g, err := d.Client.GetGroup(ctx, ws.ID)
+			if err != nil {
+				return GetWorkspaceResult{}, err
+			}
+			return GetWorkspaceResult{Workspace: detailsOf(g), ResolvedBy: ws.ResolvedBy}, nil
+		}),
+	}
+}
+
+type createWorkspaceArgs struct {
+	Name string `json:"name"`
+}
+
+// CreateWorkspaceResult is the answer of create_workspace.
+type CreateWorkspaceResult struct {
+	Workspace Workspace `json:"workspace"`
+}
+
+func createWorkspaceTool(d Deps) Tool {
+	return Tool{
+		Toolset: "workspace_admin",
+		Definition: mcp.NewTool("create_workspace",
+			mcp.WithDescription("Create a new Power BI workspace on shared capacity. The signed-in identity becomes its Admin; add others with add_workspace_user. "+
+				"Workspace names are unique in the organization: a name already in use (even by a workspace the caller cannot see) fails with PowerBIEntityAlreadyExists. "+
+				"Needs the tenant setting 'Create workspaces' to allow the caller; a service principal also needs 'Service principals can use Fabric APIs'. "+
+				"Moving the workspace to a Premium or Fabric capacity is done in Power BI, not here."),
+			annotations("Create a workspace", false, false, false),
+			mcp.WithString("name", mcp.Required(),
+				mcp.Description("Name of the new workspace, unique in the organization."),
+				mcp.MinLength(1), mcp.MaxLength(256)),
+			mcp.WithOutputSchema[CreateWorkspaceResult](),
+		),
+		Handler: handle("create the workspace", func(ctx context.Context, _ mcp.CallToolRequest, a createWorkspaceArgs) (CreateWorkspaceResult, error) {
+			name := strings.TrimSpace(a.Name)
+			if name == "" {
+				return CreateWorkspaceResult{}, userErrorf("The workspace name must not be blank.")
+			}
+			g, err := d.Client.CreateGroup(ctx, name)
+			if err != nil {
+				return CreateWorkspaceResult{}, err
+			}
+			return CreateWorkspaceResult{Workspace: detailsOf(g).Workspace}, nil
+		}),
+	}
+}
+
+type updateWorkspaceArgs struct {
+	Workspace                   string `json:"workspace"`
+	Name                        string `json:"name"`
+	DefaultDatasetStorageFormat string `json:"default_dataset_storage_format"`
+}
+
+// UpdateWorkspaceResult is the answer of update_workspace: the workspace as Power BI reports it
+// after the change.
+type UpdateWorkspaceResult struct {
+	Workspace WorkspaceDetails `json:"workspace"`
+}
+
+func updateWorkspaceTool(d Deps) Tool {
+	return Tool{
+		Toolset: "workspace_admin",
+		Definition: mcp.NewTool("update_workspace",
+			mcp.WithDescription("Rename a workspace or set the default storage format of its new semantic models, and return the workspace as it is afterwards. "+
+				"On shared capacity only the name can change; default_dataset_storage_format needs a Premium, PPU or Fabric capacity. "+
+				"The new name must be unique in the organization (PowerBIEntityAlreadyExists otherwise). Needs the Admin role in the workspace."),
+			annotations("Update a workspace", false, false, true),
+			requiredWorkspaceParam(),
+			mcp.WithString("name",
+				mcp.Description("New name, unique in the organization. Omit to keep the name."),
+				mcp.MinLength(1), mcp.MaxLength(256)),
+			mcp.WithString("default_dataset_storage_format",
+				mcp.Description("Small (the default) or Large: Large lets new semantic models grow beyond 10 GB. Dedicated capacity only. Omit to keep it."),
+				mcp.Enum("Small", "Large")),
+			mcp.WithOutputSchema[UpdateWorkspaceResult](),
+		),
+		Handler: handle("update the workspace", func(ctx context.Context, _ mcp.CallToolRequest, a updateWorkspaceArgs) (UpdateWorkspaceResult, error) {
+			req := pbiclient.UpdateGroupRequest{Name: strings.TrimSpace(a.Name), DefaultDatasetStorageFormat: a.DefaultDatasetStorageFormat}
+			if req == (pbiclient.UpdateGroupRequest{}) {
+				return UpdateWorkspaceResult{}, userErrorf("Nothing to change: pass name, default_dataset_storage_format or both.")
+			}
+			ws, err := resolveGroup(ctx, d.Client, a.Workspace)
+			if err != nil {
+				return UpdateWorkspaceResult{}, err
+			}
+			if err := d.Client.UpdateGroup(ctx, ws.ID, req); err != nil {
+				return UpdateWorkspaceResult{}, err
+			}
+			g, err := d.Client.GetGroup(ctx, ws.ID)
+			if err != nil {
+				return UpdateWorkspaceResult{}, err
+			}
+			return UpdateWorkspaceResult{Workspace: detailsOf(g)}, nil
+		}),
+	}
+}
+
+type deleteWorkspaceArgs struct {
+	Workspace string `json:"workspace"`
+	Confirm   bool   `json:"confirm"`
+}
+
+// DeleteWorkspaceResult is the answer of delete_workspace.
+type DeleteWorkspaceResult struct {
+	Deleted   bool         `json:"deleted"`
+	Workspace WorkspaceRef `json:"workspace"`
+}
+
+func deleteWorkspaceTool(d Deps) Tool {
+	return Tool{
+		Toolset: "workspace_admin",
+		Definition: mcp.NewTool("delete_workspace",
+			mcp.WithDescription("DESTRUCTIVE: delete a workspace with all its reports, semantic models, dashboards and other content. "+
+				"Ask the user first and pass confirm: true only after they agreed; without it nothing is deleted. "+
+				"Only a Power BI administrator can restore a deleted workspace, within the retention period the tenant sets. Needs the Admin role in the workspace."),
+			annotations("Delete a workspace", false, true, true),
+			requiredWorkspaceParam(),
+			confirmParam(),
+			mcp.WithOutputSchema[DeleteWorkspaceResult](),
+		),
+		Handler: handle("delete the workspace", func(ctx context.Context, _ mcp.CallToolRequest, a deleteWorkspaceArgs) (DeleteWorkspaceResult, error) {
+			ws, err := resolveGroup(ctx, d.Client, a.Workspace)
+			if err != nil {
+				return DeleteWorkspaceResult{}, err
+			}
+			ws, err = named(ctx, d.Client, ws)
+			if err != nil {
+				return DeleteWorkspaceResult{}, err
+			}
+			what := fmt.Sprintf("Delete the workspace %s (id %s) with all its reports, semantic models, dashboards and other content.", ws.Name, ws.ID)
+			if err := confirmed(ctx, a.Confirm, what); err != nil {
+				return DeleteWorkspaceResult{}, err
+			}
+			if err := d.Client.DeleteGroup(ctx, ws.ID); err != nil {
+				return DeleteWorkspaceResult{}, err
+			}
+			return DeleteWorkspaceResult{Deleted: true, Workspace: ws}, nil
+		}),
+	}
+}
+
+// WorkspaceUser is a principal with access to a workspace.
+type WorkspaceUser struct {
+	Identifier           string `json:"identifier" jsonschema:"Email address (UPN) of a user, or object id of a group or service principal"`
+	DisplayName          string `json:"displayName,omitempty"`
+	EmailAddress         string `json:"emailAddress,omitempty"`
+	PrincipalType        string `json:"principalType" jsonschema:"User, Group (Entra security group) or App (service principal)"`
+	GroupUserAccessRight string `json:"groupUserAccessRight" jsonschema:"Admin, Member, Contributor or Viewer"`
+}
+
+func userOf(u pbiclient.GroupUser) WorkspaceUser {
+	return WorkspaceUser{Identifier: u.Identifier, DisplayName: u.DisplayName, EmailAddress: u.EmailAddress,
+		PrincipalType: u.PrincipalType, GroupUserAccessRight: u.GroupUserAccessRight}
+}
+
+type listWorkspaceUsersArgs struct {
+	Workspace string `json:"workspace"`
+	Top       int    `json:"top"`
+	Skip      int    `json:"skip"`
+}
+
+// ListWorkspaceUsersResult is the answer of list_workspace_users.
+type ListWorkspaceUsersResult struct {
+	Workspace WorkspaceRef    `json:"workspace"`
+	Users     []WorkspaceUser `json:"users"`
+	Page
+}
+
+func listWorkspaceUsersTool(d Deps) Tool {
+	return Tool{
+		Toolset: "workspaces",
+		Definition: mcp.NewTool("list_workspace_users",
+			mcp.WithDescription("List who has access to a workspace: users, Entra security groups and service principals, with their role (Admin, Member, Contributor or Viewer). "+
+				"Use it to check that a service principal is in the workspace, or before changing someone's role with update_workspace_user. "+
+				"Role changes can take a while to reach every Power BI API. "+
+				"Paged: at most top items per call (default 100, at most 1000); when hasMore is true, call again with skip = nextSkip."),
+			annotations("List workspace users", true, false, true),
+			requiredWorkspaceParam(),
+			topParam(100, 1000, "users"),
+			skipParam(),
+			mcp.WithOutputSchema[ListWorkspaceUsersResult](),
+		),
+		Handler: handle("list the workspace users", func(ctx context.Context, _ mcp.CallToolRequest, a listWorkspaceUsersArgs) (ListWorkspaceUsersResult, error) {
+			ws, err := resolveGroup(ctx, d.Client, a.Workspace)
+			if err != nil {
+				return ListWorkspaceUsersResult{}, err
+			}
+			top := defaultInt(a.Top, 100)
+			// Ask for one more than wanted: its presence is what hasMore means.
+			users, err := d.Client.ListGroupUsers(ctx, ws.ID, top+1, a.Skip)
+			if err != nil {
+				return ListWorkspaceUsersResult{}, err
+			}
+			res := ListWorkspaceUsersResult{Workspace: ws, Users: []WorkspaceUser{}}
+			for i, u := range users {
+				if i == top {
+					res.HasMore, res.NextSkip = true, a.Skip+top
+					break
+				}
+				res.Users = append(res.Users, userOf(u))
+			}
+			res.Count = len(res.Users)
+			return res, nil
+		}),
+	}
+}
+
+// Parameters naming a workspace user.
+
+func identifierParam() mcp.ToolOption {
+	return mcp.WithString("identifier", mcp.Required(),
+		mcp.Description("Who: a user's email address (UPN), or the object id (GUID) of an Entra security group or of a service principal. "+
+			"For a service principal this is the object id shown under Enterprise applications in Entra ID, not the application (client) id."),
+		mcp.MinLength(3), mcp.MaxLength(256))
+}
+
+func accessRightParam(what string) mcp.ToolOption {
+	return mcp.WithString("access_right", mcp.Required(),
+		mcp.Description(what+" Admin: everything, including users and deleting the workspace. Member: also adds Members and lower and shares. "+
+			"Contributor: creates, edits and deletes content, refreshes. Viewer: reads content only."),
+		mcp.Enum("Admin", "Member", "Contributor", "Viewer"))
+}
+
+// checkPrincipal rejects an identifier that cannot be right for its principal type, before
+// Power BI gives a vaguer answer.
+func checkPrincipal(identifier, principalType string) error {
+	switch {
+	case principalType == "User" && !strings.Contains(identifier, "@"):
+		return userErrorf("A user is named by email address (UPN), e.g. someone@contoso.com; %q is not one. For a group or service principal, set principal_type to Group or App.", identifier)
+	case principalType != "User" && !guidPattern.MatchString(identifier):
+		return userErrorf("A %s is named by its object id (a GUID) in Entra ID; %q is not one.", principalNoun(principalType), identifier)
+	}
+	return nil
+}
+
+func principalNoun(principalType string) string {
+	switch principalType {
+	case "App":
+		return "service principal"
+	case "Group":
+		return "group"
+	}
+	return "user"
+}
+
+type addWorkspaceUserArgs struct {
+	Workspace     string `json:"workspace"`
+	Identifier    string `json:"identifier"`
+	PrincipalType string `json:"principal_type"`
+	AccessRight   string `json:"access_right"`
+}
+
+// WorkspaceUserResult is the answer of add_workspace_user and update_workspace_user.
+type WorkspaceUserResult struct {
+	Workspace WorkspaceRef  `json:"workspace"`
+	User      WorkspaceUser `json:"user" jsonschema:"The principal and the role it has now"`
+}
+
+func addWorkspaceUserTool(d Deps) Tool {
+	return Tool{
+		Toolset: "workspace_admin",
+		Definition: mcp.NewTool("add_workspace_user",
+			mcp.WithDescription("Give a user, an Entra security group or a service principal access to a workspace with a role (Admin, Member, Contributor or Viewer). "+
+				"To let a service principal (an app registration) use a workspace, the usual setup step, call it with identifier = the service principal's object id "+
+				"(Entra ID > Enterprise applications > the app > Object ID, not its application/client id), principal_type App and access_right Admin or Member. "+
+				"A principal already in the workspace fails with AddingAlreadyExistsGroupUserNotSupportedError: change its role with update_workspace_user instead. "+
+				"Needs the Admin role (or Member, to add Members and lower). Access can take a few minutes to take effect."),
+			annotations("Add a workspace user", false, false, false),
+			requiredWorkspaceParam(),
+			identifierParam(),
+			mcp.WithString("principal_type", mcp.Required(),
+				mcp.Description("User (identifier is an email address), Group (Entra security group object id) or App (service principal object id)."),
+				mcp.Enum("User", "Group", "App")),
+			accessRightParam("The role to give."),
+			mcp.WithOutputSchema[WorkspaceUserResult](),
+		),
+		Handler: handle("add the workspace user", func(ctx context.Context, _ mcp.CallToolRequest, a addWorkspaceUserArgs) (WorkspaceUserResult, error) {
+			id := strings.TrimSpace(a.Identifier)
+			if err := checkPrincipal(id, a.PrincipalType); err != nil {
+				return WorkspaceUserResult{}, err
+			}
+			ws, err := resolveGroup(ctx, d.Client, a.Workspace)
+			if err != nil {
+				return WorkspaceUserResult{}, err
+			}
+			u := pbiclient.GroupUser{Identifier: id, PrincipalType: a.PrincipalType, GroupUserAccessRight: a.AccessRight}
+			if a.PrincipalType == "User" {
+				// Microsoft's own examples name users by emailAddress; sending both suits either reading.
+				u.EmailAddress = id
+			}
+			if err := d.Client.AddGroupUser(ctx, ws.ID, u); err != nil {
+				return WorkspaceUserResult{}, err
+			}
+			return WorkspaceUserResult{Workspace: ws, User: userOf(u)}, nil
+		}),
+	}
+}
+
+// findUser returns the workspace's principal with this identifier (or email address), or an
+// error saying it is not there.
+func findUser(ctx context.Context, c *pbiclient.Client, ws WorkspaceRef, identifier string) (pbiclient.GroupUser, error) {
+	users, err := c.ListGroupUsers(ctx, ws.ID, 0, 0)
+	if err != nil {
+		return pbiclient.GroupUser{}, err
+	}
+	for _, u := range users {
+		if strings.EqualFold(u.Identifier, identifier) || (u.EmailAddress != "" && strings.EqualFold(u.EmailAddress, identifier)) {
+			return u, nil
+		}
+	}
+	return pbiclient.GroupUser{}, userErrorf("%q has no access to the workspace %s: list_workspace_users shows who has; add_workspace_user gives access.", identifier, wsLabel(ws))
+}
+
+func wsLabel(ws WorkspaceRef) string {
+	if ws.Name != "" {
+		return fmt.Sprintf("%s (id %s)", ws.Name, ws.ID)
+	}
+	return ws.ID
+}
+
+type updateWorkspaceUserArgs struct {
+	Workspace   string `json:"workspace"`
+	Identifier  string `json:"identifier"`
+	AccessRight string `json:"access_right"`
+}
+
+func updateWorkspaceUserTool(d Deps) Tool {
+	return Tool{
+		Toolset: "workspace_admin",
+		Definition: mcp.NewTool("update_workspace_user",
+			mcp.WithDescription("Change the role (Admin, Member, Contributor or Viewer) of a user, group or service principal that already has access to a workspace. "+
+				"Use add_workspace_user for someone not yet in it. Needs the Admin role in the workspace. Role changes can take a few minutes to take effect."),
+			annotations("Change a workspace user's role", false, false, true),
+			requiredWorkspaceParam(),
+			identifierParam(),
+			accessRightParam("The new role."),
+			mcp.WithOutputSchema[WorkspaceUserResult](),
+		),
+		Handler: handle("update the workspace user", func(ctx context.Context, _ mcp.CallToolRequest, a updateWorkspaceUserArgs) (WorkspaceUserResult, error) {
+			ws, err := resolveGroup(ctx, d.Client, a.Workspace)
+			if err != nil {
+				return WorkspaceUserResult{}, err
+			}
+			// The service needs the principal type, which the current entry knows.
+			u, err := findUser(ctx, d.Client, ws, strings.TrimSpace(a.Identifier))
+			if err != nil {
+				return WorkspaceUserResult{}, err
+			}
+			u.GroupUserAccessRight = a.AccessRight
+			if err := d.Client.UpdateGroupUser(ctx, ws.ID, pbiclient.GroupUser{Identifier: u.Identifier, PrincipalType: u.PrincipalType,
+				GroupUserAccessRight: u.GroupUserAccessRight, EmailAddress: u.EmailAddress}); err != nil {
+				return WorkspaceUserResult{}, err
+			}
+			return WorkspaceUserResult{Workspace: ws, User: userOf(u)}, nil
+		}),
+	}
+}
+
+type removeWorkspaceUserArgs struct {
+	Workspace  string `json:"workspace"`
+	Identifier string `json:"identifier"`
+	Confirm    bool   `json:"confirm"`
+}
+
+// RemoveWorkspaceUserResult is the answer of remove_workspace_user.
+type RemoveWorkspaceUserResult struct {
+	Removed   bool          `json:"removed"`
+	Workspace WorkspaceRef  `json:"workspace"`
+	User      WorkspaceUser `json:"user" jsonschema:"The principal removed, with the role it had"`
+}
+
+func removeWorkspaceUserTool(d Deps) Tool {
+	return Tool{
+		Toolset: "workspace_admin",
+		Definition: mcp.NewTool("remove_workspace_user",
+			mcp.WithDescription("DESTRUCTIVE: take away a user's, group's or service principal's access to a workspace. "+
+				"Ask the user first and pass confirm: true only after they agreed; without it nothing changes. "+
+				"Removing the signed-in identity itself ends this server's access to the workspace. Needs the Admin role in the workspace."),
+			annotations("Remove a workspace user", false, true, true),
+			requiredWorkspaceParam(),
+			identifierParam(),
+			confirmParam(),
+			mcp.WithOutputSchema[RemoveWorkspaceUserResult](),
+		),
+		Handler: handle("remove the workspace user", func(ctx context.Context, _ mcp.CallToolRequest, a removeWorkspaceUserArgs) (RemoveWorkspaceUserResult, error) {
+			ws, err := resolveGroup(ctx, d.Client, a.Workspace)
+			if err != nil {
+				return RemoveWorkspaceUserResult{}, err
+			}
+			ws, err = named(ctx, d.Client, ws)
+			if err != nil {
+				return RemoveWorkspaceUserResult{}, err
+			}
+			u, err := findUser(ctx, d.Client, ws, strings.TrimSpace(a.Identifier))
+			if err != nil {
+				return RemoveWorkspaceUserResult{}, err
+			}
+			who := u.Identifier
+			if u.DisplayName != "" && u.DisplayName != u.Identifier {
+				who = fmt.Sprintf("%s (%s)", u.DisplayName, u.Identifier)
+			}
+			what := fmt.Sprintf("Remove the %s %s, now %s, from the workspace %s.", principalNoun(u.PrincipalType), who, u.GroupUserAccessRight, wsLabel(ws))
+			if err := confirmed(ctx, a.Confirm, what); err != nil {
+				return RemoveWorkspaceUserResult{}, err
+			}
+			// The service names users by email address, everyone else by object id.
+			key := u.Identifier
+			if u.PrincipalType == "User" && u.EmailAddress != "" {
+				key = u.EmailAddress
+			}
+			if err := d.Client.DeleteGroupUser(ctx, ws.ID, key); err != nil {
+				return RemoveWorkspaceUserResult{}, err
+			}
+			return RemoveWorkspaceUserResult{Removed: true, Workspace: ws, User: userOf(u)}, nil
+		}),
+	}
 }

@@ -8,13 +8,6 @@ import (
 	"testing"
 )
 
-func errorCode(t *testing.T, r response) string {
-	t.Helper()
-	e, _ := r.json(t)["error"].(map[string]any)
-	code, _ := e["code"].(string)
-	return code
-}
-
 func TestUpdateParametersFollowsTheServiceRules(t *testing.T) {
 	s := newTestServer(t, Options{})
 	s.SeedDemo()

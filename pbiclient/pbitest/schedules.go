@@ -67,11 +67,6 @@ func invalidSchedule(w http.ResponseWriter, msg string) {
 	writeError(w, http.StatusBadRequest, "InvalidRequest", msg)
 }
 
-func writeEmptyOK(w http.ResponseWriter) {
-	w.Header().Set("Content-Length", "0")
-	w.WriteHeader(http.StatusOK)
-}
-
 func (s *Server) getRefreshSchedule(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	d, groupID := s.datasetOf(w, r)

@@ -10,6 +10,7 @@ const (
 	DemoSalesWorkspaceID     = "4f1c2a9e-7b3d-4e2a-8c6f-1d5e9a0b3c71" // "Sales Analytics", dedicated capacity
 	DemoFinanceWorkspaceID   = "8a2d4f6b-1c3e-4b5a-9e7d-2f4a6c8e0b12" // "Finance", dedicated capacity
 	DemoMarketingWorkspaceID = "c3e5a7b9-2d4f-4a6c-8e0b-3f5a7c9e1d24" // "Marketing", shared capacity
+	DemoScratchWorkspaceID   = "e1f3a5c7-9b2d-4f6e-8a1c-5d7f9b3e2a46" // "Scratch", shared capacity, empty: the one to delete in demos and end-to-end tests
 
 	DemoSalesDatasetID          = "2b4d6f8a-3c5e-4a7b-9c1d-4e6f8a0b2c35" // "Sales" in Sales Analytics
 	DemoLiveOrdersDatasetID     = "9f1b3d5e-6a8c-4dae-8f4a-7b9c1d3e5f68" // "Live Orders" in Sales Analytics: push dataset, not refreshable
@@ -35,14 +36,25 @@ const (
 	DemoFinanceReportID    = "4d6f8b0c-9d1f-4ad2-9c7d-0e2f4a6b8c91" // "Monthly Close" on Finance KPIs
 	DemoMarketingReportID  = "5e7a9c1d-0e2a-4be3-8d8e-1f3a5b7c9da2" // "Campaign Performance" on Web Traffic
 	DemoBudgetReportID     = "7a9c1e3f-2a4c-4d05-8fa0-3b5c7d9e1fc4" // "Budget Tracker" on Personal Budget, My workspace
+
+	// DemoServicePrincipalObjectID is the object id of the service principal
+	// the sandbox signs in as; it is Admin of every demo workspace.
+	DemoServicePrincipalObjectID = servicePrincipalObjectID
+	DemoServicePrincipalName     = "powerbi-mcp sandbox"
+	DemoSalesTeamGroupID         = "a4c6e8f0-3b5d-4e7f-9a1b-6c8e0f2a4b57" // Entra group "Sales Team": Viewer of Sales Analytics
+	DemoFinanceAnalystsGroupID   = "b5d7f9a1-4c6e-4f8a-8b2c-7d9f1a3b5c68" // Entra group "Finance Analysts": Contributor of Finance
+	// DemoRemovableUser is a Contributor of Marketing kept for demos and
+	// end-to-end tests of removing a user.
+	DemoRemovableUser = "former.contractor@contoso.com"
 )
 
 // SeedDemo fills the tenant with the demo content used by
 // `powerbi-mcp --sandbox`: three workspaces (two on a Premium capacity, one
 // on shared capacity, where exports and enhanced refreshes fail as they do
-// in the real service), datasets, reports with named pages, refresh
-// schedules, enhanced refreshes in the history (one still running), and
-// some My workspace content. Everything is fixed, so repeated runs look the same.
+// in the real service) plus an empty one to delete, their users, datasets,
+// reports with named pages, refresh schedules, enhanced refreshes in the
+// history (one still running), and some My workspace content. Everything is
+// fixed, so repeated runs look the same.
 // Call it once per Server.
 func (s *Server) SeedDemo() {
 	created := func(day, hour int) time.Time {
@@ -54,6 +66,8 @@ func (s *Server) SeedDemo() {
 	s.AddWorkspace(Workspace{ID: DemoFinanceWorkspaceID, Name: "Finance",
 		IsOnDedicatedCapacity: true, CapacityID: DemoCapacityID})
 	s.AddWorkspace(Workspace{ID: DemoMarketingWorkspaceID, Name: "Marketing"})
+	s.AddWorkspace(Workspace{ID: DemoScratchWorkspaceID, Name: "Scratch"})
+	s.seedWorkspaceUsers()
 
 	s.AddDataset(DemoSalesWorkspaceID, Dataset{ID: DemoSalesDatasetID, Name: "Sales",
 		ConfiguredBy: "megan.bowen@contoso.com", IsRefreshable: true, CreatedDate: created(4, 9),
@@ -168,4 +182,19 @@ func (s *Server) seedRefreshes() {
 		typ: "Full", commitMode: "Transactional",
 		objects: []refreshObject{{Table: "Stock", Partition: "2025"}, {Table: "Stock", Partition: "2026"}, {Table: "Warehouses"}},
 	})
+}
+
+// seedWorkspaceUsers gives the demo workspaces their users. The service
+// principal is Admin everywhere, as the setup guide asks.
+func (s *Server) seedWorkspaceUsers() {
+	sp := WorkspaceUser{Identifier: DemoServicePrincipalObjectID, PrincipalType: "App", AccessRight: "Admin", DisplayName: DemoServicePrincipalName}
+	for _, id := range []string{DemoSalesWorkspaceID, DemoFinanceWorkspaceID, DemoMarketingWorkspaceID, DemoScratchWorkspaceID} {
+		s.AddWorkspaceUser(id, sp)
+	}
+	s.AddWorkspaceUser(DemoSalesWorkspaceID, WorkspaceUser{Identifier: "megan.bowen@contoso.com", AccessRight: "Admin", DisplayName: "Megan Bowen"})
+	s.AddWorkspaceUser(DemoSalesWorkspaceID, WorkspaceUser{Identifier: DemoSalesTeamGroupID, PrincipalType: "Group", AccessRight: "Viewer", DisplayName: "Sales Team"})
+	s.AddWorkspaceUser(DemoFinanceWorkspaceID, WorkspaceUser{Identifier: "alex.wilber@contoso.com", AccessRight: "Admin", DisplayName: "Alex Wilber"})
+	s.AddWorkspaceUser(DemoFinanceWorkspaceID, WorkspaceUser{Identifier: DemoFinanceAnalystsGroupID, PrincipalType: "Group", AccessRight: "Contributor", DisplayName: "Finance Analysts"})
+	s.AddWorkspaceUser(DemoMarketingWorkspaceID, WorkspaceUser{Identifier: "adele.vance@contoso.com", AccessRight: "Member", DisplayName: "Adele Vance"})
+	s.AddWorkspaceUser(DemoMarketingWorkspaceID, WorkspaceUser{Identifier: DemoRemovableUser, AccessRight: "Contributor", DisplayName: "Former Contractor"})
 }

@@ -14,6 +14,19 @@ type Workspace struct {
 	IsReadOnly            bool
 	IsOnDedicatedCapacity bool   // Premium/Embedded/Fabric capacity: exports and enhanced refresh work, no daily refresh limit
 	CapacityID            string // filled with a random GUID when on dedicated capacity and empty; ignored otherwise
+	// DefaultDatasetStorageFormat is "Small" or "Large" on dedicated
+	// capacity (default "Small"); shared capacity workspaces have none.
+	DefaultDatasetStorageFormat string
+}
+
+// WorkspaceUser is a principal with access to a workspace: a user, an
+// Entra security group or a service principal.
+type WorkspaceUser struct {
+	Identifier    string // UPN (email) for users, object id for groups and service principals
+	PrincipalType string // "User", "Group" or "App"; default "User"
+	AccessRight   string // "Admin", "Member", "Contributor" or "Viewer"
+	DisplayName   string // default: the email address for users
+	EmailAddress  string // users only; default Identifier
 }
 
 // Dataset is a semantic model.
@@ -92,6 +105,8 @@ type workspace struct {
 	// app is the app published from the workspace, installed for the
 	// signed-in user; nil when none was published (see apps.go).
 	app *app
+	// users who have access, in the order they were added.
+	users []WorkspaceUser
 }
 
 type dataset struct {
@@ -171,8 +186,14 @@ func (s *Server) AddWorkspace(w Workspace) Workspace {
 	}
 	if !w.IsOnDedicatedCapacity {
 		w.CapacityID = ""
-	} else if w.CapacityID == "" {
-		w.CapacityID = newGUID()
+		w.DefaultDatasetStorageFormat = ""
+	} else {
+		if w.CapacityID == "" {
+			w.CapacityID = newGUID()
+		}
+		if w.DefaultDatasetStorageFormat == "" {
+			w.DefaultDatasetStorageFormat = "Small"
+		}
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
