@@ -22,6 +22,11 @@ const (
 	DemoFinanceReportID    = "4d6f8b0c-9d1f-4ad2-9c7d-0e2f4a6b8c91" // "Monthly Close" on Finance KPIs
 	DemoMarketingReportID  = "5e7a9c1d-0e2a-4be3-8d8e-1f3a5b7c9da2" // "Campaign Performance" on Web Traffic
 	DemoBudgetReportID     = "7a9c1e3f-2a4c-4d05-8fa0-3b5c7d9e1fc4" // "Budget Tracker" on Personal Budget, My workspace
+	DemoInvoicesReportID   = "8b0d2f4a-3b5d-4e16-9ab1-4c6d8e0f2ad5" // "Invoices", paginated, in Finance, with a SQL data source
+	// Reserved for tools that change or delete a report, so that trying them
+	// leaves the reports above as they are.
+	DemoCampaignDraftReportID   = "9c1e3a5b-4c6e-4f27-8bc2-5d7e9f1a3be6" // "Campaign Draft" on Web Traffic, Marketing: to delete
+	DemoCampaignSandboxReportID = "0d2f4b6c-5d7f-4a38-9cd3-6e8f0a2b4cf7" // "Campaign Sandbox" on Web Traffic, Marketing: to rebind or overwrite
 )
 
 // SeedDemo fills the tenant with the demo content used by
@@ -81,6 +86,17 @@ func (s *Server) SeedDemo() {
 		DatasetID: DemoPersonalBudgetDatasetID, Pages: []Page{
 			{Name: "ReportSection", DisplayName: "Monthly Budget"},
 			{Name: "ReportSection1", DisplayName: "Spending by Category"},
+		}})
+	s.AddReport(DemoFinanceWorkspaceID, Report{ID: DemoInvoicesReportID, Name: "Invoices",
+		ReportType: reportTypePaginated, Datasources: []ReportDatasource{{
+			DatasourceType: "Sql", Server: "contoso-finance.database.windows.net", Database: "Billing",
+			DatasourceID: "1e3a5c7d-6e8a-4b49-8de4-7f9a1b3c5d08", GatewayID: "2f4b6d8e-7f9b-4c5a-9ef5-8a0b2c4d6e19"}}})
+	s.AddReport(DemoMarketingWorkspaceID, Report{ID: DemoCampaignDraftReportID, Name: "Campaign Draft",
+		DatasetID: DemoWebTrafficDatasetID, Pages: []Page{{Name: "ReportSection", DisplayName: "Draft"}}})
+	s.AddReport(DemoMarketingWorkspaceID, Report{ID: DemoCampaignSandboxReportID, Name: "Campaign Sandbox",
+		DatasetID: DemoWebTrafficDatasetID, Pages: []Page{
+			{Name: "ReportSection", DisplayName: "Scratch"},
+			{Name: "ReportSection1", DisplayName: "Notes", Hidden: true},
 		}})
 	s.seedModel()
 	s.seedDashboards()
