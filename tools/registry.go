@@ -54,7 +54,7 @@ var toolsets = []Toolset{
 	{Name: "datasets", Default: true, Description: "find semantic models, also called datasets (list_datasets)"},
 	{Name: "refresh", Default: true, Description: "refresh semantic models and read their refresh history (refresh_dataset, get_refresh_history)"},
 	{Name: "dax", Default: true, Description: "query semantic models with DAX and read their tables, columns and measures"},
-	{Name: "reports", Default: true, Description: "find reports and export them to PDF, PowerPoint or PNG files (list_reports, export_report)"},
+	{Name: "reports", Default: true, Description: "find and inspect reports, their pages and paginated reports' data sources; export them to PDF, PowerPoint, PNG or, for paginated reports, Excel, Word, CSV, XML, MHTML or images; download .pbix/.rdl files; clone, rebind, overwrite, take over and delete reports (list_reports, get_report, list_report_pages, list_report_datasources, export_report, download_report_pbix, clone_report, rebind_report, update_report_content, take_over_report, delete_report)"},
 	{Name: "dashboards", Description: "dashboards and their tiles"},
 	{Name: "apps", Description: "installed Power BI apps and their reports and dashboards"},
 }

@@ -61,9 +61,9 @@ func TestSelect(t *testing.T) {
 		opts Options
 		want string
 	}{
-		{Options{}, "list_workspaces,list_datasets,refresh_dataset,get_refresh_history,list_reports,export_report"},
-		{Options{ReadOnly: true}, "list_workspaces,list_datasets,get_refresh_history,list_reports,export_report"},
-		{Options{Toolsets: []string{"reports"}}, "list_reports,export_report"},
+		{Options{}, "list_workspaces,list_datasets,refresh_dataset,get_refresh_history,list_reports,export_report,get_report,list_report_pages,list_report_datasources,clone_report,rebind_report,update_report_content,take_over_report,delete_report,download_report_pbix"},
+		{Options{ReadOnly: true}, "list_workspaces,list_datasets,get_refresh_history,list_reports,export_report,get_report,list_report_pages,list_report_datasources,download_report_pbix"},
+		{Options{Toolsets: []string{"reports"}}, "list_reports,export_report,get_report,list_report_pages,list_report_datasources,clone_report,rebind_report,update_report_content,take_over_report,delete_report,download_report_pbix"},
 		{Options{Toolsets: []string{"workspaces"}, Tools: []string{"get_refresh_history"}}, "list_workspaces,get_refresh_history"},
 		{Options{Tools: []string{"refresh_dataset"}}, "refresh_dataset"},
 		{Options{Tools: []string{"refresh_dataset"}, ReadOnly: true}, ""},
