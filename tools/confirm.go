@@ -23,7 +23,7 @@ func confirmParam() mcp.ToolOption {
 // "Delete the report Sales Overview (id ...) from the workspace Finance."), and otherwise an
 // error result saying that nothing was changed and why.
 func confirmed(ctx context.Context, confirmArg bool, what string) error {
-	if srv := server.ServerFromContext(ctx); srv != nil {
+	if srv := server.ServerFromContext(ctx); srv != nil && canElicit(ctx) {
 		res, err := srv.RequestElicitation(ctx, mcp.ElicitationRequest{Params: mcp.ElicitationParams{
 			Message: what + " This cannot be undone. Go ahead?",
 			RequestedSchema: map[string]any{
@@ -34,17 +34,31 @@ func confirmed(ctx context.Context, confirmArg bool, what string) error {
 				"required": []string{"confirm"},
 			},
 		}})
-		if err == nil {
-			if content, ok := res.Content.(map[string]any); ok && res.Action == mcp.ElicitationResponseActionAccept && content["confirm"] == true {
+		switch {
+		case err != nil:
+			// The client could not be asked after all: the confirm argument decides.
+		case res.Action == mcp.ElicitationResponseActionAccept:
+			if content, ok := res.Content.(map[string]any); ok && content["confirm"] == true {
 				return nil
 			}
 			return userErrorf("Not done: the user did not agree to this change (%s). Nothing was changed.", what)
+		case res.Action == mcp.ElicitationResponseActionDecline:
+			return userErrorf("Not done: the user did not agree to this change (%s). Nothing was changed.", what)
+		default:
+			// Cancelled: the client showed nothing or the user dismissed it without
+			// choosing (command-line clients answer so). The confirm argument decides.
 		}
-		// The client cannot be asked (no elicitation support, or a transport without server
-		// requests): the confirm argument decides.
 	}
 	if confirmArg {
 		return nil
 	}
 	return userErrorf("Not done: %s This cannot be undone, so it needs the user's agreement: ask the user, and if they agree, call again with confirm: true. Nothing was changed.", what)
+}
+
+// canElicit reports whether the client declared it can ask its user (the elicitation
+// capability in its initialize request). Without it, or on a stateless HTTP transport that
+// cannot carry a server request back, asking would only wait for an answer that never comes.
+func canElicit(ctx context.Context) bool {
+	session, ok := server.ClientSessionFromContext(ctx).(server.SessionWithClientInfo)
+	return ok && session.GetClientCapabilities().Elicitation != nil
 }
