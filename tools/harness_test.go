@@ -34,6 +34,9 @@ type stackOptions struct {
 	tenant pbitest.Options
 	tools  Options
 	secret string // the secret the server is configured with; default the tenant's own
+	// elicit, when set, answers the server's questions to the user, and the client declares
+	// the elicitation capability.
+	elicit client.ElicitationHandler
 }
 
 func newStack(t testing.TB, o stackOptions) *stack {
@@ -72,7 +75,11 @@ func newStack(t testing.TB, o stackOptions) *stack {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c, err := client.NewInProcessClient(s)
+	var opts []client.ClientOption
+	if o.elicit != nil {
+		opts = append(opts, client.WithElicitationHandler(o.elicit))
+	}
+	c, err := client.NewInProcessClientWithOptions(s, opts...)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -3,11 +3,14 @@ package tools
 import (
 	"archive/zip"
 	"bytes"
+	"context"
 	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/mark3labs/mcp-go/mcp"
 
 	"github.com/powerbi-mcp/powerbi-mcp/pbiclient/pbitest"
 )
@@ -302,4 +305,45 @@ func lastExportBody(t *testing.T, st *stack) string {
 	}
 	t.Fatal("no ExportTo request")
 	return ""
+}
+
+// answer is a user who answers every confirmation the same way.
+type answer mcp.ElicitationResult
+
+func (a answer) Elicit(context.Context, mcp.ElicitationRequest) (*mcp.ElicitationResult, error) {
+	res := mcp.ElicitationResult(a)
+	return &res, nil
+}
+
+func TestConfirmationAsksClientsThatCanAsk(t *testing.T) {
+	draft := map[string]any{"workspace": "Marketing", "report": "Campaign Draft", "confirm": true}
+	exists := func(st *stack) bool {
+		_, ok := st.tenant.Report(pbitest.DemoMarketingWorkspaceID, pbitest.DemoCampaignDraftReportID)
+		return ok
+	}
+
+	// The user says no: confirm: true from the model does not override them.
+	st := newStack(t, stackOptions{elicit: answer{ElicitationResponse: mcp.ElicitationResponse{Action: mcp.ElicitationResponseActionDecline}}})
+	if msg := st.fails(t, "delete_report", draft); !strings.Contains(msg, "did not agree") || !exists(st) {
+		t.Fatalf("declined: %s", msg)
+	}
+
+	// The user agrees: no confirm argument needed.
+	st = newStack(t, stackOptions{elicit: answer{ElicitationResponse: mcp.ElicitationResponse{Action: mcp.ElicitationResponseActionAccept,
+		Content: map[string]any{"confirm": true}}}})
+	var res ReportChangeResult
+	st.ok(t, "delete_report", map[string]any{"workspace": "Marketing", "report": "Campaign Draft"}, &res)
+	if exists(st) {
+		t.Fatal("accepted, but the report is still there")
+	}
+
+	// The prompt was dismissed (command-line clients answer so): the confirm argument decides.
+	st = newStack(t, stackOptions{elicit: answer{ElicitationResponse: mcp.ElicitationResponse{Action: mcp.ElicitationResponseActionCancel}}})
+	if msg := st.fails(t, "delete_report", map[string]any{"workspace": "Marketing", "report": "Campaign Draft"}); !strings.Contains(msg, "confirm: true") || !exists(st) {
+		t.Fatalf("cancelled without confirm: %s", msg)
+	}
+	st.ok(t, "delete_report", draft, &res)
+	if exists(st) {
+		t.Fatal("cancelled with confirm: true, but the report is still there")
+	}
 }
