@@ -250,6 +250,12 @@ func TestExportPaginatedReport(t *testing.T) {
 	if !strings.Contains(body, `"paginatedReportConfiguration":{"formatSettings":{"OutputFormat":"PNG"}}`) {
 		t.Fatalf("request body %s", body)
 	}
+	// With a format both kinds share, the report's kind decides where the identity goes.
+	st.ok(t, "export_report", map[string]any{"workspace": "Finance", "report": "Invoices", "format": "PDF",
+		"identities": []map[string]any{{"username": "alex@contoso.com"}}}, &res)
+	if body := lastExportBody(t, st); body != `{"format":"PDF","paginatedReportConfiguration":{"identities":[{"username":"alex@contoso.com"}]}}` {
+		t.Fatalf("request body %s", body)
+	}
 	// Power BI report options make no sense for a paginated format: refused before any export starts.
 	before := st.tenant.Count("POST /v1.0/myorg/groups/{groupId}/reports/{reportId}/ExportTo")
 	msg := st.fails(t, "export_report", map[string]any{"workspace": "Finance", "report": "Invoices", "format": "XLSX", "pages": []string{"ReportSection"}})

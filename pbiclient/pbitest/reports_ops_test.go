@@ -200,14 +200,18 @@ func TestPaginatedExportFormats(t *testing.T) {
 	path := "/groups/" + DemoFinanceWorkspaceID + "/reports/" + DemoInvoicesReportID
 	params := map[string]any{"parameterValues": []any{map[string]any{"name": "Region", "value": "West & East"}}}
 	check := map[string]func(b []byte) bool{
-		"XLSX": func(b []byte) bool { return zipHas(b, "xl/workbook.xml", "xl/worksheets/sheet1.xml", "[Content_Types].xml") },
+		"XLSX": func(b []byte) bool {
+			return zipHas(b, "xl/workbook.xml", "xl/worksheets/sheet1.xml", "[Content_Types].xml")
+		},
 		"DOCX": func(b []byte) bool { return zipHas(b, "word/document.xml", "_rels/.rels") },
 		"PPTX": func(b []byte) bool { return zipHas(b, "ppt/presentation.xml") },
 		"CSV":  func(b []byte) bool { return strings.Contains(string(b), "Region,West & East\r\n") },
 		"XML": func(b []byte) bool {
 			return xml.Unmarshal(b, new(struct{ XMLName xml.Name })) == nil && bytes.Contains(b, []byte("West &amp; East"))
 		},
-		"MHTML":         func(b []byte) bool { return bytes.HasPrefix(b, []byte("MIME-Version: 1.0\r\nContent-Type: multipart/related")) },
+		"MHTML": func(b []byte) bool {
+			return bytes.HasPrefix(b, []byte("MIME-Version: 1.0\r\nContent-Type: multipart/related"))
+		},
 		"PDF":           func(b []byte) bool { return bytes.HasPrefix(b, []byte("%PDF-")) },
 		"ACCESSIBLEPDF": func(b []byte) bool { return bytes.HasPrefix(b, []byte("%PDF-")) },
 		"IMAGE":         validTIFF,
