@@ -665,7 +665,7 @@ func reportItemTools(d Deps) []Tool {
 		Definition: mcp.NewTool("rebind_report",
 			mcp.WithDescription("Bind a Power BI report to another semantic model: its visuals read the new model from then on, and fields the new model lacks break. "+
 				"DESTRUCTIVE: ask the user first and pass confirm: true only after they agree (clone_report first keeps a copy). Not for paginated reports. "+
-				"A model in another workspace is linked into the report's workspace as a shared model. Needs Write on the report and Build on the model."),
+				"A model in another workspace or My workspace is linked into the report's workspace as a shared model; a live-connected report loses its live connection. Needs Write on the report and Build on the model."),
 			annotations("Rebind a report to another model", false, true, true),
 			workspaceParam(),
 			itemParam("report", "Report", "list_reports"),
@@ -751,7 +751,7 @@ func reportItemTools(d Deps) []Tool {
 		Definition: mcp.NewTool("take_over_report",
 			mcp.WithDescription("Make the signed-in identity the owner of a paginated report's data sources, so its credentials are used to connect (for example after the previous owner left). "+
 				"DESTRUCTIVE: the previous owner's data source settings stop applying; ask the user first and pass confirm: true only after they agree. "+
-				"Only for paginated reports in a workspace (not My workspace). Needs Admin or Member access to the workspace."),
+				"Only for paginated reports in a workspace (not My workspace). Needs write access to the report."),
 			annotations("Take over a paginated report's data sources", false, true, true),
 			mcp.WithString("workspace", mcp.Required(),
 				mcp.Description("Workspace id (GUID) or exact workspace name, as returned by list_workspaces. My workspace is not possible here."),
