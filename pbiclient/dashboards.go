@@ -89,7 +89,7 @@ func (c *Client) GetTile(ctx context.Context, groupID, dashboardID, tileID strin
 }
 
 // MyWorkspaceID names My workspace where a request body needs a workspace id, such as
-// CloneTileRequest.TargetWorkspaceID.
+// CloneReportRequest.TargetWorkspaceID or CloneTileRequest.TargetWorkspaceID.
 const MyWorkspaceID = "00000000-0000-0000-0000-000000000000"
 
 // CloneTileRequest says where a tile is copied to (CloneTileRequest in the REST

@@ -34,11 +34,19 @@ func confirmed(ctx context.Context, confirmArg bool, what string) error {
 				"required": []string{"confirm"},
 			},
 		}})
-		if err == nil {
-			if content, ok := res.Content.(map[string]any); ok && res.Action == mcp.ElicitationResponseActionAccept && content["confirm"] == true {
+		switch {
+		case err != nil:
+			// The client could not be asked after all: the confirm argument decides.
+		case res.Action == mcp.ElicitationResponseActionAccept:
+			if content, ok := res.Content.(map[string]any); ok && content["confirm"] == true {
 				return nil
 			}
 			return userErrorf("Not done: the user did not agree to this change (%s). Nothing was changed.", what)
+		case res.Action == mcp.ElicitationResponseActionDecline:
+			return userErrorf("Not done: the user did not agree to this change (%s). Nothing was changed.", what)
+		default:
+			// Cancelled: the client showed nothing or the user dismissed it without
+			// choosing (command-line clients answer so). The confirm argument decides.
 		}
 		// The request could not be delivered: the confirm argument decides.
 	}

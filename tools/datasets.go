@@ -419,8 +419,7 @@ func datasetTools(d Deps) []Tool {
 			items, page := pageOf(all, defaultInt(a.Top, 100), a.Skip)
 			res := ListDatasourcesResult{Workspace: ws, Dataset: ds, Datasources: make([]Datasource, 0, len(items)), Page: page}
 			for _, s := range items {
-				res.Datasources = append(res.Datasources, Datasource{DatasourceType: s.DatasourceType, ConnectionDetails: connectionDetailsOf(s.ConnectionDetails),
-					DatasourceID: s.DatasourceID, GatewayID: s.GatewayID})
+				res.Datasources = append(res.Datasources, datasourceOf(s))
 			}
 			return res, nil
 		}),
@@ -633,6 +632,12 @@ func datasetDetailsOf(ds pbiclient.Dataset) DatasetDetails {
 }
 
 // connectionDetailsOf keeps only the fields a source has, so a model reads {"server": ..., "database": ...}.
+// datasourceOf shapes a data source of a model or a paginated report, which Power BI describes alike.
+func datasourceOf(s pbiclient.Datasource) Datasource {
+	return Datasource{DatasourceType: s.DatasourceType, ConnectionDetails: connectionDetailsOf(s.ConnectionDetails),
+		DatasourceID: s.DatasourceID, GatewayID: s.GatewayID}
+}
+
 func connectionDetailsOf(c pbiclient.DatasourceConnectionDetails) map[string]string {
 	out := map[string]string{}
 	for k, v := range map[string]string{"server": c.Server, "database": c.Database, "url": c.URL, "path": c.Path, "kind": c.Kind,

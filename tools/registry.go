@@ -56,7 +56,8 @@ var toolsets = []Toolset{
 	{Name: "dataset_admin", Description: "change semantic models: settings, parameters, refresh schedules, ownership, access, deletion (update_dataset, update_dataset_parameters, update_refresh_schedule, update_direct_query_refresh_schedule, take_over_dataset, grant_dataset_access, delete_dataset)"},
 	{Name: "refresh", Default: true, Description: "refresh semantic models, whole or by table and partition (enhanced refresh), follow and cancel refreshes, read their history and refresh schedules (refresh_dataset, get_refresh_history, get_refresh_details, cancel_refresh, get_refresh_schedule, get_direct_query_refresh_schedule)"},
 	{Name: "dax", Default: true, Description: "query semantic models with DAX and read their tables, columns and measures (execute_dax_query, get_dataset_schema)"},
-	{Name: "reports", Default: true, Description: "find reports and export them to PDF, PowerPoint or PNG files (list_reports, export_report)"},
+	{Name: "reports", Default: true, Description: "find and inspect reports, their pages and paginated reports' data sources; export them to PDF, PowerPoint, PNG or, for paginated reports, Excel, Word, CSV and more; download .pbix and .rdl files (list_reports, get_report, list_report_pages, list_report_datasources, export_report, download_report_pbix)"},
+	{Name: "report_admin", Description: "copy, rebind, overwrite, take over and delete reports (clone_report, rebind_report, update_report_content, take_over_report, delete_report)"},
 	{Name: "dashboards", Description: "find dashboards and their tiles, create dashboards and copy tiles between them (list_dashboards, list_tiles, create_dashboard, clone_tile)"},
 	{Name: "apps", Description: "installed Power BI apps and their reports and dashboards (list_apps, list_app_reports, list_app_dashboards); only for a signed-in user, not a service principal"},
 }
@@ -78,8 +79,29 @@ func All(d Deps) []Tool {
 		// Unknown arguments are refused, in the schema the client sees and in validation, so a
 		// misspelt argument is reported instead of silently ignored.
 		all[i].Definition.InputSchema.AdditionalProperties = false
+		// Output schemas describe what this server itself sends; "no other properties" tells a
+		// client nothing and costs context in every tools/list, so it is left out.
+		all[i].Definition.OutputSchema.AdditionalProperties = nil
+		for _, p := range all[i].Definition.OutputSchema.Properties {
+			dropAdditionalProperties(p)
+		}
 	}
 	return all
+}
+
+// dropAdditionalProperties removes additionalProperties from a schema and every schema in it.
+func dropAdditionalProperties(schema any) {
+	switch s := schema.(type) {
+	case map[string]any:
+		delete(s, "additionalProperties")
+		for _, v := range s {
+			dropAdditionalProperties(v)
+		}
+	case []any:
+		for _, v := range s {
+			dropAdditionalProperties(v)
+		}
+	}
 }
 
 // Select applies the options to the full list: toolsets, individual tools, read-only.

@@ -4,9 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"mime"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 	"unicode"
@@ -40,12 +42,31 @@ type ListReportsResult struct {
 }
 
 type exportArgs struct {
-	Workspace      string   `json:"workspace"`
-	Report         string   `json:"report"`
-	Format         string   `json:"format"`
-	Pages          []string `json:"pages"`
-	ExportID       string   `json:"export_id"`
-	TimeoutSeconds int      `json:"timeout_seconds"`
+	Workspace          string            `json:"workspace"`
+	Report             string            `json:"report"`
+	Format             string            `json:"format"`
+	Pages              []string          `json:"pages"`
+	BookmarkName       string            `json:"bookmark_name"`
+	BookmarkState      string            `json:"bookmark_state"`
+	ReportLevelFilter  string            `json:"report_level_filter"`
+	Locale             string            `json:"locale"`
+	IncludeHiddenPages bool              `json:"include_hidden_pages"`
+	Identities         []identityArg     `json:"identities"`
+	ParameterValues    []parameterArg    `json:"parameter_values"`
+	FormatSettings     map[string]string `json:"format_settings"`
+	ExportID           string            `json:"export_id"`
+	TimeoutSeconds     int               `json:"timeout_seconds"`
+}
+
+type identityArg struct {
+	Username string   `json:"username"`
+	Roles    []string `json:"roles"`
+	Datasets []string `json:"datasets"`
+}
+
+type parameterArg struct {
+	Name  string `json:"name"`
+	Value string `json:"value"`
 }
 
 // ExportFile is a file export_report wrote.
@@ -70,7 +91,7 @@ type ExportResult struct {
 const defaultExportWait = 300
 
 func reportTools(d Deps) []Tool {
-	return []Tool{{
+	tools := []Tool{{
 		Toolset: "reports",
 		Definition: mcp.NewTool("list_reports",
 			mcp.WithDescription("List the reports in a workspace, with their ids, names, type (Power BI or paginated) and the semantic model each reads. "+
@@ -94,31 +115,74 @@ func reportTools(d Deps) []Tool {
 			items, page := pageOf(all, defaultInt(a.Top, 100), a.Skip)
 			res := ListReportsResult{Workspace: ws, Reports: make([]Report, 0, len(items)), Page: page}
 			for _, r := range items {
-				res.Reports = append(res.Reports, Report{ID: r.ID, Name: r.Name, ReportType: r.ReportType, DatasetID: r.DatasetID,
-					DatasetWorkspaceID: r.DatasetWorkspaceID, WebURL: r.WebURL})
+				res.Reports = append(res.Reports, reportOf(r))
 			}
 			return res, nil
 		}),
 	}, {
 		Toolset: "reports",
 		Definition: mcp.NewTool("export_report",
-			mcp.WithDescription("Export a Power BI report to a PDF, PowerPoint (PPTX) or PNG file and save it on the machine running this server. "+
+			mcp.WithDescription("Export a report to a file and save it on the machine running this server. "+
+				"Power BI reports export to PDF, PowerPoint (PPTX) or PNG; paginated reports to PDF, ACCESSIBLEPDF, PPTX, XLSX, DOCX, CSV, XML, MHTML or IMAGE (TIFF unless format_settings sets OutputFormat). "+
 				"Returns the file's absolute path, size and MIME type. The file always goes to the server's export directory, under a name the server chooses. "+
 				"The export runs as a Power BI job; the call follows it with progress notifications for up to timeout_seconds. "+
 				"If it is still running then, the answer has status Running and an exportId: call again with export_id to resume. "+
-				"Needs the report's workspace on a Premium, Embedded or Fabric capacity (not Pro or PPU) and the tenant's export settings enabled (PNG has its own setting, off by default). "+
+				"Options for Power BI reports: pages (page names from list_report_pages, not display names), a bookmark, one report-level filter, locale, hidden pages. "+
+				"For paginated reports: parameter_values and format_settings. identities applies row-level security to both (one identity for paginated reports). "+
+				"Needs the report's workspace on a Premium, Embedded or Fabric capacity (not Pro; PPU not for Power BI reports) and the tenant's export settings enabled (PNG has its own setting, off by default). "+
 				"A multi-page PNG export is a ZIP of one image per page. At most 50 pages per export."),
 			annotations("Export a report to a file", true, false, false),
 			workspaceParam(),
 			itemParam("report", "Report", "list_reports"),
 			mcp.WithString("format", mcp.Required(),
-				mcp.Description("File format: PDF, PPTX (PowerPoint) or PNG."),
-				mcp.Enum("PDF", "PPTX", "PNG")),
+				mcp.Description("File format. Power BI reports: PDF, PPTX (PowerPoint) or PNG. Paginated reports: PDF, ACCESSIBLEPDF, PPTX, XLSX, DOCX, CSV, XML, MHTML or IMAGE."),
+				mcp.Enum(append(append([]string{}, powerBIFormats...), paginatedOnlyFormats...)...)),
 			mcp.WithArray("pages",
-				mcp.Description("Only these pages, by page name (the ReportSection... part of a page's URL). Omit for every visible page."),
+				mcp.Description("Power BI reports: only these pages, by page name as list_report_pages returns it (e.g. ReportSection1), not the display name. Omit for every visible page."),
 				mcp.WithStringItems(mcp.MinLength(1), mcp.MaxLength(256)), mcp.MaxItems(50)),
+			mcp.WithString("bookmark_name",
+				mcp.Description("Power BI reports: apply this bookmark of the report to every page. Not with bookmark_state."),
+				mcp.MinLength(1), mcp.MaxLength(256)),
+			mcp.WithString("bookmark_state",
+				mcp.Description("Power BI reports: apply this bookmark state (captured with the Power BI JavaScript API) to every page. Not with bookmark_name."),
+				mcp.MinLength(1), mcp.MaxLength(65536)),
+			mcp.WithString("report_level_filter",
+				mcp.Description("Power BI reports: one filter in URL filter syntax, e.g. Store/Territory eq 'NC'. Power BI accepts only one."),
+				mcp.MinLength(1), mcp.MaxLength(4096)),
+			mcp.WithString("locale",
+				mcp.Description("Power BI reports: the locale to render with, e.g. en-US or de-DE."),
+				mcp.Pattern(`^[a-zA-Z]{2,3}(-[a-zA-Z0-9]{2,8})*$`)),
+			mcp.WithBoolean("include_hidden_pages",
+				mcp.Description("Power BI reports: also export hidden pages when no pages are named (default false)."),
+				mcp.DefaultBool(false)),
+			mcp.WithArray("identities",
+				mcp.Description("Effective identities for row-level security: the user and roles the data is filtered for. Needed when the model has RLS and the caller is a service principal. At most one for paginated reports."),
+				mcp.Items(map[string]any{
+					"type": "object",
+					"properties": map[string]any{
+						"username": map[string]any{"type": "string", "minLength": 1, "maxLength": 256, "description": "The effective user name, e.g. a UPN"},
+						"roles":    map[string]any{"type": "array", "maxItems": 50, "items": map[string]any{"type": "string", "minLength": 1, "maxLength": 50}, "description": "RLS roles"},
+						"datasets": map[string]any{"type": "array", "maxItems": 50, "items": map[string]any{"type": "string", "pattern": guidPattern.String()}, "description": "Ids of the semantic models the identity applies to"},
+					},
+					"required":             []string{"username"},
+					"additionalProperties": false,
+				}), mcp.MaxItems(20)),
+			mcp.WithArray("parameter_values",
+				mcp.Description("Paginated reports: report parameter values. Repeat a name for each value of a multi-value parameter."),
+				mcp.Items(map[string]any{
+					"type": "object",
+					"properties": map[string]any{
+						"name":  map[string]any{"type": "string", "minLength": 1, "maxLength": 256},
+						"value": map[string]any{"type": "string", "maxLength": 4096},
+					},
+					"required":             []string{"name", "value"},
+					"additionalProperties": false,
+				}), mcp.MaxItems(100)),
+			mcp.WithObject("format_settings",
+				mcp.Description("Paginated reports: device information settings of the format, e.g. {\"OutputFormat\": \"PNG\"} for IMAGE, {\"StartPage\": \"1\", \"EndPage\": \"3\"}."),
+				mcp.AdditionalProperties(map[string]any{"type": "string", "maxLength": 1024}), mcp.MaxProperties(50)),
 			mcp.WithString("export_id",
-				mcp.Description("Resume an export an earlier call left Running, instead of starting a new one (format and pages are then ignored). Export jobs expire after 24 hours."),
+				mcp.Description("Resume an export an earlier call left Running, instead of starting a new one (format and the options are then ignored). Export jobs expire after 24 hours."),
 				mcp.MinLength(1), mcp.MaxLength(1024)),
 			mcp.WithInteger("timeout_seconds",
 				mcp.Description(fmt.Sprintf("The longest time to wait for the export job (default %d).", defaultExportWait)),
@@ -136,7 +200,11 @@ func reportTools(d Deps) []Tool {
 			}
 			exportID := a.ExportID
 			if exportID == "" {
-				job, err := d.Client.ExportReport(ctx, ws.ID, rep.ID, pbiclient.ExportRequest{Format: a.Format, Pages: a.Pages})
+				er, err := exportRequest(ctx, d, ws, rep, a)
+				if err != nil {
+					return ExportResult{}, err
+				}
+				job, err := d.Client.ExportReport(ctx, ws.ID, rep.ID, er)
 				if err != nil {
 					return ExportResult{}, err
 				}
@@ -163,7 +231,9 @@ func reportTools(d Deps) []Tool {
 			if res.Report.Name == "" {
 				res.Report.Name = job.ReportName
 			}
-			file, err := saveExport(ctx, d, ws.ID, rep.ID, job, res.Report.Name)
+			file, err := saveFile(d, res.Report.Name, fileExt(job.ResourceFileExtension), func(w io.Writer) (pbiclient.Download, error) {
+				return d.Client.DownloadExport(ctx, ws.ID, rep.ID, job.ID, w)
+			})
 			if err != nil {
 				return ExportResult{}, err
 			}
@@ -172,20 +242,21 @@ func reportTools(d Deps) []Tool {
 			return res, nil
 		}),
 	}}
+	return append(tools, reportItemTools(d)...)
 }
 
-// saveExport streams an export's file into the export directory. The bytes go straight from the
+// saveFile streams a download into the export directory. The bytes go straight from the
 // network to a temporary file that is renamed only when complete, so a failed download never
 // leaves a partial file under a real name, and a file is never overwritten.
-func saveExport(ctx context.Context, d Deps, groupID, reportID string, job pbiclient.Export, reportName string) (*ExportFile, error) {
+func saveFile(d Deps, name, ext string, download func(io.Writer) (pbiclient.Download, error)) (*ExportFile, error) {
 	if err := os.MkdirAll(d.ExportDir, 0o700); err != nil {
-		return nil, userErrorf("The export finished but the export directory %s cannot be created: %v. Set PBI_MCP_EXPORT_DIR to a writable directory.", d.ExportDir, err)
+		return nil, userErrorf("The file is ready but the export directory %s cannot be created: %v. Set PBI_MCP_EXPORT_DIR to a writable directory.", d.ExportDir, err)
 	}
 	tmp, err := os.CreateTemp(d.ExportDir, ".export-*.partial")
 	if err != nil {
-		return nil, userErrorf("The export finished but no file can be written in %s: %v. Set PBI_MCP_EXPORT_DIR to a writable directory.", d.ExportDir, err)
+		return nil, userErrorf("The file is ready but no file can be written in %s: %v. Set PBI_MCP_EXPORT_DIR to a writable directory.", d.ExportDir, err)
 	}
-	dl, err := d.Client.DownloadExport(ctx, groupID, reportID, job.ID, tmp)
+	dl, err := download(tmp)
 	if cerr := tmp.Close(); err == nil {
 		err = cerr
 	}
@@ -193,14 +264,13 @@ func saveExport(ctx context.Context, d Deps, groupID, reportID string, job pbicl
 		os.Remove(tmp.Name())
 		return nil, err
 	}
-	ext := fileExt(job.ResourceFileExtension)
-	path, err := freeName(d.ExportDir, fileStem(reportName)+"-"+time.Now().UTC().Format("20060102-150405"), ext)
+	path, err := freeName(d.ExportDir, fileStem(name)+"-"+time.Now().UTC().Format("20060102-150405"), ext)
 	if err == nil {
 		err = os.Rename(tmp.Name(), path)
 	}
 	if err != nil {
 		os.Remove(tmp.Name())
-		return nil, fmt.Errorf("saving the exported file: %w", err)
+		return nil, fmt.Errorf("saving the file: %w", err)
 	}
 	mimeType, _, _ := strings.Cut(dl.ContentType, ";")
 	if mimeType == "" || mimeType == "application/octet-stream" {
@@ -259,4 +329,515 @@ func freeName(dir, stem, ext string) (string, error) {
 		}
 	}
 	return "", fmt.Errorf("no free file name for %s%s in %s", stem, ext, dir)
+}
+
+// Export formats: Power BI reports have three; paginated reports have PDF and PPTX too, and these.
+var (
+	powerBIFormats       = []string{"PDF", "PPTX", "PNG"}
+	paginatedOnlyFormats = []string{"ACCESSIBLEPDF", "XLSX", "DOCX", "CSV", "XML", "MHTML", "IMAGE"}
+)
+
+// exportRequest turns export_report's arguments into the request. The options go into the
+// configuration of the report's kind, so the kind must be known: the format or the paginated
+// options say it, and otherwise, when identities need a place, the report is looked up.
+func exportRequest(ctx context.Context, d Deps, ws WorkspaceRef, rep ItemRef, a exportArgs) (pbiclient.ExportRequest, error) {
+	er := pbiclient.ExportRequest{Format: a.Format, Pages: a.Pages, BookmarkName: a.BookmarkName, BookmarkState: a.BookmarkState,
+		ReportLevelFilter: a.ReportLevelFilter, Locale: a.Locale, IncludeHiddenPages: a.IncludeHiddenPages, FormatSettings: a.FormatSettings}
+	for _, id := range a.Identities {
+		er.Identities = append(er.Identities, pbiclient.EffectiveIdentity{Username: id.Username, Roles: id.Roles, Datasets: id.Datasets})
+	}
+	for _, p := range a.ParameterValues {
+		er.ParameterValues = append(er.ParameterValues, pbiclient.ParameterValue{Name: p.Name, Value: p.Value})
+	}
+	if a.BookmarkName != "" && a.BookmarkState != "" {
+		return er, userErrorf("Pass bookmark_name or bookmark_state, not both.")
+	}
+	powerBIOnly := len(a.Pages) > 0 || a.BookmarkName != "" || a.BookmarkState != "" || a.ReportLevelFilter != "" || a.Locale != "" || a.IncludeHiddenPages
+	er.Paginated = slices.Contains(paginatedOnlyFormats, a.Format) || len(a.ParameterValues) > 0 || len(a.FormatSettings) > 0
+	if !er.Paginated && !powerBIOnly && len(a.Identities) > 0 {
+		r, err := d.Client.GetReport(ctx, ws.ID, rep.ID)
+		if err != nil {
+			return er, err
+		}
+		er.Paginated = r.ReportType == "PaginatedReport"
+	}
+	switch {
+	case er.Paginated && powerBIOnly:
+		return er, userErrorf("pages, bookmark_name, bookmark_state, report_level_filter, locale and include_hidden_pages apply to Power BI reports, but format %s, parameter_values or format_settings are for paginated reports. Drop one set; get_report tells the report's type.", a.Format)
+	case er.Paginated && len(a.Identities) > 1:
+		return er, userErrorf("A paginated report takes a single identity; %d were given.", len(a.Identities))
+	}
+	return er, nil
+}
+
+type reportArgs struct {
+	Workspace string `json:"workspace"`
+	Report    string `json:"report"`
+}
+
+// ReportDetail is one report with everything get_report tells.
+type ReportDetail struct {
+	Report
+	EmbedURL    string `json:"embedUrl,omitempty"`
+	Description string `json:"description,omitempty"`
+	IsOwnedByMe bool   `json:"isOwnedByMe"`
+}
+
+// GetReportResult is the answer of get_report.
+type GetReportResult struct {
+	Workspace WorkspaceRef `json:"workspace"`
+	Report    ReportDetail `json:"report"`
+}
+
+type listReportItemsArgs struct {
+	Workspace string `json:"workspace"`
+	Report    string `json:"report"`
+	Top       int    `json:"top"`
+	Skip      int    `json:"skip"`
+}
+
+// ReportPage is a page of a Power BI report.
+type ReportPage struct {
+	Name        string `json:"name" jsonschema:"The page name the API takes (export_report pages)"`
+	DisplayName string `json:"displayName" jsonschema:"The name users see on the page tab"`
+	Order       int    `json:"order"`
+}
+
+// ListReportPagesResult is the answer of list_report_pages.
+type ListReportPagesResult struct {
+	Workspace WorkspaceRef `json:"workspace"`
+	Report    ItemRef      `json:"report"`
+	Pages     []ReportPage `json:"pages"`
+	Page
+}
+
+// ListReportDatasourcesResult is the answer of list_report_datasources.
+type ListReportDatasourcesResult struct {
+	Workspace   WorkspaceRef `json:"workspace"`
+	Report      ItemRef      `json:"report"`
+	Datasources []Datasource `json:"datasources"`
+	Page
+}
+
+type cloneArgs struct {
+	Workspace       string `json:"workspace"`
+	Report          string `json:"report"`
+	Name            string `json:"name"`
+	TargetWorkspace string `json:"target_workspace"`
+	TargetModel     string `json:"target_model"`
+}
+
+// CloneReportResult is the answer of clone_report.
+type CloneReportResult struct {
+	Workspace       WorkspaceRef `json:"workspace"`
+	Source          ItemRef      `json:"source"`
+	TargetWorkspace WorkspaceRef `json:"targetWorkspace"`
+	Clone           Report       `json:"clone" jsonschema:"The new report"`
+	Message         string       `json:"message"`
+}
+
+type rebindArgs struct {
+	Workspace        string `json:"workspace"`
+	Report           string `json:"report"`
+	Dataset          string `json:"dataset"`
+	DatasetWorkspace string `json:"dataset_workspace"`
+	Confirm          bool   `json:"confirm"`
+}
+
+// ReportChangeResult is the answer of the tools that change or delete a report.
+type ReportChangeResult struct {
+	Workspace WorkspaceRef `json:"workspace"`
+	Report    ItemRef      `json:"report"`
+	Message   string       `json:"message"`
+}
+
+type updateContentArgs struct {
+	Workspace       string `json:"workspace"`
+	Report          string `json:"report"`
+	SourceReport    string `json:"source_report"`
+	SourceWorkspace string `json:"source_workspace"`
+	Confirm         bool   `json:"confirm"`
+}
+
+type confirmReportArgs struct {
+	Workspace string `json:"workspace"`
+	Report    string `json:"report"`
+	Confirm   bool   `json:"confirm"`
+}
+
+type downloadArgs struct {
+	Workspace    string `json:"workspace"`
+	Report       string `json:"report"`
+	DownloadType string `json:"download_type"`
+}
+
+// DownloadReportResult is the answer of download_report_pbix.
+type DownloadReportResult struct {
+	Workspace  WorkspaceRef `json:"workspace"`
+	Report     ItemRef      `json:"report"`
+	ReportType string       `json:"reportType"`
+	File       ExportFile   `json:"file"`
+	Message    string       `json:"message"`
+}
+
+// resolveBodyWorkspace reads a workspace argument that a request body carries: omitted means
+// the same workspace (bodyID ""), the empty GUID means My workspace, anything else is resolved.
+func resolveBodyWorkspace(ctx context.Context, d Deps, arg string, same WorkspaceRef) (ws WorkspaceRef, bodyID string, err error) {
+	switch arg = strings.TrimSpace(arg); arg {
+	case "":
+		return same, "", nil
+	case pbiclient.MyWorkspaceID:
+		return WorkspaceRef{Name: "My workspace", MyWorkspace: true, ResolvedBy: "id"}, pbiclient.MyWorkspaceID, nil
+	}
+	ws, err = resolveWorkspace(ctx, d.Client, arg)
+	return ws, ws.ID, err
+}
+
+// describeWorkspace names a workspace in a confirmation sentence.
+func describeWorkspace(ws WorkspaceRef) string {
+	switch {
+	case ws.MyWorkspace:
+		return "My workspace"
+	case ws.Name != "":
+		return fmt.Sprintf("the workspace %s (%s)", ws.Name, ws.ID)
+	}
+	return "the workspace " + ws.ID
+}
+
+// describeItem names an item in a confirmation sentence.
+func describeItem(kind string, it ItemRef) string {
+	if it.Name != "" {
+		return fmt.Sprintf("the %s %s (%s)", kind, it.Name, it.ID)
+	}
+	return fmt.Sprintf("the %s %s", kind, it.ID)
+}
+
+// workspaceAndReport resolves the two arguments every report tool takes.
+func workspaceAndReport(ctx context.Context, d Deps, workspace, report string) (WorkspaceRef, ItemRef, error) {
+	ws, err := resolveWorkspace(ctx, d.Client, workspace)
+	if err != nil {
+		return ws, ItemRef{}, err
+	}
+	rep, err := resolveReport(ctx, d.Client, ws, report)
+	return ws, rep, err
+}
+
+func reportItemTools(d Deps) []Tool {
+	return []Tool{{
+		Toolset: "reports",
+		Definition: mcp.NewTool("get_report",
+			mcp.WithDescription("Get one report: its type (Power BI or paginated), the semantic model it reads and that model's workspace, its web and embed URLs, and whether the caller owns it. "+
+				"Use it to check a report before exporting, cloning or rebinding it."),
+			annotations("Get a report", true, false, true),
+			workspaceParam(),
+			itemParam("report", "Report", "list_reports"),
+			mcp.WithOutputSchema[GetReportResult](),
+		),
+		Handler: handle("get the report", func(ctx context.Context, _ mcp.CallToolRequest, a reportArgs) (GetReportResult, error) {
+			ws, rep, err := workspaceAndReport(ctx, d, a.Workspace, a.Report)
+			if err != nil {
+				return GetReportResult{}, err
+			}
+			r, err := d.Client.GetReport(ctx, ws.ID, rep.ID)
+			if err != nil {
+				return GetReportResult{}, err
+			}
+			return GetReportResult{Workspace: ws, Report: ReportDetail{Report: reportOf(r), EmbedURL: r.EmbedURL,
+				Description: r.Description, IsOwnedByMe: r.IsOwnedByMe}}, nil
+		}),
+	}, {
+		Toolset: "reports",
+		Definition: mcp.NewTool("list_report_pages",
+			mcp.WithDescription("List the pages of a Power BI report in order: each page's name (what export_report's pages argument takes, e.g. ReportSection1), its display name (what users see on the tab) and its position. "+
+				"Paginated reports have no pages here. "+
+				"Paged: at most top pages per call (default 100, at most 1000); when hasMore is true, call again with skip = nextSkip."),
+			annotations("List report pages", true, false, true),
+			workspaceParam(),
+			itemParam("report", "Report", "list_reports"),
+			topParam(100, 1000, "pages"),
+			skipParam(),
+			mcp.WithOutputSchema[ListReportPagesResult](),
+		),
+		Handler: handle("list the report's pages", func(ctx context.Context, _ mcp.CallToolRequest, a listReportItemsArgs) (ListReportPagesResult, error) {
+			ws, rep, err := workspaceAndReport(ctx, d, a.Workspace, a.Report)
+			if err != nil {
+				return ListReportPagesResult{}, err
+			}
+			all, err := d.Client.ListReportPages(ctx, ws.ID, rep.ID)
+			if err != nil {
+				return ListReportPagesResult{}, err
+			}
+			items, page := pageOf(all, defaultInt(a.Top, 100), a.Skip)
+			res := ListReportPagesResult{Workspace: ws, Report: rep, Pages: make([]ReportPage, 0, len(items)), Page: page}
+			for _, p := range items {
+				res.Pages = append(res.Pages, ReportPage{Name: p.Name, DisplayName: p.DisplayName, Order: p.Order})
+			}
+			return res, nil
+		}),
+	}, {
+		Toolset: "reports",
+		Definition: mcp.NewTool("list_report_datasources",
+			mcp.WithDescription("List the data sources of a paginated report: type, server, database, and the gateway and gateway data source it is bound to. "+
+				"Only paginated reports have this list; a Power BI report reads its semantic model (get_report names it). "+
+				"Paged: at most top items per call (default 100, at most 1000); when hasMore is true, call again with skip = nextSkip."),
+			annotations("List a paginated report's data sources", true, false, true),
+			workspaceParam(),
+			itemParam("report", "Paginated report", "list_reports"),
+			topParam(100, 1000, "data sources"),
+			skipParam(),
+			mcp.WithOutputSchema[ListReportDatasourcesResult](),
+		),
+		Handler: handle("list the report's data sources", func(ctx context.Context, _ mcp.CallToolRequest, a listReportItemsArgs) (ListReportDatasourcesResult, error) {
+			ws, rep, err := workspaceAndReport(ctx, d, a.Workspace, a.Report)
+			if err != nil {
+				return ListReportDatasourcesResult{}, err
+			}
+			all, err := d.Client.ListReportDatasources(ctx, ws.ID, rep.ID)
+			if err != nil {
+				return ListReportDatasourcesResult{}, err
+			}
+			items, page := pageOf(all, defaultInt(a.Top, 100), a.Skip)
+			res := ListReportDatasourcesResult{Workspace: ws, Report: rep, Datasources: make([]Datasource, 0, len(items)), Page: page}
+			for _, ds := range items {
+				res.Datasources = append(res.Datasources, datasourceOf(ds))
+			}
+			return res, nil
+		}),
+	}, {
+		Toolset: "report_admin",
+		Definition: mcp.NewTool("clone_report",
+			mcp.WithDescription("Copy a report under a new name, in its own workspace or another one, optionally bound to another semantic model. Returns the new report. "+
+				"Use it to make a working copy before changing a report, or to publish a report to another workspace. "+
+				"Needs Write permission on the report and Build permission on the target model; a report with a live connection loses it when bound to another model."),
+			annotations("Clone a report", false, false, false),
+			workspaceParam(),
+			itemParam("report", "Report", "list_reports"),
+			mcp.WithString("name", mcp.Required(), mcp.Description("Name of the new report."), mcp.MinLength(1), mcp.MaxLength(256)),
+			mcp.WithString("target_workspace",
+				mcp.Description("Workspace id (GUID) or exact name to put the copy in; 00000000-0000-0000-0000-000000000000 means My workspace. Omit to keep the report's workspace."),
+				mcp.MinLength(1), mcp.MaxLength(256)),
+			mcp.WithString("target_model",
+				mcp.Description("Semantic model id (GUID), or exact name in the target workspace, to bind the copy to. Omit to keep the report's model."),
+				mcp.MinLength(1), mcp.MaxLength(256)),
+			mcp.WithOutputSchema[CloneReportResult](),
+		),
+		Handler: handle("clone the report", func(ctx context.Context, _ mcp.CallToolRequest, a cloneArgs) (CloneReportResult, error) {
+			ws, rep, err := workspaceAndReport(ctx, d, a.Workspace, a.Report)
+			if err != nil {
+				return CloneReportResult{}, err
+			}
+			target, targetBodyID, err := resolveBodyWorkspace(ctx, d, a.TargetWorkspace, ws)
+			if err != nil {
+				return CloneReportResult{}, err
+			}
+			req := pbiclient.CloneReportRequest{Name: a.Name, TargetWorkspaceID: targetBodyID}
+			if a.TargetModel != "" {
+				model, err := resolveDataset(ctx, d.Client, target, a.TargetModel)
+				if err != nil {
+					return CloneReportResult{}, err
+				}
+				req.TargetModelID = model.ID
+			}
+			r, err := d.Client.CloneReport(ctx, ws.ID, rep.ID, req)
+			if err != nil {
+				return CloneReportResult{}, err
+			}
+			return CloneReportResult{Workspace: ws, Source: rep, TargetWorkspace: target, Clone: reportOf(r),
+				Message: fmt.Sprintf("The report was copied to %s as %q (id %s).", describeWorkspace(target), r.Name, r.ID)}, nil
+		}),
+	}, {
+		Toolset: "report_admin",
+		Definition: mcp.NewTool("rebind_report",
+			mcp.WithDescription("Bind a Power BI report to another semantic model: its visuals read the new model from then on, and fields the new model lacks break. "+
+				"DESTRUCTIVE: ask the user first and pass confirm: true only after they agree (clone_report first keeps a copy). Not for paginated reports. "+
+				"A model in another workspace or My workspace is linked into the report's workspace as a shared model; a live-connected report loses its live connection. Needs Write on the report and Build on the model."),
+			annotations("Rebind a report to another model", false, true, true),
+			workspaceParam(),
+			itemParam("report", "Report", "list_reports"),
+			mcp.WithString("dataset", mcp.Required(),
+				mcp.Description("Semantic model id (GUID), or exact name in dataset_workspace, to bind the report to."),
+				mcp.MinLength(1), mcp.MaxLength(256)),
+			mcp.WithString("dataset_workspace",
+				mcp.Description("Workspace id or exact name where a dataset given by name lives. Omit for the report's workspace."),
+				mcp.MinLength(1), mcp.MaxLength(256)),
+			confirmParam(),
+			mcp.WithOutputSchema[ReportChangeResult](),
+		),
+		Handler: handle("rebind the report", func(ctx context.Context, _ mcp.CallToolRequest, a rebindArgs) (ReportChangeResult, error) {
+			ws, rep, err := workspaceAndReport(ctx, d, a.Workspace, a.Report)
+			if err != nil {
+				return ReportChangeResult{}, err
+			}
+			dsWS := ws
+			if a.DatasetWorkspace != "" {
+				if dsWS, err = resolveWorkspace(ctx, d.Client, a.DatasetWorkspace); err != nil {
+					return ReportChangeResult{}, err
+				}
+			}
+			model, err := resolveDataset(ctx, d.Client, dsWS, a.Dataset)
+			if err != nil {
+				return ReportChangeResult{}, err
+			}
+			what := fmt.Sprintf("Rebind %s in %s to %s; its visuals will read that model from now on.",
+				describeItem("report", rep), describeWorkspace(ws), describeItem("semantic model", model))
+			if err := confirmed(ctx, a.Confirm, what); err != nil {
+				return ReportChangeResult{}, err
+			}
+			if err := d.Client.RebindReport(ctx, ws.ID, rep.ID, model.ID); err != nil {
+				return ReportChangeResult{}, err
+			}
+			return ReportChangeResult{Workspace: ws, Report: rep,
+				Message: fmt.Sprintf("The report now reads the semantic model %s.", model.ID)}, nil
+		}),
+	}, {
+		Toolset: "report_admin",
+		Definition: mcp.NewTool("update_report_content",
+			mcp.WithDescription("Overwrite a Power BI report's content (pages and visuals) with the content of another report, keeping the report's id, URL and model binding. "+
+				"DESTRUCTIVE: the current pages are lost; ask the user first and pass confirm: true only after they agree (clone_report first keeps a copy). "+
+				"Not for paginated reports. Needs Write on the target report and Read on the source."),
+			annotations("Overwrite a report's content", false, true, true),
+			workspaceParam(),
+			itemParam("report", "Report", "list_reports"),
+			mcp.WithString("source_report", mcp.Required(),
+				mcp.Description("Report id (GUID), or exact name in source_workspace, whose content is copied."),
+				mcp.MinLength(1), mcp.MaxLength(256)),
+			mcp.WithString("source_workspace",
+				mcp.Description("Workspace id (GUID) or exact name of the source report; 00000000-0000-0000-0000-000000000000 means My workspace. Omit when it is in the same workspace as the report."),
+				mcp.MinLength(1), mcp.MaxLength(256)),
+			confirmParam(),
+			mcp.WithOutputSchema[ReportChangeResult](),
+		),
+		Handler: handle("update the report's content", func(ctx context.Context, _ mcp.CallToolRequest, a updateContentArgs) (ReportChangeResult, error) {
+			ws, rep, err := workspaceAndReport(ctx, d, a.Workspace, a.Report)
+			if err != nil {
+				return ReportChangeResult{}, err
+			}
+			srcWS, srcBodyID, err := resolveBodyWorkspace(ctx, d, a.SourceWorkspace, ws)
+			if err != nil {
+				return ReportChangeResult{}, err
+			}
+			src, err := resolveReport(ctx, d.Client, srcWS, a.SourceReport)
+			if err != nil {
+				return ReportChangeResult{}, err
+			}
+			what := fmt.Sprintf("Replace every page of %s in %s with the content of %s in %s.",
+				describeItem("report", rep), describeWorkspace(ws), describeItem("report", src), describeWorkspace(srcWS))
+			if err := confirmed(ctx, a.Confirm, what); err != nil {
+				return ReportChangeResult{}, err
+			}
+			if _, err := d.Client.UpdateReportContent(ctx, ws.ID, rep.ID, srcBodyID, src.ID); err != nil {
+				return ReportChangeResult{}, err
+			}
+			return ReportChangeResult{Workspace: ws, Report: rep,
+				Message: fmt.Sprintf("The report's content was replaced with that of report %s.", src.ID)}, nil
+		}),
+	}, {
+		Toolset: "report_admin",
+		Definition: mcp.NewTool("take_over_report",
+			mcp.WithDescription("Make the signed-in identity the owner of a paginated report's data sources, so its credentials are used to connect (for example after the previous owner left). "+
+				"DESTRUCTIVE: the previous owner's data source settings stop applying; ask the user first and pass confirm: true only after they agree. "+
+				"Only for paginated reports in a workspace (not My workspace). Needs write access to the report."),
+			annotations("Take over a paginated report's data sources", false, true, true),
+			mcp.WithString("workspace", mcp.Required(),
+				mcp.Description("Workspace id (GUID) or exact workspace name, as returned by list_workspaces. My workspace is not possible here."),
+				mcp.MinLength(1), mcp.MaxLength(256)),
+			itemParam("report", "Paginated report", "list_reports"),
+			confirmParam(),
+			mcp.WithOutputSchema[ReportChangeResult](),
+		),
+		Handler: handle("take over the report", func(ctx context.Context, _ mcp.CallToolRequest, a confirmReportArgs) (ReportChangeResult, error) {
+			ws, rep, err := workspaceAndReport(ctx, d, a.Workspace, a.Report)
+			if err != nil {
+				return ReportChangeResult{}, err
+			}
+			what := fmt.Sprintf("Take over the data sources of %s in %s, so they connect with the signed-in identity's settings.",
+				describeItem("paginated report", rep), describeWorkspace(ws))
+			if err := confirmed(ctx, a.Confirm, what); err != nil {
+				return ReportChangeResult{}, err
+			}
+			if err := d.Client.TakeOverReport(ctx, ws.ID, rep.ID); err != nil {
+				return ReportChangeResult{}, err
+			}
+			return ReportChangeResult{Workspace: ws, Report: rep,
+				Message: "The signed-in identity now owns the report's data sources. Check their credentials with list_report_datasources."}, nil
+		}),
+	}, {
+		Toolset: "report_admin",
+		Definition: mcp.NewTool("delete_report",
+			mcp.WithDescription("Delete a report (Power BI or paginated). Its semantic model stays. "+
+				"DESTRUCTIVE and final: dashboard tiles pinned from the report break; ask the user first and pass confirm: true only after they agree. "+
+				"download_report_pbix keeps a copy of the file first. Needs Admin, Member or Contributor access to the workspace."),
+			annotations("Delete a report", false, true, true),
+			workspaceParam(),
+			itemParam("report", "Report", "list_reports"),
+			confirmParam(),
+			mcp.WithOutputSchema[ReportChangeResult](),
+		),
+		Handler: handle("delete the report", func(ctx context.Context, _ mcp.CallToolRequest, a confirmReportArgs) (ReportChangeResult, error) {
+			ws, rep, err := workspaceAndReport(ctx, d, a.Workspace, a.Report)
+			if err != nil {
+				return ReportChangeResult{}, err
+			}
+			if err := confirmed(ctx, a.Confirm, fmt.Sprintf("Delete %s from %s.", describeItem("report", rep), describeWorkspace(ws))); err != nil {
+				return ReportChangeResult{}, err
+			}
+			if err := d.Client.DeleteReport(ctx, ws.ID, rep.ID); err != nil {
+				return ReportChangeResult{}, err
+			}
+			return ReportChangeResult{Workspace: ws, Report: rep, Message: "The report was deleted."}, nil
+		}),
+	}, {
+		Toolset: "reports",
+		Definition: mcp.NewTool("download_report_pbix",
+			mcp.WithDescription("Download a report's definition file and save it on the machine running this server: a .pbix for a Power BI report (openable in Power BI Desktop), the .rdl for a paginated report. "+
+				"Returns the file's absolute path, size and MIME type; the file goes to the server's export directory under a name the server chooses. "+
+				"download_type (workspaces only) chooses a .pbix with the semantic model (IncludeModel) or connected live to it (LiveConnect). "+
+				"Power BI refuses reports that were not uploaded as .pbix or were edited in ways Desktop cannot open, and live-connected reports after a rebind. "+
+				"For a PDF, PowerPoint or image of the report, use export_report."),
+			annotations("Download a report's .pbix or .rdl file", true, false, false),
+			workspaceParam(),
+			itemParam("report", "Report", "list_reports"),
+			mcp.WithString("download_type",
+				mcp.Description("IncludeModel: the .pbix carries the semantic model; LiveConnect: it connects live to the model in Power BI. Only for reports in a workspace; omit for the service's default."),
+				mcp.Enum(pbiclient.DownloadIncludeModel, pbiclient.DownloadLiveConnect)),
+			mcp.WithOutputSchema[DownloadReportResult](),
+		),
+		Handler: handle("download the report", func(ctx context.Context, _ mcp.CallToolRequest, a downloadArgs) (DownloadReportResult, error) {
+			ws, rep, err := workspaceAndReport(ctx, d, a.Workspace, a.Report)
+			if err != nil {
+				return DownloadReportResult{}, err
+			}
+			if ws.MyWorkspace && a.DownloadType != "" {
+				return DownloadReportResult{}, userErrorf("download_type is only available for reports in a workspace; for My workspace, call again without it.")
+			}
+			// The file's kind (.pbix or .rdl) and a readable file name come from the report.
+			r, err := d.Client.GetReport(ctx, ws.ID, rep.ID)
+			if err != nil {
+				return DownloadReportResult{}, err
+			}
+			ext := ".pbix"
+			if r.ReportType == "PaginatedReport" {
+				ext = ".rdl"
+			}
+			if rep.Name == "" {
+				rep.Name = r.Name
+			}
+			file, err := saveFile(d, rep.Name, ext, func(w io.Writer) (pbiclient.Download, error) {
+				return d.Client.DownloadReport(ctx, ws.ID, rep.ID, a.DownloadType, w)
+			})
+			if err != nil {
+				return DownloadReportResult{}, err
+			}
+			// A .pbix is a zip package and an .rdl an XML document, whatever type the service sent.
+			file.MimeType = map[string]string{".pbix": "application/zip", ".rdl": "application/xml"}[ext]
+			return DownloadReportResult{Workspace: ws, Report: rep, ReportType: r.ReportType, File: *file,
+				Message: "The report was saved to " + file.Path + "."}, nil
+		}),
+	}}
+}
+
+// reportOf shapes a report for the tools' answers.
+func reportOf(r pbiclient.Report) Report {
+	return Report{ID: r.ID, Name: r.Name, ReportType: r.ReportType, DatasetID: r.DatasetID,
+		DatasetWorkspaceID: r.DatasetWorkspaceID, WebURL: r.WebURL}
 }

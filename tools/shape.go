@@ -55,25 +55,29 @@ func annotations(title string, readOnly, destructive, idempotent bool) mcp.ToolO
 }
 
 // WorkspaceRef tells the model which workspace a tool used, and how its argument was read.
+//
+// Its fields, like those of ItemRef and Page, carry no schema descriptions: they are plain, the
+// server instructions explain names and paging once, and repeating them in every tool's output
+// schema would cost every conversation context for nothing.
 type WorkspaceRef struct {
-	ID          string `json:"id,omitempty" jsonschema:"Workspace id; empty for My workspace"`
-	Name        string `json:"name,omitempty" jsonschema:"Workspace name, when it was given or looked up"`
-	MyWorkspace bool   `json:"myWorkspace,omitempty" jsonschema:"True when the caller's My workspace was used"`
-	ResolvedBy  string `json:"resolvedBy" jsonschema:"How the workspace argument was read: id, name or default (My workspace)"`
+	ID          string `json:"id,omitempty"`          // empty for My workspace
+	Name        string `json:"name,omitempty"`        // when it was given or looked up
+	MyWorkspace bool   `json:"myWorkspace,omitempty"` // the caller's My workspace was used
+	ResolvedBy  string `json:"resolvedBy"`            // id, name or default (My workspace)
 }
 
 // ItemRef names a dataset or report a tool acted on.
 type ItemRef struct {
 	ID         string `json:"id"`
 	Name       string `json:"name,omitempty"`
-	ResolvedBy string `json:"resolvedBy" jsonschema:"How the argument was read: id or name"`
+	ResolvedBy string `json:"resolvedBy"` // id or name
 }
 
 // Page is the paging part of every list result.
 type Page struct {
-	Count    int  `json:"count" jsonschema:"Number of items in this answer"`
-	HasMore  bool `json:"hasMore" jsonschema:"True when more items exist: call again with skip = nextSkip"`
-	NextSkip int  `json:"nextSkip,omitempty" jsonschema:"The skip value for the next page, when hasMore is true"`
+	Count    int  `json:"count"`              // items in this answer
+	HasMore  bool `json:"hasMore"`            // more items exist: call again with skip = nextSkip
+	NextSkip int  `json:"nextSkip,omitempty"` // the skip value for the next page
 }
 
 // pageOf cuts one page out of a full list the service returned whole.

@@ -116,7 +116,7 @@ func TestInvalidArgumentsAreExplained(t *testing.T) {
 	}{
 		{"list_workspaces", map[string]any{"top": 5000}, "/top"},
 		{"list_workspaces", map[string]any{"colour": "blue"}, "'colour' not allowed"},
-		{"export_report", map[string]any{"report": "Sales Overview", "format": "DOCX"}, "/format"},
+		{"export_report", map[string]any{"report": "Sales Overview", "format": "DOC"}, "/format"},
 		{"refresh_dataset", map[string]any{}, "dataset"},
 		{"get_refresh_history", map[string]any{"dataset": "x", "top": 0}, "/top"},
 	} {

@@ -31,6 +31,11 @@ type exportJob struct {
 	pages      []Page // the pages exported, in order
 	created    time.Time
 	duration   time.Duration
+
+	// Paginated reports only.
+	paginated   bool
+	parameters  []paramValue
+	imageFormat string
 }
 
 // exportFormat describes a format the fake can produce.
@@ -50,11 +55,30 @@ var paginatedOnlyFormats = map[string]bool{
 	"IMAGE": true, "XLSX": true, "DOCX": true, "CSV": true, "XML": true, "MHTML": true, "ACCESSIBLEPDF": true,
 }
 
+// paginatedFormats are the formats a paginated report exports to: its own
+// and PDF and PPTX, but not PNG (IMAGE with OutputFormat PNG instead).
+var paginatedFormats = map[string]exportFormat{
+	"PDF":           {".pdf", "application/pdf"},
+	"ACCESSIBLEPDF": {".pdf", "application/pdf"},
+	"PPTX":          exportFormats["PPTX"],
+	"XLSX":          {".xlsx", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"},
+	"DOCX":          {".docx", "application/vnd.openxmlformats-officedocument.wordprocessingml.document"},
+	"CSV":           {".csv", "text/csv"},
+	"XML":           {".xml", "text/xml"},
+	"MHTML":         {".mhtml", "multipart/related"},
+	"IMAGE":         imageFormats["TIFF"],
+}
+
 // fileFormat is the format of the produced file: several pages of PNG
 // come as a zip of one image per page.
 func (j *exportJob) fileFormat() exportFormat {
-	if j.format == "PNG" && len(j.pages) > 1 {
+	switch {
+	case j.format == "PNG" && len(j.pages) > 1:
 		return exportFormat{".zip", "application/zip"}
+	case j.format == "IMAGE":
+		return imageFormats[j.imageFormat]
+	case j.paginated:
+		return paginatedFormats[j.format]
 	}
 	return exportFormats[j.format]
 }
@@ -145,15 +169,54 @@ func (s *Server) toExportJSON(groupID string, j *exportJob, now time.Time) expor
 type exportRequest struct {
 	Format                     string `json:"format"`
 	PowerBIReportConfiguration *struct {
+		Settings *struct {
+			Locale             string `json:"locale"`
+			IncludeHiddenPages bool   `json:"includeHiddenPages"`
+		} `json:"settings"`
+		DefaultBookmark    *bookmarkJSON `json:"defaultBookmark"`
+		ReportLevelFilters []struct {
+			Filter string `json:"filter"`
+		} `json:"reportLevelFilters"`
 		Pages []struct {
-			PageName   string `json:"pageName"`
-			VisualName string `json:"visualName"`
+			PageName   string        `json:"pageName"`
+			VisualName string        `json:"visualName"`
+			Bookmark   *bookmarkJSON `json:"bookmark"`
 		} `json:"pages"`
+		Identities []identityJSON `json:"identities"`
 	} `json:"powerBIReportConfiguration"`
-	PaginatedReportConfiguration any `json:"paginatedReportConfiguration"`
+	PaginatedReportConfiguration *struct {
+		Identities      []identityJSON    `json:"identities"`
+		FormatSettings  map[string]string `json:"formatSettings"`
+		ParameterValues []paramValue      `json:"parameterValues"`
+	} `json:"paginatedReportConfiguration"`
 }
 
-// postExport starts an export of a Power BI report to PDF, PPTX or PNG.
+// bookmarkJSON is a PageBookmark: a name or a state, not both.
+type bookmarkJSON struct {
+	Name  string `json:"name"`
+	State string `json:"state"`
+}
+
+func (b *bookmarkJSON) valid() bool { return b == nil || (b.Name == "") != (b.State == "") }
+
+// identityJSON is an EffectiveIdentity; username is required.
+type identityJSON struct {
+	Username string   `json:"username"`
+	Roles    []string `json:"roles"`
+	Datasets []string `json:"datasets"`
+}
+
+func identitiesValid(ids []identityJSON) bool {
+	for _, id := range ids {
+		if strings.TrimSpace(id.Username) == "" {
+			return false
+		}
+	}
+	return true
+}
+
+// postExport starts an export: a Power BI report to PDF, PPTX or PNG, a
+// paginated report to any of its formats.
 func (s *Server) postExport(w http.ResponseWriter, r *http.Request) {
 	var req exportRequest
 	present, ok := readJSON(w, r, &req)
@@ -173,15 +236,14 @@ func (s *Server) postExport(w http.ResponseWriter, r *http.Request) {
 	if rep == nil {
 		return
 	}
-	if rep.info.ReportType != reportTypePowerBI {
-		// The service exports paginated reports through their own
-		// rendering engine, which this fake does not imitate.
-		writeError(w, http.StatusBadRequest, "InvalidRequest", "Export of paginated reports is not supported by pbitest")
-		return
+	paginated := rep.info.ReportType == reportTypePaginated
+	supported := exportFormats
+	if paginated {
+		supported = paginatedFormats
 	}
-	if _, supported := exportFormats[format]; !supported {
+	if _, ok := supported[format]; !ok {
 		msg := "Export report was called with an unsupported file format"
-		if !paginatedOnlyFormats[format] {
+		if _, known := exportFormats[format]; !known && !paginatedOnlyFormats[format] {
 			// Not a value of the format enumeration at all.
 			msg = fmt.Sprintf("Export report request has an invalid file format '%s'", req.Format)
 		}
@@ -196,37 +258,119 @@ func (s *Server) postExport(w http.ResponseWriter, r *http.Request) {
 		writePBIError(w, http.StatusForbidden, "FeatureNotAvailableError")
 		return
 	}
-	pages := rep.info.Pages
-	if cfg := req.PowerBIReportConfiguration; cfg != nil && len(cfg.Pages) > 0 {
-		pages = nil
-		for _, want := range cfg.Pages {
-			var found *Page
-			for i := range rep.info.Pages {
-				if rep.info.Pages[i].Name == want.PageName {
-					found = &rep.info.Pages[i]
-					break
-				}
-			}
-			if found == nil {
-				writeError(w, http.StatusBadRequest, "InvalidRequest",
-					fmt.Sprintf("Export report request contains a page that does not exist in the report: '%s'", want.PageName))
-				return
-			}
-			pages = append(pages, *found)
-		}
-	}
 	job := &exportJob{
 		id:         newExportID(),
 		format:     format,
 		reportID:   rep.info.ID,
 		reportName: rep.info.Name,
-		pages:      append([]Page(nil), pages...),
 		created:    now,
 		duration:   s.opts.ExportDuration,
+		paginated:  paginated,
+	}
+	if paginated {
+		if !s.paginatedExport(w, job, req) {
+			return
+		}
+	} else if !s.powerBIExport(w, job, rep, req) {
+		return
 	}
 	rep.exports[job.id] = job
 	w.Header().Set("Location", s.exportURL(groupID, job))
 	s.writeEntity(w, http.StatusAccepted, groupID, "exports", s.toExportJSON(groupID, job, now))
+}
+
+// powerBIExport checks powerBIReportConfiguration and picks the pages to
+// export, answering 400 for what the service refuses.
+func (s *Server) powerBIExport(w http.ResponseWriter, job *exportJob, rep *report, req exportRequest) bool {
+	bad := func(msg string) bool {
+		writeError(w, http.StatusBadRequest, "InvalidRequest", msg)
+		return false
+	}
+	var pages []Page
+	for _, p := range rep.info.Pages {
+		if !p.Hidden {
+			pages = append(pages, p)
+		}
+	}
+	if cfg := req.PowerBIReportConfiguration; cfg != nil {
+		if cfg.Settings != nil && cfg.Settings.IncludeHiddenPages {
+			pages = rep.info.Pages
+		}
+		if len(cfg.ReportLevelFilters) > 1 {
+			return bad("Export report request has more than one report level filter; only one is supported")
+		}
+		if !cfg.DefaultBookmark.valid() {
+			return bad("Export report request bookmark must have either a name or a state, not both")
+		}
+		if !identitiesValid(cfg.Identities) {
+			return bad("Export report request has an effective identity without a username")
+		}
+		if len(cfg.Pages) > 0 {
+			pages = nil
+			for _, want := range cfg.Pages {
+				if !want.Bookmark.valid() {
+					return bad("Export report request bookmark must have either a name or a state, not both")
+				}
+				var found *Page
+				for i := range rep.info.Pages {
+					if rep.info.Pages[i].Name == want.PageName {
+						found = &rep.info.Pages[i]
+						break
+					}
+				}
+				if found == nil {
+					return bad(fmt.Sprintf("Export report request contains a page that does not exist in the report: '%s'", want.PageName))
+				}
+				pages = append(pages, *found)
+			}
+		}
+	}
+	if len(pages) == 0 {
+		return bad("Export report request has no page to export: every page of the report is hidden")
+	}
+	job.pages = append([]Page(nil), pages...)
+	return true
+}
+
+// paginatedExport checks paginatedReportConfiguration. A paginated export
+// counts as one unit of work.
+func (s *Server) paginatedExport(w http.ResponseWriter, job *exportJob, req exportRequest) bool {
+	bad := func(msg string) bool {
+		writeError(w, http.StatusBadRequest, "InvalidRequest", msg)
+		return false
+	}
+	job.pages = []Page{{Name: "1", DisplayName: job.reportName}}
+	if job.format == "IMAGE" {
+		job.imageFormat = "TIFF"
+	}
+	cfg := req.PaginatedReportConfiguration
+	if cfg == nil {
+		return true
+	}
+	if len(cfg.Identities) > 1 {
+		return bad("Export report request for a paginated report accepts a single identity")
+	}
+	if !identitiesValid(cfg.Identities) {
+		return bad("Export report request has an effective identity without a username")
+	}
+	for _, p := range cfg.ParameterValues {
+		if p.Name == "" {
+			return bad("Export report request has a parameter value without a name")
+		}
+	}
+	job.parameters = append([]paramValue(nil), cfg.ParameterValues...)
+	if out, ok := cfg.FormatSettings["OutputFormat"]; ok && job.format == "IMAGE" {
+		up := strings.ToUpper(out)
+		if up == "JPG" {
+			up = "JPEG"
+		}
+		if _, ok := imageFormats[up]; !ok {
+			// EMF is valid in the service; the fake draws raster images only.
+			return bad(fmt.Sprintf("Export report request has an unsupported OutputFormat '%s'", out))
+		}
+		job.imageFormat = up
+	}
+	return true
 }
 
 // exportOf resolves the export a request addresses. The caller must hold
@@ -276,7 +420,8 @@ func (s *Server) getExportFile(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	status, _ := j.state(now)
-	content := exportContent{reportName: j.reportName, pages: j.pages, created: j.created}
+	content := exportContent{reportName: j.reportName, pages: j.pages, created: j.created,
+		parameters: j.parameters, imageFormat: j.imageFormat}
 	format, fileFormat := j.format, j.fileFormat()
 	s.mu.Unlock()
 	if status != "Succeeded" {

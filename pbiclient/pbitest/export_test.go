@@ -169,7 +169,7 @@ func TestExportErrors(t *testing.T) {
 func TestExportFileSize(t *testing.T) {
 	for _, format := range []string{"PDF", "PPTX", "PNG"} {
 		for _, size := range []int64{1, 3000, 9999, 10000, 100001, 1 << 20} {
-			c := exportContent{reportName: "Sales Overview", pages: []Page{{"ReportSection", "Overview"}, {"ReportSection1", "Regional (West) \\ East"}}}
+			c := exportContent{reportName: "Sales Overview", pages: []Page{{Name: "ReportSection", DisplayName: "Overview"}, {Name: "ReportSection1", DisplayName: "Regional (West) \\ East"}}}
 			f, err := renderExport(format, c, size)
 			if err != nil {
 				t.Fatal(err)

@@ -9,6 +9,8 @@ import (
 	"image"
 	"image/color"
 	"image/draw"
+	"image/gif"
+	"image/jpeg"
 	"image/png"
 	"io"
 	"strings"
@@ -36,6 +38,16 @@ type exportContent struct {
 	reportName string
 	pages      []Page
 	created    time.Time // stamped on zip entries
+
+	// Paginated reports only.
+	parameters  []paramValue
+	imageFormat string // IMAGE's OutputFormat
+}
+
+// paramValue is a paginated report parameter value of an export request.
+type paramValue struct {
+	Name  string `json:"name"`
+	Value string `json:"value"`
 }
 
 // renderExport builds the file of an export in format (PDF, PPTX or PNG),
@@ -44,7 +56,7 @@ type exportContent struct {
 func renderExport(format string, c exportContent, target int64) (exportFile, error) {
 	target = min(target, maxExportFileSize)
 	switch format {
-	case "PDF":
+	case "PDF", "ACCESSIBLEPDF":
 		return sized(target, func(w io.Writer, pad int64, slack int) error { return writePDF(w, c, pad, slack) })
 	case "PPTX":
 		return sized(target, func(w io.Writer, pad int64, _ int) error { return writePPTX(w, c, pad) })
@@ -54,6 +66,9 @@ func renderExport(format string, c exportContent, target int64) (exportFile, err
 			return sized(target, func(w io.Writer, pad int64, _ int) error { return writePNG(w, img, pad) })
 		}
 		return sized(target, func(w io.Writer, pad int64, _ int) error { return writePNGZip(w, c, pad) })
+	}
+	if paginatedOnlyFormats[format] {
+		return renderPaginated(format, c)
 	}
 	return exportFile{}, fmt.Errorf("pbitest: no renderer for %s", format)
 }
@@ -447,4 +462,292 @@ func writePPTX(w io.Writer, c exportContent, pad int64) error {
 		return err
 	}
 	return zw.Close()
+}
+
+// Paginated reports render through their own engine into more formats.
+// These files are small and have no padding: Options.ExportFileSize
+// applies to PDF, PPTX and PNG, the formats benchmarks measure.
+
+// paginatedRow is one row of the table every paginated export shows: the
+// report's parameters as the request set them.
+func paginatedRows(c exportContent) [][2]string {
+	rows := [][2]string{{"Report", c.reportName}}
+	for _, p := range c.parameters {
+		rows = append(rows, [2]string{p.Name, p.Value})
+	}
+	return rows
+}
+
+// fixed wraps a rendered file of known bytes.
+func fixed(b []byte) exportFile {
+	return exportFile{size: int64(len(b)), write: func(w io.Writer) error { _, err := w.Write(b); return err }}
+}
+
+// renderPaginated builds the file of a paginated export in a format only
+// paginated reports have.
+func renderPaginated(format string, c exportContent) (exportFile, error) {
+	var buf bytes.Buffer
+	var err error
+	switch format {
+	case "XLSX":
+		err = writeXLSX(&buf, c)
+	case "DOCX":
+		err = writeDOCX(&buf, c)
+	case "CSV":
+		buf.WriteString("Name,Value\r\n")
+		for _, r := range paginatedRows(c) {
+			fmt.Fprintf(&buf, "%s,%s\r\n", csvField(r[0]), csvField(r[1]))
+		}
+	case "XML":
+		buf.WriteString(`<?xml version="1.0" encoding="utf-8"?>` + "\r\n" +
+			`<Report xmlns="` + xmlText(c.reportName) + `" Name="` + xmlText(c.reportName) + `"><Tablix1><Details_Collection>`)
+		for _, r := range paginatedRows(c) {
+			fmt.Fprintf(&buf, `<Details Name="%s" Value="%s"/>`, xmlText(r[0]), xmlText(r[1]))
+		}
+		buf.WriteString(`</Details_Collection></Tablix1></Report>`)
+	case "MHTML":
+		writeMHTML(&buf, c)
+	case "IMAGE":
+		err = writeImage(&buf, c)
+	default:
+		return exportFile{}, fmt.Errorf("pbitest: no renderer for %s", format)
+	}
+	if err != nil {
+		return exportFile{}, err
+	}
+	return fixed(buf.Bytes()), nil
+}
+
+func csvField(s string) string {
+	if strings.ContainsAny(s, ",\"\r\n") {
+		return `"` + strings.ReplaceAll(s, `"`, `""`) + `"`
+	}
+	return s
+}
+
+// writeOOXML writes a zip package of the given parts, in order.
+func writeOOXML(w io.Writer, created time.Time, parts [][2]string) error {
+	zw := zip.NewWriter(w)
+	for _, p := range parts {
+		f, err := zw.CreateHeader(&zip.FileHeader{Name: p[0], Method: zip.Deflate, Modified: created})
+		if err != nil {
+			return err
+		}
+		if _, err := io.WriteString(f, p[1]); err != nil {
+			return err
+		}
+	}
+	return zw.Close()
+}
+
+const contentTypesStart = xmlDecl + `<Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types">` +
+	`<Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/>` +
+	`<Default Extension="xml" ContentType="application/xml"/>`
+
+// writeXLSX writes a minimal Excel workbook with one sheet of the rows.
+func writeXLSX(w io.Writer, c exportContent) error {
+	var sheet strings.Builder
+	sheet.WriteString(xmlDecl + `<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><sheetData>`)
+	for i, r := range paginatedRows(c) {
+		fmt.Fprintf(&sheet, `<row r="%d"><c r="A%d" t="inlineStr"><is><t>%s</t></is></c><c r="B%d" t="inlineStr"><is><t>%s</t></is></c></row>`,
+			i+1, i+1, xmlText(r[0]), i+1, xmlText(r[1]))
+	}
+	sheet.WriteString(`</sheetData></worksheet>`)
+	return writeOOXML(w, c.created, [][2]string{
+		{"[Content_Types].xml", contentTypesStart +
+			`<Override PartName="/xl/workbook.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"/>` +
+			`<Override PartName="/xl/worksheets/sheet1.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"/></Types>`},
+		{"_rels/.rels", relationships([3]string{"rId1", "officeDocument", "xl/workbook.xml"})},
+		{"xl/workbook.xml", xmlDecl + `<workbook xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships">` +
+			`<sheets><sheet name="` + xmlText(sheetName(c.reportName)) + `" sheetId="1" r:id="rId1"/></sheets></workbook>`},
+		{"xl/_rels/workbook.xml.rels", relationships([3]string{"rId1", "worksheet", "worksheets/sheet1.xml"})},
+		{"xl/worksheets/sheet1.xml", sheet.String()},
+	})
+}
+
+// sheetName fits Excel's rules: at most 31 characters, none of []:*?/\.
+func sheetName(s string) string {
+	s = strings.Map(func(r rune) rune {
+		if strings.ContainsRune(`[]:*?/\`, r) {
+			return '_'
+		}
+		return r
+	}, s)
+	if r := []rune(s); len(r) > 31 {
+		s = string(r[:31])
+	}
+	if s == "" {
+		return "Sheet1"
+	}
+	return s
+}
+
+// writeDOCX writes a minimal Word document with one paragraph per row.
+func writeDOCX(w io.Writer, c exportContent) error {
+	var doc strings.Builder
+	doc.WriteString(xmlDecl + `<w:document xmlns:w="http://schemas.openxmlformats.org/wordprocessingml/2006/main"><w:body>`)
+	for _, r := range paginatedRows(c) {
+		fmt.Fprintf(&doc, `<w:p><w:r><w:t xml:space="preserve">%s: %s</w:t></w:r></w:p>`, xmlText(r[0]), xmlText(r[1]))
+	}
+	doc.WriteString(`</w:body></w:document>`)
+	return writeOOXML(w, c.created, [][2]string{
+		{"[Content_Types].xml", contentTypesStart +
+			`<Override PartName="/word/document.xml" ContentType="application/vnd.openxmlformats-officedocument.wordprocessingml.document.main+xml"/></Types>`},
+		{"_rels/.rels", relationships([3]string{"rId1", "officeDocument", "word/document.xml"})},
+		{"word/document.xml", doc.String()},
+	})
+}
+
+// writeMHTML writes a web archive: a MIME multipart/related message whose
+// first part is the HTML page.
+func writeMHTML(w *bytes.Buffer, c exportContent) {
+	const boundary = "----=_NextPart_pbitest"
+	fmt.Fprintf(w, "MIME-Version: 1.0\r\nContent-Type: multipart/related;\r\n\tboundary=\"%s\";\r\n\ttype=\"text/html\"\r\n\r\n", boundary)
+	fmt.Fprintf(w, "--%s\r\nContent-Type: text/html; charset=\"utf-8\"\r\nContent-Transfer-Encoding: 8bit\r\n\r\n", boundary)
+	fmt.Fprintf(w, "<html><head><title>%s</title></head><body><table>", xmlText(c.reportName))
+	for _, r := range paginatedRows(c) {
+		fmt.Fprintf(w, "<tr><td>%s</td><td>%s</td></tr>", xmlText(r[0]), xmlText(r[1]))
+	}
+	fmt.Fprintf(w, "</table></body></html>\r\n--%s--\r\n", boundary)
+}
+
+// imageFormats are the OutputFormat values of the IMAGE renderer the fake
+// draws, with the file extension and content type of each.
+var imageFormats = map[string]exportFormat{
+	"TIFF": {".tif", "image/tiff"},
+	"PNG":  {".png", "image/png"},
+	"JPEG": {".jpg", "image/jpeg"},
+	"GIF":  {".gif", "image/gif"},
+	"BMP":  {".bmp", "image/bmp"},
+}
+
+// writeImage draws the report as one image in c.imageFormat (TIFF when
+// empty, as the service defaults).
+func writeImage(w *bytes.Buffer, c exportContent) error {
+	img := pageImage(c.reportName, Page{Name: "1", DisplayName: c.reportName}, 0)
+	switch c.imageFormat {
+	case "PNG":
+		return png.Encode(w, img)
+	case "JPEG":
+		return jpeg.Encode(w, img, nil)
+	case "GIF":
+		return gif.Encode(w, img, nil)
+	case "BMP":
+		writeBMP(w, img)
+		return nil
+	default:
+		writeTIFF(w, img)
+		return nil
+	}
+}
+
+// writeBMP writes img as an uncompressed 24-bit Windows bitmap.
+func writeBMP(w *bytes.Buffer, img image.Image) {
+	b := img.Bounds()
+	rowSize := (b.Dx()*3 + 3) &^ 3
+	pixels := rowSize * b.Dy()
+	le := binary.LittleEndian
+	w.WriteString("BM")
+	_ = binary.Write(w, le, []uint32{uint32(54 + pixels), 0, 54, 40, uint32(b.Dx()), uint32(b.Dy())})
+	_ = binary.Write(w, le, []uint16{1, 24})
+	_ = binary.Write(w, le, []uint32{0, uint32(pixels), 2835, 2835, 0, 0})
+	row := make([]byte, rowSize)
+	for y := b.Max.Y - 1; y >= b.Min.Y; y-- { // bottom-up
+		for x := b.Min.X; x < b.Max.X; x++ {
+			r, g, bl, _ := img.At(x, y).RGBA()
+			i := (x - b.Min.X) * 3
+			row[i], row[i+1], row[i+2] = byte(bl>>8), byte(g>>8), byte(r>>8)
+		}
+		w.Write(row)
+	}
+}
+
+// writeTIFF writes img as a baseline little-endian RGB TIFF, one strip,
+// uncompressed.
+func writeTIFF(w *bytes.Buffer, img image.Image) {
+	b := img.Bounds()
+	width, height := b.Dx(), b.Dy()
+	pixels := width * height * 3
+	const entries = 10
+	ifdOffset := 8 + pixels
+	bpsOffset := ifdOffset + 2 + entries*12 + 4 // three BitsPerSample values follow the IFD
+	le := binary.LittleEndian
+	w.WriteString("II")
+	_ = binary.Write(w, le, uint16(42))
+	_ = binary.Write(w, le, uint32(ifdOffset))
+	for y := b.Min.Y; y < b.Max.Y; y++ {
+		for x := b.Min.X; x < b.Max.X; x++ {
+			r, g, bl, _ := img.At(x, y).RGBA()
+			w.Write([]byte{byte(r >> 8), byte(g >> 8), byte(bl >> 8)})
+		}
+	}
+	entry := func(tag, typ uint16, count, value uint32) {
+		_ = binary.Write(w, le, tag)
+		_ = binary.Write(w, le, typ)
+		_ = binary.Write(w, le, count)
+		_ = binary.Write(w, le, value)
+	}
+	const short, long = 3, 4
+	_ = binary.Write(w, le, uint16(entries))
+	entry(256, long, 1, uint32(width))      // ImageWidth
+	entry(257, long, 1, uint32(height))     // ImageLength
+	entry(258, short, 3, uint32(bpsOffset)) // BitsPerSample: 8,8,8
+	entry(259, short, 1, 1)                 // Compression: none
+	entry(262, short, 1, 2)                 // PhotometricInterpretation: RGB
+	entry(273, long, 1, 8)                  // StripOffsets
+	entry(277, short, 1, 3)                 // SamplesPerPixel
+	entry(278, long, 1, uint32(height))     // RowsPerStrip
+	entry(279, long, 1, uint32(pixels))     // StripByteCounts
+	entry(284, short, 1, 1)                 // PlanarConfiguration: chunky
+	_ = binary.Write(w, le, uint32(0))      // no next IFD
+	_ = binary.Write(w, le, []uint16{8, 8, 8})
+}
+
+// Report definition downloads (GET .../Export): a .pbix is a zip package
+// with the report layout and, unless it connects live, the model; a
+// paginated report comes back as its RDL.
+
+// writePBIX writes a minimal .pbix package.
+func writePBIX(w io.Writer, c exportContent, liveConnect bool, datasetID string) error {
+	var layout strings.Builder
+	layout.WriteString(`{"id":0,"sections":[`)
+	for i, p := range c.pages {
+		if i > 0 {
+			layout.WriteByte(',')
+		}
+		fmt.Fprintf(&layout, `{"name":%q,"displayName":%q,"ordinal":%d,"visualContainers":[]}`, p.Name, p.DisplayName, i)
+	}
+	layout.WriteString(`]}`)
+	parts := [][2]string{
+		{"Version", "1.28"},
+		{"[Content_Types].xml", xmlDecl + `<Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types">` +
+			`<Default Extension="json" ContentType=""/><Override PartName="/Version" ContentType=""/>` +
+			`<Override PartName="/Report/Layout" ContentType=""/><Override PartName="/DataModel" ContentType=""/>` +
+			`<Override PartName="/Connections" ContentType=""/></Types>`},
+		{"Report/Layout", layout.String()},
+		{"Metadata", `{"version":5,"createdFrom":"Cloud"}`},
+	}
+	if liveConnect {
+		parts = append(parts, [2]string{"Connections", fmt.Sprintf(`{"Version":1,"Connections":[{"Name":"EntityDataSource","ConnectionType":"pbiServiceLive","PbiModelDatabaseName":%q}]}`, datasetID)})
+	} else {
+		parts = append(parts, [2]string{"DataModel", "pbitest model of " + c.reportName})
+	}
+	return writeOOXML(w, c.created, parts)
+}
+
+// rdlDefinition is the report definition of a paginated report.
+func rdlDefinition(c exportContent, sources []ReportDatasource) string {
+	var b strings.Builder
+	b.WriteString(`<?xml version="1.0" encoding="utf-8"?>` + "\r\n" +
+		`<Report xmlns="http://schemas.microsoft.com/sqlserver/reporting/2016/01/reportdefinition" xmlns:rd="http://schemas.microsoft.com/SQLServer/reporting/reportdesigner">` +
+		`<DataSources>`)
+	for i, d := range sources {
+		fmt.Fprintf(&b, `<DataSource Name="DataSource%d"><ConnectionProperties><DataProvider>%s</DataProvider>`+
+			`<ConnectString>Data Source=%s;Initial Catalog=%s</ConnectString></ConnectionProperties></DataSource>`,
+			i+1, xmlText(strings.ToUpper(d.DatasourceType)), xmlText(d.Server), xmlText(d.Database))
+	}
+	b.WriteString(`</DataSources><ReportSections><ReportSection><Body><ReportItems><Textbox Name="Title"><Paragraphs><Paragraph><TextRuns><TextRun><Value>` +
+		xmlText(c.reportName) + `</Value></TextRun></TextRuns></Paragraph></Paragraphs></Textbox></ReportItems><Height>2in</Height></Body>` +
+		`<Width>6.5in</Width><Page><PageHeight>11in</PageHeight><PageWidth>8.5in</PageWidth></Page></ReportSection></ReportSections></Report>`)
+	return b.String()
 }

@@ -45,7 +45,12 @@ const (
 	DemoFinanceAnalystsGroupID   = "b5d7f9a1-4c6e-4f8a-8b2c-7d9f1a3b5c68" // Entra group "Finance Analysts": Contributor of Finance
 	// DemoRemovableUser is a Contributor of Marketing kept for demos and
 	// end-to-end tests of removing a user.
-	DemoRemovableUser = "former.contractor@contoso.com"
+	DemoRemovableUser    = "former.contractor@contoso.com"
+	DemoInvoicesReportID = "8b0d2f4a-3b5d-4e16-9ab1-4c6d8e0f2ad5" // "Invoices", paginated, in Finance, with a SQL data source
+	// Reserved for tools that change or delete a report, so that trying them
+	// leaves the reports above as they are.
+	DemoCampaignDraftReportID   = "9c1e3a5b-4c6e-4f27-8bc2-5d7e9f1a3be6" // "Campaign Draft" on Web Traffic, Marketing: to delete
+	DemoCampaignSandboxReportID = "0d2f4b6c-5d7f-4a38-9cd3-6e8f0a2b4cf7" // "Campaign Sandbox" on Web Traffic, Marketing: to rebind or overwrite
 )
 
 // SeedDemo fills the tenant with the demo content used by
@@ -150,6 +155,17 @@ func (s *Server) SeedDemo() {
 			{Name: "ReportSection1", DisplayName: "Spending by Category"},
 		}})
 	s.seedRefreshes()
+	s.AddReport(DemoFinanceWorkspaceID, Report{ID: DemoInvoicesReportID, Name: "Invoices",
+		ReportType: reportTypePaginated, Datasources: []ReportDatasource{{
+			DatasourceType: "Sql", Server: "contoso-finance.database.windows.net", Database: "Billing",
+			DatasourceID: "1e3a5c7d-6e8a-4b49-8de4-7f9a1b3c5d08", GatewayID: "2f4b6d8e-7f9b-4c5a-9ef5-8a0b2c4d6e19"}}})
+	s.AddReport(DemoMarketingWorkspaceID, Report{ID: DemoCampaignDraftReportID, Name: "Campaign Draft",
+		DatasetID: DemoWebTrafficDatasetID, Pages: []Page{{Name: "ReportSection", DisplayName: "Draft"}}})
+	s.AddReport(DemoMarketingWorkspaceID, Report{ID: DemoCampaignSandboxReportID, Name: "Campaign Sandbox",
+		DatasetID: DemoWebTrafficDatasetID, Pages: []Page{
+			{Name: "ReportSection", DisplayName: "Scratch"},
+			{Name: "ReportSection1", DisplayName: "Notes", Hidden: true},
+		}})
 	s.seedModel()
 	s.seedDashboards()
 	s.seedApps()

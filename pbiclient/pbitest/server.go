@@ -18,9 +18,13 @@
 //     .../Default.TakeOver, GET datasets/upstreamDataflows
 //   - POST datasets/{datasetId}/refreshes (standard and enhanced),
 //     GET .../refreshes (history), GET and DELETE .../refreshes/{refreshId}
-//   - GET reports, reports/{reportId}, .../pages, .../pages/{pageName}
+//   - GET reports, reports/{reportId}, .../pages, .../pages/{pageName},
+//     .../datasources (paginated reports), .../Export (.pbix or .rdl);
+//     DELETE reports/{reportId}; POST .../Clone, .../Rebind,
+//     .../UpdateReportContent; POST .../Default.TakeOver (workspaces only)
 //   - POST reports/{reportId}/ExportTo, GET .../exports/{exportId} and
-//     .../exports/{exportId}/file (PDF, PPTX, PNG)
+//     .../exports/{exportId}/file (PDF, PPTX, PNG; paginated reports also
+//     ACCESSIBLEPDF, XLSX, DOCX, CSV, XML, MHTML, IMAGE)
 //
 // Every Power BI request needs a bearer token issued by this server (by the
 // token endpoint or IssueToken). State lives in memory. Asynchronous jobs

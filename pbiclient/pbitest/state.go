@@ -69,6 +69,9 @@ type Dataset struct {
 // (e.g. "ReportSection"), DisplayName what users see.
 type Page struct {
 	Name, DisplayName string
+	// Hidden pages are left out of an export of the whole report unless
+	// the request sets includeHiddenPages.
+	Hidden bool
 }
 
 // Report is a Power BI report.
@@ -77,7 +80,18 @@ type Report struct {
 	Name       string
 	DatasetID  string
 	ReportType string // default "PowerBIReport"; "PaginatedReport" for RDL reports
-	Pages      []Page // default two pages, "ReportSection" and "ReportSection1"
+	Pages      []Page // default two pages, "ReportSection" and "ReportSection1"; none for paginated reports
+	// Datasources are a paginated report's data sources (GET .../datasources).
+	Datasources []ReportDatasource
+}
+
+// ReportDatasource is a data source of a paginated report.
+type ReportDatasource struct {
+	DatasourceType string // e.g. "Sql"
+	Server         string
+	Database       string
+	DatasourceID   string // filled with a random GUID when empty
+	GatewayID      string // filled with a random GUID when empty
 }
 
 // Defaults for added items.
@@ -245,13 +259,26 @@ func (s *Server) AddReport(workspaceID string, r Report) Report {
 	if r.ReportType == "" {
 		r.ReportType = reportTypePowerBI
 	}
-	if len(r.Pages) == 0 {
+	switch {
+	case r.ReportType == reportTypePaginated:
+		// Paginated reports have no pages in the API's sense.
+		r.Pages = nil
+	case len(r.Pages) == 0:
 		r.Pages = []Page{
 			{Name: "ReportSection", DisplayName: "Page 1"},
 			{Name: "ReportSection1", DisplayName: "Page 2"},
 		}
-	} else {
+	default:
 		r.Pages = append([]Page(nil), r.Pages...)
+	}
+	r.Datasources = append([]ReportDatasource(nil), r.Datasources...)
+	for i := range r.Datasources {
+		if r.Datasources[i].DatasourceID == "" {
+			r.Datasources[i].DatasourceID = newGUID()
+		}
+		if r.Datasources[i].GatewayID == "" {
+			r.Datasources[i].GatewayID = newGUID()
+		}
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
