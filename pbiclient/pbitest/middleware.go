@@ -19,6 +19,7 @@ const maxRecordedBody = 64 << 10
 // the service sends on every answer and checked for a valid access token
 // before h runs. h finds the request's RequestId in w.Header().
 func (s *Server) handleAPI(pattern string, h http.HandlerFunc) {
+	s.apiRoutes = append(s.apiRoutes, pattern)
 	s.mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
 		rec := s.begin(w, r, true)
 		defer rec.finish()

@@ -15,12 +15,13 @@ type Request struct {
 	Route     string
 	Body      []byte // first 64 KiB of the request body (never kept for Entra endpoints: they carry secrets)
 	Status    int    // status answered (0 for a dropped connection or a client that gave up)
-	// ResponseBody is the first 64 KiB of the answer's body (never kept
-	// for Entra endpoints: tokens).
-	ResponseBody []byte
 	RequestID string // the RequestId header sent back (x-ms-request-id for Entra)
 	UserAgent string
 	Time      time.Time // arrival
+
+	// ResponseBody is the first 64 KiB of the answer's body (never kept
+	// for Entra endpoints: they carry tokens).
+	ResponseBody []byte
 }
 
 // Requests returns every request received since the start or the last

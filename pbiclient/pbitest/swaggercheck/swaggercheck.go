@@ -53,13 +53,13 @@ type Exchange struct {
 
 // Operation is one operation of the definition.
 type Operation struct {
-	ID       string
-	Method   string // upper case
-	Template string // e.g. /v1.0/myorg/groups/{groupId}/datasets
-	segments []string
-	query    map[string]bool // name -> required
-	hasBody  bool
-	bodyReq  bool
+	ID        string
+	Method    string // upper case
+	Template  string // e.g. /v1.0/myorg/groups/{groupId}/datasets
+	segments  []string
+	query     map[string]bool // name -> required
+	hasBody   bool
+	bodyReq   bool
 	responses map[int]body // by status code
 }
 
@@ -254,6 +254,12 @@ func convert(v any, m mode, lenient bool) any {
 			default:
 				out[k] = e
 			}
+		}
+		if props, ok := out["properties"].(map[string]any); ok && m == responseMode && props["@odata.context"] != nil && props["value"] != nil {
+			// An OData list wrapper: the service always sends both
+			// (api-notes §0.1), though the definition requires neither.
+			req, _ := out["required"].([]any)
+			out["required"] = append(req, "@odata.context", "value")
 		}
 		if req, ok := out["required"].([]any); ok {
 			var names []any

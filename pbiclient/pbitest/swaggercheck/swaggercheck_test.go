@@ -40,8 +40,6 @@ func TestEverySchemaCompiles(t *testing.T) {
 	}
 }
 
-
-
 func TestCheck(t *testing.T) {
 	c := checker(t)
 	const datasets = `{"@odata.context":"https://x/$metadata#datasets","value":[{"id":"d1","name":"Sales","IsRefreshable":true,"isEffectiveIdentityRequired":false,"upstreamDatasets":[]}]}`
@@ -56,17 +54,19 @@ func TestCheck(t *testing.T) {
 			"Datasets_GetDatasetsInGroup", true, ""},
 		{"swagger's odata.context is @odata.context on the wire", Exchange{Method: "GET", Path: ws + "/datasets", Status: 200,
 			ResponseBody: []byte(`{"@odata.context":1,"value":[]}`)}, "Datasets_GetDatasetsInGroup", false, "@odata.context"},
-		{"wrong response type", Exchange{Method: "GET", Path: ws + "/datasets", Status: 200, ResponseBody: []byte(`{"value":{}}`)},
+		{"wrong response type", Exchange{Method: "GET", Path: ws + "/datasets", Status: 200, ResponseBody: []byte(`{"@odata.context":"c","value":{}}`)},
 			"Datasets_GetDatasetsInGroup", false, "response body"},
-		{"missing required response field", Exchange{Method: "GET", Path: ws + "/datasets", Status: 200, ResponseBody: []byte(`{"value":[{"name":"x"}]}`)},
+		{"missing required response field", Exchange{Method: "GET", Path: ws + "/datasets", Status: 200, ResponseBody: []byte(`{"@odata.context":"c","value":[{"name":"x"}]}`)},
 			"Datasets_GetDatasetsInGroup", false, "missing property 'id'"},
+		{"list wrapper without value", Exchange{Method: "GET", Path: ws + "/datasets", Status: 200, ResponseBody: []byte(`{"@odata.context":"c","values":[]}`)},
+			"Datasets_GetDatasetsInGroup", false, "missing property 'value'"},
 		{"empty response where a body is declared", Exchange{Method: "GET", Path: ws + "/datasets", Status: 200},
 			"Datasets_GetDatasetsInGroup", false, "empty"},
 		{"route template beats a path with an escaped slash", Exchange{Method: "GET", Path: ws + "/reports/r/exports/a/b=/file",
 			Route: "GET /v1.0/myorg/groups/{groupId}/reports/{reportId}/exports/{exportId}/file", Status: 200, ResponseBody: []byte("%PDF-1.7")},
 			"Reports_GetFileOfExportToFileInGroup", true, ""},
 		{"a literal segment beats a parameter", Exchange{Method: "GET", Path: ws + "/datasets/upstreamDataflows", Status: 200,
-			ResponseBody: []byte(`{"value":[]}`)}, "Datasets_GetDatasetToDataflowsLinksInGroup", true, ""},
+			ResponseBody: []byte(`{"@odata.context":"c","value":[]}`)}, "Datasets_GetDatasetToDataflowsLinksInGroup", true, ""},
 		{"standard refresh, empty body", Exchange{Method: "POST", Path: ws + "/datasets/d/refreshes", Status: 202},
 			"Datasets_RefreshDatasetInGroup", true, ""},
 		{"enhanced refresh: no notifyOption, enum values in any case, timeout", Exchange{Method: "POST", Path: ws + "/datasets/d/refreshes", Status: 202,
@@ -87,10 +87,10 @@ func TestCheck(t *testing.T) {
 		{"body sent to an operation that takes none", Exchange{Method: "POST", Path: ws + "/datasets/d/Default.TakeOver", Status: 200, Body: []byte(`{}`)},
 			"Datasets_TakeOverInGroup", false, "takes none"},
 		{"query parameters", Exchange{Method: "GET", Path: "/v1.0/myorg/groups", RawQuery: "%24top=5&%24filter=name+eq+%27x%27", Status: 200,
-			ResponseBody: []byte(`{"value":[]}`)}, "Groups_GetGroups", true, ""},
-		{"undefined query parameter", Exchange{Method: "GET", Path: "/v1.0/myorg/groups", RawQuery: "top=5", Status: 200, ResponseBody: []byte(`{"value":[]}`)},
+			ResponseBody: []byte(`{"@odata.context":"c","value":[]}`)}, "Groups_GetGroups", true, ""},
+		{"undefined query parameter", Exchange{Method: "GET", Path: "/v1.0/myorg/groups", RawQuery: "top=5", Status: 200, ResponseBody: []byte(`{"@odata.context":"c","value":[]}`)},
 			"Groups_GetGroups", false, "query parameter top is not defined"},
-		{"missing required query parameter", Exchange{Method: "GET", Path: "/v1.0/myorg/admin/groups", Status: 200, ResponseBody: []byte(`{"value":[]}`)},
+		{"missing required query parameter", Exchange{Method: "GET", Path: "/v1.0/myorg/admin/groups", Status: 200, ResponseBody: []byte(`{"@odata.context":"c","value":[]}`)},
 			"Groups_GetGroupsAsAdmin", false, "required query parameter $top missing"},
 		{"method not defined", Exchange{Method: "PUT", Path: ws + "/datasets", Status: 200}, "", false, "no PUT operation"},
 		{"path not defined, answered 2xx", Exchange{Method: "GET", Path: ws + "/nothing", Status: 200}, "", false, "no such path"},
