@@ -1,6 +1,7 @@
 package pbitest
 
 import (
+	"flag"
 	"os"
 	"strings"
 	"testing"
@@ -11,6 +12,10 @@ import (
 // TestMain checks every Power BI exchange of this package's tests against
 // Microsoft's REST definition, as the pbiclient and tools suites do.
 func TestMain(m *testing.M) {
+	flag.Parse()
+	if swaggercheck.Benchmarking() {
+		os.Exit(m.Run())
+	}
 	col := swaggercheck.NewCollector()
 	Observe(func(r Request) {
 		col.Add(swaggercheck.Exchange{Method: r.Method, Path: r.Path, Route: r.Route, RawQuery: r.RawQuery,
@@ -18,7 +23,7 @@ func TestMain(m *testing.M) {
 	})
 	code := m.Run()
 	Observe(nil)
-	if !col.Report(os.Stdout, "pbitest") && code == 0 {
+	if !col.Report(os.Stdout, "pbitest", testing.Verbose()) && code == 0 {
 		code = 1
 	}
 	os.Exit(code)

@@ -1,6 +1,7 @@
 package swaggercheck
 
 import (
+	"flag"
 	"fmt"
 	"io"
 	"sort"
@@ -15,8 +16,9 @@ type Collector struct {
 	checker *Checker
 
 	mu       sync.Mutex
-	covered  map[string]int // operationId -> exchanges
-	problems map[string]int // problem -> times seen
+	covered  map[string]int  // operationId -> exchanges
+	problems map[string]int  // problem -> times seen
+	extra    map[string]bool // undocumented response fields
 	seen     int
 }
 
@@ -27,12 +29,13 @@ func NewCollector() *Collector {
 	if err != nil {
 		panic(err)
 	}
-	return &Collector{checker: c, covered: map[string]int{}, problems: map[string]int{}}
+	return &Collector{checker: c, covered: map[string]int{}, problems: map[string]int{}, extra: map[string]bool{}}
 }
 
 // Add checks one exchange.
 func (col *Collector) Add(x Exchange) {
 	id, problems := col.checker.Check(x)
+	extra := col.checker.Undocumented(x)
 	col.mu.Lock()
 	defer col.mu.Unlock()
 	col.seen++
@@ -41,6 +44,9 @@ func (col *Collector) Add(x Exchange) {
 	}
 	for _, p := range problems {
 		col.problems[p]++
+	}
+	for _, f := range extra {
+		col.extra[f] = true
 	}
 }
 
@@ -69,16 +75,35 @@ func (col *Collector) Problems() []string {
 }
 
 // Report writes the covered operations and every problem to w and reports
-// whether there were none.
-func (col *Collector) Report(w io.Writer, suite string) bool {
+// whether there were none. With verbose it also lists the undocumented
+// fields pbitest's answers carry, which are allowed.
+func (col *Collector) Report(w io.Writer, suite string, verbose bool) bool {
 	covered, problems := col.Covered(), col.Problems()
 	col.mu.Lock()
 	seen := col.seen
+	extra := make([]string, 0, len(col.extra))
+	for f := range col.extra {
+		extra = append(extra, f)
+	}
 	col.mu.Unlock()
+	sort.Strings(extra)
+	if verbose {
+		for _, f := range extra {
+			fmt.Fprintf(w, "swagger conformance (%s): undocumented response field %s\n", suite, f)
+		}
+	}
 	fmt.Fprintf(w, "swagger conformance (%s): %d exchanges, %d of %d operations covered: %s\n",
 		suite, seen, len(covered), len(col.checker.ops), strings.Join(covered, " "))
 	for _, p := range problems {
 		fmt.Fprintf(w, "swagger conformance (%s): FAIL %s\n", suite, p)
 	}
 	return len(problems) == 0
+}
+
+// Benchmarking reports whether the test binary was asked to run benchmarks
+// (-test.bench), once flags are parsed. A TestMain then leaves checking out,
+// as it would weigh on the measures.
+func Benchmarking() bool {
+	f := flag.Lookup("test.bench")
+	return f != nil && f.Value.String() != ""
 }

@@ -18,15 +18,18 @@ import (
 	"bytes"
 	_ "embed"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/url"
 	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
 	"sync"
 
 	"github.com/santhosh-tekuri/jsonschema/v6"
+	"github.com/santhosh-tekuri/jsonschema/v6/kind"
 )
 
 //go:embed powerbi-swagger.json
@@ -86,6 +89,9 @@ type mode string
 const (
 	requestMode  mode = "request"
 	responseMode mode = "response"
+	// documentedMode is responseMode closed to undocumented properties:
+	// it tells which fields of an answer the definition does not list.
+	documentedMode mode = "documented"
 )
 
 // New loads the embedded definition.
@@ -169,7 +175,8 @@ func New() (*Checker, error) {
 			}
 		}
 	}
-	for _, m := range []mode{requestMode, responseMode} {
+	opDefs[documentedMode] = opDefs[responseMode]
+	for _, m := range []mode{requestMode, responseMode, documentedMode} {
 		all := map[string]any{}
 		for name, d := range defs {
 			all[name] = convert(d, m, allOfBases[name])
@@ -255,7 +262,7 @@ func convert(v any, m mode, lenient bool) any {
 				out[k] = e
 			}
 		}
-		if props, ok := out["properties"].(map[string]any); ok && m == responseMode && props["@odata.context"] != nil && props["value"] != nil {
+		if props, ok := out["properties"].(map[string]any); ok && m != requestMode && props["@odata.context"] != nil && props["value"] != nil {
 			// An OData list wrapper: the service always sends both
 			// (api-notes §0.1), though the definition requires neither.
 			req, _ := out["required"].([]any)
@@ -278,7 +285,7 @@ func convert(v any, m mode, lenient bool) any {
 		_, hasProps := out["properties"]
 		_, hasAllOf := out["allOf"]
 		_, hasAdditional := out["additionalProperties"]
-		if m == requestMode && !lenient && (hasProps || hasAllOf) && !hasAdditional {
+		if m != responseMode && !lenient && (hasProps || hasAllOf) && !hasAdditional {
 			out["unevaluatedProperties"] = false
 		}
 		return out
@@ -432,6 +439,48 @@ func (c *Checker) Check(x Exchange) (opID string, problems []string) {
 		add("%d response has a body but the definition declares none: %.200s", x.Status, x.ResponseBody)
 	}
 	return op.ID, problems
+}
+
+// Undocumented lists the fields of x's response body that the definition
+// does not list for the operation and status, as "operationId: path" with
+// array indexes written "*". The service sends such fields too (api-notes
+// §0.1), so they are allowed; the list helps to review a fake's answers.
+func (c *Checker) Undocumented(x Exchange) []string {
+	op := c.Find(x)
+	if op == nil || op.responses[x.Status] != jsonBody {
+		return nil
+	}
+	inst, err := jsonschema.UnmarshalJSON(bytes.NewReader(x.ResponseBody))
+	if err != nil {
+		return nil
+	}
+	sch, err := c.schema(documentedMode, "op."+op.ID+".response."+strconv.Itoa(x.Status))
+	if err != nil {
+		return nil
+	}
+	var out []string
+	var walk func(e *jsonschema.ValidationError)
+	walk = func(e *jsonschema.ValidationError) {
+		if _, ok := e.ErrorKind.(*kind.FalseSchema); ok {
+			loc := make([]string, len(e.InstanceLocation))
+			for i, p := range e.InstanceLocation {
+				if _, err := strconv.Atoi(p); err == nil {
+					p = "*"
+				}
+				loc[i] = p
+			}
+			out = append(out, op.ID+": /"+strings.Join(loc, "/"))
+		}
+		for _, cause := range e.Causes {
+			walk(cause)
+		}
+	}
+	var verr *jsonschema.ValidationError
+	if errors.As(sch.Validate(lowerKeys(inst)), &verr) {
+		walk(verr)
+	}
+	sort.Strings(out)
+	return slices.Compact(out)
 }
 
 func (c *Checker) pathKnown(x Exchange) bool {

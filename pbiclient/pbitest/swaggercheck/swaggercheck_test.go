@@ -114,3 +114,13 @@ func TestCheck(t *testing.T) {
 		})
 	}
 }
+
+func TestUndocumented(t *testing.T) {
+	c := checker(t)
+	got := c.Undocumented(Exchange{Method: "GET", Path: ws + "/datasets", Status: 200,
+		ResponseBody: []byte(`{"@odata.context":"c","value":[{"id":"a","IsRefreshable":true,"upstreamDatasets":[]},{"id":"b","users":[],"ownerHint":"x"}]}`)})
+	want := []string{"Datasets_GetDatasetsInGroup: /value/*/ownerhint", "Datasets_GetDatasetsInGroup: /value/*/upstreamdatasets"}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("Undocumented = %q, want %q", got, want)
+	}
+}
