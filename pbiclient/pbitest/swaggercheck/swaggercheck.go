@@ -60,11 +60,44 @@ type Operation struct {
 	Method    string // upper case
 	Template  string // e.g. /v1.0/myorg/groups/{groupId}/datasets
 	segments  []string
-	query     map[string]bool // name -> required
+	query     map[string]param // by name
+	path      map[string]param // by name, without braces
 	hasBody   bool
 	bodyReq   bool
 	responses map[int]body // by status code
 }
+
+// param is a query or path parameter.
+type param struct {
+	required    bool
+	typ, format string // "integer", "boolean", "string"; "uuid"…
+	enum        []string
+}
+
+// check returns why value does not fit the parameter, or "".
+func (p param) check(value string) string {
+	switch {
+	case p.typ == "integer":
+		if _, err := strconv.ParseInt(value, 10, 64); err != nil {
+			return "not an integer"
+		}
+	case p.typ == "boolean":
+		if !strings.EqualFold(value, "true") && !strings.EqualFold(value, "false") {
+			return "not true or false"
+		}
+	case p.format == "uuid":
+		if !guid.MatchString(value) {
+			return "not a GUID"
+		}
+	}
+	if len(p.enum) > 0 && !slices.ContainsFunc(p.enum, func(e string) bool { return strings.EqualFold(e, value) }) {
+		return fmt.Sprintf("not one of %v", p.enum)
+	}
+	return ""
+}
+
+// guid is the form of ids typed "uuid" (the service sends some upper case).
+var guid = regexp.MustCompile(`^[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}$`)
 
 // body is what a response declares.
 type body int
@@ -121,7 +154,8 @@ func New() (*Checker, error) {
 				Method:    strings.ToUpper(method),
 				Template:  tmpl,
 				segments:  strings.Split(strings.TrimPrefix(tmpl, "/"), "/"),
-				query:     map[string]bool{},
+				query:     map[string]param{},
+				path:      map[string]param{},
 				responses: map[int]body{},
 			}
 			op.ID, _ = o["operationId"].(string)
@@ -132,12 +166,23 @@ func New() (*Checker, error) {
 					pm, _ = globalParams[strings.TrimPrefix(ref, "#/parameters/")].(map[string]any)
 				}
 				name, _ := pm["name"].(string)
-				required, _ := pm["required"].(bool)
+				pp := param{}
+				pp.required, _ = pm["required"].(bool)
+				pp.typ, _ = pm["type"].(string)
+				pp.format, _ = pm["format"].(string)
+				enum, _ := pm["enum"].([]any)
+				for _, e := range enum {
+					if s, ok := e.(string); ok {
+						pp.enum = append(pp.enum, s)
+					}
+				}
 				switch pm["in"] {
 				case "query":
-					op.query[name] = required
+					op.query[name] = pp
+				case "path":
+					op.path[name] = pp
 				case "body":
-					op.hasBody, op.bodyReq = true, required
+					op.hasBody, op.bodyReq = true, pp.required
 					opDefs[requestMode]["op."+op.ID+".request"] = pm["schema"]
 				}
 			}
@@ -406,14 +451,33 @@ func (c *Checker) Check(x Exchange) (opID string, problems []string) {
 		if err != nil {
 			add("query %q: %v", x.RawQuery, err)
 		}
-		for name, required := range op.query {
-			if required && !q.Has(name) {
+		for name, p := range op.query {
+			if p.required && !q.Has(name) {
 				add("required query parameter %s missing", name)
 			}
 		}
-		for name := range q {
-			if _, ok := op.query[name]; !ok {
+		for name, values := range q {
+			p, ok := op.query[name]
+			if !ok {
 				add("query parameter %s is not defined", name)
+				continue
+			}
+			for _, v := range values {
+				if why := p.check(v); why != "" {
+					add("query parameter %s=%q: %s", name, v, why)
+				}
+			}
+		}
+		// Path parameters: the recorded path is decoded, so only a path
+		// with as many segments as the template can be read.
+		if segs := strings.Split(strings.TrimPrefix(x.Path, "/"), "/"); len(segs) == len(op.segments) {
+			for i, s := range op.segments {
+				name := strings.Trim(s, "{}")
+				if p, ok := op.path[name]; ok && name != s {
+					if why := p.check(segs[i]); why != "" {
+						add("path parameter %s=%q: %s", name, segs[i], why)
+					}
+				}
 			}
 		}
 		switch {
