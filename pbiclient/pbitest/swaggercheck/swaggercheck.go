@@ -139,8 +139,8 @@ func New() (*Checker, error) {
 	globalParams, _ := sw["parameters"].(map[string]any)
 	c := &Checker{compiler: map[mode]*jsonschema.Compiler{}, schemas: map[string]*jsonschema.Schema{}}
 
-	// Both documents hold every definition plus each operation's body and
-	// response schemas under $defs, named after the operation.
+	// Each mode's document holds every definition plus each operation's
+	// body and response schemas under $defs, named after the operation.
 	opDefs := map[mode]map[string]any{requestMode: {}, responseMode: {}}
 	for tmpl, v := range paths {
 		item, _ := v.(map[string]any)
@@ -210,16 +210,7 @@ func New() (*Checker, error) {
 
 	applyDeviations(defs)
 	allOfBases := map[string]bool{}
-	for _, v := range defs {
-		d, _ := v.(map[string]any)
-		parts, _ := d["allOf"].([]any)
-		for _, p := range parts {
-			pm, _ := p.(map[string]any)
-			if ref, ok := pm["$ref"].(string); ok {
-				allOfBases[strings.TrimPrefix(ref, "#/definitions/")] = true
-			}
-		}
-	}
+	collectAllOfBases(sw, allOfBases)
 	opDefs[documentedMode] = opDefs[responseMode]
 	for _, m := range []mode{requestMode, responseMode, documentedMode} {
 		all := map[string]any{}
@@ -246,6 +237,30 @@ func resourceURL(m mode) string { return "mem:///powerbi-" + string(m) + ".json"
 
 // Operations lists every operation of the definition, by operationId.
 func (c *Checker) Operations() []*Operation { return c.ops }
+
+// collectAllOfBases adds to bases every definition that some schema, however
+// deeply nested, extends by allOf.
+func collectAllOfBases(v any, bases map[string]bool) {
+	switch v := v.(type) {
+	case map[string]any:
+		if parts, ok := v["allOf"].([]any); ok {
+			for _, p := range parts {
+				if pm, ok := p.(map[string]any); ok {
+					if ref, ok := pm["$ref"].(string); ok {
+						bases[strings.TrimPrefix(ref, "#/definitions/")] = true
+					}
+				}
+			}
+		}
+		for _, e := range v {
+			collectAllOfBases(e, bases)
+		}
+	case []any:
+		for _, e := range v {
+			collectAllOfBases(e, bases)
+		}
+	}
+}
 
 // convert turns a Swagger 2.0 schema into JSON Schema 2020-12 for mode m.
 // Property names become lower case (instances are lower-cased too), so they
