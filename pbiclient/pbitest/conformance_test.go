@@ -1,10 +1,15 @@
 package pbitest
 
 import (
+	"bytes"
 	"flag"
+	"net/http"
+	"net/url"
 	"os"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/powerbi-mcp/powerbi-mcp/pbiclient/pbitest/swaggercheck"
 )
@@ -69,4 +74,76 @@ func sameTemplate(a, b string) bool {
 		}
 	}
 	return true
+}
+
+// Requests keeps the start of each Power BI answer, never an Entra one
+// (it carries a token), and the observer sees the same exchange.
+func TestResponseBodyRecorded(t *testing.T) {
+	s := newTestServer(t, Options{ExportDuration: time.Millisecond, ExportFileSize: 1 << 20})
+	s.SeedDemo()
+	list := api(t, s, "GET", "/groups", nil)
+	wantStatus(t, list, http.StatusOK)
+	report := "/groups/" + DemoFinanceWorkspaceID + "/reports/" + DemoFinanceReportID
+	id := startExport(t, s, report, map[string]string{"format": "PDF"})
+	waitExport(t, s, report, id)
+	file := api(t, s, "GET", report+"/exports/"+url.PathEscape(id)+"/file", nil)
+	wantStatus(t, file, http.StatusOK)
+	token := postForm(t, s, s.TenantID(), url.Values{"grant_type": {"client_credentials"}, "client_id": {s.ClientID()},
+		"client_secret": {s.ClientSecret()}, "scope": {"https://analysis.windows.net/powerbi/api/.default"}})
+	wantStatus(t, token, http.StatusOK)
+
+	var sawList, sawFile, sawToken bool
+	for _, r := range s.Requests() {
+		switch {
+		case r.Route == "GET "+apiPrefix+"/groups":
+			sawList = true
+			if !bytes.Equal(r.ResponseBody, list.body) {
+				t.Errorf("groups: recorded %q, answered %q", r.ResponseBody, list.body)
+			}
+		case strings.HasSuffix(r.Route, "/file"):
+			sawFile = true
+			if len(r.ResponseBody) != 64<<10 || !bytes.Equal(r.ResponseBody, file.body[:64<<10]) {
+				t.Errorf("export file: recorded %d bytes, want the first 64 KiB of %d", len(r.ResponseBody), len(file.body))
+			}
+		case strings.HasSuffix(r.Path, "/token"):
+			sawToken = true
+			if len(r.ResponseBody) != 0 || len(r.Body) != 0 {
+				t.Errorf("token endpoint: recorded request %q, answer %q", r.Body, r.ResponseBody)
+			}
+		}
+	}
+	if !sawList || !sawFile || !sawToken {
+		t.Errorf("requests seen: groups %v, file %v, token %v", sawList, sawFile, sawToken)
+	}
+}
+
+// The observer sees every Power BI exchange once answered, with its body,
+// and no Entra exchange.
+func TestObserve(t *testing.T) {
+	s := newTestServer(t, Options{})
+	s.SeedDemo()
+	var mu sync.Mutex
+	var seen []Request
+	// TestMain's observer is restored afterwards, so that this package's
+	// other exchanges are still checked.
+	prev := observer.Load()
+	Observe(func(r Request) {
+		if r.Path == apiPrefix+"/groups/"+DemoSalesWorkspaceID {
+			mu.Lock()
+			seen = append(seen, r)
+			mu.Unlock()
+		}
+		if prev != nil {
+			(*prev)(r)
+		}
+	})
+	t.Cleanup(func() { observer.Store(prev) })
+	got := api(t, s, "GET", "/groups/"+DemoSalesWorkspaceID, nil)
+	wantStatus(t, got, http.StatusOK)
+	s.Close() // waits for the handler, and so for the observer
+	mu.Lock()
+	defer mu.Unlock()
+	if len(seen) != 1 || seen[0].Status != http.StatusOK || !bytes.Equal(seen[0].ResponseBody, got.body) {
+		t.Errorf("observed %+v", seen)
+	}
 }
