@@ -19,8 +19,10 @@ const maxRecordedBody = 64 << 10
 // the service sends on every answer and checked for a valid access token
 // before h runs. h finds the request's RequestId in w.Header().
 func (s *Server) handleAPI(pattern string, h http.HandlerFunc) {
+	s.apiRoutes = append(s.apiRoutes, pattern)
 	s.mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
 		rec := s.begin(w, r, true)
+		defer rec.finish()
 		if !s.delay(r.Context()) {
 			return
 		}
@@ -72,6 +74,8 @@ type recorder struct {
 	entry     *Request
 	requestID string
 	wrote     bool
+	// keepBody records the first maxRecordedBody bytes of the answer.
+	keepBody bool
 }
 
 func (rw *recorder) WriteHeader(code int) {
@@ -88,7 +92,28 @@ func (rw *recorder) Write(p []byte) (int, error) {
 	if !rw.wrote {
 		rw.WriteHeader(http.StatusOK)
 	}
+	if rw.keepBody {
+		rw.s.logMu.Lock()
+		if room := maxRecordedBody - len(rw.entry.ResponseBody); room > 0 {
+			rw.entry.ResponseBody = append(rw.entry.ResponseBody, p[:min(room, len(p))]...)
+		}
+		rw.s.logMu.Unlock()
+	}
 	return rw.ResponseWriter.Write(p)
+}
+
+// finish hands the finished exchange to the observer, if any.
+func (rw *recorder) finish() {
+	f := observer.Load()
+	if f == nil {
+		return
+	}
+	rw.s.logMu.Lock()
+	entry := *rw.entry
+	entry.Body = bytes.Clone(rw.entry.Body)
+	entry.ResponseBody = bytes.Clone(rw.entry.ResponseBody)
+	rw.s.logMu.Unlock()
+	(*f)(entry)
 }
 
 // Unwrap lets http.ResponseController reach Flush and Hijack.
@@ -118,7 +143,7 @@ func (s *Server) begin(w http.ResponseWriter, r *http.Request, withBody bool) *r
 	s.requests = append(s.requests, entry)
 	s.counts[r.Pattern]++
 	s.logMu.Unlock()
-	return &recorder{ResponseWriter: w, s: s, entry: entry, requestID: entry.RequestID}
+	return &recorder{ResponseWriter: w, s: s, entry: entry, requestID: entry.RequestID, keepBody: withBody}
 }
 
 // delay waits Faults.Latency. It reports false when the client gave up first,

@@ -2,6 +2,7 @@ package pbitest
 
 import (
 	"bytes"
+	"sync/atomic"
 	"time"
 )
 
@@ -17,6 +18,10 @@ type Request struct {
 	RequestID string // the RequestId header sent back (x-ms-request-id for Entra)
 	UserAgent string
 	Time      time.Time // arrival
+
+	// ResponseBody is the first 64 KiB of the answer's body (never kept
+	// for Entra endpoints: they carry tokens).
+	ResponseBody []byte
 }
 
 // Requests returns every request received since the start or the last
@@ -28,6 +33,7 @@ func (s *Server) Requests() []Request {
 	for i, r := range s.requests {
 		out[i] = *r
 		out[i].Body = bytes.Clone(r.Body)
+		out[i].ResponseBody = bytes.Clone(r.ResponseBody)
 	}
 	return out
 }
@@ -48,4 +54,21 @@ func (s *Server) ResetRequests() {
 	s.counts = make(map[string]int)
 	s.tokenCalls = 0
 	s.logMu.Unlock()
+}
+
+// observer receives every finished Power BI API exchange of every Server.
+var observer atomic.Pointer[func(Request)]
+
+// Observe makes every Server of the process pass each Power BI API exchange
+// to f once it is answered (Entra ones excluded), from the goroutine that
+// served it; nil stops. It serves checks over a whole test suite, such as
+// conformance with Microsoft's REST definition, from a TestMain: a Server
+// waits for its handlers in Close, so when every test has cleaned up, f has
+// seen every exchange.
+func Observe(f func(Request)) {
+	if f == nil {
+		observer.Store(nil)
+		return
+	}
+	observer.Store(&f)
 }
