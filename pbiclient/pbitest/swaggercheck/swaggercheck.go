@@ -302,7 +302,7 @@ func convert(v any, m mode, lenient bool) any {
 					props[name] = convert(p, m, false)
 				}
 				out[k] = props
-			case k == "allOf":
+			case k == "allOf" || k == "anyOf":
 				parts := make([]any, 0, len(e.([]any)))
 				for _, p := range e.([]any) {
 					parts = append(parts, convert(p, m, true))
@@ -355,11 +355,32 @@ func convert(v any, m mode, lenient bool) any {
 }
 
 // applyDeviations corrects the definition where the service is documented
-// to depart from it (api-notes §2.2.2, from Microsoft Learn's
-// asynchronous-refresh.md, newer than the swagger copy): notifyOption is
-// marked required but must be left out of an enhanced refresh, and timeout
-// ("hh:mm:ss") is accepted.
+// to depart from it:
+//   - an enhanced refresh must leave out notifyOption, which the definition
+//     marks required, and may send timeout ("hh:mm:ss"), which it lacks; the
+//     docs' own example sends applyRefreshPolicy as the string "false"
+//     (api-notes §2.2.2, from Learn's asynchronous-refresh.md, newer than the
+//     swagger copy);
+//   - refresh details report status InProgress and Cancelled besides the
+//     four values listed (api-notes §2.2.4, from Learn);
+//   - a workspace user may be named by emailAddress alone, as the
+//     definition's own example for POST groups/{groupId}/users does
+//     (api-notes §2.1).
 func applyDeviations(defs map[string]any) {
+	if detail, ok := defs["DatasetRefreshDetail"].(map[string]any); ok {
+		if props, ok := detail["properties"].(map[string]any); ok {
+			if status, ok := props["status"].(map[string]any); ok {
+				status["enum"] = append(status["enum"].([]any), "InProgress", "Cancelled")
+			}
+		}
+	}
+	if user, ok := defs["User"].(map[string]any); ok {
+		delete(user, "required")
+		user["anyOf"] = []any{
+			map[string]any{"required": []any{"principalType", "identifier"}},
+			map[string]any{"required": []any{"emailAddress"}},
+		}
+	}
 	refresh, _ := defs["DatasetRefreshRequest"].(map[string]any)
 	if refresh == nil {
 		return
@@ -374,6 +395,10 @@ func applyDeviations(defs map[string]any) {
 	refresh["required"] = required
 	if props, ok := refresh["properties"].(map[string]any); ok {
 		props["timeout"] = map[string]any{"type": "string", "pattern": `^([0-1]?[0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9]$`}
+		props["applyRefreshPolicy"] = map[string]any{"anyOf": []any{
+			map[string]any{"type": "boolean"},
+			map[string]any{"type": "string", "enum": []any{"true", "false"}},
+		}}
 	}
 }
 
