@@ -68,7 +68,7 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	fs.StringVar(&cfg.BaseURL, "base-url", pbiclient.DefaultBaseURL, "Power BI REST API base URL (national clouds use their own)")
 	fs.BoolVar(&cfg.Sandbox, "sandbox", false, "serve a built-in demo tenant instead of Power BI: no Azure account needed")
 	fs.BoolVar(&cfg.ReadOnly, "read-only", false, "offer only tools that change nothing in Power BI")
-	fs.StringVar(&toolsets, "toolsets", "default", "comma-separated toolsets to offer: default, all, or names (workspaces, datasets, refresh, reports)")
+	fs.StringVar(&toolsets, "toolsets", "default", "comma-separated toolsets to offer: default, all, or names (see README); the sandbox offers all")
 	fs.StringVar(&tools, "tools", "", "comma-separated tool names to offer in addition to the toolsets")
 	fs.StringVar(&origins, "allowed-origins", "", "comma-separated browser Origins allowed on the HTTP transports besides localhost")
 	fs.BoolVar(&cfg.ShowVersion, "version", false, "print the version and exit")
@@ -97,6 +97,10 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 		return config{}, envErr
 	}
 	cfg.Toolsets, cfg.Tools, cfg.AllowedOrigins = splitList(toolsets), splitList(tools), splitList(origins)
+	// The sandbox is for trying things out: it offers every tool unless told otherwise.
+	if cfg.Sandbox && !given["toolsets"] && getenv(envName("toolsets")) == "" {
+		cfg.Toolsets = []string{"all"}
+	}
 	cfg.HTTPToken = getenv(envPrefix + "HTTP_TOKEN")
 	return cfg, cfg.validate()
 }

@@ -76,3 +76,18 @@ func TestHelpListsEveryEnvironmentVariable(t *testing.T) {
 		}
 	}
 }
+
+func TestSandboxOffersEveryToolsetUnlessTold(t *testing.T) {
+	cfg, err := parseConfig([]string{"--sandbox"}, env(nil), io.Discard)
+	if err != nil || strings.Join(cfg.Toolsets, ",") != "all" {
+		t.Fatalf("sandbox: %v %v", cfg.Toolsets, err)
+	}
+	cfg, err = parseConfig([]string{"--sandbox", "--toolsets", "reports"}, env(nil), io.Discard)
+	if err != nil || strings.Join(cfg.Toolsets, ",") != "reports" {
+		t.Fatalf("sandbox with --toolsets: %v %v", cfg.Toolsets, err)
+	}
+	cfg, err = parseConfig(nil, env(map[string]string{"PBI_MCP_SANDBOX": "true", "PBI_MCP_TOOLSETS": "dax"}), io.Discard)
+	if err != nil || strings.Join(cfg.Toolsets, ",") != "dax" {
+		t.Fatalf("sandbox with PBI_MCP_TOOLSETS: %v %v", cfg.Toolsets, err)
+	}
+}

@@ -24,9 +24,9 @@ import (
 	"github.com/powerbi-mcp/powerbi-mcp/tools"
 )
 
-// defaultTools names the tools of the default toolsets, sorted, as the registry defines them.
-var defaultTools = func() string {
-	selected, err := tools.Select(tools.All(tools.Deps{}), tools.Options{})
+// registryTools names the tools the registry selects for opts, sorted.
+func registryTools(opts tools.Options) string {
+	selected, err := tools.Select(tools.All(tools.Deps{}), opts)
 	if err != nil {
 		panic(err)
 	}
@@ -36,7 +36,12 @@ var defaultTools = func() string {
 	}
 	sort.Strings(names)
 	return strings.Join(names, ",")
-}()
+}
+
+var (
+	defaultTools = registryTools(tools.Options{})
+	allTools     = registryTools(tools.Options{Toolsets: []string{"all"}})
+)
 
 // binary builds powerbi-mcp once for the tests that run it as a separate process, the way
 // desktop agents do.
@@ -132,7 +137,7 @@ func TestStdioSandbox(t *testing.T) {
 	}
 	defer c.Close()
 	initialize(t, c)
-	if got := toolNames(t, c); got != defaultTools {
+	if got := toolNames(t, c); got != allTools { // the sandbox offers every toolset
 		t.Fatalf("tools: %s", got)
 	}
 	calls := []struct {
