@@ -23,7 +23,9 @@ type Deps struct {
 	Client *pbiclient.Client
 	// ExportDir is the only directory tools write files to. It is created on first use.
 	ExportDir string
-	Logger    zerolog.Logger
+	// DataDir is the only directory tools read files from (see openDataFile).
+	DataDir string
+	Logger  zerolog.Logger
 }
 
 // Options selects which tools a server offers.

@@ -36,6 +36,7 @@ type config struct {
 	LogLevel       string
 	LogFormat      string
 	ExportDir      string
+	DataDir        string
 	BaseURL        string
 	Sandbox        bool
 	ReadOnly       bool
@@ -64,7 +65,8 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	fs.StringVar(&cfg.Addr, "addr", "127.0.0.1:8080", "listen address for the sse and http transports")
 	fs.StringVar(&cfg.LogLevel, "log-level", "info", "log level: trace, debug, info, warn or error (logs go to stderr)")
 	fs.StringVar(&cfg.LogFormat, "log-format", "console", "log format: console or json")
-	fs.StringVar(&cfg.ExportDir, "export-dir", defaultExportDir(), "directory where export_report writes files")
+	fs.StringVar(&cfg.ExportDir, "export-dir", defaultDir("exports"), "directory where export_report writes files")
+	fs.StringVar(&cfg.DataDir, "data-dir", defaultDir("data"), "the only directory tools read files from (imports, rows to push)")
 	fs.StringVar(&cfg.BaseURL, "base-url", pbiclient.DefaultBaseURL, "Power BI REST API base URL (national clouds use their own)")
 	fs.BoolVar(&cfg.Sandbox, "sandbox", false, "serve a built-in demo tenant instead of Power BI: no Azure account needed")
 	fs.BoolVar(&cfg.ReadOnly, "read-only", false, "offer only tools that change nothing in Power BI")
@@ -132,6 +134,9 @@ func (c config) validate() error {
 	if c.ExportDir == "" {
 		return fmt.Errorf("--export-dir is empty and no user cache directory was found: set %s", envName("export-dir"))
 	}
+	if c.DataDir == "" {
+		return fmt.Errorf("--data-dir is empty and no user cache directory was found: set %s", envName("data-dir"))
+	}
 	return nil
 }
 
@@ -148,12 +153,13 @@ func isLoopback(addr string) bool {
 	return ip != nil && ip.IsLoopback()
 }
 
-func defaultExportDir() string {
+// defaultDir is a folder of powerbi-mcp's own in the user's cache directory.
+func defaultDir(name string) string {
 	dir, err := os.UserCacheDir()
 	if err != nil {
 		return ""
 	}
-	return filepath.Join(dir, "powerbi-mcp", "exports")
+	return filepath.Join(dir, "powerbi-mcp", name)
 }
 
 func splitList(s string) []string {

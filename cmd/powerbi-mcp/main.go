@@ -131,7 +131,7 @@ func newServer(cfg config, b backend, logger zerolog.Logger) (*server.MCPServer,
 	if err != nil {
 		return nil, err
 	}
-	return tools.NewServer(tools.Deps{Client: client, ExportDir: cfg.ExportDir, Logger: logger},
+	return tools.NewServer(tools.Deps{Client: client, ExportDir: cfg.ExportDir, DataDir: cfg.DataDir, Logger: logger},
 		tools.Options{Version: currentVersion(), ReadOnly: cfg.ReadOnly, Toolsets: cfg.Toolsets, Tools: cfg.Tools})
 }
 
