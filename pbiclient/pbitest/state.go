@@ -108,6 +108,9 @@ type tenantState struct {
 	workspaces  []*workspace
 	byID        map[string]*workspace // keyed by lowercase id
 	myWorkspace *workspace
+	// admin is what only the admin APIs see, and their knobs (see admin.go);
+	// nil until first used.
+	admin *adminState
 }
 
 type workspace struct {
