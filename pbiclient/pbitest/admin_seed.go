@@ -47,9 +47,14 @@ func (s *Server) seedAdmin() {
 		Admins: []string{"admin@contoso.onmicrosoft.com"}, Region: "West Europe"})
 	s.AddCapacity(Capacity{ID: DemoFabricCapacityID, DisplayName: "Contoso Fabric F64", SKU: "F64",
 		Admins: []string{"admin@contoso.onmicrosoft.com", "megan.bowen@contoso.com"}, Region: "North Europe",
-		TenantKeyID: DemoTenantKeyID, TenantKey: &TenantKey{ID: DemoTenantKeyID, Name: "contoso-byok",
+		TenantKeyID: DemoTenantKeyID, TenantKey: &TenantKey{
+			ID:                    DemoTenantKeyID,
+			Name:                  "contoso-byok",
 			KeyVaultKeyIdentifier: "https://contoso-vault.vault.azure.net/keys/powerbi-byok/1f2e3d4c5b6a79880f1e2d3c4b5a6978",
-			IsDefault: true, CreatedAt: serviceTime(stamp), UpdatedAt: serviceTime(stamp)}})
+			IsDefault:             true,
+			CreatedAt:             serviceTime(stamp),
+			UpdatedAt:             serviceTime(stamp),
+		}})
 
 	megan := WorkspaceUser{Identifier: "megan.bowen@contoso.com", AccessRight: "Admin", DisplayName: "Megan Bowen"}
 	s.AddAdminWorkspace(AdminWorkspace{
