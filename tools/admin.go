@@ -301,7 +301,7 @@ func adminTools(d Deps) []Tool {
 		Definition: mcp.NewTool("admin_list_workspaces",
 			mcp.WithDescription("List the workspaces of the whole Power BI tenant as an administrator (GET admin/groups): their type "+
 				"(Workspace, PersonalGroup = someone's My workspace), state (Active, Deleted...), capacity and, with expand, their users and items. "+
-				"Use it for inventory and governance questions (orphaned workspaces without an Admin, deleted ones, what is on a capacity). "+
+				"Use it for inventory and governance questions: deleted or personal workspaces, what is on a capacity, and with expand users, workspaces left without an Admin. "+
 				"Reads up to top workspaces in requests of page_size each; Power BI allows 15 such requests a minute and 50 an hour per tenant, "+
 				"so ask only for what is needed, filter on the server, and keep expand small. When hasMore is true, call again with skip = nextSkip."+adminNote),
 			annotations("List all workspaces of the tenant (admin)", true, false, true),
