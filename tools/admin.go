@@ -2,6 +2,9 @@ package tools
 
 import (
 	"context"
+	"errors"
+	"fmt"
+	"net/http"
 	"strings"
 
 	"github.com/mark3labs/mcp-go/mcp"
@@ -108,6 +111,8 @@ type AdminListWorkspacesResult struct {
 	Workspaces []AdminWorkspace `json:"workspaces"`
 	Page
 	Requests int `json:"requests" jsonschema:"Requests made to Power BI; GET admin/groups allows 15 a minute and 50 an hour per tenant"`
+	// Note says why fewer workspaces than asked came back although more exist.
+	Note string `json:"note,omitempty"`
 }
 
 type adminWorkspaceArgs struct {
@@ -303,7 +308,8 @@ func adminTools(d Deps) []Tool {
 				"(Workspace, PersonalGroup = someone's My workspace), state (Active, Deleted...), capacity and, with expand, their users and items. "+
 				"Use it for inventory and governance questions: deleted or personal workspaces, what is on a capacity, and with expand users, workspaces left without an Admin. "+
 				"Reads up to top workspaces in requests of page_size each; Power BI allows 15 such requests a minute and 50 an hour per tenant, "+
-				"so ask only for what is needed, filter on the server, and keep expand small. When hasMore is true, call again with skip = nextSkip."+adminNote),
+				"so ask only for what is needed, filter on the server, and keep expand small. When hasMore is true, call again with skip = nextSkip; "+
+				"if Power BI throttles a long listing, the workspaces read so far are returned with a note saying when to resume."+adminNote),
 			annotations("List all workspaces of the tenant (admin)", true, false, true),
 			mcp.WithInteger("top", mcp.Description("Maximum number of workspaces to return (default 100, at most 25000)."),
 				mcp.Min(1), mcp.Max(maxAdminWorkspaces), mcp.DefaultNumber(100)),
@@ -327,6 +333,14 @@ func adminTools(d Deps) []Tool {
 				n := min(size, limit+1-len(got))
 				page, err := d.Client.AdminListGroups(ctx, pbiclient.AdminQuery{Top: n, Skip: a.Skip + len(got), Filter: a.Filter, Expand: a.Expand})
 				res.Requests++
+				var ae *pbiclient.APIError
+				if err != nil && len(got) > 0 && errors.As(err, &ae) && ae.StatusCode == http.StatusTooManyRequests {
+					// What was read is kept: the caller resumes from nextSkip once the wait is over,
+					// instead of reading (and spending quota on) the same pages again.
+					res.Note = fmt.Sprintf("Power BI throttled the listing after %d workspaces; call again with skip = nextSkip after %d seconds.",
+						len(got), int(ae.RetryAfter.Seconds()+0.5))
+					break
+				}
 				if err != nil {
 					return AdminListWorkspacesResult{}, err
 				}
@@ -336,6 +350,9 @@ func adminTools(d Deps) []Tool {
 				}
 			}
 			items, p := pagedOne(got, limit, a.Skip)
+			if res.Note != "" {
+				p = Page{Count: len(items), HasMore: true, NextSkip: a.Skip + len(items)}
+			}
 			res.Page = p
 			res.Workspaces = make([]AdminWorkspace, 0, len(items))
 			for _, g := range items {

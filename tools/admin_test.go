@@ -162,3 +162,26 @@ func TestAdminToolsReportThrottling(t *testing.T) {
 		t.Errorf("throttled: %s", msg)
 	}
 }
+
+// When Power BI throttles a listing part-way, what was read comes back with where to resume.
+func TestAdminListWorkspacesKeepsWhatWasReadWhenThrottled(t *testing.T) {
+	st := adminStack(t)
+	st.tenant.SetFaults(pbitest.Faults{ThrottleEvery: 3, RetryAfter: 3600}) // beyond what the client waits for
+	var res AdminListWorkspacesResult
+	st.ok(t, "admin_list_workspaces", map[string]any{"top": 30, "page_size": 5, "skip": 2}, &res)
+	if res.Count != 10 || !res.HasMore || res.NextSkip != 12 || res.Requests != 3 ||
+		!strings.Contains(res.Note, "after 10 workspaces") || !strings.Contains(res.Note, "3600 seconds") {
+		t.Fatalf("throttled listing %+v", res)
+	}
+	st.tenant.SetFaults(pbitest.Faults{})
+	var next AdminListWorkspacesResult
+	st.ok(t, "admin_list_workspaces", map[string]any{"top": 1, "skip": res.NextSkip}, &next)
+	if next.Count != 1 || next.Workspaces[0].ID == res.Workspaces[9].ID {
+		t.Errorf("resumed %+v", next)
+	}
+	// A first page that is throttled is an error: there is nothing to return.
+	st.tenant.SetFaults(pbitest.Faults{ThrottleEvery: 1, RetryAfter: 3600})
+	if msg := st.fails(t, "admin_list_workspaces", nil); !strings.Contains(msg, "HTTP 429") {
+		t.Errorf("throttled first page: %s", msg)
+	}
+}
