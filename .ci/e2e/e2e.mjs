@@ -133,9 +133,13 @@ async function overHTTP(transport, port) {
   }
 }
 
+// The three transports are independent (own servers, ports and directories), so they run at
+// the same time; each one's calls still run in order.
 const stdioExports = mkdtempSync(join(tmpdir(), "pbi-e2e-stdio-"));
-await exercise("stdio", ["-e", `PBI_MCP_EXPORT_DIR=${stdioExports}`, "--", bin, "--sandbox", "--toolsets", "all"], stdioExports);
-await overHTTP("http", 18000 + Math.floor(Math.random() * 1000));
-await overHTTP("sse", 19000 + Math.floor(Math.random() * 1000));
+await Promise.all([
+  exercise("stdio", ["-e", `PBI_MCP_EXPORT_DIR=${stdioExports}`, "--", bin, "--sandbox", "--toolsets", "all"], stdioExports),
+  overHTTP("http", 18000 + Math.floor(Math.random() * 1000)),
+  overHTTP("sse", 19000 + Math.floor(Math.random() * 1000)),
+]);
 console.log(`e2e: ${passed} passed, ${failed} failed`);
 process.exit(failed === 0 ? 0 : 1);
