@@ -108,6 +108,8 @@ type tenantState struct {
 	workspaces  []*workspace
 	byID        map[string]*workspace // keyed by lowercase id
 	myWorkspace *workspace
+	// audit holds the activity log, scans and admin rate windows (admin_audit.go); nil until used.
+	audit *auditState
 }
 
 type workspace struct {
