@@ -156,7 +156,7 @@ func TestActivityEventsFilterAndErrors(t *testing.T) {
 	st.tenant.SetAuditOptions(pbitest.AuditOptions{RefuseAdminAPIs: true})
 	msg = st.fails(t, "admin_get_activity_events", map[string]any{
 		"start_date_time": "2026-01-15T00:00:00Z", "end_date_time": "2026-01-15T23:59:59Z"})
-	if !strings.Contains(msg, "401 PowerBINotAuthorizedException") {
+	if !strings.Contains(msg, "401 PowerBINotAuthorizedException") || !strings.Contains(msg, "read-only admin APIs") {
 		t.Errorf("refused caller: %s", msg)
 	}
 }

@@ -189,6 +189,8 @@ func nextStep(ae *pbiclient.APIError) string {
 		return "the name is already in use in the organization, possibly by a workspace the caller cannot see. Choose another name."
 	case ae.Code == "TokenExpired":
 		return "the access token expired and a fresh one was refused too. Check the server's sign-in configuration."
+	case ae.StatusCode == 401 && strings.HasPrefix(ae.Path, "/admin/"):
+		return "admin APIs need a Fabric administrator, or a service principal in a security group allowed by the tenant setting 'Service principals can access read-only admin APIs' that holds no admin-consent Power BI API permissions in Entra ID. A Fabric administrator must change the setting or the app registration; retrying will not help."
 	case ae.Code == "PowerBINotAuthorizedException" || ae.StatusCode == 401:
 		return "the signed-in identity is not allowed to do this. For a service principal: a Power BI admin must enable the tenant setting 'Service principals can use Fabric APIs' for a security group that contains it, and it must be a member of the workspace (Member or Admin for changes)."
 	case ae.Code == "DatasetExecuteQueriesError":
