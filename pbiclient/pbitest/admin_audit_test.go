@@ -84,7 +84,7 @@ func TestAuditLimitsAndRefusal(t *testing.T) {
 func TestScannerWire(t *testing.T) {
 	s := newTestServer(t, Options{})
 	s.SeedDemo()
-	s.SetAuditOptions(AuditOptions{ScanDuration: 400 * time.Millisecond})
+	s.SetAuditOptions(AuditOptions{ScanDuration: 3 * time.Second}) // long enough to be seen running on a busy machine
 
 	r := api(t, s, "POST", "/admin/workspaces/getInfo?datasetSchema=true&datasetExpressions=true", map[string]any{"workspaces": []string{DemoSalesWorkspaceID}})
 	wantStatus(t, r, 202)
