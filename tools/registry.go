@@ -62,7 +62,7 @@ var toolsets = []Toolset{
 	{Name: "report_admin", Description: "copy, rebind, overwrite, take over and delete reports (clone_report, rebind_report, update_report_content, take_over_report, delete_report)"},
 	{Name: "dashboards", Description: "find dashboards and their tiles, create dashboards and copy tiles between them (list_dashboards, list_tiles, create_dashboard, clone_tile)"},
 	{Name: "apps", Description: "installed Power BI apps and their reports and dashboards (list_apps, list_app_reports, list_app_dashboards); only for a signed-in user, not a service principal"},
-	{Name: "admin", Description: "tenant-wide inventory for Fabric administrators: every workspace (also deleted and personal ones), their users, semantic models, reports, dashboards, apps, capacities and refresh statistics (admin_list_workspaces, admin_get_workspace, admin_list_workspace_users, admin_list_datasets, admin_list_reports, admin_list_dashboards, admin_list_apps, admin_list_capacities, admin_list_refreshables); needs an admin or an allowed service principal"},
+	{Name: "admin", Description: "tenant administration: every workspace, model, report, dashboard, app and capacity in the tenant, the activity log and metadata scans; needs a Fabric administrator or a service principal allowed by the tenant setting 'Service principals can access read-only admin APIs'"},
 }
 
 // Toolsets returns every toolset the server knows.
@@ -79,6 +79,7 @@ func All(d Deps) []Tool {
 	all = append(all, dashboardTools(d)...)
 	all = append(all, appTools(d)...)
 	all = append(all, adminTools(d)...)
+	all = append(all, adminAuditTools(d)...)
 	for i := range all {
 		// Unknown arguments are refused, in the schema the client sees and in validation, so a
 		// misspelt argument is reported instead of silently ignored.

@@ -170,6 +170,7 @@ func (s *Server) SeedDemo() {
 	s.seedDashboards()
 	s.seedApps()
 	s.seedAdmin()
+	s.seedAudit()
 }
 
 // seedRefreshes adds refresh schedules and history to the demo models. The

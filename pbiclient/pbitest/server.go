@@ -202,6 +202,7 @@ func (s *Server) routes() {
 	s.dashboardRoutes()
 	s.appRoutes()
 	s.adminRoutes()
+	s.adminAuditRoutes()
 	// Anything else under the API prefix is an unknown route; recording it
 	// keeps Requests() complete.
 	s.handleAPI(apiPrefix+"/", s.notFoundRoute)

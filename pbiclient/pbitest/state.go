@@ -111,6 +111,8 @@ type tenantState struct {
 	// admin is what only the admin APIs see, and their knobs (see admin.go);
 	// nil until first used.
 	admin *adminState
+	// audit holds the activity log, scans and admin rate windows (admin_audit.go); nil until used.
+	audit *auditState
 }
 
 type workspace struct {

@@ -367,6 +367,7 @@ func convert(v any, m mode, lenient bool) any {
 //     definition's own example for POST groups/{groupId}/users does
 //     (api-notes §2.1).
 func applyDeviations(defs map[string]any) {
+	applyAuditDeviations(defs)
 	if detail, ok := defs["DatasetRefreshDetail"].(map[string]any); ok {
 		if props, ok := detail["properties"].(map[string]any); ok {
 			if status, ok := props["status"].(map[string]any); ok {
