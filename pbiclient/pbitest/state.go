@@ -108,6 +108,9 @@ type tenantState struct {
 	workspaces  []*workspace
 	byID        map[string]*workspace // keyed by lowercase id
 	myWorkspace *workspace
+	// pushClock, when set, is the clock push dataset rate limits read (see
+	// SetPushClock in push.go).
+	pushClock func() time.Time
 }
 
 type workspace struct {
@@ -138,6 +141,9 @@ type dataset struct {
 	// model is what executeQueries answers from; nil answers every query
 	// with an empty model.
 	model *Model
+	// push is the retention policy and rate-limit bookkeeping of a push
+	// dataset (see push.go); nil until first needed.
+	push *pushState
 }
 
 type report struct {
