@@ -63,6 +63,7 @@ var toolsets = []Toolset{
 	{Name: "dashboards", Description: "find dashboards and their tiles, create dashboards and copy tiles between them (list_dashboards, list_tiles, create_dashboard, clone_tile)"},
 	{Name: "apps", Description: "installed Power BI apps and their reports and dashboards (list_apps, list_app_reports, list_app_dashboards); only for a signed-in user, not a service principal"},
 	{Name: "admin", Description: "tenant administration: every workspace, model, report, dashboard, app and capacity in the tenant, the activity log and metadata scans; needs a Fabric administrator or a service principal allowed by the tenant setting 'Service principals can access read-only admin APIs'"},
+	{Name: "push", Description: "push datasets: create them, read and change their tables' schemas, add rows inline or from CSV and JSON files in the data directory, delete rows (create_push_dataset, list_tables, update_table_schema, add_rows, delete_rows)"},
 }
 
 // Toolsets returns every toolset the server knows.
@@ -80,6 +81,7 @@ func All(d Deps) []Tool {
 	all = append(all, appTools(d)...)
 	all = append(all, adminTools(d)...)
 	all = append(all, adminAuditTools(d)...)
+	all = append(all, pushTools(d)...)
 	for i := range all {
 		// Unknown arguments are refused, in the schema the client sees and in validation, so a
 		// misspelt argument is reported instead of silently ignored.

@@ -171,6 +171,7 @@ func (s *Server) SeedDemo() {
 	s.seedApps()
 	s.seedAdmin()
 	s.seedAudit()
+	s.seedPush()
 }
 
 // seedRefreshes adds refresh schedules and history to the demo models. The

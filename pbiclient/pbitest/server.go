@@ -203,6 +203,7 @@ func (s *Server) routes() {
 	s.appRoutes()
 	s.adminRoutes()
 	s.adminAuditRoutes()
+	s.pushRoutes()
 	// Anything else under the API prefix is an unknown route; recording it
 	// keeps Requests() complete.
 	s.handleAPI(apiPrefix+"/", s.notFoundRoute)

@@ -113,6 +113,9 @@ type tenantState struct {
 	admin *adminState
 	// audit holds the activity log, scans and admin rate windows (admin_audit.go); nil until used.
 	audit *auditState
+	// pushClock, when set, is the clock push dataset rate limits read (see
+	// SetPushClock in push.go).
+	pushClock func() time.Time
 }
 
 type workspace struct {
@@ -143,6 +146,9 @@ type dataset struct {
 	// model is what executeQueries answers from; nil answers every query
 	// with an empty model.
 	model *Model
+	// push is the retention policy and rate-limit bookkeeping of a push
+	// dataset (see push.go); nil until first needed.
+	push *pushState
 }
 
 type report struct {

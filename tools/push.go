@@ -1,0 +1,453 @@
+package tools
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/mark3labs/mcp-go/mcp"
+
+	"github.com/powerbi-mcp/powerbi-mcp/pbiclient"
+)
+
+// Push dataset limits the tools check before calling Power BI, so a model learns of them
+// without a failed request [push-datasets-limitations].
+const (
+	maxPushTables   = 75
+	maxPushColumns  = 75
+	maxPushRelships = 75
+)
+
+// pushDataTypes are the EDM types push dataset columns can have.
+var pushDataTypes = []string{"Int64", "Double", "Decimal", "Boolean", "DateTime", "String"}
+
+type pushColumnArg struct {
+	Name         string `json:"name"`
+	DataType     string `json:"data_type"`
+	FormatString string `json:"format_string"`
+	IsHidden     bool   `json:"is_hidden"`
+}
+
+type pushMeasureArg struct {
+	Name         string `json:"name"`
+	Expression   string `json:"expression"`
+	FormatString string `json:"format_string"`
+	Description  string `json:"description"`
+}
+
+type pushTableArg struct {
+	Name     string           `json:"name"`
+	Columns  []pushColumnArg  `json:"columns"`
+	Measures []pushMeasureArg `json:"measures"`
+}
+
+type pushRelationshipArg struct {
+	Name                   string `json:"name"`
+	FromTable              string `json:"from_table"`
+	FromColumn             string `json:"from_column"`
+	ToTable                string `json:"to_table"`
+	ToColumn               string `json:"to_column"`
+	CrossFilteringBehavior string `json:"cross_filtering_behavior"`
+}
+
+func (a pushTableArg) wire(name string) pbiclient.PushTable {
+	t := pbiclient.PushTable{Name: name, Columns: make([]pbiclient.PushColumn, 0, len(a.Columns))}
+	for _, c := range a.Columns {
+		t.Columns = append(t.Columns, pbiclient.PushColumn{Name: c.Name, DataType: c.DataType, FormatString: c.FormatString, IsHidden: c.IsHidden})
+	}
+	for _, m := range a.Measures {
+		t.Measures = append(t.Measures, pbiclient.PushMeasure{Name: m.Name, Expression: m.Expression, FormatString: m.FormatString, Description: m.Description})
+	}
+	return t
+}
+
+// PushColumn is a push dataset column as the tools report it.
+type PushColumn struct {
+	Name     string `json:"name"`
+	DataType string `json:"dataType"`
+	IsHidden bool   `json:"isHidden,omitempty"`
+}
+
+// PushMeasure is a push dataset measure as the tools report it.
+type PushMeasure struct {
+	Name       string `json:"name"`
+	Expression string `json:"expression"`
+}
+
+// PushTable is a push dataset table as the tools report it.
+type PushTable struct {
+	Name     string        `json:"name"`
+	Columns  []PushColumn  `json:"columns,omitempty" jsonschema:"The columns, when Power BI reports them"`
+	Measures []PushMeasure `json:"measures,omitempty"`
+}
+
+func pushTableOf(t pbiclient.PushTable) PushTable {
+	out := PushTable{Name: t.Name}
+	for _, c := range t.Columns {
+		out.Columns = append(out.Columns, PushColumn{Name: c.Name, DataType: c.DataType, IsHidden: c.IsHidden})
+	}
+	for _, m := range t.Measures {
+		out.Measures = append(out.Measures, PushMeasure{Name: m.Name, Expression: m.Expression})
+	}
+	return out
+}
+
+// columnsSchema is the JSON schema of a table's columns, shared by create_push_dataset and
+// update_table_schema.
+func columnsSchema() map[string]any {
+	return map[string]any{
+		"type": "array", "minItems": 1, "maxItems": maxPushColumns,
+		"description": fmt.Sprintf("The columns, at most %d.", maxPushColumns),
+		"items": map[string]any{
+			"type": "object",
+			"properties": map[string]any{
+				"name":          map[string]any{"type": "string", "minLength": 1, "maxLength": 100},
+				"data_type":     map[string]any{"type": "string", "enum": pushDataTypes, "description": "Int64 (whole numbers), Double, Decimal (28 digits, 4 decimals), Boolean, DateTime, String (at most 4,000 characters per value)"},
+				"format_string": map[string]any{"type": "string", "maxLength": 100, "description": "Optional display format, e.g. Currency or 0.00"},
+				"is_hidden":     map[string]any{"type": "boolean"},
+			},
+			"required":             []string{"name", "data_type"},
+			"additionalProperties": false,
+		},
+	}
+}
+
+func measuresSchema() map[string]any {
+	return map[string]any{
+		"type": "array", "maxItems": 200,
+		"description": "Optional DAX measures of the table.",
+		"items": map[string]any{
+			"type": "object",
+			"properties": map[string]any{
+				"name":          map[string]any{"type": "string", "minLength": 1, "maxLength": 100},
+				"expression":    map[string]any{"type": "string", "minLength": 1, "maxLength": 32000, "description": "DAX expression, e.g. SUM(Sales[Amount])"},
+				"format_string": map[string]any{"type": "string", "maxLength": 100},
+				"description":   map[string]any{"type": "string", "maxLength": 4000},
+			},
+			"required":             []string{"name", "expression"},
+			"additionalProperties": false,
+		},
+	}
+}
+
+type createPushDatasetArgs struct {
+	Workspace              string                `json:"workspace"`
+	Name                   string                `json:"name"`
+	Tables                 []pushTableArg        `json:"tables"`
+	Relationships          []pushRelationshipArg `json:"relationships"`
+	DefaultRetentionPolicy string                `json:"default_retention_policy"`
+}
+
+// CreatePushDatasetResult is the answer of create_push_dataset.
+type CreatePushDatasetResult struct {
+	Workspace              WorkspaceRef `json:"workspace"`
+	Dataset                ItemRef      `json:"dataset"`
+	DefaultRetentionPolicy string       `json:"defaultRetentionPolicy" jsonschema:"None (rows kept up to 5,000,000 per table) or basicFIFO (the newest 200,000 rows per table are kept)"`
+	Tables                 []string     `json:"tables"`
+	Message                string       `json:"message"`
+}
+
+type pushDatasetArgs struct {
+	Workspace string `json:"workspace"`
+	Dataset   string `json:"dataset"`
+	Top       int    `json:"top"`
+	Skip      int    `json:"skip"`
+}
+
+// ListTablesResult is the answer of list_tables.
+type ListTablesResult struct {
+	Workspace WorkspaceRef `json:"workspace"`
+	Dataset   ItemRef      `json:"dataset"`
+	Tables    []PushTable  `json:"tables"`
+	Page
+}
+
+type updateTableSchemaArgs struct {
+	Workspace string           `json:"workspace"`
+	Dataset   string           `json:"dataset"`
+	Table     string           `json:"table"`
+	Columns   []pushColumnArg  `json:"columns"`
+	Measures  []pushMeasureArg `json:"measures"`
+	Confirm   bool             `json:"confirm"`
+}
+
+// UpdateTableSchemaResult is the answer of update_table_schema.
+type UpdateTableSchemaResult struct {
+	Workspace WorkspaceRef `json:"workspace"`
+	Dataset   ItemRef      `json:"dataset"`
+	Table     PushTable    `json:"table" jsonschema:"The table's schema as Power BI now has it"`
+	Message   string       `json:"message"`
+}
+
+type tableRowsArgs struct {
+	Workspace string `json:"workspace"`
+	Dataset   string `json:"dataset"`
+	Table     string `json:"table"`
+	Confirm   bool   `json:"confirm"`
+}
+
+// DeleteRowsResult is the answer of delete_rows.
+type DeleteRowsResult struct {
+	Workspace WorkspaceRef `json:"workspace"`
+	Dataset   ItemRef      `json:"dataset"`
+	Table     string       `json:"table"`
+	Message   string       `json:"message"`
+}
+
+func pushTableParam() mcp.ToolOption {
+	return mcp.WithString("table", mcp.Required(),
+		mcp.Description("Table name in the push dataset, as returned by list_tables."),
+		mcp.MinLength(1), mcp.MaxLength(100))
+}
+
+const pushDatasetDescription = "Push dataset id (GUID) or exact name in the workspace, as returned by list_datasets (addRowsAPIEnabled is true for push datasets)."
+
+// resolvePushTable finds a table of a push dataset by name, case-insensitively as Power BI
+// does, so the tools can use its exact name and columns.
+func resolvePushTable(ctx context.Context, c *pbiclient.Client, ws WorkspaceRef, ds ItemRef, name string) (pbiclient.PushTable, error) {
+	tables, err := c.ListTables(ctx, ws.ID, ds.ID)
+	if err != nil {
+		return pbiclient.PushTable{}, err
+	}
+	names := make([]string, 0, len(tables))
+	for _, t := range tables {
+		if strings.EqualFold(t.Name, name) {
+			return t, nil
+		}
+		names = append(names, t.Name)
+	}
+	return pbiclient.PushTable{}, userErrorf("The push dataset %s has no table %q. Its tables: %s.", ds.Name, name, strings.Join(names, ", "))
+}
+
+func pushTools(d Deps) []Tool {
+	return []Tool{
+		createPushDatasetTool(d),
+		listTablesTool(d),
+		updateTableSchemaTool(d),
+		addRowsTool(d),
+		deleteRowsTool(d),
+	}
+}
+
+func createPushDatasetTool(d Deps) Tool {
+	return Tool{
+		Toolset: "push",
+		Definition: mcp.NewTool("create_push_dataset",
+			mcp.WithDescription("Create a push dataset: a semantic model whose rows are added through the API (add_rows) instead of refreshed from a data source, "+
+				"for example to load a CSV file or stream readings. Give its tables with typed columns, optional DAX measures and relationships. "+
+				"Limits: 75 tables, 75 columns per table, 75 relationships; per table 200,000 rows with the basicFIFO retention policy (oldest rows dropped) or 5,000,000 with None. "+
+				"Each call creates a new dataset, even with a name already in use. Needs Contributor or higher on the workspace; push datasets do not work with service principal profiles."),
+			annotations("Create a push dataset", false, false, false),
+			workspaceParam(),
+			mcp.WithString("name", mcp.Required(), mcp.Description("Name of the new dataset."), mcp.MinLength(1), mcp.MaxLength(256)),
+			mcp.WithArray("tables", mcp.Required(),
+				mcp.Description(fmt.Sprintf("The tables, at most %d.", maxPushTables)),
+				mcp.MinItems(1), mcp.MaxItems(maxPushTables),
+				mcp.Items(map[string]any{
+					"type": "object",
+					"properties": map[string]any{
+						"name":     map[string]any{"type": "string", "minLength": 1, "maxLength": 100},
+						"columns":  columnsSchema(),
+						"measures": measuresSchema(),
+					},
+					"required":             []string{"name", "columns"},
+					"additionalProperties": false,
+				})),
+			mcp.WithArray("relationships",
+				mcp.Description("Optional many-to-one relationships: from_table.from_column (many side) to to_table.to_column (one side)."),
+				mcp.MaxItems(maxPushRelships),
+				mcp.Items(map[string]any{
+					"type": "object",
+					"properties": map[string]any{
+						"name":                     map[string]any{"type": "string", "minLength": 1, "maxLength": 100},
+						"from_table":               map[string]any{"type": "string", "minLength": 1},
+						"from_column":              map[string]any{"type": "string", "minLength": 1},
+						"to_table":                 map[string]any{"type": "string", "minLength": 1},
+						"to_column":                map[string]any{"type": "string", "minLength": 1},
+						"cross_filtering_behavior": map[string]any{"type": "string", "enum": []string{"OneDirection", "BothDirections", "Automatic"}},
+					},
+					"required":             []string{"name", "from_table", "from_column", "to_table", "to_column"},
+					"additionalProperties": false,
+				})),
+			mcp.WithString("default_retention_policy", mcp.Enum("None", "basicFIFO"), mcp.DefaultString("None"),
+				mcp.Description("None keeps every row (up to 5,000,000 per table); basicFIFO keeps the newest 200,000 rows per table and drops older ones.")),
+			mcp.WithOutputSchema[CreatePushDatasetResult](),
+		),
+		Handler: handle("create the push dataset", func(ctx context.Context, _ mcp.CallToolRequest, a createPushDatasetArgs) (CreatePushDatasetResult, error) {
+			ws, err := resolveWorkspace(ctx, d.Client, a.Workspace)
+			if err != nil {
+				return CreatePushDatasetResult{}, err
+			}
+			req := pbiclient.CreatePushDatasetRequest{Name: a.Name, DefaultMode: "Push"}
+			var names []string
+			for _, t := range a.Tables {
+				req.Tables = append(req.Tables, t.wire(t.Name))
+				names = append(names, t.Name)
+			}
+			for _, r := range a.Relationships {
+				req.Relationships = append(req.Relationships, pbiclient.PushRelationship{Name: r.Name, FromTable: r.FromTable, FromColumn: r.FromColumn,
+					ToTable: r.ToTable, ToColumn: r.ToColumn, CrossFilteringBehavior: r.CrossFilteringBehavior})
+			}
+			retention := a.DefaultRetentionPolicy
+			if retention == "" {
+				retention = "None"
+			}
+			created, err := d.Client.CreatePushDataset(ctx, ws.ID, req, retention)
+			if err != nil {
+				return CreatePushDatasetResult{}, err
+			}
+			name := created.Name
+			if name == "" {
+				name = a.Name
+			}
+			return CreatePushDatasetResult{
+				Workspace: ws, Dataset: ItemRef{ID: created.ID, Name: name, ResolvedBy: "id"},
+				DefaultRetentionPolicy: retention, Tables: names,
+				Message: fmt.Sprintf("Created the push dataset %s (id %s). Add rows with add_rows; query them with execute_dax_query.", name, created.ID),
+			}, nil
+		}),
+	}
+}
+
+func listTablesTool(d Deps) Tool {
+	return Tool{
+		Toolset: "push",
+		Definition: mcp.NewTool("list_tables",
+			mcp.WithDescription("List the tables of a push dataset with their columns and measures, as Power BI reports them. "+
+				"Only push datasets (addRowsAPIEnabled true) have this operation; for other semantic models use get_dataset_schema. "+
+				"Paged: at most top tables per call (default 75, at most 75)."),
+			annotations("List push dataset tables", true, false, true),
+			workspaceParam(),
+			mcp.WithString("dataset", mcp.Required(), mcp.Description(pushDatasetDescription), mcp.MinLength(1), mcp.MaxLength(256)),
+			topParam(75, 75, "tables"),
+			skipParam(),
+			mcp.WithOutputSchema[ListTablesResult](),
+		),
+		Handler: handle("list the tables", func(ctx context.Context, _ mcp.CallToolRequest, a pushDatasetArgs) (ListTablesResult, error) {
+			ws, err := resolveWorkspace(ctx, d.Client, a.Workspace)
+			if err != nil {
+				return ListTablesResult{}, err
+			}
+			ds, err := resolveDataset(ctx, d.Client, ws, a.Dataset)
+			if err != nil {
+				return ListTablesResult{}, err
+			}
+			all, err := d.Client.ListTables(ctx, ws.ID, ds.ID)
+			if err != nil {
+				return ListTablesResult{}, err
+			}
+			items, page := pageOf(all, defaultInt(a.Top, 75), a.Skip)
+			res := ListTablesResult{Workspace: ws, Dataset: ds, Tables: make([]PushTable, 0, len(items)), Page: page}
+			for _, t := range items {
+				res.Tables = append(res.Tables, pushTableOf(t))
+			}
+			return res, nil
+		}),
+	}
+}
+
+func updateTableSchemaTool(d Deps) Tool {
+	return Tool{
+		Toolset: "push",
+		Definition: mcp.NewTool("update_table_schema",
+			mcp.WithDescription("Replace the schema of a push dataset table: its full list of columns and measures. "+
+				"Columns left out are removed with their values, and a column whose type changes keeps only the values that convert; rows of the remaining columns stay. "+
+				"Read the current schema with list_tables first and send every column to keep. Only for push datasets. "+
+				"Destructive: the user must agree before it is called."),
+			annotations("Replace a push table's schema", false, true, true),
+			workspaceParam(),
+			mcp.WithString("dataset", mcp.Required(), mcp.Description(pushDatasetDescription), mcp.MinLength(1), mcp.MaxLength(256)),
+			pushTableParam(),
+			mcp.WithArray("columns", mcp.Required(), mcp.Description(fmt.Sprintf("Every column the table is to have, at most %d.", maxPushColumns)),
+				mcp.MinItems(1), mcp.MaxItems(maxPushColumns), mcp.Items(columnsSchema()["items"])),
+			mcp.WithArray("measures", mcp.Description("Every measure the table is to have; measures left out are removed."),
+				mcp.MaxItems(200), mcp.Items(measuresSchema()["items"])),
+			confirmParam(),
+			mcp.WithOutputSchema[UpdateTableSchemaResult](),
+		),
+		Handler: handle("update the table schema", func(ctx context.Context, _ mcp.CallToolRequest, a updateTableSchemaArgs) (UpdateTableSchemaResult, error) {
+			ws, err := resolveWorkspace(ctx, d.Client, a.Workspace)
+			if err != nil {
+				return UpdateTableSchemaResult{}, err
+			}
+			ds, err := resolveDataset(ctx, d.Client, ws, a.Dataset)
+			if err != nil {
+				return UpdateTableSchemaResult{}, err
+			}
+			current, err := resolvePushTable(ctx, d.Client, ws, ds, a.Table)
+			if err != nil {
+				return UpdateTableSchemaResult{}, err
+			}
+			var dropped []string
+			for _, c := range current.Columns {
+				if !containsColumn(a.Columns, c.Name) {
+					dropped = append(dropped, c.Name)
+				}
+			}
+			what := fmt.Sprintf("Replace the schema of table %s in the push dataset %s (id %s) with %d columns and %d measures.",
+				current.Name, ds.Name, ds.ID, len(a.Columns), len(a.Measures))
+			if len(dropped) > 0 {
+				what += fmt.Sprintf(" The columns %s and their values will be removed.", strings.Join(dropped, ", "))
+			}
+			if err := confirmed(ctx, a.Confirm, what); err != nil {
+				return UpdateTableSchemaResult{}, err
+			}
+			got, err := d.Client.PutTable(ctx, ws.ID, ds.ID, pushTableArg{Columns: a.Columns, Measures: a.Measures}.wire(current.Name))
+			if err != nil {
+				return UpdateTableSchemaResult{}, err
+			}
+			if got.Name == "" {
+				got = pushTableArg{Columns: a.Columns, Measures: a.Measures}.wire(current.Name)
+			}
+			return UpdateTableSchemaResult{Workspace: ws, Dataset: ds, Table: pushTableOf(got),
+				Message: fmt.Sprintf("The table %s now has %d columns and %d measures.", current.Name, len(a.Columns), len(a.Measures))}, nil
+		}),
+	}
+}
+
+func containsColumn(cols []pushColumnArg, name string) bool {
+	for _, c := range cols {
+		if strings.EqualFold(c.Name, name) {
+			return true
+		}
+	}
+	return false
+}
+
+func deleteRowsTool(d Deps) Tool {
+	return Tool{
+		Toolset: "push",
+		Definition: mcp.NewTool("delete_rows",
+			mcp.WithDescription("Delete ALL rows of a push dataset table; the table and its schema stay. There is no way to delete only some rows. "+
+				"Only for push datasets. Destructive and cannot be undone: the user must agree before it is called."),
+			annotations("Delete all rows of a push table", false, true, true),
+			workspaceParam(),
+			mcp.WithString("dataset", mcp.Required(), mcp.Description(pushDatasetDescription), mcp.MinLength(1), mcp.MaxLength(256)),
+			pushTableParam(),
+			confirmParam(),
+			mcp.WithOutputSchema[DeleteRowsResult](),
+		),
+		Handler: handle("delete the rows", func(ctx context.Context, _ mcp.CallToolRequest, a tableRowsArgs) (DeleteRowsResult, error) {
+			ws, err := resolveWorkspace(ctx, d.Client, a.Workspace)
+			if err != nil {
+				return DeleteRowsResult{}, err
+			}
+			ds, err := resolveDataset(ctx, d.Client, ws, a.Dataset)
+			if err != nil {
+				return DeleteRowsResult{}, err
+			}
+			t, err := resolvePushTable(ctx, d.Client, ws, ds, a.Table)
+			if err != nil {
+				return DeleteRowsResult{}, err
+			}
+			if err := confirmed(ctx, a.Confirm, fmt.Sprintf("Delete every row of table %s in the push dataset %s (id %s).", t.Name, ds.Name, ds.ID)); err != nil {
+				return DeleteRowsResult{}, err
+			}
+			if err := d.Client.DeleteRows(ctx, ws.ID, ds.ID, t.Name); err != nil {
+				return DeleteRowsResult{}, err
+			}
+			return DeleteRowsResult{Workspace: ws, Dataset: ds, Table: t.Name,
+				Message: fmt.Sprintf("Deleted every row of table %s; its schema is unchanged.", t.Name)}, nil
+		}),
+	}
+}
