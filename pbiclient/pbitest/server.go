@@ -78,6 +78,7 @@ type Options struct {
 	RefreshDuration time.Duration // how long a dataset refresh runs before Completed; default 2s
 	ExportDuration  time.Duration // how long an export job takes from creation to Succeeded; default 2s
 	ExportFileSize  int64         // size in bytes of exported files; 0 = a small valid file; at most 2 GiB
+	ImportDuration  time.Duration // how long an import is Publishing before Succeeded; default 2s (imports.go)
 }
 
 // Server is a running fake tenant. All methods are safe for concurrent use.
@@ -201,6 +202,7 @@ func (s *Server) routes() {
 	s.daxRoutes()
 	s.dashboardRoutes()
 	s.appRoutes()
+	s.importRoutes()
 	// Anything else under the API prefix is an unknown route; recording it
 	// keeps Requests() complete.
 	s.handleAPI(apiPrefix+"/", s.notFoundRoute)

@@ -108,6 +108,11 @@ type tenantState struct {
 	workspaces  []*workspace
 	byID        map[string]*workspace // keyed by lowercase id
 	myWorkspace *workspace
+
+	// imports of each workspace, oldest first, and the temporary upload locations by id
+	// (see imports.go); nil until the first import.
+	imports map[*workspace][]*importJob
+	uploads map[string]*upload
 }
 
 type workspace struct {
