@@ -64,7 +64,7 @@ type Operation struct {
 	path      map[string]param // by name, without braces
 	hasBody   bool
 	bodyReq   bool
-	multipart bool // the operation also consumes multipart/form-data (imports)
+	multipart bool         // the operation also consumes multipart/form-data (imports)
 	responses map[int]body // by status code
 }
 
