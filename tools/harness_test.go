@@ -24,6 +24,7 @@ type stack struct {
 	tenant    *pbitest.Server
 	client    *client.Client
 	exportDir string
+	dataDir   string // the data directory tools read files from
 	logs      *syncBuffer
 
 	mu       sync.Mutex
@@ -67,14 +68,14 @@ func newStack(t testing.TB, o stackOptions) *stack {
 	if err != nil {
 		t.Fatal(err)
 	}
-	st := &stack{tenant: tenant, exportDir: t.TempDir(), logs: logs}
+	st := &stack{tenant: tenant, exportDir: t.TempDir(), dataDir: t.TempDir(), logs: logs}
 	if o.tools.Version == "" {
 		o.tools.Version = "test"
 	}
 	if len(o.tools.Toolsets) == 0 && len(o.tools.Tools) == 0 {
 		o.tools.Toolsets = []string{"all"} // tests reach every tool; the registry tests cover selection
 	}
-	s, err := NewServer(Deps{Client: pc, ExportDir: st.exportDir, Logger: logger}, o.tools)
+	s, err := NewServer(Deps{Client: pc, ExportDir: st.exportDir, DataDir: st.dataDir, Logger: logger}, o.tools)
 	if err != nil {
 		t.Fatal(err)
 	}
