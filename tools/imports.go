@@ -107,7 +107,7 @@ func importTools(d Deps) []Tool {
 				"name_conflict says what happens when an item of that name exists: Ignore (default for .pbix and .xlsx) creates another with the same name, Abort (default for .rdl and model.json) fails, "+
 				"Overwrite replaces the existing one (fails if there is none), CreateOrOverwrite replaces or creates, GenerateUniqueName picks a new name. .rdl takes only Abort or Overwrite, model.json only Abort or GenerateUniqueName. "+
 				"Overwrite and CreateOrOverwrite replace a model and report users may depend on: the user must agree first (confirm). "+
-				"Needs Contributor or higher on the workspace. Files over 1 GB (up to 10 GB) need a workspace on a Premium capacity; .rdl files need Premium, Embedded or Fabric capacity or PPU."),
+				"Needs Contributor or higher on the workspace. Files over 1 GB (up to 10 GB) need a workspace on a Premium capacity."),
 			annotations("Import a file into a workspace", false, true, false),
 			workspaceParam(),
 			mcp.WithString("file", mcp.Required(),

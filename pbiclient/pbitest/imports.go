@@ -40,6 +40,23 @@ const (
 	uploadLifetime       = time.Hour
 )
 
+// DemoSalesImportID is the import that published Sales.pbix (the "Sales" model and the
+// "Sales Overview" report) to Sales Analytics, finished long ago.
+const DemoSalesImportID = "d02b8896-e247-4d83-ae5a-014028cb0665"
+
+// seedImports records how the demo's Sales model and report came to be.
+func (s *Server) seedImports() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	ws := s.state.workspace(DemoSalesWorkspaceID)
+	if s.state.imports == nil {
+		s.state.imports = make(map[*workspace][]*importJob)
+	}
+	s.state.imports[ws] = append(s.state.imports[ws], &importJob{id: DemoSalesImportID, name: "Sales", ext: ".pbix",
+		created: time.Date(2024, time.March, 4, 9, 17, 42, 417_000_000, time.UTC), duration: 14 * time.Second, settled: true,
+		datasets: []string{DemoSalesDatasetID}, reports: []string{DemoSalesReportID}})
+}
+
 // importJob is one import. It is Publishing until created+duration; the items it creates
 // appear in the workspace when it is first seen Succeeded (see settle).
 type importJob struct {

@@ -25,6 +25,10 @@
 //   - POST reports/{reportId}/ExportTo, GET .../exports/{exportId} and
 //     .../exports/{exportId}/file (PDF, PPTX, PNG; paginated reports also
 //     ACCESSIBLEPDF, XLSX, DOCX, CSV, XML, MHTML, IMAGE)
+//   - POST imports (one multipart/form-data file part, or JSON with the fileUrl
+//     of a temporary upload location), GET imports, imports/{importId}, POST
+//     imports/createTemporaryUploadLocation, and PUT on the blob URL it
+//     returns (Put Blob, Put Block, Put Block List)
 //
 // Every Power BI request needs a bearer token issued by this server (by the
 // token endpoint or IssueToken). State lives in memory. Asynchronous jobs
