@@ -194,7 +194,10 @@ func importFile(ctx context.Context, d Deps, req mcp.CallToolRequest, a importFi
 	if display == "" {
 		display = strings.TrimSuffix(path.Base(a.File), path.Ext(a.File))
 	}
-	display = strings.TrimSuffix(display, path.Ext(display)) + ext
+	if strings.EqualFold(path.Ext(display), ext) {
+		display = display[:len(display)-len(ext)]
+	}
+	display += ext // Power BI wants the file's extension in datasetDisplayName
 	if ext == ".json" {
 		// A dataflow is imported under this fixed name (api-notes §2.10).
 		display = "model.json"

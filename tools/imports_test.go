@@ -41,14 +41,14 @@ func TestImportFilePublishesModelAndReport(t *testing.T) {
 	st := importStack(t)
 	writeDataFile(t, st, "drop/Budget.pbix", 300<<10)
 	var res ImportFileResult
-	st.ok(t, "import_file", map[string]any{"workspace": "Sales Analytics", "file": "drop/Budget.pbix"}, &res)
-	if res.ImportState != "Succeeded" || res.Name != "Budget" || len(res.Datasets) != 1 || len(res.Reports) != 1 ||
+	st.ok(t, "import_file", map[string]any{"workspace": "Sales Analytics", "file": "drop/Budget.pbix", "display_name": "Budget v1.2"}, &res)
+	if res.ImportState != "Succeeded" || res.Name != "Budget v1.2" || len(res.Datasets) != 1 || len(res.Reports) != 1 ||
 		res.Reports[0].DatasetID != res.Datasets[0].ID || res.BytesUploaded != 300<<10 {
 		t.Fatalf("%+v", res)
 	}
 	// The model is now in the workspace, found by name.
 	var ds GetDatasetResult
-	st.ok(t, "get_dataset", map[string]any{"workspace": "Sales Analytics", "dataset": "Budget"}, &ds)
+	st.ok(t, "get_dataset", map[string]any{"workspace": "Sales Analytics", "dataset": "Budget v1.2"}, &ds)
 	if ds.Dataset.ID != res.Datasets[0].ID {
 		t.Errorf("get_dataset found %+v", ds.Dataset)
 	}
