@@ -51,6 +51,10 @@ type Config struct {
 	// Logger gets one debug line per attempt: method, path and query, status, duration,
 	// RequestId and attempt number. Never tokens, header values or bodies.
 	Logger zerolog.Logger
+
+	// LargeImportSize is the file size from which ImportFile goes through a temporary upload
+	// location; 0 means DefaultLargeImportSize (1 GB). Tests lower it.
+	LargeImportSize int64
 }
 
 // Client calls the Power BI REST API. It is safe for concurrent use.
@@ -62,6 +66,8 @@ type Client struct {
 	maxRetries   int
 	maxRetryWait time.Duration
 	log          zerolog.Logger
+	// largeImportSize: see Config.LargeImportSize.
+	largeImportSize int64
 }
 
 // New checks cfg and returns a Client.
@@ -85,6 +91,10 @@ func New(cfg Config) (*Client, error) {
 		maxRetries:   cfg.MaxRetries,
 		maxRetryWait: cfg.MaxRetryWait,
 		log:          cfg.Logger,
+	}
+	c.largeImportSize = cfg.LargeImportSize
+	if c.largeImportSize <= 0 {
+		c.largeImportSize = DefaultLargeImportSize
 	}
 	switch {
 	case c.maxRetries == 0:

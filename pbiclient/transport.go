@@ -26,6 +26,14 @@ type call struct {
 	query  string // encoded, without '?'
 	body   []byte // JSON; nil sends no body
 	accept string // "" means application/json
+
+	// stream, when set, is the body instead of body: each attempt calls it for a fresh reader,
+	// so a large upload is sent from its source (a file) and never held in memory, and a retry
+	// (a renewed token, a 429) sends it again from the start. streamLength is its exact length
+	// in bytes and streamType its Content-Type.
+	stream       func() io.ReadCloser
+	streamLength int64
+	streamType   string
 }
 
 const (
@@ -114,9 +122,22 @@ func (c *Client) send(ctx context.Context, cl call, token string, attempt int) (
 		// can replay the body too.
 		body = bytes.NewReader(cl.body)
 	}
+	if cl.stream != nil {
+		body = cl.stream()
+	}
 	req, err := http.NewRequestWithContext(ctx, cl.method, c.baseURL+target, body)
 	if err != nil {
+		if rc, ok := body.(io.Closer); ok && cl.stream != nil {
+			rc.Close()
+		}
 		return nil, err
+	}
+	if cl.stream != nil {
+		// A known length avoids chunked encoding, and GetBody lets a redirect (307 to the
+		// home cluster, api-notes §1.1) send the upload again from its source.
+		req.ContentLength = cl.streamLength
+		req.GetBody = func() (io.ReadCloser, error) { return cl.stream(), nil }
+		req.Header.Set("Content-Type", cl.streamType)
 	}
 	req.Header.Set("Authorization", "Bearer "+token)
 	req.Header.Set("User-Agent", c.userAgent)

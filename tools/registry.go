@@ -64,6 +64,7 @@ var toolsets = []Toolset{
 	{Name: "apps", Description: "installed Power BI apps and their reports and dashboards (list_apps, list_app_reports, list_app_dashboards); only for a signed-in user, not a service principal"},
 	{Name: "admin", Description: "tenant administration: every workspace, model, report, dashboard, app and capacity in the tenant, the activity log and metadata scans; needs a Fabric administrator or a service principal allowed by the tenant setting 'Service principals can access read-only admin APIs'"},
 	{Name: "push", Description: "push datasets: create them, read and change their tables' schemas, add rows inline or from CSV and JSON files in the data directory, delete rows (create_push_dataset, list_tables, update_table_schema, add_rows, delete_rows)"},
+	{Name: "imports", Description: "publish .pbix, .rdl, .xlsx and dataflow files from the server's data directory to a workspace and follow the imports (import_file, get_import, list_imports)"},
 }
 
 // Toolsets returns every toolset the server knows.
@@ -82,6 +83,7 @@ func All(d Deps) []Tool {
 	all = append(all, adminTools(d)...)
 	all = append(all, adminAuditTools(d)...)
 	all = append(all, pushTools(d)...)
+	all = append(all, importTools(d)...)
 	for i := range all {
 		// Unknown arguments are refused, in the schema the client sees and in validation, so a
 		// misspelt argument is reported instead of silently ignored.

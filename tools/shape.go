@@ -195,6 +195,12 @@ func nextStep(ae *pbiclient.APIError) string {
 		return "the signed-in identity is not allowed to do this. For a service principal: a Power BI admin must enable the tenant setting 'Service principals can use Fabric APIs' for a security group that contains it, and it must be a member of the workspace (Member or Admin for changes)."
 	case ae.Code == "DatasetExecuteQueriesError":
 		return "fix the DAX query according to the message; get_dataset_schema lists the exact table, column and measure names. A bare 'Failed to execute the DAX query.' can also mean the query uses functions Power BI does not allow here (INFO, DMV)."
+	case ae.Code == "DuplicatePackageNotFoundError":
+		return "nothing of that name exists to overwrite: import again with name_conflict CreateOrOverwrite or Ignore."
+	case ae.Code == "MoreThanOneDuplicatePackageFoundError":
+		return "several items have that name, so Power BI cannot tell which to overwrite: import under another display_name, or have the user delete the extra ones."
+	case ae.Code == "ImportThrottlerCode":
+		return "too many imports are running in this workspace: wait the Retry-After time, then import again."
 	case ae.Code == "ItemNotFound" || ae.Code == "PowerBIEntityNotFound" || ae.StatusCode == 404:
 		return "check the id or name with list_workspaces, list_datasets or list_reports. Power BI also answers 'not found' when the caller has no access to the item."
 	case ae.StatusCode == 429:

@@ -8,7 +8,7 @@
 //
 // Usage: node e2e.mjs /path/to/powerbi-mcp
 import { execFile, spawn } from "node:child_process";
-import { mkdtempSync, readdirSync, readFileSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, dirname } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -31,6 +31,9 @@ const callsDir = join(here, "calls");
 const extraCalls = readdirSync(callsDir).filter((f) => f.endsWith(".json")).sort()
   .flatMap((f) => JSON.parse(readFileSync(join(callsDir, f))).map((c) => ({ ...c, file: f })));
 const magic = { PDF: "%PDF-", PPTX: "PK\u0003\u0004", PNG: "\u0089PNG" };
+// The data directory tools read files from holds one small .pbix (a ZIP header) for import_file.
+const dataDir = mkdtempSync(join(tmpdir(), "pbi-e2e-data-"));
+writeFileSync(join(dataDir, "E2E Import.pbix"), Buffer.concat([Buffer.from("PK\u0003\u0004"), Buffer.alloc(4096)]));
 let passed = 0;
 let failed = 0;
 
@@ -119,7 +122,7 @@ async function waitHealthy(url) {
 async function overHTTP(transport, port) {
   const exportDir = mkdtempSync(join(tmpdir(), `pbi-e2e-${transport}-`));
   const server = spawn(bin, ["--sandbox", "--toolsets", "all", "--transport", transport, "--addr", `127.0.0.1:${port}`], {
-    env: { ...process.env, PBI_MCP_EXPORT_DIR: exportDir },
+    env: { ...process.env, PBI_MCP_EXPORT_DIR: exportDir, PBI_MCP_DATA_DIR: dataDir },
     stdio: ["ignore", "ignore", "inherit"],
   });
   try {
@@ -137,7 +140,7 @@ async function overHTTP(transport, port) {
 // the same time; each one's calls still run in order.
 const stdioExports = mkdtempSync(join(tmpdir(), "pbi-e2e-stdio-"));
 await Promise.all([
-  exercise("stdio", ["-e", `PBI_MCP_EXPORT_DIR=${stdioExports}`, "--", bin, "--sandbox", "--toolsets", "all"], stdioExports),
+  exercise("stdio", ["-e", `PBI_MCP_EXPORT_DIR=${stdioExports}`, "-e", `PBI_MCP_DATA_DIR=${dataDir}`, "--", bin, "--sandbox", "--toolsets", "all"], stdioExports),
   overHTTP("http", 18000 + Math.floor(Math.random() * 1000)),
   overHTTP("sse", 19000 + Math.floor(Math.random() * 1000)),
 ]);

@@ -172,6 +172,7 @@ func (s *Server) SeedDemo() {
 	s.seedAdmin()
 	s.seedAudit()
 	s.seedPush()
+	s.seedImports()
 }
 
 // seedRefreshes adds refresh schedules and history to the demo models. The

@@ -25,6 +25,10 @@
 //   - POST reports/{reportId}/ExportTo, GET .../exports/{exportId} and
 //     .../exports/{exportId}/file (PDF, PPTX, PNG; paginated reports also
 //     ACCESSIBLEPDF, XLSX, DOCX, CSV, XML, MHTML, IMAGE)
+//   - POST imports (one multipart/form-data file part, or JSON with the fileUrl
+//     of a temporary upload location), GET imports, imports/{importId}, POST
+//     imports/createTemporaryUploadLocation, and PUT on the blob URL it
+//     returns (Put Blob, Put Block, Put Block List)
 //
 // Every Power BI request needs a bearer token issued by this server (by the
 // token endpoint or IssueToken). State lives in memory. Asynchronous jobs
@@ -78,6 +82,7 @@ type Options struct {
 	RefreshDuration time.Duration // how long a dataset refresh runs before Completed; default 2s
 	ExportDuration  time.Duration // how long an export job takes from creation to Succeeded; default 2s
 	ExportFileSize  int64         // size in bytes of exported files; 0 = a small valid file; at most 2 GiB
+	ImportDuration  time.Duration // how long an import is Publishing before Succeeded; default 2s (imports.go)
 }
 
 // Server is a running fake tenant. All methods are safe for concurrent use.
@@ -204,6 +209,7 @@ func (s *Server) routes() {
 	s.adminRoutes()
 	s.adminAuditRoutes()
 	s.pushRoutes()
+	s.importRoutes()
 	// Anything else under the API prefix is an unknown route; recording it
 	// keeps Requests() complete.
 	s.handleAPI(apiPrefix+"/", s.notFoundRoute)

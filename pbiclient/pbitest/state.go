@@ -116,6 +116,11 @@ type tenantState struct {
 	// pushClock, when set, is the clock push dataset rate limits read (see
 	// SetPushClock in push.go).
 	pushClock func() time.Time
+
+	// imports of each workspace, oldest first, and the temporary upload locations by id
+	// (see imports.go); nil until the first import.
+	imports map[*workspace][]*importJob
+	uploads map[string]*upload
 }
 
 type workspace struct {

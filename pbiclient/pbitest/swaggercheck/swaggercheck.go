@@ -64,6 +64,7 @@ type Operation struct {
 	path      map[string]param // by name, without braces
 	hasBody   bool
 	bodyReq   bool
+	multipart bool         // the operation also consumes multipart/form-data (imports)
 	responses map[int]body // by status code
 }
 
@@ -159,6 +160,10 @@ func New() (*Checker, error) {
 				responses: map[int]body{},
 			}
 			op.ID, _ = o["operationId"].(string)
+			consumes, _ := o["consumes"].([]any)
+			for _, ct := range consumes {
+				op.multipart = op.multipart || ct == "multipart/form-data"
+			}
 			params, _ := o["parameters"].([]any)
 			for _, p := range append(append([]any(nil), shared...), params...) {
 				pm, _ := p.(map[string]any)
@@ -522,6 +527,11 @@ func (c *Checker) Check(x Exchange) (opID string, problems []string) {
 			}
 		}
 		switch {
+		case op.multipart && bytes.HasPrefix(x.Body, []byte("--")):
+			// A file upload: multipart framing, not the JSON body schema.
+			if !bytes.Contains(x.Body, []byte("\r\nContent-Disposition: form-data")) {
+				add("multipart request body without a form-data part: %.200q", x.Body)
+			}
 		case op.hasBody && len(bytes.TrimSpace(x.Body)) > 0:
 			if msg := c.validate(requestMode, "op."+op.ID+".request", x.Body); msg != "" {
 				add("request body: %s", msg)
