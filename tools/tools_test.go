@@ -29,8 +29,8 @@ func TestListWorkspaces(t *testing.T) {
 	st := newStack(t, stackOptions{})
 	var res ListWorkspacesResult
 	st.ok(t, "list_workspaces", nil, &res)
-	if res.Count != 4 || res.HasMore || len(res.Workspaces) != 4 {
-		t.Fatalf("want the 4 demo workspaces on one page, got %+v", res)
+	if res.Count != 6 || res.HasMore || len(res.Workspaces) != 6 {
+		t.Fatalf("want the 6 demo workspaces on one page, got %+v", res)
 	}
 	names := map[string]Workspace{}
 	for _, w := range res.Workspaces {

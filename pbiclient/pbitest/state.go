@@ -108,6 +108,8 @@ type tenantState struct {
 	workspaces  []*workspace
 	byID        map[string]*workspace // keyed by lowercase id
 	myWorkspace *workspace
+	// pipelines are the deployment pipelines, in creation order (see pipelines.go).
+	pipelines []*pipeline
 }
 
 type workspace struct {
