@@ -62,6 +62,7 @@ var toolsets = []Toolset{
 	{Name: "report_admin", Description: "copy, rebind, overwrite, take over and delete reports (clone_report, rebind_report, update_report_content, take_over_report, delete_report)"},
 	{Name: "dashboards", Description: "find dashboards and their tiles, create dashboards and copy tiles between them (list_dashboards, list_tiles, create_dashboard, clone_tile)"},
 	{Name: "apps", Description: "installed Power BI apps and their reports and dashboards (list_apps, list_app_reports, list_app_dashboards); only for a signed-in user, not a service principal"},
+	{Name: "pipelines", Description: "deployment pipelines: their stages and items, deploying a stage to the next and the deployment history (list_pipelines, get_pipeline, list_pipeline_stages, list_pipeline_stage_artifacts, list_pipeline_operations, get_pipeline_operation, deploy_pipeline_stage)"},
 }
 
 // Toolsets returns every toolset the server knows.
@@ -77,6 +78,7 @@ func All(d Deps) []Tool {
 	all = append(all, reportTools(d)...)
 	all = append(all, dashboardTools(d)...)
 	all = append(all, appTools(d)...)
+	all = append(all, pipelineTools(d)...)
 	for i := range all {
 		// Unknown arguments are refused, in the schema the client sees and in validation, so a
 		// misspelt argument is reported instead of silently ignored.
