@@ -172,6 +172,13 @@ func TestDeployPipelineStageErrors(t *testing.T) {
 	if arts.Count != 2 {
 		t.Errorf("a failed deployment changed the Test stage: %+v", arts)
 	}
+	// One deployment per pipeline at a time: the second is refused with what to do.
+	var started PipelineOperationResult
+	st.ok(t, "deploy_pipeline_stage", map[string]any{"pipeline": "Sales Deployment", "source_stage": 1, "wait": false}, &started)
+	if msg := st.fails(t, "deploy_pipeline_stage", map[string]any{"pipeline": "Sales Deployment", "source_stage": 0}); !strings.Contains(msg, "WorkspaceMigrationOperationInProgress") ||
+		!strings.Contains(msg, "list_pipeline_operations") {
+		t.Errorf("concurrent deployment: %s", msg)
+	}
 	if msg := st.fails(t, "deploy_pipeline_stage", map[string]any{"pipeline": "Sales Deployment", "source_stage": 5}); !strings.Contains(msg, "source_stage") {
 		t.Errorf("schema range: %s", msg)
 	}
