@@ -65,6 +65,7 @@ var toolsets = []Toolset{
 	{Name: "admin", Description: "tenant administration: every workspace, model, report, dashboard, app and capacity in the tenant, the activity log and metadata scans; needs a Fabric administrator or a service principal allowed by the tenant setting 'Service principals can access read-only admin APIs'"},
 	{Name: "push", Description: "push datasets: create them, read and change their tables' schemas, add rows inline or from CSV and JSON files in the data directory, delete rows (create_push_dataset, list_tables, update_table_schema, add_rows, delete_rows)"},
 	{Name: "imports", Description: "publish .pbix, .rdl, .xlsx and dataflow files from the server's data directory to a workspace and follow the imports (import_file, get_import, list_imports)"},
+	{Name: "pipelines", Description: "deployment pipelines: their stages and items, deploying a stage to the next and the deployment history (list_pipelines, get_pipeline, list_pipeline_stages, list_pipeline_stage_artifacts, list_pipeline_operations, get_pipeline_operation, deploy_pipeline_stage)"},
 }
 
 // Toolsets returns every toolset the server knows.
@@ -84,6 +85,7 @@ func All(d Deps) []Tool {
 	all = append(all, adminAuditTools(d)...)
 	all = append(all, pushTools(d)...)
 	all = append(all, importTools(d)...)
+	all = append(all, pipelineTools(d)...)
 	for i := range all {
 		// Unknown arguments are refused, in the schema the client sees and in validation, so a
 		// misspelt argument is reported instead of silently ignored.

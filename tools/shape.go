@@ -187,6 +187,10 @@ func nextStep(ae *pbiclient.APIError) string {
 		return "this user, group or service principal already has access to the workspace. To change its role, use update_workspace_user; list_workspace_users shows its current one."
 	case ae.Code == "PowerBIEntityAlreadyExists":
 		return "the name is already in use in the organization, possibly by a workspace the caller cannot see. Choose another name."
+	case ae.Code == "WorkspaceMigrationOperationInProgress":
+		return "another deployment of this pipeline is still running. Wait for it to end (list_pipeline_operations shows it) and deploy again."
+	case ae.Code == "Alm_InvalidRequest_NoArtifactsToDeploy":
+		return "the source stage has no items to deploy. Check it with list_pipeline_stage_artifacts."
 	case ae.Code == "TokenExpired":
 		return "the access token expired and a fresh one was refused too. Check the server's sign-in configuration."
 	case strings.HasPrefix(ae.Path, "/admin/") && (ae.Code == "PowerBINotAuthorizedException" || ae.StatusCode == 401):

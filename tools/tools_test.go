@@ -29,8 +29,8 @@ func TestListWorkspaces(t *testing.T) {
 	st := newStack(t, stackOptions{})
 	var res ListWorkspacesResult
 	st.ok(t, "list_workspaces", nil, &res)
-	if res.Count != 4 || res.HasMore || len(res.Workspaces) != 4 {
-		t.Fatalf("want the 4 demo workspaces on one page, got %+v", res)
+	if res.Count != 6 || res.HasMore || len(res.Workspaces) != 6 {
+		t.Fatalf("want the 6 demo workspaces on one page, got %+v", res)
 	}
 	names := map[string]Workspace{}
 	for _, w := range res.Workspaces {
@@ -50,7 +50,7 @@ func TestListWorkspaces(t *testing.T) {
 		t.Fatalf("first page: %+v", first)
 	}
 	st.ok(t, "list_workspaces", map[string]any{"top": 2, "skip": first.NextSkip}, &second)
-	if second.Count != 2 || second.HasMore {
+	if second.Count != 2 || !second.HasMore || second.NextSkip != 4 { // the pipelines' Test and Production workspaces follow
 		t.Fatalf("second page: %+v", second)
 	}
 

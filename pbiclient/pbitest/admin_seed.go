@@ -21,7 +21,7 @@ const (
 	// DemoAdminWorkspaceCount is how many workspaces the admin APIs list
 	// after SeedDemo: the four of the ordinary API, the four above and the
 	// regional ones.
-	DemoAdminWorkspaceCount = 4 + 4 + demoRegionalWorkspaces
+	DemoAdminWorkspaceCount = 6 + 4 + demoRegionalWorkspaces
 )
 
 // demoRegionalWorkspaces is the number of generated "Region NN" workspaces,

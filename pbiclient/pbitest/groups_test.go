@@ -33,7 +33,7 @@ func TestListGroups(t *testing.T) {
 	if ct := r.header.Get("Content-Type"); ct != "application/json; odata.metadata=minimal; odata.streaming=true" {
 		t.Errorf("Content-Type %q", ct)
 	}
-	if !strings.HasPrefix(string(r.body), `{"@odata.context":"`+s.URL()+`/v1.0/myorg/$metadata#groups","@odata.count":6,"value":[`) {
+	if !strings.HasPrefix(string(r.body), `{"@odata.context":"`+s.URL()+`/v1.0/myorg/$metadata#groups","@odata.count":8,"value":[`) {
 		t.Errorf("list wrapper: %.120s", r.body)
 	}
 	first := r.json(t)["value"].([]any)[0].(map[string]any)
@@ -51,10 +51,10 @@ func TestListGroups(t *testing.T) {
 	}{
 		{"$filter=name eq 'Finance'", []string{"Finance"}},
 		{"$filter=contains(name,'market')", []string{"Marketing", "Marketing Archive"}},
-		{"$filter=startswith(name,'Sales')", []string{"Sales Analytics"}},
+		{"$filter=startswith(name,'Sales')", []string{"Sales Analytics", "Sales Analytics [Test]", "Sales Analytics [Production]"}},
 		{"$filter=type eq 'AdminInsights'", []string{"Admin monitoring"}},
 		{"$filter=contains(name,'marketing') or name eq 'Finance'", []string{"Finance", "Marketing", "Marketing Archive"}},
-		{"$filter=(contains(name,'a') and isOnDedicatedCapacity eq true) or isReadOnly eq true", []string{"Sales Analytics", "Finance", "Marketing Archive"}},
+		{"$filter=(contains(name,'a') and isOnDedicatedCapacity eq true) or isReadOnly eq true", []string{"Sales Analytics", "Finance", "Sales Analytics [Test]", "Sales Analytics [Production]", "Marketing Archive"}},
 		{"$filter=not contains(name,'a')", nil},
 		{"$filter=name eq 'O''Brien'", nil},
 		{"$filter=id eq " + DemoFinanceWorkspaceID, []string{"Finance"}},
@@ -181,8 +181,8 @@ func TestCreateGroup(t *testing.T) {
 		wantStatus(t, api(t, s, "POST", "/groups", body), http.StatusBadRequest)
 	}
 	wantStatus(t, api(t, s, "POST", "/groups?workspaceV2=false", map[string]string{"name": "V1"}), http.StatusBadRequest)
-	if n := len(groupNames(t, api(t, s, "GET", "/groups", nil))); n != 5 {
-		t.Errorf("%d workspaces after one successful create, want 5", n)
+	if n := len(groupNames(t, api(t, s, "GET", "/groups", nil))); n != 7 {
+		t.Errorf("%d workspaces after one successful create, want 7", n)
 	}
 }
 
@@ -221,7 +221,7 @@ func TestDeleteGroup(t *testing.T) {
 	wantEmptyOK(t, api(t, s, "DELETE", "/groups/"+strings.ToUpper(DemoScratchWorkspaceID), nil))
 	wantStatus(t, api(t, s, "GET", "/groups/"+DemoScratchWorkspaceID, nil), http.StatusNotFound)
 	wantStatus(t, api(t, s, "GET", "/groups/"+DemoScratchWorkspaceID+"/users", nil), http.StatusNotFound)
-	if got := groupNames(t, api(t, s, "GET", "/groups", nil)); slices.Contains(got, "Scratch") || len(got) != 3 {
+	if got := groupNames(t, api(t, s, "GET", "/groups", nil)); slices.Contains(got, "Scratch") || len(got) != 5 {
 		t.Errorf("after delete: %q", got)
 	}
 	// Its name can be used again.

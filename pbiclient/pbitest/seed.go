@@ -173,6 +173,7 @@ func (s *Server) SeedDemo() {
 	s.seedAudit()
 	s.seedPush()
 	s.seedImports()
+	s.seedPipelines()
 }
 
 // seedRefreshes adds refresh schedules and history to the demo models. The

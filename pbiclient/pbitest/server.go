@@ -210,6 +210,7 @@ func (s *Server) routes() {
 	s.adminAuditRoutes()
 	s.pushRoutes()
 	s.importRoutes()
+	s.pipelineRoutes()
 	// Anything else under the API prefix is an unknown route; recording it
 	// keeps Requests() complete.
 	s.handleAPI(apiPrefix+"/", s.notFoundRoute)

@@ -121,6 +121,8 @@ type tenantState struct {
 	// (see imports.go); nil until the first import.
 	imports map[*workspace][]*importJob
 	uploads map[string]*upload
+	// pipelines are the deployment pipelines, in creation order (see pipelines.go).
+	pipelines []*pipeline
 }
 
 type workspace struct {

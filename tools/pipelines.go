@@ -1,0 +1,573 @@
+package tools
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/mark3labs/mcp-go/mcp"
+
+	"github.com/powerbi-mcp/powerbi-mcp/pbiclient"
+)
+
+// pipelineNeeds ends the description of every pipeline tool: what Power BI asks of the caller.
+const pipelineNeeds = " Needs access to the pipeline (pipeline admin) and the scope Pipeline.Read.All or Pipeline.ReadWrite.All; " +
+	"deployment pipelines work only with workspaces on Premium, Premium Per User or Fabric capacity."
+
+// stageNames are the stages of a deployment pipeline, by order.
+var stageNames = [...]string{"Development", "Test", "Production"}
+
+func stageName(order int) string {
+	if order >= 0 && order < len(stageNames) {
+		return stageNames[order]
+	}
+	return fmt.Sprintf("stage %d", order)
+}
+
+// PipelineStage is a stage of a deployment pipeline and its workspace.
+type PipelineStage struct {
+	Order         int    `json:"order" jsonschema:"0 Development, 1 Test, 2 Production"`
+	Name          string `json:"name"`
+	WorkspaceID   string `json:"workspaceId,omitempty" jsonschema:"The workspace assigned to the stage; absent when none is"`
+	WorkspaceName string `json:"workspaceName,omitempty"`
+}
+
+// Pipeline is a deployment pipeline.
+type Pipeline struct {
+	ID          string          `json:"id"`
+	DisplayName string          `json:"displayName"`
+	Description string          `json:"description,omitempty"`
+	Stages      []PipelineStage `json:"stages,omitempty"`
+}
+
+func stageOf(s pbiclient.PipelineStage) PipelineStage {
+	return PipelineStage{Order: s.Order, Name: stageName(s.Order), WorkspaceID: s.WorkspaceID, WorkspaceName: s.WorkspaceName}
+}
+
+func pipelineOf(p pbiclient.Pipeline) Pipeline {
+	out := Pipeline{ID: p.ID, DisplayName: p.DisplayName, Description: p.Description}
+	for _, s := range p.Stages {
+		out.Stages = append(out.Stages, stageOf(s))
+	}
+	return out
+}
+
+// PipelineArtifact is an item of a stage, with its counterparts in the neighbouring stages.
+type PipelineArtifact struct {
+	ArtifactID          string `json:"artifactId"`
+	ArtifactDisplayName string `json:"artifactDisplayName,omitempty"`
+	SourceArtifactID    string `json:"sourceArtifactId,omitempty" jsonschema:"The paired item of the previous stage, which a deployment to this stage copies over this one"`
+	TargetArtifactID    string `json:"targetArtifactId,omitempty" jsonschema:"The paired item of the next stage, which a deployment from this stage overwrites"`
+	LastDeploymentTime  string `json:"lastDeploymentTime,omitempty"`
+}
+
+// PipelineOperation is a deployment and, when read alone, its steps.
+type PipelineOperation struct {
+	ID                 string                           `json:"id"`
+	Type               string                           `json:"type,omitempty"`
+	Status             string                           `json:"status" jsonschema:"NotStarted, Executing, Succeeded or Failed"`
+	LastUpdatedTime    string                           `json:"lastUpdatedTime,omitempty"`
+	ExecutionStartTime string                           `json:"executionStartTime,omitempty"`
+	ExecutionEndTime   string                           `json:"executionEndTime,omitempty"`
+	SourceStageOrder   int                              `json:"sourceStageOrder"`
+	TargetStageOrder   int                              `json:"targetStageOrder"`
+	PerformedBy        *pbiclient.PipelineOperationUser `json:"performedBy,omitempty"`
+	Note               string                           `json:"note,omitempty"`
+	// Steps and the counts come only when one operation is read.
+	Steps                        []DeploymentStep                        `json:"steps,omitempty" jsonschema:"One step per deployed item, with its result"`
+	PreDeploymentDiffInformation *pbiclient.PreDeploymentDiffInformation `json:"preDeploymentDiffInformation,omitempty"`
+}
+
+// DeploymentStep is the deployment of one item.
+type DeploymentStep struct {
+	Index                  int    `json:"index"`
+	Type                   string `json:"type" jsonschema:"DatasetDeployment, ReportDeployment, DashboardDeployment, DataflowDeployment or DatamartDeployment"`
+	Status                 string `json:"status"`
+	PreDeploymentDiffState string `json:"preDeploymentDiffState,omitempty" jsonschema:"New (created in the target), Different (overwrote the target item) or NoDifference"`
+	Source                 string `json:"source"`
+	SourceDisplayName      string `json:"sourceDisplayName,omitempty"`
+	Target                 string `json:"target,omitempty" jsonschema:"The overwritten item of the target stage"`
+	TargetDisplayName      string `json:"targetDisplayName,omitempty"`
+	ErrorCode              string `json:"errorCode,omitempty"`
+	ErrorDetails           string `json:"errorDetails,omitempty"`
+}
+
+func operationOf(o pbiclient.PipelineOperation) PipelineOperation {
+	out := PipelineOperation{ID: o.ID, Type: o.Type, Status: o.Status, LastUpdatedTime: o.LastUpdatedTime,
+		ExecutionStartTime: o.ExecutionStartTime, ExecutionEndTime: o.ExecutionEndTime,
+		SourceStageOrder: o.SourceStageOrder, TargetStageOrder: o.TargetStageOrder,
+		PerformedBy: o.PerformedBy, PreDeploymentDiffInformation: o.PreDeploymentDiffInformation}
+	if o.Note != nil {
+		out.Note = o.Note.Content
+	}
+	if o.ExecutionPlan != nil {
+		for _, s := range o.ExecutionPlan.Steps {
+			st := DeploymentStep{Index: s.Index, Type: s.Type, Status: s.Status, PreDeploymentDiffState: s.PreDeploymentDiffState,
+				Source: s.SourceAndTarget.Source, SourceDisplayName: s.SourceAndTarget.SourceDisplayName,
+				Target: s.SourceAndTarget.Target, TargetDisplayName: s.SourceAndTarget.TargetDisplayName}
+			if s.Error != nil {
+				st.ErrorCode, st.ErrorDetails = s.Error.ErrorCode, s.Error.ErrorDetails
+			}
+			out.Steps = append(out.Steps, st)
+		}
+	}
+	return out
+}
+
+func pipelineParam() mcp.ToolOption {
+	return mcp.WithString("pipeline", mcp.Required(),
+		mcp.Description("Deployment pipeline id (GUID) or exact pipeline name, as returned by list_pipelines."),
+		mcp.MinLength(1), mcp.MaxLength(256))
+}
+
+func stageParam(name, what string) mcp.ToolOption {
+	return mcp.WithInteger(name, mcp.Required(),
+		mcp.Description(what+": 0 Development, 1 Test, 2 Production."),
+		mcp.Min(0), mcp.Max(2))
+}
+
+// resolvePipeline reads a pipeline argument, an id or an exact name.
+func resolvePipeline(ctx context.Context, c *pbiclient.Client, arg string) (ItemRef, error) {
+	return resolveItem(arg, "deployment pipeline", "list_pipelines",
+		func() ([]pbiclient.Pipeline, error) { return c.ListPipelines(ctx) },
+		func(p pbiclient.Pipeline) (string, string) { return p.ID, p.DisplayName })
+}
+
+type listPipelinesArgs struct {
+	Top  int `json:"top"`
+	Skip int `json:"skip"`
+}
+
+// ListPipelinesResult is the answer of list_pipelines.
+type ListPipelinesResult struct {
+	Pipelines []Pipeline `json:"pipelines"`
+	Page
+}
+
+type pipelineArgs struct {
+	Pipeline string `json:"pipeline"`
+}
+
+// PipelineResult is the answer of get_pipeline.
+type PipelineResult struct {
+	Pipeline Pipeline `json:"pipeline"`
+}
+
+// PipelineStagesResult is the answer of list_pipeline_stages.
+type PipelineStagesResult struct {
+	Pipeline ItemRef         `json:"pipeline"`
+	Stages   []PipelineStage `json:"stages"`
+}
+
+type stageArtifactsArgs struct {
+	Pipeline string `json:"pipeline"`
+	Stage    int    `json:"stage"`
+}
+
+// PipelineStageArtifactsResult is the answer of list_pipeline_stage_artifacts.
+type PipelineStageArtifactsResult struct {
+	Pipeline   ItemRef            `json:"pipeline"`
+	Stage      PipelineStage      `json:"stage"`
+	Count      int                `json:"count" jsonschema:"Items in the stage, all types together"`
+	Datasets   []PipelineArtifact `json:"datasets"`
+	Reports    []PipelineArtifact `json:"reports"`
+	Dashboards []PipelineArtifact `json:"dashboards"`
+	Dataflows  []PipelineArtifact `json:"dataflows"`
+	Datamarts  []PipelineArtifact `json:"datamarts"`
+}
+
+type listOperationsArgs struct {
+	Pipeline string `json:"pipeline"`
+	Top      int    `json:"top"`
+	Skip     int    `json:"skip"`
+}
+
+// PipelineOperationsResult is the answer of list_pipeline_operations.
+type PipelineOperationsResult struct {
+	Pipeline   ItemRef             `json:"pipeline"`
+	Operations []PipelineOperation `json:"operations"`
+	Page
+}
+
+type operationArgs struct {
+	Pipeline  string `json:"pipeline"`
+	Operation string `json:"operation"`
+}
+
+// PipelineOperationResult is the answer of get_pipeline_operation and deploy_pipeline_stage.
+type PipelineOperationResult struct {
+	Pipeline  ItemRef           `json:"pipeline"`
+	Operation PipelineOperation `json:"operation"`
+	Message   string            `json:"message,omitempty"`
+}
+
+type deployArgs struct {
+	Pipeline                               string `json:"pipeline"`
+	SourceStage                            int    `json:"source_stage"`
+	IsBackwardDeployment                   bool   `json:"is_backward_deployment"`
+	NewWorkspaceName                       string `json:"new_workspace_name"`
+	NewWorkspaceCapacityID                 string `json:"new_workspace_capacity_id"`
+	UpdateAppInTargetWorkspace             bool   `json:"update_app_in_target_workspace"`
+	AllowCreateArtifact                    *bool  `json:"allow_create_artifact"`
+	AllowOverwriteArtifact                 bool   `json:"allow_overwrite_artifact"`
+	AllowOverwriteTargetArtifactLabel      bool   `json:"allow_overwrite_target_artifact_label"`
+	AllowPurgeData                         bool   `json:"allow_purge_data"`
+	AllowSkipTilesWithMissingPrerequisites bool   `json:"allow_skip_tiles_with_missing_prerequisites"`
+	AllowTakeOver                          bool   `json:"allow_take_over"`
+	Note                                   string `json:"note"`
+	Wait                                   *bool  `json:"wait"`
+	TimeoutSeconds                         int    `json:"timeout_seconds"`
+	Confirm                                bool   `json:"confirm"`
+}
+
+const defaultDeployWait = 600
+
+func pipelineTools(d Deps) []Tool {
+	return []Tool{{
+		Toolset: "pipelines",
+		Definition: mcp.NewTool("list_pipelines",
+			mcp.WithDescription("List the deployment pipelines the caller can access: id, name and description. "+
+				"A deployment pipeline moves reports, semantic models and dashboards from Development to Test to Production workspaces; "+
+				"use get_pipeline or list_pipeline_stages for its stages. "+
+				"Paged: at most top items per call (default 100, at most 1000); when hasMore is true, call again with skip = nextSkip."+pipelineNeeds),
+			annotations("List deployment pipelines", true, false, true),
+			topParam(100, 1000, "pipelines"),
+			skipParam(),
+			mcp.WithOutputSchema[ListPipelinesResult](),
+		),
+		Handler: handle("list deployment pipelines", func(ctx context.Context, _ mcp.CallToolRequest, a listPipelinesArgs) (ListPipelinesResult, error) {
+			all, err := d.Client.ListPipelines(ctx)
+			if err != nil {
+				return ListPipelinesResult{}, err
+			}
+			items, page := pageOf(all, defaultInt(a.Top, 100), a.Skip)
+			res := ListPipelinesResult{Pipelines: make([]Pipeline, 0, len(items)), Page: page}
+			for _, p := range items {
+				res.Pipelines = append(res.Pipelines, pipelineOf(p))
+			}
+			return res, nil
+		}),
+	}, {
+		Toolset: "pipelines",
+		Definition: mcp.NewTool("get_pipeline",
+			mcp.WithDescription("Get one deployment pipeline by id or exact name, with its three stages (0 Development, 1 Test, 2 Production) "+
+				"and the workspace assigned to each, if any."+pipelineNeeds),
+			annotations("Get a deployment pipeline", true, false, true),
+			pipelineParam(),
+			mcp.WithOutputSchema[PipelineResult](),
+		),
+		Handler: handle("get the deployment pipeline", func(ctx context.Context, _ mcp.CallToolRequest, a pipelineArgs) (PipelineResult, error) {
+			ref, err := resolvePipeline(ctx, d.Client, a.Pipeline)
+			if err != nil {
+				return PipelineResult{}, err
+			}
+			p, err := d.Client.GetPipeline(ctx, ref.ID, true)
+			if err != nil {
+				return PipelineResult{}, err
+			}
+			return PipelineResult{Pipeline: pipelineOf(p)}, nil
+		}),
+	}, {
+		Toolset: "pipelines",
+		Definition: mcp.NewTool("list_pipeline_stages",
+			mcp.WithDescription("List the stages of a deployment pipeline (0 Development, 1 Test, 2 Production) with the workspace assigned to each. "+
+				"A stage without a workspace can receive a deployment only with new_workspace_name in deploy_pipeline_stage."+pipelineNeeds),
+			annotations("List pipeline stages", true, false, true),
+			pipelineParam(),
+			mcp.WithOutputSchema[PipelineStagesResult](),
+		),
+		Handler: handle("list the pipeline stages", func(ctx context.Context, _ mcp.CallToolRequest, a pipelineArgs) (PipelineStagesResult, error) {
+			ref, err := resolvePipeline(ctx, d.Client, a.Pipeline)
+			if err != nil {
+				return PipelineStagesResult{}, err
+			}
+			stages, err := d.Client.ListPipelineStages(ctx, ref.ID)
+			if err != nil {
+				return PipelineStagesResult{}, err
+			}
+			res := PipelineStagesResult{Pipeline: ref, Stages: make([]PipelineStage, 0, len(stages))}
+			for _, s := range stages {
+				res.Stages = append(res.Stages, stageOf(s))
+			}
+			return res, nil
+		}),
+	}, {
+		Toolset: "pipelines",
+		Definition: mcp.NewTool("list_pipeline_stage_artifacts",
+			mcp.WithDescription("List the items of one stage of a deployment pipeline: semantic models (datasets), reports, dashboards, dataflows and datamarts, "+
+				"each with the paired item of the previous stage (sourceArtifactId) and of the next stage (targetArtifactId) and when it was last deployed. "+
+				"Use it before deploy_pipeline_stage to see what a deployment will create (no target) or overwrite (a target). "+
+				"Needs at least Contributor on the stage's workspace."+pipelineNeeds),
+			annotations("List the items of a pipeline stage", true, false, true),
+			pipelineParam(),
+			stageParam("stage", "The stage to list"),
+			mcp.WithOutputSchema[PipelineStageArtifactsResult](),
+		),
+		Handler: handle("list the items of the pipeline stage", func(ctx context.Context, _ mcp.CallToolRequest, a stageArtifactsArgs) (PipelineStageArtifactsResult, error) {
+			ref, err := resolvePipeline(ctx, d.Client, a.Pipeline)
+			if err != nil {
+				return PipelineStageArtifactsResult{}, err
+			}
+			stage, err := pipelineStage(ctx, d.Client, ref.ID, a.Stage)
+			if err != nil {
+				return PipelineStageArtifactsResult{}, err
+			}
+			arts, err := d.Client.ListPipelineStageArtifacts(ctx, ref.ID, a.Stage)
+			if err != nil {
+				return PipelineStageArtifactsResult{}, err
+			}
+			res := PipelineStageArtifactsResult{Pipeline: ref, Stage: stage,
+				Datasets: artifactsOf(arts.Datasets), Reports: artifactsOf(arts.Reports), Dashboards: artifactsOf(arts.Dashboards),
+				Dataflows: artifactsOf(arts.Dataflows), Datamarts: artifactsOf(arts.Datamarts)}
+			res.Count = artifactCount(arts)
+			return res, nil
+		}),
+	}, {
+		Toolset: "pipelines",
+		Definition: mcp.NewTool("list_pipeline_operations",
+			mcp.WithDescription("List the recent deployments of a deployment pipeline, newest first: status, source and target stage, start and end time. "+
+				"Use get_pipeline_operation for the items of one deployment and their results. "+
+				"Paged: at most top items per call (default 20, at most 100); when hasMore is true, call again with skip = nextSkip."+pipelineNeeds),
+			annotations("List pipeline deployments", true, false, true),
+			pipelineParam(),
+			topParam(20, 100, "deployments"),
+			skipParam(),
+			mcp.WithOutputSchema[PipelineOperationsResult](),
+		),
+		Handler: handle("list the pipeline deployments", func(ctx context.Context, _ mcp.CallToolRequest, a listOperationsArgs) (PipelineOperationsResult, error) {
+			ref, err := resolvePipeline(ctx, d.Client, a.Pipeline)
+			if err != nil {
+				return PipelineOperationsResult{}, err
+			}
+			all, err := d.Client.ListPipelineOperations(ctx, ref.ID)
+			if err != nil {
+				return PipelineOperationsResult{}, err
+			}
+			items, page := pageOf(all, defaultInt(a.Top, 20), a.Skip)
+			res := PipelineOperationsResult{Pipeline: ref, Operations: make([]PipelineOperation, 0, len(items)), Page: page}
+			for _, o := range items {
+				res.Operations = append(res.Operations, operationOf(o))
+			}
+			return res, nil
+		}),
+	}, {
+		Toolset: "pipelines",
+		Definition: mcp.NewTool("get_pipeline_operation",
+			mcp.WithDescription("Get one deployment of a deployment pipeline: its status (NotStarted, Executing, Succeeded, Failed), who started it, its note, "+
+				"and one step per item with its result, whether it was new in or overwrote the target stage, and the error of failed steps. "+
+				"Use it to follow a deployment started by deploy_pipeline_stage with wait=false."+pipelineNeeds),
+			annotations("Get a pipeline deployment", true, false, true),
+			pipelineParam(),
+			mcp.WithString("operation", mcp.Required(),
+				mcp.Description("Deployment (operation) id, as returned by deploy_pipeline_stage or list_pipeline_operations."),
+				mcp.Pattern(guidPattern.String())),
+			mcp.WithOutputSchema[PipelineOperationResult](),
+		),
+		Handler: handle("get the pipeline deployment", func(ctx context.Context, _ mcp.CallToolRequest, a operationArgs) (PipelineOperationResult, error) {
+			ref, err := resolvePipeline(ctx, d.Client, a.Pipeline)
+			if err != nil {
+				return PipelineOperationResult{}, err
+			}
+			op, err := d.Client.GetPipelineOperation(ctx, ref.ID, a.Operation)
+			if err != nil {
+				return PipelineOperationResult{}, err
+			}
+			return PipelineOperationResult{Pipeline: ref, Operation: operationOf(op)}, nil
+		}),
+	}, deployPipelineStageTool(d)}
+}
+
+func deployPipelineStageTool(d Deps) Tool {
+	return Tool{
+		Toolset: "pipelines",
+		Definition: mcp.NewTool("deploy_pipeline_stage",
+			mcp.WithDescription("Deploy every supported item (semantic models, reports, dashboards, dataflows, datamarts) of one stage of a deployment pipeline "+
+				"to the next stage (Development to Test, Test to Production), or with is_backward_deployment to the previous stage, which must then be empty. "+
+				"Items are paired with the target stage's items of the same type and name: paired items are overwritten (needs allow_overwrite_artifact), "+
+				"the others created (allow_create_artifact, default true); an option the deployment needs but not given makes it fail. "+
+				"A target stage without a workspace needs new_workspace_name. At most 300 items per deployment; one deployment per pipeline at a time. "+
+				"With wait (default true) the call follows the deployment until it ends or timeout_seconds pass, sending progress notifications, "+
+				"and returns each item's result; otherwise follow it with get_pipeline_operation. "+
+				"Overwriting items or purging data changes the target workspace irreversibly: ask the user first and pass confirm: true. "+
+				"Needs at least Contributor on both stages' workspaces, pipeline admin and the scope Pipeline.Deploy; "+
+				"deployment pipelines work only with workspaces on Premium, Premium Per User or Fabric capacity."),
+			annotations("Deploy a pipeline stage", false, true, false),
+			pipelineParam(),
+			stageParam("source_stage", "The stage to deploy from"),
+			mcp.WithBoolean("is_backward_deployment",
+				mcp.Description("Deploy to the previous stage instead of the next one (e.g. Production to Test). Power BI allows it only into an empty stage."),
+				mcp.DefaultBool(false)),
+			mcp.WithString("new_workspace_name",
+				mcp.Description("When the target stage has no workspace: the name of the workspace to create for it."),
+				mcp.MinLength(1), mcp.MaxLength(256)),
+			mcp.WithString("new_workspace_capacity_id",
+				mcp.Description("With new_workspace_name: the capacity of the new workspace; default the source workspace's capacity."),
+				mcp.Pattern(guidPattern.String())),
+			mcp.WithBoolean("update_app_in_target_workspace",
+				mcp.Description("Update the app of the target workspace afterwards (only items already in the app are updated)."),
+				mcp.DefaultBool(false)),
+			mcp.WithBoolean("allow_create_artifact",
+				mcp.Description("Allow creating items that do not exist in the target stage."), mcp.DefaultBool(true)),
+			mcp.WithBoolean("allow_overwrite_artifact",
+				mcp.Description("Allow overwriting the paired items of the target stage. Needs confirm."), mcp.DefaultBool(false)),
+			mcp.WithBoolean("allow_overwrite_target_artifact_label",
+				mcp.Description("Allow changing the sensitivity label of target items when the source is protected and the target is not."), mcp.DefaultBool(false)),
+			mcp.WithBoolean("allow_purge_data",
+				mcp.Description("Allow deleting all data of a target semantic model whose schema no longer matches. Needs confirm."), mcp.DefaultBool(false)),
+			mcp.WithBoolean("allow_skip_tiles_with_missing_prerequisites",
+				mcp.Description("Skip dashboard tiles whose report or model is not in the target stage instead of failing."), mcp.DefaultBool(false)),
+			mcp.WithBoolean("allow_take_over",
+				mcp.Description("Become the owner of paginated reports in the target stage owned by someone else."), mcp.DefaultBool(false)),
+			mcp.WithString("note", mcp.Description("A note describing the deployment, shown in the pipeline's history."), mcp.MaxLength(2048)),
+			mcp.WithBoolean("wait",
+				mcp.Description("Follow the deployment until it ends (default true)."), mcp.DefaultBool(true)),
+			mcp.WithInteger("timeout_seconds",
+				mcp.Description(fmt.Sprintf("With wait: the longest time to wait (default %d). The deployment itself is not stopped.", defaultDeployWait)),
+				mcp.Min(10), mcp.Max(3600), mcp.DefaultNumber(defaultDeployWait)),
+			confirmParam(),
+			mcp.WithOutputSchema[PipelineOperationResult](),
+		),
+		Handler: handle("deploy the pipeline stage", func(ctx context.Context, req mcp.CallToolRequest, a deployArgs) (PipelineOperationResult, error) {
+			ref, err := resolvePipeline(ctx, d.Client, a.Pipeline)
+			if err != nil {
+				return PipelineOperationResult{}, err
+			}
+			target := a.SourceStage + 1
+			if a.IsBackwardDeployment {
+				target = a.SourceStage - 1
+			}
+			if target < 0 || target > 2 {
+				return PipelineOperationResult{}, userErrorf("There is no stage to deploy to from %s in that direction: deploy forward from Development or Test, or backward from Test or Production.",
+					stageName(a.SourceStage))
+			}
+			if a.NewWorkspaceCapacityID != "" && a.NewWorkspaceName == "" {
+				return PipelineOperationResult{}, userErrorf("new_workspace_capacity_id needs new_workspace_name.")
+			}
+			body := pbiclient.DeployAllRequest{SourceStageOrder: a.SourceStage, IsBackwardDeployment: a.IsBackwardDeployment, Note: a.Note,
+				Options: &pbiclient.DeploymentOptions{
+					AllowCreateArtifact: a.AllowCreateArtifact == nil || *a.AllowCreateArtifact, AllowOverwriteArtifact: a.AllowOverwriteArtifact,
+					AllowOverwriteTargetArtifactLabel: a.AllowOverwriteTargetArtifactLabel, AllowPurgeData: a.AllowPurgeData,
+					AllowSkipTilesWithMissingPrerequisites: a.AllowSkipTilesWithMissingPrerequisites, AllowTakeOver: a.AllowTakeOver,
+				}}
+			if a.NewWorkspaceName != "" {
+				body.NewWorkspace = &pbiclient.PipelineNewWorkspace{Name: a.NewWorkspaceName, CapacityID: a.NewWorkspaceCapacityID}
+			}
+			if a.UpdateAppInTargetWorkspace {
+				body.UpdateAppSettings = &pbiclient.PipelineUpdateAppSettings{UpdateAppInTargetWorkspace: true}
+			}
+
+			// What the deployment will carry: Power BI refuses more than 300 items, and the
+			// confirmation names what gets overwritten.
+			source, err := pipelineStage(ctx, d.Client, ref.ID, a.SourceStage)
+			if err != nil {
+				return PipelineOperationResult{}, err
+			}
+			arts, err := d.Client.ListPipelineStageArtifacts(ctx, ref.ID, a.SourceStage)
+			if err != nil {
+				return PipelineOperationResult{}, err
+			}
+			n := artifactCount(arts)
+			if n > pbiclient.MaxDeployItems {
+				return PipelineOperationResult{}, userErrorf("%s holds %d items; Power BI deploys at most %d per deployment. Nothing was deployed.",
+					stageName(a.SourceStage), n, pbiclient.MaxDeployItems)
+			}
+			if a.AllowOverwriteArtifact || a.AllowPurgeData {
+				targetStage, err := pipelineStage(ctx, d.Client, ref.ID, target)
+				if err != nil {
+					return PipelineOperationResult{}, err
+				}
+				what := fmt.Sprintf("Deploy all %d items of %s (workspace %s) of the pipeline %s (id %s) to %s (workspace %s)",
+					n, stageName(a.SourceStage), source.WorkspaceName, ref.Name, ref.ID, stageName(target), orNone(targetStage.WorkspaceName, a.NewWorkspaceName))
+				if a.AllowOverwriteArtifact {
+					what += ", overwriting the items there that have the same names"
+				}
+				if a.AllowPurgeData {
+					what += ", deleting all data of target semantic models whose schema changed"
+				}
+				if err := confirmed(ctx, a.Confirm, what+"."); err != nil {
+					return PipelineOperationResult{}, err
+				}
+			}
+
+			op, err := d.Client.DeployAll(ctx, ref.ID, body)
+			if err != nil {
+				return PipelineOperationResult{}, err
+			}
+			res := PipelineOperationResult{Pipeline: ref, Operation: operationOf(op),
+				Message: "The deployment started. Follow it with get_pipeline_operation (operation = operation.id)."}
+			if a.Wait != nil && !*a.Wait {
+				return res, nil
+			}
+			return waitForDeployment(ctx, d.Client, req, res, defaultInt(a.TimeoutSeconds, defaultDeployWait), n)
+		}),
+	}
+}
+
+// waitForDeployment follows a deployment until it ends or the timeout passes. Running out of
+// time is not a failure: the deployment goes on in Power BI.
+func waitForDeployment(ctx context.Context, c *pbiclient.Client, req mcp.CallToolRequest, res PipelineOperationResult, timeoutSeconds, items int) (PipelineOperationResult, error) {
+	wctx, cancel := context.WithTimeout(ctx, time.Duration(timeoutSeconds)*time.Second)
+	defer cancel()
+	report := progressReporter(ctx, req)
+	start := time.Now()
+	final, err := c.WaitPipelineOperation(wctx, res.Pipeline.ID, res.Operation.ID, func(o pbiclient.PipelineOperation) {
+		msg := fmt.Sprintf("deployment of %d items %s", items, o.Status)
+		if o.ExecutionPlan != nil {
+			done := 0
+			for _, s := range o.ExecutionPlan.Steps {
+				if s.Status == "Succeeded" {
+					done++
+				}
+			}
+			msg += fmt.Sprintf(": %d of %d items deployed", done, len(o.ExecutionPlan.Steps))
+		}
+		report(time.Since(start).Seconds(), float64(timeoutSeconds), msg)
+	})
+	if err != nil {
+		if ctx.Err() == nil && errors.Is(err, context.DeadlineExceeded) {
+			res.Message = fmt.Sprintf("The deployment is still running after %d seconds and goes on in Power BI. Follow it with get_pipeline_operation.", timeoutSeconds)
+			return res, nil
+		}
+		return PipelineOperationResult{}, err
+	}
+	res.Operation = operationOf(final)
+	res.Message = "The deployment succeeded."
+	return res, nil
+}
+
+// pipelineStage finds one stage of a pipeline.
+func pipelineStage(ctx context.Context, c *pbiclient.Client, pipelineID string, order int) (PipelineStage, error) {
+	stages, err := c.ListPipelineStages(ctx, pipelineID)
+	if err != nil {
+		return PipelineStage{}, err
+	}
+	for _, s := range stages {
+		if s.Order == order {
+			return stageOf(s), nil
+		}
+	}
+	return PipelineStage{Order: order, Name: stageName(order)}, nil
+}
+
+func artifactsOf(in []pbiclient.PipelineStageArtifact) []PipelineArtifact {
+	out := make([]PipelineArtifact, 0, len(in))
+	for _, a := range in {
+		out = append(out, PipelineArtifact(a))
+	}
+	return out
+}
+
+func artifactCount(a pbiclient.PipelineStageArtifacts) int {
+	return len(a.Datasets) + len(a.Reports) + len(a.Dashboards) + len(a.Dataflows) + len(a.Datamarts)
+}
+
+func orNone(names ...string) string {
+	for _, n := range names {
+		if strings.TrimSpace(n) != "" {
+			return n
+		}
+	}
+	return "none assigned"
+}
