@@ -62,6 +62,8 @@ var toolsets = []Toolset{
 	{Name: "report_admin", Description: "copy, rebind, overwrite, take over and delete reports (clone_report, rebind_report, update_report_content, take_over_report, delete_report)"},
 	{Name: "dashboards", Description: "find dashboards and their tiles, create dashboards and copy tiles between them (list_dashboards, list_tiles, create_dashboard, clone_tile)"},
 	{Name: "apps", Description: "installed Power BI apps and their reports and dashboards (list_apps, list_app_reports, list_app_dashboards); only for a signed-in user, not a service principal"},
+	{Name: "gateways", Description: "on-premises data gateways: their data sources, whether they are reachable, who may use them, and binding semantic models to them (list_gateways, get_gateway, list_gateway_datasources, get_gateway_datasource, get_gateway_datasource_status, list_gateway_datasource_users, add_gateway_datasource_user, remove_gateway_datasource_user, discover_gateways, bind_dataset_to_gateway)"},
+	{Name: "dataflows", Description: "dataflows of a workspace: definition, data sources, lineage, refreshes and their cancellation, refresh schedule (list_dataflows, get_dataflow, refresh_dataflow, list_dataflow_transactions, cancel_dataflow_transaction, list_dataflow_datasources, list_dataflow_upstream_dataflows, update_dataflow_refresh_schedule)"},
 }
 
 // Toolsets returns every toolset the server knows.
@@ -77,6 +79,8 @@ func All(d Deps) []Tool {
 	all = append(all, reportTools(d)...)
 	all = append(all, dashboardTools(d)...)
 	all = append(all, appTools(d)...)
+	all = append(all, gatewayTools(d)...)
+	all = append(all, dataflowTools(d)...)
 	for i := range all {
 		// Unknown arguments are refused, in the schema the client sees and in validation, so a
 		// misspelt argument is reported instead of silently ignored.

@@ -169,6 +169,7 @@ func (s *Server) SeedDemo() {
 	s.seedModel()
 	s.seedDashboards()
 	s.seedApps()
+	s.seedGatewaysAndDataflows()
 }
 
 // seedRefreshes adds refresh schedules and history to the demo models. The

@@ -108,6 +108,8 @@ type tenantState struct {
 	workspaces  []*workspace
 	byID        map[string]*workspace // keyed by lowercase id
 	myWorkspace *workspace
+	// gateways the caller administers, in the order added (see gateways.go).
+	gateways []*gateway
 }
 
 type workspace struct {
@@ -121,6 +123,8 @@ type workspace struct {
 	app *app
 	// users who have access, in the order they were added.
 	users []WorkspaceUser
+	// dataflows in creation order (see dataflows.go).
+	dataflows []*dataflow
 }
 
 type dataset struct {
