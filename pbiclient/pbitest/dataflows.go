@@ -223,20 +223,37 @@ func (s *Server) refreshDataflow(w http.ResponseWriter, r *http.Request) {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	df, _ := s.dataflowOf(w, r)
+	df, groupID := s.dataflowOf(w, r)
 	if df == nil {
 		return
 	}
 	now := time.Now().UTC()
-	if slices.ContainsFunc(df.transactions, func(t *dataflowTransaction) bool { return t.status(now) == txInProgress }) {
-		writeError(w, http.StatusBadRequest, "DataflowRefreshAlreadyInProgress", "A refresh of this dataflow is already in progress")
+	switch {
+	case slices.ContainsFunc(df.transactions, func(t *dataflowTransaction) bool { return t.status(now) == txInProgress }):
+		writeError(w, http.StatusBadRequest, "InvalidRequest", "Invalid dataflow refresh request. A refresh of this dataflow is already in progress")
+		return
+	case !s.state.workspace(groupID).info.IsOnDedicatedCapacity && df.startedSince(now.Add(-24*time.Hour)) >= sharedDailyRefreshes:
+		// Shared capacity allows 8 refreshes a day, scheduled ones included, as for models.
+		writeError(w, http.StatusBadRequest, "InvalidRequest", "Invalid dataflow refresh request. Number of refresh requests in last 24 hours exceeded limit")
 		return
 	}
 	df.addTransaction(&dataflowTransaction{refreshType: "OnDemand", start: now, end: now.Add(s.opts.RefreshDuration)})
 	writeEmptyOK(w)
 }
 
-// maxDataflowTransactions bounds the kept history.
+// startedSince counts the refreshes started after t.
+func (df *dataflow) startedSince(t time.Time) int {
+	n := 0
+	for _, tx := range df.transactions {
+		if tx.start.After(t) {
+			n++
+		}
+	}
+	return n
+}
+
+// maxDataflowTransactions bounds the kept history; it is above the daily
+// limit of shared capacity, which counts from it.
 const maxDataflowTransactions = 50
 
 func (df *dataflow) addTransaction(t *dataflowTransaction) {

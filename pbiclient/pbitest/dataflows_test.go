@@ -123,3 +123,21 @@ func TestDataflowRefreshScheduleRules(t *testing.T) {
 		t.Error("schedule still enabled")
 	}
 }
+
+func TestDataflowRefreshesOnSharedCapacityAreLimited(t *testing.T) {
+	s := newTestServer(t, Options{RefreshDuration: time.Millisecond})
+	s.SeedDemo()
+	df := s.AddDataflow(DemoMarketingWorkspaceID, Dataflow{Name: "Leads"})
+	refresh := "/groups/" + DemoMarketingWorkspaceID + "/dataflows/" + df.ObjectID + "/refreshes"
+	for i := range 8 {
+		time.Sleep(5 * time.Millisecond) // let the previous one finish
+		if r := api(t, s, "POST", refresh, map[string]any{"notifyOption": "NoNotification"}); r.status != http.StatusOK {
+			t.Fatalf("refresh %d: %d %s", i+1, r.status, r.body)
+		}
+	}
+	time.Sleep(5 * time.Millisecond)
+	r := api(t, s, "POST", refresh, map[string]any{"notifyOption": "NoNotification"})
+	if r.status != http.StatusBadRequest || !strings.Contains(string(r.body), "exceeded limit") {
+		t.Fatalf("ninth refresh: %d %s", r.status, r.body)
+	}
+}
