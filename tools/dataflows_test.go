@@ -3,6 +3,7 @@ package tools
 import (
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/powerbi-mcp/powerbi-mcp/pbiclient/pbitest"
 )
@@ -43,7 +44,8 @@ func TestDataflowReadTools(t *testing.T) {
 }
 
 func TestDataflowRefreshAndCancel(t *testing.T) {
-	st := newStack(t, stackOptions{})
+	// The refresh must still run when it is cancelled, however slow the machine.
+	st := newStack(t, stackOptions{tenant: pbitest.Options{RefreshDuration: time.Hour}})
 	args := map[string]any{"workspace": "Sales Analytics", "dataflow": "Sales Staging", "process_type": "processFull"}
 	var started DataflowTransactionsResult
 	st.ok(t, "refresh_dataflow", args, &started)

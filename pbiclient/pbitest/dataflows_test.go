@@ -46,7 +46,7 @@ func TestDataflowsOnTheWire(t *testing.T) {
 }
 
 func TestDataflowRefreshTransactionsAndCancel(t *testing.T) {
-	s := newTestServer(t, Options{RefreshDuration: 300 * time.Millisecond})
+	s := newTestServer(t, Options{RefreshDuration: 2 * time.Second})
 	s.SeedDemo()
 	base := "/groups/" + DemoSalesWorkspaceID + "/dataflows/"
 	refresh := base + DemoSalesStagingDataflowID + "/refreshes?processType=default"
