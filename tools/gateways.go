@@ -82,7 +82,7 @@ type gatewayDatasourceArgs struct {
 	Datasource string `json:"datasource"`
 }
 
-type listArgs struct {
+type gatewayListArgs struct {
 	Top  int `json:"top"`
 	Skip int `json:"skip"`
 }
@@ -158,7 +158,7 @@ func gatewayTools(d Deps) []Tool {
 			topParam(100, 1000, "gateways"), skipParam(),
 			mcp.WithOutputSchema[GatewayListResult](),
 		),
-		Handler: handle("list the gateways", func(ctx context.Context, _ mcp.CallToolRequest, a listArgs) (GatewayListResult, error) {
+		Handler: handle("list the gateways", func(ctx context.Context, _ mcp.CallToolRequest, a gatewayListArgs) (GatewayListResult, error) {
 			all, err := d.Client.ListGateways(ctx)
 			if err != nil {
 				return GatewayListResult{}, err
@@ -334,7 +334,7 @@ func gatewayTools(d Deps) []Tool {
 				return GatewayDatasourceUsersResult{}, err
 			}
 			email := strings.TrimSpace(a.EmailAddress)
-			what := fmt.Sprintf("Remove %s's access to the data source %s on the gateway %s.", email, label(ds), label(gw))
+			what := fmt.Sprintf("Remove %s's access to the data source %s on the gateway %s.", email, itemLabel(ds), itemLabel(gw))
 			if err := confirmed(ctx, a.Confirm, what); err != nil {
 				return GatewayDatasourceUsersResult{}, err
 			}
@@ -354,7 +354,7 @@ func gatewayTools(d Deps) []Tool {
 			topParam(100, 1000, "gateways"), skipParam(),
 			mcp.WithOutputSchema[GatewayListResult](),
 		),
-		Handler: handle("discover gateways", func(ctx context.Context, _ mcp.CallToolRequest, a discoverArgs) (GatewayListResult, error) {
+		Handler: handle("discover gateways", func(ctx context.Context, _ mcp.CallToolRequest, a discoverGatewaysArgs) (GatewayListResult, error) {
 			ws, err := resolveWorkspace(ctx, d.Client, a.Workspace)
 			if err != nil {
 				return GatewayListResult{}, err
@@ -389,7 +389,7 @@ func gatewayTools(d Deps) []Tool {
 				mcp.WithStringItems(mcp.Pattern(guidPattern.String())), mcp.MaxItems(100), mcp.UniqueItems(true)),
 			mcp.WithOutputSchema[BindToGatewayResult](),
 		),
-		Handler: handle("bind the model to the gateway", func(ctx context.Context, _ mcp.CallToolRequest, a bindArgs) (BindToGatewayResult, error) {
+		Handler: handle("bind the model to the gateway", func(ctx context.Context, _ mcp.CallToolRequest, a bindGatewayArgs) (BindToGatewayResult, error) {
 			ws, err := resolveWorkspace(ctx, d.Client, a.Workspace)
 			if err != nil {
 				return BindToGatewayResult{}, err
@@ -436,14 +436,14 @@ type removeGatewayUserArgs struct {
 	Confirm      bool   `json:"confirm"`
 }
 
-type discoverArgs struct {
+type discoverGatewaysArgs struct {
 	Workspace string `json:"workspace"`
 	Dataset   string `json:"dataset"`
 	Top       int    `json:"top"`
 	Skip      int    `json:"skip"`
 }
 
-type bindArgs struct {
+type bindGatewayArgs struct {
 	Workspace   string   `json:"workspace"`
 	Dataset     string   `json:"dataset"`
 	Gateway     string   `json:"gateway"`
@@ -458,12 +458,4 @@ func gatewayUsersAfter(ctx context.Context, d Deps, gw, ds ItemRef, msg string) 
 	}
 	items, p := pageOf(users, 1000, 0)
 	return GatewayDatasourceUsersResult{Gateway: gw, Datasource: ds, Users: items, Page: p, Message: msg}, nil
-}
-
-// label names an item for a confirmation sentence.
-func label(r ItemRef) string {
-	if r.Name != "" {
-		return fmt.Sprintf("%q (id %s)", r.Name, r.ID)
-	}
-	return r.ID
 }

@@ -42,12 +42,16 @@ type GatewayDatasourceUser struct {
 // Ids of the demo gateways SeedDemo adds. Forecast in Finance is bound to
 // DemoFinanceGatewayDatasourceID from the start.
 const (
-	DemoGatewayID                   = "c3e5a7b9-6d8f-4b0c-9e2a-4f6b8d0a2ad7" // "Contoso HQ Gateway", reachable
-	DemoFinanceGatewayDatasourceID  = "b2d4f6a8-5c7e-4a9b-8d1f-3e5a7c9e1fc6" // "Finance Planning SQL" on it
-	DemoSalesGatewayDatasourceID    = "d4f6a8b0-7e9a-4c1d-8f3b-5a7c9e1b3de8" // "Sales DW SQL" on it: matches the Sales model's SQL source
-	DemoUnreachableGatewayID        = "e5a7c9d1-8f0b-4d2e-9a4c-6b8d0f2c4ef9" // "Branch Office Gateway", offline
-	DemoBranchGatewayDatasourceID   = "f6b8d0e2-9a1c-4e3f-8b5d-7c9e1a3d5fa0" // "Branch Files" on the offline gateway
-	DemoRemovableGatewayUser        = "old.analyst@contoso.com"              // a user of Sales DW SQL, kept for removal examples
+	DemoGatewayID                  = "c3e5a7b9-6d8f-4b0c-9e2a-4f6b8d0a2ad7" // "Contoso HQ Gateway", reachable
+	DemoFinanceGatewayDatasourceID = "b2d4f6a8-5c7e-4a9b-8d1f-3e5a7c9e1fc6" // "Finance Planning SQL" on it
+	DemoSalesGatewayDatasourceID   = "d4f6a8b0-7e9a-4c1d-8f3b-5a7c9e1b3de8" // "Sales DW SQL" on it: matches the Sales model's SQL source
+	DemoUnreachableGatewayID       = "e5a7c9d1-8f0b-4d2e-9a4c-6b8d0f2c4ef9" // "Branch Office Gateway", offline
+	DemoBranchGatewayDatasourceID  = "f6b8d0e2-9a1c-4e3f-8b5d-7c9e1a3d5fa0" // "Branch Files" on the offline gateway
+	DemoRemovableGatewayUser       = "old.analyst@contoso.com"              // a user of Sales DW SQL, kept for removal examples
+)
+
+// Rights a user can have on a gateway data source ("None" takes it away).
+const (
 	gatewayDatasourceUserRightRead  = "Read"
 	gatewayDatasourceUserRightOvEff = "ReadOverrideEffectiveIdentity"
 )
