@@ -75,7 +75,7 @@ func TestGatewayOperationsOnTheWire(t *testing.T) {
 	check("DeleteGatewayDatasourceUser", err, sent{"DELETE", dsPath + "/users/" + pbitest.DemoRemovableGatewayUser, ""})
 	users, err := c.ListGatewayDatasourceUsers(ctx, gw, sales)
 	check("ListGatewayDatasourceUsers", err, sent{"GET", dsPath + "/users", ""})
-	if len(users) != 2 || users[1].EmailAddress != "new@contoso.com" {
+	if len(users) != 3 || users[2].EmailAddress != "new@contoso.com" || users[1].PrincipalType != "App" {
 		t.Errorf("users = %+v", users)
 	}
 

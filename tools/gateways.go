@@ -380,7 +380,7 @@ func gatewayTools(d Deps) []Tool {
 			mcp.WithDescription("Bind a semantic model's (dataset's) data sources to an on-premises data gateway, so that its refreshes go through it. "+
 				"Each of the model's data sources needs a matching data source on the gateway (discover_gateways lists the gateways that have them); "+
 				"name them with datasources when the gateway has several for the same connection. The answer lists the model's data sources as bound. "+
-				"Needs Dataset.ReadWrite.All, write access to the model, and the caller must be allowed to use the gateway's data sources. On-premises gateways only."),
+				"Needs Dataset.ReadWrite.All and write access to the model, and the signed-in identity must itself be a user of those gateway data sources (list_gateway_datasource_users shows who is). On-premises gateways only."),
 			annotations("Bind a model to a gateway", false, false, true),
 			workspaceParam(),
 			itemParam("dataset", "Semantic model (dataset)", "list_datasets"),

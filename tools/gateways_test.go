@@ -63,7 +63,7 @@ func TestGatewayDatasourceUserTools(t *testing.T) {
 
 	var users GatewayDatasourceUsersResult
 	st.ok(t, "add_gateway_datasource_user", with(map[string]any{"email_address": "new.analyst@contoso.com"}), &users)
-	if users.Count != 3 || users.Users[2].EmailAddress != "new.analyst@contoso.com" || users.Users[2].DatasourceAccessRight != "Read" {
+	if users.Count != 4 || users.Users[3].EmailAddress != "new.analyst@contoso.com" || users.Users[3].DatasourceAccessRight != "Read" {
 		t.Fatalf("after add: %+v", users)
 	}
 	msg := st.fails(t, "add_gateway_datasource_user", with(map[string]any{"email_address": "x@contoso.com", "access_right": "ReadOverrideEffectiveIdentity"}))
@@ -82,15 +82,17 @@ func TestGatewayDatasourceUserTools(t *testing.T) {
 		t.Fatalf("%d DELETE requests without confirmation", n)
 	}
 	remove["confirm"] = true
-	st.ok(t, "remove_gateway_datasource_user", remove, &users)
-	for _, u := range users.Users {
+	var after GatewayDatasourceUsersResult // fresh: decoding into the old result would merge fields
+	st.ok(t, "remove_gateway_datasource_user", remove, &after)
+	for _, u := range after.Users {
 		if u.EmailAddress == pbitest.DemoRemovableGatewayUser {
-			t.Fatalf("still listed after removal: %+v", users)
+			t.Fatalf("still listed after removal: %+v", after)
 		}
 	}
-	st.ok(t, "list_gateway_datasource_users", base, &users)
-	if users.Count != 2 {
-		t.Fatalf("list_gateway_datasource_users: %+v", users)
+	var listed GatewayDatasourceUsersResult
+	st.ok(t, "list_gateway_datasource_users", base, &listed)
+	if listed.Count != 3 {
+		t.Fatalf("list_gateway_datasource_users: %+v", listed)
 	}
 }
 
@@ -109,7 +111,8 @@ func TestBindDatasetToGateway(t *testing.T) {
 
 	st.tenant.AddGateway(pbitest.Gateway{ID: "9a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d", Name: "Finance Gateway", Datasources: []pbitest.GatewayDatasource{{
 		ID: "8b2c3d4e-5f6a-4b7c-9d8e-0f1a2b3c4d5e", DatasourceName: "Planning", DatasourceType: "Sql",
-		ConnectionDetails: pbitest.DatasourceConnectionDetails{Server: "contoso-finance.database.windows.net", Database: "Planning"}}}})
+		ConnectionDetails: pbitest.DatasourceConnectionDetails{Server: "contoso-finance.database.windows.net", Database: "Planning"},
+		Users:             []pbitest.GatewayDatasourceUser{{Identifier: pbitest.DemoServicePrincipalObjectID, PrincipalType: "App", DatasourceAccessRight: "Read"}}}}})
 	var bound BindToGatewayResult
 	st.ok(t, "bind_dataset_to_gateway", map[string]any{"workspace": "Finance", "dataset": "Forecast", "gateway": "Finance Gateway",
 		"datasources": []string{"8b2c3d4e-5f6a-4b7c-9d8e-0f1a2b3c4d5e"}}, &bound)

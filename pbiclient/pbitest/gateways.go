@@ -381,9 +381,10 @@ func (ds *GatewayDatasource) matches(m Datasource) bool {
 		strings.EqualFold(string(marshal(ds.ConnectionDetails)), string(marshal(m.ConnectionDetails)))
 }
 
-// bindToGateway binds every data source of a model to the matching data
-// source of the gateway (among datasourceObjectIds when given). A model
-// with a source no gateway data source matches cannot be bound.
+// bindToGateway binds every data source of a model to the first matching
+// data source of the gateway (among datasourceObjectIds when given). A model
+// with a source no gateway data source matches cannot be bound, nor can one
+// whose gateway data source the caller is not a user of.
 func (s *Server) bindToGateway(w http.ResponseWriter, r *http.Request) {
 	var body struct {
 		GatewayObjectID     string   `json:"gatewayObjectId"`
@@ -427,6 +428,15 @@ func (s *Server) bindToGateway(w http.ResponseWriter, r *http.Request) {
 				fmt.Sprintf("The gateway has no data source for the model's %s source %s", m.DatasourceType, marshal(m.ConnectionDetails)))
 			return
 		}
+		// "Add the API caller principal as a data source user on the gateway"
+		// (Learn, Datasets - Bind To Gateway In Group).
+		if !slices.ContainsFunc(candidates[j].Users, func(u GatewayDatasourceUser) bool {
+			return strings.EqualFold(u.Identifier, servicePrincipalObjectID)
+		}) {
+			writeError(w, http.StatusBadRequest, "InvalidRequest",
+				fmt.Sprintf("The caller is not a user of gateway data source %s: add it with the datasource users API first", candidates[j].ID))
+			return
+		}
 		bound[i].GatewayID, bound[i].DatasourceID = g.info.ID, candidates[j].ID
 	}
 	d.info.Datasources = bound
@@ -454,6 +464,11 @@ func (s *Server) discoverGateways(w http.ResponseWriter, r *http.Request) {
 	s.writeList(w, groupID, "gateways", items)
 }
 
+// sandboxGatewayUser is the service principal the sandbox signs in as, a
+// user of the demo gateway's data sources so that it can bind models to them.
+var sandboxGatewayUser = GatewayDatasourceUser{Identifier: servicePrincipalObjectID, PrincipalType: "App",
+	DisplayName: DemoServicePrincipalName, DatasourceAccessRight: gatewayDatasourceUserRightRead}
+
 // seedGateways adds the demo gateways: a reachable one serving the Finance
 // and Sales SQL sources, and an offline one.
 func (s *Server) seedGateways() {
@@ -462,6 +477,7 @@ func (s *Server) seedGateways() {
 			ConnectionDetails: DatasourceConnectionDetails{Server: "contoso-finance.database.windows.net", Database: "Planning"},
 			Users: []GatewayDatasourceUser{
 				{EmailAddress: "alex.wilber@contoso.com", DisplayName: "Alex Wilber", DatasourceAccessRight: gatewayDatasourceUserRightRead},
+				sandboxGatewayUser,
 			}},
 		{ID: DemoSalesGatewayDatasourceID, DatasourceName: "Sales DW SQL", DatasourceType: "Sql",
 			ConnectionDetails: DatasourceConnectionDetails{Server: "contoso-sales.database.windows.net", Database: "SalesDW"},
@@ -469,6 +485,7 @@ func (s *Server) seedGateways() {
 			Users: []GatewayDatasourceUser{
 				{EmailAddress: "megan.bowen@contoso.com", DisplayName: "Megan Bowen", DatasourceAccessRight: gatewayDatasourceUserRightRead},
 				{EmailAddress: DemoRemovableGatewayUser, DisplayName: "Old Analyst", DatasourceAccessRight: gatewayDatasourceUserRightRead},
+				sandboxGatewayUser,
 			}},
 	}})
 	s.AddGateway(Gateway{ID: DemoUnreachableGatewayID, Name: "Branch Office Gateway", Unreachable: true, Datasources: []GatewayDatasource{

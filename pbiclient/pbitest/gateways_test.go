@@ -121,8 +121,14 @@ func TestBindToGatewayAndDiscover(t *testing.T) {
 	s.AddGateway(Gateway{ID: "9a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d", Name: "Second", Datasources: []GatewayDatasource{{
 		ID: "8b2c3d4e-5f6a-4b7c-9d8e-0f1a2b3c4d5e", DatasourceType: "Sql",
 		ConnectionDetails: DatasourceConnectionDetails{Server: "contoso-finance.database.windows.net", Database: "Planning"}}}})
-	r = api(t, s, "POST", fc+"/Default.BindToGateway", map[string]any{"gatewayObjectId": "9a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d",
-		"datasourceObjectIds": []string{"8b2c3d4e-5f6a-4b7c-9d8e-0f1a2b3c4d5e"}})
+	bind := map[string]any{"gatewayObjectId": "9a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d", "datasourceObjectIds": []string{"8b2c3d4e-5f6a-4b7c-9d8e-0f1a2b3c4d5e"}}
+	// The caller must be a user of the gateway data source first.
+	if r := api(t, s, "POST", fc+"/Default.BindToGateway", bind); r.status != http.StatusBadRequest || !strings.Contains(string(r.body), "not a user") {
+		t.Fatalf("bind by a non-user: %d %s", r.status, r.body)
+	}
+	wantStatus(t, api(t, s, "POST", "/gateways/9a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d/datasources/8b2c3d4e-5f6a-4b7c-9d8e-0f1a2b3c4d5e/users",
+		map[string]any{"identifier": DemoServicePrincipalObjectID, "principalType": "App", "datasourceAccessRight": "Read"}), http.StatusOK)
+	r = api(t, s, "POST", fc+"/Default.BindToGateway", bind)
 	wantStatus(t, r, http.StatusOK)
 	src := api(t, s, "GET", fc+"/datasources", nil).json(t)["value"].([]any)[0].(map[string]any)
 	if src["gatewayId"] != "9a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d" || src["datasourceId"] != "8b2c3d4e-5f6a-4b7c-9d8e-0f1a2b3c4d5e" {
