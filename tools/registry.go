@@ -66,6 +66,8 @@ var toolsets = []Toolset{
 	{Name: "push", Description: "push datasets: create them, read and change their tables' schemas, add rows inline or from CSV and JSON files in the data directory, delete rows (create_push_dataset, list_tables, update_table_schema, add_rows, delete_rows)"},
 	{Name: "imports", Description: "publish .pbix, .rdl, .xlsx and dataflow files from the server's data directory to a workspace and follow the imports (import_file, get_import, list_imports)"},
 	{Name: "pipelines", Description: "deployment pipelines: their stages and items, deploying a stage to the next and the deployment history (list_pipelines, get_pipeline, list_pipeline_stages, list_pipeline_stage_artifacts, list_pipeline_operations, get_pipeline_operation, deploy_pipeline_stage)"},
+	{Name: "gateways", Description: "on-premises data gateways: their data sources, whether they are reachable, who may use them, and binding semantic models to them (list_gateways, get_gateway, list_gateway_datasources, get_gateway_datasource, get_gateway_datasource_status, list_gateway_datasource_users, add_gateway_datasource_user, remove_gateway_datasource_user, discover_gateways, bind_dataset_to_gateway)"},
+	{Name: "dataflows", Description: "dataflows of a workspace: definition, data sources, lineage, refreshes and their cancellation, refresh schedule (list_dataflows, get_dataflow, refresh_dataflow, list_dataflow_transactions, cancel_dataflow_transaction, list_dataflow_datasources, list_dataflow_upstream_dataflows, update_dataflow_refresh_schedule)"},
 }
 
 // Toolsets returns every toolset the server knows.
@@ -86,6 +88,8 @@ func All(d Deps) []Tool {
 	all = append(all, pushTools(d)...)
 	all = append(all, importTools(d)...)
 	all = append(all, pipelineTools(d)...)
+	all = append(all, gatewayTools(d)...)
+	all = append(all, dataflowTools(d)...)
 	for i := range all {
 		// Unknown arguments are refused, in the schema the client sees and in validation, so a
 		// misspelt argument is reported instead of silently ignored.

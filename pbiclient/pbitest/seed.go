@@ -174,6 +174,7 @@ func (s *Server) SeedDemo() {
 	s.seedPush()
 	s.seedImports()
 	s.seedPipelines()
+	s.seedGatewaysAndDataflows()
 }
 
 // seedRefreshes adds refresh schedules and history to the demo models. The

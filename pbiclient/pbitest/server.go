@@ -211,6 +211,8 @@ func (s *Server) routes() {
 	s.pushRoutes()
 	s.importRoutes()
 	s.pipelineRoutes()
+	s.gatewayRoutes()
+	s.dataflowRoutes()
 	// Anything else under the API prefix is an unknown route; recording it
 	// keeps Requests() complete.
 	s.handleAPI(apiPrefix+"/", s.notFoundRoute)

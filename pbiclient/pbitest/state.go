@@ -123,6 +123,8 @@ type tenantState struct {
 	uploads map[string]*upload
 	// pipelines are the deployment pipelines, in creation order (see pipelines.go).
 	pipelines []*pipeline
+	// gateways the caller administers, in the order added (see gateways.go).
+	gateways []*gateway
 }
 
 type workspace struct {
@@ -136,6 +138,8 @@ type workspace struct {
 	app *app
 	// users who have access, in the order they were added.
 	users []WorkspaceUser
+	// dataflows in creation order (see dataflows.go).
+	dataflows []*dataflow
 }
 
 type dataset struct {

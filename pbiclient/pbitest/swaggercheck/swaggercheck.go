@@ -191,6 +191,7 @@ func New() (*Checker, error) {
 					opDefs[requestMode]["op."+op.ID+".request"] = pm["schema"]
 				}
 			}
+			applyParameterDeviations(op)
 			responses, _ := o["responses"].(map[string]any)
 			for code, v := range responses {
 				n, err := strconv.Atoi(code)
@@ -370,9 +371,20 @@ func convert(v any, m mode, lenient bool) any {
 //     four values listed (api-notes §2.2.4, from Learn);
 //   - a workspace user may be named by emailAddress alone, as the
 //     definition's own example for POST groups/{groupId}/users does
-//     (api-notes §2.1).
+//     (api-notes §2.1);
+//   - cancelling a dataflow transaction answers its status in PascalCase,
+//     "SuccessfullyMarked" in the definition's own example for POST
+//     groups/{groupId}/dataflows/transactions/{transactionId}/cancel, while
+//     its enum is camelCase (api-notes §2.5).
 func applyDeviations(defs map[string]any) {
 	applyAuditDeviations(defs)
+	if txStatus, ok := defs["DataflowTransactionStatus"].(map[string]any); ok {
+		if props, ok := txStatus["properties"].(map[string]any); ok {
+			if status, ok := props["status"].(map[string]any); ok {
+				status["enum"] = append(status["enum"].([]any), "Invalid", "SuccessfullyMarked", "AlreadyConcluded", "NotFound")
+			}
+		}
+	}
 	if detail, ok := defs["DatasetRefreshDetail"].(map[string]any); ok {
 		if props, ok := detail["properties"].(map[string]any); ok {
 			if status, ok := props["status"].(map[string]any); ok {
@@ -405,6 +417,25 @@ func applyDeviations(defs map[string]any) {
 			map[string]any{"type": "boolean"},
 			map[string]any{"type": "string", "enum": []any{"true", "false"}},
 		}}
+	}
+}
+
+// applyParameterDeviations corrects parameters the definition types wrongly,
+// as its own examples show: a dataflow transaction id is not a GUID but
+// "2020-09-11T19:21:52.8778432Z@9cc7a369-...$1374282" (example of
+// Dataflows_CancelDataflowTransaction, api-notes §0.1 item 5), and
+// processType of Dataflows_RefreshDataflow is the enum default|processFull,
+// not a GUID (its example sends "default").
+func applyParameterDeviations(op *Operation) {
+	switch op.ID {
+	case "Dataflows_CancelDataflowTransaction":
+		p := op.path["transactionId"]
+		p.format = ""
+		op.path["transactionId"] = p
+	case "Dataflows_RefreshDataflow":
+		p := op.query["processType"]
+		p.format = ""
+		op.query["processType"] = p
 	}
 }
 

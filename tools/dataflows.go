@@ -1,0 +1,367 @@
+package tools
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/mark3labs/mcp-go/mcp"
+
+	"github.com/powerbi-mcp/powerbi-mcp/pbiclient"
+)
+
+// The dataflows toolset: Power BI dataflows (Gen1) of a workspace, their definition, sources,
+// lineage, refreshes and refresh schedule. Dataflows live in workspaces only, so the workspace
+// argument is required.
+
+const dataflowLicence = " Needs a role in the workspace (Contributor or higher for changes); My workspace has no dataflows here."
+
+func dataflowWorkspaceParam() mcp.ToolOption {
+	return mcp.WithString("workspace", mcp.Required(),
+		mcp.Description("Workspace id (GUID) or exact workspace name, as returned by list_workspaces. Dataflows live in workspaces, not in My workspace."),
+		mcp.MinLength(1), mcp.MaxLength(256))
+}
+
+func dataflowParam() mcp.ToolOption {
+	return itemParam("dataflow", "Dataflow", "list_dataflows (its objectId)")
+}
+
+func resolveDataflow(ctx context.Context, c *pbiclient.Client, workspace, dataflow string) (WorkspaceRef, ItemRef, error) {
+	ws, err := resolveGroup(ctx, c, workspace)
+	if err != nil {
+		return WorkspaceRef{}, ItemRef{}, err
+	}
+	df, err := resolveItem(dataflow, "dataflow", "list_dataflows",
+		func() ([]pbiclient.Dataflow, error) { return c.ListDataflows(ctx, ws.ID) },
+		func(df pbiclient.Dataflow) (string, string) { return df.ObjectID, df.Name })
+	return ws, df, err
+}
+
+type dataflowListArgs struct {
+	Workspace string `json:"workspace"`
+	Top       int    `json:"top"`
+	Skip      int    `json:"skip"`
+}
+
+type dataflowArgs struct {
+	Workspace string `json:"workspace"`
+	Dataflow  string `json:"dataflow"`
+	Top       int    `json:"top"`
+	Skip      int    `json:"skip"`
+}
+
+type refreshDataflowArgs struct {
+	Workspace    string `json:"workspace"`
+	Dataflow     string `json:"dataflow"`
+	NotifyOption string `json:"notify_option"`
+	ProcessType  string `json:"process_type"`
+}
+
+type cancelDataflowArgs struct {
+	Workspace     string `json:"workspace"`
+	TransactionID string `json:"transaction_id"`
+}
+
+type dataflowScheduleArgs struct {
+	Workspace       string   `json:"workspace"`
+	Dataflow        string   `json:"dataflow"`
+	Days            []string `json:"days"`
+	Times           []string `json:"times"`
+	LocalTimeZoneID string   `json:"local_time_zone_id"`
+	Enabled         *bool    `json:"enabled"`
+	NotifyOption    string   `json:"notify_option"`
+}
+
+// DataflowListResult is the answer of list_dataflows.
+type DataflowListResult struct {
+	Workspace WorkspaceRef         `json:"workspace"`
+	Dataflows []pbiclient.Dataflow `json:"dataflows" jsonschema:"objectId (the dataflow's id), name, description, modelUrl, configuredBy"`
+	Page
+}
+
+// DataflowEntitySummary is a table of a dataflow with its columns as "name (type)".
+type DataflowEntitySummary struct {
+	Name        string   `json:"name"`
+	Description string   `json:"description,omitempty"`
+	Linked      bool     `json:"linked,omitempty" jsonschema:"a linked table, read from another dataflow"`
+	Columns     []string `json:"columns"`
+}
+
+// DataflowResult is the answer of get_dataflow: a summary of model.json.
+type DataflowResult struct {
+	Workspace    WorkspaceRef            `json:"workspace"`
+	Dataflow     ItemRef                 `json:"dataflow"`
+	Name         string                  `json:"name"`
+	Description  string                  `json:"description,omitempty"`
+	ModifiedTime string                  `json:"modifiedTime,omitempty"`
+	Entities     []DataflowEntitySummary `json:"entities"`
+}
+
+// DataflowTransactionsResult is the answer of list_dataflow_transactions and refresh_dataflow.
+type DataflowTransactionsResult struct {
+	Workspace    WorkspaceRef                    `json:"workspace"`
+	Dataflow     ItemRef                         `json:"dataflow"`
+	Transactions []pbiclient.DataflowTransaction `json:"transactions" jsonschema:"id, refreshType, startTime, endTime, status (e.g. InProgress, Success, Failed, Cancelled), newest first"`
+	Message      string                          `json:"message,omitempty"`
+	Page
+}
+
+// CancelDataflowResult is the answer of cancel_dataflow_transaction.
+type CancelDataflowResult struct {
+	Workspace     WorkspaceRef `json:"workspace"`
+	TransactionID string       `json:"transactionId"`
+	Status        string       `json:"status" jsonschema:"SuccessfullyMarked, AlreadyConcluded, NotFound or Invalid"`
+	Message       string       `json:"message"`
+}
+
+// DataflowDatasourcesResult is the answer of list_dataflow_datasources.
+type DataflowDatasourcesResult struct {
+	Workspace   WorkspaceRef           `json:"workspace"`
+	Dataflow    ItemRef                `json:"dataflow"`
+	Datasources []pbiclient.Datasource `json:"datasources" jsonschema:"datasourceType, connectionDetails, and gatewayId/datasourceId when bound to a gateway"`
+	Page
+}
+
+// UpstreamDataflowsOfDataflowResult is the answer of list_dataflow_upstream_dataflows.
+type UpstreamDataflowsOfDataflowResult struct {
+	Workspace WorkspaceRef                  `json:"workspace"`
+	Dataflow  ItemRef                       `json:"dataflow"`
+	Upstream  []pbiclient.DependentDataflow `json:"upstream" jsonschema:"targetDataflowId and groupId (its workspace) of each dataflow this one reads from"`
+	Page
+}
+
+// DataflowScheduleResult is the answer of update_dataflow_refresh_schedule.
+type DataflowScheduleResult struct {
+	Workspace WorkspaceRef `json:"workspace"`
+	Dataflow  ItemRef      `json:"dataflow"`
+	Message   string       `json:"message"`
+}
+
+func dataflowTools(d Deps) []Tool {
+	transactions := func(ctx context.Context, ws WorkspaceRef, df ItemRef, top, skip int, msg string) (DataflowTransactionsResult, error) {
+		all, err := d.Client.ListDataflowTransactions(ctx, ws.ID, df.ID)
+		if err != nil {
+			return DataflowTransactionsResult{}, err
+		}
+		items, p := pageOf(all, top, skip)
+		if items == nil {
+			items = []pbiclient.DataflowTransaction{}
+		}
+		return DataflowTransactionsResult{Workspace: ws, Dataflow: df, Transactions: items, Page: p, Message: msg}, nil
+	}
+	return []Tool{{
+		Toolset: "dataflows",
+		Definition: mcp.NewTool("list_dataflows",
+			mcp.WithDescription("List the dataflows of a workspace: objectId (a dataflow's id), name, description and owner (configuredBy)."+dataflowLicence),
+			annotations("List dataflows", true, false, true),
+			dataflowWorkspaceParam(), topParam(100, 1000, "dataflows"), skipParam(),
+			mcp.WithOutputSchema[DataflowListResult](),
+		),
+		Handler: handle("list the dataflows", func(ctx context.Context, _ mcp.CallToolRequest, a dataflowListArgs) (DataflowListResult, error) {
+			ws, err := resolveGroup(ctx, d.Client, a.Workspace)
+			if err != nil {
+				return DataflowListResult{}, err
+			}
+			all, err := d.Client.ListDataflows(ctx, ws.ID)
+			if err != nil {
+				return DataflowListResult{}, err
+			}
+			items, p := pageOf(all, defaultInt(a.Top, 100), a.Skip)
+			if items == nil {
+				items = []pbiclient.Dataflow{}
+			}
+			return DataflowListResult{Workspace: ws, Dataflows: items, Page: p}, nil
+		}),
+	}, {
+		Toolset: "dataflows",
+		Definition: mcp.NewTool("get_dataflow",
+			mcp.WithDescription("Read a dataflow's definition (its model.json), summarised: name, description, last change, and its tables (entities) with their columns and types. "+
+				"The Power Query code and storage locations are left out."+dataflowLicence),
+			annotations("Dataflow definition", true, false, true),
+			dataflowWorkspaceParam(), dataflowParam(),
+			mcp.WithOutputSchema[DataflowResult](),
+		),
+		Handler: handle("read the dataflow", func(ctx context.Context, _ mcp.CallToolRequest, a dataflowArgs) (DataflowResult, error) {
+			ws, df, err := resolveDataflow(ctx, d.Client, a.Workspace, a.Dataflow)
+			if err != nil {
+				return DataflowResult{}, err
+			}
+			def, err := d.Client.GetDataflow(ctx, ws.ID, df.ID)
+			if err != nil {
+				return DataflowResult{}, err
+			}
+			out := DataflowResult{Workspace: ws, Dataflow: df, Name: def.Name, Description: def.Description,
+				ModifiedTime: def.ModifiedTime, Entities: []DataflowEntitySummary{}}
+			for _, e := range def.Entities {
+				s := DataflowEntitySummary{Name: e.Name, Description: e.Description, Linked: e.Type == "ReferenceEntity", Columns: []string{}}
+				for _, at := range e.Attributes {
+					s.Columns = append(s.Columns, fmt.Sprintf("%s (%s)", at.Name, at.DataType))
+				}
+				out.Entities = append(out.Entities, s)
+			}
+			return out, nil
+		}),
+	}, {
+		Toolset: "dataflows",
+		Definition: mcp.NewTool("refresh_dataflow",
+			mcp.WithDescription("Start a refresh of a dataflow. Power BI accepts it at once; follow it with list_dataflow_transactions (the newest transaction) and stop it with cancel_dataflow_transaction. "+
+				"The request is sent once and never repeated; if the answer is lost, check list_dataflow_transactions before trying again. "+
+				"A dataflow refreshes once at a time, and on shared capacity refreshes count against 8 a day."+dataflowLicence),
+			annotations("Refresh a dataflow", false, false, false),
+			dataflowWorkspaceParam(), dataflowParam(),
+			mcp.WithString("notify_option", mcp.Description("Email the owner: NoNotification (default), MailOnFailure or MailOnCompletion. A service principal gets no mail."),
+				mcp.Enum("NoNotification", "MailOnFailure", "MailOnCompletion"), mcp.DefaultString("NoNotification")),
+			mcp.WithString("process_type", mcp.Description("default (incremental where the dataflow has incremental refresh) or processFull."),
+				mcp.Enum("default", "processFull")),
+			mcp.WithOutputSchema[DataflowTransactionsResult](),
+		),
+		Handler: handle("refresh the dataflow", func(ctx context.Context, _ mcp.CallToolRequest, a refreshDataflowArgs) (DataflowTransactionsResult, error) {
+			ws, df, err := resolveDataflow(ctx, d.Client, a.Workspace, a.Dataflow)
+			if err != nil {
+				return DataflowTransactionsResult{}, err
+			}
+			notify := a.NotifyOption
+			if notify == "" {
+				notify = "NoNotification"
+			}
+			if err := d.Client.RefreshDataflow(ctx, ws.ID, df.ID, a.ProcessType, notify); err != nil {
+				return DataflowTransactionsResult{}, err
+			}
+			return transactions(ctx, ws, df, 1, 0, "The refresh was started: it is the newest transaction. Follow it with list_dataflow_transactions.")
+		}),
+	}, {
+		Toolset: "dataflows",
+		Definition: mcp.NewTool("list_dataflow_transactions",
+			mcp.WithDescription("List a dataflow's refreshes (transactions), newest first: id, type (OnDemand or Scheduled), start and end, status. "+
+				"The id is what cancel_dataflow_transaction takes."+dataflowLicence),
+			annotations("Dataflow refreshes", true, false, true),
+			dataflowWorkspaceParam(), dataflowParam(), topParam(20, 100, "transactions"), skipParam(),
+			mcp.WithOutputSchema[DataflowTransactionsResult](),
+		),
+		Handler: handle("list the dataflow's refreshes", func(ctx context.Context, _ mcp.CallToolRequest, a dataflowArgs) (DataflowTransactionsResult, error) {
+			ws, df, err := resolveDataflow(ctx, d.Client, a.Workspace, a.Dataflow)
+			if err != nil {
+				return DataflowTransactionsResult{}, err
+			}
+			return transactions(ctx, ws, df, defaultInt(a.Top, 20), a.Skip, "")
+		}),
+	}, {
+		Toolset: "dataflows",
+		Definition: mcp.NewTool("cancel_dataflow_transaction",
+			mcp.WithDescription("Cancel a running dataflow refresh, named by its transaction id from list_dataflow_transactions (e.g. 2024-03-21T08:15:02.1234567Z@...$1). "+
+				"The answer's status says what happened: SuccessfullyMarked (it will stop), AlreadyConcluded (it had ended), NotFound or Invalid. "+
+				"Tables already refreshed by the run keep their new data."+dataflowLicence),
+			annotations("Cancel a dataflow refresh", false, false, true),
+			dataflowWorkspaceParam(),
+			mcp.WithString("transaction_id", mcp.Required(), mcp.Description("The transaction id, exactly as list_dataflow_transactions gives it."),
+				mcp.MinLength(1), mcp.MaxLength(256)),
+			mcp.WithOutputSchema[CancelDataflowResult](),
+		),
+		Handler: handle("cancel the dataflow refresh", func(ctx context.Context, _ mcp.CallToolRequest, a cancelDataflowArgs) (CancelDataflowResult, error) {
+			ws, err := resolveGroup(ctx, d.Client, a.Workspace)
+			if err != nil {
+				return CancelDataflowResult{}, err
+			}
+			st, err := d.Client.CancelDataflowTransaction(ctx, ws.ID, strings.TrimSpace(a.TransactionID))
+			if err != nil {
+				return CancelDataflowResult{}, err
+			}
+			out := CancelDataflowResult{Workspace: ws, TransactionID: st.TransactionID, Status: st.Status}
+			// The definition spells the statuses camelCase, its example PascalCase: compare both.
+			switch strings.ToLower(st.Status) {
+			case "successfullymarked":
+				out.Message = "The refresh is marked for cancellation; list_dataflow_transactions shows it Cancelled once it stops."
+			case "alreadyconcluded":
+				out.Message = "The refresh had already ended; nothing was cancelled."
+			case "notfound":
+				out.Message = "No such transaction in this workspace. Copy the id from list_dataflow_transactions."
+			default:
+				out.Message = "Power BI did not accept the transaction id. Copy it exactly from list_dataflow_transactions."
+			}
+			return out, nil
+		}),
+	}, {
+		Toolset: "dataflows",
+		Definition: mcp.NewTool("list_dataflow_datasources",
+			mcp.WithDescription("List the data sources a dataflow reads: type, connection details, and the gateway data source it is bound to, if any."+dataflowLicence),
+			annotations("Dataflow data sources", true, false, true),
+			dataflowWorkspaceParam(), dataflowParam(), topParam(100, 1000, "data sources"), skipParam(),
+			mcp.WithOutputSchema[DataflowDatasourcesResult](),
+		),
+		Handler: handle("list the dataflow's data sources", func(ctx context.Context, _ mcp.CallToolRequest, a dataflowArgs) (DataflowDatasourcesResult, error) {
+			ws, df, err := resolveDataflow(ctx, d.Client, a.Workspace, a.Dataflow)
+			if err != nil {
+				return DataflowDatasourcesResult{}, err
+			}
+			all, err := d.Client.ListDataflowDatasources(ctx, ws.ID, df.ID)
+			if err != nil {
+				return DataflowDatasourcesResult{}, err
+			}
+			items, p := pageOf(all, defaultInt(a.Top, 100), a.Skip)
+			if items == nil {
+				items = []pbiclient.Datasource{}
+			}
+			return DataflowDatasourcesResult{Workspace: ws, Dataflow: df, Datasources: items, Page: p}, nil
+		}),
+	}, {
+		Toolset: "dataflows",
+		Definition: mcp.NewTool("list_dataflow_upstream_dataflows",
+			mcp.WithDescription("List the dataflows a dataflow reads from (its upstream lineage), by id and workspace. "+
+				"For the dataflows semantic models read from, use list_upstream_dataflows (datasets toolset) instead."+dataflowLicence),
+			annotations("Upstream dataflows of a dataflow", true, false, true),
+			dataflowWorkspaceParam(), dataflowParam(), topParam(100, 1000, "dataflows"), skipParam(),
+			mcp.WithOutputSchema[UpstreamDataflowsOfDataflowResult](),
+		),
+		Handler: handle("list the upstream dataflows", func(ctx context.Context, _ mcp.CallToolRequest, a dataflowArgs) (UpstreamDataflowsOfDataflowResult, error) {
+			ws, df, err := resolveDataflow(ctx, d.Client, a.Workspace, a.Dataflow)
+			if err != nil {
+				return UpstreamDataflowsOfDataflowResult{}, err
+			}
+			all, err := d.Client.ListUpstreamDataflowsOfDataflow(ctx, ws.ID, df.ID)
+			if err != nil {
+				return UpstreamDataflowsOfDataflowResult{}, err
+			}
+			items, p := pageOf(all, defaultInt(a.Top, 100), a.Skip)
+			if items == nil {
+				items = []pbiclient.DependentDataflow{}
+			}
+			return UpstreamDataflowsOfDataflowResult{Workspace: ws, Dataflow: df, Upstream: items, Page: p}, nil
+		}),
+	}, {
+		Toolset: "dataflows",
+		Definition: mcp.NewTool("update_dataflow_refresh_schedule",
+			mcp.WithDescription("Change the scheduled refresh of a dataflow. Only the arguments given change. Power BI has no way to read a dataflow's schedule back, so the answer only confirms the change. "+
+				"Rules of Power BI: enabled=false (turning the schedule off) must come alone; the schedule needs at least one day; "+
+				"times are hh:mm on the hour or half hour, at most 8 a day on shared capacity and 48 on Premium, PPU or Fabric; "+
+				"a service principal can only use notify_option NoNotification."+dataflowLicence),
+			annotations("Change a dataflow's refresh schedule", false, false, true),
+			dataflowWorkspaceParam(), dataflowParam(),
+			daysParam(),
+			timesParam("Times of day (hh:mm, minutes 00 or 30) to refresh at; replaces the current times.", 48),
+			timeZoneParam(),
+			mcp.WithBoolean("enabled", mcp.Description("true turns the schedule on, false turns it off (alone, with no other argument).")),
+			mcp.WithString("notify_option", mcp.Description("Email the owner when a scheduled refresh fails. Service principals must use NoNotification."),
+				mcp.Enum("NoNotification", "MailOnFailure")),
+			mcp.WithOutputSchema[DataflowScheduleResult](),
+		),
+		Handler: handle("change the dataflow's refresh schedule", func(ctx context.Context, _ mcp.CallToolRequest, a dataflowScheduleArgs) (DataflowScheduleResult, error) {
+			others := len(a.Days) > 0 || len(a.Times) > 0 || a.LocalTimeZoneID != "" || a.NotifyOption != ""
+			switch {
+			case a.Enabled == nil && !others:
+				return DataflowScheduleResult{}, userErrorf("Nothing to change: give at least one of days, times, local_time_zone_id, enabled or notify_option.")
+			case a.Enabled != nil && !*a.Enabled && others:
+				return DataflowScheduleResult{}, userErrorf("Power BI refuses to turn a schedule off and change it in the same request. Call update_dataflow_refresh_schedule with enabled=false alone, or leave enabled out.")
+			}
+			ws, df, err := resolveDataflow(ctx, d.Client, a.Workspace, a.Dataflow)
+			if err != nil {
+				return DataflowScheduleResult{}, err
+			}
+			u := pbiclient.RefreshScheduleUpdate{Days: a.Days, Times: a.Times, Enabled: a.Enabled,
+				LocalTimeZoneID: a.LocalTimeZoneID, NotifyOption: a.NotifyOption}
+			if err := d.Client.UpdateDataflowRefreshSchedule(ctx, ws.ID, df.ID, u); err != nil {
+				return DataflowScheduleResult{}, err
+			}
+			return DataflowScheduleResult{Workspace: ws, Dataflow: df, Message: "The dataflow's refresh schedule was updated."}, nil
+		}),
+	}}
+}

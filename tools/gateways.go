@@ -1,0 +1,461 @@
+package tools
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/mark3labs/mcp-go/mcp"
+
+	"github.com/powerbi-mcp/powerbi-mcp/pbiclient"
+)
+
+// The gateways toolset: on-premises data gateways, their data sources and who may use them,
+// and binding semantic models to them. Credentials are never read or written here: Power BI
+// does not return them, and setting them needs the gateway's public key encryption, which
+// belongs in the Power BI service's UI.
+
+const gatewayLicence = " Needs the caller to be an admin of the gateway (Power BI lists only those); virtual network gateways are not reachable through the API."
+
+func gatewayParam() mcp.ToolOption {
+	return mcp.WithString("gateway", mcp.Required(),
+		mcp.Description("Gateway id (GUID) or exact gateway name, as returned by list_gateways."),
+		mcp.MinLength(1), mcp.MaxLength(256))
+}
+
+func gatewayDatasourceParam() mcp.ToolOption {
+	return mcp.WithString("datasource", mcp.Required(),
+		mcp.Description("Gateway data source id (GUID) or exact datasourceName, as returned by list_gateway_datasources."),
+		mcp.MinLength(1), mcp.MaxLength(256))
+}
+
+// GatewayInfo is a gateway as the tools return it. gatewayAnnotation (a JSON string with the
+// gateway's version and contacts) and the public key are left out: a model has no use for them.
+type GatewayInfo struct {
+	ID            string `json:"id"`
+	Name          string `json:"name,omitempty"`
+	Type          string `json:"type,omitempty"`
+	GatewayStatus string `json:"gatewayStatus,omitempty" jsonschema:"e.g. Live or Offline"`
+}
+
+func gatewayInfo(g pbiclient.Gateway) GatewayInfo {
+	return GatewayInfo{ID: g.ID, Name: g.Name, Type: g.Type, GatewayStatus: g.GatewayStatus}
+}
+
+// GatewayDatasourceInfo is a gateway data source with its connection details decoded.
+type GatewayDatasourceInfo struct {
+	ID                string                                `json:"id"`
+	GatewayID         string                                `json:"gatewayId"`
+	DatasourceName    string                                `json:"datasourceName,omitempty"`
+	DatasourceType    string                                `json:"datasourceType,omitempty"`
+	ConnectionDetails pbiclient.DatasourceConnectionDetails `json:"connectionDetails"`
+	CredentialType    string                                `json:"credentialType,omitempty" jsonschema:"Basic, Windows, Anonymous, OAuth2, Key or SAS; the credentials themselves are never returned"`
+}
+
+func gatewayDatasourceInfo(ds pbiclient.GatewayDatasource) (GatewayDatasourceInfo, error) {
+	details, err := ds.Details()
+	return GatewayDatasourceInfo{ID: ds.ID, GatewayID: ds.GatewayID, DatasourceName: ds.DatasourceName,
+		DatasourceType: ds.DatasourceType, ConnectionDetails: details, CredentialType: ds.CredentialType}, err
+}
+
+func resolveGateway(ctx context.Context, c *pbiclient.Client, arg string) (ItemRef, error) {
+	return resolveItem(arg, "gateway", "list_gateways",
+		func() ([]pbiclient.Gateway, error) { return c.ListGateways(ctx) },
+		func(g pbiclient.Gateway) (string, string) { return g.ID, g.Name })
+}
+
+func resolveGatewayDatasource(ctx context.Context, c *pbiclient.Client, gw ItemRef, arg string) (ItemRef, error) {
+	return resolveItem(arg, "gateway data source", "list_gateway_datasources",
+		func() ([]pbiclient.GatewayDatasource, error) { return c.ListGatewayDatasources(ctx, gw.ID) },
+		func(ds pbiclient.GatewayDatasource) (string, string) { return ds.ID, ds.DatasourceName })
+}
+
+type gatewayArgs struct {
+	Gateway string `json:"gateway"`
+	Top     int    `json:"top"`
+	Skip    int    `json:"skip"`
+}
+
+type gatewayDatasourceArgs struct {
+	Gateway    string `json:"gateway"`
+	Datasource string `json:"datasource"`
+}
+
+type gatewayListArgs struct {
+	Top  int `json:"top"`
+	Skip int `json:"skip"`
+}
+
+// GatewayListResult is the answer of list_gateways and discover_gateways.
+type GatewayListResult struct {
+	Workspace *WorkspaceRef `json:"workspace,omitempty"`
+	Dataset   *ItemRef      `json:"dataset,omitempty"`
+	Gateways  []GatewayInfo `json:"gateways"`
+	Page
+}
+
+// GatewayResult is the answer of get_gateway.
+type GatewayResult struct {
+	Gateway GatewayInfo `json:"gateway"`
+}
+
+// GatewayDatasourceListResult is the answer of list_gateway_datasources.
+type GatewayDatasourceListResult struct {
+	Gateway     ItemRef                 `json:"gateway"`
+	Datasources []GatewayDatasourceInfo `json:"datasources"`
+	Page
+}
+
+// GatewayDatasourceResult is the answer of get_gateway_datasource.
+type GatewayDatasourceResult struct {
+	Datasource GatewayDatasourceInfo `json:"datasource"`
+}
+
+// GatewayDatasourceStatusResult is the answer of get_gateway_datasource_status.
+type GatewayDatasourceStatusResult struct {
+	Gateway    ItemRef `json:"gateway"`
+	Datasource ItemRef `json:"datasource"`
+	Reachable  bool    `json:"reachable" jsonschema:"true when the gateway connected to the data source"`
+	ErrorCode  string  `json:"errorCode,omitempty" jsonschema:"Power BI's reason when not reachable, e.g. DM_GWPipeline_Client_GatewayUnreachable"`
+	Message    string  `json:"message"`
+}
+
+// GatewayDatasourceUsersResult is the answer of list_gateway_datasource_users and of the
+// tools that change them.
+type GatewayDatasourceUsersResult struct {
+	Gateway    ItemRef                    `json:"gateway"`
+	Datasource ItemRef                    `json:"datasource"`
+	Users      []pbiclient.DatasourceUser `json:"users" jsonschema:"datasourceAccessRight (Read or ReadOverrideEffectiveIdentity), displayName, emailAddress, identifier, principalType"`
+	Message    string                     `json:"message,omitempty"`
+	Page
+}
+
+// BindToGatewayResult is the answer of bind_dataset_to_gateway.
+type BindToGatewayResult struct {
+	Workspace   WorkspaceRef           `json:"workspace"`
+	Dataset     ItemRef                `json:"dataset"`
+	Gateway     ItemRef                `json:"gateway"`
+	Datasources []pbiclient.Datasource `json:"datasources" jsonschema:"the model's data sources after binding, with gatewayId and datasourceId"`
+	Message     string                 `json:"message"`
+}
+
+func gatewayTools(d Deps) []Tool {
+	gwAndDs := func(ctx context.Context, gateway, datasource string) (ItemRef, ItemRef, error) {
+		gw, err := resolveGateway(ctx, d.Client, gateway)
+		if err != nil {
+			return ItemRef{}, ItemRef{}, err
+		}
+		ds, err := resolveGatewayDatasource(ctx, d.Client, gw, datasource)
+		return gw, ds, err
+	}
+	return []Tool{{
+		Toolset: "gateways",
+		Definition: mcp.NewTool("list_gateways",
+			mcp.WithDescription("List the on-premises data gateways the signed-in identity is an admin of: id, name, type and status. "+
+				"Use it to find the gateway a semantic model's data sources go through (list_datasources shows their gatewayId)."+gatewayLicence),
+			annotations("List gateways", true, false, true),
+			topParam(100, 1000, "gateways"), skipParam(),
+			mcp.WithOutputSchema[GatewayListResult](),
+		),
+		Handler: handle("list the gateways", func(ctx context.Context, _ mcp.CallToolRequest, a gatewayListArgs) (GatewayListResult, error) {
+			all, err := d.Client.ListGateways(ctx)
+			if err != nil {
+				return GatewayListResult{}, err
+			}
+			items, p := pageOf(all, defaultInt(a.Top, 100), a.Skip)
+			out := GatewayListResult{Gateways: []GatewayInfo{}, Page: p}
+			for _, g := range items {
+				out.Gateways = append(out.Gateways, gatewayInfo(g))
+			}
+			return out, nil
+		}),
+	}, {
+		Toolset: "gateways",
+		Definition: mcp.NewTool("get_gateway",
+			mcp.WithDescription("Read one on-premises data gateway: id, name, type and status."+gatewayLicence),
+			annotations("Gateway", true, false, true),
+			gatewayParam(),
+			mcp.WithOutputSchema[GatewayResult](),
+		),
+		Handler: handle("read the gateway", func(ctx context.Context, _ mcp.CallToolRequest, a gatewayArgs) (GatewayResult, error) {
+			gw, err := resolveGateway(ctx, d.Client, a.Gateway)
+			if err != nil {
+				return GatewayResult{}, err
+			}
+			g, err := d.Client.GetGateway(ctx, gw.ID)
+			if err != nil {
+				return GatewayResult{}, err
+			}
+			return GatewayResult{Gateway: gatewayInfo(g)}, nil
+		}),
+	}, {
+		Toolset: "gateways",
+		Definition: mcp.NewTool("list_gateway_datasources",
+			mcp.WithDescription("List the data sources defined on a gateway: name, type, connection details (server, database, path, url) and credential type. "+
+				"Credentials themselves are never returned."+gatewayLicence),
+			annotations("List gateway data sources", true, false, true),
+			gatewayParam(), topParam(100, 1000, "data sources"), skipParam(),
+			mcp.WithOutputSchema[GatewayDatasourceListResult](),
+		),
+		Handler: handle("list the gateway's data sources", func(ctx context.Context, _ mcp.CallToolRequest, a gatewayArgs) (GatewayDatasourceListResult, error) {
+			gw, err := resolveGateway(ctx, d.Client, a.Gateway)
+			if err != nil {
+				return GatewayDatasourceListResult{}, err
+			}
+			all, err := d.Client.ListGatewayDatasources(ctx, gw.ID)
+			if err != nil {
+				return GatewayDatasourceListResult{}, err
+			}
+			items, p := pageOf(all, defaultInt(a.Top, 100), a.Skip)
+			out := GatewayDatasourceListResult{Gateway: gw, Datasources: []GatewayDatasourceInfo{}, Page: p}
+			for _, ds := range items {
+				info, err := gatewayDatasourceInfo(ds)
+				if err != nil {
+					return GatewayDatasourceListResult{}, err
+				}
+				out.Datasources = append(out.Datasources, info)
+			}
+			return out, nil
+		}),
+	}, {
+		Toolset: "gateways",
+		Definition: mcp.NewTool("get_gateway_datasource",
+			mcp.WithDescription("Read one data source of a gateway: name, type, connection details and credential type (never the credentials)."+gatewayLicence),
+			annotations("Gateway data source", true, false, true),
+			gatewayParam(), gatewayDatasourceParam(),
+			mcp.WithOutputSchema[GatewayDatasourceResult](),
+		),
+		Handler: handle("read the gateway data source", func(ctx context.Context, _ mcp.CallToolRequest, a gatewayDatasourceArgs) (GatewayDatasourceResult, error) {
+			gw, ds, err := gwAndDs(ctx, a.Gateway, a.Datasource)
+			if err != nil {
+				return GatewayDatasourceResult{}, err
+			}
+			got, err := d.Client.GetGatewayDatasource(ctx, gw.ID, ds.ID)
+			if err != nil {
+				return GatewayDatasourceResult{}, err
+			}
+			info, err := gatewayDatasourceInfo(got)
+			return GatewayDatasourceResult{Datasource: info}, err
+		}),
+	}, {
+		Toolset: "gateways",
+		Definition: mcp.NewTool("get_gateway_datasource_status",
+			mcp.WithDescription("Check whether a gateway can connect to one of its data sources right now. Answers reachable true, or false with Power BI's reason "+
+				"(e.g. DM_GWPipeline_Client_GatewayUnreachable: the gateway machine is offline or cannot reach Power BI). "+
+				"Use it when refreshes of models bound to the gateway fail."+gatewayLicence),
+			annotations("Gateway data source status", true, false, true),
+			gatewayParam(), gatewayDatasourceParam(),
+			mcp.WithOutputSchema[GatewayDatasourceStatusResult](),
+		),
+		Handler: handle("check the gateway data source", func(ctx context.Context, _ mcp.CallToolRequest, a gatewayDatasourceArgs) (GatewayDatasourceStatusResult, error) {
+			gw, ds, err := gwAndDs(ctx, a.Gateway, a.Datasource)
+			if err != nil {
+				return GatewayDatasourceStatusResult{}, err
+			}
+			out := GatewayDatasourceStatusResult{Gateway: gw, Datasource: ds, Reachable: true, Message: "The gateway can connect to the data source."}
+			err = d.Client.CheckGatewayDatasource(ctx, gw.ID, ds.ID)
+			var ae *pbiclient.APIError
+			// A 400 is the answer to the question, not a failure of the tool.
+			if errors.As(err, &ae) && ae.StatusCode == 400 && ae.Code != "" {
+				out.Reachable, out.ErrorCode = false, ae.Code
+				out.Message = "The gateway cannot connect to the data source"
+				if ae.Message != "" {
+					out.Message += ": " + strings.TrimSuffix(ae.Message, ".")
+				}
+				out.Message += ". Check that the gateway machine is running and online (gatewayStatus in get_gateway) and that the data source's credentials are valid; refreshes through it fail until then."
+				return out, nil
+			}
+			return out, err
+		}),
+	}, {
+		Toolset: "gateways",
+		Definition: mcp.NewTool("list_gateway_datasource_users",
+			mcp.WithDescription("List who may use a gateway data source, and with which right (Read, or ReadOverrideEffectiveIdentity for Analysis Services)."+gatewayLicence),
+			annotations("Gateway data source users", true, false, true),
+			gatewayParam(), gatewayDatasourceParam(), topParam(100, 1000, "users"), skipParam(),
+			mcp.WithOutputSchema[GatewayDatasourceUsersResult](),
+		),
+		Handler: handle("list the data source's users", func(ctx context.Context, _ mcp.CallToolRequest, a gatewayUsersArgs) (GatewayDatasourceUsersResult, error) {
+			gw, ds, err := gwAndDs(ctx, a.Gateway, a.Datasource)
+			if err != nil {
+				return GatewayDatasourceUsersResult{}, err
+			}
+			all, err := d.Client.ListGatewayDatasourceUsers(ctx, gw.ID, ds.ID)
+			if err != nil {
+				return GatewayDatasourceUsersResult{}, err
+			}
+			items, p := pageOf(all, defaultInt(a.Top, 100), a.Skip)
+			return GatewayDatasourceUsersResult{Gateway: gw, Datasource: ds, Users: items, Page: p}, nil
+		}),
+	}, {
+		Toolset: "gateways",
+		Definition: mcp.NewTool("add_gateway_datasource_user",
+			mcp.WithDescription("Let a user use a gateway data source (for models they publish), or change their right: Read, or ReadOverrideEffectiveIdentity "+
+				"(Power BI Embedded, on-premises Analysis Services sources only). Users are named by email address; Entra groups are not supported by Power BI here."+gatewayLicence),
+			annotations("Add a gateway data source user", false, false, true),
+			gatewayParam(), gatewayDatasourceParam(),
+			mcp.WithString("email_address", mcp.Required(), mcp.Description("The user's email address (UPN)."),
+				mcp.Pattern(`^[^@\s]+@[^@\s]+$`), mcp.MaxLength(256)),
+			mcp.WithString("access_right", mcp.Description("Read (default) or ReadOverrideEffectiveIdentity."),
+				mcp.Enum("Read", "ReadOverrideEffectiveIdentity"), mcp.DefaultString("Read")),
+			mcp.WithOutputSchema[GatewayDatasourceUsersResult](),
+		),
+		Handler: handle("add the data source user", func(ctx context.Context, _ mcp.CallToolRequest, a addGatewayUserArgs) (GatewayDatasourceUsersResult, error) {
+			gw, ds, err := gwAndDs(ctx, a.Gateway, a.Datasource)
+			if err != nil {
+				return GatewayDatasourceUsersResult{}, err
+			}
+			right := a.AccessRight
+			if right == "" {
+				right = "Read"
+			}
+			u := pbiclient.DatasourceUser{EmailAddress: strings.TrimSpace(a.EmailAddress), DatasourceAccessRight: right}
+			if err := d.Client.AddGatewayDatasourceUser(ctx, gw.ID, ds.ID, u); err != nil {
+				return GatewayDatasourceUsersResult{}, err
+			}
+			return gatewayUsersAfter(ctx, d, gw, ds, fmt.Sprintf("%s now has %s access to the data source.", u.EmailAddress, right))
+		}),
+	}, {
+		Toolset: "gateways",
+		Definition: mcp.NewTool("remove_gateway_datasource_user",
+			mcp.WithDescription("DESTRUCTIVE: take away a user's access to a gateway data source. Models they own that use it stop refreshing through the gateway. "+
+				"Ask the user first and pass confirm: true only after they agreed; without it nothing changes."+gatewayLicence),
+			annotations("Remove a gateway data source user", false, true, true),
+			gatewayParam(), gatewayDatasourceParam(),
+			mcp.WithString("email_address", mcp.Required(), mcp.Description("The user's email address, as list_gateway_datasource_users shows it."),
+				mcp.MinLength(1), mcp.MaxLength(256)),
+			confirmParam(),
+			mcp.WithOutputSchema[GatewayDatasourceUsersResult](),
+		),
+		Handler: handle("remove the data source user", func(ctx context.Context, _ mcp.CallToolRequest, a removeGatewayUserArgs) (GatewayDatasourceUsersResult, error) {
+			gw, ds, err := gwAndDs(ctx, a.Gateway, a.Datasource)
+			if err != nil {
+				return GatewayDatasourceUsersResult{}, err
+			}
+			email := strings.TrimSpace(a.EmailAddress)
+			what := fmt.Sprintf("Remove %s's access to the data source %s on the gateway %s.", email, itemLabel(ds), itemLabel(gw))
+			if err := confirmed(ctx, a.Confirm, what); err != nil {
+				return GatewayDatasourceUsersResult{}, err
+			}
+			if err := d.Client.DeleteGatewayDatasourceUser(ctx, gw.ID, ds.ID, email); err != nil {
+				return GatewayDatasourceUsersResult{}, err
+			}
+			return gatewayUsersAfter(ctx, d, gw, ds, fmt.Sprintf("%s no longer has access to the data source.", email))
+		}),
+	}, {
+		Toolset: "gateways",
+		Definition: mcp.NewTool("discover_gateways",
+			mcp.WithDescription("List the gateways a semantic model (dataset) can be bound to: those with data sources matching the model's. "+
+				"Use it before bind_dataset_to_gateway."),
+			annotations("Gateways for a model", true, false, true),
+			workspaceParam(),
+			itemParam("dataset", "Semantic model (dataset)", "list_datasets"),
+			topParam(100, 1000, "gateways"), skipParam(),
+			mcp.WithOutputSchema[GatewayListResult](),
+		),
+		Handler: handle("discover gateways", func(ctx context.Context, _ mcp.CallToolRequest, a discoverGatewaysArgs) (GatewayListResult, error) {
+			ws, err := resolveWorkspace(ctx, d.Client, a.Workspace)
+			if err != nil {
+				return GatewayListResult{}, err
+			}
+			ds, err := resolveDataset(ctx, d.Client, ws, a.Dataset)
+			if err != nil {
+				return GatewayListResult{}, err
+			}
+			all, err := d.Client.DiscoverGateways(ctx, ws.ID, ds.ID)
+			if err != nil {
+				return GatewayListResult{}, err
+			}
+			items, p := pageOf(all, defaultInt(a.Top, 100), a.Skip)
+			out := GatewayListResult{Workspace: &ws, Dataset: &ds, Gateways: []GatewayInfo{}, Page: p}
+			for _, g := range items {
+				out.Gateways = append(out.Gateways, gatewayInfo(g))
+			}
+			return out, nil
+		}),
+	}, {
+		Toolset: "gateways",
+		Definition: mcp.NewTool("bind_dataset_to_gateway",
+			mcp.WithDescription("Bind a semantic model's (dataset's) data sources to an on-premises data gateway, so that its refreshes go through it. "+
+				"Each of the model's data sources needs a matching data source on the gateway (discover_gateways lists the gateways that have them); "+
+				"name them with datasources when the gateway has several for the same connection. The answer lists the model's data sources as bound. "+
+				"Needs Dataset.ReadWrite.All and write access to the model, and the signed-in identity must itself be a user of those gateway data sources (list_gateway_datasource_users shows who is). On-premises gateways only."),
+			annotations("Bind a model to a gateway", false, false, true),
+			workspaceParam(),
+			itemParam("dataset", "Semantic model (dataset)", "list_datasets"),
+			gatewayParam(),
+			mcp.WithArray("datasources", mcp.Description("Gateway data source ids (GUIDs) to bind to, from list_gateway_datasources. Omit them to let Power BI match by connection."),
+				mcp.WithStringItems(mcp.Pattern(guidPattern.String())), mcp.MaxItems(100), mcp.UniqueItems(true)),
+			mcp.WithOutputSchema[BindToGatewayResult](),
+		),
+		Handler: handle("bind the model to the gateway", func(ctx context.Context, _ mcp.CallToolRequest, a bindGatewayArgs) (BindToGatewayResult, error) {
+			ws, err := resolveWorkspace(ctx, d.Client, a.Workspace)
+			if err != nil {
+				return BindToGatewayResult{}, err
+			}
+			ds, err := resolveDataset(ctx, d.Client, ws, a.Dataset)
+			if err != nil {
+				return BindToGatewayResult{}, err
+			}
+			gw, err := resolveGateway(ctx, d.Client, a.Gateway)
+			if err != nil {
+				return BindToGatewayResult{}, err
+			}
+			if err := d.Client.BindToGateway(ctx, ws.ID, ds.ID, gw.ID, a.Datasources); err != nil {
+				return BindToGatewayResult{}, err
+			}
+			sources, err := d.Client.ListDatasources(ctx, ws.ID, ds.ID)
+			if err != nil {
+				return BindToGatewayResult{}, err
+			}
+			return BindToGatewayResult{Workspace: ws, Dataset: ds, Gateway: gw, Datasources: sources,
+				Message: "The model's data sources are bound to the gateway; its next refresh goes through it."}, nil
+		}),
+	}}
+}
+
+type gatewayUsersArgs struct {
+	Gateway    string `json:"gateway"`
+	Datasource string `json:"datasource"`
+	Top        int    `json:"top"`
+	Skip       int    `json:"skip"`
+}
+
+type addGatewayUserArgs struct {
+	Gateway      string `json:"gateway"`
+	Datasource   string `json:"datasource"`
+	EmailAddress string `json:"email_address"`
+	AccessRight  string `json:"access_right"`
+}
+
+type removeGatewayUserArgs struct {
+	Gateway      string `json:"gateway"`
+	Datasource   string `json:"datasource"`
+	EmailAddress string `json:"email_address"`
+	Confirm      bool   `json:"confirm"`
+}
+
+type discoverGatewaysArgs struct {
+	Workspace string `json:"workspace"`
+	Dataset   string `json:"dataset"`
+	Top       int    `json:"top"`
+	Skip      int    `json:"skip"`
+}
+
+type bindGatewayArgs struct {
+	Workspace   string   `json:"workspace"`
+	Dataset     string   `json:"dataset"`
+	Gateway     string   `json:"gateway"`
+	Datasources []string `json:"datasources"`
+}
+
+// gatewayUsersAfter reads the users back after a change, so the answer shows its effect.
+func gatewayUsersAfter(ctx context.Context, d Deps, gw, ds ItemRef, msg string) (GatewayDatasourceUsersResult, error) {
+	users, err := d.Client.ListGatewayDatasourceUsers(ctx, gw.ID, ds.ID)
+	if err != nil {
+		return GatewayDatasourceUsersResult{}, err
+	}
+	items, p := pageOf(users, 1000, 0)
+	return GatewayDatasourceUsersResult{Gateway: gw, Datasource: ds, Users: items, Page: p, Message: msg}, nil
+}
