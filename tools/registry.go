@@ -62,6 +62,8 @@ var toolsets = []Toolset{
 	{Name: "report_admin", Description: "copy, rebind, overwrite, take over and delete reports (clone_report, rebind_report, update_report_content, take_over_report, delete_report)"},
 	{Name: "dashboards", Description: "find dashboards and their tiles, create dashboards and copy tiles between them (list_dashboards, list_tiles, create_dashboard, clone_tile)"},
 	{Name: "apps", Description: "installed Power BI apps and their reports and dashboards (list_apps, list_app_reports, list_app_dashboards); only for a signed-in user, not a service principal"},
+	{Name: "embed", Description: "generate embed tokens for embedding reports, semantic models, dashboards and tiles in an app for customers (generate_embed_token, generate_report_embed_token, generate_report_create_embed_token, generate_dataset_embed_token, generate_dashboard_embed_token, generate_tile_embed_token)"},
+	{Name: "capacities", Description: "Premium, Embedded and Fabric capacities: list them, their workloads and refresh statistics, and move workspaces onto or off them (list_capacities, list_capacity_workloads, list_refreshables, assign_workspace_to_capacity)"},
 }
 
 // Toolsets returns every toolset the server knows.
@@ -77,6 +79,8 @@ func All(d Deps) []Tool {
 	all = append(all, reportTools(d)...)
 	all = append(all, dashboardTools(d)...)
 	all = append(all, appTools(d)...)
+	all = append(all, embedTools(d)...)
+	all = append(all, capacityTools(d)...)
 	for i := range all {
 		// Unknown arguments are refused, in the schema the client sees and in validation, so a
 		// misspelt argument is reported instead of silently ignored.

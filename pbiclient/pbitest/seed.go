@@ -169,6 +169,8 @@ func (s *Server) SeedDemo() {
 	s.seedModel()
 	s.seedDashboards()
 	s.seedApps()
+	s.seedCapacities()
+	s.seedEmbed()
 }
 
 // seedRefreshes adds refresh schedules and history to the demo models. The

@@ -201,6 +201,8 @@ func (s *Server) routes() {
 	s.daxRoutes()
 	s.dashboardRoutes()
 	s.appRoutes()
+	s.capacityRoutes()
+	s.embedRoutes()
 	// Anything else under the API prefix is an unknown route; recording it
 	// keeps Requests() complete.
 	s.handleAPI(apiPrefix+"/", s.notFoundRoute)
