@@ -149,7 +149,7 @@ func embedTools(d Deps) []Tool {
 				"allow_edit lets the embedded report be edited; target_workspaces lets it be saved as a new report there. "+
 				"At most 50 reports, 50 models and 50 target workspaces; no My workspace content. "+
 				"The token is a SECRET for the embedding application: do not show it to the user. "+embedLicence+
-				"The caller needs at least Contributor on each workspace (a service principal also the tenant setting allowing service principals to use Power BI APIs)."),
+				"The caller needs read access to every item and a role in each workspace (a service principal: Member or Admin, and the tenant setting allowing service principals to use Power BI APIs); allow_edit and target workspaces need write access."),
 			annotations("Generate an embed token", false, false, false),
 			embedWorkspaceParam(),
 			mcp.WithArray("reports", mcp.Description("Reports to embed."), mcp.MaxItems(50),
@@ -220,7 +220,7 @@ type v1Target func(ctx context.Context, c *pbiclient.Client, ws WorkspaceRef, a 
 func v1Tool(d Deps, name, title, desc string, params []mcp.ToolOption, target v1Target) Tool {
 	opts := []mcp.ToolOption{
 		mcp.WithDescription(desc + "The token is a SECRET for the embedding application: do not show it to the user. " + embedLicence +
-			"The caller needs at least Contributor on the workspace (a service principal also the tenant setting allowing service principals to use Power BI APIs)."),
+			"The caller needs read access to the item and a role in the workspace (a service principal: Member or Admin, and the tenant setting allowing service principals to use Power BI APIs); editing and saving need write access."),
 		annotations(title, false, false, false),
 		embedWorkspaceParam(),
 	}
