@@ -457,6 +457,9 @@ func generateV2(ctx context.Context, c *pbiclient.Client, a generateEmbedTokenAr
 				rls = append(rls, x.ID)
 			}
 		}
+		if len(rls) == 0 {
+			return EmbedTokenResult{}, userErrorf("None of the semantic models of this token uses row-level security (isEffectiveIdentityRequired in get_dataset), and Power BI refuses identities for such models. Call again without identities.")
+		}
 	}
 	req.Identities = identitiesOf(a.Identities, rls)
 	req.LifetimeInMinutes = a.LifetimeInMinutes

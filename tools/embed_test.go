@@ -44,6 +44,16 @@ func TestGenerateEmbedToken(t *testing.T) {
 		t.Errorf("request body %s", body)
 	}
 
+	first := res.Token
+	// An identity without datasets is applied to the token's RLS models: Sales here.
+	var rls EmbedTokenResult
+	st.ok(t, "generate_embed_token", map[string]any{"workspace": "Sales Analytics",
+		"reports":    []any{map[string]any{"report": "Sales Overview"}},
+		"identities": []any{map[string]any{"username": "anna@contoso.com", "roles": []any{"West"}}}}, &rls)
+	if rls.Token == "" {
+		t.Errorf("RLS token %+v", rls)
+	}
+
 	// The token is a secret: nothing at any log level carries it.
 	st.ok(t, "generate_report_embed_token", map[string]any{"workspace": "Sales Analytics", "report": "Sales Overview",
 		"identities": []any{map[string]any{"username": "anna@contoso.com", "roles": []any{"West"}, "custom_data": "eu"}}}, &res)
@@ -54,8 +64,10 @@ func TestGenerateEmbedToken(t *testing.T) {
 	if logs == "" {
 		t.Fatal("no logs captured: the check below would prove nothing")
 	}
-	if strings.Contains(logs, res.Token) || strings.Contains(logs, res.Token[:40]) {
-		t.Error("the embed token appears in the logs")
+	for _, tok := range []string{first, rls.Token, res.Token} {
+		if strings.Contains(logs, tok) || strings.Contains(logs, tok[:40]) {
+			t.Error("an embed token appears in the logs")
+		}
 	}
 }
 
@@ -73,6 +85,11 @@ func TestEmbedTokenErrors(t *testing.T) {
 	msg = st.fails(t, "generate_embed_token", map[string]any{"workspace": "Finance"})
 	if !strings.Contains(msg, "at least one report") {
 		t.Errorf("nothing named: %q", msg)
+	}
+	msg = st.fails(t, "generate_embed_token", map[string]any{"workspace": "Finance", "datasets": []any{map[string]any{"dataset": "Finance KPIs"}},
+		"identities": []any{map[string]any{"username": "anna@contoso.com", "roles": []any{"West"}}}})
+	if !strings.Contains(msg, "without identities") {
+		t.Errorf("identities for a model without RLS: %q", msg)
 	}
 	// Shared capacity: trial tokens run out with a 403.
 	st.tenant.SetSharedEmbedTokenLimit(1)
