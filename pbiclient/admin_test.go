@@ -58,7 +58,7 @@ func TestAdminRequests(t *testing.T) {
 		t.Errorf("AdminListApps = %+v, %v", apps, err)
 	}
 	caps, err := c.AdminListCapacities(ctx, true)
-	if err != nil || len(caps) != 2 || caps[1].TenantKey == nil || caps[1].TenantKey.ID != pbitest.DemoTenantKeyID {
+	if err != nil || len(caps) != 4 || caps[1].TenantKey == nil || caps[1].TenantKey.ID != pbitest.DemoTenantKeyID {
 		t.Errorf("AdminListCapacities = %+v, %v", caps, err)
 	}
 	rfs, err := c.AdminListRefreshables(ctx, pbiclient.AdminQuery{Top: 50, Expand: []string{"capacity", "group"}})

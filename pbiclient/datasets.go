@@ -28,6 +28,10 @@ type Dataset struct {
 	// QueryScaleOutSettings is nil when the service did not send it.
 	QueryScaleOutSettings *QueryScaleOutSettings `json:"queryScaleOutSettings,omitempty"`
 	UpstreamDataflows     []DependentDataflow    `json:"upstreamDataflows,omitempty"`
+	// CreateReportEmbedURL and QnaEmbedURL are where an embedding app creates a report on the
+	// model or asks it Q&A questions, with an embed token.
+	CreateReportEmbedURL string `json:"createReportEmbedURL,omitempty"`
+	QnaEmbedURL          string `json:"qnaEmbedURL,omitempty"`
 }
 
 // ListDatasets lists the semantic models of a workspace ("" = My workspace).

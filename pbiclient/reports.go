@@ -214,6 +214,8 @@ type EffectiveIdentity struct {
 	Username string   `json:"username"`
 	Roles    []string `json:"roles,omitempty"`
 	Datasets []string `json:"datasets,omitempty"`
+	// CustomData is passed to the model's RLS rules (CUSTOMDATA()); used by embed tokens.
+	CustomData string `json:"customData,omitempty"`
 }
 
 // ParameterValue is a paginated report parameter; a multi-value parameter repeats its name.

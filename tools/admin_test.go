@@ -111,7 +111,7 @@ func TestAdminItemTools(t *testing.T) {
 	}
 	var caps AdminListCapacitiesResult
 	st.ok(t, "admin_list_capacities", map[string]any{"include_tenant_key": true}, &caps)
-	if caps.Count != 2 || caps.Capacities[1].TenantKey == nil || caps.Capacities[1].TenantKey.ID != pbitest.DemoTenantKeyID || caps.Capacities[0].SKU != "P1" {
+	if caps.Count != 4 || caps.Capacities[1].TenantKey == nil || caps.Capacities[1].TenantKey.ID != pbitest.DemoTenantKeyID || caps.Capacities[0].SKU != "P1" {
 		t.Errorf("capacities %+v", caps)
 	}
 	var rf AdminListRefreshablesResult

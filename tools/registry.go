@@ -68,6 +68,8 @@ var toolsets = []Toolset{
 	{Name: "pipelines", Description: "deployment pipelines: their stages and items, deploying a stage to the next and the deployment history (list_pipelines, get_pipeline, list_pipeline_stages, list_pipeline_stage_artifacts, list_pipeline_operations, get_pipeline_operation, deploy_pipeline_stage)"},
 	{Name: "gateways", Description: "on-premises data gateways: their data sources, whether they are reachable, who may use them, and binding semantic models to them (list_gateways, get_gateway, list_gateway_datasources, get_gateway_datasource, get_gateway_datasource_status, list_gateway_datasource_users, add_gateway_datasource_user, remove_gateway_datasource_user, discover_gateways, bind_dataset_to_gateway)"},
 	{Name: "dataflows", Description: "dataflows of a workspace: definition, data sources, lineage, refreshes and their cancellation, refresh schedule (list_dataflows, get_dataflow, refresh_dataflow, list_dataflow_transactions, cancel_dataflow_transaction, list_dataflow_datasources, list_dataflow_upstream_dataflows, update_dataflow_refresh_schedule)"},
+	{Name: "embed", Description: "generate embed tokens for embedding reports, semantic models, dashboards and tiles in an app for customers (generate_embed_token, generate_report_embed_token, generate_report_create_embed_token, generate_dataset_embed_token, generate_dashboard_embed_token, generate_tile_embed_token)"},
+	{Name: "capacities", Description: "Premium, Embedded and Fabric capacities: list them, their workloads and refresh statistics, and move workspaces onto or off them (list_capacities, list_capacity_workloads, list_refreshables, assign_workspace_to_capacity)"},
 }
 
 // Toolsets returns every toolset the server knows.
@@ -90,6 +92,8 @@ func All(d Deps) []Tool {
 	all = append(all, pipelineTools(d)...)
 	all = append(all, gatewayTools(d)...)
 	all = append(all, dataflowTools(d)...)
+	all = append(all, embedTools(d)...)
+	all = append(all, capacityTools(d)...)
 	for i := range all {
 		// Unknown arguments are refused, in the schema the client sees and in validation, so a
 		// misspelt argument is reported instead of silently ignored.

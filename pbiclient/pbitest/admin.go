@@ -35,14 +35,19 @@ type AdminWorkspace struct {
 	Dashboards  []Dashboard
 }
 
-// Capacity is a capacity as the admin APIs list it.
+// Capacity is a Power BI Premium, Embedded or Fabric capacity, as the
+// capacities API and the admin APIs list it.
 type Capacity struct {
-	ID          string
+	ID          string // filled with a random GUID when empty
 	DisplayName string
 	Admins      []string
 	SKU         string // e.g. "P1", "F64", "A1"
-	State       string // default "Active"
+	State       string // default "Active"; assignments to a capacity that is not Active fail
 	Region      string
+	// AccessRight is the caller's capacityUserAccessRight: "Admin" (default),
+	// "Assign" or "None". Workspaces can be assigned only with Admin or Assign.
+	AccessRight string
+	Workloads   []Workload
 	TenantKeyID string // customer-managed encryption key, if any
 	TenantKey   *TenantKey
 }
@@ -70,17 +75,15 @@ type AdminRateLimits struct {
 // adminState is the part of the tenant only the admin APIs see, and their
 // knobs. The Server's mutex guards it.
 type adminState struct {
-	workspaces   []*AdminWorkspace
-	capacities   []Capacity
-	refuseApps   bool // service principals refused (tenant setting off)
-	limits       AdminRateLimits
-	accepted     map[string][]time.Time // per limited operation, times of accepted requests
-	capacityByID map[string]int
+	workspaces []*AdminWorkspace
+	refuseApps bool // service principals refused (tenant setting off)
+	limits     AdminRateLimits
+	accepted   map[string][]time.Time // per limited operation, times of accepted requests
 }
 
 func (t *tenantState) adminState() *adminState {
 	if t.admin == nil {
-		t.admin = &adminState{accepted: map[string][]time.Time{}, capacityByID: map[string]int{}}
+		t.admin = &adminState{accepted: map[string][]time.Time{}}
 	}
 	return t.admin
 }
@@ -133,23 +136,6 @@ func (s *Server) AddAdminWorkspace(w AdminWorkspace) AdminWorkspace {
 	stored := w
 	s.state.adminState().workspaces = append(s.state.adminState().workspaces, &stored)
 	return w
-}
-
-// AddCapacity adds a capacity to the tenant's admin view.
-func (s *Server) AddCapacity(c Capacity) Capacity {
-	if c.ID == "" {
-		c.ID = newGUID()
-	}
-	if c.State == "" {
-		c.State = "Active"
-	}
-	c.Admins = slices.Clone(c.Admins)
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	a := s.state.adminState()
-	a.capacityByID[strings.ToLower(c.ID)] = len(a.capacities)
-	a.capacities = append(a.capacities, c)
-	return c
 }
 
 // SetServicePrincipalAdminAPIs turns the tenant setting "Service principals
@@ -652,7 +638,7 @@ type capacityJSON struct {
 
 func toCapacityJSON(c Capacity, withKey bool) capacityJSON {
 	out := capacityJSON{ID: c.ID, DisplayName: c.DisplayName, Admins: c.Admins, SKU: c.SKU, State: c.State,
-		CapacityUserAccessRight: "Admin", Region: c.Region, TenantKeyID: c.TenantKeyID}
+		CapacityUserAccessRight: c.AccessRight, Region: c.Region, TenantKeyID: c.TenantKeyID}
 	if out.Admins == nil {
 		out.Admins = []string{}
 	}
@@ -669,8 +655,8 @@ func (s *Server) adminListCapacities(w http.ResponseWriter, r *http.Request) {
 	}
 	s.mu.Lock()
 	caps := []capacityJSON{}
-	for _, c := range s.state.adminState().capacities {
-		caps = append(caps, toCapacityJSON(c, expand["tenantKey"]))
+	for _, c := range s.state.capacities {
+		caps = append(caps, toCapacityJSON(*c, expand["tenantKey"]))
 	}
 	s.mu.Unlock()
 	s.writeList(w, "", "capacities", caps)
@@ -723,7 +709,6 @@ func (s *Server) adminListRefreshables(w http.ResponseWriter, r *http.Request) {
 	now := time.Now()
 	from := now.Add(-refreshableWindow)
 	s.mu.Lock()
-	a := s.state.adminState()
 	out := []refreshableJSON{}
 	for _, ws := range s.state.workspaces {
 		if !ws.info.IsOnDedicatedCapacity {
@@ -770,9 +755,9 @@ func (s *Server) adminListRefreshables(w http.ResponseWriter, r *http.Request) {
 				rf.RefreshSchedule = &sched
 			}
 			if expand["capacity"] {
-				c := Capacity{ID: ws.info.CapacityID, State: "Active"}
-				if i, ok := a.capacityByID[strings.ToLower(ws.info.CapacityID)]; ok {
-					c = a.capacities[i]
+				c := Capacity{ID: ws.info.CapacityID, State: "Active", AccessRight: "Admin"}
+				if known := s.state.capacity(ws.info.CapacityID); known != nil {
+					c = *known
 				}
 				cj := toCapacityJSON(c, false)
 				rf.Capacity = &cj

@@ -44,7 +44,12 @@ func deterministicGUID(seed string) string {
 func (s *Server) seedAdmin() {
 	stamp := time.Date(2024, time.February, 1, 8, 0, 0, 0, time.UTC)
 	s.AddCapacity(Capacity{ID: DemoCapacityID, DisplayName: "Contoso Premium P1", SKU: "P1",
-		Admins: []string{"admin@contoso.onmicrosoft.com"}, Region: "West Europe"})
+		Admins: []string{"admin@contoso.onmicrosoft.com"}, Region: "West Europe",
+		Workloads: []Workload{
+			{Name: "Dataflows", State: "Enabled", MaxMemoryPercentageSetByUser: 20},
+			{Name: "PaginatedReports", State: "Enabled", MaxMemoryPercentageSetByUser: 20},
+			{Name: "AI", State: "Disabled"},
+		}})
 	s.AddCapacity(Capacity{ID: DemoFabricCapacityID, DisplayName: "Contoso Fabric F64", SKU: "F64",
 		Admins: []string{"admin@contoso.onmicrosoft.com", "megan.bowen@contoso.com"}, Region: "North Europe",
 		TenantKeyID: DemoTenantKeyID, TenantKey: &TenantKey{

@@ -147,7 +147,7 @@ func TestAdminItemLists(t *testing.T) {
 
 	r = api(t, s, "GET", "/admin/capacities", nil)
 	caps := values(t, r)
-	if len(caps) != 2 || caps[1]["tenantKeyId"] != DemoTenantKeyID || caps[1]["tenantKey"] != nil {
+	if len(caps) != 4 || caps[1]["tenantKeyId"] != DemoTenantKeyID || caps[1]["tenantKey"] != nil {
 		t.Errorf("capacities %v", caps)
 	}
 	r = api(t, s, "GET", "/admin/capacities?$expand=tenantKey", nil)

@@ -92,19 +92,22 @@ func (s *Server) embedConfig() string {
 
 func (s *Server) toDatasetJSON(d Dataset, groupID string) datasetJSON {
 	out := datasetJSON{
-		ID:                    d.ID,
-		Name:                  d.Name,
-		WebURL:                fmt.Sprintf("%s/groups/%s/datasets/%s", appURL, groupPath(groupID), d.ID),
-		AddRowsAPIEnabled:     d.AddRowsAPIEnabled,
-		ConfiguredBy:          d.ConfiguredBy,
-		IsRefreshable:         d.IsRefreshable,
-		TargetStorageMode:     d.TargetStorageMode,
-		CreatedDate:           serviceTime(d.CreatedDate),
-		CreateReportEmbedURL:  appURL + "/reportEmbed?config=" + s.embedConfig(),
-		QnaEmbedURL:           appURL + "/qnaEmbed?config=" + s.embedConfig(),
-		UpstreamDatasets:      []any{},
-		Users:                 []any{},
-		QueryScaleOutSettings: QueryScaleOut{AutoSyncReadOnlyReplicas: true},
+		ID:                d.ID,
+		Name:              d.Name,
+		WebURL:            fmt.Sprintf("%s/groups/%s/datasets/%s", appURL, groupPath(groupID), d.ID),
+		AddRowsAPIEnabled: d.AddRowsAPIEnabled,
+		ConfiguredBy:      d.ConfiguredBy,
+		IsRefreshable:     d.IsRefreshable,
+		// An RLS model requires an effective identity in embed tokens.
+		IsEffectiveIdentityRequired:      d.RLS,
+		IsEffectiveIdentityRolesRequired: d.RLS,
+		TargetStorageMode:                d.TargetStorageMode,
+		CreatedDate:                      serviceTime(d.CreatedDate),
+		CreateReportEmbedURL:             appURL + "/reportEmbed?config=" + s.embedConfig(),
+		QnaEmbedURL:                      appURL + "/qnaEmbed?config=" + s.embedConfig(),
+		UpstreamDatasets:                 []any{},
+		Users:                            []any{},
+		QueryScaleOutSettings:            QueryScaleOut{AutoSyncReadOnlyReplicas: true},
 	}
 	if d.QueryScaleOut != nil {
 		out.QueryScaleOutSettings = *d.QueryScaleOut

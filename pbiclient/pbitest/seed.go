@@ -175,6 +175,8 @@ func (s *Server) SeedDemo() {
 	s.seedImports()
 	s.seedPipelines()
 	s.seedGatewaysAndDataflows()
+	s.seedCapacities()
+	s.seedEmbed()
 }
 
 // seedRefreshes adds refresh schedules and history to the demo models. The

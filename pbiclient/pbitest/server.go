@@ -213,6 +213,8 @@ func (s *Server) routes() {
 	s.pipelineRoutes()
 	s.gatewayRoutes()
 	s.dataflowRoutes()
+	s.capacityRoutes()
+	s.embedRoutes()
 	// Anything else under the API prefix is an unknown route; recording it
 	// keeps Requests() complete.
 	s.handleAPI(apiPrefix+"/", s.notFoundRoute)

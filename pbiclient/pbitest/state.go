@@ -63,6 +63,10 @@ type Dataset struct {
 	// DirectQuery marks a DirectQuery or LiveConnection model: it has a
 	// directQueryRefreshSchedule for its caches.
 	DirectQuery bool
+	// RLS marks a model with row-level security roles: embed tokens for it
+	// need an effective identity (isEffectiveIdentityRequired and
+	// isEffectiveIdentityRolesRequired are true).
+	RLS bool
 }
 
 // Page is a report page. Name is the internal name used by the API
@@ -125,6 +129,15 @@ type tenantState struct {
 	pipelines []*pipeline
 	// gateways the caller administers, in the order added (see gateways.go).
 	gateways []*gateway
+	// capacities the caller can see, and the last assign-to-capacity
+	// operation of each workspace, keyed by lowercase workspace id (see
+	// capacities.go).
+	capacities  []*Capacity
+	assignments map[string]*capacityAssignment
+	// sharedEmbedTokens counts embed tokens issued for content on shared
+	// capacity, which the service limits to sharedEmbedLimit (0 = the
+	// default; see embed.go).
+	sharedEmbedTokens, sharedEmbedLimit int
 }
 
 type workspace struct {

@@ -1,0 +1,480 @@
+package tools
+
+import (
+	"cmp"
+	"context"
+	"strings"
+	"time"
+
+	"github.com/mark3labs/mcp-go/mcp"
+
+	"github.com/powerbi-mcp/powerbi-mcp/pbiclient"
+)
+
+// embedSecretNotice is sent with every embed token, so that neither the model nor the user
+// mistakes it for something to show or store.
+const embedSecretNotice = "SECRET: token grants access to the content below until expiration. Hand it only to the embedding application (powerbi-client setAccessToken / embed config with tokenType Embed); do not show it in chat, logs or files."
+
+// EmbedTokenResult is the answer of every embed token tool.
+type EmbedTokenResult struct {
+	Secret           string      `json:"secret" jsonschema:"How to treat token: it is a secret"`
+	Token            string      `json:"token" jsonschema:"The embed token (SECRET)"`
+	TokenID          string      `json:"tokenId" jsonschema:"Correlates the token with the audit log; not secret"`
+	Expiration       string      `json:"expiration" jsonschema:"UTC; never later than the server's own Power BI access token expires"`
+	ExpiresInMinutes int         `json:"expiresInMinutes"`
+	Items            []EmbedItem `json:"items" jsonschema:"What the token is for, with the embed URL to load each"`
+}
+
+// EmbedItem is one item an embed token covers.
+type EmbedItem struct {
+	Type        string `json:"type" jsonschema:"report, dataset, dashboard, tile or targetWorkspace"`
+	ID          string `json:"id"`
+	Name        string `json:"name,omitempty"`
+	WorkspaceID string `json:"workspaceId,omitempty"`
+	Access      string `json:"access,omitempty" jsonschema:"View, Edit, Create, or the XMLA permission of a dataset"`
+	EmbedURL    string `json:"embedUrl,omitempty"`
+	QnaEmbedURL string `json:"qnaEmbedUrl,omitempty" jsonschema:"Datasets: where Q&A on the model is embedded"`
+}
+
+type embedIdentityArg struct {
+	Username   string   `json:"username"`
+	Roles      []string `json:"roles"`
+	Datasets   []string `json:"datasets"`
+	CustomData string   `json:"custom_data"`
+}
+
+func identitiesParam() mcp.ToolOption {
+	return mcp.WithArray("identities",
+		mcp.Description("Row-level security identities. Required by Power BI for a service principal when a model has RLS (isEffectiveIdentityRequired in get_dataset); refused for a model without RLS. "+
+			"datasets defaults to the model(s) the token covers."),
+		mcp.MaxItems(50),
+		mcp.Items(map[string]any{
+			"type": "object",
+			"properties": map[string]any{
+				"username": map[string]any{"type": "string", "minLength": 1, "maxLength": 256, "description": "The effective user name RLS rules see (USERNAME(), USERPRINCIPALNAME())"},
+				"roles": map[string]any{"type": "array", "maxItems": 50, "description": "RLS roles to apply",
+					"items": map[string]any{"type": "string", "minLength": 1, "maxLength": 50, "pattern": "^[^,]+$"}},
+				"datasets": map[string]any{"type": "array", "maxItems": 50, "description": "Semantic model ids (GUIDs) the identity applies to",
+					"items": map[string]any{"type": "string", "pattern": guidPattern.String()}},
+				"custom_data": map[string]any{"type": "string", "maxLength": 1024, "description": "Value of CUSTOMDATA() in the model's RLS rules"},
+			},
+			"required":             []string{"username"},
+			"additionalProperties": false,
+		}))
+}
+
+func lifetimeParam() mcp.ToolOption {
+	return mcp.WithInteger("lifetime_in_minutes",
+		mcp.Description("Shorten the token's life to this many minutes. It cannot be lengthened: a token never outlives the server's own Power BI access token (usually under an hour)."),
+		mcp.Min(1), mcp.Max(1440))
+}
+
+func identitiesOf(args []embedIdentityArg, defaultDatasets []string) []pbiclient.EffectiveIdentity {
+	var out []pbiclient.EffectiveIdentity
+	for _, a := range args {
+		ds := a.Datasets
+		if len(ds) == 0 {
+			ds = defaultDatasets
+		}
+		out = append(out, pbiclient.EffectiveIdentity{Username: a.Username, Roles: a.Roles, Datasets: ds, CustomData: a.CustomData})
+	}
+	return out
+}
+
+func embedResult(tok pbiclient.EmbedToken, items []EmbedItem) EmbedTokenResult {
+	res := EmbedTokenResult{Secret: embedSecretNotice, Token: tok.Token, TokenID: tok.TokenID, Expiration: tok.Expiration, Items: items}
+	if exp, err := time.Parse(time.RFC3339, tok.Expiration); err == nil {
+		res.ExpiresInMinutes = max(0, int(time.Until(exp).Minutes()))
+	}
+	return res
+}
+
+// embedWorkspace resolves the workspace of an embed tool: required, and never My workspace,
+// whose content cannot be embedded for customers.
+func embedWorkspace(ctx context.Context, c *pbiclient.Client, arg string) (WorkspaceRef, error) {
+	ws, err := resolveWorkspace(ctx, c, arg)
+	if err == nil && ws.MyWorkspace {
+		err = userErrorf("Embed tokens cannot be generated for content in My workspace. Move the content to a workspace and pass its id or name from list_workspaces.")
+	}
+	return ws, err
+}
+
+func embedWorkspaceParam() mcp.ToolOption {
+	return mcp.WithString("workspace", mcp.Required(),
+		mcp.Description("Workspace id (GUID) or exact workspace name, as returned by list_workspaces. My workspace content cannot be embedded."),
+		mcp.MinLength(1), mcp.MaxLength(256))
+}
+
+const embedLicence = "Tokens for content on shared capacity are limited trial tokens (Power BI answers 403 once they are used up); production embedding needs a Premium, Embedded (A SKU) or Fabric capacity. "
+
+type v2ReportArg struct {
+	Report    string `json:"report"`
+	Workspace string `json:"workspace"`
+	AllowEdit bool   `json:"allow_edit"`
+}
+
+type v2DatasetArg struct {
+	Dataset         string `json:"dataset"`
+	Workspace       string `json:"workspace"`
+	XmlaPermissions string `json:"xmla_permissions"`
+}
+
+type generateEmbedTokenArgs struct {
+	Workspace         string             `json:"workspace"`
+	Reports           []v2ReportArg      `json:"reports"`
+	Datasets          []v2DatasetArg     `json:"datasets"`
+	TargetWorkspaces  []string           `json:"target_workspaces"`
+	Identities        []embedIdentityArg `json:"identities"`
+	LifetimeInMinutes int                `json:"lifetime_in_minutes"`
+}
+
+type v1ItemArgs struct {
+	Workspace         string             `json:"workspace"`
+	Report            string             `json:"report"`
+	Dataset           string             `json:"dataset"`
+	Dashboard         string             `json:"dashboard"`
+	Tile              string             `json:"tile"`
+	AccessLevel       string             `json:"access_level"`
+	AllowSaveAs       bool               `json:"allow_save_as"`
+	Identities        []embedIdentityArg `json:"identities"`
+	LifetimeInMinutes int                `json:"lifetime_in_minutes"`
+}
+
+func embedTools(d Deps) []Tool {
+	return []Tool{{
+		Toolset: "embed",
+		Definition: mcp.NewTool("generate_embed_token",
+			mcp.WithDescription("Generate one embed token (\"embed for your customers\", app owns data) for several reports and semantic models, possibly in several workspaces, "+
+				"and return it with each report's embed URL. The models of the reports are added automatically. "+
+				"allow_edit lets the embedded report be edited; target_workspaces lets it be saved as a new report there. "+
+				"At most 50 reports, 50 models and 50 target workspaces; no My workspace content. "+
+				"The token is a SECRET for the embedding application: do not show it to the user. "+embedLicence+
+				"The caller needs read access to every item and a role in each workspace (a service principal: Member or Admin, and the tenant setting allowing service principals to use Power BI APIs); allow_edit and target workspaces need write access."),
+			annotations("Generate an embed token", false, false, false),
+			embedWorkspaceParam(),
+			mcp.WithArray("reports", mcp.Description("Reports to embed."), mcp.MaxItems(50),
+				mcp.Items(map[string]any{
+					"type": "object",
+					"properties": map[string]any{
+						"report":     map[string]any{"type": "string", "minLength": 1, "maxLength": 256, "description": "Report id (GUID) or exact name"},
+						"workspace":  map[string]any{"type": "string", "minLength": 1, "maxLength": 256, "description": "Workspace of this report (id or exact name); default the workspace argument"},
+						"allow_edit": map[string]any{"type": "boolean", "description": "Let the embedded report be edited"},
+					},
+					"required": []string{"report"}, "additionalProperties": false,
+				})),
+			mcp.WithArray("datasets", mcp.Description("Semantic models to embed or query, besides the reports' own."), mcp.MaxItems(50),
+				mcp.Items(map[string]any{
+					"type": "object",
+					"properties": map[string]any{
+						"dataset":          map[string]any{"type": "string", "minLength": 1, "maxLength": 256, "description": "Semantic model id (GUID) or exact name"},
+						"workspace":        map[string]any{"type": "string", "minLength": 1, "maxLength": 256, "description": "Workspace of this model (id or exact name); default the workspace argument"},
+						"xmla_permissions": map[string]any{"type": "string", "enum": []string{"Off", "ReadOnly"}, "description": "ReadOnly also allows reading the model through its XMLA endpoint (default Off)"},
+					},
+					"required": []string{"dataset"}, "additionalProperties": false,
+				})),
+			mcp.WithArray("target_workspaces", mcp.Description("Workspaces (id or exact name) the embedded report may be saved to as a new report."),
+				mcp.MaxItems(50), mcp.WithStringItems(mcp.MinLength(1), mcp.MaxLength(256))),
+			identitiesParam(),
+			lifetimeParam(),
+			mcp.WithOutputSchema[EmbedTokenResult](),
+		),
+		Handler: handle("generate the embed token", func(ctx context.Context, _ mcp.CallToolRequest, a generateEmbedTokenArgs) (EmbedTokenResult, error) {
+			return generateV2(ctx, d.Client, a)
+		}),
+	},
+		v1Tool(d, "generate_report_embed_token", "Generate a report embed token",
+			"Generate an embed token (\"embed for your customers\", app owns data) to view or edit one report, and return it with the report's embed URL. "+
+				"access_level Edit lets the embedded report be edited; allow_save_as lets it be saved as a copy. ",
+			[]mcp.ToolOption{reportParam(),
+				mcp.WithString("access_level", mcp.Description("View (default) or Edit."), mcp.Enum("View", "Edit"), mcp.DefaultString("View")),
+				mcp.WithBoolean("allow_save_as", mcp.Description("Let the embedded report be saved as a new report."), mcp.DefaultBool(false))},
+			reportTarget),
+		v1Tool(d, "generate_report_create_embed_token", "Generate a report-creation embed token",
+			"Generate an embed token (\"embed for your customers\", app owns data) to create a new report on a semantic model in the embedding app, and return it with the model's create-report embed URL. "+
+				"The caller also needs the Content.Create permission. ",
+			[]mcp.ToolOption{datasetParam()},
+			createTarget),
+		v1Tool(d, "generate_dataset_embed_token", "Generate a semantic model embed token",
+			"Generate an embed token (\"embed for your customers\", app owns data) for one semantic model, e.g. for Q&A or to query it from the embedding app, and return it with the model's Q&A and create-report embed URLs. ",
+			[]mcp.ToolOption{datasetParam()},
+			datasetTokenTarget),
+		v1Tool(d, "generate_dashboard_embed_token", "Generate a dashboard embed token",
+			"Generate an embed token (\"embed for your customers\", app owns data) to view one dashboard, and return it with the dashboard's embed URL. ",
+			[]mcp.ToolOption{dashboardParam()},
+			dashboardTarget),
+		v1Tool(d, "generate_tile_embed_token", "Generate a tile embed token",
+			"Generate an embed token (\"embed for your customers\", app owns data) to view one dashboard tile, and return it with the tile's embed URL. ",
+			[]mcp.ToolOption{dashboardParam(), mcp.WithString("tile", mcp.Required(),
+				mcp.Description("Tile id (GUID) or exact tile title on the dashboard, as returned by list_tiles."),
+				mcp.MinLength(1), mcp.MaxLength(256))},
+			tileTarget),
+	}
+}
+
+func datasetParam() mcp.ToolOption { return itemParam("dataset", "Dataset", "list_datasets") }
+func reportParam() mcp.ToolOption  { return itemParam("report", "Report", "list_reports") }
+
+// v1Target resolves the item of a single-item tool, describes it, and asks for its token.
+type v1Target func(ctx context.Context, c *pbiclient.Client, ws WorkspaceRef, a v1ItemArgs) (items []EmbedItem, datasets []string, gen func(pbiclient.GenerateTokenRequest) (pbiclient.EmbedToken, error), err error)
+
+func v1Tool(d Deps, name, title, desc string, params []mcp.ToolOption, target v1Target) Tool {
+	opts := []mcp.ToolOption{
+		mcp.WithDescription(desc + "The token is a SECRET for the embedding application: do not show it to the user. " + embedLicence +
+			"The caller needs read access to the item and a role in the workspace (a service principal: Member or Admin, and the tenant setting allowing service principals to use Power BI APIs); editing and saving need write access."),
+		annotations(title, false, false, false),
+		embedWorkspaceParam(),
+	}
+	opts = append(opts, params...)
+	opts = append(opts, identitiesParam(), lifetimeParam(), mcp.WithOutputSchema[EmbedTokenResult]())
+	return Tool{
+		Toolset:    "embed",
+		Definition: mcp.NewTool(name, opts...),
+		Handler: handle("generate the embed token", func(ctx context.Context, _ mcp.CallToolRequest, a v1ItemArgs) (EmbedTokenResult, error) {
+			ws, err := embedWorkspace(ctx, d.Client, a.Workspace)
+			if err != nil {
+				return EmbedTokenResult{}, err
+			}
+			items, datasets, gen, err := target(ctx, d.Client, ws, a)
+			if err != nil {
+				return EmbedTokenResult{}, err
+			}
+			tok, err := gen(pbiclient.GenerateTokenRequest{AllowSaveAs: a.AllowSaveAs,
+				Identities: identitiesOf(a.Identities, datasets), LifetimeInMinutes: a.LifetimeInMinutes})
+			if err != nil {
+				return EmbedTokenResult{}, err
+			}
+			return embedResult(tok, items), nil
+		}),
+	}
+}
+
+func reportTarget(ctx context.Context, c *pbiclient.Client, ws WorkspaceRef, a v1ItemArgs) ([]EmbedItem, []string, func(pbiclient.GenerateTokenRequest) (pbiclient.EmbedToken, error), error) {
+	ref, err := resolveReport(ctx, c, ws, a.Report)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	rep, err := c.GetReport(ctx, ws.ID, ref.ID)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	level := a.AccessLevel
+	if level == "" {
+		level = "View"
+	}
+	var datasets []string
+	if rep.DatasetID != "" {
+		datasets = []string{rep.DatasetID}
+	}
+	items := []EmbedItem{{Type: "report", ID: rep.ID, Name: rep.Name, WorkspaceID: ws.ID, Access: level, EmbedURL: rep.EmbedURL}}
+	return items, datasets, func(r pbiclient.GenerateTokenRequest) (pbiclient.EmbedToken, error) {
+		r.AccessLevel = level
+		return c.GenerateReportToken(ctx, ws.ID, rep.ID, r)
+	}, nil
+}
+
+func datasetItem(ctx context.Context, c *pbiclient.Client, ws WorkspaceRef, arg string) (pbiclient.Dataset, error) {
+	ref, err := resolveDataset(ctx, c, ws, arg)
+	if err != nil {
+		return pbiclient.Dataset{}, err
+	}
+	return c.GetDataset(ctx, ws.ID, ref.ID)
+}
+
+func createTarget(ctx context.Context, c *pbiclient.Client, ws WorkspaceRef, a v1ItemArgs) ([]EmbedItem, []string, func(pbiclient.GenerateTokenRequest) (pbiclient.EmbedToken, error), error) {
+	ds, err := datasetItem(ctx, c, ws, a.Dataset)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	items := []EmbedItem{{Type: "dataset", ID: ds.ID, Name: ds.Name, WorkspaceID: ws.ID, Access: "Create", EmbedURL: ds.CreateReportEmbedURL}}
+	return items, []string{ds.ID}, func(r pbiclient.GenerateTokenRequest) (pbiclient.EmbedToken, error) {
+		r.AccessLevel, r.DatasetID = "Create", ds.ID
+		return c.GenerateReportCreateToken(ctx, ws.ID, r)
+	}, nil
+}
+
+func datasetTokenTarget(ctx context.Context, c *pbiclient.Client, ws WorkspaceRef, a v1ItemArgs) ([]EmbedItem, []string, func(pbiclient.GenerateTokenRequest) (pbiclient.EmbedToken, error), error) {
+	ds, err := datasetItem(ctx, c, ws, a.Dataset)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	items := []EmbedItem{{Type: "dataset", ID: ds.ID, Name: ds.Name, WorkspaceID: ws.ID, Access: "View",
+		EmbedURL: ds.CreateReportEmbedURL, QnaEmbedURL: ds.QnaEmbedURL}}
+	return items, []string{ds.ID}, func(r pbiclient.GenerateTokenRequest) (pbiclient.EmbedToken, error) {
+		r.AccessLevel = "View"
+		return c.GenerateDatasetToken(ctx, ws.ID, ds.ID, r)
+	}, nil
+}
+
+func dashboardTarget(ctx context.Context, c *pbiclient.Client, ws WorkspaceRef, a v1ItemArgs) ([]EmbedItem, []string, func(pbiclient.GenerateTokenRequest) (pbiclient.EmbedToken, error), error) {
+	ref, err := resolveDashboard(ctx, c, ws, a.Dashboard)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	dash, err := c.GetDashboard(ctx, ws.ID, ref.ID)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	tiles, err := c.ListTiles(ctx, ws.ID, dash.ID)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	var datasets []string
+	for _, t := range tiles {
+		if t.DatasetID != "" && !containsFold(datasets, t.DatasetID) {
+			datasets = append(datasets, t.DatasetID)
+		}
+	}
+	items := []EmbedItem{{Type: "dashboard", ID: dash.ID, Name: dash.DisplayName, WorkspaceID: ws.ID, Access: "View", EmbedURL: dash.EmbedURL}}
+	return items, datasets, func(r pbiclient.GenerateTokenRequest) (pbiclient.EmbedToken, error) {
+		r.AccessLevel = "View"
+		return c.GenerateDashboardToken(ctx, ws.ID, dash.ID, r)
+	}, nil
+}
+
+func tileTarget(ctx context.Context, c *pbiclient.Client, ws WorkspaceRef, a v1ItemArgs) ([]EmbedItem, []string, func(pbiclient.GenerateTokenRequest) (pbiclient.EmbedToken, error), error) {
+	dash, err := resolveDashboard(ctx, c, ws, a.Dashboard)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	ref, err := resolveTile(ctx, c, ws, dash, a.Tile)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	t, err := c.GetTile(ctx, ws.ID, dash.ID, ref.ID)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	var datasets []string
+	if t.DatasetID != "" {
+		datasets = []string{t.DatasetID}
+	}
+	items := []EmbedItem{{Type: "tile", ID: t.ID, Name: t.Title, WorkspaceID: ws.ID, Access: "View", EmbedURL: t.EmbedURL}}
+	return items, datasets, func(r pbiclient.GenerateTokenRequest) (pbiclient.EmbedToken, error) {
+		r.AccessLevel = "View"
+		return c.GenerateTileToken(ctx, ws.ID, dash.ID, t.ID, r)
+	}, nil
+}
+
+func containsFold(list []string, s string) bool {
+	for _, x := range list {
+		if strings.EqualFold(x, s) {
+			return true
+		}
+	}
+	return false
+}
+
+// generateV2 resolves every item of generate_embed_token, adds the reports' models, and
+// asks for one token.
+func generateV2(ctx context.Context, c *pbiclient.Client, a generateEmbedTokenArgs) (EmbedTokenResult, error) {
+	if len(a.Reports)+len(a.Datasets) == 0 {
+		return EmbedTokenResult{}, userErrorf("Name at least one report or semantic model to embed (reports or datasets).")
+	}
+	def, err := embedWorkspace(ctx, c, a.Workspace)
+	if err != nil {
+		return EmbedTokenResult{}, err
+	}
+	workspaces := map[string]WorkspaceRef{}
+	wsOf := func(arg string) (WorkspaceRef, error) {
+		if strings.TrimSpace(arg) == "" {
+			return def, nil
+		}
+		if ws, ok := workspaces[arg]; ok {
+			return ws, nil
+		}
+		ws, err := embedWorkspace(ctx, c, arg)
+		if err == nil {
+			workspaces[arg] = ws
+		}
+		return ws, err
+	}
+	var req pbiclient.GenerateTokenRequestV2
+	var items []EmbedItem
+	dsWorkspace := map[string]string{} // lowercase model id -> its workspace id
+	for _, x := range a.Datasets {
+		ws, err := wsOf(x.Workspace)
+		if err != nil {
+			return EmbedTokenResult{}, err
+		}
+		ds, err := datasetItem(ctx, c, ws, x.Dataset)
+		if err != nil {
+			return EmbedTokenResult{}, err
+		}
+		if containsDataset(req.Datasets, ds.ID) {
+			continue
+		}
+		xmla := x.XmlaPermissions
+		if xmla == "" {
+			xmla = "Off"
+		}
+		req.Datasets = append(req.Datasets, pbiclient.EmbedTokenDataset{ID: ds.ID, XmlaPermissions: xmla})
+		dsWorkspace[strings.ToLower(ds.ID)] = ws.ID
+		items = append(items, EmbedItem{Type: "dataset", ID: ds.ID, Name: ds.Name, WorkspaceID: ws.ID, Access: "XMLA " + xmla,
+			EmbedURL: ds.CreateReportEmbedURL, QnaEmbedURL: ds.QnaEmbedURL})
+	}
+	for _, x := range a.Reports {
+		ws, err := wsOf(x.Workspace)
+		if err != nil {
+			return EmbedTokenResult{}, err
+		}
+		ref, err := resolveReport(ctx, c, ws, x.Report)
+		if err != nil {
+			return EmbedTokenResult{}, err
+		}
+		rep, err := c.GetReport(ctx, ws.ID, ref.ID)
+		if err != nil {
+			return EmbedTokenResult{}, err
+		}
+		req.Reports = append(req.Reports, pbiclient.EmbedTokenReport{ID: rep.ID, AllowEdit: x.AllowEdit})
+		access := "View"
+		if x.AllowEdit {
+			access = "Edit"
+		}
+		items = append(items, EmbedItem{Type: "report", ID: rep.ID, Name: rep.Name, WorkspaceID: ws.ID, Access: access, EmbedURL: rep.EmbedURL})
+		// The embedded report reads its model with the same token, so the model must be in it.
+		if rep.DatasetID != "" && !containsDataset(req.Datasets, rep.DatasetID) {
+			req.Datasets = append(req.Datasets, pbiclient.EmbedTokenDataset{ID: rep.DatasetID, XmlaPermissions: "Off"})
+			dsWorkspace[strings.ToLower(rep.DatasetID)] = cmp.Or(rep.DatasetWorkspaceID, ws.ID)
+		}
+	}
+	if len(req.Datasets) > 50 {
+		return EmbedTokenResult{}, userErrorf("The token would cover %d semantic models (the reports' models included); Power BI allows at most 50. Split the items over several tokens.", len(req.Datasets))
+	}
+	for _, arg := range a.TargetWorkspaces {
+		ws, err := wsOf(arg)
+		if err != nil {
+			return EmbedTokenResult{}, err
+		}
+		req.TargetWorkspaces = append(req.TargetWorkspaces, pbiclient.EmbedTokenWorkspace{ID: ws.ID})
+		items = append(items, EmbedItem{Type: "targetWorkspace", ID: ws.ID, Name: ws.Name, Access: "Create"})
+	}
+	// An identity without datasets applies to the token's models with row-level security:
+	// Power BI refuses identities for models without it.
+	var rls []string
+	if len(a.Identities) > 0 {
+		for _, x := range req.Datasets {
+			if ds, err := c.GetDataset(ctx, dsWorkspace[strings.ToLower(x.ID)], x.ID); err == nil && ds.IsEffectiveIdentityRequired {
+				rls = append(rls, x.ID)
+			}
+		}
+		if len(rls) == 0 {
+			return EmbedTokenResult{}, userErrorf("None of the semantic models of this token uses row-level security (isEffectiveIdentityRequired in get_dataset), and Power BI refuses identities for such models. Call again without identities.")
+		}
+	}
+	req.Identities = identitiesOf(a.Identities, rls)
+	req.LifetimeInMinutes = a.LifetimeInMinutes
+	tok, err := c.GenerateToken(ctx, req)
+	if err != nil {
+		return EmbedTokenResult{}, err
+	}
+	return embedResult(tok, items), nil
+}
+
+func containsDataset(list []pbiclient.EmbedTokenDataset, id string) bool {
+	for _, x := range list {
+		if strings.EqualFold(x.ID, id) {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,135 @@
+package tools
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/powerbi-mcp/powerbi-mcp/pbiclient/pbitest"
+)
+
+func TestGenerateEmbedToken(t *testing.T) {
+	st := newStack(t, stackOptions{})
+	var res EmbedTokenResult
+	st.ok(t, "generate_embed_token", map[string]any{
+		"workspace":           "Finance",
+		"reports":             []any{map[string]any{"report": "Monthly Close", "allow_edit": true}},
+		"datasets":            []any{map[string]any{"dataset": "Forecast", "xmla_permissions": "ReadOnly"}},
+		"target_workspaces":   []any{"Finance"},
+		"lifetime_in_minutes": 5,
+	}, &res)
+	if res.Token == "" || res.TokenID == "" || !strings.HasPrefix(res.Secret, "SECRET") {
+		t.Fatalf("result %+v", res)
+	}
+	if res.ExpiresInMinutes > 5 {
+		t.Errorf("expires in %d minutes, want at most 5", res.ExpiresInMinutes)
+	}
+	var report *EmbedItem
+	for i := range res.Items {
+		if res.Items[i].Type == "report" {
+			report = &res.Items[i]
+		}
+	}
+	if report == nil || report.ID != pbitest.DemoFinanceReportID || report.Access != "Edit" || !strings.Contains(report.EmbedURL, "reportEmbed?reportId="+pbitest.DemoFinanceReportID) {
+		t.Errorf("items %+v", res.Items)
+	}
+	// The report's model was added to the request for the embedded report to read it.
+	var body string
+	for _, r := range st.tenant.Requests() {
+		if r.Path == "/v1.0/myorg/GenerateToken" {
+			body = string(r.Body)
+		}
+	}
+	if !strings.Contains(body, pbitest.DemoFinanceKPIsDatasetID) || !strings.Contains(body, `"xmlaPermissions":"ReadOnly"`) {
+		t.Errorf("request body %s", body)
+	}
+
+	first := res.Token
+	// An identity without datasets is applied to the token's RLS models: Sales here.
+	var rls EmbedTokenResult
+	st.ok(t, "generate_embed_token", map[string]any{"workspace": "Sales Analytics",
+		"reports":    []any{map[string]any{"report": "Sales Overview"}},
+		"identities": []any{map[string]any{"username": "anna@contoso.com", "roles": []any{"West"}}}}, &rls)
+	if rls.Token == "" {
+		t.Errorf("RLS token %+v", rls)
+	}
+
+	// The token is a secret: nothing at any log level carries it.
+	st.ok(t, "generate_report_embed_token", map[string]any{"workspace": "Sales Analytics", "report": "Sales Overview",
+		"identities": []any{map[string]any{"username": "anna@contoso.com", "roles": []any{"West"}, "custom_data": "eu"}}}, &res)
+	if res.Items[0].EmbedURL == "" || res.Items[0].Access != "View" {
+		t.Errorf("report token %+v", res.Items)
+	}
+	logs := st.logs.String()
+	if logs == "" {
+		t.Fatal("no logs captured: the check below would prove nothing")
+	}
+	for _, tok := range []string{first, rls.Token, res.Token} {
+		if strings.Contains(logs, tok) || strings.Contains(logs, tok[:40]) {
+			t.Error("an embed token appears in the logs")
+		}
+	}
+}
+
+func TestEmbedTokenErrors(t *testing.T) {
+	st := newStack(t, stackOptions{})
+	// A service principal must pass an identity for a model with row-level security.
+	msg := st.fails(t, "generate_report_embed_token", map[string]any{"workspace": "Sales Analytics", "report": "Sales Overview"})
+	if !strings.Contains(msg, "requires effective identity") {
+		t.Errorf("message %q", msg)
+	}
+	msg = st.fails(t, "generate_dataset_embed_token", map[string]any{"dataset": "Personal Budget"})
+	if !strings.Contains(msg, "workspace") {
+		t.Errorf("My workspace: %q", msg)
+	}
+	msg = st.fails(t, "generate_embed_token", map[string]any{"workspace": "Finance"})
+	if !strings.Contains(msg, "at least one report") {
+		t.Errorf("nothing named: %q", msg)
+	}
+	msg = st.fails(t, "generate_embed_token", map[string]any{"workspace": "Finance", "datasets": []any{map[string]any{"dataset": "Finance KPIs"}},
+		"identities": []any{map[string]any{"username": "anna@contoso.com", "roles": []any{"West"}}}})
+	if !strings.Contains(msg, "without identities") {
+		t.Errorf("identities for a model without RLS: %q", msg)
+	}
+	// Shared capacity: trial tokens run out with a 403.
+	st.tenant.SetSharedEmbedTokenLimit(1)
+	var res EmbedTokenResult
+	st.ok(t, "generate_report_embed_token", map[string]any{"workspace": "Marketing", "report": "Campaign Performance"}, &res)
+	msg = st.fails(t, "generate_report_embed_token", map[string]any{"workspace": "Marketing", "report": "Campaign Performance"})
+	if !strings.Contains(msg, "403") || !strings.Contains(msg, "shared or ProPlus capacity") {
+		t.Errorf("trial limit: %q", msg)
+	}
+}
+
+func TestSingleItemEmbedTokens(t *testing.T) {
+	st := newStack(t, stackOptions{})
+	cases := []struct {
+		tool string
+		args map[string]any
+		typ  string
+		url  string
+	}{
+		{"generate_report_create_embed_token", map[string]any{"dataset": "Finance KPIs"}, "dataset", "/reportEmbed?config="},
+		{"generate_dataset_embed_token", map[string]any{"dataset": "Finance KPIs"}, "dataset", "/reportEmbed?config="},
+		{"generate_dashboard_embed_token", map[string]any{"dashboard": "Finance Board"}, "dashboard", "/dashboardEmbed?dashboardId=" + pbitest.DemoFinanceDashboardID},
+		{"generate_tile_embed_token", map[string]any{"dashboard": "Finance Board", "tile": "Net Income"}, "tile", "tileId=" + pbitest.DemoNetIncomeTileID},
+	}
+	for _, c := range cases {
+		c.args["workspace"] = "Finance"
+		c.args["lifetime_in_minutes"] = 3
+		var res EmbedTokenResult
+		st.ok(t, c.tool, c.args, &res)
+		if res.Token == "" || len(res.Items) != 1 || res.Items[0].Type != c.typ || !strings.Contains(res.Items[0].EmbedURL, c.url) {
+			t.Errorf("%s: %+v", c.tool, res)
+		}
+		exp, err := time.Parse(time.RFC3339, res.Expiration)
+		if err != nil || time.Until(exp) > 3*time.Minute+time.Second {
+			t.Errorf("%s: expiration %s", c.tool, res.Expiration)
+		}
+	}
+	var res EmbedTokenResult
+	st.ok(t, "generate_dataset_embed_token", map[string]any{"workspace": "Finance", "dataset": "Finance KPIs"}, &res)
+	if res.Items[0].QnaEmbedURL == "" {
+		t.Errorf("dataset token without Q&A URL: %+v", res.Items)
+	}
+}
