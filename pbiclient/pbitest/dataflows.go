@@ -363,19 +363,10 @@ func (s *Server) listUpstreamDataflowsOfDataflow(w http.ResponseWriter, r *http.
 	s.writeList(w, groupID, "dependentDataflows", items)
 }
 
-// updateDataflowRefreshSchedule applies the schedule rules of the
-// service, the same as for a model's schedule (api-notes §2.2.6): disabling
-// comes alone, at least one day, hh:mm on the half hour, at most 8 times a
-// day on shared capacity and 48 on dedicated, NoNotification for a service
-// principal.
+// updateDataflowRefreshSchedule applies the schedule rules of the service,
+// the same as for a model's schedule (see applyScheduleUpdate).
 func (s *Server) updateDataflowRefreshSchedule(w http.ResponseWriter, r *http.Request) {
-	var v struct {
-		Days            []string `json:"days"`
-		Times           []string `json:"times"`
-		Enabled         bool     `json:"enabled"`
-		LocalTimeZoneID string   `json:"localTimeZoneId"`
-		NotifyOption    string   `json:"notifyOption"`
-	}
+	var v scheduleUpdate
 	raw := scheduleBody(w, r, &v)
 	if raw == nil {
 		return
@@ -386,68 +377,12 @@ func (s *Server) updateDataflowRefreshSchedule(w http.ResponseWriter, r *http.Re
 	if df == nil {
 		return
 	}
-	next := defaultSchedule()
-	if df.schedule != nil {
-		next = *df.schedule
-	}
-	if _, set := raw["enabled"]; set && !v.Enabled {
-		if len(raw) > 1 {
-			invalidSchedule(w, disableAlone)
-			return
-		}
-		next.Enabled = false
-		df.schedule = &next
-		writeEmptyOK(w)
+	next, msg := applyScheduleUpdate(df.schedule, raw, v, s.state.workspace(groupID).info.IsOnDedicatedCapacity)
+	if msg != "" {
+		invalidSchedule(w, msg)
 		return
 	}
-	if _, set := raw["enabled"]; set {
-		next.Enabled = true
-	}
-	var msg string
-	if _, set := raw["days"]; set {
-		if next.Days, msg = scheduleDays(v.Days); msg != "" {
-			invalidSchedule(w, msg)
-			return
-		}
-	}
-	if _, set := raw["times"]; set {
-		if next.Times, msg = scheduleTimes(v.Times); msg != "" {
-			invalidSchedule(w, msg)
-			return
-		}
-	}
-	if _, set := raw["localTimeZoneId"]; set {
-		if strings.TrimSpace(v.LocalTimeZoneID) == "" {
-			invalidSchedule(w, "Invalid localTimeZoneId ''")
-			return
-		}
-		next.LocalTimeZoneID = v.LocalTimeZoneID
-	}
-	if _, set := raw["notifyOption"]; set {
-		option, ok := canonical(v.NotifyOption, scheduleNotify)
-		switch {
-		case !ok:
-			invalidSchedule(w, fmt.Sprintf("Invalid NotifyOption value '%s'", v.NotifyOption))
-			return
-		case option != "NoNotification":
-			invalidSchedule(w, fmt.Sprintf("Invalid NotifyOption value '%s' for app only owner requests", option))
-			return
-		}
-		next.NotifyOption = option
-	}
-	if len(next.Days) == 0 {
-		invalidSchedule(w, needOneDay)
-		return
-	}
-	slots := sharedScheduleSlots
-	if s.state.workspace(groupID).info.IsOnDedicatedCapacity {
-		slots = dedicatedScheduleSlots
-	}
-	if len(next.Times) > slots {
-		invalidSchedule(w, fmt.Sprintf("At most %d refresh times a day are allowed on this capacity, %d were given", slots, len(next.Times)))
-		return
-	}
-	df.schedule = &next
+	df.schedule = next
 	writeEmptyOK(w)
 }
 

@@ -173,14 +173,80 @@ func (s *Server) ownedByCaller(d *dataset) bool {
 	return strings.EqualFold(d.info.ConfiguredBy, s.opts.ClientID)
 }
 
-func (s *Server) updateRefreshSchedule(w http.ResponseWriter, r *http.Request) {
-	var v struct {
-		Days            []string `json:"days"`
-		Times           []string `json:"times"`
-		Enabled         bool     `json:"enabled"`
-		LocalTimeZoneID string   `json:"localTimeZoneId"`
-		NotifyOption    string   `json:"notifyOption"`
+// scheduleUpdate is the value of a PATCH refreshSchedule body, for models and dataflows alike.
+type scheduleUpdate struct {
+	Days            []string `json:"days"`
+	Times           []string `json:"times"`
+	Enabled         bool     `json:"enabled"`
+	LocalTimeZoneID string   `json:"localTimeZoneId"`
+	NotifyOption    string   `json:"notifyOption"`
+}
+
+// applyScheduleUpdate applies an update to the current schedule (nil: the
+// service's default) under the service's rules (api-notes §2.2.6), which are
+// the same for models and dataflows: disabling comes alone, at least one day,
+// hh:mm on the half hour, at most 8 times a day on shared capacity and 48 on
+// dedicated, NoNotification for a service principal. raw tells which fields
+// the body set. It returns the new schedule, or the message of the 400 the
+// service answers.
+func applyScheduleUpdate(current *refreshSchedule, raw map[string]json.RawMessage, v scheduleUpdate, dedicated bool) (*refreshSchedule, string) {
+	next := defaultSchedule()
+	if current != nil {
+		next = *current
 	}
+	if _, set := raw["enabled"]; set && !v.Enabled {
+		if len(raw) > 1 {
+			return nil, disableAlone
+		}
+		next.Enabled = false
+		return &next, ""
+	}
+	if _, set := raw["enabled"]; set {
+		next.Enabled = true
+	}
+	var msg string
+	if _, set := raw["days"]; set {
+		if next.Days, msg = scheduleDays(v.Days); msg != "" {
+			return nil, msg
+		}
+	}
+	if _, set := raw["times"]; set {
+		if next.Times, msg = scheduleTimes(v.Times); msg != "" {
+			return nil, msg
+		}
+	}
+	if _, set := raw["localTimeZoneId"]; set {
+		if strings.TrimSpace(v.LocalTimeZoneID) == "" {
+			return nil, "Invalid localTimeZoneId ''"
+		}
+		next.LocalTimeZoneID = v.LocalTimeZoneID
+	}
+	if _, set := raw["notifyOption"]; set {
+		option, ok := canonical(v.NotifyOption, scheduleNotify)
+		switch {
+		case !ok:
+			return nil, fmt.Sprintf("Invalid NotifyOption value '%s'", v.NotifyOption)
+		case option != "NoNotification":
+			// The caller is a service principal, which gets no mail.
+			return nil, fmt.Sprintf("Invalid NotifyOption value '%s' for app only owner requests", option)
+		}
+		next.NotifyOption = option
+	}
+	if len(next.Days) == 0 {
+		return nil, needOneDay
+	}
+	slots := sharedScheduleSlots
+	if dedicated {
+		slots = dedicatedScheduleSlots
+	}
+	if len(next.Times) > slots {
+		return nil, fmt.Sprintf("At most %d refresh times a day are allowed on this capacity, %d were given", slots, len(next.Times))
+	}
+	return &next, ""
+}
+
+func (s *Server) updateRefreshSchedule(w http.ResponseWriter, r *http.Request) {
+	var v scheduleUpdate
 	raw := scheduleBody(w, r, &v)
 	if raw == nil {
 		return
@@ -199,69 +265,12 @@ func (s *Server) updateRefreshSchedule(w http.ResponseWriter, r *http.Request) {
 		invalidSchedule(w, notOwner)
 		return
 	}
-	next := defaultSchedule()
-	if d.schedule != nil {
-		next = *d.schedule
-	}
-	if _, set := raw["enabled"]; set && !v.Enabled {
-		if len(raw) > 1 {
-			invalidSchedule(w, disableAlone)
-			return
-		}
-		next.Enabled = false
-		d.schedule = &next
-		writeEmptyOK(w)
+	next, msg := applyScheduleUpdate(d.schedule, raw, v, s.state.workspace(groupID).info.IsOnDedicatedCapacity)
+	if msg != "" {
+		invalidSchedule(w, msg)
 		return
 	}
-	if _, set := raw["enabled"]; set {
-		next.Enabled = true
-	}
-	var msg string
-	if _, set := raw["days"]; set {
-		if next.Days, msg = scheduleDays(v.Days); msg != "" {
-			invalidSchedule(w, msg)
-			return
-		}
-	}
-	if _, set := raw["times"]; set {
-		if next.Times, msg = scheduleTimes(v.Times); msg != "" {
-			invalidSchedule(w, msg)
-			return
-		}
-	}
-	if _, set := raw["localTimeZoneId"]; set {
-		if strings.TrimSpace(v.LocalTimeZoneID) == "" {
-			invalidSchedule(w, "Invalid localTimeZoneId ''")
-			return
-		}
-		next.LocalTimeZoneID = v.LocalTimeZoneID
-	}
-	if _, set := raw["notifyOption"]; set {
-		option, ok := canonical(v.NotifyOption, scheduleNotify)
-		switch {
-		case !ok:
-			invalidSchedule(w, fmt.Sprintf("Invalid NotifyOption value '%s'", v.NotifyOption))
-			return
-		case option != "NoNotification":
-			// The caller is a service principal, which gets no mail.
-			invalidSchedule(w, fmt.Sprintf("Invalid NotifyOption value '%s' for app only owner requests", option))
-			return
-		}
-		next.NotifyOption = option
-	}
-	if len(next.Days) == 0 {
-		invalidSchedule(w, needOneDay)
-		return
-	}
-	slots := sharedScheduleSlots
-	if s.state.workspace(groupID).info.IsOnDedicatedCapacity {
-		slots = dedicatedScheduleSlots
-	}
-	if len(next.Times) > slots {
-		invalidSchedule(w, fmt.Sprintf("At most %d refresh times a day are allowed on this capacity, %d were given", slots, len(next.Times)))
-		return
-	}
-	d.schedule = &next
+	d.schedule = next
 	writeEmptyOK(w)
 }
 
