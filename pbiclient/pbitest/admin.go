@@ -738,16 +738,7 @@ func (s *Server) adminListRefreshables(w http.ResponseWriter, r *http.Request) {
 				rf.LastRefresh = &last
 			}
 			if len(durations) > 0 {
-				sum := 0.0
-				for _, x := range durations {
-					sum += x
-				}
-				rf.AverageDuration = sum / float64(len(durations))
-				slices.Sort(durations)
-				rf.MedianDuration = durations[len(durations)/2]
-				if len(durations)%2 == 0 {
-					rf.MedianDuration = (durations[len(durations)/2-1] + durations[len(durations)/2]) / 2
-				}
+				rf.AverageDuration, rf.MedianDuration = durationStats(durations)
 			}
 			rf.RefreshesPerDay = int(math.Round(float64(rf.RefreshCount) / 7))
 			if d.schedule != nil {

@@ -255,18 +255,8 @@ func refreshableOf(d *dataset, now time.Time) (refreshableJSON, bool) {
 		ConfiguredBy: []string{d.info.ConfiguredBy},
 	}
 	if len(durations) > 0 {
-		sum := 0.0
-		for _, x := range durations {
-			sum += x
-		}
-		out.AverageDuration = round3(sum / float64(len(durations)))
-		slices.Sort(durations)
-		mid := len(durations) / 2
-		if len(durations)%2 == 1 {
-			out.MedianDuration = round3(durations[mid])
-		} else {
-			out.MedianDuration = round3((durations[mid-1] + durations[mid]) / 2)
-		}
+		avg, median := durationStats(durations)
+		out.AverageDuration, out.MedianDuration = round3(avg), round3(median)
 		days := max(1, int(math.Ceil(now.Sub(first).Hours()/24)))
 		out.RefreshesPerDay = int(math.Round(float64(len(durations)) / float64(days)))
 	}
@@ -282,6 +272,22 @@ func refreshableOf(d *dataset, now time.Time) (refreshableJSON, bool) {
 }
 
 func round3(x float64) float64 { return math.Round(x*1000) / 1000 }
+
+// durationStats is the average and median of refresh durations, as a
+// Refreshable reports them; durations is sorted in place and not empty.
+func durationStats(durations []float64) (average, median float64) {
+	sum := 0.0
+	for _, x := range durations {
+		sum += x
+	}
+	slices.Sort(durations)
+	mid := len(durations) / 2
+	median = durations[mid]
+	if len(durations)%2 == 0 {
+		median = (durations[mid-1] + durations[mid]) / 2
+	}
+	return sum / float64(len(durations)), median
+}
 
 // assignToCapacity serves POST groups/{groupId}/AssignToCapacity. The
 // request is accepted at once (200, empty body); the move runs in the

@@ -183,7 +183,7 @@ func (s *Server) updateDataset(w http.ResponseWriter, r *http.Request) {
 		}
 		d.info.QueryScaleOut = &merged
 	}
-	answerEmpty200(w)
+	writeEmptyOK(w)
 }
 
 // deleteDataset removes a model and, as the service does, the reports
@@ -202,7 +202,7 @@ func (s *Server) deleteDataset(w http.ResponseWriter, r *http.Request) {
 			return strings.EqualFold(rp.info.DatasetID, d.info.ID)
 		})
 	}
-	answerEmpty200(w)
+	writeEmptyOK(w)
 }
 
 // takeOverDataset makes the caller the model's owner.
@@ -214,7 +214,7 @@ func (s *Server) takeOverDataset(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	d.info.ConfiguredBy = s.callerAsOwner()
-	answerEmpty200(w)
+	writeEmptyOK(w)
 }
 
 func (s *Server) listDatasources(w http.ResponseWriter, r *http.Request) {
@@ -302,7 +302,7 @@ func (s *Server) updateParameters(w http.ResponseWriter, r *http.Request) {
 	for i, u := range body.UpdateDetails {
 		d.info.Parameters[index[i]].CurrentValue = u.NewValue
 	}
-	answerEmpty200(w)
+	writeEmptyOK(w)
 }
 
 // checkParameterValue says what is wrong with a new value for p, or "".
@@ -385,7 +385,7 @@ func (s *Server) grantDatasetUser(w http.ResponseWriter, r *http.Request) {
 	} else {
 		d.info.Users[i].DatasetUserAccessRight = unionRights(d.info.Users[i].DatasetUserAccessRight, body.DatasetUserAccessRight)
 	}
-	answerEmpty200(w)
+	writeEmptyOK(w)
 }
 
 // unionRights combines two access rights such as "ReadWrite" and
@@ -422,10 +422,4 @@ func (s *Server) listUpstreamDataflows(w http.ResponseWriter, r *http.Request) {
 	}
 	s.mu.Unlock()
 	s.writeList(w, groupID, "datasetToDataflowLinks", items)
-}
-
-// answerEmpty200 answers 200 with no body, as most of the service's writes do.
-func answerEmpty200(w http.ResponseWriter) {
-	w.Header().Set("Content-Length", "0")
-	w.WriteHeader(http.StatusOK)
 }
