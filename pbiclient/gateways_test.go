@@ -45,7 +45,7 @@ func TestGatewayOperationsOnTheWire(t *testing.T) {
 
 	sources, err := c.ListGatewayDatasources(ctx, gw)
 	check("ListGatewayDatasources", err, sent{"GET", apiPrefix + "/gateways/" + gw + "/datasources", ""})
-	if len(sources) != 2 {
+	if len(sources) != 3 {
 		t.Fatalf("datasources = %+v", sources)
 	}
 	details, err := sources[1].Details()

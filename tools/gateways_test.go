@@ -25,7 +25,7 @@ func TestGatewayTools(t *testing.T) {
 
 	var sources GatewayDatasourceListResult
 	st.ok(t, "list_gateway_datasources", map[string]any{"gateway": "Contoso HQ Gateway"}, &sources)
-	if sources.Count != 2 || sources.Gateway.ID != pbitest.DemoGatewayID || sources.Datasources[1].ConnectionDetails.Database != "SalesDW" {
+	if sources.Count != 3 || sources.Gateway.ID != pbitest.DemoGatewayID || sources.Datasources[1].ConnectionDetails.Database != "SalesDW" {
 		t.Fatalf("list_gateway_datasources: %+v", sources)
 	}
 	var one GatewayDatasourceResult

@@ -2,9 +2,11 @@
 // over stdio, SSE and streamable HTTP, lists the tools and calls every one of them.
 //
 // Besides the checks written here, every file in calls/ adds calls: a JSON array of
-// {"name", "tool", "args", "expect": "ok" | "error", "contains"?}. Files run in name order.
-// Over stdio each call meets a fresh sandbox; over HTTP one server serves every call in turn,
-// so a call must succeed both on a fresh sandbox and after the calls before it.
+// {"name", "tool", "args", "expect": "ok" | "error", "contains"?, "excludes"?, "transports"?}.
+// Files run in name order. Over stdio each call meets a fresh sandbox; over SSE and HTTP one
+// server serves every call in turn, so a call must succeed both on a fresh sandbox and after the
+// calls before it. A read that checks what the write before it changed lists
+// "transports": ["http", "sse"]: only a long-lived server still holds the write.
 //
 // Usage: node e2e.mjs /path/to/powerbi-mcp
 import { execFile, spawn } from "node:child_process";
@@ -100,11 +102,13 @@ async function exercise(label, target, exportDir) {
   check(`${label}: an unknown workspace is an isError result`, bad.code === 5, `exit ${bad.code} ${JSON.stringify(bad.out)}`);
 
   for (const c of extraCalls) {
+    if (c.transports && !c.transports.includes(label)) continue;
     const r = await inspect(target, "tools/call", callArgs(c.tool, c.args ?? {}));
     const result = r.out?.result;
     const answered = c.expect === "error" ? r.code === 5 : r.code === 0 && result && !result.isError;
     const text = JSON.stringify(r.out ?? "");
-    check(`${label}: ${c.file}: ${c.name ?? c.tool}`, answered && (!c.contains || text.includes(c.contains)),
+    check(`${label}: ${c.file}: ${c.name ?? c.tool}`,
+      answered && (!c.contains || text.includes(c.contains)) && (!c.excludes || !text.includes(c.excludes)),
       `exit ${r.code} ${text.slice(0, 500)} ${r.stderr ?? ""}`);
   }
 }

@@ -44,6 +44,7 @@ type GatewayDatasourceUser struct {
 const (
 	DemoGatewayID                  = "c3e5a7b9-6d8f-4b0c-9e2a-4f6b8d0a2ad7" // "Contoso HQ Gateway", reachable
 	DemoFinanceGatewayDatasourceID = "b2d4f6a8-5c7e-4a9b-8d1f-3e5a7c9e1fc6" // "Finance Planning SQL" on it
+	DemoFinanceReportingSourceID   = "a7c9e1f3-0b2d-4e4f-9a6c-8d0f2b4d6e71" // "Finance Planning SQL (reporting login)": same database, other credentials
 	DemoSalesGatewayDatasourceID   = "d4f6a8b0-7e9a-4c1d-8f3b-5a7c9e1b3de8" // "Sales DW SQL" on it: matches the Sales model's SQL source
 	DemoUnreachableGatewayID       = "e5a7c9d1-8f0b-4d2e-9a4c-6b8d0f2c4ef9" // "Branch Office Gateway", offline
 	DemoBranchGatewayDatasourceID  = "f6b8d0e2-9a1c-4e3f-8b5d-7c9e1a3d5fa0" // "Branch Files" on the offline gateway
@@ -487,6 +488,11 @@ func (s *Server) seedGateways() {
 				{EmailAddress: DemoRemovableGatewayUser, DisplayName: "Old Analyst", DatasourceAccessRight: gatewayDatasourceUserRightRead},
 				sandboxGatewayUser,
 			}},
+		// The same database under a second login, so a model can be moved
+		// from one gateway data source to another and the move read back.
+		{ID: DemoFinanceReportingSourceID, DatasourceName: "Finance Planning SQL (reporting login)", DatasourceType: "Sql",
+			ConnectionDetails: DatasourceConnectionDetails{Server: "contoso-finance.database.windows.net", Database: "Planning"},
+			Users:             []GatewayDatasourceUser{sandboxGatewayUser}},
 	}})
 	s.AddGateway(Gateway{ID: DemoUnreachableGatewayID, Name: "Branch Office Gateway", Unreachable: true, Datasources: []GatewayDatasource{
 		{ID: DemoBranchGatewayDatasourceID, DatasourceName: "Branch Files", DatasourceType: "File",
