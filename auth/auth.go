@@ -17,6 +17,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"os"
 	"strings"
 
 	"github.com/rs/zerolog"
@@ -30,14 +31,47 @@ const PowerBIScope = "https://analysis.windows.net/powerbi/api/.default"
 const DefaultAuthorityHost = "https://login.microsoftonline.com"
 
 // Environment variables read by ConfigFromEnv. Error messages name them,
-// because that is where users fix their configuration.
+// because that is where users fix their configuration. The AZURE_* names are
+// the Azure SDK's, so a configuration written for it works here unchanged.
 const (
-	EnvAuthorityHost = "AZURE_AUTHORITY_HOST"
-	EnvTenantID      = "AZURE_TENANT_ID"
-	EnvClientID      = "AZURE_CLIENT_ID"
-	EnvClientSecret  = "AZURE_CLIENT_SECRET"
-	EnvAccessToken   = "PBI_MCP_ACCESS_TOKEN"
+	EnvAuthorityHost        = "AZURE_AUTHORITY_HOST"
+	EnvTenantID             = "AZURE_TENANT_ID"
+	EnvClientID             = "AZURE_CLIENT_ID"
+	EnvClientSecret         = "AZURE_CLIENT_SECRET"
+	EnvCertificatePath      = "AZURE_CLIENT_CERTIFICATE_PATH"
+	EnvCertificatePassword  = "AZURE_CLIENT_CERTIFICATE_PASSWORD"
+	EnvSendCertificateChain = "AZURE_CLIENT_SEND_CERTIFICATE_CHAIN"
+	EnvFederatedTokenFile   = "AZURE_FEDERATED_TOKEN_FILE"
+	EnvUsername             = "AZURE_USERNAME"
+	EnvPassword             = "AZURE_PASSWORD"
+	EnvAccessToken          = "PBI_MCP_ACCESS_TOKEN"
+	EnvAccessTokenFile      = "PBI_MCP_ACCESS_TOKEN_FILE"
+	EnvAuth                 = "PBI_MCP_AUTH"
+	EnvCloud                = "PBI_MCP_CLOUD"
+	EnvTokenCacheDir        = "PBI_MCP_TOKEN_CACHE_DIR"
+	// A user-assigned managed identity is named by AZURE_CLIENT_ID (its
+	// client id, as in the Azure SDK) or by one of these.
+	EnvManagedIdentityObjectID   = "PBI_MCP_MANAGED_IDENTITY_OBJECT_ID"
+	EnvManagedIdentityResourceID = "PBI_MCP_MANAGED_IDENTITY_RESOURCE_ID"
 )
+
+// The credential kinds, as --auth and PBI_MCP_AUTH name them.
+const (
+	KindAuto             = "auto" // the default: the first kind the environment configures (see New)
+	KindClientSecret     = "client-secret"
+	KindCertificate      = "certificate"
+	KindWorkloadIdentity = "workload-identity"
+	KindManagedIdentity  = "managed-identity"
+	KindDeviceCode       = "device-code"
+	KindUsernamePassword = "username-password"
+	KindAzureCLI         = "azure-cli"
+	KindToken            = "token"
+)
+
+// Kinds lists every credential kind in the order auto considers them, for
+// help texts and validation.
+var Kinds = []string{KindAuto, KindClientSecret, KindCertificate, KindUsernamePassword, KindWorkloadIdentity,
+	KindManagedIdentity, KindDeviceCode, KindAzureCLI, KindToken}
 
 // TokenSource supplies bearer tokens. Implementations are safe for concurrent
 // use.
@@ -60,14 +94,38 @@ type TokenSource interface {
 // Config selects and configures a credential. The zero value of each field
 // means "not set" or the documented default.
 type Config struct {
-	AuthorityHost string       // AZURE_AUTHORITY_HOST; default DefaultAuthorityHost; must be https
-	TenantID      string       // AZURE_TENANT_ID
-	ClientID      string       // AZURE_CLIENT_ID
-	ClientSecret  string       // AZURE_CLIENT_SECRET
-	AccessToken   string       // PBI_MCP_ACCESS_TOKEN: a pre-acquired token (e.g. from Get-PowerBIAccessToken)
-	Scope         string       // default PowerBIScope
-	HTTPClient    *http.Client // nil = MSAL's default; tests and --sandbox inject the fake tenant's client
-	Logger        zerolog.Logger
+	Kind          string // PBI_MCP_AUTH / --auth: one of Kinds; default KindAuto
+	AuthorityHost string // AZURE_AUTHORITY_HOST; default DefaultAuthorityHost (or the cloud's); must be https
+	TenantID      string // AZURE_TENANT_ID; user sign-ins also accept organizations (their default) and common
+	ClientID      string // AZURE_CLIENT_ID: the app registration (for user sign-ins, a public client; see README)
+
+	ClientSecret         string // AZURE_CLIENT_SECRET
+	CertificatePath      string // AZURE_CLIENT_CERTIFICATE_PATH: PEM (certificate and unencrypted RSA key) or PKCS#12 (.pfx/.p12)
+	CertificatePassword  string // AZURE_CLIENT_CERTIFICATE_PASSWORD: of a PKCS#12 file
+	SendCertificateChain bool   // AZURE_CLIENT_SEND_CERTIFICATE_CHAIN: send x5c, for subject name/issuer authentication
+	FederatedTokenFile   string // AZURE_FEDERATED_TOKEN_FILE: workload identity; re-read on each acquisition
+
+	ManagedIdentityObjectID   string // PBI_MCP_MANAGED_IDENTITY_OBJECT_ID
+	ManagedIdentityResourceID string // PBI_MCP_MANAGED_IDENTITY_RESOURCE_ID
+
+	Username string // AZURE_USERNAME: username-password (ROPC)
+	Password string // AZURE_PASSWORD
+
+	AccessToken     string // PBI_MCP_ACCESS_TOKEN: a pre-acquired token (e.g. from Get-PowerBIAccessToken)
+	AccessTokenFile string // PBI_MCP_ACCESS_TOKEN_FILE: a file holding one, re-read when it changes
+
+	// TokenCacheDir is where user sign-ins (device code, username-password)
+	// keep their tokens across restarts; default the user cache directory's
+	// powerbi-mcp folder. PBI_MCP_TOKEN_CACHE_DIR.
+	TokenCacheDir string
+
+	Scope      string       // default PowerBIScope (the cloud's Power BI scope)
+	HTTPClient *http.Client // nil = MSAL's default; tests and --sandbox inject the fake tenant's client
+	Logger     zerolog.Logger
+	// Getenv reads the environment for the parts of sign-in that the
+	// credential libraries read from it themselves (managed identity
+	// endpoints, az's configuration); nil = os.Getenv.
+	Getenv func(string) string
 }
 
 // ConfigFromEnv reads the credential variables through getenv (os.Getenv in
@@ -76,36 +134,63 @@ type Config struct {
 func ConfigFromEnv(getenv func(string) string) Config {
 	get := func(name string) string { return strings.TrimSpace(getenv(name)) }
 	return Config{
-		AuthorityHost: get(EnvAuthorityHost),
-		TenantID:      get(EnvTenantID),
-		ClientID:      get(EnvClientID),
-		ClientSecret:  get(EnvClientSecret),
-		AccessToken:   get(EnvAccessToken),
+		Kind:                      get(EnvAuth),
+		AuthorityHost:             get(EnvAuthorityHost),
+		TenantID:                  get(EnvTenantID),
+		ClientID:                  get(EnvClientID),
+		ClientSecret:              get(EnvClientSecret),
+		CertificatePath:           get(EnvCertificatePath),
+		CertificatePassword:       getenv(EnvCertificatePassword), // a password may end in a space
+		SendCertificateChain:      isTrue(get(EnvSendCertificateChain)),
+		FederatedTokenFile:        get(EnvFederatedTokenFile),
+		ManagedIdentityObjectID:   get(EnvManagedIdentityObjectID),
+		ManagedIdentityResourceID: get(EnvManagedIdentityResourceID),
+		Username:                  get(EnvUsername),
+		Password:                  getenv(EnvPassword),
+		AccessToken:               get(EnvAccessToken),
+		AccessTokenFile:           get(EnvAccessTokenFile),
+		TokenCacheDir:             get(EnvTokenCacheDir),
+		Getenv:                    getenv,
 	}
 }
+
+// isTrue reads a boolean variable the way the Azure SDK does: "true" or "1".
+func isTrue(v string) bool { return strings.EqualFold(v, "true") || v == "1" }
 
 // errNoCredential is what New says when nothing is configured.
 var errNoCredential = errors.New("auth: no credential configured: set " + EnvTenantID + ", " + EnvClientID +
 	" and " + EnvClientSecret + " to sign in as a service principal, or set " + EnvAccessToken +
 	" to a pre-acquired Power BI access token")
 
-// New chooses the credential that cfg configures: a pre-acquired access token
-// if AccessToken is set, otherwise a service principal with a client secret.
-// It does no network I/O; the first Token call contacts the identity
-// provider.
+// New chooses the credential that cfg configures. With Kind empty or auto
+// it follows newAuto's order; otherwise it builds that kind and reports what
+// the kind is missing. It does no network I/O; the first Token call
+// contacts the identity provider.
 func New(cfg Config) (TokenSource, error) {
-	switch {
-	case cfg.AccessToken != "":
-		if cfg.TenantID != "" || cfg.ClientID != "" || cfg.ClientSecret != "" {
-			cfg.Logger.Info().Msg("auth: " + EnvAccessToken + " is set, so the AZURE_* service principal variables are ignored")
-		}
-		return NewStaticToken(cfg.AccessToken), nil
-	case cfg.TenantID != "" || cfg.ClientID != "" || cfg.ClientSecret != "":
-		// A partial service principal configuration: NewClientSecret names
-		// whatever is missing.
+	if cfg.Getenv == nil {
+		cfg.Getenv = os.Getenv
+	}
+	switch strings.ToLower(cfg.Kind) {
+	case "", KindAuto:
+		return newAuto(cfg)
+	case KindClientSecret:
 		return NewClientSecret(cfg)
+	case KindCertificate:
+		return NewCertificate(cfg)
+	case KindWorkloadIdentity:
+		return NewWorkloadIdentity(cfg)
+	case KindManagedIdentity:
+		return NewManagedIdentity(cfg)
+	case KindDeviceCode:
+		return NewDeviceCode(cfg)
+	case KindUsernamePassword:
+		return NewUsernamePassword(cfg)
+	case KindAzureCLI:
+		return NewAzureCLI(cfg)
+	case KindToken:
+		return NewToken(cfg)
 	default:
-		return nil, errNoCredential
+		return nil, fmt.Errorf("auth: %s %q is not a credential kind; use one of %s", EnvAuth, cfg.Kind, strings.Join(Kinds, ", "))
 	}
 }
 

@@ -1,0 +1,82 @@
+package auth
+
+// The credential kinds being built. Each constructor moves to its own file
+// as its kind lands; until then it says so.
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+)
+
+func notYet(kind string) error {
+	return fmt.Errorf("auth: the %s credential is not available in this build", kind)
+}
+
+// NewCertificate signs in as a service principal with a certificate.
+func NewCertificate(Config) (TokenSource, error) { return nil, notYet(KindCertificate) }
+
+// NewWorkloadIdentity signs in as a service principal with a federated token file.
+func NewWorkloadIdentity(Config) (TokenSource, error) { return nil, notYet(KindWorkloadIdentity) }
+
+// NewManagedIdentity signs in as the Azure resource's managed identity.
+func NewManagedIdentity(Config) (TokenSource, error) { return nil, notYet(KindManagedIdentity) }
+
+// NewDeviceCode signs a user in with a device code.
+func NewDeviceCode(Config) (TokenSource, error) { return nil, notYet(KindDeviceCode) }
+
+// NewUsernamePassword signs a user in with a username and password (ROPC).
+func NewUsernamePassword(Config) (TokenSource, error) { return nil, notYet(KindUsernamePassword) }
+
+// NewAzureCLI takes the Azure CLI's token.
+func NewAzureCLI(Config) (TokenSource, error) { return nil, notYet(KindAzureCLI) }
+
+// NewToken offers a pre-acquired token from AccessToken or AccessTokenFile.
+func NewToken(cfg Config) (TokenSource, error) {
+	if cfg.AccessToken == "" {
+		return nil, errors.New("auth: set " + EnvAccessToken)
+	}
+	return NewStaticToken(cfg.AccessToken), nil
+}
+
+// newAuto picks the first configured kind.
+func newAuto(cfg Config) (TokenSource, error) {
+	switch {
+	case cfg.AccessToken != "":
+		return NewStaticToken(cfg.AccessToken), nil
+	case cfg.TenantID != "" || cfg.ClientID != "" || cfg.ClientSecret != "":
+		return NewClientSecret(cfg)
+	default:
+		return nil, errNoCredential
+	}
+}
+
+// SignInRequired is the answer of a user credential that has no usable token
+// and has started an interactive sign-in: the user must act, then ask again.
+type SignInRequired struct {
+	VerificationURL string    // the page to open
+	UserCode        string    // the code to enter there
+	ExpiresOn       time.Time // when the code stops working
+}
+
+func (e *SignInRequired) Error() string {
+	return fmt.Sprintf("sign-in required: to sign in, open %s and enter the code %s, then ask again (the code expires at %s)",
+		e.VerificationURL, e.UserCode, e.ExpiresOn.Format(time.RFC3339))
+}
+
+// Login signs a user in ahead of time (device code or username-password) and
+// keeps the tokens in the token cache. prompt is told the device code.
+func Login(context.Context, Config, func(*SignInRequired)) (Account, error) {
+	return Account{}, notYet("login")
+}
+
+// Logout removes the signed-in user's tokens from the token cache.
+func Logout(Config) ([]Account, error) { return nil, notYet("logout") }
+
+// Account is a signed-in user as the token cache knows it.
+type Account struct {
+	Username string // the UPN
+	TenantID string
+	HomeID   string // MSAL's home account id
+}
