@@ -80,3 +80,13 @@ type Account struct {
 	TenantID string
 	HomeID   string // MSAL's home account id
 }
+
+// managedIdentityAvailable reports whether this machine offers a managed
+// identity endpoint, and if not, why not (for auto's log).
+func managedIdentityAvailable(getenv func(string) string) (why string, ok bool) {
+	return "managed identity is not available in this build", false
+}
+
+// cachedUser returns the user the token cache holds a sign-in of for cfg's
+// client and tenant, if any.
+func cachedUser(cfg Config) (Account, bool) { return Account{}, false }

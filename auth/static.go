@@ -90,17 +90,20 @@ type accessTokenClaims struct {
 // jwtClaims decodes a JWT's payload. It reports false for anything that is
 // not a JWT; such a token is still passed on, since Power BI is the judge.
 func jwtClaims(token string) (accessTokenClaims, bool) {
+	var c accessTokenClaims
+	return c, decodeJWTPayload(token, &c)
+}
+
+// decodeJWTPayload decodes the claims of a JWT into v, without checking the
+// signature.
+func decodeJWTPayload(token string, v any) bool {
 	parts := strings.Split(token, ".")
 	if len(parts) != 3 {
-		return accessTokenClaims{}, false
+		return false
 	}
 	payload, err := base64.RawURLEncoding.DecodeString(strings.TrimRight(parts[1], "="))
 	if err != nil {
-		return accessTokenClaims{}, false
+		return false
 	}
-	var c accessTokenClaims
-	if json.Unmarshal(payload, &c) != nil {
-		return accessTokenClaims{}, false
-	}
-	return c, true
+	return json.Unmarshal(payload, v) == nil
 }
