@@ -205,6 +205,9 @@ func (s *Server) authenticateClient(r *http.Request, form url.Values) *entraErro
 		return &entraError{status: http.StatusUnauthorized, code: "invalid_client", aadsts: 7000215,
 			message: fmt.Sprintf("Invalid client secret provided. Ensure the secret being sent in the request is the client secret value, not the client secret ID, for a secret added to app '%s'.", s.opts.ClientID)}
 	}
+	if s.tenantSettings().secretExpired {
+		return s.expiredSecretError()
+	}
 	return nil
 }
 
