@@ -617,7 +617,7 @@ func (d *doctor) checkWorkspaces(ctx context.Context) checkResult {
 		if id == "" {
 			id = "<the service principal's object id: Entra ID > Enterprise applications > the app > Object ID>"
 		}
-		r.Fix = "add the service principal to each workspace it should use, as Member (or Contributor; Viewer for read-only use): " +
+		r.Fix = "add the service principal to each workspace it should use, as Member (or Contributor; a Viewer cannot run DAX queries): " +
 			"in Power BI open the workspace > Manage access > Add people or groups, search the app's name, pick Member. " +
 			"Or have an identity that is Admin of the workspace call the tool add_workspace_user with " +
 			fmt.Sprintf(`{"workspace": "<workspace name>", "identifier": "%s", "principal_type": "App", "access_right": "Member"}`, id) + "."
