@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"net/http"
 	"os"
@@ -381,5 +382,44 @@ func TestDoctorBinary(t *testing.T) {
 	code, out := run("Wr0ng~Secret.Value-that-must-not-leak", "--json")
 	if code != 1 || !strings.Contains(out, `"check": "token"`) || !strings.Contains(out, "AADSTS7000215") {
 		t.Fatalf("exit code %d:\n%s", code, out)
+	}
+}
+
+// unsignedJWT makes a token with these claims; only its payload matters to the claims check.
+func unsignedJWT(t *testing.T, claims map[string]any) string {
+	t.Helper()
+	payload, err := json.Marshal(claims)
+	if err != nil {
+		t.Fatal(err)
+	}
+	enc := base64.RawURLEncoding.EncodeToString
+	return enc([]byte(`{"typ":"JWT","alg":"RS256"}`)) + "." + enc(payload) + "." + enc([]byte("signature"))
+}
+
+// TestDoctorClaims covers what only a real tenant's tokens show: an app holding admin-consent
+// Power BI permissions, and a token for another resource.
+func TestDoctorClaims(t *testing.T) {
+	app := map[string]any{"aud": "https://analysis.windows.net/powerbi/api", "tid": pbitest.DefaultTenantID,
+		"appid": pbitest.DefaultClientID, "idtyp": "app", "oid": "b8e2c4a6-9d1f-4e3b-a7c5-0f6e8d2b4a19"}
+
+	app["roles"] = []string{"Tenant.Read.All", "Dataset.Read.All"}
+	d := &doctor{token: unsignedJWT(t, app)}
+	r := d.checkClaims()
+	if r.Status != statusWarn || !strings.Contains(r.Fix, "Tenant.Read.All") || strings.Contains(r.Fix, "Dataset.Read.All") ||
+		!strings.Contains(r.Fix, "admin APIs refuse") {
+		t.Errorf("admin-consent role: %+v", r)
+	}
+
+	delete(app, "roles")
+	app["aud"] = "https://graph.microsoft.com"
+	d = &doctor{token: unsignedJWT(t, app)}
+	if r := d.checkClaims(); r.Status != statusFail || !strings.Contains(r.Fix, "https://analysis.windows.net/powerbi/api") {
+		t.Errorf("token for Graph: %+v", r)
+	}
+
+	app["aud"] = "00000009-0000-0000-c000-000000000000" // Power BI by its application id
+	d = &doctor{token: unsignedJWT(t, app)}
+	if r := d.checkClaims(); r.Status != statusOK {
+		t.Errorf("Power BI's application id as audience: %+v", r)
 	}
 }

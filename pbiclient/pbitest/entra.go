@@ -167,6 +167,9 @@ func (s *Server) token(w http.ResponseWriter, r *http.Request) {
 			aadsts: 70003, message: fmt.Sprintf("The app requested an unsupported grant type '%s'.", grant)})
 		return
 	}
+	if grant == "password" && s.tenantSettings().mfaRequired {
+		handler = demandMFA(handler)
+	}
 	handler(s, w, r, form)
 }
 

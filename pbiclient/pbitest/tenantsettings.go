@@ -3,6 +3,8 @@ package pbitest
 import (
 	"fmt"
 	"net/http"
+	"net/http/httptest"
+	"net/url"
 )
 
 // Setting up Power BI API access goes wrong in a few well-known ways. These
@@ -64,9 +66,10 @@ func (s *Server) SetExecuteQueriesAPI(enabled bool) {
 }
 
 // RequireMFA makes every user sign-in need multi-factor authentication, as a
-// Conditional Access policy does. Grants that cannot prompt (the password
-// grant) then answer 400 invalid_grant AADSTS50076 with suberror
-// basic_action; mfaRequiredError is that answer.
+// Conditional Access policy does. The password grant, which cannot prompt,
+// then answers a sign-in that would have succeeded 400 invalid_grant
+// AADSTS50076 with suberror basic_action (see demandMFA); a device code
+// sign-in is unaffected, since the user completes MFA in the browser.
 func (s *Server) RequireMFA(required bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -102,4 +105,23 @@ func (s *Server) refuseServicePrincipal(w http.ResponseWriter, r *http.Request) 
 	}
 	writePBIError(w, http.StatusUnauthorized, "PowerBINotAuthorizedException")
 	return true
+}
+
+// demandMFA wraps the password grant while RequireMFA is on. Entra checks the
+// password first and asks for MFA only of a sign-in that would succeed, so
+// the grant runs as usual and only its success is replaced by AADSTS50076.
+func demandMFA(h grantHandler) grantHandler {
+	return func(s *Server, w http.ResponseWriter, r *http.Request, form url.Values) {
+		answer := httptest.NewRecorder()
+		h(s, answer, r, form)
+		if answer.Code == http.StatusOK {
+			writeEntraError(w, r, mfaRequiredError())
+			return
+		}
+		for k, v := range answer.Header() {
+			w.Header()[k] = v
+		}
+		w.WriteHeader(answer.Code)
+		_, _ = w.Write(answer.Body.Bytes())
+	}
 }
