@@ -40,7 +40,7 @@ type checkResult struct {
 	Check  string `json:"check"`
 	Status string `json:"status"`
 	Detail string `json:"detail"`
-	Fix    string `json:"fix,omitempty"`
+	Fix    string `json:"fix"` // "" when there is nothing to fix
 }
 
 // The checks, in the order they run. The names are stable: scripts read them from --json.
