@@ -495,6 +495,9 @@ func (d *doctor) checkToken(ctx context.Context) checkResult {
 
 // 4. Claims.
 
+// staticTokenMargin is how close to expiry a pre-acquired token earns a warning.
+const staticTokenMargin = 15 * time.Minute
+
 // adminConsentRoles are the Power BI application permissions that need admin consent. A
 // service principal holding either is refused by the admin APIs.
 var adminConsentRoles = []string{"Tenant.Read.All", "Tenant.ReadWrite.All"}
@@ -539,6 +542,12 @@ func (d *doctor) checkClaims() checkResult {
 	r.Detail = fmt.Sprintf("%s, tenant %s, audience %s", who, info.TenantID, info.Audience)
 	if !info.ExpiresOn.IsZero() {
 		r.Detail += ", expires " + info.ExpiresOn.Format(time.RFC3339)
+	}
+	// A pre-acquired token is not renewed: when it lapses, every call fails.
+	if left := time.Until(info.ExpiresOn); d.kind == auth.KindToken && !info.ExpiresOn.IsZero() && left < staticTokenMargin {
+		r.Status = statusWarn
+		r.Detail += fmt.Sprintf(" (in %d minutes)", int(left.Minutes()))
+		r.Fix = "this token is not renewed: get a fresh one before it expires, or use a credential that renews itself (a service principal, or device-code)."
 	}
 	if d.isApp {
 		var held []string

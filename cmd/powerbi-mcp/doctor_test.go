@@ -266,6 +266,11 @@ func TestDoctorUserWithoutAdminRights(t *testing.T) {
 		t.Errorf("claims not shown: %s", d)
 	}
 	wantCheck(t, text, js, checkWorkspaces, statusOK)
+
+	// A pre-acquired token about to lapse is not renewed: a warning says so.
+	env["PBI_MCP_ACCESS_TOKEN"] = tenant.IssueUserToken("", 5*time.Minute)
+	text, js = doctorRun(t, tenant.Client(), env, []string{env["PBI_MCP_ACCESS_TOKEN"]})
+	wantCheck(t, text, js, checkClaims, statusWarn, "not renewed")
 }
 
 func TestDoctorMFARequiredForPassword(t *testing.T) {
