@@ -48,6 +48,10 @@ type queryResult struct {
 // more than one EVALUATE answer 200 with what fits plus an error, as the
 // service does.
 func (s *Server) executeQueries(w http.ResponseWriter, r *http.Request) {
+	if s.tenantSettings().refuseExecQueries {
+		writePBIError(w, http.StatusUnauthorized, "PowerBINotAuthorizedException")
+		return
+	}
 	var req executeQueriesRequest
 	present, ok := readJSON(w, r, &req)
 	if !ok {

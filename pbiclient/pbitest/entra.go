@@ -167,6 +167,9 @@ func (s *Server) token(w http.ResponseWriter, r *http.Request) {
 			aadsts: 70003, message: fmt.Sprintf("The app requested an unsupported grant type '%s'.", grant)})
 		return
 	}
+	if grant == "password" && s.tenantSettings().mfaRequired {
+		handler = demandMFA(handler)
+	}
 	handler(s, w, r, form)
 }
 
@@ -204,6 +207,9 @@ func (s *Server) authenticateClient(r *http.Request, form url.Values) *entraErro
 	if secret != s.opts.ClientSecret {
 		return &entraError{status: http.StatusUnauthorized, code: "invalid_client", aadsts: 7000215,
 			message: fmt.Sprintf("Invalid client secret provided. Ensure the secret being sent in the request is the client secret value, not the client secret ID, for a secret added to app '%s'.", s.opts.ClientID)}
+	}
+	if s.tenantSettings().secretExpired {
+		return s.expiredSecretError()
 	}
 	return nil
 }

@@ -106,7 +106,8 @@ type Server struct {
 	tokenSeq    uint64
 	expiredUpTo uint64
 	faults      Faults
-	faultSeq    int // Power BI API requests seen since the last SetFaults
+	faultSeq    int            // Power BI API requests seen since the last SetFaults
+	settings    tenantSettings // setup mistakes to reproduce (tenantsettings.go)
 
 	// logMu guards the request log. It is separate from mu so that a
 	// handler may answer while holding mu.
