@@ -2,6 +2,7 @@ package auth
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync/atomic"
 
@@ -93,6 +94,10 @@ func (c *servicePrincipal) acquire(ctx context.Context) (accessToken, error) {
 	// asks the token endpoint only on a miss.
 	res, err := c.client.AcquireTokenByCredential(ctx, c.scopes)
 	if err != nil {
+		var fileErr *credentialFileError
+		if errors.As(err, &fileErr) {
+			return accessToken{}, fileErr
+		}
 		var secret string
 		if c.secret != nil {
 			secret = c.secret()

@@ -49,14 +49,14 @@ func (f *federatedTokenFile) read(context.Context, confidential.AssertionRequest
 	b, err := os.ReadFile(f.path)
 	if err != nil {
 		if errors.Is(err, os.ErrNotExist) {
-			return "", fmt.Errorf("auth: %s names %q, which does not exist; on AKS, check that the pod's service account has the azure.workload.identity/client-id annotation and the pod the label azure.workload.identity/use: \"true\"; elsewhere, write the identity provider's token to that file",
+			return "", fileErrorf("auth: %s names %q, which does not exist; on AKS, check that the pod's service account has the azure.workload.identity/client-id annotation and the pod the label azure.workload.identity/use: \"true\"; elsewhere, write the identity provider's token to that file",
 				EnvFederatedTokenFile, f.path)
 		}
-		return "", fmt.Errorf("auth: cannot read %s %q (check the file's permissions): %w", EnvFederatedTokenFile, f.path, errors.Unwrap(err))
+		return "", fileErrorf("auth: cannot read %s %q (check the file's permissions): %v", EnvFederatedTokenFile, f.path, errors.Unwrap(err))
 	}
 	assertion := strings.TrimSpace(string(b))
 	if assertion == "" {
-		return "", fmt.Errorf("auth: %s %q is empty; it must hold the token of the identity provider trusted by the app registration's federated credential",
+		return "", fileErrorf("auth: %s %q is empty; it must hold the token of the identity provider trusted by the app registration's federated credential",
 			EnvFederatedTokenFile, f.path)
 	}
 	f.last.Store(&assertion)
@@ -68,4 +68,15 @@ func (f *federatedTokenFile) lastRead() string {
 		return *p
 	}
 	return ""
+}
+
+// credentialFileError is a problem with a file a credential reads while
+// MSAL acquires a token. servicePrincipal.acquire passes it on as it is:
+// it is about local configuration, not the authority.
+type credentialFileError struct{ msg string }
+
+func (e *credentialFileError) Error() string { return e.msg }
+
+func fileErrorf(format string, args ...any) error {
+	return &credentialFileError{fmt.Sprintf(format, args...)}
 }
