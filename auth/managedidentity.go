@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"net/url"
 	"os"
@@ -26,7 +27,7 @@ import (
 // from the process environment (IDENTITY_ENDPOINT and IDENTITY_HEADER,
 // MSI_ENDPOINT, or the instance metadata service). No network I/O here.
 func NewManagedIdentity(cfg Config) (TokenSource, error) {
-	id, which, err := managedIdentityID(cfg)
+	id, which, setting, err := managedIdentityID(cfg)
 	if err != nil {
 		return nil, err
 	}
@@ -49,6 +50,7 @@ func NewManagedIdentity(cfg Config) (TokenSource, error) {
 		client:   client,
 		resource: strings.TrimSuffix(scope, "/.default"),
 		which:    which,
+		setting:  setting,
 		desc:     fmt.Sprintf("managed identity (%s, %s)", which, managedIdentitySourceName(source)),
 	}
 	// The first acquisition skips MSAL's cache too: it is shared by the
@@ -58,9 +60,10 @@ func NewManagedIdentity(cfg Config) (TokenSource, error) {
 	return newCachedSource(m, cfg.Logger), nil
 }
 
-// managedIdentityID reads which identity to use, and names it for
-// Describe and errors.
-func managedIdentityID(cfg Config) (mi.ID, string, error) {
+// managedIdentityID reads which identity to use, and names it for Describe
+// and errors: which, e.g. "user-assigned, client id ...", and the setting
+// that chose it (empty for the system-assigned identity).
+func managedIdentityID(cfg Config) (mi.ID, string, string, error) {
 	var set []string
 	for _, s := range []setting{{EnvClientID, cfg.ClientID}, {EnvManagedIdentityObjectID, cfg.ManagedIdentityObjectID},
 		{EnvManagedIdentityResourceID, cfg.ManagedIdentityResourceID}} {
@@ -69,18 +72,18 @@ func managedIdentityID(cfg Config) (mi.ID, string, error) {
 		}
 	}
 	if len(set) > 1 {
-		return nil, "", fmt.Errorf("auth: %s are all set, but each names a user-assigned managed identity: set only one of %s and %s (none for the system-assigned identity)",
+		return nil, "", "", fmt.Errorf("auth: %s are set, but each names a user-assigned managed identity: set only one of %s and %s (none for the system-assigned identity)",
 			joinNames(set), EnvClientID+", "+EnvManagedIdentityObjectID, EnvManagedIdentityResourceID)
 	}
 	switch {
 	case cfg.ClientID != "":
-		return mi.UserAssignedClientID(cfg.ClientID), "user-assigned, client id " + cfg.ClientID, nil
+		return mi.UserAssignedClientID(cfg.ClientID), "user-assigned, client id " + cfg.ClientID, EnvClientID, nil
 	case cfg.ManagedIdentityObjectID != "":
-		return mi.UserAssignedObjectID(cfg.ManagedIdentityObjectID), "user-assigned, object id " + cfg.ManagedIdentityObjectID, nil
+		return mi.UserAssignedObjectID(cfg.ManagedIdentityObjectID), "user-assigned, object id " + cfg.ManagedIdentityObjectID, EnvManagedIdentityObjectID, nil
 	case cfg.ManagedIdentityResourceID != "":
-		return mi.UserAssignedResourceID(cfg.ManagedIdentityResourceID), "user-assigned, resource id " + cfg.ManagedIdentityResourceID, nil
+		return mi.UserAssignedResourceID(cfg.ManagedIdentityResourceID), "user-assigned, resource id " + cfg.ManagedIdentityResourceID, EnvManagedIdentityResourceID, nil
 	default:
-		return mi.SystemAssigned(), "system-assigned", nil
+		return mi.SystemAssigned(), "system-assigned", "", nil
 	}
 }
 
@@ -100,6 +103,7 @@ type managedIdentity struct {
 	client   mi.Client
 	resource string
 	which    string
+	setting  string // the variable naming a user-assigned identity; empty for the system-assigned one
 	desc     string
 	// fresh makes the next acquisition skip MSAL's cache (see forget).
 	fresh atomic.Bool
@@ -117,7 +121,7 @@ func (m *managedIdentity) acquire(ctx context.Context) (accessToken, error) {
 			// The cache may still hold the rejected token.
 			m.fresh.Store(true)
 		}
-		return accessToken{}, managedIdentityError(err, m.which)
+		return accessToken{}, managedIdentityError(err, m.which, m.setting)
 	}
 	return accessToken{value: res.AccessToken, expiresOn: res.ExpiresOn, refreshOn: res.Metadata.RefreshOn}, nil
 }
@@ -143,7 +147,7 @@ func notBeforeClaims(t time.Time) string {
 // message field of the endpoint's answer is quoted: the body of a failure
 // never holds a token, but quoting a field keeps that true whatever the
 // endpoint sends.
-func managedIdentityError(err error, which string) error {
+func managedIdentityError(err error, which, setting string) error {
 	var call msalerrors.CallErr
 	if errors.As(err, &call) && call.Resp != nil {
 		_, body, _ := strings.Cut(call.Error(), ":\n")
@@ -152,9 +156,8 @@ func managedIdentityError(err error, which string) error {
 		switch {
 		case call.Resp.StatusCode == http.StatusUnauthorized || call.Resp.StatusCode == http.StatusForbidden:
 			fix = "the endpoint refused IDENTITY_HEADER: it is set by the platform and rotated; do not set it yourself, and restart the app to get the current one."
-		case strings.HasPrefix(which, "user-assigned"):
-			fix = "check that " + which + " names a user-assigned identity added to this resource (portal: the resource > Identity > User assigned), or unset " +
-				EnvClientID + ", " + EnvManagedIdentityObjectID + " and " + EnvManagedIdentityResourceID + " to use the system-assigned identity."
+		case setting != "":
+			fix = "check that " + setting + " names a user-assigned identity added to this resource (portal: the resource > Identity > User assigned), or unset it to use the system-assigned identity."
 		default:
 			fix = "turn the resource's system-assigned identity on (portal: the resource > Identity > System assigned > Status On), or name a user-assigned identity with " + EnvClientID + "."
 		}
@@ -240,10 +243,12 @@ func managedIdentityFromEnv(getenv func(string) string) (string, bool) {
 	return "", false
 }
 
-// probeIMDS asks endpoint whether it is there. Any HTTP answer counts: the
-// service answers a request without its Metadata header with 400, and
-// sending none keeps the probe from getting a token. A proxy is never used,
-// because a proxy's answer for the link-local address would be a false yes.
+// probeIMDS asks endpoint whether it is there. The service answers a
+// request without its Metadata header with a JSON error (400), and sending
+// none keeps the probe from getting a token; so any JSON answer counts. An
+// answer that is not JSON comes from something else at the link-local
+// address (another cloud's metadata service, a captive portal). A proxy is
+// never used, because its answer for that address would be a false yes.
 func probeIMDS(ctx context.Context, endpoint string) (string, bool) {
 	ctx, cancel := context.WithTimeout(ctx, imdsProbeTimeout)
 	defer cancel()
@@ -258,7 +263,12 @@ func probeIMDS(ctx context.Context, endpoint string) (string, bool) {
 		return fmt.Sprintf("no managed identity: IDENTITY_ENDPOINT and MSI_ENDPOINT are not set and the instance metadata service (%s) did not answer within %s, so this is not an Azure VM with an identity",
 			req.URL.Host, imdsProbeTimeout), false
 	}
-	resp.Body.Close()
+	defer resp.Body.Close()
+	var body map[string]any
+	if err := json.NewDecoder(io.LimitReader(resp.Body, 64<<10)).Decode(&body); err != nil {
+		return fmt.Sprintf("no managed identity: IDENTITY_ENDPOINT and MSI_ENDPOINT are not set and what answers at %s (HTTP %d) is not Azure's instance metadata service",
+			req.URL.Host, resp.StatusCode), false
+	}
 	return "the instance metadata service (" + req.URL.Host + ") answered", true
 }
 
