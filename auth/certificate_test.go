@@ -151,13 +151,14 @@ func TestCertificateNotUploadedIsExplained(t *testing.T) {
 		!strings.Contains(e.Fix, "Certificates & secrets") || !strings.Contains(e.Fix, auth.EnvCertificatePath) {
 		t.Fatalf("err = %v, want AADSTS700027 with a fix naming the portal page and %s", err, auth.EnvCertificatePath)
 	}
-	if !strings.Contains(err.Error(), "Entra ID does not know the certificate") {
+	if !strings.Contains(err.Error(), "Entra ID did not accept the certificate") {
 		t.Errorf("err = %v", err)
 	}
 }
 
 // TestExpiredCertificateWarns: an expired certificate is Entra's to refuse
-// (it knows the uploaded certificate's dates); the source warns and tries.
+// (it knows the uploaded certificate's dates); the source warns at start
+// and lets it answer.
 func TestExpiredCertificateWarns(t *testing.T) {
 	s := newTenant(t, pbitest.Options{})
 	expired := newCertificate(t, "powerbi-mcp", rsaKeys()[0], time.Now().Add(-time.Hour), nil, nil)
@@ -173,8 +174,10 @@ func TestExpiredCertificateWarns(t *testing.T) {
 		!strings.Contains(out, auth.EnvCertificatePath) || !strings.Contains(out, thumbprint(expired)) {
 		t.Errorf("no warning naming the expired certificate: %s", out)
 	}
-	if _, err := src.Token(context.Background()); err != nil || s.TokenRequests() != 1 {
-		t.Errorf("the expired certificate was not offered to the authority: %v", err)
+	_, err := src.Token(context.Background())
+	var e *auth.Error
+	if !errorsAs(err, &e) || e.AADSTS != "AADSTS700027" || !strings.Contains(e.Description, "The key used is expired.") || s.TokenRequests() != 1 {
+		t.Errorf("err = %v (%d token requests), want Entra's AADSTS700027 'The key used is expired.'", err, s.TokenRequests())
 	}
 }
 

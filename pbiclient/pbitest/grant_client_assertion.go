@@ -69,7 +69,8 @@ type certSubject struct {
 }
 
 // AddClientCertificate uploads cert to the app registration: assertions
-// signed with its key authenticate the service principal.
+// signed with its key authenticate the service principal while the
+// certificate is valid (Entra keeps its validity period with the key).
 func (s *Server) AddClientCertificate(cert *x509.Certificate) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -283,6 +284,12 @@ func (s *Server) authenticateCertificate(r *http.Request, clientID string, j *jw
 	if cert == nil {
 		return invalidClient(700027, fmt.Sprintf("Client assertion contains an invalid signature. [Reason - The key was not found., Thumbprint of key used by client: '%s', Please visit the Azure Portal, Graph Explorer or directly use MS Graph to see configured keys for app Id '%s'. Review the documentation at https://docs.microsoft.com/en-us/graph/deployments to determine the corresponding service endpoint and https://docs.microsoft.com/en-us/graph/api/application-get?view=graph-rest-1.0&tabs=http to build a query request URL, such as 'https://graph.microsoft.com/beta/applications/%s']",
 			sha1Hex, clientID, clientID))
+	}
+	if now := time.Now(); now.After(cert.NotAfter) || now.Before(cert.NotBefore) {
+		// The app registration's key credential carries the certificate's
+		// validity period, and Entra stops accepting it at its end.
+		return invalidClient(700027, fmt.Sprintf("Client assertion contains an invalid signature. [Reason - The key used is expired., Thumbprint of key used by client: '%s', Found key 'Start=%s, End=%s']",
+			sha1Hex, cert.NotBefore.UTC().Format("01/02/2006 15:04:05"), cert.NotAfter.UTC().Format("01/02/2006 15:04:05")))
 	}
 	pub, ok := cert.PublicKey.(*rsa.PublicKey)
 	digest := sha256.Sum256([]byte(j.signingInput))

@@ -34,14 +34,20 @@ var testKeys = func() []*rsa.PrivateKey {
 	return keys
 }()
 
-// newCert makes a certificate for key, self-signed or issued by parent.
+// newCert makes a certificate for key valid for a day, self-signed or
+// issued by parent.
 func newCert(t *testing.T, cn string, key *rsa.PrivateKey, parent *x509.Certificate, parentKey *rsa.PrivateKey, ca bool) *x509.Certificate {
+	t.Helper()
+	return newCertUntil(t, cn, key, parent, parentKey, ca, time.Now().Add(24*time.Hour))
+}
+
+func newCertUntil(t *testing.T, cn string, key *rsa.PrivateKey, parent *x509.Certificate, parentKey *rsa.PrivateKey, ca bool, notAfter time.Time) *x509.Certificate {
 	t.Helper()
 	tmpl := &x509.Certificate{
 		SerialNumber:          big.NewInt(time.Now().UnixNano()),
 		Subject:               pkix.Name{CommonName: cn},
-		NotBefore:             time.Now().Add(-time.Hour),
-		NotAfter:              time.Now().Add(24 * time.Hour),
+		NotBefore:             time.Now().Add(-48 * time.Hour),
+		NotAfter:              notAfter,
 		IsCA:                  ca,
 		BasicConstraintsValid: true,
 		KeyUsage:              x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign,
@@ -110,6 +116,15 @@ func TestMSALCertificateCredential(t *testing.T) {
 	got := s.ClientAssertions()
 	if len(got) != 1 || got[0].Federated || got[0].X5C || got[0].Subject != s.ClientID() || got[0].JTI == "" || len(got[0].Thumbprint) != 40 {
 		t.Errorf("recorded assertions %+v", got)
+	}
+
+	// An uploaded certificate past its end date.
+	expired := newCertUntil(t, "powerbi-mcp", testKeys[2], nil, nil, false, time.Now().Add(-time.Minute))
+	s.AddClientCertificate(expired)
+	cred, _ = confidential.NewCredFromCert([]*x509.Certificate{expired}, testKeys[2])
+	_, err = msalClient(t, s, cred).AcquireTokenByCredential(context.Background(), pbiScopes)
+	if err == nil || !strings.Contains(err.Error(), "AADSTS700027: Client assertion contains an invalid signature. [Reason - The key used is expired.") {
+		t.Errorf("expired certificate: err = %v", err)
 	}
 
 	// A certificate the app registration does not have.
