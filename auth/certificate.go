@@ -85,7 +85,7 @@ func loadCertificate(path, password string) ([]*x509.Certificate, *rsa.PrivateKe
 			return nil, nil, fmt.Errorf("auth: %s names %q, which does not exist; set it to the path of a PEM or PKCS#12 (.pfx/.p12) file holding the app registration's certificate and its private key",
 				EnvCertificatePath, path)
 		}
-		return nil, nil, fmt.Errorf("auth: cannot read %s %q (check the file's permissions): %w", EnvCertificatePath, path, errors.Unwrap(err))
+		return nil, nil, fmt.Errorf("auth: cannot read %s %q (check the file's permissions): %w", EnvCertificatePath, path, fileReason(err))
 	}
 	var certs []*x509.Certificate
 	var key crypto.PrivateKey
@@ -195,4 +195,14 @@ func keyKind(key crypto.PrivateKey) string {
 	default:
 		return fmt.Sprintf("a %T key", key)
 	}
+}
+
+// fileReason is why a file operation failed, without the path that the
+// message around it already names.
+func fileReason(err error) error {
+	var pathErr *os.PathError
+	if errors.As(err, &pathErr) {
+		return pathErr.Err
+	}
+	return err
 }

@@ -52,7 +52,7 @@ func (f *federatedTokenFile) read(context.Context, confidential.AssertionRequest
 			return "", fileErrorf("auth: %s names %q, which does not exist; on AKS, check that the pod's service account has the azure.workload.identity/client-id annotation and the pod the label azure.workload.identity/use: \"true\"; elsewhere, write the identity provider's token to that file",
 				EnvFederatedTokenFile, f.path)
 		}
-		return "", fileErrorf("auth: cannot read %s %q (check the file's permissions): %v", EnvFederatedTokenFile, f.path, errors.Unwrap(err))
+		return "", fileErrorf("auth: cannot read %s %q (check the file's permissions): %v", EnvFederatedTokenFile, f.path, fileReason(err))
 	}
 	assertion := strings.TrimSpace(string(b))
 	if assertion == "" {
