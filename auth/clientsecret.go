@@ -2,6 +2,7 @@ package auth
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync/atomic"
 
@@ -20,6 +21,41 @@ func NewClientSecret(cfg Config) (TokenSource, error) {
 		setting{EnvClientSecret, cfg.ClientSecret}); err != nil {
 		return nil, err
 	}
+	cred, err := confidential.NewCredFromSecret(cfg.ClientSecret)
+	if err != nil {
+		// Only an empty secret is refused, and that was checked above.
+		return nil, fmt.Errorf("auth: %s: %w", EnvClientSecret, err)
+	}
+	secret := cfg.ClientSecret
+	sp, err := newServicePrincipal(cfg, "client secret", cred, func() string { return secret })
+	if err != nil {
+		return nil, err
+	}
+	return newCachedSource(sp, cfg.Logger), nil
+}
+
+// servicePrincipal is the acquirer of every kind that signs in as an app
+// registration through an MSAL confidential client (client secret,
+// certificate, workload identity); they differ only in the credential.
+type servicePrincipal struct {
+	client confidential.Client
+	cache  *forgettableCache
+	scopes []string
+	// secret returns text to scrub from what comes back from the authority
+	// (a client secret, the last federated assertion), in case something on
+	// the way echoes the request; nil when there is none. MSAL holds the
+	// credential itself.
+	secret func() string
+	host   string
+	desc   string
+}
+
+// newServicePrincipal checks what every service-principal kind shares
+// (authority host, tenant) and builds the confidential client: MSAL's cache
+// through a forgettableCache, the injected HTTP client, and instance
+// discovery only for Microsoft's hosts. kind names the credential in
+// Describe.
+func newServicePrincipal(cfg Config, kind string, cred confidential.Credential, secret func() string, opts ...confidential.Option) (*servicePrincipal, error) {
 	host, err := authorityHost(cfg.AuthorityHost)
 	if err != nil {
 		return nil, err
@@ -31,14 +67,8 @@ func NewClientSecret(cfg Config) (TokenSource, error) {
 	if scope == "" {
 		scope = PowerBIScope
 	}
-
-	cred, err := confidential.NewCredFromSecret(cfg.ClientSecret)
-	if err != nil {
-		// Only an empty secret is refused, and that was checked above.
-		return nil, fmt.Errorf("auth: %s: %w", EnvClientSecret, err)
-	}
 	forgettable := &forgettableCache{}
-	opts := []confidential.Option{confidential.WithCache(forgettable)}
+	opts = append(opts, confidential.WithCache(forgettable))
 	if cfg.HTTPClient != nil {
 		opts = append(opts, confidential.WithHTTPClient(cfg.HTTPClient))
 	}
@@ -49,42 +79,37 @@ func NewClientSecret(cfg Config) (TokenSource, error) {
 	if err != nil {
 		return nil, fmt.Errorf("auth: %w", err)
 	}
-	cs := &clientSecret{
+	return &servicePrincipal{
 		client: client,
 		cache:  forgettable,
 		scopes: []string{scope},
-		secret: cfg.ClientSecret,
+		secret: secret,
 		host:   host,
-		desc:   describeServicePrincipal("client secret", host, cfg.TenantID, cfg.ClientID),
-	}
-	return newCachedSource(cs, cfg.Logger), nil
+		desc:   describeServicePrincipal(kind, host, cfg.TenantID, cfg.ClientID),
+	}, nil
 }
 
-// clientSecret is the acquirer for a service principal with a client secret.
-type clientSecret struct {
-	client confidential.Client
-	cache  *forgettableCache
-	scopes []string
-	// secret is kept only to scrub it from text that comes back from the
-	// authority; MSAL holds the credential itself.
-	secret string
-	host   string
-	desc   string
-}
-
-func (c *clientSecret) acquire(ctx context.Context) (accessToken, error) {
+func (c *servicePrincipal) acquire(ctx context.Context) (accessToken, error) {
 	// AcquireTokenByCredential looks in MSAL's app-token cache first and
 	// asks the token endpoint only on a miss.
 	res, err := c.client.AcquireTokenByCredential(ctx, c.scopes)
 	if err != nil {
-		return accessToken{}, authorityError(err, c.host, c.secret)
+		var fileErr *credentialFileError
+		if errors.As(err, &fileErr) {
+			return accessToken{}, fileErr
+		}
+		var secret string
+		if c.secret != nil {
+			secret = c.secret()
+		}
+		return accessToken{}, authorityError(err, c.host, secret)
 	}
 	return accessToken{value: res.AccessToken, expiresOn: res.ExpiresOn, refreshOn: res.Metadata.RefreshOn}, nil
 }
 
-func (c *clientSecret) forget() { c.cache.forget() }
+func (c *servicePrincipal) forget() { c.cache.forget() }
 
-func (c *clientSecret) describe() string { return c.desc }
+func (c *servicePrincipal) describe() string { return c.desc }
 
 // describeServicePrincipal is Describe for the service-principal kinds.
 func describeServicePrincipal(kind, host, tenantID, clientID string) string {

@@ -14,15 +14,6 @@ func notYet(kind string) error {
 	return fmt.Errorf("auth: the %s credential is not available in this build", kind)
 }
 
-// NewCertificate signs in as a service principal with a certificate.
-func NewCertificate(Config) (TokenSource, error) { return nil, notYet(KindCertificate) }
-
-// NewWorkloadIdentity signs in as a service principal with a federated token file.
-func NewWorkloadIdentity(Config) (TokenSource, error) { return nil, notYet(KindWorkloadIdentity) }
-
-// NewManagedIdentity signs in as the Azure resource's managed identity.
-func NewManagedIdentity(Config) (TokenSource, error) { return nil, notYet(KindManagedIdentity) }
-
 // NewDeviceCode signs a user in with a device code.
 func NewDeviceCode(Config) (TokenSource, error) { return nil, notYet(KindDeviceCode) }
 
@@ -79,12 +70,6 @@ type Account struct {
 	Username string // the UPN
 	TenantID string
 	HomeID   string // MSAL's home account id
-}
-
-// managedIdentityAvailable reports whether this machine offers a managed
-// identity endpoint, and if not, why not (for auto's log).
-func managedIdentityAvailable(getenv func(string) string) (why string, ok bool) {
-	return "managed identity is not available in this build", false
 }
 
 // cachedUser returns the user the token cache holds a sign-in of for cfg's

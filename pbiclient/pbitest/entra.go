@@ -175,7 +175,8 @@ func (s *Server) token(w http.ResponseWriter, r *http.Request) {
 
 // authenticateClient checks the confidential client's credentials: a
 // client_secret in the form or, per RFC 6749 section 2.3.1, in HTTP Basic
-// authentication. It returns the error to answer, or nil.
+// authentication, or a client_assertion. It returns the error to answer, or
+// nil.
 func (s *Server) authenticateClient(r *http.Request, form url.Values) *entraError {
 	clientID := form.Get("client_id")
 	secret, hasSecret := form.Get("client_secret"), form.Has("client_secret")
@@ -199,6 +200,10 @@ func (s *Server) authenticateClient(r *http.Request, form url.Values) *entraErro
 	if !strings.EqualFold(clientID, s.opts.ClientID) {
 		return &entraError{status: http.StatusBadRequest, code: "unauthorized_client", aadsts: 700016,
 			message: fmt.Sprintf("Application with identifier '%s' was not found in the directory '%s'. This can happen if the application has not been installed by the administrator of the tenant or consented to by any user in the tenant. You may have sent your authentication request to the wrong tenant.", clientID, tenantDisplayName)}
+	}
+	if form.Has("client_assertion") || form.Has("client_assertion_type") {
+		// A certificate or federated credential (grant_client_assertion.go).
+		return s.authenticateAssertion(r, form, clientID)
 	}
 	if !hasSecret {
 		return &entraError{status: http.StatusBadRequest, code: "invalid_client", aadsts: 7000218,
@@ -251,5 +256,22 @@ func (s *Server) newTokenResponse() tokenResponse {
 		ExpiresIn:    lifetime,
 		ExtExpiresIn: lifetime,
 		AccessToken:  s.IssueToken(s.opts.TokenLifetime),
+	}
+}
+
+// newAppTokenResponse is newTokenResponse for the service principal signed
+// in as form says: appidacr tells a secret (1) from a certificate or other
+// assertion (2), as in Entra's tokens.
+func (s *Server) newAppTokenResponse(form url.Values) tokenResponse {
+	p := appPrincipal{appID: s.opts.ClientID, objectID: servicePrincipalObjectID, acr: "1"}
+	if form.Has("client_assertion") {
+		p.acr = "2"
+	}
+	lifetime := int(s.opts.TokenLifetime / time.Second)
+	return tokenResponse{
+		TokenType:    "Bearer",
+		ExpiresIn:    lifetime,
+		ExtExpiresIn: lifetime,
+		AccessToken:  s.issueAppToken(p, s.opts.TokenLifetime),
 	}
 }

@@ -31,7 +31,7 @@ func grantClientCredentials(s *Server, w http.ResponseWriter, r *http.Request, f
 		writeEntraError(w, r, *e)
 		return
 	}
-	writeBody(w, http.StatusOK, contentTypeJSON, marshal(s.newTokenResponse()))
+	writeBody(w, http.StatusOK, contentTypeJSON, marshal(s.newAppTokenResponse(form)))
 }
 
 // checkAppScope validates the scope of an app-only request: one resource,

@@ -46,13 +46,14 @@ func (s *Server) Count(route string) int {
 	return s.counts[route]
 }
 
-// ResetRequests forgets the recorded requests and zeroes Count and
-// TokenRequests.
+// ResetRequests forgets the recorded requests and client assertions and
+// zeroes Count and TokenRequests.
 func (s *Server) ResetRequests() {
 	s.logMu.Lock()
 	s.requests = nil
 	s.counts = make(map[string]int)
 	s.tokenCalls = 0
+	s.assertions = nil
 	s.logMu.Unlock()
 }
 

@@ -7,7 +7,13 @@
 //   - GET /{tenant}/v2.0/.well-known/openid-configuration
 //   - POST /{tenant}/oauth2/v2.0/token, grant_type=client_credentials for
 //     the one service principal (ClientID, ClientSecret) and Power BI's
-//     .default scope. Other grants plug in through grantTypes.
+//     .default scope. Other grants plug in through grantTypes. Instead of
+//     the secret the app may present a client assertion: signed with an
+//     uploaded certificate (AddClientCertificate, AddClientCertificateSubject)
+//     or a federated token (AddFederatedCredential, IssueFederatedToken).
+//   - GET /msi/token: App Service's managed identity endpoint
+//     (ManagedIdentityEndpoint, ManagedIdentityHeader) for the resource's
+//     system- and user-assigned identities (AddUserAssignedIdentity).
 //
 // Power BI (APIBaseURL()), each for a workspace (/groups/{groupId}/...)
 // and for My workspace:
@@ -47,6 +53,8 @@ package pbitest
 
 import (
 	"crypto/rand"
+	"crypto/rsa"
+	"crypto/x509"
 	"encoding/pem"
 	"net/http"
 	"net/http/httptest"
@@ -108,6 +116,19 @@ type Server struct {
 	faults      Faults
 	faultSeq    int            // Power BI API requests seen since the last SetFaults
 	settings    tenantSettings // setup mistakes to reproduce (tenantsettings.go)
+	// The app's credentials besides its secret (grant_client_assertion.go)
+	// and the managed identities (managedidentity.go).
+	clientCerts  []*x509.Certificate
+	certSubjects []certSubject
+	federated    []FederatedCredential
+	identities   []ManagedIdentity
+
+	// federationSigner signs IssueFederatedToken's tokens, made once.
+	federationOnce   sync.Once
+	federationSigner *rsa.PrivateKey
+	// identityHeader is the IDENTITY_HEADER the managed identity endpoint
+	// requires.
+	identityHeader string
 
 	// logMu guards the request log. It is separate from mu so that a
 	// handler may answer while holding mu.
@@ -115,6 +136,7 @@ type Server struct {
 	requests   []*Request
 	counts     map[string]int
 	tokenCalls int
+	assertions []ClientAssertion
 }
 
 // NewServer starts a TLS server on a loopback port. It never makes outgoing
@@ -149,6 +171,10 @@ func NewServer(opts Options) *Server {
 	if _, err := rand.Read(s.signingKey); err != nil {
 		panic("pbitest: reading random signing key: " + err.Error())
 	}
+	system := newManagedIdentity("")
+	system.ResourceID = "/subscriptions/0b5c4d3e-2f1a-4b6c-8d7e-9f0a1b2c3d4e/resourceGroups/pbitest/providers/Microsoft.Web/sites/pbitest"
+	s.identities = []ManagedIdentity{system}
+	s.identityHeader = newGUID()
 	s.routes()
 	s.srv = httptest.NewTLSServer(s.mux)
 	return s
@@ -199,6 +225,7 @@ func (s *Server) ClientSecret() string { return s.opts.ClientSecret }
 // list of endpoints can be read area by area.
 func (s *Server) routes() {
 	s.entraRoutes()
+	s.managedIdentityRoutes()
 	s.groupRoutes()
 	s.datasetRoutes()
 	s.refreshRoutes()

@@ -44,6 +44,8 @@ type accessClaims struct {
 	TID      string `json:"tid"`
 	UTI      string `json:"uti"`
 	Ver      string `json:"ver"`
+	// MIRID is a managed identity's Azure resource id.
+	MIRID string `json:"xms_mirid,omitempty"`
 }
 
 var jwtHeader = base64.RawURLEncoding.EncodeToString([]byte(`{"typ":"JWT","alg":"HS256"}`))
@@ -52,6 +54,18 @@ var jwtHeader = base64.RawURLEncoding.EncodeToString([]byte(`{"typ":"JWT","alg":
 // endpoint would issue it, valid for lifetime. A lifetime <= 0 gives a token
 // that is already expired.
 func (s *Server) IssueToken(lifetime time.Duration) string {
+	return s.issueAppToken(appPrincipal{appID: s.opts.ClientID, objectID: servicePrincipalObjectID, acr: "1"}, lifetime)
+}
+
+// appPrincipal is who an app-only token is for: the app registration's
+// service principal or a managed identity.
+type appPrincipal struct {
+	appID, objectID string
+	acr             string // appidacr: 1 = client secret, 2 = certificate or assertion
+	resourceID      string // xms_mirid, managed identities only
+}
+
+func (s *Server) issueAppToken(p appPrincipal, lifetime time.Duration) string {
 	s.mu.Lock()
 	s.tokenSeq++
 	seq := s.tokenSeq
@@ -65,15 +79,16 @@ func (s *Server) IssueToken(lifetime time.Duration) string {
 		Iat:      now.Add(-tokenBackdate).Unix(),
 		Nbf:      now.Add(-tokenBackdate).Unix(),
 		Exp:      now.Add(lifetime).Unix(),
-		AppID:    s.opts.ClientID,
-		AppIDAcr: "1", // authenticated with a client secret
+		AppID:    p.appID,
+		AppIDAcr: p.acr,
 		IDP:      issuer,
 		IDTyp:    "app",
-		OID:      servicePrincipalObjectID,
-		Sub:      servicePrincipalObjectID,
+		OID:      p.objectID,
+		Sub:      p.objectID,
 		TID:      s.opts.TenantID,
 		UTI:      newUTI(seq),
 		Ver:      "1.0",
+		MIRID:    p.resourceID,
 	}
 	return s.sign(claims)
 }
