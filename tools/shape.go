@@ -113,6 +113,7 @@ func errorResult(action string, err error) *mcp.CallToolResult {
 		job   *pbiclient.JobFailedError
 		entra *auth.Error
 		tok   *pbiclient.TokenError
+		sign  *auth.SignInRequired
 		b     strings.Builder
 	)
 	switch {
@@ -153,6 +154,8 @@ func errorResult(action string, err error) *mcp.CallToolResult {
 		}
 	case errors.As(err, &entra):
 		fmt.Fprintf(&b, "Could not %s: signing in to Microsoft Entra ID failed. %s", action, entra.Error())
+	case errors.As(err, &sign):
+		b.WriteString(signInText(action, sign))
 	case errors.As(err, &tok):
 		fmt.Fprintf(&b, "Could not %s: the server cannot sign in to Power BI: %s. Next: the user must set these in the environment of the MCP server (the env block of the MCP client's configuration) and restart it.",
 			action, strings.TrimPrefix(tok.Err.Error(), "auth: "))
