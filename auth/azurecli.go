@@ -64,10 +64,10 @@ func (a *azureCLI) acquire(ctx context.Context) (accessToken, error) {
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	runErr := cmd.Run()
 	if ctx.Err() != nil {
-		return accessToken{}, fmt.Errorf("auth: az account get-access-token did not answer within %s; run it yourself to see what it waits for", a.timeout)
+		return accessToken{}, noRestart{fmt.Errorf("auth: az account get-access-token did not answer within %s; run it in a terminal to see what it waits for", a.timeout)}
 	}
 	if runErr != nil {
-		return accessToken{}, azError(stderr.String(), runErr)
+		return accessToken{}, noRestart{azError(stderr.String(), runErr)}
 	}
 	var t azToken
 	if err := json.Unmarshal(stdout.Bytes(), &t); err != nil || t.AccessToken == "" {
@@ -106,7 +106,7 @@ var jwtLike = regexp.MustCompile(`eyJ[A-Za-z0-9_-]*\.[A-Za-z0-9_-]*\.[A-Za-z0-9_
 // azError turns az's failure into what to do about it.
 func azError(stderr string, runErr error) error {
 	if strings.Contains(stderr, "az login") {
-		return errors.New("auth: the Azure CLI is not signed in (or its sign-in expired): run az login, then ask again")
+		return errors.New("auth: the Azure CLI is not signed in (or its sign-in expired): the user must run az login")
 	}
 	line := ""
 	for _, l := range strings.Split(stderr, "\n") {

@@ -78,7 +78,8 @@ func TestAzureCLITokenListsWorkspaces(t *testing.T) {
 	tenant.SeedDemo()
 	az.answer(t, tenant.IssueUserToken("", time.Hour), time.Now().Add(time.Hour))
 
-	src := newSource(t, auth.Config{Kind: auth.KindAzureCLI})
+	log, logs := traceLogger()
+	src := newSource(t, auth.Config{Kind: auth.KindAzureCLI, Logger: log})
 	pc, err := pbiclient.New(pbiclient.Config{BaseURL: tenant.APIBaseURL(), Tokens: src, Transport: tenant.Client().Transport})
 	if err != nil {
 		t.Fatal(err)
@@ -95,6 +96,9 @@ func TestAzureCLITokenListsWorkspaces(t *testing.T) {
 	}
 	if d := src.Describe(); !strings.HasPrefix(d, "Azure CLI") {
 		t.Fatalf("Describe() = %q", d)
+	}
+	if strings.Contains(logs.String(), "eyJ") || !strings.Contains(logs.String(), "token acquired") {
+		t.Fatalf("the logs must say a token was acquired, never show it:\n%s", logs)
 	}
 }
 
@@ -177,7 +181,7 @@ func TestAzureCLIErrorsSayWhatToDo(t *testing.T) {
 		name, stderr string
 		want         []string
 	}{
-		{"not signed in", "ERROR: Please run 'az login' to setup account.\n", []string{"run az login"}},
+		{"not signed in", "ERROR: Please run 'az login' to setup account.\n", []string{"the user must run az login"}},
 		{"other failure", "ERROR: AADSTS70043: The refresh token has expired " + token + "\nTraceback...\n",
 			[]string{"az account get-access-token failed: AADSTS70043: The refresh token has expired [token]"}},
 	}

@@ -45,7 +45,7 @@ func (f *fileToken) where() string { return "the file " + f.path + " (" + EnvAcc
 func (f *fileToken) Token(ctx context.Context) (string, error) {
 	st, err := os.Stat(f.path)
 	if err != nil {
-		return "", fmt.Errorf("auth: cannot read the access token file %s (%s): %v", f.path, EnvAccessTokenFile, errors.Unwrap(err))
+		return "", noRestart{fmt.Errorf("auth: cannot read the access token file %s (%s): %v", f.path, EnvAccessTokenFile, errors.Unwrap(err))}
 	}
 	f.mu.Lock()
 	cur := f.cur
@@ -62,7 +62,7 @@ func (f *fileToken) Token(ctx context.Context) (string, error) {
 		data, err := os.ReadFile(f.path)
 		if err != nil {
 			f.mu.Unlock()
-			return "", fmt.Errorf("auth: cannot read the access token file %s (%s): %v", f.path, EnvAccessTokenFile, errors.Unwrap(err))
+			return "", noRestart{fmt.Errorf("auth: cannot read the access token file %s (%s): %v", f.path, EnvAccessTokenFile, errors.Unwrap(err))}
 		}
 		if next := newStaticToken(string(data), f.where()); cur == nil || next.value != cur.value {
 			cur = next
@@ -70,7 +70,12 @@ func (f *fileToken) Token(ctx context.Context) (string, error) {
 		f.cur, f.modTime, f.size = cur, st.ModTime(), st.Size()
 	}
 	f.mu.Unlock()
-	return cur.Token(ctx)
+	token, err := cur.Token(ctx)
+	if err != nil {
+		// A fresh token in the file is picked up by the next call.
+		return "", noRestart{err}
+	}
+	return token, nil
 }
 
 func (f *fileToken) Invalidate(token string) {

@@ -2,6 +2,8 @@ package tools
 
 import (
 	"context"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -106,4 +108,25 @@ func TestSignInRequiredIsPresentedThroughElicitation(t *testing.T) {
 	if len(out.Workspaces) == 0 {
 		t.Fatal("no workspaces after signing in")
 	}
+}
+
+// A token file the user can refresh while the server runs: the result says what is wrong with
+// the file and that no restart is needed, and a fresh token in the file makes the next call work.
+func TestTokenFileProblemNeedsNoRestart(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "token")
+	src, err := auth.New(auth.Config{Kind: auth.KindToken, AccessTokenFile: path})
+	if err != nil {
+		t.Fatal(err)
+	}
+	st := newStack(t, stackOptions{tokens: src})
+	msg := st.fails(t, "list_workspaces", nil)
+	if !strings.Contains(msg, "cannot read the access token file "+path) || !strings.Contains(msg, "no restart is needed") ||
+		strings.Contains(msg, "restart it") {
+		t.Fatalf("got %q", msg)
+	}
+	if err := os.WriteFile(path, []byte(st.tenant.IssueUserToken("", time.Hour)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	var out struct{ Workspaces []Workspace }
+	st.ok(t, "list_workspaces", nil, &out)
 }
