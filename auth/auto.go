@@ -51,11 +51,11 @@ func newAuto(cfg Config) (TokenSource, error) {
 	}
 	skip(KindWorkloadIdentity, EnvFederatedTokenFile+" is not set")
 
-	if why, ok := managedIdentityAvailable(cfg.Getenv); ok {
+	why, ok := managedIdentityAvailable(cfg.Getenv)
+	if ok {
 		return choose(KindManagedIdentity, why, NewManagedIdentity)
-	} else {
-		skip(KindManagedIdentity, why)
 	}
+	skip(KindManagedIdentity, why)
 
 	if acct, ok := cachedUser(cfg); ok {
 		// The device-code source signs the cached user in silently and

@@ -160,7 +160,10 @@ func TestAzureCLIOldExpiryFormatCloudAndTenant(t *testing.T) {
 	// az before 2.54 printed only expiresOn, in local time without a zone.
 	exp := time.Now().Add(time.Hour)
 	az.write(t, "stdout", `{"accessToken":"`+token+`","expiresOn":"`+exp.Format("2006-01-02 15:04:05.000000")+`","tokenType":"Bearer"}`)
-	src := newSource(t, auth.Config{Kind: auth.KindAzureCLI, Cloud: "usgovhigh", TenantID: "contoso.onmicrosoft.us"})
+	src, err := auth.NewAzureCLI(auth.Config{Cloud: "usgovhigh", TenantID: "contoso.onmicrosoft.us"})
+	if err != nil {
+		t.Fatal(err)
+	}
 	for range 2 {
 		if got, err := src.Token(context.Background()); err != nil || got != token {
 			t.Fatalf("Token: %v", err)
