@@ -95,6 +95,7 @@ type TokenSource interface {
 // means "not set" or the documented default.
 type Config struct {
 	Kind          string // PBI_MCP_AUTH / --auth: one of Kinds; default KindAuto
+	Cloud         string // PBI_MCP_CLOUD / --cloud: one of CloudNames; default public. Sets AuthorityHost and Scope when they are empty
 	AuthorityHost string // AZURE_AUTHORITY_HOST; default DefaultAuthorityHost (or the cloud's); must be https
 	TenantID      string // AZURE_TENANT_ID; user sign-ins also accept organizations (their default) and common
 	ClientID      string // AZURE_CLIENT_ID: the app registration (for user sign-ins, a public client; see README)
@@ -135,6 +136,7 @@ func ConfigFromEnv(getenv func(string) string) Config {
 	get := func(name string) string { return strings.TrimSpace(getenv(name)) }
 	return Config{
 		Kind:                      get(EnvAuth),
+		Cloud:                     get(EnvCloud),
 		AuthorityHost:             get(EnvAuthorityHost),
 		TenantID:                  get(EnvTenantID),
 		ClientID:                  get(EnvClientID),
@@ -157,10 +159,15 @@ func ConfigFromEnv(getenv func(string) string) Config {
 // isTrue reads a boolean variable the way the Azure SDK does: "true" or "1".
 func isTrue(v string) bool { return strings.EqualFold(v, "true") || v == "1" }
 
-// errNoCredential is what New says when nothing is configured.
-var errNoCredential = errors.New("auth: no credential configured: set " + EnvTenantID + ", " + EnvClientID +
-	" and " + EnvClientSecret + " to sign in as a service principal, or set " + EnvAccessToken +
-	" to a pre-acquired Power BI access token")
+// errNoCredential is what New says when nothing is configured: every way
+// to sign in, with the variables each needs.
+var errNoCredential = errors.New("auth: no credential configured. Set one of: " +
+	EnvTenantID + ", " + EnvClientID + " and " + EnvClientSecret + " (a service principal with a client secret); " +
+	EnvTenantID + ", " + EnvClientID + " and " + EnvCertificatePath + " (a service principal with a certificate); " +
+	EnvClientID + " and " + EnvFederatedTokenFile + " (workload identity); " +
+	EnvClientID + " alone (a user signing in with a device code; run powerbi-mcp login); " +
+	EnvAccessToken + " or " + EnvAccessTokenFile + " (a pre-acquired Power BI access token); " +
+	"or " + EnvAuth + "=" + KindAzureCLI + " to use the Azure CLI's sign-in (az login)")
 
 // New chooses the credential that cfg configures. With Kind empty or auto
 // it follows newAuto's order; otherwise it builds that kind and reports what
@@ -169,6 +176,10 @@ var errNoCredential = errors.New("auth: no credential configured: set " + EnvTen
 func New(cfg Config) (TokenSource, error) {
 	if cfg.Getenv == nil {
 		cfg.Getenv = os.Getenv
+	}
+	cfg, err := cfg.withCloud()
+	if err != nil {
+		return nil, err
 	}
 	switch strings.ToLower(cfg.Kind) {
 	case "", KindAuto:

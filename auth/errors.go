@@ -215,3 +215,15 @@ func authorityError(err error, host, secret string) error {
 	}
 	return fmt.Errorf("auth: token request to %s failed: %w", host, err)
 }
+
+// noRestart marks a token error that the user fixes outside the server (run
+// az login, put a fresh token in the token file), after which the next call
+// succeeds without restarting it. Callers test for the NoRestart method, so
+// that they need no type from this package:
+//
+//	var nr interface{ NoRestart() bool }
+//	if errors.As(err, &nr) && nr.NoRestart() { ... }
+type noRestart struct{ error }
+
+func (noRestart) NoRestart() bool { return true }
+func (e noRestart) Unwrap() error { return e.error }

@@ -5,7 +5,6 @@ package auth
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"time"
 )
@@ -19,29 +18,6 @@ func NewDeviceCode(Config) (TokenSource, error) { return nil, notYet(KindDeviceC
 
 // NewUsernamePassword signs a user in with a username and password (ROPC).
 func NewUsernamePassword(Config) (TokenSource, error) { return nil, notYet(KindUsernamePassword) }
-
-// NewAzureCLI takes the Azure CLI's token.
-func NewAzureCLI(Config) (TokenSource, error) { return nil, notYet(KindAzureCLI) }
-
-// NewToken offers a pre-acquired token from AccessToken or AccessTokenFile.
-func NewToken(cfg Config) (TokenSource, error) {
-	if cfg.AccessToken == "" {
-		return nil, errors.New("auth: set " + EnvAccessToken)
-	}
-	return NewStaticToken(cfg.AccessToken), nil
-}
-
-// newAuto picks the first configured kind.
-func newAuto(cfg Config) (TokenSource, error) {
-	switch {
-	case cfg.AccessToken != "":
-		return NewStaticToken(cfg.AccessToken), nil
-	case cfg.TenantID != "" || cfg.ClientID != "" || cfg.ClientSecret != "":
-		return NewClientSecret(cfg)
-	default:
-		return nil, errNoCredential
-	}
-}
 
 // SignInRequired is the answer of a user credential that has no usable token
 // and has started an interactive sign-in: the user must act, then ask again.

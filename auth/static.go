@@ -19,7 +19,13 @@ import (
 // which only Power BI can do), or once Power BI has rejected it. A leading
 // "Bearer " is dropped.
 func NewStaticToken(token string) TokenSource {
-	s := &staticToken{value: trimBearer(token)}
+	return newStaticToken(token, EnvAccessToken)
+}
+
+// newStaticToken is NewStaticToken with where the token came from, which its
+// errors name: the variable, or the token file.
+func newStaticToken(token, where string) *staticToken {
+	s := &staticToken{value: trimBearer(token), where: where}
 	if c, ok := jwtClaims(s.value); ok {
 		s.tenantID, s.clientID = c.TenantID, c.AppID
 		if s.clientID == "" {
@@ -34,6 +40,7 @@ func NewStaticToken(token string) TokenSource {
 
 type staticToken struct {
 	value     string
+	where     string    // the setting to put a fresh token into
 	expiresOn time.Time // zero when the token does not say
 	tenantID  string
 	clientID  string
@@ -46,13 +53,13 @@ const getTokenHint = "for example with Get-PowerBIAccessToken in PowerShell or "
 func (s *staticToken) Token(context.Context) (string, error) {
 	switch {
 	case s.value == "":
-		return "", errors.New("auth: the access token is empty; set " + EnvAccessToken + " to a Power BI access token (" + getTokenHint + ")")
+		return "", errors.New("auth: the access token is empty; put a Power BI access token in " + s.where + " (" + getTokenHint + ")")
 	case s.rejected.Load():
 		return "", errors.New("auth: Power BI rejected the access token (expired, revoked, or issued for another resource); provide a fresh one in " +
-			EnvAccessToken + " (" + getTokenHint + ")")
+			s.where + " (" + getTokenHint + ")")
 	case !s.expiresOn.IsZero() && !time.Now().Before(s.expiresOn):
 		return "", fmt.Errorf("auth: the access token expired at %s; get a new one (%s) and set it in %s",
-			s.expiresOn.Format(time.RFC3339), getTokenHint, EnvAccessToken)
+			s.expiresOn.Format(time.RFC3339), getTokenHint, s.where)
 	}
 	return s.value, nil
 }

@@ -38,6 +38,8 @@ type stackOptions struct {
 	// elicit, when set, answers the server's questions to the user (MCP elicitation), and the
 	// client declares the capability; otherwise the client cannot be asked.
 	elicit client.ElicitationHandler
+	// tokens, when set, replaces the tenant's service principal as the server's credential.
+	tokens pbiclient.TokenSource
 }
 
 func newStack(t testing.TB, o stackOptions) *stack {
@@ -58,10 +60,14 @@ func newStack(t testing.TB, o stackOptions) *stack {
 	if secret == "" {
 		secret = tenant.ClientSecret()
 	}
-	tokens, err := auth.NewClientSecret(auth.Config{AuthorityHost: tenant.AuthorityHost(), TenantID: tenant.TenantID(),
-		ClientID: tenant.ClientID(), ClientSecret: secret, HTTPClient: tenant.Client(), Logger: logger})
-	if err != nil {
-		t.Fatal(err)
+	var tokens pbiclient.TokenSource = o.tokens
+	if tokens == nil {
+		var err error
+		tokens, err = auth.NewClientSecret(auth.Config{AuthorityHost: tenant.AuthorityHost(), TenantID: tenant.TenantID(),
+			ClientID: tenant.ClientID(), ClientSecret: secret, HTTPClient: tenant.Client(), Logger: logger})
+		if err != nil {
+			t.Fatal(err)
+		}
 	}
 	pc, err := pbiclient.New(pbiclient.Config{BaseURL: tenant.APIBaseURL(), Tokens: tokens,
 		Transport: tenant.Client().Transport, UserAgent: "powerbi-mcp/test", Logger: logger})

@@ -113,6 +113,7 @@ func errorResult(action string, err error) *mcp.CallToolResult {
 		job   *pbiclient.JobFailedError
 		entra *auth.Error
 		tok   *pbiclient.TokenError
+		sign  *auth.SignInRequired
 		b     strings.Builder
 	)
 	switch {
@@ -153,6 +154,11 @@ func errorResult(action string, err error) *mcp.CallToolResult {
 		}
 	case errors.As(err, &entra):
 		fmt.Fprintf(&b, "Could not %s: signing in to Microsoft Entra ID failed. %s", action, entra.Error())
+	case errors.As(err, &sign):
+		b.WriteString(signInText(action, sign))
+	case errors.As(err, &tok) && fixedWithoutRestart(tok.Err):
+		fmt.Fprintf(&b, "Could not %s: the server cannot sign in to Power BI: %s. Next: only the user can do this; once done, call again (no restart is needed).",
+			action, strings.TrimSuffix(strings.TrimPrefix(tok.Err.Error(), "auth: "), "."))
 	case errors.As(err, &tok):
 		fmt.Fprintf(&b, "Could not %s: the server cannot sign in to Power BI: %s. Next: the user must set these in the environment of the MCP server (the env block of the MCP client's configuration) and restart it.",
 			action, strings.TrimPrefix(tok.Err.Error(), "auth: "))
@@ -164,6 +170,13 @@ func errorResult(action string, err error) *mcp.CallToolResult {
 		fmt.Fprintf(&b, "Could not %s: %v", action, err)
 	}
 	return mcp.NewToolResultError(b.String())
+}
+
+// fixedWithoutRestart reports whether the user can fix a sign-in failure while the server runs
+// (az login, a fresh token in the token file): auth marks such errors with a NoRestart method.
+func fixedWithoutRestart(err error) bool {
+	var nr interface{ NoRestart() bool }
+	return errors.As(err, &nr) && nr.NoRestart()
 }
 
 // nextStep gives the one thing to do about a Power BI error. Codes come first because they are

@@ -79,6 +79,7 @@ func handle[A, O any](action string, fn func(context.Context, mcp.CallToolReques
 	return mcp.NewTypedToolHandler(func(ctx context.Context, req mcp.CallToolRequest, a A) (*mcp.CallToolResult, error) {
 		out, err := fn(ctx, req, a)
 		if err != nil {
+			presentSignIn(ctx, err)
 			return errorResult(action, err), nil
 		}
 		return mcp.NewToolResultStructuredOnly(out), nil

@@ -28,9 +28,12 @@ func currentVersion() string {
 	return "dev"
 }
 
-// config is everything the command line and the environment decide. Sign-in settings are not
-// here: they are the Azure SDK's standard AZURE_* variables, read by the auth package.
+// config is everything the command line and the environment decide. Of the sign-in settings
+// only the choice of credential, cloud and token cache are here; the credentials themselves are
+// the Azure SDK's standard AZURE_* variables, read by the auth package.
 type config struct {
+	signIn
+
 	Transport      string
 	Addr           string
 	LogLevel       string
@@ -67,12 +70,13 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	fs.StringVar(&cfg.LogFormat, "log-format", "console", "log format: console or json")
 	fs.StringVar(&cfg.ExportDir, "export-dir", defaultDir("exports"), "directory where export_report writes files")
 	fs.StringVar(&cfg.DataDir, "data-dir", defaultDir("data"), "the only directory tools read files from (imports, rows to push)")
-	fs.StringVar(&cfg.BaseURL, "base-url", pbiclient.DefaultBaseURL, "Power BI REST API base URL (national clouds use their own)")
+	fs.StringVar(&cfg.BaseURL, "base-url", "", "Power BI REST API base URL; default the --cloud's, "+pbiclient.DefaultBaseURL+" in the public cloud")
 	fs.BoolVar(&cfg.Sandbox, "sandbox", false, "serve a built-in demo tenant instead of Power BI: no Azure account needed")
 	fs.BoolVar(&cfg.ReadOnly, "read-only", false, "offer only tools that change nothing in Power BI")
 	fs.StringVar(&toolsets, "toolsets", "default", "comma-separated toolsets to offer: default, all, or names (see README); the sandbox offers all")
 	fs.StringVar(&tools, "tools", "", "comma-separated tool names to offer in addition to the toolsets")
 	fs.StringVar(&origins, "allowed-origins", "", "comma-separated browser Origins allowed on the HTTP transports besides localhost")
+	cfg.signIn.register(fs)
 	fs.BoolVar(&cfg.ShowVersion, "version", false, "print the version and exit")
 	fs.Usage = func() { usage(fs, stderr) }
 
@@ -82,11 +86,33 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	if fs.NArg() > 0 {
 		return config{}, fmt.Errorf("unexpected argument %q; see powerbi-mcp --help", fs.Arg(0))
 	}
+	given, err := applyEnv(fs, getenv)
+	if err != nil {
+		return config{}, err
+	}
+	cfg.Toolsets, cfg.Tools, cfg.AllowedOrigins = splitList(toolsets), splitList(tools), splitList(origins)
+	// The sandbox is for trying things out: it offers every tool unless told otherwise.
+	if cfg.Sandbox && !given["toolsets"] && getenv(envName("toolsets")) == "" {
+		cfg.Toolsets = []string{"all"}
+	}
+	cfg.HTTPToken = getenv(envPrefix + "HTTP_TOKEN")
+	if err := cfg.validate(); err != nil {
+		return config{}, err
+	}
+	if cfg.BaseURL == "" {
+		cfg.BaseURL = cfg.cloud.APIBaseURL
+	}
+	return cfg, nil
+}
+
+// applyEnv fills every flag not given on the command line from its PBI_MCP_* variable, and
+// returns the flags that were given.
+func applyEnv(fs *flag.FlagSet, getenv func(string) string) (map[string]bool, error) {
 	given := map[string]bool{}
 	fs.Visit(func(f *flag.Flag) { given[f.Name] = true })
 	var envErr error
 	fs.VisitAll(func(f *flag.Flag) {
-		if given[f.Name] || f.Name == "version" {
+		if given[f.Name] || f.Name == "version" || f.Name == "json" {
 			return
 		}
 		if v := getenv(envName(f.Name)); v != "" {
@@ -95,19 +121,13 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 			}
 		}
 	})
-	if envErr != nil {
-		return config{}, envErr
-	}
-	cfg.Toolsets, cfg.Tools, cfg.AllowedOrigins = splitList(toolsets), splitList(tools), splitList(origins)
-	// The sandbox is for trying things out: it offers every tool unless told otherwise.
-	if cfg.Sandbox && !given["toolsets"] && getenv(envName("toolsets")) == "" {
-		cfg.Toolsets = []string{"all"}
-	}
-	cfg.HTTPToken = getenv(envPrefix + "HTTP_TOKEN")
-	return cfg, cfg.validate()
+	return given, envErr
 }
 
-func (c config) validate() error {
+func (c *config) validate() error {
+	if err := c.signIn.validate(); err != nil {
+		return err
+	}
 	switch c.Transport {
 	case "stdio", "sse", "http":
 	default:
@@ -180,13 +200,19 @@ Usage:
   powerbi-mcp --sandbox           the same, on a built-in demo tenant
   powerbi-mcp --transport http    serve streamable HTTP on --addr, endpoint /mcp
 
-Sign-in uses the Azure SDK's variables:
+%s
+Sign-in uses the Azure SDK's variables (--auth chooses; auto takes the first configured):
   AZURE_TENANT_ID, AZURE_CLIENT_ID, AZURE_CLIENT_SECRET   a service principal with a client secret
-  PBI_MCP_ACCESS_TOKEN                                    or an access token you already have
-  AZURE_AUTHORITY_HOST                                    Entra ID host (default https://login.microsoftonline.com)
+  AZURE_CLIENT_CERTIFICATE_PATH (and _PASSWORD)           ... or with a certificate (PEM or .pfx)
+  AZURE_FEDERATED_TOKEN_FILE                              workload identity
+  AZURE_CLIENT_ID alone                                   a user, with a device code (powerbi-mcp login)
+  AZURE_USERNAME, AZURE_PASSWORD                          a user's password (no MFA; prefer device code)
+  PBI_MCP_ACCESS_TOKEN or PBI_MCP_ACCESS_TOKEN_FILE       an access token you already have
+  --auth azure-cli / managed-identity                     az login's user / the Azure resource's identity
+  AZURE_AUTHORITY_HOST                                    Entra ID host (default: the --cloud's)
 
 Flags (each can also be set by the environment variable shown):
-`, currentVersion())
+`, currentVersion(), subcommandUsage())
 	fs.VisitAll(func(f *flag.Flag) {
 		def := ""
 		if f.DefValue != "" && f.DefValue != "false" {

@@ -75,6 +75,10 @@ const powerBIServiceAppID = "00000009-0000-0000-c000-000000000000"
 
 // runDoctor is `powerbi-mcp doctor`: it prints the checklist to stdout and returns 0 when
 // every check passed (warnings included), 1 when one failed and 2 for a usage error.
+func init() {
+	subcommands["doctor"] = subcommand{"doctor [--json]", "check every step of the Power BI setup and say how to fix what fails", runDoctor}
+}
+
 func runDoctor(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) int {
 	return runDoctorWith(ctx, args, getenv, nil, stdout, stderr)
 }
@@ -100,7 +104,7 @@ func runDoctorWith(ctx context.Context, args []string, getenv func(string) strin
 	}
 	logger := newLogger(cfg, stderr)
 
-	authCfg := auth.ConfigFromEnv(getenv)
+	authCfg := cfg.authConfig(getenv, logger)
 	if cfg.Sandbox {
 		tenant := pbitest.NewServer(pbitest.Options{})
 		defer tenant.Close()

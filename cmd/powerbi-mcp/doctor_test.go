@@ -28,7 +28,7 @@ type doctorOutcome struct {
 // tenantEnv configures the server for tenant exactly as a user configures it for Power BI:
 // the Azure SDK's variables and the API base URL. Logs at trace level, so a secret that
 // reached any log line would show.
-func tenantEnv(tenant *pbitest.Server) map[string]string {
+func doctorEnv(tenant *pbitest.Server) map[string]string {
 	return map[string]string{
 		"AZURE_AUTHORITY_HOST": tenant.AuthorityHost(),
 		"AZURE_TENANT_ID":      tenant.TenantID(),
@@ -126,7 +126,7 @@ func newDoctorTenant(t *testing.T, seed bool) *pbitest.Server {
 
 func TestDoctorAllGood(t *testing.T) {
 	tenant := newDoctorTenant(t, true)
-	text, js := doctorRun(t, tenant.Client(), tenantEnv(tenant), []string{tenant.ClientSecret()})
+	text, js := doctorRun(t, tenant.Client(), doctorEnv(tenant), []string{tenant.ClientSecret()})
 	if text.code != 0 {
 		t.Fatalf("exit code %d:\n%s", text.code, text.stdout)
 	}
@@ -144,7 +144,7 @@ func TestDoctorAllGood(t *testing.T) {
 func TestDoctorWrongSecret(t *testing.T) {
 	tenant := newDoctorTenant(t, true)
 	const wrong = "Wr0ng~Secret.Value-that-must-not-leak"
-	env := tenantEnv(tenant)
+	env := doctorEnv(tenant)
 	env["AZURE_CLIENT_SECRET"] = wrong
 	text, js := doctorRun(t, tenant.Client(), env, []string{wrong, tenant.ClientSecret()})
 	if text.code != 1 {
@@ -162,7 +162,7 @@ func TestDoctorWrongSecret(t *testing.T) {
 func TestDoctorExpiredSecret(t *testing.T) {
 	tenant := newDoctorTenant(t, true)
 	tenant.SetClientSecretExpired(true)
-	text, js := doctorRun(t, tenant.Client(), tenantEnv(tenant), []string{tenant.ClientSecret()})
+	text, js := doctorRun(t, tenant.Client(), doctorEnv(tenant), []string{tenant.ClientSecret()})
 	wantCheck(t, text, js, checkToken, statusFail, "create a new client secret", "AZURE_CLIENT_SECRET")
 	if !strings.Contains(js.checks[checkToken].Detail, "AADSTS7000222") {
 		t.Errorf("detail does not name the AADSTS code: %s", js.checks[checkToken].Detail)
@@ -172,7 +172,7 @@ func TestDoctorExpiredSecret(t *testing.T) {
 
 func TestDoctorUnknownClientID(t *testing.T) {
 	tenant := newDoctorTenant(t, true)
-	env := tenantEnv(tenant)
+	env := doctorEnv(tenant)
 	env["AZURE_CLIENT_ID"] = "0b5e9a52-6c1d-4f7e-8a3b-2d4c6e8f0a1b"
 	text, js := doctorRun(t, tenant.Client(), env, []string{tenant.ClientSecret()})
 	wantCheck(t, text, js, checkToken, statusFail, "AZURE_CLIENT_ID is the app registration's Application (client) ID")
@@ -183,7 +183,7 @@ func TestDoctorUnknownClientID(t *testing.T) {
 
 func TestDoctorTenantNotFound(t *testing.T) {
 	tenant := newDoctorTenant(t, true)
-	env := tenantEnv(tenant)
+	env := doctorEnv(tenant)
 	env["AZURE_TENANT_ID"] = "contoso-typo.onmicrosoft.com"
 	text, js := doctorRun(t, tenant.Client(), env, []string{tenant.ClientSecret()})
 	wantCheck(t, text, js, checkAuthority, statusFail, "check AZURE_TENANT_ID")
@@ -196,7 +196,7 @@ func TestDoctorTenantNotFound(t *testing.T) {
 func TestDoctorServicePrincipalsNotAllowed(t *testing.T) {
 	tenant := newDoctorTenant(t, true)
 	tenant.SetServicePrincipalsAllowed(false)
-	text, js := doctorRun(t, tenant.Client(), tenantEnv(tenant), []string{tenant.ClientSecret()})
+	text, js := doctorRun(t, tenant.Client(), doctorEnv(tenant), []string{tenant.ClientSecret()})
 	if text.code != 1 {
 		t.Fatalf("exit code %d, want 1", text.code)
 	}
@@ -212,7 +212,7 @@ func TestDoctorServicePrincipalsNotAllowed(t *testing.T) {
 func TestDoctorPrincipalInNoWorkspace(t *testing.T) {
 	tenant := newDoctorTenant(t, false) // a tenant nobody added the app to anything in
 	info, _ := auth.Inspect(tenant.IssueToken(time.Hour))
-	text, js := doctorRun(t, tenant.Client(), tenantEnv(tenant), []string{tenant.ClientSecret()})
+	text, js := doctorRun(t, tenant.Client(), doctorEnv(tenant), []string{tenant.ClientSecret()})
 	if text.code != 1 {
 		t.Fatalf("exit code %d, want 1", text.code)
 	}
@@ -229,7 +229,7 @@ func TestDoctorAdminAPIsDisabled(t *testing.T) {
 	const fix = `"Service principals can access read-only admin APIs"`
 
 	// Offering the admin tools, the server needs the admin APIs: a failure.
-	text, js := doctorRun(t, tenant.Client(), tenantEnv(tenant), []string{tenant.ClientSecret()}, "--toolsets", "all")
+	text, js := doctorRun(t, tenant.Client(), doctorEnv(tenant), []string{tenant.ClientSecret()}, "--toolsets", "all")
 	if text.code != 1 {
 		t.Fatalf("exit code %d, want 1", text.code)
 	}
@@ -237,7 +237,7 @@ func TestDoctorAdminAPIsDisabled(t *testing.T) {
 	wantCheck(t, text, js, checkDAX, statusOK) // the rest still runs
 
 	// The default toolsets do not offer them: the same finding is only a warning.
-	text, js = doctorRun(t, tenant.Client(), tenantEnv(tenant), []string{tenant.ClientSecret()})
+	text, js = doctorRun(t, tenant.Client(), doctorEnv(tenant), []string{tenant.ClientSecret()})
 	if text.code != 0 {
 		t.Fatalf("exit code %d, want 0:\n%s", text.code, text.stdout)
 	}
@@ -247,7 +247,7 @@ func TestDoctorAdminAPIsDisabled(t *testing.T) {
 func TestDoctorExecuteQueriesDisabled(t *testing.T) {
 	tenant := newDoctorTenant(t, true)
 	tenant.SetExecuteQueriesAPI(false)
-	text, js := doctorRun(t, tenant.Client(), tenantEnv(tenant), []string{tenant.ClientSecret()})
+	text, js := doctorRun(t, tenant.Client(), doctorEnv(tenant), []string{tenant.ClientSecret()})
 	wantCheck(t, text, js, checkDAX, statusFail, `"Dataset Execute Queries REST API"`, "Build permission")
 }
 
@@ -276,7 +276,7 @@ func TestDoctorUserWithoutAdminRights(t *testing.T) {
 func TestDoctorMFARequiredForPassword(t *testing.T) {
 	tenant := newDoctorTenant(t, true)
 	const password = "Passw0rd!that-must-not-leak"
-	env := tenantEnv(tenant)
+	env := doctorEnv(tenant)
 	delete(env, "AZURE_CLIENT_SECRET")
 	env["PBI_MCP_AUTH"] = auth.KindUsernamePassword
 	env["AZURE_USERNAME"] = pbitest.DefaultUserPrincipalName
@@ -301,7 +301,7 @@ func TestDoctorConfiguration(t *testing.T) {
 		status string
 		says   string // in the detail
 	}{
-		{"secret missing", map[string]string{"AZURE_CLIENT_SECRET": ""}, statusFail, "AZURE_CLIENT_SECRET is not set"},
+		{"secret missing", map[string]string{"PBI_MCP_AUTH": "client-secret", "AZURE_CLIENT_SECRET": ""}, statusFail, "AZURE_CLIENT_SECRET is not set"},
 		{"multi-tenant alias for a service principal", map[string]string{"AZURE_TENANT_ID": "organizations"}, statusFail, "must name one tenant"},
 		{"plain http authority", map[string]string{"AZURE_AUTHORITY_HOST": "http://login.microsoftonline.com"}, statusFail, "must be an https URL"},
 		{"certificate set beside the secret", map[string]string{"AZURE_CLIENT_CERTIFICATE_PATH": "/etc/ssl/private/app.pem"}, statusWarn,
@@ -309,7 +309,7 @@ func TestDoctorConfiguration(t *testing.T) {
 		{"nothing set", map[string]string{"AZURE_TENANT_ID": "", "AZURE_CLIENT_ID": "", "AZURE_CLIENT_SECRET": ""}, statusFail, "no credential configured"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			env := tenantEnv(tenant)
+			env := doctorEnv(tenant)
 			for k, v := range c.change {
 				env[k] = v
 			}
@@ -329,7 +329,7 @@ func TestDoctorConfiguration(t *testing.T) {
 // trust the fake tenant's certificate: as behind a TLS-inspecting proxy, it explains.
 func TestDoctorUntrustedCertificate(t *testing.T) {
 	tenant := newDoctorTenant(t, true)
-	text, js := doctorRun(t, nil, tenantEnv(tenant), []string{tenant.ClientSecret()})
+	text, js := doctorRun(t, nil, doctorEnv(tenant), []string{tenant.ClientSecret()})
 	wantCheck(t, text, js, checkAuthority, statusFail, "CA certificate")
 	if !strings.Contains(js.checks[checkAuthority].Detail, "not trusted") {
 		t.Errorf("detail: %s", js.checks[checkAuthority].Detail)
@@ -338,7 +338,7 @@ func TestDoctorUntrustedCertificate(t *testing.T) {
 
 func TestDoctorUnreachableAuthority(t *testing.T) {
 	tenant := newDoctorTenant(t, true)
-	env := tenantEnv(tenant)
+	env := doctorEnv(tenant)
 	env["AZURE_AUTHORITY_HOST"] = "https://127.0.0.1:1"
 	text, js := doctorRun(t, tenant.Client(), env, []string{tenant.ClientSecret()})
 	wantCheck(t, text, js, checkAuthority, statusFail, "AZURE_AUTHORITY_HOST")
@@ -365,7 +365,7 @@ func TestDoctorBinary(t *testing.T) {
 	run := func(secret string, args ...string) (int, string) {
 		cmd := exec.Command(bin, append([]string{"doctor"}, args...)...)
 		cmd.Env = []string{"SSL_CERT_FILE=" + certFile, "HOME=" + t.TempDir()}
-		for k, v := range tenantEnv(tenant) {
+		for k, v := range doctorEnv(tenant) {
 			cmd.Env = append(cmd.Env, k+"="+v)
 		}
 		cmd.Env = append(cmd.Env, "AZURE_CLIENT_SECRET="+secret)

@@ -35,8 +35,10 @@ func main() {
 // run is main without the process: tests call it with their own streams and environment.
 // Nothing but the MCP protocol is ever written to stdout.
 func run(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) int {
-	if len(args) > 0 && args[0] == "doctor" {
-		return runDoctor(ctx, args[1:], getenv, stdout, stderr)
+	if len(args) > 0 {
+		if sc, ok := subcommands[args[0]]; ok {
+			return sc.run(ctx, args[1:], getenv, stdout, stderr)
+		}
 	}
 	cfg, err := parseConfig(args, getenv, stderr)
 	if errors.Is(err, flag.ErrHelp) {
@@ -103,9 +105,7 @@ func connect(cfg config, getenv func(string) string, logger zerolog.Logger) (bac
 		logger.Info().Str("tenant", tenant.URL()).Msg("sandbox: serving the built-in demo tenant; no request leaves this machine")
 		return backend{tokens: tokens, baseURL: tenant.APIBaseURL(), transport: tenant.Client().Transport, close: tenant.Close}, nil
 	}
-	authCfg := auth.ConfigFromEnv(getenv)
-	authCfg.Logger = logger
-	tokens, err := auth.New(authCfg)
+	tokens, err := auth.New(cfg.authConfig(getenv, logger))
 	if err != nil {
 		logger.Warn().Err(err).Msg("sign-in is not configured; every tool call will answer with this error until it is")
 		return backend{tokens: unconfigured{err}, baseURL: cfg.BaseURL, close: func() {}}, nil

@@ -1,0 +1,79 @@
+package auth
+
+import (
+	"fmt"
+	"strings"
+)
+
+// Cloud is one of Microsoft's Power BI clouds: where its users sign in, where
+// its REST API answers, and the resource its tokens must be issued for. The
+// three belong together: a token for one cloud's resource is refused by
+// another cloud's API.
+type Cloud struct {
+	Name          string // as --cloud and PBI_MCP_CLOUD name it
+	AuthorityHost string // Entra ID's host for the cloud's tenants
+	APIBaseURL    string // the Power BI REST API, up to and including /v1.0/myorg
+	Resource      string // the Power BI resource (token audience); the scope is Resource + "/.default"
+}
+
+// Scope is the .default scope of the cloud's Power BI resource.
+func (c Cloud) Scope() string { return c.Resource + "/.default" }
+
+// The clouds, from Microsoft's "Embed content for national clouds" guide.
+// US Government Community Cloud (GCC) tenants sign in to the public Entra
+// ID; GCC High and DoD tenants to the US Government one.
+var clouds = []Cloud{
+	{"public", DefaultAuthorityHost, "https://api.powerbi.com/v1.0/myorg", "https://analysis.windows.net/powerbi/api"},
+	{"usgov", DefaultAuthorityHost, "https://api.powerbigov.us/v1.0/myorg", "https://analysis.usgovcloudapi.net/powerbi/api"},
+	{"usgovhigh", "https://login.microsoftonline.us", "https://api.high.powerbigov.us/v1.0/myorg", "https://high.analysis.usgovcloudapi.net/powerbi/api"},
+	{"usdod", "https://login.microsoftonline.us", "https://api.mil.powerbigov.us/v1.0/myorg", "https://mil.analysis.usgovcloudapi.net/powerbi/api"},
+	{"china", "https://login.chinacloudapi.cn", "https://api.powerbi.cn/v1.0/myorg", "https://analysis.chinacloudapi.cn/powerbi/api"},
+}
+
+// CloudNames lists the clouds --cloud accepts, for help texts.
+func CloudNames() []string {
+	names := make([]string, len(clouds))
+	for i, c := range clouds {
+		names[i] = c.Name
+	}
+	return names
+}
+
+// LookupCloud returns the cloud named name (any case); "" is the public cloud.
+func LookupCloud(name string) (Cloud, error) {
+	if name == "" {
+		return clouds[0], nil
+	}
+	for _, c := range clouds {
+		if strings.EqualFold(c.Name, name) {
+			return c, nil
+		}
+	}
+	return Cloud{}, fmt.Errorf("auth: %s %q is not a Power BI cloud; use one of %s", EnvCloud, name, strings.Join(CloudNames(), ", "))
+}
+
+// withCloud fills the authority host and scope that cfg leaves empty from
+// its cloud. Explicit settings win, so each part stays overridable.
+func (cfg Config) withCloud() (Config, error) {
+	c, err := LookupCloud(cfg.Cloud)
+	if err != nil {
+		return cfg, err
+	}
+	if cfg.AuthorityHost == "" {
+		cfg.AuthorityHost = c.AuthorityHost
+	}
+	if cfg.Scope == "" {
+		cfg.Scope = c.Scope()
+	}
+	return cfg, nil
+}
+
+// resource is the resource of cfg's scope, for credentials that ask for a
+// resource rather than a scope (the Azure CLI).
+func (cfg Config) resource() string {
+	scope := cfg.Scope
+	if scope == "" {
+		scope = PowerBIScope
+	}
+	return strings.TrimSuffix(scope, "/.default")
+}
