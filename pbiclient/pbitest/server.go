@@ -108,6 +108,11 @@ type Server struct {
 	faults      Faults
 	faultSeq    int // Power BI API requests seen since the last SetFaults
 
+	// users are the directory's user accounts and their sign-ins
+	// (users.go), created on first use.
+	usersOnce sync.Once
+	users     *directoryUsers
+
 	// logMu guards the request log. It is separate from mu so that a
 	// handler may answer while holding mu.
 	logMu      sync.Mutex
