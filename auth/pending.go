@@ -4,10 +4,8 @@ package auth
 // as its kind lands; until then it says so.
 
 import (
-	"context"
 	"errors"
 	"fmt"
-	"time"
 )
 
 func notYet(kind string) error {
@@ -22,12 +20,6 @@ func NewWorkloadIdentity(Config) (TokenSource, error) { return nil, notYet(KindW
 
 // NewManagedIdentity signs in as the Azure resource's managed identity.
 func NewManagedIdentity(Config) (TokenSource, error) { return nil, notYet(KindManagedIdentity) }
-
-// NewDeviceCode signs a user in with a device code.
-func NewDeviceCode(Config) (TokenSource, error) { return nil, notYet(KindDeviceCode) }
-
-// NewUsernamePassword signs a user in with a username and password (ROPC).
-func NewUsernamePassword(Config) (TokenSource, error) { return nil, notYet(KindUsernamePassword) }
 
 // NewAzureCLI takes the Azure CLI's token.
 func NewAzureCLI(Config) (TokenSource, error) { return nil, notYet(KindAzureCLI) }
@@ -52,41 +44,8 @@ func newAuto(cfg Config) (TokenSource, error) {
 	}
 }
 
-// SignInRequired is the answer of a user credential that has no usable token
-// and has started an interactive sign-in: the user must act, then ask again.
-type SignInRequired struct {
-	VerificationURL string    // the page to open
-	UserCode        string    // the code to enter there
-	ExpiresOn       time.Time // when the code stops working
-}
-
-func (e *SignInRequired) Error() string {
-	return fmt.Sprintf("sign-in required: to sign in, open %s and enter the code %s, then ask again (the code expires at %s)",
-		e.VerificationURL, e.UserCode, e.ExpiresOn.Format(time.RFC3339))
-}
-
-// Login signs a user in ahead of time (device code or username-password) and
-// keeps the tokens in the token cache. prompt is told the device code.
-func Login(context.Context, Config, func(*SignInRequired)) (Account, error) {
-	return Account{}, notYet("login")
-}
-
-// Logout removes the signed-in user's tokens from the token cache.
-func Logout(Config) ([]Account, error) { return nil, notYet("logout") }
-
-// Account is a signed-in user as the token cache knows it.
-type Account struct {
-	Username string // the UPN
-	TenantID string
-	HomeID   string // MSAL's home account id
-}
-
 // managedIdentityAvailable reports whether this machine offers a managed
 // identity endpoint, and if not, why not (for auto's log).
 func managedIdentityAvailable(getenv func(string) string) (why string, ok bool) {
 	return "managed identity is not available in this build", false
 }
-
-// cachedUser returns the user the token cache holds a sign-in of for cfg's
-// client and tenant, if any.
-func cachedUser(cfg Config) (Account, bool) { return Account{}, false }

@@ -1,0 +1,4 @@
+package auth
+
+// CachedUser exposes cachedUser to the external tests.
+var CachedUser = cachedUser
