@@ -550,3 +550,23 @@ func TestRevokedSignInAsksForANewOne(t *testing.T) {
 	src.Invalidate(tok)
 	wantSignIn(t, src)
 }
+
+func TestLoginWithUsernamePassword(t *testing.T) {
+	s := newTenant(t, pbitest.Options{})
+	cfg := passwordConfig(t, s, pbitest.DefaultUserPrincipalName, pbitest.DemoUserPassword)
+	cfg.Kind = "" // auto: a configured username and password choose ROPC
+	acct, err := auth.Login(context.Background(), cfg, func(*auth.SignInRequired) { t.Error("a password sign-in prompted for a device code") })
+	if err != nil || acct.Username != pbitest.DefaultUserPrincipalName {
+		t.Fatalf("Login = %+v, %v", acct, err)
+	}
+	before := s.TokenRequests()
+	cfg.Kind = auth.KindUsernamePassword
+	listGroups(t, s, newSource(t, cfg))
+	if n := s.TokenRequests() - before; n != 0 {
+		t.Errorf("a source after Login made %d token requests, want 0", n)
+	}
+	cfg.Kind = auth.KindClientSecret
+	if _, err := auth.Login(context.Background(), cfg, nil); err == nil || !strings.Contains(err.Error(), auth.KindDeviceCode) {
+		t.Errorf("Login with a service principal kind: %v", err)
+	}
+}

@@ -8,6 +8,14 @@
 //   - POST /{tenant}/oauth2/v2.0/token, grant_type=client_credentials for
 //     the one service principal (ClientID, ClientSecret) and Power BI's
 //     .default scope. Other grants plug in through grantTypes.
+//   - User sign-in (users.go) through a public client, for tenant,
+//     organizations or common: grant_type=password (after GET
+//     /common/UserRealm/{user}), device_code (after POST
+//     /{tenant}/oauth2/v2.0/devicecode; the user enters the code at
+//     GET/POST /devicelogin, or a test calls ApproveDeviceCode) and
+//     refresh_token. Users: DefaultUserPrincipalName (DemoUserPassword)
+//     and those AddUser adds; knobs RequireMFA, RevokeRefreshTokens,
+//     DeclineDeviceCode, ExpireDeviceCodes, SlowDownDeviceCodePolls.
 //
 // Power BI (APIBaseURL()), each for a workspace (/groups/{groupId}/...)
 // and for My workspace:
