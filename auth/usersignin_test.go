@@ -153,6 +153,17 @@ func TestDeviceCodeSignInFromAToolCall(t *testing.T) {
 		t.Errorf("devicecode endpoint saw %d requests, want 1", n)
 	}
 
+	// A Power BI call before the sign-in fails with the instruction.
+	c, err := pbiclient.New(pbiclient.Config{BaseURL: s.APIBaseURL(), Tokens: src, Transport: s.Client().Transport})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = c.ListGroups(context.Background(), pbiclient.ListGroupsOptions{})
+	var viaClient *auth.SignInRequired
+	if !errors.As(err, &viaClient) || viaClient.UserCode != sir.UserCode {
+		t.Errorf("ListGroups before sign-in: %v, want the SignInRequired", err)
+	}
+
 	signInOnPage(t, s, sir)
 	tok := tokenEventually(t, src)
 	listGroups(t, s, src)
@@ -568,5 +579,51 @@ func TestLoginWithUsernamePassword(t *testing.T) {
 	cfg.Kind = auth.KindClientSecret
 	if _, err := auth.Login(context.Background(), cfg, nil); err == nil || !strings.Contains(err.Error(), auth.KindDeviceCode) {
 		t.Errorf("Login with a service principal kind: %v", err)
+	}
+}
+
+func TestUnusableTokenCacheFileNeverStopsSignIn(t *testing.T) {
+	s := newTenant(t, pbitest.Options{})
+	logger, logs := traceLogger()
+	cfg := userConfig(t, s)
+	cfg.Logger = logger
+	path, err := auth.TokenCachePath(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A directory where the file should be: it can be neither read nor
+	// replaced.
+	if err := os.Mkdir(path, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	src := newSource(t, cfg)
+	sir := wantSignIn(t, src)
+	wantSignIn(t, src)
+	signInOnPage(t, s, sir)
+	tok := tokenEventually(t, src)
+	// The sign-in lasts in memory.
+	for range 3 {
+		if again, err := src.Token(context.Background()); err != nil || again != tok {
+			t.Fatalf("Token after sign-in: %v", err)
+		}
+	}
+	out := logs.String()
+	if n := strings.Count(out, "ignoring the token cache file"); n != 1 {
+		t.Errorf("the unreadable file was reported %d times, want once:\n%s", n, out)
+	}
+	if n := strings.Count(out, "cannot save the sign-in"); n != 1 {
+		t.Errorf("the failed write was reported %d times, want once:\n%s", n, out)
+	}
+}
+
+func TestDeviceCodeSlowDownIsWaitedOut(t *testing.T) {
+	s := newTenant(t, pbitest.Options{})
+	src := newSource(t, userConfig(t, s))
+	s.SlowDownDeviceCodePolls(2)
+	sir := wantSignIn(t, src)
+	signInOnPage(t, s, sir)
+	tokenEventually(t, src)
+	if n := s.Count(deviceCodeRoute); n != 1 {
+		t.Errorf("slow_down started %d sign-ins, want 1", n)
 	}
 }
