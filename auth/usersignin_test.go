@@ -621,6 +621,8 @@ func TestDeviceCodeSlowDownIsWaitedOut(t *testing.T) {
 	src := newSource(t, userConfig(t, s))
 	s.SlowDownDeviceCodePolls(2)
 	sir := wantSignIn(t, src)
+	// MSAL polls after 50, 200 and 650 ms: let the slow_down answers reach it.
+	time.Sleep(700 * time.Millisecond)
 	signInOnPage(t, s, sir)
 	tokenEventually(t, src)
 	if n := s.Count(deviceCodeRoute); n != 1 {
