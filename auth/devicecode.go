@@ -49,9 +49,10 @@ func NewDeviceCode(cfg Config) (TokenSource, error) {
 	return newCachedSource(d, cfg.Logger), nil
 }
 
-// deviceCode is the acquirer of the device-code kind. cachedSource calls
-// acquire for one caller at a time (its singleflight), but Login-style
-// callers and the background wait share flow, so a mutex guards it.
+// deviceCode is the acquirer of the device-code kind. cachedSource's
+// singleflight already runs acquire for one caller at a time; the mutex
+// keeps flow safe without relying on that. The background wait touches only
+// its own deviceFlow, which it publishes by closing done.
 type deviceCode struct {
 	user *userClient
 	desc string

@@ -120,7 +120,8 @@ func accountOf(a public.Account) Account {
 	return Account{Username: a.PreferredUsername, TenantID: tenant, HomeID: a.HomeAccountID}
 }
 
-// describeUser is Describe for the user sign-ins.
+// describe is Describe for the user sign-ins: kind, user if configured,
+// tenant, client and a non-default authority.
 func (u *userClient) describe(kind, user string) string {
 	s := kind + " (user sign-in"
 	if user != "" {
