@@ -37,9 +37,12 @@ func (e *SignInRequired) Error() string {
 //
 // Without a usable cached token, Token starts the sign-in and at once
 // returns a *SignInRequired with the page and code for the user, while the
-// sign-in is awaited in the background; once the user has signed in, the
-// next Token call succeeds. Nothing is printed: the sign-in is logged at
-// info level and carried by the error.
+// sign-in is awaited in the background. A call made while it is pending
+// waits a few seconds for it (signInWait), then answers the same
+// *SignInRequired: never a second sign-in. Once the user has signed in, the
+// next Token call succeeds. If the code expires or the user declines, the
+// next call starts a new sign-in. Nothing is printed: the sign-in is logged
+// at info level and carried by the error.
 func NewDeviceCode(cfg Config) (TokenSource, error) {
 	u, err := newUserClient(cfg, "signing in with a device code")
 	if err != nil {
@@ -70,39 +73,60 @@ type deviceFlow struct {
 	cancel context.CancelFunc
 }
 
+// signInWait is how long a call made while the sign-in is pending waits for
+// it to finish. MSAL polls Entra at most every 5 seconds, so a user who asks
+// again right after signing in gets the token rather than the same code.
+var signInWait = 6 * time.Second
+
 func (d *deviceCode) acquire(ctx context.Context) (accessToken, error) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if f := d.flow; f != nil {
-		select {
-		case <-f.done:
-			d.flow = nil
-			if f.err == nil {
-				d.user.log.Info().Str("user", f.res.Account.PreferredUsername).Msg("auth: signed in")
-				return resultToken(f.res), nil
-			}
-			if !errors.Is(f.err, errSignInEnded) {
-				// Entra refused the sign-in itself (consent, policy,
-				// app configuration): a new code would fail alike, so
-				// the user hears why, once; the next call starts over.
-				return accessToken{}, f.err
-			}
-			d.user.log.Info().Msg("auth: the sign-in code expired or was declined; starting a new sign-in")
-		default:
-			// Still waiting for the user. A sign-in made meanwhile by
-			// `powerbi-mcp login` (another process) counts too.
+		if !f.finished() {
+			// A sign-in made meanwhile by `powerbi-mcp login` (another
+			// process) counts too.
 			if tok, ok := d.user.silent(ctx, d.user.inTenant); ok {
 				f.cancel()
 				d.flow = nil
 				return tok, nil
 			}
+			t := time.NewTimer(signInWait)
+			select {
+			case <-f.done:
+			case <-t.C:
+			}
+			t.Stop()
+		}
+		if !f.finished() {
 			return accessToken{}, f.signIn
 		}
+		d.flow = nil
+		if f.err == nil {
+			d.user.log.Info().Str("user", f.res.Account.PreferredUsername).Msg("auth: signed in")
+			return resultToken(f.res), nil
+		}
+		if !errors.Is(f.err, errSignInEnded) {
+			// Entra refused the sign-in itself (consent, policy, app
+			// configuration): a new code would fail alike, so the user
+			// hears why, once; the next call starts over.
+			return accessToken{}, f.err
+		}
+		d.user.log.Info().Msg("auth: the sign-in code expired or was declined; starting a new sign-in")
 	}
 	if tok, ok := d.user.silent(ctx, d.user.inTenant); ok {
 		return tok, nil
 	}
 	return accessToken{}, d.start(ctx)
+}
+
+// finished reports whether the wait for the user has ended.
+func (f *deviceFlow) finished() bool {
+	select {
+	case <-f.done:
+		return true
+	default:
+		return false
+	}
 }
 
 // start begins a sign-in and returns the *SignInRequired for the user, or

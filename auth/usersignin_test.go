@@ -135,7 +135,9 @@ func TestDeviceCodeSignInFromAToolCall(t *testing.T) {
 	}
 
 	// While the user has not signed in, every call (concurrent ones too)
-	// answers the same code and starts no second sign-in.
+	// answers the same code and starts no second sign-in. (Each such call
+	// first waits for the sign-in a while; not that long here.)
+	restore := auth.SetSignInWait(10 * time.Millisecond)
 	var wg sync.WaitGroup
 	for range 20 {
 		wg.Add(1)
@@ -164,8 +166,15 @@ func TestDeviceCodeSignInFromAToolCall(t *testing.T) {
 		t.Errorf("ListGroups before sign-in: %v, want the SignInRequired", err)
 	}
 
+	restore()
+
+	// Asking again right after signing in succeeds: the call waits for
+	// MSAL's next poll.
 	signInOnPage(t, s, sir)
-	tok := tokenEventually(t, src)
+	tok, err := src.Token(context.Background())
+	if err != nil {
+		t.Fatalf("Token right after signing in: %v", err)
+	}
 	listGroups(t, s, src)
 	if n := s.Count(deviceCodeRoute); n != 1 {
 		t.Errorf("devicecode endpoint saw %d requests, want 1", n)
@@ -346,6 +355,7 @@ func TestCorruptTokenCacheWarnsOnceAndAsksForSignIn(t *testing.T) {
 	if err := os.WriteFile(path, []byte(`{"AccessToken": {"x": tru`), 0o600); err != nil {
 		t.Fatal(err)
 	}
+	defer auth.SetSignInWait(10 * time.Millisecond)()
 	if _, ok := auth.CachedUser(cfg); ok {
 		t.Error("CachedUser found a user in a corrupt file")
 	}
@@ -596,6 +606,7 @@ func TestUnusableTokenCacheFileNeverStopsSignIn(t *testing.T) {
 	if err := os.Mkdir(path, 0o700); err != nil {
 		t.Fatal(err)
 	}
+	defer auth.SetSignInWait(10 * time.Millisecond)()
 	src := newSource(t, cfg)
 	sir := wantSignIn(t, src)
 	wantSignIn(t, src)
