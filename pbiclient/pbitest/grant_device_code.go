@@ -62,8 +62,9 @@ func normalizeUserCode(code string) string {
 	return strings.ToUpper(strings.NewReplacer("-", "", " ", "").Replace(strings.TrimSpace(code)))
 }
 
-// deviceAuthorization serves POST /{tenant}/oauth2/v2.0/devicecode.
-func (s *Server) deviceAuthorization(w http.ResponseWriter, r *http.Request) {
+// deviceCodeEndpoint serves POST /{tenant}/oauth2/v2.0/devicecode, the
+// device authorization endpoint.
+func (s *Server) deviceCodeEndpoint(w http.ResponseWriter, r *http.Request) {
 	tenant := r.PathValue("tenant")
 	if !s.isTenant(tenant) && !isMultiTenantAlias(tenant) {
 		writeEntraError(w, r, entraError{status: http.StatusBadRequest, code: "invalid_request",
@@ -147,7 +148,7 @@ func grantDeviceCode(s *Server, w http.ResponseWriter, r *http.Request, form url
 	d := s.directory()
 	d.mu.Lock()
 	a := d.deviceCodes[code]
-	slowDown := d.slowDowns > 0 && a != nil && a.approvedBy == ""
+	slowDown := d.slowDowns > 0 && a != nil && a.approvedBy == "" && !a.declined && time.Now().Before(a.expiresOn)
 	if slowDown {
 		d.slowDowns--
 	}

@@ -51,8 +51,8 @@ func newDirectoryUsers() *directoryUsers {
 	}
 }
 
-// usersOnce creates the user directory on first use, so Server needs no
-// change to its constructor.
+// directory returns the user directory, created on first use so that
+// NewServer need not know about it.
 func (s *Server) directory() *directoryUsers {
 	s.usersOnce.Do(func() { s.users = newDirectoryUsers() })
 	return s.users
@@ -242,7 +242,7 @@ func (s *Server) idToken(upn, clientID string) string {
 // enters the code, and the user realm lookup MSAL makes before a password
 // grant.
 func (s *Server) userSignInRoutes() {
-	s.handleEntra("POST /{tenant}/oauth2/v2.0/devicecode", s.deviceAuthorization)
+	s.handleEntra("POST /{tenant}/oauth2/v2.0/devicecode", s.deviceCodeEndpoint)
 	s.handleEntra("GET /devicelogin", s.deviceLoginPage)
 	s.handleEntra("POST /devicelogin", s.deviceLoginSubmit)
 	s.handleEntra("GET /common/UserRealm/{user}", s.userRealm)
