@@ -402,11 +402,22 @@ func Logout(cfg Config) ([]Account, error) {
 	if err != nil {
 		return nil, err
 	}
+	removed, err := signOut(path, cfg.ClientID, "")
+	if err != nil {
+		return nil, fmt.Errorf("auth: signing out: updating the token cache %s: %w", path, err)
+	}
+	return removed, nil
+}
+
+// signOut removes clientID's tokens of the account homeID (of every account
+// if homeID is "") from the cache file and returns the accounts signed out.
+// An account entry stays while another app still holds a sign-in of it.
+func signOut(path, clientID, homeID string) ([]Account, error) {
 	if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) {
 		return nil, nil
 	}
 	var removed []Account
-	err = withFileLock(path, true, func() error {
+	err := withFileLock(path, true, func() error {
 		data, err := os.ReadFile(path)
 		if errors.Is(err, os.ErrNotExist) {
 			return nil
@@ -419,22 +430,26 @@ func Logout(cfg Config) ([]Account, error) {
 			// Nothing in a corrupt file can be used; remove it whole.
 			return os.Remove(path)
 		}
-		removed = c.clientAccounts(cfg.ClientID)
+		homes := map[string]bool{}
+		for _, a := range c.clientAccounts(clientID) {
+			if homeID == "" || a.HomeID == homeID {
+				removed = append(removed, a)
+				homes[a.HomeID] = true
+			}
+		}
 		if len(removed) == 0 {
 			return nil
 		}
-		homes := map[string]bool{}
-		for _, a := range removed {
-			homes[a.HomeID] = true
-		}
 		for _, section := range []string{"AccessToken", "RefreshToken", "IdToken", "AppMetadata"} {
+			if section == "AppMetadata" && homeID != "" {
+				continue // the app's, not an account's
+			}
 			for key, e := range c[section] {
-				if strings.EqualFold(e.str("client_id"), cfg.ClientID) {
+				if strings.EqualFold(e.str("client_id"), clientID) && (section == "AppMetadata" || homes[e.str("home_account_id")]) {
 					delete(c[section], key)
 				}
 			}
 		}
-		// An account stays while another app still holds a sign-in of it.
 		stillUsed := map[string]bool{}
 		for _, section := range []string{"RefreshToken", "IdToken"} {
 			for _, e := range c[section] {
@@ -452,8 +467,5 @@ func Logout(cfg Config) ([]Account, error) {
 		}
 		return replaceFile(path, out)
 	})
-	if err != nil {
-		return nil, fmt.Errorf("auth: signing out: updating the token cache %s: %w", path, err)
-	}
-	return removed, nil
+	return removed, err
 }

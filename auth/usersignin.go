@@ -96,8 +96,19 @@ func (u *userClient) silent(ctx context.Context, want func(public.Account) bool)
 		if err != nil {
 			// Usually "no refresh token for this app" or a revoked one;
 			// never fatal, since a new sign-in fixes both.
-			u.log.Debug().Err(authorityError(err, u.host, "")).Str("user", acct.PreferredUsername).
+			err = authorityError(err, u.host, "")
+			u.log.Debug().Err(err).Str("user", acct.PreferredUsername).
 				Msg("auth: the cached sign-in cannot give a token; a new sign-in is needed")
+			var refused *Error
+			if errors.As(err, &refused) && refused.OAuthError != "" {
+				// Entra refused the refresh token (revoked, expired, MFA
+				// now required): drop it from the file, or every later
+				// lookup would ask Entra again, and auto would still take
+				// the user for signed in. Network failures keep it.
+				if _, err := signOut(u.cache.path, u.clientID, acct.HomeAccountID); err != nil {
+					u.log.Debug().Err(err).Msg("auth: cannot remove the refused sign-in from the token cache")
+				}
+			}
 			continue
 		}
 		return resultToken(res), true

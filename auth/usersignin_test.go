@@ -569,7 +569,20 @@ func TestRevokedSignInAsksForANewOne(t *testing.T) {
 	s.RevokeRefreshTokens("")
 	s.ExpireTokens()
 	src.Invalidate(tok)
+	defer auth.SetSignInWait(10 * time.Millisecond)()
 	wantSignIn(t, src)
+	// The refused sign-in is gone: neither auto nor later calls take the
+	// user for signed in, and pending calls do not ask Entra again.
+	if _, ok := auth.CachedUser(cfg); ok {
+		t.Error("CachedUser still finds the revoked sign-in")
+	}
+	before := s.TokenRequests()
+	for range 3 {
+		wantSignIn(t, src)
+	}
+	if n := s.TokenRequests() - before; n != 0 {
+		t.Errorf("pending calls made %d token requests, want 0", n)
+	}
 }
 
 func TestLoginWithUsernamePassword(t *testing.T) {
