@@ -45,7 +45,7 @@ func TestParseEntraErrorKnownCodes(t *testing.T) {
 		{1002012, "invalid_scope", 400, "The provided value for scope openid offline_access profile is not valid. Client credential flows must have a scope value with /.default suffixed to the resource identifier (application ID URI).", PowerBIScope},
 		{500011, "invalid_resource", 400, "The resource principal named https://analysis.windows.net/powerbi/api was not found in the tenant named Contoso. This can happen if the application has not been installed by the administrator of the tenant or consented to by any user in the tenant.", "app.powerbi.com"},
 		{50126, "invalid_grant", 400, "Error validating credentials due to invalid username or password.", "username and password"},
-		{50079, "invalid_grant", 400, "Due to a configuration change made by your administrator, or because you moved to a new location, you must enroll in multi-factor authentication to access '00000009-0000-0000-c000-000000000000'.", "device code"},
+		{50079, "invalid_grant", 400, "Due to a configuration change made by your administrator, or because you moved to a new location, you must enroll in multi-factor authentication to access '00000009-0000-0000-c000-000000000000'.", "device-code"},
 		{65001, "invalid_grant", 400, "The user or administrator has not consented to use the application with ID '" + appID + "' named 'powerbi-mcp'. Send an interactive authorization request for this user and resource.", "grant admin consent"},
 		{53003, "invalid_grant", 400, "Access has been blocked by Conditional Access policies. The access policy does not allow token issuance.", "correlation ID"},
 		{7000112, "unauthorized_client", 400, "Application '" + appID + "'(powerbi-mcp) is disabled.", "Enabled for users to sign in"},
@@ -99,7 +99,7 @@ func TestParseEntraErrorVerbatimBodies(t *testing.T) {
 	// in the description.
 	mfa := `{"error":"invalid_grant","error_description":"AADSTS50076: Due to a configuration change made by your administrator, or because you moved to a new location, you must use multi-factor authentication to access '00000009-0000-0000-c000-000000000000'.\r\n","error_uri":"https://login.microsoftonline.com/error?code=50076","suberror":"basic_action"}`
 	e = parseEntraError(400, []byte(mfa), "")
-	if e == nil || e.AADSTS != "AADSTS50076" || !strings.Contains(e.Fix, "device code") || strings.HasPrefix(e.Description, "AADSTS") {
+	if e == nil || e.AADSTS != "AADSTS50076" || !strings.Contains(e.Fix, "--auth device-code") || strings.HasPrefix(e.Description, "AADSTS") {
 		t.Errorf("MFA body parsed as %+v", e)
 	}
 }

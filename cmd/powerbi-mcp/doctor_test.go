@@ -275,19 +275,15 @@ func TestDoctorUserWithoutAdminRights(t *testing.T) {
 
 func TestDoctorMFARequiredForPassword(t *testing.T) {
 	tenant := newDoctorTenant(t, true)
-	const password = "Passw0rd!that-must-not-leak"
+	password := pbitest.DemoUserPassword
 	env := doctorEnv(tenant)
 	delete(env, "AZURE_CLIENT_SECRET")
 	env["PBI_MCP_AUTH"] = auth.KindUsernamePassword
 	env["AZURE_USERNAME"] = pbitest.DefaultUserPrincipalName
 	env["AZURE_PASSWORD"] = password
-	if _, err := auth.NewUsernamePassword(auth.ConfigFromEnv(func(k string) string { return env[k] })); err != nil &&
-		strings.Contains(err.Error(), "not available in this build") {
-		t.Skip("the username-password credential is not in this build yet")
-	}
-	tenant.RequireMFA(true)
+	tenant.RequireMFA(pbitest.DefaultUserPrincipalName)
 	text, js := doctorRun(t, tenant.Client(), env, []string{password, tenant.ClientSecret()})
-	wantCheck(t, text, js, checkToken, statusFail, "device code")
+	wantCheck(t, text, js, checkToken, statusFail, "--auth device-code")
 	if !strings.Contains(js.checks[checkToken].Detail, "AADSTS50076") {
 		t.Errorf("detail does not name the AADSTS code: %s", js.checks[checkToken].Detail)
 	}

@@ -22,6 +22,7 @@ func (s *Server) TokenRequests() int {
 func (s *Server) entraRoutes() {
 	s.handleEntra("GET /{tenant}/v2.0/.well-known/openid-configuration", s.openIDConfiguration)
 	s.handleEntra("POST /{tenant}/oauth2/v2.0/token", s.token)
+	s.userSignInRoutes()
 	// Anything else outside the Power BI API is unknown to both services.
 	s.handleEntra("/", func(w http.ResponseWriter, r *http.Request) { http.NotFound(w, r) })
 }
@@ -145,7 +146,8 @@ func (s *Server) token(w http.ResponseWriter, r *http.Request) {
 	s.logMu.Unlock()
 
 	tenant := r.PathValue("tenant")
-	if !s.isTenant(tenant) {
+	multiTenant := isMultiTenantAlias(tenant)
+	if !s.isTenant(tenant) && !multiTenant {
 		writeEntraError(w, r, entraError{status: http.StatusBadRequest, code: "invalid_request",
 			aadsts: 90002, message: tenantNotFound(tenant)})
 		return
@@ -167,8 +169,15 @@ func (s *Server) token(w http.ResponseWriter, r *http.Request) {
 			aadsts: 70003, message: fmt.Sprintf("The app requested an unsupported grant type '%s'.", grant)})
 		return
 	}
-	if grant == "password" && s.tenantSettings().mfaRequired {
-		handler = demandMFA(handler)
+	// organizations and common name no tenant: only grants that sign a
+	// user in, whose account says which tenant it belongs to, accept them.
+	if multiTenant && !userGrantTypes[grant] {
+		writeEntraError(w, r, noTenantInformation())
+		return
+	}
+	if e := checkUserGrantTenant(grant, tenant); e != nil {
+		writeEntraError(w, r, *e)
+		return
 	}
 	handler(s, w, r, form)
 }

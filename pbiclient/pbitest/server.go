@@ -14,6 +14,14 @@
 //   - GET /msi/token: App Service's managed identity endpoint
 //     (ManagedIdentityEndpoint, ManagedIdentityHeader) for the resource's
 //     system- and user-assigned identities (AddUserAssignedIdentity).
+//   - User sign-in (users.go) through a public client, for tenant,
+//     organizations or common: grant_type=password (after GET
+//     /common/UserRealm/{user}), device_code (after POST
+//     /{tenant}/oauth2/v2.0/devicecode; the user enters the code at
+//     GET/POST /devicelogin, or a test calls ApproveDeviceCode) and
+//     refresh_token. Users: DefaultUserPrincipalName (DemoUserPassword)
+//     and those AddUser adds; knobs RequireMFA, RevokeRefreshTokens,
+//     DeclineDeviceCode, ExpireDeviceCodes, SlowDownDeviceCodePolls.
 //
 // Power BI (APIBaseURL()), each for a workspace (/groups/{groupId}/...)
 // and for My workspace:
@@ -129,6 +137,11 @@ type Server struct {
 	// identityHeader is the IDENTITY_HEADER the managed identity endpoint
 	// requires.
 	identityHeader string
+
+	// users are the directory's user accounts and their sign-ins
+	// (users.go), created on first use.
+	usersOnce sync.Once
+	users     *directoryUsers
 
 	// logMu guards the request log. It is separate from mu so that a
 	// handler may answer while holding mu.

@@ -3,8 +3,6 @@ package pbitest
 import (
 	"fmt"
 	"net/http"
-	"net/http/httptest"
-	"net/url"
 )
 
 // Setting up Power BI API access goes wrong in a few well-known ways. These
@@ -22,9 +20,8 @@ import (
 //   - SetExecuteQueriesAPI(false): the tenant setting "Dataset Execute
 //     Queries REST API" is off; executeQueries answers every caller 401
 //     PowerBINotAuthorizedException.
-//   - RequireMFA(true): a Conditional Access policy demands multi-factor
-//     authentication of every user. A password (ROPC) sign-in cannot do
-//     MFA, so the password grant answers 400 invalid_grant AADSTS50076.
+//   - RequireMFA(upn) (users.go): Conditional Access demands multi-factor
+//     authentication of the user, which a password sign-in cannot do.
 //   - A service principal in no workspace: a server that was never seeded
 //     (or SetServicePrincipalAdminAPIs in admin.go for the admin APIs).
 //
@@ -35,7 +32,6 @@ type tenantSettings struct {
 	secretExpired     bool
 	refuseApps        bool
 	refuseExecQueries bool
-	mfaRequired       bool
 }
 
 // SetClientSecretExpired makes the service principal's client secret count
@@ -65,17 +61,6 @@ func (s *Server) SetExecuteQueriesAPI(enabled bool) {
 	s.settings.refuseExecQueries = !enabled
 }
 
-// RequireMFA makes every user sign-in need multi-factor authentication, as a
-// Conditional Access policy does. The password grant, which cannot prompt,
-// then answers a sign-in that would have succeeded 400 invalid_grant
-// AADSTS50076 with suberror basic_action (see demandMFA); a device code
-// sign-in is unaffected, since the user completes MFA in the browser.
-func (s *Server) RequireMFA(required bool) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.settings.mfaRequired = required
-}
-
 func (s *Server) tenantSettings() tenantSettings {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -89,13 +74,6 @@ func (s *Server) expiredSecretError() *entraError {
 		message: fmt.Sprintf("The provided client secret keys for app '%s' are expired. Visit the Azure portal to create new keys for your app: https://aka.ms/NewClientSecret, or consider using certificate credentials for added security: https://aka.ms/certCreds.", s.opts.ClientID)}
 }
 
-// mfaRequiredError is Entra's answer to a sign-in that needs MFA it cannot
-// perform. The resource named is the Power BI Service application.
-func mfaRequiredError() entraError {
-	return entraError{status: http.StatusBadRequest, code: "invalid_grant", aadsts: 50076, suberror: "basic_action",
-		message: "Due to a configuration change made by your administrator, or because you moved to a new location, you must use multi-factor authentication to access '00000009-0000-0000-c000-000000000000'."}
-}
-
 // refuseServicePrincipal answers 401 PowerBINotAuthorizedException when the
 // tenant does not let service principals use the APIs and the caller is one.
 // It reports whether it answered.
@@ -105,23 +83,4 @@ func (s *Server) refuseServicePrincipal(w http.ResponseWriter, r *http.Request) 
 	}
 	writePBIError(w, http.StatusUnauthorized, "PowerBINotAuthorizedException")
 	return true
-}
-
-// demandMFA wraps the password grant while RequireMFA is on. Entra checks the
-// password first and asks for MFA only of a sign-in that would succeed, so
-// the grant runs as usual and only its success is replaced by AADSTS50076.
-func demandMFA(h grantHandler) grantHandler {
-	return func(s *Server, w http.ResponseWriter, r *http.Request, form url.Values) {
-		answer := httptest.NewRecorder()
-		h(s, answer, r, form)
-		if answer.Code == http.StatusOK {
-			writeEntraError(w, r, mfaRequiredError())
-			return
-		}
-		for k, v := range answer.Header() {
-			w.Header()[k] = v
-		}
-		w.WriteHeader(answer.Code)
-		_, _ = w.Write(answer.Body.Bytes())
-	}
 }

@@ -2,8 +2,6 @@ package pbitest
 
 import (
 	"net/http"
-	"net/http/httptest"
-	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -69,33 +67,4 @@ func TestExecuteQueriesAPIDisabled(t *testing.T) {
 	}
 	// Other operations are unaffected.
 	wantStatus(t, api(t, s, "GET", "/groups", nil), http.StatusOK)
-}
-
-// TestDemandMFA checks the wrapper RequireMFA puts around the password grant: a sign-in that
-// would succeed is refused with AADSTS50076, a wrong password still gets its own answer.
-func TestDemandMFA(t *testing.T) {
-	s := newTestServer(t, Options{})
-	succeeds := func(s *Server, w http.ResponseWriter, _ *http.Request, _ url.Values) {
-		writeBody(w, http.StatusOK, contentTypeJSON, marshal(s.newTokenResponse()))
-	}
-	wrongPassword := func(_ *Server, w http.ResponseWriter, r *http.Request, _ url.Values) {
-		writeEntraError(w, r, entraError{status: http.StatusBadRequest, code: "invalid_grant", aadsts: 50126,
-			message: "Error validating credentials due to invalid username or password."})
-	}
-	serve := func(h grantHandler) map[string]any {
-		w := httptest.NewRecorder()
-		demandMFA(h)(s, w, httptest.NewRequest("POST", "/"+s.TenantID()+"/oauth2/v2.0/token", nil), url.Values{})
-		if w.Code != http.StatusBadRequest {
-			t.Fatalf("status %d: %s", w.Code, w.Body)
-		}
-		return response{status: w.Code, body: w.Body.Bytes()}.json(t)
-	}
-	e := serve(succeeds)
-	if e["error"] != "invalid_grant" || e["suberror"] != "basic_action" ||
-		!strings.HasPrefix(e["error_description"].(string), "AADSTS50076: Due to a configuration change made by your administrator") {
-		t.Fatalf("MFA not demanded: %v", e)
-	}
-	if e := serve(wrongPassword); !strings.HasPrefix(e["error_description"].(string), "AADSTS50126:") {
-		t.Fatalf("a wrong password answered %v", e)
-	}
 }

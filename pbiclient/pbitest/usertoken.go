@@ -17,8 +17,9 @@ import (
 // no name.
 const DefaultUserPrincipalName = "megan.bowen@contoso.com"
 
-// userObjectID is the object id (oid) of every user in the fake directory.
-// Like the other identities, it is made up.
+// userObjectID is the object id (oid) of DefaultUserPrincipalName. Like the
+// other identities, it is made up; other users get one derived from their
+// name (userOID), so that each user is a distinct account to MSAL.
 const userObjectID = "d4f6a8c0-2e4b-4d6f-8a0c-3e5b7d9f1a2c"
 
 // delegatedScopes are the Power BI permissions a user token carries: the
@@ -74,9 +75,9 @@ func (s *Server) IssueUserToken(upn string, lifetime time.Duration) string {
 		AppID:      s.opts.ClientID,
 		AppIDAcr:   "0", // a public client: no client secret
 		Name:       name,
-		OID:        userObjectID,
+		OID:        userOID(upn),
 		Scp:        delegatedScopes,
-		Sub:        userObjectID,
+		Sub:        userOID(upn),
 		TID:        s.opts.TenantID,
 		UniqueName: upn,
 		UPN:        upn,
