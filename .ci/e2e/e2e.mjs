@@ -1,5 +1,6 @@
 // End-to-end checks: the real MCP Inspector CLI drives `powerbi-mcp --sandbox --toolsets all`
-// over stdio, SSE and streamable HTTP, lists the tools and calls every one of them.
+// over stdio, SSE and streamable HTTP, lists the tools and calls every one of them; and a
+// sandbox with --auth device-code walks through signing in from inside the agent.
 //
 // Besides the checks written here, every file in calls/ adds calls: a JSON array of
 // {"name", "tool", "args", "expect": "ok" | "error", "contains"?, "excludes"?, "transports"?}.
@@ -10,6 +11,7 @@
 //
 // Usage: node e2e.mjs /path/to/powerbi-mcp
 import { execFile, spawn } from "node:child_process";
+import { request as httpsRequest } from "node:https";
 import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, dirname } from "node:path";
@@ -140,6 +142,59 @@ async function overHTTP(transport, port) {
   }
 }
 
+// In-agent sign-in: with --auth device-code the first tool call answers with the sign-in
+// instructions, the user completes them in a browser (here: the sandbox tenant's sign-in page,
+// posted to as a browser would), and the next call succeeds on the same server.
+async function deviceCodeSignIn(port) {
+  const label = "device code";
+  const cacheDir = mkdtempSync(join(tmpdir(), "pbi-e2e-cache-"));
+  const server = spawn(bin, ["--sandbox", "--auth", "device-code", "--transport", "http", "--addr", `127.0.0.1:${port}`], {
+    env: { ...process.env, PBI_MCP_TOKEN_CACHE_DIR: cacheDir, PBI_MCP_DATA_DIR: dataDir },
+    stdio: ["ignore", "pipe", "inherit"],
+  });
+  let stdout = "";
+  server.stdout.on("data", (d) => { stdout += d; });
+  try {
+    await waitHealthy(`http://127.0.0.1:${port}/healthz`);
+    const target = ["--server-url", `http://127.0.0.1:${port}/mcp`, "--transport", "http"];
+    const first = await inspect(target, "tools/call", callArgs("list_workspaces", {}));
+    const text = first.out?.result?.content?.[0]?.text ?? "";
+    const m = text.match(/open (https:\/\/\S+?) and enter (?:the )?code ([A-Z0-9-]+)/);
+    check(`${label}: the first call answers with the sign-in link and code`, first.code === 5 && m, `exit ${first.code} ${JSON.stringify(first.out).slice(0, 500)}`);
+    if (!m) return;
+    const again = await inspect(target, "tools/call", callArgs("list_workspaces", {}));
+    check(`${label}: a call before sign-in repeats the same code`, again.code === 5 && JSON.stringify(again.out).includes(m[2]), `exit ${again.code} ${JSON.stringify(again.out).slice(0, 300)}`);
+    const status = await signInAsBrowser(m[1], m[2]);
+    check(`${label}: the sandbox's sign-in page accepts the code`, status === 200, `HTTP ${status}`);
+    let ok = null;
+    for (let i = 0; i < 50 && !ok; i++) {
+      const r = await inspect(target, "tools/call", callArgs("list_workspaces", {}));
+      if (r.code === 0 && r.out?.result && !r.out.result.isError) ok = r;
+      else await new Promise((res) => setTimeout(res, 200));
+    }
+    check(`${label}: after sign-in the next call succeeds without a restart`, ok && JSON.stringify(ok.out).includes("Sales Analytics"), "never succeeded");
+  } finally {
+    server.kill("SIGTERM");
+    await new Promise((r) => server.on("exit", r));
+    check(`${label}: nothing but MCP on stdout (HTTP transport: nothing at all)`, stdout === "", JSON.stringify(stdout.slice(0, 200)));
+  }
+}
+
+// signInAsBrowser posts the code to the sign-in page. The sandbox tenant's certificate is its
+// own, so this one request skips verification.
+function signInAsBrowser(url, code) {
+  return new Promise((resolve, reject) => {
+    const body = new URLSearchParams({ code }).toString();
+    const req = httpsRequest(url, { method: "POST", rejectUnauthorized: false,
+      headers: { "Content-Type": "application/x-www-form-urlencoded", "Content-Length": Buffer.byteLength(body) } }, (res) => {
+      res.resume();
+      res.on("end", () => resolve(res.statusCode));
+    });
+    req.on("error", reject);
+    req.end(body);
+  });
+}
+
 // The three transports are independent (own servers, ports and directories), so they run at
 // the same time; each one's calls still run in order.
 const stdioExports = mkdtempSync(join(tmpdir(), "pbi-e2e-stdio-"));
@@ -147,6 +202,7 @@ await Promise.all([
   exercise("stdio", ["-e", `PBI_MCP_EXPORT_DIR=${stdioExports}`, "-e", `PBI_MCP_DATA_DIR=${dataDir}`, "--", bin, "--sandbox", "--toolsets", "all"], stdioExports),
   overHTTP("http", 18000 + Math.floor(Math.random() * 1000)),
   overHTTP("sse", 19000 + Math.floor(Math.random() * 1000)),
+  deviceCodeSignIn(20000 + Math.floor(Math.random() * 1000)),
 ]);
 console.log(`e2e: ${passed} passed, ${failed} failed`);
 process.exit(failed === 0 ? 0 : 1);

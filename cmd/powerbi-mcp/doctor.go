@@ -23,7 +23,6 @@ import (
 
 	"github.com/powerbi-mcp/powerbi-mcp/auth"
 	"github.com/powerbi-mcp/powerbi-mcp/pbiclient"
-	"github.com/powerbi-mcp/powerbi-mcp/pbiclient/pbitest"
 	"github.com/powerbi-mcp/powerbi-mcp/tools"
 )
 
@@ -106,12 +105,13 @@ func runDoctorWith(ctx context.Context, args []string, getenv func(string) strin
 
 	authCfg := cfg.authConfig(getenv, logger)
 	if cfg.Sandbox {
-		tenant := pbitest.NewServer(pbitest.Options{})
-		defer tenant.Close()
-		tenant.SeedDemo()
-		authCfg = auth.Config{AuthorityHost: tenant.AuthorityHost(), TenantID: tenant.TenantID(),
-			ClientID: tenant.ClientID(), ClientSecret: tenant.ClientSecret()}
-		httpClient, cfg.BaseURL = tenant.Client(), tenant.APIBaseURL()
+		sb, err := startSandbox(cfg.Auth, logger)
+		if err != nil {
+			fmt.Fprintln(stderr, "powerbi-mcp doctor:", err)
+			return 2
+		}
+		defer sb.close()
+		authCfg, httpClient, cfg.BaseURL = sb.auth, sb.tenant.Client(), sb.tenant.APIBaseURL()
 	}
 	authCfg.HTTPClient = httpClient
 	authCfg.Logger = logger

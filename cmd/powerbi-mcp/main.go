@@ -21,7 +21,6 @@ import (
 
 	"github.com/powerbi-mcp/powerbi-mcp/auth"
 	"github.com/powerbi-mcp/powerbi-mcp/pbiclient"
-	"github.com/powerbi-mcp/powerbi-mcp/pbiclient/pbitest"
 	"github.com/powerbi-mcp/powerbi-mcp/tools"
 )
 
@@ -94,16 +93,18 @@ type backend struct {
 // so start-up stays fast and a misconfiguration is explained to the agent, not just in a log.
 func connect(cfg config, getenv func(string) string, logger zerolog.Logger) (backend, error) {
 	if cfg.Sandbox {
-		tenant := pbitest.NewServer(pbitest.Options{})
-		tenant.SeedDemo()
-		tokens, err := auth.New(auth.Config{AuthorityHost: tenant.AuthorityHost(), TenantID: tenant.TenantID(),
-			ClientID: tenant.ClientID(), ClientSecret: tenant.ClientSecret(), HTTPClient: tenant.Client(), Logger: logger})
+		sb, err := startSandbox(cfg.Auth, logger)
 		if err != nil {
-			tenant.Close()
 			return backend{}, err
 		}
-		logger.Info().Str("tenant", tenant.URL()).Msg("sandbox: serving the built-in demo tenant; no request leaves this machine")
-		return backend{tokens: tokens, baseURL: tenant.APIBaseURL(), transport: tenant.Client().Transport, close: tenant.Close}, nil
+		tokens, err := auth.New(sb.auth)
+		if err != nil {
+			sb.close()
+			return backend{}, err
+		}
+		logger.Info().Str("tenant", sb.tenant.URL()).Str("credential", tokens.Describe()).
+			Msg("sandbox: serving the built-in demo tenant; no request leaves this machine")
+		return backend{tokens: tokens, baseURL: sb.tenant.APIBaseURL(), transport: sb.tenant.Client().Transport, close: sb.close}, nil
 	}
 	tokens, err := auth.New(cfg.authConfig(getenv, logger))
 	if err != nil {
