@@ -40,6 +40,9 @@ type stackOptions struct {
 	elicit client.ElicitationHandler
 	// tokens, when set, replaces the tenant's service principal as the server's credential.
 	tokens pbiclient.TokenSource
+	// userSignIn makes the credential the tenant's demo user signing in with a device code,
+	// with a token cache of the test's own.
+	userSignIn bool
 }
 
 func newStack(t testing.TB, o stackOptions) *stack {
@@ -62,10 +65,13 @@ func newStack(t testing.TB, o stackOptions) *stack {
 	}
 	var tokens pbiclient.TokenSource = o.tokens
 	if tokens == nil {
+		cfg := auth.Config{Kind: auth.KindClientSecret, AuthorityHost: tenant.AuthorityHost(), TenantID: tenant.TenantID(),
+			ClientID: tenant.ClientID(), ClientSecret: secret, HTTPClient: tenant.Client(), Logger: logger}
+		if o.userSignIn {
+			cfg.Kind, cfg.ClientSecret, cfg.TokenCacheDir = auth.KindDeviceCode, "", t.TempDir()
+		}
 		var err error
-		tokens, err = auth.NewClientSecret(auth.Config{AuthorityHost: tenant.AuthorityHost(), TenantID: tenant.TenantID(),
-			ClientID: tenant.ClientID(), ClientSecret: secret, HTTPClient: tenant.Client(), Logger: logger})
-		if err != nil {
+		if tokens, err = auth.New(cfg); err != nil {
 			t.Fatal(err)
 		}
 	}

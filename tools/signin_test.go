@@ -5,7 +5,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -13,35 +12,6 @@ import (
 
 	"github.com/powerbi-mcp/powerbi-mcp/auth"
 )
-
-// pendingSignIn stands in for a user credential (device code) while the user
-// has not signed in yet: it answers *auth.SignInRequired, as the real
-// device-code source does, until signedIn holds a token. The real source is
-// tested in auth; here what matters is what the agent and the user are told.
-type pendingSignIn struct {
-	mu       sync.Mutex
-	signedIn string
-}
-
-var signIn = &auth.SignInRequired{VerificationURL: "https://microsoft.com/devicelogin", UserCode: "ABCD-EFGH",
-	ExpiresOn: time.Now().Add(15 * time.Minute)}
-
-func (p *pendingSignIn) Token(context.Context) (string, error) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if p.signedIn == "" {
-		return "", signIn
-	}
-	return p.signedIn, nil
-}
-
-func (p *pendingSignIn) Invalidate(string) {}
-
-func (p *pendingSignIn) signIn(token string) {
-	p.mu.Lock()
-	p.signedIn = token
-	p.mu.Unlock()
-}
 
 // elicitRecorder is a client's user who sees elicitations and dismisses them.
 type elicitRecorder struct {
@@ -53,19 +23,36 @@ func (e *elicitRecorder) Elicit(_ context.Context, req mcp.ElicitationRequest) (
 	return &mcp.ElicitationResult{ElicitationResponse: mcp.ElicitationResponse{Action: mcp.ElicitationResponseActionDecline}}, nil
 }
 
-const wantSignInText = "Could not list workspaces: the user must sign in to Power BI first. To sign in, open https://microsoft.com/devicelogin and enter code ABCD-EFGH, then ask again."
-
-func TestSignInRequiredTellsTheUserWhatToDo(t *testing.T) {
-	src := &pendingSignIn{}
-	st := newStack(t, stackOptions{tokens: src})
-	msg := st.fails(t, "list_workspaces", nil)
-	if !strings.HasPrefix(msg, wantSignInText) || !strings.Contains(msg, "Only the user can do this") {
-		t.Fatalf("got %q", msg)
+// signInCode checks that a failed call told the user to sign in at the tenant's own sign-in
+// page, as the device-code flow words it, and returns the code it gave.
+func signInCode(t *testing.T, st *stack, msg string) string {
+	t.Helper()
+	prefix := "Could not list workspaces: the user must sign in to Power BI first. To sign in, open " +
+		st.tenant.URL() + "/devicelogin and enter code "
+	code, rest, ok := strings.Cut(strings.TrimPrefix(msg, prefix), ", then ask again.")
+	if !strings.HasPrefix(msg, prefix) || !ok || code == "" || !strings.Contains(rest, "Only the user can do this") {
+		t.Fatalf("not the sign-in instructions: %q", msg)
 	}
 	if strings.Contains(msg, "restart") {
 		t.Fatalf("a sign-in needs no restart: %q", msg)
 	}
-	src.signIn(st.tenant.IssueUserToken("", time.Hour))
+	return code
+}
+
+// signedInCall completes the sign-in as the user would in a browser, then asks again until
+// the device-code flow, which polls in the background, has the token.
+func signedInCall(t *testing.T, st *stack, code string) {
+	t.Helper()
+	if err := st.tenant.ApproveDeviceCode(code, ""); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(20 * time.Second)
+	for st.call(t, "list_workspaces", nil).IsError {
+		if time.Now().After(deadline) {
+			t.Fatal("still not signed in")
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
 	var out struct{ Workspaces []Workspace }
 	st.ok(t, "list_workspaces", nil, &out)
 	if len(out.Workspaces) == 0 {
@@ -73,18 +60,23 @@ func TestSignInRequiredTellsTheUserWhatToDo(t *testing.T) {
 	}
 }
 
-func TestSignInRequiredIsPresentedThroughElicitation(t *testing.T) {
-	src := &pendingSignIn{}
-	user := &elicitRecorder{got: make(chan mcp.ElicitationRequest, 4)}
-	st := newStack(t, stackOptions{tokens: src, elicit: user})
-
-	msg := st.fails(t, "list_workspaces", nil)
-	if !strings.HasPrefix(msg, wantSignInText) {
-		t.Fatalf("the result must say the same with elicitation: %q", msg)
+func TestSignInRequiredTellsTheUserWhatToDo(t *testing.T) {
+	st := newStack(t, stackOptions{userSignIn: true})
+	code := signInCode(t, st, st.fails(t, "list_workspaces", nil))
+	if again := signInCode(t, st, st.fails(t, "list_workspaces", nil)); again != code {
+		t.Fatalf("a second call before signing in gave another code: %s, then %s", code, again)
 	}
+	signedInCall(t, st, code)
+}
+
+func TestSignInRequiredIsPresentedThroughElicitation(t *testing.T) {
+	user := &elicitRecorder{got: make(chan mcp.ElicitationRequest, 4)}
+	st := newStack(t, stackOptions{userSignIn: true, elicit: user})
+
+	code := signInCode(t, st, st.fails(t, "list_workspaces", nil))
 	select {
 	case req := <-user.got:
-		if !strings.Contains(req.Params.Message, "https://microsoft.com/devicelogin") || !strings.Contains(req.Params.Message, "ABCD-EFGH") {
+		if !strings.Contains(req.Params.Message, st.tenant.URL()+"/devicelogin") || !strings.Contains(req.Params.Message, code) {
 			t.Fatalf("the elicitation does not show the link and code: %q", req.Params.Message)
 		}
 	case <-time.After(5 * time.Second):
@@ -93,21 +85,13 @@ func TestSignInRequiredIsPresentedThroughElicitation(t *testing.T) {
 
 	// The user declined the dialog: nothing changes. Asking again before
 	// signing in repeats the instructions but does not pester the user again.
-	if msg := st.fails(t, "list_workspaces", nil); !strings.HasPrefix(msg, wantSignInText) {
-		t.Fatalf("second call: %q", msg)
-	}
+	signInCode(t, st, st.fails(t, "list_workspaces", nil))
 	select {
 	case req := <-user.got:
 		t.Fatalf("the same code was presented twice: %q", req.Params.Message)
 	case <-time.After(300 * time.Millisecond):
 	}
-
-	src.signIn(st.tenant.IssueUserToken("", time.Hour))
-	var out struct{ Workspaces []Workspace }
-	st.ok(t, "list_workspaces", nil, &out)
-	if len(out.Workspaces) == 0 {
-		t.Fatal("no workspaces after signing in")
-	}
+	signedInCall(t, st, code)
 }
 
 // A token file the user can refresh while the server runs: the result says what is wrong with
