@@ -475,6 +475,24 @@ func TestUsernamePasswordSignIn(t *testing.T) {
 	checkNoSecrets(t, cfg, logs.String(), d+again.Describe(), tok)
 }
 
+// A cold cache and a burst of tool calls: the password is sent once.
+func TestUsernamePasswordConcurrentColdCacheSharesOneRequest(t *testing.T) {
+	s := newTenant(t, pbitest.Options{})
+	cfg := passwordConfig(t, s, pbitest.DefaultUserPrincipalName, pbitest.DemoUserPassword)
+	cfg.TenantID = s.TenantID()
+	src := newSource(t, cfg)
+	before := s.TokenRequests()
+	tokens := callConcurrently(t, 100, func() (string, error) { return src.Token(context.Background()) })
+	for _, tok := range tokens {
+		if tok != tokens[0] {
+			t.Fatal("concurrent callers got different tokens")
+		}
+	}
+	if n := s.TokenRequests() - before; n != 1 {
+		t.Fatalf("100 concurrent calls on a cold cache made %d token requests, want 1", n)
+	}
+}
+
 func TestUsernamePasswordRejections(t *testing.T) {
 	s := newTenant(t, pbitest.Options{})
 	s.AddUser("mfa.user@contoso.com", "mfa-user-password-123")
