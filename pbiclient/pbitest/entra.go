@@ -182,6 +182,13 @@ func (s *Server) token(w http.ResponseWriter, r *http.Request) {
 	handler(s, w, r, form)
 }
 
+// unknownApplication is Entra's answer to a client id the directory does not
+// know.
+func unknownApplication(clientID string) *entraError {
+	return &entraError{status: http.StatusBadRequest, code: "unauthorized_client", aadsts: 700016,
+		message: fmt.Sprintf("Application with identifier '%s' was not found in the directory '%s'. This can happen if the application has not been installed by the administrator of the tenant or consented to by any user in the tenant. You may have sent your authentication request to the wrong tenant.", clientID, tenantDisplayName)}
+}
+
 // authenticateClient checks the confidential client's credentials: a
 // client_secret in the form or, per RFC 6749 section 2.3.1, in HTTP Basic
 // authentication, or a client_assertion. It returns the error to answer, or
@@ -207,8 +214,7 @@ func (s *Server) authenticateClient(r *http.Request, form url.Values) *entraErro
 		return &e
 	}
 	if !strings.EqualFold(clientID, s.opts.ClientID) {
-		return &entraError{status: http.StatusBadRequest, code: "unauthorized_client", aadsts: 700016,
-			message: fmt.Sprintf("Application with identifier '%s' was not found in the directory '%s'. This can happen if the application has not been installed by the administrator of the tenant or consented to by any user in the tenant. You may have sent your authentication request to the wrong tenant.", clientID, tenantDisplayName)}
+		return unknownApplication(clientID)
 	}
 	if form.Has("client_assertion") || form.Has("client_assertion_type") {
 		// A certificate or federated credential (grant_client_assertion.go).

@@ -152,8 +152,7 @@ func (s *Server) authenticatePublicClient(r *http.Request, form url.Values) *ent
 		return &e
 	}
 	if !strings.EqualFold(clientID, s.opts.ClientID) {
-		return &entraError{status: http.StatusBadRequest, code: "unauthorized_client", aadsts: 700016,
-			message: fmt.Sprintf("Application with identifier '%s' was not found in the directory '%s'. This can happen if the application has not been installed by the administrator of the tenant or consented to by any user in the tenant. You may have sent your authentication request to the wrong tenant.", clientID, tenantDisplayName)}
+		return unknownApplication(clientID)
 	}
 	_, _, basic := r.BasicAuth()
 	if form.Has("client_secret") || form.Has("client_assertion") || basic {
