@@ -164,10 +164,11 @@ func isTrue(v string) bool { return strings.EqualFold(v, "true") || v == "1" }
 var errNoCredential = errors.New("auth: no credential configured. Set one of: " +
 	EnvTenantID + ", " + EnvClientID + " and " + EnvClientSecret + " (a service principal with a client secret); " +
 	EnvTenantID + ", " + EnvClientID + " and " + EnvCertificatePath + " (a service principal with a certificate); " +
-	EnvClientID + " and " + EnvFederatedTokenFile + " (workload identity); " +
+	EnvClientID + ", " + EnvUsername + " and " + EnvPassword + " (a user's password; no MFA); " +
+	EnvTenantID + ", " + EnvClientID + " and " + EnvFederatedTokenFile + " (workload identity); " +
 	EnvClientID + " alone (a user signing in with a device code; run powerbi-mcp login); " +
 	EnvAccessToken + " or " + EnvAccessTokenFile + " (a pre-acquired Power BI access token); " +
-	"or " + EnvAuth + "=" + KindAzureCLI + " to use the Azure CLI's sign-in (az login)")
+	"or " + EnvAuth + "=" + KindManagedIdentity + " (an Azure resource's managed identity) or " + EnvAuth + "=" + KindAzureCLI + " (the Azure CLI's sign-in, az login)")
 
 // New chooses the credential that cfg configures. With Kind empty or auto
 // it follows newAuto's order; otherwise it builds that kind and reports what
@@ -177,7 +178,7 @@ func New(cfg Config) (TokenSource, error) {
 	if cfg.Getenv == nil {
 		cfg.Getenv = os.Getenv
 	}
-	cfg, err := cfg.withCloud()
+	cfg, err := cfg.WithCloud()
 	if err != nil {
 		return nil, err
 	}

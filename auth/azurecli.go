@@ -24,7 +24,7 @@ const azInstallURL = "https://learn.microsoft.com/cli/azure/install-azure-cli"
 // AZURE_TENANT_ID's tenant when that is set. Concurrent callers share one az
 // run and the token is reused until five minutes before it expires.
 func NewAzureCLI(cfg Config) (TokenSource, error) {
-	cfg, err := cfg.withCloud() // New has done this, but a direct call must get the cloud's resource too
+	cfg, err := cfg.WithCloud() // New has done this, but a direct call must get the cloud's resource too
 	if err != nil {
 		return nil, err
 	}

@@ -52,9 +52,9 @@ func LookupCloud(name string) (Cloud, error) {
 	return Cloud{}, fmt.Errorf("auth: %s %q is not a Power BI cloud; use one of %s", EnvCloud, name, strings.Join(CloudNames(), ", "))
 }
 
-// withCloud fills the authority host and scope that cfg leaves empty from
+// WithCloud fills the authority host and scope that cfg leaves empty from
 // its cloud. Explicit settings win, so each part stays overridable.
-func (cfg Config) withCloud() (Config, error) {
+func (cfg Config) WithCloud() (Config, error) {
 	c, err := LookupCloud(cfg.Cloud)
 	if err != nil {
 		return cfg, err

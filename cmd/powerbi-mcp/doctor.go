@@ -104,6 +104,13 @@ func runDoctorWith(ctx context.Context, args []string, getenv func(string) strin
 	logger := newLogger(cfg, stderr)
 
 	authCfg := cfg.authConfig(getenv, logger)
+	if cfg.Sandbox && cfg.Auth == auth.KindDeviceCode {
+		// The sandbox's token cache lives as long as one process, so a sign-in made for the
+		// doctor could not be checked by it, nor one made by login.
+		fmt.Fprintln(stderr, "powerbi-mcp doctor: --sandbox checks the demo tenant's service principal (the default) or, with --auth username-password, its demo user; "+
+			"try the device-code sign-in in the server itself: powerbi-mcp --sandbox --auth device-code")
+		return 2
+	}
 	if cfg.Sandbox {
 		sb, err := startSandbox(cfg.Auth, logger)
 		if err != nil {
@@ -115,6 +122,11 @@ func runDoctorWith(ctx context.Context, args []string, getenv func(string) strin
 	}
 	authCfg.HTTPClient = httpClient
 	authCfg.Logger = logger
+	// The authority check asks the host sign-in will use: --cloud's unless AZURE_AUTHORITY_HOST
+	// says otherwise. An unknown cloud was refused with the flags.
+	if resolved, err := authCfg.WithCloud(); err == nil {
+		authCfg = resolved
+	}
 
 	d := &doctor{cfg: cfg, auth: authCfg, http: httpClient, logger: logger, sandbox: cfg.Sandbox}
 	d.secrets = nonEmpty(authCfg.ClientSecret, authCfg.Password, authCfg.CertificatePassword, authCfg.AccessToken)
