@@ -93,3 +93,35 @@ func BenchmarkTokenWarm(b *testing.B) {
 		}
 	})
 }
+
+// BenchmarkTokenFromPersistentCache is a restarted server's first token for
+// a user who signed in earlier: each iteration builds a fresh device-code
+// source (a new MSAL client, as in a new process) on the same token cache
+// file and takes a token from it. idp-token-requests/op must stay 0.
+func BenchmarkTokenFromPersistentCache(b *testing.B) {
+	s := pbitest.NewServer(pbitest.Options{})
+	defer s.Close()
+	cfg := auth.Config{Kind: auth.KindDeviceCode, AuthorityHost: s.AuthorityHost(), ClientID: s.ClientID(),
+		HTTPClient: s.Client(), TokenCacheDir: b.TempDir()}
+	ctx := context.Background()
+	if _, err := auth.Login(ctx, cfg, func(sir *auth.SignInRequired) {
+		if err := s.ApproveDeviceCode(sir.UserCode, ""); err != nil {
+			b.Error(err)
+		}
+	}); err != nil {
+		b.Fatal(err)
+	}
+	before := s.TokenRequests()
+	iterations := 0
+	for b.Loop() {
+		iterations++
+		src, err := auth.New(cfg)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if _, err := src.Token(ctx); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(s.TokenRequests()-before)/float64(iterations), "idp-token-requests/op")
+}
