@@ -13,7 +13,6 @@ import (
 	"time"
 
 	"github.com/powerbi-mcp/powerbi-mcp/auth"
-	"github.com/powerbi-mcp/powerbi-mcp/pbiclient"
 	"github.com/powerbi-mcp/powerbi-mcp/pbiclient/pbitest"
 )
 
@@ -75,22 +74,11 @@ func (f *fakeAz) args() string {
 func TestAzureCLITokenListsWorkspaces(t *testing.T) {
 	az := newFakeAz(t)
 	tenant := newTenant(t, pbitest.Options{})
-	tenant.SeedDemo()
 	az.answer(t, tenant.IssueUserToken("", time.Hour), time.Now().Add(time.Hour))
 
 	log, logs := traceLogger()
 	src := newSource(t, auth.Config{Kind: auth.KindAzureCLI, Logger: log})
-	pc, err := pbiclient.New(pbiclient.Config{BaseURL: tenant.APIBaseURL(), Tokens: src, Transport: tenant.Client().Transport})
-	if err != nil {
-		t.Fatal(err)
-	}
-	groups, err := pc.ListGroups(context.Background(), pbiclient.ListGroupsOptions{})
-	if err != nil {
-		t.Fatalf("ListGroups with the Azure CLI's token: %v", err)
-	}
-	if len(groups) == 0 {
-		t.Fatal("no workspaces")
-	}
+	listWorkspaces(t, tenant, src)
 	if want := "account get-access-token --resource https://analysis.windows.net/powerbi/api --output json"; az.args() != want {
 		t.Fatalf("az ran with %q, want %q", az.args(), want)
 	}

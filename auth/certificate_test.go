@@ -24,7 +24,6 @@ import (
 func certTenant(t *testing.T) (*pbitest.Server, *x509.Certificate, []byte, []byte) {
 	t.Helper()
 	s := newTenant(t, pbitest.Options{})
-	s.SeedDemo()
 	key := rsaKeys()[0]
 	cert := newCertificate(t, "powerbi-mcp", key, time.Now().Add(24*time.Hour), nil, nil)
 	s.AddClientCertificate(cert)
@@ -114,7 +113,6 @@ func TestCertificateOneRequestPerAcquisition(t *testing.T) {
 // AZURE_CLIENT_SEND_CERTIFICATE_CHAIN turns on.
 func TestCertificateSendsChainWhenAsked(t *testing.T) {
 	s := newTenant(t, pbitest.Options{})
-	s.SeedDemo()
 	keys := rsaKeys()
 	ca := newCertificate(t, "Contoso Issuing CA", keys[2], time.Now().Add(48*time.Hour), nil, nil)
 	leaf := newCertificate(t, "powerbi-mcp.contoso.com", keys[1], time.Now().Add(24*time.Hour), ca, keys[2])

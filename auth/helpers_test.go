@@ -15,6 +15,8 @@ func newTenant(t testing.TB, opts pbitest.Options) *pbitest.Server {
 	t.Helper()
 	s := pbitest.NewServer(opts)
 	t.Cleanup(s.Close)
+	// Seeded, so that a token Power BI accepts also shows workspaces.
+	s.SeedDemo()
 	return s
 }
 

@@ -18,7 +18,6 @@ import (
 func miTenant(t *testing.T) (*pbitest.Server, auth.Config) {
 	t.Helper()
 	s := newTenant(t, pbitest.Options{})
-	s.SeedDemo()
 	t.Setenv("IDENTITY_ENDPOINT", s.ManagedIdentityEndpoint())
 	t.Setenv("IDENTITY_HEADER", s.ManagedIdentityHeader())
 	for _, v := range []string{"IDENTITY_SERVER_THUMBPRINT", "MSI_ENDPOINT", "MSI_SECRET", "IMDS_ENDPOINT"} {

@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/powerbi-mcp/powerbi-mcp/auth"
-	"github.com/powerbi-mcp/powerbi-mcp/pbiclient"
 	"github.com/powerbi-mcp/powerbi-mcp/pbiclient/pbitest"
 )
 
@@ -24,7 +23,6 @@ func writeToken(t *testing.T, path, token string) {
 // file and the next call uses it, with no restart.
 func TestTokenFileIsReadAgainWhenItChanges(t *testing.T) {
 	tenant := newTenant(t, pbitest.Options{})
-	tenant.SeedDemo()
 	path := filepath.Join(t.TempDir(), "token")
 	writeToken(t, path, tenant.IssueUserToken("", -time.Minute)) // already expired
 
@@ -41,13 +39,7 @@ func TestTokenFileIsReadAgainWhenItChanges(t *testing.T) {
 	if err != nil || got != fresh {
 		t.Fatalf("the fresh token in the file was not used: %v", err)
 	}
-	pc, err := pbiclient.New(pbiclient.Config{BaseURL: tenant.APIBaseURL(), Tokens: src, Transport: tenant.Client().Transport})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := pc.ListGroups(context.Background(), pbiclient.ListGroupsOptions{}); err != nil {
-		t.Fatalf("ListGroups with the file's token: %v", err)
-	}
+	listWorkspaces(t, tenant, src)
 	if d := src.Describe(); !strings.Contains(d, path) || !strings.Contains(d, "tenant "+tenant.TenantID()) || strings.Contains(d, fresh) {
 		t.Fatalf("Describe() = %q", d)
 	}

@@ -86,18 +86,6 @@ func tokenEventually(t *testing.T, src auth.TokenSource) string {
 	}
 }
 
-// listGroups calls Power BI with the source's token.
-func listGroups(t *testing.T, s *pbitest.Server, src auth.TokenSource) {
-	t.Helper()
-	c, err := pbiclient.New(pbiclient.Config{BaseURL: s.APIBaseURL(), Tokens: src, Transport: s.Client().Transport})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := c.ListGroups(context.Background(), pbiclient.ListGroupsOptions{}); err != nil {
-		t.Fatalf("ListGroups with the user's token: %v", err)
-	}
-}
-
 // login signs in ahead of time, approving the device code as the user.
 func login(t *testing.T, s *pbitest.Server, cfg auth.Config) auth.Account {
 	t.Helper()
@@ -175,7 +163,7 @@ func TestDeviceCodeSignInFromAToolCall(t *testing.T) {
 	if err != nil {
 		t.Fatalf("Token right after signing in: %v", err)
 	}
-	listGroups(t, s, src)
+	listWorkspaces(t, s, src)
 	if n := s.Count(deviceCodeRoute); n != 1 {
 		t.Errorf("devicecode endpoint saw %d requests, want 1", n)
 	}
@@ -197,7 +185,7 @@ func TestDeviceCodeSignInFromAToolCall(t *testing.T) {
 	if n := s.TokenRequests() - before; n != 1 {
 		t.Errorf("token endpoint saw %d requests for 200 calls and one Invalidate, want 1", n)
 	}
-	listGroups(t, s, src)
+	listWorkspaces(t, s, src)
 	if n := s.Count(deviceCodeRoute); n != 1 {
 		t.Errorf("renewing the token started a new sign-in")
 	}
@@ -294,7 +282,7 @@ func TestLoginThenANewServerNeedsNoTokenRequest(t *testing.T) {
 	// A new process: a new source (a new MSAL client) on the same cache.
 	before := s.TokenRequests()
 	src := newSource(t, cfg)
-	listGroups(t, s, src)
+	listWorkspaces(t, s, src)
 	if n := s.TokenRequests() - before; n != 0 {
 		t.Errorf("the new source made %d token requests, want 0", n)
 	}
@@ -451,7 +439,7 @@ func TestUsernamePasswordSignIn(t *testing.T) {
 	cfg.TenantID = s.TenantID()
 	cfg.Logger = logger
 	src := newSource(t, cfg)
-	listGroups(t, s, src)
+	listWorkspaces(t, s, src)
 	if n := strings.Count(logs.String(), "deprecates"); n != 1 {
 		t.Errorf("the deprecation was logged %d times, want once", n)
 	}
@@ -549,7 +537,7 @@ func TestDeviceCodeWithTenantID(t *testing.T) {
 	}
 	signInOnPage(t, s, wantSignIn(t, src))
 	tokenEventually(t, src)
-	listGroups(t, s, src)
+	listWorkspaces(t, s, src)
 }
 
 func TestLogoutThenSignInIsAskedFor(t *testing.T) {
@@ -613,7 +601,7 @@ func TestLoginWithUsernamePassword(t *testing.T) {
 	}
 	before := s.TokenRequests()
 	cfg.Kind = auth.KindUsernamePassword
-	listGroups(t, s, newSource(t, cfg))
+	listWorkspaces(t, s, newSource(t, cfg))
 	if n := s.TokenRequests() - before; n != 0 {
 		t.Errorf("a source after Login made %d token requests, want 0", n)
 	}

@@ -20,7 +20,6 @@ const serviceAccount = "system:serviceaccount:default:powerbi-mcp"
 func workloadTenant(t *testing.T) (*pbitest.Server, auth.Config) {
 	t.Helper()
 	s := newTenant(t, pbitest.Options{})
-	s.SeedDemo()
 	s.AddFederatedCredential(pbitest.FederatedCredential{Subject: serviceAccount})
 	cfg := appConfig(s)
 	cfg.Kind = auth.KindWorkloadIdentity
