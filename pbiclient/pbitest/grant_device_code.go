@@ -77,11 +77,7 @@ func (s *Server) deviceCodeEndpoint(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	form := r.PostForm
-	if e := s.authenticatePublicClient(r, form); e != nil {
-		writeEntraError(w, r, *e)
-		return
-	}
-	if e := checkUserScope(form.Get("scope")); e != nil {
+	if e := s.checkUserGrant(r, form, true); e != nil {
 		writeEntraError(w, r, *e)
 		return
 	}
@@ -136,15 +132,11 @@ func (d *directoryUsers) byUserCode(code string) *deviceAuthorization {
 
 // grantDeviceCode serves the polls of the device authorization grant.
 func grantDeviceCode(s *Server, w http.ResponseWriter, r *http.Request, form url.Values) {
-	if e := s.authenticatePublicClient(r, form); e != nil {
+	if e := s.checkUserGrant(r, form, false, "device_code"); e != nil {
 		writeEntraError(w, r, *e)
 		return
 	}
 	code := form.Get("device_code")
-	if code == "" {
-		writeEntraError(w, r, missingParameter("device_code"))
-		return
-	}
 	d := s.directory()
 	d.mu.Lock()
 	a := d.deviceCodes[code]

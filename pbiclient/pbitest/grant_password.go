@@ -11,17 +11,7 @@ func init() { grantTypes["password"] = grantPassword }
 // grantPassword serves grant_type=password (Resource Owner Password
 // Credentials): a public client sends the user's name and password.
 func grantPassword(s *Server, w http.ResponseWriter, r *http.Request, form url.Values) {
-	if e := s.authenticatePublicClient(r, form); e != nil {
-		writeEntraError(w, r, *e)
-		return
-	}
-	for _, name := range []string{"username", "password"} {
-		if form.Get(name) == "" {
-			writeEntraError(w, r, missingParameter(name))
-			return
-		}
-	}
-	if e := checkUserScope(form.Get("scope")); e != nil {
+	if e := s.checkUserGrant(r, form, true, "username", "password"); e != nil {
 		writeEntraError(w, r, *e)
 		return
 	}

@@ -13,19 +13,11 @@ func init() { grantTypes["refresh_token"] = grantRefreshToken }
 // token. Like Entra, the old refresh token stays valid until revoked
 // (RevokeRefreshTokens).
 func grantRefreshToken(s *Server, w http.ResponseWriter, r *http.Request, form url.Values) {
-	if e := s.authenticatePublicClient(r, form); e != nil {
+	if e := s.checkUserGrant(r, form, true, "refresh_token"); e != nil {
 		writeEntraError(w, r, *e)
 		return
 	}
 	rt := form.Get("refresh_token")
-	if rt == "" {
-		writeEntraError(w, r, missingParameter("refresh_token"))
-		return
-	}
-	if e := checkUserScope(form.Get("scope")); e != nil {
-		writeEntraError(w, r, *e)
-		return
-	}
 	d := s.directory()
 	d.mu.Lock()
 	g, ok := d.refreshTokens[rt]

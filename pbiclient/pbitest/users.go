@@ -162,6 +162,25 @@ func (s *Server) authenticatePublicClient(r *http.Request, form url.Values) *ent
 	return nil
 }
 
+// checkUserGrant does what every user grant checks first, in Entra's order:
+// the public client, then the grant's own parameters, then (when the grant
+// asks for a scope) the scope. It returns the error to answer, or nil.
+func (s *Server) checkUserGrant(r *http.Request, form url.Values, scoped bool, params ...string) *entraError {
+	if e := s.authenticatePublicClient(r, form); e != nil {
+		return e
+	}
+	for _, name := range params {
+		if form.Get(name) == "" {
+			e := missingParameter(name)
+			return &e
+		}
+	}
+	if scoped {
+		return checkUserScope(form.Get("scope"))
+	}
+	return nil
+}
+
 // checkUserScope validates the scope of a user grant: present, and naming no
 // resource but Power BI (by its .default or a delegated permission).
 func checkUserScope(scope string) *entraError {
