@@ -144,9 +144,6 @@ func dataflowTools(d Deps) []Tool {
 			return DataflowTransactionsResult{}, err
 		}
 		items, p := pageOf(all, top, skip)
-		if items == nil {
-			items = []pbiclient.DataflowTransaction{}
-		}
 		return DataflowTransactionsResult{Workspace: ws, Dataflow: df, Transactions: items, Page: p, Message: msg}, nil
 	}
 	return []Tool{{
@@ -167,9 +164,6 @@ func dataflowTools(d Deps) []Tool {
 				return DataflowListResult{}, err
 			}
 			items, p := pageOf(all, defaultInt(a.Top, 100), a.Skip)
-			if items == nil {
-				items = []pbiclient.Dataflow{}
-			}
 			return DataflowListResult{Workspace: ws, Dataflows: items, Page: p}, nil
 		}),
 	}, {
@@ -298,9 +292,6 @@ func dataflowTools(d Deps) []Tool {
 				return DataflowDatasourcesResult{}, err
 			}
 			items, p := pageOf(all, defaultInt(a.Top, 100), a.Skip)
-			if items == nil {
-				items = []pbiclient.Datasource{}
-			}
 			return DataflowDatasourcesResult{Workspace: ws, Dataflow: df, Datasources: items, Page: p}, nil
 		}),
 	}, {
@@ -322,9 +313,6 @@ func dataflowTools(d Deps) []Tool {
 				return UpstreamDataflowsOfDataflowResult{}, err
 			}
 			items, p := pageOf(all, defaultInt(a.Top, 100), a.Skip)
-			if items == nil {
-				items = []pbiclient.DependentDataflow{}
-			}
 			return UpstreamDataflowsOfDataflowResult{Workspace: ws, Dataflow: df, Upstream: items, Page: p}, nil
 		}),
 	}, {

@@ -86,7 +86,11 @@ func pageOf[T any](all []T, top, skip int) ([]T, Page) {
 		skip = len(all)
 	}
 	end := min(skip+top, len(all))
+	// An empty page is [] in the result, never null: its schema says array.
 	items := all[skip:end]
+	if items == nil {
+		items = []T{}
+	}
 	p := Page{Count: len(items), HasMore: end < len(all)}
 	if p.HasMore {
 		p.NextSkip = end

@@ -507,7 +507,7 @@ func (s *Server) adminListGroups(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	s.mu.Unlock()
-	s.writeList(w, "", "groups", page(groups, top, skip))
+	writeList(s, w, "", "groups", page(groups, top, skip))
 }
 
 func (s *Server) adminGetGroup(w http.ResponseWriter, r *http.Request) {
@@ -539,7 +539,7 @@ func (s *Server) adminListGroupUsers(w http.ResponseWriter, r *http.Request) {
 	for _, u := range tw.users {
 		users = append(users, toAdminUserJSON(u))
 	}
-	s.writeList(w, tw.info.ID, "users", users)
+	writeList(s, w, tw.info.ID, "users", users)
 }
 
 // adminItems serves the three tenant-wide item lists: optional $top and
@@ -564,7 +564,7 @@ func adminItems[T any](s *Server, w http.ResponseWriter, r *http.Request, fragme
 		})
 	}
 	s.mu.Unlock()
-	s.writeList(w, "", fragment, page(items, top, skip))
+	writeList(s, w, "", fragment, page(items, top, skip))
 }
 
 func (s *Server) adminListDatasets(w http.ResponseWriter, r *http.Request) {
@@ -620,7 +620,7 @@ func (s *Server) adminListApps(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	s.mu.Unlock()
-	s.writeList(w, "", "apps", page(apps, top, skip))
+	writeList(s, w, "", "apps", page(apps, top, skip))
 }
 
 // capacityJSON is a Capacity as the service sends it.
@@ -659,7 +659,7 @@ func (s *Server) adminListCapacities(w http.ResponseWriter, r *http.Request) {
 		caps = append(caps, toCapacityJSON(*c, expand["tenantKey"]))
 	}
 	s.mu.Unlock()
-	s.writeList(w, "", "capacities", caps)
+	writeList(s, w, "", "capacities", caps)
 }
 
 // refreshableJSON is a Refreshable: refresh statistics of a model on a
@@ -760,5 +760,5 @@ func (s *Server) adminListRefreshables(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	s.mu.Unlock()
-	s.writeList(w, "", "refreshables", page(out, top, skip))
+	writeList(s, w, "", "refreshables", page(out, top, skip))
 }

@@ -204,7 +204,7 @@ func (s *Server) listApps(w http.ResponseWriter, r *http.Request) {
 		items = append(items, toAppJSON(a.info))
 	}
 	s.mu.Unlock()
-	s.writeList(w, "", "apps", items)
+	writeList(s, w, "", "apps", items)
 }
 
 func (s *Server) getApp(w http.ResponseWriter, r *http.Request) {
@@ -231,7 +231,7 @@ func (s *Server) listAppReports(w http.ResponseWriter, r *http.Request) {
 		items = append(items, s.toAppReportJSON(rep, a.info.ID))
 	}
 	s.mu.Unlock()
-	s.writeList(w, "", "reports", items)
+	writeList(s, w, "", "reports", items)
 }
 
 func (s *Server) getAppReport(w http.ResponseWriter, r *http.Request) {
@@ -269,7 +269,7 @@ func (s *Server) listAppDashboards(w http.ResponseWriter, r *http.Request) {
 		items = append(items, s.toAppDashboardJSON(d.info, a.info.ID))
 	}
 	s.mu.Unlock()
-	s.writeList(w, "", "dashboards", items)
+	writeList(s, w, "", "dashboards", items)
 }
 
 // appDashboardOf resolves the app dashboard a request addresses. The caller
@@ -312,7 +312,7 @@ func (s *Server) listAppTiles(w http.ResponseWriter, r *http.Request) {
 		items = append(items, s.toTileJSON(t.info, d.info.ID, "&appId="+a.info.ID))
 	}
 	s.mu.Unlock()
-	s.writeList(w, "", "tiles", items)
+	writeList(s, w, "", "tiles", items)
 }
 
 func (s *Server) getAppTile(w http.ResponseWriter, r *http.Request) {

@@ -99,7 +99,7 @@ func (s *Server) listCapacities(w http.ResponseWriter, r *http.Request) {
 		items = append(items, toCapacityJSON(*c, false))
 	}
 	s.mu.Unlock()
-	s.writeList(w, "", "capacities", items)
+	writeList(s, w, "", "capacities", items)
 }
 
 // writeCapacityNotFound answers a capacity id the caller cannot see [INFER:
@@ -130,7 +130,7 @@ func (s *Server) listWorkloads(w http.ResponseWriter, r *http.Request) {
 		writeCapacityNotFound(w, id)
 		return
 	}
-	s.writeList(w, "", "capacities('"+c.ID+"')/workloads", items)
+	writeList(s, w, "", "capacities('"+c.ID+"')/workloads", items)
 }
 
 // refreshWindow is how far back the service keeps refresh statistics: a
@@ -213,7 +213,7 @@ func (s *Server) listRefreshables(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	s.mu.Unlock()
-	s.writeList(w, "", "capacities/refreshables", page(items, top, skip))
+	writeList(s, w, "", "capacities/refreshables", page(items, top, skip))
 }
 
 // refreshableOf computes a model's refresh statistics over the last seven

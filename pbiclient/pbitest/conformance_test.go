@@ -2,10 +2,8 @@ package pbitest
 
 import (
 	"bytes"
-	"flag"
 	"net/http"
 	"net/url"
-	"os"
 	"strings"
 	"sync"
 	"testing"
@@ -15,23 +13,15 @@ import (
 )
 
 // TestMain checks every Power BI exchange of this package's tests against
-// Microsoft's REST definition, as the pbiclient and tools suites do.
+// Microsoft's REST definition (swaggercheck.Main).
 func TestMain(m *testing.M) {
-	flag.Parse()
-	if swaggercheck.Benchmarking() {
-		os.Exit(m.Run())
-	}
-	col := swaggercheck.NewCollector()
-	Observe(func(r Request) {
-		col.Add(swaggercheck.Exchange{Method: r.Method, Path: r.Path, Route: r.Route, RawQuery: r.RawQuery,
-			Body: r.Body, Status: r.Status, ResponseBody: r.ResponseBody})
+	swaggercheck.Main(m, "pbitest", func(add func(swaggercheck.Exchange)) func() {
+		Observe(func(r Request) {
+			add(swaggercheck.Exchange{Method: r.Method, Path: r.Path, Route: r.Route, RawQuery: r.RawQuery,
+				Body: r.Body, Status: r.Status, ResponseBody: r.ResponseBody})
+		})
+		return func() { Observe(nil) }
 	})
-	code := m.Run()
-	Observe(nil)
-	if !col.Report(os.Stdout, "pbitest", testing.Verbose()) && code == 0 {
-		code = 1
-	}
-	os.Exit(code)
 }
 
 // Every Power BI route the fake serves must be an operation of the

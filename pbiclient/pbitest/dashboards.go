@@ -218,7 +218,7 @@ func (s *Server) listDashboards(w http.ResponseWriter, r *http.Request) {
 		items = append(items, s.toDashboardJSON(d.info, groupID))
 	}
 	s.mu.Unlock()
-	s.writeList(w, groupID, "dashboards", items)
+	writeList(s, w, groupID, "dashboards", items)
 }
 
 // addDashboardRequest is AddDashboardRequest of the REST definition.
@@ -308,7 +308,7 @@ func (s *Server) listTiles(w http.ResponseWriter, r *http.Request) {
 		items = append(items, s.toTileJSON(t.info, d.info.ID, groupScope(groupID)))
 	}
 	s.mu.Unlock()
-	s.writeList(w, groupID, "tiles", items)
+	writeList(s, w, groupID, "tiles", items)
 }
 
 func (s *Server) getTile(w http.ResponseWriter, r *http.Request) {

@@ -164,7 +164,7 @@ func (s *Server) listDataflows(w http.ResponseWriter, r *http.Request) {
 			ConfiguredBy: df.info.ConfiguredBy})
 	}
 	s.mu.Unlock()
-	s.writeList(w, groupID, "dataflows", items)
+	writeList(s, w, groupID, "dataflows", items)
 }
 
 // getDataflow answers the dataflow's definition, its model.json (CDM
@@ -297,7 +297,7 @@ func (s *Server) listDataflowTransactions(w http.ResponseWriter, r *http.Request
 		items = append(items, j)
 	}
 	s.mu.Unlock()
-	s.writeList(w, groupID, "transactions", items)
+	writeList(s, w, groupID, "transactions", items)
 }
 
 // cancelDataflowTransaction marks a running refresh cancelled. The answer
@@ -342,10 +342,7 @@ func (s *Server) listDataflowDatasources(w http.ResponseWriter, r *http.Request)
 	}
 	items := slices.Clone(df.info.Datasources)
 	s.mu.Unlock()
-	if items == nil {
-		items = []Datasource{}
-	}
-	s.writeList(w, groupID, "datasources", items)
+	writeList(s, w, groupID, "datasources", items)
 }
 
 func (s *Server) listUpstreamDataflowsOfDataflow(w http.ResponseWriter, r *http.Request) {
@@ -360,7 +357,7 @@ func (s *Server) listUpstreamDataflowsOfDataflow(w http.ResponseWriter, r *http.
 		items = append(items, dependentDataflow{TargetDataflowID: u.DataflowID, GroupID: u.WorkspaceID})
 	}
 	s.mu.Unlock()
-	s.writeList(w, groupID, "dependentDataflows", items)
+	writeList(s, w, groupID, "dependentDataflows", items)
 }
 
 // updateDataflowRefreshSchedule applies the schedule rules of the service,

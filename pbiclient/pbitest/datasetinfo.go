@@ -226,10 +226,7 @@ func (s *Server) listDatasources(w http.ResponseWriter, r *http.Request) {
 	}
 	items := slices.Clone(d.info.Datasources)
 	s.mu.Unlock()
-	if items == nil {
-		items = []Datasource{}
-	}
-	s.writeList(w, groupID, "datasources", items)
+	writeList(s, w, groupID, "datasources", items)
 }
 
 func (s *Server) listParameters(w http.ResponseWriter, r *http.Request) {
@@ -241,10 +238,7 @@ func (s *Server) listParameters(w http.ResponseWriter, r *http.Request) {
 	}
 	items := d.info.clone().Parameters
 	s.mu.Unlock()
-	if items == nil {
-		items = []Parameter{}
-	}
-	s.writeList(w, groupID, "parameters", items)
+	writeList(s, w, groupID, "parameters", items)
 }
 
 // updateParameters applies the documented rules: owner only, a non-empty
@@ -335,10 +329,7 @@ func (s *Server) listDatasetUsers(w http.ResponseWriter, r *http.Request) {
 	}
 	items := slices.Clone(d.info.Users)
 	s.mu.Unlock()
-	if items == nil {
-		items = []DatasetUser{}
-	}
-	s.writeList(w, groupID, "users", items)
+	writeList(s, w, groupID, "users", items)
 }
 
 // datasetGrantRights are the rights POST .../users may grant (the
@@ -421,5 +412,5 @@ func (s *Server) listUpstreamDataflows(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	s.mu.Unlock()
-	s.writeList(w, groupID, "datasetToDataflowLinks", items)
+	writeList(s, w, groupID, "datasetToDataflowLinks", items)
 }

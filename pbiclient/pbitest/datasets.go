@@ -130,7 +130,7 @@ func (s *Server) listDatasets(w http.ResponseWriter, r *http.Request) {
 		items = append(items, s.toDatasetJSON(d.info, groupID))
 	}
 	s.mu.Unlock()
-	s.writeList(w, groupID, "datasets", items)
+	writeList(s, w, groupID, "datasets", items)
 }
 
 func (s *Server) getDataset(w http.ResponseWriter, r *http.Request) {

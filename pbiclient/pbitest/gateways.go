@@ -218,7 +218,7 @@ func (s *Server) listGateways(w http.ResponseWriter, _ *http.Request) {
 		items = append(items, toGatewayJSON(g.info))
 	}
 	s.mu.Unlock()
-	s.writeList(w, "", "gateways", items)
+	writeList(s, w, "", "gateways", items)
 }
 
 func (s *Server) getGateway(w http.ResponseWriter, r *http.Request) {
@@ -245,7 +245,7 @@ func (s *Server) listGatewayDatasources(w http.ResponseWriter, r *http.Request) 
 		items = append(items, toGatewayDatasourceJSON(g.info.ID, ds))
 	}
 	s.mu.Unlock()
-	s.writeList(w, "", "gatewayDatasources", items)
+	writeList(s, w, "", "gatewayDatasources", items)
 }
 
 func (s *Server) getGatewayDatasource(w http.ResponseWriter, r *http.Request) {
@@ -292,7 +292,7 @@ func (s *Server) listGatewayDatasourceUsers(w http.ResponseWriter, r *http.Reque
 			EmailAddress: u.EmailAddress, Identifier: u.Identifier, PrincipalType: u.PrincipalType})
 	}
 	s.mu.Unlock()
-	s.writeList(w, "", "datasourceUsers", items)
+	writeList(s, w, "", "datasourceUsers", items)
 }
 
 // addGatewayDatasourceUser grants a user or service principal access to a
@@ -462,7 +462,7 @@ func (s *Server) discoverGateways(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	s.mu.Unlock()
-	s.writeList(w, groupID, "gateways", items)
+	writeList(s, w, groupID, "gateways", items)
 }
 
 // sandboxGatewayUser is the service principal the sandbox signs in as, a

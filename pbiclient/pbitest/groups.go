@@ -290,7 +290,7 @@ func (s *Server) listGroupUsers(w http.ResponseWriter, r *http.Request) {
 		users = append(users, toGroupUserJSON(u))
 	}
 	s.mu.Unlock()
-	s.writeList(w, groupID, "users", page(users, top, skip))
+	writeList(s, w, groupID, "users", page(users, top, skip))
 }
 
 // Access rights a workspace user can be given. "None" is in the REST

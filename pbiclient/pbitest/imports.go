@@ -443,7 +443,7 @@ func (s *Server) listImports(w http.ResponseWriter, r *http.Request) {
 		items = append(items, s.toImportJSON(ws, groupID, j, now))
 	}
 	s.mu.Unlock()
-	s.writeList(w, groupID, "imports", items)
+	writeList(s, w, groupID, "imports", items)
 }
 
 // createUploadLocation answers a blob URL with a shared access signature. Large imports need

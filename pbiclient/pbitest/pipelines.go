@@ -173,7 +173,7 @@ func (s *Server) listPipelines(w http.ResponseWriter, _ *http.Request) {
 	for _, p := range s.state.pipelines {
 		out = append(out, pipelineJSON{ID: p.info.ID, DisplayName: p.info.DisplayName, Description: p.info.Description})
 	}
-	s.writeList(w, "", "pipelines", out)
+	writeList(s, w, "", "pipelines", out)
 }
 
 func (s *Server) getPipeline(w http.ResponseWriter, r *http.Request) {
@@ -202,7 +202,7 @@ func (s *Server) listPipelineStages(w http.ResponseWriter, r *http.Request) {
 	if p == nil {
 		return
 	}
-	s.writeList(w, "", "pipelines('"+p.info.ID+"')/stages", s.stagesOf(p))
+	writeList(s, w, "", "pipelines('"+p.info.ID+"')/stages", s.stagesOf(p))
 }
 
 type stageArtifactJSON struct {
@@ -753,7 +753,7 @@ func (s *Server) listPipelineOperations(w http.ResponseWriter, r *http.Request) 
 	for i := len(p.operations) - 1; i >= 0; i-- {
 		out = append(out, s.toOperationJSON(p.operations[i], now, false))
 	}
-	s.writeList(w, "", "pipelines('"+p.info.ID+"')/operations", out)
+	writeList(s, w, "", "pipelines('"+p.info.ID+"')/operations", out)
 }
 
 func (s *Server) getPipelineOperation(w http.ResponseWriter, r *http.Request) {

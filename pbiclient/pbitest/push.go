@@ -380,7 +380,7 @@ func (s *Server) getTables(w http.ResponseWriter, r *http.Request) {
 		items = append(items, tableJSON(d.model, t))
 	}
 	s.mu.Unlock()
-	s.writeList(w, groupID, "tables", items)
+	writeList(s, w, groupID, "tables", items)
 }
 
 // putTable replaces a table's schema. Rows keep the values of columns that

@@ -422,7 +422,7 @@ func (s *Server) listRefreshes(w http.ResponseWriter, r *http.Request) {
 		items = append(items, d.refreshes[i].historyJSON(now))
 	}
 	s.mu.Unlock()
-	s.writeList(w, groupID, "refreshes", page(items, top, 0))
+	writeList(s, w, groupID, "refreshes", page(items, top, 0))
 }
 
 // enhancedRefreshOf resolves the enhanced refresh a request addresses,

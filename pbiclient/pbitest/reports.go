@@ -92,7 +92,7 @@ func (s *Server) listReports(w http.ResponseWriter, r *http.Request) {
 		items = append(items, s.toReportJSON(rep.info, groupID))
 	}
 	s.mu.Unlock()
-	s.writeList(w, groupID, "reports", items)
+	writeList(s, w, groupID, "reports", items)
 }
 
 // reportOf resolves the report a request addresses, answering 404 when it
@@ -139,7 +139,7 @@ func (s *Server) listPages(w http.ResponseWriter, r *http.Request) {
 	}
 	items := pagesJSON(rep.info.Pages)
 	s.mu.Unlock()
-	s.writeList(w, groupID, "pages", items)
+	writeList(s, w, groupID, "pages", items)
 }
 
 func (s *Server) getPage(w http.ResponseWriter, r *http.Request) {
@@ -390,7 +390,7 @@ func (s *Server) listReportDatasources(w http.ResponseWriter, r *http.Request) {
 		items = append(items, j)
 	}
 	s.mu.Unlock()
-	s.writeList(w, groupID, "datasources", items)
+	writeList(s, w, groupID, "datasources", items)
 }
 
 // downloadReport answers GET .../Export: a .pbix for a Power BI report

@@ -59,8 +59,12 @@ func (s *Server) metadataURL(groupID, fragment string) string {
 	return base + "/$metadata#" + fragment
 }
 
-// writeList answers {"@odata.context": ..., "value": items}.
-func (s *Server) writeList(w http.ResponseWriter, groupID, fragment string, items any) {
+// writeList answers {"@odata.context": ..., "value": items}. An empty list is
+// [] on the wire, never null, as in the service, whatever slice it came from.
+func writeList[T any](s *Server, w http.ResponseWriter, groupID, fragment string, items []T) {
+	if items == nil {
+		items = []T{}
+	}
 	writeJSON(w, http.StatusOK, odataList{Context: s.metadataURL(groupID, fragment), Value: items})
 }
 

@@ -4,9 +4,11 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"os"
 	"sort"
 	"strings"
 	"sync"
+	"testing"
 )
 
 // Collector checks exchanges as a test suite makes them and remembers which
@@ -106,4 +108,27 @@ func (col *Collector) Report(w io.Writer, suite string, verbose bool) bool {
 func Benchmarking() bool {
 	f := flag.Lookup("test.bench")
 	return f != nil && f.Value.String() != ""
+}
+
+// Main is a TestMain that checks every Power BI exchange of a package's tests
+// against Microsoft's REST definition: what the client sends (method, path,
+// query, body) and what the fake answers (status, body). Any departure fails
+// the run; the operations covered are printed (with -v, also the
+// undocumented fields sent). observe starts passing each exchange to add and
+// returns how to stop; it is pbitest.Observe in a form this package can take
+// without importing pbitest, whose own tests use it. Benchmarks run
+// unchecked.
+func Main(m *testing.M, suite string, observe func(add func(Exchange)) (stop func())) {
+	flag.Parse()
+	if Benchmarking() {
+		os.Exit(m.Run())
+	}
+	col := NewCollector()
+	stop := observe(col.Add)
+	code := m.Run()
+	stop()
+	if !col.Report(os.Stdout, suite, testing.Verbose()) && code == 0 {
+		code = 1
+	}
+	os.Exit(code)
 }
