@@ -172,8 +172,10 @@ var errNoCredential = errors.New("auth: no credential configured. Set one of: " 
 
 // New chooses the credential that cfg configures. With Kind empty or auto
 // it follows newAuto's order; otherwise it builds that kind and reports what
-// the kind is missing. It does no network I/O; the first Token call
-// contacts the identity provider.
+// the kind is missing. The first Token call contacts the identity provider;
+// New itself does no network I/O, except that auto, when it gets as far as
+// managed identity without the environment announcing an endpoint, probes
+// the instance metadata service (at most a second) as the Azure SDK does.
 func New(cfg Config) (TokenSource, error) {
 	if cfg.Getenv == nil {
 		cfg.Getenv = os.Getenv
