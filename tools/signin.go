@@ -34,31 +34,43 @@ func signInText(action string, s *auth.SignInRequired) string {
 var presented sync.Map // "session id\x00user code" -> struct{}
 
 // presentSignIn asks the client to show the sign-in link and code to the
-// user, if it declared elicitation. It does not wait for the answer: the
-// answer carries nothing (the sign-in happens in the browser) and a decline
-// changes nothing, while the tool result must not be held up.
-func presentSignIn(ctx context.Context, err error) {
+// user, if it declared elicitation, once per code and session.
+//
+// A client of MCP 2026-07-28 or later is asked with the call's result: it
+// shows the link and code, and calls again when the user is done, so the
+// retried call usually finds the user signed in. presentSignIn then returns
+// that result, and nil once the client has answered.
+//
+// An older client is sent an elicitation request without waiting for the
+// answer: the answer carries nothing (the sign-in happens in the browser) and
+// a decline changes nothing, while the tool result must not be held up.
+func presentSignIn(ctx context.Context, err error) *mcp.CallToolResult {
 	var s *auth.SignInRequired
-	if !errors.As(err, &s) || !clientCanBeAsked(ctx) {
-		return
+	caps := elicitationOf(ctx)
+	if !errors.As(err, &s) || caps == nil {
+		return nil
 	}
 	srv := server.ServerFromContext(ctx)
 	session := server.ClientSessionFromContext(ctx)
 	if srv == nil || session == nil {
-		return
-	}
-	key := session.SessionID() + "\x00" + s.UserCode
-	if _, seen := presented.LoadOrStore(key, struct{}{}); seen {
-		return
+		return nil
 	}
 	params := mcp.ElicitationParams{
 		Message: fmt.Sprintf("Sign in to Power BI: open %s and enter the code %s. Then ask again.", s.VerificationURL, s.UserCode),
 	}
-	if caps, ok := session.(server.SessionWithClientInfo); ok && caps.GetClientCapabilities().Elicitation.URL != nil {
+	if caps.URL != nil {
 		// URL mode is made for this: the user goes to a page, and nothing comes back.
 		params.Mode, params.URL, params.ElicitationID = mcp.ElicitationModeURL, s.VerificationURL, "signin-"+s.UserCode
 	} else {
 		params.RequestedSchema = map[string]any{"type": "object", "properties": map[string]any{}}
+	}
+	modern := server.IsModernRequest(ctx)
+	if modern && server.ElicitationResponse(roundTripOf(ctx).InputResponses, "signin") != nil {
+		return nil // shown, and still not signed in: the result says what to do
+	}
+	key := session.SessionID() + "\x00" + s.UserCode
+	if _, seen := presented.LoadOrStore(key, struct{}{}); seen {
+		return nil
 	}
 	// The request outlives the tool call that triggered it, but not the code.
 	until := s.ExpiresOn
@@ -67,9 +79,13 @@ func presentSignIn(ctx context.Context, err error) {
 	}
 	// Forget the code once it has expired, so the map does not grow.
 	time.AfterFunc(time.Until(until), func() { presented.Delete(key) })
+	if modern {
+		return server.NewInputRequestBuilder(questionState("signin", params.Message)).Elicit("signin", params).ToolResult()
+	}
 	go func() {
 		ctx, cancel := context.WithDeadline(context.WithoutCancel(ctx), until)
 		defer cancel()
 		srv.RequestElicitation(ctx, mcp.ElicitationRequest{Params: params}) // the answer changes nothing
 	}()
+	return nil
 }

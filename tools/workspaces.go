@@ -2,6 +2,7 @@ package tools
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 
@@ -77,9 +78,16 @@ func workspaceTools(d Deps) []Tool {
 // the model can act on. action names what failed, e.g. "list workspaces".
 func handle[A, O any](action string, fn func(context.Context, mcp.CallToolRequest, A) (O, error)) server.ToolHandlerFunc {
 	return mcp.NewTypedToolHandler(func(ctx context.Context, req mcp.CallToolRequest, a A) (*mcp.CallToolResult, error) {
+		ctx = withRoundTrip(ctx, req)
 		out, err := fn(ctx, req, a)
+		var input *inputRequired
+		if errors.As(err, &input) {
+			return input.result, nil
+		}
 		if err != nil {
-			presentSignIn(ctx, err)
+			if ask := presentSignIn(ctx, err); ask != nil {
+				return ask, nil
+			}
 			return errorResult(action, err), nil
 		}
 		return mcp.NewToolResultStructuredOnly(out), nil
