@@ -9,6 +9,9 @@
 // calls before it. A read that checks what the write before it changed lists
 // "transports": ["http", "sse"]: only a long-lived server still holds the write.
 //
+// The official TypeScript SDK's client then connects over each transport too (see sdkClient):
+// protocol version, tools, structured results, progress, errors and confirmations.
+//
 // Usage: node e2e.mjs /path/to/powerbi-mcp
 import { execFile, spawn } from "node:child_process";
 import { request as httpsRequest } from "node:https";
@@ -17,6 +20,11 @@ import { tmpdir } from "node:os";
 import { join, dirname } from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
+import { Client } from "@modelcontextprotocol/sdk/client/index.js";
+import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
+import { SSEClientTransport } from "@modelcontextprotocol/sdk/client/sse.js";
+import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
+import { ElicitRequestSchema } from "@modelcontextprotocol/sdk/types.js";
 
 const run = promisify(execFile);
 const here = dirname(fileURLToPath(import.meta.url));
@@ -135,10 +143,68 @@ async function overHTTP(transport, port) {
     await waitHealthy(`http://127.0.0.1:${port}/healthz`);
     const path = transport === "sse" ? "/sse" : "/mcp";
     await exercise(transport, ["--server-url", `http://127.0.0.1:${port}${path}`, "--transport", transport], exportDir);
+    const url = new URL(`http://127.0.0.1:${port}${path}`);
+    await sdkClient(transport, () => transport === "sse" ? new SSEClientTransport(url) : new StreamableHTTPClientTransport(url));
   } finally {
     server.kill("SIGTERM");
     const code = await new Promise((r) => server.on("exit", (c) => r(c)));
     check(`${transport}: SIGTERM shuts the server down cleanly`, code === 0, `exit code ${code}`);
+  }
+}
+
+// sdkClient drives the server with the official TypeScript SDK's client, as most agents built
+// on it do. That client speaks the protocol up to 2025-11-25 and declares elicitation: over
+// stdio the server asks it to confirm a deletion; over stateless HTTP and SSE no request from
+// the server can reach it, so the confirm argument decides there.
+async function sdkClient(label, makeTransport) {
+  label = `${label} (TypeScript SDK)`;
+  const asked = [];
+  const client = new Client({ name: "powerbi-mcp-e2e", version: "1.0.0" }, { capabilities: { elicitation: {} } });
+  client.setRequestHandler(ElicitRequestSchema, async (req) => {
+    asked.push(req.params.message);
+    return { action: "accept", content: { confirm: true } };
+  });
+  try {
+    await client.connect(makeTransport());
+  } catch (err) {
+    check(`${label}: connects`, false, String(err));
+    return;
+  }
+  try {
+    const server = client.getServerVersion();
+    check(`${label}: connects to powerbi-mcp`, server?.name === "powerbi-mcp", JSON.stringify(server));
+    const { tools } = await client.listTools();
+    check(`${label}: lists all ${expectedTools.length} tools`, tools.length === expectedTools.length, `${tools.length}`);
+
+    const ws = await client.callTool({ name: "list_workspaces", arguments: {} });
+    check(`${label}: list_workspaces answers structured content`,
+      !ws.isError && ws.structuredContent?.workspaces?.some((w) => w.name === "Sales Analytics"), JSON.stringify(ws).slice(0, 300));
+
+    const progress = [];
+    const refresh = await client.callTool({ name: "refresh_dataset", arguments: { workspace: "Sales Analytics", dataset: "Sales", wait: true, timeout_seconds: 60 } },
+      undefined, { onprogress: (p) => progress.push(p) });
+    check(`${label}: refresh_dataset with wait sends progress while it runs`,
+      !refresh.isError && progress.length > 0, `${progress.length} progress notifications; ${JSON.stringify(refresh).slice(0, 300)}`);
+
+    const bad = await client.callTool({ name: "list_datasets", arguments: { workspace: "No Such Workspace" } });
+    check(`${label}: an unknown workspace is an isError result that names it`,
+      bad.isError && JSON.stringify(bad.content).includes("No Such Workspace"), JSON.stringify(bad).slice(0, 300));
+
+    if (label.startsWith("stdio")) {
+      const del = await client.callTool({ name: "delete_report", arguments: { workspace: "Marketing", report: "Campaign Draft" } });
+      check(`${label}: delete_report asks the user, and deletes once they agree`,
+        !del.isError && asked.length === 1 && asked[0].includes("Campaign Draft"), `asked ${JSON.stringify(asked)}; ${JSON.stringify(del).slice(0, 300)}`);
+      const gone = await client.callTool({ name: "get_report", arguments: { workspace: "Marketing", report: "Campaign Draft" } });
+      check(`${label}: the deleted report is gone`, gone.isError, JSON.stringify(gone).slice(0, 300));
+    } else {
+      const del = await client.callTool({ name: "delete_report", arguments: { workspace: "Sales Analytics", report: "Sales Overview" } });
+      check(`${label}: delete_report without confirm changes nothing and says how to confirm`,
+        del.isError && asked.length === 0 && JSON.stringify(del.content).includes("confirm: true"), `asked ${JSON.stringify(asked)}; ${JSON.stringify(del).slice(0, 300)}`);
+    }
+  } catch (err) {
+    check(`${label}: every request answered`, false, String(err));
+  } finally {
+    await client.close();
   }
 }
 
@@ -203,6 +269,8 @@ await Promise.all([
   overHTTP("http", 18000 + Math.floor(Math.random() * 1000)),
   overHTTP("sse", 19000 + Math.floor(Math.random() * 1000)),
   deviceCodeSignIn(20000 + Math.floor(Math.random() * 1000)),
+  sdkClient("stdio", () => new StdioClientTransport({ command: bin, args: ["--sandbox", "--toolsets", "all"],
+    env: { ...process.env, PBI_MCP_EXPORT_DIR: stdioExports, PBI_MCP_DATA_DIR: dataDir }, stderr: "ignore" })),
 ]);
 console.log(`e2e: ${passed} passed, ${failed} failed`);
 process.exit(failed === 0 ? 0 : 1);
