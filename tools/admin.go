@@ -318,7 +318,7 @@ func adminTools(d Deps) []Tool {
 				mcp.Min(1), mcp.Max(adminGroupsMaxTop), mcp.DefaultNumber(adminGroupsMaxTop)),
 			adminFilterParam("\"state eq 'Deleted'\", \"type eq 'Workspace'\" or \"contains(name,'Sales')\""),
 			adminExpandParam("workspace", workspaceExpands...),
-			mcp.WithOutputSchema[AdminListWorkspacesResult](),
+			outputSchema[AdminListWorkspacesResult](),
 		),
 		Handler: handle("list the tenant's workspaces", func(ctx context.Context, _ mcp.CallToolRequest, a adminListWorkspacesArgs) (AdminListWorkspacesResult, error) {
 			limit := defaultInt(a.Top, 100)
@@ -368,7 +368,7 @@ func adminTools(d Deps) []Tool {
 			annotations("Get any workspace (admin)", true, false, true),
 			adminWorkspaceParam(),
 			adminExpandParam("workspace", workspaceExpands...),
-			mcp.WithOutputSchema[AdminWorkspaceResult](),
+			outputSchema[AdminWorkspaceResult](),
 		),
 		Handler: handle("get the workspace", func(ctx context.Context, _ mcp.CallToolRequest, a adminWorkspaceArgs) (AdminWorkspaceResult, error) {
 			ref, err := resolveAdminWorkspace(ctx, d.Client, a.Workspace)
@@ -388,7 +388,7 @@ func adminTools(d Deps) []Tool {
 				"service principals with their role and Entra object id (graphId). Use it to audit access or find who to ask about a workspace."+adminNote),
 			annotations("List any workspace's users (admin)", true, false, true),
 			adminWorkspaceParam(),
-			mcp.WithOutputSchema[AdminWorkspaceUsersResult](),
+			outputSchema[AdminWorkspaceUsersResult](),
 		),
 		Handler: handle("list the workspace's users", func(ctx context.Context, _ mcp.CallToolRequest, a adminWorkspaceArgs) (AdminWorkspaceUsersResult, error) {
 			ref, err := resolveAdminWorkspace(ctx, d.Client, a.Workspace)
@@ -415,7 +415,7 @@ func adminTools(d Deps) []Tool {
 			topParam(100, 5000, "semantic models"),
 			skipParam(),
 			adminFilterParam("\"configuredBy eq 'megan.bowen@contoso.com'\" or \"workspaceId eq '<guid>'\""),
-			mcp.WithOutputSchema[AdminListDatasetsResult](),
+			outputSchema[AdminListDatasetsResult](),
 		),
 		Handler: handle("list the tenant's semantic models", func(ctx context.Context, _ mcp.CallToolRequest, a adminListArgs) (AdminListDatasetsResult, error) {
 			top := defaultInt(a.Top, 100)
@@ -441,7 +441,7 @@ func adminTools(d Deps) []Tool {
 			topParam(100, 5000, "reports"),
 			skipParam(),
 			adminFilterParam("\"reportType eq 'PaginatedReport'\" or \"datasetId eq '<guid>'\""),
-			mcp.WithOutputSchema[AdminListReportsResult](),
+			outputSchema[AdminListReportsResult](),
 		),
 		Handler: handle("list the tenant's reports", func(ctx context.Context, _ mcp.CallToolRequest, a adminListArgs) (AdminListReportsResult, error) {
 			top := defaultInt(a.Top, 100)
@@ -467,7 +467,7 @@ func adminTools(d Deps) []Tool {
 			topParam(100, 5000, "dashboards"),
 			skipParam(),
 			adminFilterParam("\"workspaceId eq '<guid>'\" or \"contains(displayName,'Pulse')\""),
-			mcp.WithOutputSchema[AdminListDashboardsResult](),
+			outputSchema[AdminListDashboardsResult](),
 		),
 		Handler: handle("list the tenant's dashboards", func(ctx context.Context, _ mcp.CallToolRequest, a adminListArgs) (AdminListDashboardsResult, error) {
 			top := defaultInt(a.Top, 100)
@@ -492,7 +492,7 @@ func adminTools(d Deps) []Tool {
 			annotations("List all apps of the tenant (admin)", true, false, true),
 			topParam(100, 5000, "apps"),
 			skipParam(),
-			mcp.WithOutputSchema[AdminListAppsResult](),
+			outputSchema[AdminListAppsResult](),
 		),
 		Handler: handle("list the tenant's apps", func(ctx context.Context, _ mcp.CallToolRequest, a adminPageArgs) (AdminListAppsResult, error) {
 			top := defaultInt(a.Top, 100)
@@ -515,7 +515,7 @@ func adminTools(d Deps) []Tool {
 			annotations("List the tenant's capacities (admin)", true, false, true),
 			mcp.WithBoolean("include_tenant_key", mcp.Description("Include each capacity's customer-managed encryption key ($expand=tenantKey)."),
 				mcp.DefaultBool(false)),
-			mcp.WithOutputSchema[AdminListCapacitiesResult](),
+			outputSchema[AdminListCapacitiesResult](),
 		),
 		Handler: handle("list the tenant's capacities", func(ctx context.Context, _ mcp.CallToolRequest, a adminCapacitiesArgs) (AdminListCapacitiesResult, error) {
 			caps, err := d.Client.AdminListCapacities(ctx, a.IncludeTenantKey)
@@ -550,7 +550,7 @@ func adminTools(d Deps) []Tool {
 			skipParam(),
 			adminFilterParam("\"name eq 'Sales'\""),
 			adminExpandParam("refreshable", "capacity", "group"),
-			mcp.WithOutputSchema[AdminListRefreshablesResult](),
+			outputSchema[AdminListRefreshablesResult](),
 		),
 		Handler: handle("list the refreshables", func(ctx context.Context, _ mcp.CallToolRequest, a adminRefreshablesArgs) (AdminListRefreshablesResult, error) {
 			top := defaultInt(a.Top, 100)

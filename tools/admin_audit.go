@@ -224,7 +224,7 @@ func adminAuditTools(d Deps) []Tool {
 			mcp.WithString("continuation_token",
 				mcp.Description("continuationToken of an earlier truncated answer, unchanged: resumes that query (window and filters included), so the other query arguments are ignored."),
 				mcp.MinLength(1), mcp.MaxLength(16384)),
-			mcp.WithOutputSchema[ActivityEventsResult](),
+			outputSchema[ActivityEventsResult](),
 		),
 		Handler: handle("read the activity log", func(ctx context.Context, req mcp.CallToolRequest, a activityEventsArgs) (ActivityEventsResult, error) {
 			var (
@@ -254,7 +254,7 @@ func adminAuditTools(d Deps) []Tool {
 			mcp.WithBoolean("exclude_inactive_workspaces", mcp.Description("Leave out deleted and otherwise inactive workspaces."), mcp.DefaultBool(false)),
 			topParam(1000, 10000, "workspace ids"),
 			skipParam(),
-			mcp.WithOutputSchema[ModifiedWorkspacesResult](),
+			outputSchema[ModifiedWorkspacesResult](),
 		),
 		Handler: handle("list modified workspaces", func(ctx context.Context, _ mcp.CallToolRequest, a modifiedWorkspacesArgs) (ModifiedWorkspacesResult, error) {
 			q := pbiclient.ModifiedWorkspacesQuery{ExcludePersonalWorkspaces: a.ExcludePersonalWorkspaces, ExcludeInactiveWorkspaces: a.ExcludeInactiveWorkspaces}
@@ -300,7 +300,7 @@ func adminAuditTools(d Deps) []Tool {
 			mcp.WithBoolean("lineage", mcp.Description("Include lineage: upstream dataflows and which data sources each item uses."), mcp.DefaultBool(false)),
 			mcp.WithBoolean("datasource_details", mcp.Description("Include data source details (server, database, gateway)."), mcp.DefaultBool(false)),
 			mcp.WithBoolean("artifact_users", mcp.Description("Include who has access to each workspace and item."), mcp.DefaultBool(false)),
-			mcp.WithOutputSchema[ScanWorkspacesResult](),
+			outputSchema[ScanWorkspacesResult](),
 		),
 		Handler: handle("scan the workspaces", func(ctx context.Context, req mcp.CallToolRequest, a scanWorkspacesArgs) (ScanWorkspacesResult, error) {
 			for _, id := range a.Workspaces {

@@ -125,7 +125,7 @@ func appTools(d Deps) []Tool {
 			annotations("List installed apps", true, false, true),
 			topParam(100, 1000, "apps"),
 			skipParam(),
-			mcp.WithOutputSchema[ListAppsResult](),
+			outputSchema[ListAppsResult](),
 		),
 		Handler: handle("list apps", func(ctx context.Context, _ mcp.CallToolRequest, a listAppsArgs) (ListAppsResult, error) {
 			all, err := d.Client.ListApps(ctx)
@@ -145,7 +145,7 @@ func appTools(d Deps) []Tool {
 			mcp.WithDescription("Get one installed app by id or exact name: its description, publisher and last update."+userOnly),
 			annotations("Get an installed app", true, false, true),
 			appParam(),
-			mcp.WithOutputSchema[AppResult](),
+			outputSchema[AppResult](),
 		),
 		Handler: handle("get the app", func(ctx context.Context, _ mcp.CallToolRequest, a appArgs) (AppResult, error) {
 			ref, err := resolveApp(ctx, d.Client, a.App)
@@ -167,7 +167,7 @@ func appTools(d Deps) []Tool {
 			appParam(),
 			topParam(100, 1000, "reports"),
 			skipParam(),
-			mcp.WithOutputSchema[ListAppReportsResult](),
+			outputSchema[ListAppReportsResult](),
 		),
 		Handler: handle("list the app's reports", func(ctx context.Context, _ mcp.CallToolRequest, a appListArgs) (ListAppReportsResult, error) {
 			ref, err := resolveApp(ctx, d.Client, a.App)
@@ -194,7 +194,7 @@ func appTools(d Deps) []Tool {
 			mcp.WithString("report", mcp.Required(),
 				mcp.Description("Report id (GUID) within the app or exact report name, as returned by list_app_reports."),
 				mcp.MinLength(1), mcp.MaxLength(256)),
-			mcp.WithOutputSchema[AppReportResult](),
+			outputSchema[AppReportResult](),
 		),
 		Handler: handle("get the app's report", func(ctx context.Context, _ mcp.CallToolRequest, a appReportArgs) (AppReportResult, error) {
 			app, err := resolveApp(ctx, d.Client, a.App)
@@ -222,7 +222,7 @@ func appTools(d Deps) []Tool {
 			appParam(),
 			topParam(100, 1000, "dashboards"),
 			skipParam(),
-			mcp.WithOutputSchema[ListAppDashboardsResult](),
+			outputSchema[ListAppDashboardsResult](),
 		),
 		Handler: handle("list the app's dashboards", func(ctx context.Context, _ mcp.CallToolRequest, a appListArgs) (ListAppDashboardsResult, error) {
 			ref, err := resolveApp(ctx, d.Client, a.App)
@@ -249,7 +249,7 @@ func appTools(d Deps) []Tool {
 			mcp.WithString("dashboard", mcp.Required(),
 				mcp.Description("Dashboard id (GUID) within the app or exact dashboard name, as returned by list_app_dashboards."),
 				mcp.MinLength(1), mcp.MaxLength(256)),
-			mcp.WithOutputSchema[AppDashboardResult](),
+			outputSchema[AppDashboardResult](),
 		),
 		Handler: handle("get the app's dashboard", func(ctx context.Context, _ mcp.CallToolRequest, a appDashboardArgs) (AppDashboardResult, error) {
 			app, err := resolveApp(ctx, d.Client, a.App)

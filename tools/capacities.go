@@ -143,7 +143,7 @@ func capacityTools(d Deps) []Tool {
 			annotations("List capacities", true, false, true),
 			topParam(100, 1000, "capacities"),
 			skipParam(),
-			mcp.WithOutputSchema[ListCapacitiesResult](),
+			outputSchema[ListCapacitiesResult](),
 		),
 		Handler: handle("list capacities", func(ctx context.Context, _ mcp.CallToolRequest, a listCapacitiesArgs) (ListCapacitiesResult, error) {
 			all, err := d.Client.ListCapacities(ctx)
@@ -164,7 +164,7 @@ func capacityTools(d Deps) []Tool {
 				"Use it to see why paginated reports or dataflows do not run on a capacity. Needs the Capacity.Read.All permission for a user."),
 			annotations("List capacity workloads", true, false, true),
 			capacityParam("Capacity id (GUID) or exact display name, as returned by list_capacities."),
-			mcp.WithOutputSchema[ListWorkloadsResult](),
+			outputSchema[ListWorkloadsResult](),
 		),
 		Handler: handle("list the capacity's workloads", func(ctx context.Context, _ mcp.CallToolRequest, a capacityArgs) (ListWorkloadsResult, error) {
 			ref, err := resolveCapacity(ctx, d.Client, a.Capacity)
@@ -200,7 +200,7 @@ func capacityTools(d Deps) []Tool {
 				mcp.Description("Also name each model's capacity and workspace (OData $expand=capacity,group)."), mcp.DefaultBool(false)),
 			topParam(100, refreshablesMax, "models"),
 			skipParam(),
-			mcp.WithOutputSchema[ListRefreshablesResult](),
+			outputSchema[ListRefreshablesResult](),
 		),
 		Handler: handle("list refreshables", func(ctx context.Context, _ mcp.CallToolRequest, a listRefreshablesArgs) (ListRefreshablesResult, error) {
 			res := ListRefreshablesResult{Refreshables: []Refreshable{}}
@@ -268,7 +268,7 @@ func assignToCapacityTool(d Deps) Tool {
 			mcp.WithInteger("timeout_seconds",
 				mcp.Description("How long to follow the assignment (default 120). If it has not ended by then, the answer says so; the move goes on, and calling this tool again is safe."),
 				mcp.Min(5), mcp.Max(900), mcp.DefaultNumber(120)),
-			mcp.WithOutputSchema[AssignResult](),
+			outputSchema[AssignResult](),
 		),
 		Handler: handle("assign the workspace to the capacity", func(ctx context.Context, req mcp.CallToolRequest, a assignArgs) (AssignResult, error) {
 			ws, err := resolveGroup(ctx, d.Client, a.Workspace)

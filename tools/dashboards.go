@@ -159,7 +159,7 @@ func dashboardTools(d Deps) []Tool {
 			workspaceParam(),
 			topParam(100, 1000, "dashboards"),
 			skipParam(),
-			mcp.WithOutputSchema[ListDashboardsResult](),
+			outputSchema[ListDashboardsResult](),
 		),
 		Handler: handle("list dashboards", func(ctx context.Context, _ mcp.CallToolRequest, a listDashboardsArgs) (ListDashboardsResult, error) {
 			ws, err := resolveWorkspace(ctx, d.Client, a.Workspace)
@@ -185,7 +185,7 @@ func dashboardTools(d Deps) []Tool {
 			annotations("Get a dashboard", true, false, true),
 			workspaceParam(),
 			dashboardParam(),
-			mcp.WithOutputSchema[DashboardResult](),
+			outputSchema[DashboardResult](),
 		),
 		Handler: handle("get the dashboard", func(ctx context.Context, _ mcp.CallToolRequest, a dashboardArgs) (DashboardResult, error) {
 			ws, err := resolveWorkspace(ctx, d.Client, a.Workspace)
@@ -214,7 +214,7 @@ func dashboardTools(d Deps) []Tool {
 			mcp.WithString("name", mcp.Required(),
 				mcp.Description("Name of the new dashboard."),
 				mcp.MinLength(1), mcp.MaxLength(256)),
-			mcp.WithOutputSchema[DashboardResult](),
+			outputSchema[DashboardResult](),
 		),
 		Handler: handle("create the dashboard", func(ctx context.Context, _ mcp.CallToolRequest, a createDashboardArgs) (DashboardResult, error) {
 			if strings.TrimSpace(a.Name) == "" {
@@ -241,7 +241,7 @@ func dashboardTools(d Deps) []Tool {
 			dashboardParam(),
 			topParam(100, 1000, "tiles"),
 			skipParam(),
-			mcp.WithOutputSchema[ListTilesResult](),
+			outputSchema[ListTilesResult](),
 		),
 		Handler: handle("list the tiles", func(ctx context.Context, _ mcp.CallToolRequest, a listTilesArgs) (ListTilesResult, error) {
 			ws, err := resolveWorkspace(ctx, d.Client, a.Workspace)
@@ -274,7 +274,7 @@ func dashboardTools(d Deps) []Tool {
 			mcp.WithString("tile", mcp.Required(),
 				mcp.Description("Tile id (GUID) or exact tile title on the dashboard, as returned by list_tiles."),
 				mcp.MinLength(1), mcp.MaxLength(256)),
-			mcp.WithOutputSchema[TileResult](),
+			outputSchema[TileResult](),
 		),
 		Handler: handle("get the tile", func(ctx context.Context, _ mcp.CallToolRequest, a tileArgs) (TileResult, error) {
 			ws, err := resolveWorkspace(ctx, d.Client, a.Workspace)
@@ -325,7 +325,7 @@ func dashboardTools(d Deps) []Tool {
 			mcp.WithString("position_conflict_action",
 				mcp.Description("What to do when the source tile's position is taken on the target dashboard: Tail (default) puts the copy at the end, Abort refuses the copy."),
 				mcp.Enum("Tail", "Abort"), mcp.DefaultString("Tail")),
-			mcp.WithOutputSchema[CloneTileResult](),
+			outputSchema[CloneTileResult](),
 		),
 		Handler: handle("clone the tile", func(ctx context.Context, _ mcp.CallToolRequest, a cloneTileArgs) (CloneTileResult, error) {
 			ws, err := resolveWorkspace(ctx, d.Client, a.Workspace)

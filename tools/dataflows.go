@@ -152,7 +152,7 @@ func dataflowTools(d Deps) []Tool {
 			mcp.WithDescription("List the dataflows of a workspace: objectId (a dataflow's id), name, description and owner (configuredBy)."+dataflowLicence),
 			annotations("List dataflows", true, false, true),
 			dataflowWorkspaceParam(), topParam(100, 1000, "dataflows"), skipParam(),
-			mcp.WithOutputSchema[DataflowListResult](),
+			outputSchema[DataflowListResult](),
 		),
 		Handler: handle("list the dataflows", func(ctx context.Context, _ mcp.CallToolRequest, a dataflowListArgs) (DataflowListResult, error) {
 			ws, err := resolveGroup(ctx, d.Client, a.Workspace)
@@ -173,7 +173,7 @@ func dataflowTools(d Deps) []Tool {
 				"The Power Query code and storage locations are left out."+dataflowLicence),
 			annotations("Dataflow definition", true, false, true),
 			dataflowWorkspaceParam(), dataflowParam(),
-			mcp.WithOutputSchema[DataflowResult](),
+			outputSchema[DataflowResult](),
 		),
 		Handler: handle("read the dataflow", func(ctx context.Context, _ mcp.CallToolRequest, a dataflowArgs) (DataflowResult, error) {
 			ws, df, err := resolveDataflow(ctx, d.Client, a.Workspace, a.Dataflow)
@@ -207,7 +207,7 @@ func dataflowTools(d Deps) []Tool {
 				mcp.Enum("NoNotification", "MailOnFailure", "MailOnCompletion"), mcp.DefaultString("NoNotification")),
 			mcp.WithString("process_type", mcp.Description("default (incremental where the dataflow has incremental refresh) or processFull."),
 				mcp.Enum("default", "processFull")),
-			mcp.WithOutputSchema[DataflowTransactionsResult](),
+			outputSchema[DataflowTransactionsResult](),
 		),
 		Handler: handle("refresh the dataflow", func(ctx context.Context, _ mcp.CallToolRequest, a refreshDataflowArgs) (DataflowTransactionsResult, error) {
 			ws, df, err := resolveDataflow(ctx, d.Client, a.Workspace, a.Dataflow)
@@ -230,7 +230,7 @@ func dataflowTools(d Deps) []Tool {
 				"The id is what cancel_dataflow_transaction takes."+dataflowLicence),
 			annotations("Dataflow refreshes", true, false, true),
 			dataflowWorkspaceParam(), dataflowParam(), topParam(20, 100, "transactions"), skipParam(),
-			mcp.WithOutputSchema[DataflowTransactionsResult](),
+			outputSchema[DataflowTransactionsResult](),
 		),
 		Handler: handle("list the dataflow's refreshes", func(ctx context.Context, _ mcp.CallToolRequest, a dataflowArgs) (DataflowTransactionsResult, error) {
 			ws, df, err := resolveDataflow(ctx, d.Client, a.Workspace, a.Dataflow)
@@ -249,7 +249,7 @@ func dataflowTools(d Deps) []Tool {
 			dataflowWorkspaceParam(),
 			mcp.WithString("transaction_id", mcp.Required(), mcp.Description("The transaction id, exactly as list_dataflow_transactions gives it."),
 				mcp.MinLength(1), mcp.MaxLength(256)),
-			mcp.WithOutputSchema[CancelDataflowResult](),
+			outputSchema[CancelDataflowResult](),
 		),
 		Handler: handle("cancel the dataflow refresh", func(ctx context.Context, _ mcp.CallToolRequest, a cancelDataflowArgs) (CancelDataflowResult, error) {
 			ws, err := resolveGroup(ctx, d.Client, a.Workspace)
@@ -280,7 +280,7 @@ func dataflowTools(d Deps) []Tool {
 			mcp.WithDescription("List the data sources a dataflow reads: type, connection details, and the gateway data source it is bound to, if any."+dataflowLicence),
 			annotations("Dataflow data sources", true, false, true),
 			dataflowWorkspaceParam(), dataflowParam(), topParam(100, 1000, "data sources"), skipParam(),
-			mcp.WithOutputSchema[DataflowDatasourcesResult](),
+			outputSchema[DataflowDatasourcesResult](),
 		),
 		Handler: handle("list the dataflow's data sources", func(ctx context.Context, _ mcp.CallToolRequest, a dataflowArgs) (DataflowDatasourcesResult, error) {
 			ws, df, err := resolveDataflow(ctx, d.Client, a.Workspace, a.Dataflow)
@@ -301,7 +301,7 @@ func dataflowTools(d Deps) []Tool {
 				"For the dataflows semantic models read from, use list_upstream_dataflows (datasets toolset) instead."+dataflowLicence),
 			annotations("Upstream dataflows of a dataflow", true, false, true),
 			dataflowWorkspaceParam(), dataflowParam(), topParam(100, 1000, "dataflows"), skipParam(),
-			mcp.WithOutputSchema[UpstreamDataflowsOfDataflowResult](),
+			outputSchema[UpstreamDataflowsOfDataflowResult](),
 		),
 		Handler: handle("list the upstream dataflows", func(ctx context.Context, _ mcp.CallToolRequest, a dataflowArgs) (UpstreamDataflowsOfDataflowResult, error) {
 			ws, df, err := resolveDataflow(ctx, d.Client, a.Workspace, a.Dataflow)
@@ -330,7 +330,7 @@ func dataflowTools(d Deps) []Tool {
 			mcp.WithBoolean("enabled", mcp.Description("true turns the schedule on, false turns it off (alone, with no other argument).")),
 			mcp.WithString("notify_option", mcp.Description("Email the owner when a scheduled refresh fails. Service principals must use NoNotification."),
 				mcp.Enum("NoNotification", "MailOnFailure")),
-			mcp.WithOutputSchema[DataflowScheduleResult](),
+			outputSchema[DataflowScheduleResult](),
 		),
 		Handler: handle("change the dataflow's refresh schedule", func(ctx context.Context, _ mcp.CallToolRequest, a dataflowScheduleArgs) (DataflowScheduleResult, error) {
 			others := len(a.Days) > 0 || len(a.Times) > 0 || a.LocalTimeZoneID != "" || a.NotifyOption != ""

@@ -237,7 +237,7 @@ func datasetTools(d Deps) []Tool {
 			workspaceParam(),
 			topParam(100, 1000, "semantic models"),
 			skipParam(),
-			mcp.WithOutputSchema[ListDatasetsResult](),
+			outputSchema[ListDatasetsResult](),
 		),
 		Handler: handle("list semantic models", func(ctx context.Context, _ mcp.CallToolRequest, a listDatasetsArgs) (ListDatasetsResult, error) {
 			ws, err := resolveWorkspace(ctx, d.Client, a.Workspace)
@@ -265,7 +265,7 @@ func datasetTools(d Deps) []Tool {
 			annotations("Get a semantic model", true, false, true),
 			workspaceParam(),
 			itemParam("dataset", "Semantic model (dataset)", "list_datasets"),
-			mcp.WithOutputSchema[GetDatasetResult](),
+			outputSchema[GetDatasetResult](),
 		),
 		Handler: handle("read the semantic model", func(ctx context.Context, _ mcp.CallToolRequest, a datasetArgs) (GetDatasetResult, error) {
 			ws, ds, err := datasetTarget(ctx, d.Client, a.Workspace, a.Dataset)
@@ -297,7 +297,7 @@ func datasetTools(d Deps) []Tool {
 			mcp.WithInteger("max_read_only_replicas",
 				mcp.Description("Query scale-out: the most read-only replicas, 0 to 64; -1 lets Power BI decide; 0 turns scale-out off."),
 				mcp.Min(-1), mcp.Max(64)),
-			mcp.WithOutputSchema[UpdateDatasetResult](),
+			outputSchema[UpdateDatasetResult](),
 		),
 		Handler: handle("update the semantic model", func(ctx context.Context, _ mcp.CallToolRequest, a updateDatasetArgs) (UpdateDatasetResult, error) {
 			if a.TargetStorageMode == "" && a.AutoSyncReadOnlyReplicas == nil && a.MaxReadOnlyReplicas == nil {
@@ -331,7 +331,7 @@ func datasetTools(d Deps) []Tool {
 			workspaceParam(),
 			itemParam("dataset", "Semantic model (dataset)", "list_datasets"),
 			confirmParam(),
-			mcp.WithOutputSchema[DeleteDatasetResult](),
+			outputSchema[DeleteDatasetResult](),
 		),
 		Handler: handle("delete the semantic model", func(ctx context.Context, _ mcp.CallToolRequest, a confirmDatasetArgs) (DeleteDatasetResult, error) {
 			ws, ds, err := datasetTarget(ctx, d.Client, a.Workspace, a.Dataset)
@@ -365,7 +365,7 @@ func datasetTools(d Deps) []Tool {
 				mcp.MinLength(1), mcp.MaxLength(256)),
 			itemParam("dataset", "Semantic model (dataset)", "list_datasets"),
 			confirmParam(),
-			mcp.WithOutputSchema[TakeOverResult](),
+			outputSchema[TakeOverResult](),
 		),
 		Handler: handle("take over the semantic model", func(ctx context.Context, _ mcp.CallToolRequest, a confirmDatasetArgs) (TakeOverResult, error) {
 			ws, ds, err := datasetTarget(ctx, d.Client, a.Workspace, a.Dataset)
@@ -405,7 +405,7 @@ func datasetTools(d Deps) []Tool {
 			itemParam("dataset", "Semantic model (dataset)", "list_datasets"),
 			topParam(100, 1000, "data sources"),
 			skipParam(),
-			mcp.WithOutputSchema[ListDatasourcesResult](),
+			outputSchema[ListDatasourcesResult](),
 		),
 		Handler: handle("list the data sources", func(ctx context.Context, _ mcp.CallToolRequest, a datasetListArgs) (ListDatasourcesResult, error) {
 			ws, ds, err := datasetTarget(ctx, d.Client, a.Workspace, a.Dataset)
@@ -435,7 +435,7 @@ func datasetTools(d Deps) []Tool {
 			itemParam("dataset", "Semantic model (dataset)", "list_datasets"),
 			topParam(100, 1000, "parameters"),
 			skipParam(),
-			mcp.WithOutputSchema[ListDatasetParametersResult](),
+			outputSchema[ListDatasetParametersResult](),
 		),
 		Handler: handle("list the parameters", func(ctx context.Context, _ mcp.CallToolRequest, a datasetListArgs) (ListDatasetParametersResult, error) {
 			ws, ds, err := datasetTarget(ctx, d.Client, a.Workspace, a.Dataset)
@@ -474,7 +474,7 @@ func datasetTools(d Deps) []Tool {
 					"additionalProperties": false,
 				})),
 			confirmParam(),
-			mcp.WithOutputSchema[UpdateDatasetParametersResult](),
+			outputSchema[UpdateDatasetParametersResult](),
 		),
 		Handler: handle("update the parameters", func(ctx context.Context, _ mcp.CallToolRequest, a updateParametersArgs) (UpdateDatasetParametersResult, error) {
 			ws, ds, err := datasetTarget(ctx, d.Client, a.Workspace, a.Dataset)
@@ -514,7 +514,7 @@ func datasetTools(d Deps) []Tool {
 			itemParam("dataset", "Semantic model (dataset)", "list_datasets"),
 			topParam(100, 1000, "users"),
 			skipParam(),
-			mcp.WithOutputSchema[ListDatasetUsersResult](),
+			outputSchema[ListDatasetUsersResult](),
 		),
 		Handler: handle("list the semantic model's users", func(ctx context.Context, _ mcp.CallToolRequest, a datasetListArgs) (ListDatasetUsersResult, error) {
 			ws, ds, err := datasetTarget(ctx, d.Client, a.Workspace, a.Dataset)
@@ -551,7 +551,7 @@ func datasetTools(d Deps) []Tool {
 			mcp.WithString("access_right", mcp.Required(),
 				mcp.Description("Read, ReadReshare, ReadExplore (Read + Build) or ReadReshareExplore."),
 				mcp.Enum("Read", "ReadReshare", "ReadExplore", "ReadReshareExplore")),
-			mcp.WithOutputSchema[GrantDatasetAccessResult](),
+			outputSchema[GrantDatasetAccessResult](),
 		),
 		Handler: handle("grant access to the semantic model", func(ctx context.Context, _ mcp.CallToolRequest, a grantAccessArgs) (GrantDatasetAccessResult, error) {
 			ws, ds, err := datasetTarget(ctx, d.Client, a.Workspace, a.Dataset)
@@ -577,7 +577,7 @@ func datasetTools(d Deps) []Tool {
 				mcp.MinLength(1), mcp.MaxLength(256)),
 			topParam(100, 1000, "links"),
 			skipParam(),
-			mcp.WithOutputSchema[ListUpstreamDataflowsResult](),
+			outputSchema[ListUpstreamDataflowsResult](),
 		),
 		Handler: handle("list the upstream dataflows", func(ctx context.Context, _ mcp.CallToolRequest, a workspaceListArgs) (ListUpstreamDataflowsResult, error) {
 			ws, err := resolveWorkspace(ctx, d.Client, a.Workspace)

@@ -100,7 +100,7 @@ func daxTools(d Deps) []Tool {
 			mcp.WithString("impersonated_user_name",
 				mcp.Description("UPN of a user to run the query as, for models with row-level security (RLS). Ignored by models without RLS."),
 				mcp.MinLength(3), mcp.MaxLength(256)),
-			mcp.WithOutputSchema[DAXQueryResult](),
+			outputSchema[DAXQueryResult](),
 		),
 		Handler: handle("run the DAX query", func(ctx context.Context, _ mcp.CallToolRequest, a daxQueryArgs) (DAXQueryResult, error) {
 			ws, err := resolveWorkspace(ctx, d.Client, a.Workspace)
@@ -130,7 +130,7 @@ func daxTools(d Deps) []Tool {
 			annotations("Semantic model schema", true, false, true),
 			workspaceParam(),
 			itemParam("dataset", "Semantic model (dataset)", "list_datasets"),
-			mcp.WithOutputSchema[DatasetSchemaResult](),
+			outputSchema[DatasetSchemaResult](),
 		),
 		Handler: handle("read the semantic model's schema", func(ctx context.Context, _ mcp.CallToolRequest, a schemaArgs) (DatasetSchemaResult, error) {
 			ws, err := resolveWorkspace(ctx, d.Client, a.Workspace)

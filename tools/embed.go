@@ -176,7 +176,7 @@ func embedTools(d Deps) []Tool {
 				mcp.MaxItems(50), mcp.WithStringItems(mcp.MinLength(1), mcp.MaxLength(256))),
 			identitiesParam(),
 			lifetimeParam(),
-			mcp.WithOutputSchema[EmbedTokenResult](),
+			outputSchema[EmbedTokenResult](),
 		),
 		Handler: handle("generate the embed token", func(ctx context.Context, _ mcp.CallToolRequest, a generateEmbedTokenArgs) (EmbedTokenResult, error) {
 			return generateV2(ctx, d.Client, a)
@@ -225,7 +225,7 @@ func v1Tool(d Deps, name, title, desc string, params []mcp.ToolOption, target v1
 		embedWorkspaceParam(),
 	}
 	opts = append(opts, params...)
-	opts = append(opts, identitiesParam(), lifetimeParam(), mcp.WithOutputSchema[EmbedTokenResult]())
+	opts = append(opts, identitiesParam(), lifetimeParam(), outputSchema[EmbedTokenResult]())
 	return Tool{
 		Toolset:    "embed",
 		Definition: mcp.NewTool(name, opts...),

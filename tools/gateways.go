@@ -156,7 +156,7 @@ func gatewayTools(d Deps) []Tool {
 				"Use it to find the gateway a semantic model's data sources go through (list_datasources shows their gatewayId)."+gatewayLicence),
 			annotations("List gateways", true, false, true),
 			topParam(100, 1000, "gateways"), skipParam(),
-			mcp.WithOutputSchema[GatewayListResult](),
+			outputSchema[GatewayListResult](),
 		),
 		Handler: handle("list the gateways", func(ctx context.Context, _ mcp.CallToolRequest, a gatewayListArgs) (GatewayListResult, error) {
 			all, err := d.Client.ListGateways(ctx)
@@ -176,7 +176,7 @@ func gatewayTools(d Deps) []Tool {
 			mcp.WithDescription("Read one on-premises data gateway: id, name, type and status."+gatewayLicence),
 			annotations("Gateway", true, false, true),
 			gatewayParam(),
-			mcp.WithOutputSchema[GatewayResult](),
+			outputSchema[GatewayResult](),
 		),
 		Handler: handle("read the gateway", func(ctx context.Context, _ mcp.CallToolRequest, a gatewayArgs) (GatewayResult, error) {
 			gw, err := resolveGateway(ctx, d.Client, a.Gateway)
@@ -196,7 +196,7 @@ func gatewayTools(d Deps) []Tool {
 				"Credentials themselves are never returned."+gatewayLicence),
 			annotations("List gateway data sources", true, false, true),
 			gatewayParam(), topParam(100, 1000, "data sources"), skipParam(),
-			mcp.WithOutputSchema[GatewayDatasourceListResult](),
+			outputSchema[GatewayDatasourceListResult](),
 		),
 		Handler: handle("list the gateway's data sources", func(ctx context.Context, _ mcp.CallToolRequest, a gatewayArgs) (GatewayDatasourceListResult, error) {
 			gw, err := resolveGateway(ctx, d.Client, a.Gateway)
@@ -224,7 +224,7 @@ func gatewayTools(d Deps) []Tool {
 			mcp.WithDescription("Read one data source of a gateway: name, type, connection details and credential type (never the credentials)."+gatewayLicence),
 			annotations("Gateway data source", true, false, true),
 			gatewayParam(), gatewayDatasourceParam(),
-			mcp.WithOutputSchema[GatewayDatasourceResult](),
+			outputSchema[GatewayDatasourceResult](),
 		),
 		Handler: handle("read the gateway data source", func(ctx context.Context, _ mcp.CallToolRequest, a gatewayDatasourceArgs) (GatewayDatasourceResult, error) {
 			gw, ds, err := gwAndDs(ctx, a.Gateway, a.Datasource)
@@ -246,7 +246,7 @@ func gatewayTools(d Deps) []Tool {
 				"Use it when refreshes of models bound to the gateway fail."+gatewayLicence),
 			annotations("Gateway data source status", true, false, true),
 			gatewayParam(), gatewayDatasourceParam(),
-			mcp.WithOutputSchema[GatewayDatasourceStatusResult](),
+			outputSchema[GatewayDatasourceStatusResult](),
 		),
 		Handler: handle("check the gateway data source", func(ctx context.Context, _ mcp.CallToolRequest, a gatewayDatasourceArgs) (GatewayDatasourceStatusResult, error) {
 			gw, ds, err := gwAndDs(ctx, a.Gateway, a.Datasource)
@@ -274,7 +274,7 @@ func gatewayTools(d Deps) []Tool {
 			mcp.WithDescription("List who may use a gateway data source, and with which right (Read, or ReadOverrideEffectiveIdentity for Analysis Services)."+gatewayLicence),
 			annotations("Gateway data source users", true, false, true),
 			gatewayParam(), gatewayDatasourceParam(), topParam(100, 1000, "users"), skipParam(),
-			mcp.WithOutputSchema[GatewayDatasourceUsersResult](),
+			outputSchema[GatewayDatasourceUsersResult](),
 		),
 		Handler: handle("list the data source's users", func(ctx context.Context, _ mcp.CallToolRequest, a gatewayUsersArgs) (GatewayDatasourceUsersResult, error) {
 			gw, ds, err := gwAndDs(ctx, a.Gateway, a.Datasource)
@@ -299,7 +299,7 @@ func gatewayTools(d Deps) []Tool {
 				mcp.Pattern(`^[^@\s]+@[^@\s]+$`), mcp.MaxLength(256)),
 			mcp.WithString("access_right", mcp.Description("Read (default) or ReadOverrideEffectiveIdentity."),
 				mcp.Enum("Read", "ReadOverrideEffectiveIdentity"), mcp.DefaultString("Read")),
-			mcp.WithOutputSchema[GatewayDatasourceUsersResult](),
+			outputSchema[GatewayDatasourceUsersResult](),
 		),
 		Handler: handle("add the data source user", func(ctx context.Context, _ mcp.CallToolRequest, a addGatewayUserArgs) (GatewayDatasourceUsersResult, error) {
 			gw, ds, err := gwAndDs(ctx, a.Gateway, a.Datasource)
@@ -326,7 +326,7 @@ func gatewayTools(d Deps) []Tool {
 			mcp.WithString("email_address", mcp.Required(), mcp.Description("The user's email address, as list_gateway_datasource_users shows it."),
 				mcp.MinLength(1), mcp.MaxLength(256)),
 			confirmParam(),
-			mcp.WithOutputSchema[GatewayDatasourceUsersResult](),
+			outputSchema[GatewayDatasourceUsersResult](),
 		),
 		Handler: handle("remove the data source user", func(ctx context.Context, _ mcp.CallToolRequest, a removeGatewayUserArgs) (GatewayDatasourceUsersResult, error) {
 			gw, ds, err := gwAndDs(ctx, a.Gateway, a.Datasource)
@@ -352,7 +352,7 @@ func gatewayTools(d Deps) []Tool {
 			workspaceParam(),
 			itemParam("dataset", "Semantic model (dataset)", "list_datasets"),
 			topParam(100, 1000, "gateways"), skipParam(),
-			mcp.WithOutputSchema[GatewayListResult](),
+			outputSchema[GatewayListResult](),
 		),
 		Handler: handle("discover gateways", func(ctx context.Context, _ mcp.CallToolRequest, a discoverGatewaysArgs) (GatewayListResult, error) {
 			ws, err := resolveWorkspace(ctx, d.Client, a.Workspace)
@@ -387,7 +387,7 @@ func gatewayTools(d Deps) []Tool {
 			gatewayParam(),
 			mcp.WithArray("datasources", mcp.Description("Gateway data source ids (GUIDs) to bind to, from list_gateway_datasources. Omit them to let Power BI match by connection."),
 				mcp.WithStringItems(mcp.Pattern(guidPattern.String())), mcp.MaxItems(100), mcp.UniqueItems(true)),
-			mcp.WithOutputSchema[BindToGatewayResult](),
+			outputSchema[BindToGatewayResult](),
 		),
 		Handler: handle("bind the model to the gateway", func(ctx context.Context, _ mcp.CallToolRequest, a bindGatewayArgs) (BindToGatewayResult, error) {
 			ws, err := resolveWorkspace(ctx, d.Client, a.Workspace)

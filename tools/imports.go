@@ -126,7 +126,7 @@ func importTools(d Deps) []Tool {
 				mcp.Description(fmt.Sprintf("The longest time to follow the import after the upload (default %d).", defaultImportWait)),
 				mcp.Min(1), mcp.Max(3600), mcp.DefaultNumber(defaultImportWait)),
 			confirmParam(),
-			mcp.WithOutputSchema[ImportFileResult](),
+			outputSchema[ImportFileResult](),
 		),
 		Handler: handle("import the file", func(ctx context.Context, req mcp.CallToolRequest, a importFileArgs) (ImportFileResult, error) {
 			return importFile(ctx, d, req, a)
@@ -141,7 +141,7 @@ func importTools(d Deps) []Tool {
 			mcp.WithString("import_id", mcp.Required(),
 				mcp.Description("The import id, as import_file or list_imports returns it."),
 				mcp.Pattern(guidPattern.String())),
-			mcp.WithOutputSchema[GetImportResult](),
+			outputSchema[GetImportResult](),
 		),
 		Handler: handle("get the import", func(ctx context.Context, _ mcp.CallToolRequest, a getImportArgs) (GetImportResult, error) {
 			ws, err := resolveWorkspace(ctx, d.Client, a.Workspace)
@@ -163,7 +163,7 @@ func importTools(d Deps) []Tool {
 			workspaceParam(),
 			topParam(100, 1000, "imports"),
 			skipParam(),
-			mcp.WithOutputSchema[ListImportsResult](),
+			outputSchema[ListImportsResult](),
 		),
 		Handler: handle("list imports", func(ctx context.Context, _ mcp.CallToolRequest, a listImportsArgs) (ListImportsResult, error) {
 			ws, err := resolveWorkspace(ctx, d.Client, a.Workspace)

@@ -235,7 +235,7 @@ func pipelineTools(d Deps) []Tool {
 			annotations("List deployment pipelines", true, false, true),
 			topParam(100, 1000, "pipelines"),
 			skipParam(),
-			mcp.WithOutputSchema[ListPipelinesResult](),
+			outputSchema[ListPipelinesResult](),
 		),
 		Handler: handle("list deployment pipelines", func(ctx context.Context, _ mcp.CallToolRequest, a listPipelinesArgs) (ListPipelinesResult, error) {
 			all, err := d.Client.ListPipelines(ctx)
@@ -256,7 +256,7 @@ func pipelineTools(d Deps) []Tool {
 				"and the workspace assigned to each, if any."+pipelineNeeds),
 			annotations("Get a deployment pipeline", true, false, true),
 			pipelineParam(),
-			mcp.WithOutputSchema[PipelineResult](),
+			outputSchema[PipelineResult](),
 		),
 		Handler: handle("get the deployment pipeline", func(ctx context.Context, _ mcp.CallToolRequest, a pipelineArgs) (PipelineResult, error) {
 			ref, err := resolvePipeline(ctx, d.Client, a.Pipeline)
@@ -276,7 +276,7 @@ func pipelineTools(d Deps) []Tool {
 				"A stage without a workspace can receive a deployment only with new_workspace_name in deploy_pipeline_stage."+pipelineNeeds),
 			annotations("List pipeline stages", true, false, true),
 			pipelineParam(),
-			mcp.WithOutputSchema[PipelineStagesResult](),
+			outputSchema[PipelineStagesResult](),
 		),
 		Handler: handle("list the pipeline stages", func(ctx context.Context, _ mcp.CallToolRequest, a pipelineArgs) (PipelineStagesResult, error) {
 			ref, err := resolvePipeline(ctx, d.Client, a.Pipeline)
@@ -303,7 +303,7 @@ func pipelineTools(d Deps) []Tool {
 			annotations("List the items of a pipeline stage", true, false, true),
 			pipelineParam(),
 			stageParam("stage", "The stage to list"),
-			mcp.WithOutputSchema[PipelineStageArtifactsResult](),
+			outputSchema[PipelineStageArtifactsResult](),
 		),
 		Handler: handle("list the items of the pipeline stage", func(ctx context.Context, _ mcp.CallToolRequest, a stageArtifactsArgs) (PipelineStageArtifactsResult, error) {
 			ref, err := resolvePipeline(ctx, d.Client, a.Pipeline)
@@ -334,7 +334,7 @@ func pipelineTools(d Deps) []Tool {
 			pipelineParam(),
 			topParam(20, 100, "deployments"),
 			skipParam(),
-			mcp.WithOutputSchema[PipelineOperationsResult](),
+			outputSchema[PipelineOperationsResult](),
 		),
 		Handler: handle("list the pipeline deployments", func(ctx context.Context, _ mcp.CallToolRequest, a listOperationsArgs) (PipelineOperationsResult, error) {
 			ref, err := resolvePipeline(ctx, d.Client, a.Pipeline)
@@ -363,7 +363,7 @@ func pipelineTools(d Deps) []Tool {
 			mcp.WithString("operation", mcp.Required(),
 				mcp.Description("Deployment (operation) id, as returned by deploy_pipeline_stage or list_pipeline_operations."),
 				mcp.Pattern(guidPattern.String())),
-			mcp.WithOutputSchema[PipelineOperationResult](),
+			outputSchema[PipelineOperationResult](),
 		),
 		Handler: handle("get the pipeline deployment", func(ctx context.Context, _ mcp.CallToolRequest, a operationArgs) (PipelineOperationResult, error) {
 			ref, err := resolvePipeline(ctx, d.Client, a.Pipeline)
@@ -427,7 +427,7 @@ func deployPipelineStageTool(d Deps) Tool {
 				mcp.Description(fmt.Sprintf("With wait: the longest time to wait (default %d). The deployment itself is not stopped.", defaultDeployWait)),
 				mcp.Min(10), mcp.Max(3600), mcp.DefaultNumber(defaultDeployWait)),
 			confirmParam(),
-			mcp.WithOutputSchema[PipelineOperationResult](),
+			outputSchema[PipelineOperationResult](),
 		),
 		Handler: handle("deploy the pipeline stage", func(ctx context.Context, req mcp.CallToolRequest, a deployArgs) (PipelineOperationResult, error) {
 			ref, err := resolvePipeline(ctx, d.Client, a.Pipeline)

@@ -271,7 +271,7 @@ func createPushDatasetTool(d Deps) Tool {
 				})),
 			mcp.WithString("default_retention_policy", mcp.Enum("None", "basicFIFO"), mcp.DefaultString("None"),
 				mcp.Description("None keeps every row (up to 5,000,000 per table); basicFIFO keeps the newest 200,000 rows per table and drops older ones.")),
-			mcp.WithOutputSchema[CreatePushDatasetResult](),
+			outputSchema[CreatePushDatasetResult](),
 		),
 		Handler: handle("create the push dataset", func(ctx context.Context, _ mcp.CallToolRequest, a createPushDatasetArgs) (CreatePushDatasetResult, error) {
 			ws, err := resolveWorkspace(ctx, d.Client, a.Workspace)
@@ -321,7 +321,7 @@ func listTablesTool(d Deps) Tool {
 			mcp.WithString("dataset", mcp.Required(), mcp.Description(pushDatasetDescription), mcp.MinLength(1), mcp.MaxLength(256)),
 			topParam(75, 75, "tables"),
 			skipParam(),
-			mcp.WithOutputSchema[ListTablesResult](),
+			outputSchema[ListTablesResult](),
 		),
 		Handler: handle("list the tables", func(ctx context.Context, _ mcp.CallToolRequest, a pushDatasetArgs) (ListTablesResult, error) {
 			ws, err := resolveWorkspace(ctx, d.Client, a.Workspace)
@@ -363,7 +363,7 @@ func updateTableSchemaTool(d Deps) Tool {
 			mcp.WithArray("measures", mcp.Description("Every measure the table is to have; measures left out are removed."),
 				mcp.MaxItems(200), mcp.Items(measuresSchema()["items"])),
 			confirmParam(),
-			mcp.WithOutputSchema[UpdateTableSchemaResult](),
+			outputSchema[UpdateTableSchemaResult](),
 		),
 		Handler: handle("update the table schema", func(ctx context.Context, _ mcp.CallToolRequest, a updateTableSchemaArgs) (UpdateTableSchemaResult, error) {
 			ws, err := resolveWorkspace(ctx, d.Client, a.Workspace)
@@ -425,7 +425,7 @@ func deleteRowsTool(d Deps) Tool {
 			mcp.WithString("dataset", mcp.Required(), mcp.Description(pushDatasetDescription), mcp.MinLength(1), mcp.MaxLength(256)),
 			pushTableParam(),
 			confirmParam(),
-			mcp.WithOutputSchema[DeleteRowsResult](),
+			outputSchema[DeleteRowsResult](),
 		),
 		Handler: handle("delete the rows", func(ctx context.Context, _ mcp.CallToolRequest, a tableRowsArgs) (DeleteRowsResult, error) {
 			ws, err := resolveWorkspace(ctx, d.Client, a.Workspace)

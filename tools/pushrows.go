@@ -80,7 +80,7 @@ func addRowsTool(d Deps) Tool {
 			mcp.WithString("file_format", mcp.Enum("csv", "json"), mcp.Description("The file's format; by default taken from its extension.")),
 			mcp.WithInteger("start_row", mcp.Min(1), mcp.DefaultNumber(1),
 				mcp.Description("The first data row to send (1 = the first row; in a CSV file the first row after the header). Use it to continue after a call stopped part way.")),
-			mcp.WithOutputSchema[AddRowsResult](),
+			outputSchema[AddRowsResult](),
 		),
 		Handler: handle("add the rows", func(ctx context.Context, req mcp.CallToolRequest, a addRowsArgs) (AddRowsResult, error) {
 			if (a.File == "") == (len(a.Rows) == 0) {

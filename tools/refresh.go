@@ -177,7 +177,7 @@ func refreshTools(d Deps) []Tool {
 			mcp.WithString("timeout",
 				mcp.Description("Enhanced: Power BI's time limit for each attempt, hh:mm:ss (default 05:00:00; retries included at most 24 hours). Unlike timeout_seconds, it stops the refresh."),
 				mcp.Pattern(`^(([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9]|24:00:00)$`)),
-			mcp.WithOutputSchema[RefreshResult](),
+			outputSchema[RefreshResult](),
 		),
 		Handler: handle("refresh the semantic model", func(ctx context.Context, req mcp.CallToolRequest, a refreshArgs) (RefreshResult, error) {
 			body, err := a.request()
@@ -222,7 +222,7 @@ func refreshTools(d Deps) []Tool {
 			workspaceParam(),
 			itemParam("dataset", "Semantic model (dataset)", "list_datasets"),
 			topParam(10, 60, "refreshes"),
-			mcp.WithOutputSchema[RefreshHistoryResult](),
+			outputSchema[RefreshHistoryResult](),
 		),
 		Handler: handle("read the refresh history", func(ctx context.Context, _ mcp.CallToolRequest, a historyArgs) (RefreshHistoryResult, error) {
 			ws, err := resolveWorkspace(ctx, d.Client, a.Workspace)
@@ -364,7 +364,7 @@ func enhancedRefreshTools(d Deps) []Tool {
 			workspaceParam(),
 			itemParam("dataset", "Semantic model (dataset)", "list_datasets"),
 			refreshIDParam(),
-			mcp.WithOutputSchema[RefreshDetailsResult](),
+			outputSchema[RefreshDetailsResult](),
 		),
 		Handler: handle("read the refresh details", func(ctx context.Context, _ mcp.CallToolRequest, a refreshIDArgs) (RefreshDetailsResult, error) {
 			ws, err := resolveWorkspace(ctx, d.Client, a.Workspace)
@@ -391,7 +391,7 @@ func enhancedRefreshTools(d Deps) []Tool {
 			workspaceParam(),
 			itemParam("dataset", "Semantic model (dataset)", "list_datasets"),
 			refreshIDParam(),
-			mcp.WithOutputSchema[CancelRefreshResult](),
+			outputSchema[CancelRefreshResult](),
 		),
 		Handler: handle("cancel the refresh", func(ctx context.Context, _ mcp.CallToolRequest, a refreshIDArgs) (CancelRefreshResult, error) {
 			ws, err := resolveWorkspace(ctx, d.Client, a.Workspace)
@@ -522,7 +522,7 @@ func scheduleTools(d Deps) []Tool {
 			annotations("Refresh schedule", true, false, true),
 			workspaceParam(),
 			itemParam("dataset", "Semantic model (dataset)", "list_datasets"),
-			mcp.WithOutputSchema[RefreshScheduleResult](),
+			outputSchema[RefreshScheduleResult](),
 		),
 		Handler: handle("read the refresh schedule", func(ctx context.Context, _ mcp.CallToolRequest, a scheduleArgs) (RefreshScheduleResult, error) {
 			ws, ds, err := resolve(ctx, a.Workspace, a.Dataset)
@@ -553,7 +553,7 @@ func scheduleTools(d Deps) []Tool {
 			mcp.WithBoolean("enabled", mcp.Description("true turns the schedule on, false turns it off (alone, with no other argument).")),
 			mcp.WithString("notify_option", mcp.Description("Email to the owner when a scheduled refresh fails. Service principals must use NoNotification."),
 				mcp.Enum("NoNotification", "MailOnFailure")),
-			mcp.WithOutputSchema[RefreshScheduleResult](),
+			outputSchema[RefreshScheduleResult](),
 		),
 		Handler: handle("change the refresh schedule", func(ctx context.Context, _ mcp.CallToolRequest, a updateScheduleArgs) (RefreshScheduleResult, error) {
 			others := len(a.Days) > 0 || len(a.Times) > 0 || a.LocalTimeZoneID != "" || a.NotifyOption != ""
@@ -586,7 +586,7 @@ func scheduleTools(d Deps) []Tool {
 			annotations("DirectQuery refresh schedule", true, false, true),
 			workspaceParam(),
 			itemParam("dataset", "Semantic model (dataset)", "list_datasets"),
-			mcp.WithOutputSchema[DirectQueryRefreshScheduleResult](),
+			outputSchema[DirectQueryRefreshScheduleResult](),
 		),
 		Handler: handle("read the DirectQuery refresh schedule", func(ctx context.Context, _ mcp.CallToolRequest, a scheduleArgs) (DirectQueryRefreshScheduleResult, error) {
 			ws, ds, err := resolve(ctx, a.Workspace, a.Dataset)
@@ -613,7 +613,7 @@ func scheduleTools(d Deps) []Tool {
 			daysParam(),
 			timesParam("Times of day (hh:mm, minutes 00 or 30) to refresh at. Not with frequency.", 48),
 			timeZoneParam(),
-			mcp.WithOutputSchema[DirectQueryRefreshScheduleResult](),
+			outputSchema[DirectQueryRefreshScheduleResult](),
 		),
 		Handler: handle("change the DirectQuery refresh schedule", func(ctx context.Context, _ mcp.CallToolRequest, a updateDQScheduleArgs) (DirectQueryRefreshScheduleResult, error) {
 			switch {

@@ -9,6 +9,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/mark3labs/mcp-go/mcp"
@@ -75,57 +76,81 @@ var toolsets = []Toolset{
 // Toolsets returns every toolset the server knows.
 func Toolsets() []Toolset { return slices.Clone(toolsets) }
 
+// areas holds each file's tools with the toolsets they belong to, in the order All lists them.
+// A server builds only the areas whose toolsets it offers: building the definitions is most of
+// what start-up costs. TestAreasDeclareTheirToolsets keeps these lists true.
+var areas = []struct {
+	toolsets []string
+	tools    func(Deps) []Tool
+}{
+	{[]string{"workspaces", "workspace_admin"}, workspaceTools},
+	{[]string{"datasets", "dataset_admin"}, datasetTools},
+	{[]string{"refresh", "dataset_admin"}, refreshTools},
+	{[]string{"dax"}, daxTools},
+	{[]string{"reports", "report_admin"}, reportTools},
+	{[]string{"dashboards"}, dashboardTools},
+	{[]string{"apps"}, appTools},
+	{[]string{"admin"}, adminTools},
+	{[]string{"admin"}, adminAuditTools},
+	{[]string{"push"}, pushTools},
+	{[]string{"imports"}, importTools},
+	{[]string{"pipelines"}, pipelineTools},
+	{[]string{"gateways"}, gatewayTools},
+	{[]string{"dataflows"}, dataflowTools},
+	{[]string{"embed"}, embedTools},
+	{[]string{"capacities"}, capacityTools},
+}
+
 // All returns every tool, unfiltered, in a stable order.
 func All(d Deps) []Tool {
+	return build(d, func([]string) bool { return true })
+}
+
+// build returns the tools of the areas wanted, in All's order.
+func build(d Deps, wanted func(toolsets []string) bool) []Tool {
 	var all []Tool
-	all = append(all, workspaceTools(d)...)
-	all = append(all, datasetTools(d)...)
-	all = append(all, refreshTools(d)...)
-	all = append(all, daxTools(d)...)
-	all = append(all, reportTools(d)...)
-	all = append(all, dashboardTools(d)...)
-	all = append(all, appTools(d)...)
-	all = append(all, adminTools(d)...)
-	all = append(all, adminAuditTools(d)...)
-	all = append(all, pushTools(d)...)
-	all = append(all, importTools(d)...)
-	all = append(all, pipelineTools(d)...)
-	all = append(all, gatewayTools(d)...)
-	all = append(all, dataflowTools(d)...)
-	all = append(all, embedTools(d)...)
-	all = append(all, capacityTools(d)...)
+	for _, a := range areas {
+		if wanted(a.toolsets) {
+			all = append(all, a.tools(d)...)
+		}
+	}
 	for i := range all {
 		// Unknown arguments are refused, in the schema the client sees and in validation, so a
 		// misspelt argument is reported instead of silently ignored.
 		all[i].Definition.InputSchema.AdditionalProperties = false
-		// Output schemas describe what this server itself sends; "no other properties" tells a
-		// client nothing and costs context in every tools/list, so it is left out.
-		all[i].Definition.OutputSchema.AdditionalProperties = nil
-		for _, p := range all[i].Definition.OutputSchema.Properties {
-			dropAdditionalProperties(p)
-		}
 	}
 	return all
-}
-
-// dropAdditionalProperties removes additionalProperties from a schema and every schema in it.
-func dropAdditionalProperties(schema any) {
-	switch s := schema.(type) {
-	case map[string]any:
-		delete(s, "additionalProperties")
-		for _, v := range s {
-			dropAdditionalProperties(v)
-		}
-	case []any:
-		for _, v := range s {
-			dropAdditionalProperties(v)
-		}
-	}
 }
 
 // Select applies the options to the full list: toolsets, individual tools, read-only.
 // Unknown names are an error that lists the valid ones, so a typo in a config file is caught at start.
 func Select(all []Tool, opts Options) ([]Tool, error) {
+	sets, err := chosenToolsets(opts)
+	if err != nil {
+		return nil, err
+	}
+	names := map[string]bool{}
+	for _, name := range opts.Tools {
+		if !slices.ContainsFunc(all, func(t Tool) bool { return t.Definition.Name == name }) {
+			return nil, fmt.Errorf("unknown tool %q; valid tools: %s", name, strings.Join(toolNames(all), ", "))
+		}
+		names[name] = true
+	}
+	var out []Tool
+	for _, t := range all {
+		if !sets[t.Toolset] && !names[t.Definition.Name] {
+			continue
+		}
+		if opts.ReadOnly && !isReadOnly(t.Definition) {
+			continue
+		}
+		out = append(out, t)
+	}
+	return out, nil
+}
+
+// chosenToolsets returns the toolsets the options choose.
+func chosenToolsets(opts Options) (map[string]bool, error) {
 	sets := map[string]bool{}
 	chosen := opts.Toolsets
 	if len(chosen) == 0 && len(opts.Tools) == 0 {
@@ -150,29 +175,23 @@ func Select(all []Tool, opts Options) ([]Tool, error) {
 			sets[name] = true
 		}
 	}
-	names := map[string]bool{}
-	for _, name := range opts.Tools {
-		if !slices.ContainsFunc(all, func(t Tool) bool { return t.Definition.Name == name }) {
-			return nil, fmt.Errorf("unknown tool %q; valid tools: %s", name, strings.Join(toolNames(all), ", "))
-		}
-		names[name] = true
-	}
-	var out []Tool
-	for _, t := range all {
-		if !sets[t.Toolset] && !names[t.Definition.Name] {
-			continue
-		}
-		if opts.ReadOnly && !isReadOnly(t.Definition) {
-			continue
-		}
-		out = append(out, t)
-	}
-	return out, nil
+	return sets, nil
 }
 
 // NewServer builds the MCP server with the selected tools. It does no I/O, so start-up stays fast.
 func NewServer(d Deps, opts Options) (*server.MCPServer, error) {
-	selected, err := Select(All(d), opts)
+	sets, err := chosenToolsets(opts)
+	if err != nil {
+		return nil, err
+	}
+	candidates := func(toolsets []string) bool {
+		return slices.ContainsFunc(toolsets, func(ts string) bool { return sets[ts] })
+	}
+	if len(opts.Tools) > 0 {
+		// A tool chosen by name may be in any area.
+		candidates = func([]string) bool { return true }
+	}
+	selected, err := Select(build(d, candidates), opts)
 	if err != nil {
 		return nil, err
 	}
@@ -184,25 +203,26 @@ func NewServer(d Deps, opts Options) (*server.MCPServer, error) {
 		server.WithInstructions(instructions(selected, opts.ReadOnly)),
 	)
 	for _, t := range selected {
-		h, err := wrap(t, d.Logger)
-		if err != nil {
-			return nil, err
-		}
-		s.AddTool(t.Definition, h)
+		s.AddTool(t.Definition, wrap(t, d.Logger))
 	}
 	return s, nil
 }
 
 // wrap adds what every tool call gets: argument validation against the declared schema with
 // messages a model can act on, and one log line per call.
-func wrap(t Tool, log zerolog.Logger) (server.ToolHandlerFunc, error) {
-	validate, err := compileInputSchema(t.Definition)
-	if err != nil {
-		return nil, fmt.Errorf("tool %s: %w", t.Definition.Name, err)
-	}
+//
+// The validator is compiled on the tool's first call, not at start-up: most sessions call a
+// few of the tools offered, and a server that answers its first request sooner is worth more.
+// TestEveryToolIsFullyDeclared compiles every schema, so none can fail only in use.
+func wrap(t Tool, log zerolog.Logger) server.ToolHandlerFunc {
 	name := t.Definition.Name
+	validator := sync.OnceValues(func() (func(map[string]any) string, error) { return compileInputSchema(t.Definition) })
 	return func(ctx context.Context, req mcp.CallToolRequest) (*mcp.CallToolResult, error) {
 		start := time.Now()
+		validate, err := validator()
+		if err != nil {
+			return nil, fmt.Errorf("tool %s: %w", name, err)
+		}
 		if msg := validate(req.GetArguments()); msg != "" {
 			log.Info().Str("tool", name).Str("outcome", "invalid arguments").Msg("tool call")
 			return mcp.NewToolResultError(fmt.Sprintf("Invalid arguments for %s: %s. Fix the arguments to match the tool's input schema and call it again.", name, msg)), nil
@@ -219,7 +239,7 @@ func wrap(t Tool, log zerolog.Logger) (server.ToolHandlerFunc, error) {
 		}
 		ev.Msg("tool call")
 		return res, err
-	}, nil
+	}
 }
 
 func instructions(selected []Tool, readOnly bool) string {

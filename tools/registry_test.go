@@ -6,6 +6,7 @@ import (
 	"flag"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -33,7 +34,11 @@ func TestEveryToolIsFullyDeclared(t *testing.T) {
 		if len(def.Description) < 120 {
 			t.Errorf("%s: the description is too thin for a model to act on", def.Name)
 		}
-		if def.OutputSchema.Type != "object" || len(def.OutputSchema.Properties) == 0 {
+		var out struct {
+			Type       string         `json:"type"`
+			Properties map[string]any `json:"properties"`
+		}
+		if json.Unmarshal(def.RawOutputSchema, &out) != nil || out.Type != "object" || len(out.Properties) == 0 {
 			t.Errorf("%s: no output schema", def.Name)
 		}
 		if def.InputSchema.AdditionalProperties != false {
@@ -205,5 +210,41 @@ func TestDefaultToolsListSize(t *testing.T) {
 	t.Logf("all toolsets: %d tools, tools/list answer %d bytes, about %d tokens", all, allBytes, allBytes/4)
 	if b > defaultToolsListBudget {
 		t.Fatalf("the default tools/list answer is %d bytes, over the budget of %d: trim descriptions or schemas, or move tools to an opt-in toolset", b, defaultToolsListBudget)
+	}
+}
+
+// A server builds only the areas whose toolsets it offers, so each area must name every toolset
+// its tools belong to: a tool outside them would never be offered.
+func TestAreasDeclareTheirToolsets(t *testing.T) {
+	for _, a := range areas {
+		for _, tool := range a.tools(Deps{}) {
+			if !slices.Contains(a.toolsets, tool.Toolset) {
+				t.Errorf("%s is in toolset %s, which its area does not declare (%v)", tool.Definition.Name, tool.Toolset, a.toolsets)
+			}
+		}
+	}
+	// And a server offers exactly what Select picks from every tool.
+	for _, opts := range []Options{{}, {ReadOnly: true}, {Toolsets: []string{"all"}}, {Toolsets: []string{"dax", "admin"}},
+		{Toolsets: []string{"workspaces"}, Tools: []string{"list_gateways"}}} {
+		want, err := Select(All(Deps{}), opts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		s, err := NewServer(Deps{}, opts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var wantNames, gotNames []string
+		for _, w := range want {
+			wantNames = append(wantNames, w.Definition.Name)
+		}
+		for name := range s.ListTools() {
+			gotNames = append(gotNames, name)
+		}
+		slices.Sort(wantNames)
+		slices.Sort(gotNames)
+		if !slices.Equal(wantNames, gotNames) {
+			t.Errorf("%+v: the server offers %v, want %v", opts, gotNames, wantNames)
+		}
 	}
 }

@@ -101,7 +101,7 @@ func reportTools(d Deps) []Tool {
 			workspaceParam(),
 			topParam(100, 1000, "reports"),
 			skipParam(),
-			mcp.WithOutputSchema[ListReportsResult](),
+			outputSchema[ListReportsResult](),
 		),
 		Handler: handle("list reports", func(ctx context.Context, _ mcp.CallToolRequest, a listReportsArgs) (ListReportsResult, error) {
 			ws, err := resolveWorkspace(ctx, d.Client, a.Workspace)
@@ -187,7 +187,7 @@ func reportTools(d Deps) []Tool {
 			mcp.WithInteger("timeout_seconds",
 				mcp.Description(fmt.Sprintf("The longest time to wait for the export job (default %d).", defaultExportWait)),
 				mcp.Min(1), mcp.Max(3600), mcp.DefaultNumber(defaultExportWait)),
-			mcp.WithOutputSchema[ExportResult](),
+			outputSchema[ExportResult](),
 		),
 		Handler: handle("export the report", func(ctx context.Context, req mcp.CallToolRequest, a exportArgs) (ExportResult, error) {
 			ws, err := resolveWorkspace(ctx, d.Client, a.Workspace)
@@ -531,7 +531,7 @@ func reportItemTools(d Deps) []Tool {
 			annotations("Get a report", true, false, true),
 			workspaceParam(),
 			itemParam("report", "Report", "list_reports"),
-			mcp.WithOutputSchema[GetReportResult](),
+			outputSchema[GetReportResult](),
 		),
 		Handler: handle("get the report", func(ctx context.Context, _ mcp.CallToolRequest, a reportArgs) (GetReportResult, error) {
 			ws, rep, err := workspaceAndReport(ctx, d, a.Workspace, a.Report)
@@ -556,7 +556,7 @@ func reportItemTools(d Deps) []Tool {
 			itemParam("report", "Report", "list_reports"),
 			topParam(100, 1000, "pages"),
 			skipParam(),
-			mcp.WithOutputSchema[ListReportPagesResult](),
+			outputSchema[ListReportPagesResult](),
 		),
 		Handler: handle("list the report's pages", func(ctx context.Context, _ mcp.CallToolRequest, a listReportItemsArgs) (ListReportPagesResult, error) {
 			ws, rep, err := workspaceAndReport(ctx, d, a.Workspace, a.Report)
@@ -585,7 +585,7 @@ func reportItemTools(d Deps) []Tool {
 			itemParam("report", "Paginated report", "list_reports"),
 			topParam(100, 1000, "data sources"),
 			skipParam(),
-			mcp.WithOutputSchema[ListReportDatasourcesResult](),
+			outputSchema[ListReportDatasourcesResult](),
 		),
 		Handler: handle("list the report's data sources", func(ctx context.Context, _ mcp.CallToolRequest, a listReportItemsArgs) (ListReportDatasourcesResult, error) {
 			ws, rep, err := workspaceAndReport(ctx, d, a.Workspace, a.Report)
@@ -619,7 +619,7 @@ func reportItemTools(d Deps) []Tool {
 			mcp.WithString("target_model",
 				mcp.Description("Semantic model id (GUID), or exact name in the target workspace, to bind the copy to. Omit to keep the report's model."),
 				mcp.MinLength(1), mcp.MaxLength(256)),
-			mcp.WithOutputSchema[CloneReportResult](),
+			outputSchema[CloneReportResult](),
 		),
 		Handler: handle("clone the report", func(ctx context.Context, _ mcp.CallToolRequest, a cloneArgs) (CloneReportResult, error) {
 			ws, rep, err := workspaceAndReport(ctx, d, a.Workspace, a.Report)
@@ -661,7 +661,7 @@ func reportItemTools(d Deps) []Tool {
 				mcp.Description("Workspace id or exact name where a dataset given by name lives. Omit for the report's workspace."),
 				mcp.MinLength(1), mcp.MaxLength(256)),
 			confirmParam(),
-			mcp.WithOutputSchema[ReportChangeResult](),
+			outputSchema[ReportChangeResult](),
 		),
 		Handler: handle("rebind the report", func(ctx context.Context, _ mcp.CallToolRequest, a rebindArgs) (ReportChangeResult, error) {
 			ws, rep, err := workspaceAndReport(ctx, d, a.Workspace, a.Report)
@@ -705,7 +705,7 @@ func reportItemTools(d Deps) []Tool {
 				mcp.Description("Workspace id (GUID) or exact name of the source report; 00000000-0000-0000-0000-000000000000 means My workspace. Omit when it is in the same workspace as the report."),
 				mcp.MinLength(1), mcp.MaxLength(256)),
 			confirmParam(),
-			mcp.WithOutputSchema[ReportChangeResult](),
+			outputSchema[ReportChangeResult](),
 		),
 		Handler: handle("update the report's content", func(ctx context.Context, _ mcp.CallToolRequest, a updateContentArgs) (ReportChangeResult, error) {
 			ws, rep, err := workspaceAndReport(ctx, d, a.Workspace, a.Report)
@@ -743,7 +743,7 @@ func reportItemTools(d Deps) []Tool {
 				mcp.MinLength(1), mcp.MaxLength(256)),
 			itemParam("report", "Paginated report", "list_reports"),
 			confirmParam(),
-			mcp.WithOutputSchema[ReportChangeResult](),
+			outputSchema[ReportChangeResult](),
 		),
 		Handler: handle("take over the report", func(ctx context.Context, _ mcp.CallToolRequest, a confirmReportArgs) (ReportChangeResult, error) {
 			ws, rep, err := workspaceAndReport(ctx, d, a.Workspace, a.Report)
@@ -771,7 +771,7 @@ func reportItemTools(d Deps) []Tool {
 			workspaceParam(),
 			itemParam("report", "Report", "list_reports"),
 			confirmParam(),
-			mcp.WithOutputSchema[ReportChangeResult](),
+			outputSchema[ReportChangeResult](),
 		),
 		Handler: handle("delete the report", func(ctx context.Context, _ mcp.CallToolRequest, a confirmReportArgs) (ReportChangeResult, error) {
 			ws, rep, err := workspaceAndReport(ctx, d, a.Workspace, a.Report)
@@ -800,7 +800,7 @@ func reportItemTools(d Deps) []Tool {
 			mcp.WithString("download_type",
 				mcp.Description("IncludeModel: the .pbix carries the semantic model; LiveConnect: it connects live to the model in Power BI. Only for reports in a workspace; omit for the service's default."),
 				mcp.Enum(pbiclient.DownloadIncludeModel, pbiclient.DownloadLiveConnect)),
-			mcp.WithOutputSchema[DownloadReportResult](),
+			outputSchema[DownloadReportResult](),
 		),
 		Handler: handle("download the report", func(ctx context.Context, _ mcp.CallToolRequest, a downloadArgs) (DownloadReportResult, error) {
 			ws, rep, err := workspaceAndReport(ctx, d, a.Workspace, a.Report)

@@ -48,7 +48,7 @@ func workspaceTools(d Deps) []Tool {
 				mcp.MaxLength(1000)),
 			topParam(100, 1000, "workspaces"),
 			skipParam(),
-			mcp.WithOutputSchema[ListWorkspacesResult](),
+			outputSchema[ListWorkspacesResult](),
 		),
 		Handler: handle("list workspaces", func(ctx context.Context, _ mcp.CallToolRequest, a listWorkspacesArgs) (ListWorkspacesResult, error) {
 			top := defaultInt(a.Top, 100)
@@ -162,7 +162,7 @@ func getWorkspaceTool(d Deps) Tool {
 				"Use it to check a workspace before changing it, or whether exports and enhanced refresh (which need dedicated capacity) can work there."),
 			annotations("Get a workspace", true, false, true),
 			requiredWorkspaceParam(),
-			mcp.WithOutputSchema[GetWorkspaceResult](),
+			outputSchema[GetWorkspaceResult](),
 		),
 		Handler: handle("get the workspace", func(ctx context.Context, _ mcp.CallToolRequest, a getWorkspaceArgs) (GetWorkspaceResult, error) {
 			ws, err := resolveGroup(ctx, d.Client, a.Workspace)
@@ -199,7 +199,7 @@ func createWorkspaceTool(d Deps) Tool {
 			mcp.WithString("name", mcp.Required(),
 				mcp.Description("Name of the new workspace, unique in the organization."),
 				mcp.MinLength(1), mcp.MaxLength(256)),
-			mcp.WithOutputSchema[CreateWorkspaceResult](),
+			outputSchema[CreateWorkspaceResult](),
 		),
 		Handler: handle("create the workspace", func(ctx context.Context, _ mcp.CallToolRequest, a createWorkspaceArgs) (CreateWorkspaceResult, error) {
 			name := strings.TrimSpace(a.Name)
@@ -242,7 +242,7 @@ func updateWorkspaceTool(d Deps) Tool {
 			mcp.WithString("default_dataset_storage_format",
 				mcp.Description("Small (the default) or Large: Large lets new semantic models grow beyond 10 GB. Dedicated capacity only. Omit to keep it."),
 				mcp.Enum("Small", "Large")),
-			mcp.WithOutputSchema[UpdateWorkspaceResult](),
+			outputSchema[UpdateWorkspaceResult](),
 		),
 		Handler: handle("update the workspace", func(ctx context.Context, _ mcp.CallToolRequest, a updateWorkspaceArgs) (UpdateWorkspaceResult, error) {
 			req := pbiclient.UpdateGroupRequest{Name: strings.TrimSpace(a.Name), DefaultDatasetStorageFormat: a.DefaultDatasetStorageFormat}
@@ -286,7 +286,7 @@ func deleteWorkspaceTool(d Deps) Tool {
 			annotations("Delete a workspace", false, true, true),
 			requiredWorkspaceParam(),
 			confirmParam(),
-			mcp.WithOutputSchema[DeleteWorkspaceResult](),
+			outputSchema[DeleteWorkspaceResult](),
 		),
 		Handler: handle("delete the workspace", func(ctx context.Context, _ mcp.CallToolRequest, a deleteWorkspaceArgs) (DeleteWorkspaceResult, error) {
 			ws, err := resolveGroup(ctx, d.Client, a.Workspace)
@@ -348,7 +348,7 @@ func listWorkspaceUsersTool(d Deps) Tool {
 			requiredWorkspaceParam(),
 			topParam(100, 1000, "users"),
 			skipParam(),
-			mcp.WithOutputSchema[ListWorkspaceUsersResult](),
+			outputSchema[ListWorkspaceUsersResult](),
 		),
 		Handler: handle("list the workspace users", func(ctx context.Context, _ mcp.CallToolRequest, a listWorkspaceUsersArgs) (ListWorkspaceUsersResult, error) {
 			ws, err := resolveGroup(ctx, d.Client, a.Workspace)
@@ -442,7 +442,7 @@ func addWorkspaceUserTool(d Deps) Tool {
 				mcp.Description("User (identifier is an email address), Group (Entra security group object id) or App (service principal object id)."),
 				mcp.Enum("User", "Group", "App")),
 			accessRightParam("The role to give."),
-			mcp.WithOutputSchema[WorkspaceUserResult](),
+			outputSchema[WorkspaceUserResult](),
 		),
 		Handler: handle("add the workspace user", func(ctx context.Context, _ mcp.CallToolRequest, a addWorkspaceUserArgs) (WorkspaceUserResult, error) {
 			id := strings.TrimSpace(a.Identifier)
@@ -504,7 +504,7 @@ func updateWorkspaceUserTool(d Deps) Tool {
 			requiredWorkspaceParam(),
 			identifierParam(),
 			accessRightParam("The new role."),
-			mcp.WithOutputSchema[WorkspaceUserResult](),
+			outputSchema[WorkspaceUserResult](),
 		),
 		Handler: handle("update the workspace user", func(ctx context.Context, _ mcp.CallToolRequest, a updateWorkspaceUserArgs) (WorkspaceUserResult, error) {
 			ws, err := resolveGroup(ctx, d.Client, a.Workspace)
@@ -550,7 +550,7 @@ func removeWorkspaceUserTool(d Deps) Tool {
 			requiredWorkspaceParam(),
 			identifierParam(),
 			confirmParam(),
-			mcp.WithOutputSchema[RemoveWorkspaceUserResult](),
+			outputSchema[RemoveWorkspaceUserResult](),
 		),
 		Handler: handle("remove the workspace user", func(ctx context.Context, _ mcp.CallToolRequest, a removeWorkspaceUserArgs) (RemoveWorkspaceUserResult, error) {
 			ws, err := resolveGroup(ctx, d.Client, a.Workspace)

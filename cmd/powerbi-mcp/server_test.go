@@ -44,19 +44,25 @@ var (
 )
 
 // binary builds powerbi-mcp once for the tests that run it as a separate process, the way
-// desktop agents do.
+// desktop agents do, as releases are built.
 var binary = sync.OnceValues(func() (string, error) {
 	dir, err := os.MkdirTemp("", "powerbi-mcp-test-")
 	if err != nil {
 		return "", err
 	}
 	bin := filepath.Join(dir, "powerbi-mcp")
-	out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput()
-	if err != nil {
+	if out, err := releaseBuild(bin, "."); err != nil {
 		return "", &buildError{out: string(out), err: err}
 	}
 	return bin, nil
 })
+
+// releaseBuild builds pkg into bin as releases are: without cgo, which also starts faster.
+func releaseBuild(bin, pkg string) ([]byte, error) {
+	cmd := exec.Command("go", "build", "-trimpath", "-o", bin, pkg)
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+	return cmd.CombinedOutput()
+}
 
 type buildError struct {
 	out string
