@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -64,17 +65,33 @@ func TestConcurrentExportsWithoutHardLinks(t *testing.T) {
 	exportConcurrently(t, st, st.client, downloads, calls)
 }
 
-// holdDownloads holds every download of an export file at the gate, so that all the calls then
-// pick a name at the same moment: the race is run every time, not once in a while.
+// holdDownloads holds the end of every download of an export file at the gate, so that all the
+// calls then pick a name at the same moment: the race is run every time, not once in a while.
 func holdDownloads(downloads *gate) func(http.RoundTripper) http.RoundTripper {
 	return func(rt http.RoundTripper) http.RoundTripper {
 		return roundTripFunc(func(r *http.Request) (*http.Response, error) {
-			if r.Method == http.MethodGet && strings.HasSuffix(r.URL.Path, "/file") {
-				downloads.arrive()
+			resp, err := rt.RoundTrip(r)
+			if err == nil && r.Method == http.MethodGet && strings.HasSuffix(r.URL.Path, "/file") {
+				resp.Body = &heldBody{ReadCloser: resp.Body, gate: downloads}
 			}
-			return rt.RoundTrip(r)
+			return resp, err
 		})
 	}
+}
+
+// heldBody waits at the gate before it tells its reader that the body has ended.
+type heldBody struct {
+	io.ReadCloser
+	gate *gate
+	once sync.Once
+}
+
+func (b *heldBody) Read(p []byte) (int, error) {
+	n, err := b.ReadCloser.Read(p)
+	if err == io.EOF {
+		b.once.Do(b.gate.arrive)
+	}
+	return n, err
 }
 
 // exportConcurrently makes calls exports of one paginated report at once and checks that each
@@ -91,7 +108,7 @@ func exportConcurrently(t *testing.T, st *stack, c *client.Client, downloads *ga
 				Arguments: map[string]any{"workspace": "Finance", "report": "Invoices", "format": "CSV", "timeout_seconds": 600,
 					"parameter_values": []map[string]any{{"name": "Region", "value": callRegion(i)}}}}})
 			if err != nil || res.IsError {
-				downloads.leave() // it will never download: stop waiting for it
+				downloads.leave() // it will never finish a download: stop waiting for it
 			}
 			switch {
 			case err != nil:
