@@ -25,8 +25,8 @@ const partialPrefix, partialSuffix = ".export-", ".partial"
 // by a server that was killed. The bytes go to it as they arrive, so the modification time of one
 // that is being written keeps moving. No tool waits on Power BI for longer than its largest
 // timeout_seconds (an hour), and a download that has received nothing for that long will not
-// resume, so a file untouched for an hour is no one's any more. TestStalePartialAgeCoversEveryToolTimeout
-// keeps this in step with the tools' timeouts.
+// resume, so a file untouched for an hour is no one's any more.
+// TestStalePartialAgeCoversEveryToolTimeout keeps this in step with the tools' timeouts.
 const stalePartialAge = time.Hour
 
 // maxNameTries bounds the numbered names tried for one file.
