@@ -10,6 +10,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -236,6 +237,63 @@ func TestExportRemovesStalePartialsOnly(t *testing.T) {
 			t.Errorf("%s: %v", filepath.Base(p), err)
 		}
 	}
+}
+
+// A download cut off halfway leaves nothing behind: no file under a real name, no temporary one.
+// The answer says how to fetch the finished export again, and doing so starts no new job.
+func TestInterruptedDownloadLeavesNoFile(t *testing.T) {
+	var cut sync.Once
+	st := newStack(t, stackOptions{transport: func(rt http.RoundTripper) http.RoundTripper {
+		return roundTripFunc(func(r *http.Request) (*http.Response, error) {
+			resp, err := rt.RoundTrip(r)
+			if err == nil && r.Method == http.MethodGet && strings.HasSuffix(r.URL.Path, "/file") {
+				cut.Do(func() { resp.Body = &cutBody{ReadCloser: resp.Body, left: 100} })
+			}
+			return resp, err
+		})
+	}})
+	args := map[string]any{"workspace": "Sales Analytics", "report": "Sales Overview", "format": "PDF"}
+	msg := st.fails(t, "export_report", args)
+	if !strings.Contains(msg, "interrupted after 100 bytes") {
+		t.Errorf("the error should say the download broke off: %s", msg)
+	}
+	entries, err := os.ReadDir(st.exportDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range entries {
+		t.Errorf("left in the export directory: %s", e.Name())
+	}
+
+	m := regexp.MustCompile(`\(export_id ([^)\s]+)\)`).FindStringSubmatch(msg)
+	if m == nil || !strings.Contains(msg, "again with this export_id") {
+		t.Fatalf("the error should give the export_id to fetch the file again: %s", msg)
+	}
+	exportID := m[1]
+	args["export_id"] = exportID
+	var res ExportResult
+	st.ok(t, "export_report", args, &res)
+	if res.File == nil || res.ExportID != exportID {
+		t.Fatalf("%+v", res)
+	}
+	if n := st.tenant.Count("POST /v1.0/myorg/groups/{groupId}/reports/{reportId}/ExportTo"); n != 1 {
+		t.Errorf("%d export jobs started, want 1", n)
+	}
+}
+
+// cutBody breaks the connection after left bytes.
+type cutBody struct {
+	io.ReadCloser
+	left int
+}
+
+func (b *cutBody) Read(p []byte) (int, error) {
+	if b.left <= 0 {
+		return 0, errors.New("connection reset by peer")
+	}
+	n, err := b.ReadCloser.Read(p[:min(len(p), b.left)])
+	b.left -= n
+	return n, err
 }
 
 // stalePartialAge must cover the longest wait any tool offers, or a slow export of this server

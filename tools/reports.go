@@ -233,8 +233,14 @@ func reportTools(d Deps) []Tool {
 			file, err := saveFile(d, res.Report.Name, fileExt(job.ResourceFileExtension), func(w io.Writer) (pbiclient.Download, error) {
 				return d.Client.DownloadExport(ctx, ws.ID, rep.ID, job.ID, w)
 			})
-			if err != nil {
+			var ae *pbiclient.APIError
+			if err != nil && (ctx.Err() != nil || errors.As(err, &ae)) {
 				return ExportResult{}, err
+			}
+			if err != nil {
+				// The job is done and Power BI keeps its file for a day: fetching it again needs no new export.
+				return ExportResult{}, userErrorf("The report was exported (export_id %s), but its file could not be saved: %s. Call export_report again with this export_id to fetch the file again without a new export job.",
+					job.ID, strings.TrimSuffix(err.Error(), "."))
 			}
 			res.Status, res.PercentComplete, res.File = job.Status, 100, file
 			res.Message = "The report was exported to " + file.Path + "."
