@@ -233,11 +233,11 @@ func reportTools(d Deps) []Tool {
 			file, err := saveFile(d, res.Report.Name, fileExt(job.ResourceFileExtension), func(w io.Writer) (pbiclient.Download, error) {
 				return d.Client.DownloadExport(ctx, ws.ID, rep.ID, job.ID, w)
 			})
-			var ae *pbiclient.APIError
-			if err != nil && (ctx.Err() != nil || errors.As(err, &ae)) {
-				return ExportResult{}, err
-			}
 			if err != nil {
+				var ae *pbiclient.APIError
+				if ctx.Err() != nil || errors.As(err, &ae) {
+					return ExportResult{}, err // cancelled, or Power BI's own answer, which says what to do
+				}
 				// The job is done and Power BI keeps its file for a day: fetching it again needs no new export.
 				return ExportResult{}, userErrorf("The report was exported (export_id %s), but its file could not be saved: %s. Call export_report again with this export_id to fetch the file again without a new export job.",
 					job.ID, strings.TrimSuffix(err.Error(), "."))
