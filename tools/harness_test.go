@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"net/http"
 	"reflect"
 	"sync"
 	"testing"
@@ -11,6 +12,7 @@ import (
 
 	"github.com/mark3labs/mcp-go/client"
 	"github.com/mark3labs/mcp-go/mcp"
+	"github.com/mark3labs/mcp-go/server"
 	"github.com/rs/zerolog"
 
 	"github.com/powerbi-mcp/powerbi-mcp/auth"
@@ -22,6 +24,7 @@ import (
 // tools, which call pbiclient, which signs in with MSAL and talks TLS to the fake tenant.
 type stack struct {
 	tenant    *pbitest.Server
+	server    *server.MCPServer // what client talks to; serve it over a transport to test one
 	client    *client.Client
 	exportDir string
 	dataDir   string // the data directory tools read files from (see openDataFile)
@@ -43,6 +46,9 @@ type stackOptions struct {
 	// userSignIn makes the credential the tenant's demo user signing in with a device code,
 	// with a token cache of the test's own.
 	userSignIn bool
+	// transport, when set, wraps the connection to the tenant's Power BI API, e.g. to hold
+	// requests until the test releases them.
+	transport func(http.RoundTripper) http.RoundTripper
 }
 
 func newStack(t testing.TB, o stackOptions) *stack {
@@ -75,8 +81,12 @@ func newStack(t testing.TB, o stackOptions) *stack {
 			t.Fatal(err)
 		}
 	}
+	rt := tenant.Client().Transport
+	if o.transport != nil {
+		rt = o.transport(rt)
+	}
 	pc, err := pbiclient.New(pbiclient.Config{BaseURL: tenant.APIBaseURL(), Tokens: tokens,
-		Transport: tenant.Client().Transport, UserAgent: "powerbi-mcp/test", Logger: logger})
+		Transport: rt, UserAgent: "powerbi-mcp/test", Logger: logger})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -119,7 +129,7 @@ func newStack(t testing.TB, o stackOptions) *stack {
 	if _, err := c.Initialize(ctx, init); err != nil {
 		t.Fatal(err)
 	}
-	st.client = c
+	st.server, st.client = s, c
 	return st
 }
 

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"mime"
-	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -235,7 +234,13 @@ func reportTools(d Deps) []Tool {
 				return d.Client.DownloadExport(ctx, ws.ID, rep.ID, job.ID, w)
 			})
 			if err != nil {
-				return ExportResult{}, err
+				var ae *pbiclient.APIError
+				if ctx.Err() != nil || errors.As(err, &ae) {
+					return ExportResult{}, err // cancelled, or Power BI's own answer, which says what to do
+				}
+				// The job is done and Power BI keeps its file for a day: fetching it again needs no new export.
+				return ExportResult{}, userErrorf("The report was exported (export_id %s), but its file could not be saved: %s. Call export_report again with this export_id to fetch the file again without a new export job.",
+					job.ID, strings.TrimSuffix(err.Error(), "."))
 			}
 			res.Status, res.PercentComplete, res.File = job.Status, 100, file
 			res.Message = "The report was exported to " + file.Path + "."
@@ -245,32 +250,16 @@ func reportTools(d Deps) []Tool {
 	return append(tools, reportItemTools(d)...)
 }
 
-// saveFile streams a download into the export directory. The bytes go straight from the
-// network to a temporary file that is renamed only when complete, so a failed download never
-// leaves a partial file under a real name, and a file is never overwritten.
+// saveFile streams a download into a new file of the export directory (see newExportFile): the
+// bytes go straight from the network to disk, and the file gets its name only when complete.
 func saveFile(d Deps, name, ext string, download func(io.Writer) (pbiclient.Download, error)) (*ExportFile, error) {
-	if err := os.MkdirAll(d.ExportDir, 0o700); err != nil {
-		return nil, userErrorf("The file is ready but the export directory %s cannot be created: %v. Set PBI_MCP_EXPORT_DIR to a writable directory.", d.ExportDir, err)
-	}
-	tmp, err := os.CreateTemp(d.ExportDir, ".export-*.partial")
+	var dl pbiclient.Download
+	path, err := newExportFile(d, fileStem(name)+"-"+time.Now().UTC().Format("20060102-150405"), ext, func(w io.Writer) (err error) {
+		dl, err = download(w)
+		return err
+	})
 	if err != nil {
-		return nil, userErrorf("The file is ready but no file can be written in %s: %v. Set PBI_MCP_EXPORT_DIR to a writable directory.", d.ExportDir, err)
-	}
-	dl, err := download(tmp)
-	if cerr := tmp.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		os.Remove(tmp.Name())
 		return nil, err
-	}
-	path, err := freeName(d.ExportDir, fileStem(name)+"-"+time.Now().UTC().Format("20060102-150405"), ext)
-	if err == nil {
-		err = os.Rename(tmp.Name(), path)
-	}
-	if err != nil {
-		os.Remove(tmp.Name())
-		return nil, fmt.Errorf("saving the file: %w", err)
 	}
 	mimeType, _, _ := strings.Cut(dl.ContentType, ";")
 	if mimeType == "" || mimeType == "application/octet-stream" {
@@ -310,25 +299,6 @@ func fileExt(ext string) string {
 		return ".bin"
 	}
 	return "." + strings.ToLower(name)
-}
-
-// freeName returns dir/stem+ext, or dir/stem-2+ext, ... whichever does not exist yet.
-func freeName(dir, stem, ext string) (string, error) {
-	for i := 1; i < 1000; i++ {
-		name := stem + ext
-		if i > 1 {
-			name = fmt.Sprintf("%s-%d%s", stem, i, ext)
-		}
-		path := filepath.Join(dir, name)
-		if _, err := os.Lstat(path); errors.Is(err, os.ErrNotExist) {
-			abs, err := filepath.Abs(path)
-			if err != nil {
-				return "", err
-			}
-			return abs, nil
-		}
-	}
-	return "", fmt.Errorf("no free file name for %s%s in %s", stem, ext, dir)
 }
 
 // Export formats: Power BI reports have three; paginated reports have PDF and PPTX too, and these.
