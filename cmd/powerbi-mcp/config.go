@@ -68,7 +68,7 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	fs.StringVar(&cfg.Addr, "addr", "127.0.0.1:8080", "listen address for the sse and http transports")
 	fs.StringVar(&cfg.LogLevel, "log-level", "info", "log level: trace, debug, info, warn or error (logs go to stderr)")
 	fs.StringVar(&cfg.LogFormat, "log-format", "console", "log format: console or json")
-	fs.StringVar(&cfg.ExportDir, "export-dir", defaultDir("exports"), "directory where export_report writes files")
+	fs.StringVar(&cfg.ExportDir, "export-dir", defaultDir("exports"), "directory where export_report and download_report_pbix write files")
 	fs.StringVar(&cfg.DataDir, "data-dir", defaultDir("data"), "the only directory tools read files from (imports, rows to push)")
 	fs.StringVar(&cfg.BaseURL, "base-url", "", "Power BI REST API base URL; default the --cloud's, "+pbiclient.DefaultBaseURL+" in the public cloud")
 	fs.BoolVar(&cfg.Sandbox, "sandbox", false, "serve a built-in demo tenant instead of Power BI: no Azure account needed")
