@@ -11,6 +11,7 @@ import (
 
 	"github.com/mark3labs/mcp-go/client"
 	"github.com/mark3labs/mcp-go/mcp"
+	"github.com/mark3labs/mcp-go/server"
 	"github.com/rs/zerolog"
 
 	"github.com/powerbi-mcp/powerbi-mcp/auth"
@@ -22,6 +23,7 @@ import (
 // tools, which call pbiclient, which signs in with MSAL and talks TLS to the fake tenant.
 type stack struct {
 	tenant    *pbitest.Server
+	server    *server.MCPServer // what the client talks to
 	client    *client.Client
 	exportDir string
 	dataDir   string // the data directory tools read files from (see openDataFile)
@@ -119,7 +121,7 @@ func newStack(t testing.TB, o stackOptions) *stack {
 	if _, err := c.Initialize(ctx, init); err != nil {
 		t.Fatal(err)
 	}
-	st.client = c
+	st.server, st.client = s, c
 	return st
 }
 
