@@ -19,7 +19,9 @@ import (
 	"github.com/mark3labs/mcp-go/client"
 	"github.com/mark3labs/mcp-go/client/transport"
 	"github.com/mark3labs/mcp-go/mcp"
+	"github.com/rs/zerolog"
 
+	"github.com/powerbi-mcp/powerbi-mcp/auth"
 	"github.com/powerbi-mcp/powerbi-mcp/pbiclient/pbitest"
 )
 
@@ -181,6 +183,58 @@ func TestStdioQuickCallAnswersWhileExportsRun(t *testing.T) {
 	}
 	if files, _ := filepath.Glob(filepath.Join(exportDir, "*.pdf")); len(files) != exports {
 		t.Fatalf("%d exports wrote %v", exports, files)
+	}
+}
+
+// TestStdioLeavesWorkersForQuickCalls: on stdio, long-running calls take at most
+// stdioLongRunning of the workers. One more is refused at once, sending nothing, and quick calls
+// are still answered.
+func TestStdioLeavesWorkersForQuickCalls(t *testing.T) {
+	tenant := pbitest.NewServer(pbitest.Options{})
+	t.Cleanup(tenant.Close)
+	tenant.SeedDemo()
+	release := tenant.HoldExports()
+	defer release()
+	tokens, err := auth.New(auth.Config{Kind: auth.KindClientSecret, AuthorityHost: tenant.AuthorityHost(), TenantID: tenant.TenantID(),
+		ClientID: tenant.ClientID(), ClientSecret: tenant.ClientSecret(), HTTPClient: tenant.Client()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := newServer(config{Transport: "stdio", ExportDir: t.TempDir()},
+		backend{tokens: tokens, baseURL: tenant.APIBaseURL(), transport: tenant.Client().Transport}, zerolog.Nop())
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := client.NewInProcessClient(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	initialize(t, c)
+
+	export := map[string]any{"workspace": pbitest.DemoSalesWorkspaceID, "report": pbitest.DemoSalesReportID, "format": "PDF"}
+	exporting, stop := context.WithCancel(context.Background())
+	var exports sync.WaitGroup
+	defer func() {
+		stop()
+		exports.Wait()
+	}()
+	for range stdioLongRunning {
+		exports.Go(func() {
+			c.CallTool(exporting, mcp.CallToolRequest{Params: mcp.CallToolParams{Name: "export_report", Arguments: export}})
+		})
+	}
+	waitFor(t, "the exports to reach Power BI", func() bool { return tenant.Count(routeExportTo) == stdioLongRunning })
+
+	res := callTool(t, c, "export_report", export)
+	if msg := resultText(res); !res.IsError || !strings.Contains(msg, fmt.Sprintf("already following %d long-running calls", stdioLongRunning)) {
+		t.Fatalf("one export more: %s", msg)
+	}
+	if n := tenant.Count(routeExportTo); n != stdioLongRunning {
+		t.Fatalf("the refused export reached Power BI: %d exports", n)
+	}
+	if res := callTool(t, c, "list_workspaces", nil); res.IsError {
+		t.Fatal(resultText(res))
 	}
 }
 
