@@ -52,6 +52,12 @@ func (c *Client) do(ctx context.Context, cl call) (*http.Response, error) {
 		renewed bool          // the token was already renewed once for this call
 	)
 	for attempt := 1; ; attempt++ {
+		// A call whose context is already done is not sent, nor a token asked for it. The HTTP
+		// client would refuse it too, but with an error that cannot tell "never sent" from
+		// "lost on the way", so a POST would be reported as outcome unknown.
+		if err := ctx.Err(); err != nil {
+			return nil, fmt.Errorf("pbiclient: %s %s not sent: %w", cl.method, cl.path, err)
+		}
 		token, err := c.tokens.Token(ctx)
 		if err != nil {
 			return nil, &TokenError{Err: err}

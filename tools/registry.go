@@ -35,6 +35,27 @@ type Options struct {
 	ReadOnly bool     // register no tool that changes anything
 	Toolsets []string // toolset names, "default" or "all"; empty = "default"
 	Tools    []string // individual tool names, added to the toolsets chosen
+	// MaxLongRunning bounds how many calls of long-running tools (see longRunning) run at once;
+	// past it, such a call is refused at once with a result that says so. 0 means no bound.
+	// A transport that runs calls on a fixed pool of workers (stdio) sets it below the pool's
+	// size, so that long calls can never take every worker and quick calls always find one.
+	MaxLongRunning int
+}
+
+// longRunning names the tools that may follow a Power BI job for minutes (exports, refreshes
+// with wait, imports, deployments, capacity assignments, scans, the activity log) or pace their
+// requests to Power BI's limits (add_rows): every tool that sends progress notifications.
+// Options.MaxLongRunning counts their calls. Other tools wait only for throttling, and that
+// wait is bounded by pbiclient.
+var longRunning = map[string]bool{
+	"export_report":                true,
+	"refresh_dataset":              true,
+	"import_file":                  true,
+	"deploy_pipeline_stage":        true,
+	"assign_workspace_to_capacity": true,
+	"admin_scan_workspaces":        true,
+	"admin_get_activity_events":    true,
+	"add_rows":                     true,
 }
 
 // Toolset groups tools of one Power BI area.
@@ -202,23 +223,37 @@ func NewServer(d Deps, opts Options) (*server.MCPServer, error) {
 		server.WithElicitation(), // destructive tools ask the user when the client can (see confirm.go)
 		server.WithInstructions(instructions(selected, opts.ReadOnly)),
 	)
+	var slots chan struct{} // one per long-running call in progress; nil: no bound
+	if opts.MaxLongRunning > 0 {
+		slots = make(chan struct{}, opts.MaxLongRunning)
+	}
 	for _, t := range selected {
-		s.AddTool(t.Definition, wrap(t, d.Logger))
+		s.AddTool(t.Definition, wrap(t, d.Logger, slots))
 	}
 	return s, nil
 }
 
-// wrap adds what every tool call gets: argument validation against the declared schema with
-// messages a model can act on, and one log line per call.
+// wrap adds what every tool call gets: a call cancelled before it starts does nothing,
+// argument validation against the declared schema with messages a model can act on, the bound
+// on long-running calls (slots; nil for none), and one log line per call.
 //
 // The validator is compiled on the tool's first call, not at start-up: most sessions call a
 // few of the tools offered, and a server that answers its first request sooner is worth more.
 // TestEveryToolIsFullyDeclared compiles every schema, so none can fail only in use.
-func wrap(t Tool, log zerolog.Logger) server.ToolHandlerFunc {
+func wrap(t Tool, log zerolog.Logger, slots chan struct{}) server.ToolHandlerFunc {
 	name := t.Definition.Name
 	validator := sync.OnceValues(func() (func(map[string]any) string, error) { return compileInputSchema(t.Definition) })
+	if !longRunning[name] {
+		slots = nil
+	}
 	return func(ctx context.Context, req mcp.CallToolRequest) (*mcp.CallToolResult, error) {
 		start := time.Now()
+		// mcp-go runs a call even when the client cancelled it while it waited for a worker
+		// (stdio), with its context already done. Such a call must not reach Power BI.
+		if ctx.Err() != nil {
+			log.Info().Str("tool", name).Str("outcome", "cancelled").Msg("tool call")
+			return mcp.NewToolResultError(fmt.Sprintf("The %s call was cancelled before it started; nothing was sent to Power BI. Call it again if it is still needed.", name)), nil
+		}
 		validate, err := validator()
 		if err != nil {
 			return nil, fmt.Errorf("tool %s: %w", name, err)
@@ -226,6 +261,16 @@ func wrap(t Tool, log zerolog.Logger) server.ToolHandlerFunc {
 		if msg := validate(req.GetArguments()); msg != "" {
 			log.Info().Str("tool", name).Str("outcome", "invalid arguments").Msg("tool call")
 			return mcp.NewToolResultError(fmt.Sprintf("Invalid arguments for %s: %s. Fix the arguments to match the tool's input schema and call it again.", name, msg)), nil
+		}
+		if slots != nil {
+			select {
+			case slots <- struct{}{}:
+				defer func() { <-slots }()
+			default:
+				log.Info().Str("tool", name).Str("outcome", "busy").Msg("tool call")
+				return mcp.NewToolResultError(fmt.Sprintf("%s was not started: this server is already following %d long-running calls (exports, refreshes with wait, imports, deployments, scans), "+
+					"the most it runs at once so that other calls stay answered. Nothing was sent to Power BI. Wait for one of those calls to finish, then call again.", name, cap(slots))), nil
+			}
 		}
 		res, err := t.Handler(ctx, req)
 		ev := log.Info().Str("tool", name).Dur("took", time.Since(start))

@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -14,6 +15,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/powerbi-mcp/powerbi-mcp/pbiclient/pbitest"
 )
 
 // BenchmarkStartupToToolsList measures what a desktop agent waits for: from spawning the binary
@@ -152,4 +155,47 @@ func rss(b *testing.B, pid int) int64 {
 		}
 	}
 	return 0
+}
+
+// BenchmarkStdioListWorkspaces measures what an agent waits for list_workspaces over stdio, the
+// binary against a fake tenant on loopback: first with nothing else in flight, then while eight
+// export_report calls follow exports that Power BI keeps running. It reports the median of each,
+// and for the second its ratio to the first, measured in the same run.
+func BenchmarkStdioListWorkspaces(b *testing.B) {
+	tenant := pbitest.NewServer(pbitest.Options{})
+	b.Cleanup(tenant.Close)
+	tenant.SeedDemo()
+	release := tenant.HoldExports()
+	b.Cleanup(release)
+	srv := startStdio(b, append(tenantEnv(b, tenant), "PBI_MCP_EXPORT_DIR="+b.TempDir(), "PBI_MCP_LOG_LEVEL=warn"))
+	callTool(b, srv.client, "list_workspaces", nil) // signed in from here on
+
+	measure := func(b *testing.B) time.Duration {
+		var took []time.Duration
+		for b.Loop() {
+			start := time.Now()
+			if res := callTool(b, srv.client, "list_workspaces", nil); res.IsError {
+				b.Fatal(resultText(res))
+			}
+			took = append(took, time.Since(start))
+		}
+		slices.Sort(took)
+		median := took[len(took)/2]
+		b.ReportMetric(float64(median.Microseconds())/1000, "ms-median")
+		return median
+	}
+	var idle time.Duration
+	b.Run("idle", func(b *testing.B) { idle = measure(b) })
+	b.Run("8-exports-in-flight", func(b *testing.B) {
+		if tenant.Count(routeExportTo) == 0 {
+			for range 8 {
+				srv.call(context.Background(), "export_report", map[string]any{"workspace": pbitest.DemoSalesWorkspaceID, "report": pbitest.DemoSalesReportID, "format": "PDF"})
+			}
+			waitFor(b, "the exports to reach Power BI", func() bool { return tenant.Count(routeExportTo) == 8 })
+		}
+		busy := measure(b)
+		if idle > 0 {
+			b.ReportMetric(float64(busy)/float64(idle), "x-idle-median")
+		}
+	})
 }

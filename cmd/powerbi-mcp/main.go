@@ -14,6 +14,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"sync"
 	"syscall"
 	"time"
 
@@ -139,20 +140,95 @@ func newServer(cfg config, b backend, logger zerolog.Logger) (*server.MCPServer,
 	if err != nil {
 		return nil, err
 	}
-	return tools.NewServer(tools.Deps{Client: client, ExportDir: cfg.ExportDir, DataDir: cfg.DataDir, Logger: logger},
-		tools.Options{Version: currentVersion(), ReadOnly: cfg.ReadOnly, Toolsets: cfg.Toolsets, Tools: cfg.Tools})
+	opts := tools.Options{Version: currentVersion(), ReadOnly: cfg.ReadOnly, Toolsets: cfg.Toolsets, Tools: cfg.Tools}
+	if cfg.Transport == "stdio" {
+		opts.MaxLongRunning = stdioLongRunning
+	}
+	return tools.NewServer(tools.Deps{Client: client, ExportDir: cfg.ExportDir, DataDir: cfg.DataDir, Logger: logger}, opts)
 }
 
 func serve(ctx context.Context, cfg config, s *server.MCPServer, stdin io.Reader, stdout io.Writer, logger zerolog.Logger) error {
 	if cfg.Transport == "stdio" {
-		stdio := server.NewStdioServer(s)
-		stdio.SetErrorLogger(log.New(logger.With().Str("transport", "stdio").Logger(), "", 0))
-		logger.Debug().Msg("serving MCP on stdio")
-		err := stdio.Listen(ctx, stdin, stdout)
-		if errors.Is(err, context.Canceled) || errors.Is(err, io.EOF) {
-			return nil
-		}
-		return err
+		return serveStdio(ctx, s, stdin, stdout, logger)
 	}
 	return serveHTTP(ctx, cfg, s, logger)
+}
+
+// mcp-go's stdio server runs tool calls on a fixed pool of workers and queues the rest (other
+// requests, such as tools/list, each run on their own goroutine). A call that follows an export
+// or a refresh holds its worker for minutes: with the default 5 workers, 5 exports left
+// list_workspaces waiting in the queue. Hence:
+//   - stdioWorkers: the pool is as large as mcp-go allows;
+//   - stdioLongRunning: long-running tools take at most that many workers
+//     (tools.Options.MaxLongRunning), so the others always serve quick calls, which hold a
+//     worker only as long as Power BI takes to answer (throttling included, which pbiclient
+//     bounds). A long-running call past the bound is refused at once and told to wait, rather
+//     than queued, where it would wait as long as the calls ahead of it;
+//   - stdioQueue: the queue is as long as mcp-go allows, because when it is full mcp-go runs
+//     the next call on the goroutine that reads stdin, and until that call ends nothing else is
+//     read, cancellations included.
+const (
+	stdioWorkers     = 100
+	stdioLongRunning = 80
+	stdioQueue       = 10000
+	// stdioShutdownGrace is how long stdio waits, once stdin is closed or a signal came, for the
+	// calls in progress to return after their contexts were cancelled. They normally return at
+	// once; one that does not (its answer cannot be written because the client stopped reading)
+	// must not keep the process alive.
+	stdioShutdownGrace = 2 * time.Second
+)
+
+// serveStdio serves MCP on stdin and stdout until stdin is closed or ctx is done.
+func serveStdio(ctx context.Context, s *server.MCPServer, stdin io.Reader, stdout io.Writer, logger zerolog.Logger) error {
+	stdio := server.NewStdioServer(s)
+	stdio.SetErrorLogger(log.New(logger.With().Str("transport", "stdio").Logger(), "", 0))
+	server.WithWorkerPoolSize(stdioWorkers)(stdio)
+	server.WithQueueSize(stdioQueue)(stdio)
+	logger.Debug().Int("workers", stdioWorkers).Msg("serving MCP on stdio")
+
+	// Listen cancels every call when its input ends, but then waits for all of them to return,
+	// however long that takes; so the end of input is watched here too, to bound that wait.
+	in := &inputEnd{r: stdin, ended: make(chan struct{})}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	done := make(chan error, 1)
+	go func() { done <- stdio.Listen(ctx, in, stdout) }()
+	select {
+	case err := <-done:
+		return stdioErr(err)
+	case <-ctx.Done():
+	case <-in.ended:
+	}
+	cancel()
+	select {
+	case err := <-done:
+		return stdioErr(err)
+	case <-time.After(stdioShutdownGrace):
+		logger.Warn().Dur("waited", stdioShutdownGrace).Msg("stdio: calls still running after shutdown was asked for; exiting without their answers")
+		return nil
+	}
+}
+
+// stdioErr drops the errors that only mean the session ended.
+func stdioErr(err error) error {
+	if errors.Is(err, context.Canceled) || errors.Is(err, io.EOF) {
+		return nil
+	}
+	return err
+}
+
+// inputEnd is stdin that closes ended once a read fails (EOF: the client closed it). A pipe
+// reports EOF on a read of its own, so by then the stdio server has taken in every line.
+type inputEnd struct {
+	r     io.Reader
+	ended chan struct{}
+	once  sync.Once
+}
+
+func (in *inputEnd) Read(p []byte) (int, error) {
+	n, err := in.r.Read(p)
+	if err != nil {
+		in.once.Do(func() { close(in.ended) })
+	}
+	return n, err
 }

@@ -79,7 +79,7 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-func initialize(t *testing.T, c *client.Client) {
+func initialize(t testing.TB, c *client.Client) {
 	t.Helper()
 	// The transport's long-lived parts (the SSE stream, the child process) live as long as the
 	// context Start is given, so it must outlive this function.
@@ -109,7 +109,7 @@ func toolNames(t *testing.T, c *client.Client) string {
 	return strings.Join(names, ",")
 }
 
-func callTool(t *testing.T, c *client.Client, name string, args map[string]any) *mcp.CallToolResult {
+func callTool(t testing.TB, c *client.Client, name string, args map[string]any) *mcp.CallToolResult {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()

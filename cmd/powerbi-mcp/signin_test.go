@@ -122,7 +122,7 @@ func TestLoginAndLogoutFailCleanly(t *testing.T) {
 
 // tenantEnv is the environment of a child process signing in to tenant as its service
 // principal, trusting its certificate through SSL_CERT_FILE.
-func tenantEnv(t *testing.T, tenant *pbitest.Server) []string {
+func tenantEnv(t testing.TB, tenant *pbitest.Server) []string {
 	t.Helper()
 	if runtime.GOOS != "linux" {
 		t.Skip("SSL_CERT_FILE is how the child trusts the fake tenant; only Linux honours it")

@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -96,6 +97,37 @@ func (j *exportJob) state(now time.Time) (status string, percent int) {
 	return "Running", min(99, done*100/len(j.pages))
 }
 
+// HoldExports keeps every export job, those running and those started later, Running until
+// release is called, so a test can keep export calls in flight for as long as it needs. While
+// held, a status poll answers 202 with Retry-After: 1. After release, each job ends as
+// ExportDuration allows; one that would have ended during the hold ends at once.
+func (s *Server) HoldExports() (release func()) {
+	s.mu.Lock()
+	s.exportsHeld = true
+	s.mu.Unlock()
+	var once sync.Once
+	return func() {
+		once.Do(func() {
+			s.mu.Lock()
+			s.exportsHeld = false
+			s.mu.Unlock()
+		})
+	}
+}
+
+// exportState is j's state as a client sees it now, HoldExports included. The caller must hold
+// s.mu.
+func (s *Server) exportState(j *exportJob, now time.Time) (status string, percent int) {
+	status, percent = j.state(now)
+	if s.exportsHeld && status == "Succeeded" {
+		// The job's end moves with the clock, so once released it ends just after it was last
+		// seen Running and its timestamps stay in order.
+		j.duration = now.Sub(j.created) + time.Millisecond
+		return j.state(now)
+	}
+	return status, percent
+}
+
 // newExportID makes an opaque export id in the shape of the service's:
 // base64 with padding. It always holds '/', '+' and '=' so that clients
 // that forget to path-escape it fail here rather than in production.
@@ -139,7 +171,7 @@ func (s *Server) exportURL(groupID string, j *exportJob) string {
 }
 
 func (s *Server) toExportJSON(groupID string, j *exportJob, now time.Time) exportJSON {
-	status, percent := j.state(now)
+	status, percent := s.exportState(j, now)
 	out := exportJSON{
 		ID:              j.id,
 		CreatedDateTime: exportTime(j.created),
@@ -400,6 +432,9 @@ func (s *Server) getExport(w http.ResponseWriter, r *http.Request) {
 	}
 	out := s.toExportJSON(groupID, j, now)
 	remaining := j.created.Add(j.duration).Sub(now)
+	if s.exportsHeld {
+		remaining = 0 // poll again soon: the test may release the job at any moment
+	}
 	s.mu.Unlock()
 	status := http.StatusOK
 	if out.Status == "NotStarted" || out.Status == "Running" {
@@ -419,7 +454,7 @@ func (s *Server) getExportFile(w http.ResponseWriter, r *http.Request) {
 		s.mu.Unlock()
 		return
 	}
-	status, _ := j.state(now)
+	status, _ := s.exportState(j, now)
 	content := exportContent{reportName: j.reportName, pages: j.pages, created: j.created,
 		parameters: j.parameters, imageFormat: j.imageFormat}
 	format, fileFormat := j.format, j.fileFormat()

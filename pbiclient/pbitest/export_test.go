@@ -128,6 +128,32 @@ func TestExportStates(t *testing.T) {
 	}
 }
 
+// TestHoldExports: a held export stays Running, whatever ExportDuration says, and asks to be
+// polled again in a second; once released it ends, its timestamps in order.
+func TestHoldExports(t *testing.T) {
+	s := newTestServer(t, Options{ExportDuration: time.Millisecond})
+	s.SeedDemo()
+	report := "/groups/" + DemoSalesWorkspaceID + "/reports/" + DemoSalesReportID
+	release := s.HoldExports()
+	id := startExport(t, s, report, map[string]string{"format": "PDF"})
+	time.Sleep(20 * time.Millisecond) // well past ExportDuration
+	r := api(t, s, "GET", report+"/exports/"+url.PathEscape(id), nil)
+	wantStatus(t, r, http.StatusAccepted)
+	running := r.json(t)
+	if running["status"] != "Running" || r.header.Get("Retry-After") != "1" {
+		t.Fatalf("held export: %v, Retry-After %q", running, r.header.Get("Retry-After"))
+	}
+	wantStatus(t, api(t, s, "GET", report+"/exports/"+url.PathEscape(id)+"/file", nil), http.StatusBadRequest)
+
+	release()
+	release() // a second release is harmless
+	done := waitExport(t, s, report, id)
+	if done["status"] != "Succeeded" || done["lastActionDateTime"].(string) <= running["lastActionDateTime"].(string) {
+		t.Fatalf("released export %v after %v", done, running)
+	}
+	download(t, s, done["resourceLocation"].(string))
+}
+
 func TestExportErrors(t *testing.T) {
 	s := newTestServer(t, Options{ExportDuration: time.Hour})
 	s.SeedDemo()

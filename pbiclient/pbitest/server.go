@@ -48,7 +48,8 @@
 // token endpoint or IssueToken). State lives in memory. Asynchronous jobs
 // (dataset refreshes, report exports) move through their states as time
 // passes: their status is derived from timestamps whenever it is read, so
-// no goroutine outlives Close.
+// no goroutine outlives Close. HoldExports keeps exports Running until a
+// test releases them.
 //
 // A typical test:
 //
@@ -123,6 +124,7 @@ type Server struct {
 	expiredUpTo uint64
 	faults      Faults
 	faultSeq    int            // Power BI API requests seen since the last SetFaults
+	exportsHeld bool           // see HoldExports
 	settings    tenantSettings // setup mistakes to reproduce (tenantsettings.go)
 	// The app's credentials besides its secret (grant_client_assertion.go)
 	// and the managed identities (managedidentity.go).
