@@ -200,7 +200,7 @@ func checkSegment(s string, slashes bool) error {
 	}
 	for part := range strings.SplitSeq(s, "/") {
 		if part == "." || part == ".." {
-			return &InvalidIDError{ID: s, Reason: `"." and ".." are dot segments: the URL would name another operation`}
+			return &InvalidIDError{ID: s, Reason: `"." and ".." are dot segments, which would make the URL name another operation`}
 		}
 	}
 	return nil

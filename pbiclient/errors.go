@@ -86,7 +86,7 @@ type InvalidIDError struct {
 }
 
 func (e *InvalidIDError) Error() string {
-	return fmt.Sprintf("pbiclient: %q cannot be an id in a request path: %s; nothing was sent", e.ID, e.Reason)
+	return fmt.Sprintf("pbiclient: %q cannot be an id in a request path (%s); nothing was sent", e.ID, e.Reason)
 }
 
 // JobFailedError is a long-running operation (refresh, export) that ended without success.
