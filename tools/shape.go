@@ -24,8 +24,8 @@ var guidPattern = regexp.MustCompile(`^` + guidExpr + `$`)
 // and refuses ".", ".." and "/" where they cannot occur, so the model learns of a bad value from
 // the schema; pbiclient refuses such a path segment anyway, before anything is sent.
 const (
-	// pathSegmentPattern is a name that becomes one path segment (a push table): anything but
-	// "/" and "\", and not only dots.
+	// pathSegmentPattern is a name or id that becomes one path segment (a push table, a user
+	// identifier): anything but "/" and "\", and not only dots.
 	pathSegmentPattern = `^[^/\\]*[^/\\.][^/\\]*$`
 	// principalPattern is a user's email address (UPN) or an Entra object id (GUID).
 	principalPattern = `^([^@\s/\\]+@[^@\s/\\]+|` + guidExpr + `)$`
