@@ -177,7 +177,7 @@ func (p apiPath) join(segments ...string) apiPath {
 // joinOpaque appends an id the service issued that may hold "/": export ids are base64
 // ("Mi9C5419i....PS4="). The "/" is escaped as %2F, so the id stays one segment on the wire.
 // Even a proxy that decodes %2F must not find a dot segment in it, so no part between its
-// slashes may be "." or ".." (base64 has no dots: a real export id never is refused).
+// slashes may be "." or ".." (base64 has no dots, so a real export id is never refused).
 func (p apiPath) joinOpaque(id string) apiPath {
 	if p.err == nil {
 		if p.err = checkSegment(id, true); p.err == nil {
