@@ -150,7 +150,7 @@ func (q AdminQuery) values(requireTop bool) url.Values {
 // tenant. Expand: users, reports, dashboards, datasets, dataflows, workbooks.
 func (c *Client) AdminListGroups(ctx context.Context, q AdminQuery) ([]AdminGroup, error) {
 	var out list[AdminGroup]
-	if _, err := c.getJSON(ctx, "/admin/groups", q.values(true), &out); err != nil {
+	if _, err := c.getJSON(ctx, pathOf("admin", "groups"), q.values(true), &out); err != nil {
 		return nil, err
 	}
 	return out.Value, nil
@@ -163,7 +163,7 @@ func (c *Client) AdminGetGroup(ctx context.Context, groupID string, expand []str
 		return AdminGroup{}, err
 	}
 	var out AdminGroup
-	_, err := c.getJSON(ctx, "/admin/groups/"+escape(groupID), AdminQuery{Expand: expand}.values(false), &out)
+	_, err := c.getJSON(ctx, pathOf("admin", "groups", groupID), AdminQuery{Expand: expand}.values(false), &out)
 	return out, err
 }
 
@@ -174,7 +174,7 @@ func (c *Client) AdminListGroupUsers(ctx context.Context, groupID string) ([]Adm
 		return nil, err
 	}
 	var out list[AdminUser]
-	if _, err := c.getJSON(ctx, "/admin/groups/"+escape(groupID)+"/users", nil, &out); err != nil {
+	if _, err := c.getJSON(ctx, pathOf("admin", "groups", groupID, "users"), nil, &out); err != nil {
 		return nil, err
 	}
 	return out.Value, nil
@@ -184,7 +184,7 @@ func (c *Client) AdminListGroupUsers(ctx context.Context, groupID string) ([]Adm
 // Limit: 50 requests per hour or 5 per minute per tenant.
 func (c *Client) AdminListDatasets(ctx context.Context, q AdminQuery) ([]AdminDataset, error) {
 	var out list[AdminDataset]
-	if _, err := c.getJSON(ctx, "/admin/datasets", q.values(false), &out); err != nil {
+	if _, err := c.getJSON(ctx, pathOf("admin", "datasets"), q.values(false), &out); err != nil {
 		return nil, err
 	}
 	return out.Value, nil
@@ -194,7 +194,7 @@ func (c *Client) AdminListDatasets(ctx context.Context, q AdminQuery) ([]AdminDa
 // Limit: 50 requests per hour or 5 per minute per tenant.
 func (c *Client) AdminListReports(ctx context.Context, q AdminQuery) ([]AdminReport, error) {
 	var out list[AdminReport]
-	if _, err := c.getJSON(ctx, "/admin/reports", q.values(false), &out); err != nil {
+	if _, err := c.getJSON(ctx, pathOf("admin", "reports"), q.values(false), &out); err != nil {
 		return nil, err
 	}
 	return out.Value, nil
@@ -204,7 +204,7 @@ func (c *Client) AdminListReports(ctx context.Context, q AdminQuery) ([]AdminRep
 // Limit: 50 requests per hour or 5 per minute per tenant.
 func (c *Client) AdminListDashboards(ctx context.Context, q AdminQuery) ([]AdminDashboard, error) {
 	var out list[AdminDashboard]
-	if _, err := c.getJSON(ctx, "/admin/dashboards", q.values(false), &out); err != nil {
+	if _, err := c.getJSON(ctx, pathOf("admin", "dashboards"), q.values(false), &out); err != nil {
 		return nil, err
 	}
 	return out.Value, nil
@@ -214,7 +214,7 @@ func (c *Client) AdminListDashboards(ctx context.Context, q AdminQuery) ([]Admin
 // sent. Limit: 200 requests per hour.
 func (c *Client) AdminListApps(ctx context.Context, top, skip int) ([]AdminApp, error) {
 	var out list[AdminApp]
-	if _, err := c.getJSON(ctx, "/admin/apps", AdminQuery{Top: top, Skip: skip}.values(true), &out); err != nil {
+	if _, err := c.getJSON(ctx, pathOf("admin", "apps"), AdminQuery{Top: top, Skip: skip}.values(true), &out); err != nil {
 		return nil, err
 	}
 	return out.Value, nil
@@ -228,7 +228,7 @@ func (c *Client) AdminListCapacities(ctx context.Context, withTenantKey bool) ([
 		q.Expand = []string{"tenantKey"}
 	}
 	var out list[Capacity]
-	if _, err := c.getJSON(ctx, "/admin/capacities", q.values(false), &out); err != nil {
+	if _, err := c.getJSON(ctx, pathOf("admin", "capacities"), q.values(false), &out); err != nil {
 		return nil, err
 	}
 	return out.Value, nil
@@ -239,7 +239,7 @@ func (c *Client) AdminListCapacities(ctx context.Context, withTenantKey bool) ([
 // Expand: capacity, group. Limit: 200 requests per hour.
 func (c *Client) AdminListRefreshables(ctx context.Context, q AdminQuery) ([]Refreshable, error) {
 	var out list[Refreshable]
-	if _, err := c.getJSON(ctx, "/admin/capacities/refreshables", q.values(true), &out); err != nil {
+	if _, err := c.getJSON(ctx, pathOf("admin", "capacities", "refreshables"), q.values(true), &out); err != nil {
 		return nil, err
 	}
 	return out.Value, nil

@@ -64,7 +64,11 @@ func (c *Client) GetActivityEvents(ctx context.Context, q ActivityQuery) (Activi
 		}
 		query = encodeQuery(v)
 	}
-	resp, err := c.do(ctx, call{method: http.MethodGet, path: "/admin/activityevents", query: query})
+	cl, err := newCall(http.MethodGet, pathOf("admin", "activityevents"), query)
+	if err != nil {
+		return ActivityPage{}, err
+	}
+	resp, err := c.do(ctx, cl)
 	if err != nil {
 		return ActivityPage{}, err
 	}
@@ -99,7 +103,7 @@ func (c *Client) ModifiedWorkspaces(ctx context.Context, q ModifiedWorkspacesQue
 	var out []struct {
 		ID string `json:"id"`
 	}
-	if _, err := c.getJSON(ctx, "/admin/workspaces/modified", v, &out); err != nil {
+	if _, err := c.getJSON(ctx, pathOf("admin", "workspaces", "modified"), v, &out); err != nil {
 		return nil, err
 	}
 	ids := make([]string, len(out))
@@ -142,8 +146,9 @@ type ScanRequest struct {
 		Code    string `json:"code"`
 		Message string `json:"message"`
 	} `json:"error,omitempty"`
-	// next is where the service says to go next (Location), relative to the base URL.
-	next string
+	// next is where the service says to go next (Location), relative to the base URL; zero
+	// when it said nothing usable.
+	next apiPath
 	// retryAfter is the service's pacing hint for the next status poll.
 	retryAfter time.Duration
 }
@@ -160,7 +165,7 @@ func (c *Client) StartScan(ctx context.Context, workspaceIDs []string, o ScanOpt
 		return ScanRequest{}, fmt.Errorf("pbiclient: a scan takes 1 to %d workspaces, not %d", MaxWorkspacesPerScan, len(workspaceIDs))
 	}
 	var out ScanRequest
-	h, err := c.sendJSON(ctx, http.MethodPost, "/admin/workspaces/getInfo", o.query(),
+	h, err := c.sendJSON(ctx, http.MethodPost, pathOf("admin", "workspaces", "getInfo"), o.query(),
 		map[string][]string{"workspaces": workspaceIDs}, &out)
 	if err != nil {
 		return ScanRequest{}, err
@@ -171,10 +176,10 @@ func (c *Client) StartScan(ctx context.Context, workspaceIDs []string, o ScanOpt
 
 // ScanStatus reads a scan's state (GET admin/workspaces/scanStatus/{scanId}).
 func (c *Client) ScanStatus(ctx context.Context, scanID string) (ScanRequest, error) {
-	return c.scanStatusAt(ctx, "/admin/workspaces/scanStatus/"+escape(scanID))
+	return c.scanStatusAt(ctx, pathOf("admin", "workspaces", "scanStatus", scanID))
 }
 
-func (c *Client) scanStatusAt(ctx context.Context, path string) (ScanRequest, error) {
+func (c *Client) scanStatusAt(ctx context.Context, path apiPath) (ScanRequest, error) {
 	var out ScanRequest
 	h, err := c.getJSON(ctx, path, nil, &out)
 	if err != nil {
@@ -185,13 +190,27 @@ func (c *Client) scanStatusAt(ctx context.Context, path string) (ScanRequest, er
 	return out, nil
 }
 
-// relative turns a Location under the base URL into a path for do; anything else is ignored,
-// so that the token is never sent to another host.
-func (c *Client) relative(loc string) string {
-	if rest, ok := strings.CutPrefix(loc, c.baseURL); ok && strings.HasPrefix(rest, "/") {
-		return rest
+// relative turns a Location under the base URL into a path; anything else is ignored (the
+// zero apiPath), so that the token is never sent to another host. Its segments go through
+// pathOf like any id: a Location with a dot segment, a query or an undecodable escape is
+// ignored too, and the caller builds the path from the id instead.
+func (c *Client) relative(loc string) apiPath {
+	rest, ok := strings.CutPrefix(loc, c.baseURL)
+	if !ok || !strings.HasPrefix(rest, "/") || strings.ContainsAny(rest, "?#") {
+		return apiPath{}
 	}
-	return ""
+	var segments []string
+	for raw := range strings.SplitSeq(rest[1:], "/") {
+		s, err := url.PathUnescape(raw)
+		if err != nil {
+			return apiPath{}
+		}
+		segments = append(segments, s)
+	}
+	if p := pathOf(segments...); p.err == nil {
+		return p
+	}
+	return apiPath{}
 }
 
 // ScanResult is what a scan found (WorkspaceInfoResponse).
@@ -274,10 +293,10 @@ type ScanUser struct {
 // GetScanResult reads a finished scan's result (GET admin/workspaces/scanResult/{scanId}). It is
 // kept for 24 hours.
 func (c *Client) GetScanResult(ctx context.Context, scanID string) (ScanResult, error) {
-	return c.scanResultAt(ctx, "/admin/workspaces/scanResult/"+escape(scanID))
+	return c.scanResultAt(ctx, pathOf("admin", "workspaces", "scanResult", scanID))
 }
 
-func (c *Client) scanResultAt(ctx context.Context, path string) (ScanResult, error) {
+func (c *Client) scanResultAt(ctx context.Context, path apiPath) (ScanResult, error) {
 	var out ScanResult
 	_, err := c.getJSON(ctx, path, nil, &out)
 	return out, err
@@ -363,8 +382,8 @@ func (c *Client) runScan(ctx context.Context, ids []string, o ScanOptions) (Scan
 		return ScanResult{}, err
 	}
 	statusPath := st.next
-	if statusPath == "" {
-		statusPath = "/admin/workspaces/scanStatus/" + escape(st.ID)
+	if statusPath.escaped == "" {
+		statusPath = pathOf("admin", "workspaces", "scanStatus", st.ID)
 	}
 	for n := 0; st.Status != "Succeeded"; n++ {
 		if st.Status == "Failed" {
@@ -382,8 +401,8 @@ func (c *Client) runScan(ctx context.Context, ids []string, o ScanOptions) (Scan
 		}
 	}
 	resultPath := st.next
-	if resultPath == "" {
-		resultPath = "/admin/workspaces/scanResult/" + escape(st.ID)
+	if resultPath.escaped == "" {
+		resultPath = pathOf("admin", "workspaces", "scanResult", st.ID)
 	}
 	return c.scanResultAt(ctx, resultPath)
 }

@@ -23,7 +23,7 @@ type AppReport struct {
 // ListApps lists the apps installed for the signed-in user.
 func (c *Client) ListApps(ctx context.Context) ([]App, error) {
 	var out list[App]
-	if _, err := c.getJSON(ctx, "/apps", nil, &out); err != nil {
+	if _, err := c.getJSON(ctx, pathOf("apps"), nil, &out); err != nil {
 		return nil, err
 	}
 	return out.Value, nil
@@ -35,7 +35,7 @@ func (c *Client) GetApp(ctx context.Context, appID string) (App, error) {
 		return App{}, err
 	}
 	var out App
-	_, err := c.getJSON(ctx, "/apps/"+escape(appID), nil, &out)
+	_, err := c.getJSON(ctx, pathOf("apps", appID), nil, &out)
 	return out, err
 }
 
@@ -45,7 +45,7 @@ func (c *Client) ListAppReports(ctx context.Context, appID string) ([]AppReport,
 		return nil, err
 	}
 	var out list[AppReport]
-	if _, err := c.getJSON(ctx, "/apps/"+escape(appID)+"/reports", nil, &out); err != nil {
+	if _, err := c.getJSON(ctx, pathOf("apps", appID, "reports"), nil, &out); err != nil {
 		return nil, err
 	}
 	return out.Value, nil
@@ -60,7 +60,7 @@ func (c *Client) GetAppReport(ctx context.Context, appID, reportID string) (AppR
 		return AppReport{}, err
 	}
 	var out AppReport
-	_, err := c.getJSON(ctx, "/apps/"+escape(appID)+"/reports/"+escape(reportID), nil, &out)
+	_, err := c.getJSON(ctx, pathOf("apps", appID, "reports", reportID), nil, &out)
 	return out, err
 }
 
@@ -70,7 +70,7 @@ func (c *Client) ListAppDashboards(ctx context.Context, appID string) ([]Dashboa
 		return nil, err
 	}
 	var out list[Dashboard]
-	if _, err := c.getJSON(ctx, "/apps/"+escape(appID)+"/dashboards", nil, &out); err != nil {
+	if _, err := c.getJSON(ctx, pathOf("apps", appID, "dashboards"), nil, &out); err != nil {
 		return nil, err
 	}
 	return out.Value, nil
@@ -85,6 +85,6 @@ func (c *Client) GetAppDashboard(ctx context.Context, appID, dashboardID string)
 		return Dashboard{}, err
 	}
 	var out Dashboard
-	_, err := c.getJSON(ctx, "/apps/"+escape(appID)+"/dashboards/"+escape(dashboardID), nil, &out)
+	_, err := c.getJSON(ctx, pathOf("apps", appID, "dashboards", dashboardID), nil, &out)
 	return out, err
 }

@@ -38,7 +38,7 @@ type CapacityAssignment struct {
 // ListCapacities lists the capacities the caller has any right on.
 func (c *Client) ListCapacities(ctx context.Context) ([]Capacity, error) {
 	var out list[Capacity]
-	if _, err := c.getJSON(ctx, "/capacities", nil, &out); err != nil {
+	if _, err := c.getJSON(ctx, pathOf("capacities"), nil, &out); err != nil {
 		return nil, err
 	}
 	return out.Value, nil
@@ -50,7 +50,7 @@ func (c *Client) ListWorkloads(ctx context.Context, capacityID string) ([]Worklo
 		return nil, err
 	}
 	var out list[Workload]
-	if _, err := c.getJSON(ctx, "/capacities/"+escape(capacityID)+"/Workloads", nil, &out); err != nil {
+	if _, err := c.getJSON(ctx, pathOf("capacities", capacityID, "Workloads"), nil, &out); err != nil {
 		return nil, err
 	}
 	return out.Value, nil
@@ -72,9 +72,9 @@ func (c *Client) ListRefreshables(ctx context.Context, capacityID string, opts R
 	if len(opts.Expand) > 0 {
 		q.Set("$expand", strings.Join(opts.Expand, ","))
 	}
-	path := "/capacities/refreshables"
+	path := pathOf("capacities", "refreshables")
 	if capacityID != "" {
-		path = "/capacities/" + escape(capacityID) + "/refreshables"
+		path = pathOf("capacities", capacityID, "refreshables")
 	}
 	var out list[Refreshable]
 	if _, err := c.getJSON(ctx, path, q, &out); err != nil {

@@ -146,21 +146,90 @@ func isLoopback(host string) bool {
 	return ip != nil && ip.IsLoopback()
 }
 
-// workspacePath is the path of an item under a workspace, or under My workspace when
-// groupID is "". Segments are escaped.
-func workspacePath(groupID string, segments ...string) string {
-	var b strings.Builder
-	if groupID != "" {
-		b.WriteString("/groups/" + escape(groupID))
-	}
-	for _, s := range segments {
-		b.WriteString("/" + escape(s))
-	}
-	return b.String()
+// apiPath is an escaped request path relative to the base URL, e.g. "/groups/{g}/datasets".
+// Every request path is made by pathOf and join, which check each segment, ids and fixed names
+// alike, so no id can change the path's shape: ".." after ".../users" would make a proxy that
+// normalises paths send the request to the parent, another operation (DELETE a data source
+// instead of one of its users). A refused segment is kept in err, and newCall returns it before
+// anything is sent.
+type apiPath struct {
+	escaped string
+	err     error
 }
 
-// escape escapes a path segment the way .NET's Uri.EscapeDataString does: everything but
-// RFC 3986 unreserved characters. Export ids carry '/', '+' and '=', and Go's
+// pathOf builds a path from its segments, e.g. pathOf("gateways", gatewayID, "datasources").
+func pathOf(segments ...string) apiPath { return apiPath{}.join(segments...) }
+
+// join appends segments. A segment may hold any character but "/" and "\" (escaped as .NET's
+// Uri.EscapeDataString does); it may not be empty, "." or "..".
+func (p apiPath) join(segments ...string) apiPath {
+	for _, s := range segments {
+		if p.err != nil {
+			return p
+		}
+		if p.err = checkSegment(s, false); p.err == nil {
+			p.escaped += "/" + escape(s)
+		}
+	}
+	return p
+}
+
+// joinOpaque appends an id the service issued that may hold "/": export ids are base64
+// ("Mi9C5419i....PS4="). The "/" is escaped as %2F, so the id stays one segment on the wire.
+// Even a proxy that decodes %2F must not find a dot segment in it, so no part between its
+// slashes may be "." or ".." (base64 has no dots, so a real export id is never refused).
+func (p apiPath) joinOpaque(id string) apiPath {
+	if p.err == nil {
+		if p.err = checkSegment(id, true); p.err == nil {
+			p.escaped += "/" + escape(id)
+		}
+	}
+	return p
+}
+
+// checkSegment reports why s cannot be a path segment, or nil. "\" is refused like "/"
+// because Microsoft's web servers read it as one.
+func checkSegment(s string, slashes bool) error {
+	switch {
+	case s == "":
+		return &InvalidIDError{ID: s, Reason: "it is empty"}
+	case strings.Contains(s, "\\"):
+		return &InvalidIDError{ID: s, Reason: `"\" would split the URL path like "/"`}
+	case !slashes && strings.Contains(s, "/"):
+		return &InvalidIDError{ID: s, Reason: `"/" would split the URL path`}
+	}
+	for part := range strings.SplitSeq(s, "/") {
+		if part == "." || part == ".." {
+			return &InvalidIDError{ID: s, Reason: `"." and ".." are dot segments, which would make the URL name another operation`}
+		}
+	}
+	return nil
+}
+
+// workspacePath is the path of an item under a workspace, or under My workspace when
+// groupID is "".
+func workspacePath(groupID string, segments ...string) apiPath {
+	p := apiPath{}
+	if groupID != "" {
+		p = pathOf("groups", groupID)
+	}
+	return p.join(segments...)
+}
+
+// newCall is the only way a call gets its path: a path with a refused segment is an error
+// here, before any request.
+func newCall(method string, p apiPath, query string) (call, error) {
+	if p.err != nil {
+		return call{}, p.err
+	}
+	if p.escaped == "" {
+		return call{}, errors.New("pbiclient: empty request path")
+	}
+	return call{method: method, path: p.escaped, query: query}, nil
+}
+
+// escape escapes a path segment or query value the way .NET's Uri.EscapeDataString does:
+// everything but RFC 3986 unreserved characters. Export ids carry '/', '+' and '=', and Go's
 // url.PathEscape would leave '+' and '=' alone, which the service's front end may reject.
 func escape(s string) string {
 	const hex = "0123456789ABCDEF"
@@ -208,18 +277,21 @@ func needID(kind, id string) error {
 }
 
 // getJSON sends a GET and decodes the JSON answer into out.
-func (c *Client) getJSON(ctx context.Context, path string, query url.Values, out any) (http.Header, error) {
+func (c *Client) getJSON(ctx context.Context, path apiPath, query url.Values, out any) (http.Header, error) {
 	return c.sendJSON(ctx, http.MethodGet, path, query, nil, out)
 }
 
 // sendJSON sends a request with an optional JSON body and decodes the JSON answer into out
 // (skipped when out is nil). It returns the response headers.
-func (c *Client) sendJSON(ctx context.Context, method, path string, query url.Values, in, out any) (http.Header, error) {
-	cl := call{method: method, path: path, query: encodeQuery(query)}
+func (c *Client) sendJSON(ctx context.Context, method string, path apiPath, query url.Values, in, out any) (http.Header, error) {
+	cl, err := newCall(method, path, encodeQuery(query))
+	if err != nil {
+		return nil, err
+	}
 	if in != nil {
 		body, err := json.Marshal(in)
 		if err != nil {
-			return nil, fmt.Errorf("pbiclient: %s %s: encode request: %w", method, path, err)
+			return nil, fmt.Errorf("pbiclient: %s %s: encode request: %w", method, cl.path, err)
 		}
 		cl.body = body
 	}
@@ -231,7 +303,7 @@ func (c *Client) sendJSON(ctx context.Context, method, path string, query url.Va
 	if out != nil {
 		if err := json.NewDecoder(resp.Body).Decode(out); err != nil {
 			return resp.Header, fmt.Errorf("pbiclient: %s %s: decode response (RequestId %s): %w",
-				method, path, resp.Header.Get("RequestId"), err)
+				method, cl.path, resp.Header.Get("RequestId"), err)
 		}
 	}
 	return resp.Header, nil

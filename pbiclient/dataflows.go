@@ -61,8 +61,8 @@ type DataflowTransactionStatus struct {
 	Status        string `json:"status"`
 }
 
-func dataflowPath(groupID, dataflowID string, segments ...string) string {
-	return workspacePath(groupID, append([]string{"dataflows", dataflowID}, segments...)...)
+func dataflowPath(groupID, dataflowID string, segments ...string) apiPath {
+	return workspacePath(groupID, "dataflows", dataflowID).join(segments...)
 }
 
 func needDataflow(groupID, dataflowID string) error {

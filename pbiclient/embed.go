@@ -57,7 +57,7 @@ type GenerateTokenRequest struct {
 // (the multi-resource V2 operation).
 func (c *Client) GenerateToken(ctx context.Context, req GenerateTokenRequestV2) (EmbedToken, error) {
 	var out EmbedToken
-	_, err := c.sendJSON(ctx, http.MethodPost, "/GenerateToken", nil, req, &out)
+	_, err := c.sendJSON(ctx, http.MethodPost, pathOf("GenerateToken"), nil, req, &out)
 	return out, err
 }
 

@@ -77,6 +77,18 @@ type TokenError struct{ Err error }
 func (e *TokenError) Error() string { return "pbiclient: no access token: " + e.Err.Error() }
 func (e *TokenError) Unwrap() error { return e.Err }
 
+// InvalidIDError is a request that was not sent because a value given for its URL path cannot
+// be one segment of it: empty, "." or "..", or holding a separator. Such a value would change
+// which operation the URL names, so nothing was sent to Power BI.
+type InvalidIDError struct {
+	ID     string // the value as given
+	Reason string // why it cannot be a path segment
+}
+
+func (e *InvalidIDError) Error() string {
+	return fmt.Sprintf("pbiclient: %q cannot be an id in a request path (%s); nothing was sent", e.ID, e.Reason)
+}
+
 // JobFailedError is a long-running operation (refresh, export) that ended without success.
 type JobFailedError struct {
 	Operation string // "refresh" or "export"

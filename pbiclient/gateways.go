@@ -60,14 +60,14 @@ type DatasourceUser struct {
 	PrincipalType         string `json:"principalType,omitempty"`
 }
 
-func gatewayPath(gatewayID string, segments ...string) string {
-	return "/gateways" + workspacePath("", append([]string{gatewayID}, segments...)...)
+func gatewayPath(gatewayID string, segments ...string) apiPath {
+	return pathOf("gateways", gatewayID).join(segments...)
 }
 
 // ListGateways lists the gateways the caller is an admin of.
 func (c *Client) ListGateways(ctx context.Context) ([]Gateway, error) {
 	var out list[Gateway]
-	if _, err := c.getJSON(ctx, "/gateways", nil, &out); err != nil {
+	if _, err := c.getJSON(ctx, pathOf("gateways"), nil, &out); err != nil {
 		return nil, err
 	}
 	return out.Value, nil

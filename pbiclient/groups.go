@@ -43,7 +43,7 @@ func (c *Client) ListGroups(ctx context.Context, opts ListGroupsOptions) ([]Grou
 		q.Set("$skip", strconv.Itoa(opts.Skip))
 	}
 	var out list[Group]
-	if _, err := c.getJSON(ctx, "/groups", q, &out); err != nil {
+	if _, err := c.getJSON(ctx, pathOf("groups"), q, &out); err != nil {
 		return nil, err
 	}
 	return out.Value, nil
@@ -71,7 +71,7 @@ func (c *Client) CreateGroup(ctx context.Context, name string) (Group, error) {
 	// workspaceV2=true asks for a (new) workspace explicitly; it is the only value accepted.
 	q := url.Values{"workspaceV2": {"true"}}
 	var g Group
-	if _, err := c.sendJSON(ctx, http.MethodPost, "/groups", q, groupCreationRequest{Name: name}, &g); err != nil {
+	if _, err := c.sendJSON(ctx, http.MethodPost, pathOf("groups"), q, groupCreationRequest{Name: name}, &g); err != nil {
 		return Group{}, err
 	}
 	return g, nil

@@ -127,8 +127,11 @@ func (c *Client) ImportFile(ctx context.Context, groupID string, req ImportReque
 		}()
 		return pr
 	}
-	cl := call{method: http.MethodPost, path: workspacePath(groupID, "imports"), query: encodeQuery(importQuery(req)),
-		stream: stream, streamLength: int64(frame.Len()) + src.Size, streamType: mw.FormDataContentType()}
+	cl, err := newCall(http.MethodPost, workspacePath(groupID, "imports"), encodeQuery(importQuery(req)))
+	if err != nil {
+		return Import{}, err
+	}
+	cl.stream, cl.streamLength, cl.streamType = stream, int64(frame.Len())+src.Size, mw.FormDataContentType()
 	return c.importCall(ctx, cl)
 }
 

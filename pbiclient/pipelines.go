@@ -158,7 +158,7 @@ const MaxDeployItems = 300
 // ListPipelines lists the deployment pipelines the caller has access to.
 func (c *Client) ListPipelines(ctx context.Context) ([]Pipeline, error) {
 	var out list[Pipeline]
-	if _, err := c.getJSON(ctx, "/pipelines", nil, &out); err != nil {
+	if _, err := c.getJSON(ctx, pathOf("pipelines"), nil, &out); err != nil {
 		return nil, err
 	}
 	return out.Value, nil
@@ -174,7 +174,7 @@ func (c *Client) GetPipeline(ctx context.Context, pipelineID string, withStages 
 		q = url.Values{"$expand": {"stages"}}
 	}
 	var out Pipeline
-	_, err := c.getJSON(ctx, "/pipelines/"+escape(pipelineID), q, &out)
+	_, err := c.getJSON(ctx, pathOf("pipelines", pipelineID), q, &out)
 	return out, err
 }
 
@@ -184,7 +184,7 @@ func (c *Client) ListPipelineStages(ctx context.Context, pipelineID string) ([]P
 		return nil, err
 	}
 	var out list[PipelineStage]
-	if _, err := c.getJSON(ctx, "/pipelines/"+escape(pipelineID)+"/stages", nil, &out); err != nil {
+	if _, err := c.getJSON(ctx, pathOf("pipelines", pipelineID, "stages"), nil, &out); err != nil {
 		return nil, err
 	}
 	return out.Value, nil
@@ -196,7 +196,7 @@ func (c *Client) ListPipelineStageArtifacts(ctx context.Context, pipelineID stri
 		return PipelineStageArtifacts{}, err
 	}
 	var out PipelineStageArtifacts
-	_, err := c.getJSON(ctx, "/pipelines/"+escape(pipelineID)+"/stages/"+strconv.Itoa(stageOrder)+"/artifacts", nil, &out)
+	_, err := c.getJSON(ctx, pathOf("pipelines", pipelineID, "stages", strconv.Itoa(stageOrder), "artifacts"), nil, &out)
 	return out, err
 }
 
@@ -206,7 +206,7 @@ func (c *Client) DeployAll(ctx context.Context, pipelineID string, req DeployAll
 	if err := needID("pipeline", pipelineID); err != nil {
 		return PipelineOperation{}, err
 	}
-	return c.pipelineOperationCall(ctx, http.MethodPost, "/pipelines/"+escape(pipelineID)+"/deployAll", req)
+	return c.pipelineOperationCall(ctx, http.MethodPost, pathOf("pipelines", pipelineID, "deployAll"), req)
 }
 
 // ListPipelineOperations lists a pipeline's recent deployments, newest first, without their
@@ -216,7 +216,7 @@ func (c *Client) ListPipelineOperations(ctx context.Context, pipelineID string) 
 		return nil, err
 	}
 	var out list[PipelineOperation]
-	if _, err := c.getJSON(ctx, "/pipelines/"+escape(pipelineID)+"/operations", nil, &out); err != nil {
+	if _, err := c.getJSON(ctx, pathOf("pipelines", pipelineID, "operations"), nil, &out); err != nil {
 		return nil, err
 	}
 	return out.Value, nil
@@ -230,10 +230,10 @@ func (c *Client) GetPipelineOperation(ctx context.Context, pipelineID, operation
 	if err := needID("operation", operationID); err != nil {
 		return PipelineOperation{}, err
 	}
-	return c.pipelineOperationCall(ctx, http.MethodGet, "/pipelines/"+escape(pipelineID)+"/operations/"+escape(operationID), nil)
+	return c.pipelineOperationCall(ctx, http.MethodGet, pathOf("pipelines", pipelineID, "operations", operationID), nil)
 }
 
-func (c *Client) pipelineOperationCall(ctx context.Context, method, path string, body any) (PipelineOperation, error) {
+func (c *Client) pipelineOperationCall(ctx context.Context, method string, path apiPath, body any) (PipelineOperation, error) {
 	var op PipelineOperation
 	h, err := c.sendJSON(ctx, method, path, nil, body, &op)
 	if err != nil {

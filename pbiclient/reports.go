@@ -329,10 +329,10 @@ func (c *Client) GetExport(ctx context.Context, groupID, reportID, exportID stri
 	if err := needID("export", exportID); err != nil {
 		return Export{}, err
 	}
-	return c.exportCall(ctx, http.MethodGet, workspacePath(groupID, "reports", reportID, "exports", exportID), nil)
+	return c.exportCall(ctx, http.MethodGet, workspacePath(groupID, "reports", reportID, "exports").joinOpaque(exportID), nil)
 }
 
-func (c *Client) exportCall(ctx context.Context, method, path string, body any) (Export, error) {
+func (c *Client) exportCall(ctx context.Context, method string, path apiPath, body any) (Export, error) {
 	var e Export
 	h, err := c.sendJSON(ctx, method, path, nil, body, &e)
 	if err != nil {
@@ -385,12 +385,17 @@ func (c *Client) DownloadExport(ctx context.Context, groupID, reportID, exportID
 	if err := needID("export", exportID); err != nil {
 		return Download{}, err
 	}
-	return c.stream(ctx, workspacePath(groupID, "reports", reportID, "exports", exportID, "file"), "", w)
+	return c.stream(ctx, workspacePath(groupID, "reports", reportID, "exports").joinOpaque(exportID).join("file"), "", w)
 }
 
 // stream copies the body of a GET into w as it arrives, never holding it in memory.
-func (c *Client) stream(ctx context.Context, path, query string, w io.Writer) (Download, error) {
-	resp, err := c.do(ctx, call{method: http.MethodGet, path: path, query: query, accept: "*/*"})
+func (c *Client) stream(ctx context.Context, path apiPath, query string, w io.Writer) (Download, error) {
+	cl, err := newCall(http.MethodGet, path, query)
+	if err != nil {
+		return Download{}, err
+	}
+	cl.accept = "*/*"
+	resp, err := c.do(ctx, cl)
 	if err != nil {
 		return Download{}, err
 	}
@@ -399,7 +404,7 @@ func (c *Client) stream(ctx context.Context, path, query string, w io.Writer) (D
 	d.Bytes, err = io.Copy(w, resp.Body)
 	if err != nil {
 		return d, fmt.Errorf("pbiclient: GET %s: download interrupted after %d bytes (RequestId %s): %w",
-			path, d.Bytes, resp.Header.Get("RequestId"), err)
+			cl.path, d.Bytes, resp.Header.Get("RequestId"), err)
 	}
 	return d, nil
 }

@@ -248,7 +248,7 @@ func dataflowTools(d Deps) []Tool {
 			annotations("Cancel a dataflow refresh", false, false, true),
 			dataflowWorkspaceParam(),
 			mcp.WithString("transaction_id", mcp.Required(), mcp.Description("The transaction id, exactly as list_dataflow_transactions gives it."),
-				mcp.MinLength(1), mcp.MaxLength(256)),
+				mcp.Pattern(transactionIDPattern), mcp.MaxLength(256)),
 			outputSchema[CancelDataflowResult](),
 		),
 		Handler: handle("cancel the dataflow refresh", func(ctx context.Context, _ mcp.CallToolRequest, a cancelDataflowArgs) (CancelDataflowResult, error) {

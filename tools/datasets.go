@@ -544,7 +544,7 @@ func datasetTools(d Deps) []Tool {
 			itemParam("dataset", "Semantic model (dataset)", "list_datasets"),
 			mcp.WithString("identifier", mcp.Required(),
 				mcp.Description("For a user, the user principal name (e.g. megan@contoso.com); for a group, its Microsoft Entra object id."),
-				mcp.MinLength(1), mcp.MaxLength(256)),
+				mcp.MinLength(1), mcp.MaxLength(256), mcp.Pattern(pathSegmentPattern)),
 			mcp.WithString("principal_type", mcp.Required(),
 				mcp.Description("User or Group."),
 				mcp.Enum("User", "Group")),

@@ -324,7 +324,7 @@ func gatewayTools(d Deps) []Tool {
 			annotations("Remove a gateway data source user", false, true, true),
 			gatewayParam(), gatewayDatasourceParam(),
 			mcp.WithString("email_address", mcp.Required(), mcp.Description("The user's email address, as list_gateway_datasource_users shows it."),
-				mcp.MinLength(1), mcp.MaxLength(256)),
+				mcp.Pattern(principalPattern), mcp.MaxLength(256)),
 			confirmParam(),
 			outputSchema[GatewayDatasourceUsersResult](),
 		),

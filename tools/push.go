@@ -197,7 +197,7 @@ type DeleteRowsResult struct {
 func pushTableParam() mcp.ToolOption {
 	return mcp.WithString("table", mcp.Required(),
 		mcp.Description("Table name in the push dataset, as returned by list_tables."),
-		mcp.MinLength(1), mcp.MaxLength(100))
+		mcp.Pattern(pathSegmentPattern), mcp.MaxLength(100))
 }
 
 const pushDatasetDescription = "Push dataset id (GUID) or exact name in the workspace, as returned by list_datasets (addRowsAPIEnabled is true for push datasets)."
@@ -246,7 +246,7 @@ func createPushDatasetTool(d Deps) Tool {
 				mcp.Items(map[string]any{
 					"type": "object",
 					"properties": map[string]any{
-						"name":     map[string]any{"type": "string", "minLength": 1, "maxLength": 100},
+						"name":     map[string]any{"type": "string", "pattern": pathSegmentPattern, "maxLength": 100},
 						"columns":  columnsSchema(),
 						"measures": measuresSchema(),
 					},

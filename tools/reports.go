@@ -182,7 +182,7 @@ func reportTools(d Deps) []Tool {
 				mcp.AdditionalProperties(map[string]any{"type": "string", "maxLength": 1024}), mcp.MaxProperties(50)),
 			mcp.WithString("export_id",
 				mcp.Description("Resume an export an earlier call left Running, instead of starting a new one (format and the options are then ignored). Export jobs expire after 24 hours."),
-				mcp.MinLength(1), mcp.MaxLength(1024)),
+				mcp.Pattern(exportIDPattern), mcp.MaxLength(1024)),
 			mcp.WithInteger("timeout_seconds",
 				mcp.Description(fmt.Sprintf("The longest time to wait for the export job (default %d).", defaultExportWait)),
 				mcp.Min(1), mcp.Max(3600), mcp.DefaultNumber(defaultExportWait)),

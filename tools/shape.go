@@ -14,8 +14,27 @@ import (
 	"github.com/powerbi-mcp/powerbi-mcp/pbiclient"
 )
 
-// guidPattern matches Power BI ids. The service returns some in upper case, so both are accepted.
-var guidPattern = regexp.MustCompile(`^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$`)
+// guidExpr is a Power BI id. The service returns some in upper case, so both are accepted.
+const guidExpr = `[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}`
+
+// guidPattern matches Power BI ids.
+var guidPattern = regexp.MustCompile(`^` + guidExpr + `$`)
+
+// Patterns of the arguments that go into a URL path. Each accepts every value Power BI issues
+// and refuses ".", ".." and "/" where they cannot occur, so the model learns of a bad value from
+// the schema; pbiclient refuses such a path segment anyway, before anything is sent.
+const (
+	// pathSegmentPattern is a name or id that becomes one path segment (a push table, a user
+	// identifier): anything but "/" and "\", and not only dots.
+	pathSegmentPattern = `^[^/\\]*[^/\\.][^/\\]*$`
+	// principalPattern is a user's email address (UPN) or an Entra object id (GUID).
+	principalPattern = `^([^@\s/\\]+@[^@\s/\\]+|` + guidExpr + `)$`
+	// transactionIDPattern is a dataflow transaction id: a GUID in Microsoft's definition, in
+	// practice "2024-03-21T08:15:02.1234567Z@<guid>$1".
+	transactionIDPattern = `^[0-9A-Za-z][0-9A-Za-z:.@$_+-]*$`
+	// exportIDPattern is an export job id: base64, whose "/" pbiclient escapes as %2F.
+	exportIDPattern = `^[A-Za-z0-9+/_-]+={0,2}$`
+)
 
 // Parameters shared by many tools, declared once so their names and wording never drift.
 
@@ -115,6 +134,7 @@ func errorResult(action string, err error) *mcp.CallToolResult {
 		ue    *resultError
 		ae    *pbiclient.APIError
 		job   *pbiclient.JobFailedError
+		badID *pbiclient.InvalidIDError
 		entra *auth.Error
 		tok   *pbiclient.TokenError
 		sign  *auth.SignInRequired
@@ -144,6 +164,9 @@ func errorResult(action string, err error) *mcp.CallToolResult {
 			fmt.Fprintf(&b, " Retry after %d seconds.", int(ae.RetryAfter.Seconds()+0.5))
 		}
 		fmt.Fprintf(&b, " Next: %s", nextStep(ae))
+	case errors.As(err, &badID):
+		fmt.Fprintf(&b, "Could not %s: the value %q cannot be an id in a Power BI URL (%s). Nothing was sent to Power BI. "+
+			"Next: pass the id exactly as the matching list tool returns it; an id in this shape cannot be used through this server.", action, badID.ID, badID.Reason)
 	case errors.As(err, &job):
 		fmt.Fprintf(&b, "The %s %s ended with status %s", job.Operation, job.ID, job.Status)
 		if job.Detail != "" {

@@ -381,7 +381,7 @@ func identifierParam() mcp.ToolOption {
 	return mcp.WithString("identifier", mcp.Required(),
 		mcp.Description("Who: a user's email address (UPN), or the object id (GUID) of an Entra security group or of a service principal. "+
 			"For a service principal this is the object id shown under Enterprise applications in Entra ID, not the application (client) id."),
-		mcp.MinLength(3), mcp.MaxLength(256))
+		mcp.MinLength(3), mcp.MaxLength(256), mcp.Pattern(pathSegmentPattern))
 }
 
 func accessRightParam(what string) mcp.ToolOption {

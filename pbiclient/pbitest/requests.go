@@ -2,6 +2,10 @@ package pbitest
 
 import (
 	"bytes"
+	"net/http"
+	"net/url"
+	"slices"
+	"strings"
 	"sync/atomic"
 	"time"
 )
@@ -38,6 +42,43 @@ func (s *Server) Requests() []Request {
 	return out
 }
 
+// WirePaths returns the path of every request the server received, Entra
+// ones included, in arrival order, as it came on the wire: escaped and
+// before routing. Unlike Requests it also has the requests the router
+// answered itself, such as a path with a ".." segment, which the router
+// redirects to the cleaned path without running any handler.
+func (s *Server) WirePaths() []string {
+	s.logMu.Lock()
+	defer s.logMu.Unlock()
+	return slices.Clone(s.wirePaths)
+}
+
+// HasDotSegment reports whether a request path, as WirePaths gives it,
+// holds a "." or ".." segment once decoded the way the most lenient server
+// or proxy would: every %XX decoded (%2e is a dot, %2F a separator) and "\"
+// read as "/". Such a path names another resource than it seems to once
+// normalised.
+func HasDotSegment(path string) bool {
+	if p, err := url.PathUnescape(path); err == nil {
+		path = p
+	}
+	for seg := range strings.FieldsFuncSeq(path, func(r rune) bool { return r == '/' || r == '\\' }) {
+		if seg == "." || seg == ".." {
+			return true
+		}
+	}
+	return false
+}
+
+// serveHTTP records the wire path of every request before the router sees it.
+func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
+	path, _, _ := strings.Cut(r.RequestURI, "?")
+	s.logMu.Lock()
+	s.wirePaths = append(s.wirePaths, path)
+	s.logMu.Unlock()
+	s.mux.ServeHTTP(w, r)
+}
+
 // Count returns how many requests matched the route pattern, faulted ones
 // included.
 func (s *Server) Count(route string) int {
@@ -51,6 +92,7 @@ func (s *Server) Count(route string) int {
 func (s *Server) ResetRequests() {
 	s.logMu.Lock()
 	s.requests = nil
+	s.wirePaths = nil
 	s.counts = make(map[string]int)
 	s.tokenCalls = 0
 	s.assertions = nil

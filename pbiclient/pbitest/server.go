@@ -149,6 +149,7 @@ type Server struct {
 	// handler may answer while holding mu.
 	logMu      sync.Mutex
 	requests   []*Request
+	wirePaths  []string
 	counts     map[string]int
 	tokenCalls int
 	assertions []ClientAssertion
@@ -191,7 +192,7 @@ func NewServer(opts Options) *Server {
 	s.identities = []ManagedIdentity{system}
 	s.identityHeader = newGUID()
 	s.routes()
-	s.srv = httptest.NewTLSServer(s.mux)
+	s.srv = httptest.NewTLSServer(http.HandlerFunc(s.serveHTTP))
 	return s
 }
 
