@@ -26,6 +26,7 @@ type stack struct {
 	exportDir string
 	dataDir   string // the data directory tools read files from (see openDataFile)
 	logs      *syncBuffer
+	tokens    pbiclient.TokenSource // the server's credential
 
 	mu       sync.Mutex
 	progress []mcp.JSONRPCNotification
@@ -43,6 +44,9 @@ type stackOptions struct {
 	// userSignIn makes the credential the tenant's demo user signing in with a device code,
 	// with a token cache of the test's own.
 	userSignIn bool
+	// callTimeout and responseTimeout are the server's limits (Deps.CallTimeout and
+	// pbiclient.Config.ResponseTimeout); 0 leaves their defaults.
+	callTimeout, responseTimeout time.Duration
 }
 
 func newStack(t testing.TB, o stackOptions) *stack {
@@ -76,18 +80,18 @@ func newStack(t testing.TB, o stackOptions) *stack {
 		}
 	}
 	pc, err := pbiclient.New(pbiclient.Config{BaseURL: tenant.APIBaseURL(), Tokens: tokens,
-		Transport: tenant.Client().Transport, UserAgent: "powerbi-mcp/test", Logger: logger})
+		Transport: tenant.Client().Transport, UserAgent: "powerbi-mcp/test", Logger: logger, ResponseTimeout: o.responseTimeout})
 	if err != nil {
 		t.Fatal(err)
 	}
-	st := &stack{tenant: tenant, exportDir: t.TempDir(), dataDir: t.TempDir(), logs: logs}
+	st := &stack{tenant: tenant, exportDir: t.TempDir(), dataDir: t.TempDir(), logs: logs, tokens: tokens}
 	if o.tools.Version == "" {
 		o.tools.Version = "test"
 	}
 	if len(o.tools.Toolsets) == 0 && len(o.tools.Tools) == 0 {
 		o.tools.Toolsets = []string{"all"} // tests reach every tool; the registry tests cover selection
 	}
-	s, err := NewServer(Deps{Client: pc, ExportDir: st.exportDir, DataDir: st.dataDir, Logger: logger}, o.tools)
+	s, err := NewServer(Deps{Client: pc, ExportDir: st.exportDir, DataDir: st.dataDir, Logger: logger, CallTimeout: o.callTimeout}, o.tools)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -126,7 +130,13 @@ func newStack(t testing.TB, o stackOptions) *stack {
 // call invokes a tool with a progress token and returns its result; a protocol error fails the test.
 func (s *stack) call(t testing.TB, name string, args map[string]any) *mcp.CallToolResult {
 	t.Helper()
-	res, err := s.client.CallTool(context.Background(), mcp.CallToolRequest{Params: mcp.CallToolParams{
+	return s.callCtx(t, context.Background(), name, args)
+}
+
+// callCtx is call with a context of the caller's.
+func (s *stack) callCtx(t testing.TB, ctx context.Context, name string, args map[string]any) *mcp.CallToolResult {
+	t.Helper()
+	res, err := s.client.CallTool(ctx, mcp.CallToolRequest{Params: mcp.CallToolParams{
 		Name: name, Arguments: args, Meta: &mcp.Meta{ProgressToken: "p-" + name}}})
 	if err != nil {
 		t.Fatalf("%s: protocol error: %v", name, err)

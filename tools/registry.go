@@ -26,6 +26,9 @@ type Deps struct {
 	// DataDir is the only directory tools read files from (see openDataFile).
 	DataDir string
 	Logger  zerolog.Logger
+	// CallTimeout bounds each tool call (see callContext): 0 means DefaultCallTimeout,
+	// negative means no limit.
+	CallTimeout time.Duration
 }
 
 // Options selects which tools a server offers.
@@ -184,7 +187,7 @@ func NewServer(d Deps, opts Options) (*server.MCPServer, error) {
 		server.WithInstructions(instructions(selected, opts.ReadOnly)),
 	)
 	for _, t := range selected {
-		h, err := wrap(t, d.Logger)
+		h, err := wrap(t, d.Logger, callTimeout(d))
 		if err != nil {
 			return nil, err
 		}
@@ -194,8 +197,8 @@ func NewServer(d Deps, opts Options) (*server.MCPServer, error) {
 }
 
 // wrap adds what every tool call gets: argument validation against the declared schema with
-// messages a model can act on, and one log line per call.
-func wrap(t Tool, log zerolog.Logger) (server.ToolHandlerFunc, error) {
+// messages a model can act on, a deadline and progress (callContext), and one log line per call.
+func wrap(t Tool, log zerolog.Logger, callTimeout time.Duration) (server.ToolHandlerFunc, error) {
 	validate, err := compileInputSchema(t.Definition)
 	if err != nil {
 		return nil, fmt.Errorf("tool %s: %w", t.Definition.Name, err)
@@ -207,6 +210,8 @@ func wrap(t Tool, log zerolog.Logger) (server.ToolHandlerFunc, error) {
 			log.Info().Str("tool", name).Str("outcome", "invalid arguments").Msg("tool call")
 			return mcp.NewToolResultError(fmt.Sprintf("Invalid arguments for %s: %s. Fix the arguments to match the tool's input schema and call it again.", name, msg)), nil
 		}
+		ctx, cancel := callContext(ctx, t.Definition, req, callTimeout)
+		defer cancel()
 		res, err := t.Handler(ctx, req)
 		ev := log.Info().Str("tool", name).Dur("took", time.Since(start))
 		switch {
