@@ -135,12 +135,24 @@ func newServer(cfg config, b backend, logger zerolog.Logger) (*server.MCPServer,
 		Transport: b.transport,
 		UserAgent: "powerbi-mcp/" + currentVersion(),
 		Logger:    logger,
+
+		ResponseTimeout: noLimitIfZero(cfg.ResponseTimeout),
 	})
 	if err != nil {
 		return nil, err
 	}
-	return tools.NewServer(tools.Deps{Client: client, ExportDir: cfg.ExportDir, DataDir: cfg.DataDir, Logger: logger},
+	return tools.NewServer(tools.Deps{Client: client, ExportDir: cfg.ExportDir, DataDir: cfg.DataDir, Logger: logger,
+		CallTimeout: noLimitIfZero(cfg.CallTimeout)},
 		tools.Options{Version: currentVersion(), ReadOnly: cfg.ReadOnly, Toolsets: cfg.Toolsets, Tools: cfg.Tools})
+}
+
+// noLimitIfZero turns a flag's 0 ("no limit") into the negative value the packages read as no
+// limit; their own 0 means their default.
+func noLimitIfZero(d time.Duration) time.Duration {
+	if d == 0 {
+		return -1
+	}
+	return d
 }
 
 func serve(ctx context.Context, cfg config, s *server.MCPServer, stdin io.Reader, stdout io.Writer, logger zerolog.Logger) error {
