@@ -53,10 +53,12 @@ type Config struct {
 	MaxRetryWait time.Duration
 
 	// ResponseTimeout bounds how long each attempt waits for Power BI to start answering (the
-	// status line and headers): 0 means DefaultResponseTimeout, negative means no limit. A
-	// stalled answer ends as an *APIError whose Err is a *ResponseTimeoutError and is not sent
-	// again. Reading the body is not bounded by it: a large download may take longer. The
-	// caller's context bounds the whole request, waits between attempts included.
+	// status line and headers), from when the request is all sent (as the Transport reports it
+	// through net/http/httptrace, which http.Transport does): 0 means DefaultResponseTimeout,
+	// negative means no limit. A stalled answer ends as an *APIError whose Err is a
+	// *ResponseTimeoutError and is not sent again. Neither sending an upload nor reading a
+	// body counts: a large file may take longer. The caller's context bounds the whole
+	// request, waits between attempts included.
 	ResponseTimeout time.Duration
 
 	// Logger gets one debug line per attempt: method, path and query, status, duration,

@@ -143,12 +143,42 @@ func (c *Client) send(ctx context.Context, cl call, token string, attempt int) (
 
 	// The attempt has a context of its own, so that an answer that does not start within the
 	// response timeout can be abandoned, whatever the Transport. The trace tells whether the
-	// request was written, which decides whether a POST may have been applied.
+	// request was written, which decides whether a POST may have been applied, and starts the
+	// response timeout once the request (an upload may take minutes) is all sent.
 	attemptCtx, cancel := context.WithCancelCause(ctx)
-	var traced, wrote atomic.Bool
+	// answer moves from waiting to answered or timedOut exactly once, so a response that
+	// arrives as the timer fires is either used whole or abandoned whole.
+	const (
+		waiting int32 = iota
+		answered
+		timedOut
+	)
+	var (
+		traced, wrote atomic.Bool
+		answer        atomic.Int32
+		timer         atomic.Pointer[time.Timer]
+	)
+	defer func() {
+		if t := timer.Load(); t != nil {
+			t.Stop()
+		}
+	}()
 	attemptCtx = httptrace.WithClientTrace(attemptCtx, &httptrace.ClientTrace{
 		GetConn:      func(string) { traced.Store(true) },
 		WroteHeaders: func() { wrote.Store(true) },
+		WroteRequest: func(httptrace.WroteRequestInfo) {
+			if c.responseTimeout <= 0 || timer.Load() != nil {
+				return // no limit, or armed by the first write already (a redirect writes again)
+			}
+			t := time.AfterFunc(c.responseTimeout, func() {
+				if answer.CompareAndSwap(waiting, timedOut) {
+					cancel(nil)
+				}
+			})
+			if !timer.CompareAndSwap(nil, t) {
+				t.Stop()
+			}
+		},
 	})
 
 	req, err := http.NewRequestWithContext(attemptCtx, cl.method, c.baseURL+target, body)
@@ -175,23 +205,6 @@ func (c *Client) send(ctx context.Context, cl call, token string, attempt int) (
 	}
 	if cl.body != nil {
 		req.Header.Set("Content-Type", "application/json")
-	}
-
-	// answer moves from waiting to answered or timedOut exactly once, so a response that
-	// arrives as the timer fires is either used whole or abandoned whole.
-	const (
-		waiting int32 = iota
-		answered
-		timedOut
-	)
-	var answer atomic.Int32
-	if c.responseTimeout > 0 {
-		timer := time.AfterFunc(c.responseTimeout, func() {
-			if answer.CompareAndSwap(waiting, timedOut) {
-				cancel(nil)
-			}
-		})
-		defer timer.Stop()
 	}
 
 	start := time.Now()
