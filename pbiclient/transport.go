@@ -110,7 +110,7 @@ func (c *Client) do(ctx context.Context, cl call) (*http.Response, error) {
 			return nil, apiErr
 		}
 		if err := c.pause(ctx, delay, Wait{Method: cl.method, Path: cl.path, Status: apiErr.StatusCode,
-			RetryAfter: apiErr.RetryAfter > 0, Attempt: attempt}); err != nil {
+			RetryAfter: apiErr.RetryAfter, Attempt: attempt}); err != nil {
 			return nil, fmt.Errorf("pbiclient: gave up waiting to retry: %w; last error: %v", err, apiErr)
 		}
 		retries++

@@ -415,12 +415,13 @@ func TestRetryAfterBeyondDeadline(t *testing.T) {
 	}
 }
 
-// A wait hook hears of a Retry-After pause while it lasts, before the retry is sent.
+// A wait hook hears of a Retry-After pause as it starts and every 5 seconds while it lasts,
+// before the retry is sent.
 func TestWaitHookDuringRetryAfter(t *testing.T) {
 	srv := newTenant(t, pbitest.Options{})
 	srv.AddWorkspace(pbitest.Workspace{Name: "Sales"})
 	c := newClient(t, srv, newTenantTokens(srv))
-	srv.SetFaults(pbitest.Faults{ThrottleFirst: 1, RetryAfter: 1})
+	srv.SetFaults(pbitest.Faults{ThrottleFirst: 1, RetryAfter: 6})
 
 	type heard struct {
 		wait pbiclient.Wait
@@ -433,13 +434,17 @@ func TestWaitHookDuringRetryAfter(t *testing.T) {
 	if _, err := c.ListGroups(ctx, pbiclient.ListGroupsOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	if len(waits) != 1 {
-		t.Fatalf("hook called %d times, want 1: %+v", len(waits), waits)
+	if len(waits) != 2 {
+		t.Fatalf("hook called %d times, want 2 (at the start, then 5s on): %+v", len(waits), waits)
 	}
-	w := waits[0]
-	if !w.wait.RetryAfter || w.wait.Status != http.StatusTooManyRequests || w.wait.Total != time.Second ||
-		w.wait.Left <= 0 || w.wait.Attempt != 1 || w.wait.Method != http.MethodGet || w.wait.Path != "/groups" || w.sent != 1 {
-		t.Errorf("heard %+v", w)
+	for i, w := range waits {
+		if w.wait.RetryAfter != 6*time.Second || w.wait.Status != http.StatusTooManyRequests || w.wait.Total != 6*time.Second ||
+			w.wait.Attempt != 1 || w.wait.Method != http.MethodGet || w.wait.Path != "/groups" || w.sent != 1 {
+			t.Errorf("call %d heard %+v", i, w)
+		}
+	}
+	if first, second := waits[0].wait.Left, waits[1].wait.Left; first <= 5*time.Second || second <= 0 || second > first-5*time.Second {
+		t.Errorf("time left: %s, then %s", first, second)
 	}
 	if n := srv.Count(groupsRoute); n != 2 {
 		t.Errorf("requests = %d, want 2", n)

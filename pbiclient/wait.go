@@ -10,22 +10,22 @@ import (
 // someone (a progress bar, a client that gives up on silent calls) installs a hook with
 // WithWaitHook.
 type Wait struct {
-	Method, Path string // the request, as in APIError
-	Status       int    // the status that caused the pause (429, 5xx), or 0 for a connection failure
-	RetryAfter   bool   // the length is Power BI's Retry-After, not the client's own backoff
-	Attempt      int    // the attempt that failed, from 1
+	Method, Path string        // the request, as in APIError
+	Status       int           // the status that caused the pause (429, 5xx), or 0 for a connection failure
+	RetryAfter   time.Duration // what Power BI asked for, as in APIError; 0 when the pause is the client's own backoff
+	Attempt      int           // the attempt that failed, from 1
 
 	Total time.Duration // the whole pause
 	Left  time.Duration // what remains of it
 }
 
-// WaitReportInterval is how often a hook hears of a pause that goes on.
-const WaitReportInterval = 5 * time.Second
+// waitReportInterval is how often a hook hears of a pause that goes on.
+const waitReportInterval = 5 * time.Second
 
 type waitHookKey struct{}
 
 // WithWaitHook returns a context whose requests call hook when they pause between attempts:
-// once as the pause starts, then every WaitReportInterval until it ends. The hook runs on the
+// once as the pause starts, then every 5 seconds until it ends. The hook runs on the
 // requesting goroutine, so it must return quickly; requests running at once (a scan's
 // batches) may call it concurrently.
 func WithWaitHook(ctx context.Context, hook func(Wait)) context.Context {
@@ -46,7 +46,7 @@ func (c *Client) pause(ctx context.Context, d time.Duration, w Wait) error {
 			return nil
 		}
 		hook(w)
-		if err := sleep(ctx, min(w.Left, WaitReportInterval)); err != nil {
+		if err := sleep(ctx, min(w.Left, waitReportInterval)); err != nil {
 			return err
 		}
 	}

@@ -135,9 +135,9 @@ func pauseMessage(w pbiclient.Wait) string {
 		left = w.Left.Round(100 * time.Millisecond)
 	}
 	switch {
-	case w.RetryAfter:
+	case w.RetryAfter > 0:
 		return fmt.Sprintf("Power BI is throttling (HTTP %d, Retry-After %s): retrying %s %s in %s",
-			w.Status, w.Total.Round(time.Second), w.Method, w.Path, left)
+			w.Status, w.RetryAfter.Round(time.Second), w.Method, w.Path, left)
 	case w.Status != 0:
 		return fmt.Sprintf("Power BI answered HTTP %d %s: retrying %s %s in %s",
 			w.Status, http.StatusText(w.Status), w.Method, w.Path, left)

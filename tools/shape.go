@@ -161,7 +161,11 @@ func errorResult(action string, err error) *mcp.CallToolResult {
 		}
 	case errors.Is(err, context.DeadlineExceeded):
 		// Before the sign-in cases: a token request cut short by the deadline is no sign-in fault.
-		fmt.Fprintf(&b, "Could not %s: the call reached its time limit (PBI_MCP_CALL_TIMEOUT) before Power BI answered. Next: %s", action, callLimitStep)
+		waitingFor := "Power BI"
+		if errors.As(err, &tok) {
+			waitingFor = "Microsoft Entra ID to sign in"
+		}
+		fmt.Fprintf(&b, "Could not %s: the call reached its time limit (PBI_MCP_CALL_TIMEOUT) while waiting for %s. Next: %s", action, waitingFor, callLimitStep)
 	case errors.Is(err, context.Canceled):
 		fmt.Fprintf(&b, "Could not %s: the call was cancelled.", action)
 	case errors.As(err, &entra):
