@@ -27,6 +27,10 @@ import (
 // DefaultBaseURL is the public cloud's Power BI REST API.
 const DefaultBaseURL = "https://api.powerbi.com/v1.0/myorg"
 
+// DefaultResponseTimeout is Config.ResponseTimeout's default. Power BI starts every answer
+// within seconds; a DAX query that computes for longer needs a longer limit.
+const DefaultResponseTimeout = 30 * time.Second
+
 // TokenSource supplies bearer tokens for Power BI. The auth package's sources satisfy it.
 type TokenSource interface {
 	Token(ctx context.Context) (string, error)
@@ -48,6 +52,15 @@ type Config struct {
 	// returned as an *APIError with RetryAfter set.
 	MaxRetryWait time.Duration
 
+	// ResponseTimeout bounds how long each attempt waits for Power BI to start answering (the
+	// status line and headers), from when the request is all sent (as the Transport reports it
+	// through net/http/httptrace, which http.Transport does): 0 means DefaultResponseTimeout,
+	// negative means no limit. A stalled answer ends as an *APIError whose Err is a
+	// *ResponseTimeoutError and is not sent again. Neither sending an upload nor reading a
+	// body counts: a large file may take longer. The caller's context bounds the whole
+	// request, waits between attempts included.
+	ResponseTimeout time.Duration
+
 	// Logger gets one debug line per attempt: method, path and query, status, duration,
 	// RequestId and attempt number. Never tokens, header values or bodies.
 	Logger zerolog.Logger
@@ -65,7 +78,9 @@ type Client struct {
 	userAgent    string
 	maxRetries   int
 	maxRetryWait time.Duration
-	log          zerolog.Logger
+	// responseTimeout: see Config.ResponseTimeout; 0 means none.
+	responseTimeout time.Duration
+	log             zerolog.Logger
 	// largeImportSize: see Config.LargeImportSize.
 	largeImportSize int64
 }
@@ -107,6 +122,12 @@ func New(cfg Config) (*Client, error) {
 		c.maxRetryWait = 60 * time.Second
 	case c.maxRetryWait < 0:
 		c.maxRetryWait = 0
+	}
+	switch {
+	case cfg.ResponseTimeout == 0:
+		c.responseTimeout = DefaultResponseTimeout
+	case cfg.ResponseTimeout > 0:
+		c.responseTimeout = cfg.ResponseTimeout
 	}
 	return c, nil
 }

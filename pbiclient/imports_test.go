@@ -4,8 +4,10 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"io"
 	"net/http"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -152,5 +154,36 @@ func TestImportFileLargeGoesThroughUploadLocation(t *testing.T) {
 		pbiclient.ImportSource{ReaderAt: bytes.NewReader(content), Size: int64(len(content))})
 	if e := asAPIError(t, err); e.StatusCode != http.StatusBadRequest {
 		t.Fatalf("%+v", e)
+	}
+}
+
+// pausingReader is a file that stops once, part-way, for a while: a slow disk or network share.
+type pausingReader struct {
+	io.ReaderAt
+	at     int64
+	pause  time.Duration
+	paused atomic.Bool
+}
+
+func (r *pausingReader) ReadAt(p []byte, off int64) (int, error) {
+	if off+int64(len(p)) > r.at && !r.paused.Swap(true) {
+		time.Sleep(r.pause)
+	}
+	return r.ReaderAt.ReadAt(p, off)
+}
+
+// The response timeout counts from when the request is all sent: an upload that takes longer
+// than it is not cut off.
+func TestResponseTimeoutStartsAfterTheUpload(t *testing.T) {
+	srv := newTenant(t, pbitest.Options{})
+	srv.SeedDemo()
+	c := newClient(t, srv, newTenantTokens(srv), func(cfg *pbiclient.Config) { cfg.ResponseTimeout = 2 * time.Second })
+	content := pbixContent(1 << 20)
+	src := &pausingReader{ReaderAt: bytes.NewReader(content), at: 512 << 10, pause: 4 * time.Second}
+
+	imp, err := c.ImportFile(context.Background(), pbitest.DemoSalesWorkspaceID,
+		pbiclient.ImportRequest{DisplayName: "Budget.pbix"}, pbiclient.ImportSource{ReaderAt: src, Size: int64(len(content))})
+	if err != nil || imp.ID == "" || !src.paused.Load() {
+		t.Fatalf("ImportFile: %+v %v (paused %v)", imp, err, src.paused.Load())
 	}
 }

@@ -9,6 +9,8 @@ import (
 	"math/rand/v2"
 	"net"
 	"net/http"
+	"net/http/httptrace"
+	"sync/atomic"
 	"time"
 )
 
@@ -62,7 +64,7 @@ func (c *Client) do(ctx context.Context, cl call) (*http.Response, error) {
 		if err != nil {
 			return nil, &TokenError{Err: err}
 		}
-		resp, err := c.send(ctx, cl, token, attempt)
+		resp, sent, err := c.send(ctx, cl, token, attempt)
 		if err == nil && resp.StatusCode < 300 {
 			return resp, nil
 		}
@@ -70,8 +72,11 @@ func (c *Client) do(ctx context.Context, cl call) (*http.Response, error) {
 		var apiErr *APIError
 		var delay time.Duration
 		if err != nil {
-			apiErr = &APIError{Method: cl.method, Path: cl.path, Err: err, OutcomeUnknown: !idempotent && !beforeSend(err)}
-			if ctx.Err() != nil || apiErr.OutcomeUnknown {
+			apiErr = &APIError{Method: cl.method, Path: cl.path, Err: err, OutcomeUnknown: !idempotent && sent}
+			// A stalled answer is not sent again, even for a read: the service is in trouble,
+			// and another attempt would most likely stall as long again.
+			var timeout *ResponseTimeoutError
+			if ctx.Err() != nil || apiErr.OutcomeUnknown || errors.As(err, &timeout) {
 				return nil, apiErr
 			}
 			delay = backoff(retries)
@@ -104,11 +109,14 @@ func (c *Client) do(ctx context.Context, cl call) (*http.Response, error) {
 		}
 
 		// A wait longer than the budget left is not started: the caller gets the error with
-		// its RetryAfter and can decide (a Power BI 429 may ask for an hour).
-		if retries >= c.maxRetries || waited+delay > c.maxRetryWait {
+		// its RetryAfter and can decide (a Power BI 429 may ask for an hour). Nor is one that
+		// would outlast the caller's deadline: the caller would only hear of the throttling
+		// after giving up.
+		if retries >= c.maxRetries || waited+delay > c.maxRetryWait || pastDeadline(ctx, delay) {
 			return nil, apiErr
 		}
-		if err := sleep(ctx, delay); err != nil {
+		if err := c.pause(ctx, delay, Wait{Method: cl.method, Path: cl.path, Status: apiErr.StatusCode,
+			RetryAfter: apiErr.RetryAfter, Attempt: attempt}); err != nil {
 			return nil, fmt.Errorf("pbiclient: gave up waiting to retry: %w; last error: %v", err, apiErr)
 		}
 		retries++
@@ -116,8 +124,15 @@ func (c *Client) do(ctx context.Context, cl call) (*http.Response, error) {
 	}
 }
 
-// send makes one attempt and logs it.
-func (c *Client) send(ctx context.Context, cl call, token string, attempt int) (*http.Response, error) {
+// pastDeadline reports whether waiting d would take ctx past its deadline.
+func pastDeadline(ctx context.Context, d time.Duration) bool {
+	deadline, ok := ctx.Deadline()
+	return ok && time.Until(deadline) < d
+}
+
+// send makes one attempt and logs it. sent reports whether the request may have reached the
+// service; it matters only when err is set.
+func (c *Client) send(ctx context.Context, cl call, token string, attempt int) (resp *http.Response, sent bool, err error) {
 	target := cl.path
 	if cl.query != "" {
 		target += "?" + cl.query
@@ -131,12 +146,54 @@ func (c *Client) send(ctx context.Context, cl call, token string, attempt int) (
 	if cl.stream != nil {
 		body = cl.stream()
 	}
-	req, err := http.NewRequestWithContext(ctx, cl.method, c.baseURL+target, body)
+
+	// The attempt has a context of its own, so that an answer that does not start within the
+	// response timeout can be abandoned, whatever the Transport. The trace tells whether the
+	// request was written, which decides whether a POST may have been applied, and starts the
+	// response timeout once the request (an upload may take minutes) is all sent.
+	attemptCtx, cancel := context.WithCancelCause(ctx)
+	// answer moves from waiting to answered or timedOut exactly once, so a response that
+	// arrives as the timer fires is either used whole or abandoned whole.
+	const (
+		waiting int32 = iota
+		answered
+		timedOut
+	)
+	var (
+		traced, wrote atomic.Bool
+		answer        atomic.Int32
+		timer         atomic.Pointer[time.Timer]
+	)
+	defer func() {
+		if t := timer.Load(); t != nil {
+			t.Stop()
+		}
+	}()
+	attemptCtx = httptrace.WithClientTrace(attemptCtx, &httptrace.ClientTrace{
+		GetConn:      func(string) { traced.Store(true) },
+		WroteHeaders: func() { wrote.Store(true) },
+		WroteRequest: func(httptrace.WroteRequestInfo) {
+			if c.responseTimeout <= 0 || timer.Load() != nil {
+				return // no limit, or armed by the first write already (a redirect writes again)
+			}
+			t := time.AfterFunc(c.responseTimeout, func() {
+				if answer.CompareAndSwap(waiting, timedOut) {
+					cancel(nil)
+				}
+			})
+			if !timer.CompareAndSwap(nil, t) {
+				t.Stop()
+			}
+		},
+	})
+
+	req, err := http.NewRequestWithContext(attemptCtx, cl.method, c.baseURL+target, body)
 	if err != nil {
+		cancel(nil)
 		if rc, ok := body.(io.Closer); ok && cl.stream != nil {
 			rc.Close()
 		}
-		return nil, err
+		return nil, false, err
 	}
 	if cl.stream != nil {
 		// A known length avoids chunked encoding, and GetBody lets a redirect (307 to the
@@ -157,19 +214,57 @@ func (c *Client) send(ctx context.Context, cl call, token string, attempt int) (
 	}
 
 	start := time.Now()
-	resp, err := c.http.Do(req)
+	resp, err = c.http.Do(req)
+	if !answer.CompareAndSwap(waiting, answered) {
+		if err == nil {
+			resp.Body.Close()
+		}
+		err = &ResponseTimeoutError{After: c.responseTimeout}
+	}
+	// Without a trace (a Transport that does not report one) the request may have been sent
+	// unless it failed to connect.
+	sent = wrote.Load() || !traced.Load() && !beforeSend(err)
 	ev := c.log.Debug().
 		Str("method", cl.method).
 		Str("path", target).
 		Int("attempt", attempt).
 		Dur("duration", time.Since(start))
 	if err != nil {
+		cancel(nil)
 		ev.Err(err).Msg("power bi request failed")
-		return nil, err
+		return nil, sent, err
 	}
+	// The body is read after send returns: the attempt's context lives until it is closed.
+	resp.Body = &closeCancels{ReadCloser: resp.Body, cancel: cancel}
 	ev.Int("status", resp.StatusCode).Str("requestId", resp.Header.Get("RequestId")).Msg("power bi request")
-	return resp, nil
+	return resp, true, nil
 }
+
+// closeCancels ends an attempt's context when its response body is closed.
+type closeCancels struct {
+	io.ReadCloser
+	cancel context.CancelCauseFunc
+}
+
+func (b *closeCancels) Close() error {
+	err := b.ReadCloser.Close()
+	b.cancel(nil)
+	return err
+}
+
+// ResponseTimeoutError is an attempt that Power BI did not start answering (status line and
+// headers) within Config.ResponseTimeout. It is the Err of an *APIError; such a request is not
+// sent again.
+type ResponseTimeoutError struct {
+	After time.Duration
+}
+
+func (e *ResponseTimeoutError) Error() string {
+	return fmt.Sprintf("no answer started within %s", e.After)
+}
+
+// Timeout marks it as a timeout for callers that check net.Error.
+func (e *ResponseTimeoutError) Timeout() bool { return true }
 
 // beforeSend reports whether a transport error happened while connecting (refused, DNS), so
 // the service cannot have seen the request.

@@ -355,3 +355,98 @@ func queryPart(raw string) string {
 	}
 	return "?" + raw
 }
+
+// An answer that does not start within ResponseTimeout ends the request with an error that
+// says so, and is not sent again: a read because the service is stalling, a POST because it
+// may have been applied.
+func TestResponseTimeout(t *testing.T) {
+	srv := newTenant(t, pbitest.Options{})
+	ws := srv.AddWorkspace(pbitest.Workspace{Name: "Sales"})
+	ds := srv.AddDataset(ws.ID, pbitest.Dataset{Name: "Revenue"})
+	tokens := newTenantTokens(srv)
+	// The token, fetched before the stall, also leaves a connection open for the requests.
+	if _, err := tokens.Token(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	c := newClient(t, srv, tokens, func(cfg *pbiclient.Config) { cfg.ResponseTimeout = time.Second })
+	srv.SetFaults(pbitest.Faults{Latency: time.Hour}) // Power BI stalls until the client gives up
+	// Only a guard against hanging on a client that ignores ResponseTimeout.
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+
+	_, err := c.ListGroups(ctx, pbiclient.ListGroupsOptions{})
+	apiErr := asAPIError(t, err)
+	var timeout *pbiclient.ResponseTimeoutError
+	if !errors.As(err, &timeout) || timeout.After != time.Second || apiErr.StatusCode != 0 || apiErr.OutcomeUnknown {
+		t.Errorf("GET: err = %v (%+v)", err, apiErr)
+	}
+	if n := srv.Count(groupsRoute); n != 1 {
+		t.Errorf("GET /groups sent %d times, want 1", n)
+	}
+
+	_, err = c.RefreshDataset(ctx, ws.ID, ds.ID, pbiclient.RefreshRequest{})
+	apiErr = asAPIError(t, err)
+	if !errors.As(err, &timeout) || !apiErr.OutcomeUnknown || !strings.Contains(err.Error(), "no answer started within 1s") {
+		t.Errorf("POST: err = %v (%+v)", err, apiErr)
+	}
+	if n := srv.Count("POST " + apiPrefix + "/groups/{groupId}/datasets/{datasetId}/refreshes"); n != 1 {
+		t.Errorf("POST refreshes sent %d times, want 1", n)
+	}
+}
+
+// A Retry-After that would outlast the caller's deadline is not waited: the 429 comes back at
+// once, with its Retry-After, after one request.
+func TestRetryAfterBeyondDeadline(t *testing.T) {
+	srv := newTenant(t, pbitest.Options{})
+	c := newClient(t, srv, newTenantTokens(srv))
+	srv.SetFaults(pbitest.Faults{ThrottleEvery: 1, RetryAfter: 30}) // within MaxRetryWait (60s)
+
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	_, err := c.ListGroups(ctx, pbiclient.ListGroupsOptions{})
+	if apiErr := asAPIError(t, err); apiErr.StatusCode != http.StatusTooManyRequests || apiErr.RetryAfter != 30*time.Second {
+		t.Errorf("APIError = %+v", apiErr)
+	}
+	if ctx.Err() != nil {
+		t.Error("the call ran into its deadline instead of returning the 429")
+	}
+	if n := srv.Count(groupsRoute); n != 1 {
+		t.Errorf("requests = %d, want 1", n)
+	}
+}
+
+// A wait hook hears of a Retry-After pause as it starts and every 5 seconds while it lasts,
+// before the retry is sent.
+func TestWaitHookDuringRetryAfter(t *testing.T) {
+	srv := newTenant(t, pbitest.Options{})
+	srv.AddWorkspace(pbitest.Workspace{Name: "Sales"})
+	c := newClient(t, srv, newTenantTokens(srv))
+	srv.SetFaults(pbitest.Faults{ThrottleFirst: 1, RetryAfter: 6})
+
+	type heard struct {
+		wait pbiclient.Wait
+		sent int // requests Power BI had received when the hook ran
+	}
+	var waits []heard
+	ctx := pbiclient.WithWaitHook(context.Background(), func(w pbiclient.Wait) {
+		waits = append(waits, heard{w, srv.Count(groupsRoute)})
+	})
+	if _, err := c.ListGroups(ctx, pbiclient.ListGroupsOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if len(waits) != 2 {
+		t.Fatalf("hook called %d times, want 2 (at the start, then 5s on): %+v", len(waits), waits)
+	}
+	for i, w := range waits {
+		if w.wait.RetryAfter != 6*time.Second || w.wait.Status != http.StatusTooManyRequests || w.wait.Total != 6*time.Second ||
+			w.wait.Attempt != 1 || w.wait.Method != http.MethodGet || w.wait.Path != "/groups" || w.sent != 1 {
+			t.Errorf("call %d heard %+v", i, w)
+		}
+	}
+	if first, second := waits[0].wait.Left, waits[1].wait.Left; first <= 5*time.Second || second <= 0 || second > first-5*time.Second {
+		t.Errorf("time left: %s, then %s", first, second)
+	}
+	if n := srv.Count(groupsRoute); n != 2 {
+		t.Errorf("requests = %d, want 2", n)
+	}
+}

@@ -29,6 +29,7 @@ type stack struct {
 	exportDir string
 	dataDir   string // the data directory tools read files from (see openDataFile)
 	logs      *syncBuffer
+	tokens    pbiclient.TokenSource // the server's credential
 
 	mu       sync.Mutex
 	progress []mcp.JSONRPCNotification
@@ -49,6 +50,9 @@ type stackOptions struct {
 	// transport, when set, wraps the connection to the tenant's Power BI API, e.g. to hold
 	// requests until the test releases them.
 	transport func(http.RoundTripper) http.RoundTripper
+	// callTimeout and responseTimeout are the server's limits (Deps.CallTimeout and
+	// pbiclient.Config.ResponseTimeout); 0 leaves their defaults.
+	callTimeout, responseTimeout time.Duration
 }
 
 func newStack(t testing.TB, o stackOptions) *stack {
@@ -86,18 +90,18 @@ func newStack(t testing.TB, o stackOptions) *stack {
 		rt = o.transport(rt)
 	}
 	pc, err := pbiclient.New(pbiclient.Config{BaseURL: tenant.APIBaseURL(), Tokens: tokens,
-		Transport: rt, UserAgent: "powerbi-mcp/test", Logger: logger})
+		Transport: rt, UserAgent: "powerbi-mcp/test", Logger: logger, ResponseTimeout: o.responseTimeout})
 	if err != nil {
 		t.Fatal(err)
 	}
-	st := &stack{tenant: tenant, exportDir: t.TempDir(), dataDir: t.TempDir(), logs: logs}
+	st := &stack{tenant: tenant, exportDir: t.TempDir(), dataDir: t.TempDir(), logs: logs, tokens: tokens}
 	if o.tools.Version == "" {
 		o.tools.Version = "test"
 	}
 	if len(o.tools.Toolsets) == 0 && len(o.tools.Tools) == 0 {
 		o.tools.Toolsets = []string{"all"} // tests reach every tool; the registry tests cover selection
 	}
-	s, err := NewServer(Deps{Client: pc, ExportDir: st.exportDir, DataDir: st.dataDir, Logger: logger}, o.tools)
+	s, err := NewServer(Deps{Client: pc, ExportDir: st.exportDir, DataDir: st.dataDir, Logger: logger, CallTimeout: o.callTimeout}, o.tools)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -136,7 +140,13 @@ func newStack(t testing.TB, o stackOptions) *stack {
 // call invokes a tool with a progress token and returns its result; a protocol error fails the test.
 func (s *stack) call(t testing.TB, name string, args map[string]any) *mcp.CallToolResult {
 	t.Helper()
-	res, err := s.client.CallTool(context.Background(), mcp.CallToolRequest{Params: mcp.CallToolParams{
+	return s.callCtx(t, context.Background(), name, args)
+}
+
+// callCtx is call with a context of the caller's.
+func (s *stack) callCtx(t testing.TB, ctx context.Context, name string, args map[string]any) *mcp.CallToolResult {
+	t.Helper()
+	res, err := s.client.CallTool(ctx, mcp.CallToolRequest{Params: mcp.CallToolParams{
 		Name: name, Arguments: args, Meta: &mcp.Meta{ProgressToken: "p-" + name}}})
 	if err != nil {
 		t.Fatalf("%s: protocol error: %v", name, err)

@@ -27,6 +27,9 @@ type Deps struct {
 	// DataDir is the only directory tools read files from (see openDataFile).
 	DataDir string
 	Logger  zerolog.Logger
+	// CallTimeout bounds each tool call (see callContext): 0 means DefaultCallTimeout,
+	// negative means no limit.
+	CallTimeout time.Duration
 }
 
 // Options selects which tools a server offers.
@@ -228,19 +231,20 @@ func NewServer(d Deps, opts Options) (*server.MCPServer, error) {
 		slots = make(chan struct{}, opts.MaxLongRunning)
 	}
 	for _, t := range selected {
-		s.AddTool(t.Definition, wrap(t, d.Logger, slots))
+		s.AddTool(t.Definition, wrap(t, d.Logger, callTimeout(d), slots))
 	}
 	return s, nil
 }
 
 // wrap adds what every tool call gets: a call cancelled before it starts does nothing,
 // argument validation against the declared schema with messages a model can act on, the bound
-// on long-running calls (slots; nil for none), and one log line per call.
+// on long-running calls (slots; nil for none), a deadline and progress (callContext), and one
+// log line per call.
 //
 // The validator is compiled on the tool's first call, not at start-up: most sessions call a
 // few of the tools offered, and a server that answers its first request sooner is worth more.
 // TestEveryToolIsFullyDeclared compiles every schema, so none can fail only in use.
-func wrap(t Tool, log zerolog.Logger, slots chan struct{}) server.ToolHandlerFunc {
+func wrap(t Tool, log zerolog.Logger, callTimeout time.Duration, slots chan struct{}) server.ToolHandlerFunc {
 	name := t.Definition.Name
 	validator := sync.OnceValues(func() (func(map[string]any) string, error) { return compileInputSchema(t.Definition) })
 	if !longRunning[name] {
@@ -272,6 +276,8 @@ func wrap(t Tool, log zerolog.Logger, slots chan struct{}) server.ToolHandlerFun
 					"the most it runs at once so that other calls stay answered. Nothing was sent to Power BI. Wait for one of those calls to finish, then call again.", name, cap(slots))), nil
 			}
 		}
+		ctx, cancel := callContext(ctx, t.Definition, req, callTimeout)
+		defer cancel()
 		res, err := t.Handler(ctx, req)
 		ev := log.Info().Str("tool", name).Dur("took", time.Since(start))
 		switch {

@@ -4,11 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
 	"regexp"
 	"strings"
+	"time"
 
 	"github.com/mark3labs/mcp-go/mcp"
-	"github.com/mark3labs/mcp-go/server"
 
 	"github.com/powerbi-mcp/powerbi-mcp/auth"
 	"github.com/powerbi-mcp/powerbi-mcp/pbiclient"
@@ -144,7 +145,7 @@ func errorResult(action string, err error) *mcp.CallToolResult {
 	case errors.As(err, &ue):
 		b.WriteString(ue.msg)
 	case errors.As(err, &ae) && ae.StatusCode == 0:
-		fmt.Fprintf(&b, "Could not %s: no answer from Power BI (%v). Next: %s", action, ae.Err, nextStep(ae))
+		fmt.Fprintf(&b, "Could not %s: %s Next: %s", action, noAnswer(ae), nextStep(ae))
 	case errors.As(err, &ae):
 		fmt.Fprintf(&b, "Could not %s: Power BI answered HTTP %d", action, ae.StatusCode)
 		if ae.Code != "" {
@@ -161,7 +162,9 @@ func errorResult(action string, err error) *mcp.CallToolResult {
 			fmt.Fprintf(&b, " RequestId: %s.", ae.RequestID)
 		}
 		if ae.RetryAfter > 0 {
-			fmt.Fprintf(&b, " Retry after %d seconds.", int(ae.RetryAfter.Seconds()+0.5))
+			// The error comes back as soon as Power BI answered, so now is when the wait began.
+			fmt.Fprintf(&b, " Retry after %d seconds (at %s).", int(ae.RetryAfter.Seconds()+0.5),
+				time.Now().Add(ae.RetryAfter).UTC().Format("15:04:05 UTC"))
 		}
 		fmt.Fprintf(&b, " Next: %s", nextStep(ae))
 	case errors.As(err, &badID):
@@ -179,6 +182,15 @@ func errorResult(action string, err error) *mcp.CallToolResult {
 		case job.Operation == "refresh":
 			b.WriteString(" Next: the error above comes from the model's data sources; a credentials error is fixed in the semantic model's settings in Power BI. get_refresh_history shows earlier runs.")
 		}
+	case errors.Is(err, context.DeadlineExceeded):
+		// Before the sign-in cases: a token request cut short by the deadline is no sign-in fault.
+		waitingFor := "Power BI"
+		if errors.As(err, &tok) {
+			waitingFor = "Microsoft Entra ID to sign in"
+		}
+		fmt.Fprintf(&b, "Could not %s: the call reached its time limit (PBI_MCP_CALL_TIMEOUT) while waiting for %s. Next: %s", action, waitingFor, callLimitStep)
+	case errors.Is(err, context.Canceled):
+		fmt.Fprintf(&b, "Could not %s: the call was cancelled.", action)
 	case errors.As(err, &entra):
 		fmt.Fprintf(&b, "Could not %s: signing in to Microsoft Entra ID failed. %s", action, entra.Error())
 	case errors.As(err, &sign):
@@ -189,10 +201,6 @@ func errorResult(action string, err error) *mcp.CallToolResult {
 	case errors.As(err, &tok):
 		fmt.Fprintf(&b, "Could not %s: the server cannot sign in to Power BI: %s. Next: the user must set these in the environment of the MCP server (the env block of the MCP client's configuration) and restart it.",
 			action, strings.TrimPrefix(tok.Err.Error(), "auth: "))
-	case errors.Is(err, context.DeadlineExceeded):
-		fmt.Fprintf(&b, "Could not %s: Power BI did not answer in time. Try again; if it keeps happening, ask for less data.", action)
-	case errors.Is(err, context.Canceled):
-		fmt.Fprintf(&b, "Could not %s: the call was cancelled.", action)
 	default:
 		fmt.Fprintf(&b, "Could not %s: %v", action, err)
 	}
@@ -212,7 +220,13 @@ func nextStep(ae *pbiclient.APIError) string {
 	msg := strings.ToLower(ae.Message)
 	switch {
 	case ae.OutcomeUnknown:
-		return "the request may have reached Power BI before the connection failed, so it was not repeated. Check its effect (for a refresh: get_refresh_history) before trying again."
+		return "the request may have reached Power BI before its answer was lost, so it was not repeated. Check its effect (for a refresh: get_refresh_history) before trying again."
+	case errors.As(ae.Err, new(*pbiclient.ResponseTimeoutError)):
+		return "Power BI is slow to answer. Try again in a minute; if it keeps stalling, ask for less data (a long DAX query may need a longer PBI_MCP_RESPONSE_TIMEOUT)."
+	case errors.Is(ae.Err, context.DeadlineExceeded):
+		return callLimitStep
+	case errors.Is(ae.Err, context.Canceled):
+		return "call again if it is still wanted."
 	case ae.StatusCode == 0:
 		return "check that this machine can reach Power BI (and PBI_MCP_BASE_URL, if set), then try again."
 	case strings.Contains(msg, "another refresh request is already executing"):
@@ -260,28 +274,45 @@ func nextStep(ae *pbiclient.APIError) string {
 	}
 }
 
+// callLimitStep is what to do about a call that ran out of time.
+const callLimitStep = "try again; if it keeps happening, ask for less at a time, or have the user raise PBI_MCP_CALL_TIMEOUT."
+
+// noAnswer says why a request got no answer, and whether Power BI may have applied it.
+func noAnswer(ae *pbiclient.APIError) string {
+	var timeout *pbiclient.ResponseTimeoutError
+	var what string
+	switch {
+	case errors.As(ae.Err, &timeout):
+		what = fmt.Sprintf("Power BI did not start answering %s %s within %s (PBI_MCP_RESPONSE_TIMEOUT).", ae.Method, ae.Path, timeout.After)
+	case errors.Is(ae.Err, context.DeadlineExceeded):
+		what = fmt.Sprintf("the call reached its time limit (PBI_MCP_CALL_TIMEOUT) while waiting for Power BI to answer %s %s.", ae.Method, ae.Path)
+	case errors.Is(ae.Err, context.Canceled):
+		what = fmt.Sprintf("the call was cancelled while waiting for Power BI to answer %s %s.", ae.Method, ae.Path)
+	default:
+		return fmt.Sprintf("no answer from Power BI (%v).", ae.Err)
+	}
+	switch ae.Method {
+	case http.MethodGet, http.MethodHead:
+		return what + " Nothing was changed: it was a read."
+	case http.MethodPut, http.MethodDelete:
+		return what + " Power BI may have applied it; repeating it is safe."
+	}
+	if ae.OutcomeUnknown {
+		return what + " The request had been sent: the outcome is unknown."
+	}
+	return what + " The request did not reach Power BI: nothing was changed."
+}
+
 // progressReporter returns a function that sends MCP progress notifications when the client asked
 // for them (a progress token in the call) and does nothing otherwise. Progress is best effort: a
-// failed notification never fails the tool.
+// failed notification never fails the tool. The call's pauses between Power BI requests report
+// through the same channel (see callContext).
 func progressReporter(ctx context.Context, req mcp.CallToolRequest) func(done, total float64, message string) {
-	var token mcp.ProgressToken
-	if req.Params.Meta != nil {
-		token = req.Params.Meta.ProgressToken
+	p, ok := ctx.Value(progressKey{}).(*progress)
+	if !ok {
+		p = newProgress(ctx, req)
 	}
-	srv := server.ServerFromContext(ctx)
-	if token == nil || srv == nil {
-		return func(float64, float64, string) {}
-	}
-	last := -1.0
-	return func(done, total float64, message string) {
-		if done <= last { // the protocol requires progress to increase
-			return
-		}
-		last = done
-		_ = srv.SendNotificationToClient(ctx, string(mcp.MethodNotificationProgress), map[string]any{
-			"progressToken": token, "progress": done, "total": total, "message": message,
-		})
-	}
+	return p.step
 }
 
 func firstText(res *mcp.CallToolResult) string {

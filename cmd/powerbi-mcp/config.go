@@ -10,8 +10,10 @@ import (
 	"path/filepath"
 	"runtime/debug"
 	"strings"
+	"time"
 
 	"github.com/powerbi-mcp/powerbi-mcp/pbiclient"
+	"github.com/powerbi-mcp/powerbi-mcp/tools"
 )
 
 // version is set at build time with -ldflags "-X main.version=v1.2.3"; otherwise the module
@@ -48,6 +50,10 @@ type config struct {
 	AllowedOrigins []string
 	HTTPToken      string // PBI_MCP_HTTP_TOKEN only: a flag would show in the process list
 	ShowVersion    bool
+
+	// How long a call waits: for Power BI to start each answer, and in all (0: no limit).
+	ResponseTimeout time.Duration
+	CallTimeout     time.Duration
 }
 
 // envPrefix names every flag's environment variable: --export-dir is PBI_MCP_EXPORT_DIR.
@@ -76,6 +82,7 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	fs.StringVar(&toolsets, "toolsets", "default", "comma-separated toolsets to offer: default, all, or names (see README); the sandbox offers all")
 	fs.StringVar(&tools, "tools", "", "comma-separated tool names to offer in addition to the toolsets")
 	fs.StringVar(&origins, "allowed-origins", "", "comma-separated browser Origins allowed on the HTTP transports besides localhost")
+	cfg.registerTimeouts(fs)
 	cfg.signIn.register(fs)
 	fs.BoolVar(&cfg.ShowVersion, "version", false, "print the version and exit")
 	fs.Usage = func() { usage(fs, stderr) }
@@ -103,6 +110,14 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 		cfg.BaseURL = cfg.cloud.APIBaseURL
 	}
 	return cfg, nil
+}
+
+// registerTimeouts declares the flags that bound how long a call waits.
+func (c *config) registerTimeouts(fs *flag.FlagSet) {
+	fs.DurationVar(&c.ResponseTimeout, "response-timeout", pbiclient.DefaultResponseTimeout,
+		"longest wait for Power BI to start answering a request; raise it for DAX queries that compute longer (0: no limit)")
+	fs.DurationVar(&c.CallTimeout, "call-timeout", tools.DefaultCallTimeout,
+		"longest a tool call may take, plus the timeout_seconds of a tool that follows a job; a Retry-After that does not fit is reported, not waited (0: no limit)")
 }
 
 // applyEnv fills every flag not given on the command line from its PBI_MCP_* variable, and
@@ -156,6 +171,9 @@ func (c *config) validate() error {
 	}
 	if c.DataDir == "" {
 		return fmt.Errorf("--data-dir is empty and no user cache directory was found: set %s", envName("data-dir"))
+	}
+	if c.ResponseTimeout < 0 || c.CallTimeout < 0 {
+		return fmt.Errorf("--response-timeout %s, --call-timeout %s: a duration such as 30s or 5m, or 0 for no limit", c.ResponseTimeout, c.CallTimeout)
 	}
 	return nil
 }

@@ -136,6 +136,8 @@ func newServer(cfg config, b backend, logger zerolog.Logger) (*server.MCPServer,
 		Transport: b.transport,
 		UserAgent: "powerbi-mcp/" + currentVersion(),
 		Logger:    logger,
+
+		ResponseTimeout: noLimitIfZero(cfg.ResponseTimeout),
 	})
 	if err != nil {
 		return nil, err
@@ -144,7 +146,17 @@ func newServer(cfg config, b backend, logger zerolog.Logger) (*server.MCPServer,
 	if cfg.Transport == "stdio" {
 		opts.MaxLongRunning = stdioLongRunning
 	}
-	return tools.NewServer(tools.Deps{Client: client, ExportDir: cfg.ExportDir, DataDir: cfg.DataDir, Logger: logger}, opts)
+	return tools.NewServer(tools.Deps{Client: client, ExportDir: cfg.ExportDir, DataDir: cfg.DataDir, Logger: logger,
+		CallTimeout: noLimitIfZero(cfg.CallTimeout)}, opts)
+}
+
+// noLimitIfZero turns a flag's 0 ("no limit") into the negative value the packages read as no
+// limit; their own 0 means their default.
+func noLimitIfZero(d time.Duration) time.Duration {
+	if d == 0 {
+		return -1
+	}
+	return d
 }
 
 func serve(ctx context.Context, cfg config, s *server.MCPServer, stdin io.Reader, stdout io.Writer, logger zerolog.Logger) error {

@@ -6,6 +6,7 @@ import "time"
 // every fault off.
 type Faults struct {
 	ThrottleEvery    int           // every Nth Power BI API request answers 429 (with Retry-After)
+	ThrottleFirst    int           // the first N Power BI API requests answer 429, then none (unless ThrottleEvery)
 	RetryAfter       int           // seconds sent in Retry-After on those 429s (0 allowed)
 	ServerErrorEvery int           // every Nth Power BI API request answers 500
 	DropEvery        int           // every Nth Power BI API request: the connection is closed with no response
@@ -13,7 +14,7 @@ type Faults struct {
 }
 
 // SetFaults replaces the fault settings. It may be called at any time. The
-// "every Nth" counters count Power BI API requests (not Entra ones) across all
+// "every Nth" and "first N" counters count Power BI API requests (not Entra ones) across all
 // routes, starting from this call. When several knobs pick the same request,
 // a drop wins over a 500, which wins over a 429.
 func (s *Server) SetFaults(f Faults) {
@@ -44,7 +45,7 @@ func (s *Server) nextFault() (fault, Faults) {
 		return faultDrop, f
 	case f.ServerErrorEvery > 0 && n%f.ServerErrorEvery == 0:
 		return faultServerError, f
-	case f.ThrottleEvery > 0 && n%f.ThrottleEvery == 0:
+	case f.ThrottleEvery > 0 && n%f.ThrottleEvery == 0, n <= f.ThrottleFirst:
 		return faultThrottle, f
 	}
 	return faultNone, f

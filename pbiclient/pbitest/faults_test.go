@@ -13,6 +13,18 @@ import (
 
 const groupsRoute = "GET /v1.0/myorg/groups"
 
+func TestThrottleFirst(t *testing.T) {
+	s := newTestServer(t, Options{})
+	s.SetFaults(Faults{ThrottleFirst: 2, RetryAfter: 5})
+	for i, want := range []int{http.StatusTooManyRequests, http.StatusTooManyRequests, http.StatusOK, http.StatusOK} {
+		r := api(t, s, "GET", "/groups", nil)
+		wantStatus(t, r, want)
+		if want == http.StatusTooManyRequests && r.header.Get("Retry-After") != "5" {
+			t.Errorf("request %d: Retry-After %q", i, r.header.Get("Retry-After"))
+		}
+	}
+}
+
 func TestThrottleEvery(t *testing.T) {
 	s := newTestServer(t, Options{})
 	s.SetFaults(Faults{ThrottleEvery: 3, RetryAfter: 7})
