@@ -199,7 +199,8 @@ func boolOr(p *bool, def bool) bool {
 
 func adminAuditTools(d Deps) []Tool {
 	return []Tool{{
-		Toolset: "admin",
+		Toolset:     "admin",
+		LongRunning: true,
 		Definition: mcp.NewTool("admin_get_activity_events",
 			mcp.WithDescription("Read the tenant's Power BI activity log (audit events: who viewed, exported, shared, refreshed or changed what, when) for a time window within ONE UTC day, "+
 				"optionally only one activity (e.g. ViewReport, ExportReport) and/or one user. Events appear 30-60 minutes after they happen and are kept 30 days. "+
@@ -280,7 +281,8 @@ func adminAuditTools(d Deps) []Tool {
 			return res, nil
 		}),
 	}, {
-		Toolset: "admin",
+		Toolset:     "admin",
+		LongRunning: true,
 		Definition: mcp.NewTool("admin_scan_workspaces",
 			mcp.WithDescription("Scan workspaces with Power BI's metadata scanner and return what they hold: reports, dashboards, semantic models with their tables, columns and measures "+
 				"(with DAX expressions), and optionally lineage, data source details and who has access. Works on any workspace in the tenant, without being a member. "+

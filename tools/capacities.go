@@ -255,7 +255,8 @@ func refreshableOf(r pbiclient.Refreshable) Refreshable {
 
 func assignToCapacityTool(d Deps) Tool {
 	return Tool{
-		Toolset: "capacities",
+		Toolset:     "capacities",
+		LongRunning: true,
 		Definition: mcp.NewTool("assign_workspace_to_capacity",
 			mcp.WithDescription("Move a workspace onto a Premium, Embedded or Fabric capacity, or back to shared capacity with capacity \"shared\", and follow the move until it ends "+
 				"(Pending, InProgress, then CompletedSuccessfully or AssignmentFailed), sending progress notifications. "+

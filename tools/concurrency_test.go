@@ -92,15 +92,3 @@ func TestLongRunningCallsLeaveRoomForOthers(t *testing.T) {
 	var done ExportResult
 	st.ok(t, "export_report", export, &done)
 }
-
-func TestLongRunningNamesRealTools(t *testing.T) {
-	all := map[string]bool{}
-	for _, tool := range All(Deps{}) {
-		all[tool.Definition.Name] = true
-	}
-	for name := range longRunning {
-		if !all[name] {
-			t.Errorf("longRunning names %s, which is no tool", name)
-		}
-	}
-}

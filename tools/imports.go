@@ -98,7 +98,8 @@ var importTypes = map[string][]string{
 
 func importTools(d Deps) []Tool {
 	return []Tool{{
-		Toolset: "imports",
+		Toolset:     "imports",
+		LongRunning: true,
 		Definition: mcp.NewTool("import_file",
 			mcp.WithDescription("Publish a file to a workspace: a Power BI Desktop file (.pbix: semantic model and report), a paginated report (.rdl), an Excel workbook (.xlsx) or a dataflow definition (model.json). "+
 				"The file must be in the server's data directory (the user copies it there); file is its name relative to that directory. "+

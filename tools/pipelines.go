@@ -381,7 +381,8 @@ func pipelineTools(d Deps) []Tool {
 
 func deployPipelineStageTool(d Deps) Tool {
 	return Tool{
-		Toolset: "pipelines",
+		Toolset:     "pipelines",
+		LongRunning: true,
 		Definition: mcp.NewTool("deploy_pipeline_stage",
 			mcp.WithDescription("Deploy every supported item (semantic models, reports, dashboards, dataflows, datamarts) of one stage of a deployment pipeline "+
 				"to the next stage (Development to Test, Test to Production), or with is_backward_deployment to the previous stage, which must then be empty. "+

@@ -60,7 +60,8 @@ type AddRowsResult struct {
 
 func addRowsTool(d Deps) Tool {
 	return Tool{
-		Toolset: "push",
+		Toolset:     "push",
+		LongRunning: true,
 		Definition: mcp.NewTool("add_rows",
 			mcp.WithDescription("Add rows to a table of a push dataset, given inline (rows) or read from a CSV or JSON file in the server's data directory (file). "+
 				"CSV: a header row naming the table's columns, comma-separated, UTF-8; values are converted to the column types (dates as 2024-07-30, 2024-07-30T14:05:00Z or 07/30/2024; booleans true/false/1/0/yes/no; an empty cell is blank). "+

@@ -123,7 +123,8 @@ const defaultRefreshWait = 300
 
 func refreshTools(d Deps) []Tool {
 	tools := []Tool{{
-		Toolset: "refresh",
+		Toolset:     "refresh",
+		LongRunning: true,
 		Definition: mcp.NewTool("refresh_dataset",
 			mcp.WithDescription("Start a refresh of a semantic model (dataset): Power BI reloads its data from the sources. "+
 				"Returns the requestId that identifies the refresh in get_refresh_history. "+

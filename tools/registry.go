@@ -38,27 +38,11 @@ type Options struct {
 	ReadOnly bool     // register no tool that changes anything
 	Toolsets []string // toolset names, "default" or "all"; empty = "default"
 	Tools    []string // individual tool names, added to the toolsets chosen
-	// MaxLongRunning bounds how many calls of long-running tools (see longRunning) run at once;
+	// MaxLongRunning bounds how many calls of long-running tools (Tool.LongRunning) run at once;
 	// past it, such a call is refused at once with a result that says so. 0 means no bound.
 	// A transport that runs calls on a fixed pool of workers (stdio) sets it below the pool's
 	// size, so that long calls can never take every worker and quick calls always find one.
 	MaxLongRunning int
-}
-
-// longRunning names the tools that may follow a Power BI job for minutes (exports, refreshes
-// with wait, imports, deployments, capacity assignments, scans, the activity log) or pace their
-// requests to Power BI's limits (add_rows): every tool that sends progress notifications.
-// Options.MaxLongRunning counts their calls. Other tools wait only for throttling, and that
-// wait is bounded by pbiclient.
-var longRunning = map[string]bool{
-	"export_report":                true,
-	"refresh_dataset":              true,
-	"import_file":                  true,
-	"deploy_pipeline_stage":        true,
-	"assign_workspace_to_capacity": true,
-	"admin_scan_workspaces":        true,
-	"admin_get_activity_events":    true,
-	"add_rows":                     true,
 }
 
 // Toolset groups tools of one Power BI area.
@@ -73,6 +57,12 @@ type Tool struct {
 	Definition mcp.Tool
 	Handler    server.ToolHandlerFunc
 	Toolset    string
+	// LongRunning marks a tool that may follow a Power BI job for minutes (exports, refreshes
+	// with wait, imports, deployments, capacity assignments, scans, the activity log) or pace
+	// its requests to Power BI's limits (add_rows): every tool that sends progress
+	// notifications. Options.MaxLongRunning counts their calls. Other tools wait only for
+	// throttling, and that wait is bounded by pbiclient.
+	LongRunning bool
 }
 
 // toolsets lists every toolset in the order the instructions describe them.
@@ -247,7 +237,7 @@ func NewServer(d Deps, opts Options) (*server.MCPServer, error) {
 func wrap(t Tool, log zerolog.Logger, callTimeout time.Duration, slots chan struct{}) server.ToolHandlerFunc {
 	name := t.Definition.Name
 	validator := sync.OnceValues(func() (func(map[string]any) string, error) { return compileInputSchema(t.Definition) })
-	if !longRunning[name] {
+	if !t.LongRunning {
 		slots = nil
 	}
 	return func(ctx context.Context, req mcp.CallToolRequest) (*mcp.CallToolResult, error) {

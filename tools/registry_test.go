@@ -41,6 +41,11 @@ func TestEveryToolIsFullyDeclared(t *testing.T) {
 		if json.Unmarshal(def.RawOutputSchema, &out) != nil || out.Type != "object" || len(out.Properties) == 0 {
 			t.Errorf("%s: no output schema", def.Name)
 		}
+		// A tool that follows a job for timeout_seconds holds its worker that long: it must count
+		// as long-running, so that it can never take every worker (Options.MaxLongRunning).
+		if _, follows := def.InputSchema.Properties["timeout_seconds"]; follows && !tool.LongRunning {
+			t.Errorf("%s follows a job (timeout_seconds) but is not marked LongRunning", def.Name)
+		}
 		if def.InputSchema.AdditionalProperties != false {
 			t.Errorf("%s: unknown arguments must be refused", def.Name)
 		}

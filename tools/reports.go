@@ -119,7 +119,8 @@ func reportTools(d Deps) []Tool {
 			return res, nil
 		}),
 	}, {
-		Toolset: "reports",
+		Toolset:     "reports",
+		LongRunning: true,
 		Definition: mcp.NewTool("export_report",
 			mcp.WithDescription("Export a report to a file and save it on the machine running this server. "+
 				"Power BI reports export to PDF, PowerPoint (PPTX) or PNG; paginated reports to PDF, ACCESSIBLEPDF, PPTX, XLSX, DOCX, CSV, XML, MHTML or IMAGE (TIFF unless format_settings sets OutputFormat). "+
