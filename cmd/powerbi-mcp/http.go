@@ -5,11 +5,13 @@ import (
 	"crypto/sha256"
 	"crypto/subtle"
 	"errors"
+	"io"
 	"net"
 	"net/http"
 	"net/url"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/mark3labs/mcp-go/server"
@@ -19,49 +21,42 @@ import (
 // maxRequestBody bounds one MCP message; tool arguments are small.
 const maxRequestBody = 4 << 20
 
-// serveHTTP serves the SSE or streamable HTTP transport until ctx ends, then shuts down
-// gracefully: new connections stop at once, calls in flight get a few seconds to finish.
+// httpTimeouts bound how long a client may take to send a request, so that clients sending
+// slowly, on purpose or not, cannot hold connections without ever being answered.
+type httpTimeouts struct {
+	header time.Duration // to send a request's headers
+	body   time.Duration // to send its body, counted from the end of the headers
+	idle   time.Duration // a kept-alive connection waiting for its next request
+}
+
+var defaultHTTPTimeouts = httpTimeouts{header: 10 * time.Second, body: 10 * time.Second, idle: time.Minute}
+
+// httpServer is an MCP server on the SSE or streamable HTTP transport.
+type httpServer struct {
+	cfg      config
+	logger   zerolog.Logger
+	timeouts httpTimeouts
+	handler  http.Handler
+}
+
+// serveHTTP serves the SSE or streamable HTTP transport on cfg.Addr until ctx ends, then shuts
+// down gracefully.
 func serveHTTP(ctx context.Context, cfg config, s *server.MCPServer, logger zerolog.Logger) error {
-	handler := httpHandler(cfg, s, logger)
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
 		return err
 	}
-	// Cancelling the base context ends long-lived SSE streams, which Shutdown alone would wait for.
-	baseCtx, cancelBase := context.WithCancel(context.Background())
-	defer cancelBase()
-	srv := &http.Server{
-		Handler:           handler,
-		ReadHeaderTimeout: 10 * time.Second,
-		IdleTimeout:       2 * time.Minute,
-		BaseContext:       func(net.Listener) context.Context { return baseCtx },
-	}
-	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(ln) }()
-	endpoint := "/mcp"
-	if cfg.Transport == "sse" {
-		endpoint = "/sse"
-	}
-	logger.Info().Str("transport", cfg.Transport).Str("url", "http://"+ln.Addr().String()+endpoint).
-		Bool("callerToken", cfg.HTTPToken != "").Msg("serving MCP over HTTP")
-
-	select {
-	case err := <-errc:
-		return err
-	case <-ctx.Done():
-	}
-	logger.Info().Msg("shutting down")
-	shutdownCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	cancelBase()
-	if err := srv.Shutdown(shutdownCtx); err != nil && !errors.Is(err, context.DeadlineExceeded) {
-		return err
-	}
-	return nil
+	return newHTTPServer(cfg, s, logger, defaultHTTPTimeouts).serve(ctx, ln)
 }
 
-// httpHandler routes the MCP endpoints behind the guard, and /healthz for load balancers.
+// httpHandler is the HTTP transport's handler, for tests that bring their own server.
 func httpHandler(cfg config, s *server.MCPServer, logger zerolog.Logger) http.Handler {
+	return newHTTPServer(cfg, s, logger, defaultHTTPTimeouts).handler
+}
+
+// newHTTPServer routes the MCP endpoints behind the guard, and /healthz for load balancers.
+func newHTTPServer(cfg config, s *server.MCPServer, logger zerolog.Logger, timeouts httpTimeouts) *httpServer {
+	h := &httpServer{cfg: cfg, logger: logger, timeouts: timeouts}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
@@ -76,18 +71,92 @@ func httpHandler(cfg config, s *server.MCPServer, logger zerolog.Logger) http.Ha
 		streamable := server.NewStreamableHTTPServer(s, server.WithStateLess(true))
 		mux.Handle("/mcp", guard(cfg, logger, streamable))
 	}
-	return mux
+	h.handler = boundBodyRead(timeouts.body, mux)
+	return h
+}
+
+// serve serves on ln until ctx ends, then shuts down gracefully: new connections stop at once,
+// calls in flight get a few seconds to finish.
+func (h *httpServer) serve(ctx context.Context, ln net.Listener) error {
+	// Cancelling the base context ends long-lived SSE streams, which Shutdown alone would wait for.
+	baseCtx, cancelBase := context.WithCancel(context.Background())
+	defer cancelBase()
+	// No ReadTimeout or WriteTimeout: they would end SSE and streamable HTTP streams, which
+	// are long-lived answers. A request's body is bounded by boundBodyRead instead.
+	srv := &http.Server{
+		Handler:           h.handler,
+		ReadHeaderTimeout: h.timeouts.header,
+		IdleTimeout:       h.timeouts.idle,
+		BaseContext:       func(net.Listener) context.Context { return baseCtx },
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	endpoint := "/mcp"
+	if h.cfg.Transport == "sse" {
+		endpoint = "/sse"
+	}
+	h.logger.Info().Str("transport", h.cfg.Transport).Str("url", "http://"+ln.Addr().String()+endpoint).
+		Bool("callerToken", h.cfg.HTTPToken != "").Msg("serving MCP over HTTP")
+
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	h.logger.Info().Msg("shutting down")
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	cancelBase()
+	if err := srv.Shutdown(shutdownCtx); err != nil && !errors.Is(err, context.DeadlineExceeded) {
+		return err
+	}
+	return nil
+}
+
+// boundBodyRead gives the client timeout to send a request's body, then lifts the deadline:
+// the answer may be a stream that lasts hours, and net/http ends a request whose connection
+// hits a read deadline.
+func boundBodyRead(timeout time.Duration, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Body != nil && r.Body != http.NoBody {
+			rc := http.NewResponseController(w)
+			if err := rc.SetReadDeadline(time.Now().Add(timeout)); err == nil {
+				// A shallow copy: net/http keeps the original request and looks at its body's
+				// type to decide what to do with a body the handler left unread.
+				body := &liftOnEOF{ReadCloser: r.Body, lift: func() { _ = rc.SetReadDeadline(time.Time{}) }}
+				r = r.WithContext(r.Context())
+				r.Body = body
+			}
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// liftOnEOF calls lift once the body has been read to its end.
+type liftOnEOF struct {
+	io.ReadCloser
+	lift func()
+	once sync.Once
+}
+
+func (b *liftOnEOF) Read(p []byte) (int, error) {
+	n, err := b.ReadCloser.Read(p)
+	if err == io.EOF {
+		b.once.Do(b.lift)
+	}
+	return n, err
 }
 
 // guard checks what every MCP request over HTTP must satisfy: a browser page from a foreign
 // Origin is refused (DNS-rebinding and cross-site requests), a caller token is required when one
-// is configured, and bodies are bounded.
+// is configured, and bodies are bounded. A refused request is answered without reading its
+// body, and its connection is closed.
 func guard(cfg config, logger zerolog.Logger, next http.Handler) http.Handler {
 	wantToken := sha256.Sum256([]byte(cfg.HTTPToken))
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if origin := r.Header.Get("Origin"); origin != "" && !originAllowed(origin, cfg.AllowedOrigins) {
 			logger.Warn().Str("origin", origin).Str("remote", r.RemoteAddr).Msg("refused a request from a foreign origin")
-			http.Error(w, "origin not allowed", http.StatusForbidden)
+			refuse(w, http.StatusForbidden, "origin not allowed")
 			return
 		}
 		if cfg.HTTPToken != "" {
@@ -97,13 +166,23 @@ func guard(cfg config, logger zerolog.Logger, next http.Handler) http.Handler {
 			if !ok || subtle.ConstantTimeCompare(gotSum[:], wantToken[:]) != 1 {
 				logger.Warn().Str("remote", r.RemoteAddr).Msg("refused a request without the caller token")
 				w.Header().Set("WWW-Authenticate", `Bearer realm="powerbi-mcp"`)
-				http.Error(w, "missing or wrong bearer token", http.StatusUnauthorized)
+				refuse(w, http.StatusUnauthorized, "missing or wrong bearer token")
 				return
 			}
 		}
 		r.Body = http.MaxBytesReader(w, r.Body, maxRequestBody)
 		next.ServeHTTP(w, r)
 	})
+}
+
+// refuse answers status without reading the request's body and closes the connection: a
+// client that is refused does not get to hold it by sending a body slowly.
+func refuse(w http.ResponseWriter, status int, msg string) {
+	w.Header().Set("Connection", "close")
+	http.Error(w, msg, status)
+	// net/http reads what is left of a body before closing; a deadline in the past makes it
+	// give up at once.
+	_ = http.NewResponseController(w).SetReadDeadline(time.Now())
 }
 
 // originAllowed accepts pages served from this machine and the configured origins.

@@ -1,0 +1,159 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/rs/zerolog"
+)
+
+// patience bounds how long a test waits for something that must happen, so a regression fails
+// the test instead of hanging it. It is never what a test measures.
+const patience = 30 * time.Second
+
+// serveSandbox serves the HTTP transport cfg names on a loopback port, on the sandbox tenant,
+// with the given timeouts, as serveHTTP does. It returns the server's address.
+func serveSandbox(t *testing.T, cfg config, timeouts httpTimeouts) string {
+	t.Helper()
+	cfg.Sandbox, cfg.ExportDir = true, t.TempDir()
+	b, err := connect(cfg, env(nil), zerolog.Nop())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(b.close)
+	s, err := newServer(cfg, b, zerolog.Nop())
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- newHTTPServer(cfg, s, zerolog.Nop(), timeouts).serve(ctx, ln) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Error(err)
+		}
+	})
+	return ln.Addr().String()
+}
+
+// trickle writes one byte of s every 20 ms until s is sent or a write fails, and reports
+// whether all of it was sent.
+func trickle(conn net.Conn, s string) <-chan bool {
+	sent := make(chan bool, 1)
+	go func() {
+		for i := range len(s) {
+			if _, err := conn.Write([]byte{s[i]}); err != nil {
+				sent <- false
+				return
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+		sent <- true
+	}()
+	return sent
+}
+
+// readUntilClosed reads conn until the server closes it and returns what it sent; it fails
+// the test if the server keeps the connection open.
+func readUntilClosed(t *testing.T, conn net.Conn) string {
+	t.Helper()
+	conn.SetReadDeadline(time.Now().Add(patience))
+	got, err := io.ReadAll(conn)
+	var ne net.Error
+	if errors.As(err, &ne) && ne.Timeout() {
+		t.Fatalf("the server kept the connection open; it sent %q", got)
+	}
+	return string(got)
+}
+
+// TestHTTPCutsOffSlowClients: a client sending its headers or its body a byte at a time is
+// disconnected once the header or body timeout is over, so such clients cannot hold
+// connections without the caller token.
+func TestHTTPCutsOffSlowClients(t *testing.T) {
+	addr := serveSandbox(t, config{Transport: "http", HTTPToken: "caller-secret"},
+		httpTimeouts{header: 200 * time.Millisecond, body: 200 * time.Millisecond, idle: time.Minute})
+	body := strings.Repeat(" ", 10_000) + `{"jsonrpc":"2.0","id":1,"method":"ping"}`
+	for name, c := range map[string]struct{ head, trickled string }{
+		"headers": {"POST /mcp HTTP/1.1\r\nHost: " + addr + "\r\n", strings.Repeat("X-Slow: 1\r\n", 1000)},
+		"body": {fmt.Sprintf("POST /mcp HTTP/1.1\r\nHost: %s\r\nAuthorization: Bearer caller-secret\r\n"+
+			"Content-Type: application/json\r\nAccept: application/json, text/event-stream\r\nContent-Length: %d\r\n\r\n", addr, len(body)), body},
+	} {
+		t.Run(name, func(t *testing.T) {
+			conn, err := net.Dial("tcp", addr)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer conn.Close()
+			if _, err := io.WriteString(conn, c.head); err != nil {
+				t.Fatal(err)
+			}
+			sent := trickle(conn, c.trickled)
+			got := readUntilClosed(t, conn)
+			conn.Close()
+			if <-sent {
+				t.Fatalf("the client sent its whole request before being cut off; the server answered %q", got)
+			}
+		})
+	}
+}
+
+// TestHTTPRefusesWithoutReadingTheBody: a request without the caller token, or from a foreign
+// Origin, is answered at once without waiting for its body, and its connection is closed.
+func TestHTTPRefusesWithoutReadingTheBody(t *testing.T) {
+	// A body timeout far beyond the test's patience: the answer must not wait for it.
+	addr := serveSandbox(t, config{Transport: "http", HTTPToken: "caller-secret"},
+		httpTimeouts{header: time.Hour, body: time.Hour, idle: time.Hour})
+	for name, c := range map[string]struct {
+		header string
+		status int
+	}{
+		"no token":       {"", http.StatusUnauthorized},
+		"wrong token":    {"Authorization: Bearer caller-secreT\r\n", http.StatusUnauthorized},
+		"foreign origin": {"Authorization: Bearer caller-secret\r\nOrigin: https://evil.example\r\n", http.StatusForbidden},
+	} {
+		t.Run(name, func(t *testing.T) {
+			conn, err := net.Dial("tcp", addr)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer conn.Close()
+			// The body is announced and never sent.
+			fmt.Fprintf(conn, "POST /mcp HTTP/1.1\r\nHost: %s\r\n%sContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{", addr, c.header)
+			conn.SetReadDeadline(time.Now().Add(patience))
+			br := bufio.NewReader(conn)
+			resp, err := http.ReadResponse(br, nil)
+			if err != nil {
+				t.Fatalf("no answer: %v", err)
+			}
+			io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode != c.status || !resp.Close {
+				t.Fatalf("got %d (Connection: %q), want %d and the connection closed", resp.StatusCode, resp.Header.Get("Connection"), c.status)
+			}
+			if rest := readUntilClosed(t, &bufferedConn{conn, br}); rest != "" {
+				t.Fatalf("sent after the answer: %q", rest)
+			}
+		})
+	}
+}
+
+// bufferedConn reads what a bufio.Reader already holds before the connection.
+type bufferedConn struct {
+	net.Conn
+	r *bufio.Reader
+}
+
+func (c *bufferedConn) Read(p []byte) (int, error) { return c.r.Read(p) }
