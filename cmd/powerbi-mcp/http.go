@@ -160,7 +160,7 @@ func guard(cfg config, logger zerolog.Logger, next http.Handler) http.Handler {
 			return
 		}
 		if cfg.HTTPToken != "" {
-			got, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+			got, ok := bearerToken(r.Header.Get("Authorization"))
 			gotSum := sha256.Sum256([]byte(got))
 			// Comparing fixed-size digests in constant time reveals neither the token nor its length.
 			if !ok || subtle.ConstantTimeCompare(gotSum[:], wantToken[:]) != 1 {
@@ -173,6 +173,16 @@ func guard(cfg config, logger zerolog.Logger, next http.Handler) http.Handler {
 		r.Body = http.MaxBytesReader(w, r.Body, maxRequestBody)
 		next.ServeHTTP(w, r)
 	})
+}
+
+// bearerToken returns the token of an Authorization header of the Bearer scheme, whose name is
+// case-insensitive (RFC 7235).
+func bearerToken(header string) (string, bool) {
+	scheme, token, ok := strings.Cut(header, " ")
+	if !ok || !strings.EqualFold(scheme, "Bearer") {
+		return "", false
+	}
+	return strings.TrimLeft(token, " "), true
 }
 
 // refuse answers status without reading the request's body and closes the connection: a

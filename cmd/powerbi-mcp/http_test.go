@@ -8,6 +8,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -157,3 +158,39 @@ type bufferedConn struct {
 }
 
 func (c *bufferedConn) Read(p []byte) (int, error) { return c.r.Read(p) }
+
+// ping posts a ping to the streamable HTTP endpoint with the given headers and returns the status.
+func ping(t *testing.T, endpoint string, header map[string]string) int {
+	t.Helper()
+	req, _ := http.NewRequest("POST", endpoint, strings.NewReader(`{"jsonrpc":"2.0","id":1,"method":"ping"}`))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Accept", "application/json, text/event-stream")
+	for k, v := range header {
+		req.Header.Set(k, v)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	return resp.StatusCode
+}
+
+// TestHTTPBearerSchemeIsCaseInsensitive: RFC 7235 makes the scheme name case-insensitive, and
+// some clients send "bearer".
+func TestHTTPBearerSchemeIsCaseInsensitive(t *testing.T) {
+	ts := httptest.NewServer(sandboxHandler(t, config{Transport: "http", HTTPToken: "caller-secret"}))
+	defer ts.Close()
+	for auth, want := range map[string]int{
+		"bearer caller-secret":  http.StatusOK,
+		"BEARER caller-secret":  http.StatusOK,
+		"Bearer  caller-secret": http.StatusOK,
+		"Basic caller-secret":   http.StatusUnauthorized,
+		"bearer":                http.StatusUnauthorized,
+		"bearercaller-secret":   http.StatusUnauthorized,
+	} {
+		if got := ping(t, ts.URL+"/mcp", map[string]string{"Authorization": auth}); got != want {
+			t.Errorf("Authorization: %s: %d, want %d", auth, got, want)
+		}
+	}
+}
