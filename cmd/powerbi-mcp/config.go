@@ -47,6 +47,7 @@ type config struct {
 	Tools          []string
 	AllowedOrigins []string
 	HTTPToken      string // PBI_MCP_HTTP_TOKEN only: a flag would show in the process list
+	AllowedHosts   []string
 	ShowVersion    bool
 }
 
@@ -61,7 +62,7 @@ func envName(flagName string) string {
 // PBI_MCP_* variable. A command-line flag wins over the environment.
 func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (config, error) {
 	var cfg config
-	var toolsets, tools, origins string
+	var toolsets, tools, origins, hosts string
 	fs := flag.NewFlagSet("powerbi-mcp", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.StringVar(&cfg.Transport, "transport", "stdio", "how MCP clients connect: stdio, sse or http (streamable HTTP)")
@@ -76,6 +77,7 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	fs.StringVar(&toolsets, "toolsets", "default", "comma-separated toolsets to offer: default, all, or names (see README); the sandbox offers all")
 	fs.StringVar(&tools, "tools", "", "comma-separated tool names to offer in addition to the toolsets")
 	fs.StringVar(&origins, "allowed-origins", "", "comma-separated browser Origins allowed on the HTTP transports besides localhost")
+	fs.StringVar(&hosts, "allowed-hosts", "", "comma-separated Host header values the HTTP transports accept besides loopback ones, e.g. the name a reverse proxy forwards")
 	cfg.signIn.register(fs)
 	fs.BoolVar(&cfg.ShowVersion, "version", false, "print the version and exit")
 	fs.Usage = func() { usage(fs, stderr) }
@@ -91,6 +93,7 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 		return config{}, err
 	}
 	cfg.Toolsets, cfg.Tools, cfg.AllowedOrigins = splitList(toolsets), splitList(tools), splitList(origins)
+	cfg.AllowedHosts = splitList(hosts)
 	// The sandbox is for trying things out: it offers every tool unless told otherwise.
 	if cfg.Sandbox && !given["toolsets"] && getenv(envName("toolsets")) == "" {
 		cfg.Toolsets = []string{"all"}

@@ -18,7 +18,8 @@ import (
 	"github.com/rs/zerolog"
 )
 
-// maxRequestBody bounds one MCP message; tool arguments are small.
+// maxRequestBody bounds one MCP message; tool arguments are small. mcp-go enforces it and
+// answers 413 past it.
 const maxRequestBody = 4 << 20
 
 // httpTimeouts bound how long a client may take to send a request, so that clients sending
@@ -55,6 +56,9 @@ func httpHandler(cfg config, s *server.MCPServer, logger zerolog.Logger) http.Ha
 }
 
 // newHTTPServer routes the MCP endpoints behind the guard, and /healthz for load balancers.
+// Host checks (DNS rebinding: a loopback connection must name a loopback host or an allowed
+// one) and body bounds are mcp-go's: they apply because the transports are mounted as
+// http.Handlers (ServeHTTP, SSEHandler, MessageHandler), not through Handle.
 func newHTTPServer(cfg config, s *server.MCPServer, logger zerolog.Logger, timeouts httpTimeouts) *httpServer {
 	h := &httpServer{cfg: cfg, logger: logger, timeouts: timeouts}
 	mux := http.NewServeMux()
@@ -63,12 +67,14 @@ func newHTTPServer(cfg config, s *server.MCPServer, logger zerolog.Logger, timeo
 		_, _ = w.Write([]byte("ok\n"))
 	})
 	if cfg.Transport == "sse" {
-		sse := server.NewSSEServer(s, server.WithKeepAlive(true))
+		sse := server.NewSSEServer(s, server.WithKeepAlive(true),
+			server.WithSSEMaxRequestBodyBytes(maxRequestBody), server.WithSSEAllowedHosts(cfg.AllowedHosts...))
 		mux.Handle("/sse", guard(cfg, logger, sse.SSEHandler()))
 		mux.Handle("/message", guard(cfg, logger, sse.MessageHandler()))
 	} else {
 		// Stateless: any replica behind a load balancer can answer any request.
-		streamable := server.NewStreamableHTTPServer(s, server.WithStateLess(true))
+		streamable := server.NewStreamableHTTPServer(s, server.WithStateLess(true),
+			server.WithMaxRequestBodyBytes(maxRequestBody), server.WithAllowedHosts(cfg.AllowedHosts...))
 		mux.Handle("/mcp", guard(cfg, logger, streamable))
 	}
 	h.handler = boundBodyRead(timeouts.body, mux)
@@ -148,9 +154,9 @@ func (b *liftOnEOF) Read(p []byte) (int, error) {
 }
 
 // guard checks what every MCP request over HTTP must satisfy: a browser page from a foreign
-// Origin is refused (DNS-rebinding and cross-site requests), a caller token is required when one
-// is configured, and bodies are bounded. A refused request is answered without reading its
-// body, and its connection is closed.
+// Origin is refused (mcp-go checks the Host header, never the Origin), and a caller token is
+// required when one is configured. A refused request is answered without reading its body,
+// and its connection is closed.
 func guard(cfg config, logger zerolog.Logger, next http.Handler) http.Handler {
 	wantToken := sha256.Sum256([]byte(cfg.HTTPToken))
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -170,7 +176,6 @@ func guard(cfg config, logger zerolog.Logger, next http.Handler) http.Handler {
 				return
 			}
 		}
-		r.Body = http.MaxBytesReader(w, r.Body, maxRequestBody)
 		next.ServeHTTP(w, r)
 	})
 }

@@ -2,7 +2,9 @@ package main
 
 import (
 	"bufio"
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -13,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mark3labs/mcp-go/mcp"
 	"github.com/rs/zerolog"
 )
 
@@ -78,6 +81,17 @@ func readUntilClosed(t *testing.T, conn net.Conn) string {
 		t.Fatalf("the server kept the connection open; it sent %q", got)
 	}
 	return string(got)
+}
+
+// TestHTTPFlags: the HTTP flags read their PBI_MCP_* variables.
+func TestHTTPFlags(t *testing.T) {
+	cfg, err := parseConfig(nil, env(map[string]string{"PBI_MCP_ALLOWED_HOSTS": "pbi-mcp.example.com, pbi-mcp"}), io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Join(cfg.AllowedHosts, ",") != "pbi-mcp.example.com,pbi-mcp" {
+		t.Fatalf("%+v", cfg)
+	}
 }
 
 // TestHTTPCutsOffSlowClients: a client sending its headers or its body a byte at a time is
@@ -193,4 +207,115 @@ func TestHTTPBearerSchemeIsCaseInsensitive(t *testing.T) {
 			t.Errorf("Authorization: %s: %d, want %d", auth, got, want)
 		}
 	}
+}
+
+// TestHTTPHostCheck: a request over loopback must name a loopback host or one of
+// --allowed-hosts (DNS rebinding), on both transports.
+func TestHTTPHostCheck(t *testing.T) {
+	for _, transport := range []string{"http", "sse"} {
+		ts := httptest.NewServer(sandboxHandler(t, config{Transport: transport, AllowedHosts: []string{"pbi-mcp.example.com"}}))
+		defer ts.Close()
+		endpoint := ts.URL + "/mcp"
+		if transport == "sse" {
+			endpoint = ts.URL + "/message?sessionId=none" // the Host is checked before the session
+		}
+		for host, allowed := range map[string]bool{"": true, "localhost:8080": true, "pbi-mcp.example.com": true, "PBI-MCP.example.com:443": true, "evil.example": false} {
+			req, _ := http.NewRequest("POST", endpoint, strings.NewReader(`{"jsonrpc":"2.0","id":1,"method":"ping"}`))
+			req.Header.Set("Content-Type", "application/json")
+			req.Header.Set("Accept", "application/json, text/event-stream")
+			if host != "" {
+				req.Host = host
+			}
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			if refused := resp.StatusCode == http.StatusForbidden; refused == allowed {
+				t.Errorf("%s, Host %q: %d", transport, host, resp.StatusCode)
+			}
+		}
+	}
+}
+
+// TestHTTPOversizedBodyIs413: a body over 4 MiB is refused with 413 and a JSON-RPC error,
+// whether its size is announced (Content-Length) or not (chunked).
+func TestHTTPOversizedBodyIs413(t *testing.T) {
+	// A body timeout far beyond the test's patience: the answer must not wait for it.
+	addr := serveSandbox(t, config{Transport: "http"}, httpTimeouts{header: time.Hour, body: time.Hour, idle: time.Hour})
+	check := func(t *testing.T, resp *http.Response) {
+		t.Helper()
+		defer resp.Body.Close()
+		var answer struct {
+			Error struct {
+				Code    int
+				Message string
+			}
+		}
+		json.NewDecoder(resp.Body).Decode(&answer)
+		if resp.StatusCode != http.StatusRequestEntityTooLarge || answer.Error.Code != mcp.INVALID_REQUEST ||
+			!strings.Contains(answer.Error.Message, "exceeds") {
+			t.Fatalf("got %d %+v, want 413 and a JSON-RPC error saying the body is too large", resp.StatusCode, answer)
+		}
+	}
+	// A valid message, padded past the bound with white space.
+	oversized := func() io.Reader {
+		return io.MultiReader(strings.NewReader(`{"jsonrpc":"2.0","id":1,"method":"ping"}`),
+			bytes.NewReader(bytes.Repeat([]byte(" "), maxRequestBody+64<<10)))
+	}
+
+	t.Run("chunked", func(t *testing.T) {
+		req, _ := http.NewRequest("POST", "http://"+addr+"/mcp", oversized())
+		req.ContentLength = -1 // unknown: the body is sent chunked
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Accept", "application/json, text/event-stream")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		check(t, resp)
+	})
+	t.Run("content-length", func(t *testing.T) {
+		// Announced and never sent: the server must not need it to answer.
+		conn, err := net.Dial("tcp", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer conn.Close()
+		fmt.Fprintf(conn, "POST /mcp HTTP/1.1\r\nHost: %s\r\nContent-Type: application/json\r\nAccept: application/json, text/event-stream\r\nContent-Length: %d\r\n\r\n",
+			addr, maxRequestBody+1)
+		conn.SetReadDeadline(time.Now().Add(patience))
+		resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		check(t, resp)
+	})
+	t.Run("sse message", func(t *testing.T) {
+		sseAddr := serveSandbox(t, config{Transport: "sse"}, httpTimeouts{header: time.Hour, body: time.Hour, idle: time.Hour})
+		stream, err := http.Get("http://" + sseAddr + "/sse")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer stream.Body.Close()
+		// event: endpoint, then data: <the session's message URL>
+		events := bufio.NewReader(stream.Body)
+		events.ReadString('\n')
+		data, _ := events.ReadString('\n')
+		messageURL, ok := strings.CutPrefix(strings.TrimSpace(data), "data: ")
+		if !ok {
+			t.Fatalf("no endpoint event: %q", data)
+		}
+		if strings.HasPrefix(messageURL, "/") {
+			messageURL = "http://" + sseAddr + messageURL
+		}
+		req, _ := http.NewRequest("POST", messageURL, oversized())
+		req.ContentLength = -1 // unknown: the body is sent chunked
+		req.Header.Set("Content-Type", "application/json")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		check(t, resp)
+	})
 }
