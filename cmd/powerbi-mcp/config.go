@@ -48,6 +48,7 @@ type config struct {
 	AllowedOrigins []string
 	HTTPToken      string // PBI_MCP_HTTP_TOKEN only: a flag would show in the process list
 	AllowedHosts   []string
+	MaxSSESessions int
 	ShowVersion    bool
 }
 
@@ -78,6 +79,7 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	fs.StringVar(&tools, "tools", "", "comma-separated tool names to offer in addition to the toolsets")
 	fs.StringVar(&origins, "allowed-origins", "", "comma-separated browser Origins allowed on the HTTP transports besides localhost")
 	fs.StringVar(&hosts, "allowed-hosts", "", "comma-separated Host header values the HTTP transports accept besides loopback ones, e.g. the name a reverse proxy forwards")
+	fs.IntVar(&cfg.MaxSSESessions, "max-sse-sessions", 100, "most SSE sessions open at once, 0 for no limit; more are answered 503 with Retry-After")
 	cfg.signIn.register(fs)
 	fs.BoolVar(&cfg.ShowVersion, "version", false, "print the version and exit")
 	fs.Usage = func() { usage(fs, stderr) }
@@ -149,6 +151,9 @@ func (c *config) validate() error {
 	if c.Transport != "stdio" {
 		if _, _, err := net.SplitHostPort(c.Addr); err != nil {
 			return fmt.Errorf("--addr %q: want host:port, e.g. 127.0.0.1:8080", c.Addr)
+		}
+		if c.MaxSSESessions < 0 {
+			return fmt.Errorf("--max-sse-sessions %d: want 0 (no limit) or more", c.MaxSSESessions)
 		}
 		if !isLoopback(c.Addr) && c.HTTPToken == "" {
 			return fmt.Errorf("--addr %s is reachable from other machines, so callers must authenticate: set %sHTTP_TOKEN to a long random value and send it as 'Authorization: Bearer <token>', or listen on 127.0.0.1", c.Addr, envPrefix)

@@ -5,11 +5,13 @@ import (
 	"crypto/sha256"
 	"crypto/subtle"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
 	"net/url"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -31,6 +33,9 @@ type httpTimeouts struct {
 }
 
 var defaultHTTPTimeouts = httpTimeouts{header: 10 * time.Second, body: 10 * time.Second, idle: time.Minute}
+
+// sseRetryAfter is the Retry-After, in seconds, sent with a 503 past the SSE session cap.
+const sseRetryAfter = 30
 
 // httpServer is an MCP server on the SSE or streamable HTTP transport.
 type httpServer struct {
@@ -69,7 +74,7 @@ func newHTTPServer(cfg config, s *server.MCPServer, logger zerolog.Logger, timeo
 	if cfg.Transport == "sse" {
 		sse := server.NewSSEServer(s, server.WithKeepAlive(true),
 			server.WithSSEMaxRequestBodyBytes(maxRequestBody), server.WithSSEAllowedHosts(cfg.AllowedHosts...))
-		mux.Handle("/sse", guard(cfg, logger, sse.SSEHandler()))
+		mux.Handle("/sse", guard(cfg, logger, capSessions(cfg.MaxSSESessions, logger, sse.SSEHandler())))
 		mux.Handle("/message", guard(cfg, logger, sse.MessageHandler()))
 	} else {
 		// Stateless: any replica behind a load balancer can answer any request.
@@ -198,6 +203,28 @@ func refuse(w http.ResponseWriter, status int, msg string) {
 	// net/http reads what is left of a body before closing; a deadline in the past makes it
 	// give up at once.
 	_ = http.NewResponseController(w).SetReadDeadline(time.Now())
+}
+
+// capSessions answers 503 with Retry-After to a new SSE session past max concurrent ones (0:
+// no limit): each holds a stream, goroutines and buffers for as long as the client stays
+// connected.
+func capSessions(max int, logger zerolog.Logger, next http.Handler) http.Handler {
+	if max == 0 {
+		return next
+	}
+	slots := make(chan struct{}, max)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case slots <- struct{}{}:
+			defer func() { <-slots }()
+			next.ServeHTTP(w, r)
+		default:
+			logger.Warn().Int("max", max).Str("remote", r.RemoteAddr).Msg("refused an SSE session: too many open")
+			w.Header().Set("Retry-After", strconv.Itoa(sseRetryAfter))
+			http.Error(w, fmt.Sprintf("too many SSE sessions (at most %d): try again later, or use the streamable HTTP transport", max),
+				http.StatusServiceUnavailable)
+		}
+	})
 }
 
 // originAllowed accepts pages served from this machine and the configured origins.

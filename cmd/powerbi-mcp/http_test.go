@@ -83,14 +83,20 @@ func readUntilClosed(t *testing.T, conn net.Conn) string {
 	return string(got)
 }
 
-// TestHTTPFlags: the HTTP flags read their PBI_MCP_* variables.
+// TestHTTPFlags: the HTTP flags read their PBI_MCP_* variables and refuse negative values.
 func TestHTTPFlags(t *testing.T) {
-	cfg, err := parseConfig(nil, env(map[string]string{"PBI_MCP_ALLOWED_HOSTS": "pbi-mcp.example.com, pbi-mcp"}), io.Discard)
+	cfg, err := parseConfig(nil, env(map[string]string{"PBI_MCP_MAX_SSE_SESSIONS": "5",
+		"PBI_MCP_ALLOWED_HOSTS": "pbi-mcp.example.com, pbi-mcp"}), io.Discard)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if strings.Join(cfg.AllowedHosts, ",") != "pbi-mcp.example.com,pbi-mcp" {
+	if cfg.MaxSSESessions != 5 || strings.Join(cfg.AllowedHosts, ",") != "pbi-mcp.example.com,pbi-mcp" {
 		t.Fatalf("%+v", cfg)
+	}
+	for _, args := range [][]string{{"--transport", "sse", "--max-sse-sessions", "-1"}} {
+		if _, err := parseConfig(args, env(nil), io.Discard); err == nil || !strings.Contains(err.Error(), args[2]) {
+			t.Errorf("%v: %v, want an error naming %s", args, err, args[2])
+		}
 	}
 }
 
@@ -318,4 +324,63 @@ func TestHTTPOversizedBodyIs413(t *testing.T) {
 		}
 		check(t, resp)
 	})
+}
+
+// TestSSESessionCap: past --max-sse-sessions a new SSE session is answered 503 with
+// Retry-After, and a closed session frees its slot.
+func TestSSESessionCap(t *testing.T) {
+	ts := httptest.NewServer(sandboxHandler(t, config{Transport: "sse", MaxSSESessions: 2}))
+	defer ts.Close()
+	open := func() (*http.Response, error) {
+		resp, err := http.Get(ts.URL + "/sse")
+		if err != nil || resp.StatusCode != http.StatusOK {
+			return resp, err
+		}
+		// The session exists once its endpoint event arrives.
+		line, err := bufio.NewReader(resp.Body).ReadString('\n')
+		if err != nil || !strings.HasPrefix(line, "event: endpoint") {
+			t.Fatalf("first event: %q %v", line, err)
+		}
+		return resp, nil
+	}
+	first, err := open()
+	if err != nil || first.StatusCode != http.StatusOK {
+		t.Fatalf("first session: %v %v", first, err)
+	}
+	defer first.Body.Close()
+	second, err := open()
+	if err != nil || second.StatusCode != http.StatusOK {
+		t.Fatalf("second session: %v %v", second, err)
+	}
+	defer second.Body.Close()
+	third, err := open()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer third.Body.Close()
+	if third.StatusCode != http.StatusServiceUnavailable {
+		t.Fatalf("past the cap: %d", third.StatusCode)
+	}
+	msg, _ := io.ReadAll(third.Body)
+	if third.Header.Get("Retry-After") == "" || !strings.Contains(string(msg), "streamable HTTP") {
+		t.Fatalf("past the cap: Retry-After %q, %q", third.Header.Get("Retry-After"), msg)
+	}
+
+	first.Body.Close() // the client leaves; the server notices and frees the slot
+	deadline := time.Now().Add(patience)
+	for {
+		resp, err := open()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if resp.StatusCode == http.StatusOK {
+			resp.Body.Close()
+			break
+		}
+		resp.Body.Close()
+		if time.Now().After(deadline) {
+			t.Fatal("the slot of the closed session was never freed")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
 }
