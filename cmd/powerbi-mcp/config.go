@@ -66,7 +66,7 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	var toolsets, tools, origins, hosts string
 	fs := flag.NewFlagSet("powerbi-mcp", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	fs.StringVar(&cfg.Transport, "transport", "stdio", "how MCP clients connect: stdio, sse or http (streamable HTTP)")
+	fs.StringVar(&cfg.Transport, "transport", "stdio", "how MCP clients connect: stdio, http (streamable HTTP, recommended) or sse (deprecated by the MCP specification; only for old clients)")
 	fs.StringVar(&cfg.Addr, "addr", "127.0.0.1:8080", "listen address for the sse and http transports")
 	fs.StringVar(&cfg.LogLevel, "log-level", "info", "log level: trace, debug, info, warn or error (logs go to stderr)")
 	fs.StringVar(&cfg.LogFormat, "log-format", "console", "log format: console or json")

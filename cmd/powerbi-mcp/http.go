@@ -105,6 +105,7 @@ func (h *httpServer) serve(ctx context.Context, ln net.Listener) error {
 	endpoint := "/mcp"
 	if h.cfg.Transport == "sse" {
 		endpoint = "/sse"
+		h.logger.Warn().Msg("the SSE transport is deprecated by the MCP specification and kept for old clients; prefer --transport http")
 	}
 	h.logger.Info().Str("transport", h.cfg.Transport).Str("url", "http://"+ln.Addr().String()+endpoint).
 		Bool("callerToken", h.cfg.HTTPToken != "").Msg("serving MCP over HTTP")

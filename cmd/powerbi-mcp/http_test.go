@@ -83,7 +83,8 @@ func readUntilClosed(t *testing.T, conn net.Conn) string {
 	return string(got)
 }
 
-// TestHTTPFlags: the HTTP flags read their PBI_MCP_* variables and refuse negative values.
+// TestHTTPFlags: the HTTP flags read their PBI_MCP_* variables, refuse negative values, and
+// --help says the SSE transport is deprecated.
 func TestHTTPFlags(t *testing.T) {
 	cfg, err := parseConfig(nil, env(map[string]string{"PBI_MCP_MAX_SSE_SESSIONS": "5",
 		"PBI_MCP_ALLOWED_HOSTS": "pbi-mcp.example.com, pbi-mcp"}), io.Discard)
@@ -97,6 +98,11 @@ func TestHTTPFlags(t *testing.T) {
 		if _, err := parseConfig(args, env(nil), io.Discard); err == nil || !strings.Contains(err.Error(), args[2]) {
 			t.Errorf("%v: %v, want an error naming %s", args, err, args[2])
 		}
+	}
+	var help strings.Builder
+	parseConfig([]string{"--help"}, env(nil), &help)
+	if !strings.Contains(help.String(), "sse (deprecated") {
+		t.Errorf("--help does not say SSE is deprecated:\n%s", help.String())
 	}
 }
 
