@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"runtime/debug"
 	"strings"
+	"time"
 
 	"github.com/powerbi-mcp/powerbi-mcp/pbiclient"
 )
@@ -48,6 +49,7 @@ type config struct {
 	AllowedOrigins []string
 	HTTPToken      string // PBI_MCP_HTTP_TOKEN only: a flag would show in the process list
 	AllowedHosts   []string
+	ShutdownGrace  time.Duration
 	MaxSSESessions int
 	ShowVersion    bool
 }
@@ -79,6 +81,7 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	fs.StringVar(&tools, "tools", "", "comma-separated tool names to offer in addition to the toolsets")
 	fs.StringVar(&origins, "allowed-origins", "", "comma-separated browser Origins allowed on the HTTP transports besides localhost")
 	fs.StringVar(&hosts, "allowed-hosts", "", "comma-separated Host header values the HTTP transports accept besides loopback ones, e.g. the name a reverse proxy forwards")
+	fs.DurationVar(&cfg.ShutdownGrace, "shutdown-grace", 10*time.Second, "on SIGTERM or SIGINT, how long HTTP calls in flight may run on; calls still running after it are stopped and told so")
 	fs.IntVar(&cfg.MaxSSESessions, "max-sse-sessions", 100, "most SSE sessions open at once, 0 for no limit; more are answered 503 with Retry-After")
 	cfg.signIn.register(fs)
 	fs.BoolVar(&cfg.ShowVersion, "version", false, "print the version and exit")
@@ -151,6 +154,9 @@ func (c *config) validate() error {
 	if c.Transport != "stdio" {
 		if _, _, err := net.SplitHostPort(c.Addr); err != nil {
 			return fmt.Errorf("--addr %q: want host:port, e.g. 127.0.0.1:8080", c.Addr)
+		}
+		if c.ShutdownGrace < 0 {
+			return fmt.Errorf("--shutdown-grace %s: want a duration of 0 or more, e.g. 10s", c.ShutdownGrace)
 		}
 		if c.MaxSSESessions < 0 {
 			return fmt.Errorf("--max-sse-sessions %d: want 0 (no limit) or more", c.MaxSSESessions)

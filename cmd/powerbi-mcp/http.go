@@ -16,6 +16,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/mark3labs/mcp-go/mcp"
 	"github.com/mark3labs/mcp-go/server"
 	"github.com/rs/zerolog"
 )
@@ -24,29 +25,46 @@ import (
 // answers 413 past it.
 const maxRequestBody = 4 << 20
 
-// httpTimeouts bound how long a client may take to send a request, so that clients sending
-// slowly, on purpose or not, cannot hold connections without ever being answered.
+// httpTimeouts are the HTTP transports' time limits. The first three bound how long a client
+// may take to send a request, so that clients sending slowly, on purpose or not, cannot hold
+// connections without ever being answered.
 type httpTimeouts struct {
 	header time.Duration // to send a request's headers
 	body   time.Duration // to send its body, counted from the end of the headers
 	idle   time.Duration // a kept-alive connection waiting for its next request
+	// answer is how long calls stopped at the end of the shutdown grace period get to send
+	// their answer before the connections are closed regardless.
+	answer time.Duration
 }
 
-var defaultHTTPTimeouts = httpTimeouts{header: 10 * time.Second, body: 10 * time.Second, idle: time.Minute}
+var defaultHTTPTimeouts = httpTimeouts{header: 10 * time.Second, body: 10 * time.Second, idle: time.Minute, answer: 5 * time.Second}
+
+// sseFlush is how long a shutdown leaves the SSE streams open after the last call returned:
+// the SSE transport queues the answer for the session's stream after the handler returns, and
+// ending the stream at once could drop it.
+const sseFlush = 250 * time.Millisecond
 
 // sseRetryAfter is the Retry-After, in seconds, sent with a 503 past the SSE session cap.
 const sseRetryAfter = 30
 
-// httpServer is an MCP server on the SSE or streamable HTTP transport.
+// errShuttingDown ends the tool calls still running when the shutdown grace period is over.
+var errShuttingDown = errors.New("the server is shutting down")
+
+// httpServer is an MCP server on the SSE or streamable HTTP transport, with what it needs to
+// shut down gracefully.
 type httpServer struct {
 	cfg      config
 	logger   zerolog.Logger
 	timeouts httpTimeouts
 	handler  http.Handler
+	calls    *toolCalls
+	// closeStreams ends the long-lived streams (SSE sessions, streamable HTTP GET and
+	// subscriptions/listen streams) that would otherwise keep a shutdown waiting forever.
+	closeStreams func()
 }
 
 // serveHTTP serves the SSE or streamable HTTP transport on cfg.Addr until ctx ends, then shuts
-// down gracefully.
+// down gracefully (see httpServer.serve).
 func serveHTTP(ctx context.Context, cfg config, s *server.MCPServer, logger zerolog.Logger) error {
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
@@ -65,7 +83,8 @@ func httpHandler(cfg config, s *server.MCPServer, logger zerolog.Logger) http.Ha
 // one) and body bounds are mcp-go's: they apply because the transports are mounted as
 // http.Handlers (ServeHTTP, SSEHandler, MessageHandler), not through Handle.
 func newHTTPServer(cfg config, s *server.MCPServer, logger zerolog.Logger, timeouts httpTimeouts) *httpServer {
-	h := &httpServer{cfg: cfg, logger: logger, timeouts: timeouts}
+	h := &httpServer{cfg: cfg, logger: logger, timeouts: timeouts, calls: newToolCalls(cfg.ShutdownGrace)}
+	s.Use(h.calls.middleware)
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
@@ -76,20 +95,25 @@ func newHTTPServer(cfg config, s *server.MCPServer, logger zerolog.Logger, timeo
 			server.WithSSEMaxRequestBodyBytes(maxRequestBody), server.WithSSEAllowedHosts(cfg.AllowedHosts...))
 		mux.Handle("/sse", guard(cfg, logger, capSessions(cfg.MaxSSESessions, logger, sse.SSEHandler())))
 		mux.Handle("/message", guard(cfg, logger, sse.MessageHandler()))
+		h.closeStreams = sse.CloseSessions
 	} else {
 		// Stateless: any replica behind a load balancer can answer any request.
 		streamable := server.NewStreamableHTTPServer(s, server.WithStateLess(true),
 			server.WithMaxRequestBodyBytes(maxRequestBody), server.WithAllowedHosts(cfg.AllowedHosts...))
 		mux.Handle("/mcp", guard(cfg, logger, streamable))
+		h.closeStreams = func() { streamable.CloseSessions(context.Background()) }
 	}
 	h.handler = boundBodyRead(timeouts.body, mux)
 	return h
 }
 
-// serve serves on ln until ctx ends, then shuts down gracefully: new connections stop at once,
-// calls in flight get a few seconds to finish.
+// serve serves on ln until ctx ends, then shuts down gracefully: it stops accepting
+// connections at once, lets the tool calls in flight finish within the grace period, stops
+// the ones still running after it with an answer saying so, and returns once every call is
+// answered.
 func (h *httpServer) serve(ctx context.Context, ln net.Listener) error {
-	// Cancelling the base context ends long-lived SSE streams, which Shutdown alone would wait for.
+	// Requests get a context of their own, cancelled only as the last resort of a shutdown:
+	// a call stopped by the end of the grace period must still be able to send its answer.
 	baseCtx, cancelBase := context.WithCancel(context.Background())
 	defer cancelBase()
 	// No ReadTimeout or WriteTimeout: they would end SSE and streamable HTTP streams, which
@@ -115,14 +139,115 @@ func (h *httpServer) serve(ctx context.Context, ln net.Listener) error {
 		return err
 	case <-ctx.Done():
 	}
-	h.logger.Info().Msg("shutting down")
-	shutdownCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	cancelBase()
-	if err := srv.Shutdown(shutdownCtx); err != nil && !errors.Is(err, context.DeadlineExceeded) {
-		return err
+	h.logger.Info().Dur("grace", h.cfg.ShutdownGrace).Msg("shutting down: accepting no new connections; calls in flight get the grace period")
+	// Shutdown closes the listener and the idle connections at once, then waits for the
+	// requests in progress.
+	shutdown := make(chan error, 1)
+	go func() { shutdown <- srv.Shutdown(context.Background()) }()
+	if h.cfg.Transport != "sse" {
+		// Streamable HTTP answers each call on its own POST; the streams carry only
+		// notifications, and would keep Shutdown waiting.
+		h.closeStreams()
 	}
+
+	grace := time.NewTimer(h.cfg.ShutdownGrace)
+	defer grace.Stop()
+	select {
+	case <-h.calls.idle():
+	case <-grace.C:
+		h.logger.Warn().Int("calls", h.calls.count()).Msg("shutdown grace period over: stopping the calls still in flight")
+		h.calls.stop()
+		select {
+		case <-h.calls.idle():
+		case <-time.After(h.timeouts.answer):
+		}
+	}
+	if h.cfg.Transport == "sse" {
+		// SSE answers travel on the session's stream: end the streams only once the calls
+		// have returned and their answers had a moment to be written.
+		time.Sleep(sseFlush)
+		h.closeStreams()
+	}
+
+	select {
+	case err := <-shutdown:
+		if err != nil {
+			return err
+		}
+	case <-time.After(h.timeouts.answer):
+		h.logger.Warn().Msg("closing the connections still open")
+		cancelBase()
+		_ = srv.Close()
+	}
+	h.logger.Info().Msg("stopped")
 	return nil
+}
+
+// toolCalls counts the tool calls in progress, so a shutdown can wait for them, and stops the
+// ones still running when the grace period is over with an answer the agent can act on.
+type toolCalls struct {
+	grace   time.Duration
+	stopped context.Context
+	stop    func()
+
+	mu      sync.Mutex
+	running int
+	drained chan struct{} // closed when running drops to zero; nil when nobody waits
+}
+
+func newToolCalls(grace time.Duration) *toolCalls {
+	ctx, cancel := context.WithCancelCause(context.Background())
+	return &toolCalls{grace: grace, stopped: ctx, stop: func() { cancel(errShuttingDown) }}
+}
+
+func (c *toolCalls) count() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.running
+}
+
+// idle is closed once no tool call is running.
+func (c *toolCalls) idle() <-chan struct{} {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.running == 0 {
+		done := make(chan struct{})
+		close(done)
+		return done
+	}
+	if c.drained == nil {
+		c.drained = make(chan struct{})
+	}
+	return c.drained
+}
+
+func (c *toolCalls) middleware(next server.ToolHandlerFunc) server.ToolHandlerFunc {
+	return func(ctx context.Context, req mcp.CallToolRequest) (*mcp.CallToolResult, error) {
+		c.mu.Lock()
+		c.running++
+		c.mu.Unlock()
+		defer func() {
+			c.mu.Lock()
+			if c.running--; c.running == 0 && c.drained != nil {
+				close(c.drained)
+				c.drained = nil
+			}
+			c.mu.Unlock()
+		}()
+
+		ctx, cancel := context.WithCancelCause(ctx)
+		defer cancel(nil)
+		unhook := context.AfterFunc(c.stopped, func() { cancel(errShuttingDown) })
+		defer unhook()
+		res, err := next(ctx, req)
+		// A call that got its answer before the shutdown stopped it keeps it.
+		if (err != nil || res == nil || res.IsError) && errors.Is(context.Cause(ctx), errShuttingDown) {
+			return mcp.NewToolResultError(fmt.Sprintf("The server is shutting down: %s was still running after the %s grace period and was stopped. "+
+				"Call it again once the server is back (or through another replica). If it changes something in Power BI, "+
+				"check whether the change happened before repeating it.", req.Params.Name, c.grace)), nil
+		}
+		return res, err
+	}
 }
 
 // boundBodyRead gives the client timeout to send a request's body, then lifts the deadline:

@@ -11,12 +11,23 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
 	"strings"
+	"sync"
+	"syscall"
 	"testing"
 	"time"
 
+	"github.com/mark3labs/mcp-go/client"
 	"github.com/mark3labs/mcp-go/mcp"
 	"github.com/rs/zerolog"
+
+	"github.com/powerbi-mcp/powerbi-mcp/pbiclient/pbitest"
 )
 
 // patience bounds how long a test waits for something that must happen, so a regression fails
@@ -86,15 +97,15 @@ func readUntilClosed(t *testing.T, conn net.Conn) string {
 // TestHTTPFlags: the HTTP flags read their PBI_MCP_* variables, refuse negative values, and
 // --help says the SSE transport is deprecated.
 func TestHTTPFlags(t *testing.T) {
-	cfg, err := parseConfig(nil, env(map[string]string{"PBI_MCP_MAX_SSE_SESSIONS": "5",
+	cfg, err := parseConfig(nil, env(map[string]string{"PBI_MCP_SHUTDOWN_GRACE": "30s", "PBI_MCP_MAX_SSE_SESSIONS": "5",
 		"PBI_MCP_ALLOWED_HOSTS": "pbi-mcp.example.com, pbi-mcp"}), io.Discard)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if cfg.MaxSSESessions != 5 || strings.Join(cfg.AllowedHosts, ",") != "pbi-mcp.example.com,pbi-mcp" {
+	if cfg.ShutdownGrace != 30*time.Second || cfg.MaxSSESessions != 5 || strings.Join(cfg.AllowedHosts, ",") != "pbi-mcp.example.com,pbi-mcp" {
 		t.Fatalf("%+v", cfg)
 	}
-	for _, args := range [][]string{{"--transport", "sse", "--max-sse-sessions", "-1"}} {
+	for _, args := range [][]string{{"--transport", "http", "--shutdown-grace", "-1s"}, {"--transport", "sse", "--max-sse-sessions", "-1"}} {
 		if _, err := parseConfig(args, env(nil), io.Discard); err == nil || !strings.Contains(err.Error(), args[2]) {
 			t.Errorf("%v: %v, want an error naming %s", args, err, args[2])
 		}
@@ -111,7 +122,7 @@ func TestHTTPFlags(t *testing.T) {
 // connections without the caller token.
 func TestHTTPCutsOffSlowClients(t *testing.T) {
 	addr := serveSandbox(t, config{Transport: "http", HTTPToken: "caller-secret"},
-		httpTimeouts{header: 200 * time.Millisecond, body: 200 * time.Millisecond, idle: time.Minute})
+		httpTimeouts{header: 200 * time.Millisecond, body: 200 * time.Millisecond, idle: time.Minute, answer: time.Second})
 	body := strings.Repeat(" ", 10_000) + `{"jsonrpc":"2.0","id":1,"method":"ping"}`
 	for name, c := range map[string]struct{ head, trickled string }{
 		"headers": {"POST /mcp HTTP/1.1\r\nHost: " + addr + "\r\n", strings.Repeat("X-Slow: 1\r\n", 1000)},
@@ -142,7 +153,7 @@ func TestHTTPCutsOffSlowClients(t *testing.T) {
 func TestHTTPRefusesWithoutReadingTheBody(t *testing.T) {
 	// A body timeout far beyond the test's patience: the answer must not wait for it.
 	addr := serveSandbox(t, config{Transport: "http", HTTPToken: "caller-secret"},
-		httpTimeouts{header: time.Hour, body: time.Hour, idle: time.Hour})
+		httpTimeouts{header: time.Hour, body: time.Hour, idle: time.Hour, answer: time.Second})
 	for name, c := range map[string]struct {
 		header string
 		status int
@@ -254,7 +265,7 @@ func TestHTTPHostCheck(t *testing.T) {
 // whether its size is announced (Content-Length) or not (chunked).
 func TestHTTPOversizedBodyIs413(t *testing.T) {
 	// A body timeout far beyond the test's patience: the answer must not wait for it.
-	addr := serveSandbox(t, config{Transport: "http"}, httpTimeouts{header: time.Hour, body: time.Hour, idle: time.Hour})
+	addr := serveSandbox(t, config{Transport: "http"}, httpTimeouts{header: time.Hour, body: time.Hour, idle: time.Hour, answer: time.Second})
 	check := func(t *testing.T, resp *http.Response) {
 		t.Helper()
 		defer resp.Body.Close()
@@ -304,7 +315,7 @@ func TestHTTPOversizedBodyIs413(t *testing.T) {
 		check(t, resp)
 	})
 	t.Run("sse message", func(t *testing.T) {
-		sseAddr := serveSandbox(t, config{Transport: "sse"}, httpTimeouts{header: time.Hour, body: time.Hour, idle: time.Hour})
+		sseAddr := serveSandbox(t, config{Transport: "sse"}, httpTimeouts{header: time.Hour, body: time.Hour, idle: time.Hour, answer: time.Second})
 		stream, err := http.Get("http://" + sseAddr + "/sse")
 		if err != nil {
 			t.Fatal(err)
@@ -389,4 +400,181 @@ func TestSSESessionCap(t *testing.T) {
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
+}
+
+// gatedAPI is a TLS proxy in front of a fake tenant's API that holds every request for the
+// workspace list until released, so a test controls when a call in flight can finish.
+type gatedAPI struct {
+	*httptest.Server
+	arrived   chan struct{} // one value per held request
+	release   chan struct{} // closed to let held requests through
+	abandoned chan struct{} // one value per held request whose client gave up
+}
+
+func newGatedAPI(tenant *pbitest.Server) *gatedAPI {
+	target, _ := url.Parse(tenant.URL())
+	proxy := httputil.NewSingleHostReverseProxy(target)
+	proxy.Transport = tenant.Client().Transport
+	g := &gatedAPI{arrived: make(chan struct{}, 10), release: make(chan struct{}), abandoned: make(chan struct{}, 10)}
+	// httptest's TLS servers share one certificate, so whoever trusts the tenant trusts this.
+	g.Server = httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == "GET" && strings.HasSuffix(r.URL.Path, "/myorg/groups") {
+			g.arrived <- struct{}{}
+			select {
+			case <-g.release:
+			case <-r.Context().Done():
+				g.abandoned <- struct{}{}
+				return
+			}
+		}
+		proxy.ServeHTTP(w, r)
+	}))
+	return g
+}
+
+// syncBuffer is a bytes.Buffer safe for one writer and concurrent readers.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// waitFor waits until cond holds, for at most patience.
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	for deadline := time.Now().Add(patience); !cond(); time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("gave up waiting for %s", what)
+		}
+	}
+}
+
+// TestHTTPShutdownAnswersCallsInFlight runs the binary on streamable HTTP against a tenant
+// whose workspace list is held, and sends it SIGTERM during a call. A call that finishes within
+// the grace period gets its real answer; one that does not is stopped at the end of it with an
+// answer saying the server is shutting down. Either way the process then exits cleanly.
+func TestHTTPShutdownAnswersCallsInFlight(t *testing.T) {
+	if runtime.GOOS != "linux" {
+		t.Skip("SSL_CERT_FILE is how the child trusts the fake tenant; only Linux honours it")
+	}
+	bin, err := binary()
+	if err != nil {
+		t.Fatal(err)
+	}
+	tenant := pbitest.NewServer(pbitest.Options{})
+	defer tenant.Close()
+	tenant.SeedDemo()
+	certFile := filepath.Join(t.TempDir(), "tenant.pem")
+	if err := os.WriteFile(certFile, tenant.CertificatePEM(), 0o600); err != nil {
+		t.Fatal(err)
+	}
+
+	// start runs the binary, has a client call list_workspaces, and sends SIGTERM while the
+	// call is held by the returned gate.
+	start := func(t *testing.T, grace string) (*exec.Cmd, *syncBuffer, *gatedAPI, <-chan *mcp.CallToolResult) {
+		api := newGatedAPI(tenant)
+		t.Cleanup(api.Close)
+		cmd := exec.Command(bin, "--transport", "http", "--addr", "127.0.0.1:0", "--log-format", "json", "--shutdown-grace", grace)
+		cmd.Env = append(os.Environ(), "SSL_CERT_FILE="+certFile,
+			"AZURE_AUTHORITY_HOST="+tenant.AuthorityHost(), "AZURE_TENANT_ID="+tenant.TenantID(),
+			"AZURE_CLIENT_ID="+tenant.ClientID(), "AZURE_CLIENT_SECRET="+tenant.ClientSecret(),
+			"PBI_MCP_ACCESS_TOKEN=", "PBI_MCP_AUTH=", "PBI_MCP_BASE_URL="+api.URL+"/v1.0/myorg")
+		logs := &syncBuffer{}
+		cmd.Stderr = logs
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+		var endpoint string
+		waitFor(t, "the server to listen", func() bool {
+			for _, line := range strings.Split(logs.String(), "\n") {
+				var l struct{ URL string }
+				if json.Unmarshal([]byte(line), &l) == nil && l.URL != "" {
+					endpoint = l.URL
+					return true
+				}
+			}
+			return false
+		})
+		c, err := client.NewStreamableHttpClient(endpoint)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { c.Close() })
+		initialize(t, c)
+		answer := make(chan *mcp.CallToolResult, 1)
+		go func() {
+			ctx, cancel := context.WithTimeout(context.Background(), patience)
+			defer cancel()
+			res, err := c.CallTool(ctx, mcp.CallToolRequest{Params: mcp.CallToolParams{Name: "list_workspaces"}})
+			if err != nil {
+				res = mcp.NewToolResultError("client error: " + err.Error())
+			}
+			answer <- res
+		}()
+		select {
+		case <-api.arrived:
+		case <-time.After(patience):
+			t.Fatalf("the call never reached Power BI: %s", logs.String())
+		}
+		if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+			t.Fatal(err)
+		}
+		waitFor(t, "the shutdown to start", func() bool { return strings.Contains(logs.String(), "shutting down") })
+		return cmd, logs, api, answer
+	}
+	exited := func(t *testing.T, cmd *exec.Cmd, logs *syncBuffer) {
+		t.Helper()
+		done := make(chan error, 1)
+		go func() { done <- cmd.Wait() }()
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Fatalf("exit: %v\n%s", err, logs.String())
+			}
+		case <-time.After(patience):
+			t.Fatalf("the server did not exit after answering:\n%s", logs.String())
+		}
+	}
+
+	t.Run("finishes within the grace period", func(t *testing.T) {
+		cmd, logs, api, answer := start(t, "10m")
+		// The server is shutting down and the call is still held: it must not be answered yet.
+		select {
+		case res := <-answer:
+			t.Fatalf("answered before the call finished: %s", resultText(res))
+		default:
+		}
+		close(api.release)
+		res := <-answer
+		if res.IsError || !strings.Contains(resultText(res), "Sales Analytics") {
+			t.Fatalf("want the workspaces, got: %s", resultText(res))
+		}
+		exited(t, cmd, logs)
+	})
+
+	t.Run("outlasts the grace period", func(t *testing.T) {
+		cmd, logs, api, answer := start(t, "100ms")
+		res := <-answer
+		if !res.IsError || !strings.Contains(resultText(res), "shutting down") || !strings.Contains(resultText(res), "list_workspaces") {
+			t.Fatalf("want an error result saying the server is shutting down, got: %s", resultText(res))
+		}
+		select {
+		case <-api.abandoned:
+		case <-time.After(patience):
+			t.Fatal("the server never gave up the request to Power BI")
+		}
+		exited(t, cmd, logs)
+	})
 }
