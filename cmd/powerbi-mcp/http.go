@@ -1,9 +1,11 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"crypto/subtle"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -39,11 +41,6 @@ type httpTimeouts struct {
 
 var defaultHTTPTimeouts = httpTimeouts{header: 10 * time.Second, body: 10 * time.Second, idle: time.Minute, answer: 5 * time.Second}
 
-// sseFlush is how long a shutdown leaves the SSE streams open after the last call returned:
-// the SSE transport queues the answer for the session's stream after the handler returns, and
-// ending the stream at once could drop it.
-const sseFlush = 250 * time.Millisecond
-
 // sseRetryAfter is the Retry-After, in seconds, sent with a 503 past the SSE session cap.
 const sseRetryAfter = 30
 
@@ -58,6 +55,7 @@ type httpServer struct {
 	timeouts httpTimeouts
 	handler  http.Handler
 	calls    *toolCalls
+	answers  *sseAnswers // nil for streamable HTTP
 	// closeStreams ends the long-lived streams (SSE sessions, streamable HTTP GET and
 	// subscriptions/listen streams) that would otherwise keep a shutdown waiting forever.
 	closeStreams func()
@@ -93,8 +91,9 @@ func newHTTPServer(cfg config, s *server.MCPServer, logger zerolog.Logger, timeo
 	if cfg.Transport == "sse" {
 		sse := server.NewSSEServer(s, server.WithKeepAlive(true),
 			server.WithSSEMaxRequestBodyBytes(maxRequestBody), server.WithSSEAllowedHosts(cfg.AllowedHosts...))
-		mux.Handle("/sse", guard(cfg, logger, capSessions(cfg.MaxSSESessions, logger, sse.SSEHandler())))
-		mux.Handle("/message", guard(cfg, logger, sse.MessageHandler()))
+		h.answers = newSSEAnswers()
+		mux.Handle("/sse", guard(cfg, logger, capSessions(cfg.MaxSSESessions, logger, h.answers.streams(sse.SSEHandler()))))
+		mux.Handle("/message", guard(cfg, logger, h.answers.messages(sse.MessageHandler())))
 		h.closeStreams = sse.CloseSessions
 	} else {
 		// Stateless: any replica behind a load balancer can answer any request.
@@ -162,10 +161,13 @@ func (h *httpServer) serve(ctx context.Context, ln net.Listener) error {
 		case <-time.After(h.timeouts.answer):
 		}
 	}
-	if h.cfg.Transport == "sse" {
-		// SSE answers travel on the session's stream: end the streams only once the calls
-		// have returned and their answers had a moment to be written.
-		time.Sleep(sseFlush)
+	if h.answers != nil {
+		// SSE answers travel on the sessions' streams, written after the calls return: end the
+		// streams once every answer owed is written.
+		select {
+		case <-h.answers.idle():
+		case <-time.After(h.timeouts.answer):
+		}
 		h.closeStreams()
 	}
 
@@ -249,6 +251,153 @@ func (c *toolCalls) middleware(next server.ToolHandlerFunc) server.ToolHandlerFu
 		return res, err
 	}
 }
+
+// sseAnswers counts the answers the SSE transport owes its sessions' streams: a request is
+// posted to the message endpoint, and its answer written later on the session's stream.
+type sseAnswers struct {
+	mu sync.Mutex
+	// owed counts, per session and request id, requests posted minus answers written; a
+	// count at zero is deleted, and one below zero is an answer written before its request
+	// was counted.
+	owed    map[sseRequest]int
+	drained chan struct{} // closed when owed empties; nil when nobody waits
+}
+
+type sseRequest struct{ session, id string }
+
+// sseMessage is what sseAnswers reads of a JSON-RPC message: a request has an id and a method,
+// an answer an id and no method.
+type sseMessage struct {
+	ID     *mcp.RequestId `json:"id"`
+	Method string         `json:"method"`
+}
+
+func (m sseMessage) id() string {
+	if m.ID == nil || m.ID.IsNil() {
+		return ""
+	}
+	return m.ID.String()
+}
+
+func newSSEAnswers() *sseAnswers { return &sseAnswers{owed: map[sseRequest]int{}} }
+
+func (a *sseAnswers) add(r sseRequest, n int) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.owed[r] += n; a.owed[r] == 0 {
+		delete(a.owed, r)
+	}
+	a.notifyLocked()
+}
+
+// forget drops what a session was owed once its stream has ended.
+func (a *sseAnswers) forget(session string) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	for r := range a.owed {
+		if r.session == session {
+			delete(a.owed, r)
+		}
+	}
+	a.notifyLocked()
+}
+
+func (a *sseAnswers) notifyLocked() {
+	if len(a.owed) == 0 && a.drained != nil {
+		close(a.drained)
+		a.drained = nil
+	}
+}
+
+// idle is closed once no answer is owed.
+func (a *sseAnswers) idle() <-chan struct{} {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if len(a.owed) == 0 {
+		done := make(chan struct{})
+		close(done)
+		return done
+	}
+	if a.drained == nil {
+		a.drained = make(chan struct{})
+	}
+	return a.drained
+}
+
+// messages counts each request the message endpoint accepts, reading its id from the body as
+// the transport reads it.
+func (a *sseAnswers) messages(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var body bytes.Buffer
+		tee := r.WithContext(r.Context())
+		tee.Body = struct {
+			io.Reader
+			io.Closer
+		}{io.TeeReader(r.Body, &body), r.Body}
+		rec := &statusRecorder{ResponseWriter: w}
+		next.ServeHTTP(rec, tee)
+		var m sseMessage
+		if rec.status == http.StatusAccepted && json.Unmarshal(body.Bytes(), &m) == nil && m.id() != "" && m.Method != "" {
+			a.add(sseRequest{r.URL.Query().Get("sessionId"), m.id()}, 1)
+		}
+	})
+}
+
+// streams counts the answers written on each session's stream.
+func (a *sseAnswers) streams(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		sw := &sseStreamWriter{ResponseWriter: w, answers: a}
+		next.ServeHTTP(sw, r)
+		if sw.session != "" {
+			a.forget(sw.session)
+		}
+	})
+}
+
+// sseStreamWriter reads the events the SSE transport writes, one per Write: the first names
+// the session, the others may be answers.
+type sseStreamWriter struct {
+	http.ResponseWriter
+	answers *sseAnswers
+	session string
+}
+
+func (w *sseStreamWriter) Write(p []byte) (int, error) {
+	n, err := w.ResponseWriter.Write(p)
+	if err != nil {
+		return n, err
+	}
+	if w.session == "" {
+		if _, endpoint, ok := bytes.Cut(p, []byte("data: ")); ok {
+			if u, err := url.Parse(string(bytes.TrimSpace(endpoint))); err == nil {
+				w.session = u.Query().Get("sessionId")
+			}
+		}
+		return n, err
+	}
+	var m sseMessage
+	if _, data, ok := bytes.Cut(p, []byte("data: ")); ok && json.Unmarshal(bytes.TrimSpace(data), &m) == nil && m.id() != "" && m.Method == "" {
+		w.answers.add(sseRequest{w.session, m.id()}, -1)
+	}
+	return n, err
+}
+
+func (w *sseStreamWriter) Flush() { http.NewResponseController(w.ResponseWriter).Flush() }
+
+func (w *sseStreamWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+// statusRecorder notes the status a handler answered.
+type statusRecorder struct {
+	http.ResponseWriter
+	status int
+}
+
+func (r *statusRecorder) WriteHeader(status int) {
+	r.status = status
+	r.ResponseWriter.WriteHeader(status)
+}
+
+func (r *statusRecorder) Unwrap() http.ResponseWriter { return r.ResponseWriter }
 
 // boundBodyRead gives the client timeout to send a request's body, then lifts the deadline:
 // the answer may be a stream that lasts hours, and net/http ends a request whose connection

@@ -460,7 +460,7 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 	}
 }
 
-// TestHTTPShutdownAnswersCallsInFlight runs the binary on streamable HTTP against a tenant
+// TestHTTPShutdownAnswersCallsInFlight runs the binary on each HTTP transport against a tenant
 // whose workspace list is held, and sends it SIGTERM during a call. A call that finishes within
 // the grace period gets its real answer; one that does not is stopped at the end of it with an
 // answer saying the server is shutting down. Either way the process then exits cleanly.
@@ -482,10 +482,10 @@ func TestHTTPShutdownAnswersCallsInFlight(t *testing.T) {
 
 	// start runs the binary, has a client call list_workspaces, and sends SIGTERM while the
 	// call is held by the returned gate.
-	start := func(t *testing.T, grace string) (*exec.Cmd, *syncBuffer, *gatedAPI, <-chan *mcp.CallToolResult) {
+	start := func(t *testing.T, transport, grace string) (*exec.Cmd, *syncBuffer, *gatedAPI, <-chan *mcp.CallToolResult) {
 		api := newGatedAPI(tenant)
 		t.Cleanup(api.Close)
-		cmd := exec.Command(bin, "--transport", "http", "--addr", "127.0.0.1:0", "--log-format", "json", "--shutdown-grace", grace)
+		cmd := exec.Command(bin, "--transport", transport, "--addr", "127.0.0.1:0", "--log-format", "json", "--shutdown-grace", grace)
 		cmd.Env = append(os.Environ(), "SSL_CERT_FILE="+certFile,
 			"AZURE_AUTHORITY_HOST="+tenant.AuthorityHost(), "AZURE_TENANT_ID="+tenant.TenantID(),
 			"AZURE_CLIENT_ID="+tenant.ClientID(), "AZURE_CLIENT_SECRET="+tenant.ClientSecret(),
@@ -507,7 +507,12 @@ func TestHTTPShutdownAnswersCallsInFlight(t *testing.T) {
 			}
 			return false
 		})
-		c, err := client.NewStreamableHttpClient(endpoint)
+		var c *client.Client
+		if transport == "sse" {
+			c, err = client.NewSSEMCPClient(endpoint)
+		} else {
+			c, err = client.NewStreamableHttpClient(endpoint)
+		}
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -548,33 +553,37 @@ func TestHTTPShutdownAnswersCallsInFlight(t *testing.T) {
 		}
 	}
 
-	t.Run("finishes within the grace period", func(t *testing.T) {
-		cmd, logs, api, answer := start(t, "10m")
-		// The server is shutting down and the call is still held: it must not be answered yet.
-		select {
-		case res := <-answer:
-			t.Fatalf("answered before the call finished: %s", resultText(res))
-		default:
-		}
-		close(api.release)
-		res := <-answer
-		if res.IsError || !strings.Contains(resultText(res), "Sales Analytics") {
-			t.Fatalf("want the workspaces, got: %s", resultText(res))
-		}
-		exited(t, cmd, logs)
-	})
+	for _, transport := range []string{"http", "sse"} {
+		t.Run(transport, func(t *testing.T) {
+			t.Run("finishes within the grace period", func(t *testing.T) {
+				cmd, logs, api, answer := start(t, transport, "10m")
+				// The server is shutting down and the call is still held: it must not be answered yet.
+				select {
+				case res := <-answer:
+					t.Fatalf("answered before the call finished: %s", resultText(res))
+				default:
+				}
+				close(api.release)
+				res := <-answer
+				if res.IsError || !strings.Contains(resultText(res), "Sales Analytics") {
+					t.Fatalf("want the workspaces, got: %s", resultText(res))
+				}
+				exited(t, cmd, logs)
+			})
 
-	t.Run("outlasts the grace period", func(t *testing.T) {
-		cmd, logs, api, answer := start(t, "100ms")
-		res := <-answer
-		if !res.IsError || !strings.Contains(resultText(res), "shutting down") || !strings.Contains(resultText(res), "list_workspaces") {
-			t.Fatalf("want an error result saying the server is shutting down, got: %s", resultText(res))
-		}
-		select {
-		case <-api.abandoned:
-		case <-time.After(patience):
-			t.Fatal("the server never gave up the request to Power BI")
-		}
-		exited(t, cmd, logs)
-	})
+			t.Run("outlasts the grace period", func(t *testing.T) {
+				cmd, logs, api, answer := start(t, transport, "100ms")
+				res := <-answer
+				if !res.IsError || !strings.Contains(resultText(res), "shutting down") || !strings.Contains(resultText(res), "list_workspaces") {
+					t.Fatalf("want an error result saying the server is shutting down, got: %s", resultText(res))
+				}
+				select {
+				case <-api.abandoned:
+				case <-time.After(patience):
+					t.Fatal("the server never gave up the request to Power BI")
+				}
+				exited(t, cmd, logs)
+			})
+		})
+	}
 }
