@@ -194,7 +194,7 @@ type toolCalls struct {
 
 	mu      sync.Mutex
 	running int
-	drained chan struct{} // closed when running drops to zero; nil when nobody waits
+	drained idleWaiters
 }
 
 func newToolCalls(grace time.Duration) *toolCalls {
@@ -212,15 +212,7 @@ func (c *toolCalls) count() int {
 func (c *toolCalls) idle() <-chan struct{} {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.running == 0 {
-		done := make(chan struct{})
-		close(done)
-		return done
-	}
-	if c.drained == nil {
-		c.drained = make(chan struct{})
-	}
-	return c.drained
+	return c.drained.waitLocked(c.running == 0)
 }
 
 func (c *toolCalls) middleware(next server.ToolHandlerFunc) server.ToolHandlerFunc {
@@ -230,9 +222,8 @@ func (c *toolCalls) middleware(next server.ToolHandlerFunc) server.ToolHandlerFu
 		c.mu.Unlock()
 		defer func() {
 			c.mu.Lock()
-			if c.running--; c.running == 0 && c.drained != nil {
-				close(c.drained)
-				c.drained = nil
+			if c.running--; c.running == 0 {
+				c.drained.idleLocked()
 			}
 			c.mu.Unlock()
 		}()
@@ -252,6 +243,31 @@ func (c *toolCalls) middleware(next server.ToolHandlerFunc) server.ToolHandlerFu
 	}
 }
 
+// idleWaiters hands out channels that are closed when the work its owner tracks drains. The
+// owner guards it with its own mutex.
+type idleWaiters struct{ ch chan struct{} }
+
+// waitLocked returns a channel closed at the next idleLocked, or at once if idle is true.
+func (w *idleWaiters) waitLocked(idle bool) <-chan struct{} {
+	if idle {
+		done := make(chan struct{})
+		close(done)
+		return done
+	}
+	if w.ch == nil {
+		w.ch = make(chan struct{})
+	}
+	return w.ch
+}
+
+// idleLocked wakes the waiters.
+func (w *idleWaiters) idleLocked() {
+	if w.ch != nil {
+		close(w.ch)
+		w.ch = nil
+	}
+}
+
 // sseAnswers counts the answers the SSE transport owes its sessions' streams: a request is
 // posted to the message endpoint, and its answer written later on the session's stream.
 type sseAnswers struct {
@@ -260,7 +276,7 @@ type sseAnswers struct {
 	// count at zero is deleted, and one below zero is an answer written before its request
 	// was counted.
 	owed    map[sseRequest]int
-	drained chan struct{} // closed when owed empties; nil when nobody waits
+	drained idleWaiters
 }
 
 type sseRequest struct{ session, id string }
@@ -287,7 +303,9 @@ func (a *sseAnswers) add(r sseRequest, n int) {
 	if a.owed[r] += n; a.owed[r] == 0 {
 		delete(a.owed, r)
 	}
-	a.notifyLocked()
+	if len(a.owed) == 0 {
+		a.drained.idleLocked()
+	}
 }
 
 // forget drops what a session was owed once its stream has ended.
@@ -299,13 +317,8 @@ func (a *sseAnswers) forget(session string) {
 			delete(a.owed, r)
 		}
 	}
-	a.notifyLocked()
-}
-
-func (a *sseAnswers) notifyLocked() {
-	if len(a.owed) == 0 && a.drained != nil {
-		close(a.drained)
-		a.drained = nil
+	if len(a.owed) == 0 {
+		a.drained.idleLocked()
 	}
 }
 
@@ -313,15 +326,7 @@ func (a *sseAnswers) notifyLocked() {
 func (a *sseAnswers) idle() <-chan struct{} {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	if len(a.owed) == 0 {
-		done := make(chan struct{})
-		close(done)
-		return done
-	}
-	if a.drained == nil {
-		a.drained = make(chan struct{})
-	}
-	return a.drained
+	return a.drained.waitLocked(len(a.owed) == 0)
 }
 
 // messages counts each request the message endpoint accepts, reading its id from the body as
