@@ -49,6 +49,9 @@ type config struct {
 	Tools          []string
 	AllowedOrigins []string
 	HTTPToken      string // PBI_MCP_HTTP_TOKEN only: a flag would show in the process list
+	AllowedHosts   []string
+	ShutdownGrace  time.Duration
+	MaxSSESessions int
 	ShowVersion    bool
 
 	// How long a call waits: for Power BI to start each answer, and in all (0: no limit).
@@ -67,10 +70,10 @@ func envName(flagName string) string {
 // PBI_MCP_* variable. A command-line flag wins over the environment.
 func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (config, error) {
 	var cfg config
-	var toolsets, tools, origins string
+	var toolsets, tools, origins, hosts string
 	fs := flag.NewFlagSet("powerbi-mcp", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	fs.StringVar(&cfg.Transport, "transport", "stdio", "how MCP clients connect: stdio, sse or http (streamable HTTP)")
+	fs.StringVar(&cfg.Transport, "transport", "stdio", "how MCP clients connect: stdio, http (streamable HTTP, recommended) or sse (deprecated by the MCP specification; only for old clients)")
 	fs.StringVar(&cfg.Addr, "addr", "127.0.0.1:8080", "listen address for the sse and http transports")
 	fs.StringVar(&cfg.LogLevel, "log-level", "info", "log level: trace, debug, info, warn or error (logs go to stderr)")
 	fs.StringVar(&cfg.LogFormat, "log-format", "console", "log format: console or json")
@@ -82,6 +85,9 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	fs.StringVar(&toolsets, "toolsets", "default", "comma-separated toolsets to offer: default, all, or names (see README); the sandbox offers all")
 	fs.StringVar(&tools, "tools", "", "comma-separated tool names to offer in addition to the toolsets")
 	fs.StringVar(&origins, "allowed-origins", "", "comma-separated browser Origins allowed on the HTTP transports besides localhost")
+	fs.StringVar(&hosts, "allowed-hosts", "", "comma-separated Host header values the HTTP transports accept besides loopback ones, e.g. the name a reverse proxy forwards")
+	fs.DurationVar(&cfg.ShutdownGrace, "shutdown-grace", 10*time.Second, "on SIGTERM or SIGINT, how long HTTP calls in flight may run on; calls still running after it are stopped and told so")
+	fs.IntVar(&cfg.MaxSSESessions, "max-sse-sessions", 100, "most SSE sessions open at once, 0 for no limit; more are answered 503 with Retry-After")
 	cfg.registerTimeouts(fs)
 	cfg.signIn.register(fs)
 	fs.BoolVar(&cfg.ShowVersion, "version", false, "print the version and exit")
@@ -98,6 +104,7 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 		return config{}, err
 	}
 	cfg.Toolsets, cfg.Tools, cfg.AllowedOrigins = splitList(toolsets), splitList(tools), splitList(origins)
+	cfg.AllowedHosts = splitList(hosts)
 	// The sandbox is for trying things out: it offers every tool unless told otherwise.
 	if cfg.Sandbox && !given["toolsets"] && getenv(envName("toolsets")) == "" {
 		cfg.Toolsets = []string{"all"}
@@ -161,6 +168,12 @@ func (c *config) validate() error {
 	if c.Transport != "stdio" {
 		if _, _, err := net.SplitHostPort(c.Addr); err != nil {
 			return fmt.Errorf("--addr %q: want host:port, e.g. 127.0.0.1:8080", c.Addr)
+		}
+		if c.ShutdownGrace < 0 {
+			return fmt.Errorf("--shutdown-grace %s: want a duration of 0 or more, e.g. 10s", c.ShutdownGrace)
+		}
+		if c.MaxSSESessions < 0 {
+			return fmt.Errorf("--max-sse-sessions %d: want 0 (no limit) or more", c.MaxSSESessions)
 		}
 		if !isLoopback(c.Addr) && c.HTTPToken == "" {
 			return fmt.Errorf("--addr %s is reachable from other machines, so callers must authenticate: set %sHTTP_TOKEN to a long random value and send it as 'Authorization: Bearer <token>', or listen on 127.0.0.1", c.Addr, envPrefix)
