@@ -203,10 +203,14 @@ func wrap(t Tool, log zerolog.Logger) (server.ToolHandlerFunc, error) {
 	name := t.Definition.Name
 	return func(ctx context.Context, req mcp.CallToolRequest) (*mcp.CallToolResult, error) {
 		start := time.Now()
-		if msg := validate(req.GetArguments()); msg != "" {
+		if msg := validate(req.Params.Arguments); msg != "" {
 			log.Info().Str("tool", name).Str("outcome", "invalid arguments").Msg("tool call")
 			return mcp.NewToolResultError(fmt.Sprintf("Invalid arguments for %s: %s. Fix the arguments to match the tool's input schema and call it again.", name, msg)), nil
 		}
+		// The handler binds what was validated, the decoded arguments, not the bytes as sent:
+		// JSON may spell an integer the schema accepts as 1e2 or 20.0, which Go's decoder
+		// refuses for an int field.
+		req.Params.RawArguments = nil
 		res, err := t.Handler(ctx, req)
 		ev := log.Info().Str("tool", name).Dur("took", time.Since(start))
 		switch {

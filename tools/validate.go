@@ -14,7 +14,9 @@ import (
 // a validator whose messages name the argument and the rule ("/top: must be <= 1000"), so a model
 // can correct its call. The same schema the client sees is the one enforced: there is no second
 // list of rules to drift from it. Unknown arguments are refused (additionalProperties: false).
-func compileInputSchema(t mcp.Tool) (func(args map[string]any) string, error) {
+// args is the request's arguments as sent: anything but an object (or none) is refused, since
+// the handler could not bind it.
+func compileInputSchema(t mcp.Tool) (func(args any) string, error) {
 	raw, err := json.Marshal(t.InputSchema)
 	if err != nil {
 		return nil, err
@@ -32,10 +34,7 @@ func compileInputSchema(t mcp.Tool) (func(args map[string]any) string, error) {
 	if err != nil {
 		return nil, fmt.Errorf("input schema does not compile: %w", err)
 	}
-	return func(args map[string]any) string {
-		if args == nil {
-			args = map[string]any{}
-		}
+	return func(args any) string {
 		// Round-trip through JSON so every value has the types the validator expects.
 		b, err := json.Marshal(args)
 		if err != nil {
@@ -44,6 +43,13 @@ func compileInputSchema(t mcp.Tool) (func(args map[string]any) string, error) {
 		inst, err := jsonschema.UnmarshalJSON(bytes.NewReader(b))
 		if err != nil {
 			return "arguments are not valid JSON"
+		}
+		switch inst.(type) {
+		case nil:
+			inst = map[string]any{}
+		case map[string]any:
+		default:
+			return "arguments: must be an object of named arguments"
 		}
 		err = sch.Validate(inst)
 		if err == nil {
