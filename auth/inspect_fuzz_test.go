@@ -1,6 +1,7 @@
 package auth
 
 import (
+	"bytes"
 	"context"
 	"encoding/base64"
 	"encoding/json"
@@ -27,8 +28,9 @@ func FuzzInspect(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, claims []byte) {
 		jwt := "eyJhbGciOiJSUzI1NiIsInR5cCI6IkpXVCJ9." + base64.RawURLEncoding.EncodeToString(claims) + ".c2lnbmF0dXJl"
-		var obj map[string]any
-		if ok := checkInspect(t, jwt); ok && json.Unmarshal(claims, &obj) != nil {
+		trimmed := bytes.TrimSpace(claims)
+		isObject := json.Valid(claims) && (bytes.HasPrefix(trimmed, []byte("{")) || string(trimmed) == "null")
+		if ok := checkInspect(t, jwt); ok && !isObject {
 			t.Fatalf("claims %s are not a JSON object, and were accepted", claims)
 		}
 		checkInspect(t, string(claims))
