@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/http"
 	"strconv"
 	"strings"
 	"testing"
@@ -169,4 +170,17 @@ func printExpr(x expr) string {
 		return "{" + strings.Join(values, ", ") + "}"
 	}
 	panic(fmt.Sprintf("printExpr: %T", x))
+}
+
+// What FuzzDAXQuery found, as a client of the fake tenant meets it: TOPN of zero rows with an
+// order key answers an empty table, as DAX does, instead of the request failing.
+func TestTopNZeroRows(t *testing.T) {
+	s := newTestServer(t, Options{})
+	s.SeedDemo()
+	sales := "/groups/" + DemoSalesWorkspaceID + "/datasets/" + DemoSalesDatasetID
+	r := executeQuery(t, s, sales, `EVALUATE TOPN(0, Product, Product[List Price])`, false)
+	wantStatus(t, r, http.StatusOK)
+	if rows, tableErr, resultErr := resultRows(t, r); len(rows) != 0 || tableErr != nil || resultErr != nil {
+		t.Fatalf("TOPN(0, ...): %s", r.body)
+	}
 }
