@@ -35,6 +35,15 @@ var daxSeeds = []string{
 	`EVALUATE ROW("x", 1 +)`,
 	`EVALUATE`,
 	``,
+	// Every function with no arguments, and with arguments of the wrong kind.
+	`EVALUATE FILTER()`, `EVALUATE TOPN()`, `EVALUATE SUMMARIZECOLUMNS()`, `EVALUATE ROW()`, `EVALUATE VALUES()`,
+	`EVALUATE DISTINCT()`, `EVALUATE ALL()`, `EVALUATE CALCULATETABLE()`, `EVALUATE ADDCOLUMNS()`, `EVALUATE SELECTCOLUMNS()`,
+	`EVALUATE INFO.VIEW.COLUMNS(1)`, `EVALUATE INFO.VIEW.MEASURES("x")`, `EVALUATE COLUMNSTATISTICS(Sales)`,
+	`EVALUATE ROW("x", SUM(), COUNT(1), COUNTROWS(), AVERAGE("a"), MIN(Sales), MAX([x]), DISTINCTCOUNT())`,
+	`EVALUATE ROW("x", CALCULATE(), DIVIDE(1), IF(), BLANK(1), TRUE(1), FALSE(), DATE(1, 2))`,
+	`EVALUATE TOPN(-1, Sales, Sales[Quantity], 0, Sales[OrderDate], 1)`,
+	`EVALUATE SUMMARIZECOLUMNS(Sales[Quantity], Product[Category], FILTER(Product, Product[Color] = "Red"), "n", COUNTROWS(Sales))`,
+	`EVALUATE ADDCOLUMNS(Product, "p", Product[List Price] * 2, "p", 1)`,
 }
 
 // FuzzDAXParser parses arbitrary text as a DAX query. Nothing may panic, a refusal is a DAX
