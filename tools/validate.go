@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/mark3labs/mcp-go/mcp"
 	"github.com/santhosh-tekuri/jsonschema/v6"
@@ -68,8 +69,32 @@ func compileInputSchema(t mcp.Tool) (func(args any) string, error) {
 			if where == "" {
 				where = "arguments"
 			}
-			msgs = append(msgs, where+": "+u.Error.String())
+			msgs = append(msgs, oneLine(where+": "+u.Error.String(), maxRuleMessage))
+		}
+		if len(msgs) > maxRuleMessages {
+			msgs = append(msgs[:maxRuleMessages], fmt.Sprintf("and %d more", len(msgs)-maxRuleMessages))
 		}
 		return strings.Join(msgs, "; ")
 	}, nil
+}
+
+// A refusal names the broken rules, not the arguments: the validator quotes the value it
+// refused, which may be long, and an array can break a rule in every item. The model needs the
+// first few rules to fix its call, not its arguments sent back.
+const (
+	maxRuleMessage  = 200 // bytes of one broken rule
+	maxRuleMessages = 5   // broken rules listed; the rest are counted
+)
+
+// oneLine makes s a single line of at most n bytes, cut on a rune boundary.
+func oneLine(s string, n int) string {
+	s = strings.Join(strings.Fields(s), " ")
+	if len(s) <= n {
+		return s
+	}
+	cut := n
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return s[:cut] + "…"
 }

@@ -28,6 +28,10 @@ var fuzzTools = []struct {
 	{"generate_embed_token", echoArgs[generateEmbedTokenArgs]()},
 }
 
+// maxRefusal bounds the text of a refused call: room for a few broken rules with their
+// locations, in one line.
+const maxRefusal = 2048
+
 func echoArgs[A any]() server.ToolHandlerFunc {
 	return handle("bind the arguments", func(_ context.Context, _ mcp.CallToolRequest, a A) (A, error) { return a, nil })
 }
@@ -97,10 +101,15 @@ func FuzzToolArguments(f *testing.F) {
 			t.Fatalf("%s(%s): %v", ft.name, args, err)
 		}
 		if res.IsError {
-			if strings.HasPrefix(firstText(res), "Invalid arguments for "+ft.name+": ") {
-				return // refused by the validator, with what to fix
+			msg := firstText(res)
+			if !strings.HasPrefix(msg, "Invalid arguments for "+ft.name+": ") {
+				t.Fatalf("%s: the validator accepted %s, and binding failed: %s", ft.name, args, msg)
 			}
-			t.Fatalf("%s: the validator accepted %s, and binding failed: %s", ft.name, args, firstText(res))
+			// Refused, with what to fix: the rules broken, not the arguments sent back.
+			if len(msg) > maxRefusal || strings.ContainsAny(msg, "\r\n") {
+				t.Fatalf("%s: refusal of %d bytes for %d bytes of arguments: %.300q", ft.name, len(msg), len(args), msg)
+			}
+			return
 		}
 		b, err := json.Marshal(res.StructuredContent)
 		if err != nil {
@@ -187,5 +196,23 @@ func TestArgumentsBindAsTheSchemaReadsThem(t *testing.T) {
 		if msg := text(res); !res.IsError || !strings.Contains(msg, "must be an object of named arguments") || strings.Contains(msg, "unmarshal") {
 			t.Errorf("arguments %s: %v %s", args, res.IsError, msg)
 		}
+	}
+}
+
+// What FuzzToolArguments found about refusals, as an agent meets them: a refusal names the
+// first few broken rules and counts the rest, and does not send a long value back.
+func TestRefusalNamesTheRulesNotTheArguments(t *testing.T) {
+	s := newStack(t, stackOptions{})
+	rows := make([]any, 300)
+	for i := range rows {
+		rows[i] = i
+	}
+	msg := s.fails(t, "add_rows", map[string]any{"dataset": "Sales", "table": "Sales", "rows": rows})
+	if !strings.Contains(msg, "/rows/0: got number, want object;") || !strings.Contains(msg, "and 295 more") || len(msg) > maxRefusal {
+		t.Errorf("300 rows that are not objects: %d bytes: %s", len(msg), msg)
+	}
+	msg = s.fails(t, "refresh_dataset", map[string]any{"dataset": "Sales", "effective_date": strings.Repeat("2025-06-30", 1000)})
+	if !strings.Contains(msg, "/effective_date: ") || len(msg) > maxRefusal {
+		t.Errorf("a 10,000-byte effective_date: %d bytes: %.300s", len(msg), msg)
 	}
 }
