@@ -59,12 +59,7 @@ func Inspect(token string) (TokenInfo, bool) {
 	if c.IDTyp == "app" || (c.Scp == "" && info.Username == "") {
 		info.PrincipalType = "app"
 	}
-	if c.Iat > 0 {
-		info.IssuedAt = time.Unix(int64(c.Iat), 0).UTC()
-	}
-	if c.Exp > 0 {
-		info.ExpiresOn = time.Unix(int64(c.Exp), 0).UTC()
-	}
+	info.IssuedAt, info.ExpiresOn = claimTime(c.Iat), claimTime(c.Exp)
 	return info, true
 }
 

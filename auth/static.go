@@ -31,9 +31,7 @@ func newStaticToken(token, where string) *staticToken {
 		if s.clientID == "" {
 			s.clientID = c.AuthorizedParty
 		}
-		if c.Exp > 0 {
-			s.expiresOn = time.Unix(int64(c.Exp), 0).UTC()
-		}
+		s.expiresOn = claimTime(c.Exp)
 	}
 	return s
 }
@@ -99,6 +97,17 @@ type accessTokenClaims struct {
 func jwtClaims(token string) (accessTokenClaims, bool) {
 	var c accessTokenClaims
 	return c, decodeJWTPayload(token, &c)
+}
+
+// claimTime reads a time claim (exp, iat: seconds since 1970). Zero, negative
+// or beyond the year 9999 is no time anyone issues: it reads as absent,
+// rather than overflowing into a time that cannot be written out.
+func claimTime(secs float64) time.Time {
+	const maxSecs = 253402300799 // 9999-12-31T23:59:59Z
+	if !(secs > 0 && secs <= maxSecs) {
+		return time.Time{}
+	}
+	return time.Unix(int64(secs), 0).UTC()
 }
 
 // decodeJWTPayload decodes the claims of a JWT into v, without checking the

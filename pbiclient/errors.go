@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"net/http"
 	"strconv"
 	"strings"
@@ -114,6 +115,7 @@ func (e *JobFailedError) Error() string {
 
 const (
 	maxErrorBody  = 64 << 10 // read no more of an error body than this
+	maxCodeLen    = 128      // Power BI's codes are identifiers well under this
 	maxMessageLen = 1024
 	maxDetailLen  = 256
 	maxDetails    = 10
@@ -170,11 +172,11 @@ func (e *APIError) parseBody(body []byte) {
 		e.Message = bound(eb.Message, maxMessageLen)
 		return
 	}
-	e.Code = eb.Error.Code
+	e.Code = bound(eb.Error.Code, maxCodeLen)
 	e.Message = bound(eb.Error.Message, maxMessageLen)
 	if p := eb.Error.PBIError; p != nil {
 		if e.Code == "" {
-			e.Code = p.Code
+			e.Code = bound(p.Code, maxCodeLen)
 		}
 		var messages []string
 		for _, d := range p.Details {
@@ -209,8 +211,10 @@ func parseRetryAfter(v string, now time.Time) time.Duration {
 	if v == "" {
 		return 0
 	}
-	if secs, err := strconv.Atoi(strings.TrimSpace(v)); err == nil {
-		return max(time.Duration(secs)*time.Second, 0)
+	if secs, err := strconv.Atoi(strings.TrimSpace(v)); err == nil || errors.Is(err, strconv.ErrRange) {
+		// More seconds than a Duration holds is a wait beyond any budget: it saturates rather
+		// than wrapping round to a short wait and a retry the service asked us not to make.
+		return time.Duration(min(max(secs, 0), math.MaxInt64/int(time.Second))) * time.Second
 	}
 	if t, err := http.ParseTime(v); err == nil {
 		return max(t.Sub(now), 0)

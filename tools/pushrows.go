@@ -79,7 +79,7 @@ func addRowsTool(d Deps) Tool {
 			mcp.WithString("file", mcp.Description("A .csv or .json file, by name relative to the server's data directory (the only place files are read from). Give rows or file, not both."),
 				mcp.MinLength(1), mcp.MaxLength(1024)),
 			mcp.WithString("file_format", mcp.Enum("csv", "json"), mcp.Description("The file's format; by default taken from its extension.")),
-			mcp.WithInteger("start_row", mcp.Min(1), mcp.DefaultNumber(1),
+			mcp.WithInteger("start_row", mcp.Min(1), mcp.Max(1_000_000_000), mcp.DefaultNumber(1),
 				mcp.Description("The first data row to send (1 = the first row; in a CSV file the first row after the header). Use it to continue after a call stopped part way.")),
 			outputSchema[AddRowsResult](),
 		),

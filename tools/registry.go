@@ -236,7 +236,7 @@ func NewServer(d Deps, opts Options) (*server.MCPServer, error) {
 // TestEveryToolIsFullyDeclared compiles every schema, so none can fail only in use.
 func wrap(t Tool, log zerolog.Logger, callTimeout time.Duration, slots chan struct{}) server.ToolHandlerFunc {
 	name := t.Definition.Name
-	validator := sync.OnceValues(func() (func(map[string]any) string, error) { return compileInputSchema(t.Definition) })
+	validator := sync.OnceValues(func() (func(any) string, error) { return compileInputSchema(t.Definition) })
 	if !t.LongRunning {
 		slots = nil
 	}
@@ -252,10 +252,14 @@ func wrap(t Tool, log zerolog.Logger, callTimeout time.Duration, slots chan stru
 		if err != nil {
 			return nil, fmt.Errorf("tool %s: %w", name, err)
 		}
-		if msg := validate(req.GetArguments()); msg != "" {
+		if msg := validate(req.Params.Arguments); msg != "" {
 			log.Info().Str("tool", name).Str("outcome", "invalid arguments").Msg("tool call")
 			return mcp.NewToolResultError(fmt.Sprintf("Invalid arguments for %s: %s. Fix the arguments to match the tool's input schema and call it again.", name, msg)), nil
 		}
+		// The handler binds what was validated, the decoded arguments, not the bytes as sent:
+		// JSON may spell an integer the schema accepts as 1e2 or 20.0, which Go's decoder
+		// refuses for an int field.
+		req.Params.RawArguments = nil
 		if slots != nil {
 			select {
 			case slots <- struct{}{}:

@@ -270,7 +270,7 @@ func (c *evalCtx) topN(x *callExpr) (*resultTable, error) {
 	if limit < 0 {
 		limit = 0
 	}
-	if limit >= len(sorted.rows) || len(keys) == 0 {
+	if limit == 0 || limit >= len(sorted.rows) || len(keys) == 0 {
 		limit = min(limit, len(sorted.rows))
 		return sorted.slice(limit), nil
 	}
