@@ -32,24 +32,24 @@ func callTimeout(d Deps) time.Duration {
 // import, deployment), the timeout_seconds it was given for that. The job's own wait thus always
 // ends first and reports the job still running with its id, while callTimeout bounds the
 // requests around it. callTimeout <= 0 sets no deadline.
-func callContext(ctx context.Context, def mcp.Tool, req mcp.CallToolRequest, callTimeout time.Duration) (context.Context, context.CancelFunc) {
+func callContext(ctx context.Context, schema inputSchemaDoc, req mcp.CallToolRequest, callTimeout time.Duration) (context.Context, context.CancelFunc) {
 	p := newProgress(ctx, req)
 	ctx = context.WithValue(ctx, progressKey{}, p)
 	ctx = pbiclient.WithWaitHook(ctx, p.pause)
 	if callTimeout <= 0 {
 		return context.WithCancel(ctx)
 	}
-	return context.WithTimeout(ctx, callTimeout+jobWait(def, req.GetArguments()))
+	return context.WithTimeout(ctx, callTimeout+jobWait(schema, req.GetArguments()))
 }
 
 // jobWait is how long a call may follow its job: its timeout_seconds argument or that
 // parameter's default, unless its wait argument turns following off.
-func jobWait(def mcp.Tool, args map[string]any) time.Duration {
-	if wait, ok := argOrDefault(def, args, "wait").(bool); ok && !wait {
+func jobWait(schema inputSchemaDoc, args map[string]any) time.Duration {
+	if wait, ok := argOrDefault(schema, args, "wait").(bool); ok && !wait {
 		return 0
 	}
 	var secs float64
-	switch v := argOrDefault(def, args, "timeout_seconds").(type) {
+	switch v := argOrDefault(schema, args, "timeout_seconds").(type) {
 	case float64:
 		secs = v
 	case int:
@@ -60,8 +60,8 @@ func jobWait(def mcp.Tool, args map[string]any) time.Duration {
 
 // argOrDefault is the argument name as given, else its schema default; nil when the tool has
 // no such parameter.
-func argOrDefault(def mcp.Tool, args map[string]any, name string) any {
-	prop, ok := def.InputSchema.Properties[name].(map[string]any)
+func argOrDefault(schema inputSchemaDoc, args map[string]any, name string) any {
+	prop, ok := schema.Properties[name]
 	if !ok {
 		return nil
 	}

@@ -301,10 +301,12 @@ func (b *cutBody) Read(p []byte) (int, error) {
 func TestStalePartialAgeCoversEveryToolTimeout(t *testing.T) {
 	longest, tool := 0.0, ""
 	for _, tl := range All(Deps{}) {
-		var p struct{ Maximum float64 }
-		b, _ := json.Marshal(tl.Definition.InputSchema.Properties["timeout_seconds"])
-		if json.Unmarshal(b, &p) == nil && p.Maximum > longest {
-			longest, tool = p.Maximum, tl.Definition.Name
+		in, err := parseInputSchema(tl.Definition)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if max, ok := in.Properties["timeout_seconds"]["maximum"].(float64); ok && max > longest {
+			longest, tool = max, tl.Definition.Name
 		}
 	}
 	if longest == 0 {

@@ -66,13 +66,17 @@ func toolReference() string {
 			}
 			fmt.Fprintf(&b, "- `%s` (%s): %s\n", d.Name, kind, d.Description)
 			var args []string
-			names := make([]string, 0, len(d.InputSchema.Properties))
-			for name := range d.InputSchema.Properties {
+			in, err := parseInputSchema(d)
+			if err != nil {
+				panic(fmt.Sprintf("%s: %v", d.Name, err))
+			}
+			names := make([]string, 0, len(in.Properties))
+			for name := range in.Properties {
 				names = append(names, name)
 			}
 			sort.Strings(names)
 			for _, name := range names {
-				if slices.Contains(d.InputSchema.Required, name) {
+				if slices.Contains(in.Required, name) {
 					args = append(args, "`"+name+"` (required)")
 				} else {
 					args = append(args, "`"+name+"`")

@@ -129,9 +129,7 @@ func build(d Deps, wanted func(toolsets []string) bool) []Tool {
 		}
 	}
 	for i := range all {
-		// Unknown arguments are refused, in the schema the client sees and in validation, so a
-		// misspelt argument is reported instead of silently ignored.
-		all[i].Definition.InputSchema.AdditionalProperties = false
+		useGeneratedInputSchema(&all[i].Definition)
 	}
 	return all
 }
@@ -237,6 +235,7 @@ func NewServer(d Deps, opts Options) (*server.MCPServer, error) {
 func wrap(t Tool, log zerolog.Logger, callTimeout time.Duration, slots chan struct{}) server.ToolHandlerFunc {
 	name := t.Definition.Name
 	validator := sync.OnceValues(func() (func(any) string, error) { return compileInputSchema(t.Definition) })
+	schema := sync.OnceValues(func() (inputSchemaDoc, error) { return parseInputSchema(t.Definition) })
 	if !t.LongRunning {
 		slots = nil
 	}
@@ -270,7 +269,11 @@ func wrap(t Tool, log zerolog.Logger, callTimeout time.Duration, slots chan stru
 					"the most it runs at once so that other calls stay answered. Nothing was sent to Power BI. Wait for one of those calls to finish, then call again.", name, cap(slots))), nil
 			}
 		}
-		ctx, cancel := callContext(ctx, t.Definition, req, callTimeout)
+		doc, err := schema()
+		if err != nil {
+			return nil, fmt.Errorf("tool %s: %w", name, err)
+		}
+		ctx, cancel := callContext(ctx, doc, req, callTimeout)
 		defer cancel()
 		res, err := t.Handler(ctx, req)
 		ev := log.Info().Str("tool", name).Dur("took", time.Since(start))

@@ -18,7 +18,7 @@ import (
 // args is the request's arguments as sent: anything but an object (or none) is refused, since
 // the handler could not bind it.
 func compileInputSchema(t mcp.Tool) (func(args any) string, error) {
-	raw, err := json.Marshal(t.InputSchema)
+	raw, err := inputSchemaJSON(t)
 	if err != nil {
 		return nil, err
 	}
