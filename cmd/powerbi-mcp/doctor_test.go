@@ -6,10 +6,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"net/http"
-	"os"
 	"os/exec"
-	"path/filepath"
-	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -346,18 +343,12 @@ func TestDoctorUnreachableAuthority(t *testing.T) {
 // TestDoctorBinary runs `powerbi-mcp doctor` as a user does, configured only by the
 // environment and trusting the fake tenant's certificate like a corporate CA.
 func TestDoctorBinary(t *testing.T) {
-	if runtime.GOOS != "linux" {
-		t.Skip("SSL_CERT_FILE is how the child trusts the fake tenant; only Linux honours it")
-	}
 	bin, err := binary()
 	if err != nil {
 		t.Fatal(err)
 	}
 	tenant := newDoctorTenant(t, true)
-	certFile := filepath.Join(t.TempDir(), "tenant.pem")
-	if err := os.WriteFile(certFile, tenant.CertificatePEM(), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	certFile := tenantCertFile(t, tenant)
 	run := func(secret string, args ...string) (int, string) {
 		cmd := exec.Command(bin, append([]string{"doctor"}, args...)...)
 		cmd.Env = []string{"SSL_CERT_FILE=" + certFile, "HOME=" + t.TempDir()}

@@ -15,8 +15,6 @@ import (
 	"net/url"
 	"os"
 	"os/exec"
-	"path/filepath"
-	"runtime"
 	"strings"
 	"syscall"
 	"testing"
@@ -436,9 +434,6 @@ func newGatedAPI(tenant *pbitest.Server) *gatedAPI {
 // the grace period gets its real answer; one that does not is stopped at the end of it with an
 // answer saying the server is shutting down. Either way the process then exits cleanly.
 func TestHTTPShutdownAnswersCallsInFlight(t *testing.T) {
-	if runtime.GOOS != "linux" {
-		t.Skip("SSL_CERT_FILE is how the child trusts the fake tenant; only Linux honours it")
-	}
 	bin, err := binary()
 	if err != nil {
 		t.Fatal(err)
@@ -446,10 +441,7 @@ func TestHTTPShutdownAnswersCallsInFlight(t *testing.T) {
 	tenant := pbitest.NewServer(pbitest.Options{})
 	defer tenant.Close()
 	tenant.SeedDemo()
-	certFile := filepath.Join(t.TempDir(), "tenant.pem")
-	if err := os.WriteFile(certFile, tenant.CertificatePEM(), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	certFile := tenantCertFile(t, tenant)
 
 	// start runs the binary, has a client call list_workspaces, and sends SIGTERM while the
 	// call is held by the returned gate.

@@ -8,7 +8,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"sort"
 	"strings"
 	"sync"
@@ -311,9 +310,6 @@ func TestGracefulShutdown(t *testing.T) {
 // a wrong one the agent is told AADSTS7000215 and the fix, and the secret appears nowhere, not
 // even in trace-level logs.
 func TestStdioAgainstTenantConfiguredByEnvironment(t *testing.T) {
-	if runtime.GOOS != "linux" {
-		t.Skip("SSL_CERT_FILE is how the child trusts the fake tenant; only Linux honours it")
-	}
 	bin, err := binary()
 	if err != nil {
 		t.Fatal(err)
@@ -321,10 +317,7 @@ func TestStdioAgainstTenantConfiguredByEnvironment(t *testing.T) {
 	tenant := pbitest.NewServer(pbitest.Options{})
 	defer tenant.Close()
 	tenant.SeedDemo()
-	certFile := filepath.Join(t.TempDir(), "tenant.pem")
-	if err := os.WriteFile(certFile, tenant.CertificatePEM(), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	certFile := tenantCertFile(t, tenant)
 	start := func(secret string) (*client.Client, func() string) {
 		c, err := client.NewStdioMCPClient(bin, []string{
 			"SSL_CERT_FILE=" + certFile,

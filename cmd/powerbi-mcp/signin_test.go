@@ -120,9 +120,10 @@ func TestLoginAndLogoutFailCleanly(t *testing.T) {
 	}
 }
 
-// tenantEnv is the environment of a child process signing in to tenant as its service
-// principal, trusting its certificate through SSL_CERT_FILE.
-func tenantEnv(t testing.TB, tenant *pbitest.Server) []string {
+// tenantCertFile writes the tenant's certificate to a file, for a child process that trusts it
+// through SSL_CERT_FILE, as it would a corporate CA. Only Linux honours that variable, so the
+// test is skipped elsewhere.
+func tenantCertFile(t testing.TB, tenant *pbitest.Server) string {
 	t.Helper()
 	if runtime.GOOS != "linux" {
 		t.Skip("SSL_CERT_FILE is how the child trusts the fake tenant; only Linux honours it")
@@ -131,8 +132,15 @@ func tenantEnv(t testing.TB, tenant *pbitest.Server) []string {
 	if err := os.WriteFile(certFile, tenant.CertificatePEM(), 0o600); err != nil {
 		t.Fatal(err)
 	}
+	return certFile
+}
+
+// tenantEnv is the environment of a child process signing in to tenant as its service
+// principal, trusting its certificate through SSL_CERT_FILE.
+func tenantEnv(t testing.TB, tenant *pbitest.Server) []string {
+	t.Helper()
 	return []string{
-		"SSL_CERT_FILE=" + certFile,
+		"SSL_CERT_FILE=" + tenantCertFile(t, tenant),
 		"AZURE_AUTHORITY_HOST=" + tenant.AuthorityHost(),
 		"AZURE_TENANT_ID=" + tenant.TenantID(),
 		"AZURE_CLIENT_ID=" + tenant.ClientID(),
