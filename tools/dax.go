@@ -18,11 +18,11 @@ const (
 )
 
 type daxQueryArgs struct {
-	Workspace            string `json:"workspace"`
-	Dataset              string `json:"dataset"`
-	Query                string `json:"query"`
-	MaxRows              int    `json:"max_rows"`
-	ImpersonatedUserName string `json:"impersonated_user_name"`
+	Workspace            string `json:"workspace" schema:"$workspace"`
+	Dataset              string `json:"dataset" schema:"$dataset" required:"true"`
+	Query                string `json:"query" required:"true" jsonschema:"The DAX query: optional DEFINE MEASURE ... then one EVALUATE <table expression>, optionally ORDER BY." minLength:"1" maxLength:"100000"`
+	MaxRows              int    `json:"max_rows" jsonschema:"Most rows to return (default {defaultDAXRows}, at most {maxDAXRows}). Rows beyond it are dropped and truncated is true." minimum:"1" maximum:"$maxDAXRows" default:"$defaultDAXRows"`
+	ImpersonatedUserName string `json:"impersonated_user_name" jsonschema:"UPN of a user to run the query as, for models with row-level security (RLS). Ignored by models without RLS." minLength:"3" maxLength:"256"`
 }
 
 // DAXQueryResult is the answer of execute_dax_query: one table, compact.
@@ -37,8 +37,8 @@ type DAXQueryResult struct {
 }
 
 type schemaArgs struct {
-	Workspace string `json:"workspace"`
-	Dataset   string `json:"dataset"`
+	Workspace string `json:"workspace" schema:"$workspace"`
+	Dataset   string `json:"dataset" schema:"$dataset" required:"true"`
 }
 
 // SchemaColumn is a column of a model table.
@@ -89,17 +89,7 @@ func daxTools(d Deps) []Tool {
 				"Service principals cannot query models with row-level security (RLS) or SSO; set impersonated_user_name to query RLS models as a given user. "+
 				"Not for Azure Analysis Services models; MDX and DMV queries are not supported."),
 			annotations("Run a DAX query", true, false, true),
-			workspaceParam(),
-			itemParam("dataset", "Semantic model (dataset)", "list_datasets"),
-			mcp.WithString("query", mcp.Required(),
-				mcp.Description("The DAX query: optional DEFINE MEASURE ... then one EVALUATE <table expression>, optionally ORDER BY."),
-				mcp.MinLength(1), mcp.MaxLength(100_000)),
-			mcp.WithInteger("max_rows",
-				mcp.Description(fmt.Sprintf("Most rows to return (default %d, at most %d). Rows beyond it are dropped and truncated is true.", defaultDAXRows, maxDAXRows)),
-				mcp.Min(1), mcp.Max(maxDAXRows), mcp.DefaultNumber(defaultDAXRows)),
-			mcp.WithString("impersonated_user_name",
-				mcp.Description("UPN of a user to run the query as, for models with row-level security (RLS). Ignored by models without RLS."),
-				mcp.MinLength(3), mcp.MaxLength(256)),
+			inputSchema[daxQueryArgs](),
 			outputSchema[DAXQueryResult](),
 		),
 		Handler: handle("run the DAX query", func(ctx context.Context, _ mcp.CallToolRequest, a daxQueryArgs) (DAXQueryResult, error) {
@@ -128,8 +118,7 @@ func daxTools(d Deps) []Tool {
 				"but no measures or data types (source says which). Needs the same permissions as execute_dax_query: Build permission and the tenant setting "+
 				"'Semantic Model Execute Queries REST API'. Uses up to 3 of the 120 queries per minute a user may run."),
 			annotations("Semantic model schema", true, false, true),
-			workspaceParam(),
-			itemParam("dataset", "Semantic model (dataset)", "list_datasets"),
+			inputSchema[schemaArgs](),
 			outputSchema[DatasetSchemaResult](),
 		),
 		Handler: handle("read the semantic model's schema", func(ctx context.Context, _ mcp.CallToolRequest, a schemaArgs) (DatasetSchemaResult, error) {

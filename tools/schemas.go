@@ -3,6 +3,11 @@ package tools
 import (
 	"encoding/json"
 	"fmt"
+	"maps"
+	"reflect"
+	"slices"
+	"strconv"
+	"strings"
 
 	"github.com/mark3labs/mcp-go/mcp"
 )
@@ -94,4 +99,295 @@ func dropAdditionalProperties(schema any) {
 			dropAdditionalProperties(v)
 		}
 	}
+}
+
+// inputSchema declares that a tool's arguments are an A: A's fields, with their tags, are the
+// tool's input schema, and the handler binds the arguments to an A. The schema is derived only
+// by `go generate`; a server takes it from schemas_gen.go (useGeneratedInputSchema).
+//
+// Each field is one argument, named by its json tag, typed by its Go type (string, bool,
+// integers, float64, slices of those or of structs, structs, string maps). These tags, named
+// after the JSON Schema keywords they set, say the rest:
+//
+//	jsonschema:"what the argument is"   the description (as for result types)
+//	required:"true"
+//	minLength, maxLength, pattern, enum:"a,b,c", format
+//	minimum, maximum
+//	minItems, maxItems, uniqueItems:"true"; itemMinLength, itemMaxLength, itemPattern, itemEnum
+//	for the items of a slice of strings
+//	default                             read as the field's type
+//	schema:"$name"                      a schema fragment merged in, for what tags cannot say
+//
+// A value "$name" stands for schemaRef(name): a description, pattern, enum or number that
+// several tools share, or that the code declares anyway (guidPattern, a limit of pbiclient's).
+func inputSchema[A any]() mcp.ToolOption {
+	if !deriveSchemas {
+		return func(*mcp.Tool) {}
+	}
+	return func(t *mcp.Tool) {
+		props, required, err := structSchema(reflect.TypeFor[A]())
+		if err != nil {
+			panic(fmt.Sprintf("tools: %s: %v", t.Name, err))
+		}
+		t.InputSchema = mcp.ToolInputSchema{Type: "object", Properties: props, Required: required}
+	}
+}
+
+// structSchema derives the properties of a struct's fields, and which of them are required.
+func structSchema(t reflect.Type) (map[string]any, []string, error) {
+	props := map[string]any{}
+	var required []string
+	for f := range t.Fields() {
+		name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+		if !f.IsExported() || name == "-" {
+			continue
+		}
+		if name == "" {
+			return nil, nil, fmt.Errorf("field %s has no json name", f.Name)
+		}
+		for _, k := range tagKeys(f.Tag) {
+			if !slices.Contains(argumentTags, k) {
+				return nil, nil, fmt.Errorf("%s: unknown tag %q", name, k)
+			}
+		}
+		prop, err := fieldSchema(f.Type, f.Tag, "")
+		if err != nil {
+			return nil, nil, fmt.Errorf("%s: %w", name, err)
+		}
+		props[name] = prop
+		if f.Tag.Get("required") == "true" {
+			required = append(required, name)
+		}
+	}
+	return props, required, nil
+}
+
+// argumentTags are the tags an argument's field may have; a misspelt one would be ignored.
+var argumentTags = []string{"json", "jsonschema", "required", "schema", "pattern", "format", "enum", "default",
+	"minLength", "maxLength", "minimum", "maximum", "minItems", "maxItems", "uniqueItems",
+	"itemPattern", "itemFormat", "itemEnum", "itemMinLength", "itemMaxLength", "itemMinimum", "itemMaximum"}
+
+// tagKeys lists a struct tag's keys, as reflect.StructTag reads them.
+func tagKeys(tag reflect.StructTag) []string {
+	var keys []string
+	for s := strings.TrimSpace(string(tag)); s != ""; s = strings.TrimSpace(s) {
+		key, rest, ok := strings.Cut(s, ":")
+		if !ok || rest == "" || rest[0] != '"' {
+			return append(keys, s) // malformed: reported as an unknown key
+		}
+		value, err := strconv.QuotedPrefix(rest)
+		if err != nil {
+			return append(keys, s)
+		}
+		keys = append(keys, key)
+		s = rest[len(value):]
+	}
+	return keys
+}
+
+// fieldSchema derives the schema of a value of type t from the tags, those whose names start
+// with prefix ("" for the field itself, "item" for the items of a slice of strings).
+func fieldSchema(t reflect.Type, tag reflect.StructTag, prefix string) (map[string]any, error) {
+	s := map[string]any{}
+	switch t.Kind() {
+	case reflect.String:
+		s["type"] = "string"
+	case reflect.Bool:
+		s["type"] = "boolean"
+	case reflect.Int, reflect.Int32, reflect.Int64:
+		s["type"] = "integer"
+	case reflect.Float64:
+		s["type"] = "number"
+	case reflect.Slice:
+		s["type"] = "array"
+		var items map[string]any
+		var err error
+		if t.Elem().Kind() == reflect.Struct {
+			items, err = objectSchema(t.Elem())
+		} else if prefix == "" {
+			items, err = fieldSchema(t.Elem(), tag, "item")
+		} else {
+			err = fmt.Errorf("nested slices have no tags")
+		}
+		if err != nil {
+			return nil, err
+		}
+		s["items"] = items
+	case reflect.Struct:
+		return objectSchema(t)
+	case reflect.Map:
+		s["type"] = "object"
+	default:
+		return nil, fmt.Errorf("no schema for %s", t)
+	}
+	keyword := func(name string) (string, bool) {
+		if prefix != "" {
+			name = prefix + strings.ToUpper(name[:1]) + name[1:]
+		}
+		return tag.Lookup(name)
+	}
+	for _, k := range []string{"jsonschema", "pattern", "format", "enum", "default",
+		"minLength", "maxLength", "minimum", "maximum", "minItems", "maxItems", "uniqueItems", "schema"} {
+		raw, ok := keyword(k)
+		if !ok || (prefix != "" && (k == "jsonschema" || k == "schema" || k == "default")) {
+			continue
+		}
+		v, err := keywordValue(k, raw, t)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", k, err)
+		}
+		switch k {
+		case "jsonschema":
+			s["description"] = v
+		case "schema":
+			fragment, ok := v.(map[string]any)
+			if !ok {
+				return nil, fmt.Errorf("schema: %s is no schema fragment", raw)
+			}
+			maps.Copy(s, fragment)
+		default:
+			s[k] = v
+		}
+	}
+	return s, nil
+}
+
+// objectSchema is the schema of a struct value: its fields, and nothing else.
+func objectSchema(t reflect.Type) (map[string]any, error) {
+	props, required, err := structSchema(t)
+	if err != nil {
+		return nil, err
+	}
+	s := map[string]any{"type": "object", "properties": props, "additionalProperties": false}
+	if len(required) > 0 {
+		s["required"] = required
+	}
+	return s, nil
+}
+
+// keywordValue reads a tag's value as the keyword's JSON value: a "$name" reference, or the
+// literal read as the keyword (and, for default, the field's type) wants it.
+func keywordValue(keyword, raw string, t reflect.Type) (any, error) {
+	if name, ok := strings.CutPrefix(raw, "$"); ok {
+		v, ok := schemaRef(name)
+		if !ok {
+			return nil, fmt.Errorf("no schemaRef %q", name)
+		}
+		return v, nil
+	}
+	switch keyword {
+	case "jsonschema":
+		return expandRefs(raw)
+	case "pattern", "format":
+		return raw, nil
+	case "enum":
+		return strings.Split(raw, ","), nil
+	case "uniqueItems":
+		return strconv.ParseBool(raw)
+	case "minLength", "maxLength", "minItems", "maxItems":
+		return strconv.Atoi(raw)
+	case "minimum", "maximum":
+		return strconv.ParseFloat(raw, 64)
+	case "default":
+		switch t.Kind() {
+		case reflect.String:
+			return raw, nil
+		case reflect.Bool:
+			return strconv.ParseBool(raw)
+		default:
+			return strconv.ParseFloat(raw, 64)
+		}
+	}
+	return nil, fmt.Errorf("unknown keyword")
+}
+
+// expandRefs replaces each {name} in a description with schemaRef(name), so that a limit the
+// code declares is written into the text from the same declaration.
+func expandRefs(s string) (string, error) {
+	var b strings.Builder
+	for {
+		before, rest, ok := strings.Cut(s, "{")
+		if !ok {
+			return b.String() + s, nil
+		}
+		name, after, ok := strings.Cut(rest, "}")
+		v, found := schemaRef(name)
+		if !ok || !found {
+			// Not a reference: descriptions may show JSON, e.g. {"OutputFormat": "PNG"}.
+			b.WriteString(before + "{")
+			s = rest
+			continue
+		}
+		fmt.Fprintf(&b, "%s%v", before, v)
+		s = after
+	}
+}
+
+// schemaRef holds what argument tags name with "$name" or {name}: values that several tools
+// share, or that the code declares anyway. It is read only by `go generate`.
+//
+// An argument that many tools share is one entry here, a whole schema fragment, and each tool's
+// field names it with schema:"$name" (plus required:"true" where the tool requires it). The
+// fragments are taken from the builders that declare them (param), so each is declared once.
+func schemaRef(name string) (any, bool) {
+	v, ok := map[string]any{
+		// Shared by many files.
+		"guid":              guidPattern.String(),
+		"workspace":         param(workspaceParam()),
+		"requiredWorkspace": param(requiredWorkspaceParam()),
+		"skip":              param(skipParam()),
+		"confirm":           param(confirmParam()),
+		"dataset":           param(itemParam("dataset", "Semantic model (dataset)", "list_datasets")),
+		"report":            param(itemParam("report", "Report", "list_reports")),
+		"paginatedReport":   param(itemParam("report", "Paginated report", "list_reports")),
+
+		// dax.go
+		"defaultDAXRows": defaultDAXRows,
+		"maxDAXRows":     maxDAXRows,
+
+		// Each file's own entries go below its name.
+
+		// admin.go
+
+		// admin_audit.go
+
+		// apps.go
+
+		// capacities.go
+
+		// dashboards.go
+
+		// dataflows.go
+
+		// datasets.go
+
+		// embed.go
+
+		// gateways.go
+
+		// imports.go
+
+		// pipelines.go
+
+		// push.go
+
+		// pushrows.go
+
+		// refresh.go
+
+		// reports.go
+
+		// workspaces.go
+	}[name]
+	return v, ok
+}
+
+// param is the schema of the one argument a builder declares, without whether it is required
+// (the field's required tag says that).
+func param(opt mcp.ToolOption) map[string]any {
+	t := mcp.NewTool("param", opt)
+	for _, prop := range t.InputSchema.Properties {
+		return prop.(map[string]any)
+	}
+	panic("tools: param: the option declares no argument")
 }
