@@ -378,6 +378,9 @@ func schemaRef(name string) (any, bool) {
 		// reports.go
 
 		// workspaces.go
+		"identifier":        param(identifierParam()),
+		"accessRightToGive": param(accessRightParam("The role to give.")),
+		"newAccessRight":    param(accessRightParam("The new role.")),
 	}[name]
 	return v, ok
 }
