@@ -352,6 +352,7 @@ func schemaRef(name string) (any, bool) {
 		// admin_audit.go
 
 		// apps.go
+		"app": param(appParam()),
 
 		// capacities.go
 
