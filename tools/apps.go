@@ -41,8 +41,8 @@ func appReportOf(r pbiclient.AppReport) AppReport {
 }
 
 type listAppsArgs struct {
-	Top  int `json:"top"`
-	Skip int `json:"skip"`
+	Top  int `json:"top" jsonschema:"Maximum number of apps to return (default 100, at most 1000)." minimum:"1" maximum:"1000" default:"100"`
+	Skip int `json:"skip" schema:"$skip"`
 }
 
 // ListAppsResult is the answer of list_apps.
@@ -52,7 +52,7 @@ type ListAppsResult struct {
 }
 
 type appArgs struct {
-	App string `json:"app"`
+	App string `json:"app" schema:"$app" required:"true"`
 }
 
 // AppResult is the answer of get_app.
@@ -60,10 +60,10 @@ type AppResult struct {
 	App App `json:"app"`
 }
 
-type appListArgs struct {
-	App  string `json:"app"`
-	Top  int    `json:"top"`
-	Skip int    `json:"skip"`
+type appReportsArgs struct {
+	App  string `json:"app" schema:"$app" required:"true"`
+	Top  int    `json:"top" jsonschema:"Maximum number of reports to return (default 100, at most 1000)." minimum:"1" maximum:"1000" default:"100"`
+	Skip int    `json:"skip" schema:"$skip"`
 }
 
 // ListAppReportsResult is the answer of list_app_reports.
@@ -74,14 +74,20 @@ type ListAppReportsResult struct {
 }
 
 type appReportArgs struct {
-	App    string `json:"app"`
-	Report string `json:"report"`
+	App    string `json:"app" schema:"$app" required:"true"`
+	Report string `json:"report" required:"true" jsonschema:"Report id (GUID) within the app or exact report name, as returned by list_app_reports." minLength:"1" maxLength:"256"`
 }
 
 // AppReportResult is the answer of get_app_report.
 type AppReportResult struct {
 	App    ItemRef   `json:"app"`
 	Report AppReport `json:"report"`
+}
+
+type appDashboardsArgs struct {
+	App  string `json:"app" schema:"$app" required:"true"`
+	Top  int    `json:"top" jsonschema:"Maximum number of dashboards to return (default 100, at most 1000)." minimum:"1" maximum:"1000" default:"100"`
+	Skip int    `json:"skip" schema:"$skip"`
 }
 
 // ListAppDashboardsResult is the answer of list_app_dashboards.
@@ -92,8 +98,8 @@ type ListAppDashboardsResult struct {
 }
 
 type appDashboardArgs struct {
-	App       string `json:"app"`
-	Dashboard string `json:"dashboard"`
+	App       string `json:"app" schema:"$app" required:"true"`
+	Dashboard string `json:"dashboard" required:"true" jsonschema:"Dashboard id (GUID) within the app or exact dashboard name, as returned by list_app_dashboards." minLength:"1" maxLength:"256"`
 }
 
 // AppDashboardResult is the answer of get_app_dashboard.
@@ -123,8 +129,7 @@ func appTools(d Deps) []Tool {
 				"Apps are how most report consumers get content; use it to find the app the other app tools need. "+
 				"Paged: at most top items per call (default 100, at most 1000); when hasMore is true, call again with skip = nextSkip."+userOnly),
 			annotations("List installed apps", true, false, true),
-			topParam(100, 1000, "apps"),
-			skipParam(),
+			inputSchema[listAppsArgs](),
 			outputSchema[ListAppsResult](),
 		),
 		Handler: handle("list apps", func(ctx context.Context, _ mcp.CallToolRequest, a listAppsArgs) (ListAppsResult, error) {
@@ -144,7 +149,7 @@ func appTools(d Deps) []Tool {
 		Definition: mcp.NewTool("get_app",
 			mcp.WithDescription("Get one installed app by id or exact name: its description, publisher and last update."+userOnly),
 			annotations("Get an installed app", true, false, true),
-			appParam(),
+			inputSchema[appArgs](),
 			outputSchema[AppResult](),
 		),
 		Handler: handle("get the app", func(ctx context.Context, _ mcp.CallToolRequest, a appArgs) (AppResult, error) {
@@ -164,12 +169,10 @@ func appTools(d Deps) []Tool {
 			mcp.WithDescription("List the reports of an installed app, with their ids within the app, names, the semantic model each reads and web links. "+
 				"Paged: at most top items per call (default 100, at most 1000); when hasMore is true, call again with skip = nextSkip."+userOnly),
 			annotations("List an app's reports", true, false, true),
-			appParam(),
-			topParam(100, 1000, "reports"),
-			skipParam(),
+			inputSchema[appReportsArgs](),
 			outputSchema[ListAppReportsResult](),
 		),
-		Handler: handle("list the app's reports", func(ctx context.Context, _ mcp.CallToolRequest, a appListArgs) (ListAppReportsResult, error) {
+		Handler: handle("list the app's reports", func(ctx context.Context, _ mcp.CallToolRequest, a appReportsArgs) (ListAppReportsResult, error) {
 			ref, err := resolveApp(ctx, d.Client, a.App)
 			if err != nil {
 				return ListAppReportsResult{}, err
@@ -190,10 +193,7 @@ func appTools(d Deps) []Tool {
 		Definition: mcp.NewTool("get_app_report",
 			mcp.WithDescription("Get one report of an installed app by its id within the app or its exact name."+userOnly),
 			annotations("Get an app's report", true, false, true),
-			appParam(),
-			mcp.WithString("report", mcp.Required(),
-				mcp.Description("Report id (GUID) within the app or exact report name, as returned by list_app_reports."),
-				mcp.MinLength(1), mcp.MaxLength(256)),
+			inputSchema[appReportArgs](),
 			outputSchema[AppReportResult](),
 		),
 		Handler: handle("get the app's report", func(ctx context.Context, _ mcp.CallToolRequest, a appReportArgs) (AppReportResult, error) {
@@ -219,12 +219,10 @@ func appTools(d Deps) []Tool {
 			mcp.WithDescription("List the dashboards of an installed app, with their ids within the app, names and web links. "+
 				"Paged: at most top items per call (default 100, at most 1000); when hasMore is true, call again with skip = nextSkip."+userOnly),
 			annotations("List an app's dashboards", true, false, true),
-			appParam(),
-			topParam(100, 1000, "dashboards"),
-			skipParam(),
+			inputSchema[appDashboardsArgs](),
 			outputSchema[ListAppDashboardsResult](),
 		),
-		Handler: handle("list the app's dashboards", func(ctx context.Context, _ mcp.CallToolRequest, a appListArgs) (ListAppDashboardsResult, error) {
+		Handler: handle("list the app's dashboards", func(ctx context.Context, _ mcp.CallToolRequest, a appDashboardsArgs) (ListAppDashboardsResult, error) {
 			ref, err := resolveApp(ctx, d.Client, a.App)
 			if err != nil {
 				return ListAppDashboardsResult{}, err
@@ -245,10 +243,7 @@ func appTools(d Deps) []Tool {
 		Definition: mcp.NewTool("get_app_dashboard",
 			mcp.WithDescription("Get one dashboard of an installed app by its id within the app or its exact name."+userOnly),
 			annotations("Get an app's dashboard", true, false, true),
-			appParam(),
-			mcp.WithString("dashboard", mcp.Required(),
-				mcp.Description("Dashboard id (GUID) within the app or exact dashboard name, as returned by list_app_dashboards."),
-				mcp.MinLength(1), mcp.MaxLength(256)),
+			inputSchema[appDashboardArgs](),
 			outputSchema[AppDashboardResult](),
 		),
 		Handler: handle("get the app's dashboard", func(ctx context.Context, _ mcp.CallToolRequest, a appDashboardArgs) (AppDashboardResult, error) {

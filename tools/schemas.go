@@ -352,6 +352,7 @@ func schemaRef(name string) (any, bool) {
 		// admin_audit.go
 
 		// apps.go
+		"app": param(appParam()),
 
 		// capacities.go
 
@@ -378,6 +379,9 @@ func schemaRef(name string) (any, bool) {
 		// reports.go
 
 		// workspaces.go
+		"identifier":        param(identifierParam()),
+		"accessRightToGive": param(accessRightParam("The role to give.")),
+		"newAccessRight":    param(accessRightParam("The new role.")),
 	}[name]
 	return v, ok
 }

@@ -23,9 +23,9 @@ type Workspace struct {
 }
 
 type listWorkspacesArgs struct {
-	Filter string `json:"filter"`
-	Top    int    `json:"top"`
-	Skip   int    `json:"skip"`
+	Filter string `json:"filter" jsonschema:"OData $filter on name and type, e.g. contains(name,'Sales'), name eq 'Finance', startswith(name,'Fin') and type eq 'Workspace'." maxLength:"1000"`
+	Top    int    `json:"top" jsonschema:"Maximum number of workspaces to return (default 100, at most 1000)." minimum:"1" maximum:"1000" default:"100"`
+	Skip   int    `json:"skip" schema:"$skip"`
 }
 
 // ListWorkspacesResult is the answer of list_workspaces.
@@ -43,11 +43,7 @@ func workspaceTools(d Deps) []Tool {
 				"My workspace is not listed: omit the workspace argument of other tools to use it. "+
 				"Narrow the list with an OData filter. Paged: at most top items per call (default 100, at most 1000); when hasMore is true, call again with skip = nextSkip."),
 			annotations("List workspaces", true, false, true),
-			mcp.WithString("filter",
-				mcp.Description("OData $filter on name and type, e.g. contains(name,'Sales'), name eq 'Finance', startswith(name,'Fin') and type eq 'Workspace'."),
-				mcp.MaxLength(1000)),
-			topParam(100, 1000, "workspaces"),
-			skipParam(),
+			inputSchema[listWorkspacesArgs](),
 			outputSchema[ListWorkspacesResult](),
 		),
 		Handler: handle("list workspaces", func(ctx context.Context, _ mcp.CallToolRequest, a listWorkspacesArgs) (ListWorkspacesResult, error) {
@@ -145,7 +141,7 @@ func detailsOf(g pbiclient.Group) WorkspaceDetails {
 }
 
 type getWorkspaceArgs struct {
-	Workspace string `json:"workspace"`
+	Workspace string `json:"workspace" schema:"$requiredWorkspace" required:"true"`
 }
 
 // GetWorkspaceResult is the answer of get_workspace.
@@ -161,7 +157,7 @@ func getWorkspaceTool(d Deps) Tool {
 			mcp.WithDescription("Get one workspace by id or exact name: its id, name, whether it is read-only for the caller, its capacity (dedicated Premium/Fabric capacity or shared) and the default storage format of new semantic models. "+
 				"Use it to check a workspace before changing it, or whether exports and enhanced refresh (which need dedicated capacity) can work there."),
 			annotations("Get a workspace", true, false, true),
-			requiredWorkspaceParam(),
+			inputSchema[getWorkspaceArgs](),
 			outputSchema[GetWorkspaceResult](),
 		),
 		Handler: handle("get the workspace", func(ctx context.Context, _ mcp.CallToolRequest, a getWorkspaceArgs) (GetWorkspaceResult, error) {
@@ -179,7 +175,7 @@ func getWorkspaceTool(d Deps) Tool {
 }
 
 type createWorkspaceArgs struct {
-	Name string `json:"name"`
+	Name string `json:"name" required:"true" jsonschema:"Name of the new workspace, unique in the organization." minLength:"1" maxLength:"256"`
 }
 
 // CreateWorkspaceResult is the answer of create_workspace.
@@ -196,9 +192,7 @@ func createWorkspaceTool(d Deps) Tool {
 				"Needs the tenant setting 'Create workspaces' to allow the caller; a service principal also needs 'Service principals can use Fabric APIs'. "+
 				"Moving the workspace to a Premium or Fabric capacity is done in Power BI, not here."),
 			annotations("Create a workspace", false, false, false),
-			mcp.WithString("name", mcp.Required(),
-				mcp.Description("Name of the new workspace, unique in the organization."),
-				mcp.MinLength(1), mcp.MaxLength(256)),
+			inputSchema[createWorkspaceArgs](),
 			outputSchema[CreateWorkspaceResult](),
 		),
 		Handler: handle("create the workspace", func(ctx context.Context, _ mcp.CallToolRequest, a createWorkspaceArgs) (CreateWorkspaceResult, error) {
@@ -216,9 +210,9 @@ func createWorkspaceTool(d Deps) Tool {
 }
 
 type updateWorkspaceArgs struct {
-	Workspace                   string `json:"workspace"`
-	Name                        string `json:"name"`
-	DefaultDatasetStorageFormat string `json:"default_dataset_storage_format"`
+	Workspace                   string `json:"workspace" schema:"$requiredWorkspace" required:"true"`
+	Name                        string `json:"name" jsonschema:"New name, unique in the organization. Omit to keep the name." minLength:"1" maxLength:"256"`
+	DefaultDatasetStorageFormat string `json:"default_dataset_storage_format" jsonschema:"Small (the default) or Large: Large lets new semantic models grow beyond 10 GB. Dedicated capacity only. Omit to keep it." enum:"Small,Large"`
 }
 
 // UpdateWorkspaceResult is the answer of update_workspace: the workspace as Power BI reports it
@@ -235,13 +229,7 @@ func updateWorkspaceTool(d Deps) Tool {
 				"On shared capacity only the name can change; default_dataset_storage_format needs a Premium, PPU or Fabric capacity. "+
 				"The new name must be unique in the organization (PowerBIEntityAlreadyExists otherwise). Needs the Admin role in the workspace."),
 			annotations("Update a workspace", false, false, true),
-			requiredWorkspaceParam(),
-			mcp.WithString("name",
-				mcp.Description("New name, unique in the organization. Omit to keep the name."),
-				mcp.MinLength(1), mcp.MaxLength(256)),
-			mcp.WithString("default_dataset_storage_format",
-				mcp.Description("Small (the default) or Large: Large lets new semantic models grow beyond 10 GB. Dedicated capacity only. Omit to keep it."),
-				mcp.Enum("Small", "Large")),
+			inputSchema[updateWorkspaceArgs](),
 			outputSchema[UpdateWorkspaceResult](),
 		),
 		Handler: handle("update the workspace", func(ctx context.Context, _ mcp.CallToolRequest, a updateWorkspaceArgs) (UpdateWorkspaceResult, error) {
@@ -266,8 +254,8 @@ func updateWorkspaceTool(d Deps) Tool {
 }
 
 type deleteWorkspaceArgs struct {
-	Workspace string `json:"workspace"`
-	Confirm   bool   `json:"confirm"`
+	Workspace string `json:"workspace" schema:"$requiredWorkspace" required:"true"`
+	Confirm   bool   `json:"confirm" schema:"$confirm"`
 }
 
 // DeleteWorkspaceResult is the answer of delete_workspace.
@@ -284,8 +272,7 @@ func deleteWorkspaceTool(d Deps) Tool {
 				"Ask the user first and pass confirm: true only after they agreed; without it nothing is deleted. "+
 				"Only a Power BI administrator can restore a deleted workspace, within the retention period the tenant sets. Needs the Admin role in the workspace."),
 			annotations("Delete a workspace", false, true, true),
-			requiredWorkspaceParam(),
-			confirmParam(),
+			inputSchema[deleteWorkspaceArgs](),
 			outputSchema[DeleteWorkspaceResult](),
 		),
 		Handler: handle("delete the workspace", func(ctx context.Context, _ mcp.CallToolRequest, a deleteWorkspaceArgs) (DeleteWorkspaceResult, error) {
@@ -324,9 +311,9 @@ func userOf(u pbiclient.GroupUser) WorkspaceUser {
 }
 
 type listWorkspaceUsersArgs struct {
-	Workspace string `json:"workspace"`
-	Top       int    `json:"top"`
-	Skip      int    `json:"skip"`
+	Workspace string `json:"workspace" schema:"$requiredWorkspace" required:"true"`
+	Top       int    `json:"top" jsonschema:"Maximum number of users to return (default 100, at most 1000)." minimum:"1" maximum:"1000" default:"100"`
+	Skip      int    `json:"skip" schema:"$skip"`
 }
 
 // ListWorkspaceUsersResult is the answer of list_workspace_users.
@@ -345,9 +332,7 @@ func listWorkspaceUsersTool(d Deps) Tool {
 				"Role changes can take a while to reach every Power BI API. "+
 				"Paged: at most top items per call (default 100, at most 1000); when hasMore is true, call again with skip = nextSkip."),
 			annotations("List workspace users", true, false, true),
-			requiredWorkspaceParam(),
-			topParam(100, 1000, "users"),
-			skipParam(),
+			inputSchema[listWorkspaceUsersArgs](),
 			outputSchema[ListWorkspaceUsersResult](),
 		),
 		Handler: handle("list the workspace users", func(ctx context.Context, _ mcp.CallToolRequest, a listWorkspaceUsersArgs) (ListWorkspaceUsersResult, error) {
@@ -414,10 +399,10 @@ func principalNoun(principalType string) string {
 }
 
 type addWorkspaceUserArgs struct {
-	Workspace     string `json:"workspace"`
-	Identifier    string `json:"identifier"`
-	PrincipalType string `json:"principal_type"`
-	AccessRight   string `json:"access_right"`
+	Workspace     string `json:"workspace" schema:"$requiredWorkspace" required:"true"`
+	Identifier    string `json:"identifier" schema:"$identifier" required:"true"`
+	PrincipalType string `json:"principal_type" required:"true" jsonschema:"User (identifier is an email address), Group (Entra security group object id) or App (service principal object id)." enum:"User,Group,App"`
+	AccessRight   string `json:"access_right" schema:"$accessRightToGive" required:"true"`
 }
 
 // WorkspaceUserResult is the answer of add_workspace_user and update_workspace_user.
@@ -436,12 +421,7 @@ func addWorkspaceUserTool(d Deps) Tool {
 				"A principal already in the workspace fails with AddingAlreadyExistsGroupUserNotSupportedError: change its role with update_workspace_user instead. "+
 				"Needs the Admin role (or Member, to add Members and lower). Access can take a few minutes to take effect."),
 			annotations("Add a workspace user", false, false, false),
-			requiredWorkspaceParam(),
-			identifierParam(),
-			mcp.WithString("principal_type", mcp.Required(),
-				mcp.Description("User (identifier is an email address), Group (Entra security group object id) or App (service principal object id)."),
-				mcp.Enum("User", "Group", "App")),
-			accessRightParam("The role to give."),
+			inputSchema[addWorkspaceUserArgs](),
 			outputSchema[WorkspaceUserResult](),
 		),
 		Handler: handle("add the workspace user", func(ctx context.Context, _ mcp.CallToolRequest, a addWorkspaceUserArgs) (WorkspaceUserResult, error) {
@@ -489,9 +469,9 @@ func wsLabel(ws WorkspaceRef) string {
 }
 
 type updateWorkspaceUserArgs struct {
-	Workspace   string `json:"workspace"`
-	Identifier  string `json:"identifier"`
-	AccessRight string `json:"access_right"`
+	Workspace   string `json:"workspace" schema:"$requiredWorkspace" required:"true"`
+	Identifier  string `json:"identifier" schema:"$identifier" required:"true"`
+	AccessRight string `json:"access_right" schema:"$newAccessRight" required:"true"`
 }
 
 func updateWorkspaceUserTool(d Deps) Tool {
@@ -501,9 +481,7 @@ func updateWorkspaceUserTool(d Deps) Tool {
 			mcp.WithDescription("Change the role (Admin, Member, Contributor or Viewer) of a user, group or service principal that already has access to a workspace. "+
 				"Use add_workspace_user for someone not yet in it. Needs the Admin role in the workspace. Role changes can take a few minutes to take effect."),
 			annotations("Change a workspace user's role", false, false, true),
-			requiredWorkspaceParam(),
-			identifierParam(),
-			accessRightParam("The new role."),
+			inputSchema[updateWorkspaceUserArgs](),
 			outputSchema[WorkspaceUserResult](),
 		),
 		Handler: handle("update the workspace user", func(ctx context.Context, _ mcp.CallToolRequest, a updateWorkspaceUserArgs) (WorkspaceUserResult, error) {
@@ -527,9 +505,9 @@ func updateWorkspaceUserTool(d Deps) Tool {
 }
 
 type removeWorkspaceUserArgs struct {
-	Workspace  string `json:"workspace"`
-	Identifier string `json:"identifier"`
-	Confirm    bool   `json:"confirm"`
+	Workspace  string `json:"workspace" schema:"$requiredWorkspace" required:"true"`
+	Identifier string `json:"identifier" schema:"$identifier" required:"true"`
+	Confirm    bool   `json:"confirm" schema:"$confirm"`
 }
 
 // RemoveWorkspaceUserResult is the answer of remove_workspace_user.
@@ -547,9 +525,7 @@ func removeWorkspaceUserTool(d Deps) Tool {
 				"Ask the user first and pass confirm: true only after they agreed; without it nothing changes. "+
 				"Removing the signed-in identity itself ends this server's access to the workspace. Needs the Admin role in the workspace."),
 			annotations("Remove a workspace user", false, true, true),
-			requiredWorkspaceParam(),
-			identifierParam(),
-			confirmParam(),
+			inputSchema[removeWorkspaceUserArgs](),
 			outputSchema[RemoveWorkspaceUserResult](),
 		),
 		Handler: handle("remove the workspace user", func(ctx context.Context, _ mcp.CallToolRequest, a removeWorkspaceUserArgs) (RemoveWorkspaceUserResult, error) {
