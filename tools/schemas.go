@@ -356,6 +356,7 @@ func schemaRef(name string) (any, bool) {
 		// capacities.go
 
 		// dashboards.go
+		"dashboard": param(dashboardParam()),
 
 		// dataflows.go
 
