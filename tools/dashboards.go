@@ -38,9 +38,9 @@ func tileOf(t pbiclient.Tile) Tile {
 }
 
 type listDashboardsArgs struct {
-	Workspace string `json:"workspace"`
-	Top       int    `json:"top"`
-	Skip      int    `json:"skip"`
+	Workspace string `json:"workspace" schema:"$workspace"`
+	Top       int    `json:"top" jsonschema:"Maximum number of dashboards to return (default 100, at most 1000)." minimum:"1" maximum:"1000" default:"100"`
+	Skip      int    `json:"skip" schema:"$skip"`
 }
 
 // ListDashboardsResult is the answer of list_dashboards.
@@ -51,8 +51,8 @@ type ListDashboardsResult struct {
 }
 
 type dashboardArgs struct {
-	Workspace string `json:"workspace"`
-	Dashboard string `json:"dashboard"`
+	Workspace string `json:"workspace" schema:"$workspace"`
+	Dashboard string `json:"dashboard" schema:"$dashboard" required:"true"`
 }
 
 // DashboardResult is the answer of get_dashboard and create_dashboard.
@@ -62,15 +62,15 @@ type DashboardResult struct {
 }
 
 type createDashboardArgs struct {
-	Workspace string `json:"workspace"`
-	Name      string `json:"name"`
+	Workspace string `json:"workspace" schema:"$workspace"`
+	Name      string `json:"name" required:"true" jsonschema:"Name of the new dashboard." minLength:"1" maxLength:"256"`
 }
 
 type listTilesArgs struct {
-	Workspace string `json:"workspace"`
-	Dashboard string `json:"dashboard"`
-	Top       int    `json:"top"`
-	Skip      int    `json:"skip"`
+	Workspace string `json:"workspace" schema:"$workspace"`
+	Dashboard string `json:"dashboard" schema:"$dashboard" required:"true"`
+	Top       int    `json:"top" jsonschema:"Maximum number of tiles to return (default 100, at most 1000)." minimum:"1" maximum:"1000" default:"100"`
+	Skip      int    `json:"skip" schema:"$skip"`
 }
 
 // ListTilesResult is the answer of list_tiles.
@@ -82,9 +82,9 @@ type ListTilesResult struct {
 }
 
 type tileArgs struct {
-	Workspace string `json:"workspace"`
-	Dashboard string `json:"dashboard"`
-	Tile      string `json:"tile"`
+	Workspace string `json:"workspace" schema:"$workspace"`
+	Dashboard string `json:"dashboard" schema:"$dashboard" required:"true"`
+	Tile      string `json:"tile" required:"true" jsonschema:"Tile id (GUID) or exact tile title on the dashboard, as returned by list_tiles." minLength:"1" maxLength:"256"`
 }
 
 // TileResult is the answer of get_tile.
@@ -95,14 +95,14 @@ type TileResult struct {
 }
 
 type cloneTileArgs struct {
-	Workspace              string `json:"workspace"`
-	Dashboard              string `json:"dashboard"`
-	Tile                   string `json:"tile"`
-	TargetDashboard        string `json:"target_dashboard"`
-	TargetWorkspace        string `json:"target_workspace"`
-	TargetReport           string `json:"target_report"`
-	TargetModel            string `json:"target_model"`
-	PositionConflictAction string `json:"position_conflict_action"`
+	Workspace              string `json:"workspace" schema:"$workspace"`
+	Dashboard              string `json:"dashboard" schema:"$dashboard" required:"true"`
+	Tile                   string `json:"tile" required:"true" jsonschema:"The tile to copy: tile id (GUID) or exact tile title, as returned by list_tiles." minLength:"1" maxLength:"256"`
+	TargetDashboard        string `json:"target_dashboard" required:"true" jsonschema:"The dashboard to copy the tile to: id (GUID) or exact name in the target workspace." minLength:"1" maxLength:"256"`
+	TargetWorkspace        string `json:"target_workspace" jsonschema:"Workspace of the target dashboard: id (GUID) or exact name. Omit it for the source tile's own workspace; pass 00000000-0000-0000-0000-000000000000 for My workspace." minLength:"1" maxLength:"256"`
+	TargetReport           string `json:"target_report" jsonschema:"Bind the copy to this report in the target workspace (id or exact name) instead of the source tile's report." minLength:"1" maxLength:"256"`
+	TargetModel            string `json:"target_model" jsonschema:"Bind the copy to this semantic model (dataset) in the target workspace (id or exact name) instead of the source tile's model." minLength:"1" maxLength:"256"`
+	PositionConflictAction string `json:"position_conflict_action" jsonschema:"What to do when the source tile's position is taken on the target dashboard: Tail (default) puts the copy at the end, Abort refuses the copy." enum:"Tail,Abort" default:"Tail"`
 }
 
 // CloneTileResult is the answer of clone_tile.
@@ -156,9 +156,7 @@ func dashboardTools(d Deps) []Tool {
 				"Use it to find the dashboard list_tiles, get_tile and clone_tile need. "+
 				"Paged: at most top items per call (default 100, at most 1000); when hasMore is true, call again with skip = nextSkip."),
 			annotations("List dashboards", true, false, true),
-			workspaceParam(),
-			topParam(100, 1000, "dashboards"),
-			skipParam(),
+			inputSchema[listDashboardsArgs](),
 			outputSchema[ListDashboardsResult](),
 		),
 		Handler: handle("list dashboards", func(ctx context.Context, _ mcp.CallToolRequest, a listDashboardsArgs) (ListDashboardsResult, error) {
@@ -183,8 +181,7 @@ func dashboardTools(d Deps) []Tool {
 			mcp.WithDescription("Get one dashboard of a workspace by id or exact name: its id, name, whether it is read-only and its web link. "+
 				"list_tiles shows what is on it."),
 			annotations("Get a dashboard", true, false, true),
-			workspaceParam(),
-			dashboardParam(),
+			inputSchema[dashboardArgs](),
 			outputSchema[DashboardResult](),
 		),
 		Handler: handle("get the dashboard", func(ctx context.Context, _ mcp.CallToolRequest, a dashboardArgs) (DashboardResult, error) {
@@ -210,10 +207,7 @@ func dashboardTools(d Deps) []Tool {
 				"Dashboard names need not be unique, so calling this again creates a second dashboard. "+
 				"Needs the Contributor, Member or Admin role in the workspace (and for a user, the Content.Create permission)."),
 			annotations("Create a dashboard", false, false, false),
-			workspaceParam(),
-			mcp.WithString("name", mcp.Required(),
-				mcp.Description("Name of the new dashboard."),
-				mcp.MinLength(1), mcp.MaxLength(256)),
+			inputSchema[createDashboardArgs](),
 			outputSchema[DashboardResult](),
 		),
 		Handler: handle("create the dashboard", func(ctx context.Context, _ mcp.CallToolRequest, a createDashboardArgs) (DashboardResult, error) {
@@ -237,10 +231,7 @@ func dashboardTools(d Deps) []Tool {
 				"(a tile pinned from a report names both; a Q&A tile only the model; text, image and video tiles neither). "+
 				"Paged: at most top items per call (default 100, at most 1000); when hasMore is true, call again with skip = nextSkip."),
 			annotations("List dashboard tiles", true, false, true),
-			workspaceParam(),
-			dashboardParam(),
-			topParam(100, 1000, "tiles"),
-			skipParam(),
+			inputSchema[listTilesArgs](),
 			outputSchema[ListTilesResult](),
 		),
 		Handler: handle("list the tiles", func(ctx context.Context, _ mcp.CallToolRequest, a listTilesArgs) (ListTilesResult, error) {
@@ -269,11 +260,7 @@ func dashboardTools(d Deps) []Tool {
 			mcp.WithDescription("Get one tile of a dashboard by id or exact title: its title, size, and the report and semantic model it shows. "+
 				"The report and model ids work with the reports and datasets tools, e.g. to export the report or query the model."),
 			annotations("Get a dashboard tile", true, false, true),
-			workspaceParam(),
-			dashboardParam(),
-			mcp.WithString("tile", mcp.Required(),
-				mcp.Description("Tile id (GUID) or exact tile title on the dashboard, as returned by list_tiles."),
-				mcp.MinLength(1), mcp.MaxLength(256)),
+			inputSchema[tileArgs](),
 			outputSchema[TileResult](),
 		),
 		Handler: handle("get the tile", func(ctx context.Context, _ mcp.CallToolRequest, a tileArgs) (TileResult, error) {
@@ -304,27 +291,7 @@ func dashboardTools(d Deps) []Tool {
 				"unless target_report or target_model name the report or model there to bind it to. "+
 				"Needs write access to the target dashboard (Contributor, Member or Admin role in its workspace)."),
 			annotations("Clone a dashboard tile", false, false, false),
-			workspaceParam(),
-			dashboardParam(),
-			mcp.WithString("tile", mcp.Required(),
-				mcp.Description("The tile to copy: tile id (GUID) or exact tile title, as returned by list_tiles."),
-				mcp.MinLength(1), mcp.MaxLength(256)),
-			mcp.WithString("target_dashboard", mcp.Required(),
-				mcp.Description("The dashboard to copy the tile to: id (GUID) or exact name in the target workspace."),
-				mcp.MinLength(1), mcp.MaxLength(256)),
-			mcp.WithString("target_workspace",
-				mcp.Description("Workspace of the target dashboard: id (GUID) or exact name. Omit it for the source tile's own workspace; "+
-					"pass "+pbiclient.MyWorkspaceID+" for My workspace."),
-				mcp.MinLength(1), mcp.MaxLength(256)),
-			mcp.WithString("target_report",
-				mcp.Description("Bind the copy to this report in the target workspace (id or exact name) instead of the source tile's report."),
-				mcp.MinLength(1), mcp.MaxLength(256)),
-			mcp.WithString("target_model",
-				mcp.Description("Bind the copy to this semantic model (dataset) in the target workspace (id or exact name) instead of the source tile's model."),
-				mcp.MinLength(1), mcp.MaxLength(256)),
-			mcp.WithString("position_conflict_action",
-				mcp.Description("What to do when the source tile's position is taken on the target dashboard: Tail (default) puts the copy at the end, Abort refuses the copy."),
-				mcp.Enum("Tail", "Abort"), mcp.DefaultString("Tail")),
+			inputSchema[cloneTileArgs](),
 			outputSchema[CloneTileResult](),
 		),
 		Handler: handle("clone the tile", func(ctx context.Context, _ mcp.CallToolRequest, a cloneTileArgs) (CloneTileResult, error) {

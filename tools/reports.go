@@ -28,9 +28,9 @@ type Report struct {
 }
 
 type listReportsArgs struct {
-	Workspace string `json:"workspace"`
-	Top       int    `json:"top"`
-	Skip      int    `json:"skip"`
+	Workspace string `json:"workspace" schema:"$workspace"`
+	Top       int    `json:"top" jsonschema:"Maximum number of reports to return (default 100, at most 1000)." minimum:"1" maximum:"1000" default:"100"`
+	Skip      int    `json:"skip" schema:"$skip"`
 }
 
 // ListReportsResult is the answer of list_reports.
@@ -41,31 +41,31 @@ type ListReportsResult struct {
 }
 
 type exportArgs struct {
-	Workspace          string            `json:"workspace"`
-	Report             string            `json:"report"`
-	Format             string            `json:"format"`
-	Pages              []string          `json:"pages"`
-	BookmarkName       string            `json:"bookmark_name"`
-	BookmarkState      string            `json:"bookmark_state"`
-	ReportLevelFilter  string            `json:"report_level_filter"`
-	Locale             string            `json:"locale"`
-	IncludeHiddenPages bool              `json:"include_hidden_pages"`
-	Identities         []identityArg     `json:"identities"`
-	ParameterValues    []parameterArg    `json:"parameter_values"`
-	FormatSettings     map[string]string `json:"format_settings"`
-	ExportID           string            `json:"export_id"`
-	TimeoutSeconds     int               `json:"timeout_seconds"`
+	Workspace          string            `json:"workspace" schema:"$workspace"`
+	Report             string            `json:"report" schema:"$report" required:"true"`
+	Format             string            `json:"format" required:"true" jsonschema:"File format. Power BI reports: PDF, PPTX (PowerPoint) or PNG. Paginated reports: PDF, ACCESSIBLEPDF, PPTX, XLSX, DOCX, CSV, XML, MHTML or IMAGE." enum:"$exportFormats"`
+	Pages              []string          `json:"pages" jsonschema:"Power BI reports: only these pages, by page name as list_report_pages returns it (e.g. ReportSection1), not the display name. Omit for every visible page." itemMinLength:"1" itemMaxLength:"256" maxItems:"50"`
+	BookmarkName       string            `json:"bookmark_name" jsonschema:"Power BI reports: apply this bookmark of the report to every page. Not with bookmark_state." minLength:"1" maxLength:"256"`
+	BookmarkState      string            `json:"bookmark_state" jsonschema:"Power BI reports: apply this bookmark state (captured with the Power BI JavaScript API) to every page. Not with bookmark_name." minLength:"1" maxLength:"65536"`
+	ReportLevelFilter  string            `json:"report_level_filter" jsonschema:"Power BI reports: one filter in URL filter syntax, e.g. Store/Territory eq 'NC'. Power BI accepts only one." minLength:"1" maxLength:"4096"`
+	Locale             string            `json:"locale" jsonschema:"Power BI reports: the locale to render with, e.g. en-US or de-DE." pattern:"^[a-zA-Z]{2,3}(-[a-zA-Z0-9]{2,8})*$"`
+	IncludeHiddenPages bool              `json:"include_hidden_pages" jsonschema:"Power BI reports: also export hidden pages when no pages are named (default false)." default:"false"`
+	Identities         []identityArg     `json:"identities" jsonschema:"Effective identities for row-level security: the user and roles the data is filtered for. Needed when the model has RLS and the caller is a service principal. At most one for paginated reports." maxItems:"20"`
+	ParameterValues    []parameterArg    `json:"parameter_values" jsonschema:"Paginated reports: report parameter values. Repeat a name for each value of a multi-value parameter." maxItems:"100"`
+	FormatSettings     map[string]string `json:"format_settings" jsonschema:"Paginated reports: device information settings of the format, e.g. {\"OutputFormat\": \"PNG\"} for IMAGE, {\"StartPage\": \"1\", \"EndPage\": \"3\"}." schema:"$formatSettings"`
+	ExportID           string            `json:"export_id" jsonschema:"Resume an export an earlier call left Running, instead of starting a new one (format and the options are then ignored). Export jobs expire after 24 hours." pattern:"$exportIDPattern" maxLength:"1024"`
+	TimeoutSeconds     int               `json:"timeout_seconds" jsonschema:"The longest time to wait for the export job (default {defaultExportWait})." minimum:"1" maximum:"3600" default:"$defaultExportWait"`
 }
 
 type identityArg struct {
-	Username string   `json:"username"`
-	Roles    []string `json:"roles"`
-	Datasets []string `json:"datasets"`
+	Username string   `json:"username" required:"true" jsonschema:"The effective user name, e.g. a UPN" minLength:"1" maxLength:"256"`
+	Roles    []string `json:"roles" jsonschema:"RLS roles" maxItems:"50" itemMinLength:"1" itemMaxLength:"50"`
+	Datasets []string `json:"datasets" jsonschema:"Ids of the semantic models the identity applies to" maxItems:"50" itemPattern:"$guid"`
 }
 
 type parameterArg struct {
-	Name  string `json:"name"`
-	Value string `json:"value"`
+	Name  string `json:"name" required:"true" minLength:"1" maxLength:"256"`
+	Value string `json:"value" required:"true" maxLength:"4096"`
 }
 
 // ExportFile is a file export_report wrote.
@@ -97,9 +97,7 @@ func reportTools(d Deps) []Tool {
 				"Use it to find the report export_report needs. "+
 				"Paged: at most top items per call (default 100, at most 1000); when hasMore is true, call again with skip = nextSkip."),
 			annotations("List reports", true, false, true),
-			workspaceParam(),
-			topParam(100, 1000, "reports"),
-			skipParam(),
+			inputSchema[listReportsArgs](),
 			outputSchema[ListReportsResult](),
 		),
 		Handler: handle("list reports", func(ctx context.Context, _ mcp.CallToolRequest, a listReportsArgs) (ListReportsResult, error) {
@@ -132,61 +130,7 @@ func reportTools(d Deps) []Tool {
 				"Needs the report's workspace on a Premium, Embedded or Fabric capacity (not Pro; PPU not for Power BI reports) and the tenant's export settings enabled (PNG has its own setting, off by default). "+
 				"A multi-page PNG export is a ZIP of one image per page. At most 50 pages per export."),
 			annotations("Export a report to a file", true, false, false),
-			workspaceParam(),
-			itemParam("report", "Report", "list_reports"),
-			mcp.WithString("format", mcp.Required(),
-				mcp.Description("File format. Power BI reports: PDF, PPTX (PowerPoint) or PNG. Paginated reports: PDF, ACCESSIBLEPDF, PPTX, XLSX, DOCX, CSV, XML, MHTML or IMAGE."),
-				mcp.Enum(append(append([]string{}, powerBIFormats...), paginatedOnlyFormats...)...)),
-			mcp.WithArray("pages",
-				mcp.Description("Power BI reports: only these pages, by page name as list_report_pages returns it (e.g. ReportSection1), not the display name. Omit for every visible page."),
-				mcp.WithStringItems(mcp.MinLength(1), mcp.MaxLength(256)), mcp.MaxItems(50)),
-			mcp.WithString("bookmark_name",
-				mcp.Description("Power BI reports: apply this bookmark of the report to every page. Not with bookmark_state."),
-				mcp.MinLength(1), mcp.MaxLength(256)),
-			mcp.WithString("bookmark_state",
-				mcp.Description("Power BI reports: apply this bookmark state (captured with the Power BI JavaScript API) to every page. Not with bookmark_name."),
-				mcp.MinLength(1), mcp.MaxLength(65536)),
-			mcp.WithString("report_level_filter",
-				mcp.Description("Power BI reports: one filter in URL filter syntax, e.g. Store/Territory eq 'NC'. Power BI accepts only one."),
-				mcp.MinLength(1), mcp.MaxLength(4096)),
-			mcp.WithString("locale",
-				mcp.Description("Power BI reports: the locale to render with, e.g. en-US or de-DE."),
-				mcp.Pattern(`^[a-zA-Z]{2,3}(-[a-zA-Z0-9]{2,8})*$`)),
-			mcp.WithBoolean("include_hidden_pages",
-				mcp.Description("Power BI reports: also export hidden pages when no pages are named (default false)."),
-				mcp.DefaultBool(false)),
-			mcp.WithArray("identities",
-				mcp.Description("Effective identities for row-level security: the user and roles the data is filtered for. Needed when the model has RLS and the caller is a service principal. At most one for paginated reports."),
-				mcp.Items(map[string]any{
-					"type": "object",
-					"properties": map[string]any{
-						"username": map[string]any{"type": "string", "minLength": 1, "maxLength": 256, "description": "The effective user name, e.g. a UPN"},
-						"roles":    map[string]any{"type": "array", "maxItems": 50, "items": map[string]any{"type": "string", "minLength": 1, "maxLength": 50}, "description": "RLS roles"},
-						"datasets": map[string]any{"type": "array", "maxItems": 50, "items": map[string]any{"type": "string", "pattern": guidPattern.String()}, "description": "Ids of the semantic models the identity applies to"},
-					},
-					"required":             []string{"username"},
-					"additionalProperties": false,
-				}), mcp.MaxItems(20)),
-			mcp.WithArray("parameter_values",
-				mcp.Description("Paginated reports: report parameter values. Repeat a name for each value of a multi-value parameter."),
-				mcp.Items(map[string]any{
-					"type": "object",
-					"properties": map[string]any{
-						"name":  map[string]any{"type": "string", "minLength": 1, "maxLength": 256},
-						"value": map[string]any{"type": "string", "maxLength": 4096},
-					},
-					"required":             []string{"name", "value"},
-					"additionalProperties": false,
-				}), mcp.MaxItems(100)),
-			mcp.WithObject("format_settings",
-				mcp.Description("Paginated reports: device information settings of the format, e.g. {\"OutputFormat\": \"PNG\"} for IMAGE, {\"StartPage\": \"1\", \"EndPage\": \"3\"}."),
-				mcp.AdditionalProperties(map[string]any{"type": "string", "maxLength": 1024}), mcp.MaxProperties(50)),
-			mcp.WithString("export_id",
-				mcp.Description("Resume an export an earlier call left Running, instead of starting a new one (format and the options are then ignored). Export jobs expire after 24 hours."),
-				mcp.Pattern(exportIDPattern), mcp.MaxLength(1024)),
-			mcp.WithInteger("timeout_seconds",
-				mcp.Description(fmt.Sprintf("The longest time to wait for the export job (default %d).", defaultExportWait)),
-				mcp.Min(1), mcp.Max(3600), mcp.DefaultNumber(defaultExportWait)),
+			inputSchema[exportArgs](),
 			outputSchema[ExportResult](),
 		),
 		Handler: handle("export the report", func(ctx context.Context, req mcp.CallToolRequest, a exportArgs) (ExportResult, error) {
@@ -342,8 +286,8 @@ func exportRequest(ctx context.Context, d Deps, ws WorkspaceRef, rep ItemRef, a 
 }
 
 type reportArgs struct {
-	Workspace string `json:"workspace"`
-	Report    string `json:"report"`
+	Workspace string `json:"workspace" schema:"$workspace"`
+	Report    string `json:"report" schema:"$report" required:"true"`
 }
 
 // ReportDetail is one report with everything get_report tells.
@@ -360,11 +304,18 @@ type GetReportResult struct {
 	Report    ReportDetail `json:"report"`
 }
 
-type listReportItemsArgs struct {
-	Workspace string `json:"workspace"`
-	Report    string `json:"report"`
-	Top       int    `json:"top"`
-	Skip      int    `json:"skip"`
+type listReportPagesArgs struct {
+	Workspace string `json:"workspace" schema:"$workspace"`
+	Report    string `json:"report" schema:"$report" required:"true"`
+	Top       int    `json:"top" jsonschema:"Maximum number of pages to return (default 100, at most 1000)." minimum:"1" maximum:"1000" default:"100"`
+	Skip      int    `json:"skip" schema:"$skip"`
+}
+
+type listReportDatasourcesArgs struct {
+	Workspace string `json:"workspace" schema:"$workspace"`
+	Report    string `json:"report" schema:"$paginatedReport" required:"true"`
+	Top       int    `json:"top" jsonschema:"Maximum number of data sources to return (default 100, at most 1000)." minimum:"1" maximum:"1000" default:"100"`
+	Skip      int    `json:"skip" schema:"$skip"`
 }
 
 // ReportPage is a page of a Power BI report.
@@ -391,11 +342,11 @@ type ListReportDatasourcesResult struct {
 }
 
 type cloneArgs struct {
-	Workspace       string `json:"workspace"`
-	Report          string `json:"report"`
-	Name            string `json:"name"`
-	TargetWorkspace string `json:"target_workspace"`
-	TargetModel     string `json:"target_model"`
+	Workspace       string `json:"workspace" schema:"$workspace"`
+	Report          string `json:"report" schema:"$report" required:"true"`
+	Name            string `json:"name" required:"true" jsonschema:"Name of the new report." minLength:"1" maxLength:"256"`
+	TargetWorkspace string `json:"target_workspace" jsonschema:"Workspace id (GUID) or exact name to put the copy in; 00000000-0000-0000-0000-000000000000 means My workspace. Omit to keep the report's workspace." minLength:"1" maxLength:"256"`
+	TargetModel     string `json:"target_model" jsonschema:"Semantic model id (GUID), or exact name in the target workspace, to bind the copy to. Omit to keep the report's model." minLength:"1" maxLength:"256"`
 }
 
 // CloneReportResult is the answer of clone_report.
@@ -408,11 +359,11 @@ type CloneReportResult struct {
 }
 
 type rebindArgs struct {
-	Workspace        string `json:"workspace"`
-	Report           string `json:"report"`
-	Dataset          string `json:"dataset"`
-	DatasetWorkspace string `json:"dataset_workspace"`
-	Confirm          bool   `json:"confirm"`
+	Workspace        string `json:"workspace" schema:"$workspace"`
+	Report           string `json:"report" schema:"$report" required:"true"`
+	Dataset          string `json:"dataset" required:"true" jsonschema:"Semantic model id (GUID), or exact name in dataset_workspace, to bind the report to." minLength:"1" maxLength:"256"`
+	DatasetWorkspace string `json:"dataset_workspace" jsonschema:"Workspace id or exact name where a dataset given by name lives. Omit for the report's workspace." minLength:"1" maxLength:"256"`
+	Confirm          bool   `json:"confirm" schema:"$confirm"`
 }
 
 // ReportChangeResult is the answer of the tools that change or delete a report.
@@ -423,23 +374,32 @@ type ReportChangeResult struct {
 }
 
 type updateContentArgs struct {
-	Workspace       string `json:"workspace"`
-	Report          string `json:"report"`
-	SourceReport    string `json:"source_report"`
-	SourceWorkspace string `json:"source_workspace"`
-	Confirm         bool   `json:"confirm"`
+	Workspace       string `json:"workspace" schema:"$workspace"`
+	Report          string `json:"report" schema:"$report" required:"true"`
+	SourceReport    string `json:"source_report" required:"true" jsonschema:"Report id (GUID), or exact name in source_workspace, whose content is copied." minLength:"1" maxLength:"256"`
+	SourceWorkspace string `json:"source_workspace" jsonschema:"Workspace id (GUID) or exact name of the source report; 00000000-0000-0000-0000-000000000000 means My workspace. Omit when it is in the same workspace as the report." minLength:"1" maxLength:"256"`
+	Confirm         bool   `json:"confirm" schema:"$confirm"`
 }
 
-type confirmReportArgs struct {
-	Workspace string `json:"workspace"`
-	Report    string `json:"report"`
-	Confirm   bool   `json:"confirm"`
+type takeOverArgs struct {
+	Workspace string `json:"workspace" required:"true" jsonschema:"Workspace id (GUID) or exact workspace name, as returned by list_workspaces. My workspace is not possible here." minLength:"1" maxLength:"256"`
+	Report    string `json:"report" schema:"$paginatedReport" required:"true"`
+	Confirm   bool   `json:"confirm" schema:"$confirm"`
 }
+
+type deleteReportArgs struct {
+	Workspace string `json:"workspace" schema:"$workspace"`
+	Report    string `json:"report" schema:"$report" required:"true"`
+	Confirm   bool   `json:"confirm" schema:"$confirm"`
+}
+
+// downloadTypes are the values of download_report_pbix's download_type.
+var downloadTypes = []string{pbiclient.DownloadIncludeModel, pbiclient.DownloadLiveConnect}
 
 type downloadArgs struct {
-	Workspace    string `json:"workspace"`
-	Report       string `json:"report"`
-	DownloadType string `json:"download_type"`
+	Workspace    string `json:"workspace" schema:"$workspace"`
+	Report       string `json:"report" schema:"$report" required:"true"`
+	DownloadType string `json:"download_type" jsonschema:"IncludeModel: the .pbix carries the semantic model; LiveConnect: it connects live to the model in Power BI. Only for reports in a workspace; omit for the service's default." enum:"$downloadTypes"`
 }
 
 // DownloadReportResult is the answer of download_report_pbix.
@@ -500,8 +460,7 @@ func reportItemTools(d Deps) []Tool {
 			mcp.WithDescription("Get one report: its type (Power BI or paginated), the semantic model it reads and that model's workspace, its web and embed URLs, and whether the caller owns it. "+
 				"Use it to check a report before exporting, cloning or rebinding it."),
 			annotations("Get a report", true, false, true),
-			workspaceParam(),
-			itemParam("report", "Report", "list_reports"),
+			inputSchema[reportArgs](),
 			outputSchema[GetReportResult](),
 		),
 		Handler: handle("get the report", func(ctx context.Context, _ mcp.CallToolRequest, a reportArgs) (GetReportResult, error) {
@@ -523,13 +482,10 @@ func reportItemTools(d Deps) []Tool {
 				"Paginated reports have no pages here. "+
 				"Paged: at most top pages per call (default 100, at most 1000); when hasMore is true, call again with skip = nextSkip."),
 			annotations("List report pages", true, false, true),
-			workspaceParam(),
-			itemParam("report", "Report", "list_reports"),
-			topParam(100, 1000, "pages"),
-			skipParam(),
+			inputSchema[listReportPagesArgs](),
 			outputSchema[ListReportPagesResult](),
 		),
-		Handler: handle("list the report's pages", func(ctx context.Context, _ mcp.CallToolRequest, a listReportItemsArgs) (ListReportPagesResult, error) {
+		Handler: handle("list the report's pages", func(ctx context.Context, _ mcp.CallToolRequest, a listReportPagesArgs) (ListReportPagesResult, error) {
 			ws, rep, err := workspaceAndReport(ctx, d, a.Workspace, a.Report)
 			if err != nil {
 				return ListReportPagesResult{}, err
@@ -552,13 +508,10 @@ func reportItemTools(d Deps) []Tool {
 				"Only paginated reports have this list; a Power BI report reads its semantic model (get_report names it). "+
 				"Paged: at most top items per call (default 100, at most 1000); when hasMore is true, call again with skip = nextSkip."),
 			annotations("List a paginated report's data sources", true, false, true),
-			workspaceParam(),
-			itemParam("report", "Paginated report", "list_reports"),
-			topParam(100, 1000, "data sources"),
-			skipParam(),
+			inputSchema[listReportDatasourcesArgs](),
 			outputSchema[ListReportDatasourcesResult](),
 		),
-		Handler: handle("list the report's data sources", func(ctx context.Context, _ mcp.CallToolRequest, a listReportItemsArgs) (ListReportDatasourcesResult, error) {
+		Handler: handle("list the report's data sources", func(ctx context.Context, _ mcp.CallToolRequest, a listReportDatasourcesArgs) (ListReportDatasourcesResult, error) {
 			ws, rep, err := workspaceAndReport(ctx, d, a.Workspace, a.Report)
 			if err != nil {
 				return ListReportDatasourcesResult{}, err
@@ -581,15 +534,7 @@ func reportItemTools(d Deps) []Tool {
 				"Use it to make a working copy before changing a report, or to publish a report to another workspace. "+
 				"Needs Write permission on the report and Build permission on the target model; a report with a live connection loses it when bound to another model."),
 			annotations("Clone a report", false, false, false),
-			workspaceParam(),
-			itemParam("report", "Report", "list_reports"),
-			mcp.WithString("name", mcp.Required(), mcp.Description("Name of the new report."), mcp.MinLength(1), mcp.MaxLength(256)),
-			mcp.WithString("target_workspace",
-				mcp.Description("Workspace id (GUID) or exact name to put the copy in; 00000000-0000-0000-0000-000000000000 means My workspace. Omit to keep the report's workspace."),
-				mcp.MinLength(1), mcp.MaxLength(256)),
-			mcp.WithString("target_model",
-				mcp.Description("Semantic model id (GUID), or exact name in the target workspace, to bind the copy to. Omit to keep the report's model."),
-				mcp.MinLength(1), mcp.MaxLength(256)),
+			inputSchema[cloneArgs](),
 			outputSchema[CloneReportResult](),
 		),
 		Handler: handle("clone the report", func(ctx context.Context, _ mcp.CallToolRequest, a cloneArgs) (CloneReportResult, error) {
@@ -623,15 +568,7 @@ func reportItemTools(d Deps) []Tool {
 				"DESTRUCTIVE: ask the user first and pass confirm: true only after they agree (clone_report first keeps a copy). Not for paginated reports. "+
 				"A model in another workspace or My workspace is linked into the report's workspace as a shared model; a live-connected report loses its live connection. Needs Write on the report and Build on the model."),
 			annotations("Rebind a report to another model", false, true, true),
-			workspaceParam(),
-			itemParam("report", "Report", "list_reports"),
-			mcp.WithString("dataset", mcp.Required(),
-				mcp.Description("Semantic model id (GUID), or exact name in dataset_workspace, to bind the report to."),
-				mcp.MinLength(1), mcp.MaxLength(256)),
-			mcp.WithString("dataset_workspace",
-				mcp.Description("Workspace id or exact name where a dataset given by name lives. Omit for the report's workspace."),
-				mcp.MinLength(1), mcp.MaxLength(256)),
-			confirmParam(),
+			inputSchema[rebindArgs](),
 			outputSchema[ReportChangeResult](),
 		),
 		Handler: handle("rebind the report", func(ctx context.Context, _ mcp.CallToolRequest, a rebindArgs) (ReportChangeResult, error) {
@@ -667,15 +604,7 @@ func reportItemTools(d Deps) []Tool {
 				"DESTRUCTIVE: the current pages are lost; ask the user first and pass confirm: true only after they agree (clone_report first keeps a copy). "+
 				"Not for paginated reports. Needs Write on the target report and Read on the source."),
 			annotations("Overwrite a report's content", false, true, true),
-			workspaceParam(),
-			itemParam("report", "Report", "list_reports"),
-			mcp.WithString("source_report", mcp.Required(),
-				mcp.Description("Report id (GUID), or exact name in source_workspace, whose content is copied."),
-				mcp.MinLength(1), mcp.MaxLength(256)),
-			mcp.WithString("source_workspace",
-				mcp.Description("Workspace id (GUID) or exact name of the source report; 00000000-0000-0000-0000-000000000000 means My workspace. Omit when it is in the same workspace as the report."),
-				mcp.MinLength(1), mcp.MaxLength(256)),
-			confirmParam(),
+			inputSchema[updateContentArgs](),
 			outputSchema[ReportChangeResult](),
 		),
 		Handler: handle("update the report's content", func(ctx context.Context, _ mcp.CallToolRequest, a updateContentArgs) (ReportChangeResult, error) {
@@ -709,14 +638,10 @@ func reportItemTools(d Deps) []Tool {
 				"DESTRUCTIVE: the previous owner's data source settings stop applying; ask the user first and pass confirm: true only after they agree. "+
 				"Only for paginated reports in a workspace (not My workspace). Needs write access to the report."),
 			annotations("Take over a paginated report's data sources", false, true, true),
-			mcp.WithString("workspace", mcp.Required(),
-				mcp.Description("Workspace id (GUID) or exact workspace name, as returned by list_workspaces. My workspace is not possible here."),
-				mcp.MinLength(1), mcp.MaxLength(256)),
-			itemParam("report", "Paginated report", "list_reports"),
-			confirmParam(),
+			inputSchema[takeOverArgs](),
 			outputSchema[ReportChangeResult](),
 		),
-		Handler: handle("take over the report", func(ctx context.Context, _ mcp.CallToolRequest, a confirmReportArgs) (ReportChangeResult, error) {
+		Handler: handle("take over the report", func(ctx context.Context, _ mcp.CallToolRequest, a takeOverArgs) (ReportChangeResult, error) {
 			ws, rep, err := workspaceAndReport(ctx, d, a.Workspace, a.Report)
 			if err != nil {
 				return ReportChangeResult{}, err
@@ -739,12 +664,10 @@ func reportItemTools(d Deps) []Tool {
 				"DESTRUCTIVE and final: dashboard tiles pinned from the report break; ask the user first and pass confirm: true only after they agree. "+
 				"download_report_pbix keeps a copy of the file first. Needs Admin, Member or Contributor access to the workspace."),
 			annotations("Delete a report", false, true, true),
-			workspaceParam(),
-			itemParam("report", "Report", "list_reports"),
-			confirmParam(),
+			inputSchema[deleteReportArgs](),
 			outputSchema[ReportChangeResult](),
 		),
-		Handler: handle("delete the report", func(ctx context.Context, _ mcp.CallToolRequest, a confirmReportArgs) (ReportChangeResult, error) {
+		Handler: handle("delete the report", func(ctx context.Context, _ mcp.CallToolRequest, a deleteReportArgs) (ReportChangeResult, error) {
 			ws, rep, err := workspaceAndReport(ctx, d, a.Workspace, a.Report)
 			if err != nil {
 				return ReportChangeResult{}, err
@@ -766,11 +689,7 @@ func reportItemTools(d Deps) []Tool {
 				"Power BI refuses reports that were not uploaded as .pbix or were edited in ways Desktop cannot open, and live-connected reports after a rebind. "+
 				"For a PDF, PowerPoint or image of the report, use export_report."),
 			annotations("Download a report's .pbix or .rdl file", true, false, false),
-			workspaceParam(),
-			itemParam("report", "Report", "list_reports"),
-			mcp.WithString("download_type",
-				mcp.Description("IncludeModel: the .pbix carries the semantic model; LiveConnect: it connects live to the model in Power BI. Only for reports in a workspace; omit for the service's default."),
-				mcp.Enum(pbiclient.DownloadIncludeModel, pbiclient.DownloadLiveConnect)),
+			inputSchema[downloadArgs](),
 			outputSchema[DownloadReportResult](),
 		),
 		Handler: handle("download the report", func(ctx context.Context, _ mcp.CallToolRequest, a downloadArgs) (DownloadReportResult, error) {

@@ -357,6 +357,7 @@ func schemaRef(name string) (any, bool) {
 		// capacities.go
 
 		// dashboards.go
+		"dashboard": param(dashboardParam()),
 
 		// dataflows.go
 
@@ -377,6 +378,12 @@ func schemaRef(name string) (any, bool) {
 		// refresh.go
 
 		// reports.go
+		"exportFormats":     append(append([]string{}, powerBIFormats...), paginatedOnlyFormats...),
+		"exportIDPattern":   exportIDPattern,
+		"defaultExportWait": defaultExportWait,
+		"formatSettings": param(mcp.WithObject("format_settings",
+			mcp.AdditionalProperties(map[string]any{"type": "string", "maxLength": 1024}), mcp.MaxProperties(50))),
+		"downloadTypes": downloadTypes,
 
 		// workspaces.go
 		"identifier":        param(identifierParam()),
