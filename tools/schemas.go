@@ -358,6 +358,12 @@ func schemaRef(name string) (any, bool) {
 		// dashboards.go
 
 		// dataflows.go
+		"dataflowWorkspace": param(dataflowWorkspaceParam()),
+		"dataflow":          param(dataflowParam()),
+		"transactionID":     transactionIDPattern,
+		"dataflowDays":      param(daysParam()),
+		"dataflowTimes":     param(timesParam("Times of day (hh:mm, minutes 00 or 30) to refresh at; replaces the current times.", 48)),
+		"dataflowTimeZone":  param(timeZoneParam()),
 
 		// datasets.go
 
