@@ -376,8 +376,16 @@ func schemaRef(name string) (any, bool) {
 		// pipelines.go
 
 		// push.go
+		"pushDataset":          param(pushDatasetParam()),
+		"pushTable":            param(pushTableParam()),
+		"pushTableNamePattern": pathSegmentPattern,
+		"pushDataTypes":        pushDataTypes,
+		"maxPushTables":        maxPushTables,
+		"maxPushColumns":       maxPushColumns,
+		"maxPushRelships":      maxPushRelships,
 
 		// pushrows.go
+		"maxInlineRows": maxInlineRows,
 
 		// refresh.go
 
