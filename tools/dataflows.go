@@ -38,38 +38,59 @@ func resolveDataflow(ctx context.Context, c *pbiclient.Client, workspace, datafl
 }
 
 type dataflowListArgs struct {
-	Workspace string `json:"workspace"`
-	Top       int    `json:"top"`
-	Skip      int    `json:"skip"`
+	Workspace string `json:"workspace" schema:"$dataflowWorkspace" required:"true"`
+	Top       int    `json:"top" jsonschema:"Maximum number of dataflows to return (default 100, at most 1000)." minimum:"1" maximum:"1000" default:"100"`
+	Skip      int    `json:"skip" schema:"$skip"`
 }
 
 type dataflowArgs struct {
-	Workspace string `json:"workspace"`
-	Dataflow  string `json:"dataflow"`
-	Top       int    `json:"top"`
-	Skip      int    `json:"skip"`
+	Workspace string `json:"workspace" schema:"$dataflowWorkspace" required:"true"`
+	Dataflow  string `json:"dataflow" schema:"$dataflow" required:"true"`
+}
+
+type dataflowTransactionsArgs struct {
+	Workspace string `json:"workspace" schema:"$dataflowWorkspace" required:"true"`
+	Dataflow  string `json:"dataflow" schema:"$dataflow" required:"true"`
+	Top       int    `json:"top" jsonschema:"Maximum number of transactions to return (default 20, at most 100)." minimum:"1" maximum:"100" default:"20"`
+	Skip      int    `json:"skip" schema:"$skip"`
+}
+
+type dataflowDatasourcesArgs struct {
+	Workspace string `json:"workspace" schema:"$dataflowWorkspace" required:"true"`
+	Dataflow  string `json:"dataflow" schema:"$dataflow" required:"true"`
+	Top       int    `json:"top" jsonschema:"Maximum number of data sources to return (default 100, at most 1000)." minimum:"1" maximum:"1000" default:"100"`
+	Skip      int    `json:"skip" schema:"$skip"`
+}
+
+type upstreamDataflowsOfDataflowArgs struct {
+	Workspace string `json:"workspace" schema:"$dataflowWorkspace" required:"true"`
+	Dataflow  string `json:"dataflow" schema:"$dataflow" required:"true"`
+	Top       int    `json:"top" jsonschema:"Maximum number of dataflows to return (default 100, at most 1000)." minimum:"1" maximum:"1000" default:"100"`
+	Skip      int    `json:"skip" schema:"$skip"`
 }
 
 type refreshDataflowArgs struct {
-	Workspace    string `json:"workspace"`
-	Dataflow     string `json:"dataflow"`
-	NotifyOption string `json:"notify_option"`
-	ProcessType  string `json:"process_type"`
+	Workspace    string `json:"workspace" schema:"$dataflowWorkspace" required:"true"`
+	Dataflow     string `json:"dataflow" schema:"$dataflow" required:"true"`
+	NotifyOption string `json:"notify_option" jsonschema:"Email the owner: NoNotification (default), MailOnFailure or MailOnCompletion. A service principal gets no mail." enum:"NoNotification,MailOnFailure,MailOnCompletion" default:"NoNotification"`
+	ProcessType  string `json:"process_type" jsonschema:"default (incremental where the dataflow has incremental refresh) or processFull." enum:"default,processFull"`
 }
 
 type cancelDataflowArgs struct {
-	Workspace     string `json:"workspace"`
-	TransactionID string `json:"transaction_id"`
+	Workspace     string `json:"workspace" schema:"$dataflowWorkspace" required:"true"`
+	TransactionID string `json:"transaction_id" required:"true" jsonschema:"The transaction id, exactly as list_dataflow_transactions gives it." pattern:"$transactionID" maxLength:"256"`
 }
 
+// dataflowScheduleArgs are the arguments of update_dataflow_refresh_schedule. Enabled is false
+// also when the argument is left out; the handler tells the two apart by the request.
 type dataflowScheduleArgs struct {
-	Workspace       string   `json:"workspace"`
-	Dataflow        string   `json:"dataflow"`
-	Days            []string `json:"days"`
-	Times           []string `json:"times"`
-	LocalTimeZoneID string   `json:"local_time_zone_id"`
-	Enabled         *bool    `json:"enabled"`
-	NotifyOption    string   `json:"notify_option"`
+	Workspace       string   `json:"workspace" schema:"$dataflowWorkspace" required:"true"`
+	Dataflow        string   `json:"dataflow" schema:"$dataflow" required:"true"`
+	Days            []string `json:"days" schema:"$dataflowDays"`
+	Times           []string `json:"times" schema:"$dataflowTimes"`
+	LocalTimeZoneID string   `json:"local_time_zone_id" schema:"$dataflowTimeZone"`
+	Enabled         bool     `json:"enabled" jsonschema:"true turns the schedule on, false turns it off (alone, with no other argument)."`
+	NotifyOption    string   `json:"notify_option" jsonschema:"Email the owner when a scheduled refresh fails. Service principals must use NoNotification." enum:"NoNotification,MailOnFailure"`
 }
 
 // DataflowListResult is the answer of list_dataflows.
@@ -151,7 +172,7 @@ func dataflowTools(d Deps) []Tool {
 		Definition: mcp.NewTool("list_dataflows",
 			mcp.WithDescription("List the dataflows of a workspace: objectId (a dataflow's id), name, description and owner (configuredBy)."+dataflowLicence),
 			annotations("List dataflows", true, false, true),
-			dataflowWorkspaceParam(), topParam(100, 1000, "dataflows"), skipParam(),
+			inputSchema[dataflowListArgs](),
 			outputSchema[DataflowListResult](),
 		),
 		Handler: handle("list the dataflows", func(ctx context.Context, _ mcp.CallToolRequest, a dataflowListArgs) (DataflowListResult, error) {
@@ -172,7 +193,7 @@ func dataflowTools(d Deps) []Tool {
 			mcp.WithDescription("Read a dataflow's definition (its model.json), summarised: name, description, last change, and its tables (entities) with their columns and types. "+
 				"The Power Query code and storage locations are left out."+dataflowLicence),
 			annotations("Dataflow definition", true, false, true),
-			dataflowWorkspaceParam(), dataflowParam(),
+			inputSchema[dataflowArgs](),
 			outputSchema[DataflowResult](),
 		),
 		Handler: handle("read the dataflow", func(ctx context.Context, _ mcp.CallToolRequest, a dataflowArgs) (DataflowResult, error) {
@@ -202,11 +223,7 @@ func dataflowTools(d Deps) []Tool {
 				"The request is sent once and never repeated; if the answer is lost, check list_dataflow_transactions before trying again. "+
 				"A dataflow refreshes once at a time, and on shared capacity refreshes count against 8 a day."+dataflowLicence),
 			annotations("Refresh a dataflow", false, false, false),
-			dataflowWorkspaceParam(), dataflowParam(),
-			mcp.WithString("notify_option", mcp.Description("Email the owner: NoNotification (default), MailOnFailure or MailOnCompletion. A service principal gets no mail."),
-				mcp.Enum("NoNotification", "MailOnFailure", "MailOnCompletion"), mcp.DefaultString("NoNotification")),
-			mcp.WithString("process_type", mcp.Description("default (incremental where the dataflow has incremental refresh) or processFull."),
-				mcp.Enum("default", "processFull")),
+			inputSchema[refreshDataflowArgs](),
 			outputSchema[DataflowTransactionsResult](),
 		),
 		Handler: handle("refresh the dataflow", func(ctx context.Context, _ mcp.CallToolRequest, a refreshDataflowArgs) (DataflowTransactionsResult, error) {
@@ -229,10 +246,10 @@ func dataflowTools(d Deps) []Tool {
 			mcp.WithDescription("List a dataflow's refreshes (transactions), newest first: id, type (OnDemand or Scheduled), start and end, status. "+
 				"The id is what cancel_dataflow_transaction takes."+dataflowLicence),
 			annotations("Dataflow refreshes", true, false, true),
-			dataflowWorkspaceParam(), dataflowParam(), topParam(20, 100, "transactions"), skipParam(),
+			inputSchema[dataflowTransactionsArgs](),
 			outputSchema[DataflowTransactionsResult](),
 		),
-		Handler: handle("list the dataflow's refreshes", func(ctx context.Context, _ mcp.CallToolRequest, a dataflowArgs) (DataflowTransactionsResult, error) {
+		Handler: handle("list the dataflow's refreshes", func(ctx context.Context, _ mcp.CallToolRequest, a dataflowTransactionsArgs) (DataflowTransactionsResult, error) {
 			ws, df, err := resolveDataflow(ctx, d.Client, a.Workspace, a.Dataflow)
 			if err != nil {
 				return DataflowTransactionsResult{}, err
@@ -246,9 +263,7 @@ func dataflowTools(d Deps) []Tool {
 				"The answer's status says what happened: SuccessfullyMarked (it will stop), AlreadyConcluded (it had ended), NotFound or Invalid. "+
 				"Tables already refreshed by the run keep their new data."+dataflowLicence),
 			annotations("Cancel a dataflow refresh", false, false, true),
-			dataflowWorkspaceParam(),
-			mcp.WithString("transaction_id", mcp.Required(), mcp.Description("The transaction id, exactly as list_dataflow_transactions gives it."),
-				mcp.Pattern(transactionIDPattern), mcp.MaxLength(256)),
+			inputSchema[cancelDataflowArgs](),
 			outputSchema[CancelDataflowResult](),
 		),
 		Handler: handle("cancel the dataflow refresh", func(ctx context.Context, _ mcp.CallToolRequest, a cancelDataflowArgs) (CancelDataflowResult, error) {
@@ -279,10 +294,10 @@ func dataflowTools(d Deps) []Tool {
 		Definition: mcp.NewTool("list_dataflow_datasources",
 			mcp.WithDescription("List the data sources a dataflow reads: type, connection details, and the gateway data source it is bound to, if any."+dataflowLicence),
 			annotations("Dataflow data sources", true, false, true),
-			dataflowWorkspaceParam(), dataflowParam(), topParam(100, 1000, "data sources"), skipParam(),
+			inputSchema[dataflowDatasourcesArgs](),
 			outputSchema[DataflowDatasourcesResult](),
 		),
-		Handler: handle("list the dataflow's data sources", func(ctx context.Context, _ mcp.CallToolRequest, a dataflowArgs) (DataflowDatasourcesResult, error) {
+		Handler: handle("list the dataflow's data sources", func(ctx context.Context, _ mcp.CallToolRequest, a dataflowDatasourcesArgs) (DataflowDatasourcesResult, error) {
 			ws, df, err := resolveDataflow(ctx, d.Client, a.Workspace, a.Dataflow)
 			if err != nil {
 				return DataflowDatasourcesResult{}, err
@@ -300,10 +315,10 @@ func dataflowTools(d Deps) []Tool {
 			mcp.WithDescription("List the dataflows a dataflow reads from (its upstream lineage), by id and workspace. "+
 				"For the dataflows semantic models read from, use list_upstream_dataflows (datasets toolset) instead."+dataflowLicence),
 			annotations("Upstream dataflows of a dataflow", true, false, true),
-			dataflowWorkspaceParam(), dataflowParam(), topParam(100, 1000, "dataflows"), skipParam(),
+			inputSchema[upstreamDataflowsOfDataflowArgs](),
 			outputSchema[UpstreamDataflowsOfDataflowResult](),
 		),
-		Handler: handle("list the upstream dataflows", func(ctx context.Context, _ mcp.CallToolRequest, a dataflowArgs) (UpstreamDataflowsOfDataflowResult, error) {
+		Handler: handle("list the upstream dataflows", func(ctx context.Context, _ mcp.CallToolRequest, a upstreamDataflowsOfDataflowArgs) (UpstreamDataflowsOfDataflowResult, error) {
 			ws, df, err := resolveDataflow(ctx, d.Client, a.Workspace, a.Dataflow)
 			if err != nil {
 				return UpstreamDataflowsOfDataflowResult{}, err
@@ -323,28 +338,26 @@ func dataflowTools(d Deps) []Tool {
 				"times are hh:mm on the hour or half hour, at most 8 a day on shared capacity and 48 on Premium, PPU or Fabric; "+
 				"a service principal can only use notify_option NoNotification."+dataflowLicence),
 			annotations("Change a dataflow's refresh schedule", false, false, true),
-			dataflowWorkspaceParam(), dataflowParam(),
-			daysParam(),
-			timesParam("Times of day (hh:mm, minutes 00 or 30) to refresh at; replaces the current times.", 48),
-			timeZoneParam(),
-			mcp.WithBoolean("enabled", mcp.Description("true turns the schedule on, false turns it off (alone, with no other argument).")),
-			mcp.WithString("notify_option", mcp.Description("Email the owner when a scheduled refresh fails. Service principals must use NoNotification."),
-				mcp.Enum("NoNotification", "MailOnFailure")),
+			inputSchema[dataflowScheduleArgs](),
 			outputSchema[DataflowScheduleResult](),
 		),
-		Handler: handle("change the dataflow's refresh schedule", func(ctx context.Context, _ mcp.CallToolRequest, a dataflowScheduleArgs) (DataflowScheduleResult, error) {
+		Handler: handle("change the dataflow's refresh schedule", func(ctx context.Context, req mcp.CallToolRequest, a dataflowScheduleArgs) (DataflowScheduleResult, error) {
+			var enabled *bool // nil when the argument is left out
+			if v, ok := req.GetArguments()["enabled"]; ok && v != nil {
+				enabled = &a.Enabled
+			}
 			others := len(a.Days) > 0 || len(a.Times) > 0 || a.LocalTimeZoneID != "" || a.NotifyOption != ""
 			switch {
-			case a.Enabled == nil && !others:
+			case enabled == nil && !others:
 				return DataflowScheduleResult{}, userErrorf("Nothing to change: give at least one of days, times, local_time_zone_id, enabled or notify_option.")
-			case a.Enabled != nil && !*a.Enabled && others:
+			case enabled != nil && !*enabled && others:
 				return DataflowScheduleResult{}, userErrorf("Power BI refuses to turn a schedule off and change it in the same request. Call update_dataflow_refresh_schedule with enabled=false alone, or leave enabled out.")
 			}
 			ws, df, err := resolveDataflow(ctx, d.Client, a.Workspace, a.Dataflow)
 			if err != nil {
 				return DataflowScheduleResult{}, err
 			}
-			u := pbiclient.RefreshScheduleUpdate{Days: a.Days, Times: a.Times, Enabled: a.Enabled,
+			u := pbiclient.RefreshScheduleUpdate{Days: a.Days, Times: a.Times, Enabled: enabled,
 				LocalTimeZoneID: a.LocalTimeZoneID, NotifyOption: a.NotifyOption}
 			if err := d.Client.UpdateDataflowRefreshSchedule(ctx, ws.ID, df.ID, u); err != nil {
 				return DataflowScheduleResult{}, err

@@ -21,33 +21,36 @@ const (
 // pushDataTypes are the EDM types push dataset columns can have.
 var pushDataTypes = []string{"Int64", "Double", "Decimal", "Boolean", "DateTime", "String"}
 
+// pushColumnArg is a column of a table, as create_push_dataset and update_table_schema take it.
 type pushColumnArg struct {
-	Name         string `json:"name"`
-	DataType     string `json:"data_type"`
-	FormatString string `json:"format_string"`
+	Name         string `json:"name" required:"true" minLength:"1" maxLength:"100"`
+	DataType     string `json:"data_type" required:"true" jsonschema:"Int64 (whole numbers), Double, Decimal (28 digits, 4 decimals), Boolean, DateTime, String (at most 4,000 characters per value)" enum:"$pushDataTypes"`
+	FormatString string `json:"format_string" jsonschema:"Optional display format, e.g. Currency or 0.00" maxLength:"100"`
 	IsHidden     bool   `json:"is_hidden"`
 }
 
+// pushMeasureArg is a DAX measure of a table, as create_push_dataset and update_table_schema
+// take it.
 type pushMeasureArg struct {
-	Name         string `json:"name"`
-	Expression   string `json:"expression"`
-	FormatString string `json:"format_string"`
-	Description  string `json:"description"`
+	Name         string `json:"name" required:"true" minLength:"1" maxLength:"100"`
+	Expression   string `json:"expression" required:"true" jsonschema:"DAX expression, e.g. SUM(Sales[Amount])" minLength:"1" maxLength:"32000"`
+	FormatString string `json:"format_string" maxLength:"100"`
+	Description  string `json:"description" maxLength:"4000"`
 }
 
 type pushTableArg struct {
-	Name     string           `json:"name"`
-	Columns  []pushColumnArg  `json:"columns"`
-	Measures []pushMeasureArg `json:"measures"`
+	Name     string           `json:"name" required:"true" pattern:"$pushTableNamePattern" maxLength:"100"`
+	Columns  []pushColumnArg  `json:"columns" required:"true" jsonschema:"The columns, at most {maxPushColumns}." minItems:"1" maxItems:"$maxPushColumns"`
+	Measures []pushMeasureArg `json:"measures" jsonschema:"Optional DAX measures of the table." maxItems:"200"`
 }
 
 type pushRelationshipArg struct {
-	Name                   string `json:"name"`
-	FromTable              string `json:"from_table"`
-	FromColumn             string `json:"from_column"`
-	ToTable                string `json:"to_table"`
-	ToColumn               string `json:"to_column"`
-	CrossFilteringBehavior string `json:"cross_filtering_behavior"`
+	Name                   string `json:"name" required:"true" minLength:"1" maxLength:"100"`
+	FromTable              string `json:"from_table" required:"true" minLength:"1"`
+	FromColumn             string `json:"from_column" required:"true" minLength:"1"`
+	ToTable                string `json:"to_table" required:"true" minLength:"1"`
+	ToColumn               string `json:"to_column" required:"true" minLength:"1"`
+	CrossFilteringBehavior string `json:"cross_filtering_behavior" enum:"OneDirection,BothDirections,Automatic"`
 }
 
 func (a pushTableArg) wire(name string) pbiclient.PushTable {
@@ -92,50 +95,12 @@ func pushTableOf(t pbiclient.PushTable) PushTable {
 	return out
 }
 
-// columnsSchema is the JSON schema of a table's columns, shared by create_push_dataset and
-// update_table_schema.
-func columnsSchema() map[string]any {
-	return map[string]any{
-		"type": "array", "minItems": 1, "maxItems": maxPushColumns,
-		"description": fmt.Sprintf("The columns, at most %d.", maxPushColumns),
-		"items": map[string]any{
-			"type": "object",
-			"properties": map[string]any{
-				"name":          map[string]any{"type": "string", "minLength": 1, "maxLength": 100},
-				"data_type":     map[string]any{"type": "string", "enum": pushDataTypes, "description": "Int64 (whole numbers), Double, Decimal (28 digits, 4 decimals), Boolean, DateTime, String (at most 4,000 characters per value)"},
-				"format_string": map[string]any{"type": "string", "maxLength": 100, "description": "Optional display format, e.g. Currency or 0.00"},
-				"is_hidden":     map[string]any{"type": "boolean"},
-			},
-			"required":             []string{"name", "data_type"},
-			"additionalProperties": false,
-		},
-	}
-}
-
-func measuresSchema() map[string]any {
-	return map[string]any{
-		"type": "array", "maxItems": 200,
-		"description": "Optional DAX measures of the table.",
-		"items": map[string]any{
-			"type": "object",
-			"properties": map[string]any{
-				"name":          map[string]any{"type": "string", "minLength": 1, "maxLength": 100},
-				"expression":    map[string]any{"type": "string", "minLength": 1, "maxLength": 32000, "description": "DAX expression, e.g. SUM(Sales[Amount])"},
-				"format_string": map[string]any{"type": "string", "maxLength": 100},
-				"description":   map[string]any{"type": "string", "maxLength": 4000},
-			},
-			"required":             []string{"name", "expression"},
-			"additionalProperties": false,
-		},
-	}
-}
-
 type createPushDatasetArgs struct {
-	Workspace              string                `json:"workspace"`
-	Name                   string                `json:"name"`
-	Tables                 []pushTableArg        `json:"tables"`
-	Relationships          []pushRelationshipArg `json:"relationships"`
-	DefaultRetentionPolicy string                `json:"default_retention_policy"`
+	Workspace              string                `json:"workspace" schema:"$workspace"`
+	Name                   string                `json:"name" required:"true" jsonschema:"Name of the new dataset." minLength:"1" maxLength:"256"`
+	Tables                 []pushTableArg        `json:"tables" required:"true" jsonschema:"The tables, at most {maxPushTables}." minItems:"1" maxItems:"$maxPushTables"`
+	Relationships          []pushRelationshipArg `json:"relationships" jsonschema:"Optional many-to-one relationships: from_table.from_column (many side) to to_table.to_column (one side)." maxItems:"$maxPushRelships"`
+	DefaultRetentionPolicy string                `json:"default_retention_policy" jsonschema:"None keeps every row (up to 5,000,000 per table); basicFIFO keeps the newest 200,000 rows per table and drops older ones." enum:"None,basicFIFO" default:"None"`
 }
 
 // CreatePushDatasetResult is the answer of create_push_dataset.
@@ -148,10 +113,10 @@ type CreatePushDatasetResult struct {
 }
 
 type pushDatasetArgs struct {
-	Workspace string `json:"workspace"`
-	Dataset   string `json:"dataset"`
-	Top       int    `json:"top"`
-	Skip      int    `json:"skip"`
+	Workspace string `json:"workspace" schema:"$workspace"`
+	Dataset   string `json:"dataset" schema:"$pushDataset" required:"true"`
+	Top       int    `json:"top" jsonschema:"Maximum number of tables to return (default 75, at most 75)." minimum:"1" maximum:"75" default:"75"`
+	Skip      int    `json:"skip" schema:"$skip"`
 }
 
 // ListTablesResult is the answer of list_tables.
@@ -163,12 +128,12 @@ type ListTablesResult struct {
 }
 
 type updateTableSchemaArgs struct {
-	Workspace string           `json:"workspace"`
-	Dataset   string           `json:"dataset"`
-	Table     string           `json:"table"`
-	Columns   []pushColumnArg  `json:"columns"`
-	Measures  []pushMeasureArg `json:"measures"`
-	Confirm   bool             `json:"confirm"`
+	Workspace string           `json:"workspace" schema:"$workspace"`
+	Dataset   string           `json:"dataset" schema:"$pushDataset" required:"true"`
+	Table     string           `json:"table" schema:"$pushTable" required:"true"`
+	Columns   []pushColumnArg  `json:"columns" required:"true" jsonschema:"Every column the table is to have, at most {maxPushColumns}." minItems:"1" maxItems:"$maxPushColumns"`
+	Measures  []pushMeasureArg `json:"measures" jsonschema:"Every measure the table is to have; measures left out are removed." maxItems:"200"`
+	Confirm   bool             `json:"confirm" schema:"$confirm"`
 }
 
 // UpdateTableSchemaResult is the answer of update_table_schema.
@@ -180,10 +145,10 @@ type UpdateTableSchemaResult struct {
 }
 
 type tableRowsArgs struct {
-	Workspace string `json:"workspace"`
-	Dataset   string `json:"dataset"`
-	Table     string `json:"table"`
-	Confirm   bool   `json:"confirm"`
+	Workspace string `json:"workspace" schema:"$workspace"`
+	Dataset   string `json:"dataset" schema:"$pushDataset" required:"true"`
+	Table     string `json:"table" schema:"$pushTable" required:"true"`
+	Confirm   bool   `json:"confirm" schema:"$confirm"`
 }
 
 // DeleteRowsResult is the answer of delete_rows.
@@ -200,7 +165,11 @@ func pushTableParam() mcp.ToolOption {
 		mcp.Pattern(pathSegmentPattern), mcp.MaxLength(100))
 }
 
-const pushDatasetDescription = "Push dataset id (GUID) or exact name in the workspace, as returned by list_datasets (addRowsAPIEnabled is true for push datasets)."
+func pushDatasetParam() mcp.ToolOption {
+	return mcp.WithString("dataset", mcp.Required(),
+		mcp.Description("Push dataset id (GUID) or exact name in the workspace, as returned by list_datasets (addRowsAPIEnabled is true for push datasets)."),
+		mcp.MinLength(1), mcp.MaxLength(256))
+}
 
 // resolvePushTable finds a table of a push dataset by name, case-insensitively as Power BI
 // does, so the tools can use its exact name and columns.
@@ -238,39 +207,7 @@ func createPushDatasetTool(d Deps) Tool {
 				"Limits: 75 tables, 75 columns per table, 75 relationships; per table 200,000 rows with the basicFIFO retention policy (oldest rows dropped) or 5,000,000 with None. "+
 				"Each call creates a new dataset, even with a name already in use. Needs Contributor or higher on the workspace; push datasets do not work with service principal profiles."),
 			annotations("Create a push dataset", false, false, false),
-			workspaceParam(),
-			mcp.WithString("name", mcp.Required(), mcp.Description("Name of the new dataset."), mcp.MinLength(1), mcp.MaxLength(256)),
-			mcp.WithArray("tables", mcp.Required(),
-				mcp.Description(fmt.Sprintf("The tables, at most %d.", maxPushTables)),
-				mcp.MinItems(1), mcp.MaxItems(maxPushTables),
-				mcp.Items(map[string]any{
-					"type": "object",
-					"properties": map[string]any{
-						"name":     map[string]any{"type": "string", "pattern": pathSegmentPattern, "maxLength": 100},
-						"columns":  columnsSchema(),
-						"measures": measuresSchema(),
-					},
-					"required":             []string{"name", "columns"},
-					"additionalProperties": false,
-				})),
-			mcp.WithArray("relationships",
-				mcp.Description("Optional many-to-one relationships: from_table.from_column (many side) to to_table.to_column (one side)."),
-				mcp.MaxItems(maxPushRelships),
-				mcp.Items(map[string]any{
-					"type": "object",
-					"properties": map[string]any{
-						"name":                     map[string]any{"type": "string", "minLength": 1, "maxLength": 100},
-						"from_table":               map[string]any{"type": "string", "minLength": 1},
-						"from_column":              map[string]any{"type": "string", "minLength": 1},
-						"to_table":                 map[string]any{"type": "string", "minLength": 1},
-						"to_column":                map[string]any{"type": "string", "minLength": 1},
-						"cross_filtering_behavior": map[string]any{"type": "string", "enum": []string{"OneDirection", "BothDirections", "Automatic"}},
-					},
-					"required":             []string{"name", "from_table", "from_column", "to_table", "to_column"},
-					"additionalProperties": false,
-				})),
-			mcp.WithString("default_retention_policy", mcp.Enum("None", "basicFIFO"), mcp.DefaultString("None"),
-				mcp.Description("None keeps every row (up to 5,000,000 per table); basicFIFO keeps the newest 200,000 rows per table and drops older ones.")),
+			inputSchema[createPushDatasetArgs](),
 			outputSchema[CreatePushDatasetResult](),
 		),
 		Handler: handle("create the push dataset", func(ctx context.Context, _ mcp.CallToolRequest, a createPushDatasetArgs) (CreatePushDatasetResult, error) {
@@ -317,10 +254,7 @@ func listTablesTool(d Deps) Tool {
 				"Only push datasets (addRowsAPIEnabled true) have this operation; for other semantic models use get_dataset_schema. "+
 				"Paged: at most top tables per call (default 75, at most 75)."),
 			annotations("List push dataset tables", true, false, true),
-			workspaceParam(),
-			mcp.WithString("dataset", mcp.Required(), mcp.Description(pushDatasetDescription), mcp.MinLength(1), mcp.MaxLength(256)),
-			topParam(75, 75, "tables"),
-			skipParam(),
+			inputSchema[pushDatasetArgs](),
 			outputSchema[ListTablesResult](),
 		),
 		Handler: handle("list the tables", func(ctx context.Context, _ mcp.CallToolRequest, a pushDatasetArgs) (ListTablesResult, error) {
@@ -355,14 +289,7 @@ func updateTableSchemaTool(d Deps) Tool {
 				"Read the current schema with list_tables first and send every column to keep. Only for push datasets. "+
 				"Destructive: the user must agree before it is called."),
 			annotations("Replace a push table's schema", false, true, true),
-			workspaceParam(),
-			mcp.WithString("dataset", mcp.Required(), mcp.Description(pushDatasetDescription), mcp.MinLength(1), mcp.MaxLength(256)),
-			pushTableParam(),
-			mcp.WithArray("columns", mcp.Required(), mcp.Description(fmt.Sprintf("Every column the table is to have, at most %d.", maxPushColumns)),
-				mcp.MinItems(1), mcp.MaxItems(maxPushColumns), mcp.Items(columnsSchema()["items"])),
-			mcp.WithArray("measures", mcp.Description("Every measure the table is to have; measures left out are removed."),
-				mcp.MaxItems(200), mcp.Items(measuresSchema()["items"])),
-			confirmParam(),
+			inputSchema[updateTableSchemaArgs](),
 			outputSchema[UpdateTableSchemaResult](),
 		),
 		Handler: handle("update the table schema", func(ctx context.Context, _ mcp.CallToolRequest, a updateTableSchemaArgs) (UpdateTableSchemaResult, error) {
@@ -421,10 +348,7 @@ func deleteRowsTool(d Deps) Tool {
 			mcp.WithDescription("Delete ALL rows of a push dataset table; the table and its schema stay. There is no way to delete only some rows. "+
 				"Only for push datasets. Destructive and cannot be undone: the user must agree before it is called."),
 			annotations("Delete all rows of a push table", false, true, true),
-			workspaceParam(),
-			mcp.WithString("dataset", mcp.Required(), mcp.Description(pushDatasetDescription), mcp.MinLength(1), mcp.MaxLength(256)),
-			pushTableParam(),
-			confirmParam(),
+			inputSchema[tableRowsArgs](),
 			outputSchema[DeleteRowsResult](),
 		),
 		Handler: handle("delete the rows", func(ctx context.Context, _ mcp.CallToolRequest, a tableRowsArgs) (DeleteRowsResult, error) {

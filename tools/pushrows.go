@@ -33,16 +33,18 @@ const (
 	pushMaxPacingWait = 90 * time.Second
 	// maxBadValues is how many bad values one answer lists.
 	maxBadValues = 20
+	// maxInlineRows is the most rows add_rows takes inline: as many as one POST rows request carries.
+	maxInlineRows = pbiclient.MaxPushRows
 )
 
 type addRowsArgs struct {
-	Workspace  string           `json:"workspace"`
-	Dataset    string           `json:"dataset"`
-	Table      string           `json:"table"`
-	Rows       []map[string]any `json:"rows"`
-	File       string           `json:"file"`
-	FileFormat string           `json:"file_format"`
-	StartRow   int              `json:"start_row"`
+	Workspace  string           `json:"workspace" schema:"$workspace"`
+	Dataset    string           `json:"dataset" schema:"$pushDataset" required:"true"`
+	Table      string           `json:"table" schema:"$pushTable" required:"true"`
+	Rows       []map[string]any `json:"rows" jsonschema:"Rows given inline, each an object keyed by column name, e.g. {\"ProductID\": 1, \"Name\": \"Road Bike\"}. Use file for more than a few hundred rows. Give rows or file, not both." minItems:"1" maxItems:"$maxInlineRows"`
+	File       string           `json:"file" jsonschema:"A .csv or .json file, by name relative to the server's data directory (the only place files are read from). Give rows or file, not both." minLength:"1" maxLength:"1024"`
+	FileFormat string           `json:"file_format" jsonschema:"The file's format; by default taken from its extension." enum:"csv,json"`
+	StartRow   int              `json:"start_row" jsonschema:"The first data row to send (1 = the first row; in a CSV file the first row after the header). Use it to continue after a call stopped part way." minimum:"1" maximum:"1000000000" default:"1"`
 }
 
 // AddRowsResult is the answer of add_rows.
@@ -71,16 +73,7 @@ func addRowsTool(d Deps) Tool {
 				"If Power BI stops accepting rows part way, the answer says how many were added and the start_row to continue from. "+
 				"With the basicFIFO retention policy a table keeps only its newest 200,000 rows. Rows become queryable with execute_dax_query."),
 			annotations("Add rows to a push table", false, false, false),
-			workspaceParam(),
-			mcp.WithString("dataset", mcp.Required(), mcp.Description(pushDatasetDescription), mcp.MinLength(1), mcp.MaxLength(256)),
-			pushTableParam(),
-			mcp.WithArray("rows", mcp.Description("Rows given inline, each an object keyed by column name, e.g. {\"ProductID\": 1, \"Name\": \"Road Bike\"}. Use file for more than a few hundred rows. Give rows or file, not both."),
-				mcp.MinItems(1), mcp.MaxItems(pbiclient.MaxPushRows), mcp.Items(map[string]any{"type": "object"})),
-			mcp.WithString("file", mcp.Description("A .csv or .json file, by name relative to the server's data directory (the only place files are read from). Give rows or file, not both."),
-				mcp.MinLength(1), mcp.MaxLength(1024)),
-			mcp.WithString("file_format", mcp.Enum("csv", "json"), mcp.Description("The file's format; by default taken from its extension.")),
-			mcp.WithInteger("start_row", mcp.Min(1), mcp.Max(1_000_000_000), mcp.DefaultNumber(1),
-				mcp.Description("The first data row to send (1 = the first row; in a CSV file the first row after the header). Use it to continue after a call stopped part way.")),
+			inputSchema[addRowsArgs](),
 			outputSchema[AddRowsResult](),
 		),
 		Handler: handle("add the rows", func(ctx context.Context, req mcp.CallToolRequest, a addRowsArgs) (AddRowsResult, error) {

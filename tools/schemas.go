@@ -360,6 +360,12 @@ func schemaRef(name string) (any, bool) {
 		"dashboard": param(dashboardParam()),
 
 		// dataflows.go
+		"dataflowWorkspace": param(dataflowWorkspaceParam()),
+		"dataflow":          param(dataflowParam()),
+		"transactionID":     transactionIDPattern,
+		"dataflowDays":      param(daysParam()),
+		"dataflowTimes":     param(timesParam("Times of day (hh:mm, minutes 00 or 30) to refresh at; replaces the current times.", 48)),
+		"dataflowTimeZone":  param(timeZoneParam()),
 
 		// datasets.go
 
@@ -372,8 +378,16 @@ func schemaRef(name string) (any, bool) {
 		// pipelines.go
 
 		// push.go
+		"pushDataset":          param(pushDatasetParam()),
+		"pushTable":            param(pushTableParam()),
+		"pushTableNamePattern": pathSegmentPattern,
+		"pushDataTypes":        pushDataTypes,
+		"maxPushTables":        maxPushTables,
+		"maxPushColumns":       maxPushColumns,
+		"maxPushRelships":      maxPushRelships,
 
 		// pushrows.go
+		"maxInlineRows": maxInlineRows,
 
 		// refresh.go
 
