@@ -364,6 +364,9 @@ func schemaRef(name string) (any, bool) {
 		// embed.go
 
 		// gateways.go
+		"gateway":           param(gatewayParam()),
+		"gatewayDatasource": param(gatewayDatasourceParam()),
+		"principal":         principalPattern,
 
 		// imports.go
 
