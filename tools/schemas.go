@@ -362,6 +362,11 @@ func schemaRef(name string) (any, bool) {
 		// datasets.go
 
 		// embed.go
+		"embedWorkspace":  param(embedWorkspaceParam()),
+		"embedDataset":    param(datasetParam()),
+		"embedDashboard":  param(dashboardParam()),
+		"embedIdentities": param(identitiesParam()),
+		"embedLifetime":   param(lifetimeParam()),
 
 		// gateways.go
 		"gateway":           param(gatewayParam()),
