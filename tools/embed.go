@@ -36,31 +36,21 @@ type EmbedItem struct {
 	QnaEmbedURL string `json:"qnaEmbedUrl,omitempty" jsonschema:"Datasets: where Q&A on the model is embedded"`
 }
 
+// embedIdentityArg is one item of the identities argument.
 type embedIdentityArg struct {
-	Username   string   `json:"username"`
-	Roles      []string `json:"roles"`
-	Datasets   []string `json:"datasets"`
-	CustomData string   `json:"custom_data"`
+	Username   string   `json:"username" required:"true" jsonschema:"The effective user name RLS rules see (USERNAME(), USERPRINCIPALNAME())" minLength:"1" maxLength:"256"`
+	Roles      []string `json:"roles" jsonschema:"RLS roles to apply" maxItems:"50" itemMinLength:"1" itemMaxLength:"50" itemPattern:"^[^,]+$"`
+	Datasets   []string `json:"datasets" jsonschema:"Semantic model ids (GUIDs) the identity applies to" maxItems:"50" itemPattern:"$guid"`
+	CustomData string   `json:"custom_data" jsonschema:"Value of CUSTOMDATA() in the model's RLS rules" maxLength:"1024"`
 }
 
+// identitiesParam declares the identities argument of every embed tool; its items are
+// embedIdentityArg's fields.
 func identitiesParam() mcp.ToolOption {
 	return mcp.WithArray("identities",
 		mcp.Description("Row-level security identities. Required by Power BI for a service principal when a model has RLS (isEffectiveIdentityRequired in get_dataset); refused for a model without RLS. "+
 			"datasets defaults to the model(s) the token covers."),
-		mcp.MaxItems(50),
-		mcp.Items(map[string]any{
-			"type": "object",
-			"properties": map[string]any{
-				"username": map[string]any{"type": "string", "minLength": 1, "maxLength": 256, "description": "The effective user name RLS rules see (USERNAME(), USERPRINCIPALNAME())"},
-				"roles": map[string]any{"type": "array", "maxItems": 50, "description": "RLS roles to apply",
-					"items": map[string]any{"type": "string", "minLength": 1, "maxLength": 50, "pattern": "^[^,]+$"}},
-				"datasets": map[string]any{"type": "array", "maxItems": 50, "description": "Semantic model ids (GUIDs) the identity applies to",
-					"items": map[string]any{"type": "string", "pattern": guidPattern.String()}},
-				"custom_data": map[string]any{"type": "string", "maxLength": 1024, "description": "Value of CUSTOMDATA() in the model's RLS rules"},
-			},
-			"required":             []string{"username"},
-			"additionalProperties": false,
-		}))
+		mcp.MaxItems(50))
 }
 
 func lifetimeParam() mcp.ToolOption {
@@ -108,36 +98,87 @@ func embedWorkspaceParam() mcp.ToolOption {
 const embedLicence = "Tokens for content on shared capacity are limited trial tokens (Power BI answers 403 once they are used up); production embedding needs a Premium, Embedded (A SKU) or Fabric capacity. "
 
 type v2ReportArg struct {
-	Report    string `json:"report"`
-	Workspace string `json:"workspace"`
-	AllowEdit bool   `json:"allow_edit"`
+	Report    string `json:"report" required:"true" jsonschema:"Report id (GUID) or exact name" minLength:"1" maxLength:"256"`
+	Workspace string `json:"workspace" jsonschema:"Workspace of this report (id or exact name); default the workspace argument" minLength:"1" maxLength:"256"`
+	AllowEdit bool   `json:"allow_edit" jsonschema:"Let the embedded report be edited"`
 }
 
 type v2DatasetArg struct {
-	Dataset         string `json:"dataset"`
-	Workspace       string `json:"workspace"`
-	XmlaPermissions string `json:"xmla_permissions"`
+	Dataset         string `json:"dataset" required:"true" jsonschema:"Semantic model id (GUID) or exact name" minLength:"1" maxLength:"256"`
+	Workspace       string `json:"workspace" jsonschema:"Workspace of this model (id or exact name); default the workspace argument" minLength:"1" maxLength:"256"`
+	XmlaPermissions string `json:"xmla_permissions" jsonschema:"ReadOnly also allows reading the model through its XMLA endpoint (default Off)" enum:"Off,ReadOnly"`
 }
 
 type generateEmbedTokenArgs struct {
-	Workspace         string             `json:"workspace"`
-	Reports           []v2ReportArg      `json:"reports"`
-	Datasets          []v2DatasetArg     `json:"datasets"`
-	TargetWorkspaces  []string           `json:"target_workspaces"`
-	Identities        []embedIdentityArg `json:"identities"`
-	LifetimeInMinutes int                `json:"lifetime_in_minutes"`
+	Workspace         string             `json:"workspace" schema:"$embedWorkspace" required:"true"`
+	Reports           []v2ReportArg      `json:"reports" jsonschema:"Reports to embed." maxItems:"50"`
+	Datasets          []v2DatasetArg     `json:"datasets" jsonschema:"Semantic models to embed or query, besides the reports' own." maxItems:"50"`
+	TargetWorkspaces  []string           `json:"target_workspaces" jsonschema:"Workspaces (id or exact name) the embedded report may be saved to as a new report." maxItems:"50" itemMinLength:"1" itemMaxLength:"256"`
+	Identities        []embedIdentityArg `json:"identities" schema:"$embedIdentities"`
+	LifetimeInMinutes int                `json:"lifetime_in_minutes" schema:"$embedLifetime"`
 }
 
+// The single-item tools each declare their own arguments; v1Tool reads them as a v1ItemArgs.
+
+type reportEmbedTokenArgs struct {
+	Workspace         string             `json:"workspace" schema:"$embedWorkspace" required:"true"`
+	Report            string             `json:"report" schema:"$report" required:"true"`
+	AccessLevel       string             `json:"access_level" jsonschema:"View (default) or Edit." enum:"View,Edit" default:"View"`
+	AllowSaveAs       bool               `json:"allow_save_as" jsonschema:"Let the embedded report be saved as a new report." default:"false"`
+	Identities        []embedIdentityArg `json:"identities" schema:"$embedIdentities"`
+	LifetimeInMinutes int                `json:"lifetime_in_minutes" schema:"$embedLifetime"`
+}
+
+type datasetEmbedTokenArgs struct {
+	Workspace         string             `json:"workspace" schema:"$embedWorkspace" required:"true"`
+	Dataset           string             `json:"dataset" schema:"$embedDataset" required:"true"`
+	Identities        []embedIdentityArg `json:"identities" schema:"$embedIdentities"`
+	LifetimeInMinutes int                `json:"lifetime_in_minutes" schema:"$embedLifetime"`
+}
+
+type dashboardEmbedTokenArgs struct {
+	Workspace         string             `json:"workspace" schema:"$embedWorkspace" required:"true"`
+	Dashboard         string             `json:"dashboard" schema:"$embedDashboard" required:"true"`
+	Identities        []embedIdentityArg `json:"identities" schema:"$embedIdentities"`
+	LifetimeInMinutes int                `json:"lifetime_in_minutes" schema:"$embedLifetime"`
+}
+
+type tileEmbedTokenArgs struct {
+	Workspace         string             `json:"workspace" schema:"$embedWorkspace" required:"true"`
+	Dashboard         string             `json:"dashboard" schema:"$embedDashboard" required:"true"`
+	Tile              string             `json:"tile" required:"true" jsonschema:"Tile id (GUID) or exact tile title on the dashboard, as returned by list_tiles." minLength:"1" maxLength:"256"`
+	Identities        []embedIdentityArg `json:"identities" schema:"$embedIdentities"`
+	LifetimeInMinutes int                `json:"lifetime_in_minutes" schema:"$embedLifetime"`
+}
+
+func (a reportEmbedTokenArgs) v1() v1ItemArgs {
+	return v1ItemArgs{Workspace: a.Workspace, Report: a.Report, AccessLevel: a.AccessLevel, AllowSaveAs: a.AllowSaveAs,
+		Identities: a.Identities, LifetimeInMinutes: a.LifetimeInMinutes}
+}
+
+func (a datasetEmbedTokenArgs) v1() v1ItemArgs {
+	return v1ItemArgs{Workspace: a.Workspace, Dataset: a.Dataset, Identities: a.Identities, LifetimeInMinutes: a.LifetimeInMinutes}
+}
+
+func (a dashboardEmbedTokenArgs) v1() v1ItemArgs {
+	return v1ItemArgs{Workspace: a.Workspace, Dashboard: a.Dashboard, Identities: a.Identities, LifetimeInMinutes: a.LifetimeInMinutes}
+}
+
+func (a tileEmbedTokenArgs) v1() v1ItemArgs {
+	return v1ItemArgs{Workspace: a.Workspace, Dashboard: a.Dashboard, Tile: a.Tile, Identities: a.Identities, LifetimeInMinutes: a.LifetimeInMinutes}
+}
+
+// v1ItemArgs is what a single-item tool was asked, whichever its item.
 type v1ItemArgs struct {
-	Workspace         string             `json:"workspace"`
-	Report            string             `json:"report"`
-	Dataset           string             `json:"dataset"`
-	Dashboard         string             `json:"dashboard"`
-	Tile              string             `json:"tile"`
-	AccessLevel       string             `json:"access_level"`
-	AllowSaveAs       bool               `json:"allow_save_as"`
-	Identities        []embedIdentityArg `json:"identities"`
-	LifetimeInMinutes int                `json:"lifetime_in_minutes"`
+	Workspace         string
+	Report            string
+	Dataset           string
+	Dashboard         string
+	Tile              string
+	AccessLevel       string
+	AllowSaveAs       bool
+	Identities        []embedIdentityArg
+	LifetimeInMinutes int
 }
 
 func embedTools(d Deps) []Tool {
@@ -151,85 +192,51 @@ func embedTools(d Deps) []Tool {
 				"The token is a SECRET for the embedding application: do not show it to the user. "+embedLicence+
 				"The caller needs read access to every item and a role in each workspace (a service principal: Member or Admin, and the tenant setting allowing service principals to use Power BI APIs); allow_edit and target workspaces need write access."),
 			annotations("Generate an embed token", false, false, false),
-			embedWorkspaceParam(),
-			mcp.WithArray("reports", mcp.Description("Reports to embed."), mcp.MaxItems(50),
-				mcp.Items(map[string]any{
-					"type": "object",
-					"properties": map[string]any{
-						"report":     map[string]any{"type": "string", "minLength": 1, "maxLength": 256, "description": "Report id (GUID) or exact name"},
-						"workspace":  map[string]any{"type": "string", "minLength": 1, "maxLength": 256, "description": "Workspace of this report (id or exact name); default the workspace argument"},
-						"allow_edit": map[string]any{"type": "boolean", "description": "Let the embedded report be edited"},
-					},
-					"required": []string{"report"}, "additionalProperties": false,
-				})),
-			mcp.WithArray("datasets", mcp.Description("Semantic models to embed or query, besides the reports' own."), mcp.MaxItems(50),
-				mcp.Items(map[string]any{
-					"type": "object",
-					"properties": map[string]any{
-						"dataset":          map[string]any{"type": "string", "minLength": 1, "maxLength": 256, "description": "Semantic model id (GUID) or exact name"},
-						"workspace":        map[string]any{"type": "string", "minLength": 1, "maxLength": 256, "description": "Workspace of this model (id or exact name); default the workspace argument"},
-						"xmla_permissions": map[string]any{"type": "string", "enum": []string{"Off", "ReadOnly"}, "description": "ReadOnly also allows reading the model through its XMLA endpoint (default Off)"},
-					},
-					"required": []string{"dataset"}, "additionalProperties": false,
-				})),
-			mcp.WithArray("target_workspaces", mcp.Description("Workspaces (id or exact name) the embedded report may be saved to as a new report."),
-				mcp.MaxItems(50), mcp.WithStringItems(mcp.MinLength(1), mcp.MaxLength(256))),
-			identitiesParam(),
-			lifetimeParam(),
+			inputSchema[generateEmbedTokenArgs](),
 			outputSchema[EmbedTokenResult](),
 		),
 		Handler: handle("generate the embed token", func(ctx context.Context, _ mcp.CallToolRequest, a generateEmbedTokenArgs) (EmbedTokenResult, error) {
 			return generateV2(ctx, d.Client, a)
 		}),
 	},
-		v1Tool(d, "generate_report_embed_token", "Generate a report embed token",
+		v1Tool[reportEmbedTokenArgs](d, "generate_report_embed_token", "Generate a report embed token",
 			"Generate an embed token (\"embed for your customers\", app owns data) to view or edit one report, and return it with the report's embed URL. "+
 				"access_level Edit lets the embedded report be edited; allow_save_as lets it be saved as a copy. ",
-			[]mcp.ToolOption{reportParam(),
-				mcp.WithString("access_level", mcp.Description("View (default) or Edit."), mcp.Enum("View", "Edit"), mcp.DefaultString("View")),
-				mcp.WithBoolean("allow_save_as", mcp.Description("Let the embedded report be saved as a new report."), mcp.DefaultBool(false))},
 			reportTarget),
-		v1Tool(d, "generate_report_create_embed_token", "Generate a report-creation embed token",
+		v1Tool[datasetEmbedTokenArgs](d, "generate_report_create_embed_token", "Generate a report-creation embed token",
 			"Generate an embed token (\"embed for your customers\", app owns data) to create a new report on a semantic model in the embedding app, and return it with the model's create-report embed URL. "+
 				"The caller also needs the Content.Create permission. ",
-			[]mcp.ToolOption{datasetParam()},
 			createTarget),
-		v1Tool(d, "generate_dataset_embed_token", "Generate a semantic model embed token",
+		v1Tool[datasetEmbedTokenArgs](d, "generate_dataset_embed_token", "Generate a semantic model embed token",
 			"Generate an embed token (\"embed for your customers\", app owns data) for one semantic model, e.g. for Q&A or to query it from the embedding app, and return it with the model's Q&A and create-report embed URLs. ",
-			[]mcp.ToolOption{datasetParam()},
 			datasetTokenTarget),
-		v1Tool(d, "generate_dashboard_embed_token", "Generate a dashboard embed token",
+		v1Tool[dashboardEmbedTokenArgs](d, "generate_dashboard_embed_token", "Generate a dashboard embed token",
 			"Generate an embed token (\"embed for your customers\", app owns data) to view one dashboard, and return it with the dashboard's embed URL. ",
-			[]mcp.ToolOption{dashboardParam()},
 			dashboardTarget),
-		v1Tool(d, "generate_tile_embed_token", "Generate a tile embed token",
+		v1Tool[tileEmbedTokenArgs](d, "generate_tile_embed_token", "Generate a tile embed token",
 			"Generate an embed token (\"embed for your customers\", app owns data) to view one dashboard tile, and return it with the tile's embed URL. ",
-			[]mcp.ToolOption{dashboardParam(), mcp.WithString("tile", mcp.Required(),
-				mcp.Description("Tile id (GUID) or exact tile title on the dashboard, as returned by list_tiles."),
-				mcp.MinLength(1), mcp.MaxLength(256))},
 			tileTarget),
 	}
 }
 
 func datasetParam() mcp.ToolOption { return itemParam("dataset", "Dataset", "list_datasets") }
-func reportParam() mcp.ToolOption  { return itemParam("report", "Report", "list_reports") }
 
 // v1Target resolves the item of a single-item tool, describes it, and asks for its token.
 type v1Target func(ctx context.Context, c *pbiclient.Client, ws WorkspaceRef, a v1ItemArgs) (items []EmbedItem, datasets []string, gen func(pbiclient.GenerateTokenRequest) (pbiclient.EmbedToken, error), err error)
 
-func v1Tool(d Deps, name, title, desc string, params []mcp.ToolOption, target v1Target) Tool {
-	opts := []mcp.ToolOption{
-		mcp.WithDescription(desc + "The token is a SECRET for the embedding application: do not show it to the user. " + embedLicence +
-			"The caller needs read access to the item and a role in the workspace (a service principal: Member or Admin, and the tenant setting allowing service principals to use Power BI APIs); editing and saving need write access."),
-		annotations(title, false, false, false),
-		embedWorkspaceParam(),
-	}
-	opts = append(opts, params...)
-	opts = append(opts, identitiesParam(), lifetimeParam(), outputSchema[EmbedTokenResult]())
+// v1Tool is a tool whose token is for one item. A declares its arguments.
+func v1Tool[A interface{ v1() v1ItemArgs }](d Deps, name, title, desc string, target v1Target) Tool {
 	return Tool{
-		Toolset:    "embed",
-		Definition: mcp.NewTool(name, opts...),
-		Handler: handle("generate the embed token", func(ctx context.Context, _ mcp.CallToolRequest, a v1ItemArgs) (EmbedTokenResult, error) {
+		Toolset: "embed",
+		Definition: mcp.NewTool(name,
+			mcp.WithDescription(desc+"The token is a SECRET for the embedding application: do not show it to the user. "+embedLicence+
+				"The caller needs read access to the item and a role in the workspace (a service principal: Member or Admin, and the tenant setting allowing service principals to use Power BI APIs); editing and saving need write access."),
+			annotations(title, false, false, false),
+			inputSchema[A](),
+			outputSchema[EmbedTokenResult](),
+		),
+		Handler: handle("generate the embed token", func(ctx context.Context, _ mcp.CallToolRequest, args A) (EmbedTokenResult, error) {
+			a := args.v1()
 			ws, err := embedWorkspace(ctx, d.Client, a.Workspace)
 			if err != nil {
 				return EmbedTokenResult{}, err

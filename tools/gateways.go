@@ -71,20 +71,24 @@ func resolveGatewayDatasource(ctx context.Context, c *pbiclient.Client, gw ItemR
 		func(ds pbiclient.GatewayDatasource) (string, string) { return ds.ID, ds.DatasourceName })
 }
 
+type getGatewayArgs struct {
+	Gateway string `json:"gateway" schema:"$gateway" required:"true"`
+}
+
 type gatewayArgs struct {
-	Gateway string `json:"gateway"`
-	Top     int    `json:"top"`
-	Skip    int    `json:"skip"`
+	Gateway string `json:"gateway" schema:"$gateway" required:"true"`
+	Top     int    `json:"top" jsonschema:"Maximum number of data sources to return (default 100, at most 1000)." minimum:"1" maximum:"1000" default:"100"`
+	Skip    int    `json:"skip" schema:"$skip"`
 }
 
 type gatewayDatasourceArgs struct {
-	Gateway    string `json:"gateway"`
-	Datasource string `json:"datasource"`
+	Gateway    string `json:"gateway" schema:"$gateway" required:"true"`
+	Datasource string `json:"datasource" schema:"$gatewayDatasource" required:"true"`
 }
 
 type gatewayListArgs struct {
-	Top  int `json:"top"`
-	Skip int `json:"skip"`
+	Top  int `json:"top" jsonschema:"Maximum number of gateways to return (default 100, at most 1000)." minimum:"1" maximum:"1000" default:"100"`
+	Skip int `json:"skip" schema:"$skip"`
 }
 
 // GatewayListResult is the answer of list_gateways and discover_gateways.
@@ -155,7 +159,7 @@ func gatewayTools(d Deps) []Tool {
 			mcp.WithDescription("List the on-premises data gateways the signed-in identity is an admin of: id, name, type and status. "+
 				"Use it to find the gateway a semantic model's data sources go through (list_datasources shows their gatewayId)."+gatewayLicence),
 			annotations("List gateways", true, false, true),
-			topParam(100, 1000, "gateways"), skipParam(),
+			inputSchema[gatewayListArgs](),
 			outputSchema[GatewayListResult](),
 		),
 		Handler: handle("list the gateways", func(ctx context.Context, _ mcp.CallToolRequest, a gatewayListArgs) (GatewayListResult, error) {
@@ -175,10 +179,10 @@ func gatewayTools(d Deps) []Tool {
 		Definition: mcp.NewTool("get_gateway",
 			mcp.WithDescription("Read one on-premises data gateway: id, name, type and status."+gatewayLicence),
 			annotations("Gateway", true, false, true),
-			gatewayParam(),
+			inputSchema[getGatewayArgs](),
 			outputSchema[GatewayResult](),
 		),
-		Handler: handle("read the gateway", func(ctx context.Context, _ mcp.CallToolRequest, a gatewayArgs) (GatewayResult, error) {
+		Handler: handle("read the gateway", func(ctx context.Context, _ mcp.CallToolRequest, a getGatewayArgs) (GatewayResult, error) {
 			gw, err := resolveGateway(ctx, d.Client, a.Gateway)
 			if err != nil {
 				return GatewayResult{}, err
@@ -195,7 +199,7 @@ func gatewayTools(d Deps) []Tool {
 			mcp.WithDescription("List the data sources defined on a gateway: name, type, connection details (server, database, path, url) and credential type. "+
 				"Credentials themselves are never returned."+gatewayLicence),
 			annotations("List gateway data sources", true, false, true),
-			gatewayParam(), topParam(100, 1000, "data sources"), skipParam(),
+			inputSchema[gatewayArgs](),
 			outputSchema[GatewayDatasourceListResult](),
 		),
 		Handler: handle("list the gateway's data sources", func(ctx context.Context, _ mcp.CallToolRequest, a gatewayArgs) (GatewayDatasourceListResult, error) {
@@ -223,7 +227,7 @@ func gatewayTools(d Deps) []Tool {
 		Definition: mcp.NewTool("get_gateway_datasource",
 			mcp.WithDescription("Read one data source of a gateway: name, type, connection details and credential type (never the credentials)."+gatewayLicence),
 			annotations("Gateway data source", true, false, true),
-			gatewayParam(), gatewayDatasourceParam(),
+			inputSchema[gatewayDatasourceArgs](),
 			outputSchema[GatewayDatasourceResult](),
 		),
 		Handler: handle("read the gateway data source", func(ctx context.Context, _ mcp.CallToolRequest, a gatewayDatasourceArgs) (GatewayDatasourceResult, error) {
@@ -245,7 +249,7 @@ func gatewayTools(d Deps) []Tool {
 				"(e.g. DM_GWPipeline_Client_GatewayUnreachable: the gateway machine is offline or cannot reach Power BI). "+
 				"Use it when refreshes of models bound to the gateway fail."+gatewayLicence),
 			annotations("Gateway data source status", true, false, true),
-			gatewayParam(), gatewayDatasourceParam(),
+			inputSchema[gatewayDatasourceArgs](),
 			outputSchema[GatewayDatasourceStatusResult](),
 		),
 		Handler: handle("check the gateway data source", func(ctx context.Context, _ mcp.CallToolRequest, a gatewayDatasourceArgs) (GatewayDatasourceStatusResult, error) {
@@ -273,7 +277,7 @@ func gatewayTools(d Deps) []Tool {
 		Definition: mcp.NewTool("list_gateway_datasource_users",
 			mcp.WithDescription("List who may use a gateway data source, and with which right (Read, or ReadOverrideEffectiveIdentity for Analysis Services)."+gatewayLicence),
 			annotations("Gateway data source users", true, false, true),
-			gatewayParam(), gatewayDatasourceParam(), topParam(100, 1000, "users"), skipParam(),
+			inputSchema[gatewayUsersArgs](),
 			outputSchema[GatewayDatasourceUsersResult](),
 		),
 		Handler: handle("list the data source's users", func(ctx context.Context, _ mcp.CallToolRequest, a gatewayUsersArgs) (GatewayDatasourceUsersResult, error) {
@@ -294,11 +298,7 @@ func gatewayTools(d Deps) []Tool {
 			mcp.WithDescription("Let a user use a gateway data source (for models they publish), or change their right: Read, or ReadOverrideEffectiveIdentity "+
 				"(Power BI Embedded, on-premises Analysis Services sources only). Users are named by email address; Entra groups are not supported by Power BI here."+gatewayLicence),
 			annotations("Add a gateway data source user", false, false, true),
-			gatewayParam(), gatewayDatasourceParam(),
-			mcp.WithString("email_address", mcp.Required(), mcp.Description("The user's email address (UPN)."),
-				mcp.Pattern(`^[^@\s]+@[^@\s]+$`), mcp.MaxLength(256)),
-			mcp.WithString("access_right", mcp.Description("Read (default) or ReadOverrideEffectiveIdentity."),
-				mcp.Enum("Read", "ReadOverrideEffectiveIdentity"), mcp.DefaultString("Read")),
+			inputSchema[addGatewayUserArgs](),
 			outputSchema[GatewayDatasourceUsersResult](),
 		),
 		Handler: handle("add the data source user", func(ctx context.Context, _ mcp.CallToolRequest, a addGatewayUserArgs) (GatewayDatasourceUsersResult, error) {
@@ -322,10 +322,7 @@ func gatewayTools(d Deps) []Tool {
 			mcp.WithDescription("DESTRUCTIVE: take away a user's access to a gateway data source. Models they own that use it stop refreshing through the gateway. "+
 				"Ask the user first and pass confirm: true only after they agreed; without it nothing changes."+gatewayLicence),
 			annotations("Remove a gateway data source user", false, true, true),
-			gatewayParam(), gatewayDatasourceParam(),
-			mcp.WithString("email_address", mcp.Required(), mcp.Description("The user's email address, as list_gateway_datasource_users shows it."),
-				mcp.Pattern(principalPattern), mcp.MaxLength(256)),
-			confirmParam(),
+			inputSchema[removeGatewayUserArgs](),
 			outputSchema[GatewayDatasourceUsersResult](),
 		),
 		Handler: handle("remove the data source user", func(ctx context.Context, _ mcp.CallToolRequest, a removeGatewayUserArgs) (GatewayDatasourceUsersResult, error) {
@@ -349,9 +346,7 @@ func gatewayTools(d Deps) []Tool {
 			mcp.WithDescription("List the gateways a semantic model (dataset) can be bound to: those with data sources matching the model's. "+
 				"Use it before bind_dataset_to_gateway."),
 			annotations("Gateways for a model", true, false, true),
-			workspaceParam(),
-			itemParam("dataset", "Semantic model (dataset)", "list_datasets"),
-			topParam(100, 1000, "gateways"), skipParam(),
+			inputSchema[discoverGatewaysArgs](),
 			outputSchema[GatewayListResult](),
 		),
 		Handler: handle("discover gateways", func(ctx context.Context, _ mcp.CallToolRequest, a discoverGatewaysArgs) (GatewayListResult, error) {
@@ -382,11 +377,7 @@ func gatewayTools(d Deps) []Tool {
 				"name them with datasources when the gateway has several for the same connection. The answer lists the model's data sources as bound. "+
 				"Needs Dataset.ReadWrite.All and write access to the model, and the signed-in identity must itself be a user of those gateway data sources (list_gateway_datasource_users shows who is). On-premises gateways only."),
 			annotations("Bind a model to a gateway", false, false, true),
-			workspaceParam(),
-			itemParam("dataset", "Semantic model (dataset)", "list_datasets"),
-			gatewayParam(),
-			mcp.WithArray("datasources", mcp.Description("Gateway data source ids (GUIDs) to bind to, from list_gateway_datasources. Omit them to let Power BI match by connection."),
-				mcp.WithStringItems(mcp.Pattern(guidPattern.String())), mcp.MaxItems(100), mcp.UniqueItems(true)),
+			inputSchema[bindGatewayArgs](),
 			outputSchema[BindToGatewayResult](),
 		),
 		Handler: handle("bind the model to the gateway", func(ctx context.Context, _ mcp.CallToolRequest, a bindGatewayArgs) (BindToGatewayResult, error) {
@@ -416,38 +407,38 @@ func gatewayTools(d Deps) []Tool {
 }
 
 type gatewayUsersArgs struct {
-	Gateway    string `json:"gateway"`
-	Datasource string `json:"datasource"`
-	Top        int    `json:"top"`
-	Skip       int    `json:"skip"`
+	Gateway    string `json:"gateway" schema:"$gateway" required:"true"`
+	Datasource string `json:"datasource" schema:"$gatewayDatasource" required:"true"`
+	Top        int    `json:"top" jsonschema:"Maximum number of users to return (default 100, at most 1000)." minimum:"1" maximum:"1000" default:"100"`
+	Skip       int    `json:"skip" schema:"$skip"`
 }
 
 type addGatewayUserArgs struct {
-	Gateway      string `json:"gateway"`
-	Datasource   string `json:"datasource"`
-	EmailAddress string `json:"email_address"`
-	AccessRight  string `json:"access_right"`
+	Gateway      string `json:"gateway" schema:"$gateway" required:"true"`
+	Datasource   string `json:"datasource" schema:"$gatewayDatasource" required:"true"`
+	EmailAddress string `json:"email_address" required:"true" jsonschema:"The user's email address (UPN)." pattern:"^[^@\\s]+@[^@\\s]+$" maxLength:"256"`
+	AccessRight  string `json:"access_right" jsonschema:"Read (default) or ReadOverrideEffectiveIdentity." enum:"Read,ReadOverrideEffectiveIdentity" default:"Read"`
 }
 
 type removeGatewayUserArgs struct {
-	Gateway      string `json:"gateway"`
-	Datasource   string `json:"datasource"`
-	EmailAddress string `json:"email_address"`
-	Confirm      bool   `json:"confirm"`
+	Gateway      string `json:"gateway" schema:"$gateway" required:"true"`
+	Datasource   string `json:"datasource" schema:"$gatewayDatasource" required:"true"`
+	EmailAddress string `json:"email_address" required:"true" jsonschema:"The user's email address, as list_gateway_datasource_users shows it." pattern:"$principal" maxLength:"256"`
+	Confirm      bool   `json:"confirm" schema:"$confirm"`
 }
 
 type discoverGatewaysArgs struct {
-	Workspace string `json:"workspace"`
-	Dataset   string `json:"dataset"`
-	Top       int    `json:"top"`
-	Skip      int    `json:"skip"`
+	Workspace string `json:"workspace" schema:"$workspace"`
+	Dataset   string `json:"dataset" schema:"$dataset" required:"true"`
+	Top       int    `json:"top" jsonschema:"Maximum number of gateways to return (default 100, at most 1000)." minimum:"1" maximum:"1000" default:"100"`
+	Skip      int    `json:"skip" schema:"$skip"`
 }
 
 type bindGatewayArgs struct {
-	Workspace   string   `json:"workspace"`
-	Dataset     string   `json:"dataset"`
-	Gateway     string   `json:"gateway"`
-	Datasources []string `json:"datasources"`
+	Workspace   string   `json:"workspace" schema:"$workspace"`
+	Dataset     string   `json:"dataset" schema:"$dataset" required:"true"`
+	Gateway     string   `json:"gateway" schema:"$gateway" required:"true"`
+	Datasources []string `json:"datasources" jsonschema:"Gateway data source ids (GUIDs) to bind to, from list_gateway_datasources. Omit them to let Power BI match by connection." itemPattern:"$guid" maxItems:"100" uniqueItems:"true"`
 }
 
 // gatewayUsersAfter reads the users back after a change, so the answer shows its effect.

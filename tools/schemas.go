@@ -370,8 +370,16 @@ func schemaRef(name string) (any, bool) {
 		// datasets.go
 
 		// embed.go
+		"embedWorkspace":  param(embedWorkspaceParam()),
+		"embedDataset":    param(datasetParam()),
+		"embedDashboard":  param(dashboardParam()),
+		"embedIdentities": param(identitiesParam()),
+		"embedLifetime":   param(lifetimeParam()),
 
 		// gateways.go
+		"gateway":           param(gatewayParam()),
+		"gatewayDatasource": param(gatewayDatasourceParam()),
+		"principal":         principalPattern,
 
 		// imports.go
 
