@@ -360,6 +360,10 @@ func schemaRef(name string) (any, bool) {
 		// dataflows.go
 
 		// datasets.go
+		"datasetsGroupWorkspace": param(mcp.WithString("workspace",
+			mcp.Description("Workspace id (GUID) or exact workspace name, as returned by list_workspaces. Required: this operation does not exist for My workspace."),
+			mcp.MinLength(1), mcp.MaxLength(256))),
+		"datasetsPathSegment": pathSegmentPattern,
 
 		// embed.go
 
