@@ -370,6 +370,7 @@ func schemaRef(name string) (any, bool) {
 		// gateways.go
 
 		// imports.go
+		"defaultImportWait": defaultImportWait,
 
 		// pipelines.go
 
