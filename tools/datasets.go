@@ -22,9 +22,9 @@ type Dataset struct {
 }
 
 type listDatasetsArgs struct {
-	Workspace string `json:"workspace"`
-	Top       int    `json:"top"`
-	Skip      int    `json:"skip"`
+	Workspace string `json:"workspace" schema:"$workspace"`
+	Top       int    `json:"top" jsonschema:"Maximum number of semantic models to return (default 100, at most 1000)." minimum:"1" maximum:"1000" default:"100"`
+	Skip      int    `json:"skip" schema:"$skip"`
 }
 
 // ListDatasetsResult is the answer of list_datasets.
@@ -60,8 +60,8 @@ type DependentDataflow struct {
 }
 
 type datasetArgs struct {
-	Workspace string `json:"workspace"`
-	Dataset   string `json:"dataset"`
+	Workspace string `json:"workspace" schema:"$workspace"`
+	Dataset   string `json:"dataset" schema:"$dataset" required:"true"`
 }
 
 // GetDatasetResult is the answer of get_dataset.
@@ -85,10 +85,17 @@ type UpdateDatasetResult struct {
 	Message   string         `json:"message"`
 }
 
-type confirmDatasetArgs struct {
-	Workspace string `json:"workspace"`
-	Dataset   string `json:"dataset"`
-	Confirm   bool   `json:"confirm"`
+type deleteDatasetArgs struct {
+	Workspace string `json:"workspace" schema:"$workspace"`
+	Dataset   string `json:"dataset" schema:"$dataset" required:"true"`
+	Confirm   bool   `json:"confirm" schema:"$confirm"`
+}
+
+// takeOverDatasetArgs differs from deleteDatasetArgs in its workspace, which is required.
+type takeOverDatasetArgs struct {
+	Workspace string `json:"workspace" schema:"$datasetsGroupWorkspace" required:"true"`
+	Dataset   string `json:"dataset" schema:"$dataset" required:"true"`
+	Confirm   bool   `json:"confirm" schema:"$confirm"`
 }
 
 // DeleteDatasetResult is the answer of delete_dataset.
@@ -108,11 +115,27 @@ type TakeOverResult struct {
 	Message       string       `json:"message"`
 }
 
-type datasetListArgs struct {
-	Workspace string `json:"workspace"`
-	Dataset   string `json:"dataset"`
-	Top       int    `json:"top"`
-	Skip      int    `json:"skip"`
+// The list tools of a model differ only in what their top counts.
+
+type datasetDatasourcesArgs struct {
+	Workspace string `json:"workspace" schema:"$workspace"`
+	Dataset   string `json:"dataset" schema:"$dataset" required:"true"`
+	Top       int    `json:"top" jsonschema:"Maximum number of data sources to return (default 100, at most 1000)." minimum:"1" maximum:"1000" default:"100"`
+	Skip      int    `json:"skip" schema:"$skip"`
+}
+
+type datasetParametersArgs struct {
+	Workspace string `json:"workspace" schema:"$workspace"`
+	Dataset   string `json:"dataset" schema:"$dataset" required:"true"`
+	Top       int    `json:"top" jsonschema:"Maximum number of parameters to return (default 100, at most 1000)." minimum:"1" maximum:"1000" default:"100"`
+	Skip      int    `json:"skip" schema:"$skip"`
+}
+
+type datasetUsersArgs struct {
+	Workspace string `json:"workspace" schema:"$workspace"`
+	Dataset   string `json:"dataset" schema:"$dataset" required:"true"`
+	Top       int    `json:"top" jsonschema:"Maximum number of users to return (default 100, at most 1000)." minimum:"1" maximum:"1000" default:"100"`
+	Skip      int    `json:"skip" schema:"$skip"`
 }
 
 // Datasource is one data source of a model.
@@ -149,15 +172,15 @@ type ListDatasetParametersResult struct {
 }
 
 type parameterUpdateArg struct {
-	Name     string `json:"name"`
-	NewValue string `json:"new_value"`
+	Name     string `json:"name" required:"true" jsonschema:"Parameter name, case-sensitive" minLength:"1" maxLength:"256"`
+	NewValue string `json:"new_value" required:"true" jsonschema:"The new value" maxLength:"4000"`
 }
 
 type updateParametersArgs struct {
-	Workspace string               `json:"workspace"`
-	Dataset   string               `json:"dataset"`
-	Updates   []parameterUpdateArg `json:"updates"`
-	Confirm   bool                 `json:"confirm"`
+	Workspace string               `json:"workspace" schema:"$workspace"`
+	Dataset   string               `json:"dataset" schema:"$dataset" required:"true"`
+	Updates   []parameterUpdateArg `json:"updates" required:"true" jsonschema:"The parameters to change, each with its new value as text (numbers as digits, Logical as TRUE or FALSE)." minItems:"1" maxItems:"100"`
+	Confirm   bool                 `json:"confirm" schema:"$confirm"`
 }
 
 // ParameterUpdate is one parameter change that was made.
@@ -191,11 +214,11 @@ type ListDatasetUsersResult struct {
 }
 
 type grantAccessArgs struct {
-	Workspace     string `json:"workspace"`
-	Dataset       string `json:"dataset"`
-	Identifier    string `json:"identifier"`
-	PrincipalType string `json:"principal_type"`
-	AccessRight   string `json:"access_right"`
+	Workspace     string `json:"workspace" schema:"$workspace"`
+	Dataset       string `json:"dataset" schema:"$dataset" required:"true"`
+	Identifier    string `json:"identifier" required:"true" jsonschema:"For a user, the user principal name (e.g. megan@contoso.com); for a group, its Microsoft Entra object id." minLength:"1" maxLength:"256" pattern:"$datasetsPathSegment"`
+	PrincipalType string `json:"principal_type" required:"true" jsonschema:"User or Group." enum:"User,Group"`
+	AccessRight   string `json:"access_right" required:"true" jsonschema:"Read, ReadReshare, ReadExplore (Read + Build) or ReadReshareExplore." enum:"Read,ReadReshare,ReadExplore,ReadReshareExplore"`
 }
 
 // GrantDatasetAccessResult is the answer of grant_dataset_access.
@@ -206,10 +229,10 @@ type GrantDatasetAccessResult struct {
 	Message   string       `json:"message"`
 }
 
-type workspaceListArgs struct {
-	Workspace string `json:"workspace"`
-	Top       int    `json:"top"`
-	Skip      int    `json:"skip"`
+type upstreamDataflowsArgs struct {
+	Workspace string `json:"workspace" schema:"$datasetsGroupWorkspace" required:"true"`
+	Top       int    `json:"top" jsonschema:"Maximum number of links to return (default 100, at most 1000)." minimum:"1" maximum:"1000" default:"100"`
+	Skip      int    `json:"skip" schema:"$skip"`
 }
 
 // DatasetDataflowLink says that a model reads from a dataflow.
@@ -234,9 +257,7 @@ func datasetTools(d Deps) []Tool {
 				"Use it to find the model refresh_dataset and get_refresh_history need. "+
 				"Paged: at most top items per call (default 100, at most 1000); when hasMore is true, call again with skip = nextSkip."),
 			annotations("List semantic models", true, false, true),
-			workspaceParam(),
-			topParam(100, 1000, "semantic models"),
-			skipParam(),
+			inputSchema[listDatasetsArgs](),
 			outputSchema[ListDatasetsResult](),
 		),
 		Handler: handle("list semantic models", func(ctx context.Context, _ mcp.CallToolRequest, a listDatasetsArgs) (ListDatasetsResult, error) {
@@ -263,8 +284,7 @@ func datasetTools(d Deps) []Tool {
 				"whether it needs a gateway or an effective identity, and the dataflows it reads from. "+
 				"Use it before update_dataset, take_over_dataset or update_dataset_parameters to see the current state and owner."),
 			annotations("Get a semantic model", true, false, true),
-			workspaceParam(),
-			itemParam("dataset", "Semantic model (dataset)", "list_datasets"),
+			inputSchema[datasetArgs](),
 			outputSchema[GetDatasetResult](),
 		),
 		Handler: handle("read the semantic model", func(ctx context.Context, _ mcp.CallToolRequest, a datasetArgs) (GetDatasetResult, error) {
@@ -328,12 +348,10 @@ func datasetTools(d Deps) []Tool {
 				"There is no undo: ask the user first and pass confirm: true only if they agree. "+
 				"Needs a Contributor, Member or Admin role in the workspace."),
 			annotations("Delete a semantic model", false, true, true),
-			workspaceParam(),
-			itemParam("dataset", "Semantic model (dataset)", "list_datasets"),
-			confirmParam(),
+			inputSchema[deleteDatasetArgs](),
 			outputSchema[DeleteDatasetResult](),
 		),
-		Handler: handle("delete the semantic model", func(ctx context.Context, _ mcp.CallToolRequest, a confirmDatasetArgs) (DeleteDatasetResult, error) {
+		Handler: handle("delete the semantic model", func(ctx context.Context, _ mcp.CallToolRequest, a deleteDatasetArgs) (DeleteDatasetResult, error) {
 			ws, ds, err := datasetTarget(ctx, d.Client, a.Workspace, a.Dataset)
 			if err != nil {
 				return DeleteDatasetResult{}, err
@@ -360,14 +378,10 @@ func datasetTools(d Deps) []Tool {
 				"The model's data source credentials are then the new owner's: refreshes may fail until credentials are set again, and the previous owner loses ownership. "+
 				"Ask the user first and pass confirm: true only if they agree. Only for workspaces (not My workspace); needs a Contributor, Member or Admin role there."),
 			annotations("Take over a semantic model", false, true, true),
-			mcp.WithString("workspace", mcp.Required(),
-				mcp.Description("Workspace id (GUID) or exact workspace name, as returned by list_workspaces. Required: this operation does not exist for My workspace."),
-				mcp.MinLength(1), mcp.MaxLength(256)),
-			itemParam("dataset", "Semantic model (dataset)", "list_datasets"),
-			confirmParam(),
+			inputSchema[takeOverDatasetArgs](),
 			outputSchema[TakeOverResult](),
 		),
-		Handler: handle("take over the semantic model", func(ctx context.Context, _ mcp.CallToolRequest, a confirmDatasetArgs) (TakeOverResult, error) {
+		Handler: handle("take over the semantic model", func(ctx context.Context, _ mcp.CallToolRequest, a takeOverDatasetArgs) (TakeOverResult, error) {
 			ws, ds, err := datasetTarget(ctx, d.Client, a.Workspace, a.Dataset)
 			if err != nil {
 				return TakeOverResult{}, err
@@ -401,13 +415,10 @@ func datasetTools(d Deps) []Tool {
 				"and, when bound to a gateway, the gateway and gateway data source ids. Use it to see where a model's data comes from, e.g. when refreshes fail. "+
 				"Paged: at most top items per call (default 100, at most 1000); when hasMore is true, call again with skip = nextSkip."),
 			annotations("List a semantic model's data sources", true, false, true),
-			workspaceParam(),
-			itemParam("dataset", "Semantic model (dataset)", "list_datasets"),
-			topParam(100, 1000, "data sources"),
-			skipParam(),
+			inputSchema[datasetDatasourcesArgs](),
 			outputSchema[ListDatasourcesResult](),
 		),
-		Handler: handle("list the data sources", func(ctx context.Context, _ mcp.CallToolRequest, a datasetListArgs) (ListDatasourcesResult, error) {
+		Handler: handle("list the data sources", func(ctx context.Context, _ mcp.CallToolRequest, a datasetDatasourcesArgs) (ListDatasourcesResult, error) {
 			ws, ds, err := datasetTarget(ctx, d.Client, a.Workspace, a.Dataset)
 			if err != nil {
 				return ListDatasourcesResult{}, err
@@ -431,13 +442,10 @@ func datasetTools(d Deps) []Tool {
 				"Not supported for models with SQL, Oracle, Teradata or SAP HANA DirectQuery connections or models changed through the XMLA endpoint. "+
 				"Paged: at most top items per call (default 100, at most 1000); when hasMore is true, call again with skip = nextSkip."),
 			annotations("List a semantic model's parameters", true, false, true),
-			workspaceParam(),
-			itemParam("dataset", "Semantic model (dataset)", "list_datasets"),
-			topParam(100, 1000, "parameters"),
-			skipParam(),
+			inputSchema[datasetParametersArgs](),
 			outputSchema[ListDatasetParametersResult](),
 		),
-		Handler: handle("list the parameters", func(ctx context.Context, _ mcp.CallToolRequest, a datasetListArgs) (ListDatasetParametersResult, error) {
+		Handler: handle("list the parameters", func(ctx context.Context, _ mcp.CallToolRequest, a datasetParametersArgs) (ListDatasetParametersResult, error) {
 			ws, ds, err := datasetTarget(ctx, d.Client, a.Workspace, a.Dataset)
 			if err != nil {
 				return ListDatasetParametersResult{}, err
@@ -459,21 +467,7 @@ func datasetTools(d Deps) []Tool {
 				"The model keeps its old data until it is refreshed: run refresh_dataset afterwards. "+
 				"This changes where the model reads its data from: ask the user first and pass confirm: true only if they agree."),
 			annotations("Update a semantic model's parameters", false, true, true),
-			workspaceParam(),
-			itemParam("dataset", "Semantic model (dataset)", "list_datasets"),
-			mcp.WithArray("updates", mcp.Required(),
-				mcp.Description("The parameters to change, each with its new value as text (numbers as digits, Logical as TRUE or FALSE)."),
-				mcp.MinItems(1), mcp.MaxItems(100),
-				mcp.Items(map[string]any{
-					"type": "object",
-					"properties": map[string]any{
-						"name":      map[string]any{"type": "string", "minLength": 1, "maxLength": 256, "description": "Parameter name, case-sensitive"},
-						"new_value": map[string]any{"type": "string", "maxLength": 4000, "description": "The new value"},
-					},
-					"required":             []string{"name", "new_value"},
-					"additionalProperties": false,
-				})),
-			confirmParam(),
+			inputSchema[updateParametersArgs](),
 			outputSchema[UpdateDatasetParametersResult](),
 		),
 		Handler: handle("update the parameters", func(ctx context.Context, _ mcp.CallToolRequest, a updateParametersArgs) (UpdateDatasetParametersResult, error) {
@@ -510,13 +504,10 @@ func datasetTools(d Deps) []Tool {
 				"Needs Reshare rights on the model, or a Member, Contributor or Admin role in its workspace. Recent changes can take a while to show. "+
 				"Paged: at most top items per call (default 100, at most 1000); when hasMore is true, call again with skip = nextSkip."),
 			annotations("List a semantic model's users", true, false, true),
-			workspaceParam(),
-			itemParam("dataset", "Semantic model (dataset)", "list_datasets"),
-			topParam(100, 1000, "users"),
-			skipParam(),
+			inputSchema[datasetUsersArgs](),
 			outputSchema[ListDatasetUsersResult](),
 		),
-		Handler: handle("list the semantic model's users", func(ctx context.Context, _ mcp.CallToolRequest, a datasetListArgs) (ListDatasetUsersResult, error) {
+		Handler: handle("list the semantic model's users", func(ctx context.Context, _ mcp.CallToolRequest, a datasetUsersArgs) (ListDatasetUsersResult, error) {
 			ws, ds, err := datasetTarget(ctx, d.Client, a.Workspace, a.Dataset)
 			if err != nil {
 				return ListDatasetUsersResult{}, err
@@ -540,17 +531,7 @@ func datasetTools(d Deps) []Tool {
 				"Service principals (apps) cannot be given access this way. The caller needs Reshare rights on the model. "+
 				"Changes can take a while to show in list_dataset_users."),
 			annotations("Grant access to a semantic model", false, false, true),
-			workspaceParam(),
-			itemParam("dataset", "Semantic model (dataset)", "list_datasets"),
-			mcp.WithString("identifier", mcp.Required(),
-				mcp.Description("For a user, the user principal name (e.g. megan@contoso.com); for a group, its Microsoft Entra object id."),
-				mcp.MinLength(1), mcp.MaxLength(256), mcp.Pattern(pathSegmentPattern)),
-			mcp.WithString("principal_type", mcp.Required(),
-				mcp.Description("User or Group."),
-				mcp.Enum("User", "Group")),
-			mcp.WithString("access_right", mcp.Required(),
-				mcp.Description("Read, ReadReshare, ReadExplore (Read + Build) or ReadReshareExplore."),
-				mcp.Enum("Read", "ReadReshare", "ReadExplore", "ReadReshareExplore")),
+			inputSchema[grantAccessArgs](),
 			outputSchema[GrantDatasetAccessResult](),
 		),
 		Handler: handle("grant access to the semantic model", func(ctx context.Context, _ mcp.CallToolRequest, a grantAccessArgs) (GrantDatasetAccessResult, error) {
@@ -572,14 +553,10 @@ func datasetTools(d Deps) []Tool {
 				"Use it to find what a dataflow change or failure affects. Only for workspaces (not My workspace). "+
 				"Paged: at most top items per call (default 100, at most 1000); when hasMore is true, call again with skip = nextSkip."),
 			annotations("List models' upstream dataflows", true, false, true),
-			mcp.WithString("workspace", mcp.Required(),
-				mcp.Description("Workspace id (GUID) or exact workspace name, as returned by list_workspaces. Required: this operation does not exist for My workspace."),
-				mcp.MinLength(1), mcp.MaxLength(256)),
-			topParam(100, 1000, "links"),
-			skipParam(),
+			inputSchema[upstreamDataflowsArgs](),
 			outputSchema[ListUpstreamDataflowsResult](),
 		),
-		Handler: handle("list the upstream dataflows", func(ctx context.Context, _ mcp.CallToolRequest, a workspaceListArgs) (ListUpstreamDataflowsResult, error) {
+		Handler: handle("list the upstream dataflows", func(ctx context.Context, _ mcp.CallToolRequest, a upstreamDataflowsArgs) (ListUpstreamDataflowsResult, error) {
 			ws, err := resolveWorkspace(ctx, d.Client, a.Workspace)
 			if err != nil {
 				return ListUpstreamDataflowsResult{}, err

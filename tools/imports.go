@@ -65,24 +65,24 @@ type ListImportsResult struct {
 }
 
 type importFileArgs struct {
-	Workspace      string `json:"workspace"`
-	File           string `json:"file"`
-	DisplayName    string `json:"display_name"`
-	NameConflict   string `json:"name_conflict"`
-	SkipReport     bool   `json:"skip_report"`
-	TimeoutSeconds int    `json:"timeout_seconds"`
-	Confirm        bool   `json:"confirm"`
+	Workspace      string `json:"workspace" schema:"$workspace"`
+	File           string `json:"file" required:"true" jsonschema:"Name of the file relative to the server's data directory, e.g. Sales.pbix or reports/Invoice.rdl." minLength:"1" maxLength:"1024"`
+	DisplayName    string `json:"display_name" jsonschema:"Name of the imported items, default the file's name without its extension. Ignored for model.json." minLength:"1" maxLength:"200"`
+	NameConflict   string `json:"name_conflict" jsonschema:"What to do when an item of that name exists (see the tool description). Default Ignore for .pbix and .xlsx, Abort for .rdl and model.json." enum:"Ignore,Abort,Overwrite,CreateOrOverwrite,GenerateUniqueName"`
+	SkipReport     bool   `json:"skip_report" jsonschema:".pbix only: import the semantic model without its report (default false)." default:"false"`
+	TimeoutSeconds int    `json:"timeout_seconds" jsonschema:"The longest time to follow the import after the upload (default {defaultImportWait})." minimum:"1" maximum:"3600" default:"$defaultImportWait"`
+	Confirm        bool   `json:"confirm" schema:"$confirm"`
 }
 
 type getImportArgs struct {
-	Workspace string `json:"workspace"`
-	ImportID  string `json:"import_id"`
+	Workspace string `json:"workspace" schema:"$workspace"`
+	ImportID  string `json:"import_id" required:"true" jsonschema:"The import id, as import_file or list_imports returns it." pattern:"$guid"`
 }
 
 type listImportsArgs struct {
-	Workspace string `json:"workspace"`
-	Top       int    `json:"top"`
-	Skip      int    `json:"skip"`
+	Workspace string `json:"workspace" schema:"$workspace"`
+	Top       int    `json:"top" jsonschema:"Maximum number of imports to return (default 100, at most 1000)." minimum:"1" maximum:"1000" default:"100"`
+	Skip      int    `json:"skip" schema:"$skip"`
 }
 
 const defaultImportWait = 300
@@ -110,23 +110,7 @@ func importTools(d Deps) []Tool {
 				"Overwrite and CreateOrOverwrite replace a model and report users may depend on: the user must agree first (confirm). "+
 				"Needs Contributor or higher on the workspace. Files over 1 GB (up to 10 GB) need a workspace on a Premium capacity."),
 			annotations("Import a file into a workspace", false, true, false),
-			workspaceParam(),
-			mcp.WithString("file", mcp.Required(),
-				mcp.Description("Name of the file relative to the server's data directory, e.g. Sales.pbix or reports/Invoice.rdl."),
-				mcp.MinLength(1), mcp.MaxLength(1024)),
-			mcp.WithString("display_name",
-				mcp.Description("Name of the imported items, default the file's name without its extension. Ignored for model.json."),
-				mcp.MinLength(1), mcp.MaxLength(200)),
-			mcp.WithString("name_conflict",
-				mcp.Description("What to do when an item of that name exists (see the tool description). Default Ignore for .pbix and .xlsx, Abort for .rdl and model.json."),
-				mcp.Enum("Ignore", "Abort", "Overwrite", "CreateOrOverwrite", "GenerateUniqueName")),
-			mcp.WithBoolean("skip_report",
-				mcp.Description(".pbix only: import the semantic model without its report (default false)."),
-				mcp.DefaultBool(false)),
-			mcp.WithInteger("timeout_seconds",
-				mcp.Description(fmt.Sprintf("The longest time to follow the import after the upload (default %d).", defaultImportWait)),
-				mcp.Min(1), mcp.Max(3600), mcp.DefaultNumber(defaultImportWait)),
-			confirmParam(),
+			inputSchema[importFileArgs](),
 			outputSchema[ImportFileResult](),
 		),
 		Handler: handle("import the file", func(ctx context.Context, req mcp.CallToolRequest, a importFileArgs) (ImportFileResult, error) {
@@ -138,10 +122,7 @@ func importTools(d Deps) []Tool {
 			mcp.WithDescription("Get the state of an import (Publishing, Succeeded or Failed) and the semantic models and reports it created. "+
 				"Use it to follow an import that import_file left publishing, or one list_imports shows."),
 			annotations("Get an import", true, false, true),
-			workspaceParam(),
-			mcp.WithString("import_id", mcp.Required(),
-				mcp.Description("The import id, as import_file or list_imports returns it."),
-				mcp.Pattern(guidPattern.String())),
+			inputSchema[getImportArgs](),
 			outputSchema[GetImportResult](),
 		),
 		Handler: handle("get the import", func(ctx context.Context, _ mcp.CallToolRequest, a getImportArgs) (GetImportResult, error) {
@@ -161,9 +142,7 @@ func importTools(d Deps) []Tool {
 			mcp.WithDescription("List the imports of a workspace (files published to it through the API or the Power BI service), with their state and the semantic models and reports each created. "+
 				"Paged: at most top items per call (default 100, at most 1000); when hasMore is true, call again with skip = nextSkip."),
 			annotations("List imports", true, false, true),
-			workspaceParam(),
-			topParam(100, 1000, "imports"),
-			skipParam(),
+			inputSchema[listImportsArgs](),
 			outputSchema[ListImportsResult](),
 		),
 		Handler: handle("list imports", func(ctx context.Context, _ mcp.CallToolRequest, a listImportsArgs) (ListImportsResult, error) {

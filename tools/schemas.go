@@ -368,6 +368,10 @@ func schemaRef(name string) (any, bool) {
 		"dataflowTimeZone":  param(timeZoneParam()),
 
 		// datasets.go
+		"datasetsGroupWorkspace": param(mcp.WithString("workspace",
+			mcp.Description("Workspace id (GUID) or exact workspace name, as returned by list_workspaces. Required: this operation does not exist for My workspace."),
+			mcp.MinLength(1), mcp.MaxLength(256))),
+		"datasetsPathSegment": pathSegmentPattern,
 
 		// embed.go
 		"embedWorkspace":  param(embedWorkspaceParam()),
@@ -382,6 +386,7 @@ func schemaRef(name string) (any, bool) {
 		"principal":         principalPattern,
 
 		// imports.go
+		"defaultImportWait": defaultImportWait,
 
 		// pipelines.go
 
