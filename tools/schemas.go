@@ -354,6 +354,8 @@ func schemaRef(name string) (any, bool) {
 		// apps.go
 
 		// capacities.go
+		"refreshablesMax":  refreshablesMax,
+		"sharedCapacityID": sharedCapacityID,
 
 		// dashboards.go
 
