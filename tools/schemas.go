@@ -376,6 +376,11 @@ func schemaRef(name string) (any, bool) {
 		// pushrows.go
 
 		// refresh.go
+		"refreshID":            param(refreshIDParam()),
+		"scheduleDays":         param(daysParam()),
+		"scheduleTime":         scheduleTimePattern,
+		"scheduleTimeZone":     param(timeZoneParam()),
+		"directQueryFrequency": map[string]any{"enum": []int{15, 30, 60, 120, 180}},
 
 		// reports.go
 
