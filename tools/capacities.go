@@ -28,8 +28,8 @@ func capacityOf(c pbiclient.Capacity) Capacity {
 }
 
 type listCapacitiesArgs struct {
-	Top  int `json:"top"`
-	Skip int `json:"skip"`
+	Top  int `json:"top" jsonschema:"Maximum number of capacities to return (default 100, at most 1000)." minimum:"1" maximum:"1000" default:"100"`
+	Skip int `json:"skip" schema:"$skip"`
 }
 
 // ListCapacitiesResult is the answer of list_capacities.
@@ -39,7 +39,7 @@ type ListCapacitiesResult struct {
 }
 
 type capacityArgs struct {
-	Capacity string `json:"capacity"`
+	Capacity string `json:"capacity" required:"true" jsonschema:"Capacity id (GUID) or exact display name, as returned by list_capacities." minLength:"1" maxLength:"256"`
 }
 
 // Workload is one capacity workload setting.
@@ -56,11 +56,11 @@ type ListWorkloadsResult struct {
 }
 
 type listRefreshablesArgs struct {
-	Capacity string `json:"capacity"`
-	Filter   string `json:"filter"`
-	Expand   bool   `json:"expand"`
-	Top      int    `json:"top"`
-	Skip     int    `json:"skip"`
+	Capacity string `json:"capacity" jsonschema:"Capacity id (GUID) or exact display name, as returned by list_capacities. Omit it for all capacities." minLength:"1" maxLength:"256"`
+	Filter   string `json:"filter" jsonschema:"OData $filter on id, name and kind, e.g. contains(name,'Sales') or name eq 'Finance KPIs'." maxLength:"1000"`
+	Expand   bool   `json:"expand" jsonschema:"Also name each model's capacity and workspace (OData $expand=capacity,group)." default:"false"`
+	Top      int    `json:"top" jsonschema:"Maximum number of models to return (default 100, at most {refreshablesMax})." minimum:"1" maximum:"$refreshablesMax" default:"100"`
+	Skip     int    `json:"skip" schema:"$skip"`
 }
 
 // Refreshable is a model with its refresh statistics.
@@ -99,9 +99,9 @@ type ListRefreshablesResult struct {
 }
 
 type assignArgs struct {
-	Workspace      string `json:"workspace"`
-	Capacity       string `json:"capacity"`
-	TimeoutSeconds int    `json:"timeout_seconds"`
+	Workspace      string `json:"workspace" schema:"$requiredWorkspace" required:"true"`
+	Capacity       string `json:"capacity" required:"true" jsonschema:"Capacity id (GUID) or exact display name from list_capacities, or \"shared\" (or {sharedCapacityID}) to move the workspace back to shared capacity." minLength:"1" maxLength:"256"`
+	TimeoutSeconds int    `json:"timeout_seconds" jsonschema:"How long to follow the assignment (default 120). If it has not ended by then, the answer says so; the move goes on, and calling this tool again is safe." minimum:"5" maximum:"900" default:"120"`
 }
 
 // AssignResult is the answer of assign_workspace_to_capacity.
@@ -115,10 +115,6 @@ type AssignResult struct {
 	Message    string           `json:"message"`
 }
 
-func capacityParam(desc string) mcp.ToolOption {
-	return mcp.WithString("capacity", mcp.Required(), mcp.Description(desc), mcp.MinLength(1), mcp.MaxLength(256))
-}
-
 // resolveCapacity reads a capacity argument: id or exact display name.
 func resolveCapacity(ctx context.Context, c *pbiclient.Client, arg string) (ItemRef, error) {
 	return resolveItem(arg, "capacity", "list_capacities",
@@ -130,6 +126,8 @@ const (
 	refreshablesMax = 1000
 	// sharedCapacity is the argument that moves a workspace back to shared capacity.
 	sharedCapacity = "shared"
+	// sharedCapacityID is the other argument that does so: Power BI's id for shared capacity.
+	sharedCapacityID = pbiclient.MyWorkspaceID
 )
 
 func capacityTools(d Deps) []Tool {
@@ -141,8 +139,7 @@ func capacityTools(d Deps) []Tool {
 				"Needs the Capacity.Read.All permission for a user; a service principal sees the capacities it is admin or contributor of. "+
 				"Paged: at most top items per call (default 100, at most 1000); when hasMore is true, call again with skip = nextSkip."),
 			annotations("List capacities", true, false, true),
-			topParam(100, 1000, "capacities"),
-			skipParam(),
+			inputSchema[listCapacitiesArgs](),
 			outputSchema[ListCapacitiesResult](),
 		),
 		Handler: handle("list capacities", func(ctx context.Context, _ mcp.CallToolRequest, a listCapacitiesArgs) (ListCapacitiesResult, error) {
@@ -163,7 +160,7 @@ func capacityTools(d Deps) []Tool {
 			mcp.WithDescription("List the workloads of a capacity (e.g. Dataflows, PaginatedReports, AI) with their state (Enabled, Disabled, or Unsupported by the SKU) and memory limit. "+
 				"Use it to see why paginated reports or dataflows do not run on a capacity. Needs the Capacity.Read.All permission for a user."),
 			annotations("List capacity workloads", true, false, true),
-			capacityParam("Capacity id (GUID) or exact display name, as returned by list_capacities."),
+			inputSchema[capacityArgs](),
 			outputSchema[ListWorkloadsResult](),
 		),
 		Handler: handle("list the capacity's workloads", func(ctx context.Context, _ mcp.CallToolRequest, a capacityArgs) (ListWorkloadsResult, error) {
@@ -190,16 +187,7 @@ func capacityTools(d Deps) []Tool {
 				"Only models on Premium, Embedded or Fabric capacity appear. Needs the Capacity.Read.All permission for a user. "+
 				"Paged: at most top items per call (default 100, at most 1000); when hasMore is true, call again with skip = nextSkip."),
 			annotations("List refreshables", true, false, true),
-			mcp.WithString("capacity",
-				mcp.Description("Capacity id (GUID) or exact display name, as returned by list_capacities. Omit it for all capacities."),
-				mcp.MinLength(1), mcp.MaxLength(256)),
-			mcp.WithString("filter",
-				mcp.Description("OData $filter on id, name and kind, e.g. contains(name,'Sales') or name eq 'Finance KPIs'."),
-				mcp.MaxLength(1000)),
-			mcp.WithBoolean("expand",
-				mcp.Description("Also name each model's capacity and workspace (OData $expand=capacity,group)."), mcp.DefaultBool(false)),
-			topParam(100, refreshablesMax, "models"),
-			skipParam(),
+			inputSchema[listRefreshablesArgs](),
 			outputSchema[ListRefreshablesResult](),
 		),
 		Handler: handle("list refreshables", func(ctx context.Context, _ mcp.CallToolRequest, a listRefreshablesArgs) (ListRefreshablesResult, error) {
@@ -264,11 +252,7 @@ func assignToCapacityTool(d Deps) Tool {
 				"The capacity must be Active and the caller needs Admin or Assign rights on it (list_capacities shows both) and the Admin role in the workspace; "+
 				"a user also needs the Capacity.ReadWrite.All and Workspace.ReadWrite.All permissions. Calling it again with the same capacity changes nothing."),
 			annotations("Assign a workspace to a capacity", false, false, true),
-			requiredWorkspaceParam(),
-			capacityParam("Capacity id (GUID) or exact display name from list_capacities, or \"shared\" (or "+pbiclient.MyWorkspaceID+") to move the workspace back to shared capacity."),
-			mcp.WithInteger("timeout_seconds",
-				mcp.Description("How long to follow the assignment (default 120). If it has not ended by then, the answer says so; the move goes on, and calling this tool again is safe."),
-				mcp.Min(5), mcp.Max(900), mcp.DefaultNumber(120)),
+			inputSchema[assignArgs](),
 			outputSchema[AssignResult](),
 		),
 		Handler: handle("assign the workspace to the capacity", func(ctx context.Context, req mcp.CallToolRequest, a assignArgs) (AssignResult, error) {

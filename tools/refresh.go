@@ -106,9 +106,9 @@ func refreshDetailsOf(id string, d pbiclient.RefreshDetails) RefreshDetails {
 }
 
 type historyArgs struct {
-	Workspace string `json:"workspace"`
-	Dataset   string `json:"dataset"`
-	Top       int    `json:"top"`
+	Workspace string `json:"workspace" schema:"$workspace"`
+	Dataset   string `json:"dataset" schema:"$dataset" required:"true"`
+	Top       int    `json:"top" jsonschema:"Maximum number of refreshes to return (default 10, at most 60)." minimum:"1" maximum:"60" default:"10"`
 }
 
 // RefreshHistoryResult is the answer of get_refresh_history.
@@ -220,9 +220,7 @@ func refreshTools(d Deps) []Tool {
 				"Use it to follow a refresh started by refresh_dataset (match its requestId) or to find out why scheduled refreshes fail. "+
 				"Power BI keeps at most the last 60 refreshes."),
 			annotations("Refresh history", true, false, true),
-			workspaceParam(),
-			itemParam("dataset", "Semantic model (dataset)", "list_datasets"),
-			topParam(10, 60, "refreshes"),
+			inputSchema[historyArgs](),
 			outputSchema[RefreshHistoryResult](),
 		),
 		Handler: handle("read the refresh history", func(ctx context.Context, _ mcp.CallToolRequest, a historyArgs) (RefreshHistoryResult, error) {
@@ -325,9 +323,9 @@ func refreshOf(r pbiclient.Refresh) Refresh {
 }
 
 type refreshIDArgs struct {
-	Workspace string `json:"workspace"`
-	Dataset   string `json:"dataset"`
-	RefreshID string `json:"refresh_id"`
+	Workspace string `json:"workspace" schema:"$workspace"`
+	Dataset   string `json:"dataset" schema:"$dataset" required:"true"`
+	RefreshID string `json:"refresh_id" schema:"$refreshID" required:"true"`
 }
 
 func refreshIDParam() mcp.ToolOption {
@@ -362,9 +360,7 @@ func enhancedRefreshTools(d Deps) []Tool {
 				"Use it to follow a long refresh or to find which table made it fail. "+
 				"Standard, scheduled and on-demand refreshes have no details: use get_refresh_history for them. Needs a Premium, PPU or Fabric capacity."),
 			annotations("Enhanced refresh details", true, false, true),
-			workspaceParam(),
-			itemParam("dataset", "Semantic model (dataset)", "list_datasets"),
-			refreshIDParam(),
+			inputSchema[refreshIDArgs](),
 			outputSchema[RefreshDetailsResult](),
 		),
 		Handler: handle("read the refresh details", func(ctx context.Context, _ mcp.CallToolRequest, a refreshIDArgs) (RefreshDetailsResult, error) {
@@ -389,9 +385,7 @@ func enhancedRefreshTools(d Deps) []Tool {
 				"Only enhanced refreshes can be cancelled; standard, scheduled and on-demand refreshes cannot be stopped through the API. "+
 				"A refresh that has already ended is left as it is. Needs a Premium, PPU or Fabric capacity."),
 			annotations("Cancel an enhanced refresh", false, false, true),
-			workspaceParam(),
-			itemParam("dataset", "Semantic model (dataset)", "list_datasets"),
-			refreshIDParam(),
+			inputSchema[refreshIDArgs](),
 			outputSchema[CancelRefreshResult](),
 		),
 		Handler: handle("cancel the refresh", func(ctx context.Context, _ mcp.CallToolRequest, a refreshIDArgs) (CancelRefreshResult, error) {
@@ -467,8 +461,8 @@ func timeZoneParam() mcp.ToolOption {
 }
 
 type scheduleArgs struct {
-	Workspace string `json:"workspace"`
-	Dataset   string `json:"dataset"`
+	Workspace string `json:"workspace" schema:"$workspace"`
+	Dataset   string `json:"dataset" schema:"$dataset" required:"true"`
 }
 
 type updateScheduleArgs struct {
@@ -482,12 +476,12 @@ type updateScheduleArgs struct {
 }
 
 type updateDQScheduleArgs struct {
-	Workspace       string   `json:"workspace"`
-	Dataset         string   `json:"dataset"`
-	Frequency       int      `json:"frequency"`
-	Days            []string `json:"days"`
-	Times           []string `json:"times"`
-	LocalTimeZoneID string   `json:"local_time_zone_id"`
+	Workspace       string   `json:"workspace" schema:"$workspace"`
+	Dataset         string   `json:"dataset" schema:"$dataset" required:"true"`
+	Frequency       int      `json:"frequency" jsonschema:"Minutes between cache refreshes: 15, 30, 60, 120 or 180. Not with days or times." schema:"$directQueryFrequency"`
+	Days            []string `json:"days" schema:"$scheduleDays"`
+	Times           []string `json:"times" jsonschema:"Times of day (hh:mm, minutes 00 or 30) to refresh at. Not with frequency." minItems:"1" maxItems:"48" uniqueItems:"true" itemPattern:"$scheduleTime"`
+	LocalTimeZoneID string   `json:"local_time_zone_id" schema:"$scheduleTimeZone"`
 }
 
 // RefreshScheduleResult is the answer of get_refresh_schedule and update_refresh_schedule.
@@ -521,8 +515,7 @@ func scheduleTools(d Deps) []Tool {
 			mcp.WithDescription("Read the scheduled refresh of an import semantic model (dataset): whether it is enabled, the days and times, the time zone and the failure email option. "+
 				"For DirectQuery or LiveConnection models use get_direct_query_refresh_schedule."),
 			annotations("Refresh schedule", true, false, true),
-			workspaceParam(),
-			itemParam("dataset", "Semantic model (dataset)", "list_datasets"),
+			inputSchema[scheduleArgs](),
 			outputSchema[RefreshScheduleResult](),
 		),
 		Handler: handle("read the refresh schedule", func(ctx context.Context, _ mcp.CallToolRequest, a scheduleArgs) (RefreshScheduleResult, error) {
@@ -585,8 +578,7 @@ func scheduleTools(d Deps) []Tool {
 			mcp.WithDescription("Read how often Power BI refreshes the caches (tiles and visuals) of a DirectQuery or LiveConnection semantic model: "+
 				"every frequency minutes, or on days at times. Import models have get_refresh_schedule instead."),
 			annotations("DirectQuery refresh schedule", true, false, true),
-			workspaceParam(),
-			itemParam("dataset", "Semantic model (dataset)", "list_datasets"),
+			inputSchema[scheduleArgs](),
 			outputSchema[DirectQueryRefreshScheduleResult](),
 		),
 		Handler: handle("read the DirectQuery refresh schedule", func(ctx context.Context, _ mcp.CallToolRequest, a scheduleArgs) (DirectQueryRefreshScheduleResult, error) {
@@ -607,13 +599,7 @@ func scheduleTools(d Deps) []Tool {
 				"either frequency (every 15, 30, 60, 120 or 180 minutes) or days and times, not both; a frequency replaces days and times and the other way round. "+
 				"Without times Power BI picks one time a day. Only the model's owner can change it. The answer is the schedule as Power BI then holds it."),
 			annotations("Change the DirectQuery refresh schedule", false, false, true),
-			workspaceParam(),
-			itemParam("dataset", "Semantic model (dataset)", "list_datasets"),
-			mcp.WithInteger("frequency", mcp.Description("Minutes between cache refreshes: 15, 30, 60, 120 or 180. Not with days or times."),
-				func(schema map[string]any) { schema["enum"] = []int{15, 30, 60, 120, 180} }),
-			daysParam(),
-			timesParam("Times of day (hh:mm, minutes 00 or 30) to refresh at. Not with frequency.", 48),
-			timeZoneParam(),
+			inputSchema[updateDQScheduleArgs](),
 			outputSchema[DirectQueryRefreshScheduleResult](),
 		),
 		Handler: handle("change the DirectQuery refresh schedule", func(ctx context.Context, _ mcp.CallToolRequest, a updateDQScheduleArgs) (DirectQueryRefreshScheduleResult, error) {

@@ -355,6 +355,8 @@ func schemaRef(name string) (any, bool) {
 		"app": param(appParam()),
 
 		// capacities.go
+		"refreshablesMax":  refreshablesMax,
+		"sharedCapacityID": sharedCapacityID,
 
 		// dashboards.go
 		"dashboard": param(dashboardParam()),
@@ -403,6 +405,11 @@ func schemaRef(name string) (any, bool) {
 		"maxInlineRows": maxInlineRows,
 
 		// refresh.go
+		"refreshID":            param(refreshIDParam()),
+		"scheduleDays":         param(daysParam()),
+		"scheduleTime":         scheduleTimePattern,
+		"scheduleTimeZone":     param(timeZoneParam()),
+		"directQueryFrequency": map[string]any{"enum": []int{15, 30, 60, 120, 180}},
 
 		// reports.go
 		"exportFormats":     append(append([]string{}, powerBIFormats...), paginatedOnlyFormats...),
