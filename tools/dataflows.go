@@ -81,15 +81,15 @@ type cancelDataflowArgs struct {
 	TransactionID string `json:"transaction_id" required:"true" jsonschema:"The transaction id, exactly as list_dataflow_transactions gives it." pattern:"$transactionID" maxLength:"256"`
 }
 
-// dataflowScheduleArgs are the arguments of update_dataflow_refresh_schedule. Enabled is false
-// also when the argument is left out; the handler tells the two apart by the request.
+// dataflowScheduleArgs are the arguments of update_dataflow_refresh_schedule. Enabled is nil
+// when the argument is left out.
 type dataflowScheduleArgs struct {
 	Workspace       string   `json:"workspace" schema:"$dataflowWorkspace" required:"true"`
 	Dataflow        string   `json:"dataflow" schema:"$dataflow" required:"true"`
 	Days            []string `json:"days" schema:"$dataflowDays"`
 	Times           []string `json:"times" schema:"$dataflowTimes"`
 	LocalTimeZoneID string   `json:"local_time_zone_id" schema:"$dataflowTimeZone"`
-	Enabled         bool     `json:"enabled" jsonschema:"true turns the schedule on, false turns it off (alone, with no other argument)."`
+	Enabled         *bool    `json:"enabled" jsonschema:"true turns the schedule on, false turns it off (alone, with no other argument)."`
 	NotifyOption    string   `json:"notify_option" jsonschema:"Email the owner when a scheduled refresh fails. Service principals must use NoNotification." enum:"NoNotification,MailOnFailure"`
 }
 
@@ -342,10 +342,7 @@ func dataflowTools(d Deps) []Tool {
 			outputSchema[DataflowScheduleResult](),
 		),
 		Handler: handle("change the dataflow's refresh schedule", func(ctx context.Context, req mcp.CallToolRequest, a dataflowScheduleArgs) (DataflowScheduleResult, error) {
-			var enabled *bool // nil when the argument is left out
-			if v, ok := req.GetArguments()["enabled"]; ok && v != nil {
-				enabled = &a.Enabled
-			}
+			enabled := a.Enabled
 			others := len(a.Days) > 0 || len(a.Times) > 0 || a.LocalTimeZoneID != "" || a.NotifyOption != ""
 			switch {
 			case enabled == nil && !others:

@@ -71,11 +71,11 @@ type GetDatasetResult struct {
 }
 
 type updateDatasetArgs struct {
-	Workspace                string `json:"workspace"`
-	Dataset                  string `json:"dataset"`
-	TargetStorageMode        string `json:"target_storage_mode"`
-	AutoSyncReadOnlyReplicas *bool  `json:"auto_sync_read_only_replicas"`
-	MaxReadOnlyReplicas      *int   `json:"max_read_only_replicas"`
+	Workspace                string `json:"workspace" schema:"$workspace"`
+	Dataset                  string `json:"dataset" schema:"$dataset" required:"true"`
+	TargetStorageMode        string `json:"target_storage_mode" jsonschema:"Abf (small storage format) or PremiumFiles (large storage format)." enum:"Abf,PremiumFiles"`
+	AutoSyncReadOnlyReplicas *bool  `json:"auto_sync_read_only_replicas" jsonschema:"Query scale-out: whether read-only replicas are synchronised automatically after a refresh."`
+	MaxReadOnlyReplicas      *int   `json:"max_read_only_replicas" jsonschema:"Query scale-out: the most read-only replicas, 0 to 64; -1 lets Power BI decide; 0 turns scale-out off." minimum:"-1" maximum:"64"`
 }
 
 // UpdateDatasetResult is the answer of update_dataset: the model as Power BI reports it after the change.
@@ -307,16 +307,7 @@ func datasetTools(d Deps) []Tool {
 				"Needs the workspace on a Premium, PPU or Fabric capacity, and the caller must be the model's owner (configuredBy; see get_dataset and take_over_dataset). "+
 				"Give at least one of target_storage_mode, auto_sync_read_only_replicas, max_read_only_replicas."),
 			annotations("Update a semantic model's settings", false, false, true),
-			workspaceParam(),
-			itemParam("dataset", "Semantic model (dataset)", "list_datasets"),
-			mcp.WithString("target_storage_mode",
-				mcp.Description("Abf (small storage format) or PremiumFiles (large storage format)."),
-				mcp.Enum("Abf", "PremiumFiles")),
-			mcp.WithBoolean("auto_sync_read_only_replicas",
-				mcp.Description("Query scale-out: whether read-only replicas are synchronised automatically after a refresh.")),
-			mcp.WithInteger("max_read_only_replicas",
-				mcp.Description("Query scale-out: the most read-only replicas, 0 to 64; -1 lets Power BI decide; 0 turns scale-out off."),
-				mcp.Min(-1), mcp.Max(64)),
+			inputSchema[updateDatasetArgs](),
 			outputSchema[UpdateDatasetResult](),
 		),
 		Handler: handle("update the semantic model", func(ctx context.Context, _ mcp.CallToolRequest, a updateDatasetArgs) (UpdateDatasetResult, error) {

@@ -25,20 +25,20 @@ type Refresh struct {
 }
 
 type refreshArgs struct {
-	Workspace      string `json:"workspace"`
-	Dataset        string `json:"dataset"`
-	NotifyOption   string `json:"notify_option"`
-	Wait           bool   `json:"wait"`
-	TimeoutSeconds int    `json:"timeout_seconds"`
+	Workspace      string `json:"workspace" schema:"$workspace"`
+	Dataset        string `json:"dataset" schema:"$dataset" required:"true"`
+	NotifyOption   string `json:"notify_option" jsonschema:"Email sent by Power BI when a standard refresh ends. Service principals must use NoNotification. Not allowed with enhanced arguments." enum:"NoNotification,MailOnFailure,MailOnCompletion" default:"NoNotification"`
+	Wait           bool   `json:"wait" jsonschema:"Wait until the refresh ends (or timeout_seconds pass) and report its outcome." default:"false"`
+	TimeoutSeconds int    `json:"timeout_seconds" jsonschema:"With wait: the longest time to wait (default {defaultRefreshWait}). The refresh itself is not stopped." minimum:"1" maximum:"3600" default:"$defaultRefreshWait"`
 	// Enhanced refresh; pointers tell an argument given from one left out.
-	Type               string                    `json:"type"`
-	CommitMode         string                    `json:"commit_mode"`
-	Objects            []pbiclient.RefreshObject `json:"objects"`
-	MaxParallelism     *int                      `json:"max_parallelism"`
-	RetryCount         *int                      `json:"retry_count"`
-	ApplyRefreshPolicy *bool                     `json:"apply_refresh_policy"`
-	EffectiveDate      string                    `json:"effective_date"`
-	Timeout            string                    `json:"timeout"`
+	Type               string                    `json:"type" jsonschema:"Enhanced: the processing. Full reloads and recalculates; DataOnly reloads without recalculating; Calculate recalculates only; ClearValues empties; Automatic (Power BI's default) refreshes what needs it; Defragment cleans dictionaries." enum:"Full,ClearValues,Calculate,DataOnly,Automatic,Defragment"`
+	CommitMode         string                    `json:"commit_mode" jsonschema:"Enhanced: Transactional (default) commits all or nothing; PartialBatch commits as it goes, so a failure can leave part of the data loaded. PartialBatch needs apply_refresh_policy false." enum:"Transactional,PartialBatch"`
+	Objects            []pbiclient.RefreshObject `json:"objects" jsonschema:"Enhanced: refresh only these tables or partitions (default: the whole model). Table and partition names as in the model." minItems:"1" maxItems:"500" schema:"$refreshObjects"`
+	MaxParallelism     *int                      `json:"max_parallelism" jsonschema:"Enhanced: the most objects processed at once (Power BI's default 10)." minimum:"1" maximum:"100"`
+	RetryCount         *int                      `json:"retry_count" jsonschema:"Enhanced: how often Power BI retries a failed refresh (default 0)." minimum:"0" maximum:"10"`
+	ApplyRefreshPolicy *bool                     `json:"apply_refresh_policy" jsonschema:"Enhanced: apply the incremental refresh policy of the tables that have one (Power BI's default true). Must be false with commit_mode PartialBatch."`
+	EffectiveDate      string                    `json:"effective_date" jsonschema:"Enhanced: the date an incremental refresh policy treats as today, e.g. 2025-06-30 or 2025-06-30T00:00:00Z." pattern:"^\\d{4}-\\d{2}-\\d{2}(T\\d{2}:\\d{2}(:\\d{2}(\\.\\d+)?)?(Z|[+-]\\d{2}:\\d{2})?)?$"`
+	Timeout            string                    `json:"timeout" jsonschema:"Enhanced: Power BI's time limit for each attempt, hh:mm:ss (default 05:00:00; retries included at most 24 hours). Unlike timeout_seconds, it stops the refresh." pattern:"^(([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9]|24:00:00)$"`
 }
 
 // request builds the refresh request: enhanced as soon as one enhanced argument is given.
@@ -137,47 +137,7 @@ func refreshTools(d Deps) []Tool {
 				"A service principal can only use notify_option NoNotification. "+
 				"Each call starts a new refresh; the request is never sent twice, even when the connection fails."),
 			annotations("Refresh a semantic model", false, false, false),
-			workspaceParam(),
-			itemParam("dataset", "Semantic model (dataset)", "list_datasets"),
-			mcp.WithString("notify_option",
-				mcp.Description("Email sent by Power BI when a standard refresh ends. Service principals must use NoNotification. Not allowed with enhanced arguments."),
-				mcp.Enum("NoNotification", "MailOnFailure", "MailOnCompletion"), mcp.DefaultString("NoNotification")),
-			mcp.WithBoolean("wait",
-				mcp.Description("Wait until the refresh ends (or timeout_seconds pass) and report its outcome."),
-				mcp.DefaultBool(false)),
-			mcp.WithInteger("timeout_seconds",
-				mcp.Description(fmt.Sprintf("With wait: the longest time to wait (default %d). The refresh itself is not stopped.", defaultRefreshWait)),
-				mcp.Min(1), mcp.Max(3600), mcp.DefaultNumber(defaultRefreshWait)),
-			mcp.WithString("type",
-				mcp.Description("Enhanced: the processing. Full reloads and recalculates; DataOnly reloads without recalculating; Calculate recalculates only; "+
-					"ClearValues empties; Automatic (Power BI's default) refreshes what needs it; Defragment cleans dictionaries."),
-				mcp.Enum("Full", "ClearValues", "Calculate", "DataOnly", "Automatic", "Defragment")),
-			mcp.WithString("commit_mode",
-				mcp.Description("Enhanced: Transactional (default) commits all or nothing; PartialBatch commits as it goes, so a failure can leave part of the data loaded. PartialBatch needs apply_refresh_policy false."),
-				mcp.Enum("Transactional", "PartialBatch")),
-			mcp.WithArray("objects",
-				mcp.Description("Enhanced: refresh only these tables or partitions (default: the whole model). Table and partition names as in the model."),
-				mcp.Items(map[string]any{
-					"type": "object",
-					"properties": map[string]any{
-						"table":     map[string]any{"type": "string", "minLength": 1, "description": "Table name"},
-						"partition": map[string]any{"type": "string", "minLength": 1, "description": "Partition of the table; omit for the whole table"},
-					},
-					"required":             []string{"table"},
-					"additionalProperties": false,
-				}), mcp.MinItems(1), mcp.MaxItems(500)),
-			mcp.WithInteger("max_parallelism",
-				mcp.Description("Enhanced: the most objects processed at once (Power BI's default 10)."), mcp.Min(1), mcp.Max(100)),
-			mcp.WithInteger("retry_count",
-				mcp.Description("Enhanced: how often Power BI retries a failed refresh (default 0)."), mcp.Min(0), mcp.Max(10)),
-			mcp.WithBoolean("apply_refresh_policy",
-				mcp.Description("Enhanced: apply the incremental refresh policy of the tables that have one (Power BI's default true). Must be false with commit_mode PartialBatch.")),
-			mcp.WithString("effective_date",
-				mcp.Description("Enhanced: the date an incremental refresh policy treats as today, e.g. 2025-06-30 or 2025-06-30T00:00:00Z."),
-				mcp.Pattern(`^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})?)?$`)),
-			mcp.WithString("timeout",
-				mcp.Description("Enhanced: Power BI's time limit for each attempt, hh:mm:ss (default 05:00:00; retries included at most 24 hours). Unlike timeout_seconds, it stops the refresh."),
-				mcp.Pattern(`^(([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9]|24:00:00)$`)),
+			inputSchema[refreshArgs](),
 			outputSchema[RefreshResult](),
 		),
 		Handler: handle("refresh the semantic model", func(ctx context.Context, req mcp.CallToolRequest, a refreshArgs) (RefreshResult, error) {
@@ -466,13 +426,13 @@ type scheduleArgs struct {
 }
 
 type updateScheduleArgs struct {
-	Workspace       string   `json:"workspace"`
-	Dataset         string   `json:"dataset"`
-	Days            []string `json:"days"`
-	Times           []string `json:"times"`
-	LocalTimeZoneID string   `json:"local_time_zone_id"`
-	Enabled         *bool    `json:"enabled"`
-	NotifyOption    string   `json:"notify_option"`
+	Workspace       string   `json:"workspace" schema:"$workspace"`
+	Dataset         string   `json:"dataset" schema:"$dataset" required:"true"`
+	Days            []string `json:"days" schema:"$scheduleDays"`
+	Times           []string `json:"times" jsonschema:"Times of day (hh:mm, minutes 00 or 30) to refresh at; replaces the current times." minItems:"1" maxItems:"48" uniqueItems:"true" itemPattern:"$scheduleTime"`
+	LocalTimeZoneID string   `json:"local_time_zone_id" schema:"$scheduleTimeZone"`
+	Enabled         *bool    `json:"enabled" jsonschema:"true turns the schedule on, false turns it off (alone, with no other argument)."`
+	NotifyOption    string   `json:"notify_option" jsonschema:"Email to the owner when a scheduled refresh fails. Service principals must use NoNotification." enum:"NoNotification,MailOnFailure"`
 }
 
 type updateDQScheduleArgs struct {
@@ -539,14 +499,7 @@ func scheduleTools(d Deps) []Tool {
 				"Only the model's owner can change its schedule (a service principal must own it, e.g. after taking it over); a service principal can only use notify_option NoNotification. "+
 				"For DirectQuery or LiveConnection models use update_direct_query_refresh_schedule."),
 			annotations("Change the refresh schedule", false, false, true),
-			workspaceParam(),
-			itemParam("dataset", "Semantic model (dataset)", "list_datasets"),
-			daysParam(),
-			timesParam("Times of day (hh:mm, minutes 00 or 30) to refresh at; replaces the current times.", 48),
-			timeZoneParam(),
-			mcp.WithBoolean("enabled", mcp.Description("true turns the schedule on, false turns it off (alone, with no other argument).")),
-			mcp.WithString("notify_option", mcp.Description("Email to the owner when a scheduled refresh fails. Service principals must use NoNotification."),
-				mcp.Enum("NoNotification", "MailOnFailure")),
+			inputSchema[updateScheduleArgs](),
 			outputSchema[RefreshScheduleResult](),
 		),
 		Handler: handle("change the refresh schedule", func(ctx context.Context, _ mcp.CallToolRequest, a updateScheduleArgs) (RefreshScheduleResult, error) {

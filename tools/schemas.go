@@ -189,6 +189,9 @@ func tagKeys(tag reflect.StructTag) []string {
 // with prefix ("" for the field itself, "item" for the items of a slice of strings).
 func fieldSchema(t reflect.Type, tag reflect.StructTag, prefix string) (map[string]any, error) {
 	s := map[string]any{}
+	if t.Kind() == reflect.Pointer {
+		t = t.Elem() // an optional argument the handler must tell from its zero value
+	}
 	switch t.Kind() {
 	case reflect.String:
 		s["type"] = "string"
@@ -410,6 +413,17 @@ func schemaRef(name string) (any, bool) {
 		"scheduleTime":         scheduleTimePattern,
 		"scheduleTimeZone":     param(timeZoneParam()),
 		"directQueryFrequency": map[string]any{"enum": []int{15, 30, 60, 120, 180}},
+		"defaultRefreshWait":   defaultRefreshWait,
+		// The items of objects are pbiclient.RefreshObject, which carries no schema tags.
+		"refreshObjects": map[string]any{"items": map[string]any{
+			"type": "object",
+			"properties": map[string]any{
+				"table":     map[string]any{"type": "string", "minLength": 1, "description": "Table name"},
+				"partition": map[string]any{"type": "string", "minLength": 1, "description": "Partition of the table; omit for the whole table"},
+			},
+			"required":             []string{"table"},
+			"additionalProperties": false,
+		}},
 
 		// reports.go
 		"exportFormats":     append(append([]string{}, powerBIFormats...), paginatedOnlyFormats...),
