@@ -348,6 +348,16 @@ func schemaRef(name string) (any, bool) {
 		// Each file's own entries go below its name.
 
 		// admin.go
+		"maxAdminWorkspaces":      maxAdminWorkspaces,
+		"adminGroupsMaxTop":       adminGroupsMaxTop,
+		"adminWorkspace":          param(adminWorkspaceParam()),
+		"adminWorkspaceExpand":    param(adminExpandParam("workspace", workspaceExpands...)),
+		"adminRefreshableExpand":  param(adminExpandParam("refreshable", "capacity", "group")),
+		"adminWorkspacesFilter":   param(adminFilterParam("\"state eq 'Deleted'\", \"type eq 'Workspace'\" or \"contains(name,'Sales')\"")),
+		"adminDatasetsFilter":     param(adminFilterParam("\"configuredBy eq 'megan.bowen@contoso.com'\" or \"workspaceId eq '<guid>'\"")),
+		"adminReportsFilter":      param(adminFilterParam("\"reportType eq 'PaginatedReport'\" or \"datasetId eq '<guid>'\"")),
+		"adminDashboardsFilter":   param(adminFilterParam("\"workspaceId eq '<guid>'\" or \"contains(displayName,'Pulse')\"")),
+		"adminRefreshablesFilter": param(adminFilterParam("\"name eq 'Sales'\"")),
 
 		// admin_audit.go
 
