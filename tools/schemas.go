@@ -360,6 +360,11 @@ func schemaRef(name string) (any, bool) {
 		"adminRefreshablesFilter": param(adminFilterParam("\"name eq 'Sales'\"")),
 
 		// admin_audit.go
+		"adminDateTimePattern": `^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$`,
+		"defaultActivityLimit": defaultActivityLimit,
+		"maxActivityLimit":     maxActivityLimit,
+		"maxScanWorkspaces":    maxScanWorkspaces,
+		"maxWorkspacesPerScan": maxWorkspacesPerScan,
 
 		// apps.go
 
