@@ -383,6 +383,10 @@ func schemaRef(name string) (any, bool) {
 		// imports.go
 
 		// pipelines.go
+		"pipeline":            param(pipelineParam()),
+		"pipelineStage":       param(stageParam("stage", "The stage to list")),
+		"pipelineSourceStage": param(stageParam("source_stage", "The stage to deploy from")),
+		"defaultDeployWait":   defaultDeployWait,
 
 		// push.go
 
