@@ -99,11 +99,11 @@ func adminExpandParam(what string, values ...string) mcp.ToolOption {
 var workspaceExpands = []string{"users", "reports", "dashboards", "datasets", "dataflows", "workbooks"}
 
 type adminListWorkspacesArgs struct {
-	Top      int      `json:"top"`
-	Skip     int      `json:"skip"`
-	PageSize int      `json:"page_size"`
-	Filter   string   `json:"filter"`
-	Expand   []string `json:"expand"`
+	Top      int      `json:"top" jsonschema:"Maximum number of workspaces to return (default 100, at most 25000)." minimum:"1" maximum:"$maxAdminWorkspaces" default:"100"`
+	Skip     int      `json:"skip" schema:"$skip"`
+	PageSize int      `json:"page_size" jsonschema:"Workspaces per request to Power BI (default 5000, the most it allows). Smaller pages help when expand makes requests time out (30 s)." minimum:"1" maximum:"$adminGroupsMaxTop" default:"$adminGroupsMaxTop"`
+	Filter   string   `json:"filter" schema:"$adminWorkspacesFilter"`
+	Expand   []string `json:"expand" schema:"$adminWorkspaceExpand"`
 }
 
 // AdminListWorkspacesResult is the answer of admin_list_workspaces.
@@ -116,13 +116,17 @@ type AdminListWorkspacesResult struct {
 }
 
 type adminWorkspaceArgs struct {
-	Workspace string   `json:"workspace"`
-	Expand    []string `json:"expand"`
+	Workspace string   `json:"workspace" schema:"$adminWorkspace" required:"true"`
+	Expand    []string `json:"expand" schema:"$adminWorkspaceExpand"`
 }
 
 // AdminWorkspaceResult is the answer of admin_get_workspace.
 type AdminWorkspaceResult struct {
 	Workspace AdminWorkspace `json:"workspace"`
+}
+
+type adminWorkspaceUsersArgs struct {
+	Workspace string `json:"workspace" schema:"$adminWorkspace" required:"true"`
 }
 
 // AdminWorkspaceUsersResult is the answer of admin_list_workspace_users.
@@ -131,10 +135,10 @@ type AdminWorkspaceUsersResult struct {
 	Users     []AdminUser `json:"users"`
 }
 
-type adminListArgs struct {
-	Top    int    `json:"top"`
-	Skip   int    `json:"skip"`
-	Filter string `json:"filter"`
+type adminListDatasetsArgs struct {
+	Top    int    `json:"top" jsonschema:"Maximum number of semantic models to return (default 100, at most 5000)." minimum:"1" maximum:"5000" default:"100"`
+	Skip   int    `json:"skip" schema:"$skip"`
+	Filter string `json:"filter" schema:"$adminDatasetsFilter"`
 }
 
 // AdminDataset is a semantic model of the tenant.
@@ -165,6 +169,12 @@ type AdminReport struct {
 	WebURL      string `json:"webUrl,omitempty"`
 }
 
+type adminListReportsArgs struct {
+	Top    int    `json:"top" jsonschema:"Maximum number of reports to return (default 100, at most 5000)." minimum:"1" maximum:"5000" default:"100"`
+	Skip   int    `json:"skip" schema:"$skip"`
+	Filter string `json:"filter" schema:"$adminReportsFilter"`
+}
+
 // AdminListReportsResult is the answer of admin_list_reports.
 type AdminListReportsResult struct {
 	Reports []AdminReport `json:"reports"`
@@ -180,6 +190,12 @@ type AdminDashboard struct {
 	WebURL      string `json:"webUrl,omitempty"`
 }
 
+type adminListDashboardsArgs struct {
+	Top    int    `json:"top" jsonschema:"Maximum number of dashboards to return (default 100, at most 5000)." minimum:"1" maximum:"5000" default:"100"`
+	Skip   int    `json:"skip" schema:"$skip"`
+	Filter string `json:"filter" schema:"$adminDashboardsFilter"`
+}
+
 // AdminListDashboardsResult is the answer of admin_list_dashboards.
 type AdminListDashboardsResult struct {
 	Dashboards []AdminDashboard `json:"dashboards"`
@@ -187,8 +203,8 @@ type AdminListDashboardsResult struct {
 }
 
 type adminPageArgs struct {
-	Top  int `json:"top"`
-	Skip int `json:"skip"`
+	Top  int `json:"top" jsonschema:"Maximum number of apps to return (default 100, at most 5000)." minimum:"1" maximum:"5000" default:"100"`
+	Skip int `json:"skip" schema:"$skip"`
 }
 
 // AdminApp is an app of the tenant.
@@ -204,7 +220,7 @@ type AdminListAppsResult struct {
 }
 
 type adminCapacitiesArgs struct {
-	IncludeTenantKey bool `json:"include_tenant_key"`
+	IncludeTenantKey bool `json:"include_tenant_key" jsonschema:"Include each capacity's customer-managed encryption key ($expand=tenantKey)." default:"false"`
 }
 
 // AdminCapacity is a capacity of the tenant.
@@ -231,10 +247,10 @@ type AdminListCapacitiesResult struct {
 }
 
 type adminRefreshablesArgs struct {
-	Top    int      `json:"top"`
-	Skip   int      `json:"skip"`
-	Filter string   `json:"filter"`
-	Expand []string `json:"expand"`
+	Top    int      `json:"top" jsonschema:"Maximum number of refreshables to return (default 100, at most 5000)." minimum:"1" maximum:"5000" default:"100"`
+	Skip   int      `json:"skip" schema:"$skip"`
+	Filter string   `json:"filter" schema:"$adminRefreshablesFilter"`
+	Expand []string `json:"expand" schema:"$adminRefreshableExpand"`
 }
 
 // AdminRefreshable is the refresh record of a model on a capacity.
@@ -311,13 +327,7 @@ func adminTools(d Deps) []Tool {
 				"so ask only for what is needed, filter on the server, and keep expand small. When hasMore is true, call again with skip = nextSkip; "+
 				"if Power BI throttles a long listing, the workspaces read so far are returned with a note saying when to resume."+adminNote),
 			annotations("List all workspaces of the tenant (admin)", true, false, true),
-			mcp.WithInteger("top", mcp.Description("Maximum number of workspaces to return (default 100, at most 25000)."),
-				mcp.Min(1), mcp.Max(maxAdminWorkspaces), mcp.DefaultNumber(100)),
-			skipParam(),
-			mcp.WithInteger("page_size", mcp.Description("Workspaces per request to Power BI (default 5000, the most it allows). Smaller pages help when expand makes requests time out (30 s)."),
-				mcp.Min(1), mcp.Max(adminGroupsMaxTop), mcp.DefaultNumber(adminGroupsMaxTop)),
-			adminFilterParam("\"state eq 'Deleted'\", \"type eq 'Workspace'\" or \"contains(name,'Sales')\""),
-			adminExpandParam("workspace", workspaceExpands...),
+			inputSchema[adminListWorkspacesArgs](),
 			outputSchema[AdminListWorkspacesResult](),
 		),
 		Handler: handle("list the tenant's workspaces", func(ctx context.Context, _ mcp.CallToolRequest, a adminListWorkspacesArgs) (AdminListWorkspacesResult, error) {
@@ -366,8 +376,7 @@ func adminTools(d Deps) []Tool {
 			mcp.WithDescription("Get one workspace of the tenant as an administrator (GET admin/groups/{id}), with its type, state, capacity and, "+
 				"with expand, its users, reports, dashboards, semantic models, dataflows and workbooks. Works for workspaces the caller is not a member of."+adminNote),
 			annotations("Get any workspace (admin)", true, false, true),
-			adminWorkspaceParam(),
-			adminExpandParam("workspace", workspaceExpands...),
+			inputSchema[adminWorkspaceArgs](),
 			outputSchema[AdminWorkspaceResult](),
 		),
 		Handler: handle("get the workspace", func(ctx context.Context, _ mcp.CallToolRequest, a adminWorkspaceArgs) (AdminWorkspaceResult, error) {
@@ -387,10 +396,10 @@ func adminTools(d Deps) []Tool {
 			mcp.WithDescription("List who has access to any workspace of the tenant, as an administrator (GET admin/groups/{id}/users): users, groups and "+
 				"service principals with their role and Entra object id (graphId). Use it to audit access or find who to ask about a workspace."+adminNote),
 			annotations("List any workspace's users (admin)", true, false, true),
-			adminWorkspaceParam(),
+			inputSchema[adminWorkspaceUsersArgs](),
 			outputSchema[AdminWorkspaceUsersResult](),
 		),
-		Handler: handle("list the workspace's users", func(ctx context.Context, _ mcp.CallToolRequest, a adminWorkspaceArgs) (AdminWorkspaceUsersResult, error) {
+		Handler: handle("list the workspace's users", func(ctx context.Context, _ mcp.CallToolRequest, a adminWorkspaceUsersArgs) (AdminWorkspaceUsersResult, error) {
 			ref, err := resolveAdminWorkspace(ctx, d.Client, a.Workspace)
 			if err != nil {
 				return AdminWorkspaceUsersResult{}, err
@@ -412,12 +421,10 @@ func adminTools(d Deps) []Tool {
 				"(configuredBy) and storage mode. Power BI allows 5 such requests a minute and 50 an hour per tenant: filter on the server "+
 				"instead of paging through everything. Paged: when hasMore is true, call again with skip = nextSkip."+adminNote),
 			annotations("List all semantic models of the tenant (admin)", true, false, true),
-			topParam(100, 5000, "semantic models"),
-			skipParam(),
-			adminFilterParam("\"configuredBy eq 'megan.bowen@contoso.com'\" or \"workspaceId eq '<guid>'\""),
+			inputSchema[adminListDatasetsArgs](),
 			outputSchema[AdminListDatasetsResult](),
 		),
-		Handler: handle("list the tenant's semantic models", func(ctx context.Context, _ mcp.CallToolRequest, a adminListArgs) (AdminListDatasetsResult, error) {
+		Handler: handle("list the tenant's semantic models", func(ctx context.Context, _ mcp.CallToolRequest, a adminListDatasetsArgs) (AdminListDatasetsResult, error) {
 			top := defaultInt(a.Top, 100)
 			all, err := d.Client.AdminListDatasets(ctx, pbiclient.AdminQuery{Top: top + 1, Skip: a.Skip, Filter: a.Filter})
 			if err != nil {
@@ -438,12 +445,10 @@ func adminTools(d Deps) []Tool {
 				"(PowerBIReport or PaginatedReport). Power BI allows 5 such requests a minute and 50 an hour per tenant: filter on the server. "+
 				"Paged: when hasMore is true, call again with skip = nextSkip."+adminNote),
 			annotations("List all reports of the tenant (admin)", true, false, true),
-			topParam(100, 5000, "reports"),
-			skipParam(),
-			adminFilterParam("\"reportType eq 'PaginatedReport'\" or \"datasetId eq '<guid>'\""),
+			inputSchema[adminListReportsArgs](),
 			outputSchema[AdminListReportsResult](),
 		),
-		Handler: handle("list the tenant's reports", func(ctx context.Context, _ mcp.CallToolRequest, a adminListArgs) (AdminListReportsResult, error) {
+		Handler: handle("list the tenant's reports", func(ctx context.Context, _ mcp.CallToolRequest, a adminListReportsArgs) (AdminListReportsResult, error) {
 			top := defaultInt(a.Top, 100)
 			all, err := d.Client.AdminListReports(ctx, pbiclient.AdminQuery{Top: top + 1, Skip: a.Skip, Filter: a.Filter})
 			if err != nil {
@@ -464,12 +469,10 @@ func adminTools(d Deps) []Tool {
 				"Power BI allows 5 such requests a minute and 50 an hour per tenant: filter on the server. "+
 				"Paged: when hasMore is true, call again with skip = nextSkip."+adminNote),
 			annotations("List all dashboards of the tenant (admin)", true, false, true),
-			topParam(100, 5000, "dashboards"),
-			skipParam(),
-			adminFilterParam("\"workspaceId eq '<guid>'\" or \"contains(displayName,'Pulse')\""),
+			inputSchema[adminListDashboardsArgs](),
 			outputSchema[AdminListDashboardsResult](),
 		),
-		Handler: handle("list the tenant's dashboards", func(ctx context.Context, _ mcp.CallToolRequest, a adminListArgs) (AdminListDashboardsResult, error) {
+		Handler: handle("list the tenant's dashboards", func(ctx context.Context, _ mcp.CallToolRequest, a adminListDashboardsArgs) (AdminListDashboardsResult, error) {
 			top := defaultInt(a.Top, 100)
 			all, err := d.Client.AdminListDashboards(ctx, pbiclient.AdminQuery{Top: top + 1, Skip: a.Skip, Filter: a.Filter})
 			if err != nil {
@@ -490,8 +493,7 @@ func adminTools(d Deps) []Tool {
 				"published from. Unlike list_apps this works for a service principal. 200 requests an hour per tenant. "+
 				"Paged: when hasMore is true, call again with skip = nextSkip."+adminNote),
 			annotations("List all apps of the tenant (admin)", true, false, true),
-			topParam(100, 5000, "apps"),
-			skipParam(),
+			inputSchema[adminPageArgs](),
 			outputSchema[AdminListAppsResult](),
 		),
 		Handler: handle("list the tenant's apps", func(ctx context.Context, _ mcp.CallToolRequest, a adminPageArgs) (AdminListAppsResult, error) {
@@ -513,8 +515,7 @@ func adminTools(d Deps) []Tool {
 			mcp.WithDescription("List the capacities of the tenant as an administrator (GET admin/capacities): SKU (P1, F64, A1...), state, region, "+
 				"admins and, with include_tenant_key, the customer-managed encryption key. 200 requests an hour per tenant."+adminNote),
 			annotations("List the tenant's capacities (admin)", true, false, true),
-			mcp.WithBoolean("include_tenant_key", mcp.Description("Include each capacity's customer-managed encryption key ($expand=tenantKey)."),
-				mcp.DefaultBool(false)),
+			inputSchema[adminCapacitiesArgs](),
 			outputSchema[AdminListCapacitiesResult](),
 		),
 		Handler: handle("list the tenant's capacities", func(ctx context.Context, _ mcp.CallToolRequest, a adminCapacitiesArgs) (AdminListCapacitiesResult, error) {
@@ -546,10 +547,7 @@ func adminTools(d Deps) []Tool {
 				"the latest refresh and its status. Use it to find failing or slow refreshes across the tenant. Covers Premium, Embedded and Fabric "+
 				"capacities only. 200 requests an hour per tenant. Paged: when hasMore is true, call again with skip = nextSkip."+adminNote),
 			annotations("List refreshables on capacities (admin)", true, false, true),
-			topParam(100, 5000, "refreshables"),
-			skipParam(),
-			adminFilterParam("\"name eq 'Sales'\""),
-			adminExpandParam("refreshable", "capacity", "group"),
+			inputSchema[adminRefreshablesArgs](),
 			outputSchema[AdminListRefreshablesResult](),
 		),
 		Handler: handle("list the refreshables", func(ctx context.Context, _ mcp.CallToolRequest, a adminRefreshablesArgs) (AdminListRefreshablesResult, error) {

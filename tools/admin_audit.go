@@ -22,15 +22,17 @@ const (
 	defaultActivityLimit = 1000
 	maxActivityLimit     = 100_000
 	maxScanWorkspaces    = 1000
+	// maxWorkspacesPerScan is the scanner's limit, named here for admin_scan_workspaces' schema.
+	maxWorkspacesPerScan = pbiclient.MaxWorkspacesPerScan
 )
 
 type activityEventsArgs struct {
-	StartDateTime     string `json:"start_date_time"`
-	EndDateTime       string `json:"end_date_time"`
-	Activity          string `json:"activity"`
-	UserID            string `json:"user_id"`
-	Limit             int    `json:"limit"`
-	ContinuationToken string `json:"continuation_token"`
+	StartDateTime     string `json:"start_date_time" jsonschema:"Start of the window, ISO 8601 UTC, e.g. 2026-01-15T00:00:00Z. Required unless continuation_token is given." pattern:"$adminDateTimePattern"`
+	EndDateTime       string `json:"end_date_time" jsonschema:"End of the window, ISO 8601 UTC, on the same UTC day as the start, e.g. 2026-01-15T23:59:59.999Z. Required unless continuation_token is given." pattern:"$adminDateTimePattern"`
+	Activity          string `json:"activity" jsonschema:"Only events of this activity, e.g. ViewReport, ViewDashboard, ExportReport, ShareReport, RefreshDataset (case-insensitive)." minLength:"1" maxLength:"128"`
+	UserID            string `json:"user_id" jsonschema:"Only events of this user, by user principal name (e.g. john@contoso.com)." minLength:"1" maxLength:"256"`
+	Limit             int    `json:"limit" jsonschema:"The most events to return (default {defaultActivityLimit}, at most {maxActivityLimit})." minimum:"1" maximum:"$maxActivityLimit" default:"$defaultActivityLimit"`
+	ContinuationToken string `json:"continuation_token" jsonschema:"continuationToken of an earlier truncated answer, unchanged: resumes that query (window and filters included), so the other query arguments are ignored." minLength:"1" maxLength:"16384"`
 }
 
 // ActivityEventsResult is the answer of admin_get_activity_events.
@@ -155,11 +157,11 @@ func getActivityEvents(ctx context.Context, c *pbiclient.Client, at activityResu
 }
 
 type modifiedWorkspacesArgs struct {
-	ModifiedSince             string `json:"modified_since"`
-	ExcludePersonalWorkspaces bool   `json:"exclude_personal_workspaces"`
-	ExcludeInactiveWorkspaces bool   `json:"exclude_inactive_workspaces"`
-	Top                       int    `json:"top"`
-	Skip                      int    `json:"skip"`
+	ModifiedSince             string `json:"modified_since" jsonschema:"Only workspaces changed after this moment, ISO 8601 UTC, between 30 minutes and 30 days ago. Omit it for every workspace." pattern:"$adminDateTimePattern"`
+	ExcludePersonalWorkspaces bool   `json:"exclude_personal_workspaces" jsonschema:"Leave out users' My workspaces." default:"false"`
+	ExcludeInactiveWorkspaces bool   `json:"exclude_inactive_workspaces" jsonschema:"Leave out deleted and otherwise inactive workspaces." default:"false"`
+	Top                       int    `json:"top" jsonschema:"Maximum number of workspace ids to return (default 1000, at most 10000)." minimum:"1" maximum:"10000" default:"1000"`
+	Skip                      int    `json:"skip" schema:"$skip"`
 }
 
 // ModifiedWorkspace names one workspace.
@@ -174,13 +176,25 @@ type ModifiedWorkspacesResult struct {
 }
 
 type scanWorkspacesArgs struct {
-	Workspaces         []string `json:"workspaces"`
-	WorkspacesPerScan  int      `json:"workspaces_per_scan"`
-	Lineage            bool     `json:"lineage"`
-	DatasourceDetails  bool     `json:"datasource_details"`
-	DatasetSchema      *bool    `json:"dataset_schema"`
-	DatasetExpressions *bool    `json:"dataset_expressions"`
-	ArtifactUsers      bool     `json:"artifact_users"`
+	Workspaces         []string `json:"workspaces" required:"true" jsonschema:"Ids (GUIDs) of the workspaces to scan, e.g. from admin_modified_workspaces." minItems:"1" maxItems:"$maxScanWorkspaces" itemPattern:"$guid"`
+	WorkspacesPerScan  int      `json:"workspaces_per_scan" jsonschema:"Workspaces per scan (default and most 100). Smaller scans finish sooner but count more against the hourly limit." minimum:"1" maximum:"$maxWorkspacesPerScan" default:"$maxWorkspacesPerScan"`
+	Lineage            bool     `json:"lineage" jsonschema:"Include lineage: upstream dataflows and which data sources each item uses." default:"false"`
+	DatasourceDetails  bool     `json:"datasource_details" jsonschema:"Include data source details (server, database, gateway)." default:"false"`
+	DatasetSchema      bool     `json:"dataset_schema" jsonschema:"Include models' tables, columns and measures." default:"true"`
+	DatasetExpressions bool     `json:"dataset_expressions" jsonschema:"Include DAX and M expressions (measures, calculated columns, table sources)." default:"true"`
+	ArtifactUsers      bool     `json:"artifact_users" jsonschema:"Include who has access to each workspace and item." default:"false"`
+}
+
+// UnmarshalJSON binds the arguments over the defaults the schema declares, so that
+// dataset_schema and dataset_expressions left out are true.
+func (a *scanWorkspacesArgs) UnmarshalJSON(b []byte) error {
+	type plain scanWorkspacesArgs // the same fields, without this method
+	v := plain{DatasetSchema: true, DatasetExpressions: true}
+	if err := json.Unmarshal(b, &v); err != nil {
+		return err
+	}
+	*a = scanWorkspacesArgs(v)
+	return nil
 }
 
 // ScanWorkspacesResult is the answer of admin_scan_workspaces.
@@ -188,13 +202,6 @@ type ScanWorkspacesResult struct {
 	Workspaces []pbiclient.ScanWorkspace `json:"workspaces" jsonschema:"The scanned workspaces with their reports, dashboards, semantic models (tables, columns, measures) and users, as requested; ids Power BI does not know are left out"`
 	Count      int                       `json:"count"`
 	Scans      int                       `json:"scans" jsonschema:"Scans run (one per workspaces_per_scan workspaces), each counting against Power BI's 500 an hour"`
-}
-
-func boolOr(p *bool, def bool) bool {
-	if p == nil {
-		return def
-	}
-	return *p
 }
 
 func adminAuditTools(d Deps) []Tool {
@@ -207,24 +214,7 @@ func adminAuditTools(d Deps) []Tool {
 				"Returns at most limit events (default 1000); when truncated is true, call again with continuation_token = continuationToken to resume exactly after the last event returned. "+
 				"Each call reads the log in pages (usually one per hour of the window) and every page counts against Power BI's limit of 200 requests an hour."+adminAccess),
 			annotations("Read the activity log", true, false, true),
-			mcp.WithString("start_date_time",
-				mcp.Description("Start of the window, ISO 8601 UTC, e.g. 2026-01-15T00:00:00Z. Required unless continuation_token is given."),
-				mcp.Pattern(`^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$`)),
-			mcp.WithString("end_date_time",
-				mcp.Description("End of the window, ISO 8601 UTC, on the same UTC day as the start, e.g. 2026-01-15T23:59:59.999Z. Required unless continuation_token is given."),
-				mcp.Pattern(`^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$`)),
-			mcp.WithString("activity",
-				mcp.Description("Only events of this activity, e.g. ViewReport, ViewDashboard, ExportReport, ShareReport, RefreshDataset (case-insensitive)."),
-				mcp.MinLength(1), mcp.MaxLength(128)),
-			mcp.WithString("user_id",
-				mcp.Description("Only events of this user, by user principal name (e.g. john@contoso.com)."),
-				mcp.MinLength(1), mcp.MaxLength(256)),
-			mcp.WithInteger("limit",
-				mcp.Description(fmt.Sprintf("The most events to return (default %d, at most %d).", defaultActivityLimit, maxActivityLimit)),
-				mcp.Min(1), mcp.Max(maxActivityLimit), mcp.DefaultNumber(defaultActivityLimit)),
-			mcp.WithString("continuation_token",
-				mcp.Description("continuationToken of an earlier truncated answer, unchanged: resumes that query (window and filters included), so the other query arguments are ignored."),
-				mcp.MinLength(1), mcp.MaxLength(16384)),
+			inputSchema[activityEventsArgs](),
 			outputSchema[ActivityEventsResult](),
 		),
 		Handler: handle("read the activity log", func(ctx context.Context, req mcp.CallToolRequest, a activityEventsArgs) (ActivityEventsResult, error) {
@@ -248,13 +238,7 @@ func adminAuditTools(d Deps) []Tool {
 			mcp.WithDescription("List the ids of the workspaces in the tenant that changed since a moment 30 minutes to 30 days ago (or every workspace, without modified_since), "+
 				"to choose what admin_scan_workspaces should scan. Power BI allows 30 of these requests an hour, and each call makes one, paging included."+adminAccess),
 			annotations("List modified workspaces", true, false, true),
-			mcp.WithString("modified_since",
-				mcp.Description("Only workspaces changed after this moment, ISO 8601 UTC, between 30 minutes and 30 days ago. Omit it for every workspace."),
-				mcp.Pattern(`^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$`)),
-			mcp.WithBoolean("exclude_personal_workspaces", mcp.Description("Leave out users' My workspaces."), mcp.DefaultBool(false)),
-			mcp.WithBoolean("exclude_inactive_workspaces", mcp.Description("Leave out deleted and otherwise inactive workspaces."), mcp.DefaultBool(false)),
-			topParam(1000, 10000, "workspace ids"),
-			skipParam(),
+			inputSchema[modifiedWorkspacesArgs](),
 			outputSchema[ModifiedWorkspacesResult](),
 		),
 		Handler: handle("list modified workspaces", func(ctx context.Context, _ mcp.CallToolRequest, a modifiedWorkspacesArgs) (ModifiedWorkspacesResult, error) {
@@ -290,18 +274,7 @@ func adminAuditTools(d Deps) []Tool {
 				"Power BI allows 500 scans an hour. Use admin_modified_workspaces to find the workspaces to scan. "+
 				"Models' tables and expressions also need the tenant settings 'Enhance admin APIs responses with detailed metadata' and '... with DAX and mashup expressions'."+adminAccess),
 			annotations("Scan workspaces' metadata", true, false, true),
-			mcp.WithArray("workspaces", mcp.Required(),
-				mcp.Description("Ids (GUIDs) of the workspaces to scan, e.g. from admin_modified_workspaces."),
-				mcp.MinItems(1), mcp.MaxItems(maxScanWorkspaces),
-				mcp.Items(map[string]any{"type": "string", "pattern": guidPattern.String()})),
-			mcp.WithInteger("workspaces_per_scan",
-				mcp.Description("Workspaces per scan (default and most 100). Smaller scans finish sooner but count more against the hourly limit."),
-				mcp.Min(1), mcp.Max(pbiclient.MaxWorkspacesPerScan), mcp.DefaultNumber(pbiclient.MaxWorkspacesPerScan)),
-			mcp.WithBoolean("dataset_schema", mcp.Description("Include models' tables, columns and measures."), mcp.DefaultBool(true)),
-			mcp.WithBoolean("dataset_expressions", mcp.Description("Include DAX and M expressions (measures, calculated columns, table sources)."), mcp.DefaultBool(true)),
-			mcp.WithBoolean("lineage", mcp.Description("Include lineage: upstream dataflows and which data sources each item uses."), mcp.DefaultBool(false)),
-			mcp.WithBoolean("datasource_details", mcp.Description("Include data source details (server, database, gateway)."), mcp.DefaultBool(false)),
-			mcp.WithBoolean("artifact_users", mcp.Description("Include who has access to each workspace and item."), mcp.DefaultBool(false)),
+			inputSchema[scanWorkspacesArgs](),
 			outputSchema[ScanWorkspacesResult](),
 		),
 		Handler: handle("scan the workspaces", func(ctx context.Context, req mcp.CallToolRequest, a scanWorkspacesArgs) (ScanWorkspacesResult, error) {
@@ -316,7 +289,7 @@ func adminAuditTools(d Deps) []Tool {
 			report(0, float64(scans), fmt.Sprintf("starting %d scans", scans))
 			got, err := d.Client.ScanWorkspaces(ctx, a.Workspaces, perScan, pbiclient.ScanOptions{
 				Lineage: a.Lineage, DatasourceDetails: a.DatasourceDetails, ArtifactUsers: a.ArtifactUsers,
-				DatasetSchema: boolOr(a.DatasetSchema, true), DatasetExpressions: boolOr(a.DatasetExpressions, true),
+				DatasetSchema: a.DatasetSchema, DatasetExpressions: a.DatasetExpressions,
 			}, func(p pbiclient.ScanProgress) {
 				report(float64(p.ScansDone), float64(p.Scans), fmt.Sprintf("%d of %d scans done", p.ScansDone, p.Scans))
 			})

@@ -2,6 +2,7 @@ package tools
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -136,8 +137,8 @@ func resolvePipeline(ctx context.Context, c *pbiclient.Client, arg string) (Item
 }
 
 type listPipelinesArgs struct {
-	Top  int `json:"top"`
-	Skip int `json:"skip"`
+	Top  int `json:"top" jsonschema:"Maximum number of pipelines to return (default 100, at most 1000)." minimum:"1" maximum:"1000" default:"100"`
+	Skip int `json:"skip" schema:"$skip"`
 }
 
 // ListPipelinesResult is the answer of list_pipelines.
@@ -147,7 +148,7 @@ type ListPipelinesResult struct {
 }
 
 type pipelineArgs struct {
-	Pipeline string `json:"pipeline"`
+	Pipeline string `json:"pipeline" schema:"$pipeline" required:"true"`
 }
 
 // PipelineResult is the answer of get_pipeline.
@@ -162,8 +163,8 @@ type PipelineStagesResult struct {
 }
 
 type stageArtifactsArgs struct {
-	Pipeline string `json:"pipeline"`
-	Stage    int    `json:"stage"`
+	Pipeline string `json:"pipeline" schema:"$pipeline" required:"true"`
+	Stage    int    `json:"stage" schema:"$pipelineStage" required:"true"`
 }
 
 // PipelineStageArtifactsResult is the answer of list_pipeline_stage_artifacts.
@@ -179,9 +180,9 @@ type PipelineStageArtifactsResult struct {
 }
 
 type listOperationsArgs struct {
-	Pipeline string `json:"pipeline"`
-	Top      int    `json:"top"`
-	Skip     int    `json:"skip"`
+	Pipeline string `json:"pipeline" schema:"$pipeline" required:"true"`
+	Top      int    `json:"top" jsonschema:"Maximum number of deployments to return (default 20, at most 100)." minimum:"1" maximum:"100" default:"20"`
+	Skip     int    `json:"skip" schema:"$skip"`
 }
 
 // PipelineOperationsResult is the answer of list_pipeline_operations.
@@ -192,8 +193,8 @@ type PipelineOperationsResult struct {
 }
 
 type operationArgs struct {
-	Pipeline  string `json:"pipeline"`
-	Operation string `json:"operation"`
+	Pipeline  string `json:"pipeline" schema:"$pipeline" required:"true"`
+	Operation string `json:"operation" required:"true" jsonschema:"Deployment (operation) id, as returned by deploy_pipeline_stage or list_pipeline_operations." pattern:"$guid"`
 }
 
 // PipelineOperationResult is the answer of get_pipeline_operation and deploy_pipeline_stage.
@@ -204,22 +205,34 @@ type PipelineOperationResult struct {
 }
 
 type deployArgs struct {
-	Pipeline                               string `json:"pipeline"`
-	SourceStage                            int    `json:"source_stage"`
-	IsBackwardDeployment                   bool   `json:"is_backward_deployment"`
-	NewWorkspaceName                       string `json:"new_workspace_name"`
-	NewWorkspaceCapacityID                 string `json:"new_workspace_capacity_id"`
-	UpdateAppInTargetWorkspace             bool   `json:"update_app_in_target_workspace"`
-	AllowCreateArtifact                    *bool  `json:"allow_create_artifact"`
-	AllowOverwriteArtifact                 bool   `json:"allow_overwrite_artifact"`
-	AllowOverwriteTargetArtifactLabel      bool   `json:"allow_overwrite_target_artifact_label"`
-	AllowPurgeData                         bool   `json:"allow_purge_data"`
-	AllowSkipTilesWithMissingPrerequisites bool   `json:"allow_skip_tiles_with_missing_prerequisites"`
-	AllowTakeOver                          bool   `json:"allow_take_over"`
-	Note                                   string `json:"note"`
-	Wait                                   *bool  `json:"wait"`
-	TimeoutSeconds                         int    `json:"timeout_seconds"`
-	Confirm                                bool   `json:"confirm"`
+	Pipeline                               string `json:"pipeline" schema:"$pipeline" required:"true"`
+	SourceStage                            int    `json:"source_stage" schema:"$pipelineSourceStage" required:"true"`
+	IsBackwardDeployment                   bool   `json:"is_backward_deployment" jsonschema:"Deploy to the previous stage instead of the next one (e.g. Production to Test). Power BI allows it only into an empty stage." default:"false"`
+	NewWorkspaceName                       string `json:"new_workspace_name" jsonschema:"When the target stage has no workspace: the name of the workspace to create for it." minLength:"1" maxLength:"256"`
+	NewWorkspaceCapacityID                 string `json:"new_workspace_capacity_id" jsonschema:"With new_workspace_name: the capacity of the new workspace; default the source workspace's capacity." pattern:"$guid"`
+	UpdateAppInTargetWorkspace             bool   `json:"update_app_in_target_workspace" jsonschema:"Update the app of the target workspace afterwards (only items already in the app are updated)." default:"false"`
+	AllowCreateArtifact                    bool   `json:"allow_create_artifact" jsonschema:"Allow creating items that do not exist in the target stage." default:"true"`
+	AllowOverwriteArtifact                 bool   `json:"allow_overwrite_artifact" jsonschema:"Allow overwriting the paired items of the target stage. Needs confirm." default:"false"`
+	AllowOverwriteTargetArtifactLabel      bool   `json:"allow_overwrite_target_artifact_label" jsonschema:"Allow changing the sensitivity label of target items when the source is protected and the target is not." default:"false"`
+	AllowPurgeData                         bool   `json:"allow_purge_data" jsonschema:"Allow deleting all data of a target semantic model whose schema no longer matches. Needs confirm." default:"false"`
+	AllowSkipTilesWithMissingPrerequisites bool   `json:"allow_skip_tiles_with_missing_prerequisites" jsonschema:"Skip dashboard tiles whose report or model is not in the target stage instead of failing." default:"false"`
+	AllowTakeOver                          bool   `json:"allow_take_over" jsonschema:"Become the owner of paginated reports in the target stage owned by someone else." default:"false"`
+	Note                                   string `json:"note" jsonschema:"A note describing the deployment, shown in the pipeline's history." maxLength:"2048"`
+	Wait                                   bool   `json:"wait" jsonschema:"Follow the deployment until it ends (default true)." default:"true"`
+	TimeoutSeconds                         int    `json:"timeout_seconds" jsonschema:"With wait: the longest time to wait (default {defaultDeployWait}). The deployment itself is not stopped." minimum:"10" maximum:"3600" default:"$defaultDeployWait"`
+	Confirm                                bool   `json:"confirm" schema:"$confirm"`
+}
+
+// UnmarshalJSON binds the arguments over the defaults the schema declares, so that
+// allow_create_artifact and wait left out are true.
+func (a *deployArgs) UnmarshalJSON(b []byte) error {
+	type plain deployArgs // the same fields, without this method
+	v := plain{AllowCreateArtifact: true, Wait: true}
+	if err := json.Unmarshal(b, &v); err != nil {
+		return err
+	}
+	*a = deployArgs(v)
+	return nil
 }
 
 const defaultDeployWait = 600
@@ -233,8 +246,7 @@ func pipelineTools(d Deps) []Tool {
 				"use get_pipeline or list_pipeline_stages for its stages. "+
 				"Paged: at most top items per call (default 100, at most 1000); when hasMore is true, call again with skip = nextSkip."+pipelineNeeds),
 			annotations("List deployment pipelines", true, false, true),
-			topParam(100, 1000, "pipelines"),
-			skipParam(),
+			inputSchema[listPipelinesArgs](),
 			outputSchema[ListPipelinesResult](),
 		),
 		Handler: handle("list deployment pipelines", func(ctx context.Context, _ mcp.CallToolRequest, a listPipelinesArgs) (ListPipelinesResult, error) {
@@ -255,7 +267,7 @@ func pipelineTools(d Deps) []Tool {
 			mcp.WithDescription("Get one deployment pipeline by id or exact name, with its three stages (0 Development, 1 Test, 2 Production) "+
 				"and the workspace assigned to each, if any."+pipelineNeeds),
 			annotations("Get a deployment pipeline", true, false, true),
-			pipelineParam(),
+			inputSchema[pipelineArgs](),
 			outputSchema[PipelineResult](),
 		),
 		Handler: handle("get the deployment pipeline", func(ctx context.Context, _ mcp.CallToolRequest, a pipelineArgs) (PipelineResult, error) {
@@ -275,7 +287,7 @@ func pipelineTools(d Deps) []Tool {
 			mcp.WithDescription("List the stages of a deployment pipeline (0 Development, 1 Test, 2 Production) with the workspace assigned to each. "+
 				"A stage without a workspace can receive a deployment only with new_workspace_name in deploy_pipeline_stage."+pipelineNeeds),
 			annotations("List pipeline stages", true, false, true),
-			pipelineParam(),
+			inputSchema[pipelineArgs](),
 			outputSchema[PipelineStagesResult](),
 		),
 		Handler: handle("list the pipeline stages", func(ctx context.Context, _ mcp.CallToolRequest, a pipelineArgs) (PipelineStagesResult, error) {
@@ -301,8 +313,7 @@ func pipelineTools(d Deps) []Tool {
 				"Use it before deploy_pipeline_stage to see what a deployment will create (no target) or overwrite (a target). "+
 				"Needs at least Contributor on the stage's workspace."+pipelineNeeds),
 			annotations("List the items of a pipeline stage", true, false, true),
-			pipelineParam(),
-			stageParam("stage", "The stage to list"),
+			inputSchema[stageArtifactsArgs](),
 			outputSchema[PipelineStageArtifactsResult](),
 		),
 		Handler: handle("list the items of the pipeline stage", func(ctx context.Context, _ mcp.CallToolRequest, a stageArtifactsArgs) (PipelineStageArtifactsResult, error) {
@@ -331,9 +342,7 @@ func pipelineTools(d Deps) []Tool {
 				"Use get_pipeline_operation for the items of one deployment and their results. "+
 				"Paged: at most top items per call (default 20, at most 100); when hasMore is true, call again with skip = nextSkip."+pipelineNeeds),
 			annotations("List pipeline deployments", true, false, true),
-			pipelineParam(),
-			topParam(20, 100, "deployments"),
-			skipParam(),
+			inputSchema[listOperationsArgs](),
 			outputSchema[PipelineOperationsResult](),
 		),
 		Handler: handle("list the pipeline deployments", func(ctx context.Context, _ mcp.CallToolRequest, a listOperationsArgs) (PipelineOperationsResult, error) {
@@ -359,10 +368,7 @@ func pipelineTools(d Deps) []Tool {
 				"and one step per item with its result, whether it was new in or overwrote the target stage, and the error of failed steps. "+
 				"Use it to follow a deployment started by deploy_pipeline_stage with wait=false."+pipelineNeeds),
 			annotations("Get a pipeline deployment", true, false, true),
-			pipelineParam(),
-			mcp.WithString("operation", mcp.Required(),
-				mcp.Description("Deployment (operation) id, as returned by deploy_pipeline_stage or list_pipeline_operations."),
-				mcp.Pattern(guidPattern.String())),
+			inputSchema[operationArgs](),
 			outputSchema[PipelineOperationResult](),
 		),
 		Handler: handle("get the pipeline deployment", func(ctx context.Context, _ mcp.CallToolRequest, a operationArgs) (PipelineOperationResult, error) {
@@ -395,39 +401,7 @@ func deployPipelineStageTool(d Deps) Tool {
 				"Needs at least Contributor on both stages' workspaces, pipeline admin and the scope Pipeline.Deploy; "+
 				"deployment pipelines work only with workspaces on Premium, Premium Per User or Fabric capacity."),
 			annotations("Deploy a pipeline stage", false, true, false),
-			pipelineParam(),
-			stageParam("source_stage", "The stage to deploy from"),
-			mcp.WithBoolean("is_backward_deployment",
-				mcp.Description("Deploy to the previous stage instead of the next one (e.g. Production to Test). Power BI allows it only into an empty stage."),
-				mcp.DefaultBool(false)),
-			mcp.WithString("new_workspace_name",
-				mcp.Description("When the target stage has no workspace: the name of the workspace to create for it."),
-				mcp.MinLength(1), mcp.MaxLength(256)),
-			mcp.WithString("new_workspace_capacity_id",
-				mcp.Description("With new_workspace_name: the capacity of the new workspace; default the source workspace's capacity."),
-				mcp.Pattern(guidPattern.String())),
-			mcp.WithBoolean("update_app_in_target_workspace",
-				mcp.Description("Update the app of the target workspace afterwards (only items already in the app are updated)."),
-				mcp.DefaultBool(false)),
-			mcp.WithBoolean("allow_create_artifact",
-				mcp.Description("Allow creating items that do not exist in the target stage."), mcp.DefaultBool(true)),
-			mcp.WithBoolean("allow_overwrite_artifact",
-				mcp.Description("Allow overwriting the paired items of the target stage. Needs confirm."), mcp.DefaultBool(false)),
-			mcp.WithBoolean("allow_overwrite_target_artifact_label",
-				mcp.Description("Allow changing the sensitivity label of target items when the source is protected and the target is not."), mcp.DefaultBool(false)),
-			mcp.WithBoolean("allow_purge_data",
-				mcp.Description("Allow deleting all data of a target semantic model whose schema no longer matches. Needs confirm."), mcp.DefaultBool(false)),
-			mcp.WithBoolean("allow_skip_tiles_with_missing_prerequisites",
-				mcp.Description("Skip dashboard tiles whose report or model is not in the target stage instead of failing."), mcp.DefaultBool(false)),
-			mcp.WithBoolean("allow_take_over",
-				mcp.Description("Become the owner of paginated reports in the target stage owned by someone else."), mcp.DefaultBool(false)),
-			mcp.WithString("note", mcp.Description("A note describing the deployment, shown in the pipeline's history."), mcp.MaxLength(2048)),
-			mcp.WithBoolean("wait",
-				mcp.Description("Follow the deployment until it ends (default true)."), mcp.DefaultBool(true)),
-			mcp.WithInteger("timeout_seconds",
-				mcp.Description(fmt.Sprintf("With wait: the longest time to wait (default %d). The deployment itself is not stopped.", defaultDeployWait)),
-				mcp.Min(10), mcp.Max(3600), mcp.DefaultNumber(defaultDeployWait)),
-			confirmParam(),
+			inputSchema[deployArgs](),
 			outputSchema[PipelineOperationResult](),
 		),
 		Handler: handle("deploy the pipeline stage", func(ctx context.Context, req mcp.CallToolRequest, a deployArgs) (PipelineOperationResult, error) {
@@ -448,7 +422,7 @@ func deployPipelineStageTool(d Deps) Tool {
 			}
 			body := pbiclient.DeployAllRequest{SourceStageOrder: a.SourceStage, IsBackwardDeployment: a.IsBackwardDeployment, Note: a.Note,
 				Options: &pbiclient.DeploymentOptions{
-					AllowCreateArtifact: a.AllowCreateArtifact == nil || *a.AllowCreateArtifact, AllowOverwriteArtifact: a.AllowOverwriteArtifact,
+					AllowCreateArtifact: a.AllowCreateArtifact, AllowOverwriteArtifact: a.AllowOverwriteArtifact,
 					AllowOverwriteTargetArtifactLabel: a.AllowOverwriteTargetArtifactLabel, AllowPurgeData: a.AllowPurgeData,
 					AllowSkipTilesWithMissingPrerequisites: a.AllowSkipTilesWithMissingPrerequisites, AllowTakeOver: a.AllowTakeOver,
 				}}
@@ -498,7 +472,7 @@ func deployPipelineStageTool(d Deps) Tool {
 			}
 			res := PipelineOperationResult{Pipeline: ref, Operation: operationOf(op),
 				Message: "The deployment started. Follow it with get_pipeline_operation (operation = operation.id)."}
-			if a.Wait != nil && !*a.Wait {
+			if !a.Wait {
 				return res, nil
 			}
 			return waitForDeployment(ctx, d.Client, req, res, defaultInt(a.TimeoutSeconds, defaultDeployWait), n)

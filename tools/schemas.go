@@ -351,8 +351,23 @@ func schemaRef(name string) (any, bool) {
 		// Each file's own entries go below its name.
 
 		// admin.go
+		"maxAdminWorkspaces":      maxAdminWorkspaces,
+		"adminGroupsMaxTop":       adminGroupsMaxTop,
+		"adminWorkspace":          param(adminWorkspaceParam()),
+		"adminWorkspaceExpand":    param(adminExpandParam("workspace", workspaceExpands...)),
+		"adminRefreshableExpand":  param(adminExpandParam("refreshable", "capacity", "group")),
+		"adminWorkspacesFilter":   param(adminFilterParam("\"state eq 'Deleted'\", \"type eq 'Workspace'\" or \"contains(name,'Sales')\"")),
+		"adminDatasetsFilter":     param(adminFilterParam("\"configuredBy eq 'megan.bowen@contoso.com'\" or \"workspaceId eq '<guid>'\"")),
+		"adminReportsFilter":      param(adminFilterParam("\"reportType eq 'PaginatedReport'\" or \"datasetId eq '<guid>'\"")),
+		"adminDashboardsFilter":   param(adminFilterParam("\"workspaceId eq '<guid>'\" or \"contains(displayName,'Pulse')\"")),
+		"adminRefreshablesFilter": param(adminFilterParam("\"name eq 'Sales'\"")),
 
 		// admin_audit.go
+		"adminDateTimePattern": `^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$`,
+		"defaultActivityLimit": defaultActivityLimit,
+		"maxActivityLimit":     maxActivityLimit,
+		"maxScanWorkspaces":    maxScanWorkspaces,
+		"maxWorkspacesPerScan": maxWorkspacesPerScan,
 
 		// apps.go
 		"app": param(appParam()),
@@ -394,6 +409,10 @@ func schemaRef(name string) (any, bool) {
 		"defaultImportWait": defaultImportWait,
 
 		// pipelines.go
+		"pipeline":            param(pipelineParam()),
+		"pipelineStage":       param(stageParam("stage", "The stage to list")),
+		"pipelineSourceStage": param(stageParam("source_stage", "The stage to deploy from")),
+		"defaultDeployWait":   defaultDeployWait,
 
 		// push.go
 		"pushDataset":          param(pushDatasetParam()),
