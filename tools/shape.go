@@ -51,12 +51,6 @@ func itemParam(name, kind, lister string) mcp.ToolOption {
 		mcp.MinLength(1), mcp.MaxLength(256))
 }
 
-func topParam(def, max int, what string) mcp.ToolOption {
-	return mcp.WithInteger("top",
-		mcp.Description(fmt.Sprintf("Maximum number of %s to return (default %d, at most %d).", what, def, max)),
-		mcp.Min(1), mcp.Max(max), mcp.DefaultNumber(def))
-}
-
 func skipParam() mcp.ToolOption {
 	return mcp.WithInteger("skip",
 		mcp.Description("Number of items to skip, for the next page: use nextSkip from the previous answer."),

@@ -263,20 +263,9 @@ type tokenResponse struct {
 	ClientInfo   string `json:"client_info,omitempty"`
 }
 
-// newTokenResponse issues an access token with the configured lifetime.
-func (s *Server) newTokenResponse() tokenResponse {
-	lifetime := int(s.opts.TokenLifetime / time.Second)
-	return tokenResponse{
-		TokenType:    "Bearer",
-		ExpiresIn:    lifetime,
-		ExtExpiresIn: lifetime,
-		AccessToken:  s.IssueToken(s.opts.TokenLifetime),
-	}
-}
-
-// newAppTokenResponse is newTokenResponse for the service principal signed
-// in as form says: appidacr tells a secret (1) from a certificate or other
-// assertion (2), as in Entra's tokens.
+// newAppTokenResponse issues an access token with the configured lifetime for
+// the service principal signed in as form says: appidacr tells a secret (1)
+// from a certificate or other assertion (2), as in Entra's tokens.
 func (s *Server) newAppTokenResponse(form url.Values) tokenResponse {
 	p := appPrincipal{appID: s.opts.ClientID, objectID: servicePrincipalObjectID, acr: "1"}
 	if form.Has("client_assertion") {

@@ -70,15 +70,6 @@ func (m *Model) table(name string) *Table {
 	return nil
 }
 
-func (m *Model) measure(name string) *Measure {
-	for i := range m.Measures {
-		if strings.EqualFold(m.Measures[i].Name, name) {
-			return &m.Measures[i]
-		}
-	}
-	return nil
-}
-
 // column returns the index of a column, or -1.
 func (t *Table) column(name string) int {
 	for i, c := range t.Columns {
