@@ -130,8 +130,13 @@ func inputSchema[A any]() mcp.ToolOption {
 			panic(fmt.Sprintf("tools: %s: %v", t.Name, err))
 		}
 		t.InputSchema = mcp.ToolInputSchema{Type: "object", Properties: props, Required: required}
+		declaredByArgs[t.Name] = true
 	}
 }
+
+// declaredByArgs names the tools whose input schema inputSchema derived, in derive mode only,
+// so that TestSchemasAreGenerated can tell that no tool declares its arguments another way.
+var declaredByArgs = map[string]bool{}
 
 // structSchema derives the properties of a struct's fields, and which of them are required.
 func structSchema(t reflect.Type) (map[string]any, []string, error) {
