@@ -76,9 +76,8 @@ type DatasetSchemaResult struct {
 }
 
 func daxTools(d Deps) []Tool {
-	return []Tool{{
-		Toolset: "dax",
-		Definition: mcp.NewTool("execute_dax_query",
+	return []Tool{
+		tool(d, "dax", "run the DAX query", executeDAXQuery, mcp.NewTool("execute_dax_query",
 			mcp.WithDescription("Run one DAX query against a semantic model (dataset) and get the result as a compact table: columns, rows (arrays in column order), rowCount and truncated. "+
 				"Call get_dataset_schema first to learn the exact table, column and measure names. "+
 				"DAX primer: a query is EVALUATE <table expression>, e.g. EVALUATE TOPN(10, 'Product') or "+
@@ -88,51 +87,47 @@ func daxTools(d Deps) []Tool {
 				"Limits: 120 queries per minute per user; Power BI returns at most 100,000 rows or 1,000,000 values; truncated=true says rows are missing. "+
 				"Service principals cannot query models with row-level security (RLS) or SSO; set impersonated_user_name to query RLS models as a given user. "+
 				"Not for Azure Analysis Services models; MDX and DMV queries are not supported."),
-			annotations("Run a DAX query", true, false, true),
-			inputSchema[daxQueryArgs](),
-			outputSchema[DAXQueryResult](),
-		),
-		Handler: handle("run the DAX query", func(ctx context.Context, _ mcp.CallToolRequest, a daxQueryArgs) (DAXQueryResult, error) {
-			ws, err := resolveWorkspace(ctx, d.Client, a.Workspace)
-			if err != nil {
-				return DAXQueryResult{}, err
-			}
-			ds, err := resolveDataset(ctx, d.Client, ws, a.Dataset)
-			if err != nil {
-				return DAXQueryResult{}, err
-			}
-			// Nulls are asked for so that every row has every column and the table stays positional.
-			qr, err := d.Client.ExecuteQuery(ctx, ws.ID, ds.ID, a.Query,
-				pbiclient.QueryOptions{ImpersonatedUserName: a.ImpersonatedUserName, IncludeNulls: true})
-			if err != nil {
-				return DAXQueryResult{}, daxError(err)
-			}
-			return tableResult(ws, ds, qr, defaultInt(a.MaxRows, defaultDAXRows)), nil
-		}),
-	}, {
-		Toolset: "dax",
-		Definition: mcp.NewTool("get_dataset_schema",
+			annotations("Run a DAX query", true, false, true))),
+		tool(d, "dax", "read the semantic model's schema", getDatasetSchema, mcp.NewTool("get_dataset_schema",
 			mcp.WithDescription("List the tables of a semantic model (dataset) with their columns (data type, hidden) and measures (DAX expression, format). "+
 				"Call it before execute_dax_query to learn the exact names to query. "+
 				"It runs DAX INFO.VIEW functions; where Power BI refuses those, it falls back to COLUMNSTATISTICS(), which gives tables and columns "+
 				"but no measures or data types (source says which). Needs the same permissions as execute_dax_query: Build permission and the tenant setting "+
 				"'Semantic Model Execute Queries REST API'. Uses up to 3 of the 120 queries per minute a user may run."),
-			annotations("Semantic model schema", true, false, true),
-			inputSchema[schemaArgs](),
-			outputSchema[DatasetSchemaResult](),
-		),
-		Handler: handle("read the semantic model's schema", func(ctx context.Context, _ mcp.CallToolRequest, a schemaArgs) (DatasetSchemaResult, error) {
-			ws, err := resolveWorkspace(ctx, d.Client, a.Workspace)
-			if err != nil {
-				return DatasetSchemaResult{}, err
-			}
-			ds, err := resolveDataset(ctx, d.Client, ws, a.Dataset)
-			if err != nil {
-				return DatasetSchemaResult{}, err
-			}
-			return readSchema(ctx, d.Client, ws, ds)
-		}),
-	}}
+			annotations("Semantic model schema", true, false, true))),
+	}
+}
+
+// executeDAXQuery is execute_dax_query.
+func executeDAXQuery(ctx context.Context, d Deps, a daxQueryArgs) (DAXQueryResult, error) {
+	ws, err := resolveWorkspace(ctx, d.Client, a.Workspace)
+	if err != nil {
+		return DAXQueryResult{}, err
+	}
+	ds, err := resolveDataset(ctx, d.Client, ws, a.Dataset)
+	if err != nil {
+		return DAXQueryResult{}, err
+	}
+	// Nulls are asked for so that every row has every column and the table stays positional.
+	qr, err := d.Client.ExecuteQuery(ctx, ws.ID, ds.ID, a.Query,
+		pbiclient.QueryOptions{ImpersonatedUserName: a.ImpersonatedUserName, IncludeNulls: true})
+	if err != nil {
+		return DAXQueryResult{}, daxError(err)
+	}
+	return tableResult(ws, ds, qr, defaultInt(a.MaxRows, defaultDAXRows)), nil
+}
+
+// getDatasetSchema is get_dataset_schema.
+func getDatasetSchema(ctx context.Context, d Deps, a schemaArgs) (DatasetSchemaResult, error) {
+	ws, err := resolveWorkspace(ctx, d.Client, a.Workspace)
+	if err != nil {
+		return DatasetSchemaResult{}, err
+	}
+	ds, err := resolveDataset(ctx, d.Client, ws, a.Dataset)
+	if err != nil {
+		return DatasetSchemaResult{}, err
+	}
+	return readSchema(ctx, d.Client, ws, ds)
 }
 
 // tableResult cuts the rows at maxRows and says why rows are missing.

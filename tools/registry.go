@@ -65,6 +65,24 @@ type Tool struct {
 	LongRunning bool
 }
 
+// tool makes one tool: def names and describes it (mcp.NewTool with its description and
+// annotations), and run is its handler, bound here to d. The handler's argument type A and
+// result type O are the tool's input and output schemas (inputSchema, outputSchema). action
+// names what failed in an error result, e.g. "list workspaces".
+func tool[A, O any](d Deps, toolset, action string, run func(context.Context, Deps, A) (O, error), def mcp.Tool) Tool {
+	inputSchema[A]()(&def)
+	outputSchema[O]()(&def)
+	return Tool{Toolset: toolset, Definition: def, Handler: handle(action, func(ctx context.Context, _ mcp.CallToolRequest, a A) (O, error) {
+		return run(ctx, d, a)
+	})}
+}
+
+// followsJobs marks t as long-running (Tool.LongRunning).
+func (t Tool) followsJobs() Tool {
+	t.LongRunning = true
+	return t
+}
+
 // toolsets lists every toolset in the order the instructions describe them.
 var toolsets = []Toolset{
 	{Name: "workspaces", Default: true, Description: "find workspaces and see who has access to them (list_workspaces, get_workspace, list_workspace_users)"},

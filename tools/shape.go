@@ -309,6 +309,15 @@ func progressReporter(ctx context.Context, req mcp.CallToolRequest) func(done, t
 	return p.step
 }
 
+// progressOf is progressReporter for a handler made with tool: the call's progress channel,
+// which callContext sets up for every call.
+func progressOf(ctx context.Context) func(done, total float64, message string) {
+	if p, ok := ctx.Value(progressKey{}).(*progress); ok {
+		return p.step
+	}
+	return func(float64, float64, string) {}
+}
+
 func firstText(res *mcp.CallToolResult) string {
 	for _, c := range res.Content {
 		if t, ok := c.(mcp.TextContent); ok {
