@@ -250,323 +250,291 @@ type ListUpstreamDataflowsResult struct {
 }
 
 func datasetTools(d Deps) []Tool {
-	return []Tool{{
-		Toolset: "datasets",
-		Definition: mcp.NewTool("list_datasets",
+	return []Tool{
+		tool(d, "datasets", "list semantic models", listDatasets, mcp.NewTool("list_datasets",
 			mcp.WithDescription("List the semantic models (datasets) in a workspace, with their ids, names, owners and whether they can be refreshed. "+
 				"Use it to find the model refresh_dataset and get_refresh_history need. "+
 				"Paged: at most top items per call (default 100, at most 1000); when hasMore is true, call again with skip = nextSkip."),
-			annotations("List semantic models", true, false, true),
-			inputSchema[listDatasetsArgs](),
-			outputSchema[ListDatasetsResult](),
-		),
-		Handler: handle("list semantic models", func(ctx context.Context, _ mcp.CallToolRequest, a listDatasetsArgs) (ListDatasetsResult, error) {
-			ws, err := resolveWorkspace(ctx, d.Client, a.Workspace)
-			if err != nil {
-				return ListDatasetsResult{}, err
-			}
-			all, err := d.Client.ListDatasets(ctx, ws.ID)
-			if err != nil {
-				return ListDatasetsResult{}, err
-			}
-			items, page := pageOf(all, defaultInt(a.Top, 100), a.Skip)
-			res := ListDatasetsResult{Workspace: ws, Datasets: make([]Dataset, 0, len(items)), Page: page}
-			for _, ds := range items {
-				res.Datasets = append(res.Datasets, Dataset{ID: ds.ID, Name: ds.Name, ConfiguredBy: ds.ConfiguredBy, IsRefreshable: ds.IsRefreshable,
-					TargetStorageMode: ds.TargetStorageMode, CreatedDate: ds.CreatedDate, WebURL: ds.WebURL})
-			}
-			return res, nil
-		}),
-	}, {
-		Toolset: "datasets",
-		Definition: mcp.NewTool("get_dataset",
+			annotations("List semantic models", true, false, true))),
+		tool(d, "datasets", "read the semantic model", getDataset, mcp.NewTool("get_dataset",
 			mcp.WithDescription("Read one semantic model (dataset): owner (configuredBy), storage format (Abf small or PremiumFiles large), query scale-out settings, "+
 				"whether it needs a gateway or an effective identity, and the dataflows it reads from. "+
 				"Use it before update_dataset, take_over_dataset or update_dataset_parameters to see the current state and owner."),
-			annotations("Get a semantic model", true, false, true),
-			inputSchema[datasetArgs](),
-			outputSchema[GetDatasetResult](),
-		),
-		Handler: handle("read the semantic model", func(ctx context.Context, _ mcp.CallToolRequest, a datasetArgs) (GetDatasetResult, error) {
-			ws, ds, err := datasetTarget(ctx, d.Client, a.Workspace, a.Dataset)
-			if err != nil {
-				return GetDatasetResult{}, err
-			}
-			got, err := d.Client.GetDataset(ctx, ws.ID, ds.ID)
-			if err != nil {
-				return GetDatasetResult{}, err
-			}
-			return GetDatasetResult{Workspace: ws, Dataset: datasetDetailsOf(got)}, nil
-		}),
-	}, {
-		Toolset: "dataset_admin",
-		Definition: mcp.NewTool("update_dataset",
+			annotations("Get a semantic model", true, false, true))),
+		tool(d, "dataset_admin", "update the semantic model", updateDataset, mcp.NewTool("update_dataset",
 			mcp.WithDescription("Change a semantic model's storage format or its query scale-out settings, then read the model back. "+
 				"target_storage_mode PremiumFiles is the large semantic model storage format, Abf the small one. "+
 				"Query scale-out (read-only replicas that answer queries) needs the large format. "+
 				"Needs the workspace on a Premium, PPU or Fabric capacity, and the caller must be the model's owner (configuredBy; see get_dataset and take_over_dataset). "+
 				"Give at least one of target_storage_mode, auto_sync_read_only_replicas, max_read_only_replicas."),
-			annotations("Update a semantic model's settings", false, false, true),
-			inputSchema[updateDatasetArgs](),
-			outputSchema[UpdateDatasetResult](),
-		),
-		Handler: handle("update the semantic model", func(ctx context.Context, _ mcp.CallToolRequest, a updateDatasetArgs) (UpdateDatasetResult, error) {
-			if a.TargetStorageMode == "" && a.AutoSyncReadOnlyReplicas == nil && a.MaxReadOnlyReplicas == nil {
-				return UpdateDatasetResult{}, userErrorf("Nothing to change: give target_storage_mode, auto_sync_read_only_replicas or max_read_only_replicas.")
-			}
-			ws, ds, err := datasetTarget(ctx, d.Client, a.Workspace, a.Dataset)
-			if err != nil {
-				return UpdateDatasetResult{}, err
-			}
-			req := pbiclient.UpdateDatasetRequest{TargetStorageMode: a.TargetStorageMode}
-			if a.AutoSyncReadOnlyReplicas != nil || a.MaxReadOnlyReplicas != nil {
-				req.QueryScaleOutSettings = &pbiclient.QueryScaleOutSettingsPatch{
-					AutoSyncReadOnlyReplicas: a.AutoSyncReadOnlyReplicas, MaxReadOnlyReplicas: a.MaxReadOnlyReplicas}
-			}
-			if err := d.Client.UpdateDataset(ctx, ws.ID, ds.ID, req); err != nil {
-				return UpdateDatasetResult{}, err
-			}
-			got, err := d.Client.GetDataset(ctx, ws.ID, ds.ID)
-			if err != nil {
-				return UpdateDatasetResult{}, err
-			}
-			return UpdateDatasetResult{Workspace: ws, Dataset: datasetDetailsOf(got), Message: "The semantic model was updated; dataset shows it as Power BI now reports it."}, nil
-		}),
-	}, {
-		Toolset: "dataset_admin",
-		Definition: mcp.NewTool("delete_dataset",
+			annotations("Update a semantic model's settings", false, false, true))),
+		tool(d, "dataset_admin", "delete the semantic model", deleteDataset, mcp.NewTool("delete_dataset",
 			mcp.WithDescription("Delete a semantic model (dataset) for good, together with the reports built on it and the dashboard tiles that show them. "+
 				"There is no undo: ask the user first and pass confirm: true only if they agree. "+
 				"Needs a Contributor, Member or Admin role in the workspace."),
-			annotations("Delete a semantic model", false, true, true),
-			inputSchema[deleteDatasetArgs](),
-			outputSchema[DeleteDatasetResult](),
-		),
-		Handler: handle("delete the semantic model", func(ctx context.Context, _ mcp.CallToolRequest, a deleteDatasetArgs) (DeleteDatasetResult, error) {
-			ws, ds, err := datasetTarget(ctx, d.Client, a.Workspace, a.Dataset)
-			if err != nil {
-				return DeleteDatasetResult{}, err
-			}
-			// Read the model first: the confirmation must name it, and a wrong id fails here, before the user is asked.
-			got, err := d.Client.GetDataset(ctx, ws.ID, ds.ID)
-			if err != nil {
-				return DeleteDatasetResult{}, err
-			}
-			ds.Name = got.Name
-			if err := confirmed(ctx, a.Confirm, fmt.Sprintf("Delete the semantic model %s (id %s) from %s, with every report built on it.", got.Name, ds.ID, workspaceLabel(ws))); err != nil {
-				return DeleteDatasetResult{}, err
-			}
-			if err := d.Client.DeleteDataset(ctx, ws.ID, ds.ID); err != nil {
-				return DeleteDatasetResult{}, err
-			}
-			return DeleteDatasetResult{Workspace: ws, Dataset: ds, Deleted: true, Message: "The semantic model and the reports built on it were deleted."}, nil
-		}),
-	}, {
-		Toolset: "dataset_admin",
-		Definition: mcp.NewTool("take_over_dataset",
+			annotations("Delete a semantic model", false, true, true))),
+		tool(d, "dataset_admin", "take over the semantic model", takeOverDataset, mcp.NewTool("take_over_dataset",
 			mcp.WithDescription("Make the identity this server signs in as (for a service principal, the app) the owner (configuredBy) of a semantic model in a workspace. "+
 				"Needed before changes only the owner may make, such as update_dataset_parameters and update_dataset. "+
 				"The model's data source credentials are then the new owner's: refreshes may fail until credentials are set again, and the previous owner loses ownership. "+
 				"Ask the user first and pass confirm: true only if they agree. Only for workspaces (not My workspace); needs a Contributor, Member or Admin role there."),
-			annotations("Take over a semantic model", false, true, true),
-			inputSchema[takeOverDatasetArgs](),
-			outputSchema[TakeOverResult](),
-		),
-		Handler: handle("take over the semantic model", func(ctx context.Context, _ mcp.CallToolRequest, a takeOverDatasetArgs) (TakeOverResult, error) {
-			ws, ds, err := datasetTarget(ctx, d.Client, a.Workspace, a.Dataset)
-			if err != nil {
-				return TakeOverResult{}, err
-			}
-			if ws.MyWorkspace {
-				return TakeOverResult{}, userErrorf("take_over_dataset needs a workspace: Power BI has no take-over for My workspace, where the caller already owns every model.")
-			}
-			before, err := d.Client.GetDataset(ctx, ws.ID, ds.ID)
-			if err != nil {
-				return TakeOverResult{}, err
-			}
-			ds.Name = before.Name
-			if err := confirmed(ctx, a.Confirm, fmt.Sprintf("Take over the semantic model %s (id %s) in %s from its owner %s; its data source credentials will have to be set again for the new owner.",
-				before.Name, ds.ID, workspaceLabel(ws), orUnknown(before.ConfiguredBy))); err != nil {
-				return TakeOverResult{}, err
-			}
-			if err := d.Client.TakeOverDataset(ctx, ws.ID, ds.ID); err != nil {
-				return TakeOverResult{}, err
-			}
-			after, err := d.Client.GetDataset(ctx, ws.ID, ds.ID)
-			if err != nil {
-				return TakeOverResult{}, err
-			}
-			return TakeOverResult{Workspace: ws, Dataset: ds, PreviousOwner: before.ConfiguredBy, ConfiguredBy: after.ConfiguredBy,
-				Message: "The semantic model is now owned by this server's identity. Check its data source credentials before the next refresh."}, nil
-		}),
-	}, {
-		Toolset: "datasets",
-		Definition: mcp.NewTool("list_datasources",
+			annotations("Take over a semantic model", false, true, true))),
+		tool(d, "datasets", "list the data sources", listDatasources, mcp.NewTool("list_datasources",
 			mcp.WithDescription("List the data sources of a semantic model (dataset): type (Sql, AnalysisServices, File, OData, SharePointList, ...), connection details (server, database, url, path, ...) "+
 				"and, when bound to a gateway, the gateway and gateway data source ids. Use it to see where a model's data comes from, e.g. when refreshes fail. "+
 				"Paged: at most top items per call (default 100, at most 1000); when hasMore is true, call again with skip = nextSkip."),
-			annotations("List a semantic model's data sources", true, false, true),
-			inputSchema[datasetDatasourcesArgs](),
-			outputSchema[ListDatasourcesResult](),
-		),
-		Handler: handle("list the data sources", func(ctx context.Context, _ mcp.CallToolRequest, a datasetDatasourcesArgs) (ListDatasourcesResult, error) {
-			ws, ds, err := datasetTarget(ctx, d.Client, a.Workspace, a.Dataset)
-			if err != nil {
-				return ListDatasourcesResult{}, err
-			}
-			all, err := d.Client.ListDatasources(ctx, ws.ID, ds.ID)
-			if err != nil {
-				return ListDatasourcesResult{}, err
-			}
-			items, page := pageOf(all, defaultInt(a.Top, 100), a.Skip)
-			res := ListDatasourcesResult{Workspace: ws, Dataset: ds, Datasources: make([]Datasource, 0, len(items)), Page: page}
-			for _, s := range items {
-				res.Datasources = append(res.Datasources, datasourceOf(s))
-			}
-			return res, nil
-		}),
-	}, {
-		Toolset: "datasets",
-		Definition: mcp.NewTool("list_dataset_parameters",
+			annotations("List a semantic model's data sources", true, false, true))),
+		tool(d, "datasets", "list the parameters", listDatasetParameters, mcp.NewTool("list_dataset_parameters",
 			mcp.WithDescription("List the Power Query parameters of a semantic model (dataset): name, type, whether required, current value and suggested values. "+
 				"Use it before update_dataset_parameters: names there are case-sensitive. "+
 				"Not supported for models with SQL, Oracle, Teradata or SAP HANA DirectQuery connections or models changed through the XMLA endpoint. "+
 				"Paged: at most top items per call (default 100, at most 1000); when hasMore is true, call again with skip = nextSkip."),
-			annotations("List a semantic model's parameters", true, false, true),
-			inputSchema[datasetParametersArgs](),
-			outputSchema[ListDatasetParametersResult](),
-		),
-		Handler: handle("list the parameters", func(ctx context.Context, _ mcp.CallToolRequest, a datasetParametersArgs) (ListDatasetParametersResult, error) {
-			ws, ds, err := datasetTarget(ctx, d.Client, a.Workspace, a.Dataset)
-			if err != nil {
-				return ListDatasetParametersResult{}, err
-			}
-			all, err := d.Client.ListDatasetParameters(ctx, ws.ID, ds.ID)
-			if err != nil {
-				return ListDatasetParametersResult{}, err
-			}
-			items, page := pageOf(all, defaultInt(a.Top, 100), a.Skip)
-			return ListDatasetParametersResult{Workspace: ws, Dataset: ds, Parameters: parametersOf(items), Page: page}, nil
-		}),
-	}, {
-		Toolset: "dataset_admin",
-		Definition: mcp.NewTool("update_dataset_parameters",
+			annotations("List a semantic model's parameters", true, false, true))),
+		tool(d, "dataset_admin", "update the parameters", updateDatasetParameters, mcp.NewTool("update_dataset_parameters",
 			mcp.WithDescription("Set new values for Power Query parameters of a semantic model (dataset), e.g. to point it at another server or database. "+
 				"All updates apply together or none does. Rules of Power BI: at most 100 parameters per call, each must exist (names are case-sensitive, see list_dataset_parameters), "+
 				"no parameter twice, values of the parameter's type, required parameters not empty, and parameters of type Any or Binary cannot be updated. "+
 				"Only the model's owner may do this (configuredBy, see get_dataset; take_over_dataset makes this server the owner). "+
 				"The model keeps its old data until it is refreshed: run refresh_dataset afterwards. "+
 				"This changes where the model reads its data from: ask the user first and pass confirm: true only if they agree."),
-			annotations("Update a semantic model's parameters", false, true, true),
-			inputSchema[updateParametersArgs](),
-			outputSchema[UpdateDatasetParametersResult](),
-		),
-		Handler: handle("update the parameters", func(ctx context.Context, _ mcp.CallToolRequest, a updateParametersArgs) (UpdateDatasetParametersResult, error) {
-			ws, ds, err := datasetTarget(ctx, d.Client, a.Workspace, a.Dataset)
-			if err != nil {
-				return UpdateDatasetParametersResult{}, err
-			}
-			updates := make([]pbiclient.ParameterUpdate, 0, len(a.Updates))
-			changed := make([]ParameterUpdate, 0, len(a.Updates))
-			var list []string
-			for _, u := range a.Updates {
-				updates = append(updates, pbiclient.ParameterUpdate{Name: u.Name, NewValue: u.NewValue})
-				changed = append(changed, ParameterUpdate{Name: u.Name, NewValue: u.NewValue})
-				list = append(list, fmt.Sprintf("%s = %q", u.Name, u.NewValue))
-			}
-			if err := confirmed(ctx, a.Confirm, fmt.Sprintf("Set the parameters %s of the semantic model %s in %s.",
-				strings.Join(list, ", "), itemLabel(ds), workspaceLabel(ws))); err != nil {
-				return UpdateDatasetParametersResult{}, err
-			}
-			if err := d.Client.UpdateDatasetParameters(ctx, ws.ID, ds.ID, updates); err != nil {
-				return UpdateDatasetParametersResult{}, err
-			}
-			now, err := d.Client.ListDatasetParameters(ctx, ws.ID, ds.ID)
-			if err != nil {
-				return UpdateDatasetParametersResult{}, err
-			}
-			return UpdateDatasetParametersResult{Workspace: ws, Dataset: ds, Updated: changed, Parameters: parametersOf(now),
-				Message: "The parameters were updated. The model's data still reflects the old values until it is refreshed: run refresh_dataset now."}, nil
-		}),
-	}, {
-		Toolset: "datasets",
-		Definition: mcp.NewTool("list_dataset_users",
+			annotations("Update a semantic model's parameters", false, true, true))),
+		tool(d, "datasets", "list the semantic model's users", listDatasetUsers, mcp.NewTool("list_dataset_users",
 			mcp.WithDescription("List who has permission on a semantic model (dataset) and which: users, groups and apps with Read, Write, Reshare and Explore (Build) rights. "+
 				"Needs Reshare rights on the model, or a Member, Contributor or Admin role in its workspace. Recent changes can take a while to show. "+
 				"Paged: at most top items per call (default 100, at most 1000); when hasMore is true, call again with skip = nextSkip."),
-			annotations("List a semantic model's users", true, false, true),
-			inputSchema[datasetUsersArgs](),
-			outputSchema[ListDatasetUsersResult](),
-		),
-		Handler: handle("list the semantic model's users", func(ctx context.Context, _ mcp.CallToolRequest, a datasetUsersArgs) (ListDatasetUsersResult, error) {
-			ws, ds, err := datasetTarget(ctx, d.Client, a.Workspace, a.Dataset)
-			if err != nil {
-				return ListDatasetUsersResult{}, err
-			}
-			all, err := d.Client.ListDatasetUsers(ctx, ws.ID, ds.ID)
-			if err != nil {
-				return ListDatasetUsersResult{}, err
-			}
-			items, page := pageOf(all, defaultInt(a.Top, 100), a.Skip)
-			res := ListDatasetUsersResult{Workspace: ws, Dataset: ds, Users: make([]DatasetUser, 0, len(items)), Page: page}
-			for _, u := range items {
-				res.Users = append(res.Users, DatasetUser(u))
-			}
-			return res, nil
-		}),
-	}, {
-		Toolset: "dataset_admin",
-		Definition: mcp.NewTool("grant_dataset_access",
+			annotations("List a semantic model's users", true, false, true))),
+		tool(d, "dataset_admin", "grant access to the semantic model", grantDatasetAccess, mcp.NewTool("grant_dataset_access",
 			mcp.WithDescription("Give a user or security group permission on a semantic model (dataset): Read, ReadReshare (may share it on), ReadExplore (Explore is the Build permission: "+
 				"build reports and run DAX queries on it) or ReadReshareExplore. Rights the principal already has are kept; this never removes or lowers access and cannot grant Write. "+
 				"Service principals (apps) cannot be given access this way. The caller needs Reshare rights on the model. "+
 				"Changes can take a while to show in list_dataset_users."),
-			annotations("Grant access to a semantic model", false, false, true),
-			inputSchema[grantAccessArgs](),
-			outputSchema[GrantDatasetAccessResult](),
-		),
-		Handler: handle("grant access to the semantic model", func(ctx context.Context, _ mcp.CallToolRequest, a grantAccessArgs) (GrantDatasetAccessResult, error) {
-			ws, ds, err := datasetTarget(ctx, d.Client, a.Workspace, a.Dataset)
-			if err != nil {
-				return GrantDatasetAccessResult{}, err
-			}
-			grant := pbiclient.DatasetUser{Identifier: strings.TrimSpace(a.Identifier), PrincipalType: a.PrincipalType, DatasetUserAccessRight: a.AccessRight}
-			if err := d.Client.GrantDatasetAccess(ctx, ws.ID, ds.ID, grant); err != nil {
-				return GrantDatasetAccessResult{}, err
-			}
-			return GrantDatasetAccessResult{Workspace: ws, Dataset: ds, Granted: DatasetUser(grant),
-				Message: "Access was granted. It can take a while before list_dataset_users and the user see it."}, nil
-		}),
-	}, {
-		Toolset: "datasets",
-		Definition: mcp.NewTool("list_upstream_dataflows",
+			annotations("Grant access to a semantic model", false, false, true))),
+		tool(d, "datasets", "list the upstream dataflows", listUpstreamDataflows, mcp.NewTool("list_upstream_dataflows",
 			mcp.WithDescription("List which semantic models of a workspace read from which dataflows (dataset id, dataflow id, the dataflow's workspace). "+
 				"Use it to find what a dataflow change or failure affects. Only for workspaces (not My workspace). "+
 				"Paged: at most top items per call (default 100, at most 1000); when hasMore is true, call again with skip = nextSkip."),
-			annotations("List models' upstream dataflows", true, false, true),
-			inputSchema[upstreamDataflowsArgs](),
-			outputSchema[ListUpstreamDataflowsResult](),
-		),
-		Handler: handle("list the upstream dataflows", func(ctx context.Context, _ mcp.CallToolRequest, a upstreamDataflowsArgs) (ListUpstreamDataflowsResult, error) {
-			ws, err := resolveWorkspace(ctx, d.Client, a.Workspace)
-			if err != nil {
-				return ListUpstreamDataflowsResult{}, err
-			}
-			if ws.MyWorkspace {
-				return ListUpstreamDataflowsResult{}, userErrorf("list_upstream_dataflows needs a workspace: Power BI has no such list for My workspace.")
-			}
-			all, err := d.Client.ListUpstreamDataflows(ctx, ws.ID)
-			if err != nil {
-				return ListUpstreamDataflowsResult{}, err
-			}
-			items, page := pageOf(all, defaultInt(a.Top, 100), a.Skip)
-			res := ListUpstreamDataflowsResult{Workspace: ws, Links: make([]DatasetDataflowLink, 0, len(items)), Page: page}
-			for _, l := range items {
-				res.Links = append(res.Links, DatasetDataflowLink(l))
-			}
-			return res, nil
-		}),
-	}}
+			annotations("List models' upstream dataflows", true, false, true))),
+	}
+}
+
+// listDatasets is list_datasets.
+func listDatasets(ctx context.Context, d Deps, a listDatasetsArgs) (ListDatasetsResult, error) {
+	ws, err := resolveWorkspace(ctx, d.Client, a.Workspace)
+	if err != nil {
+		return ListDatasetsResult{}, err
+	}
+	all, err := d.Client.ListDatasets(ctx, ws.ID)
+	if err != nil {
+		return ListDatasetsResult{}, err
+	}
+	items, page := pageOf(all, defaultInt(a.Top, 100), a.Skip)
+	res := ListDatasetsResult{Workspace: ws, Datasets: make([]Dataset, 0, len(items)), Page: page}
+	for _, ds := range items {
+		res.Datasets = append(res.Datasets, Dataset{ID: ds.ID, Name: ds.Name, ConfiguredBy: ds.ConfiguredBy, IsRefreshable: ds.IsRefreshable,
+			TargetStorageMode: ds.TargetStorageMode, CreatedDate: ds.CreatedDate, WebURL: ds.WebURL})
+	}
+	return res, nil
+}
+
+// getDataset is get_dataset.
+func getDataset(ctx context.Context, d Deps, a datasetArgs) (GetDatasetResult, error) {
+	ws, ds, err := datasetTarget(ctx, d.Client, a.Workspace, a.Dataset)
+	if err != nil {
+		return GetDatasetResult{}, err
+	}
+	got, err := d.Client.GetDataset(ctx, ws.ID, ds.ID)
+	if err != nil {
+		return GetDatasetResult{}, err
+	}
+	return GetDatasetResult{Workspace: ws, Dataset: datasetDetailsOf(got)}, nil
+}
+
+// updateDataset is update_dataset.
+func updateDataset(ctx context.Context, d Deps, a updateDatasetArgs) (UpdateDatasetResult, error) {
+	if a.TargetStorageMode == "" && a.AutoSyncReadOnlyReplicas == nil && a.MaxReadOnlyReplicas == nil {
+		return UpdateDatasetResult{}, userErrorf("Nothing to change: give target_storage_mode, auto_sync_read_only_replicas or max_read_only_replicas.")
+	}
+	ws, ds, err := datasetTarget(ctx, d.Client, a.Workspace, a.Dataset)
+	if err != nil {
+		return UpdateDatasetResult{}, err
+	}
+	req := pbiclient.UpdateDatasetRequest{TargetStorageMode: a.TargetStorageMode}
+	if a.AutoSyncReadOnlyReplicas != nil || a.MaxReadOnlyReplicas != nil {
+		req.QueryScaleOutSettings = &pbiclient.QueryScaleOutSettingsPatch{
+			AutoSyncReadOnlyReplicas: a.AutoSyncReadOnlyReplicas, MaxReadOnlyReplicas: a.MaxReadOnlyReplicas}
+	}
+	if err := d.Client.UpdateDataset(ctx, ws.ID, ds.ID, req); err != nil {
+		return UpdateDatasetResult{}, err
+	}
+	got, err := d.Client.GetDataset(ctx, ws.ID, ds.ID)
+	if err != nil {
+		return UpdateDatasetResult{}, err
+	}
+	return UpdateDatasetResult{Workspace: ws, Dataset: datasetDetailsOf(got), Message: "The semantic model was updated; dataset shows it as Power BI now reports it."}, nil
+}
+
+// deleteDataset is delete_dataset.
+func deleteDataset(ctx context.Context, d Deps, a deleteDatasetArgs) (DeleteDatasetResult, error) {
+	ws, ds, err := datasetTarget(ctx, d.Client, a.Workspace, a.Dataset)
+	if err != nil {
+		return DeleteDatasetResult{}, err
+	}
+	// Read the model first: the confirmation must name it, and a wrong id fails here, before the user is asked.
+	got, err := d.Client.GetDataset(ctx, ws.ID, ds.ID)
+	if err != nil {
+		return DeleteDatasetResult{}, err
+	}
+	ds.Name = got.Name
+	if err := confirmed(ctx, a.Confirm, fmt.Sprintf("Delete the semantic model %s (id %s) from %s, with every report built on it.", got.Name, ds.ID, workspaceLabel(ws))); err != nil {
+		return DeleteDatasetResult{}, err
+	}
+	if err := d.Client.DeleteDataset(ctx, ws.ID, ds.ID); err != nil {
+		return DeleteDatasetResult{}, err
+	}
+	return DeleteDatasetResult{Workspace: ws, Dataset: ds, Deleted: true, Message: "The semantic model and the reports built on it were deleted."}, nil
+}
+
+// takeOverDataset is take_over_dataset.
+func takeOverDataset(ctx context.Context, d Deps, a takeOverDatasetArgs) (TakeOverResult, error) {
+	ws, ds, err := datasetTarget(ctx, d.Client, a.Workspace, a.Dataset)
+	if err != nil {
+		return TakeOverResult{}, err
+	}
+	if ws.MyWorkspace {
+		return TakeOverResult{}, userErrorf("take_over_dataset needs a workspace: Power BI has no take-over for My workspace, where the caller already owns every model.")
+	}
+	before, err := d.Client.GetDataset(ctx, ws.ID, ds.ID)
+	if err != nil {
+		return TakeOverResult{}, err
+	}
+	ds.Name = before.Name
+	if err := confirmed(ctx, a.Confirm, fmt.Sprintf("Take over the semantic model %s (id %s) in %s from its owner %s; its data source credentials will have to be set again for the new owner.",
+		before.Name, ds.ID, workspaceLabel(ws), orUnknown(before.ConfiguredBy))); err != nil {
+		return TakeOverResult{}, err
+	}
+	if err := d.Client.TakeOverDataset(ctx, ws.ID, ds.ID); err != nil {
+		return TakeOverResult{}, err
+	}
+	after, err := d.Client.GetDataset(ctx, ws.ID, ds.ID)
+	if err != nil {
+		return TakeOverResult{}, err
+	}
+	return TakeOverResult{Workspace: ws, Dataset: ds, PreviousOwner: before.ConfiguredBy, ConfiguredBy: after.ConfiguredBy,
+		Message: "The semantic model is now owned by this server's identity. Check its data source credentials before the next refresh."}, nil
+}
+
+// listDatasources is list_datasources.
+func listDatasources(ctx context.Context, d Deps, a datasetDatasourcesArgs) (ListDatasourcesResult, error) {
+	ws, ds, err := datasetTarget(ctx, d.Client, a.Workspace, a.Dataset)
+	if err != nil {
+		return ListDatasourcesResult{}, err
+	}
+	all, err := d.Client.ListDatasources(ctx, ws.ID, ds.ID)
+	if err != nil {
+		return ListDatasourcesResult{}, err
+	}
+	items, page := pageOf(all, defaultInt(a.Top, 100), a.Skip)
+	res := ListDatasourcesResult{Workspace: ws, Dataset: ds, Datasources: make([]Datasource, 0, len(items)), Page: page}
+	for _, s := range items {
+		res.Datasources = append(res.Datasources, datasourceOf(s))
+	}
+	return res, nil
+}
+
+// listDatasetParameters is list_dataset_parameters.
+func listDatasetParameters(ctx context.Context, d Deps, a datasetParametersArgs) (ListDatasetParametersResult, error) {
+	ws, ds, err := datasetTarget(ctx, d.Client, a.Workspace, a.Dataset)
+	if err != nil {
+		return ListDatasetParametersResult{}, err
+	}
+	all, err := d.Client.ListDatasetParameters(ctx, ws.ID, ds.ID)
+	if err != nil {
+		return ListDatasetParametersResult{}, err
+	}
+	items, page := pageOf(all, defaultInt(a.Top, 100), a.Skip)
+	return ListDatasetParametersResult{Workspace: ws, Dataset: ds, Parameters: parametersOf(items), Page: page}, nil
+}
+
+// updateDatasetParameters is update_dataset_parameters.
+func updateDatasetParameters(ctx context.Context, d Deps, a updateParametersArgs) (UpdateDatasetParametersResult, error) {
+	ws, ds, err := datasetTarget(ctx, d.Client, a.Workspace, a.Dataset)
+	if err != nil {
+		return UpdateDatasetParametersResult{}, err
+	}
+	updates := make([]pbiclient.ParameterUpdate, 0, len(a.Updates))
+	changed := make([]ParameterUpdate, 0, len(a.Updates))
+	var list []string
+	for _, u := range a.Updates {
+		updates = append(updates, pbiclient.ParameterUpdate{Name: u.Name, NewValue: u.NewValue})
+		changed = append(changed, ParameterUpdate{Name: u.Name, NewValue: u.NewValue})
+		list = append(list, fmt.Sprintf("%s = %q", u.Name, u.NewValue))
+	}
+	if err := confirmed(ctx, a.Confirm, fmt.Sprintf("Set the parameters %s of the semantic model %s in %s.",
+		strings.Join(list, ", "), itemLabel(ds), workspaceLabel(ws))); err != nil {
+		return UpdateDatasetParametersResult{}, err
+	}
+	if err := d.Client.UpdateDatasetParameters(ctx, ws.ID, ds.ID, updates); err != nil {
+		return UpdateDatasetParametersResult{}, err
+	}
+	now, err := d.Client.ListDatasetParameters(ctx, ws.ID, ds.ID)
+	if err != nil {
+		return UpdateDatasetParametersResult{}, err
+	}
+	return UpdateDatasetParametersResult{Workspace: ws, Dataset: ds, Updated: changed, Parameters: parametersOf(now),
+		Message: "The parameters were updated. The model's data still reflects the old values until it is refreshed: run refresh_dataset now."}, nil
+}
+
+// listDatasetUsers is list_dataset_users.
+func listDatasetUsers(ctx context.Context, d Deps, a datasetUsersArgs) (ListDatasetUsersResult, error) {
+	ws, ds, err := datasetTarget(ctx, d.Client, a.Workspace, a.Dataset)
+	if err != nil {
+		return ListDatasetUsersResult{}, err
+	}
+	all, err := d.Client.ListDatasetUsers(ctx, ws.ID, ds.ID)
+	if err != nil {
+		return ListDatasetUsersResult{}, err
+	}
+	items, page := pageOf(all, defaultInt(a.Top, 100), a.Skip)
+	res := ListDatasetUsersResult{Workspace: ws, Dataset: ds, Users: make([]DatasetUser, 0, len(items)), Page: page}
+	for _, u := range items {
+		res.Users = append(res.Users, DatasetUser(u))
+	}
+	return res, nil
+}
+
+// grantDatasetAccess is grant_dataset_access.
+func grantDatasetAccess(ctx context.Context, d Deps, a grantAccessArgs) (GrantDatasetAccessResult, error) {
+	ws, ds, err := datasetTarget(ctx, d.Client, a.Workspace, a.Dataset)
+	if err != nil {
+		return GrantDatasetAccessResult{}, err
+	}
+	grant := pbiclient.DatasetUser{Identifier: strings.TrimSpace(a.Identifier), PrincipalType: a.PrincipalType, DatasetUserAccessRight: a.AccessRight}
+	if err := d.Client.GrantDatasetAccess(ctx, ws.ID, ds.ID, grant); err != nil {
+		return GrantDatasetAccessResult{}, err
+	}
+	return GrantDatasetAccessResult{Workspace: ws, Dataset: ds, Granted: DatasetUser(grant),
+		Message: "Access was granted. It can take a while before list_dataset_users and the user see it."}, nil
+}
+
+// listUpstreamDataflows is list_upstream_dataflows.
+func listUpstreamDataflows(ctx context.Context, d Deps, a upstreamDataflowsArgs) (ListUpstreamDataflowsResult, error) {
+	ws, err := resolveWorkspace(ctx, d.Client, a.Workspace)
+	if err != nil {
+		return ListUpstreamDataflowsResult{}, err
+	}
+	if ws.MyWorkspace {
+		return ListUpstreamDataflowsResult{}, userErrorf("list_upstream_dataflows needs a workspace: Power BI has no such list for My workspace.")
+	}
+	all, err := d.Client.ListUpstreamDataflows(ctx, ws.ID)
+	if err != nil {
+		return ListUpstreamDataflowsResult{}, err
+	}
+	items, page := pageOf(all, defaultInt(a.Top, 100), a.Skip)
+	res := ListUpstreamDataflowsResult{Workspace: ws, Links: make([]DatasetDataflowLink, 0, len(items)), Page: page}
+	for _, l := range items {
+		res.Links = append(res.Links, DatasetDataflowLink(l))
+	}
+	return res, nil
 }
 
 // datasetTarget resolves the workspace and dataset arguments most tools of this file take.

@@ -97,10 +97,8 @@ var importTypes = map[string][]string{
 }
 
 func importTools(d Deps) []Tool {
-	return []Tool{{
-		Toolset:     "imports",
-		LongRunning: true,
-		Definition: mcp.NewTool("import_file",
+	return []Tool{
+		tool(d, "imports", "import the file", importFile, mcp.NewTool("import_file",
 			mcp.WithDescription("Publish a file to a workspace: a Power BI Desktop file (.pbix: semantic model and report), a paginated report (.rdl), an Excel workbook (.xlsx) or a dataflow definition (model.json). "+
 				"The file must be in the server's data directory (the user copies it there); file is its name relative to that directory. "+
 				"The upload is streamed and the import followed with progress notifications for up to timeout_seconds; the answer lists the semantic models and reports created. "+
@@ -109,62 +107,51 @@ func importTools(d Deps) []Tool {
 				"Overwrite replaces the existing one (fails if there is none), CreateOrOverwrite replaces or creates, GenerateUniqueName picks a new name. .rdl takes only Abort or Overwrite, model.json only Abort or GenerateUniqueName. "+
 				"Overwrite and CreateOrOverwrite replace a model and report users may depend on: the user must agree first (confirm). "+
 				"Needs Contributor or higher on the workspace. Files over 1 GB (up to 10 GB) need a workspace on a Premium capacity."),
-			annotations("Import a file into a workspace", false, true, false),
-			inputSchema[importFileArgs](),
-			outputSchema[ImportFileResult](),
-		),
-		Handler: handle("import the file", func(ctx context.Context, req mcp.CallToolRequest, a importFileArgs) (ImportFileResult, error) {
-			return importFile(ctx, d, req, a)
-		}),
-	}, {
-		Toolset: "imports",
-		Definition: mcp.NewTool("get_import",
+			annotations("Import a file into a workspace", false, true, false))).followsJobs(),
+		tool(d, "imports", "get the import", getImport, mcp.NewTool("get_import",
 			mcp.WithDescription("Get the state of an import (Publishing, Succeeded or Failed) and the semantic models and reports it created. "+
 				"Use it to follow an import that import_file left publishing, or one list_imports shows."),
-			annotations("Get an import", true, false, true),
-			inputSchema[getImportArgs](),
-			outputSchema[GetImportResult](),
-		),
-		Handler: handle("get the import", func(ctx context.Context, _ mcp.CallToolRequest, a getImportArgs) (GetImportResult, error) {
-			ws, err := resolveWorkspace(ctx, d.Client, a.Workspace)
-			if err != nil {
-				return GetImportResult{}, err
-			}
-			imp, err := d.Client.GetImport(ctx, ws.ID, a.ImportID)
-			if err != nil {
-				return GetImportResult{}, err
-			}
-			return GetImportResult{Workspace: ws, Import: importOf(imp)}, nil
-		}),
-	}, {
-		Toolset: "imports",
-		Definition: mcp.NewTool("list_imports",
+			annotations("Get an import", true, false, true))),
+		tool(d, "imports", "list imports", listImports, mcp.NewTool("list_imports",
 			mcp.WithDescription("List the imports of a workspace (files published to it through the API or the Power BI service), with their state and the semantic models and reports each created. "+
 				"Paged: at most top items per call (default 100, at most 1000); when hasMore is true, call again with skip = nextSkip."),
-			annotations("List imports", true, false, true),
-			inputSchema[listImportsArgs](),
-			outputSchema[ListImportsResult](),
-		),
-		Handler: handle("list imports", func(ctx context.Context, _ mcp.CallToolRequest, a listImportsArgs) (ListImportsResult, error) {
-			ws, err := resolveWorkspace(ctx, d.Client, a.Workspace)
-			if err != nil {
-				return ListImportsResult{}, err
-			}
-			all, err := d.Client.ListImports(ctx, ws.ID)
-			if err != nil {
-				return ListImportsResult{}, err
-			}
-			items, page := pageOf(all, defaultInt(a.Top, 100), a.Skip)
-			res := ListImportsResult{Workspace: ws, Imports: make([]Import, 0, len(items)), Page: page}
-			for _, imp := range items {
-				res.Imports = append(res.Imports, importOf(imp))
-			}
-			return res, nil
-		}),
-	}}
+			annotations("List imports", true, false, true))),
+	}
 }
 
-func importFile(ctx context.Context, d Deps, req mcp.CallToolRequest, a importFileArgs) (ImportFileResult, error) {
+// getImport is get_import.
+func getImport(ctx context.Context, d Deps, a getImportArgs) (GetImportResult, error) {
+	ws, err := resolveWorkspace(ctx, d.Client, a.Workspace)
+	if err != nil {
+		return GetImportResult{}, err
+	}
+	imp, err := d.Client.GetImport(ctx, ws.ID, a.ImportID)
+	if err != nil {
+		return GetImportResult{}, err
+	}
+	return GetImportResult{Workspace: ws, Import: importOf(imp)}, nil
+}
+
+// listImports is list_imports.
+func listImports(ctx context.Context, d Deps, a listImportsArgs) (ListImportsResult, error) {
+	ws, err := resolveWorkspace(ctx, d.Client, a.Workspace)
+	if err != nil {
+		return ListImportsResult{}, err
+	}
+	all, err := d.Client.ListImports(ctx, ws.ID)
+	if err != nil {
+		return ListImportsResult{}, err
+	}
+	items, page := pageOf(all, defaultInt(a.Top, 100), a.Skip)
+	res := ListImportsResult{Workspace: ws, Imports: make([]Import, 0, len(items)), Page: page}
+	for _, imp := range items {
+		res.Imports = append(res.Imports, importOf(imp))
+	}
+	return res, nil
+}
+
+// importFile is import_file.
+func importFile(ctx context.Context, d Deps, a importFileArgs) (ImportFileResult, error) {
 	ext := strings.ToLower(path.Ext(a.File))
 	modes, ok := importTypes[ext]
 	if !ok {
@@ -209,7 +196,7 @@ func importFile(ctx context.Context, d Deps, req mcp.CallToolRequest, a importFi
 		}
 	}
 
-	report := progressReporter(ctx, req)
+	report := progressOf(ctx)
 	src := &uploadProgress{r: f, size: info.Size(), report: report}
 	imp, err := d.Client.ImportFile(ctx, ws.ID, pbiclient.ImportRequest{DisplayName: display, NameConflict: conflict, SkipReport: a.SkipReport},
 		pbiclient.ImportSource{ReaderAt: src, Size: info.Size()})
