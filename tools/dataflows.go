@@ -159,207 +159,186 @@ type DataflowScheduleResult struct {
 }
 
 func dataflowTools(d Deps) []Tool {
-	transactions := func(ctx context.Context, ws WorkspaceRef, df ItemRef, top, skip int, msg string) (DataflowTransactionsResult, error) {
-		all, err := d.Client.ListDataflowTransactions(ctx, ws.ID, df.ID)
-		if err != nil {
-			return DataflowTransactionsResult{}, err
-		}
-		items, p := pageOf(all, top, skip)
-		return DataflowTransactionsResult{Workspace: ws, Dataflow: df, Transactions: items, Page: p, Message: msg}, nil
-	}
-	return []Tool{{
-		Toolset: "dataflows",
-		Definition: mcp.NewTool("list_dataflows",
+	return []Tool{
+		tool(d, "dataflows", "list the dataflows", listDataflows, mcp.NewTool("list_dataflows",
 			mcp.WithDescription("List the dataflows of a workspace: objectId (a dataflow's id), name, description and owner (configuredBy)."+dataflowLicence),
-			annotations("List dataflows", true, false, true),
-			inputSchema[dataflowListArgs](),
-			outputSchema[DataflowListResult](),
-		),
-		Handler: handle("list the dataflows", func(ctx context.Context, _ mcp.CallToolRequest, a dataflowListArgs) (DataflowListResult, error) {
-			ws, err := resolveGroup(ctx, d.Client, a.Workspace)
-			if err != nil {
-				return DataflowListResult{}, err
-			}
-			all, err := d.Client.ListDataflows(ctx, ws.ID)
-			if err != nil {
-				return DataflowListResult{}, err
-			}
-			items, p := pageOf(all, defaultInt(a.Top, 100), a.Skip)
-			return DataflowListResult{Workspace: ws, Dataflows: items, Page: p}, nil
-		}),
-	}, {
-		Toolset: "dataflows",
-		Definition: mcp.NewTool("get_dataflow",
+			annotations("List dataflows", true, false, true))),
+		tool(d, "dataflows", "read the dataflow", getDataflow, mcp.NewTool("get_dataflow",
 			mcp.WithDescription("Read a dataflow's definition (its model.json), summarised: name, description, last change, and its tables (entities) with their columns and types. "+
 				"The Power Query code and storage locations are left out."+dataflowLicence),
-			annotations("Dataflow definition", true, false, true),
-			inputSchema[dataflowArgs](),
-			outputSchema[DataflowResult](),
-		),
-		Handler: handle("read the dataflow", func(ctx context.Context, _ mcp.CallToolRequest, a dataflowArgs) (DataflowResult, error) {
-			ws, df, err := resolveDataflow(ctx, d.Client, a.Workspace, a.Dataflow)
-			if err != nil {
-				return DataflowResult{}, err
-			}
-			def, err := d.Client.GetDataflow(ctx, ws.ID, df.ID)
-			if err != nil {
-				return DataflowResult{}, err
-			}
-			out := DataflowResult{Workspace: ws, Dataflow: df, Name: def.Name, Description: def.Description,
-				ModifiedTime: def.ModifiedTime, Entities: []DataflowEntitySummary{}}
-			for _, e := range def.Entities {
-				s := DataflowEntitySummary{Name: e.Name, Description: e.Description, Linked: e.Type == "ReferenceEntity", Columns: []string{}}
-				for _, at := range e.Attributes {
-					s.Columns = append(s.Columns, fmt.Sprintf("%s (%s)", at.Name, at.DataType))
-				}
-				out.Entities = append(out.Entities, s)
-			}
-			return out, nil
-		}),
-	}, {
-		Toolset: "dataflows",
-		Definition: mcp.NewTool("refresh_dataflow",
+			annotations("Dataflow definition", true, false, true))),
+		tool(d, "dataflows", "refresh the dataflow", refreshDataflow, mcp.NewTool("refresh_dataflow",
 			mcp.WithDescription("Start a refresh of a dataflow. Power BI accepts it at once; follow it with list_dataflow_transactions (the newest transaction) and stop it with cancel_dataflow_transaction. "+
 				"The request is sent once and never repeated; if the answer is lost, check list_dataflow_transactions before trying again. "+
 				"A dataflow refreshes once at a time, and on shared capacity refreshes count against 8 a day."+dataflowLicence),
-			annotations("Refresh a dataflow", false, false, false),
-			inputSchema[refreshDataflowArgs](),
-			outputSchema[DataflowTransactionsResult](),
-		),
-		Handler: handle("refresh the dataflow", func(ctx context.Context, _ mcp.CallToolRequest, a refreshDataflowArgs) (DataflowTransactionsResult, error) {
-			ws, df, err := resolveDataflow(ctx, d.Client, a.Workspace, a.Dataflow)
-			if err != nil {
-				return DataflowTransactionsResult{}, err
-			}
-			notify := a.NotifyOption
-			if notify == "" {
-				notify = "NoNotification"
-			}
-			if err := d.Client.RefreshDataflow(ctx, ws.ID, df.ID, a.ProcessType, notify); err != nil {
-				return DataflowTransactionsResult{}, err
-			}
-			return transactions(ctx, ws, df, 1, 0, "The refresh was started: it is the newest transaction. Follow it with list_dataflow_transactions.")
-		}),
-	}, {
-		Toolset: "dataflows",
-		Definition: mcp.NewTool("list_dataflow_transactions",
+			annotations("Refresh a dataflow", false, false, false))),
+		tool(d, "dataflows", "list the dataflow's refreshes", listDataflowTransactions, mcp.NewTool("list_dataflow_transactions",
 			mcp.WithDescription("List a dataflow's refreshes (transactions), newest first: id, type (OnDemand or Scheduled), start and end, status. "+
 				"The id is what cancel_dataflow_transaction takes."+dataflowLicence),
-			annotations("Dataflow refreshes", true, false, true),
-			inputSchema[dataflowTransactionsArgs](),
-			outputSchema[DataflowTransactionsResult](),
-		),
-		Handler: handle("list the dataflow's refreshes", func(ctx context.Context, _ mcp.CallToolRequest, a dataflowTransactionsArgs) (DataflowTransactionsResult, error) {
-			ws, df, err := resolveDataflow(ctx, d.Client, a.Workspace, a.Dataflow)
-			if err != nil {
-				return DataflowTransactionsResult{}, err
-			}
-			return transactions(ctx, ws, df, defaultInt(a.Top, 20), a.Skip, "")
-		}),
-	}, {
-		Toolset: "dataflows",
-		Definition: mcp.NewTool("cancel_dataflow_transaction",
+			annotations("Dataflow refreshes", true, false, true))),
+		tool(d, "dataflows", "cancel the dataflow refresh", cancelDataflowTransaction, mcp.NewTool("cancel_dataflow_transaction",
 			mcp.WithDescription("Cancel a running dataflow refresh, named by its transaction id from list_dataflow_transactions (e.g. 2024-03-21T08:15:02.1234567Z@...$1). "+
 				"The answer's status says what happened: SuccessfullyMarked (it will stop), AlreadyConcluded (it had ended), NotFound or Invalid. "+
 				"Tables already refreshed by the run keep their new data."+dataflowLicence),
-			annotations("Cancel a dataflow refresh", false, false, true),
-			inputSchema[cancelDataflowArgs](),
-			outputSchema[CancelDataflowResult](),
-		),
-		Handler: handle("cancel the dataflow refresh", func(ctx context.Context, _ mcp.CallToolRequest, a cancelDataflowArgs) (CancelDataflowResult, error) {
-			ws, err := resolveGroup(ctx, d.Client, a.Workspace)
-			if err != nil {
-				return CancelDataflowResult{}, err
-			}
-			st, err := d.Client.CancelDataflowTransaction(ctx, ws.ID, strings.TrimSpace(a.TransactionID))
-			if err != nil {
-				return CancelDataflowResult{}, err
-			}
-			out := CancelDataflowResult{Workspace: ws, TransactionID: st.TransactionID, Status: st.Status}
-			// The definition spells the statuses camelCase, its example PascalCase: compare both.
-			switch strings.ToLower(st.Status) {
-			case "successfullymarked":
-				out.Message = "The refresh is marked for cancellation; list_dataflow_transactions shows it Cancelled once it stops."
-			case "alreadyconcluded":
-				out.Message = "The refresh had already ended; nothing was cancelled."
-			case "notfound":
-				out.Message = "No such transaction in this workspace. Copy the id from list_dataflow_transactions."
-			default:
-				out.Message = "Power BI did not accept the transaction id. Copy it exactly from list_dataflow_transactions."
-			}
-			return out, nil
-		}),
-	}, {
-		Toolset: "dataflows",
-		Definition: mcp.NewTool("list_dataflow_datasources",
+			annotations("Cancel a dataflow refresh", false, false, true))),
+		tool(d, "dataflows", "list the dataflow's data sources", listDataflowDatasources, mcp.NewTool("list_dataflow_datasources",
 			mcp.WithDescription("List the data sources a dataflow reads: type, connection details, and the gateway data source it is bound to, if any."+dataflowLicence),
-			annotations("Dataflow data sources", true, false, true),
-			inputSchema[dataflowDatasourcesArgs](),
-			outputSchema[DataflowDatasourcesResult](),
-		),
-		Handler: handle("list the dataflow's data sources", func(ctx context.Context, _ mcp.CallToolRequest, a dataflowDatasourcesArgs) (DataflowDatasourcesResult, error) {
-			ws, df, err := resolveDataflow(ctx, d.Client, a.Workspace, a.Dataflow)
-			if err != nil {
-				return DataflowDatasourcesResult{}, err
-			}
-			all, err := d.Client.ListDataflowDatasources(ctx, ws.ID, df.ID)
-			if err != nil {
-				return DataflowDatasourcesResult{}, err
-			}
-			items, p := pageOf(all, defaultInt(a.Top, 100), a.Skip)
-			return DataflowDatasourcesResult{Workspace: ws, Dataflow: df, Datasources: items, Page: p}, nil
-		}),
-	}, {
-		Toolset: "dataflows",
-		Definition: mcp.NewTool("list_dataflow_upstream_dataflows",
+			annotations("Dataflow data sources", true, false, true))),
+		tool(d, "dataflows", "list the upstream dataflows", listDataflowUpstreamDataflows, mcp.NewTool("list_dataflow_upstream_dataflows",
 			mcp.WithDescription("List the dataflows a dataflow reads from (its upstream lineage), by id and workspace. "+
 				"For the dataflows semantic models read from, use list_upstream_dataflows (datasets toolset) instead."+dataflowLicence),
-			annotations("Upstream dataflows of a dataflow", true, false, true),
-			inputSchema[upstreamDataflowsOfDataflowArgs](),
-			outputSchema[UpstreamDataflowsOfDataflowResult](),
-		),
-		Handler: handle("list the upstream dataflows", func(ctx context.Context, _ mcp.CallToolRequest, a upstreamDataflowsOfDataflowArgs) (UpstreamDataflowsOfDataflowResult, error) {
-			ws, df, err := resolveDataflow(ctx, d.Client, a.Workspace, a.Dataflow)
-			if err != nil {
-				return UpstreamDataflowsOfDataflowResult{}, err
-			}
-			all, err := d.Client.ListUpstreamDataflowsOfDataflow(ctx, ws.ID, df.ID)
-			if err != nil {
-				return UpstreamDataflowsOfDataflowResult{}, err
-			}
-			items, p := pageOf(all, defaultInt(a.Top, 100), a.Skip)
-			return UpstreamDataflowsOfDataflowResult{Workspace: ws, Dataflow: df, Upstream: items, Page: p}, nil
-		}),
-	}, {
-		Toolset: "dataflows",
-		Definition: mcp.NewTool("update_dataflow_refresh_schedule",
+			annotations("Upstream dataflows of a dataflow", true, false, true))),
+		tool(d, "dataflows", "change the dataflow's refresh schedule", updateDataflowRefreshSchedule, mcp.NewTool("update_dataflow_refresh_schedule",
 			mcp.WithDescription("Change the scheduled refresh of a dataflow. Only the arguments given change. Power BI has no way to read a dataflow's schedule back, so the answer only confirms the change. "+
 				"Rules of Power BI: enabled=false (turning the schedule off) must come alone; the schedule needs at least one day; "+
 				"times are hh:mm on the hour or half hour, at most 8 a day on shared capacity and 48 on Premium, PPU or Fabric; "+
 				"a service principal can only use notify_option NoNotification."+dataflowLicence),
-			annotations("Change a dataflow's refresh schedule", false, false, true),
-			inputSchema[dataflowScheduleArgs](),
-			outputSchema[DataflowScheduleResult](),
-		),
-		Handler: handle("change the dataflow's refresh schedule", func(ctx context.Context, req mcp.CallToolRequest, a dataflowScheduleArgs) (DataflowScheduleResult, error) {
-			enabled := a.Enabled
-			others := len(a.Days) > 0 || len(a.Times) > 0 || a.LocalTimeZoneID != "" || a.NotifyOption != ""
-			switch {
-			case enabled == nil && !others:
-				return DataflowScheduleResult{}, userErrorf("Nothing to change: give at least one of days, times, local_time_zone_id, enabled or notify_option.")
-			case enabled != nil && !*enabled && others:
-				return DataflowScheduleResult{}, userErrorf("Power BI refuses to turn a schedule off and change it in the same request. Call update_dataflow_refresh_schedule with enabled=false alone, or leave enabled out.")
-			}
-			ws, df, err := resolveDataflow(ctx, d.Client, a.Workspace, a.Dataflow)
-			if err != nil {
-				return DataflowScheduleResult{}, err
-			}
-			u := pbiclient.RefreshScheduleUpdate{Days: a.Days, Times: a.Times, Enabled: enabled,
-				LocalTimeZoneID: a.LocalTimeZoneID, NotifyOption: a.NotifyOption}
-			if err := d.Client.UpdateDataflowRefreshSchedule(ctx, ws.ID, df.ID, u); err != nil {
-				return DataflowScheduleResult{}, err
-			}
-			return DataflowScheduleResult{Workspace: ws, Dataflow: df, Message: "The dataflow's refresh schedule was updated."}, nil
-		}),
-	}}
+			annotations("Change a dataflow's refresh schedule", false, false, true))),
+	}
+}
+
+// listDataflows is list_dataflows.
+func listDataflows(ctx context.Context, d Deps, a dataflowListArgs) (DataflowListResult, error) {
+	ws, err := resolveGroup(ctx, d.Client, a.Workspace)
+	if err != nil {
+		return DataflowListResult{}, err
+	}
+	all, err := d.Client.ListDataflows(ctx, ws.ID)
+	if err != nil {
+		return DataflowListResult{}, err
+	}
+	items, p := pageOf(all, defaultInt(a.Top, 100), a.Skip)
+	return DataflowListResult{Workspace: ws, Dataflows: items, Page: p}, nil
+}
+
+// getDataflow is get_dataflow.
+func getDataflow(ctx context.Context, d Deps, a dataflowArgs) (DataflowResult, error) {
+	ws, df, err := resolveDataflow(ctx, d.Client, a.Workspace, a.Dataflow)
+	if err != nil {
+		return DataflowResult{}, err
+	}
+	def, err := d.Client.GetDataflow(ctx, ws.ID, df.ID)
+	if err != nil {
+		return DataflowResult{}, err
+	}
+	out := DataflowResult{Workspace: ws, Dataflow: df, Name: def.Name, Description: def.Description,
+		ModifiedTime: def.ModifiedTime, Entities: []DataflowEntitySummary{}}
+	for _, e := range def.Entities {
+		s := DataflowEntitySummary{Name: e.Name, Description: e.Description, Linked: e.Type == "ReferenceEntity", Columns: []string{}}
+		for _, at := range e.Attributes {
+			s.Columns = append(s.Columns, fmt.Sprintf("%s (%s)", at.Name, at.DataType))
+		}
+		out.Entities = append(out.Entities, s)
+	}
+	return out, nil
+}
+
+// refreshDataflow is refresh_dataflow.
+func refreshDataflow(ctx context.Context, d Deps, a refreshDataflowArgs) (DataflowTransactionsResult, error) {
+	ws, df, err := resolveDataflow(ctx, d.Client, a.Workspace, a.Dataflow)
+	if err != nil {
+		return DataflowTransactionsResult{}, err
+	}
+	notify := a.NotifyOption
+	if notify == "" {
+		notify = "NoNotification"
+	}
+	if err := d.Client.RefreshDataflow(ctx, ws.ID, df.ID, a.ProcessType, notify); err != nil {
+		return DataflowTransactionsResult{}, err
+	}
+	return dataflowTransactions(ctx, d, ws, df, 1, 0, "The refresh was started: it is the newest transaction. Follow it with list_dataflow_transactions.")
+}
+
+// listDataflowTransactions is list_dataflow_transactions.
+func listDataflowTransactions(ctx context.Context, d Deps, a dataflowTransactionsArgs) (DataflowTransactionsResult, error) {
+	ws, df, err := resolveDataflow(ctx, d.Client, a.Workspace, a.Dataflow)
+	if err != nil {
+		return DataflowTransactionsResult{}, err
+	}
+	return dataflowTransactions(ctx, d, ws, df, defaultInt(a.Top, 20), a.Skip, "")
+}
+
+// cancelDataflowTransaction is cancel_dataflow_transaction.
+func cancelDataflowTransaction(ctx context.Context, d Deps, a cancelDataflowArgs) (CancelDataflowResult, error) {
+	ws, err := resolveGroup(ctx, d.Client, a.Workspace)
+	if err != nil {
+		return CancelDataflowResult{}, err
+	}
+	st, err := d.Client.CancelDataflowTransaction(ctx, ws.ID, strings.TrimSpace(a.TransactionID))
+	if err != nil {
+		return CancelDataflowResult{}, err
+	}
+	out := CancelDataflowResult{Workspace: ws, TransactionID: st.TransactionID, Status: st.Status}
+	// The definition spells the statuses camelCase, its example PascalCase: compare both.
+	switch strings.ToLower(st.Status) {
+	case "successfullymarked":
+		out.Message = "The refresh is marked for cancellation; list_dataflow_transactions shows it Cancelled once it stops."
+	case "alreadyconcluded":
+		out.Message = "The refresh had already ended; nothing was cancelled."
+	case "notfound":
+		out.Message = "No such transaction in this workspace. Copy the id from list_dataflow_transactions."
+	default:
+		out.Message = "Power BI did not accept the transaction id. Copy it exactly from list_dataflow_transactions."
+	}
+	return out, nil
+}
+
+// listDataflowDatasources is list_dataflow_datasources.
+func listDataflowDatasources(ctx context.Context, d Deps, a dataflowDatasourcesArgs) (DataflowDatasourcesResult, error) {
+	ws, df, err := resolveDataflow(ctx, d.Client, a.Workspace, a.Dataflow)
+	if err != nil {
+		return DataflowDatasourcesResult{}, err
+	}
+	all, err := d.Client.ListDataflowDatasources(ctx, ws.ID, df.ID)
+	if err != nil {
+		return DataflowDatasourcesResult{}, err
+	}
+	items, p := pageOf(all, defaultInt(a.Top, 100), a.Skip)
+	return DataflowDatasourcesResult{Workspace: ws, Dataflow: df, Datasources: items, Page: p}, nil
+}
+
+// listDataflowUpstreamDataflows is list_dataflow_upstream_dataflows.
+func listDataflowUpstreamDataflows(ctx context.Context, d Deps, a upstreamDataflowsOfDataflowArgs) (UpstreamDataflowsOfDataflowResult, error) {
+	ws, df, err := resolveDataflow(ctx, d.Client, a.Workspace, a.Dataflow)
+	if err != nil {
+		return UpstreamDataflowsOfDataflowResult{}, err
+	}
+	all, err := d.Client.ListUpstreamDataflowsOfDataflow(ctx, ws.ID, df.ID)
+	if err != nil {
+		return UpstreamDataflowsOfDataflowResult{}, err
+	}
+	items, p := pageOf(all, defaultInt(a.Top, 100), a.Skip)
+	return UpstreamDataflowsOfDataflowResult{Workspace: ws, Dataflow: df, Upstream: items, Page: p}, nil
+}
+
+// updateDataflowRefreshSchedule is update_dataflow_refresh_schedule.
+func updateDataflowRefreshSchedule(ctx context.Context, d Deps, a dataflowScheduleArgs) (DataflowScheduleResult, error) {
+	enabled := a.Enabled
+	others := len(a.Days) > 0 || len(a.Times) > 0 || a.LocalTimeZoneID != "" || a.NotifyOption != ""
+	switch {
+	case enabled == nil && !others:
+		return DataflowScheduleResult{}, userErrorf("Nothing to change: give at least one of days, times, local_time_zone_id, enabled or notify_option.")
+	case enabled != nil && !*enabled && others:
+		return DataflowScheduleResult{}, userErrorf("Power BI refuses to turn a schedule off and change it in the same request. Call update_dataflow_refresh_schedule with enabled=false alone, or leave enabled out.")
+	}
+	ws, df, err := resolveDataflow(ctx, d.Client, a.Workspace, a.Dataflow)
+	if err != nil {
+		return DataflowScheduleResult{}, err
+	}
+	u := pbiclient.RefreshScheduleUpdate{Days: a.Days, Times: a.Times, Enabled: enabled,
+		LocalTimeZoneID: a.LocalTimeZoneID, NotifyOption: a.NotifyOption}
+	if err := d.Client.UpdateDataflowRefreshSchedule(ctx, ws.ID, df.ID, u); err != nil {
+		return DataflowScheduleResult{}, err
+	}
+	return DataflowScheduleResult{Workspace: ws, Dataflow: df, Message: "The dataflow's refresh schedule was updated."}, nil
+}
+
+// dataflowTransactions is a page of the dataflow's transactions, newest first, with msg.
+func dataflowTransactions(ctx context.Context, d Deps, ws WorkspaceRef, df ItemRef, top, skip int, msg string) (DataflowTransactionsResult, error) {
+	all, err := d.Client.ListDataflowTransactions(ctx, ws.ID, df.ID)
+	if err != nil {
+		return DataflowTransactionsResult{}, err
+	}
+	items, p := pageOf(all, top, skip)
+	return DataflowTransactionsResult{Workspace: ws, Dataflow: df, Transactions: items, Page: p, Message: msg}, nil
 }

@@ -190,146 +190,133 @@ func resolvePushTable(ctx context.Context, c *pbiclient.Client, ws WorkspaceRef,
 
 func pushTools(d Deps) []Tool {
 	return []Tool{
-		createPushDatasetTool(d),
-		listTablesTool(d),
-		updateTableSchemaTool(d),
-		addRowsTool(d),
-		deleteRowsTool(d),
-	}
-}
-
-func createPushDatasetTool(d Deps) Tool {
-	return Tool{
-		Toolset: "push",
-		Definition: mcp.NewTool("create_push_dataset",
+		tool(d, "push", "create the push dataset", createPushDataset, mcp.NewTool("create_push_dataset",
 			mcp.WithDescription("Create a push dataset: a semantic model whose rows are added through the API (add_rows) instead of refreshed from a data source, "+
 				"for example to load a CSV file or stream readings. Give its tables with typed columns, optional DAX measures and relationships. "+
 				"Limits: 75 tables, 75 columns per table, 75 relationships; per table 200,000 rows with the basicFIFO retention policy (oldest rows dropped) or 5,000,000 with None. "+
 				"Each call creates a new dataset, even with a name already in use. Needs Contributor or higher on the workspace; push datasets do not work with service principal profiles."),
-			annotations("Create a push dataset", false, false, false),
-			inputSchema[createPushDatasetArgs](),
-			outputSchema[CreatePushDatasetResult](),
-		),
-		Handler: handle("create the push dataset", func(ctx context.Context, _ mcp.CallToolRequest, a createPushDatasetArgs) (CreatePushDatasetResult, error) {
-			ws, err := resolveWorkspace(ctx, d.Client, a.Workspace)
-			if err != nil {
-				return CreatePushDatasetResult{}, err
-			}
-			req := pbiclient.CreatePushDatasetRequest{Name: a.Name, DefaultMode: "Push"}
-			var names []string
-			for _, t := range a.Tables {
-				req.Tables = append(req.Tables, t.wire(t.Name))
-				names = append(names, t.Name)
-			}
-			for _, r := range a.Relationships {
-				req.Relationships = append(req.Relationships, pbiclient.PushRelationship{Name: r.Name, FromTable: r.FromTable, FromColumn: r.FromColumn,
-					ToTable: r.ToTable, ToColumn: r.ToColumn, CrossFilteringBehavior: r.CrossFilteringBehavior})
-			}
-			retention := a.DefaultRetentionPolicy
-			if retention == "" {
-				retention = "None"
-			}
-			created, err := d.Client.CreatePushDataset(ctx, ws.ID, req, retention)
-			if err != nil {
-				return CreatePushDatasetResult{}, err
-			}
-			name := created.Name
-			if name == "" {
-				name = a.Name
-			}
-			return CreatePushDatasetResult{
-				Workspace: ws, Dataset: ItemRef{ID: created.ID, Name: name, ResolvedBy: "id"},
-				DefaultRetentionPolicy: retention, Tables: names,
-				Message: fmt.Sprintf("Created the push dataset %s (id %s). Add rows with add_rows; query them with execute_dax_query.", name, created.ID),
-			}, nil
-		}),
-	}
-}
-
-func listTablesTool(d Deps) Tool {
-	return Tool{
-		Toolset: "push",
-		Definition: mcp.NewTool("list_tables",
+			annotations("Create a push dataset", false, false, false))),
+		tool(d, "push", "list the tables", listTables, mcp.NewTool("list_tables",
 			mcp.WithDescription("List the tables of a push dataset with their columns and measures, as Power BI reports them. "+
 				"Only push datasets (addRowsAPIEnabled true) have this operation; for other semantic models use get_dataset_schema. "+
 				"Paged: at most top tables per call (default 75, at most 75)."),
-			annotations("List push dataset tables", true, false, true),
-			inputSchema[pushDatasetArgs](),
-			outputSchema[ListTablesResult](),
-		),
-		Handler: handle("list the tables", func(ctx context.Context, _ mcp.CallToolRequest, a pushDatasetArgs) (ListTablesResult, error) {
-			ws, err := resolveWorkspace(ctx, d.Client, a.Workspace)
-			if err != nil {
-				return ListTablesResult{}, err
-			}
-			ds, err := resolveDataset(ctx, d.Client, ws, a.Dataset)
-			if err != nil {
-				return ListTablesResult{}, err
-			}
-			all, err := d.Client.ListTables(ctx, ws.ID, ds.ID)
-			if err != nil {
-				return ListTablesResult{}, err
-			}
-			items, page := pageOf(all, defaultInt(a.Top, 75), a.Skip)
-			res := ListTablesResult{Workspace: ws, Dataset: ds, Tables: make([]PushTable, 0, len(items)), Page: page}
-			for _, t := range items {
-				res.Tables = append(res.Tables, pushTableOf(t))
-			}
-			return res, nil
-		}),
-	}
-}
-
-func updateTableSchemaTool(d Deps) Tool {
-	return Tool{
-		Toolset: "push",
-		Definition: mcp.NewTool("update_table_schema",
+			annotations("List push dataset tables", true, false, true))),
+		tool(d, "push", "update the table schema", updateTableSchema, mcp.NewTool("update_table_schema",
 			mcp.WithDescription("Replace the schema of a push dataset table: its full list of columns and measures. "+
 				"Columns left out are removed with their values, and a column whose type changes keeps only the values that convert; rows of the remaining columns stay. "+
 				"Read the current schema with list_tables first and send every column to keep. Only for push datasets. "+
 				"Destructive: the user must agree before it is called."),
-			annotations("Replace a push table's schema", false, true, true),
-			inputSchema[updateTableSchemaArgs](),
-			outputSchema[UpdateTableSchemaResult](),
-		),
-		Handler: handle("update the table schema", func(ctx context.Context, _ mcp.CallToolRequest, a updateTableSchemaArgs) (UpdateTableSchemaResult, error) {
-			ws, err := resolveWorkspace(ctx, d.Client, a.Workspace)
-			if err != nil {
-				return UpdateTableSchemaResult{}, err
-			}
-			ds, err := resolveDataset(ctx, d.Client, ws, a.Dataset)
-			if err != nil {
-				return UpdateTableSchemaResult{}, err
-			}
-			current, err := resolvePushTable(ctx, d.Client, ws, ds, a.Table)
-			if err != nil {
-				return UpdateTableSchemaResult{}, err
-			}
-			var dropped []string
-			for _, c := range current.Columns {
-				if !containsColumn(a.Columns, c.Name) {
-					dropped = append(dropped, c.Name)
-				}
-			}
-			what := fmt.Sprintf("Replace the schema of table %s in the push dataset %s (id %s) with %d columns and %d measures.",
-				current.Name, ds.Name, ds.ID, len(a.Columns), len(a.Measures))
-			if len(dropped) > 0 {
-				what += fmt.Sprintf(" The columns %s and their values will be removed.", strings.Join(dropped, ", "))
-			}
-			if err := confirmed(ctx, a.Confirm, what); err != nil {
-				return UpdateTableSchemaResult{}, err
-			}
-			got, err := d.Client.PutTable(ctx, ws.ID, ds.ID, pushTableArg{Columns: a.Columns, Measures: a.Measures}.wire(current.Name))
-			if err != nil {
-				return UpdateTableSchemaResult{}, err
-			}
-			if got.Name == "" {
-				got = pushTableArg{Columns: a.Columns, Measures: a.Measures}.wire(current.Name)
-			}
-			return UpdateTableSchemaResult{Workspace: ws, Dataset: ds, Table: pushTableOf(got),
-				Message: fmt.Sprintf("The table %s now has %d columns and %d measures.", current.Name, len(a.Columns), len(a.Measures))}, nil
-		}),
+			annotations("Replace a push table's schema", false, true, true))),
+		tool(d, "push", "add the rows", addRows, mcp.NewTool("add_rows",
+			mcp.WithDescription("Add rows to a table of a push dataset, given inline (rows) or read from a CSV or JSON file in the server's data directory (file). "+
+				"CSV: a header row naming the table's columns, comma-separated, UTF-8; values are converted to the column types (dates as 2024-07-30, 2024-07-30T14:05:00Z or 07/30/2024; booleans true/false/1/0/yes/no; an empty cell is blank). "+
+				"JSON: an array of objects, or {\"rows\": [...]}, keyed by column name. "+
+				"Every value is checked first: bad values are reported with their line (CSV) or row number and nothing is sent. "+
+				"Rows go in requests of at most 10,000, paced to Power BI's per-dataset limits (120 requests a minute, 1,000,000 rows an hour); more than 1,000,000 rows in one call is refused. "+
+				"If Power BI stops accepting rows part way, the answer says how many were added and the start_row to continue from. "+
+				"With the basicFIFO retention policy a table keeps only its newest 200,000 rows. Rows become queryable with execute_dax_query."),
+			annotations("Add rows to a push table", false, false, false))).followsJobs(),
+		tool(d, "push", "delete the rows", deleteRows, mcp.NewTool("delete_rows",
+			mcp.WithDescription("Delete ALL rows of a push dataset table; the table and its schema stay. There is no way to delete only some rows. "+
+				"Only for push datasets. Destructive and cannot be undone: the user must agree before it is called."),
+			annotations("Delete all rows of a push table", false, true, true))),
 	}
+}
+
+// createPushDataset is create_push_dataset.
+func createPushDataset(ctx context.Context, d Deps, a createPushDatasetArgs) (CreatePushDatasetResult, error) {
+	ws, err := resolveWorkspace(ctx, d.Client, a.Workspace)
+	if err != nil {
+		return CreatePushDatasetResult{}, err
+	}
+	req := pbiclient.CreatePushDatasetRequest{Name: a.Name, DefaultMode: "Push"}
+	var names []string
+	for _, t := range a.Tables {
+		req.Tables = append(req.Tables, t.wire(t.Name))
+		names = append(names, t.Name)
+	}
+	for _, r := range a.Relationships {
+		req.Relationships = append(req.Relationships, pbiclient.PushRelationship{Name: r.Name, FromTable: r.FromTable, FromColumn: r.FromColumn,
+			ToTable: r.ToTable, ToColumn: r.ToColumn, CrossFilteringBehavior: r.CrossFilteringBehavior})
+	}
+	retention := a.DefaultRetentionPolicy
+	if retention == "" {
+		retention = "None"
+	}
+	created, err := d.Client.CreatePushDataset(ctx, ws.ID, req, retention)
+	if err != nil {
+		return CreatePushDatasetResult{}, err
+	}
+	name := created.Name
+	if name == "" {
+		name = a.Name
+	}
+	return CreatePushDatasetResult{
+		Workspace: ws, Dataset: ItemRef{ID: created.ID, Name: name, ResolvedBy: "id"},
+		DefaultRetentionPolicy: retention, Tables: names,
+		Message: fmt.Sprintf("Created the push dataset %s (id %s). Add rows with add_rows; query them with execute_dax_query.", name, created.ID),
+	}, nil
+}
+
+// listTables is list_tables.
+func listTables(ctx context.Context, d Deps, a pushDatasetArgs) (ListTablesResult, error) {
+	ws, err := resolveWorkspace(ctx, d.Client, a.Workspace)
+	if err != nil {
+		return ListTablesResult{}, err
+	}
+	ds, err := resolveDataset(ctx, d.Client, ws, a.Dataset)
+	if err != nil {
+		return ListTablesResult{}, err
+	}
+	all, err := d.Client.ListTables(ctx, ws.ID, ds.ID)
+	if err != nil {
+		return ListTablesResult{}, err
+	}
+	items, page := pageOf(all, defaultInt(a.Top, 75), a.Skip)
+	res := ListTablesResult{Workspace: ws, Dataset: ds, Tables: make([]PushTable, 0, len(items)), Page: page}
+	for _, t := range items {
+		res.Tables = append(res.Tables, pushTableOf(t))
+	}
+	return res, nil
+}
+
+// updateTableSchema is update_table_schema.
+func updateTableSchema(ctx context.Context, d Deps, a updateTableSchemaArgs) (UpdateTableSchemaResult, error) {
+	ws, err := resolveWorkspace(ctx, d.Client, a.Workspace)
+	if err != nil {
+		return UpdateTableSchemaResult{}, err
+	}
+	ds, err := resolveDataset(ctx, d.Client, ws, a.Dataset)
+	if err != nil {
+		return UpdateTableSchemaResult{}, err
+	}
+	current, err := resolvePushTable(ctx, d.Client, ws, ds, a.Table)
+	if err != nil {
+		return UpdateTableSchemaResult{}, err
+	}
+	var dropped []string
+	for _, c := range current.Columns {
+		if !containsColumn(a.Columns, c.Name) {
+			dropped = append(dropped, c.Name)
+		}
+	}
+	what := fmt.Sprintf("Replace the schema of table %s in the push dataset %s (id %s) with %d columns and %d measures.",
+		current.Name, ds.Name, ds.ID, len(a.Columns), len(a.Measures))
+	if len(dropped) > 0 {
+		what += fmt.Sprintf(" The columns %s and their values will be removed.", strings.Join(dropped, ", "))
+	}
+	if err := confirmed(ctx, a.Confirm, what); err != nil {
+		return UpdateTableSchemaResult{}, err
+	}
+	got, err := d.Client.PutTable(ctx, ws.ID, ds.ID, pushTableArg{Columns: a.Columns, Measures: a.Measures}.wire(current.Name))
+	if err != nil {
+		return UpdateTableSchemaResult{}, err
+	}
+	if got.Name == "" {
+		got = pushTableArg{Columns: a.Columns, Measures: a.Measures}.wire(current.Name)
+	}
+	return UpdateTableSchemaResult{Workspace: ws, Dataset: ds, Table: pushTableOf(got),
+		Message: fmt.Sprintf("The table %s now has %d columns and %d measures.", current.Name, len(a.Columns), len(a.Measures))}, nil
 }
 
 func containsColumn(cols []pushColumnArg, name string) bool {
@@ -341,37 +328,26 @@ func containsColumn(cols []pushColumnArg, name string) bool {
 	return false
 }
 
-func deleteRowsTool(d Deps) Tool {
-	return Tool{
-		Toolset: "push",
-		Definition: mcp.NewTool("delete_rows",
-			mcp.WithDescription("Delete ALL rows of a push dataset table; the table and its schema stay. There is no way to delete only some rows. "+
-				"Only for push datasets. Destructive and cannot be undone: the user must agree before it is called."),
-			annotations("Delete all rows of a push table", false, true, true),
-			inputSchema[tableRowsArgs](),
-			outputSchema[DeleteRowsResult](),
-		),
-		Handler: handle("delete the rows", func(ctx context.Context, _ mcp.CallToolRequest, a tableRowsArgs) (DeleteRowsResult, error) {
-			ws, err := resolveWorkspace(ctx, d.Client, a.Workspace)
-			if err != nil {
-				return DeleteRowsResult{}, err
-			}
-			ds, err := resolveDataset(ctx, d.Client, ws, a.Dataset)
-			if err != nil {
-				return DeleteRowsResult{}, err
-			}
-			t, err := resolvePushTable(ctx, d.Client, ws, ds, a.Table)
-			if err != nil {
-				return DeleteRowsResult{}, err
-			}
-			if err := confirmed(ctx, a.Confirm, fmt.Sprintf("Delete every row of table %s in the push dataset %s (id %s).", t.Name, ds.Name, ds.ID)); err != nil {
-				return DeleteRowsResult{}, err
-			}
-			if err := d.Client.DeleteRows(ctx, ws.ID, ds.ID, t.Name); err != nil {
-				return DeleteRowsResult{}, err
-			}
-			return DeleteRowsResult{Workspace: ws, Dataset: ds, Table: t.Name,
-				Message: fmt.Sprintf("Deleted every row of table %s; its schema is unchanged.", t.Name)}, nil
-		}),
+// deleteRows is delete_rows.
+func deleteRows(ctx context.Context, d Deps, a tableRowsArgs) (DeleteRowsResult, error) {
+	ws, err := resolveWorkspace(ctx, d.Client, a.Workspace)
+	if err != nil {
+		return DeleteRowsResult{}, err
 	}
+	ds, err := resolveDataset(ctx, d.Client, ws, a.Dataset)
+	if err != nil {
+		return DeleteRowsResult{}, err
+	}
+	t, err := resolvePushTable(ctx, d.Client, ws, ds, a.Table)
+	if err != nil {
+		return DeleteRowsResult{}, err
+	}
+	if err := confirmed(ctx, a.Confirm, fmt.Sprintf("Delete every row of table %s in the push dataset %s (id %s).", t.Name, ds.Name, ds.ID)); err != nil {
+		return DeleteRowsResult{}, err
+	}
+	if err := d.Client.DeleteRows(ctx, ws.ID, ds.ID, t.Name); err != nil {
+		return DeleteRowsResult{}, err
+	}
+	return DeleteRowsResult{Workspace: ws, Dataset: ds, Table: t.Name,
+		Message: fmt.Sprintf("Deleted every row of table %s; its schema is unchanged.", t.Name)}, nil
 }

@@ -17,8 +17,6 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"github.com/mark3labs/mcp-go/mcp"
-
 	"github.com/powerbi-mcp/powerbi-mcp/pbiclient"
 )
 
@@ -60,123 +58,106 @@ type AddRowsResult struct {
 	Message   string       `json:"message"`
 }
 
-func addRowsTool(d Deps) Tool {
-	return Tool{
-		Toolset:     "push",
-		LongRunning: true,
-		Definition: mcp.NewTool("add_rows",
-			mcp.WithDescription("Add rows to a table of a push dataset, given inline (rows) or read from a CSV or JSON file in the server's data directory (file). "+
-				"CSV: a header row naming the table's columns, comma-separated, UTF-8; values are converted to the column types (dates as 2024-07-30, 2024-07-30T14:05:00Z or 07/30/2024; booleans true/false/1/0/yes/no; an empty cell is blank). "+
-				"JSON: an array of objects, or {\"rows\": [...]}, keyed by column name. "+
-				"Every value is checked first: bad values are reported with their line (CSV) or row number and nothing is sent. "+
-				"Rows go in requests of at most 10,000, paced to Power BI's per-dataset limits (120 requests a minute, 1,000,000 rows an hour); more than 1,000,000 rows in one call is refused. "+
-				"If Power BI stops accepting rows part way, the answer says how many were added and the start_row to continue from. "+
-				"With the basicFIFO retention policy a table keeps only its newest 200,000 rows. Rows become queryable with execute_dax_query."),
-			annotations("Add rows to a push table", false, false, false),
-			inputSchema[addRowsArgs](),
-			outputSchema[AddRowsResult](),
-		),
-		Handler: handle("add the rows", func(ctx context.Context, req mcp.CallToolRequest, a addRowsArgs) (AddRowsResult, error) {
-			if (a.File == "") == (len(a.Rows) == 0) {
-				return AddRowsResult{}, userErrorf("Give either rows (inline) or file (a CSV or JSON file in the data directory), not both and not neither.")
-			}
-			start := max(a.StartRow, 1)
-			ws, err := resolveWorkspace(ctx, d.Client, a.Workspace)
-			if err != nil {
-				return AddRowsResult{}, err
-			}
-			ds, err := resolveDataset(ctx, d.Client, ws, a.Dataset)
-			if err != nil {
-				return AddRowsResult{}, err
-			}
-			t, err := resolvePushTable(ctx, d.Client, ws, ds, a.Table)
-			if err != nil {
-				return AddRowsResult{}, err
-			}
-			src, err := rowSourceOf(d, a, t)
-			if err != nil {
-				return AddRowsResult{}, err
-			}
-			defer src.close()
-
-			// First pass: check every value and count the rows, so nothing is sent when any is bad.
-			var bad []string
-			badCount, total := 0, 0
-			err = src.scan(func(n int, _ map[string]any, problems []string) error {
-				if n < start {
-					return nil
-				}
-				total++
-				badCount += len(problems)
-				for _, p := range problems {
-					if len(bad) < maxBadValues {
-						bad = append(bad, p)
-					}
-				}
-				return nil
-			})
-			switch {
-			case err != nil:
-				return AddRowsResult{}, err
-			case badCount > 0:
-				more := ""
-				if badCount > len(bad) {
-					more = fmt.Sprintf(" (the first %d of %d)", len(bad), badCount)
-				}
-				return AddRowsResult{}, userErrorf("Nothing was sent: %d values do not fit the columns of table %s%s: %s. Fix them and call add_rows again.",
-					badCount, t.Name, more, strings.Join(bad, "; "))
-			case total == 0:
-				return AddRowsResult{}, userErrorf("There are no rows to send from row %d of %s.", start, src.name)
-			case total > pushRowsPerHour:
-				return AddRowsResult{}, userErrorf("Nothing was sent: %d rows exceed the %d rows Power BI accepts per dataset per hour. Split the data into parts of at most %d rows and send them an hour apart (start_row selects where a part begins).",
-					total, pushRowsPerHour, pushRowsPerHour)
-			}
-
-			// Second pass: send batches of at most MaxPushRows, holding only one batch at a time.
-			progress := progressReporter(ctx, req)
-			key := fmt.Sprintf("%p|%s", d.Client, strings.ToLower(ds.ID))
-			res := AddRowsResult{Workspace: ws, Dataset: ds, Table: t.Name, Source: src.name, FirstRow: start}
-			batch := make([]map[string]any, 0, min(total, pbiclient.MaxPushRows))
-			flush := func() error {
-				if err := pushPace.reserve(ctx, key, len(batch)); err != nil {
-					return err
-				}
-				if err := d.Client.AddRows(ctx, ws.ID, ds.ID, t.Name, batch); err != nil {
-					return err
-				}
-				res.Requests++
-				res.RowsAdded += len(batch)
-				progress(float64(res.RowsAdded), float64(total), fmt.Sprintf("Added %d of %d rows", res.RowsAdded, total))
-				batch = batch[:0]
-				return nil
-			}
-			err = src.rescan(func(n int, row map[string]any, _ []string) error {
-				if n < start {
-					return nil
-				}
-				batch = append(batch, row)
-				if len(batch) == pbiclient.MaxPushRows {
-					return flush()
-				}
-				return nil
-			})
-			if err == nil && len(batch) > 0 {
-				err = flush()
-			}
-			if err != nil {
-				if res.RowsAdded == 0 {
-					return AddRowsResult{}, err
-				}
-				next := start + res.RowsAdded
-				return AddRowsResult{}, userErrorf("Added %d of %d rows (rows %d to %d of %s) before stopping: %s To add the rest, call add_rows again with the same source and start_row %d.",
-					res.RowsAdded, total, start, next-1, src.name, firstText(errorResult("add the rows", err)), next)
-			}
-			res.LastRow = start + res.RowsAdded - 1
-			res.Message = fmt.Sprintf("Added %d rows to table %s in %d requests. Query them with execute_dax_query, e.g. EVALUATE ROW(\"rows\", COUNTROWS('%s')).",
-				res.RowsAdded, t.Name, res.Requests, strings.ReplaceAll(t.Name, "'", "''"))
-			return res, nil
-		}),
+// addRows is add_rows.
+func addRows(ctx context.Context, d Deps, a addRowsArgs) (AddRowsResult, error) {
+	if (a.File == "") == (len(a.Rows) == 0) {
+		return AddRowsResult{}, userErrorf("Give either rows (inline) or file (a CSV or JSON file in the data directory), not both and not neither.")
 	}
+	start := max(a.StartRow, 1)
+	ws, err := resolveWorkspace(ctx, d.Client, a.Workspace)
+	if err != nil {
+		return AddRowsResult{}, err
+	}
+	ds, err := resolveDataset(ctx, d.Client, ws, a.Dataset)
+	if err != nil {
+		return AddRowsResult{}, err
+	}
+	t, err := resolvePushTable(ctx, d.Client, ws, ds, a.Table)
+	if err != nil {
+		return AddRowsResult{}, err
+	}
+	src, err := rowSourceOf(d, a, t)
+	if err != nil {
+		return AddRowsResult{}, err
+	}
+	defer src.close()
+
+	// First pass: check every value and count the rows, so nothing is sent when any is bad.
+	var bad []string
+	badCount, total := 0, 0
+	err = src.scan(func(n int, _ map[string]any, problems []string) error {
+		if n < start {
+			return nil
+		}
+		total++
+		badCount += len(problems)
+		for _, p := range problems {
+			if len(bad) < maxBadValues {
+				bad = append(bad, p)
+			}
+		}
+		return nil
+	})
+	switch {
+	case err != nil:
+		return AddRowsResult{}, err
+	case badCount > 0:
+		more := ""
+		if badCount > len(bad) {
+			more = fmt.Sprintf(" (the first %d of %d)", len(bad), badCount)
+		}
+		return AddRowsResult{}, userErrorf("Nothing was sent: %d values do not fit the columns of table %s%s: %s. Fix them and call add_rows again.",
+			badCount, t.Name, more, strings.Join(bad, "; "))
+	case total == 0:
+		return AddRowsResult{}, userErrorf("There are no rows to send from row %d of %s.", start, src.name)
+	case total > pushRowsPerHour:
+		return AddRowsResult{}, userErrorf("Nothing was sent: %d rows exceed the %d rows Power BI accepts per dataset per hour. Split the data into parts of at most %d rows and send them an hour apart (start_row selects where a part begins).",
+			total, pushRowsPerHour, pushRowsPerHour)
+	}
+
+	// Second pass: send batches of at most MaxPushRows, holding only one batch at a time.
+	progress := progressOf(ctx)
+	key := fmt.Sprintf("%p|%s", d.Client, strings.ToLower(ds.ID))
+	res := AddRowsResult{Workspace: ws, Dataset: ds, Table: t.Name, Source: src.name, FirstRow: start}
+	batch := make([]map[string]any, 0, min(total, pbiclient.MaxPushRows))
+	flush := func() error {
+		if err := pushPace.reserve(ctx, key, len(batch)); err != nil {
+			return err
+		}
+		if err := d.Client.AddRows(ctx, ws.ID, ds.ID, t.Name, batch); err != nil {
+			return err
+		}
+		res.Requests++
+		res.RowsAdded += len(batch)
+		progress(float64(res.RowsAdded), float64(total), fmt.Sprintf("Added %d of %d rows", res.RowsAdded, total))
+		batch = batch[:0]
+		return nil
+	}
+	err = src.rescan(func(n int, row map[string]any, _ []string) error {
+		if n < start {
+			return nil
+		}
+		batch = append(batch, row)
+		if len(batch) == pbiclient.MaxPushRows {
+			return flush()
+		}
+		return nil
+	})
+	if err == nil && len(batch) > 0 {
+		err = flush()
+	}
+	if err != nil {
+		if res.RowsAdded == 0 {
+			return AddRowsResult{}, err
+		}
+		next := start + res.RowsAdded
+		return AddRowsResult{}, userErrorf("Added %d of %d rows (rows %d to %d of %s) before stopping: %s To add the rest, call add_rows again with the same source and start_row %d.",
+			res.RowsAdded, total, start, next-1, src.name, firstText(errorResult("add the rows", err)), next)
+	}
+	res.LastRow = start + res.RowsAdded - 1
+	res.Message = fmt.Sprintf("Added %d rows to table %s in %d requests. Query them with execute_dax_query, e.g. EVALUATE ROW(\"rows\", COUNTROWS('%s')).",
+		res.RowsAdded, t.Name, res.Requests, strings.ReplaceAll(t.Name, "'", "''"))
+	return res, nil
 }
 
 // rowSource reads rows from inline arguments or a data file, converted to the table's column
