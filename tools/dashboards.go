@@ -149,198 +149,181 @@ func resolveTargetWorkspace(ctx context.Context, c *pbiclient.Client, source Wor
 }
 
 func dashboardTools(d Deps) []Tool {
-	return []Tool{{
-		Toolset: "dashboards",
-		Definition: mcp.NewTool("list_dashboards",
+	return []Tool{
+		tool(d, "dashboards", "list dashboards", listDashboards, mcp.NewTool("list_dashboards",
 			mcp.WithDescription("List the dashboards in a workspace, with their ids, names and web links. "+
 				"Use it to find the dashboard list_tiles, get_tile and clone_tile need. "+
 				"Paged: at most top items per call (default 100, at most 1000); when hasMore is true, call again with skip = nextSkip."),
-			annotations("List dashboards", true, false, true),
-			inputSchema[listDashboardsArgs](),
-			outputSchema[ListDashboardsResult](),
-		),
-		Handler: handle("list dashboards", func(ctx context.Context, _ mcp.CallToolRequest, a listDashboardsArgs) (ListDashboardsResult, error) {
-			ws, err := resolveWorkspace(ctx, d.Client, a.Workspace)
-			if err != nil {
-				return ListDashboardsResult{}, err
-			}
-			all, err := d.Client.ListDashboards(ctx, ws.ID)
-			if err != nil {
-				return ListDashboardsResult{}, err
-			}
-			items, page := pageOf(all, defaultInt(a.Top, 100), a.Skip)
-			res := ListDashboardsResult{Workspace: ws, Dashboards: make([]Dashboard, 0, len(items)), Page: page}
-			for _, x := range items {
-				res.Dashboards = append(res.Dashboards, dashboardOf(x))
-			}
-			return res, nil
-		}),
-	}, {
-		Toolset: "dashboards",
-		Definition: mcp.NewTool("get_dashboard",
+			annotations("List dashboards", true, false, true))),
+		tool(d, "dashboards", "get the dashboard", getDashboard, mcp.NewTool("get_dashboard",
 			mcp.WithDescription("Get one dashboard of a workspace by id or exact name: its id, name, whether it is read-only and its web link. "+
 				"list_tiles shows what is on it."),
-			annotations("Get a dashboard", true, false, true),
-			inputSchema[dashboardArgs](),
-			outputSchema[DashboardResult](),
-		),
-		Handler: handle("get the dashboard", func(ctx context.Context, _ mcp.CallToolRequest, a dashboardArgs) (DashboardResult, error) {
-			ws, err := resolveWorkspace(ctx, d.Client, a.Workspace)
-			if err != nil {
-				return DashboardResult{}, err
-			}
-			ref, err := resolveDashboard(ctx, d.Client, ws, a.Dashboard)
-			if err != nil {
-				return DashboardResult{}, err
-			}
-			got, err := d.Client.GetDashboard(ctx, ws.ID, ref.ID)
-			if err != nil {
-				return DashboardResult{}, err
-			}
-			return DashboardResult{Workspace: ws, Dashboard: dashboardOf(got)}, nil
-		}),
-	}, {
-		Toolset: "dashboards",
-		Definition: mcp.NewTool("create_dashboard",
+			annotations("Get a dashboard", true, false, true))),
+		tool(d, "dashboards", "create the dashboard", createDashboard, mcp.NewTool("create_dashboard",
 			mcp.WithDescription("Create an empty dashboard in a workspace and return it. "+
 				"Fill it with clone_tile; pinning visuals from reports is done in the Power BI web app. "+
 				"Dashboard names need not be unique, so calling this again creates a second dashboard. "+
 				"Needs the Contributor, Member or Admin role in the workspace (and for a user, the Content.Create permission)."),
-			annotations("Create a dashboard", false, false, false),
-			inputSchema[createDashboardArgs](),
-			outputSchema[DashboardResult](),
-		),
-		Handler: handle("create the dashboard", func(ctx context.Context, _ mcp.CallToolRequest, a createDashboardArgs) (DashboardResult, error) {
-			if strings.TrimSpace(a.Name) == "" {
-				return DashboardResult{}, userErrorf("The dashboard name is empty. Pass the name the new dashboard should have.")
-			}
-			ws, err := resolveWorkspace(ctx, d.Client, a.Workspace)
-			if err != nil {
-				return DashboardResult{}, err
-			}
-			got, err := d.Client.CreateDashboard(ctx, ws.ID, a.Name)
-			if err != nil {
-				return DashboardResult{}, err
-			}
-			return DashboardResult{Workspace: ws, Dashboard: dashboardOf(got)}, nil
-		}),
-	}, {
-		Toolset: "dashboards",
-		Definition: mcp.NewTool("list_tiles",
+			annotations("Create a dashboard", false, false, false))),
+		tool(d, "dashboards", "list the tiles", listTiles, mcp.NewTool("list_tiles",
 			mcp.WithDescription("List the tiles on a dashboard: their ids, titles, size, and the report and semantic model each shows "+
 				"(a tile pinned from a report names both; a Q&A tile only the model; text, image and video tiles neither). "+
 				"Paged: at most top items per call (default 100, at most 1000); when hasMore is true, call again with skip = nextSkip."),
-			annotations("List dashboard tiles", true, false, true),
-			inputSchema[listTilesArgs](),
-			outputSchema[ListTilesResult](),
-		),
-		Handler: handle("list the tiles", func(ctx context.Context, _ mcp.CallToolRequest, a listTilesArgs) (ListTilesResult, error) {
-			ws, err := resolveWorkspace(ctx, d.Client, a.Workspace)
-			if err != nil {
-				return ListTilesResult{}, err
-			}
-			dash, err := resolveDashboard(ctx, d.Client, ws, a.Dashboard)
-			if err != nil {
-				return ListTilesResult{}, err
-			}
-			all, err := d.Client.ListTiles(ctx, ws.ID, dash.ID)
-			if err != nil {
-				return ListTilesResult{}, err
-			}
-			items, page := pageOf(all, defaultInt(a.Top, 100), a.Skip)
-			res := ListTilesResult{Workspace: ws, Dashboard: dash, Tiles: make([]Tile, 0, len(items)), Page: page}
-			for _, t := range items {
-				res.Tiles = append(res.Tiles, tileOf(t))
-			}
-			return res, nil
-		}),
-	}, {
-		Toolset: "dashboards",
-		Definition: mcp.NewTool("get_tile",
+			annotations("List dashboard tiles", true, false, true))),
+		tool(d, "dashboards", "get the tile", getTile, mcp.NewTool("get_tile",
 			mcp.WithDescription("Get one tile of a dashboard by id or exact title: its title, size, and the report and semantic model it shows. "+
 				"The report and model ids work with the reports and datasets tools, e.g. to export the report or query the model."),
-			annotations("Get a dashboard tile", true, false, true),
-			inputSchema[tileArgs](),
-			outputSchema[TileResult](),
-		),
-		Handler: handle("get the tile", func(ctx context.Context, _ mcp.CallToolRequest, a tileArgs) (TileResult, error) {
-			ws, err := resolveWorkspace(ctx, d.Client, a.Workspace)
-			if err != nil {
-				return TileResult{}, err
-			}
-			dash, err := resolveDashboard(ctx, d.Client, ws, a.Dashboard)
-			if err != nil {
-				return TileResult{}, err
-			}
-			ref, err := resolveTile(ctx, d.Client, ws, dash, a.Tile)
-			if err != nil {
-				return TileResult{}, err
-			}
-			got, err := d.Client.GetTile(ctx, ws.ID, dash.ID, ref.ID)
-			if err != nil {
-				return TileResult{}, err
-			}
-			return TileResult{Workspace: ws, Dashboard: dash, Tile: tileOf(got)}, nil
-		}),
-	}, {
-		Toolset: "dashboards",
-		Definition: mcp.NewTool("clone_tile",
+			annotations("Get a dashboard tile", true, false, true))),
+		tool(d, "dashboards", "clone the tile", cloneTile, mcp.NewTool("clone_tile",
 			mcp.WithDescription("Copy a dashboard tile to a dashboard (the same one, another one, or one in another workspace) and return the new tile. "+
 				"The copy takes the source tile's position when that is free on the target; otherwise it goes to the end, or with position_conflict_action Abort the copy is refused. "+
 				"Within a workspace the copy keeps its report and semantic model. Copied to another workspace it loses them and shows nothing "+
 				"unless target_report or target_model name the report or model there to bind it to. "+
 				"Needs write access to the target dashboard (Contributor, Member or Admin role in its workspace)."),
-			annotations("Clone a dashboard tile", false, false, false),
-			inputSchema[cloneTileArgs](),
-			outputSchema[CloneTileResult](),
-		),
-		Handler: handle("clone the tile", func(ctx context.Context, _ mcp.CallToolRequest, a cloneTileArgs) (CloneTileResult, error) {
-			ws, err := resolveWorkspace(ctx, d.Client, a.Workspace)
-			if err != nil {
-				return CloneTileResult{}, err
-			}
-			dash, err := resolveDashboard(ctx, d.Client, ws, a.Dashboard)
-			if err != nil {
-				return CloneTileResult{}, err
-			}
-			src, err := resolveTile(ctx, d.Client, ws, dash, a.Tile)
-			if err != nil {
-				return CloneTileResult{}, err
-			}
-			target, wireWS, err := resolveTargetWorkspace(ctx, d.Client, ws, a.TargetWorkspace)
-			if err != nil {
-				return CloneTileResult{}, err
-			}
-			targetDash, err := resolveDashboard(ctx, d.Client, target, a.TargetDashboard)
-			if err != nil {
-				return CloneTileResult{}, err
-			}
-			req := pbiclient.CloneTileRequest{TargetDashboardID: targetDash.ID, TargetWorkspaceID: wireWS,
-				PositionConflictAction: a.PositionConflictAction}
-			if a.TargetReport != "" {
-				rep, err := resolveReport(ctx, d.Client, target, a.TargetReport)
-				if err != nil {
-					return CloneTileResult{}, err
-				}
-				req.TargetReportID = rep.ID
-			}
-			if a.TargetModel != "" {
-				model, err := resolveDataset(ctx, d.Client, target, a.TargetModel)
-				if err != nil {
-					return CloneTileResult{}, err
-				}
-				req.TargetModelID = model.ID
-			}
-			tile, err := d.Client.CloneTile(ctx, ws.ID, dash.ID, src.ID, req)
-			if err != nil {
-				return CloneTileResult{}, err
-			}
-			res := CloneTileResult{Workspace: ws, Dashboard: dash, SourceTile: src, TargetWorkspace: target, TargetDashboard: targetDash, Tile: tileOf(tile)}
-			res.Message = fmt.Sprintf("The tile was copied; the new tile's id is %s.", tile.ID)
-			if tile.ReportID == "" && tile.DatasetID == "" && wireWS != "" && !strings.EqualFold(target.ID, ws.ID) {
-				res.Message += " It is bound to no report or semantic model, so it may show nothing: clone it again with target_report or target_model to bind it."
-			}
-			return res, nil
-		}),
-	}}
+			annotations("Clone a dashboard tile", false, false, false))),
+	}
+}
+
+// listDashboards is list_dashboards.
+func listDashboards(ctx context.Context, d Deps, a listDashboardsArgs) (ListDashboardsResult, error) {
+	ws, err := resolveWorkspace(ctx, d.Client, a.Workspace)
+	if err != nil {
+		return ListDashboardsResult{}, err
+	}
+	all, err := d.Client.ListDashboards(ctx, ws.ID)
+	if err != nil {
+		return ListDashboardsResult{}, err
+	}
+	items, page := pageOf(all, defaultInt(a.Top, 100), a.Skip)
+	res := ListDashboardsResult{Workspace: ws, Dashboards: make([]Dashboard, 0, len(items)), Page: page}
+	for _, x := range items {
+		res.Dashboards = append(res.Dashboards, dashboardOf(x))
+	}
+	return res, nil
+}
+
+// getDashboard is get_dashboard.
+func getDashboard(ctx context.Context, d Deps, a dashboardArgs) (DashboardResult, error) {
+	ws, err := resolveWorkspace(ctx, d.Client, a.Workspace)
+	if err != nil {
+		return DashboardResult{}, err
+	}
+	ref, err := resolveDashboard(ctx, d.Client, ws, a.Dashboard)
+	if err != nil {
+		return DashboardResult{}, err
+	}
+	got, err := d.Client.GetDashboard(ctx, ws.ID, ref.ID)
+	if err != nil {
+		return DashboardResult{}, err
+	}
+	return DashboardResult{Workspace: ws, Dashboard: dashboardOf(got)}, nil
+}
+
+// createDashboard is create_dashboard.
+func createDashboard(ctx context.Context, d Deps, a createDashboardArgs) (DashboardResult, error) {
+	if strings.TrimSpace(a.Name) == "" {
+		return DashboardResult{}, userErrorf("The dashboard name is empty. Pass the name the new dashboard should have.")
+	}
+	ws, err := resolveWorkspace(ctx, d.Client, a.Workspace)
+	if err != nil {
+		return DashboardResult{}, err
+	}
+	got, err := d.Client.CreateDashboard(ctx, ws.ID, a.Name)
+	if err != nil {
+		return DashboardResult{}, err
+	}
+	return DashboardResult{Workspace: ws, Dashboard: dashboardOf(got)}, nil
+}
+
+// listTiles is list_tiles.
+func listTiles(ctx context.Context, d Deps, a listTilesArgs) (ListTilesResult, error) {
+	ws, err := resolveWorkspace(ctx, d.Client, a.Workspace)
+	if err != nil {
+		return ListTilesResult{}, err
+	}
+	dash, err := resolveDashboard(ctx, d.Client, ws, a.Dashboard)
+	if err != nil {
+		return ListTilesResult{}, err
+	}
+	all, err := d.Client.ListTiles(ctx, ws.ID, dash.ID)
+	if err != nil {
+		return ListTilesResult{}, err
+	}
+	items, page := pageOf(all, defaultInt(a.Top, 100), a.Skip)
+	res := ListTilesResult{Workspace: ws, Dashboard: dash, Tiles: make([]Tile, 0, len(items)), Page: page}
+	for _, t := range items {
+		res.Tiles = append(res.Tiles, tileOf(t))
+	}
+	return res, nil
+}
+
+// getTile is get_tile.
+func getTile(ctx context.Context, d Deps, a tileArgs) (TileResult, error) {
+	ws, err := resolveWorkspace(ctx, d.Client, a.Workspace)
+	if err != nil {
+		return TileResult{}, err
+	}
+	dash, err := resolveDashboard(ctx, d.Client, ws, a.Dashboard)
+	if err != nil {
+		return TileResult{}, err
+	}
+	ref, err := resolveTile(ctx, d.Client, ws, dash, a.Tile)
+	if err != nil {
+		return TileResult{}, err
+	}
+	got, err := d.Client.GetTile(ctx, ws.ID, dash.ID, ref.ID)
+	if err != nil {
+		return TileResult{}, err
+	}
+	return TileResult{Workspace: ws, Dashboard: dash, Tile: tileOf(got)}, nil
+}
+
+// cloneTile is clone_tile.
+func cloneTile(ctx context.Context, d Deps, a cloneTileArgs) (CloneTileResult, error) {
+	ws, err := resolveWorkspace(ctx, d.Client, a.Workspace)
+	if err != nil {
+		return CloneTileResult{}, err
+	}
+	dash, err := resolveDashboard(ctx, d.Client, ws, a.Dashboard)
+	if err != nil {
+		return CloneTileResult{}, err
+	}
+	src, err := resolveTile(ctx, d.Client, ws, dash, a.Tile)
+	if err != nil {
+		return CloneTileResult{}, err
+	}
+	target, wireWS, err := resolveTargetWorkspace(ctx, d.Client, ws, a.TargetWorkspace)
+	if err != nil {
+		return CloneTileResult{}, err
+	}
+	targetDash, err := resolveDashboard(ctx, d.Client, target, a.TargetDashboard)
+	if err != nil {
+		return CloneTileResult{}, err
+	}
+	req := pbiclient.CloneTileRequest{TargetDashboardID: targetDash.ID, TargetWorkspaceID: wireWS,
+		PositionConflictAction: a.PositionConflictAction}
+	if a.TargetReport != "" {
+		rep, err := resolveReport(ctx, d.Client, target, a.TargetReport)
+		if err != nil {
+			return CloneTileResult{}, err
+		}
+		req.TargetReportID = rep.ID
+	}
+	if a.TargetModel != "" {
+		model, err := resolveDataset(ctx, d.Client, target, a.TargetModel)
+		if err != nil {
+			return CloneTileResult{}, err
+		}
+		req.TargetModelID = model.ID
+	}
+	tile, err := d.Client.CloneTile(ctx, ws.ID, dash.ID, src.ID, req)
+	if err != nil {
+		return CloneTileResult{}, err
+	}
+	res := CloneTileResult{Workspace: ws, Dashboard: dash, SourceTile: src, TargetWorkspace: target, TargetDashboard: targetDash, Tile: tileOf(tile)}
+	res.Message = fmt.Sprintf("The tile was copied; the new tile's id is %s.", tile.ID)
+	if tile.ReportID == "" && tile.DatasetID == "" && wireWS != "" && !strings.EqualFold(target.ID, ws.ID) {
+		res.Message += " It is bound to no report or semantic model, so it may show nothing: clone it again with target_report or target_model to bind it."
+	}
+	return res, nil
 }

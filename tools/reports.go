@@ -90,36 +90,13 @@ type ExportResult struct {
 const defaultExportWait = 300
 
 func reportTools(d Deps) []Tool {
-	tools := []Tool{{
-		Toolset: "reports",
-		Definition: mcp.NewTool("list_reports",
+	return []Tool{
+		tool(d, "reports", "list reports", listReports, mcp.NewTool("list_reports",
 			mcp.WithDescription("List the reports in a workspace, with their ids, names, type (Power BI or paginated) and the semantic model each reads. "+
 				"Use it to find the report export_report needs. "+
 				"Paged: at most top items per call (default 100, at most 1000); when hasMore is true, call again with skip = nextSkip."),
-			annotations("List reports", true, false, true),
-			inputSchema[listReportsArgs](),
-			outputSchema[ListReportsResult](),
-		),
-		Handler: handle("list reports", func(ctx context.Context, _ mcp.CallToolRequest, a listReportsArgs) (ListReportsResult, error) {
-			ws, err := resolveWorkspace(ctx, d.Client, a.Workspace)
-			if err != nil {
-				return ListReportsResult{}, err
-			}
-			all, err := d.Client.ListReports(ctx, ws.ID)
-			if err != nil {
-				return ListReportsResult{}, err
-			}
-			items, page := pageOf(all, defaultInt(a.Top, 100), a.Skip)
-			res := ListReportsResult{Workspace: ws, Reports: make([]Report, 0, len(items)), Page: page}
-			for _, r := range items {
-				res.Reports = append(res.Reports, reportOf(r))
-			}
-			return res, nil
-		}),
-	}, {
-		Toolset:     "reports",
-		LongRunning: true,
-		Definition: mcp.NewTool("export_report",
+			annotations("List reports", true, false, true))),
+		tool(d, "reports", "export the report", exportReport, mcp.NewTool("export_report",
 			mcp.WithDescription("Export a report to a file and save it on the machine running this server. "+
 				"Power BI reports export to PDF, PowerPoint (PPTX) or PNG; paginated reports to PDF, ACCESSIBLEPDF, PPTX, XLSX, DOCX, CSV, XML, MHTML or IMAGE (TIFF unless format_settings sets OutputFormat). "+
 				"Returns the file's absolute path, size and MIME type. The file always goes to the server's export directory, under a name the server chooses. "+
@@ -129,70 +106,132 @@ func reportTools(d Deps) []Tool {
 				"For paginated reports: parameter_values and format_settings. identities applies row-level security to both (one identity for paginated reports). "+
 				"Needs the report's workspace on a Premium, Embedded or Fabric capacity (not Pro; PPU not for Power BI reports) and the tenant's export settings enabled (PNG has its own setting, off by default). "+
 				"A multi-page PNG export is a ZIP of one image per page. At most 50 pages per export."),
-			annotations("Export a report to a file", true, false, false),
-			inputSchema[exportArgs](),
-			outputSchema[ExportResult](),
-		),
-		Handler: handle("export the report", func(ctx context.Context, req mcp.CallToolRequest, a exportArgs) (ExportResult, error) {
-			ws, err := resolveWorkspace(ctx, d.Client, a.Workspace)
-			if err != nil {
-				return ExportResult{}, err
-			}
-			rep, err := resolveReport(ctx, d.Client, ws, a.Report)
-			if err != nil {
-				return ExportResult{}, err
-			}
-			exportID := a.ExportID
-			if exportID == "" {
-				er, err := exportRequest(ctx, d, ws, rep, a)
-				if err != nil {
-					return ExportResult{}, err
-				}
-				job, err := d.Client.ExportReport(ctx, ws.ID, rep.ID, er)
-				if err != nil {
-					return ExportResult{}, err
-				}
-				exportID = job.ID
-			}
-			res := ExportResult{Workspace: ws, Report: rep, ExportID: exportID}
+			annotations("Export a report to a file", true, false, false))).followsJobs(),
+		tool(d, "reports", "get the report", getReport, mcp.NewTool("get_report",
+			mcp.WithDescription("Get one report: its type (Power BI or paginated), the semantic model it reads and that model's workspace, its web and embed URLs, and whether the caller owns it. "+
+				"Use it to check a report before exporting, cloning or rebinding it."),
+			annotations("Get a report", true, false, true))),
+		tool(d, "reports", "list the report's pages", listReportPages, mcp.NewTool("list_report_pages",
+			mcp.WithDescription("List the pages of a Power BI report in order: each page's name (what export_report's pages argument takes, e.g. ReportSection1), its display name (what users see on the tab) and its position. "+
+				"Paginated reports have no pages here. "+
+				"Paged: at most top pages per call (default 100, at most 1000); when hasMore is true, call again with skip = nextSkip."),
+			annotations("List report pages", true, false, true))),
+		tool(d, "reports", "list the report's data sources", listReportDatasources, mcp.NewTool("list_report_datasources",
+			mcp.WithDescription("List the data sources of a paginated report: type, server, database, and the gateway and gateway data source it is bound to. "+
+				"Only paginated reports have this list; a Power BI report reads its semantic model (get_report names it). "+
+				"Paged: at most top items per call (default 100, at most 1000); when hasMore is true, call again with skip = nextSkip."),
+			annotations("List a paginated report's data sources", true, false, true))),
+		tool(d, "report_admin", "clone the report", cloneReport, mcp.NewTool("clone_report",
+			mcp.WithDescription("Copy a report under a new name, in its own workspace or another one, optionally bound to another semantic model. Returns the new report. "+
+				"Use it to make a working copy before changing a report, or to publish a report to another workspace. "+
+				"Needs Write permission on the report and Build permission on the target model; a report with a live connection loses it when bound to another model."),
+			annotations("Clone a report", false, false, false))),
+		tool(d, "report_admin", "rebind the report", rebindReport, mcp.NewTool("rebind_report",
+			mcp.WithDescription("Bind a Power BI report to another semantic model: its visuals read the new model from then on, and fields the new model lacks break. "+
+				"DESTRUCTIVE: ask the user first and pass confirm: true only after they agree (clone_report first keeps a copy). Not for paginated reports. "+
+				"A model in another workspace or My workspace is linked into the report's workspace as a shared model; a live-connected report loses its live connection. Needs Write on the report and Build on the model."),
+			annotations("Rebind a report to another model", false, true, true))),
+		tool(d, "report_admin", "update the report's content", updateReportContent, mcp.NewTool("update_report_content",
+			mcp.WithDescription("Overwrite a Power BI report's content (pages and visuals) with the content of another report, keeping the report's id, URL and model binding. "+
+				"DESTRUCTIVE: the current pages are lost; ask the user first and pass confirm: true only after they agree (clone_report first keeps a copy). "+
+				"Not for paginated reports. Needs Write on the target report and Read on the source."),
+			annotations("Overwrite a report's content", false, true, true))),
+		tool(d, "report_admin", "take over the report", takeOverReport, mcp.NewTool("take_over_report",
+			mcp.WithDescription("Make the signed-in identity the owner of a paginated report's data sources, so its credentials are used to connect (for example after the previous owner left). "+
+				"DESTRUCTIVE: the previous owner's data source settings stop applying; ask the user first and pass confirm: true only after they agree. "+
+				"Only for paginated reports in a workspace (not My workspace). Needs write access to the report."),
+			annotations("Take over a paginated report's data sources", false, true, true))),
+		tool(d, "report_admin", "delete the report", deleteReport, mcp.NewTool("delete_report",
+			mcp.WithDescription("Delete a report (Power BI or paginated). Its semantic model stays. "+
+				"DESTRUCTIVE and final: dashboard tiles pinned from the report break; ask the user first and pass confirm: true only after they agree. "+
+				"download_report_pbix keeps a copy of the file first. Needs Admin, Member or Contributor access to the workspace."),
+			annotations("Delete a report", false, true, true))),
+		tool(d, "reports", "download the report", downloadReportPbix, mcp.NewTool("download_report_pbix",
+			mcp.WithDescription("Download a report's definition file and save it on the machine running this server: a .pbix for a Power BI report (openable in Power BI Desktop), the .rdl for a paginated report. "+
+				"Returns the file's absolute path, size and MIME type; the file goes to the server's export directory under a name the server chooses. "+
+				"download_type (workspaces only) chooses a .pbix with the semantic model (IncludeModel) or connected live to it (LiveConnect). "+
+				"Power BI refuses reports that were not uploaded as .pbix or were edited in ways Desktop cannot open, and live-connected reports after a rebind. "+
+				"For a PDF, PowerPoint or image of the report, use export_report."),
+			annotations("Download a report's .pbix or .rdl file", true, false, false))),
+	}
+}
 
-			timeout := defaultInt(a.TimeoutSeconds, defaultExportWait)
-			wctx, cancel := context.WithTimeout(ctx, time.Duration(timeout)*time.Second)
-			defer cancel()
-			report := progressReporter(ctx, req)
-			job, err := d.Client.WaitExport(wctx, ws.ID, rep.ID, exportID, func(e pbiclient.Export) {
-				res.PercentComplete = e.PercentComplete
-				report(float64(e.PercentComplete), 100, "export "+e.Status)
-			})
-			if err != nil {
-				if ctx.Err() == nil && errors.Is(err, context.DeadlineExceeded) {
-					res.Status = "Running"
-					res.Message = fmt.Sprintf("The export is still running after %d seconds. Call export_report again with export_id to resume it.", timeout)
-					return res, nil
-				}
-				return ExportResult{}, err
-			}
-			if res.Report.Name == "" {
-				res.Report.Name = job.ReportName
-			}
-			file, err := saveFile(d, res.Report.Name, fileExt(job.ResourceFileExtension), func(w io.Writer) (pbiclient.Download, error) {
-				return d.Client.DownloadExport(ctx, ws.ID, rep.ID, job.ID, w)
-			})
-			if err != nil {
-				var ae *pbiclient.APIError
-				if ctx.Err() != nil || errors.As(err, &ae) {
-					return ExportResult{}, err // cancelled, or Power BI's own answer, which says what to do
-				}
-				// The job is done and Power BI keeps its file for a day: fetching it again needs no new export.
-				return ExportResult{}, userErrorf("The report was exported (export_id %s), but its file could not be saved: %s. Call export_report again with this export_id to fetch the file again without a new export job.",
-					job.ID, strings.TrimSuffix(err.Error(), "."))
-			}
-			res.Status, res.PercentComplete, res.File = job.Status, 100, file
-			res.Message = "The report was exported to " + file.Path + "."
+// listReports is list_reports.
+func listReports(ctx context.Context, d Deps, a listReportsArgs) (ListReportsResult, error) {
+	ws, err := resolveWorkspace(ctx, d.Client, a.Workspace)
+	if err != nil {
+		return ListReportsResult{}, err
+	}
+	all, err := d.Client.ListReports(ctx, ws.ID)
+	if err != nil {
+		return ListReportsResult{}, err
+	}
+	items, page := pageOf(all, defaultInt(a.Top, 100), a.Skip)
+	res := ListReportsResult{Workspace: ws, Reports: make([]Report, 0, len(items)), Page: page}
+	for _, r := range items {
+		res.Reports = append(res.Reports, reportOf(r))
+	}
+	return res, nil
+}
+
+// exportReport is export_report.
+func exportReport(ctx context.Context, d Deps, a exportArgs) (ExportResult, error) {
+	ws, err := resolveWorkspace(ctx, d.Client, a.Workspace)
+	if err != nil {
+		return ExportResult{}, err
+	}
+	rep, err := resolveReport(ctx, d.Client, ws, a.Report)
+	if err != nil {
+		return ExportResult{}, err
+	}
+	exportID := a.ExportID
+	if exportID == "" {
+		er, err := exportRequest(ctx, d, ws, rep, a)
+		if err != nil {
+			return ExportResult{}, err
+		}
+		job, err := d.Client.ExportReport(ctx, ws.ID, rep.ID, er)
+		if err != nil {
+			return ExportResult{}, err
+		}
+		exportID = job.ID
+	}
+	res := ExportResult{Workspace: ws, Report: rep, ExportID: exportID}
+
+	timeout := defaultInt(a.TimeoutSeconds, defaultExportWait)
+	wctx, cancel := context.WithTimeout(ctx, time.Duration(timeout)*time.Second)
+	defer cancel()
+	report := progressOf(ctx)
+	job, err := d.Client.WaitExport(wctx, ws.ID, rep.ID, exportID, func(e pbiclient.Export) {
+		res.PercentComplete = e.PercentComplete
+		report(float64(e.PercentComplete), 100, "export "+e.Status)
+	})
+	if err != nil {
+		if ctx.Err() == nil && errors.Is(err, context.DeadlineExceeded) {
+			res.Status = "Running"
+			res.Message = fmt.Sprintf("The export is still running after %d seconds. Call export_report again with export_id to resume it.", timeout)
 			return res, nil
-		}),
-	}}
-	return append(tools, reportItemTools(d)...)
+		}
+		return ExportResult{}, err
+	}
+	if res.Report.Name == "" {
+		res.Report.Name = job.ReportName
+	}
+	file, err := saveFile(d, res.Report.Name, fileExt(job.ResourceFileExtension), func(w io.Writer) (pbiclient.Download, error) {
+		return d.Client.DownloadExport(ctx, ws.ID, rep.ID, job.ID, w)
+	})
+	if err != nil {
+		var ae *pbiclient.APIError
+		if ctx.Err() != nil || errors.As(err, &ae) {
+			return ExportResult{}, err // cancelled, or Power BI's own answer, which says what to do
+		}
+		// The job is done and Power BI keeps its file for a day: fetching it again needs no new export.
+		return ExportResult{}, userErrorf("The report was exported (export_id %s), but its file could not be saved: %s. Call export_report again with this export_id to fetch the file again without a new export job.",
+			job.ID, strings.TrimSuffix(err.Error(), "."))
+	}
+	res.Status, res.PercentComplete, res.File = job.Status, 100, file
+	res.Message = "The report was exported to " + file.Path + "."
+	return res, nil
 }
 
 // saveFile streams a download into a new file of the export directory (see newExportFile): the
@@ -453,277 +492,200 @@ func workspaceAndReport(ctx context.Context, d Deps, workspace, report string) (
 	return ws, rep, err
 }
 
-func reportItemTools(d Deps) []Tool {
-	return []Tool{{
-		Toolset: "reports",
-		Definition: mcp.NewTool("get_report",
-			mcp.WithDescription("Get one report: its type (Power BI or paginated), the semantic model it reads and that model's workspace, its web and embed URLs, and whether the caller owns it. "+
-				"Use it to check a report before exporting, cloning or rebinding it."),
-			annotations("Get a report", true, false, true),
-			inputSchema[reportArgs](),
-			outputSchema[GetReportResult](),
-		),
-		Handler: handle("get the report", func(ctx context.Context, _ mcp.CallToolRequest, a reportArgs) (GetReportResult, error) {
-			ws, rep, err := workspaceAndReport(ctx, d, a.Workspace, a.Report)
-			if err != nil {
-				return GetReportResult{}, err
-			}
-			r, err := d.Client.GetReport(ctx, ws.ID, rep.ID)
-			if err != nil {
-				return GetReportResult{}, err
-			}
-			return GetReportResult{Workspace: ws, Report: ReportDetail{Report: reportOf(r), EmbedURL: r.EmbedURL,
-				Description: r.Description, IsOwnedByMe: r.IsOwnedByMe}}, nil
-		}),
-	}, {
-		Toolset: "reports",
-		Definition: mcp.NewTool("list_report_pages",
-			mcp.WithDescription("List the pages of a Power BI report in order: each page's name (what export_report's pages argument takes, e.g. ReportSection1), its display name (what users see on the tab) and its position. "+
-				"Paginated reports have no pages here. "+
-				"Paged: at most top pages per call (default 100, at most 1000); when hasMore is true, call again with skip = nextSkip."),
-			annotations("List report pages", true, false, true),
-			inputSchema[listReportPagesArgs](),
-			outputSchema[ListReportPagesResult](),
-		),
-		Handler: handle("list the report's pages", func(ctx context.Context, _ mcp.CallToolRequest, a listReportPagesArgs) (ListReportPagesResult, error) {
-			ws, rep, err := workspaceAndReport(ctx, d, a.Workspace, a.Report)
-			if err != nil {
-				return ListReportPagesResult{}, err
-			}
-			all, err := d.Client.ListReportPages(ctx, ws.ID, rep.ID)
-			if err != nil {
-				return ListReportPagesResult{}, err
-			}
-			items, page := pageOf(all, defaultInt(a.Top, 100), a.Skip)
-			res := ListReportPagesResult{Workspace: ws, Report: rep, Pages: make([]ReportPage, 0, len(items)), Page: page}
-			for _, p := range items {
-				res.Pages = append(res.Pages, ReportPage{Name: p.Name, DisplayName: p.DisplayName, Order: p.Order})
-			}
-			return res, nil
-		}),
-	}, {
-		Toolset: "reports",
-		Definition: mcp.NewTool("list_report_datasources",
-			mcp.WithDescription("List the data sources of a paginated report: type, server, database, and the gateway and gateway data source it is bound to. "+
-				"Only paginated reports have this list; a Power BI report reads its semantic model (get_report names it). "+
-				"Paged: at most top items per call (default 100, at most 1000); when hasMore is true, call again with skip = nextSkip."),
-			annotations("List a paginated report's data sources", true, false, true),
-			inputSchema[listReportDatasourcesArgs](),
-			outputSchema[ListReportDatasourcesResult](),
-		),
-		Handler: handle("list the report's data sources", func(ctx context.Context, _ mcp.CallToolRequest, a listReportDatasourcesArgs) (ListReportDatasourcesResult, error) {
-			ws, rep, err := workspaceAndReport(ctx, d, a.Workspace, a.Report)
-			if err != nil {
-				return ListReportDatasourcesResult{}, err
-			}
-			all, err := d.Client.ListReportDatasources(ctx, ws.ID, rep.ID)
-			if err != nil {
-				return ListReportDatasourcesResult{}, err
-			}
-			items, page := pageOf(all, defaultInt(a.Top, 100), a.Skip)
-			res := ListReportDatasourcesResult{Workspace: ws, Report: rep, Datasources: make([]Datasource, 0, len(items)), Page: page}
-			for _, ds := range items {
-				res.Datasources = append(res.Datasources, datasourceOf(ds))
-			}
-			return res, nil
-		}),
-	}, {
-		Toolset: "report_admin",
-		Definition: mcp.NewTool("clone_report",
-			mcp.WithDescription("Copy a report under a new name, in its own workspace or another one, optionally bound to another semantic model. Returns the new report. "+
-				"Use it to make a working copy before changing a report, or to publish a report to another workspace. "+
-				"Needs Write permission on the report and Build permission on the target model; a report with a live connection loses it when bound to another model."),
-			annotations("Clone a report", false, false, false),
-			inputSchema[cloneArgs](),
-			outputSchema[CloneReportResult](),
-		),
-		Handler: handle("clone the report", func(ctx context.Context, _ mcp.CallToolRequest, a cloneArgs) (CloneReportResult, error) {
-			ws, rep, err := workspaceAndReport(ctx, d, a.Workspace, a.Report)
-			if err != nil {
-				return CloneReportResult{}, err
-			}
-			target, targetBodyID, err := resolveBodyWorkspace(ctx, d, a.TargetWorkspace, ws)
-			if err != nil {
-				return CloneReportResult{}, err
-			}
-			req := pbiclient.CloneReportRequest{Name: a.Name, TargetWorkspaceID: targetBodyID}
-			if a.TargetModel != "" {
-				model, err := resolveDataset(ctx, d.Client, target, a.TargetModel)
-				if err != nil {
-					return CloneReportResult{}, err
-				}
-				req.TargetModelID = model.ID
-			}
-			r, err := d.Client.CloneReport(ctx, ws.ID, rep.ID, req)
-			if err != nil {
-				return CloneReportResult{}, err
-			}
-			return CloneReportResult{Workspace: ws, Source: rep, TargetWorkspace: target, Clone: reportOf(r),
-				Message: fmt.Sprintf("The report was copied to %s as %q (id %s).", describeWorkspace(target), r.Name, r.ID)}, nil
-		}),
-	}, {
-		Toolset: "report_admin",
-		Definition: mcp.NewTool("rebind_report",
-			mcp.WithDescription("Bind a Power BI report to another semantic model: its visuals read the new model from then on, and fields the new model lacks break. "+
-				"DESTRUCTIVE: ask the user first and pass confirm: true only after they agree (clone_report first keeps a copy). Not for paginated reports. "+
-				"A model in another workspace or My workspace is linked into the report's workspace as a shared model; a live-connected report loses its live connection. Needs Write on the report and Build on the model."),
-			annotations("Rebind a report to another model", false, true, true),
-			inputSchema[rebindArgs](),
-			outputSchema[ReportChangeResult](),
-		),
-		Handler: handle("rebind the report", func(ctx context.Context, _ mcp.CallToolRequest, a rebindArgs) (ReportChangeResult, error) {
-			ws, rep, err := workspaceAndReport(ctx, d, a.Workspace, a.Report)
-			if err != nil {
-				return ReportChangeResult{}, err
-			}
-			dsWS := ws
-			if a.DatasetWorkspace != "" {
-				if dsWS, err = resolveWorkspace(ctx, d.Client, a.DatasetWorkspace); err != nil {
-					return ReportChangeResult{}, err
-				}
-			}
-			model, err := resolveDataset(ctx, d.Client, dsWS, a.Dataset)
-			if err != nil {
-				return ReportChangeResult{}, err
-			}
-			what := fmt.Sprintf("Rebind %s in %s to %s; its visuals will read that model from now on.",
-				describeItem("report", rep), describeWorkspace(ws), describeItem("semantic model", model))
-			if err := confirmed(ctx, a.Confirm, what); err != nil {
-				return ReportChangeResult{}, err
-			}
-			if err := d.Client.RebindReport(ctx, ws.ID, rep.ID, model.ID); err != nil {
-				return ReportChangeResult{}, err
-			}
-			return ReportChangeResult{Workspace: ws, Report: rep,
-				Message: fmt.Sprintf("The report now reads the semantic model %s.", model.ID)}, nil
-		}),
-	}, {
-		Toolset: "report_admin",
-		Definition: mcp.NewTool("update_report_content",
-			mcp.WithDescription("Overwrite a Power BI report's content (pages and visuals) with the content of another report, keeping the report's id, URL and model binding. "+
-				"DESTRUCTIVE: the current pages are lost; ask the user first and pass confirm: true only after they agree (clone_report first keeps a copy). "+
-				"Not for paginated reports. Needs Write on the target report and Read on the source."),
-			annotations("Overwrite a report's content", false, true, true),
-			inputSchema[updateContentArgs](),
-			outputSchema[ReportChangeResult](),
-		),
-		Handler: handle("update the report's content", func(ctx context.Context, _ mcp.CallToolRequest, a updateContentArgs) (ReportChangeResult, error) {
-			ws, rep, err := workspaceAndReport(ctx, d, a.Workspace, a.Report)
-			if err != nil {
-				return ReportChangeResult{}, err
-			}
-			srcWS, srcBodyID, err := resolveBodyWorkspace(ctx, d, a.SourceWorkspace, ws)
-			if err != nil {
-				return ReportChangeResult{}, err
-			}
-			src, err := resolveReport(ctx, d.Client, srcWS, a.SourceReport)
-			if err != nil {
-				return ReportChangeResult{}, err
-			}
-			what := fmt.Sprintf("Replace every page of %s in %s with the content of %s in %s.",
-				describeItem("report", rep), describeWorkspace(ws), describeItem("report", src), describeWorkspace(srcWS))
-			if err := confirmed(ctx, a.Confirm, what); err != nil {
-				return ReportChangeResult{}, err
-			}
-			if _, err := d.Client.UpdateReportContent(ctx, ws.ID, rep.ID, srcBodyID, src.ID); err != nil {
-				return ReportChangeResult{}, err
-			}
-			return ReportChangeResult{Workspace: ws, Report: rep,
-				Message: fmt.Sprintf("The report's content was replaced with that of report %s.", src.ID)}, nil
-		}),
-	}, {
-		Toolset: "report_admin",
-		Definition: mcp.NewTool("take_over_report",
-			mcp.WithDescription("Make the signed-in identity the owner of a paginated report's data sources, so its credentials are used to connect (for example after the previous owner left). "+
-				"DESTRUCTIVE: the previous owner's data source settings stop applying; ask the user first and pass confirm: true only after they agree. "+
-				"Only for paginated reports in a workspace (not My workspace). Needs write access to the report."),
-			annotations("Take over a paginated report's data sources", false, true, true),
-			inputSchema[takeOverArgs](),
-			outputSchema[ReportChangeResult](),
-		),
-		Handler: handle("take over the report", func(ctx context.Context, _ mcp.CallToolRequest, a takeOverArgs) (ReportChangeResult, error) {
-			ws, rep, err := workspaceAndReport(ctx, d, a.Workspace, a.Report)
-			if err != nil {
-				return ReportChangeResult{}, err
-			}
-			what := fmt.Sprintf("Take over the data sources of %s in %s, so they connect with the signed-in identity's settings.",
-				describeItem("paginated report", rep), describeWorkspace(ws))
-			if err := confirmed(ctx, a.Confirm, what); err != nil {
-				return ReportChangeResult{}, err
-			}
-			if err := d.Client.TakeOverReport(ctx, ws.ID, rep.ID); err != nil {
-				return ReportChangeResult{}, err
-			}
-			return ReportChangeResult{Workspace: ws, Report: rep,
-				Message: "The signed-in identity now owns the report's data sources. Check their credentials with list_report_datasources."}, nil
-		}),
-	}, {
-		Toolset: "report_admin",
-		Definition: mcp.NewTool("delete_report",
-			mcp.WithDescription("Delete a report (Power BI or paginated). Its semantic model stays. "+
-				"DESTRUCTIVE and final: dashboard tiles pinned from the report break; ask the user first and pass confirm: true only after they agree. "+
-				"download_report_pbix keeps a copy of the file first. Needs Admin, Member or Contributor access to the workspace."),
-			annotations("Delete a report", false, true, true),
-			inputSchema[deleteReportArgs](),
-			outputSchema[ReportChangeResult](),
-		),
-		Handler: handle("delete the report", func(ctx context.Context, _ mcp.CallToolRequest, a deleteReportArgs) (ReportChangeResult, error) {
-			ws, rep, err := workspaceAndReport(ctx, d, a.Workspace, a.Report)
-			if err != nil {
-				return ReportChangeResult{}, err
-			}
-			if err := confirmed(ctx, a.Confirm, fmt.Sprintf("Delete %s from %s.", describeItem("report", rep), describeWorkspace(ws))); err != nil {
-				return ReportChangeResult{}, err
-			}
-			if err := d.Client.DeleteReport(ctx, ws.ID, rep.ID); err != nil {
-				return ReportChangeResult{}, err
-			}
-			return ReportChangeResult{Workspace: ws, Report: rep, Message: "The report was deleted."}, nil
-		}),
-	}, {
-		Toolset: "reports",
-		Definition: mcp.NewTool("download_report_pbix",
-			mcp.WithDescription("Download a report's definition file and save it on the machine running this server: a .pbix for a Power BI report (openable in Power BI Desktop), the .rdl for a paginated report. "+
-				"Returns the file's absolute path, size and MIME type; the file goes to the server's export directory under a name the server chooses. "+
-				"download_type (workspaces only) chooses a .pbix with the semantic model (IncludeModel) or connected live to it (LiveConnect). "+
-				"Power BI refuses reports that were not uploaded as .pbix or were edited in ways Desktop cannot open, and live-connected reports after a rebind. "+
-				"For a PDF, PowerPoint or image of the report, use export_report."),
-			annotations("Download a report's .pbix or .rdl file", true, false, false),
-			inputSchema[downloadArgs](),
-			outputSchema[DownloadReportResult](),
-		),
-		Handler: handle("download the report", func(ctx context.Context, _ mcp.CallToolRequest, a downloadArgs) (DownloadReportResult, error) {
-			ws, rep, err := workspaceAndReport(ctx, d, a.Workspace, a.Report)
-			if err != nil {
-				return DownloadReportResult{}, err
-			}
-			if ws.MyWorkspace && a.DownloadType != "" {
-				return DownloadReportResult{}, userErrorf("download_type is only available for reports in a workspace; for My workspace, call again without it.")
-			}
-			// The file's kind (.pbix or .rdl) and a readable file name come from the report.
-			r, err := d.Client.GetReport(ctx, ws.ID, rep.ID)
-			if err != nil {
-				return DownloadReportResult{}, err
-			}
-			ext := ".pbix"
-			if r.ReportType == "PaginatedReport" {
-				ext = ".rdl"
-			}
-			if rep.Name == "" {
-				rep.Name = r.Name
-			}
-			file, err := saveFile(d, rep.Name, ext, func(w io.Writer) (pbiclient.Download, error) {
-				return d.Client.DownloadReport(ctx, ws.ID, rep.ID, a.DownloadType, w)
-			})
-			if err != nil {
-				return DownloadReportResult{}, err
-			}
-			// A .pbix is a zip package and an .rdl an XML document, whatever type the service sent.
-			file.MimeType = map[string]string{".pbix": "application/zip", ".rdl": "application/xml"}[ext]
-			return DownloadReportResult{Workspace: ws, Report: rep, ReportType: r.ReportType, File: *file,
-				Message: "The report was saved to " + file.Path + "."}, nil
-		}),
-	}}
+// getReport is get_report.
+func getReport(ctx context.Context, d Deps, a reportArgs) (GetReportResult, error) {
+	ws, rep, err := workspaceAndReport(ctx, d, a.Workspace, a.Report)
+	if err != nil {
+		return GetReportResult{}, err
+	}
+	r, err := d.Client.GetReport(ctx, ws.ID, rep.ID)
+	if err != nil {
+		return GetReportResult{}, err
+	}
+	return GetReportResult{Workspace: ws, Report: ReportDetail{Report: reportOf(r), EmbedURL: r.EmbedURL,
+		Description: r.Description, IsOwnedByMe: r.IsOwnedByMe}}, nil
+}
+
+// listReportPages is list_report_pages.
+func listReportPages(ctx context.Context, d Deps, a listReportPagesArgs) (ListReportPagesResult, error) {
+	ws, rep, err := workspaceAndReport(ctx, d, a.Workspace, a.Report)
+	if err != nil {
+		return ListReportPagesResult{}, err
+	}
+	all, err := d.Client.ListReportPages(ctx, ws.ID, rep.ID)
+	if err != nil {
+		return ListReportPagesResult{}, err
+	}
+	items, page := pageOf(all, defaultInt(a.Top, 100), a.Skip)
+	res := ListReportPagesResult{Workspace: ws, Report: rep, Pages: make([]ReportPage, 0, len(items)), Page: page}
+	for _, p := range items {
+		res.Pages = append(res.Pages, ReportPage{Name: p.Name, DisplayName: p.DisplayName, Order: p.Order})
+	}
+	return res, nil
+}
+
+// listReportDatasources is list_report_datasources.
+func listReportDatasources(ctx context.Context, d Deps, a listReportDatasourcesArgs) (ListReportDatasourcesResult, error) {
+	ws, rep, err := workspaceAndReport(ctx, d, a.Workspace, a.Report)
+	if err != nil {
+		return ListReportDatasourcesResult{}, err
+	}
+	all, err := d.Client.ListReportDatasources(ctx, ws.ID, rep.ID)
+	if err != nil {
+		return ListReportDatasourcesResult{}, err
+	}
+	items, page := pageOf(all, defaultInt(a.Top, 100), a.Skip)
+	res := ListReportDatasourcesResult{Workspace: ws, Report: rep, Datasources: make([]Datasource, 0, len(items)), Page: page}
+	for _, ds := range items {
+		res.Datasources = append(res.Datasources, datasourceOf(ds))
+	}
+	return res, nil
+}
+
+// cloneReport is clone_report.
+func cloneReport(ctx context.Context, d Deps, a cloneArgs) (CloneReportResult, error) {
+	ws, rep, err := workspaceAndReport(ctx, d, a.Workspace, a.Report)
+	if err != nil {
+		return CloneReportResult{}, err
+	}
+	target, targetBodyID, err := resolveBodyWorkspace(ctx, d, a.TargetWorkspace, ws)
+	if err != nil {
+		return CloneReportResult{}, err
+	}
+	req := pbiclient.CloneReportRequest{Name: a.Name, TargetWorkspaceID: targetBodyID}
+	if a.TargetModel != "" {
+		model, err := resolveDataset(ctx, d.Client, target, a.TargetModel)
+		if err != nil {
+			return CloneReportResult{}, err
+		}
+		req.TargetModelID = model.ID
+	}
+	r, err := d.Client.CloneReport(ctx, ws.ID, rep.ID, req)
+	if err != nil {
+		return CloneReportResult{}, err
+	}
+	return CloneReportResult{Workspace: ws, Source: rep, TargetWorkspace: target, Clone: reportOf(r),
+		Message: fmt.Sprintf("The report was copied to %s as %q (id %s).", describeWorkspace(target), r.Name, r.ID)}, nil
+}
+
+// rebindReport is rebind_report.
+func rebindReport(ctx context.Context, d Deps, a rebindArgs) (ReportChangeResult, error) {
+	ws, rep, err := workspaceAndReport(ctx, d, a.Workspace, a.Report)
+	if err != nil {
+		return ReportChangeResult{}, err
+	}
+	dsWS := ws
+	if a.DatasetWorkspace != "" {
+		if dsWS, err = resolveWorkspace(ctx, d.Client, a.DatasetWorkspace); err != nil {
+			return ReportChangeResult{}, err
+		}
+	}
+	model, err := resolveDataset(ctx, d.Client, dsWS, a.Dataset)
+	if err != nil {
+		return ReportChangeResult{}, err
+	}
+	what := fmt.Sprintf("Rebind %s in %s to %s; its visuals will read that model from now on.",
+		describeItem("report", rep), describeWorkspace(ws), describeItem("semantic model", model))
+	if err := confirmed(ctx, a.Confirm, what); err != nil {
+		return ReportChangeResult{}, err
+	}
+	if err := d.Client.RebindReport(ctx, ws.ID, rep.ID, model.ID); err != nil {
+		return ReportChangeResult{}, err
+	}
+	return ReportChangeResult{Workspace: ws, Report: rep,
+		Message: fmt.Sprintf("The report now reads the semantic model %s.", model.ID)}, nil
+}
+
+// updateReportContent is update_report_content.
+func updateReportContent(ctx context.Context, d Deps, a updateContentArgs) (ReportChangeResult, error) {
+	ws, rep, err := workspaceAndReport(ctx, d, a.Workspace, a.Report)
+	if err != nil {
+		return ReportChangeResult{}, err
+	}
+	srcWS, srcBodyID, err := resolveBodyWorkspace(ctx, d, a.SourceWorkspace, ws)
+	if err != nil {
+		return ReportChangeResult{}, err
+	}
+	src, err := resolveReport(ctx, d.Client, srcWS, a.SourceReport)
+	if err != nil {
+		return ReportChangeResult{}, err
+	}
+	what := fmt.Sprintf("Replace every page of %s in %s with the content of %s in %s.",
+		describeItem("report", rep), describeWorkspace(ws), describeItem("report", src), describeWorkspace(srcWS))
+	if err := confirmed(ctx, a.Confirm, what); err != nil {
+		return ReportChangeResult{}, err
+	}
+	if _, err := d.Client.UpdateReportContent(ctx, ws.ID, rep.ID, srcBodyID, src.ID); err != nil {
+		return ReportChangeResult{}, err
+	}
+	return ReportChangeResult{Workspace: ws, Report: rep,
+		Message: fmt.Sprintf("The report's content was replaced with that of report %s.", src.ID)}, nil
+}
+
+// takeOverReport is take_over_report.
+func takeOverReport(ctx context.Context, d Deps, a takeOverArgs) (ReportChangeResult, error) {
+	ws, rep, err := workspaceAndReport(ctx, d, a.Workspace, a.Report)
+	if err != nil {
+		return ReportChangeResult{}, err
+	}
+	what := fmt.Sprintf("Take over the data sources of %s in %s, so they connect with the signed-in identity's settings.",
+		describeItem("paginated report", rep), describeWorkspace(ws))
+	if err := confirmed(ctx, a.Confirm, what); err != nil {
+		return ReportChangeResult{}, err
+	}
+	if err := d.Client.TakeOverReport(ctx, ws.ID, rep.ID); err != nil {
+		return ReportChangeResult{}, err
+	}
+	return ReportChangeResult{Workspace: ws, Report: rep,
+		Message: "The signed-in identity now owns the report's data sources. Check their credentials with list_report_datasources."}, nil
+}
+
+// deleteReport is delete_report.
+func deleteReport(ctx context.Context, d Deps, a deleteReportArgs) (ReportChangeResult, error) {
+	ws, rep, err := workspaceAndReport(ctx, d, a.Workspace, a.Report)
+	if err != nil {
+		return ReportChangeResult{}, err
+	}
+	if err := confirmed(ctx, a.Confirm, fmt.Sprintf("Delete %s from %s.", describeItem("report", rep), describeWorkspace(ws))); err != nil {
+		return ReportChangeResult{}, err
+	}
+	if err := d.Client.DeleteReport(ctx, ws.ID, rep.ID); err != nil {
+		return ReportChangeResult{}, err
+	}
+	return ReportChangeResult{Workspace: ws, Report: rep, Message: "The report was deleted."}, nil
+}
+
+// downloadReportPbix is download_report_pbix.
+func downloadReportPbix(ctx context.Context, d Deps, a downloadArgs) (DownloadReportResult, error) {
+	ws, rep, err := workspaceAndReport(ctx, d, a.Workspace, a.Report)
+	if err != nil {
+		return DownloadReportResult{}, err
+	}
+	if ws.MyWorkspace && a.DownloadType != "" {
+		return DownloadReportResult{}, userErrorf("download_type is only available for reports in a workspace; for My workspace, call again without it.")
+	}
+	// The file's kind (.pbix or .rdl) and a readable file name come from the report.
+	r, err := d.Client.GetReport(ctx, ws.ID, rep.ID)
+	if err != nil {
+		return DownloadReportResult{}, err
+	}
+	ext := ".pbix"
+	if r.ReportType == "PaginatedReport" {
+		ext = ".rdl"
+	}
+	if rep.Name == "" {
+		rep.Name = r.Name
+	}
+	file, err := saveFile(d, rep.Name, ext, func(w io.Writer) (pbiclient.Download, error) {
+		return d.Client.DownloadReport(ctx, ws.ID, rep.ID, a.DownloadType, w)
+	})
+	if err != nil {
+		return DownloadReportResult{}, err
+	}
+	// A .pbix is a zip package and an .rdl an XML document, whatever type the service sent.
+	file.MimeType = map[string]string{".pbix": "application/zip", ".rdl": "application/xml"}[ext]
+	return DownloadReportResult{Workspace: ws, Report: rep, ReportType: r.ReportType, File: *file,
+		Message: "The report was saved to " + file.Path + "."}, nil
 }
 
 // reportOf shapes a report for the tools' answers.
