@@ -122,146 +122,129 @@ func resolveApp(ctx context.Context, c *pbiclient.Client, arg string) (ItemRef, 
 }
 
 func appTools(d Deps) []Tool {
-	return []Tool{{
-		Toolset: "apps",
-		Definition: mcp.NewTool("list_apps",
+	return []Tool{
+		tool(d, "apps", "list apps", listApps, mcp.NewTool("list_apps",
 			mcp.WithDescription("List the Power BI apps installed for the signed-in user, with their ids, names, descriptions, publisher and last update. "+
 				"Apps are how most report consumers get content; use it to find the app the other app tools need. "+
 				"Paged: at most top items per call (default 100, at most 1000); when hasMore is true, call again with skip = nextSkip."+userOnly),
-			annotations("List installed apps", true, false, true),
-			inputSchema[listAppsArgs](),
-			outputSchema[ListAppsResult](),
-		),
-		Handler: handle("list apps", func(ctx context.Context, _ mcp.CallToolRequest, a listAppsArgs) (ListAppsResult, error) {
-			all, err := d.Client.ListApps(ctx)
-			if err != nil {
-				return ListAppsResult{}, err
-			}
-			items, page := pageOf(all, defaultInt(a.Top, 100), a.Skip)
-			res := ListAppsResult{Apps: make([]App, 0, len(items)), Page: page}
-			for _, x := range items {
-				res.Apps = append(res.Apps, appOf(x))
-			}
-			return res, nil
-		}),
-	}, {
-		Toolset: "apps",
-		Definition: mcp.NewTool("get_app",
+			annotations("List installed apps", true, false, true))),
+		tool(d, "apps", "get the app", getApp, mcp.NewTool("get_app",
 			mcp.WithDescription("Get one installed app by id or exact name: its description, publisher and last update."+userOnly),
-			annotations("Get an installed app", true, false, true),
-			inputSchema[appArgs](),
-			outputSchema[AppResult](),
-		),
-		Handler: handle("get the app", func(ctx context.Context, _ mcp.CallToolRequest, a appArgs) (AppResult, error) {
-			ref, err := resolveApp(ctx, d.Client, a.App)
-			if err != nil {
-				return AppResult{}, err
-			}
-			got, err := d.Client.GetApp(ctx, ref.ID)
-			if err != nil {
-				return AppResult{}, err
-			}
-			return AppResult{App: appOf(got)}, nil
-		}),
-	}, {
-		Toolset: "apps",
-		Definition: mcp.NewTool("list_app_reports",
+			annotations("Get an installed app", true, false, true))),
+		tool(d, "apps", "list the app's reports", listAppReports, mcp.NewTool("list_app_reports",
 			mcp.WithDescription("List the reports of an installed app, with their ids within the app, names, the semantic model each reads and web links. "+
 				"Paged: at most top items per call (default 100, at most 1000); when hasMore is true, call again with skip = nextSkip."+userOnly),
-			annotations("List an app's reports", true, false, true),
-			inputSchema[appReportsArgs](),
-			outputSchema[ListAppReportsResult](),
-		),
-		Handler: handle("list the app's reports", func(ctx context.Context, _ mcp.CallToolRequest, a appReportsArgs) (ListAppReportsResult, error) {
-			ref, err := resolveApp(ctx, d.Client, a.App)
-			if err != nil {
-				return ListAppReportsResult{}, err
-			}
-			all, err := d.Client.ListAppReports(ctx, ref.ID)
-			if err != nil {
-				return ListAppReportsResult{}, err
-			}
-			items, page := pageOf(all, defaultInt(a.Top, 100), a.Skip)
-			res := ListAppReportsResult{App: ref, Reports: make([]AppReport, 0, len(items)), Page: page}
-			for _, r := range items {
-				res.Reports = append(res.Reports, appReportOf(r))
-			}
-			return res, nil
-		}),
-	}, {
-		Toolset: "apps",
-		Definition: mcp.NewTool("get_app_report",
+			annotations("List an app's reports", true, false, true))),
+		tool(d, "apps", "get the app's report", getAppReport, mcp.NewTool("get_app_report",
 			mcp.WithDescription("Get one report of an installed app by its id within the app or its exact name."+userOnly),
-			annotations("Get an app's report", true, false, true),
-			inputSchema[appReportArgs](),
-			outputSchema[AppReportResult](),
-		),
-		Handler: handle("get the app's report", func(ctx context.Context, _ mcp.CallToolRequest, a appReportArgs) (AppReportResult, error) {
-			app, err := resolveApp(ctx, d.Client, a.App)
-			if err != nil {
-				return AppReportResult{}, err
-			}
-			ref, err := resolveItem(a.Report, "report", "list_app_reports",
-				func() ([]pbiclient.AppReport, error) { return d.Client.ListAppReports(ctx, app.ID) },
-				func(r pbiclient.AppReport) (string, string) { return r.ID, r.Name })
-			if err != nil {
-				return AppReportResult{}, err
-			}
-			got, err := d.Client.GetAppReport(ctx, app.ID, ref.ID)
-			if err != nil {
-				return AppReportResult{}, err
-			}
-			return AppReportResult{App: app, Report: appReportOf(got)}, nil
-		}),
-	}, {
-		Toolset: "apps",
-		Definition: mcp.NewTool("list_app_dashboards",
+			annotations("Get an app's report", true, false, true))),
+		tool(d, "apps", "list the app's dashboards", listAppDashboards, mcp.NewTool("list_app_dashboards",
 			mcp.WithDescription("List the dashboards of an installed app, with their ids within the app, names and web links. "+
 				"Paged: at most top items per call (default 100, at most 1000); when hasMore is true, call again with skip = nextSkip."+userOnly),
-			annotations("List an app's dashboards", true, false, true),
-			inputSchema[appDashboardsArgs](),
-			outputSchema[ListAppDashboardsResult](),
-		),
-		Handler: handle("list the app's dashboards", func(ctx context.Context, _ mcp.CallToolRequest, a appDashboardsArgs) (ListAppDashboardsResult, error) {
-			ref, err := resolveApp(ctx, d.Client, a.App)
-			if err != nil {
-				return ListAppDashboardsResult{}, err
-			}
-			all, err := d.Client.ListAppDashboards(ctx, ref.ID)
-			if err != nil {
-				return ListAppDashboardsResult{}, err
-			}
-			items, page := pageOf(all, defaultInt(a.Top, 100), a.Skip)
-			res := ListAppDashboardsResult{App: ref, Dashboards: make([]Dashboard, 0, len(items)), Page: page}
-			for _, x := range items {
-				res.Dashboards = append(res.Dashboards, dashboardOf(x))
-			}
-			return res, nil
-		}),
-	}, {
-		Toolset: "apps",
-		Definition: mcp.NewTool("get_app_dashboard",
+			annotations("List an app's dashboards", true, false, true))),
+		tool(d, "apps", "get the app's dashboard", getAppDashboard, mcp.NewTool("get_app_dashboard",
 			mcp.WithDescription("Get one dashboard of an installed app by its id within the app or its exact name."+userOnly),
-			annotations("Get an app's dashboard", true, false, true),
-			inputSchema[appDashboardArgs](),
-			outputSchema[AppDashboardResult](),
-		),
-		Handler: handle("get the app's dashboard", func(ctx context.Context, _ mcp.CallToolRequest, a appDashboardArgs) (AppDashboardResult, error) {
-			app, err := resolveApp(ctx, d.Client, a.App)
-			if err != nil {
-				return AppDashboardResult{}, err
-			}
-			ref, err := resolveItem(a.Dashboard, "dashboard", "list_app_dashboards",
-				func() ([]pbiclient.Dashboard, error) { return d.Client.ListAppDashboards(ctx, app.ID) },
-				func(x pbiclient.Dashboard) (string, string) { return x.ID, x.DisplayName })
-			if err != nil {
-				return AppDashboardResult{}, err
-			}
-			got, err := d.Client.GetAppDashboard(ctx, app.ID, ref.ID)
-			if err != nil {
-				return AppDashboardResult{}, err
-			}
-			return AppDashboardResult{App: app, Dashboard: dashboardOf(got)}, nil
-		}),
-	}}
+			annotations("Get an app's dashboard", true, false, true))),
+	}
+}
+
+// listApps is list_apps.
+func listApps(ctx context.Context, d Deps, a listAppsArgs) (ListAppsResult, error) {
+	all, err := d.Client.ListApps(ctx)
+	if err != nil {
+		return ListAppsResult{}, err
+	}
+	items, page := pageOf(all, defaultInt(a.Top, 100), a.Skip)
+	res := ListAppsResult{Apps: make([]App, 0, len(items)), Page: page}
+	for _, x := range items {
+		res.Apps = append(res.Apps, appOf(x))
+	}
+	return res, nil
+}
+
+// getApp is get_app.
+func getApp(ctx context.Context, d Deps, a appArgs) (AppResult, error) {
+	ref, err := resolveApp(ctx, d.Client, a.App)
+	if err != nil {
+		return AppResult{}, err
+	}
+	got, err := d.Client.GetApp(ctx, ref.ID)
+	if err != nil {
+		return AppResult{}, err
+	}
+	return AppResult{App: appOf(got)}, nil
+}
+
+// listAppReports is list_app_reports.
+func listAppReports(ctx context.Context, d Deps, a appReportsArgs) (ListAppReportsResult, error) {
+	ref, err := resolveApp(ctx, d.Client, a.App)
+	if err != nil {
+		return ListAppReportsResult{}, err
+	}
+	all, err := d.Client.ListAppReports(ctx, ref.ID)
+	if err != nil {
+		return ListAppReportsResult{}, err
+	}
+	items, page := pageOf(all, defaultInt(a.Top, 100), a.Skip)
+	res := ListAppReportsResult{App: ref, Reports: make([]AppReport, 0, len(items)), Page: page}
+	for _, r := range items {
+		res.Reports = append(res.Reports, appReportOf(r))
+	}
+	return res, nil
+}
+
+// getAppReport is get_app_report.
+func getAppReport(ctx context.Context, d Deps, a appReportArgs) (AppReportResult, error) {
+	app, err := resolveApp(ctx, d.Client, a.App)
+	if err != nil {
+		return AppReportResult{}, err
+	}
+	ref, err := resolveItem(a.Report, "report", "list_app_reports",
+		func() ([]pbiclient.AppReport, error) { return d.Client.ListAppReports(ctx, app.ID) },
+		func(r pbiclient.AppReport) (string, string) { return r.ID, r.Name })
+	if err != nil {
+		return AppReportResult{}, err
+	}
+	got, err := d.Client.GetAppReport(ctx, app.ID, ref.ID)
+	if err != nil {
+		return AppReportResult{}, err
+	}
+	return AppReportResult{App: app, Report: appReportOf(got)}, nil
+}
+
+// listAppDashboards is list_app_dashboards.
+func listAppDashboards(ctx context.Context, d Deps, a appDashboardsArgs) (ListAppDashboardsResult, error) {
+	ref, err := resolveApp(ctx, d.Client, a.App)
+	if err != nil {
+		return ListAppDashboardsResult{}, err
+	}
+	all, err := d.Client.ListAppDashboards(ctx, ref.ID)
+	if err != nil {
+		return ListAppDashboardsResult{}, err
+	}
+	items, page := pageOf(all, defaultInt(a.Top, 100), a.Skip)
+	res := ListAppDashboardsResult{App: ref, Dashboards: make([]Dashboard, 0, len(items)), Page: page}
+	for _, x := range items {
+		res.Dashboards = append(res.Dashboards, dashboardOf(x))
+	}
+	return res, nil
+}
+
+// getAppDashboard is get_app_dashboard.
+func getAppDashboard(ctx context.Context, d Deps, a appDashboardArgs) (AppDashboardResult, error) {
+	app, err := resolveApp(ctx, d.Client, a.App)
+	if err != nil {
+		return AppDashboardResult{}, err
+	}
+	ref, err := resolveItem(a.Dashboard, "dashboard", "list_app_dashboards",
+		func() ([]pbiclient.Dashboard, error) { return d.Client.ListAppDashboards(ctx, app.ID) },
+		func(x pbiclient.Dashboard) (string, string) { return x.ID, x.DisplayName })
+	if err != nil {
+		return AppDashboardResult{}, err
+	}
+	got, err := d.Client.GetAppDashboard(ctx, app.ID, ref.ID)
+	if err != nil {
+		return AppDashboardResult{}, err
+	}
+	return AppDashboardResult{App: app, Dashboard: dashboardOf(got)}, nil
 }

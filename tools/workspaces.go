@@ -35,38 +35,77 @@ type ListWorkspacesResult struct {
 }
 
 func workspaceTools(d Deps) []Tool {
-	return []Tool{{
-		Toolset: "workspaces",
-		Definition: mcp.NewTool("list_workspaces",
+	return []Tool{
+		tool(d, "workspaces", "list workspaces", listWorkspaces, mcp.NewTool("list_workspaces",
 			mcp.WithDescription("List the Power BI workspaces the signed-in identity can access, with their ids, names and whether they are on a dedicated (Premium/Fabric) capacity. "+
 				"Use it first to find the workspace the other tools need. A service principal sees only the workspaces it was added to. "+
 				"My workspace is not listed: omit the workspace argument of other tools to use it. "+
 				"Narrow the list with an OData filter. Paged: at most top items per call (default 100, at most 1000); when hasMore is true, call again with skip = nextSkip."),
-			annotations("List workspaces", true, false, true),
-			inputSchema[listWorkspacesArgs](),
-			outputSchema[ListWorkspacesResult](),
-		),
-		Handler: handle("list workspaces", func(ctx context.Context, _ mcp.CallToolRequest, a listWorkspacesArgs) (ListWorkspacesResult, error) {
-			top := defaultInt(a.Top, 100)
-			// Ask for one more than wanted: its presence is what hasMore means.
-			groups, err := d.Client.ListGroups(ctx, pbiclient.ListGroupsOptions{Filter: a.Filter, Top: top + 1, Skip: a.Skip})
-			if err != nil {
-				return ListWorkspacesResult{}, err
-			}
-			res := ListWorkspacesResult{Workspaces: []Workspace{}}
-			for i, g := range groups {
-				if i == top {
-					res.HasMore, res.NextSkip = true, a.Skip+top
-					break
-				}
-				res.Workspaces = append(res.Workspaces, Workspace{ID: g.ID, Name: g.Name, Type: g.Type, IsReadOnly: g.IsReadOnly,
-					IsOnDedicatedCapacity: g.IsOnDedicatedCapacity, CapacityID: g.CapacityID})
-			}
-			res.Count = len(res.Workspaces)
-			return res, nil
-		}),
-	}, getWorkspaceTool(d), createWorkspaceTool(d), updateWorkspaceTool(d), deleteWorkspaceTool(d),
-		listWorkspaceUsersTool(d), addWorkspaceUserTool(d), updateWorkspaceUserTool(d), removeWorkspaceUserTool(d)}
+			annotations("List workspaces", true, false, true))),
+		tool(d, "workspaces", "get the workspace", getWorkspace, mcp.NewTool("get_workspace",
+			mcp.WithDescription("Get one workspace by id or exact name: its id, name, whether it is read-only for the caller, its capacity (dedicated Premium/Fabric capacity or shared) and the default storage format of new semantic models. "+
+				"Use it to check a workspace before changing it, or whether exports and enhanced refresh (which need dedicated capacity) can work there."),
+			annotations("Get a workspace", true, false, true))),
+		tool(d, "workspace_admin", "create the workspace", createWorkspace, mcp.NewTool("create_workspace",
+			mcp.WithDescription("Create a new Power BI workspace on shared capacity. The signed-in identity becomes its Admin; add others with add_workspace_user. "+
+				"Workspace names are unique in the organization: a name already in use (even by a workspace the caller cannot see) fails with PowerBIEntityAlreadyExists. "+
+				"Needs the tenant setting 'Create workspaces' to allow the caller; a service principal also needs 'Service principals can use Fabric APIs'. "+
+				"Moving the workspace to a Premium or Fabric capacity is done in Power BI, not here."),
+			annotations("Create a workspace", false, false, false))),
+		tool(d, "workspace_admin", "update the workspace", updateWorkspace, mcp.NewTool("update_workspace",
+			mcp.WithDescription("Rename a workspace or set the default storage format of its new semantic models, and return the workspace as it is afterwards. "+
+				"On shared capacity only the name can change; default_dataset_storage_format needs a Premium, PPU or Fabric capacity. "+
+				"The new name must be unique in the organization (PowerBIEntityAlreadyExists otherwise). Needs the Admin role in the workspace."),
+			annotations("Update a workspace", false, false, true))),
+		tool(d, "workspace_admin", "delete the workspace", deleteWorkspace, mcp.NewTool("delete_workspace",
+			mcp.WithDescription("DESTRUCTIVE: delete a workspace with all its reports, semantic models, dashboards and other content. "+
+				"Ask the user first and pass confirm: true only after they agreed; without it nothing is deleted. "+
+				"Only a Power BI administrator can restore a deleted workspace, within the retention period the tenant sets. Needs the Admin role in the workspace."),
+			annotations("Delete a workspace", false, true, true))),
+		tool(d, "workspaces", "list the workspace users", listWorkspaceUsers, mcp.NewTool("list_workspace_users",
+			mcp.WithDescription("List who has access to a workspace: users, Entra security groups and service principals, with their role (Admin, Member, Contributor or Viewer). "+
+				"Use it to check that a service principal is in the workspace, or before changing someone's role with update_workspace_user. "+
+				"Role changes can take a while to reach every Power BI API. "+
+				"Paged: at most top items per call (default 100, at most 1000); when hasMore is true, call again with skip = nextSkip."),
+			annotations("List workspace users", true, false, true))),
+		tool(d, "workspace_admin", "add the workspace user", addWorkspaceUser, mcp.NewTool("add_workspace_user",
+			mcp.WithDescription("Give a user, an Entra security group or a service principal access to a workspace with a role (Admin, Member, Contributor or Viewer). "+
+				"To let a service principal (an app registration) use a workspace, the usual setup step, call it with identifier = the service principal's object id "+
+				"(Entra ID > Enterprise applications > the app > Object ID, not its application/client id), principal_type App and access_right Admin or Member. "+
+				"A principal already in the workspace fails with AddingAlreadyExistsGroupUserNotSupportedError: change its role with update_workspace_user instead. "+
+				"Needs the Admin role (or Member, to add Members and lower). Access can take a few minutes to take effect."),
+			annotations("Add a workspace user", false, false, false))),
+		tool(d, "workspace_admin", "update the workspace user", updateWorkspaceUser, mcp.NewTool("update_workspace_user",
+			mcp.WithDescription("Change the role (Admin, Member, Contributor or Viewer) of a user, group or service principal that already has access to a workspace. "+
+				"Use add_workspace_user for someone not yet in it. Needs the Admin role in the workspace. Role changes can take a few minutes to take effect."),
+			annotations("Change a workspace user's role", false, false, true))),
+		tool(d, "workspace_admin", "remove the workspace user", removeWorkspaceUser, mcp.NewTool("remove_workspace_user",
+			mcp.WithDescription("DESTRUCTIVE: take away a user's, group's or service principal's access to a workspace. "+
+				"Ask the user first and pass confirm: true only after they agreed; without it nothing changes. "+
+				"Removing the signed-in identity itself ends this server's access to the workspace. Needs the Admin role in the workspace."),
+			annotations("Remove a workspace user", false, true, true))),
+	}
+}
+
+// listWorkspaces is list_workspaces.
+func listWorkspaces(ctx context.Context, d Deps, a listWorkspacesArgs) (ListWorkspacesResult, error) {
+	top := defaultInt(a.Top, 100)
+	// Ask for one more than wanted: its presence is what hasMore means.
+	groups, err := d.Client.ListGroups(ctx, pbiclient.ListGroupsOptions{Filter: a.Filter, Top: top + 1, Skip: a.Skip})
+	if err != nil {
+		return ListWorkspacesResult{}, err
+	}
+	res := ListWorkspacesResult{Workspaces: []Workspace{}}
+	for i, g := range groups {
+		if i == top {
+			res.HasMore, res.NextSkip = true, a.Skip+top
+			break
+		}
+		res.Workspaces = append(res.Workspaces, Workspace{ID: g.ID, Name: g.Name, Type: g.Type, IsReadOnly: g.IsReadOnly,
+			IsOnDedicatedCapacity: g.IsOnDedicatedCapacity, CapacityID: g.CapacityID})
+	}
+	res.Count = len(res.Workspaces)
+	return res, nil
 }
 
 // handle adapts a typed tool function to an MCP handler: arguments are bound to A, a result
@@ -150,28 +189,17 @@ type GetWorkspaceResult struct {
 	ResolvedBy string           `json:"resolvedBy" jsonschema:"How the workspace argument was read: id or name"`
 }
 
-func getWorkspaceTool(d Deps) Tool {
-	return Tool{
-		Toolset: "workspaces",
-		Definition: mcp.NewTool("get_workspace",
-			mcp.WithDescription("Get one workspace by id or exact name: its id, name, whether it is read-only for the caller, its capacity (dedicated Premium/Fabric capacity or shared) and the default storage format of new semantic models. "+
-				"Use it to check a workspace before changing it, or whether exports and enhanced refresh (which need dedicated capacity) can work there."),
-			annotations("Get a workspace", true, false, true),
-			inputSchema[getWorkspaceArgs](),
-			outputSchema[GetWorkspaceResult](),
-		),
-		Handler: handle("get the workspace", func(ctx context.Context, _ mcp.CallToolRequest, a getWorkspaceArgs) (GetWorkspaceResult, error) {
-			ws, err := resolveGroup(ctx, d.Client, a.Workspace)
-			if err != nil {
-				return GetWorkspaceResult{}, err
-			}
-			g, err := d.Client.GetGroup(ctx, ws.ID)
-			if err != nil {
-				return GetWorkspaceResult{}, err
-			}
-			return GetWorkspaceResult{Workspace: detailsOf(g), ResolvedBy: ws.ResolvedBy}, nil
-		}),
+// getWorkspace is get_workspace.
+func getWorkspace(ctx context.Context, d Deps, a getWorkspaceArgs) (GetWorkspaceResult, error) {
+	ws, err := resolveGroup(ctx, d.Client, a.Workspace)
+	if err != nil {
+		return GetWorkspaceResult{}, err
 	}
+	g, err := d.Client.GetGroup(ctx, ws.ID)
+	if err != nil {
+		return GetWorkspaceResult{}, err
+	}
+	return GetWorkspaceResult{Workspace: detailsOf(g), ResolvedBy: ws.ResolvedBy}, nil
 }
 
 type createWorkspaceArgs struct {
@@ -183,30 +211,17 @@ type CreateWorkspaceResult struct {
 	Workspace Workspace `json:"workspace"`
 }
 
-func createWorkspaceTool(d Deps) Tool {
-	return Tool{
-		Toolset: "workspace_admin",
-		Definition: mcp.NewTool("create_workspace",
-			mcp.WithDescription("Create a new Power BI workspace on shared capacity. The signed-in identity becomes its Admin; add others with add_workspace_user. "+
-				"Workspace names are unique in the organization: a name already in use (even by a workspace the caller cannot see) fails with PowerBIEntityAlreadyExists. "+
-				"Needs the tenant setting 'Create workspaces' to allow the caller; a service principal also needs 'Service principals can use Fabric APIs'. "+
-				"Moving the workspace to a Premium or Fabric capacity is done in Power BI, not here."),
-			annotations("Create a workspace", false, false, false),
-			inputSchema[createWorkspaceArgs](),
-			outputSchema[CreateWorkspaceResult](),
-		),
-		Handler: handle("create the workspace", func(ctx context.Context, _ mcp.CallToolRequest, a createWorkspaceArgs) (CreateWorkspaceResult, error) {
-			name := strings.TrimSpace(a.Name)
-			if name == "" {
-				return CreateWorkspaceResult{}, userErrorf("The workspace name must not be blank.")
-			}
-			g, err := d.Client.CreateGroup(ctx, name)
-			if err != nil {
-				return CreateWorkspaceResult{}, err
-			}
-			return CreateWorkspaceResult{Workspace: detailsOf(g).Workspace}, nil
-		}),
+// createWorkspace is create_workspace.
+func createWorkspace(ctx context.Context, d Deps, a createWorkspaceArgs) (CreateWorkspaceResult, error) {
+	name := strings.TrimSpace(a.Name)
+	if name == "" {
+		return CreateWorkspaceResult{}, userErrorf("The workspace name must not be blank.")
 	}
+	g, err := d.Client.CreateGroup(ctx, name)
+	if err != nil {
+		return CreateWorkspaceResult{}, err
+	}
+	return CreateWorkspaceResult{Workspace: detailsOf(g).Workspace}, nil
 }
 
 type updateWorkspaceArgs struct {
@@ -221,36 +236,24 @@ type UpdateWorkspaceResult struct {
 	Workspace WorkspaceDetails `json:"workspace"`
 }
 
-func updateWorkspaceTool(d Deps) Tool {
-	return Tool{
-		Toolset: "workspace_admin",
-		Definition: mcp.NewTool("update_workspace",
-			mcp.WithDescription("Rename a workspace or set the default storage format of its new semantic models, and return the workspace as it is afterwards. "+
-				"On shared capacity only the name can change; default_dataset_storage_format needs a Premium, PPU or Fabric capacity. "+
-				"The new name must be unique in the organization (PowerBIEntityAlreadyExists otherwise). Needs the Admin role in the workspace."),
-			annotations("Update a workspace", false, false, true),
-			inputSchema[updateWorkspaceArgs](),
-			outputSchema[UpdateWorkspaceResult](),
-		),
-		Handler: handle("update the workspace", func(ctx context.Context, _ mcp.CallToolRequest, a updateWorkspaceArgs) (UpdateWorkspaceResult, error) {
-			req := pbiclient.UpdateGroupRequest{Name: strings.TrimSpace(a.Name), DefaultDatasetStorageFormat: a.DefaultDatasetStorageFormat}
-			if req == (pbiclient.UpdateGroupRequest{}) {
-				return UpdateWorkspaceResult{}, userErrorf("Nothing to change: pass name, default_dataset_storage_format or both.")
-			}
-			ws, err := resolveGroup(ctx, d.Client, a.Workspace)
-			if err != nil {
-				return UpdateWorkspaceResult{}, err
-			}
-			if err := d.Client.UpdateGroup(ctx, ws.ID, req); err != nil {
-				return UpdateWorkspaceResult{}, err
-			}
-			g, err := d.Client.GetGroup(ctx, ws.ID)
-			if err != nil {
-				return UpdateWorkspaceResult{}, err
-			}
-			return UpdateWorkspaceResult{Workspace: detailsOf(g)}, nil
-		}),
+// updateWorkspace is update_workspace.
+func updateWorkspace(ctx context.Context, d Deps, a updateWorkspaceArgs) (UpdateWorkspaceResult, error) {
+	req := pbiclient.UpdateGroupRequest{Name: strings.TrimSpace(a.Name), DefaultDatasetStorageFormat: a.DefaultDatasetStorageFormat}
+	if req == (pbiclient.UpdateGroupRequest{}) {
+		return UpdateWorkspaceResult{}, userErrorf("Nothing to change: pass name, default_dataset_storage_format or both.")
 	}
+	ws, err := resolveGroup(ctx, d.Client, a.Workspace)
+	if err != nil {
+		return UpdateWorkspaceResult{}, err
+	}
+	if err := d.Client.UpdateGroup(ctx, ws.ID, req); err != nil {
+		return UpdateWorkspaceResult{}, err
+	}
+	g, err := d.Client.GetGroup(ctx, ws.ID)
+	if err != nil {
+		return UpdateWorkspaceResult{}, err
+	}
+	return UpdateWorkspaceResult{Workspace: detailsOf(g)}, nil
 }
 
 type deleteWorkspaceArgs struct {
@@ -264,36 +267,24 @@ type DeleteWorkspaceResult struct {
 	Workspace WorkspaceRef `json:"workspace"`
 }
 
-func deleteWorkspaceTool(d Deps) Tool {
-	return Tool{
-		Toolset: "workspace_admin",
-		Definition: mcp.NewTool("delete_workspace",
-			mcp.WithDescription("DESTRUCTIVE: delete a workspace with all its reports, semantic models, dashboards and other content. "+
-				"Ask the user first and pass confirm: true only after they agreed; without it nothing is deleted. "+
-				"Only a Power BI administrator can restore a deleted workspace, within the retention period the tenant sets. Needs the Admin role in the workspace."),
-			annotations("Delete a workspace", false, true, true),
-			inputSchema[deleteWorkspaceArgs](),
-			outputSchema[DeleteWorkspaceResult](),
-		),
-		Handler: handle("delete the workspace", func(ctx context.Context, _ mcp.CallToolRequest, a deleteWorkspaceArgs) (DeleteWorkspaceResult, error) {
-			ws, err := resolveGroup(ctx, d.Client, a.Workspace)
-			if err != nil {
-				return DeleteWorkspaceResult{}, err
-			}
-			ws, err = named(ctx, d.Client, ws)
-			if err != nil {
-				return DeleteWorkspaceResult{}, err
-			}
-			what := fmt.Sprintf("Delete the workspace %s (id %s) with all its reports, semantic models, dashboards and other content.", ws.Name, ws.ID)
-			if err := confirmed(ctx, a.Confirm, what); err != nil {
-				return DeleteWorkspaceResult{}, err
-			}
-			if err := d.Client.DeleteGroup(ctx, ws.ID); err != nil {
-				return DeleteWorkspaceResult{}, err
-			}
-			return DeleteWorkspaceResult{Deleted: true, Workspace: ws}, nil
-		}),
+// deleteWorkspace is delete_workspace.
+func deleteWorkspace(ctx context.Context, d Deps, a deleteWorkspaceArgs) (DeleteWorkspaceResult, error) {
+	ws, err := resolveGroup(ctx, d.Client, a.Workspace)
+	if err != nil {
+		return DeleteWorkspaceResult{}, err
 	}
+	ws, err = named(ctx, d.Client, ws)
+	if err != nil {
+		return DeleteWorkspaceResult{}, err
+	}
+	what := fmt.Sprintf("Delete the workspace %s (id %s) with all its reports, semantic models, dashboards and other content.", ws.Name, ws.ID)
+	if err := confirmed(ctx, a.Confirm, what); err != nil {
+		return DeleteWorkspaceResult{}, err
+	}
+	if err := d.Client.DeleteGroup(ctx, ws.ID); err != nil {
+		return DeleteWorkspaceResult{}, err
+	}
+	return DeleteWorkspaceResult{Deleted: true, Workspace: ws}, nil
 }
 
 // WorkspaceUser is a principal with access to a workspace.
@@ -323,41 +314,28 @@ type ListWorkspaceUsersResult struct {
 	Page
 }
 
-func listWorkspaceUsersTool(d Deps) Tool {
-	return Tool{
-		Toolset: "workspaces",
-		Definition: mcp.NewTool("list_workspace_users",
-			mcp.WithDescription("List who has access to a workspace: users, Entra security groups and service principals, with their role (Admin, Member, Contributor or Viewer). "+
-				"Use it to check that a service principal is in the workspace, or before changing someone's role with update_workspace_user. "+
-				"Role changes can take a while to reach every Power BI API. "+
-				"Paged: at most top items per call (default 100, at most 1000); when hasMore is true, call again with skip = nextSkip."),
-			annotations("List workspace users", true, false, true),
-			inputSchema[listWorkspaceUsersArgs](),
-			outputSchema[ListWorkspaceUsersResult](),
-		),
-		Handler: handle("list the workspace users", func(ctx context.Context, _ mcp.CallToolRequest, a listWorkspaceUsersArgs) (ListWorkspaceUsersResult, error) {
-			ws, err := resolveGroup(ctx, d.Client, a.Workspace)
-			if err != nil {
-				return ListWorkspaceUsersResult{}, err
-			}
-			top := defaultInt(a.Top, 100)
-			// Ask for one more than wanted: its presence is what hasMore means.
-			users, err := d.Client.ListGroupUsers(ctx, ws.ID, top+1, a.Skip)
-			if err != nil {
-				return ListWorkspaceUsersResult{}, err
-			}
-			res := ListWorkspaceUsersResult{Workspace: ws, Users: []WorkspaceUser{}}
-			for i, u := range users {
-				if i == top {
-					res.HasMore, res.NextSkip = true, a.Skip+top
-					break
-				}
-				res.Users = append(res.Users, userOf(u))
-			}
-			res.Count = len(res.Users)
-			return res, nil
-		}),
+// listWorkspaceUsers is list_workspace_users.
+func listWorkspaceUsers(ctx context.Context, d Deps, a listWorkspaceUsersArgs) (ListWorkspaceUsersResult, error) {
+	ws, err := resolveGroup(ctx, d.Client, a.Workspace)
+	if err != nil {
+		return ListWorkspaceUsersResult{}, err
 	}
+	top := defaultInt(a.Top, 100)
+	// Ask for one more than wanted: its presence is what hasMore means.
+	users, err := d.Client.ListGroupUsers(ctx, ws.ID, top+1, a.Skip)
+	if err != nil {
+		return ListWorkspaceUsersResult{}, err
+	}
+	res := ListWorkspaceUsersResult{Workspace: ws, Users: []WorkspaceUser{}}
+	for i, u := range users {
+		if i == top {
+			res.HasMore, res.NextSkip = true, a.Skip+top
+			break
+		}
+		res.Users = append(res.Users, userOf(u))
+	}
+	res.Count = len(res.Users)
+	return res, nil
 }
 
 // Parameters naming a workspace user.
@@ -411,39 +389,25 @@ type WorkspaceUserResult struct {
 	User      WorkspaceUser `json:"user" jsonschema:"The principal and the role it has now"`
 }
 
-func addWorkspaceUserTool(d Deps) Tool {
-	return Tool{
-		Toolset: "workspace_admin",
-		Definition: mcp.NewTool("add_workspace_user",
-			mcp.WithDescription("Give a user, an Entra security group or a service principal access to a workspace with a role (Admin, Member, Contributor or Viewer). "+
-				"To let a service principal (an app registration) use a workspace, the usual setup step, call it with identifier = the service principal's object id "+
-				"(Entra ID > Enterprise applications > the app > Object ID, not its application/client id), principal_type App and access_right Admin or Member. "+
-				"A principal already in the workspace fails with AddingAlreadyExistsGroupUserNotSupportedError: change its role with update_workspace_user instead. "+
-				"Needs the Admin role (or Member, to add Members and lower). Access can take a few minutes to take effect."),
-			annotations("Add a workspace user", false, false, false),
-			inputSchema[addWorkspaceUserArgs](),
-			outputSchema[WorkspaceUserResult](),
-		),
-		Handler: handle("add the workspace user", func(ctx context.Context, _ mcp.CallToolRequest, a addWorkspaceUserArgs) (WorkspaceUserResult, error) {
-			id := strings.TrimSpace(a.Identifier)
-			if err := checkPrincipal(id, a.PrincipalType); err != nil {
-				return WorkspaceUserResult{}, err
-			}
-			ws, err := resolveGroup(ctx, d.Client, a.Workspace)
-			if err != nil {
-				return WorkspaceUserResult{}, err
-			}
-			u := pbiclient.GroupUser{Identifier: id, PrincipalType: a.PrincipalType, GroupUserAccessRight: a.AccessRight}
-			if a.PrincipalType == "User" {
-				// Microsoft's own examples name users by emailAddress; sending both suits either reading.
-				u.EmailAddress = id
-			}
-			if err := d.Client.AddGroupUser(ctx, ws.ID, u); err != nil {
-				return WorkspaceUserResult{}, err
-			}
-			return WorkspaceUserResult{Workspace: ws, User: userOf(u)}, nil
-		}),
+// addWorkspaceUser is add_workspace_user.
+func addWorkspaceUser(ctx context.Context, d Deps, a addWorkspaceUserArgs) (WorkspaceUserResult, error) {
+	id := strings.TrimSpace(a.Identifier)
+	if err := checkPrincipal(id, a.PrincipalType); err != nil {
+		return WorkspaceUserResult{}, err
 	}
+	ws, err := resolveGroup(ctx, d.Client, a.Workspace)
+	if err != nil {
+		return WorkspaceUserResult{}, err
+	}
+	u := pbiclient.GroupUser{Identifier: id, PrincipalType: a.PrincipalType, GroupUserAccessRight: a.AccessRight}
+	if a.PrincipalType == "User" {
+		// Microsoft's own examples name users by emailAddress; sending both suits either reading.
+		u.EmailAddress = id
+	}
+	if err := d.Client.AddGroupUser(ctx, ws.ID, u); err != nil {
+		return WorkspaceUserResult{}, err
+	}
+	return WorkspaceUserResult{Workspace: ws, User: userOf(u)}, nil
 }
 
 // findUser returns the workspace's principal with this identifier (or email address), or an
@@ -474,34 +438,23 @@ type updateWorkspaceUserArgs struct {
 	AccessRight string `json:"access_right" schema:"$newAccessRight" required:"true"`
 }
 
-func updateWorkspaceUserTool(d Deps) Tool {
-	return Tool{
-		Toolset: "workspace_admin",
-		Definition: mcp.NewTool("update_workspace_user",
-			mcp.WithDescription("Change the role (Admin, Member, Contributor or Viewer) of a user, group or service principal that already has access to a workspace. "+
-				"Use add_workspace_user for someone not yet in it. Needs the Admin role in the workspace. Role changes can take a few minutes to take effect."),
-			annotations("Change a workspace user's role", false, false, true),
-			inputSchema[updateWorkspaceUserArgs](),
-			outputSchema[WorkspaceUserResult](),
-		),
-		Handler: handle("update the workspace user", func(ctx context.Context, _ mcp.CallToolRequest, a updateWorkspaceUserArgs) (WorkspaceUserResult, error) {
-			ws, err := resolveGroup(ctx, d.Client, a.Workspace)
-			if err != nil {
-				return WorkspaceUserResult{}, err
-			}
-			// The service needs the principal type, which the current entry knows.
-			u, err := findUser(ctx, d.Client, ws, strings.TrimSpace(a.Identifier))
-			if err != nil {
-				return WorkspaceUserResult{}, err
-			}
-			u.GroupUserAccessRight = a.AccessRight
-			if err := d.Client.UpdateGroupUser(ctx, ws.ID, pbiclient.GroupUser{Identifier: u.Identifier, PrincipalType: u.PrincipalType,
-				GroupUserAccessRight: u.GroupUserAccessRight, EmailAddress: u.EmailAddress}); err != nil {
-				return WorkspaceUserResult{}, err
-			}
-			return WorkspaceUserResult{Workspace: ws, User: userOf(u)}, nil
-		}),
+// updateWorkspaceUser is update_workspace_user.
+func updateWorkspaceUser(ctx context.Context, d Deps, a updateWorkspaceUserArgs) (WorkspaceUserResult, error) {
+	ws, err := resolveGroup(ctx, d.Client, a.Workspace)
+	if err != nil {
+		return WorkspaceUserResult{}, err
 	}
+	// The service needs the principal type, which the current entry knows.
+	u, err := findUser(ctx, d.Client, ws, strings.TrimSpace(a.Identifier))
+	if err != nil {
+		return WorkspaceUserResult{}, err
+	}
+	u.GroupUserAccessRight = a.AccessRight
+	if err := d.Client.UpdateGroupUser(ctx, ws.ID, pbiclient.GroupUser{Identifier: u.Identifier, PrincipalType: u.PrincipalType,
+		GroupUserAccessRight: u.GroupUserAccessRight, EmailAddress: u.EmailAddress}); err != nil {
+		return WorkspaceUserResult{}, err
+	}
+	return WorkspaceUserResult{Workspace: ws, User: userOf(u)}, nil
 }
 
 type removeWorkspaceUserArgs struct {
@@ -517,47 +470,35 @@ type RemoveWorkspaceUserResult struct {
 	User      WorkspaceUser `json:"user" jsonschema:"The principal removed, with the role it had"`
 }
 
-func removeWorkspaceUserTool(d Deps) Tool {
-	return Tool{
-		Toolset: "workspace_admin",
-		Definition: mcp.NewTool("remove_workspace_user",
-			mcp.WithDescription("DESTRUCTIVE: take away a user's, group's or service principal's access to a workspace. "+
-				"Ask the user first and pass confirm: true only after they agreed; without it nothing changes. "+
-				"Removing the signed-in identity itself ends this server's access to the workspace. Needs the Admin role in the workspace."),
-			annotations("Remove a workspace user", false, true, true),
-			inputSchema[removeWorkspaceUserArgs](),
-			outputSchema[RemoveWorkspaceUserResult](),
-		),
-		Handler: handle("remove the workspace user", func(ctx context.Context, _ mcp.CallToolRequest, a removeWorkspaceUserArgs) (RemoveWorkspaceUserResult, error) {
-			ws, err := resolveGroup(ctx, d.Client, a.Workspace)
-			if err != nil {
-				return RemoveWorkspaceUserResult{}, err
-			}
-			ws, err = named(ctx, d.Client, ws)
-			if err != nil {
-				return RemoveWorkspaceUserResult{}, err
-			}
-			u, err := findUser(ctx, d.Client, ws, strings.TrimSpace(a.Identifier))
-			if err != nil {
-				return RemoveWorkspaceUserResult{}, err
-			}
-			who := u.Identifier
-			if u.DisplayName != "" && u.DisplayName != u.Identifier {
-				who = fmt.Sprintf("%s (%s)", u.DisplayName, u.Identifier)
-			}
-			what := fmt.Sprintf("Remove the %s %s, now %s, from the workspace %s.", principalNoun(u.PrincipalType), who, u.GroupUserAccessRight, wsLabel(ws))
-			if err := confirmed(ctx, a.Confirm, what); err != nil {
-				return RemoveWorkspaceUserResult{}, err
-			}
-			// The service names users by email address, everyone else by object id.
-			key := u.Identifier
-			if u.PrincipalType == "User" && u.EmailAddress != "" {
-				key = u.EmailAddress
-			}
-			if err := d.Client.DeleteGroupUser(ctx, ws.ID, key); err != nil {
-				return RemoveWorkspaceUserResult{}, err
-			}
-			return RemoveWorkspaceUserResult{Removed: true, Workspace: ws, User: userOf(u)}, nil
-		}),
+// removeWorkspaceUser is remove_workspace_user.
+func removeWorkspaceUser(ctx context.Context, d Deps, a removeWorkspaceUserArgs) (RemoveWorkspaceUserResult, error) {
+	ws, err := resolveGroup(ctx, d.Client, a.Workspace)
+	if err != nil {
+		return RemoveWorkspaceUserResult{}, err
 	}
+	ws, err = named(ctx, d.Client, ws)
+	if err != nil {
+		return RemoveWorkspaceUserResult{}, err
+	}
+	u, err := findUser(ctx, d.Client, ws, strings.TrimSpace(a.Identifier))
+	if err != nil {
+		return RemoveWorkspaceUserResult{}, err
+	}
+	who := u.Identifier
+	if u.DisplayName != "" && u.DisplayName != u.Identifier {
+		who = fmt.Sprintf("%s (%s)", u.DisplayName, u.Identifier)
+	}
+	what := fmt.Sprintf("Remove the %s %s, now %s, from the workspace %s.", principalNoun(u.PrincipalType), who, u.GroupUserAccessRight, wsLabel(ws))
+	if err := confirmed(ctx, a.Confirm, what); err != nil {
+		return RemoveWorkspaceUserResult{}, err
+	}
+	// The service names users by email address, everyone else by object id.
+	key := u.Identifier
+	if u.PrincipalType == "User" && u.EmailAddress != "" {
+		key = u.EmailAddress
+	}
+	if err := d.Client.DeleteGroupUser(ctx, ws.ID, key); err != nil {
+		return RemoveWorkspaceUserResult{}, err
+	}
+	return RemoveWorkspaceUserResult{Removed: true, Workspace: ws, User: userOf(u)}, nil
 }
