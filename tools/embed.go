@@ -118,7 +118,7 @@ type generateEmbedTokenArgs struct {
 	LifetimeInMinutes int                `json:"lifetime_in_minutes" schema:"$embedLifetime"`
 }
 
-// The single-item tools each declare their own arguments; v1Tool reads them as a v1ItemArgs.
+// The single-item tools each declare their own arguments; their handlers pass them to generateV1 as a v1ItemArgs.
 
 type reportEmbedTokenArgs struct {
 	Workspace         string             `json:"workspace" schema:"$embedWorkspace" required:"true"`
@@ -182,41 +182,67 @@ type v1ItemArgs struct {
 }
 
 func embedTools(d Deps) []Tool {
-	return []Tool{{
-		Toolset: "embed",
-		Definition: mcp.NewTool("generate_embed_token",
+	return []Tool{
+		tool(d, "embed", "generate the embed token", generateEmbedToken, mcp.NewTool("generate_embed_token",
 			mcp.WithDescription("Generate one embed token (\"embed for your customers\", app owns data) for several reports and semantic models, possibly in several workspaces, "+
 				"and return it with each report's embed URL. The models of the reports are added automatically. "+
 				"allow_edit lets the embedded report be edited; target_workspaces lets it be saved as a new report there. "+
 				"At most 50 reports, 50 models and 50 target workspaces; no My workspace content. "+
 				"The token is a SECRET for the embedding application: do not show it to the user. "+embedLicence+
 				"The caller needs read access to every item and a role in each workspace (a service principal: Member or Admin, and the tenant setting allowing service principals to use Power BI APIs); allow_edit and target workspaces need write access."),
-			annotations("Generate an embed token", false, false, false),
-			inputSchema[generateEmbedTokenArgs](),
-			outputSchema[EmbedTokenResult](),
-		),
-		Handler: handle("generate the embed token", func(ctx context.Context, _ mcp.CallToolRequest, a generateEmbedTokenArgs) (EmbedTokenResult, error) {
-			return generateV2(ctx, d.Client, a)
-		}),
-	},
-		v1Tool[reportEmbedTokenArgs](d, "generate_report_embed_token", "Generate a report embed token",
-			"Generate an embed token (\"embed for your customers\", app owns data) to view or edit one report, and return it with the report's embed URL. "+
-				"access_level Edit lets the embedded report be edited; allow_save_as lets it be saved as a copy. ",
-			reportTarget),
-		v1Tool[datasetEmbedTokenArgs](d, "generate_report_create_embed_token", "Generate a report-creation embed token",
-			"Generate an embed token (\"embed for your customers\", app owns data) to create a new report on a semantic model in the embedding app, and return it with the model's create-report embed URL. "+
-				"The caller also needs the Content.Create permission. ",
-			createTarget),
-		v1Tool[datasetEmbedTokenArgs](d, "generate_dataset_embed_token", "Generate a semantic model embed token",
-			"Generate an embed token (\"embed for your customers\", app owns data) for one semantic model, e.g. for Q&A or to query it from the embedding app, and return it with the model's Q&A and create-report embed URLs. ",
-			datasetTokenTarget),
-		v1Tool[dashboardEmbedTokenArgs](d, "generate_dashboard_embed_token", "Generate a dashboard embed token",
-			"Generate an embed token (\"embed for your customers\", app owns data) to view one dashboard, and return it with the dashboard's embed URL. ",
-			dashboardTarget),
-		v1Tool[tileEmbedTokenArgs](d, "generate_tile_embed_token", "Generate a tile embed token",
-			"Generate an embed token (\"embed for your customers\", app owns data) to view one dashboard tile, and return it with the tile's embed URL. ",
-			tileTarget),
+			annotations("Generate an embed token", false, false, false))),
+		tool(d, "embed", "generate the embed token", generateReportEmbedToken, mcp.NewTool("generate_report_embed_token",
+			mcp.WithDescription("Generate an embed token (\"embed for your customers\", app owns data) to view or edit one report, and return it with the report's embed URL. "+
+				"access_level Edit lets the embedded report be edited; allow_save_as lets it be saved as a copy. "+v1Notice),
+			annotations("Generate a report embed token", false, false, false))),
+		tool(d, "embed", "generate the embed token", generateReportCreateEmbedToken, mcp.NewTool("generate_report_create_embed_token",
+			mcp.WithDescription("Generate an embed token (\"embed for your customers\", app owns data) to create a new report on a semantic model in the embedding app, and return it with the model's create-report embed URL. "+
+				"The caller also needs the Content.Create permission. "+v1Notice),
+			annotations("Generate a report-creation embed token", false, false, false))),
+		tool(d, "embed", "generate the embed token", generateDatasetEmbedToken, mcp.NewTool("generate_dataset_embed_token",
+			mcp.WithDescription("Generate an embed token (\"embed for your customers\", app owns data) for one semantic model, e.g. for Q&A or to query it from the embedding app, and return it with the model's Q&A and create-report embed URLs. "+v1Notice),
+			annotations("Generate a semantic model embed token", false, false, false))),
+		tool(d, "embed", "generate the embed token", generateDashboardEmbedToken, mcp.NewTool("generate_dashboard_embed_token",
+			mcp.WithDescription("Generate an embed token (\"embed for your customers\", app owns data) to view one dashboard, and return it with the dashboard's embed URL. "+v1Notice),
+			annotations("Generate a dashboard embed token", false, false, false))),
+		tool(d, "embed", "generate the embed token", generateTileEmbedToken, mcp.NewTool("generate_tile_embed_token",
+			mcp.WithDescription("Generate an embed token (\"embed for your customers\", app owns data) to view one dashboard tile, and return it with the tile's embed URL. "+v1Notice),
+			annotations("Generate a tile embed token", false, false, false))),
 	}
+}
+
+// v1Notice ends the description of every single-item tool.
+const v1Notice = "The token is a SECRET for the embedding application: do not show it to the user. " + embedLicence +
+	"The caller needs read access to the item and a role in the workspace (a service principal: Member or Admin, and the tenant setting allowing service principals to use Power BI APIs); editing and saving need write access."
+
+// generateEmbedToken is generate_embed_token.
+func generateEmbedToken(ctx context.Context, d Deps, a generateEmbedTokenArgs) (EmbedTokenResult, error) {
+	return generateV2(ctx, d.Client, a)
+}
+
+// generateReportEmbedToken is generate_report_embed_token.
+func generateReportEmbedToken(ctx context.Context, d Deps, a reportEmbedTokenArgs) (EmbedTokenResult, error) {
+	return generateV1(ctx, d, a.v1(), reportTarget)
+}
+
+// generateReportCreateEmbedToken is generate_report_create_embed_token.
+func generateReportCreateEmbedToken(ctx context.Context, d Deps, a datasetEmbedTokenArgs) (EmbedTokenResult, error) {
+	return generateV1(ctx, d, a.v1(), createTarget)
+}
+
+// generateDatasetEmbedToken is generate_dataset_embed_token.
+func generateDatasetEmbedToken(ctx context.Context, d Deps, a datasetEmbedTokenArgs) (EmbedTokenResult, error) {
+	return generateV1(ctx, d, a.v1(), datasetTokenTarget)
+}
+
+// generateDashboardEmbedToken is generate_dashboard_embed_token.
+func generateDashboardEmbedToken(ctx context.Context, d Deps, a dashboardEmbedTokenArgs) (EmbedTokenResult, error) {
+	return generateV1(ctx, d, a.v1(), dashboardTarget)
+}
+
+// generateTileEmbedToken is generate_tile_embed_token.
+func generateTileEmbedToken(ctx context.Context, d Deps, a tileEmbedTokenArgs) (EmbedTokenResult, error) {
+	return generateV1(ctx, d, a.v1(), tileTarget)
 }
 
 func datasetParam() mcp.ToolOption { return itemParam("dataset", "Dataset", "list_datasets") }
@@ -224,35 +250,23 @@ func datasetParam() mcp.ToolOption { return itemParam("dataset", "Dataset", "lis
 // v1Target resolves the item of a single-item tool, describes it, and asks for its token.
 type v1Target func(ctx context.Context, c *pbiclient.Client, ws WorkspaceRef, a v1ItemArgs) (items []EmbedItem, datasets []string, gen func(pbiclient.GenerateTokenRequest) (pbiclient.EmbedToken, error), err error)
 
-// v1Tool is a tool whose token is for one item. A declares its arguments.
-func v1Tool[A interface{ v1() v1ItemArgs }](d Deps, name, title, desc string, target v1Target) Tool {
-	return Tool{
-		Toolset: "embed",
-		Definition: mcp.NewTool(name,
-			mcp.WithDescription(desc+"The token is a SECRET for the embedding application: do not show it to the user. "+embedLicence+
-				"The caller needs read access to the item and a role in the workspace (a service principal: Member or Admin, and the tenant setting allowing service principals to use Power BI APIs); editing and saving need write access."),
-			annotations(title, false, false, false),
-			inputSchema[A](),
-			outputSchema[EmbedTokenResult](),
-		),
-		Handler: handle("generate the embed token", func(ctx context.Context, _ mcp.CallToolRequest, args A) (EmbedTokenResult, error) {
-			a := args.v1()
-			ws, err := embedWorkspace(ctx, d.Client, a.Workspace)
-			if err != nil {
-				return EmbedTokenResult{}, err
-			}
-			items, datasets, gen, err := target(ctx, d.Client, ws, a)
-			if err != nil {
-				return EmbedTokenResult{}, err
-			}
-			tok, err := gen(pbiclient.GenerateTokenRequest{AllowSaveAs: a.AllowSaveAs,
-				Identities: identitiesOf(a.Identities, datasets), LifetimeInMinutes: a.LifetimeInMinutes})
-			if err != nil {
-				return EmbedTokenResult{}, err
-			}
-			return embedResult(tok, items), nil
-		}),
+// generateV1 is a single-item tool: it resolves the workspace and, with target, the item, and
+// asks for a token for that one item.
+func generateV1(ctx context.Context, d Deps, a v1ItemArgs, target v1Target) (EmbedTokenResult, error) {
+	ws, err := embedWorkspace(ctx, d.Client, a.Workspace)
+	if err != nil {
+		return EmbedTokenResult{}, err
 	}
+	items, datasets, gen, err := target(ctx, d.Client, ws, a)
+	if err != nil {
+		return EmbedTokenResult{}, err
+	}
+	tok, err := gen(pbiclient.GenerateTokenRequest{AllowSaveAs: a.AllowSaveAs,
+		Identities: identitiesOf(a.Identities, datasets), LifetimeInMinutes: a.LifetimeInMinutes})
+	if err != nil {
+		return EmbedTokenResult{}, err
+	}
+	return embedResult(tok, items), nil
 }
 
 func reportTarget(ctx context.Context, c *pbiclient.Client, ws WorkspaceRef, a v1ItemArgs) ([]EmbedItem, []string, func(pbiclient.GenerateTokenRequest) (pbiclient.EmbedToken, error), error) {

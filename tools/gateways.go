@@ -71,6 +71,16 @@ func resolveGatewayDatasource(ctx context.Context, c *pbiclient.Client, gw ItemR
 		func(ds pbiclient.GatewayDatasource) (string, string) { return ds.ID, ds.DatasourceName })
 }
 
+// resolveGatewayAndDatasource resolves a gateway and one of its data sources.
+func resolveGatewayAndDatasource(ctx context.Context, c *pbiclient.Client, gateway, datasource string) (ItemRef, ItemRef, error) {
+	gw, err := resolveGateway(ctx, c, gateway)
+	if err != nil {
+		return ItemRef{}, ItemRef{}, err
+	}
+	ds, err := resolveGatewayDatasource(ctx, c, gw, datasource)
+	return gw, ds, err
+}
+
 type getGatewayArgs struct {
 	Gateway string `json:"gateway" schema:"$gateway" required:"true"`
 }
@@ -145,265 +155,228 @@ type BindToGatewayResult struct {
 }
 
 func gatewayTools(d Deps) []Tool {
-	gwAndDs := func(ctx context.Context, gateway, datasource string) (ItemRef, ItemRef, error) {
-		gw, err := resolveGateway(ctx, d.Client, gateway)
-		if err != nil {
-			return ItemRef{}, ItemRef{}, err
-		}
-		ds, err := resolveGatewayDatasource(ctx, d.Client, gw, datasource)
-		return gw, ds, err
-	}
-	return []Tool{{
-		Toolset: "gateways",
-		Definition: mcp.NewTool("list_gateways",
+	return []Tool{
+		tool(d, "gateways", "list the gateways", listGateways, mcp.NewTool("list_gateways",
 			mcp.WithDescription("List the on-premises data gateways the signed-in identity is an admin of: id, name, type and status. "+
 				"Use it to find the gateway a semantic model's data sources go through (list_datasources shows their gatewayId)."+gatewayLicence),
-			annotations("List gateways", true, false, true),
-			inputSchema[gatewayListArgs](),
-			outputSchema[GatewayListResult](),
-		),
-		Handler: handle("list the gateways", func(ctx context.Context, _ mcp.CallToolRequest, a gatewayListArgs) (GatewayListResult, error) {
-			all, err := d.Client.ListGateways(ctx)
-			if err != nil {
-				return GatewayListResult{}, err
-			}
-			items, p := pageOf(all, defaultInt(a.Top, 100), a.Skip)
-			out := GatewayListResult{Gateways: []GatewayInfo{}, Page: p}
-			for _, g := range items {
-				out.Gateways = append(out.Gateways, gatewayInfo(g))
-			}
-			return out, nil
-		}),
-	}, {
-		Toolset: "gateways",
-		Definition: mcp.NewTool("get_gateway",
+			annotations("List gateways", true, false, true))),
+		tool(d, "gateways", "read the gateway", getGateway, mcp.NewTool("get_gateway",
 			mcp.WithDescription("Read one on-premises data gateway: id, name, type and status."+gatewayLicence),
-			annotations("Gateway", true, false, true),
-			inputSchema[getGatewayArgs](),
-			outputSchema[GatewayResult](),
-		),
-		Handler: handle("read the gateway", func(ctx context.Context, _ mcp.CallToolRequest, a getGatewayArgs) (GatewayResult, error) {
-			gw, err := resolveGateway(ctx, d.Client, a.Gateway)
-			if err != nil {
-				return GatewayResult{}, err
-			}
-			g, err := d.Client.GetGateway(ctx, gw.ID)
-			if err != nil {
-				return GatewayResult{}, err
-			}
-			return GatewayResult{Gateway: gatewayInfo(g)}, nil
-		}),
-	}, {
-		Toolset: "gateways",
-		Definition: mcp.NewTool("list_gateway_datasources",
+			annotations("Gateway", true, false, true))),
+		tool(d, "gateways", "list the gateway's data sources", listGatewayDatasources, mcp.NewTool("list_gateway_datasources",
 			mcp.WithDescription("List the data sources defined on a gateway: name, type, connection details (server, database, path, url) and credential type. "+
 				"Credentials themselves are never returned."+gatewayLicence),
-			annotations("List gateway data sources", true, false, true),
-			inputSchema[gatewayArgs](),
-			outputSchema[GatewayDatasourceListResult](),
-		),
-		Handler: handle("list the gateway's data sources", func(ctx context.Context, _ mcp.CallToolRequest, a gatewayArgs) (GatewayDatasourceListResult, error) {
-			gw, err := resolveGateway(ctx, d.Client, a.Gateway)
-			if err != nil {
-				return GatewayDatasourceListResult{}, err
-			}
-			all, err := d.Client.ListGatewayDatasources(ctx, gw.ID)
-			if err != nil {
-				return GatewayDatasourceListResult{}, err
-			}
-			items, p := pageOf(all, defaultInt(a.Top, 100), a.Skip)
-			out := GatewayDatasourceListResult{Gateway: gw, Datasources: []GatewayDatasourceInfo{}, Page: p}
-			for _, ds := range items {
-				info, err := gatewayDatasourceInfo(ds)
-				if err != nil {
-					return GatewayDatasourceListResult{}, err
-				}
-				out.Datasources = append(out.Datasources, info)
-			}
-			return out, nil
-		}),
-	}, {
-		Toolset: "gateways",
-		Definition: mcp.NewTool("get_gateway_datasource",
+			annotations("List gateway data sources", true, false, true))),
+		tool(d, "gateways", "read the gateway data source", getGatewayDatasource, mcp.NewTool("get_gateway_datasource",
 			mcp.WithDescription("Read one data source of a gateway: name, type, connection details and credential type (never the credentials)."+gatewayLicence),
-			annotations("Gateway data source", true, false, true),
-			inputSchema[gatewayDatasourceArgs](),
-			outputSchema[GatewayDatasourceResult](),
-		),
-		Handler: handle("read the gateway data source", func(ctx context.Context, _ mcp.CallToolRequest, a gatewayDatasourceArgs) (GatewayDatasourceResult, error) {
-			gw, ds, err := gwAndDs(ctx, a.Gateway, a.Datasource)
-			if err != nil {
-				return GatewayDatasourceResult{}, err
-			}
-			got, err := d.Client.GetGatewayDatasource(ctx, gw.ID, ds.ID)
-			if err != nil {
-				return GatewayDatasourceResult{}, err
-			}
-			info, err := gatewayDatasourceInfo(got)
-			return GatewayDatasourceResult{Datasource: info}, err
-		}),
-	}, {
-		Toolset: "gateways",
-		Definition: mcp.NewTool("get_gateway_datasource_status",
+			annotations("Gateway data source", true, false, true))),
+		tool(d, "gateways", "check the gateway data source", getGatewayDatasourceStatus, mcp.NewTool("get_gateway_datasource_status",
 			mcp.WithDescription("Check whether a gateway can connect to one of its data sources right now. Answers reachable true, or false with Power BI's reason "+
 				"(e.g. DM_GWPipeline_Client_GatewayUnreachable: the gateway machine is offline or cannot reach Power BI). "+
 				"Use it when refreshes of models bound to the gateway fail."+gatewayLicence),
-			annotations("Gateway data source status", true, false, true),
-			inputSchema[gatewayDatasourceArgs](),
-			outputSchema[GatewayDatasourceStatusResult](),
-		),
-		Handler: handle("check the gateway data source", func(ctx context.Context, _ mcp.CallToolRequest, a gatewayDatasourceArgs) (GatewayDatasourceStatusResult, error) {
-			gw, ds, err := gwAndDs(ctx, a.Gateway, a.Datasource)
-			if err != nil {
-				return GatewayDatasourceStatusResult{}, err
-			}
-			out := GatewayDatasourceStatusResult{Gateway: gw, Datasource: ds, Reachable: true, Message: "The gateway can connect to the data source."}
-			err = d.Client.CheckGatewayDatasource(ctx, gw.ID, ds.ID)
-			var ae *pbiclient.APIError
-			// A 400 is the answer to the question, not a failure of the tool.
-			if errors.As(err, &ae) && ae.StatusCode == 400 && ae.Code != "" {
-				out.Reachable, out.ErrorCode = false, ae.Code
-				out.Message = "The gateway cannot connect to the data source"
-				if ae.Message != "" {
-					out.Message += ": " + strings.TrimSuffix(ae.Message, ".")
-				}
-				out.Message += ". Check that the gateway machine is running and online (gatewayStatus in get_gateway) and that the data source's credentials are valid; refreshes through it fail until then."
-				return out, nil
-			}
-			return out, err
-		}),
-	}, {
-		Toolset: "gateways",
-		Definition: mcp.NewTool("list_gateway_datasource_users",
+			annotations("Gateway data source status", true, false, true))),
+		tool(d, "gateways", "list the data source's users", listGatewayDatasourceUsers, mcp.NewTool("list_gateway_datasource_users",
 			mcp.WithDescription("List who may use a gateway data source, and with which right (Read, or ReadOverrideEffectiveIdentity for Analysis Services)."+gatewayLicence),
-			annotations("Gateway data source users", true, false, true),
-			inputSchema[gatewayUsersArgs](),
-			outputSchema[GatewayDatasourceUsersResult](),
-		),
-		Handler: handle("list the data source's users", func(ctx context.Context, _ mcp.CallToolRequest, a gatewayUsersArgs) (GatewayDatasourceUsersResult, error) {
-			gw, ds, err := gwAndDs(ctx, a.Gateway, a.Datasource)
-			if err != nil {
-				return GatewayDatasourceUsersResult{}, err
-			}
-			all, err := d.Client.ListGatewayDatasourceUsers(ctx, gw.ID, ds.ID)
-			if err != nil {
-				return GatewayDatasourceUsersResult{}, err
-			}
-			items, p := pageOf(all, defaultInt(a.Top, 100), a.Skip)
-			return GatewayDatasourceUsersResult{Gateway: gw, Datasource: ds, Users: items, Page: p}, nil
-		}),
-	}, {
-		Toolset: "gateways",
-		Definition: mcp.NewTool("add_gateway_datasource_user",
+			annotations("Gateway data source users", true, false, true))),
+		tool(d, "gateways", "add the data source user", addGatewayDatasourceUser, mcp.NewTool("add_gateway_datasource_user",
 			mcp.WithDescription("Let a user use a gateway data source (for models they publish), or change their right: Read, or ReadOverrideEffectiveIdentity "+
 				"(Power BI Embedded, on-premises Analysis Services sources only). Users are named by email address; Entra groups are not supported by Power BI here."+gatewayLicence),
-			annotations("Add a gateway data source user", false, false, true),
-			inputSchema[addGatewayUserArgs](),
-			outputSchema[GatewayDatasourceUsersResult](),
-		),
-		Handler: handle("add the data source user", func(ctx context.Context, _ mcp.CallToolRequest, a addGatewayUserArgs) (GatewayDatasourceUsersResult, error) {
-			gw, ds, err := gwAndDs(ctx, a.Gateway, a.Datasource)
-			if err != nil {
-				return GatewayDatasourceUsersResult{}, err
-			}
-			right := a.AccessRight
-			if right == "" {
-				right = "Read"
-			}
-			u := pbiclient.DatasourceUser{EmailAddress: strings.TrimSpace(a.EmailAddress), DatasourceAccessRight: right}
-			if err := d.Client.AddGatewayDatasourceUser(ctx, gw.ID, ds.ID, u); err != nil {
-				return GatewayDatasourceUsersResult{}, err
-			}
-			return gatewayUsersAfter(ctx, d, gw, ds, fmt.Sprintf("%s now has %s access to the data source.", u.EmailAddress, right))
-		}),
-	}, {
-		Toolset: "gateways",
-		Definition: mcp.NewTool("remove_gateway_datasource_user",
+			annotations("Add a gateway data source user", false, false, true))),
+		tool(d, "gateways", "remove the data source user", removeGatewayDatasourceUser, mcp.NewTool("remove_gateway_datasource_user",
 			mcp.WithDescription("DESTRUCTIVE: take away a user's access to a gateway data source. Models they own that use it stop refreshing through the gateway. "+
 				"Ask the user first and pass confirm: true only after they agreed; without it nothing changes."+gatewayLicence),
-			annotations("Remove a gateway data source user", false, true, true),
-			inputSchema[removeGatewayUserArgs](),
-			outputSchema[GatewayDatasourceUsersResult](),
-		),
-		Handler: handle("remove the data source user", func(ctx context.Context, _ mcp.CallToolRequest, a removeGatewayUserArgs) (GatewayDatasourceUsersResult, error) {
-			gw, ds, err := gwAndDs(ctx, a.Gateway, a.Datasource)
-			if err != nil {
-				return GatewayDatasourceUsersResult{}, err
-			}
-			email := strings.TrimSpace(a.EmailAddress)
-			what := fmt.Sprintf("Remove %s's access to the data source %s on the gateway %s.", email, itemLabel(ds), itemLabel(gw))
-			if err := confirmed(ctx, a.Confirm, what); err != nil {
-				return GatewayDatasourceUsersResult{}, err
-			}
-			if err := d.Client.DeleteGatewayDatasourceUser(ctx, gw.ID, ds.ID, email); err != nil {
-				return GatewayDatasourceUsersResult{}, err
-			}
-			return gatewayUsersAfter(ctx, d, gw, ds, fmt.Sprintf("%s no longer has access to the data source.", email))
-		}),
-	}, {
-		Toolset: "gateways",
-		Definition: mcp.NewTool("discover_gateways",
+			annotations("Remove a gateway data source user", false, true, true))),
+		tool(d, "gateways", "discover gateways", discoverGateways, mcp.NewTool("discover_gateways",
 			mcp.WithDescription("List the gateways a semantic model (dataset) can be bound to: those with data sources matching the model's. "+
 				"Use it before bind_dataset_to_gateway."),
-			annotations("Gateways for a model", true, false, true),
-			inputSchema[discoverGatewaysArgs](),
-			outputSchema[GatewayListResult](),
-		),
-		Handler: handle("discover gateways", func(ctx context.Context, _ mcp.CallToolRequest, a discoverGatewaysArgs) (GatewayListResult, error) {
-			ws, err := resolveWorkspace(ctx, d.Client, a.Workspace)
-			if err != nil {
-				return GatewayListResult{}, err
-			}
-			ds, err := resolveDataset(ctx, d.Client, ws, a.Dataset)
-			if err != nil {
-				return GatewayListResult{}, err
-			}
-			all, err := d.Client.DiscoverGateways(ctx, ws.ID, ds.ID)
-			if err != nil {
-				return GatewayListResult{}, err
-			}
-			items, p := pageOf(all, defaultInt(a.Top, 100), a.Skip)
-			out := GatewayListResult{Workspace: &ws, Dataset: &ds, Gateways: []GatewayInfo{}, Page: p}
-			for _, g := range items {
-				out.Gateways = append(out.Gateways, gatewayInfo(g))
-			}
-			return out, nil
-		}),
-	}, {
-		Toolset: "gateways",
-		Definition: mcp.NewTool("bind_dataset_to_gateway",
+			annotations("Gateways for a model", true, false, true))),
+		tool(d, "gateways", "bind the model to the gateway", bindDatasetToGateway, mcp.NewTool("bind_dataset_to_gateway",
 			mcp.WithDescription("Bind a semantic model's (dataset's) data sources to an on-premises data gateway, so that its refreshes go through it. "+
 				"Each of the model's data sources needs a matching data source on the gateway (discover_gateways lists the gateways that have them); "+
 				"name them with datasources when the gateway has several for the same connection. The answer lists the model's data sources as bound. "+
 				"Needs Dataset.ReadWrite.All and write access to the model, and the signed-in identity must itself be a user of those gateway data sources (list_gateway_datasource_users shows who is). On-premises gateways only."),
-			annotations("Bind a model to a gateway", false, false, true),
-			inputSchema[bindGatewayArgs](),
-			outputSchema[BindToGatewayResult](),
-		),
-		Handler: handle("bind the model to the gateway", func(ctx context.Context, _ mcp.CallToolRequest, a bindGatewayArgs) (BindToGatewayResult, error) {
-			ws, err := resolveWorkspace(ctx, d.Client, a.Workspace)
-			if err != nil {
-				return BindToGatewayResult{}, err
-			}
-			ds, err := resolveDataset(ctx, d.Client, ws, a.Dataset)
-			if err != nil {
-				return BindToGatewayResult{}, err
-			}
-			gw, err := resolveGateway(ctx, d.Client, a.Gateway)
-			if err != nil {
-				return BindToGatewayResult{}, err
-			}
-			if err := d.Client.BindToGateway(ctx, ws.ID, ds.ID, gw.ID, a.Datasources); err != nil {
-				return BindToGatewayResult{}, err
-			}
-			sources, err := d.Client.ListDatasources(ctx, ws.ID, ds.ID)
-			if err != nil {
-				return BindToGatewayResult{}, err
-			}
-			return BindToGatewayResult{Workspace: ws, Dataset: ds, Gateway: gw, Datasources: sources,
-				Message: "The model's data sources are bound to the gateway; its next refresh goes through it."}, nil
-		}),
-	}}
+			annotations("Bind a model to a gateway", false, false, true))),
+	}
+}
+
+// listGateways is list_gateways.
+func listGateways(ctx context.Context, d Deps, a gatewayListArgs) (GatewayListResult, error) {
+	all, err := d.Client.ListGateways(ctx)
+	if err != nil {
+		return GatewayListResult{}, err
+	}
+	items, p := pageOf(all, defaultInt(a.Top, 100), a.Skip)
+	out := GatewayListResult{Gateways: []GatewayInfo{}, Page: p}
+	for _, g := range items {
+		out.Gateways = append(out.Gateways, gatewayInfo(g))
+	}
+	return out, nil
+}
+
+// getGateway is get_gateway.
+func getGateway(ctx context.Context, d Deps, a getGatewayArgs) (GatewayResult, error) {
+	gw, err := resolveGateway(ctx, d.Client, a.Gateway)
+	if err != nil {
+		return GatewayResult{}, err
+	}
+	g, err := d.Client.GetGateway(ctx, gw.ID)
+	if err != nil {
+		return GatewayResult{}, err
+	}
+	return GatewayResult{Gateway: gatewayInfo(g)}, nil
+}
+
+// listGatewayDatasources is list_gateway_datasources.
+func listGatewayDatasources(ctx context.Context, d Deps, a gatewayArgs) (GatewayDatasourceListResult, error) {
+	gw, err := resolveGateway(ctx, d.Client, a.Gateway)
+	if err != nil {
+		return GatewayDatasourceListResult{}, err
+	}
+	all, err := d.Client.ListGatewayDatasources(ctx, gw.ID)
+	if err != nil {
+		return GatewayDatasourceListResult{}, err
+	}
+	items, p := pageOf(all, defaultInt(a.Top, 100), a.Skip)
+	out := GatewayDatasourceListResult{Gateway: gw, Datasources: []GatewayDatasourceInfo{}, Page: p}
+	for _, ds := range items {
+		info, err := gatewayDatasourceInfo(ds)
+		if err != nil {
+			return GatewayDatasourceListResult{}, err
+		}
+		out.Datasources = append(out.Datasources, info)
+	}
+	return out, nil
+}
+
+// getGatewayDatasource is get_gateway_datasource.
+func getGatewayDatasource(ctx context.Context, d Deps, a gatewayDatasourceArgs) (GatewayDatasourceResult, error) {
+	gw, ds, err := resolveGatewayAndDatasource(ctx, d.Client, a.Gateway, a.Datasource)
+	if err != nil {
+		return GatewayDatasourceResult{}, err
+	}
+	got, err := d.Client.GetGatewayDatasource(ctx, gw.ID, ds.ID)
+	if err != nil {
+		return GatewayDatasourceResult{}, err
+	}
+	info, err := gatewayDatasourceInfo(got)
+	return GatewayDatasourceResult{Datasource: info}, err
+}
+
+// getGatewayDatasourceStatus is get_gateway_datasource_status.
+func getGatewayDatasourceStatus(ctx context.Context, d Deps, a gatewayDatasourceArgs) (GatewayDatasourceStatusResult, error) {
+	gw, ds, err := resolveGatewayAndDatasource(ctx, d.Client, a.Gateway, a.Datasource)
+	if err != nil {
+		return GatewayDatasourceStatusResult{}, err
+	}
+	out := GatewayDatasourceStatusResult{Gateway: gw, Datasource: ds, Reachable: true, Message: "The gateway can connect to the data source."}
+	err = d.Client.CheckGatewayDatasource(ctx, gw.ID, ds.ID)
+	var ae *pbiclient.APIError
+	// A 400 is the answer to the question, not a failure of the tool.
+	if errors.As(err, &ae) && ae.StatusCode == 400 && ae.Code != "" {
+		out.Reachable, out.ErrorCode = false, ae.Code
+		out.Message = "The gateway cannot connect to the data source"
+		if ae.Message != "" {
+			out.Message += ": " + strings.TrimSuffix(ae.Message, ".")
+		}
+		out.Message += ". Check that the gateway machine is running and online (gatewayStatus in get_gateway) and that the data source's credentials are valid; refreshes through it fail until then."
+		return out, nil
+	}
+	return out, err
+}
+
+// listGatewayDatasourceUsers is list_gateway_datasource_users.
+func listGatewayDatasourceUsers(ctx context.Context, d Deps, a gatewayUsersArgs) (GatewayDatasourceUsersResult, error) {
+	gw, ds, err := resolveGatewayAndDatasource(ctx, d.Client, a.Gateway, a.Datasource)
+	if err != nil {
+		return GatewayDatasourceUsersResult{}, err
+	}
+	all, err := d.Client.ListGatewayDatasourceUsers(ctx, gw.ID, ds.ID)
+	if err != nil {
+		return GatewayDatasourceUsersResult{}, err
+	}
+	items, p := pageOf(all, defaultInt(a.Top, 100), a.Skip)
+	return GatewayDatasourceUsersResult{Gateway: gw, Datasource: ds, Users: items, Page: p}, nil
+}
+
+// addGatewayDatasourceUser is add_gateway_datasource_user.
+func addGatewayDatasourceUser(ctx context.Context, d Deps, a addGatewayUserArgs) (GatewayDatasourceUsersResult, error) {
+	gw, ds, err := resolveGatewayAndDatasource(ctx, d.Client, a.Gateway, a.Datasource)
+	if err != nil {
+		return GatewayDatasourceUsersResult{}, err
+	}
+	right := a.AccessRight
+	if right == "" {
+		right = "Read"
+	}
+	u := pbiclient.DatasourceUser{EmailAddress: strings.TrimSpace(a.EmailAddress), DatasourceAccessRight: right}
+	if err := d.Client.AddGatewayDatasourceUser(ctx, gw.ID, ds.ID, u); err != nil {
+		return GatewayDatasourceUsersResult{}, err
+	}
+	return gatewayUsersAfter(ctx, d, gw, ds, fmt.Sprintf("%s now has %s access to the data source.", u.EmailAddress, right))
+}
+
+// removeGatewayDatasourceUser is remove_gateway_datasource_user.
+func removeGatewayDatasourceUser(ctx context.Context, d Deps, a removeGatewayUserArgs) (GatewayDatasourceUsersResult, error) {
+	gw, ds, err := resolveGatewayAndDatasource(ctx, d.Client, a.Gateway, a.Datasource)
+	if err != nil {
+		return GatewayDatasourceUsersResult{}, err
+	}
+	email := strings.TrimSpace(a.EmailAddress)
+	what := fmt.Sprintf("Remove %s's access to the data source %s on the gateway %s.", email, itemLabel(ds), itemLabel(gw))
+	if err := confirmed(ctx, a.Confirm, what); err != nil {
+		return GatewayDatasourceUsersResult{}, err
+	}
+	if err := d.Client.DeleteGatewayDatasourceUser(ctx, gw.ID, ds.ID, email); err != nil {
+		return GatewayDatasourceUsersResult{}, err
+	}
+	return gatewayUsersAfter(ctx, d, gw, ds, fmt.Sprintf("%s no longer has access to the data source.", email))
+}
+
+// discoverGateways is discover_gateways.
+func discoverGateways(ctx context.Context, d Deps, a discoverGatewaysArgs) (GatewayListResult, error) {
+	ws, err := resolveWorkspace(ctx, d.Client, a.Workspace)
+	if err != nil {
+		return GatewayListResult{}, err
+	}
+	ds, err := resolveDataset(ctx, d.Client, ws, a.Dataset)
+	if err != nil {
+		return GatewayListResult{}, err
+	}
+	all, err := d.Client.DiscoverGateways(ctx, ws.ID, ds.ID)
+	if err != nil {
+		return GatewayListResult{}, err
+	}
+	items, p := pageOf(all, defaultInt(a.Top, 100), a.Skip)
+	out := GatewayListResult{Workspace: &ws, Dataset: &ds, Gateways: []GatewayInfo{}, Page: p}
+	for _, g := range items {
+		out.Gateways = append(out.Gateways, gatewayInfo(g))
+	}
+	return out, nil
+}
+
+// bindDatasetToGateway is bind_dataset_to_gateway.
+func bindDatasetToGateway(ctx context.Context, d Deps, a bindGatewayArgs) (BindToGatewayResult, error) {
+	ws, err := resolveWorkspace(ctx, d.Client, a.Workspace)
+	if err != nil {
+		return BindToGatewayResult{}, err
+	}
+	ds, err := resolveDataset(ctx, d.Client, ws, a.Dataset)
+	if err != nil {
+		return BindToGatewayResult{}, err
+	}
+	gw, err := resolveGateway(ctx, d.Client, a.Gateway)
+	if err != nil {
+		return BindToGatewayResult{}, err
+	}
+	if err := d.Client.BindToGateway(ctx, ws.ID, ds.ID, gw.ID, a.Datasources); err != nil {
+		return BindToGatewayResult{}, err
+	}
+	sources, err := d.Client.ListDatasources(ctx, ws.ID, ds.ID)
+	if err != nil {
+		return BindToGatewayResult{}, err
+	}
+	return BindToGatewayResult{Workspace: ws, Dataset: ds, Gateway: gw, Datasources: sources,
+		Message: "The model's data sources are bound to the gateway; its next refresh goes through it."}, nil
 }
 
 type gatewayUsersArgs struct {
