@@ -131,96 +131,95 @@ const (
 )
 
 func capacityTools(d Deps) []Tool {
-	return []Tool{{
-		Toolset: "capacities",
-		Definition: mcp.NewTool("list_capacities",
+	return []Tool{
+		tool(d, "capacities", "list capacities", listCapacities, mcp.NewTool("list_capacities",
 			mcp.WithDescription("List the Premium, Embedded and Fabric capacities the signed-in identity has a right on: id, name, SKU, state, region, admins and the caller's right "+
 				"(Admin or Assign can put workspaces on it with assign_workspace_to_capacity). Workspaces not on any capacity use shared capacity. "+
 				"Needs the Capacity.Read.All permission for a user; a service principal sees the capacities it is admin or contributor of. "+
 				"Paged: at most top items per call (default 100, at most 1000); when hasMore is true, call again with skip = nextSkip."),
-			annotations("List capacities", true, false, true),
-			inputSchema[listCapacitiesArgs](),
-			outputSchema[ListCapacitiesResult](),
-		),
-		Handler: handle("list capacities", func(ctx context.Context, _ mcp.CallToolRequest, a listCapacitiesArgs) (ListCapacitiesResult, error) {
-			all, err := d.Client.ListCapacities(ctx)
-			if err != nil {
-				return ListCapacitiesResult{}, err
-			}
-			items, page := pageOf(all, defaultInt(a.Top, 100), a.Skip)
-			res := ListCapacitiesResult{Capacities: make([]Capacity, 0, len(items)), Page: page}
-			for _, c := range items {
-				res.Capacities = append(res.Capacities, capacityOf(c))
-			}
-			return res, nil
-		}),
-	}, {
-		Toolset: "capacities",
-		Definition: mcp.NewTool("list_capacity_workloads",
+			annotations("List capacities", true, false, true))),
+		tool(d, "capacities", "list the capacity's workloads", listCapacityWorkloads, mcp.NewTool("list_capacity_workloads",
 			mcp.WithDescription("List the workloads of a capacity (e.g. Dataflows, PaginatedReports, AI) with their state (Enabled, Disabled, or Unsupported by the SKU) and memory limit. "+
 				"Use it to see why paginated reports or dataflows do not run on a capacity. Needs the Capacity.Read.All permission for a user."),
-			annotations("List capacity workloads", true, false, true),
-			inputSchema[capacityArgs](),
-			outputSchema[ListWorkloadsResult](),
-		),
-		Handler: handle("list the capacity's workloads", func(ctx context.Context, _ mcp.CallToolRequest, a capacityArgs) (ListWorkloadsResult, error) {
-			ref, err := resolveCapacity(ctx, d.Client, a.Capacity)
-			if err != nil {
-				return ListWorkloadsResult{}, err
-			}
-			all, err := d.Client.ListWorkloads(ctx, ref.ID)
-			if err != nil {
-				return ListWorkloadsResult{}, err
-			}
-			res := ListWorkloadsResult{Capacity: ref, Workloads: make([]Workload, 0, len(all))}
-			for _, w := range all {
-				res.Workloads = append(res.Workloads, Workload(w))
-			}
-			return res, nil
-		}),
-	}, {
-		Toolset: "capacities",
-		Definition: mcp.NewTool("list_refreshables",
+			annotations("List capacity workloads", true, false, true))),
+		tool(d, "capacities", "list refreshables", listRefreshables, mcp.NewTool("list_refreshables",
 			mcp.WithDescription("List the semantic models on capacities that were refreshed in the last seven days or have a refresh schedule, with refresh statistics: "+
 				"number of refreshes and failures, average and median duration in seconds, refreshes per day, the last refresh and the schedule. "+
 				"Use it to find slow or failing refreshes across a capacity. Omit capacity for every capacity the caller can see. "+
 				"Only models on Premium, Embedded or Fabric capacity appear. Needs the Capacity.Read.All permission for a user. "+
 				"Paged: at most top items per call (default 100, at most 1000); when hasMore is true, call again with skip = nextSkip."),
-			annotations("List refreshables", true, false, true),
-			inputSchema[listRefreshablesArgs](),
-			outputSchema[ListRefreshablesResult](),
-		),
-		Handler: handle("list refreshables", func(ctx context.Context, _ mcp.CallToolRequest, a listRefreshablesArgs) (ListRefreshablesResult, error) {
-			res := ListRefreshablesResult{Refreshables: []Refreshable{}}
-			capID := ""
-			if strings.TrimSpace(a.Capacity) != "" {
-				ref, err := resolveCapacity(ctx, d.Client, a.Capacity)
-				if err != nil {
-					return ListRefreshablesResult{}, err
-				}
-				res.Capacity, capID = &ref, ref.ID
-			}
-			top := defaultInt(a.Top, 100)
-			opts := pbiclient.RefreshablesOptions{Top: top + 1, Skip: a.Skip, Filter: a.Filter}
-			if a.Expand {
-				opts.Expand = []string{"capacity", "group"}
-			}
-			// One more than wanted: its presence is what hasMore means.
-			all, err := d.Client.ListRefreshables(ctx, capID, opts)
-			if err != nil {
-				return ListRefreshablesResult{}, err
-			}
-			for i, r := range all {
-				if i == top {
-					res.HasMore, res.NextSkip = true, a.Skip+top
-					break
-				}
-				res.Refreshables = append(res.Refreshables, refreshableOf(r))
-			}
-			res.Count = len(res.Refreshables)
-			return res, nil
-		}),
-	}, assignToCapacityTool(d)}
+			annotations("List refreshables", true, false, true))),
+		tool(d, "capacities", "assign the workspace to the capacity", assignWorkspaceToCapacity, mcp.NewTool("assign_workspace_to_capacity",
+			mcp.WithDescription("Move a workspace onto a Premium, Embedded or Fabric capacity, or back to shared capacity with capacity \"shared\", and follow the move until it ends "+
+				"(Pending, InProgress, then CompletedSuccessfully or AssignmentFailed), sending progress notifications. "+
+				"On a capacity, exports, enhanced refresh, XMLA and unlimited embed tokens work; on shared capacity they do not, and large-format models stop working. "+
+				"The capacity must be Active and the caller needs Admin or Assign rights on it (list_capacities shows both) and the Admin role in the workspace; "+
+				"a user also needs the Capacity.ReadWrite.All and Workspace.ReadWrite.All permissions. Calling it again with the same capacity changes nothing."),
+			annotations("Assign a workspace to a capacity", false, false, true))).followsJobs(),
+	}
+}
+
+// listCapacities is list_capacities.
+func listCapacities(ctx context.Context, d Deps, a listCapacitiesArgs) (ListCapacitiesResult, error) {
+	all, err := d.Client.ListCapacities(ctx)
+	if err != nil {
+		return ListCapacitiesResult{}, err
+	}
+	items, page := pageOf(all, defaultInt(a.Top, 100), a.Skip)
+	res := ListCapacitiesResult{Capacities: make([]Capacity, 0, len(items)), Page: page}
+	for _, c := range items {
+		res.Capacities = append(res.Capacities, capacityOf(c))
+	}
+	return res, nil
+}
+
+// listCapacityWorkloads is list_capacity_workloads.
+func listCapacityWorkloads(ctx context.Context, d Deps, a capacityArgs) (ListWorkloadsResult, error) {
+	ref, err := resolveCapacity(ctx, d.Client, a.Capacity)
+	if err != nil {
+		return ListWorkloadsResult{}, err
+	}
+	all, err := d.Client.ListWorkloads(ctx, ref.ID)
+	if err != nil {
+		return ListWorkloadsResult{}, err
+	}
+	res := ListWorkloadsResult{Capacity: ref, Workloads: make([]Workload, 0, len(all))}
+	for _, w := range all {
+		res.Workloads = append(res.Workloads, Workload(w))
+	}
+	return res, nil
+}
+
+// listRefreshables is list_refreshables.
+func listRefreshables(ctx context.Context, d Deps, a listRefreshablesArgs) (ListRefreshablesResult, error) {
+	res := ListRefreshablesResult{Refreshables: []Refreshable{}}
+	capID := ""
+	if strings.TrimSpace(a.Capacity) != "" {
+		ref, err := resolveCapacity(ctx, d.Client, a.Capacity)
+		if err != nil {
+			return ListRefreshablesResult{}, err
+		}
+		res.Capacity, capID = &ref, ref.ID
+	}
+	top := defaultInt(a.Top, 100)
+	opts := pbiclient.RefreshablesOptions{Top: top + 1, Skip: a.Skip, Filter: a.Filter}
+	if a.Expand {
+		opts.Expand = []string{"capacity", "group"}
+	}
+	// One more than wanted: its presence is what hasMore means.
+	all, err := d.Client.ListRefreshables(ctx, capID, opts)
+	if err != nil {
+		return ListRefreshablesResult{}, err
+	}
+	for i, r := range all {
+		if i == top {
+			res.HasMore, res.NextSkip = true, a.Skip+top
+			break
+		}
+		res.Refreshables = append(res.Refreshables, refreshableOf(r))
+	}
+	res.Count = len(res.Refreshables)
+	return res, nil
 }
 
 func refreshableOf(r pbiclient.Refreshable) Refreshable {
@@ -241,71 +240,56 @@ func refreshableOf(r pbiclient.Refreshable) Refreshable {
 	return out
 }
 
-func assignToCapacityTool(d Deps) Tool {
-	return Tool{
-		Toolset:     "capacities",
-		LongRunning: true,
-		Definition: mcp.NewTool("assign_workspace_to_capacity",
-			mcp.WithDescription("Move a workspace onto a Premium, Embedded or Fabric capacity, or back to shared capacity with capacity \"shared\", and follow the move until it ends "+
-				"(Pending, InProgress, then CompletedSuccessfully or AssignmentFailed), sending progress notifications. "+
-				"On a capacity, exports, enhanced refresh, XMLA and unlimited embed tokens work; on shared capacity they do not, and large-format models stop working. "+
-				"The capacity must be Active and the caller needs Admin or Assign rights on it (list_capacities shows both) and the Admin role in the workspace; "+
-				"a user also needs the Capacity.ReadWrite.All and Workspace.ReadWrite.All permissions. Calling it again with the same capacity changes nothing."),
-			annotations("Assign a workspace to a capacity", false, false, true),
-			inputSchema[assignArgs](),
-			outputSchema[AssignResult](),
-		),
-		Handler: handle("assign the workspace to the capacity", func(ctx context.Context, req mcp.CallToolRequest, a assignArgs) (AssignResult, error) {
-			ws, err := resolveGroup(ctx, d.Client, a.Workspace)
-			if err != nil {
-				return AssignResult{}, err
-			}
-			var capRef *ItemRef
-			wireID := pbiclient.MyWorkspaceID
-			if arg := strings.TrimSpace(a.Capacity); !strings.EqualFold(arg, sharedCapacity) && arg != pbiclient.MyWorkspaceID {
-				ref, err := resolveCapacity(ctx, d.Client, arg)
-				if err != nil {
-					return AssignResult{}, err
-				}
-				capRef, wireID = &ref, ref.ID
-			}
-			if err := d.Client.AssignToCapacity(ctx, ws.ID, wireID); err != nil {
-				return AssignResult{}, err
-			}
-			report := progressReporter(ctx, req)
-			steps := map[string]float64{"Pending": 1, "InProgress": 2, "CompletedSuccessfully": 3, "AssignmentFailed": 3}
-			wctx, cancel := context.WithTimeout(ctx, time.Duration(defaultInt(a.TimeoutSeconds, 120))*time.Second)
-			defer cancel()
-			st, werr := d.Client.WaitCapacityAssignment(wctx, ws.ID, func(s pbiclient.CapacityAssignment) {
-				report(steps[s.Status], 3, "Capacity assignment: "+s.Status)
-			})
-			res := AssignResult{Capacity: capRef, Status: st.Status, StartTime: st.StartTime, EndTime: st.EndTime, ActivityID: st.ActivityID}
-			switch {
-			case werr == nil:
-				res.Message = "The workspace is now on shared capacity."
-				if capRef != nil {
-					res.Message = fmt.Sprintf("The workspace is now on capacity %s.", capLabel(*capRef))
-				}
-			case st.Status == "AssignmentFailed":
-				target := "shared capacity"
-				if capRef != nil {
-					target = "capacity " + capLabel(*capRef)
-				}
-				return AssignResult{}, userErrorf("Moving workspace %s to %s failed (AssignmentFailed); it stays where it was. Next: check with list_capacities that the capacity is Active and that the caller has Admin or Assign rights on it; quote activityId %s to support if it persists.",
-					wsLabel(ws), target, st.ActivityID)
-			case ctx.Err() == nil && wctx.Err() != nil:
-				res.Message = "The assignment had not ended when timeout_seconds passed; it goes on. Call this tool again later (it is safe to repeat) or check the workspace with get_workspace."
-			default:
-				return AssignResult{}, werr
-			}
-			g, err := d.Client.GetGroup(ctx, ws.ID)
-			if err != nil {
-				return AssignResult{}, err
-			}
-			res.Workspace = detailsOf(g)
-			return res, nil
-		}),
+// assignWorkspaceToCapacity is assign_workspace_to_capacity.
+func assignWorkspaceToCapacity(ctx context.Context, d Deps, a assignArgs) (AssignResult, error) {
+	ws, err := resolveGroup(ctx, d.Client, a.Workspace)
+	if err != nil {
+		return AssignResult{}, err
 	}
+	var capRef *ItemRef
+	wireID := pbiclient.MyWorkspaceID
+	if arg := strings.TrimSpace(a.Capacity); !strings.EqualFold(arg, sharedCapacity) && arg != pbiclient.MyWorkspaceID {
+		ref, err := resolveCapacity(ctx, d.Client, arg)
+		if err != nil {
+			return AssignResult{}, err
+		}
+		capRef, wireID = &ref, ref.ID
+	}
+	if err := d.Client.AssignToCapacity(ctx, ws.ID, wireID); err != nil {
+		return AssignResult{}, err
+	}
+	report := progressOf(ctx)
+	steps := map[string]float64{"Pending": 1, "InProgress": 2, "CompletedSuccessfully": 3, "AssignmentFailed": 3}
+	wctx, cancel := context.WithTimeout(ctx, time.Duration(defaultInt(a.TimeoutSeconds, 120))*time.Second)
+	defer cancel()
+	st, werr := d.Client.WaitCapacityAssignment(wctx, ws.ID, func(s pbiclient.CapacityAssignment) {
+		report(steps[s.Status], 3, "Capacity assignment: "+s.Status)
+	})
+	res := AssignResult{Capacity: capRef, Status: st.Status, StartTime: st.StartTime, EndTime: st.EndTime, ActivityID: st.ActivityID}
+	switch {
+	case werr == nil:
+		res.Message = "The workspace is now on shared capacity."
+		if capRef != nil {
+			res.Message = fmt.Sprintf("The workspace is now on capacity %s.", capLabel(*capRef))
+		}
+	case st.Status == "AssignmentFailed":
+		target := "shared capacity"
+		if capRef != nil {
+			target = "capacity " + capLabel(*capRef)
+		}
+		return AssignResult{}, userErrorf("Moving workspace %s to %s failed (AssignmentFailed); it stays where it was. Next: check with list_capacities that the capacity is Active and that the caller has Admin or Assign rights on it; quote activityId %s to support if it persists.",
+			wsLabel(ws), target, st.ActivityID)
+	case ctx.Err() == nil && wctx.Err() != nil:
+		res.Message = "The assignment had not ended when timeout_seconds passed; it goes on. Call this tool again later (it is safe to repeat) or check the workspace with get_workspace."
+	default:
+		return AssignResult{}, werr
+	}
+	g, err := d.Client.GetGroup(ctx, ws.ID)
+	if err != nil {
+		return AssignResult{}, err
+	}
+	res.Workspace = detailsOf(g)
+	return res, nil
 }
 
 func capLabel(c ItemRef) string {

@@ -122,10 +122,8 @@ type RefreshHistoryResult struct {
 const defaultRefreshWait = 300
 
 func refreshTools(d Deps) []Tool {
-	tools := []Tool{{
-		Toolset:     "refresh",
-		LongRunning: true,
-		Definition: mcp.NewTool("refresh_dataset",
+	return []Tool{
+		tool(d, "refresh", "refresh the semantic model", refreshDataset, mcp.NewTool("refresh_dataset",
 			mcp.WithDescription("Start a refresh of a semantic model (dataset): Power BI reloads its data from the sources. "+
 				"Returns the requestId that identifies the refresh in get_refresh_history. "+
 				"With wait=true the call follows the refresh until it ends or timeout_seconds pass, sending progress notifications; "+
@@ -136,87 +134,113 @@ func refreshTools(d Deps) []Tool {
 				"Limits: one refresh at a time per model; 8 a day on shared (Pro) capacity, scheduled ones included. "+
 				"A service principal can only use notify_option NoNotification. "+
 				"Each call starts a new refresh; the request is never sent twice, even when the connection fails."),
-			annotations("Refresh a semantic model", false, false, false),
-			inputSchema[refreshArgs](),
-			outputSchema[RefreshResult](),
-		),
-		Handler: handle("refresh the semantic model", func(ctx context.Context, req mcp.CallToolRequest, a refreshArgs) (RefreshResult, error) {
-			body, err := a.request()
-			if err != nil {
-				return RefreshResult{}, err
-			}
-			ws, err := resolveWorkspace(ctx, d.Client, a.Workspace)
-			if err != nil {
-				return RefreshResult{}, err
-			}
-			ds, err := resolveDataset(ctx, d.Client, ws, a.Dataset)
-			if err != nil {
-				return RefreshResult{}, err
-			}
-			started, err := d.Client.RefreshDataset(ctx, ws.ID, ds.ID, body)
-			if err != nil {
-				return RefreshResult{}, err
-			}
-			res := RefreshResult{Workspace: ws, Dataset: ds, RequestID: started.RequestID, Status: "Started",
-				Message: "The refresh started. Follow it with get_refresh_history."}
-			if body.Enhanced() {
-				// The history and the details endpoint know an enhanced refresh by x-ms-request-id.
-				res.Enhanced, res.RequestID = true, started.RefreshID
-				res.Message = "The enhanced refresh started. Follow it with get_refresh_details (refresh_id = requestId); cancel_refresh stops it."
-			}
-			if !a.Wait {
-				return res, nil
-			}
-			timeout := defaultInt(a.TimeoutSeconds, defaultRefreshWait)
-			if res.Enhanced {
-				return waitForEnhancedRefresh(ctx, d.Client, req, res, timeout)
-			}
-			return waitForRefresh(ctx, d.Client, req, res, timeout)
-		}),
-	}, {
-		Toolset: "refresh",
-		Definition: mcp.NewTool("get_refresh_history",
+			annotations("Refresh a semantic model", false, false, false))).followsJobs(),
+		tool(d, "refresh", "read the refresh history", getRefreshHistory, mcp.NewTool("get_refresh_history",
 			mcp.WithDescription("Read the refresh history of a semantic model (dataset), newest first: type, status, start and end time, and the error of failed refreshes. "+
 				"Use it to follow a refresh started by refresh_dataset (match its requestId) or to find out why scheduled refreshes fail. "+
 				"Power BI keeps at most the last 60 refreshes."),
-			annotations("Refresh history", true, false, true),
-			inputSchema[historyArgs](),
-			outputSchema[RefreshHistoryResult](),
-		),
-		Handler: handle("read the refresh history", func(ctx context.Context, _ mcp.CallToolRequest, a historyArgs) (RefreshHistoryResult, error) {
-			ws, err := resolveWorkspace(ctx, d.Client, a.Workspace)
-			if err != nil {
-				return RefreshHistoryResult{}, err
-			}
-			ds, err := resolveDataset(ctx, d.Client, ws, a.Dataset)
-			if err != nil {
-				return RefreshHistoryResult{}, err
-			}
-			history, err := d.Client.ListRefreshes(ctx, ws.ID, ds.ID, defaultInt(a.Top, 10))
-			if err != nil {
-				return RefreshHistoryResult{}, err
-			}
-			res := RefreshHistoryResult{Workspace: ws, Dataset: ds, Refreshes: make([]Refresh, 0, len(history)), Count: len(history)}
-			for _, r := range history {
-				res.Refreshes = append(res.Refreshes, refreshOf(r))
-			}
-			return res, nil
-		}),
-	}}
-	tools = append(tools, enhancedRefreshTools(d)...)
-	return append(tools, scheduleTools(d)...)
+			annotations("Refresh history", true, false, true))),
+		tool(d, "refresh", "read the refresh details", getRefreshDetails, mcp.NewTool("get_refresh_details",
+			mcp.WithDescription("Read the progress of an enhanced refresh (one started by refresh_dataset with enhanced arguments, or through the enhanced refresh API): "+
+				"its status, each table or partition with its own status (NotStarted, InProgress, Completed, ...), the number of attempts and the engine's error and warning messages. "+
+				"Use it to follow a long refresh or to find which table made it fail. "+
+				"Standard, scheduled and on-demand refreshes have no details: use get_refresh_history for them. Needs a Premium, PPU or Fabric capacity."),
+			annotations("Enhanced refresh details", true, false, true))),
+		tool(d, "refresh", "cancel the refresh", cancelRefresh, mcp.NewTool("cancel_refresh",
+			mcp.WithDescription("Cancel a running enhanced refresh of a semantic model. The model keeps the data it had (with commit_mode PartialBatch, what was already committed stays). "+
+				"Only enhanced refreshes can be cancelled; standard, scheduled and on-demand refreshes cannot be stopped through the API. "+
+				"A refresh that has already ended is left as it is. Needs a Premium, PPU or Fabric capacity."),
+			annotations("Cancel an enhanced refresh", false, false, true))),
+		tool(d, "refresh", "read the refresh schedule", getRefreshSchedule, mcp.NewTool("get_refresh_schedule",
+			mcp.WithDescription("Read the scheduled refresh of an import semantic model (dataset): whether it is enabled, the days and times, the time zone and the failure email option. "+
+				"For DirectQuery or LiveConnection models use get_direct_query_refresh_schedule."),
+			annotations("Refresh schedule", true, false, true))),
+		tool(d, "dataset_admin", "change the refresh schedule", updateRefreshSchedule, mcp.NewTool("update_refresh_schedule",
+			mcp.WithDescription("Change the scheduled refresh of an import semantic model (dataset). Only the arguments given change; the answer is the schedule as Power BI then holds it. "+
+				"Rules of Power BI: enabled=false (turning the schedule off) must come alone, with no other change; the schedule needs at least one day; "+
+				"times are hh:mm on the hour or half hour, at most 8 a day on shared (Pro) capacity and 48 on Premium, PPU or Fabric; without times Power BI picks one time a day. "+
+				"Scheduled refreshes count against the 8 refreshes a day of shared capacity. "+
+				"Only the model's owner can change its schedule (a service principal must own it, e.g. after taking it over); a service principal can only use notify_option NoNotification. "+
+				"For DirectQuery or LiveConnection models use update_direct_query_refresh_schedule."),
+			annotations("Change the refresh schedule", false, false, true))),
+		tool(d, "refresh", "read the DirectQuery refresh schedule", getDirectQueryRefreshSchedule, mcp.NewTool("get_direct_query_refresh_schedule",
+			mcp.WithDescription("Read how often Power BI refreshes the caches (tiles and visuals) of a DirectQuery or LiveConnection semantic model: "+
+				"every frequency minutes, or on days at times. Import models have get_refresh_schedule instead."),
+			annotations("DirectQuery refresh schedule", true, false, true))),
+		tool(d, "dataset_admin", "change the DirectQuery refresh schedule", updateDirectQueryRefreshSchedule, mcp.NewTool("update_direct_query_refresh_schedule",
+			mcp.WithDescription("Change how often Power BI refreshes the caches of a DirectQuery or LiveConnection semantic model: "+
+				"either frequency (every 15, 30, 60, 120 or 180 minutes) or days and times, not both; a frequency replaces days and times and the other way round. "+
+				"Without times Power BI picks one time a day. Only the model's owner can change it. The answer is the schedule as Power BI then holds it."),
+			annotations("Change the DirectQuery refresh schedule", false, false, true))),
+	}
+}
+
+// refreshDataset is refresh_dataset.
+func refreshDataset(ctx context.Context, d Deps, a refreshArgs) (RefreshResult, error) {
+	body, err := a.request()
+	if err != nil {
+		return RefreshResult{}, err
+	}
+	ws, err := resolveWorkspace(ctx, d.Client, a.Workspace)
+	if err != nil {
+		return RefreshResult{}, err
+	}
+	ds, err := resolveDataset(ctx, d.Client, ws, a.Dataset)
+	if err != nil {
+		return RefreshResult{}, err
+	}
+	started, err := d.Client.RefreshDataset(ctx, ws.ID, ds.ID, body)
+	if err != nil {
+		return RefreshResult{}, err
+	}
+	res := RefreshResult{Workspace: ws, Dataset: ds, RequestID: started.RequestID, Status: "Started",
+		Message: "The refresh started. Follow it with get_refresh_history."}
+	if body.Enhanced() {
+		// The history and the details endpoint know an enhanced refresh by x-ms-request-id.
+		res.Enhanced, res.RequestID = true, started.RefreshID
+		res.Message = "The enhanced refresh started. Follow it with get_refresh_details (refresh_id = requestId); cancel_refresh stops it."
+	}
+	if !a.Wait {
+		return res, nil
+	}
+	timeout := defaultInt(a.TimeoutSeconds, defaultRefreshWait)
+	if res.Enhanced {
+		return waitForEnhancedRefresh(ctx, d.Client, res, timeout)
+	}
+	return waitForRefresh(ctx, d.Client, res, timeout)
+}
+
+// getRefreshHistory is get_refresh_history.
+func getRefreshHistory(ctx context.Context, d Deps, a historyArgs) (RefreshHistoryResult, error) {
+	ws, err := resolveWorkspace(ctx, d.Client, a.Workspace)
+	if err != nil {
+		return RefreshHistoryResult{}, err
+	}
+	ds, err := resolveDataset(ctx, d.Client, ws, a.Dataset)
+	if err != nil {
+		return RefreshHistoryResult{}, err
+	}
+	history, err := d.Client.ListRefreshes(ctx, ws.ID, ds.ID, defaultInt(a.Top, 10))
+	if err != nil {
+		return RefreshHistoryResult{}, err
+	}
+	res := RefreshHistoryResult{Workspace: ws, Dataset: ds, Refreshes: make([]Refresh, 0, len(history)), Count: len(history)}
+	for _, r := range history {
+		res.Refreshes = append(res.Refreshes, refreshOf(r))
+	}
+	return res, nil
 }
 
 // waitForRefresh follows a started refresh until it ends or the timeout passes. Running out of
 // time is not a failure: the refresh goes on in Power BI, and the answer says how to follow it.
-func waitForRefresh(ctx context.Context, c *pbiclient.Client, req mcp.CallToolRequest, res RefreshResult, timeoutSeconds int) (RefreshResult, error) {
+func waitForRefresh(ctx context.Context, c *pbiclient.Client, res RefreshResult, timeoutSeconds int) (RefreshResult, error) {
 	if res.RequestID == "" {
 		res.Message = "The refresh started, but Power BI returned no request id to follow it by. Check get_refresh_history."
 		return res, nil
 	}
 	wctx, cancel := context.WithTimeout(ctx, time.Duration(timeoutSeconds)*time.Second)
 	defer cancel()
-	report := progressReporter(ctx, req)
+	report := progressOf(ctx)
 	start := time.Now()
 	final, err := c.WaitRefresh(wctx, res.Workspace.ID, res.Dataset.ID, res.RequestID, func(r pbiclient.Refresh) {
 		report(time.Since(start).Seconds(), float64(timeoutSeconds), "refresh "+refreshOf(r).Status)
@@ -237,14 +261,14 @@ func waitForRefresh(ctx context.Context, c *pbiclient.Client, req mcp.CallToolRe
 
 // waitForEnhancedRefresh follows an enhanced refresh through its details, reporting how many
 // objects are done. As with a standard refresh, running out of time is not a failure.
-func waitForEnhancedRefresh(ctx context.Context, c *pbiclient.Client, req mcp.CallToolRequest, res RefreshResult, timeoutSeconds int) (RefreshResult, error) {
+func waitForEnhancedRefresh(ctx context.Context, c *pbiclient.Client, res RefreshResult, timeoutSeconds int) (RefreshResult, error) {
 	if res.RequestID == "" {
 		res.Message = "The enhanced refresh started, but Power BI returned no refresh id to follow it by. Check get_refresh_history."
 		return res, nil
 	}
 	wctx, cancel := context.WithTimeout(ctx, time.Duration(timeoutSeconds)*time.Second)
 	defer cancel()
-	report := progressReporter(ctx, req)
+	report := progressOf(ctx)
 	start := time.Now()
 	final, err := c.WaitRefreshDetails(wctx, res.Workspace.ID, res.Dataset.ID, res.RequestID, func(r pbiclient.RefreshDetails) {
 		det := refreshDetailsOf(res.RequestID, r)
@@ -311,70 +335,49 @@ type CancelRefreshResult struct {
 	Message   string       `json:"message"`
 }
 
-func enhancedRefreshTools(d Deps) []Tool {
-	return []Tool{{
-		Toolset: "refresh",
-		Definition: mcp.NewTool("get_refresh_details",
-			mcp.WithDescription("Read the progress of an enhanced refresh (one started by refresh_dataset with enhanced arguments, or through the enhanced refresh API): "+
-				"its status, each table or partition with its own status (NotStarted, InProgress, Completed, ...), the number of attempts and the engine's error and warning messages. "+
-				"Use it to follow a long refresh or to find which table made it fail. "+
-				"Standard, scheduled and on-demand refreshes have no details: use get_refresh_history for them. Needs a Premium, PPU or Fabric capacity."),
-			annotations("Enhanced refresh details", true, false, true),
-			inputSchema[refreshIDArgs](),
-			outputSchema[RefreshDetailsResult](),
-		),
-		Handler: handle("read the refresh details", func(ctx context.Context, _ mcp.CallToolRequest, a refreshIDArgs) (RefreshDetailsResult, error) {
-			ws, err := resolveWorkspace(ctx, d.Client, a.Workspace)
-			if err != nil {
-				return RefreshDetailsResult{}, err
-			}
-			ds, err := resolveDataset(ctx, d.Client, ws, a.Dataset)
-			if err != nil {
-				return RefreshDetailsResult{}, err
-			}
-			det, err := d.Client.GetRefreshDetails(ctx, ws.ID, ds.ID, a.RefreshID)
-			if err != nil {
-				return RefreshDetailsResult{}, explainMissingRefresh(ctx, d.Client, ws, ds, a.RefreshID, err)
-			}
-			return RefreshDetailsResult{Workspace: ws, Dataset: ds, Running: det.Running(), Refresh: refreshDetailsOf(a.RefreshID, det)}, nil
-		}),
-	}, {
-		Toolset: "refresh",
-		Definition: mcp.NewTool("cancel_refresh",
-			mcp.WithDescription("Cancel a running enhanced refresh of a semantic model. The model keeps the data it had (with commit_mode PartialBatch, what was already committed stays). "+
-				"Only enhanced refreshes can be cancelled; standard, scheduled and on-demand refreshes cannot be stopped through the API. "+
-				"A refresh that has already ended is left as it is. Needs a Premium, PPU or Fabric capacity."),
-			annotations("Cancel an enhanced refresh", false, false, true),
-			inputSchema[refreshIDArgs](),
-			outputSchema[CancelRefreshResult](),
-		),
-		Handler: handle("cancel the refresh", func(ctx context.Context, _ mcp.CallToolRequest, a refreshIDArgs) (CancelRefreshResult, error) {
-			ws, err := resolveWorkspace(ctx, d.Client, a.Workspace)
-			if err != nil {
-				return CancelRefreshResult{}, err
-			}
-			ds, err := resolveDataset(ctx, d.Client, ws, a.Dataset)
-			if err != nil {
-				return CancelRefreshResult{}, err
-			}
-			if err := d.Client.CancelRefresh(ctx, ws.ID, ds.ID, a.RefreshID); err != nil {
-				return CancelRefreshResult{}, explainMissingRefresh(ctx, d.Client, ws, ds, a.RefreshID, err)
-			}
-			res := CancelRefreshResult{Workspace: ws, Dataset: ds, RefreshID: a.RefreshID, Status: "Cancelled",
-				Message: "The refresh was cancelled."}
-			// Read it back: a refresh that ended before the request keeps its outcome.
-			if det, err := d.Client.GetRefreshDetails(ctx, ws.ID, ds.ID, a.RefreshID); err == nil && det.ExtendedStatus != "" {
-				res.Status = det.ExtendedStatus
-				switch {
-				case det.Running():
-					res.Message = "Cancellation was requested and the refresh is stopping. get_refresh_details shows when it is Cancelled."
-				case det.ExtendedStatus != "Cancelled":
-					res.Message = "The refresh had already ended with status " + det.ExtendedStatus + "; nothing was cancelled."
-				}
-			}
-			return res, nil
-		}),
-	}}
+// getRefreshDetails is get_refresh_details.
+func getRefreshDetails(ctx context.Context, d Deps, a refreshIDArgs) (RefreshDetailsResult, error) {
+	ws, err := resolveWorkspace(ctx, d.Client, a.Workspace)
+	if err != nil {
+		return RefreshDetailsResult{}, err
+	}
+	ds, err := resolveDataset(ctx, d.Client, ws, a.Dataset)
+	if err != nil {
+		return RefreshDetailsResult{}, err
+	}
+	det, err := d.Client.GetRefreshDetails(ctx, ws.ID, ds.ID, a.RefreshID)
+	if err != nil {
+		return RefreshDetailsResult{}, explainMissingRefresh(ctx, d.Client, ws, ds, a.RefreshID, err)
+	}
+	return RefreshDetailsResult{Workspace: ws, Dataset: ds, Running: det.Running(), Refresh: refreshDetailsOf(a.RefreshID, det)}, nil
+}
+
+// cancelRefresh is cancel_refresh.
+func cancelRefresh(ctx context.Context, d Deps, a refreshIDArgs) (CancelRefreshResult, error) {
+	ws, err := resolveWorkspace(ctx, d.Client, a.Workspace)
+	if err != nil {
+		return CancelRefreshResult{}, err
+	}
+	ds, err := resolveDataset(ctx, d.Client, ws, a.Dataset)
+	if err != nil {
+		return CancelRefreshResult{}, err
+	}
+	if err := d.Client.CancelRefresh(ctx, ws.ID, ds.ID, a.RefreshID); err != nil {
+		return CancelRefreshResult{}, explainMissingRefresh(ctx, d.Client, ws, ds, a.RefreshID, err)
+	}
+	res := CancelRefreshResult{Workspace: ws, Dataset: ds, RefreshID: a.RefreshID, Status: "Cancelled",
+		Message: "The refresh was cancelled."}
+	// Read it back: a refresh that ended before the request keeps its outcome.
+	if det, err := d.Client.GetRefreshDetails(ctx, ws.ID, ds.ID, a.RefreshID); err == nil && det.ExtendedStatus != "" {
+		res.Status = det.ExtendedStatus
+		switch {
+		case det.Running():
+			res.Message = "Cancellation was requested and the refresh is stopping. get_refresh_details shows when it is Cancelled."
+		case det.ExtendedStatus != "Cancelled":
+			res.Message = "The refresh had already ended with status " + det.ExtendedStatus + "; nothing was cancelled."
+		}
+	}
+	return res, nil
 }
 
 // explainMissingRefresh turns Power BI's 404 for a refresh id into what the model needs to know:
@@ -460,121 +463,86 @@ type DirectQueryRefreshScheduleResult struct {
 	Message   string                               `json:"message,omitempty"`
 }
 
-func scheduleTools(d Deps) []Tool {
-	resolve := func(ctx context.Context, workspace, dataset string) (WorkspaceRef, ItemRef, error) {
-		ws, err := resolveWorkspace(ctx, d.Client, workspace)
-		if err != nil {
-			return WorkspaceRef{}, ItemRef{}, err
-		}
-		ds, err := resolveDataset(ctx, d.Client, ws, dataset)
-		return ws, ds, err
+// getRefreshSchedule is get_refresh_schedule.
+func getRefreshSchedule(ctx context.Context, d Deps, a scheduleArgs) (RefreshScheduleResult, error) {
+	ws, ds, err := resolveScheduleDataset(ctx, d.Client, a.Workspace, a.Dataset)
+	if err != nil {
+		return RefreshScheduleResult{}, err
 	}
-	return []Tool{{
-		Toolset: "refresh",
-		Definition: mcp.NewTool("get_refresh_schedule",
-			mcp.WithDescription("Read the scheduled refresh of an import semantic model (dataset): whether it is enabled, the days and times, the time zone and the failure email option. "+
-				"For DirectQuery or LiveConnection models use get_direct_query_refresh_schedule."),
-			annotations("Refresh schedule", true, false, true),
-			inputSchema[scheduleArgs](),
-			outputSchema[RefreshScheduleResult](),
-		),
-		Handler: handle("read the refresh schedule", func(ctx context.Context, _ mcp.CallToolRequest, a scheduleArgs) (RefreshScheduleResult, error) {
-			ws, ds, err := resolve(ctx, a.Workspace, a.Dataset)
-			if err != nil {
-				return RefreshScheduleResult{}, err
-			}
-			sch, err := d.Client.GetRefreshSchedule(ctx, ws.ID, ds.ID)
-			if err != nil {
-				return RefreshScheduleResult{}, err
-			}
-			return RefreshScheduleResult{Workspace: ws, Dataset: ds, Schedule: sch}, nil
-		}),
-	}, {
-		Toolset: "dataset_admin",
-		Definition: mcp.NewTool("update_refresh_schedule",
-			mcp.WithDescription("Change the scheduled refresh of an import semantic model (dataset). Only the arguments given change; the answer is the schedule as Power BI then holds it. "+
-				"Rules of Power BI: enabled=false (turning the schedule off) must come alone, with no other change; the schedule needs at least one day; "+
-				"times are hh:mm on the hour or half hour, at most 8 a day on shared (Pro) capacity and 48 on Premium, PPU or Fabric; without times Power BI picks one time a day. "+
-				"Scheduled refreshes count against the 8 refreshes a day of shared capacity. "+
-				"Only the model's owner can change its schedule (a service principal must own it, e.g. after taking it over); a service principal can only use notify_option NoNotification. "+
-				"For DirectQuery or LiveConnection models use update_direct_query_refresh_schedule."),
-			annotations("Change the refresh schedule", false, false, true),
-			inputSchema[updateScheduleArgs](),
-			outputSchema[RefreshScheduleResult](),
-		),
-		Handler: handle("change the refresh schedule", func(ctx context.Context, _ mcp.CallToolRequest, a updateScheduleArgs) (RefreshScheduleResult, error) {
-			others := len(a.Days) > 0 || len(a.Times) > 0 || a.LocalTimeZoneID != "" || a.NotifyOption != ""
-			switch {
-			case a.Enabled == nil && !others:
-				return RefreshScheduleResult{}, userErrorf("Nothing to change: give at least one of days, times, local_time_zone_id, enabled or notify_option.")
-			case a.Enabled != nil && !*a.Enabled && others:
-				return RefreshScheduleResult{}, userErrorf("Power BI refuses to turn a schedule off and change it in the same request. Call update_refresh_schedule with enabled=false alone, or leave enabled out.")
-			}
-			ws, ds, err := resolve(ctx, a.Workspace, a.Dataset)
-			if err != nil {
-				return RefreshScheduleResult{}, err
-			}
-			u := pbiclient.RefreshScheduleUpdate{Days: a.Days, Times: a.Times, Enabled: a.Enabled,
-				LocalTimeZoneID: a.LocalTimeZoneID, NotifyOption: a.NotifyOption}
-			if err := d.Client.UpdateRefreshSchedule(ctx, ws.ID, ds.ID, u); err != nil {
-				return RefreshScheduleResult{}, err
-			}
-			sch, err := d.Client.GetRefreshSchedule(ctx, ws.ID, ds.ID)
-			if err != nil {
-				return RefreshScheduleResult{}, err
-			}
-			return RefreshScheduleResult{Workspace: ws, Dataset: ds, Schedule: sch, Message: "The refresh schedule was updated."}, nil
-		}),
-	}, {
-		Toolset: "refresh",
-		Definition: mcp.NewTool("get_direct_query_refresh_schedule",
-			mcp.WithDescription("Read how often Power BI refreshes the caches (tiles and visuals) of a DirectQuery or LiveConnection semantic model: "+
-				"every frequency minutes, or on days at times. Import models have get_refresh_schedule instead."),
-			annotations("DirectQuery refresh schedule", true, false, true),
-			inputSchema[scheduleArgs](),
-			outputSchema[DirectQueryRefreshScheduleResult](),
-		),
-		Handler: handle("read the DirectQuery refresh schedule", func(ctx context.Context, _ mcp.CallToolRequest, a scheduleArgs) (DirectQueryRefreshScheduleResult, error) {
-			ws, ds, err := resolve(ctx, a.Workspace, a.Dataset)
-			if err != nil {
-				return DirectQueryRefreshScheduleResult{}, err
-			}
-			sch, err := d.Client.GetDirectQueryRefreshSchedule(ctx, ws.ID, ds.ID)
-			if err != nil {
-				return DirectQueryRefreshScheduleResult{}, err
-			}
-			return DirectQueryRefreshScheduleResult{Workspace: ws, Dataset: ds, Schedule: sch}, nil
-		}),
-	}, {
-		Toolset: "dataset_admin",
-		Definition: mcp.NewTool("update_direct_query_refresh_schedule",
-			mcp.WithDescription("Change how often Power BI refreshes the caches of a DirectQuery or LiveConnection semantic model: "+
-				"either frequency (every 15, 30, 60, 120 or 180 minutes) or days and times, not both; a frequency replaces days and times and the other way round. "+
-				"Without times Power BI picks one time a day. Only the model's owner can change it. The answer is the schedule as Power BI then holds it."),
-			annotations("Change the DirectQuery refresh schedule", false, false, true),
-			inputSchema[updateDQScheduleArgs](),
-			outputSchema[DirectQueryRefreshScheduleResult](),
-		),
-		Handler: handle("change the DirectQuery refresh schedule", func(ctx context.Context, _ mcp.CallToolRequest, a updateDQScheduleArgs) (DirectQueryRefreshScheduleResult, error) {
-			switch {
-			case a.Frequency != 0 && (len(a.Days) > 0 || len(a.Times) > 0):
-				return DirectQueryRefreshScheduleResult{}, userErrorf("Give either frequency or days and times, not both: Power BI refuses a request with both.")
-			case a.Frequency == 0 && len(a.Days) == 0 && len(a.Times) == 0 && a.LocalTimeZoneID == "":
-				return DirectQueryRefreshScheduleResult{}, userErrorf("Nothing to change: give frequency, or days and times, or local_time_zone_id.")
-			}
-			ws, ds, err := resolve(ctx, a.Workspace, a.Dataset)
-			if err != nil {
-				return DirectQueryRefreshScheduleResult{}, err
-			}
-			u := pbiclient.DirectQueryRefreshScheduleUpdate{Frequency: a.Frequency, Days: a.Days, Times: a.Times, LocalTimeZoneID: a.LocalTimeZoneID}
-			if err := d.Client.UpdateDirectQueryRefreshSchedule(ctx, ws.ID, ds.ID, u); err != nil {
-				return DirectQueryRefreshScheduleResult{}, err
-			}
-			sch, err := d.Client.GetDirectQueryRefreshSchedule(ctx, ws.ID, ds.ID)
-			if err != nil {
-				return DirectQueryRefreshScheduleResult{}, err
-			}
-			return DirectQueryRefreshScheduleResult{Workspace: ws, Dataset: ds, Schedule: sch, Message: "The DirectQuery refresh schedule was updated."}, nil
-		}),
-	}}
+	sch, err := d.Client.GetRefreshSchedule(ctx, ws.ID, ds.ID)
+	if err != nil {
+		return RefreshScheduleResult{}, err
+	}
+	return RefreshScheduleResult{Workspace: ws, Dataset: ds, Schedule: sch}, nil
+}
+
+// updateRefreshSchedule is update_refresh_schedule.
+func updateRefreshSchedule(ctx context.Context, d Deps, a updateScheduleArgs) (RefreshScheduleResult, error) {
+	others := len(a.Days) > 0 || len(a.Times) > 0 || a.LocalTimeZoneID != "" || a.NotifyOption != ""
+	switch {
+	case a.Enabled == nil && !others:
+		return RefreshScheduleResult{}, userErrorf("Nothing to change: give at least one of days, times, local_time_zone_id, enabled or notify_option.")
+	case a.Enabled != nil && !*a.Enabled && others:
+		return RefreshScheduleResult{}, userErrorf("Power BI refuses to turn a schedule off and change it in the same request. Call update_refresh_schedule with enabled=false alone, or leave enabled out.")
+	}
+	ws, ds, err := resolveScheduleDataset(ctx, d.Client, a.Workspace, a.Dataset)
+	if err != nil {
+		return RefreshScheduleResult{}, err
+	}
+	u := pbiclient.RefreshScheduleUpdate{Days: a.Days, Times: a.Times, Enabled: a.Enabled,
+		LocalTimeZoneID: a.LocalTimeZoneID, NotifyOption: a.NotifyOption}
+	if err := d.Client.UpdateRefreshSchedule(ctx, ws.ID, ds.ID, u); err != nil {
+		return RefreshScheduleResult{}, err
+	}
+	sch, err := d.Client.GetRefreshSchedule(ctx, ws.ID, ds.ID)
+	if err != nil {
+		return RefreshScheduleResult{}, err
+	}
+	return RefreshScheduleResult{Workspace: ws, Dataset: ds, Schedule: sch, Message: "The refresh schedule was updated."}, nil
+}
+
+// getDirectQueryRefreshSchedule is get_direct_query_refresh_schedule.
+func getDirectQueryRefreshSchedule(ctx context.Context, d Deps, a scheduleArgs) (DirectQueryRefreshScheduleResult, error) {
+	ws, ds, err := resolveScheduleDataset(ctx, d.Client, a.Workspace, a.Dataset)
+	if err != nil {
+		return DirectQueryRefreshScheduleResult{}, err
+	}
+	sch, err := d.Client.GetDirectQueryRefreshSchedule(ctx, ws.ID, ds.ID)
+	if err != nil {
+		return DirectQueryRefreshScheduleResult{}, err
+	}
+	return DirectQueryRefreshScheduleResult{Workspace: ws, Dataset: ds, Schedule: sch}, nil
+}
+
+// updateDirectQueryRefreshSchedule is update_direct_query_refresh_schedule.
+func updateDirectQueryRefreshSchedule(ctx context.Context, d Deps, a updateDQScheduleArgs) (DirectQueryRefreshScheduleResult, error) {
+	switch {
+	case a.Frequency != 0 && (len(a.Days) > 0 || len(a.Times) > 0):
+		return DirectQueryRefreshScheduleResult{}, userErrorf("Give either frequency or days and times, not both: Power BI refuses a request with both.")
+	case a.Frequency == 0 && len(a.Days) == 0 && len(a.Times) == 0 && a.LocalTimeZoneID == "":
+		return DirectQueryRefreshScheduleResult{}, userErrorf("Nothing to change: give frequency, or days and times, or local_time_zone_id.")
+	}
+	ws, ds, err := resolveScheduleDataset(ctx, d.Client, a.Workspace, a.Dataset)
+	if err != nil {
+		return DirectQueryRefreshScheduleResult{}, err
+	}
+	u := pbiclient.DirectQueryRefreshScheduleUpdate{Frequency: a.Frequency, Days: a.Days, Times: a.Times, LocalTimeZoneID: a.LocalTimeZoneID}
+	if err := d.Client.UpdateDirectQueryRefreshSchedule(ctx, ws.ID, ds.ID, u); err != nil {
+		return DirectQueryRefreshScheduleResult{}, err
+	}
+	sch, err := d.Client.GetDirectQueryRefreshSchedule(ctx, ws.ID, ds.ID)
+	if err != nil {
+		return DirectQueryRefreshScheduleResult{}, err
+	}
+	return DirectQueryRefreshScheduleResult{Workspace: ws, Dataset: ds, Schedule: sch, Message: "The DirectQuery refresh schedule was updated."}, nil
+}
+
+// resolveScheduleDataset resolves the workspace and dataset arguments of the schedule tools.
+func resolveScheduleDataset(ctx context.Context, c *pbiclient.Client, workspace, dataset string) (WorkspaceRef, ItemRef, error) {
+	ws, err := resolveWorkspace(ctx, c, workspace)
+	if err != nil {
+		return WorkspaceRef{}, ItemRef{}, err
+	}
+	ds, err := resolveDataset(ctx, c, ws, dataset)
+	return ws, ds, err
 }
