@@ -317,266 +317,240 @@ func adminWorkspaceParam() mcp.ToolOption {
 }
 
 func adminTools(d Deps) []Tool {
-	return []Tool{{
-		Toolset: "admin",
-		Definition: mcp.NewTool("admin_list_workspaces",
+	return []Tool{
+		tool(d, "admin", "list the tenant's workspaces", adminListWorkspaces, mcp.NewTool("admin_list_workspaces",
 			mcp.WithDescription("List the workspaces of the whole Power BI tenant as an administrator (GET admin/groups): their type "+
 				"(Workspace, PersonalGroup = someone's My workspace), state (Active, Deleted...), capacity and, with expand, their users and items. "+
 				"Use it for inventory and governance questions: deleted or personal workspaces, what is on a capacity, and with expand users, workspaces left without an Admin. "+
 				"Reads up to top workspaces in requests of page_size each; Power BI allows 15 such requests a minute and 50 an hour per tenant, "+
 				"so ask only for what is needed, filter on the server, and keep expand small. When hasMore is true, call again with skip = nextSkip; "+
 				"if Power BI throttles a long listing, the workspaces read so far are returned with a note saying when to resume."+adminNote),
-			annotations("List all workspaces of the tenant (admin)", true, false, true),
-			inputSchema[adminListWorkspacesArgs](),
-			outputSchema[AdminListWorkspacesResult](),
-		),
-		Handler: handle("list the tenant's workspaces", func(ctx context.Context, _ mcp.CallToolRequest, a adminListWorkspacesArgs) (AdminListWorkspacesResult, error) {
-			limit := defaultInt(a.Top, 100)
-			size := defaultInt(a.PageSize, adminGroupsMaxTop)
-			var (
-				got []pbiclient.AdminGroup
-				res AdminListWorkspacesResult
-			)
-			// One more than the limit is asked for, so that hasMore is known without a request
-			// that could come back empty.
-			for len(got) <= limit {
-				n := min(size, limit+1-len(got))
-				page, err := d.Client.AdminListGroups(ctx, pbiclient.AdminQuery{Top: n, Skip: a.Skip + len(got), Filter: a.Filter, Expand: a.Expand})
-				res.Requests++
-				var ae *pbiclient.APIError
-				if err != nil && len(got) > 0 && errors.As(err, &ae) && ae.StatusCode == http.StatusTooManyRequests {
-					// What was read is kept: the caller resumes from nextSkip once the wait is over,
-					// instead of reading (and spending quota on) the same pages again.
-					res.Note = fmt.Sprintf("Power BI throttled the listing after %d workspaces; call again with skip = nextSkip after %d seconds.",
-						len(got), int(ae.RetryAfter.Seconds()+0.5))
-					break
-				}
-				if err != nil {
-					return AdminListWorkspacesResult{}, err
-				}
-				got = append(got, page...)
-				if len(page) < n {
-					break
-				}
-			}
-			items, p := pagedOne(got, limit, a.Skip)
-			if res.Note != "" {
-				p = Page{Count: len(items), HasMore: true, NextSkip: a.Skip + len(items)}
-			}
-			res.Page = p
-			res.Workspaces = make([]AdminWorkspace, 0, len(items))
-			for _, g := range items {
-				res.Workspaces = append(res.Workspaces, adminWorkspaceOf(g))
-			}
-			return res, nil
-		}),
-	}, {
-		Toolset: "admin",
-		Definition: mcp.NewTool("admin_get_workspace",
+			annotations("List all workspaces of the tenant (admin)", true, false, true))),
+		tool(d, "admin", "get the workspace", adminGetWorkspace, mcp.NewTool("admin_get_workspace",
 			mcp.WithDescription("Get one workspace of the tenant as an administrator (GET admin/groups/{id}), with its type, state, capacity and, "+
 				"with expand, its users, reports, dashboards, semantic models, dataflows and workbooks. Works for workspaces the caller is not a member of."+adminNote),
-			annotations("Get any workspace (admin)", true, false, true),
-			inputSchema[adminWorkspaceArgs](),
-			outputSchema[AdminWorkspaceResult](),
-		),
-		Handler: handle("get the workspace", func(ctx context.Context, _ mcp.CallToolRequest, a adminWorkspaceArgs) (AdminWorkspaceResult, error) {
-			ref, err := resolveAdminWorkspace(ctx, d.Client, a.Workspace)
-			if err != nil {
-				return AdminWorkspaceResult{}, err
-			}
-			g, err := d.Client.AdminGetGroup(ctx, ref.ID, a.Expand)
-			if err != nil {
-				return AdminWorkspaceResult{}, err
-			}
-			return AdminWorkspaceResult{Workspace: adminWorkspaceOf(g)}, nil
-		}),
-	}, {
-		Toolset: "admin",
-		Definition: mcp.NewTool("admin_list_workspace_users",
+			annotations("Get any workspace (admin)", true, false, true))),
+		tool(d, "admin", "list the workspace's users", adminListWorkspaceUsers, mcp.NewTool("admin_list_workspace_users",
 			mcp.WithDescription("List who has access to any workspace of the tenant, as an administrator (GET admin/groups/{id}/users): users, groups and "+
 				"service principals with their role and Entra object id (graphId). Use it to audit access or find who to ask about a workspace."+adminNote),
-			annotations("List any workspace's users (admin)", true, false, true),
-			inputSchema[adminWorkspaceUsersArgs](),
-			outputSchema[AdminWorkspaceUsersResult](),
-		),
-		Handler: handle("list the workspace's users", func(ctx context.Context, _ mcp.CallToolRequest, a adminWorkspaceUsersArgs) (AdminWorkspaceUsersResult, error) {
-			ref, err := resolveAdminWorkspace(ctx, d.Client, a.Workspace)
-			if err != nil {
-				return AdminWorkspaceUsersResult{}, err
-			}
-			users, err := d.Client.AdminListGroupUsers(ctx, ref.ID)
-			if err != nil {
-				return AdminWorkspaceUsersResult{}, err
-			}
-			res := AdminWorkspaceUsersResult{Workspace: ref, Users: make([]AdminUser, 0, len(users))}
-			for _, u := range users {
-				res.Users = append(res.Users, adminUserOf(u))
-			}
-			return res, nil
-		}),
-	}, {
-		Toolset: "admin",
-		Definition: mcp.NewTool("admin_list_datasets",
+			annotations("List any workspace's users (admin)", true, false, true))),
+		tool(d, "admin", "list the tenant's semantic models", adminListDatasets, mcp.NewTool("admin_list_datasets",
 			mcp.WithDescription("List the semantic models (datasets) of the whole tenant as an administrator (GET admin/datasets), with their workspace, owner "+
 				"(configuredBy) and storage mode. Power BI allows 5 such requests a minute and 50 an hour per tenant: filter on the server "+
 				"instead of paging through everything. Paged: when hasMore is true, call again with skip = nextSkip."+adminNote),
-			annotations("List all semantic models of the tenant (admin)", true, false, true),
-			inputSchema[adminListDatasetsArgs](),
-			outputSchema[AdminListDatasetsResult](),
-		),
-		Handler: handle("list the tenant's semantic models", func(ctx context.Context, _ mcp.CallToolRequest, a adminListDatasetsArgs) (AdminListDatasetsResult, error) {
-			top := defaultInt(a.Top, 100)
-			all, err := d.Client.AdminListDatasets(ctx, pbiclient.AdminQuery{Top: top + 1, Skip: a.Skip, Filter: a.Filter})
-			if err != nil {
-				return AdminListDatasetsResult{}, err
-			}
-			items, p := pagedOne(all, top, a.Skip)
-			res := AdminListDatasetsResult{Datasets: make([]AdminDataset, 0, len(items)), Page: p}
-			for _, x := range items {
-				res.Datasets = append(res.Datasets, AdminDataset{ID: x.ID, Name: x.Name, WorkspaceID: x.WorkspaceID, ConfiguredBy: x.ConfiguredBy,
-					IsRefreshable: x.IsRefreshable, TargetStorageMode: x.TargetStorageMode, CreatedDate: x.CreatedDate, AddRowsAPIEnabled: x.AddRowsAPIEnabled})
-			}
-			return res, nil
-		}),
-	}, {
-		Toolset: "admin",
-		Definition: mcp.NewTool("admin_list_reports",
+			annotations("List all semantic models of the tenant (admin)", true, false, true))),
+		tool(d, "admin", "list the tenant's reports", adminListReports, mcp.NewTool("admin_list_reports",
 			mcp.WithDescription("List the reports of the whole tenant as an administrator (GET admin/reports), with their workspace, semantic model and type "+
 				"(PowerBIReport or PaginatedReport). Power BI allows 5 such requests a minute and 50 an hour per tenant: filter on the server. "+
 				"Paged: when hasMore is true, call again with skip = nextSkip."+adminNote),
-			annotations("List all reports of the tenant (admin)", true, false, true),
-			inputSchema[adminListReportsArgs](),
-			outputSchema[AdminListReportsResult](),
-		),
-		Handler: handle("list the tenant's reports", func(ctx context.Context, _ mcp.CallToolRequest, a adminListReportsArgs) (AdminListReportsResult, error) {
-			top := defaultInt(a.Top, 100)
-			all, err := d.Client.AdminListReports(ctx, pbiclient.AdminQuery{Top: top + 1, Skip: a.Skip, Filter: a.Filter})
-			if err != nil {
-				return AdminListReportsResult{}, err
-			}
-			items, p := pagedOne(all, top, a.Skip)
-			res := AdminListReportsResult{Reports: make([]AdminReport, 0, len(items)), Page: p}
-			for _, x := range items {
-				res.Reports = append(res.Reports, AdminReport{ID: x.ID, Name: x.Name, WorkspaceID: x.WorkspaceID,
-					DatasetID: x.DatasetID, ReportType: x.ReportType, WebURL: x.WebURL})
-			}
-			return res, nil
-		}),
-	}, {
-		Toolset: "admin",
-		Definition: mcp.NewTool("admin_list_dashboards",
+			annotations("List all reports of the tenant (admin)", true, false, true))),
+		tool(d, "admin", "list the tenant's dashboards", adminListDashboards, mcp.NewTool("admin_list_dashboards",
 			mcp.WithDescription("List the dashboards of the whole tenant as an administrator (GET admin/dashboards), with their workspace. "+
 				"Power BI allows 5 such requests a minute and 50 an hour per tenant: filter on the server. "+
 				"Paged: when hasMore is true, call again with skip = nextSkip."+adminNote),
-			annotations("List all dashboards of the tenant (admin)", true, false, true),
-			inputSchema[adminListDashboardsArgs](),
-			outputSchema[AdminListDashboardsResult](),
-		),
-		Handler: handle("list the tenant's dashboards", func(ctx context.Context, _ mcp.CallToolRequest, a adminListDashboardsArgs) (AdminListDashboardsResult, error) {
-			top := defaultInt(a.Top, 100)
-			all, err := d.Client.AdminListDashboards(ctx, pbiclient.AdminQuery{Top: top + 1, Skip: a.Skip, Filter: a.Filter})
-			if err != nil {
-				return AdminListDashboardsResult{}, err
-			}
-			items, p := pagedOne(all, top, a.Skip)
-			res := AdminListDashboardsResult{Dashboards: make([]AdminDashboard, 0, len(items)), Page: p}
-			for _, x := range items {
-				res.Dashboards = append(res.Dashboards, AdminDashboard{ID: x.ID, DisplayName: x.DisplayName,
-					WorkspaceID: x.WorkspaceID, IsReadOnly: x.IsReadOnly, WebURL: x.WebURL})
-			}
-			return res, nil
-		}),
-	}, {
-		Toolset: "admin",
-		Definition: mcp.NewTool("admin_list_apps",
+			annotations("List all dashboards of the tenant (admin)", true, false, true))),
+		tool(d, "admin", "list the tenant's apps", adminListApps, mcp.NewTool("admin_list_apps",
 			mcp.WithDescription("List the Power BI apps published in the whole tenant as an administrator (GET admin/apps), with the workspace each is "+
 				"published from. Unlike list_apps this works for a service principal. 200 requests an hour per tenant. "+
 				"Paged: when hasMore is true, call again with skip = nextSkip."+adminNote),
-			annotations("List all apps of the tenant (admin)", true, false, true),
-			inputSchema[adminPageArgs](),
-			outputSchema[AdminListAppsResult](),
-		),
-		Handler: handle("list the tenant's apps", func(ctx context.Context, _ mcp.CallToolRequest, a adminPageArgs) (AdminListAppsResult, error) {
-			top := defaultInt(a.Top, 100)
-			all, err := d.Client.AdminListApps(ctx, top+1, a.Skip)
-			if err != nil {
-				return AdminListAppsResult{}, err
-			}
-			items, p := pagedOne(all, top, a.Skip)
-			res := AdminListAppsResult{Apps: make([]AdminApp, 0, len(items)), Page: p}
-			for _, x := range items {
-				res.Apps = append(res.Apps, AdminApp{App: appOf(x.App), WorkspaceID: x.WorkspaceID})
-			}
-			return res, nil
-		}),
-	}, {
-		Toolset: "admin",
-		Definition: mcp.NewTool("admin_list_capacities",
+			annotations("List all apps of the tenant (admin)", true, false, true))),
+		tool(d, "admin", "list the tenant's capacities", adminListCapacities, mcp.NewTool("admin_list_capacities",
 			mcp.WithDescription("List the capacities of the tenant as an administrator (GET admin/capacities): SKU (P1, F64, A1...), state, region, "+
 				"admins and, with include_tenant_key, the customer-managed encryption key. 200 requests an hour per tenant."+adminNote),
-			annotations("List the tenant's capacities (admin)", true, false, true),
-			inputSchema[adminCapacitiesArgs](),
-			outputSchema[AdminListCapacitiesResult](),
-		),
-		Handler: handle("list the tenant's capacities", func(ctx context.Context, _ mcp.CallToolRequest, a adminCapacitiesArgs) (AdminListCapacitiesResult, error) {
-			caps, err := d.Client.AdminListCapacities(ctx, a.IncludeTenantKey)
-			if err != nil {
-				return AdminListCapacitiesResult{}, err
-			}
-			res := AdminListCapacitiesResult{Capacities: make([]AdminCapacity, 0, len(caps)), Count: len(caps)}
-			for _, c := range caps {
-				ac := AdminCapacity{ID: c.ID, DisplayName: c.DisplayName, SKU: c.SKU, State: c.State, Region: c.Region,
-					Admins: c.Admins, TenantKeyID: c.TenantKeyID}
-				if k := c.TenantKey; k != nil {
-					ac.TenantKey = &struct {
-						ID                    string `json:"id"`
-						Name                  string `json:"name,omitempty"`
-						KeyVaultKeyIdentifier string `json:"keyVaultKeyIdentifier,omitempty"`
-						IsDefault             bool   `json:"isDefault"`
-					}{k.ID, k.Name, k.KeyVaultKeyIdentifier, k.IsDefault}
-				}
-				res.Capacities = append(res.Capacities, ac)
-			}
-			return res, nil
-		}),
-	}, {
-		Toolset: "admin",
-		Definition: mcp.NewTool("admin_list_refreshables",
+			annotations("List the tenant's capacities (admin)", true, false, true))),
+		tool(d, "admin", "list the refreshables", adminListRefreshables, mcp.NewTool("admin_list_refreshables",
 			mcp.WithDescription("List the refreshable semantic models on the tenant's capacities with their refresh statistics as an administrator "+
 				"(GET admin/capacities/refreshables): refreshes and failures over the reported period, average and median duration, refreshes per day, "+
 				"the latest refresh and its status. Use it to find failing or slow refreshes across the tenant. Covers Premium, Embedded and Fabric "+
 				"capacities only. 200 requests an hour per tenant. Paged: when hasMore is true, call again with skip = nextSkip."+adminNote),
-			annotations("List refreshables on capacities (admin)", true, false, true),
-			inputSchema[adminRefreshablesArgs](),
-			outputSchema[AdminListRefreshablesResult](),
-		),
-		Handler: handle("list the refreshables", func(ctx context.Context, _ mcp.CallToolRequest, a adminRefreshablesArgs) (AdminListRefreshablesResult, error) {
-			top := defaultInt(a.Top, 100)
-			all, err := d.Client.AdminListRefreshables(ctx, pbiclient.AdminQuery{Top: top + 1, Skip: a.Skip, Filter: a.Filter, Expand: a.Expand})
-			if err != nil {
-				return AdminListRefreshablesResult{}, err
-			}
-			items, p := pagedOne(all, top, a.Skip)
-			res := AdminListRefreshablesResult{Refreshables: make([]AdminRefreshable, 0, len(items)), Page: p}
-			for _, x := range items {
-				r := AdminRefreshable{ID: x.ID, Name: x.Name, Kind: x.Kind, StartTime: x.StartTime, EndTime: x.EndTime,
-					RefreshCount: x.RefreshCount, RefreshFailures: x.RefreshFailures, AverageDuration: x.AverageDuration,
-					MedianDuration: x.MedianDuration, RefreshesPerDay: x.RefreshesPerDay, ConfiguredBy: x.ConfiguredBy}
-				if x.LastRefresh != nil {
-					r.LastStatus, r.LastStartTime = x.LastRefresh.Status, x.LastRefresh.StartTime
-				}
-				if x.RefreshSchedule != nil {
-					r.ScheduleEnabled = &x.RefreshSchedule.Enabled
-				}
-				if x.Capacity != nil {
-					r.CapacityID, r.CapacityName = x.Capacity.ID, x.Capacity.DisplayName
-				}
-				if x.Group != nil {
-					r.WorkspaceID, r.WorkspaceName = x.Group.ID, x.Group.Name
-				}
-				res.Refreshables = append(res.Refreshables, r)
-			}
-			return res, nil
-		}),
-	}}
+			annotations("List refreshables on capacities (admin)", true, false, true))),
+	}
+}
+
+// adminListWorkspaces is admin_list_workspaces.
+func adminListWorkspaces(ctx context.Context, d Deps, a adminListWorkspacesArgs) (AdminListWorkspacesResult, error) {
+	limit := defaultInt(a.Top, 100)
+	size := defaultInt(a.PageSize, adminGroupsMaxTop)
+	var (
+		got []pbiclient.AdminGroup
+		res AdminListWorkspacesResult
+	)
+	// One more than the limit is asked for, so that hasMore is known without a request
+	// that could come back empty.
+	for len(got) <= limit {
+		n := min(size, limit+1-len(got))
+		page, err := d.Client.AdminListGroups(ctx, pbiclient.AdminQuery{Top: n, Skip: a.Skip + len(got), Filter: a.Filter, Expand: a.Expand})
+		res.Requests++
+		var ae *pbiclient.APIError
+		if err != nil && len(got) > 0 && errors.As(err, &ae) && ae.StatusCode == http.StatusTooManyRequests {
+			// What was read is kept: the caller resumes from nextSkip once the wait is over,
+			// instead of reading (and spending quota on) the same pages again.
+			res.Note = fmt.Sprintf("Power BI throttled the listing after %d workspaces; call again with skip = nextSkip after %d seconds.",
+				len(got), int(ae.RetryAfter.Seconds()+0.5))
+			break
+		}
+		if err != nil {
+			return AdminListWorkspacesResult{}, err
+		}
+		got = append(got, page...)
+		if len(page) < n {
+			break
+		}
+	}
+	items, p := pagedOne(got, limit, a.Skip)
+	if res.Note != "" {
+		p = Page{Count: len(items), HasMore: true, NextSkip: a.Skip + len(items)}
+	}
+	res.Page = p
+	res.Workspaces = make([]AdminWorkspace, 0, len(items))
+	for _, g := range items {
+		res.Workspaces = append(res.Workspaces, adminWorkspaceOf(g))
+	}
+	return res, nil
+}
+
+// adminGetWorkspace is admin_get_workspace.
+func adminGetWorkspace(ctx context.Context, d Deps, a adminWorkspaceArgs) (AdminWorkspaceResult, error) {
+	ref, err := resolveAdminWorkspace(ctx, d.Client, a.Workspace)
+	if err != nil {
+		return AdminWorkspaceResult{}, err
+	}
+	g, err := d.Client.AdminGetGroup(ctx, ref.ID, a.Expand)
+	if err != nil {
+		return AdminWorkspaceResult{}, err
+	}
+	return AdminWorkspaceResult{Workspace: adminWorkspaceOf(g)}, nil
+}
+
+// adminListWorkspaceUsers is admin_list_workspace_users.
+func adminListWorkspaceUsers(ctx context.Context, d Deps, a adminWorkspaceUsersArgs) (AdminWorkspaceUsersResult, error) {
+	ref, err := resolveAdminWorkspace(ctx, d.Client, a.Workspace)
+	if err != nil {
+		return AdminWorkspaceUsersResult{}, err
+	}
+	users, err := d.Client.AdminListGroupUsers(ctx, ref.ID)
+	if err != nil {
+		return AdminWorkspaceUsersResult{}, err
+	}
+	res := AdminWorkspaceUsersResult{Workspace: ref, Users: make([]AdminUser, 0, len(users))}
+	for _, u := range users {
+		res.Users = append(res.Users, adminUserOf(u))
+	}
+	return res, nil
+}
+
+// adminListDatasets is admin_list_datasets.
+func adminListDatasets(ctx context.Context, d Deps, a adminListDatasetsArgs) (AdminListDatasetsResult, error) {
+	top := defaultInt(a.Top, 100)
+	all, err := d.Client.AdminListDatasets(ctx, pbiclient.AdminQuery{Top: top + 1, Skip: a.Skip, Filter: a.Filter})
+	if err != nil {
+		return AdminListDatasetsResult{}, err
+	}
+	items, p := pagedOne(all, top, a.Skip)
+	res := AdminListDatasetsResult{Datasets: make([]AdminDataset, 0, len(items)), Page: p}
+	for _, x := range items {
+		res.Datasets = append(res.Datasets, AdminDataset{ID: x.ID, Name: x.Name, WorkspaceID: x.WorkspaceID, ConfiguredBy: x.ConfiguredBy,
+			IsRefreshable: x.IsRefreshable, TargetStorageMode: x.TargetStorageMode, CreatedDate: x.CreatedDate, AddRowsAPIEnabled: x.AddRowsAPIEnabled})
+	}
+	return res, nil
+}
+
+// adminListReports is admin_list_reports.
+func adminListReports(ctx context.Context, d Deps, a adminListReportsArgs) (AdminListReportsResult, error) {
+	top := defaultInt(a.Top, 100)
+	all, err := d.Client.AdminListReports(ctx, pbiclient.AdminQuery{Top: top + 1, Skip: a.Skip, Filter: a.Filter})
+	if err != nil {
+		return AdminListReportsResult{}, err
+	}
+	items, p := pagedOne(all, top, a.Skip)
+	res := AdminListReportsResult{Reports: make([]AdminReport, 0, len(items)), Page: p}
+	for _, x := range items {
+		res.Reports = append(res.Reports, AdminReport{ID: x.ID, Name: x.Name, WorkspaceID: x.WorkspaceID,
+			DatasetID: x.DatasetID, ReportType: x.ReportType, WebURL: x.WebURL})
+	}
+	return res, nil
+}
+
+// adminListDashboards is admin_list_dashboards.
+func adminListDashboards(ctx context.Context, d Deps, a adminListDashboardsArgs) (AdminListDashboardsResult, error) {
+	top := defaultInt(a.Top, 100)
+	all, err := d.Client.AdminListDashboards(ctx, pbiclient.AdminQuery{Top: top + 1, Skip: a.Skip, Filter: a.Filter})
+	if err != nil {
+		return AdminListDashboardsResult{}, err
+	}
+	items, p := pagedOne(all, top, a.Skip)
+	res := AdminListDashboardsResult{Dashboards: make([]AdminDashboard, 0, len(items)), Page: p}
+	for _, x := range items {
+		res.Dashboards = append(res.Dashboards, AdminDashboard{ID: x.ID, DisplayName: x.DisplayName,
+			WorkspaceID: x.WorkspaceID, IsReadOnly: x.IsReadOnly, WebURL: x.WebURL})
+	}
+	return res, nil
+}
+
+// adminListApps is admin_list_apps.
+func adminListApps(ctx context.Context, d Deps, a adminPageArgs) (AdminListAppsResult, error) {
+	top := defaultInt(a.Top, 100)
+	all, err := d.Client.AdminListApps(ctx, top+1, a.Skip)
+	if err != nil {
+		return AdminListAppsResult{}, err
+	}
+	items, p := pagedOne(all, top, a.Skip)
+	res := AdminListAppsResult{Apps: make([]AdminApp, 0, len(items)), Page: p}
+	for _, x := range items {
+		res.Apps = append(res.Apps, AdminApp{App: appOf(x.App), WorkspaceID: x.WorkspaceID})
+	}
+	return res, nil
+}
+
+// adminListCapacities is admin_list_capacities.
+func adminListCapacities(ctx context.Context, d Deps, a adminCapacitiesArgs) (AdminListCapacitiesResult, error) {
+	caps, err := d.Client.AdminListCapacities(ctx, a.IncludeTenantKey)
+	if err != nil {
+		return AdminListCapacitiesResult{}, err
+	}
+	res := AdminListCapacitiesResult{Capacities: make([]AdminCapacity, 0, len(caps)), Count: len(caps)}
+	for _, c := range caps {
+		ac := AdminCapacity{ID: c.ID, DisplayName: c.DisplayName, SKU: c.SKU, State: c.State, Region: c.Region,
+			Admins: c.Admins, TenantKeyID: c.TenantKeyID}
+		if k := c.TenantKey; k != nil {
+			ac.TenantKey = &struct {
+				ID                    string `json:"id"`
+				Name                  string `json:"name,omitempty"`
+				KeyVaultKeyIdentifier string `json:"keyVaultKeyIdentifier,omitempty"`
+				IsDefault             bool   `json:"isDefault"`
+			}{k.ID, k.Name, k.KeyVaultKeyIdentifier, k.IsDefault}
+		}
+		res.Capacities = append(res.Capacities, ac)
+	}
+	return res, nil
+}
+
+// adminListRefreshables is admin_list_refreshables.
+func adminListRefreshables(ctx context.Context, d Deps, a adminRefreshablesArgs) (AdminListRefreshablesResult, error) {
+	top := defaultInt(a.Top, 100)
+	all, err := d.Client.AdminListRefreshables(ctx, pbiclient.AdminQuery{Top: top + 1, Skip: a.Skip, Filter: a.Filter, Expand: a.Expand})
+	if err != nil {
+		return AdminListRefreshablesResult{}, err
+	}
+	items, p := pagedOne(all, top, a.Skip)
+	res := AdminListRefreshablesResult{Refreshables: make([]AdminRefreshable, 0, len(items)), Page: p}
+	for _, x := range items {
+		r := AdminRefreshable{ID: x.ID, Name: x.Name, Kind: x.Kind, StartTime: x.StartTime, EndTime: x.EndTime,
+			RefreshCount: x.RefreshCount, RefreshFailures: x.RefreshFailures, AverageDuration: x.AverageDuration,
+			MedianDuration: x.MedianDuration, RefreshesPerDay: x.RefreshesPerDay, ConfiguredBy: x.ConfiguredBy}
+		if x.LastRefresh != nil {
+			r.LastStatus, r.LastStartTime = x.LastRefresh.Status, x.LastRefresh.StartTime
+		}
+		if x.RefreshSchedule != nil {
+			r.ScheduleEnabled = &x.RefreshSchedule.Enabled
+		}
+		if x.Capacity != nil {
+			r.CapacityID, r.CapacityName = x.Capacity.ID, x.Capacity.DisplayName
+		}
+		if x.Group != nil {
+			r.WorkspaceID, r.WorkspaceName = x.Group.ID, x.Group.Name
+		}
+		res.Refreshables = append(res.Refreshables, r)
+	}
+	return res, nil
 }

@@ -205,101 +205,91 @@ type ScanWorkspacesResult struct {
 }
 
 func adminAuditTools(d Deps) []Tool {
-	return []Tool{{
-		Toolset:     "admin",
-		LongRunning: true,
-		Definition: mcp.NewTool("admin_get_activity_events",
+	return []Tool{
+		tool(d, "admin", "read the activity log", adminGetActivityEvents, mcp.NewTool("admin_get_activity_events",
 			mcp.WithDescription("Read the tenant's Power BI activity log (audit events: who viewed, exported, shared, refreshed or changed what, when) for a time window within ONE UTC day, "+
 				"optionally only one activity (e.g. ViewReport, ExportReport) and/or one user. Events appear 30-60 minutes after they happen and are kept 30 days. "+
 				"Returns at most limit events (default 1000); when truncated is true, call again with continuation_token = continuationToken to resume exactly after the last event returned. "+
 				"Each call reads the log in pages (usually one per hour of the window) and every page counts against Power BI's limit of 200 requests an hour."+adminAccess),
-			annotations("Read the activity log", true, false, true),
-			inputSchema[activityEventsArgs](),
-			outputSchema[ActivityEventsResult](),
-		),
-		Handler: handle("read the activity log", func(ctx context.Context, req mcp.CallToolRequest, a activityEventsArgs) (ActivityEventsResult, error) {
-			var (
-				at  activityResume
-				err error
-			)
-			if a.ContinuationToken != "" {
-				at, err = decodeActivityResume(a.ContinuationToken)
-			} else {
-				at, err = newActivityResume(a)
-			}
-			if err != nil {
-				return ActivityEventsResult{}, err
-			}
-			return getActivityEvents(ctx, d.Client, at, defaultInt(a.Limit, defaultActivityLimit), progressReporter(ctx, req))
-		}),
-	}, {
-		Toolset: "admin",
-		Definition: mcp.NewTool("admin_modified_workspaces",
+			annotations("Read the activity log", true, false, true))).followsJobs(),
+		tool(d, "admin", "list modified workspaces", adminModifiedWorkspaces, mcp.NewTool("admin_modified_workspaces",
 			mcp.WithDescription("List the ids of the workspaces in the tenant that changed since a moment 30 minutes to 30 days ago (or every workspace, without modified_since), "+
 				"to choose what admin_scan_workspaces should scan. Power BI allows 30 of these requests an hour, and each call makes one, paging included."+adminAccess),
-			annotations("List modified workspaces", true, false, true),
-			inputSchema[modifiedWorkspacesArgs](),
-			outputSchema[ModifiedWorkspacesResult](),
-		),
-		Handler: handle("list modified workspaces", func(ctx context.Context, _ mcp.CallToolRequest, a modifiedWorkspacesArgs) (ModifiedWorkspacesResult, error) {
-			q := pbiclient.ModifiedWorkspacesQuery{ExcludePersonalWorkspaces: a.ExcludePersonalWorkspaces, ExcludeInactiveWorkspaces: a.ExcludeInactiveWorkspaces}
-			if a.ModifiedSince != "" {
-				t, err := time.Parse(time.RFC3339Nano, a.ModifiedSince)
-				if err != nil {
-					return ModifiedWorkspacesResult{}, userErrorf("modified_since must be an ISO 8601 date-time such as 2026-01-15T08:00:00Z.")
-				}
-				if ago := time.Since(t); ago < 30*time.Minute || ago > 30*24*time.Hour {
-					return ModifiedWorkspacesResult{}, userErrorf("modified_since must be between 30 minutes and 30 days ago (it is %s ago). Omit it to list every workspace.", ago.Round(time.Minute))
-				}
-				q.Since = t
-			}
-			ids, err := d.Client.ModifiedWorkspaces(ctx, q)
-			if err != nil {
-				return ModifiedWorkspacesResult{}, err
-			}
-			items, page := pageOf(ids, defaultInt(a.Top, 1000), a.Skip)
-			res := ModifiedWorkspacesResult{Workspaces: make([]ModifiedWorkspace, 0, len(items)), Page: page}
-			for _, id := range items {
-				res.Workspaces = append(res.Workspaces, ModifiedWorkspace{ID: id})
-			}
-			return res, nil
-		}),
-	}, {
-		Toolset:     "admin",
-		LongRunning: true,
-		Definition: mcp.NewTool("admin_scan_workspaces",
+			annotations("List modified workspaces", true, false, true))),
+		tool(d, "admin", "scan the workspaces", adminScanWorkspaces, mcp.NewTool("admin_scan_workspaces",
 			mcp.WithDescription("Scan workspaces with Power BI's metadata scanner and return what they hold: reports, dashboards, semantic models with their tables, columns and measures "+
 				"(with DAX expressions), and optionally lineage, data source details and who has access. Works on any workspace in the tenant, without being a member. "+
 				"Runs scans of up to 100 workspaces, at most 16 at a time (Power BI's limit), and waits for them, sending progress notifications; a scan usually takes seconds to minutes. "+
 				"Power BI allows 500 scans an hour. Use admin_modified_workspaces to find the workspaces to scan. "+
 				"Models' tables and expressions also need the tenant settings 'Enhance admin APIs responses with detailed metadata' and '... with DAX and mashup expressions'."+adminAccess),
-			annotations("Scan workspaces' metadata", true, false, true),
-			inputSchema[scanWorkspacesArgs](),
-			outputSchema[ScanWorkspacesResult](),
-		),
-		Handler: handle("scan the workspaces", func(ctx context.Context, req mcp.CallToolRequest, a scanWorkspacesArgs) (ScanWorkspacesResult, error) {
-			for _, id := range a.Workspaces {
-				if !guidPattern.MatchString(id) {
-					return ScanWorkspacesResult{}, userErrorf("%q is not a workspace id: the scanner takes workspace ids (GUIDs), as list_workspaces or admin_modified_workspaces return them.", id)
-				}
-			}
-			perScan := defaultInt(a.WorkspacesPerScan, pbiclient.MaxWorkspacesPerScan)
-			scans := (len(a.Workspaces) + perScan - 1) / perScan
-			report := progressReporter(ctx, req)
-			report(0, float64(scans), fmt.Sprintf("starting %d scans", scans))
-			got, err := d.Client.ScanWorkspaces(ctx, a.Workspaces, perScan, pbiclient.ScanOptions{
-				Lineage: a.Lineage, DatasourceDetails: a.DatasourceDetails, ArtifactUsers: a.ArtifactUsers,
-				DatasetSchema: a.DatasetSchema, DatasetExpressions: a.DatasetExpressions,
-			}, func(p pbiclient.ScanProgress) {
-				report(float64(p.ScansDone), float64(p.Scans), fmt.Sprintf("%d of %d scans done", p.ScansDone, p.Scans))
-			})
-			if err != nil {
-				return ScanWorkspacesResult{}, err
-			}
-			if got.Workspaces == nil {
-				got.Workspaces = []pbiclient.ScanWorkspace{}
-			}
-			return ScanWorkspacesResult{Workspaces: got.Workspaces, Count: len(got.Workspaces), Scans: scans}, nil
-		}),
-	}}
+			annotations("Scan workspaces' metadata", true, false, true))).followsJobs(),
+	}
+}
+
+// adminGetActivityEvents is admin_get_activity_events.
+func adminGetActivityEvents(ctx context.Context, d Deps, a activityEventsArgs) (ActivityEventsResult, error) {
+	var (
+		at  activityResume
+		err error
+	)
+	if a.ContinuationToken != "" {
+		at, err = decodeActivityResume(a.ContinuationToken)
+	} else {
+		at, err = newActivityResume(a)
+	}
+	if err != nil {
+		return ActivityEventsResult{}, err
+	}
+	return getActivityEvents(ctx, d.Client, at, defaultInt(a.Limit, defaultActivityLimit), progressOf(ctx))
+}
+
+// adminModifiedWorkspaces is admin_modified_workspaces.
+func adminModifiedWorkspaces(ctx context.Context, d Deps, a modifiedWorkspacesArgs) (ModifiedWorkspacesResult, error) {
+	q := pbiclient.ModifiedWorkspacesQuery{ExcludePersonalWorkspaces: a.ExcludePersonalWorkspaces, ExcludeInactiveWorkspaces: a.ExcludeInactiveWorkspaces}
+	if a.ModifiedSince != "" {
+		t, err := time.Parse(time.RFC3339Nano, a.ModifiedSince)
+		if err != nil {
+			return ModifiedWorkspacesResult{}, userErrorf("modified_since must be an ISO 8601 date-time such as 2026-01-15T08:00:00Z.")
+		}
+		if ago := time.Since(t); ago < 30*time.Minute || ago > 30*24*time.Hour {
+			return ModifiedWorkspacesResult{}, userErrorf("modified_since must be between 30 minutes and 30 days ago (it is %s ago). Omit it to list every workspace.", ago.Round(time.Minute))
+		}
+		q.Since = t
+	}
+	ids, err := d.Client.ModifiedWorkspaces(ctx, q)
+	if err != nil {
+		return ModifiedWorkspacesResult{}, err
+	}
+	items, page := pageOf(ids, defaultInt(a.Top, 1000), a.Skip)
+	res := ModifiedWorkspacesResult{Workspaces: make([]ModifiedWorkspace, 0, len(items)), Page: page}
+	for _, id := range items {
+		res.Workspaces = append(res.Workspaces, ModifiedWorkspace{ID: id})
+	}
+	return res, nil
+}
+
+// adminScanWorkspaces is admin_scan_workspaces.
+func adminScanWorkspaces(ctx context.Context, d Deps, a scanWorkspacesArgs) (ScanWorkspacesResult, error) {
+	for _, id := range a.Workspaces {
+		if !guidPattern.MatchString(id) {
+			return ScanWorkspacesResult{}, userErrorf("%q is not a workspace id: the scanner takes workspace ids (GUIDs), as list_workspaces or admin_modified_workspaces return them.", id)
+		}
+	}
+	perScan := defaultInt(a.WorkspacesPerScan, pbiclient.MaxWorkspacesPerScan)
+	scans := (len(a.Workspaces) + perScan - 1) / perScan
+	report := progressOf(ctx)
+	report(0, float64(scans), fmt.Sprintf("starting %d scans", scans))
+	got, err := d.Client.ScanWorkspaces(ctx, a.Workspaces, perScan, pbiclient.ScanOptions{
+		Lineage: a.Lineage, DatasourceDetails: a.DatasourceDetails, ArtifactUsers: a.ArtifactUsers,
+		DatasetSchema: a.DatasetSchema, DatasetExpressions: a.DatasetExpressions,
+	}, func(p pbiclient.ScanProgress) {
+		report(float64(p.ScansDone), float64(p.Scans), fmt.Sprintf("%d of %d scans done", p.ScansDone, p.Scans))
+	})
+	if err != nil {
+		return ScanWorkspacesResult{}, err
+	}
+	if got.Workspaces == nil {
+		got.Workspaces = []pbiclient.ScanWorkspace{}
+	}
+	return ScanWorkspacesResult{Workspaces: got.Workspaces, Count: len(got.Workspaces), Scans: scans}, nil
 }

@@ -238,158 +238,38 @@ func (a *deployArgs) UnmarshalJSON(b []byte) error {
 const defaultDeployWait = 600
 
 func pipelineTools(d Deps) []Tool {
-	return []Tool{{
-		Toolset: "pipelines",
-		Definition: mcp.NewTool("list_pipelines",
+	return []Tool{
+		tool(d, "pipelines", "list deployment pipelines", listPipelines, mcp.NewTool("list_pipelines",
 			mcp.WithDescription("List the deployment pipelines the caller can access: id, name and description. "+
 				"A deployment pipeline moves reports, semantic models and dashboards from Development to Test to Production workspaces; "+
 				"use get_pipeline or list_pipeline_stages for its stages. "+
 				"Paged: at most top items per call (default 100, at most 1000); when hasMore is true, call again with skip = nextSkip."+pipelineNeeds),
-			annotations("List deployment pipelines", true, false, true),
-			inputSchema[listPipelinesArgs](),
-			outputSchema[ListPipelinesResult](),
-		),
-		Handler: handle("list deployment pipelines", func(ctx context.Context, _ mcp.CallToolRequest, a listPipelinesArgs) (ListPipelinesResult, error) {
-			all, err := d.Client.ListPipelines(ctx)
-			if err != nil {
-				return ListPipelinesResult{}, err
-			}
-			items, page := pageOf(all, defaultInt(a.Top, 100), a.Skip)
-			res := ListPipelinesResult{Pipelines: make([]Pipeline, 0, len(items)), Page: page}
-			for _, p := range items {
-				res.Pipelines = append(res.Pipelines, pipelineOf(p))
-			}
-			return res, nil
-		}),
-	}, {
-		Toolset: "pipelines",
-		Definition: mcp.NewTool("get_pipeline",
+			annotations("List deployment pipelines", true, false, true))),
+		tool(d, "pipelines", "get the deployment pipeline", getPipeline, mcp.NewTool("get_pipeline",
 			mcp.WithDescription("Get one deployment pipeline by id or exact name, with its three stages (0 Development, 1 Test, 2 Production) "+
 				"and the workspace assigned to each, if any."+pipelineNeeds),
-			annotations("Get a deployment pipeline", true, false, true),
-			inputSchema[pipelineArgs](),
-			outputSchema[PipelineResult](),
-		),
-		Handler: handle("get the deployment pipeline", func(ctx context.Context, _ mcp.CallToolRequest, a pipelineArgs) (PipelineResult, error) {
-			ref, err := resolvePipeline(ctx, d.Client, a.Pipeline)
-			if err != nil {
-				return PipelineResult{}, err
-			}
-			p, err := d.Client.GetPipeline(ctx, ref.ID, true)
-			if err != nil {
-				return PipelineResult{}, err
-			}
-			return PipelineResult{Pipeline: pipelineOf(p)}, nil
-		}),
-	}, {
-		Toolset: "pipelines",
-		Definition: mcp.NewTool("list_pipeline_stages",
+			annotations("Get a deployment pipeline", true, false, true))),
+		tool(d, "pipelines", "list the pipeline stages", listPipelineStages, mcp.NewTool("list_pipeline_stages",
 			mcp.WithDescription("List the stages of a deployment pipeline (0 Development, 1 Test, 2 Production) with the workspace assigned to each. "+
 				"A stage without a workspace can receive a deployment only with new_workspace_name in deploy_pipeline_stage."+pipelineNeeds),
-			annotations("List pipeline stages", true, false, true),
-			inputSchema[pipelineArgs](),
-			outputSchema[PipelineStagesResult](),
-		),
-		Handler: handle("list the pipeline stages", func(ctx context.Context, _ mcp.CallToolRequest, a pipelineArgs) (PipelineStagesResult, error) {
-			ref, err := resolvePipeline(ctx, d.Client, a.Pipeline)
-			if err != nil {
-				return PipelineStagesResult{}, err
-			}
-			stages, err := d.Client.ListPipelineStages(ctx, ref.ID)
-			if err != nil {
-				return PipelineStagesResult{}, err
-			}
-			res := PipelineStagesResult{Pipeline: ref, Stages: make([]PipelineStage, 0, len(stages))}
-			for _, s := range stages {
-				res.Stages = append(res.Stages, stageOf(s))
-			}
-			return res, nil
-		}),
-	}, {
-		Toolset: "pipelines",
-		Definition: mcp.NewTool("list_pipeline_stage_artifacts",
+			annotations("List pipeline stages", true, false, true))),
+		tool(d, "pipelines", "list the items of the pipeline stage", listPipelineStageArtifacts, mcp.NewTool("list_pipeline_stage_artifacts",
 			mcp.WithDescription("List the items of one stage of a deployment pipeline: semantic models (datasets), reports, dashboards, dataflows and datamarts, "+
 				"each with the paired item of the previous stage (sourceArtifactId) and of the next stage (targetArtifactId) and when it was last deployed. "+
 				"Use it before deploy_pipeline_stage to see what a deployment will create (no target) or overwrite (a target). "+
 				"Needs at least Contributor on the stage's workspace."+pipelineNeeds),
-			annotations("List the items of a pipeline stage", true, false, true),
-			inputSchema[stageArtifactsArgs](),
-			outputSchema[PipelineStageArtifactsResult](),
-		),
-		Handler: handle("list the items of the pipeline stage", func(ctx context.Context, _ mcp.CallToolRequest, a stageArtifactsArgs) (PipelineStageArtifactsResult, error) {
-			ref, err := resolvePipeline(ctx, d.Client, a.Pipeline)
-			if err != nil {
-				return PipelineStageArtifactsResult{}, err
-			}
-			stage, err := pipelineStage(ctx, d.Client, ref.ID, a.Stage)
-			if err != nil {
-				return PipelineStageArtifactsResult{}, err
-			}
-			arts, err := d.Client.ListPipelineStageArtifacts(ctx, ref.ID, a.Stage)
-			if err != nil {
-				return PipelineStageArtifactsResult{}, err
-			}
-			res := PipelineStageArtifactsResult{Pipeline: ref, Stage: stage,
-				Datasets: artifactsOf(arts.Datasets), Reports: artifactsOf(arts.Reports), Dashboards: artifactsOf(arts.Dashboards),
-				Dataflows: artifactsOf(arts.Dataflows), Datamarts: artifactsOf(arts.Datamarts)}
-			res.Count = artifactCount(arts)
-			return res, nil
-		}),
-	}, {
-		Toolset: "pipelines",
-		Definition: mcp.NewTool("list_pipeline_operations",
+			annotations("List the items of a pipeline stage", true, false, true))),
+		tool(d, "pipelines", "list the pipeline deployments", listPipelineOperations, mcp.NewTool("list_pipeline_operations",
 			mcp.WithDescription("List the recent deployments of a deployment pipeline, newest first: status, source and target stage, start and end time. "+
 				"Use get_pipeline_operation for the items of one deployment and their results. "+
 				"Paged: at most top items per call (default 20, at most 100); when hasMore is true, call again with skip = nextSkip."+pipelineNeeds),
-			annotations("List pipeline deployments", true, false, true),
-			inputSchema[listOperationsArgs](),
-			outputSchema[PipelineOperationsResult](),
-		),
-		Handler: handle("list the pipeline deployments", func(ctx context.Context, _ mcp.CallToolRequest, a listOperationsArgs) (PipelineOperationsResult, error) {
-			ref, err := resolvePipeline(ctx, d.Client, a.Pipeline)
-			if err != nil {
-				return PipelineOperationsResult{}, err
-			}
-			all, err := d.Client.ListPipelineOperations(ctx, ref.ID)
-			if err != nil {
-				return PipelineOperationsResult{}, err
-			}
-			items, page := pageOf(all, defaultInt(a.Top, 20), a.Skip)
-			res := PipelineOperationsResult{Pipeline: ref, Operations: make([]PipelineOperation, 0, len(items)), Page: page}
-			for _, o := range items {
-				res.Operations = append(res.Operations, operationOf(o))
-			}
-			return res, nil
-		}),
-	}, {
-		Toolset: "pipelines",
-		Definition: mcp.NewTool("get_pipeline_operation",
+			annotations("List pipeline deployments", true, false, true))),
+		tool(d, "pipelines", "get the pipeline deployment", getPipelineOperation, mcp.NewTool("get_pipeline_operation",
 			mcp.WithDescription("Get one deployment of a deployment pipeline: its status (NotStarted, Executing, Succeeded, Failed), who started it, its note, "+
 				"and one step per item with its result, whether it was new in or overwrote the target stage, and the error of failed steps. "+
 				"Use it to follow a deployment started by deploy_pipeline_stage with wait=false."+pipelineNeeds),
-			annotations("Get a pipeline deployment", true, false, true),
-			inputSchema[operationArgs](),
-			outputSchema[PipelineOperationResult](),
-		),
-		Handler: handle("get the pipeline deployment", func(ctx context.Context, _ mcp.CallToolRequest, a operationArgs) (PipelineOperationResult, error) {
-			ref, err := resolvePipeline(ctx, d.Client, a.Pipeline)
-			if err != nil {
-				return PipelineOperationResult{}, err
-			}
-			op, err := d.Client.GetPipelineOperation(ctx, ref.ID, a.Operation)
-			if err != nil {
-				return PipelineOperationResult{}, err
-			}
-			return PipelineOperationResult{Pipeline: ref, Operation: operationOf(op)}, nil
-		}),
-	}, deployPipelineStageTool(d)}
-}
-
-func deployPipelineStageTool(d Deps) Tool {
-	return Tool{
-		Toolset:     "pipelines",
-		LongRunning: true,
-		Definition: mcp.NewTool("deploy_pipeline_stage",
+			annotations("Get a pipeline deployment", true, false, true))),
+		tool(d, "pipelines", "deploy the pipeline stage", deployPipelineStage, mcp.NewTool("deploy_pipeline_stage",
 			mcp.WithDescription("Deploy every supported item (semantic models, reports, dashboards, dataflows, datamarts) of one stage of a deployment pipeline "+
 				"to the next stage (Development to Test, Test to Production), or with is_backward_deployment to the previous stage, which must then be empty. "+
 				"Items are paired with the target stage's items of the same type and name: paired items are overwritten (needs allow_overwrite_artifact), "+
@@ -400,92 +280,187 @@ func deployPipelineStageTool(d Deps) Tool {
 				"Overwriting items or purging data changes the target workspace irreversibly: ask the user first and pass confirm: true. "+
 				"Needs at least Contributor on both stages' workspaces, pipeline admin and the scope Pipeline.Deploy; "+
 				"deployment pipelines work only with workspaces on Premium, Premium Per User or Fabric capacity."),
-			annotations("Deploy a pipeline stage", false, true, false),
-			inputSchema[deployArgs](),
-			outputSchema[PipelineOperationResult](),
-		),
-		Handler: handle("deploy the pipeline stage", func(ctx context.Context, req mcp.CallToolRequest, a deployArgs) (PipelineOperationResult, error) {
-			ref, err := resolvePipeline(ctx, d.Client, a.Pipeline)
-			if err != nil {
-				return PipelineOperationResult{}, err
-			}
-			target := a.SourceStage + 1
-			if a.IsBackwardDeployment {
-				target = a.SourceStage - 1
-			}
-			if target < 0 || target > 2 {
-				return PipelineOperationResult{}, userErrorf("There is no stage to deploy to from %s in that direction: deploy forward from Development or Test, or backward from Test or Production.",
-					stageName(a.SourceStage))
-			}
-			if a.NewWorkspaceCapacityID != "" && a.NewWorkspaceName == "" {
-				return PipelineOperationResult{}, userErrorf("new_workspace_capacity_id needs new_workspace_name.")
-			}
-			body := pbiclient.DeployAllRequest{SourceStageOrder: a.SourceStage, IsBackwardDeployment: a.IsBackwardDeployment, Note: a.Note,
-				Options: &pbiclient.DeploymentOptions{
-					AllowCreateArtifact: a.AllowCreateArtifact, AllowOverwriteArtifact: a.AllowOverwriteArtifact,
-					AllowOverwriteTargetArtifactLabel: a.AllowOverwriteTargetArtifactLabel, AllowPurgeData: a.AllowPurgeData,
-					AllowSkipTilesWithMissingPrerequisites: a.AllowSkipTilesWithMissingPrerequisites, AllowTakeOver: a.AllowTakeOver,
-				}}
-			if a.NewWorkspaceName != "" {
-				body.NewWorkspace = &pbiclient.PipelineNewWorkspace{Name: a.NewWorkspaceName, CapacityID: a.NewWorkspaceCapacityID}
-			}
-			if a.UpdateAppInTargetWorkspace {
-				body.UpdateAppSettings = &pbiclient.PipelineUpdateAppSettings{UpdateAppInTargetWorkspace: true}
-			}
-
-			// What the deployment will carry: Power BI refuses more than 300 items, and the
-			// confirmation names what gets overwritten.
-			source, err := pipelineStage(ctx, d.Client, ref.ID, a.SourceStage)
-			if err != nil {
-				return PipelineOperationResult{}, err
-			}
-			arts, err := d.Client.ListPipelineStageArtifacts(ctx, ref.ID, a.SourceStage)
-			if err != nil {
-				return PipelineOperationResult{}, err
-			}
-			n := artifactCount(arts)
-			if n > pbiclient.MaxDeployItems {
-				return PipelineOperationResult{}, userErrorf("%s holds %d items; Power BI deploys at most %d per deployment. Nothing was deployed.",
-					stageName(a.SourceStage), n, pbiclient.MaxDeployItems)
-			}
-			if a.AllowOverwriteArtifact || a.AllowPurgeData {
-				targetStage, err := pipelineStage(ctx, d.Client, ref.ID, target)
-				if err != nil {
-					return PipelineOperationResult{}, err
-				}
-				what := fmt.Sprintf("Deploy all %d items of %s (workspace %s) of the pipeline %s (id %s) to %s (workspace %s)",
-					n, stageName(a.SourceStage), source.WorkspaceName, ref.Name, ref.ID, stageName(target), orNone(targetStage.WorkspaceName, a.NewWorkspaceName))
-				if a.AllowOverwriteArtifact {
-					what += ", overwriting the items there that have the same names"
-				}
-				if a.AllowPurgeData {
-					what += ", deleting all data of target semantic models whose schema changed"
-				}
-				if err := confirmed(ctx, a.Confirm, what+"."); err != nil {
-					return PipelineOperationResult{}, err
-				}
-			}
-
-			op, err := d.Client.DeployAll(ctx, ref.ID, body)
-			if err != nil {
-				return PipelineOperationResult{}, err
-			}
-			res := PipelineOperationResult{Pipeline: ref, Operation: operationOf(op),
-				Message: "The deployment started. Follow it with get_pipeline_operation (operation = operation.id)."}
-			if !a.Wait {
-				return res, nil
-			}
-			return waitForDeployment(ctx, d.Client, req, res, defaultInt(a.TimeoutSeconds, defaultDeployWait), n)
-		}),
+			annotations("Deploy a pipeline stage", false, true, false))).followsJobs(),
 	}
+}
+
+// listPipelines is list_pipelines.
+func listPipelines(ctx context.Context, d Deps, a listPipelinesArgs) (ListPipelinesResult, error) {
+	all, err := d.Client.ListPipelines(ctx)
+	if err != nil {
+		return ListPipelinesResult{}, err
+	}
+	items, page := pageOf(all, defaultInt(a.Top, 100), a.Skip)
+	res := ListPipelinesResult{Pipelines: make([]Pipeline, 0, len(items)), Page: page}
+	for _, p := range items {
+		res.Pipelines = append(res.Pipelines, pipelineOf(p))
+	}
+	return res, nil
+}
+
+// getPipeline is get_pipeline.
+func getPipeline(ctx context.Context, d Deps, a pipelineArgs) (PipelineResult, error) {
+	ref, err := resolvePipeline(ctx, d.Client, a.Pipeline)
+	if err != nil {
+		return PipelineResult{}, err
+	}
+	p, err := d.Client.GetPipeline(ctx, ref.ID, true)
+	if err != nil {
+		return PipelineResult{}, err
+	}
+	return PipelineResult{Pipeline: pipelineOf(p)}, nil
+}
+
+// listPipelineStages is list_pipeline_stages.
+func listPipelineStages(ctx context.Context, d Deps, a pipelineArgs) (PipelineStagesResult, error) {
+	ref, err := resolvePipeline(ctx, d.Client, a.Pipeline)
+	if err != nil {
+		return PipelineStagesResult{}, err
+	}
+	stages, err := d.Client.ListPipelineStages(ctx, ref.ID)
+	if err != nil {
+		return PipelineStagesResult{}, err
+	}
+	res := PipelineStagesResult{Pipeline: ref, Stages: make([]PipelineStage, 0, len(stages))}
+	for _, s := range stages {
+		res.Stages = append(res.Stages, stageOf(s))
+	}
+	return res, nil
+}
+
+// listPipelineStageArtifacts is list_pipeline_stage_artifacts.
+func listPipelineStageArtifacts(ctx context.Context, d Deps, a stageArtifactsArgs) (PipelineStageArtifactsResult, error) {
+	ref, err := resolvePipeline(ctx, d.Client, a.Pipeline)
+	if err != nil {
+		return PipelineStageArtifactsResult{}, err
+	}
+	stage, err := pipelineStage(ctx, d.Client, ref.ID, a.Stage)
+	if err != nil {
+		return PipelineStageArtifactsResult{}, err
+	}
+	arts, err := d.Client.ListPipelineStageArtifacts(ctx, ref.ID, a.Stage)
+	if err != nil {
+		return PipelineStageArtifactsResult{}, err
+	}
+	res := PipelineStageArtifactsResult{Pipeline: ref, Stage: stage,
+		Datasets: artifactsOf(arts.Datasets), Reports: artifactsOf(arts.Reports), Dashboards: artifactsOf(arts.Dashboards),
+		Dataflows: artifactsOf(arts.Dataflows), Datamarts: artifactsOf(arts.Datamarts)}
+	res.Count = artifactCount(arts)
+	return res, nil
+}
+
+// listPipelineOperations is list_pipeline_operations.
+func listPipelineOperations(ctx context.Context, d Deps, a listOperationsArgs) (PipelineOperationsResult, error) {
+	ref, err := resolvePipeline(ctx, d.Client, a.Pipeline)
+	if err != nil {
+		return PipelineOperationsResult{}, err
+	}
+	all, err := d.Client.ListPipelineOperations(ctx, ref.ID)
+	if err != nil {
+		return PipelineOperationsResult{}, err
+	}
+	items, page := pageOf(all, defaultInt(a.Top, 20), a.Skip)
+	res := PipelineOperationsResult{Pipeline: ref, Operations: make([]PipelineOperation, 0, len(items)), Page: page}
+	for _, o := range items {
+		res.Operations = append(res.Operations, operationOf(o))
+	}
+	return res, nil
+}
+
+// getPipelineOperation is get_pipeline_operation.
+func getPipelineOperation(ctx context.Context, d Deps, a operationArgs) (PipelineOperationResult, error) {
+	ref, err := resolvePipeline(ctx, d.Client, a.Pipeline)
+	if err != nil {
+		return PipelineOperationResult{}, err
+	}
+	op, err := d.Client.GetPipelineOperation(ctx, ref.ID, a.Operation)
+	if err != nil {
+		return PipelineOperationResult{}, err
+	}
+	return PipelineOperationResult{Pipeline: ref, Operation: operationOf(op)}, nil
+}
+
+// deployPipelineStage is deploy_pipeline_stage.
+func deployPipelineStage(ctx context.Context, d Deps, a deployArgs) (PipelineOperationResult, error) {
+	ref, err := resolvePipeline(ctx, d.Client, a.Pipeline)
+	if err != nil {
+		return PipelineOperationResult{}, err
+	}
+	target := a.SourceStage + 1
+	if a.IsBackwardDeployment {
+		target = a.SourceStage - 1
+	}
+	if target < 0 || target > 2 {
+		return PipelineOperationResult{}, userErrorf("There is no stage to deploy to from %s in that direction: deploy forward from Development or Test, or backward from Test or Production.",
+			stageName(a.SourceStage))
+	}
+	if a.NewWorkspaceCapacityID != "" && a.NewWorkspaceName == "" {
+		return PipelineOperationResult{}, userErrorf("new_workspace_capacity_id needs new_workspace_name.")
+	}
+	body := pbiclient.DeployAllRequest{SourceStageOrder: a.SourceStage, IsBackwardDeployment: a.IsBackwardDeployment, Note: a.Note,
+		Options: &pbiclient.DeploymentOptions{
+			AllowCreateArtifact: a.AllowCreateArtifact, AllowOverwriteArtifact: a.AllowOverwriteArtifact,
+			AllowOverwriteTargetArtifactLabel: a.AllowOverwriteTargetArtifactLabel, AllowPurgeData: a.AllowPurgeData,
+			AllowSkipTilesWithMissingPrerequisites: a.AllowSkipTilesWithMissingPrerequisites, AllowTakeOver: a.AllowTakeOver,
+		}}
+	if a.NewWorkspaceName != "" {
+		body.NewWorkspace = &pbiclient.PipelineNewWorkspace{Name: a.NewWorkspaceName, CapacityID: a.NewWorkspaceCapacityID}
+	}
+	if a.UpdateAppInTargetWorkspace {
+		body.UpdateAppSettings = &pbiclient.PipelineUpdateAppSettings{UpdateAppInTargetWorkspace: true}
+	}
+
+	// What the deployment will carry: Power BI refuses more than 300 items, and the
+	// confirmation names what gets overwritten.
+	source, err := pipelineStage(ctx, d.Client, ref.ID, a.SourceStage)
+	if err != nil {
+		return PipelineOperationResult{}, err
+	}
+	arts, err := d.Client.ListPipelineStageArtifacts(ctx, ref.ID, a.SourceStage)
+	if err != nil {
+		return PipelineOperationResult{}, err
+	}
+	n := artifactCount(arts)
+	if n > pbiclient.MaxDeployItems {
+		return PipelineOperationResult{}, userErrorf("%s holds %d items; Power BI deploys at most %d per deployment. Nothing was deployed.",
+			stageName(a.SourceStage), n, pbiclient.MaxDeployItems)
+	}
+	if a.AllowOverwriteArtifact || a.AllowPurgeData {
+		targetStage, err := pipelineStage(ctx, d.Client, ref.ID, target)
+		if err != nil {
+			return PipelineOperationResult{}, err
+		}
+		what := fmt.Sprintf("Deploy all %d items of %s (workspace %s) of the pipeline %s (id %s) to %s (workspace %s)",
+			n, stageName(a.SourceStage), source.WorkspaceName, ref.Name, ref.ID, stageName(target), orNone(targetStage.WorkspaceName, a.NewWorkspaceName))
+		if a.AllowOverwriteArtifact {
+			what += ", overwriting the items there that have the same names"
+		}
+		if a.AllowPurgeData {
+			what += ", deleting all data of target semantic models whose schema changed"
+		}
+		if err := confirmed(ctx, a.Confirm, what+"."); err != nil {
+			return PipelineOperationResult{}, err
+		}
+	}
+
+	op, err := d.Client.DeployAll(ctx, ref.ID, body)
+	if err != nil {
+		return PipelineOperationResult{}, err
+	}
+	res := PipelineOperationResult{Pipeline: ref, Operation: operationOf(op),
+		Message: "The deployment started. Follow it with get_pipeline_operation (operation = operation.id)."}
+	if !a.Wait {
+		return res, nil
+	}
+	return waitForDeployment(ctx, d.Client, res, defaultInt(a.TimeoutSeconds, defaultDeployWait), n)
 }
 
 // waitForDeployment follows a deployment until it ends or the timeout passes. Running out of
 // time is not a failure: the deployment goes on in Power BI.
-func waitForDeployment(ctx context.Context, c *pbiclient.Client, req mcp.CallToolRequest, res PipelineOperationResult, timeoutSeconds, items int) (PipelineOperationResult, error) {
+func waitForDeployment(ctx context.Context, c *pbiclient.Client, res PipelineOperationResult, timeoutSeconds, items int) (PipelineOperationResult, error) {
 	wctx, cancel := context.WithTimeout(ctx, time.Duration(timeoutSeconds)*time.Second)
 	defer cancel()
-	report := progressReporter(ctx, req)
+	report := progressOf(ctx)
 	start := time.Now()
 	final, err := c.WaitPipelineOperation(wctx, res.Pipeline.ID, res.Operation.ID, func(o pbiclient.PipelineOperation) {
 		msg := fmt.Sprintf("deployment of %d items %s", items, o.Status)
