@@ -297,20 +297,10 @@ func noAnswer(ae *pbiclient.APIError) string {
 	return what + " The request did not reach Power BI: nothing was changed."
 }
 
-// progressReporter returns a function that sends MCP progress notifications when the client asked
+// progressOf returns a function that sends MCP progress notifications when the client asked
 // for them (a progress token in the call) and does nothing otherwise. Progress is best effort: a
 // failed notification never fails the tool. The call's pauses between Power BI requests report
 // through the same channel (see callContext).
-func progressReporter(ctx context.Context, req mcp.CallToolRequest) func(done, total float64, message string) {
-	p, ok := ctx.Value(progressKey{}).(*progress)
-	if !ok {
-		p = newProgress(ctx, req)
-	}
-	return p.step
-}
-
-// progressOf is progressReporter for a handler made with tool: the call's progress channel,
-// which callContext sets up for every call.
 func progressOf(ctx context.Context) func(done, total float64, message string) {
 	if p, ok := ctx.Value(progressKey{}).(*progress); ok {
 		return p.step
