@@ -233,20 +233,7 @@ func TestStreamableHTTP(t *testing.T) {
 		t.Fatal(resultText(res))
 	}
 
-	post := func(header map[string]string) int {
-		req, _ := http.NewRequest("POST", ts.URL+"/mcp", strings.NewReader(`{"jsonrpc":"2.0","id":1,"method":"ping"}`))
-		req.Header.Set("Content-Type", "application/json")
-		req.Header.Set("Accept", "application/json, text/event-stream")
-		for k, v := range header {
-			req.Header.Set(k, v)
-		}
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		resp.Body.Close()
-		return resp.StatusCode
-	}
+	post := func(header map[string]string) int { return ping(t, ts.URL+"/mcp", header) }
 	if got := post(nil); got != http.StatusUnauthorized {
 		t.Errorf("no caller token: %d", got)
 	}
