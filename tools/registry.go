@@ -30,6 +30,37 @@ type Deps struct {
 	// CallTimeout bounds each tool call (see callContext): 0 means DefaultCallTimeout,
 	// negative means no limit.
 	CallTimeout time.Duration
+	// MaxResultBytes bounds every tool result: its text, and its structured content, each
+	// (see DefaultMaxResultBytes). 0 means the default.
+	MaxResultBytes int
+	// MaxResourceBytes is the largest file resources/read returns; a larger one is refused with
+	// its path. 0 means DefaultMaxResourceBytes.
+	MaxResourceBytes int64
+}
+
+// The defaults of Deps' limits.
+const (
+	// DefaultMaxResultBytes keeps a result to about 8k tokens: room for a page of a list or a
+	// few hundred rows of a query, far from a context window.
+	DefaultMaxResultBytes = 32 << 10
+	// DefaultMaxResourceBytes is large enough for a typical exported report.
+	DefaultMaxResourceBytes = 20 << 20
+)
+
+// maxResultBytes is d's result budget.
+func (d Deps) maxResultBytes() int {
+	if d.MaxResultBytes <= 0 {
+		return DefaultMaxResultBytes
+	}
+	return d.MaxResultBytes
+}
+
+// maxResourceBytes is the largest file d serves through resources/read.
+func (d Deps) maxResourceBytes() int64 {
+	if d.MaxResourceBytes <= 0 {
+		return DefaultMaxResourceBytes
+	}
+	return d.MaxResourceBytes
 }
 
 // Options selects which tools a server offers.

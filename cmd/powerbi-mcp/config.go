@@ -57,6 +57,10 @@ type config struct {
 	// How long a call waits: for Power BI to start each answer, and in all (0: no limit).
 	ResponseTimeout time.Duration
 	CallTimeout     time.Duration
+
+	// How much one answer may hold: a tool result, and a file read as a resource.
+	MaxResultBytes   int
+	MaxResourceBytes int64
 }
 
 // envPrefix names every flag's environment variable: --export-dir is PBI_MCP_EXPORT_DIR.
@@ -82,7 +86,7 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	fs.StringVar(&cfg.BaseURL, "base-url", "", "Power BI REST API base URL; default the --cloud's, "+pbiclient.DefaultBaseURL+" in the public cloud")
 	fs.BoolVar(&cfg.Sandbox, "sandbox", false, "serve a built-in demo tenant instead of Power BI: no Azure account needed")
 	fs.BoolVar(&cfg.ReadOnly, "read-only", false, "offer only tools that change nothing in Power BI")
-	fs.StringVar(&toolsets, "toolsets", "default", "comma-separated toolsets to offer: default, all, or names (see README); the sandbox offers all")
+	fs.StringVar(&toolsets, "toolsets", "default", "comma-separated toolsets to offer: default, all, or names (see README)")
 	fs.StringVar(&tools, "tools", "", "comma-separated tool names to offer in addition to the toolsets")
 	fs.StringVar(&origins, "allowed-origins", "", "comma-separated browser Origins allowed on the HTTP transports besides localhost")
 	fs.StringVar(&hosts, "allowed-hosts", "", "comma-separated Host header values the HTTP transports accept besides loopback ones, e.g. the name a reverse proxy forwards")
@@ -99,16 +103,12 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	if fs.NArg() > 0 {
 		return config{}, fmt.Errorf("unexpected argument %q; see powerbi-mcp --help", fs.Arg(0))
 	}
-	given, err := applyEnv(fs, getenv)
+	_, err := applyEnv(fs, getenv)
 	if err != nil {
 		return config{}, err
 	}
 	cfg.Toolsets, cfg.Tools, cfg.AllowedOrigins = splitList(toolsets), splitList(tools), splitList(origins)
 	cfg.AllowedHosts = splitList(hosts)
-	// The sandbox is for trying things out: it offers every tool unless told otherwise.
-	if cfg.Sandbox && !given["toolsets"] && getenv(envName("toolsets")) == "" {
-		cfg.Toolsets = []string{"all"}
-	}
 	cfg.HTTPToken = getenv(envPrefix + "HTTP_TOKEN")
 	if err := cfg.validate(); err != nil {
 		return config{}, err
@@ -125,6 +125,10 @@ func (c *config) registerTimeouts(fs *flag.FlagSet) {
 		"longest wait for Power BI to start answering a request; raise it for DAX queries that compute longer (0: no limit)")
 	fs.DurationVar(&c.CallTimeout, "call-timeout", tools.DefaultCallTimeout,
 		"longest a tool call may take, plus the timeout_seconds of a tool that follows a job; a Retry-After that does not fit is reported, not waited (0: no limit)")
+	fs.IntVar(&c.MaxResultBytes, "max-result-bytes", tools.DefaultMaxResultBytes,
+		"most bytes one tool result may hold, in its text and again in its structured content; what does not fit is flagged and reachable by paging or as a file")
+	fs.Int64Var(&c.MaxResourceBytes, "max-resource-bytes", tools.DefaultMaxResourceBytes,
+		"largest file a client may read through resources/read; a larger one is refused with its path on the server")
 }
 
 // applyEnv fills every flag not given on the command line from its PBI_MCP_* variable, and
@@ -184,6 +188,12 @@ func (c *config) validate() error {
 	}
 	if c.DataDir == "" {
 		return fmt.Errorf("--data-dir is empty and no user cache directory was found: set %s", envName("data-dir"))
+	}
+	if c.MaxResultBytes < 4096 {
+		return fmt.Errorf("--max-result-bytes %d: want 4096 or more; a smaller budget cannot hold a useful answer", c.MaxResultBytes)
+	}
+	if c.MaxResourceBytes < 1 {
+		return fmt.Errorf("--max-resource-bytes %d: want 1 or more", c.MaxResourceBytes)
 	}
 	if c.ResponseTimeout < 0 || c.CallTimeout < 0 {
 		return fmt.Errorf("--response-timeout %s, --call-timeout %s: a duration such as 30s or 5m, or 0 for no limit", c.ResponseTimeout, c.CallTimeout)

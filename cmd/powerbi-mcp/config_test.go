@@ -1,6 +1,8 @@
 package main
 
 import (
+	"github.com/powerbi-mcp/powerbi-mcp/tools"
+
 	"io"
 	"strings"
 	"testing"
@@ -77,17 +79,31 @@ func TestHelpListsEveryEnvironmentVariable(t *testing.T) {
 	}
 }
 
-func TestSandboxOffersEveryToolsetUnlessTold(t *testing.T) {
+func TestSandboxOffersTheDefaultToolsetsLikeTheRealServer(t *testing.T) {
 	cfg, err := parseConfig([]string{"--sandbox"}, env(nil), io.Discard)
-	if err != nil || strings.Join(cfg.Toolsets, ",") != "all" {
+	if err != nil || len(cfg.Toolsets) != 0 && strings.Join(cfg.Toolsets, ",") != "default" {
 		t.Fatalf("sandbox: %v %v", cfg.Toolsets, err)
 	}
-	cfg, err = parseConfig([]string{"--sandbox", "--toolsets", "reports"}, env(nil), io.Discard)
-	if err != nil || strings.Join(cfg.Toolsets, ",") != "reports" {
-		t.Fatalf("sandbox with --toolsets: %v %v", cfg.Toolsets, err)
+	cfg, err = parseConfig([]string{"--sandbox", "--toolsets", "all"}, env(nil), io.Discard)
+	if err != nil || strings.Join(cfg.Toolsets, ",") != "all" {
+		t.Fatalf("sandbox with --toolsets all: %v %v", cfg.Toolsets, err)
 	}
 	cfg, err = parseConfig(nil, env(map[string]string{"PBI_MCP_SANDBOX": "true", "PBI_MCP_TOOLSETS": "dax"}), io.Discard)
 	if err != nil || strings.Join(cfg.Toolsets, ",") != "dax" {
 		t.Fatalf("sandbox with PBI_MCP_TOOLSETS: %v %v", cfg.Toolsets, err)
+	}
+}
+
+func TestResultAndResourceLimits(t *testing.T) {
+	cfg, err := parseConfig(nil, env(nil), io.Discard)
+	if err != nil || cfg.MaxResultBytes != tools.DefaultMaxResultBytes || cfg.MaxResourceBytes != tools.DefaultMaxResourceBytes {
+		t.Fatalf("defaults: %d %d %v", cfg.MaxResultBytes, cfg.MaxResourceBytes, err)
+	}
+	cfg, err = parseConfig(nil, env(map[string]string{"PBI_MCP_MAX_RESULT_BYTES": "65536"}), io.Discard)
+	if err != nil || cfg.MaxResultBytes != 65536 {
+		t.Fatalf("PBI_MCP_MAX_RESULT_BYTES: %d %v", cfg.MaxResultBytes, err)
+	}
+	if _, err := parseConfig([]string{"--max-result-bytes", "100"}, env(nil), io.Discard); err == nil || !strings.Contains(err.Error(), "4096 or more") {
+		t.Fatalf("a budget too small to be useful: %v", err)
 	}
 }

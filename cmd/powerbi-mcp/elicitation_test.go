@@ -63,7 +63,7 @@ func eraClient(t *testing.T, transportName string, modern bool, user *asker) *cl
 		if err != nil {
 			t.Fatal(err)
 		}
-		tr = transport.NewStdio(bin, []string{"PBI_MCP_EXPORT_DIR=" + t.TempDir()}, "--sandbox")
+		tr = transport.NewStdio(bin, []string{"PBI_MCP_EXPORT_DIR=" + t.TempDir()}, "--sandbox", "--toolsets", "all")
 	case "sse":
 		ts := httptest.NewServer(sandboxHandler(t, config{Transport: "sse", Toolsets: []string{"all"}}))
 		t.Cleanup(ts.Close)

@@ -147,7 +147,7 @@ func newServer(cfg config, b backend, logger zerolog.Logger) (*server.MCPServer,
 		opts.MaxLongRunning = stdioLongRunning
 	}
 	return tools.NewServer(tools.Deps{Client: client, ExportDir: cfg.ExportDir, DataDir: cfg.DataDir, Logger: logger,
-		CallTimeout: noLimitIfZero(cfg.CallTimeout)}, opts)
+		CallTimeout: noLimitIfZero(cfg.CallTimeout), MaxResultBytes: cfg.MaxResultBytes, MaxResourceBytes: cfg.MaxResourceBytes}, opts)
 }
 
 // noLimitIfZero turns a flag's 0 ("no limit") into the negative value the packages read as no
