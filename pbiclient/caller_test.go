@@ -32,3 +32,15 @@ func TestCallerReadsTheToken(t *testing.T) {
 		t.Errorf("Caller sent %d requests to Power BI", n)
 	}
 }
+
+// BenchmarkCaller is the cost execute_dax_query adds to every query to learn who it runs as.
+func BenchmarkCaller(b *testing.B) {
+	srv := newTenant(b, pbitest.Options{})
+	c := newClient(b, srv, newTenantTokens(srv))
+	ctx := context.Background()
+	for b.Loop() {
+		if _, _, err := c.Caller(ctx); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
