@@ -65,7 +65,7 @@ func servicePrincipalRLSError(ds pbiclient.Dataset) error {
 	}
 	return userErrorf("Could not run the DAX query: the semantic model %s has %s (isEffectiveIdentityRequired), "+
 		"and Power BI does not run DAX queries for a service principal on such a model, not even with impersonated_user_name. "+
-		"Nothing was sent to Power BI. Next: only the user can fix this: run the server signed in as a user who can read the model "+
+		"The query was not sent. Next: only the user can fix this: run the server signed in as a user who can read the model "+
 		"(--auth device-code, username-password or azure-cli, or --auth token with the user's own access token); Power BI then returns the rows that user's RLS roles allow. "+
 		"A user who can edit the model (workspace Admin, Member or Contributor) sees every row and may pass impersonated_user_name to see what another user sees.",
 		name, what)

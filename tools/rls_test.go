@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/powerbi-mcp/powerbi-mcp/pbiclient"
 	"github.com/powerbi-mcp/powerbi-mcp/pbiclient/pbitest"
 )
 
@@ -34,7 +35,7 @@ func TestDAXQueryOnRLSModelRefusedForServicePrincipal(t *testing.T) {
 				args["impersonated_user_name"] = impersonated
 			}
 			msg := st.fails(t, "execute_dax_query", args)
-			for _, want := range []string{"Regional Sales", "row-level security", "service principal", "Nothing was sent to Power BI",
+			for _, want := range []string{"Regional Sales", "row-level security", "service principal", "The query was not sent",
 				"--auth device-code", "impersonated_user_name"} {
 				if !strings.Contains(msg, want) {
 					t.Errorf("%s: %q lacks %q", dataset, msg, want)
@@ -136,5 +137,22 @@ func TestDAXQueryOnRLSModelAsUser(t *testing.T) {
 	msg := owner.fails(t, "execute_dax_query", as("no.role@contoso.com"))
 	if !strings.Contains(msg, "RLSNotAuthorizedForModel") || !strings.Contains(msg, "in none of its roles") || strings.Contains(msg, "fix the") {
 		t.Errorf("no-role advice: %q", msg)
+	}
+}
+
+func TestRLSRefusalAdviceNamesRLS(t *testing.T) {
+	// A service that words the refusal as a query error: the advice is about RLS, not the query.
+	msg := text(errorResult("run the DAX query", &pbiclient.APIError{Method: "POST", StatusCode: 400,
+		Path: "/groups/" + pbitest.DemoSalesWorkspaceID + "/datasets/" + pbitest.DemoRegionalSalesDatasetID + "/executeQueries",
+		Code: "DatasetExecuteQueriesError", Message: "The model has row-level security and requires an effective identity."}))
+	if !strings.Contains(msg, "in none of its roles") || strings.Contains(msg, "fix the DAX query") {
+		t.Errorf("executeQueries refusal: %q", msg)
+	}
+	// Embed tokens speak of effective identities too; their advice stays theirs.
+	msg = text(errorResult("generate the embed token", &pbiclient.APIError{Method: "POST", StatusCode: 400,
+		Path: "/groups/" + pbitest.DemoSalesWorkspaceID + "/datasets/" + pbitest.DemoRegionalSalesDatasetID + "/GenerateToken",
+		Code: "InvalidRequest", Message: "Creating embed token for accessing dataset x requires effective identity to be provided"}))
+	if strings.Contains(msg, "in none of its roles") {
+		t.Errorf("embed refusal: %q", msg)
 	}
 }
