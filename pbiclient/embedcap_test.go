@@ -91,16 +91,16 @@ func TestEmbedTokenOperations(t *testing.T) {
 	if s := tok.String(); strings.Contains(s, tok.Token) {
 		t.Errorf("String() shows the token: %s", s)
 	}
-	id := []pbiclient.EffectiveIdentity{{Username: "anna@contoso.com", Roles: []string{"West"}, Datasets: []string{pbitest.DemoSalesDatasetID}, CustomData: "eu"}}
+	id := []pbiclient.EffectiveIdentity{{Username: "anna@contoso.com", Roles: []string{"West"}, Datasets: []string{pbitest.DemoRegionalSalesDatasetID}, CustomData: "eu"}}
 	calls := []func() (pbiclient.EmbedToken, error){
 		func() (pbiclient.EmbedToken, error) {
-			return c.GenerateReportToken(ctx, pbitest.DemoSalesWorkspaceID, pbitest.DemoSalesReportID, pbiclient.GenerateTokenRequest{AccessLevel: "View", Identities: id})
+			return c.GenerateReportToken(ctx, pbitest.DemoSalesWorkspaceID, pbitest.DemoSalesReportID, pbiclient.GenerateTokenRequest{AccessLevel: "View"})
 		},
 		func() (pbiclient.EmbedToken, error) {
 			return c.GenerateReportCreateToken(ctx, fin, pbiclient.GenerateTokenRequest{AccessLevel: "Create", DatasetID: pbitest.DemoFinanceKPIsDatasetID})
 		},
 		func() (pbiclient.EmbedToken, error) {
-			return c.GenerateDatasetToken(ctx, fin, pbitest.DemoFinanceKPIsDatasetID, pbiclient.GenerateTokenRequest{})
+			return c.GenerateDatasetToken(ctx, pbitest.DemoSalesWorkspaceID, pbitest.DemoRegionalSalesDatasetID, pbiclient.GenerateTokenRequest{AccessLevel: "View", Identities: id})
 		},
 		func() (pbiclient.EmbedToken, error) {
 			return c.GenerateDashboardToken(ctx, fin, pbitest.DemoFinanceDashboardID, pbiclient.GenerateTokenRequest{AccessLevel: "View"})
@@ -123,7 +123,7 @@ func TestEmbedTokenOperations(t *testing.T) {
 		"/v1.0/myorg/GenerateToken",
 		"/v1.0/myorg/groups/" + pbitest.DemoSalesWorkspaceID + "/reports/" + pbitest.DemoSalesReportID + "/GenerateToken",
 		"/v1.0/myorg/groups/" + fin + "/reports/GenerateToken",
-		"/v1.0/myorg/groups/" + fin + "/datasets/" + pbitest.DemoFinanceKPIsDatasetID + "/GenerateToken",
+		"/v1.0/myorg/groups/" + pbitest.DemoSalesWorkspaceID + "/datasets/" + pbitest.DemoRegionalSalesDatasetID + "/GenerateToken",
 		"/v1.0/myorg/groups/" + fin + "/dashboards/" + pbitest.DemoFinanceDashboardID + "/GenerateToken",
 		"/v1.0/myorg/groups/" + fin + "/dashboards/" + pbitest.DemoFinanceDashboardID + "/tiles/" + pbitest.DemoNetIncomeTileID + "/GenerateToken",
 	}
@@ -143,7 +143,7 @@ func TestEmbedTokenOperations(t *testing.T) {
 		v2["datasets"].([]any)[0].(map[string]any)["xmlaPermissions"] != "Off" || v2["targetWorkspaces"].([]any)[0].(map[string]any)["id"] != fin {
 		t.Errorf("V2 body %s", reqs[0].Body)
 	}
-	if got := string(reqs[1].Body); got != `{"accessLevel":"View","identities":[{"username":"anna@contoso.com","roles":["West"],"datasets":["`+pbitest.DemoSalesDatasetID+`"],"customData":"eu"}]}` {
+	if got := string(reqs[3].Body); got != `{"accessLevel":"View","identities":[{"username":"anna@contoso.com","roles":["West"],"datasets":["`+pbitest.DemoRegionalSalesDatasetID+`"],"customData":"eu"}]}` {
 		t.Errorf("V1 body %s", got)
 	}
 }

@@ -88,8 +88,8 @@ func TestDeployAllAndWait(t *testing.T) {
 
 	var polls []string
 	done, err := c.WaitPipelineOperation(ctx, pbitest.DemoSalesPipelineID, op.ID, func(o pbiclient.PipelineOperation) { polls = append(polls, o.Status) })
-	if err != nil || done.Status != "Succeeded" || done.ExecutionPlan == nil || len(done.ExecutionPlan.Steps) != 8 ||
-		done.PreDeploymentDiffInformation.NewArtifactsCount != 6 || done.Note.Content != "Release 2" {
+	if err != nil || done.Status != "Succeeded" || done.ExecutionPlan == nil || len(done.ExecutionPlan.Steps) != 9 ||
+		done.PreDeploymentDiffInformation.NewArtifactsCount != 7 || done.Note.Content != "Release 2" {
 		t.Fatalf("WaitPipelineOperation = %+v, %v", done, err)
 	}
 	if len(polls) < 2 {

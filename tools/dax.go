@@ -104,7 +104,7 @@ func executeDAXQuery(ctx context.Context, d Deps, a daxQueryArgs) (DAXQueryResul
 	if err != nil {
 		return DAXQueryResult{}, err
 	}
-	ds, err := resolveDataset(ctx, d.Client, ws, a.Dataset)
+	ds, err := resolveQueryDataset(ctx, d.Client, ws, a.Dataset)
 	if err != nil {
 		return DAXQueryResult{}, err
 	}

@@ -45,17 +45,17 @@ func TestGenerateEmbedToken(t *testing.T) {
 	}
 
 	first := res.Token
-	// An identity without datasets is applied to the token's RLS models: Sales here.
+	// An identity without datasets is applied to the token's RLS models: Regional Sales here.
 	var rls EmbedTokenResult
 	st.ok(t, "generate_embed_token", map[string]any{"workspace": "Sales Analytics",
-		"reports":    []any{map[string]any{"report": "Sales Overview"}},
+		"datasets":   []any{map[string]any{"dataset": "Regional Sales"}},
 		"identities": []any{map[string]any{"username": "anna@contoso.com", "roles": []any{"West"}}}}, &rls)
 	if rls.Token == "" {
 		t.Errorf("RLS token %+v", rls)
 	}
 
 	// The token is a secret: nothing at any log level carries it.
-	st.ok(t, "generate_report_embed_token", map[string]any{"workspace": "Sales Analytics", "report": "Sales Overview",
+	st.ok(t, "generate_dataset_embed_token", map[string]any{"workspace": "Sales Analytics", "dataset": "Regional Sales",
 		"identities": []any{map[string]any{"username": "anna@contoso.com", "roles": []any{"West"}, "custom_data": "eu"}}}, &res)
 	if res.Items[0].EmbedURL == "" || res.Items[0].Access != "View" {
 		t.Errorf("report token %+v", res.Items)
@@ -74,7 +74,7 @@ func TestGenerateEmbedToken(t *testing.T) {
 func TestEmbedTokenErrors(t *testing.T) {
 	st := newStack(t, stackOptions{})
 	// A service principal must pass an identity for a model with row-level security.
-	msg := st.fails(t, "generate_report_embed_token", map[string]any{"workspace": "Sales Analytics", "report": "Sales Overview"})
+	msg := st.fails(t, "generate_dataset_embed_token", map[string]any{"workspace": "Sales Analytics", "dataset": "Regional Sales"})
 	if !strings.Contains(msg, "requires effective identity") {
 		t.Errorf("message %q", msg)
 	}

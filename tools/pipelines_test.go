@@ -63,7 +63,7 @@ func TestDeployPipelineStageNeedsConfirmationToOverwrite(t *testing.T) {
 	st := newStack(t, stackOptions{})
 	args := map[string]any{"pipeline": "Sales Deployment", "source_stage": 0, "allow_overwrite_artifact": true, "note": "Release 2"}
 	msg := st.fails(t, "deploy_pipeline_stage", args)
-	for _, want := range []string{"Not done", "Sales Deployment", pbitest.DemoSalesPipelineID, "8 items", "Sales Analytics [Test]", "overwriting", "confirm: true", "Nothing was changed"} {
+	for _, want := range []string{"Not done", "Sales Deployment", pbitest.DemoSalesPipelineID, "9 items", "Sales Analytics [Test]", "overwriting", "confirm: true", "Nothing was changed"} {
 		if !strings.Contains(msg, want) {
 			t.Errorf("unconfirmed deployment: %q lacks %q", msg, want)
 		}
@@ -75,7 +75,7 @@ func TestDeployPipelineStageNeedsConfirmationToOverwrite(t *testing.T) {
 	args["confirm"] = true
 	var res PipelineOperationResult
 	st.ok(t, "deploy_pipeline_stage", args, &res)
-	if res.Operation.Status != "Succeeded" || len(res.Operation.Steps) != 8 || res.Operation.TargetStageOrder != 1 ||
+	if res.Operation.Status != "Succeeded" || len(res.Operation.Steps) != 9 || res.Operation.TargetStageOrder != 1 ||
 		res.Operation.PreDeploymentDiffInformation.DifferentArtifactsCount != 2 || res.Operation.Note != "Release 2" {
 		t.Fatalf("deployment: %+v", res)
 	}
@@ -85,7 +85,7 @@ func TestDeployPipelineStageNeedsConfirmationToOverwrite(t *testing.T) {
 	// The last notification may still be on its way; the ones during the deployment are not.
 	var sawRunning bool
 	for _, n := range st.progressFor("p-deploy_pipeline_stage") {
-		if strings.Contains(fmt.Sprint(n.Params.AdditionalFields["message"]), "deployment of 8 items Executing: 0 of 8 items deployed") {
+		if strings.Contains(fmt.Sprint(n.Params.AdditionalFields["message"]), "deployment of 9 items Executing: 0 of 9 items deployed") {
 			sawRunning = true
 		}
 	}
@@ -100,7 +100,7 @@ func TestDeployPipelineStageNeedsConfirmationToOverwrite(t *testing.T) {
 	for _, a := range arts.Datasets {
 		names = append(names, a.ArtifactDisplayName)
 	}
-	if !slices.Equal(names, []string{"Sales", "Live Orders", "Inventory", "Inventory Live", "Sensor Readings"}) || len(arts.Reports) != 2 || len(arts.Dashboards) != 1 {
+	if !slices.Equal(names, []string{"Sales", "Live Orders", "Inventory", "Inventory Live", "Sensor Readings", "Regional Sales"}) || len(arts.Reports) != 2 || len(arts.Dashboards) != 1 {
 		t.Fatalf("Test stage after the deployment: %+v", arts)
 	}
 	var ops PipelineOperationsResult

@@ -604,7 +604,7 @@ func scanWorkspace(ws *workspace, schema, expressions, users, lineage bool) orde
 	datasets := []orderedObject{}
 	for _, d := range ws.datasets {
 		do := orderedObject{{"id", d.info.ID}, {"name", d.info.Name}, {"configuredBy", d.info.ConfiguredBy},
-			{"targetStorageMode", d.info.TargetStorageMode}, {"isEffectiveIdentityRequired", false}}
+			{"targetStorageMode", d.info.TargetStorageMode}, {"isEffectiveIdentityRequired", d.info.RLS}}
 		if schema {
 			do = append(do, orderedField{"tables", scanTables(d.model, expressions)})
 		}

@@ -46,7 +46,8 @@ type queryResult struct {
 // executeQueries runs one DAX query. DAX errors answer 400
 // DatasetExecuteQueriesError; results over the row limit and queries with
 // more than one EVALUATE answer 200 with what fits plus an error, as the
-// service does.
+// service does. A model with row-level security answers with the rows the
+// caller may see, or refuses (see rls.go).
 func (s *Server) executeQueries(w http.ResponseWriter, r *http.Request) {
 	if s.tenantSettings().refuseExecQueries {
 		writePBIError(w, http.StatusUnauthorized, "PowerBINotAuthorizedException")
@@ -69,13 +70,16 @@ func (s *Server) executeQueries(w http.ResponseWriter, r *http.Request) {
 
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	d, _ := s.datasetOf(w, r)
+	d, groupID := s.datasetOf(w, r)
 	if d == nil {
 		return
 	}
 	model := d.model
 	if model == nil {
 		model = &Model{}
+	}
+	if model = s.queryModel(w, r, groupID, d, model, req.ImpersonatedUserName); model == nil {
+		return
 	}
 	tables, err := runQuery(model, req.Queries[0].Query)
 	var de *daxError

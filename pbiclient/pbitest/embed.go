@@ -417,11 +417,3 @@ func newEmbedToken() string {
 	b[0], b[1], b[2], b[3] = 0x1f, 0x8b, 0x08, 0x00
 	return base64.StdEncoding.EncodeToString(b)
 }
-
-// seedEmbed marks the demo model Sales as protected by row-level security,
-// so that embed tokens for it need an effective identity.
-func (s *Server) seedEmbed() {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.state.workspace(DemoSalesWorkspaceID).dataset(DemoSalesDatasetID).info.RLS = true
-}

@@ -63,21 +63,21 @@ func TestGenerateTokenV2(t *testing.T) {
 func TestGenerateTokenRLS(t *testing.T) {
 	s := newTestServer(t, Options{})
 	s.SeedDemo()
-	if ds := api(t, s, "GET", "/groups/"+DemoSalesWorkspaceID+"/datasets/"+DemoSalesDatasetID, nil).json(t); ds["isEffectiveIdentityRequired"] != true {
-		t.Fatalf("Sales should require an effective identity: %v", ds)
+	if ds := api(t, s, "GET", "/groups/"+DemoSalesWorkspaceID+"/datasets/"+DemoRegionalSalesDatasetID, nil).json(t); ds["isEffectiveIdentityRequired"] != true {
+		t.Fatalf("Regional Sales should require an effective identity: %v", ds)
 	}
-	path := "/groups/" + DemoSalesWorkspaceID + "/reports/" + DemoSalesReportID + "/GenerateToken"
+	path := "/groups/" + DemoSalesWorkspaceID + "/datasets/" + DemoRegionalSalesDatasetID + "/GenerateToken"
 	// A service principal must give an identity for an RLS model.
 	r := api(t, s, "POST", path, map[string]any{"accessLevel": "View"})
 	wantStatus(t, r, http.StatusBadRequest)
 	if !strings.Contains(string(r.body), "requires effective identity") {
 		t.Errorf("body %s", r.body)
 	}
-	ok := map[string]any{"accessLevel": "View", "identities": []map[string]any{{"username": "anna@contoso.com", "roles": []string{"West"}, "datasets": []string{DemoSalesDatasetID}, "customData": "x"}}}
+	ok := map[string]any{"accessLevel": "View", "identities": []map[string]any{{"username": "anna@contoso.com", "roles": []string{"West"}, "datasets": []string{DemoRegionalSalesDatasetID}, "customData": "x"}}}
 	wantStatus(t, api(t, s, "POST", path, ok), http.StatusOK)
 	// V1 identities must name their datasets; roles cannot contain commas.
 	wantStatus(t, api(t, s, "POST", path, map[string]any{"identities": []map[string]any{{"username": "anna@contoso.com", "roles": []string{"West"}}}}), http.StatusBadRequest)
-	wantStatus(t, api(t, s, "POST", path, map[string]any{"identities": []map[string]any{{"username": "a", "roles": []string{"a,b"}, "datasets": []string{DemoSalesDatasetID}}}}), http.StatusBadRequest)
+	wantStatus(t, api(t, s, "POST", path, map[string]any{"identities": []map[string]any{{"username": "a", "roles": []string{"a,b"}, "datasets": []string{DemoRegionalSalesDatasetID}}}}), http.StatusBadRequest)
 	// A model without RLS refuses identities.
 	r = api(t, s, "POST", "/groups/"+DemoFinanceWorkspaceID+"/datasets/"+DemoFinanceKPIsDatasetID+"/GenerateToken",
 		map[string]any{"identities": []map[string]any{{"username": "a", "roles": []string{"r"}, "datasets": []string{DemoFinanceKPIsDatasetID}}}})

@@ -28,6 +28,9 @@ type Model struct {
 	// friends) fail the way the service fails them for models and callers
 	// it does not allow them for, so clients can test their fallback.
 	RefuseInfoFunctions bool
+	// Roles are the row-level security roles (see rls.go); they apply when
+	// the dataset has RLS set.
+	Roles []Role
 }
 
 // Table is a model table. A cell holds nil (blank), int64, float64,
@@ -162,6 +165,7 @@ func (m Model) clone() *Model {
 	}
 	out.Measures = append([]Measure(nil), m.Measures...)
 	out.Relationships = append([]Relationship(nil), m.Relationships...)
+	out.Roles = cloneRoles(m.Roles)
 	return &out
 }
 

@@ -147,7 +147,7 @@ func TestDeployAllCopiesTheStage(t *testing.T) {
 		t.Fatalf("deployment: %v", op)
 	}
 	diff := op["preDeploymentDiffInformation"].(map[string]any)
-	if diff["newArtifactsCount"] != float64(6) || diff["differentArtifactsCount"] != float64(2) {
+	if diff["newArtifactsCount"] != float64(7) || diff["differentArtifactsCount"] != float64(2) {
 		t.Errorf("diff: %v", diff)
 	}
 	steps := op["executionPlan"].(map[string]any)["steps"].([]any)
@@ -158,7 +158,7 @@ func TestDeployAllCopiesTheStage(t *testing.T) {
 	}
 
 	datasets := workspaceItemNames(t, s, DemoSalesTestWorkspaceID, "datasets")
-	if !slices.Equal(datasets, []string{"Sales", "Live Orders", "Inventory", "Inventory Live", "Sensor Readings"}) {
+	if !slices.Equal(datasets, []string{"Sales", "Live Orders", "Inventory", "Inventory Live", "Sensor Readings", "Regional Sales"}) {
 		t.Errorf("Test datasets after deployment: %q", datasets)
 	}
 	reports := api(t, s, "GET", "/groups/"+DemoSalesTestWorkspaceID+"/reports", nil).json(t)["value"].([]any)

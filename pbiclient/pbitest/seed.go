@@ -176,7 +176,7 @@ func (s *Server) SeedDemo() {
 	s.seedPipelines()
 	s.seedGatewaysAndDataflows()
 	s.seedCapacities()
-	s.seedEmbed()
+	s.seedRLS()
 }
 
 // seedRefreshes adds refresh schedules and history to the demo models. The
