@@ -567,7 +567,8 @@ func (s *Server) scanResult(w http.ResponseWriter, r *http.Request) {
 	}
 	flag := func(name string) bool { return strings.EqualFold(sc.query.Get(name), "true") }
 	b := &scanBuilder{s: s, schema: flag("datasetSchema"), expressions: flag("datasetExpressions"),
-		users: flag("getArtifactUsers"), lineage: flag("lineage"), seen: map[string]bool{}}
+		users: flag("getArtifactUsers"), lineage: flag("lineage"), seen: map[string]bool{},
+		instances: []orderedObject{}, misconfigured: []orderedObject{}}
 	// The admin view: a scan covers every workspace of the tenant, members or not.
 	tenant := map[string]tenantWorkspace{}
 	for _, tw := range s.tenantWorkspaces() {
