@@ -373,6 +373,13 @@ func TestScanWorkspacesByNameWithLineage(t *testing.T) {
 		}
 	}
 
+	// Details alone bring the usages that tie them to items.
+	var details ScanWorkspacesResult
+	st.ok(t, "admin_scan_workspaces", map[string]any{"workspaces": []string{"Finance"}, "datasource_details": true}, &details)
+	if u := findDataset(details.Workspaces[0], pbitest.DemoFinanceKPIsDatasetID).DatasourceUsages; len(u) != 1 || u[0] != pbitest.DemoFinanceGatewayDatasourceID {
+		t.Errorf("datasource_details alone: usages %v", u)
+	}
+
 	// Without the flags the result carries none of it.
 	var bare ScanWorkspacesResult
 	st.ok(t, "admin_scan_workspaces", map[string]any{"workspaces": []string{pbitest.DemoFinanceWorkspaceID}, "dataset_schema": false}, &bare)
