@@ -682,6 +682,8 @@ func (b *scanBuilder) dataset(d Dataset, model *Model, ws *workspace) orderedObj
 		}
 		o = append(o, orderedField{"expressions", exprs})
 	}
+	// The instances are listed with datasourceDetails whether or not lineage names them.
+	used, misused := b.usages(d.Datasources)
 	if b.lineage {
 		up := []orderedObject{}
 		for _, u := range d.UpstreamDataflows {
@@ -691,7 +693,6 @@ func (b *scanBuilder) dataset(d Dataset, model *Model, ws *workspace) orderedObj
 		for _, u := range d.UpstreamDatasets {
 			upDatasets = append(upDatasets, orderedObject{{"targetDatasetId", u.DatasetID}, {"groupId", u.WorkspaceID}})
 		}
-		used, misused := b.usages(d.Datasources)
 		o = append(o, orderedField{"upstreamDataflows", up}, orderedField{"upstreamDatasets", upDatasets},
 			orderedField{"datasourceUsages", used})
 		if len(misused) > 0 {
@@ -712,8 +713,8 @@ func (b *scanBuilder) dataset(d Dataset, model *Model, ws *workspace) orderedObj
 func (b *scanBuilder) dataflow(df Dataflow) orderedObject {
 	o := orderedObject{{"objectId", df.ObjectID}, {"name", df.Name}, {"description", df.Description},
 		{"configuredBy", df.ConfiguredBy}, {"modifiedDateTime", serviceTime(df.ModifiedTime)}}
+	used, misused := b.usages(df.Datasources)
 	if b.lineage {
-		used, misused := b.usages(df.Datasources)
 		up := []orderedObject{}
 		for _, u := range df.Upstream {
 			up = append(up, orderedObject{{"targetDataflowId", u.DataflowID}, {"groupId", u.WorkspaceID}})

@@ -267,6 +267,12 @@ func TestScanResultLineageAndDatasources(t *testing.T) {
 		t.Errorf("Finance Ledger users: %v", u)
 	}
 
+	// Data source details without lineage: the instances, without the usages.
+	details := runScan(t, s, "?datasourceDetails=true", DemoFinanceWorkspaceID)
+	if got := byKey(details["datasourceInstances"], "datasourceId"); len(got) != 2 || got[DemoFinanceGatewayDatasourceID] == nil {
+		t.Errorf("datasourceDetails alone: %v", details["datasourceInstances"])
+	}
+
 	// Without the flags, none of it.
 	bare := runScan(t, s, "", DemoFinanceWorkspaceID)
 	if _, ok := bare["datasourceInstances"]; ok {
