@@ -1,6 +1,7 @@
 package pbiclient
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -213,10 +214,12 @@ func (c *Client) relative(loc string) apiPath {
 	return apiPath{}
 }
 
-// ScanResult is what a scan found (WorkspaceInfoResponse).
+// ScanResult is what a scan found (WorkspaceInfoResponse). The data source instances come
+// with datasourceDetails; items name the ones they use in their datasourceUsages (lineage).
 type ScanResult struct {
-	Workspaces          []ScanWorkspace  `json:"workspaces"`
-	DatasourceInstances []map[string]any `json:"datasourceInstances,omitempty"`
+	Workspaces                       []ScanWorkspace `json:"workspaces"`
+	DatasourceInstances              []Datasource    `json:"datasourceInstances,omitempty"`
+	MisconfiguredDatasourceInstances []Datasource    `json:"misconfiguredDatasourceInstances,omitempty"`
 }
 
 // ScanWorkspace is one scanned workspace.
@@ -231,38 +234,73 @@ type ScanWorkspace struct {
 	Reports               []ScanReport    `json:"reports,omitempty"`
 	Dashboards            []ScanDashboard `json:"dashboards,omitempty"`
 	Datasets              []ScanDataset   `json:"datasets,omitempty"`
+	Dataflows             []ScanDataflow  `json:"dataflows,omitempty"`
 	Users                 []ScanUser      `json:"users,omitempty"`
 }
 
 // ScanReport is a report in a scan result.
 type ScanReport struct {
-	ID         string `json:"id"`
-	Name       string `json:"name,omitempty"`
-	ReportType string `json:"reportType,omitempty"`
-	DatasetID  string `json:"datasetId,omitempty"`
+	ID         string     `json:"id"`
+	Name       string     `json:"name,omitempty"`
+	ReportType string     `json:"reportType,omitempty"`
+	DatasetID  string     `json:"datasetId,omitempty"`
+	Users      []ScanUser `json:"users,omitempty"`
 }
 
 // ScanDashboard is a dashboard in a scan result.
 type ScanDashboard struct {
-	ID          string `json:"id"`
-	DisplayName string `json:"displayName,omitempty"`
+	ID          string     `json:"id"`
+	DisplayName string     `json:"displayName,omitempty"`
+	Users       []ScanUser `json:"users,omitempty"`
 }
 
-// ScanDataset is a semantic model in a scan result; Tables only with datasetSchema.
+// ScanDataset is a semantic model in a scan result: Tables with datasetSchema, Expressions
+// with datasetExpressions, the upstream items and data source usages with lineage.
 type ScanDataset struct {
-	ID                string      `json:"id"`
-	Name              string      `json:"name,omitempty"`
-	ConfiguredBy      string      `json:"configuredBy,omitempty"`
-	TargetStorageMode string      `json:"targetStorageMode,omitempty"`
-	Tables            []ScanTable `json:"tables,omitempty"`
+	ID                            string              `json:"id"`
+	Name                          string              `json:"name,omitempty"`
+	ConfiguredBy                  string              `json:"configuredBy,omitempty"`
+	TargetStorageMode             string              `json:"targetStorageMode,omitempty"`
+	Tables                        []ScanTable         `json:"tables,omitempty"`
+	Expressions                   []ScanExpression    `json:"expressions,omitempty"`
+	SchemaRetrievalError          string              `json:"schemaRetrievalError,omitempty"`
+	UpstreamDataflows             []DependentDataflow `json:"upstreamDataflows,omitempty"`
+	UpstreamDatasets              []DependentDataset  `json:"upstreamDatasets,omitempty"`
+	DatasourceUsages              []DatasourceUsage   `json:"datasourceUsages,omitempty"`
+	MisconfiguredDatasourceUsages []DatasourceUsage   `json:"misconfiguredDatasourceUsages,omitempty"`
+	Users                         []ScanUser          `json:"users,omitempty"`
 }
 
-// ScanTable is a model table in a scan result.
+// ScanDataflow is a dataflow in a scan result; its lineage only with lineage.
+type ScanDataflow struct {
+	ObjectID                      string              `json:"objectId"`
+	Name                          string              `json:"name,omitempty"`
+	Description                   string              `json:"description,omitempty"`
+	ConfiguredBy                  string              `json:"configuredBy,omitempty"`
+	UpstreamDataflows             []DependentDataflow `json:"upstreamDataflows,omitempty"`
+	DatasourceUsages              []DatasourceUsage   `json:"datasourceUsages,omitempty"`
+	MisconfiguredDatasourceUsages []DatasourceUsage   `json:"misconfiguredDatasourceUsages,omitempty"`
+	Users                         []ScanUser          `json:"users,omitempty"`
+}
+
+// DependentDataset is a semantic model a composite model reads from.
+type DependentDataset struct {
+	TargetDatasetID string `json:"targetDatasetId"`
+	GroupID         string `json:"groupId"`
+}
+
+// DatasourceUsage names the data source instance (ScanResult.DatasourceInstances) an item uses.
+type DatasourceUsage struct {
+	DatasourceInstanceID string `json:"datasourceInstanceId"`
+}
+
+// ScanTable is a model table in a scan result; Source (its M query) with datasetExpressions.
 type ScanTable struct {
-	Name     string        `json:"name"`
-	IsHidden bool          `json:"isHidden,omitempty"`
-	Columns  []ScanColumn  `json:"columns,omitempty"`
-	Measures []ScanMeasure `json:"measures,omitempty"`
+	Name     string           `json:"name"`
+	IsHidden bool             `json:"isHidden,omitempty"`
+	Columns  []ScanColumn     `json:"columns,omitempty"`
+	Measures []ScanMeasure    `json:"measures,omitempty"`
+	Source   []ScanExpression `json:"source,omitempty"`
 }
 
 // ScanColumn is a table column in a scan result.
@@ -281,13 +319,32 @@ type ScanMeasure struct {
 	IsHidden    bool   `json:"isHidden,omitempty"`
 }
 
-// ScanUser is a principal with access to a workspace, with getArtifactUsers.
+// ScanExpression is an M (Power Query) expression: a shared query or parameter of a model, or
+// a table's source.
+type ScanExpression struct {
+	Name       string `json:"name,omitempty"`
+	Expression string `json:"expression"`
+}
+
+// ScanUser is a principal with access to a workspace or an item, with getArtifactUsers. The
+// service names the access right after the kind of thing: AccessRight returns whichever it sent.
 type ScanUser struct {
-	Identifier           string `json:"identifier"`
-	DisplayName          string `json:"displayName,omitempty"`
-	EmailAddress         string `json:"emailAddress,omitempty"`
-	PrincipalType        string `json:"principalType,omitempty"`
-	GroupUserAccessRight string `json:"groupUserAccessRight,omitempty"`
+	Identifier               string `json:"identifier"`
+	DisplayName              string `json:"displayName,omitempty"`
+	EmailAddress             string `json:"emailAddress,omitempty"`
+	PrincipalType            string `json:"principalType,omitempty"`
+	GroupUserAccessRight     string `json:"groupUserAccessRight,omitempty"`
+	ReportUserAccessRight    string `json:"reportUserAccessRight,omitempty"`
+	DashboardUserAccessRight string `json:"dashboardUserAccessRight,omitempty"`
+	DatasetUserAccessRight   string `json:"datasetUserAccessRight,omitempty"`
+	DataflowUserAccessRight  string `json:"dataflowUserAccessRight,omitempty"`
+	AppUserAccessRight       string `json:"appUserAccessRight,omitempty"`
+}
+
+// AccessRight is the user's access right, whatever the kind of item.
+func (u ScanUser) AccessRight() string {
+	return cmp.Or(u.GroupUserAccessRight, u.ReportUserAccessRight, u.DashboardUserAccessRight,
+		u.DatasetUserAccessRight, u.DataflowUserAccessRight, u.AppUserAccessRight)
 }
 
 // GetScanResult reads a finished scan's result (GET admin/workspaces/scanResult/{scanId}). It is
@@ -368,9 +425,21 @@ func (c *Client) ScanWorkspaces(ctx context.Context, workspaceIDs []string, perS
 		return ScanResult{}, err
 	}
 	var all ScanResult
+	// Scans are separate answers, so a source used in two of them is listed by each.
+	seen := map[string]bool{}
+	merge := func(into []Datasource, from []Datasource) []Datasource {
+		for _, d := range from {
+			if key := strings.ToLower(d.DatasourceID); key == "" || !seen[key] {
+				seen[key] = true
+				into = append(into, d)
+			}
+		}
+		return into
+	}
 	for _, r := range results {
 		all.Workspaces = append(all.Workspaces, r.Workspaces...)
-		all.DatasourceInstances = append(all.DatasourceInstances, r.DatasourceInstances...)
+		all.DatasourceInstances = merge(all.DatasourceInstances, r.DatasourceInstances)
+		all.MisconfiguredDatasourceInstances = merge(all.MisconfiguredDatasourceInstances, r.MisconfiguredDatasourceInstances)
 	}
 	return all, nil
 }

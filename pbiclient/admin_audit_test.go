@@ -86,3 +86,36 @@ func TestScanWorkspacesBatches(t *testing.T) {
 		t.Error("a scan of 101 workspaces was sent")
 	}
 }
+
+// A data source used in two scans is one instance of the merged result, and the lineage the
+// service sends reaches the typed result.
+func TestScanWorkspacesLineageMerged(t *testing.T) {
+	srv := newTenant(t, pbitest.Options{})
+	srv.SetAuditOptions(pbitest.AuditOptions{ScanDuration: 50 * time.Millisecond})
+	src := pbitest.Datasource{DatasourceType: "Sql", ConnectionDetails: pbitest.DatasourceConnectionDetails{Server: "sql.contoso.com", Database: "DW"}}
+	var ids []string
+	for _, name := range []string{"North", "South"} {
+		ws := srv.AddWorkspace(pbitest.Workspace{Name: name})
+		flow := srv.AddDataflow(ws.ID, pbitest.Dataflow{Name: name + " Flow", Datasources: []pbitest.Datasource{src}})
+		srv.AddDataset(ws.ID, pbitest.Dataset{Name: name + " Model", Datasources: []pbitest.Datasource{src},
+			UpstreamDataflows: []pbitest.UpstreamDataflow{{DataflowID: flow.ObjectID, WorkspaceID: ws.ID}}})
+		ids = append(ids, ws.ID)
+	}
+	c := newClient(t, srv, newTenantTokens(srv))
+	res, err := c.ScanWorkspaces(context.Background(), ids, 1, pbiclient.ScanOptions{Lineage: true, DatasourceDetails: true}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.DatasourceInstances) != 1 || res.DatasourceInstances[0].ConnectionDetails.Server != "sql.contoso.com" {
+		t.Fatalf("instances %+v", res.DatasourceInstances)
+	}
+	inst := res.DatasourceInstances[0].DatasourceID
+	for _, w := range res.Workspaces {
+		d, f := w.Datasets[0], w.Dataflows[0]
+		if len(d.UpstreamDataflows) != 1 || d.UpstreamDataflows[0].TargetDataflowID != f.ObjectID ||
+			len(d.DatasourceUsages) != 1 || d.DatasourceUsages[0].DatasourceInstanceID != inst ||
+			len(f.DatasourceUsages) != 1 || f.DatasourceUsages[0].DatasourceInstanceID != inst {
+			t.Errorf("%s: model %+v, dataflow %+v", w.Name, d, f)
+		}
+	}
+}

@@ -5,6 +5,8 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -176,12 +178,12 @@ type ModifiedWorkspacesResult struct {
 }
 
 type scanWorkspacesArgs struct {
-	Workspaces         []string `json:"workspaces" required:"true" jsonschema:"Ids (GUIDs) of the workspaces to scan, e.g. from admin_modified_workspaces." minItems:"1" maxItems:"$maxScanWorkspaces" itemPattern:"$guid"`
+	Workspaces         []string `json:"workspaces" required:"true" jsonschema:"Workspace ids (GUIDs) or exact names, e.g. from admin_modified_workspaces or admin_list_workspaces. Names are looked up in the tenant's list of workspaces (GET admin/groups, about one request per 100 names)." minItems:"1" maxItems:"$maxScanWorkspaces" itemMinLength:"1" itemMaxLength:"256"`
 	WorkspacesPerScan  int      `json:"workspaces_per_scan" jsonschema:"Workspaces per scan (default and most 100). Smaller scans finish sooner but count more against the hourly limit." minimum:"1" maximum:"$maxWorkspacesPerScan" default:"$maxWorkspacesPerScan"`
-	Lineage            bool     `json:"lineage" jsonschema:"Include lineage: upstream dataflows and which data sources each item uses." default:"false"`
-	DatasourceDetails  bool     `json:"datasource_details" jsonschema:"Include data source details (server, database, gateway)." default:"false"`
+	Lineage            bool     `json:"lineage" jsonschema:"Include lineage: the dataflows and models each model or dataflow reads from, and the data sources each uses (datasourceUsages)." default:"false"`
+	DatasourceDetails  bool     `json:"datasource_details" jsonschema:"Include the data sources (datasourceInstances: type, connection details, gateway); implies lineage." default:"false"`
 	DatasetSchema      bool     `json:"dataset_schema" jsonschema:"Include models' tables, columns and measures." default:"true"`
-	DatasetExpressions bool     `json:"dataset_expressions" jsonschema:"Include DAX and M expressions (measures, calculated columns, table sources)." default:"true"`
+	DatasetExpressions bool     `json:"dataset_expressions" jsonschema:"Include DAX and M expressions (measures, calculated columns, table sources, parameters)." default:"true"`
 	ArtifactUsers      bool     `json:"artifact_users" jsonschema:"Include who has access to each workspace and item." default:"false"`
 }
 
@@ -199,9 +201,76 @@ func (a *scanWorkspacesArgs) UnmarshalJSON(b []byte) error {
 
 // ScanWorkspacesResult is the answer of admin_scan_workspaces.
 type ScanWorkspacesResult struct {
-	Workspaces []pbiclient.ScanWorkspace `json:"workspaces" jsonschema:"The scanned workspaces with their reports, dashboards, semantic models (tables, columns, measures) and users, as requested; ids Power BI does not know are left out"`
-	Count      int                       `json:"count"`
-	Scans      int                       `json:"scans" jsonschema:"Scans run (one per workspaces_per_scan workspaces), each counting against Power BI's 500 an hour"`
+	Workspaces          []ScannedWorkspace  `json:"workspaces" jsonschema:"The scanned workspaces, with what was asked for; ids Power BI does not know are left out"`
+	DatasourceInstances []ScannedDatasource `json:"datasourceInstances,omitempty" jsonschema:"With datasource_details: the data sources that items' datasourceUsages name by datasourceId; misconfigured: its gateway binding is broken"`
+	Count               int                 `json:"count"`
+	Scans               int                 `json:"scans" jsonschema:"Scans run (one per workspaces_per_scan workspaces), each counting against Power BI's 500 an hour"`
+}
+
+// ScannedWorkspace is a workspace as the scanner describes it.
+type ScannedWorkspace struct {
+	ID                    string             `json:"id"`
+	Name                  string             `json:"name,omitempty"`
+	Type                  string             `json:"type,omitempty"`
+	State                 string             `json:"state,omitempty"`
+	IsOnDedicatedCapacity bool               `json:"isOnDedicatedCapacity"`
+	CapacityID            string             `json:"capacityId,omitempty"`
+	Reports               []ScannedReport    `json:"reports,omitempty"`
+	Dashboards            []ScannedDashboard `json:"dashboards,omitempty"`
+	Datasets              []ScannedDataset   `json:"datasets,omitempty"`
+	Dataflows             []ScannedDataflow  `json:"dataflows,omitempty"`
+	Users                 []string           `json:"users,omitempty" jsonschema:"With artifact_users, here and on items: access right, principal type, identifier (display name)"`
+}
+
+// ScannedReport is a report of a scanned workspace.
+type ScannedReport struct {
+	ID         string   `json:"id"`
+	Name       string   `json:"name,omitempty"`
+	ReportType string   `json:"reportType,omitempty"`
+	DatasetID  string   `json:"datasetId,omitempty"`
+	Users      []string `json:"users,omitempty"`
+}
+
+// ScannedDashboard is a dashboard of a scanned workspace.
+type ScannedDashboard struct {
+	ID          string   `json:"id"`
+	DisplayName string   `json:"displayName,omitempty"`
+	Users       []string `json:"users,omitempty"`
+}
+
+// ScannedDataset is a semantic model of a scanned workspace.
+type ScannedDataset struct {
+	ID                   string                       `json:"id"`
+	Name                 string                       `json:"name,omitempty"`
+	ConfiguredBy         string                       `json:"configuredBy,omitempty"`
+	TargetStorageMode    string                       `json:"targetStorageMode,omitempty"`
+	Tables               []pbiclient.ScanTable        `json:"tables,omitempty"`
+	Expressions          []pbiclient.ScanExpression   `json:"expressions,omitempty"`
+	SchemaRetrievalError string                       `json:"schemaRetrievalError,omitempty"`
+	UpstreamDataflows    []DependentDataflow          `json:"upstreamDataflows,omitempty"`
+	UpstreamDatasets     []pbiclient.DependentDataset `json:"upstreamDatasets,omitempty"`
+	DatasourceUsages     []string                     `json:"datasourceUsages,omitempty"`
+	Users                []string                     `json:"users,omitempty"`
+}
+
+// ScannedDataflow is a dataflow of a scanned workspace.
+type ScannedDataflow struct {
+	ObjectID          string              `json:"objectId"`
+	Name              string              `json:"name,omitempty"`
+	Description       string              `json:"description,omitempty"`
+	ConfiguredBy      string              `json:"configuredBy,omitempty"`
+	UpstreamDataflows []DependentDataflow `json:"upstreamDataflows,omitempty"`
+	DatasourceUsages  []string            `json:"datasourceUsages,omitempty"`
+	Users             []string            `json:"users,omitempty"`
+}
+
+// ScannedDatasource is a data source instance of a scan.
+type ScannedDatasource struct {
+	DatasourceID      string            `json:"datasourceId"`
+	DatasourceType    string            `json:"datasourceType,omitempty"`
+	ConnectionDetails map[string]string `json:"connectionDetails,omitempty"`
+	GatewayID         string            `json:"gatewayId,omitempty"`
+	Misconfigured     bool              `json:"misconfigured,omitempty"`
 }
 
 func adminAuditTools(d Deps) []Tool {
@@ -217,7 +286,7 @@ func adminAuditTools(d Deps) []Tool {
 				"to choose what admin_scan_workspaces should scan. Power BI allows 30 of these requests an hour, and each call makes one, paging included."+adminAccess),
 			annotations("List modified workspaces", true, false, true))),
 		tool(d, "admin", "scan the workspaces", adminScanWorkspaces, mcp.NewTool("admin_scan_workspaces",
-			mcp.WithDescription("Scan workspaces with Power BI's metadata scanner and return what they hold: reports, dashboards, semantic models with their tables, columns and measures "+
+			mcp.WithDescription("Scan workspaces with Power BI's metadata scanner and return what they hold: reports, dashboards, dataflows, semantic models with their tables, columns and measures "+
 				"(with DAX expressions), and optionally lineage, data source details and who has access. Works on any workspace in the tenant, without being a member. "+
 				"Runs scans of up to 100 workspaces, at most 16 at a time (Power BI's limit), and waits for them, sending progress notifications; a scan usually takes seconds to minutes. "+
 				"Power BI allows 500 scans an hour. Use admin_modified_workspaces to find the workspaces to scan. "+
@@ -270,17 +339,17 @@ func adminModifiedWorkspaces(ctx context.Context, d Deps, a modifiedWorkspacesAr
 
 // adminScanWorkspaces is admin_scan_workspaces.
 func adminScanWorkspaces(ctx context.Context, d Deps, a scanWorkspacesArgs) (ScanWorkspacesResult, error) {
-	for _, id := range a.Workspaces {
-		if !guidPattern.MatchString(id) {
-			return ScanWorkspacesResult{}, userErrorf("%q is not a workspace id: the scanner takes workspace ids (GUIDs), as list_workspaces or admin_modified_workspaces return them.", id)
-		}
+	ids, err := resolveAdminWorkspaces(ctx, d.Client, a.Workspaces)
+	if err != nil {
+		return ScanWorkspacesResult{}, err
 	}
 	perScan := defaultInt(a.WorkspacesPerScan, pbiclient.MaxWorkspacesPerScan)
-	scans := (len(a.Workspaces) + perScan - 1) / perScan
+	scans := (len(ids) + perScan - 1) / perScan
 	report := progressOf(ctx)
 	report(0, float64(scans), fmt.Sprintf("starting %d scans", scans))
-	got, err := d.Client.ScanWorkspaces(ctx, a.Workspaces, perScan, pbiclient.ScanOptions{
-		Lineage: a.Lineage, DatasourceDetails: a.DatasourceDetails, ArtifactUsers: a.ArtifactUsers,
+	got, err := d.Client.ScanWorkspaces(ctx, ids, perScan, pbiclient.ScanOptions{
+		// Data source details without the usages could not be tied to any item.
+		Lineage: a.Lineage || a.DatasourceDetails, DatasourceDetails: a.DatasourceDetails, ArtifactUsers: a.ArtifactUsers,
 		DatasetSchema: a.DatasetSchema, DatasetExpressions: a.DatasetExpressions,
 	}, func(p pbiclient.ScanProgress) {
 		report(float64(p.ScansDone), float64(p.Scans), fmt.Sprintf("%d of %d scans done", p.ScansDone, p.Scans))
@@ -288,8 +357,137 @@ func adminScanWorkspaces(ctx context.Context, d Deps, a scanWorkspacesArgs) (Sca
 	if err != nil {
 		return ScanWorkspacesResult{}, err
 	}
-	if got.Workspaces == nil {
-		got.Workspaces = []pbiclient.ScanWorkspace{}
+	res := ScanWorkspacesResult{Workspaces: make([]ScannedWorkspace, 0, len(got.Workspaces)), Count: len(got.Workspaces), Scans: scans,
+		DatasourceInstances: append(scannedDatasources(got.DatasourceInstances, false), scannedDatasources(got.MisconfiguredDatasourceInstances, true)...)}
+	for _, w := range got.Workspaces {
+		res.Workspaces = append(res.Workspaces, scannedWorkspaceOf(w))
 	}
-	return ScanWorkspacesResult{Workspaces: got.Workspaces, Count: len(got.Workspaces), Scans: scans}, nil
+	return res, nil
+}
+
+// adminNamesFilterBytes bounds the $filter of one name lookup, so that its URL stays well
+// within what Power BI accepts.
+const adminNamesFilterBytes = 3000
+
+// resolveAdminWorkspaces reads a list of workspace ids and names across the whole tenant, as
+// an administrator sees it: ids as they are; names with as few GET admin/groups requests as
+// their $filter allows (name eq ... or name eq ...), since that list allows 15 a minute. Each
+// workspace is scanned once however it was named. Names not found are reported together.
+func resolveAdminWorkspaces(ctx context.Context, c *pbiclient.Client, args []string) ([]string, error) {
+	var names []string
+	for _, arg := range args {
+		if arg = strings.TrimSpace(arg); !guidPattern.MatchString(arg) && !slices.Contains(names, arg) {
+			names = append(names, arg)
+		}
+	}
+	var groups []pbiclient.AdminGroup
+	for i := 0; i < len(names); {
+		filter := "name eq " + odataString(names[i])
+		for i++; i < len(names); i++ {
+			term := " or name eq " + odataString(names[i])
+			if len(filter)+len(term) > adminNamesFilterBytes {
+				break
+			}
+			filter += term
+		}
+		found, err := c.AdminListGroups(ctx, pbiclient.AdminQuery{Top: adminGroupsMaxTop, Filter: filter})
+		if err != nil {
+			return nil, err
+		}
+		groups = append(groups, found...)
+	}
+	idName := func(g pbiclient.AdminGroup) (string, string) { return g.ID, g.Name }
+	byName := map[string]string{}
+	var missing []string
+	for _, n := range names {
+		if !slices.ContainsFunc(groups, func(g pbiclient.AdminGroup) bool { return strings.EqualFold(g.Name, n) }) {
+			missing = append(missing, strconv.Quote(n))
+			continue
+		}
+		id, _, err := pickByName(n, "workspace", "admin_list_workspaces", groups, idName)
+		if err != nil {
+			return nil, err
+		}
+		byName[n] = id
+	}
+	if len(missing) > 0 {
+		return nil, userErrorf("No workspace named %s was found in the tenant. Names must match exactly; find them with admin_list_workspaces (e.g. filter contains(name,'...')), or pass workspace ids.",
+			strings.Join(missing, " or "))
+	}
+	ids := make([]string, 0, len(args))
+	for _, arg := range args {
+		arg = strings.TrimSpace(arg)
+		id, ok := byName[arg]
+		if !ok {
+			id = strings.ToLower(arg)
+		}
+		if !slices.Contains(ids, id) {
+			ids = append(ids, id)
+		}
+	}
+	return ids, nil
+}
+
+func scannedWorkspaceOf(w pbiclient.ScanWorkspace) ScannedWorkspace {
+	out := ScannedWorkspace{ID: w.ID, Name: w.Name, Type: w.Type, State: w.State, IsOnDedicatedCapacity: w.IsOnDedicatedCapacity,
+		CapacityID: w.CapacityID, Users: scannedUsers(w.Users)}
+	for _, r := range w.Reports {
+		out.Reports = append(out.Reports, ScannedReport{ID: r.ID, Name: r.Name, ReportType: r.ReportType, DatasetID: r.DatasetID, Users: scannedUsers(r.Users)})
+	}
+	for _, b := range w.Dashboards {
+		out.Dashboards = append(out.Dashboards, ScannedDashboard{ID: b.ID, DisplayName: b.DisplayName, Users: scannedUsers(b.Users)})
+	}
+	for _, s := range w.Datasets {
+		ds := ScannedDataset{ID: s.ID, Name: s.Name, ConfiguredBy: s.ConfiguredBy, TargetStorageMode: s.TargetStorageMode,
+			Tables: s.Tables, Expressions: s.Expressions, SchemaRetrievalError: s.SchemaRetrievalError, UpstreamDatasets: s.UpstreamDatasets,
+			DatasourceUsages: usageIDs(s.DatasourceUsages, s.MisconfiguredDatasourceUsages), Users: scannedUsers(s.Users)}
+		for _, u := range s.UpstreamDataflows {
+			ds.UpstreamDataflows = append(ds.UpstreamDataflows, DependentDataflow(u))
+		}
+		out.Datasets = append(out.Datasets, ds)
+	}
+	for _, f := range w.Dataflows {
+		df := ScannedDataflow{ObjectID: f.ObjectID, Name: f.Name, Description: f.Description, ConfiguredBy: f.ConfiguredBy,
+			DatasourceUsages: usageIDs(f.DatasourceUsages, f.MisconfiguredDatasourceUsages), Users: scannedUsers(f.Users)}
+		for _, u := range f.UpstreamDataflows {
+			df.UpstreamDataflows = append(df.UpstreamDataflows, DependentDataflow(u))
+		}
+		out.Dataflows = append(out.Dataflows, df)
+	}
+	return out
+}
+
+// scannedUsers writes each user in one line, "Admin User alex@contoso.com (Alex Wilber)":
+// a scan of many workspaces lists many users, and objects would cost several times as much.
+func scannedUsers(us []pbiclient.ScanUser) []string {
+	var out []string
+	for _, u := range us {
+		line := strings.TrimSpace(u.AccessRight()+" "+u.PrincipalType) + " " + u.Identifier
+		if u.DisplayName != "" && u.DisplayName != u.Identifier {
+			line += " (" + u.DisplayName + ")"
+		}
+		out = append(out, strings.TrimSpace(line))
+	}
+	return out
+}
+
+// usageIDs lists the instance ids an item uses, the misconfigured ones included: the
+// instance itself says whether it is.
+func usageIDs(lists ...[]pbiclient.DatasourceUsage) []string {
+	var out []string
+	for _, us := range lists {
+		for _, u := range us {
+			out = append(out, u.DatasourceInstanceID)
+		}
+	}
+	return out
+}
+
+func scannedDatasources(ds []pbiclient.Datasource, misconfigured bool) []ScannedDatasource {
+	var out []ScannedDatasource
+	for _, s := range ds {
+		out = append(out, ScannedDatasource{DatasourceID: s.DatasourceID, DatasourceType: s.DatasourceType,
+			ConnectionDetails: connectionDetailsOf(s.ConnectionDetails), GatewayID: s.GatewayID, Misconfigured: misconfigured})
+	}
+	return out
 }

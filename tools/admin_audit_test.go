@@ -3,6 +3,8 @@ package tools
 import (
 	"bytes"
 	"fmt"
+	"maps"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -268,11 +270,156 @@ func TestScanWorkspacesOptionsAndErrors(t *testing.T) {
 		t.Errorf("getInfo %s %s", getInfo.RawQuery, getInfo.Body)
 	}
 
-	if msg := st.fails(t, "admin_scan_workspaces", map[string]any{"workspaces": []string{"Sales Analytics"}}); !strings.Contains(msg, "workspaces") {
-		t.Errorf("name instead of id: %s", msg)
-	}
 	st.tenant.SetAuditOptions(pbitest.AuditOptions{RefuseAdminAPIs: true})
 	if msg := st.fails(t, "admin_scan_workspaces", map[string]any{"workspaces": []string{pbitest.DemoSalesWorkspaceID}}); !strings.Contains(msg, "PowerBINotAuthorizedException") {
 		t.Errorf("refused caller: %s", msg)
+	}
+}
+
+// findDataset and findDataflow pick an item of a scanned workspace by id.
+func findDataset(w ScannedWorkspace, id string) ScannedDataset {
+	for _, d := range w.Datasets {
+		if d.ID == id {
+			return d
+		}
+	}
+	return ScannedDataset{}
+}
+
+func findDataflow(w ScannedWorkspace, id string) ScannedDataflow {
+	for _, f := range w.Dataflows {
+		if f.ObjectID == id {
+			return f
+		}
+	}
+	return ScannedDataflow{}
+}
+
+func TestScanWorkspacesByNameWithLineage(t *testing.T) {
+	st := newStack(t, stackOptions{})
+	st.tenant.SetAuditOptions(pbitest.AuditOptions{ScanDuration: 100 * time.Millisecond})
+	st.tenant.ResetRequests()
+	var res ScanWorkspacesResult
+	st.ok(t, "admin_scan_workspaces", map[string]any{"workspaces": []string{"Finance"}, "lineage": true, "datasource_details": true}, &res)
+	if res.Count != 1 || res.Workspaces[0].ID != pbitest.DemoFinanceWorkspaceID || res.Workspaces[0].Name != "Finance" {
+		t.Fatalf("scan of Finance: %+v", res.Workspaces)
+	}
+	var lookups, getInfo []pbitest.Request
+	for _, r := range st.tenant.Requests() {
+		switch r.Route {
+		case "GET /v1.0/myorg/admin/groups":
+			lookups = append(lookups, r)
+		case "POST /v1.0/myorg/admin/workspaces/getInfo":
+			getInfo = append(getInfo, r)
+		}
+	}
+	if len(lookups) != 1 || !strings.Contains(lookups[0].RawQuery, "%24filter=name+eq+%27Finance%27") && !strings.Contains(lookups[0].RawQuery, "$filter=name%20eq%20%27Finance%27") {
+		t.Errorf("name lookups: %+v", lookups)
+	}
+	if len(getInfo) != 1 || getInfo[0].RawQuery != "datasetExpressions=true&datasetSchema=true&datasourceDetails=true&lineage=true" ||
+		string(getInfo[0].Body) != `{"workspaces":["`+pbitest.DemoFinanceWorkspaceID+`"]}` {
+		t.Errorf("getInfo: %+v", getInfo)
+	}
+
+	fin := res.Workspaces[0]
+	kpis := findDataset(fin, pbitest.DemoFinanceKPIsDatasetID)
+	if len(kpis.UpstreamDataflows) != 1 || kpis.UpstreamDataflows[0].TargetDataflowID != pbitest.DemoFinanceLedgerDataflowID {
+		t.Errorf("Finance KPIs lineage: %+v", kpis)
+	}
+	if f := findDataset(fin, pbitest.DemoForecastDatasetID); len(f.UpstreamDatasets) != 1 || f.UpstreamDatasets[0].TargetDatasetID != pbitest.DemoFinanceKPIsDatasetID {
+		t.Errorf("Forecast lineage: %+v", f)
+	}
+	sources := map[string]ScannedDatasource{}
+	for _, s := range res.DatasourceInstances {
+		sources[s.DatasourceID] = s
+	}
+	if p := sources[pbitest.DemoFinanceGatewayDatasourceID]; p.ConnectionDetails["database"] != "Planning" || p.GatewayID != pbitest.DemoGatewayID || p.Misconfigured {
+		t.Errorf("Planning source: %+v", p)
+	}
+	if a := sources[pbitest.DemoFinanceAdjustmentsSourceID]; !a.Misconfigured || a.ConnectionDetails["path"] == "" {
+		t.Errorf("the source with a broken gateway binding: %+v", a)
+	}
+
+	// The other tools tell the same story about the same model and dataflow.
+	var links ListUpstreamDataflowsResult
+	st.ok(t, "list_upstream_dataflows", map[string]any{"workspace": "Finance"}, &links)
+	if len(links.Links) != 1 || links.Links[0].DatasetObjectID != kpis.ID || links.Links[0].DataflowObjectID != kpis.UpstreamDataflows[0].TargetDataflowID {
+		t.Errorf("list_upstream_dataflows: %+v", links.Links)
+	}
+	var kpiSources ListDatasourcesResult
+	st.ok(t, "list_datasources", map[string]any{"workspace": "Finance", "dataset": "Finance KPIs"}, &kpiSources)
+	if len(kpiSources.Datasources) != len(kpis.DatasourceUsages) {
+		t.Fatalf("list_datasources %+v, scan usages %v", kpiSources.Datasources, kpis.DatasourceUsages)
+	}
+	for i, s := range kpiSources.Datasources {
+		if inst := sources[kpis.DatasourceUsages[i]]; inst.DatasourceType != s.DatasourceType || !maps.Equal(inst.ConnectionDetails, s.ConnectionDetails) {
+			t.Errorf("Finance KPIs source %d: listed %+v, scanned %+v", i, s, inst)
+		}
+	}
+	var flows DataflowListResult
+	st.ok(t, "list_dataflows", map[string]any{"workspace": "Finance"}, &flows)
+	if len(flows.Dataflows) != len(fin.Dataflows) || flows.Dataflows[0].ObjectID != pbitest.DemoFinanceLedgerDataflowID {
+		t.Errorf("list_dataflows %+v, scanned %+v", flows.Dataflows, fin.Dataflows)
+	}
+	ledger := findDataflow(fin, pbitest.DemoFinanceLedgerDataflowID)
+	var flowSources DataflowDatasourcesResult
+	st.ok(t, "list_dataflow_datasources", map[string]any{"workspace": "Finance", "dataflow": "Finance Ledger"}, &flowSources)
+	if len(flowSources.Datasources) != 2 || len(ledger.DatasourceUsages) != 2 {
+		t.Fatalf("list_dataflow_datasources %+v, scan usages %v", flowSources.Datasources, ledger.DatasourceUsages)
+	}
+	for i, s := range flowSources.Datasources {
+		if inst := sources[ledger.DatasourceUsages[i]]; inst.DatasourceType != s.DatasourceType || !maps.Equal(inst.ConnectionDetails, connectionDetailsOf(s.ConnectionDetails)) {
+			t.Errorf("Finance Ledger source %d: listed %+v, scanned %+v", i, s, inst)
+		}
+	}
+
+	// Details alone bring the usages that tie them to items.
+	var details ScanWorkspacesResult
+	st.ok(t, "admin_scan_workspaces", map[string]any{"workspaces": []string{"Finance"}, "datasource_details": true}, &details)
+	if u := findDataset(details.Workspaces[0], pbitest.DemoFinanceKPIsDatasetID).DatasourceUsages; len(u) != 1 || u[0] != pbitest.DemoFinanceGatewayDatasourceID {
+		t.Errorf("datasource_details alone: usages %v", u)
+	}
+
+	// Without the flags the result carries none of it.
+	var bare ScanWorkspacesResult
+	st.ok(t, "admin_scan_workspaces", map[string]any{"workspaces": []string{pbitest.DemoFinanceWorkspaceID}, "dataset_schema": false}, &bare)
+	if b := findDataset(bare.Workspaces[0], pbitest.DemoFinanceKPIsDatasetID); bare.DatasourceInstances != nil || b.UpstreamDataflows != nil || b.DatasourceUsages != nil || b.Tables != nil || b.ID == "" {
+		t.Errorf("scan without lineage: %+v", bare)
+	}
+}
+
+func TestScanWorkspacesNames(t *testing.T) {
+	st := newStack(t, stackOptions{})
+	st.tenant.SetAuditOptions(pbitest.AuditOptions{ScanDuration: 100 * time.Millisecond})
+
+	// Names not found are all named, and nothing is scanned.
+	st.tenant.ResetRequests()
+	msg := st.fails(t, "admin_scan_workspaces", map[string]any{"workspaces": []string{"Finance", "Nope", "Sales Analytics", "Also Nope"}})
+	wantAll(t, msg, `No workspace named "Nope" or "Also Nope" was found`, "admin_list_workspaces")
+	if n := st.tenant.Count("GET /v1.0/myorg/admin/groups"); n != 1 {
+		t.Errorf("%d name lookups for 4 names, want 1", n)
+	}
+	if n := st.tenant.Count("POST /v1.0/myorg/admin/workspaces/getInfo"); n != 0 {
+		t.Errorf("a scan was started with names missing")
+	}
+
+	// A workspace the caller is not a member of, by name; the same workspace by id and by
+	// name, scanned once; ids, in any case, need no lookup.
+	var res ScanWorkspacesResult
+	st.ok(t, "admin_scan_workspaces", map[string]any{"workspaces": []string{"HR Confidential", strings.ToUpper(pbitest.DemoSalesWorkspaceID), " Sales Analytics "},
+		"artifact_users": true}, &res)
+	if res.Count != 2 || res.Workspaces[0].ID != pbitest.DemoHRWorkspaceID || res.Workspaces[1].ID != pbitest.DemoSalesWorkspaceID {
+		t.Fatalf("scan: %+v", res.Workspaces)
+	}
+	if !slices.Contains(res.Workspaces[1].Users, "Admin User megan.bowen@contoso.com (Megan Bowen)") {
+		t.Errorf("Sales Analytics users: %v", res.Workspaces[1].Users)
+	}
+	if f := findDataflow(res.Workspaces[1], pbitest.DemoSalesDataflowID); len(f.Users) != 1 || !strings.HasPrefix(f.Users[0], "Owner User ") {
+		t.Errorf("Sales Pipeline users: %+v", f)
+	}
+	st.tenant.ResetRequests()
+	st.ok(t, "admin_scan_workspaces", map[string]any{"workspaces": []string{pbitest.DemoSalesWorkspaceID}}, &res)
+	if n := st.tenant.Count("GET /v1.0/myorg/admin/groups"); n != 0 || res.Count != 1 {
+		t.Errorf("ids: %d lookups, %d workspaces", n, res.Count)
 	}
 }

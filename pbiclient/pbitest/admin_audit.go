@@ -1,11 +1,13 @@
 package pbitest
 
 import (
+	"cmp"
 	"encoding/base64"
 	"fmt"
 	"net/http"
 	"net/url"
 	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -564,62 +566,98 @@ func (s *Server) scanResult(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	flag := func(name string) bool { return strings.EqualFold(sc.query.Get(name), "true") }
-	schema, expressions, users, sources := flag("datasetSchema"), flag("datasetExpressions"), flag("getArtifactUsers"), flag("datasourceDetails")
-	lineage := flag("lineage")
+	b := &scanBuilder{s: s, schema: flag("datasetSchema"), expressions: flag("datasetExpressions"),
+		users: flag("getArtifactUsers"), lineage: flag("lineage"), seen: map[string]bool{},
+		instances: []orderedObject{}, misconfigured: []orderedObject{}}
+	// The admin view: a scan covers every workspace of the tenant, members or not.
+	tenant := map[string]tenantWorkspace{}
+	for _, tw := range s.tenantWorkspaces() {
+		tenant[strings.ToLower(tw.info.ID)] = tw
+	}
 	workspaces := []orderedObject{}
 	for _, id := range sc.workspaces {
-		ws := s.state.workspace(id)
-		if ws == nil || id == "" {
+		tw, ok := tenant[strings.ToLower(id)]
+		if !ok {
 			continue
 		}
-		workspaces = append(workspaces, scanWorkspace(ws, schema, expressions, users, sources || lineage))
+		workspaces = append(workspaces, b.workspace(tw, s.state.workspace(tw.info.ID)))
 	}
-	writeJSON(w, http.StatusOK, orderedObject{
-		{"workspaces", workspaces},
-		{"datasourceInstances", []any{}},
-	})
+	out := orderedObject{{"workspaces", workspaces}}
+	// Data source details are a list of their own that the items' usages point into, each
+	// source once however many items use it.
+	if flag("datasourceDetails") {
+		out = append(out, orderedField{"datasourceInstances", b.instances},
+			orderedField{"misconfiguredDatasourceInstances", b.misconfigured})
+	}
+	writeJSON(w, http.StatusOK, out)
 }
 
-func scanWorkspace(ws *workspace, schema, expressions, users, lineage bool) orderedObject {
-	info := ws.info
+// scanBuilder writes a scan result from the tenant's state, as getInfo's flags ask: lineage
+// (upstream items, tiles' sources, data source usages), datasetSchema, datasetExpressions and
+// getArtifactUsers. The caller holds s.mu.
+type scanBuilder struct {
+	s                                   *Server
+	schema, expressions, users, lineage bool
+	instances, misconfigured            []orderedObject
+	seen                                map[string]bool // instance ids already listed
+}
+
+func (b *scanBuilder) workspace(tw tenantWorkspace, ws *workspace) orderedObject {
+	info := tw.info
 	o := orderedObject{
 		{"id", info.ID},
 		{"name", info.Name},
 		{"type", info.Type},
-		{"state", "Active"},
+		{"state", cmp.Or(tw.state, "Active")},
 		{"isOnDedicatedCapacity", info.IsOnDedicatedCapacity},
 	}
 	if info.IsOnDedicatedCapacity {
 		o = append(o, orderedField{"capacityId", strings.ToUpper(info.CapacityID)})
 	}
 	reports := []orderedObject{}
-	for _, r := range ws.reports {
-		ro := orderedObject{{"reportType", r.info.ReportType}, {"id", r.info.ID}, {"name", r.info.Name}, {"datasetId", r.info.DatasetID}}
-		reports = append(reports, ro)
+	for _, r := range tw.reports {
+		reports = append(reports, orderedObject{{"reportType", cmp.Or(r.ReportType, reportTypePowerBI)}, {"id", r.ID}, {"name", r.Name}, {"datasetId", r.DatasetID}})
 	}
 	dashboards := []orderedObject{}
-	for _, d := range ws.dashboards {
-		dashboards = append(dashboards, orderedObject{{"id", d.info.ID}, {"displayName", d.info.DisplayName}, {"isReadOnly", false}, {"tiles", []any{}}})
+	for _, d := range tw.dashboards {
+		tiles := []orderedObject{}
+		for _, t := range d.Tiles {
+			to := orderedObject{{"id", t.ID}, {"title", t.Title}}
+			if b.lineage {
+				if t.ReportID != "" {
+					to = append(to, orderedField{"reportId", t.ReportID})
+				}
+				if t.DatasetID != "" {
+					to = append(to, orderedField{"datasetId", t.DatasetID})
+				}
+			}
+			tiles = append(tiles, to)
+		}
+		dashboards = append(dashboards, orderedObject{{"id", d.ID}, {"displayName", d.DisplayName}, {"isReadOnly", d.IsReadOnly}, {"tiles", tiles}})
 	}
 	datasets := []orderedObject{}
-	for _, d := range ws.datasets {
-		do := orderedObject{{"id", d.info.ID}, {"name", d.info.Name}, {"configuredBy", d.info.ConfiguredBy},
-			{"targetStorageMode", d.info.TargetStorageMode}, {"isEffectiveIdentityRequired", d.info.RLS}}
-		if schema {
-			do = append(do, orderedField{"tables", scanTables(d.model, expressions)})
+	for _, d := range tw.datasets {
+		var model *Model
+		if ws != nil {
+			if st := ws.dataset(d.ID); st != nil {
+				model = st.model
+			}
 		}
-		if lineage {
-			do = append(do, orderedField{"datasourceUsages", []any{}})
+		datasets = append(datasets, b.dataset(d, model, ws))
+	}
+	dataflows := []orderedObject{}
+	if ws != nil {
+		for _, df := range ws.dataflows {
+			dataflows = append(dataflows, b.dataflow(df.info))
 		}
-		datasets = append(datasets, do)
 	}
 	o = append(o, orderedField{"reports", reports}, orderedField{"dashboards", dashboards},
-		orderedField{"datasets", datasets}, orderedField{"dataflows", []any{}})
-	if users {
+		orderedField{"datasets", datasets}, orderedField{"dataflows", dataflows})
+	if b.users {
 		us := []orderedObject{}
-		for _, u := range ws.users {
+		for _, u := range tw.users {
 			uo := orderedObject{{"groupUserAccessRight", u.AccessRight}, {"identifier", u.Identifier},
-				{"displayName", u.DisplayName}, {"principalType", u.PrincipalType}}
+				{"displayName", u.DisplayName}, {"principalType", cmp.Or(u.PrincipalType, "User")}}
 			if u.EmailAddress != "" {
 				uo = append(uo, orderedField{"emailAddress", u.EmailAddress})
 			}
@@ -630,9 +668,140 @@ func scanWorkspace(ws *workspace, schema, expressions, users, lineage bool) orde
 	return o
 }
 
-// scanTables lists a model's tables as the scanner does: columns with their types, measures
-// with their expressions only when datasetExpressions was asked for.
-func scanTables(m *Model, expressions bool) []orderedObject {
+func (b *scanBuilder) dataset(d Dataset, model *Model, ws *workspace) orderedObject {
+	o := orderedObject{{"id", d.ID}, {"name", d.Name}, {"configuredBy", cmp.Or(d.ConfiguredBy, defaultConfiguredBy)},
+		{"targetStorageMode", cmp.Or(d.TargetStorageMode, defaultTargetStorageMode)}, {"isEffectiveIdentityRequired", d.RLS}}
+	if b.schema {
+		o = append(o, orderedField{"tables", b.tables(d, model, ws)})
+	}
+	if b.expressions && len(d.Parameters) > 0 {
+		// A model's parameters are M expressions of its own.
+		exprs := []orderedObject{}
+		for _, p := range d.Parameters {
+			exprs = append(exprs, orderedObject{{"name", p.Name}, {"expression", parameterExpression(p)}})
+		}
+		o = append(o, orderedField{"expressions", exprs})
+	}
+	// The instances are listed with datasourceDetails whether or not lineage names them.
+	used, misused := b.usages(d.Datasources)
+	if b.lineage {
+		up := []orderedObject{}
+		for _, u := range d.UpstreamDataflows {
+			up = append(up, orderedObject{{"targetDataflowId", u.DataflowID}, {"groupId", u.WorkspaceID}})
+		}
+		upDatasets := []orderedObject{}
+		for _, u := range d.UpstreamDatasets {
+			upDatasets = append(upDatasets, orderedObject{{"targetDatasetId", u.DatasetID}, {"groupId", u.WorkspaceID}})
+		}
+		o = append(o, orderedField{"upstreamDataflows", up}, orderedField{"upstreamDatasets", upDatasets},
+			orderedField{"datasourceUsages", used})
+		if len(misused) > 0 {
+			o = append(o, orderedField{"misconfiguredDatasourceUsages", misused})
+		}
+	}
+	if b.users {
+		us := []orderedObject{}
+		for _, u := range d.Users {
+			us = append(us, orderedObject{{"datasetUserAccessRight", u.DatasetUserAccessRight}, {"identifier", u.Identifier},
+				{"principalType", cmp.Or(u.PrincipalType, "User")}})
+		}
+		o = append(o, orderedField{"users", us})
+	}
+	return o
+}
+
+func (b *scanBuilder) dataflow(df Dataflow) orderedObject {
+	o := orderedObject{{"objectId", df.ObjectID}, {"name", df.Name}, {"description", df.Description},
+		{"configuredBy", df.ConfiguredBy}, {"modifiedDateTime", serviceTime(df.ModifiedTime)}}
+	used, misused := b.usages(df.Datasources)
+	if b.lineage {
+		up := []orderedObject{}
+		for _, u := range df.Upstream {
+			up = append(up, orderedObject{{"targetDataflowId", u.DataflowID}, {"groupId", u.WorkspaceID}})
+		}
+		o = append(o, orderedField{"datasourceUsages", used})
+		if len(misused) > 0 {
+			o = append(o, orderedField{"misconfiguredDatasourceUsages", misused})
+		}
+		o = append(o, orderedField{"upstreamDataflows", up})
+	}
+	if b.users {
+		// The fake keeps no sharing of dataflows: the one who configured it owns it.
+		o = append(o, orderedField{"users", []orderedObject{{{"dataflowUserAccessRight", "Owner"},
+			{"identifier", df.ConfiguredBy}, {"principalType", "User"}}}})
+	}
+	return o
+}
+
+// usages names the instances of an item's data sources, adding each to the instance lists
+// the first time it is seen. A source bound to a gateway that does not hold it (or to no
+// gateway the tenant has) is misconfigured, as the service reports a broken binding.
+func (b *scanBuilder) usages(sources []Datasource) (used, misused []orderedObject) {
+	used = []orderedObject{}
+	for _, src := range sources {
+		id := datasourceInstanceID(src)
+		bad := src.GatewayID != "" && !b.s.gatewayHolds(src.GatewayID, id)
+		u := orderedObject{{"datasourceInstanceId", id}}
+		if bad {
+			misused = append(misused, u)
+		} else {
+			used = append(used, u)
+		}
+		if b.seen[id] {
+			continue
+		}
+		b.seen[id] = true
+		inst := orderedObject{{"datasourceType", src.DatasourceType}, {"connectionDetails", src.ConnectionDetails}, {"datasourceId", id}}
+		if src.GatewayID != "" {
+			inst = append(inst, orderedField{"gatewayId", src.GatewayID})
+		}
+		if bad {
+			b.misconfigured = append(b.misconfigured, inst)
+		} else {
+			b.instances = append(b.instances, inst)
+		}
+	}
+	return used, misused
+}
+
+// datasourceInstanceID is a data source's id in a scan: its gateway data source id when it
+// has one, else an id derived from what it connects to, so that every item reading the same
+// source names the same instance.
+func datasourceInstanceID(src Datasource) string {
+	if src.DatasourceID != "" {
+		return strings.ToLower(src.DatasourceID)
+	}
+	return deterministicGUID("datasource\x00" + src.DatasourceType + "\x00" + string(marshal(src.ConnectionDetails)))
+}
+
+// gatewayHolds reports whether the tenant has the gateway and it holds the data source.
+func (s *Server) gatewayHolds(gatewayID, datasourceID string) bool {
+	for _, g := range s.state.gateways {
+		if !strings.EqualFold(g.info.ID, gatewayID) {
+			continue
+		}
+		for _, ds := range g.datasources {
+			if strings.EqualFold(ds.ID, datasourceID) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// parameterExpression is a parameter as its M expression reads.
+func parameterExpression(p Parameter) string {
+	v := p.CurrentValue
+	if p.Type == "Text" || p.Type == "Any" {
+		v = strconv.Quote(v)
+	}
+	return fmt.Sprintf("%s meta [IsParameterQuery=true, Type=%q, IsParameterQueryRequired=%t]", v, p.Type, p.IsRequired)
+}
+
+// tables lists a model's tables as the scanner does: columns with their types, measures
+// with their expressions, and each table's source query, the expressions only when
+// datasetExpressions was asked for.
+func (b *scanBuilder) tables(d Dataset, m *Model, ws *workspace) []orderedObject {
 	tables := []orderedObject{}
 	if m == nil {
 		return tables
@@ -648,7 +817,7 @@ func scanTables(m *Model, expressions bool) []orderedObject {
 				continue
 			}
 			mo := orderedObject{{"name", ms.Name}}
-			if expressions {
+			if b.expressions {
 				mo = append(mo, orderedField{"expression", ms.Expression})
 			}
 			if ms.Description != "" {
@@ -657,7 +826,43 @@ func scanTables(m *Model, expressions bool) []orderedObject {
 			mo = append(mo, orderedField{"isHidden", false})
 			measures = append(measures, mo)
 		}
-		tables = append(tables, orderedObject{{"name", t.Name}, {"columns", cols}, {"measures", measures}, {"isHidden", t.IsHidden}})
+		to := orderedObject{{"name", t.Name}, {"columns", cols}, {"measures", measures}, {"isHidden", t.IsHidden}}
+		if src := tableSource(d, t.Name, ws); b.expressions && src != "" {
+			to = append(to, orderedField{"source", []orderedObject{{{"expression", src}}}})
+		}
+		tables = append(tables, to)
 	}
 	return tables
+}
+
+// tableSource is the M query a table is loaded with, as far as the model's state tells: an
+// entity of a dataflow it reads from, or a table of its SQL source.
+func tableSource(d Dataset, table string, ws *workspace) string {
+	for _, u := range d.UpstreamDataflows {
+		if ws == nil || !strings.EqualFold(u.WorkspaceID, ws.info.ID) {
+			continue
+		}
+		if df := ws.dataflow(u.DataflowID); df != nil && slices.ContainsFunc(df.info.Entities, func(e DataflowEntity) bool { return e.Name == table }) {
+			return fmt.Sprintf("let\n    Source = PowerPlatform.Dataflows(null),\n    Workspace = Source{[workspaceId=%q]}[Data],\n"+
+				"    Dataflow = Workspace{[dataflowId=%q]}[Data],\n    %s = Dataflow{[entity=%q,version=\"\"]}[Data]\nin\n    %s",
+				u.WorkspaceID, u.DataflowID, mIdent(table), table, mIdent(table))
+		}
+	}
+	for _, src := range d.Datasources {
+		if src.DatasourceType == "Sql" {
+			return fmt.Sprintf("let\n    Source = Sql.Database(%q, %q),\n    %s = Source{[Schema=\"dbo\",Item=%q]}[Data]\nin\n    %s",
+				src.ConnectionDetails.Server, src.ConnectionDetails.Database, mIdent(table), table, mIdent(table))
+		}
+	}
+	return ""
+}
+
+// mIdent writes a name as an M identifier, quoted when it is not a plain one.
+func mIdent(name string) string {
+	for _, r := range name {
+		if !(r == '_' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9') {
+			return "#" + strconv.Quote(name)
+		}
+	}
+	return name
 }

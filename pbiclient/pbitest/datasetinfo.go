@@ -66,6 +66,12 @@ type UpstreamDataflow struct {
 	WorkspaceID string
 }
 
+// UpstreamDataset is a semantic model a composite model reads from.
+type UpstreamDataset struct {
+	DatasetID   string
+	WorkspaceID string
+}
+
 // clone copies a Dataset deeply enough that no slice or pointer is shared.
 func (d Dataset) clone() Dataset {
 	if d.QueryScaleOut != nil {
@@ -79,6 +85,7 @@ func (d Dataset) clone() Dataset {
 	}
 	d.Users = slices.Clone(d.Users)
 	d.UpstreamDataflows = slices.Clone(d.UpstreamDataflows)
+	d.UpstreamDatasets = slices.Clone(d.UpstreamDatasets)
 	return d
 }
 

@@ -175,6 +175,7 @@ func (s *Server) SeedDemo() {
 	s.seedImports()
 	s.seedPipelines()
 	s.seedGatewaysAndDataflows()
+	s.seedLineage()
 	s.seedCapacities()
 	s.seedRLS()
 }

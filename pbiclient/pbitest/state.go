@@ -60,6 +60,9 @@ type Dataset struct {
 	Users       []DatasetUser
 	// UpstreamDataflows are the dataflows the model reads from.
 	UpstreamDataflows []UpstreamDataflow
+	// UpstreamDatasets are the models a composite model reads from; only the
+	// scanner's lineage reports them.
+	UpstreamDatasets []UpstreamDataset
 	// DirectQuery marks a DirectQuery or LiveConnection model: it has a
 	// directQueryRefreshSchedule for its caches.
 	DirectQuery bool
