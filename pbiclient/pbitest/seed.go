@@ -177,6 +177,7 @@ func (s *Server) SeedDemo() {
 	s.seedGatewaysAndDataflows()
 	s.seedCapacities()
 	s.seedEmbed()
+	s.seedSandbox()
 }
 
 // seedRefreshes adds refresh schedules and history to the demo models. The
