@@ -85,7 +85,7 @@ var recipes = []recipe{
 			if offered("get_refresh_schedule") {
 				b.step("get_refresh_schedule: whether scheduled refresh is on (Power BI turns it off after repeated failures).")
 			}
-			b.line("Then tell me the cause in one sentence, the evidence for it, and the fix: who must do what, and where (for example, enter the data source credentials in the model's settings, or update them on the gateway). Do not start a refresh; offer refresh_dataset once the cause is fixed.")
+			b.line("Then tell me the cause in one sentence, the evidence for it, and the fix: who must do what, and where (for example, enter the data source credentials in the model's settings, update them on the gateway, or, after a passing fault such as a timeout, just refresh again). Do not start a refresh; offer refresh_dataset once the cause is fixed.")
 			return b.String()
 		},
 	},

@@ -23,13 +23,13 @@ func TestSandboxAnswersWhyARefreshFailed(t *testing.T) {
 	st.ok(t, "get_refresh_history", map[string]any{"workspace": "Finance", "dataset": "Forecast"}, &hist)
 	if hist.Count != 1 || hist.Refreshes[0].Status != "Failed" || hist.Refreshes[0].RefreshType != "ViaEnhancedApi" ||
 		!strings.Contains(hist.Refreshes[0].Error, "DM_GWPipeline_Gateway_MashupDataAccessError") ||
-		!strings.Contains(hist.Refreshes[0].Error, "Login failed for user") || hist.Refreshes[0].DurationSeconds != 94 {
+		!strings.Contains(hist.Refreshes[0].Error, "The wait operation timed out") || hist.Refreshes[0].DurationSeconds != 94 {
 		t.Fatalf("Forecast history %+v", hist.Refreshes)
 	}
 	var det RefreshDetailsResult
 	st.ok(t, "get_refresh_details", map[string]any{"workspace": "Finance", "dataset": "Forecast", "refresh_id": hist.Refreshes[0].RequestID}, &det)
 	if det.Running || det.Refresh.Status != "Failed" || det.Refresh.ExtendedStatus != "Failed" || len(det.Refresh.Messages) != 1 ||
-		!strings.Contains(det.Refresh.Messages[0].Message, "Login failed for user") || det.Refresh.ObjectsCompleted != 1 || len(det.Refresh.Objects) != 2 {
+		!strings.Contains(det.Refresh.Messages[0].Message, "The wait operation timed out") || det.Refresh.ObjectsCompleted != 1 || len(det.Refresh.Objects) != 2 {
 		t.Fatalf("Forecast details %+v", det)
 	}
 }

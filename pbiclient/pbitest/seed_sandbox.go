@@ -14,7 +14,8 @@ const (
 	// the history, and Power BI keeps no details of it.
 	DemoWebTrafficFailedRefreshID = "c4e6a8b0-1d3f-4a5c-8e7a-9b1d3f5a7c35"
 	// DemoForecastFailedRefreshID is an enhanced refresh of Forecast that failed at its
-	// gateway three hours before the tenant started, with details (objects, engine messages).
+	// gateway (a connection timeout) three hours before the tenant started, with details
+	// (objects, engine messages).
 	DemoForecastFailedRefreshID = "d5f7b9c1-2e4a-4b6d-9f8b-0c2e4a6b8d46"
 
 	// DemoRecentActivityDays is how many days before the tenant started, today included,
@@ -26,13 +27,14 @@ const (
 	DemoBusyActivityEvents = 1500
 )
 
-// demoGatewayFailure is the error of the Forecast refresh: the gateway reached its SQL source
-// and the login was refused, the commonest gateway failure.
+// demoGatewayFailure is the error of the Forecast refresh: the gateway could not connect to its
+// SQL source in time. The source is reachable again (get_gateway_datasource_status says so), as
+// after the network faults behind many gateway failures, so the fix is to refresh again.
 const (
 	demoGatewayFailure     = "DM_GWPipeline_Gateway_MashupDataAccessError"
-	demoGatewayFailureText = "DataSource.Error: Microsoft SQL: Login failed for user 'CONTOSO\\svc-planning'. " +
-		"Data source kind: SQL. Data source path: contoso-finance.database.windows.net;Planning. " +
-		"The gateway could not reach the data source with the stored credentials; update them in the gateway's data source settings."
+	demoGatewayFailureText = "DataSource.Error: Microsoft SQL: A network-related or instance-specific error occurred while establishing a connection to SQL Server. " +
+		"The server was not found or was not accessible. (provider: TCP Provider, error: 0 - The wait operation timed out.) " +
+		"Data source kind: SQL. Data source path: contoso-finance.database.windows.net;Planning."
 )
 
 // seedSandbox adds the sandbox's failed refreshes and recent activity log. Both are relative to

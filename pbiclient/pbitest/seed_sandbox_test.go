@@ -25,7 +25,7 @@ func TestSandboxFailedRefreshes(t *testing.T) {
 	}
 	var exc struct{ ErrorCode, ErrorDescription string }
 	if err := json.Unmarshal([]byte(h[0]["serviceExceptionJson"].(string)), &exc); err != nil ||
-		exc.ErrorCode != "DM_GWPipeline_Gateway_MashupDataAccessError" || !strings.Contains(exc.ErrorDescription, "Login failed for user") {
+		exc.ErrorCode != "DM_GWPipeline_Gateway_MashupDataAccessError" || !strings.Contains(exc.ErrorDescription, "The wait operation timed out") {
 		t.Fatalf("serviceExceptionJson %v (%v)", h[0]["serviceExceptionJson"], err)
 	}
 	r := api(t, s, "GET", forecast+"/refreshes/"+DemoForecastFailedRefreshID, nil)
@@ -33,7 +33,7 @@ func TestSandboxFailedRefreshes(t *testing.T) {
 	d := r.json(t)
 	msgs := d["messages"].([]any)
 	if d["status"] != "Failed" || d["extendedStatus"] != "Failed" || len(msgs) != 1 ||
-		!strings.Contains(msgs[0].(map[string]any)["message"].(string), "Login failed for user") ||
+		!strings.Contains(msgs[0].(map[string]any)["message"].(string), "The wait operation timed out") ||
 		strings.Join(detailObjects(t, d), " ") != "Scenarios/<nil>=Completed Plan/<nil>=Failed" {
 		t.Fatalf("Forecast details %s", r.body)
 	}
