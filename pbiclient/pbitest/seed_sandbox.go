@@ -73,11 +73,19 @@ var recentActivityItems = []struct{ workspace, item string }{
 
 // seedRecentActivity fills the activity log of the last DemoRecentActivityDays days: a few dozen
 // events in the working hours of each, DemoBusyActivityEvents on the day before, and on the day
-// of seeding only those already past.
+// of seeding only those already past. They are made when the log is first read.
 func (s *Server) seedRecentActivity(now time.Time) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	a := s.audit()
+	a.later = append(a.later, func() []ActivityEvent { return recentActivity(now) })
+}
+
+func recentActivity(now time.Time) []ActivityEvent {
 	today := now.Truncate(24 * time.Hour)
-	var events []ActivityEvent
-	for ago := range DemoRecentActivityDays {
+	events := make([]ActivityEvent, 0, DemoBusyActivityEvents+DemoRecentActivityDays*60)
+	// Oldest day first, so the log needs no sort.
+	for ago := DemoRecentActivityDays - 1; ago >= 0; ago-- {
 		day := today.AddDate(0, 0, -ago)
 		n := 20 + (day.YearDay()*7)%40 // fixed by the date, so a day looks the same on every run
 		if ago == 1 {
@@ -101,5 +109,5 @@ func (s *Server) seedRecentActivity(now time.Time) {
 			})
 		}
 	}
-	s.AddActivityEvents(events...)
+	return events
 }

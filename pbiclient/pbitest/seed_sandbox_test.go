@@ -114,7 +114,7 @@ func TestSandboxRecentActivity(t *testing.T) {
 		t.Errorf("no events today")
 	}
 	s.mu.Lock()
-	for _, e := range s.audit().events {
+	for _, e := range s.audit().log() {
 		if e.CreationTime.After(now) {
 			t.Errorf("event %s in the future: %s", e.ID, e.CreationTime)
 		}
