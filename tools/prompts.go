@@ -34,7 +34,7 @@ type recipeArg struct {
 	values []string
 }
 
-// recipes lists the prompts in the order prompts/list shows them.
+// recipes lists the prompts (prompts/list sorts them by name).
 var recipes = []recipe{
 	{
 		name: "explore_semantic_model", title: "Explore a semantic model",
