@@ -8,7 +8,6 @@ import (
 	"net/url"
 	"regexp"
 	"slices"
-	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -69,7 +68,10 @@ type ActivityEvent struct {
 type auditState struct {
 	opts   AuditOptions
 	events []ActivityEvent // sorted by CreationTime
-	scans  map[string]*scan
+	// later makes events that are added on the log's first use (log), not when seeded:
+	// thousands of them would slow the sandbox's start-up, and most sessions never read them.
+	later []func() []ActivityEvent
+	scans map[string]*scan
 	// calls holds, per limited operation, the times of the requests of the last hour.
 	calls map[string][]time.Time
 	// maxInFlight is the most scans that were ever running at once.
@@ -118,7 +120,11 @@ func (s *Server) SetAuditOptions(o AuditOptions) {
 func (s *Server) AddActivityEvents(events ...ActivityEvent) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	a := s.audit()
+	s.audit().add(events)
+}
+
+func (a *auditState) add(events []ActivityEvent) {
+	a.events = slices.Grow(a.events, len(events))
 	for _, e := range events {
 		if e.ID == "" {
 			e.ID = newGUID()
@@ -126,7 +132,21 @@ func (s *Server) AddActivityEvents(events ...ActivityEvent) {
 		e.CreationTime = e.CreationTime.UTC()
 		a.events = append(a.events, e)
 	}
-	sort.SliceStable(a.events, func(i, j int) bool { return a.events[i].CreationTime.Before(a.events[j].CreationTime) })
+	// Events added in time order, as the seeds add them, need no sort.
+	byTime := func(x, y ActivityEvent) int { return x.CreationTime.Compare(y.CreationTime) }
+	if !slices.IsSortedFunc(a.events, byTime) {
+		slices.SortStableFunc(a.events, byTime)
+	}
+}
+
+// log returns the activity log, first adding the events whose making was deferred to its
+// first use.
+func (a *auditState) log() []ActivityEvent {
+	for _, f := range a.later {
+		a.add(f())
+	}
+	a.later = nil
+	return a.events
 }
 
 // Activities and users the seeded activity log cycles through.
@@ -380,7 +400,7 @@ func (s *Server) activityEvents(w http.ResponseWriter, r *http.Request) {
 	from := cur.start.Truncate(time.Hour).Add(time.Duration(cur.hour) * time.Hour)
 	to := from.Add(time.Hour)
 	var matched []ActivityEvent
-	for _, e := range a.events {
+	for _, e := range a.log() {
 		t := e.CreationTime
 		if t.Before(cur.start) || t.After(cur.end) || t.Before(from) || !t.Before(to) || !match(e) {
 			continue

@@ -270,3 +270,29 @@ func TestTableConstructorsAndAddColumns(t *testing.T) {
 		t.Fatalf("CALCULATETABLE: %v, want %v", sum, total["Bikes"])
 	}
 }
+
+func TestTreatAs(t *testing.T) {
+	total, counts := salesByCategory(DemoSalesModel())
+	// The common form: a list of values applied as a filter on a model column, which replaces
+	// the filters on that column (here the group's) and reaches Sales through the relationship.
+	res := query(t, `EVALUATE ROW("Two", CALCULATE([Total Sales], TREATAS({"Bikes", "clothing"}, 'Product'[Category])),
+		"None", CALCULATE([Total Sales], TREATAS({"Gliders"}, Product[Category])))`)
+	if row := res.rows[0]; !near(row[0].(float64), total["Bikes"]+total["Clothing"]) || row[1] != nil {
+		t.Fatalf("row %v; want %v for Bikes and Clothing (text compares without case) and blank for a value no row holds",
+			row, total["Bikes"]+total["Clothing"])
+	}
+	res = query(t, `EVALUATE SUMMARIZECOLUMNS(Product[Category], TREATAS({"Accessories", "Bikes"}, Product[Category]), "Orders", [Order Count]) ORDER BY Product[Category]`)
+	if len(res.rows) != 2 || res.rows[0][0] != "Accessories" || res.rows[1][0] != "Bikes" ||
+		res.rows[0][1] != int64(counts["Accessories"]) || res.rows[1][1] != int64(counts["Bikes"]) {
+		t.Fatalf("SUMMARIZECOLUMNS filtered by TREATAS: %v", res.rows)
+	}
+	// Numbers match whatever their type: 2024 in the list is the Int64 year.
+	res = query(t, `EVALUATE ROW("N", CALCULATE(COUNTROWS(Sales), TREATAS({2024.0}, 'Date'[Year])), "All", COUNTROWS(Sales))`)
+	if res.rows[0][0] != res.rows[0][1] {
+		t.Fatalf("every sale is of 2024: %v", res.rows[0])
+	}
+	queryFails(t, `EVALUATE ROW("x", CALCULATE([Total Sales], TREATAS({"Bikes"}, Product[Category], Product[Color])))`,
+		"does not match the number of columns specified (2) in the TREATAS function")
+	queryFails(t, `EVALUATE ROW("x", CALCULATE([Total Sales], TREATAS({"Bikes"}, "Category")))`, "TREATAS takes model columns")
+	queryFails(t, `EVALUATE ROW("x", CALCULATE([Total Sales], TREATAS({"Bikes"}, Product[Shade])))`, "Column 'Shade' in table 'Product' cannot be found")
+}

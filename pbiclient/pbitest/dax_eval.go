@@ -112,7 +112,7 @@ func runQuery(m *Model, src string) ([]*resultTable, error) {
 var tableFunctions = map[string]bool{
 	"FILTER": true, "TOPN": true, "SUMMARIZECOLUMNS": true, "ROW": true, "VALUES": true,
 	"DISTINCT": true, "ALL": true, "CALCULATETABLE": true, "ADDCOLUMNS": true, "SELECTCOLUMNS": true, "INFO.VIEW.TABLES": true,
-	"INFO.VIEW.COLUMNS": true, "INFO.VIEW.MEASURES": true, "COLUMNSTATISTICS": true,
+	"INFO.VIEW.COLUMNS": true, "INFO.VIEW.MEASURES": true, "COLUMNSTATISTICS": true, "TREATAS": true,
 }
 
 func isTableExpr(x expr) bool {
@@ -163,6 +163,8 @@ func (c *evalCtx) table(x expr) (*resultTable, error) {
 			return c.addColumns(x)
 		case "VALUES", "DISTINCT", "ALL":
 			return c.values(x)
+		case "TREATAS":
+			return c.treatAs(x)
 		case "CALCULATETABLE":
 			if len(x.args) == 0 {
 				return nil, argCount(x, "at least 1")
@@ -196,7 +198,7 @@ func argCount(x *callExpr, want string) error {
 }
 
 func unknownFunction(x *callExpr) error {
-	return errAt(x.tok, "The function '%s' is not supported by the pbitest DAX engine (EVALUATE with FILTER, TOPN, SUMMARIZECOLUMNS, ADDCOLUMNS, SELECTCOLUMNS, ROW, VALUES, CALCULATETABLE, CALCULATE, SUM, COUNT, COUNTROWS, AVERAGE, MIN, MAX, DISTINCTCOUNT, DIVIDE, IF, DATE).", x.name)
+	return errAt(x.tok, "The function '%s' is not supported by the pbitest DAX engine (EVALUATE with FILTER, TOPN, SUMMARIZECOLUMNS, ADDCOLUMNS, SELECTCOLUMNS, ROW, VALUES, TREATAS, CALCULATETABLE, CALCULATE, SUM, COUNT, COUNTROWS, AVERAGE, MIN, MAX, DISTINCTCOUNT, DIVIDE, IF, DATE).", x.name)
 }
 
 // withRow returns a context whose row context is one row of t.
@@ -480,7 +482,9 @@ func distinctTuples(t *Table, idx []int, cols []filterOn) [][]any {
 func tupleKey(values []any) string {
 	var b strings.Builder
 	for _, v := range values {
-		fmt.Fprintf(&b, "%T:%v|", v, normalizeKey(v))
+		// The type of the normalised value, so 2024 and 2024.0 are one key, as in DAX.
+		k := normalizeKey(v)
+		fmt.Fprintf(&b, "%T:%v|", k, k)
 	}
 	return b.String()
 }
@@ -588,6 +592,35 @@ func (c *evalCtx) values(x *callExpr) (*resultTable, error) {
 		return out, nil
 	}
 	return nil, errAt(x.tok, "%s takes a table or a column reference.", x.name)
+}
+
+// treatAs answers TREATAS(table, Table[Column], ...): the rows of table, its columns taken as
+// the model columns named, so that as a filter (CALCULATE's, SUMMARIZECOLUMNS') it filters
+// those columns to its values. Values no row of the model holds filter everything out.
+func (c *evalCtx) treatAs(x *callExpr) (*resultTable, error) {
+	if len(x.args) < 2 {
+		return nil, argCount(x, "a table expression and one column reference per column of the table")
+	}
+	t, err := c.table(x.args[0])
+	if err != nil {
+		return nil, err
+	}
+	if len(t.cols) != len(x.args)-1 {
+		return nil, errAt(x.tok, "The number of columns in the table expression (%d) does not match the number of columns specified (%d) in the TREATAS function.", len(t.cols), len(x.args)-1)
+	}
+	out := &resultTable{rows: t.rows}
+	for _, a := range x.args[1:] {
+		ref, ok := a.(*columnRef)
+		if !ok || ref.table == "" {
+			return nil, errAt(a.at(), "TREATAS takes model columns, such as 'Product'[Category], after its table expression.")
+		}
+		mt, ci, err := c.e.column(ref)
+		if err != nil {
+			return nil, err
+		}
+		out.cols = append(out.cols, resultCol{table: mt.Name, name: mt.Columns[ci].Name})
+	}
+	return out, nil
 }
 
 func allRows(t *Table) []int {

@@ -34,6 +34,10 @@ type refreshJob struct {
 	start, end  time.Time
 	cancelled   time.Time // zero unless cancelled
 	failure     string    // error code the refresh fails with at its end; "" = it succeeds
+	// failureText is the failure's errorDescription. The service sends one with some codes
+	// and not with others: Learn's example of ModelRefreshFailed_CredentialsNotSpecified
+	// has the code alone.
+	failureText string
 	// Enhanced refresh parameters, echoed by the details endpoint.
 	typ, commitMode string
 	objects         []refreshObject
@@ -109,6 +113,16 @@ func (j *refreshJob) objectStatus(i int, now time.Time) string {
 // refreshTimedOut is the failure of an enhanced refresh that ran out of
 // its timeout; its details report extendedStatus TimedOut.
 const refreshTimedOut = "TimedOut"
+
+// serviceException is the serviceExceptionJson of a failed refresh: the
+// service sends the error as a JSON document inside a string.
+func (j *refreshJob) serviceException() string {
+	e := orderedObject{{"errorCode", j.failure}}
+	if j.failureText != "" {
+		e = append(e, orderedField{"errorDescription", j.failureText})
+	}
+	return string(marshal(e))
+}
 
 // Values the request body's enumerations accept; the service matches them
 // without regard to case and reports them capitalised.
@@ -396,8 +410,7 @@ func (j *refreshJob) historyJSON(now time.Time) refreshJSON {
 	if end, done := j.finished(now); done {
 		out.EndTime = serviceTime(end)
 		if out.Status == "Failed" {
-			// The service sends the error as a JSON document inside a string.
-			out.ServiceException = string(marshal(map[string]string{"errorCode": j.failure}))
+			out.ServiceException = j.serviceException()
 		}
 		out.RefreshAttempts = []refreshAttempt{{AttemptID: 1, StartTime: out.StartTime, EndTime: out.EndTime, ServiceException: out.ServiceException, Type: "Data"}}
 	}
@@ -501,10 +514,14 @@ func (s *Server) getRefreshDetails(w http.ResponseWriter, r *http.Request) {
 		out.EndTime = detailTime(end)
 		attempt := refreshAttempt{AttemptID: 1, StartTime: out.StartTime, EndTime: out.EndTime, Type: "Data"}
 		if out.Status == "Failed" {
-			attempt.ServiceException = string(marshal(map[string]string{"errorCode": j.failure}))
-			// The engine's message; its real text and hexadecimal code
-			// depend on the source, so the fake names the failure.
-			out.Messages = []engineMessage{{Code: j.failure, Message: "The refresh failed: " + j.failure + ".", Type: "Error"}}
+			attempt.ServiceException = j.serviceException()
+			// The engine's message; its real hexadecimal code depends on
+			// the source, so the fake names the failure.
+			msg := j.failureText
+			if msg == "" {
+				msg = "The refresh failed: " + j.failure + "."
+			}
+			out.Messages = []engineMessage{{Code: j.failure, Message: msg, Type: "Error"}}
 		}
 		out.RefreshAttempts = []refreshAttempt{attempt}
 	}

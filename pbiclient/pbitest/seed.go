@@ -178,6 +178,7 @@ func (s *Server) SeedDemo() {
 	s.seedLineage()
 	s.seedCapacities()
 	s.seedRLS()
+	s.seedSandbox()
 }
 
 // seedRefreshes adds refresh schedules and history to the demo models. The
