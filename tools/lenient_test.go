@@ -65,3 +65,37 @@ func TestLenientEnumNeverGuesses(t *testing.T) {
 		}
 	}
 }
+
+// A name that is not found says where it was looked for and offers the names close to it.
+func TestNotFoundNamesTheClosest(t *testing.T) {
+	st := newStack(t, stackOptions{})
+	for _, c := range []struct {
+		tool    string
+		args    map[string]any
+		want    []string
+		notWant []string
+	}{
+		{"list_datasets", map[string]any{"workspace": "Sales"},
+			[]string{`No workspace named "Sales" was found`, `Closest names: "Sales Analytics", "Sales Analytics [Test]", "Sales Analytics [Production]".`}, nil},
+		{"list_datasets", map[string]any{"workspace": "Finanse"},
+			[]string{`Closest names: "Finance".`}, []string{"Marketing", "Scratch"}},
+		{"get_dataset", map[string]any{"workspace": "Finance", "dataset": "Finanse KPIs"},
+			[]string{`No semantic model (dataset) named "Finanse KPIs" was found in the workspace "Finance"`, `Closest names: "Finance KPIs".`, "list_datasets"}, []string{"Forecast"}},
+		{"get_report", map[string]any{"report": "Budget"},
+			[]string{`was found in My workspace (no workspace was given)`, `Closest names: "Budget Tracker".`}, nil},
+		{"get_report", map[string]any{"workspace": "Sales Analytics", "report": "Quarterly Forecast"},
+			[]string{`No report named "Quarterly Forecast" was found in the workspace "Sales Analytics"`}, []string{"Closest"}},
+	} {
+		msg := st.fails(t, c.tool, c.args)
+		for _, w := range c.want {
+			if !strings.Contains(msg, w) {
+				t.Errorf("%s %v: %s\nwant %q", c.tool, c.args, msg, w)
+			}
+		}
+		for _, w := range c.notWant {
+			if strings.Contains(msg, w) {
+				t.Errorf("%s %v: %s\nwant no %q", c.tool, c.args, msg, w)
+			}
+		}
+	}
+}
