@@ -99,3 +99,38 @@ func TestNotFoundNamesTheClosest(t *testing.T) {
 		}
 	}
 }
+
+const routeExportTo = "POST /v1.0/myorg/groups/{groupId}/reports/{reportId}/ExportTo"
+
+// A page may be named as the user sees it, by display name or position; Power BI receives the
+// page names.
+func TestExportPagesByDisplayNameOrPosition(t *testing.T) {
+	st := newStack(t, stackOptions{})
+	var res ExportResult
+	st.ok(t, "export_report", map[string]any{"workspace": "Sales Analytics", "report": "Sales Overview", "format": "PDF",
+		"pages": []any{"Regional Sales", "3", "reportsection"}}, &res)
+	body := lastExportBody(t, st)
+	if !strings.Contains(body, `"pages":[{"pageName":"ReportSection1"},{"pageName":"ReportSection2"},{"pageName":"ReportSection"}]`) {
+		t.Errorf("Power BI received %s, want the page names ReportSection1, ReportSection2, ReportSection", body)
+	}
+	if res.Status != "Succeeded" || res.File == nil {
+		t.Errorf("export: %+v", res)
+	}
+}
+
+// A page that is none of the report's is refused before an export job is started, with the
+// pages to choose from.
+func TestExportUnknownPageListsThePages(t *testing.T) {
+	st := newStack(t, stackOptions{})
+	for _, page := range []string{"Summary", "4", "0"} {
+		msg := st.fails(t, "export_report", map[string]any{"workspace": "Sales Analytics", "report": "Sales Overview", "format": "PDF", "pages": []any{"Overview", page}})
+		for _, want := range []string{`has no page "` + page + `"`, "a position from 1 to 3", `1 "Overview" (ReportSection), 2 "Regional Sales" (ReportSection1), 3 "Product Performance" (ReportSection2)`} {
+			if !strings.Contains(msg, want) {
+				t.Errorf("page %q: %s\nwant %q", page, msg, want)
+			}
+		}
+	}
+	if n := st.tenant.Count(routeExportTo); n != 0 {
+		t.Errorf("%d exports were started for pages that do not exist", n)
+	}
+}
