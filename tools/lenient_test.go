@@ -134,3 +134,59 @@ func TestExportUnknownPageListsThePages(t *testing.T) {
 		t.Errorf("%d exports were started for pages that do not exist", n)
 	}
 }
+
+// wantAdvice fails the test unless msg holds every one of want and no generic advice.
+func wantAdvice(t *testing.T, what, msg string, want ...string) {
+	t.Helper()
+	wantAll(t, msg, want...)
+	if strings.Contains(msg, "refused the request as given") || strings.Contains(msg, "access was refused") {
+		t.Errorf("%s: generic advice: %s", what, msg)
+	}
+}
+
+// Enhanced refresh on shared capacity: the advice names the capacity it needs and the standard
+// refresh that works.
+func TestEnhancedRefreshOnSharedCapacityOffersStandardRefresh(t *testing.T) {
+	st := newStack(t, stackOptions{})
+	msg := st.fails(t, "refresh_dataset", map[string]any{"workspace": "Marketing", "dataset": "Web Traffic", "type": "Full", "objects": []any{map[string]any{"table": "Sessions"}}})
+	wantAdvice(t, "enhanced refresh on shared capacity", msg,
+		"HTTP 400 InvalidRequest", "needs the model's workspace on a Premium, Premium Per User or Fabric capacity",
+		"call refresh_dataset again with only workspace, dataset and optionally wait", "assign_workspace_to_capacity")
+}
+
+// A $filter Power BI refuses gets what is wrong with it and a filter that works.
+func TestBadODataFilterIsExplained(t *testing.T) {
+	st := newStack(t, stackOptions{})
+	msg := st.fails(t, "list_workspaces", map[string]any{"filter": "name eq Sales"})
+	wantAdvice(t, "unquoted text", msg, "Could not find a property named 'Sales'", "Put text in single quotes", "A correct filter: name eq 'Sales' or contains(name,'Fin')")
+	msg = st.fails(t, "admin_list_workspaces", map[string]any{"filter": "contains(name 'Sales')"})
+	wantAdvice(t, "missing comma", msg, "expected at position", "a function takes the property, a comma and a quoted value", "A correct filter:")
+	msg = st.fails(t, "admin_list_dashboards", map[string]any{"filter": "title eq 'Sales'"})
+	wantAdvice(t, "unknown property", msg, "use only the properties the filter argument's description names", "displayName eq 'Sales'")
+}
+
+// Embed identities: one for a model without RLS is refused with the advice to drop it, and a
+// model with RLS without one gets the advice to pass it.
+func TestEmbedIdentityAdviceFollowsRLS(t *testing.T) {
+	st := newStack(t, stackOptions{})
+	msg := st.fails(t, "generate_embed_token", map[string]any{"workspace": "Sales Analytics",
+		"datasets":   []any{map[string]any{"dataset": "Sales"}, map[string]any{"dataset": "Finance KPIs", "workspace": "Finance"}},
+		"identities": []any{map[string]any{"username": "megan.bowen@contoso.com", "roles": []any{"Region"}, "datasets": []any{pbitest.DemoSalesDatasetID, pbitest.DemoFinanceKPIsDatasetID}}}})
+	wantAdvice(t, "identity for a model without RLS", msg, "the semantic model "+pbitest.DemoFinanceKPIsDatasetID+" has no row-level security", "Call again without identities, or with identities whose datasets leave this model out")
+
+	msg = st.fails(t, "generate_embed_token", map[string]any{"workspace": "Sales Analytics", "datasets": []any{map[string]any{"dataset": "Sales"}}})
+	wantAdvice(t, "model with RLS without identity", msg, "the semantic model "+pbitest.DemoSalesDatasetID+" has row-level security", "Call again with identities: a username", "the RLS roles")
+}
+
+// An export from a workspace known to be on shared capacity is refused before it is sent;
+// one Power BI refuses for that reason gets the same advice.
+func TestExportOnSharedCapacityNeedsACapacity(t *testing.T) {
+	st := newStack(t, stackOptions{})
+	msg := st.fails(t, "export_report", map[string]any{"workspace": "Marketing", "report": "Campaign Performance", "format": "PDF"})
+	wantAdvice(t, "by workspace name", msg, "Nothing was sent to Power BI", "only from workspaces on a Premium, Embedded or Fabric capacity", "assign_workspace_to_capacity", "download_report_pbix")
+	if n := st.tenant.Count(routeExportTo); n != 0 {
+		t.Errorf("%d exports were sent from a workspace known to be on shared capacity", n)
+	}
+	msg = st.fails(t, "export_report", map[string]any{"workspace": pbitest.DemoMarketingWorkspaceID, "report": pbitest.DemoMarketingReportID, "format": "PDF"})
+	wantAdvice(t, "by workspace id", msg, "HTTP 403 FeatureNotAvailableError", "only from workspaces on a Premium, Embedded or Fabric capacity", "assign_workspace_to_capacity")
+}

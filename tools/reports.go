@@ -186,6 +186,10 @@ func exportReport(ctx context.Context, d Deps, a exportArgs) (ExportResult, erro
 		return ExportResult{}, err
 	}
 	exportID := a.ExportID
+	if exportID == "" && ws.sharedCapacity {
+		// Power BI would refuse it with a bare FeatureNotAvailableError.
+		return ExportResult{}, userErrorf("Nothing was sent to Power BI: %s", exportNeedsCapacity)
+	}
 	if exportID == "" {
 		er, err := exportRequest(ctx, d, ws, rep, a)
 		if err != nil {

@@ -37,7 +37,13 @@ func resolveWorkspace(ctx context.Context, c *pbiclient.Client, arg string) (Wor
 	if err != nil {
 		return WorkspaceRef{}, err
 	}
-	return WorkspaceRef{ID: id, Name: name, ResolvedBy: "name"}, nil
+	ref := WorkspaceRef{ID: id, Name: name, ResolvedBy: "name"}
+	for _, g := range groups {
+		if g.ID == id {
+			ref.sharedCapacity = !g.IsOnDedicatedCapacity
+		}
+	}
+	return ref, nil
 }
 
 // resolveDataset reads a dataset argument within a workspace.
