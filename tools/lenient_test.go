@@ -148,10 +148,21 @@ func wantAdvice(t *testing.T, what, msg string, want ...string) {
 // refresh that works.
 func TestEnhancedRefreshOnSharedCapacityOffersStandardRefresh(t *testing.T) {
 	st := newStack(t, stackOptions{})
+	const route = "POST /v1.0/myorg/groups/{groupId}/datasets/{datasetId}/refreshes"
+	// Found by name, the workspace is known to be on shared capacity: nothing is sent.
 	msg := st.fails(t, "refresh_dataset", map[string]any{"workspace": "Marketing", "dataset": "Web Traffic", "type": "Full", "objects": []any{map[string]any{"table": "Sessions"}}})
-	wantAdvice(t, "enhanced refresh on shared capacity", msg,
-		"HTTP 400 InvalidRequest", "needs the model's workspace on a Premium, Premium Per User or Fabric capacity",
+	wantAdvice(t, "by workspace name", msg, "Nothing was sent to Power BI", "needs the model's workspace on a Premium, Premium Per User or Fabric capacity",
 		"call refresh_dataset again with only workspace, dataset and optionally wait", "assign_workspace_to_capacity")
+	if n := st.tenant.Count(route); n != 0 {
+		t.Errorf("%d refreshes were sent to a workspace known to be on shared capacity", n)
+	}
+	// By id, Power BI refuses it, and the advice is the same.
+	msg = st.fails(t, "refresh_dataset", map[string]any{"workspace": pbitest.DemoMarketingWorkspaceID, "dataset": pbitest.DemoWebTrafficDatasetID, "commit_mode": "PartialBatch", "apply_refresh_policy": false})
+	wantAdvice(t, "by workspace id", msg, "HTTP 400 InvalidRequest", "needs the model's workspace on a Premium, Premium Per User or Fabric capacity",
+		"call refresh_dataset again with only workspace, dataset and optionally wait")
+	// The standard refresh it offers works.
+	var res RefreshResult
+	st.ok(t, "refresh_dataset", map[string]any{"workspace": "Marketing", "dataset": "Web Traffic"}, &res)
 }
 
 // A $filter Power BI refuses gets what is wrong with it and a filter that works.

@@ -241,8 +241,7 @@ func nextStep(ae *pbiclient.APIError) string {
 	case ae.Method == http.MethodPost && strings.HasSuffix(ae.Path, "/refreshes") && ae.StatusCode == 400 &&
 		strings.Contains(msg, "enhanced") && !strings.Contains(msg, "notifyoption") &&
 		(strings.Contains(msg, "premium") || strings.Contains(msg, "capacity") || strings.Contains(msg, "not supported")):
-		return "enhanced refresh (any of type, commit_mode, objects, max_parallelism, retry_count, apply_refresh_policy, effective_date, timeout) needs the model's workspace on a Premium, Premium Per User or Fabric capacity, and this one is on shared capacity. " +
-			"For a standard refresh of the whole model, call refresh_dataset again with only workspace, dataset and optionally wait (at most 8 a day on shared capacity); for tables or partitions, the workspace must first be assigned to a capacity (list_capacities, assign_workspace_to_capacity)."
+		return enhancedNeedsCapacity
 	case strings.HasPrefix(msg, "the query specified in the uri is not valid"):
 		return filterStep(ae)
 	case strings.Contains(msg, "shouldn't have effective identity"):
@@ -291,6 +290,10 @@ func nextStep(ae *pbiclient.APIError) string {
 // exportNeedsCapacity is what to do when an export needs a capacity its workspace lacks.
 const exportNeedsCapacity = "Power BI exports reports to files (ExportTo) only from workspaces on a Premium, Embedded or Fabric capacity (Premium Per User does not count for Power BI reports), and the report's workspace is on shared capacity. " +
 	"Have a capacity admin assign the workspace to a capacity (list_capacities, then assign_workspace_to_capacity), or download the report with download_report_pbix and export it in Power BI Desktop."
+
+// enhancedNeedsCapacity is what to do when an enhanced refresh needs a capacity its workspace lacks.
+const enhancedNeedsCapacity = "enhanced refresh (any of type, commit_mode, objects, max_parallelism, retry_count, apply_refresh_policy, effective_date, timeout) needs the model's workspace on a Premium, Premium Per User or Fabric capacity, and this one is on shared capacity. " +
+	"For a standard refresh of the whole model, call refresh_dataset again with only workspace, dataset and optionally wait (at most 8 a day on shared capacity); for tables or partitions, the workspace must first be assigned to a capacity (list_capacities, assign_workspace_to_capacity)."
 
 // filterStep says what is wrong with an OData $filter Power BI refused, from the parser's
 // message, and shows one that works.
