@@ -2,7 +2,10 @@ package tools
 
 import (
 	"strings"
+	"sync"
 	"testing"
+
+	"github.com/mark3labs/mcp-go/mcp"
 
 	"github.com/powerbi-mcp/powerbi-mcp/pbiclient/pbitest"
 )
@@ -200,4 +203,23 @@ func TestExportOnSharedCapacityNeedsACapacity(t *testing.T) {
 	}
 	msg = st.fails(t, "export_report", map[string]any{"workspace": pbitest.DemoMarketingWorkspaceID, "report": pbitest.DemoMarketingReportID, "format": "PDF"})
 	wantAdvice(t, "by workspace id", msg, "HTTP 403 FeatureNotAvailableError", "only from workspaces on a Premium, Embedded or Fabric capacity", "assign_workspace_to_capacity")
+}
+
+// BenchmarkNormalizeArgs is what reading lenient input adds to an export_report call with an
+// enum in lower case, a number as a string and three pages; validation runs after it anyway.
+func BenchmarkNormalizeArgs(b *testing.B) {
+	var def mcp.Tool
+	for _, tl := range All(Deps{}) {
+		if tl.Definition.Name == "export_report" {
+			def = tl.Definition
+		}
+	}
+	schema := sync.OnceValues(func() (inputSchemaDoc, error) { return parseInputSchema(def) })
+	for b.Loop() {
+		args := map[string]any{"workspace": "Sales Analytics", "report": "Sales Overview", "format": "pdf",
+			"timeout_seconds": "60", "pages": []any{"Overview", "2", "3"}}
+		if got := normalizeArgs(schema, args).(map[string]any); got["format"] != "PDF" {
+			b.Fatal(got)
+		}
+	}
 }
