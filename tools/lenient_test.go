@@ -127,7 +127,7 @@ func TestExportUnknownPageListsThePages(t *testing.T) {
 	st := newStack(t, stackOptions{})
 	for _, page := range []string{"Summary", "4", "0"} {
 		msg := st.fails(t, "export_report", map[string]any{"workspace": "Sales Analytics", "report": "Sales Overview", "format": "PDF", "pages": []any{"Overview", page}})
-		for _, want := range []string{`has no page "` + page + `"`, "a position from 1 to 3", `1 "Overview" (ReportSection), 2 "Regional Sales" (ReportSection1), 3 "Product Performance" (ReportSection2)`} {
+		for _, want := range []string{`has no page "` + page + `"`, "a position from 1 to 3", `list_report_pages shows them: 1 "Overview" (ReportSection), 2 "Regional Sales" (ReportSection1), 3 "Product Performance" (ReportSection2)`} {
 			if !strings.Contains(msg, want) {
 				t.Errorf("page %q: %s\nwant %q", page, msg, want)
 			}

@@ -386,7 +386,7 @@ func pageName(rep ItemRef, pages []pbiclient.ReportPage, arg string) (string, er
 	if n, err := strconv.Atoi(want); err == nil && n >= 1 && n <= len(pages) {
 		return pages[n-1].Name, nil
 	}
-	return "", userErrorf("%s has no page %q: pages takes a page name, a display name or a position from 1 to %d. Its pages: %s.",
+	return "", userErrorf("%s has no page %q: pages takes a page name, a display name or a position from 1 to %d. Its pages, as list_report_pages shows them: %s.",
 		upperFirst(describeItem("report", rep)), arg, len(pages), pageList(pages))
 }
 
