@@ -185,6 +185,9 @@ func refreshDataset(ctx context.Context, d Deps, a refreshArgs) (RefreshResult, 
 	if err != nil {
 		return RefreshResult{}, err
 	}
+	if body.Enhanced() && ws.sharedCapacity {
+		return RefreshResult{}, userErrorf("Nothing was sent to Power BI: %s", enhancedNeedsCapacity)
+	}
 	ds, err := resolveDataset(ctx, d.Client, ws, a.Dataset)
 	if err != nil {
 		return RefreshResult{}, err

@@ -75,8 +75,9 @@ func TestEnhancedRefreshRules(t *testing.T) {
 	if n := st.tenant.Count(routeRefreshInGroup); n != 0 {
 		t.Fatalf("refused arguments reached Power BI %d times", n)
 	}
-	// Shared capacity has no enhanced refresh; Power BI's refusal is passed on.
-	msg = st.fails(t, "refresh_dataset", map[string]any{"workspace": "Marketing", "dataset": "Web Traffic", "retry_count": 2})
+	// Shared capacity has no enhanced refresh; Power BI's refusal is passed on. By id: a
+	// workspace found by name is known to be on shared capacity, and nothing is sent.
+	msg = st.fails(t, "refresh_dataset", map[string]any{"workspace": pbitest.DemoMarketingWorkspaceID, "dataset": "Web Traffic", "retry_count": 2})
 	for _, want := range []string{"HTTP 400", "Premium", "RequestId: "} {
 		if !strings.Contains(msg, want) {
 			t.Errorf("enhanced refresh on shared capacity lacks %q: %s", want, msg)

@@ -301,6 +301,7 @@ func wrap(t Tool, log zerolog.Logger, callTimeout time.Duration, slots chan stru
 		if err != nil {
 			return nil, fmt.Errorf("tool %s: %w", name, err)
 		}
+		req.Params.Arguments = normalizeArgs(schema, req.Params.Arguments)
 		if msg := validate(req.Params.Arguments); msg != "" {
 			log.Info().Str("tool", name).Str("outcome", "invalid arguments").Msg("tool call")
 			return mcp.NewToolResultError(fmt.Sprintf("Invalid arguments for %s: %s. Fix the arguments to match the tool's input schema and call it again.", name, msg)), nil

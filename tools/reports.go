@@ -8,6 +8,7 @@ import (
 	"mime"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 	"unicode"
@@ -185,6 +186,10 @@ func exportReport(ctx context.Context, d Deps, a exportArgs) (ExportResult, erro
 		return ExportResult{}, err
 	}
 	exportID := a.ExportID
+	if exportID == "" && ws.sharedCapacity {
+		// Power BI would refuse it with a bare FeatureNotAvailableError.
+		return ExportResult{}, userErrorf("Nothing was sent to Power BI: %s", exportNeedsCapacity)
+	}
 	if exportID == "" {
 		er, err := exportRequest(ctx, d, ws, rep, a)
 		if err != nil {
@@ -321,7 +326,97 @@ func exportRequest(ctx context.Context, d Deps, ws WorkspaceRef, rep ItemRef, a 
 	case er.Paginated && len(a.Identities) > 1:
 		return er, userErrorf("A paginated report takes a single identity; %d were given.", len(a.Identities))
 	}
+	if len(er.Pages) > 0 {
+		pages, err := d.Client.ListReportPages(ctx, ws.ID, rep.ID)
+		if err != nil {
+			return er, err
+		}
+		if er.Pages, err = pageNames(rep, pages, er.Pages); err != nil {
+			return er, err
+		}
+	}
 	return er, nil
+}
+
+// pageNames reads a pages argument. People name a page as they see it, by its display name
+// ("Regional Sales") or its place in the report ("2"), while Power BI takes only the page name
+// (ReportSection1); so each value may be any of the three, looked up in the report's pages in
+// the order list_report_pages shows them. A page name wins over a display name, which wins over
+// a position, and exact case over any case. A value that names no page, or two, is refused
+// with the report's pages, before an export is started for nothing.
+func pageNames(rep ItemRef, pages []pbiclient.ReportPage, args []string) ([]string, error) {
+	out := make([]string, 0, len(args))
+	for _, arg := range args {
+		name, err := pageName(rep, pages, arg)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, name)
+	}
+	return out, nil
+}
+
+// pageName is pageNames for one value.
+func pageName(rep ItemRef, pages []pbiclient.ReportPage, arg string) (string, error) {
+	want := strings.TrimSpace(arg)
+	for _, match := range []func(pbiclient.ReportPage) bool{
+		func(p pbiclient.ReportPage) bool { return p.Name == want },
+		func(p pbiclient.ReportPage) bool { return p.DisplayName == want },
+		func(p pbiclient.ReportPage) bool { return strings.EqualFold(p.Name, want) },
+		func(p pbiclient.ReportPage) bool { return strings.EqualFold(p.DisplayName, want) },
+	} {
+		var found []pbiclient.ReportPage
+		for _, p := range pages {
+			if match(p) {
+				found = append(found, p)
+			}
+		}
+		switch len(found) {
+		case 1:
+			return found[0].Name, nil
+		case 0:
+			continue
+		}
+		var cands []string
+		for _, p := range found {
+			cands = append(cands, fmt.Sprintf("%s (%q)", p.Name, p.DisplayName))
+		}
+		return "", userErrorf("The page %q of %s is ambiguous; these %d pages match: %s. Pass the page name of the one you mean.", arg, describeItem("report", rep), len(found), strings.Join(cands, ", "))
+	}
+	if n, err := strconv.Atoi(want); err == nil && n >= 1 && n <= len(pages) {
+		return pages[n-1].Name, nil
+	}
+	return "", userErrorf("%s has no page %q: pages takes a page name, a display name or a position from 1 to %d. Its pages, as list_report_pages shows them: %s.",
+		upperFirst(describeItem("report", rep)), arg, len(pages), pageList(pages))
+}
+
+// maxListedPages bounds the pages an error lists; an export takes at most 50 anyway.
+const maxListedPages = 50
+
+// pageList lists pages for an error: position, display name and page name.
+func pageList(pages []pbiclient.ReportPage) string {
+	if len(pages) == 0 {
+		return "none (a paginated report has no pages here)"
+	}
+	var b strings.Builder
+	for i, p := range pages[:min(len(pages), maxListedPages)] {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		fmt.Fprintf(&b, "%d %q (%s)", i+1, p.DisplayName, p.Name)
+	}
+	if len(pages) > maxListedPages {
+		fmt.Fprintf(&b, " and %d more (list_report_pages lists them all)", len(pages)-maxListedPages)
+	}
+	return b.String()
+}
+
+// upperFirst capitalizes the first letter of a sentence.
+func upperFirst(s string) string {
+	if s == "" {
+		return s
+	}
+	return strings.ToUpper(s[:1]) + s[1:]
 }
 
 type reportArgs struct {

@@ -78,6 +78,11 @@ type WorkspaceRef struct {
 	Name        string `json:"name,omitempty"`        // when it was given or looked up
 	MyWorkspace bool   `json:"myWorkspace,omitempty"` // the caller's My workspace was used
 	ResolvedBy  string `json:"resolvedBy"`            // id, name or default (My workspace)
+
+	// sharedCapacity is true when the workspace is known to be on shared capacity (Power BI
+	// said so as it was looked up by name), so that what needs a capacity can be refused
+	// before it is sent. False also means "not known".
+	sharedCapacity bool
 }
 
 // ItemRef names a dataset or report a tool acted on.
@@ -231,6 +236,20 @@ func nextStep(ae *pbiclient.APIError) string {
 		return "Power BI does not let service principals call this operation (installed apps, and anything in My workspace, work only for a signed-in user). Name a workspace the service principal belongs to, or give the server a user's access token (PBI_MCP_ACCESS_TOKEN, e.g. from Get-PowerBIAccessToken in PowerShell) and restart it."
 	case strings.Contains(msg, "only supported for the dataset owner"):
 		return "only the semantic model's owner can do this. Ask its owner (configuredBy in list_datasets) to make the change, or have the signed-in identity take the model over first."
+	case strings.HasSuffix(ae.Path, "/ExportTo") && ae.Code == "FeatureNotAvailableError":
+		return exportNeedsCapacity
+	case ae.Method == http.MethodPost && strings.HasSuffix(ae.Path, "/refreshes") && ae.StatusCode == 400 &&
+		strings.Contains(msg, "enhanced") && !strings.Contains(msg, "notifyoption") &&
+		(strings.Contains(msg, "premium") || strings.Contains(msg, "capacity") || strings.Contains(msg, "not supported")):
+		return enhancedNeedsCapacity
+	case strings.HasPrefix(msg, "the query specified in the uri is not valid"):
+		return filterStep(ae)
+	case strings.Contains(msg, "shouldn't have effective identity"):
+		return fmt.Sprintf("the semantic model %s has no row-level security, so Power BI refuses an identity for it. Call again without identities, or with identities whose datasets leave this model out.", guidIn(ae.Message))
+	case strings.Contains(msg, "requires effective identity to be provided"):
+		return fmt.Sprintf("the semantic model %s has row-level security, and a service principal must say whose data the token shows. Call again with identities: a username (what USERPRINCIPALNAME() returns in the RLS rules), the RLS roles to apply, and datasets naming this model.", guidIn(ae.Message))
+	case strings.Contains(msg, "requires roles to be included"):
+		return fmt.Sprintf("the identity for the semantic model %s names no role. Call again with the RLS roles to apply in the identity's roles (the model's role names, as defined in Power BI Desktop).", guidIn(ae.Message))
 	case ae.Code == "AddingAlreadyExistsGroupUserNotSupportedError":
 		return "this user, group or service principal already has access to the workspace. To change its role, use update_workspace_user; list_workspace_users shows its current one."
 	case ae.Code == "PowerBIEntityAlreadyExists":
@@ -270,6 +289,48 @@ func nextStep(ae *pbiclient.APIError) string {
 		return "read the message above; quote the RequestId to Microsoft support if it persists."
 	}
 }
+
+// exportNeedsCapacity is what to do when an export needs a capacity its workspace lacks.
+const exportNeedsCapacity = "Power BI exports reports to files (ExportTo) only from workspaces on a Premium, Embedded or Fabric capacity (Premium Per User does not count for Power BI reports), and the report's workspace is on shared capacity. " +
+	"Have a capacity admin assign the workspace to a capacity (list_capacities, then assign_workspace_to_capacity), or download the report with download_report_pbix and export it in Power BI Desktop."
+
+// enhancedNeedsCapacity is what to do when an enhanced refresh needs a capacity its workspace lacks.
+const enhancedNeedsCapacity = "enhanced refresh (any of type, commit_mode, objects, max_parallelism, retry_count, apply_refresh_policy, effective_date, timeout) needs the model's workspace on a Premium, Premium Per User or Fabric capacity, and this one is on shared capacity. " +
+	"For a standard refresh of the whole model, call refresh_dataset again with only workspace, dataset and optionally wait (at most 8 a day on shared capacity); for tables or partitions, the workspace must first be assigned to a capacity (list_capacities, assign_workspace_to_capacity)."
+
+// filterStep says what is wrong with an OData $filter Power BI refused, from the parser's
+// message, and shows one that works.
+func filterStep(ae *pbiclient.APIError) string {
+	msg := ae.Message
+	var what string
+	switch low := strings.ToLower(msg); {
+	case strings.Contains(low, "could not find a property"):
+		what = "it names a property this list cannot be filtered on, or holds a text value without quotes, which OData reads as a property name. Put text in single quotes, and use only the properties the filter argument's description names."
+	case strings.Contains(low, "expected"):
+		what = "its punctuation is off where the message says: a function takes the property, a comma and a quoted value, and parentheses must pair."
+	case strings.Contains(low, "operator"):
+		what = "it uses an operator the list does not support: compare with eq or ne, and match parts of text with contains, startswith or endswith."
+	case strings.Contains(low, "literal"):
+		what = "a value is not one OData knows: text goes in single quotes, and true, false and null stand bare."
+	default:
+		what = "it is not valid OData."
+	}
+	name := "name"
+	if strings.HasSuffix(ae.Path, "/dashboards") {
+		name = "displayName"
+	}
+	return fmt.Sprintf("the filter argument was refused: %s A correct filter: %s eq 'Sales' or contains(%s,'Fin') (double a quote inside text: 'O''Brien'). Fix the filter and call again.", what, name, name)
+}
+
+// guidIn returns the first id in s, or "named in the message" when it has none.
+func guidIn(s string) string {
+	if id := guidAnywhere.FindString(s); id != "" {
+		return id
+	}
+	return "named in the message"
+}
+
+var guidAnywhere = regexp.MustCompile(guidExpr)
 
 // callLimitStep is what to do about a call that ran out of time.
 const callLimitStep = "try again; if it keeps happening, ask for less at a time, or have the user raise PBI_MCP_CALL_TIMEOUT."

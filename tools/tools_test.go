@@ -315,7 +315,9 @@ func TestExportOnSharedCapacityExplainsLicence(t *testing.T) {
 	if reports.Count == 0 {
 		t.Fatal("the demo Marketing workspace has no report")
 	}
-	msg := st.fails(t, "export_report", map[string]any{"workspace": "Marketing", "report": reports.Reports[0].ID, "format": "PDF"})
+	// By id, so that Power BI answers: a workspace found by name is known to be on shared
+	// capacity, and its export is refused before it is sent (TestExportOnSharedCapacityNeedsACapacity).
+	msg := st.fails(t, "export_report", map[string]any{"workspace": reports.Workspace.ID, "report": reports.Reports[0].ID, "format": "PDF"})
 	if !strings.Contains(msg, "RequestId: ") || !strings.Contains(msg, "Next:") {
 		t.Fatalf("%s", msg)
 	}

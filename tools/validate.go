@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"regexp"
+	"strconv"
 	"strings"
 	"unicode/utf8"
 
@@ -98,3 +100,103 @@ func oneLine(s string, n int) string {
 	}
 	return s[:cut] + "…"
 }
+
+// normalizeArgs makes a call's arguments say what the model plainly meant before they are
+// validated, so that a near miss costs no second call: an enum value that matches one allowed
+// value ignoring case becomes that value ("pdf" -> "PDF"), and a string of decimal digits given
+// for an integer becomes the number ("5" -> 5). It follows the schema into arrays and objects.
+// Nothing ambiguous is changed: "5.5" or " 5" for an integer, or a value matching two allowed
+// values, stay as sent and fail validation with its usual message. args is changed in place
+// (and returned), so the handler binds what was validated.
+func normalizeArgs(schema func() (inputSchemaDoc, error), args any) any {
+	obj, ok := args.(map[string]any)
+	if !ok {
+		return args
+	}
+	doc, err := schema()
+	if err != nil {
+		return args // the caller reports the schema's error
+	}
+	for name, v := range obj {
+		if prop, ok := doc.Properties[name]; ok {
+			obj[name] = normalizeValue(prop, v)
+		}
+	}
+	return args
+}
+
+// normalizeValue is normalizeArgs for one value and the schema that describes it.
+func normalizeValue(schema map[string]any, v any) any {
+	switch v := v.(type) {
+	case string:
+		if enum, ok := schema["enum"].([]any); ok {
+			return canonicalEnum(enum, v)
+		}
+		if schemaAllows(schema, "integer") && !schemaAllows(schema, "string") && integerText.MatchString(v) {
+			if n, err := strconv.ParseInt(v, 10, 64); err == nil && n > -maxExactInt && n < maxExactInt {
+				return float64(n) // what a JSON number decodes to
+			}
+		}
+	case []any:
+		if items, ok := schema["items"].(map[string]any); ok {
+			for i, item := range v {
+				v[i] = normalizeValue(items, item)
+			}
+		}
+	case map[string]any:
+		props, _ := schema["properties"].(map[string]any)
+		extra, _ := schema["additionalProperties"].(map[string]any)
+		for name, item := range v {
+			if prop, ok := props[name].(map[string]any); ok {
+				v[name] = normalizeValue(prop, item)
+			} else if extra != nil {
+				v[name] = normalizeValue(extra, item)
+			}
+		}
+	}
+	return v
+}
+
+// canonicalEnum returns the allowed value v spells: itself when it is one, else the only one
+// equal to it ignoring case, else v unchanged for validation to refuse.
+func canonicalEnum(enum []any, v string) any {
+	var match any
+	for _, e := range enum {
+		s, ok := e.(string)
+		switch {
+		case !ok:
+		case s == v:
+			return v
+		case strings.EqualFold(s, v):
+			if match != nil {
+				return v // two allowed values differ only in case: the model must choose
+			}
+			match = s
+		}
+	}
+	if match == nil {
+		return v
+	}
+	return match
+}
+
+// schemaAllows reports whether schema's type is typ or a list of types holding it.
+func schemaAllows(schema map[string]any, typ string) bool {
+	switch t := schema["type"].(type) {
+	case string:
+		return t == typ
+	case []any:
+		for _, x := range t {
+			if x == typ {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// integerText is an integer as a model writes it in a string: optional minus, digits only.
+var integerText = regexp.MustCompile(`^-?[0-9]{1,16}$`)
+
+// maxExactInt bounds the integers a float64, what a JSON number decodes to, holds exactly.
+const maxExactInt = 1 << 53

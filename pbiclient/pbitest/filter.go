@@ -220,6 +220,11 @@ func (p *filterParser) literal() (string, error) {
 	case isGUID(t.text):
 		return t.text, nil
 	}
+	if r := []rune(t.text); len(r) > 0 && (unicode.IsLetter(r[0]) || r[0] == '_') {
+		// OData reads a bare word as a property path, so text a caller forgot to quote
+		// (name eq Sales) is refused as the service refuses it: as an unknown property.
+		return "", &filterError{fmt.Sprintf("Could not find a property named '%s'.", t.text)}
+	}
 	return "", &filterError{fmt.Sprintf("Unsupported literal '%s' at position %d.", t.text, t.at)}
 }
 
