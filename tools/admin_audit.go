@@ -404,7 +404,7 @@ func resolveAdminWorkspaces(ctx context.Context, c *pbiclient.Client, args []str
 			missing = append(missing, strconv.Quote(n))
 			continue
 		}
-		id, _, err := pickByName(n, "workspace", "admin_list_workspaces", groups, idName)
+		id, _, err := pickByName(n, "workspace", "admin_list_workspaces", "in the tenant", groups, idName)
 		if err != nil {
 			return nil, err
 		}
