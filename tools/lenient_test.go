@@ -184,12 +184,12 @@ func TestBadODataFilterIsExplained(t *testing.T) {
 func TestEmbedIdentityAdviceFollowsRLS(t *testing.T) {
 	st := newStack(t, stackOptions{})
 	msg := st.fails(t, "generate_embed_token", map[string]any{"workspace": "Sales Analytics",
-		"datasets":   []any{map[string]any{"dataset": "Sales"}, map[string]any{"dataset": "Finance KPIs", "workspace": "Finance"}},
-		"identities": []any{map[string]any{"username": "megan.bowen@contoso.com", "roles": []any{"Region"}, "datasets": []any{pbitest.DemoSalesDatasetID, pbitest.DemoFinanceKPIsDatasetID}}}})
+		"datasets":   []any{map[string]any{"dataset": "Regional Sales"}, map[string]any{"dataset": "Finance KPIs", "workspace": "Finance"}},
+		"identities": []any{map[string]any{"username": "megan.bowen@contoso.com", "roles": []any{"West"}, "datasets": []any{pbitest.DemoRegionalSalesDatasetID, pbitest.DemoFinanceKPIsDatasetID}}}})
 	wantAdvice(t, "identity for a model without RLS", msg, "the semantic model "+pbitest.DemoFinanceKPIsDatasetID+" has no row-level security", "Call again without identities, or with identities whose datasets leave this model out")
 
-	msg = st.fails(t, "generate_embed_token", map[string]any{"workspace": "Sales Analytics", "datasets": []any{map[string]any{"dataset": "Sales"}}})
-	wantAdvice(t, "model with RLS without identity", msg, "the semantic model "+pbitest.DemoSalesDatasetID+" has row-level security", "Call again with identities: a username", "the RLS roles")
+	msg = st.fails(t, "generate_embed_token", map[string]any{"workspace": "Sales Analytics", "datasets": []any{map[string]any{"dataset": "Regional Sales"}}})
+	wantAdvice(t, "model with RLS without identity", msg, "the semantic model "+pbitest.DemoRegionalSalesDatasetID+" has row-level security", "Call again with identities: a username", "the RLS roles")
 }
 
 // An export from a workspace known to be on shared capacity is refused before it is sent;
