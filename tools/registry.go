@@ -270,6 +270,7 @@ func NewServer(d Deps, opts Options) (*server.MCPServer, error) {
 	for _, t := range selected {
 		s.AddTool(t.Definition, wrap(t, d.Logger, callTimeout(d), slots))
 	}
+	addResources(s, d)
 	return s, nil
 }
 
