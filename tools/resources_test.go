@@ -208,6 +208,18 @@ func TestReadExportRefusesWhatIsNotAnExport(t *testing.T) {
 			t.Errorf("%s: %q does not say %q", uri, msg, want)
 		}
 	}
+	// The same over HTTP, in both protocol eras, which report a missing resource differently.
+	for _, c := range []*client.Client{st.httpClient(t), st.httpClientAt(t, mcp.LATEST_LEGACY_PROTOCOL_VERSION)} {
+		for uri, want := range map[string]string{
+			"powerbi-mcp://exports/..%2Fx.pdf":  "only files directly in the export directory",
+			"powerbi-mcp://exports/link.txt":    "cannot be opened inside the export directory",
+			"powerbi-mcp://exports/missing.pdf": "not found",
+		} {
+			if msg := readFails(t, c, uri); !strings.Contains(msg, want) {
+				t.Errorf("HTTP %s: %q does not say %q", uri, msg, want)
+			}
+		}
+	}
 	// The plain file next to them is served, as text.
 	if got, ok := readResource(t, st.client, "powerbi-mcp://exports/ok.csv").(mcp.TextResourceContents); !ok || got.Text != "a,b\r\n1,2\r\n" || got.MIMEType != "text/csv" {
 		t.Fatalf("%+v", got)
