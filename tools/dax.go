@@ -2,8 +2,12 @@ package tools
 
 import (
 	"context"
+	"encoding/csv"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
+	"strconv"
 	"strings"
 
 	"github.com/mark3labs/mcp-go/mcp"
@@ -12,6 +16,8 @@ import (
 )
 
 // Rows: a modest default keeps answers small for the model; the cap is the service's own limit.
+// Whatever max_rows says, an answer holds only the rows that fit the result budget
+// (Deps.MaxResultBytes); skip and output "csv" reach the rest.
 const (
 	defaultDAXRows = 500
 	maxDAXRows     = 100_000
@@ -21,7 +27,9 @@ type daxQueryArgs struct {
 	Workspace            string `json:"workspace" schema:"$workspace"`
 	Dataset              string `json:"dataset" schema:"$dataset" required:"true"`
 	Query                string `json:"query" required:"true" jsonschema:"The DAX query: optional DEFINE MEASURE ... then one EVALUATE <table expression>, optionally ORDER BY." minLength:"1" maxLength:"100000"`
-	MaxRows              int    `json:"max_rows" jsonschema:"Most rows to return (default {defaultDAXRows}, at most {maxDAXRows}). Rows beyond it are dropped and truncated is true." minimum:"1" maximum:"$maxDAXRows" default:"$defaultDAXRows"`
+	MaxRows              int    `json:"max_rows" jsonschema:"Most rows to return (default {defaultDAXRows}, at most {maxDAXRows}); fewer when more would not fit the result size limit." minimum:"1" maximum:"$maxDAXRows" default:"$defaultDAXRows"`
+	Skip                 int    `json:"skip" jsonschema:"Rows to skip: runs the query again and answers from this row on. Use nextSkip from the previous answer; add ORDER BY so that the rows come in the same order." minimum:"0" maximum:"$maxDAXRows" default:"0"`
+	Output               string `json:"output" jsonschema:"rows (default): the rows in the answer. csv: every row the query returned goes to a CSV file on the server, linked as an MCP resource; the answer holds a preview." enum:"rows,csv" default:"rows"`
 	ImpersonatedUserName string `json:"impersonated_user_name" jsonschema:"UPN of a user to run the query as, for models with row-level security (RLS). Ignored by models without RLS." minLength:"3" maxLength:"256"`
 }
 
@@ -32,8 +40,19 @@ type DAXQueryResult struct {
 	Columns   []string     `json:"columns" jsonschema:"Column names: Table[Column] for model columns, [Name] for columns the query computed"`
 	Rows      [][]any      `json:"rows" jsonschema:"One array per row, values in the order of columns; null is a blank value; dates are ISO 8601 text"`
 	RowCount  int          `json:"rowCount" jsonschema:"Number of rows in this answer"`
-	Truncated bool         `json:"truncated" jsonschema:"True when the query returned more rows than this answer holds: cut at max_rows or at Power BI's limit"`
-	Message   string       `json:"message,omitempty" jsonschema:"Why rows are missing and what to do, when truncated"`
+	TotalRows int          `json:"totalRows" jsonschema:"Number of rows the query returned in all"`
+	Skipped   int          `json:"skipped,omitempty" jsonschema:"Rows before the first row of this answer (skip)"`
+	NextSkip  int          `json:"nextSkip,omitempty" jsonschema:"Pass as skip to get the rows after this answer's"`
+	Truncated bool         `json:"truncated" jsonschema:"True when the query returned rows this answer does not hold, or Power BI cut the result at its limit"`
+	File      *FileRef     `json:"file,omitempty" jsonschema:"With output csv: the CSV file holding every row"`
+	Message   string       `json:"message,omitempty" jsonschema:"Why rows are missing and how to get them"`
+}
+
+func (r DAXQueryResult) writtenFiles() []FileRef {
+	if r.File == nil {
+		return nil
+	}
+	return []FileRef{*r.File}
 }
 
 type schemaArgs struct {
@@ -84,7 +103,8 @@ func daxTools(d Deps) []Tool {
 				"EVALUATE SUMMARIZECOLUMNS('Date'[Year], \"Sales\", [Total Sales]) ORDER BY 'Date'[Year]; "+
 				"aggregate in the query rather than fetching raw rows. One EVALUATE per call. "+
 				"Needs Build permission on the model and the tenant setting 'Semantic Model Execute Queries REST API' (formerly 'Dataset Execute Queries REST API'). "+
-				"Limits: 120 queries per minute per user; Power BI returns at most 100,000 rows or 1,000,000 values; truncated=true says rows are missing. "+
+				"Limits: 120 queries per minute per user; Power BI returns at most 100,000 rows or 1,000,000 values. An answer holds only the rows that fit the result size limit; truncated=true says rows are missing: "+
+				"call again with skip = nextSkip for the next rows, or with output \"csv\" for a file with every row (linked as an MCP resource). "+
 				"Service principals cannot query models with row-level security (RLS) or SSO; set impersonated_user_name to query RLS models as a given user. "+
 				"Not for Azure Analysis Services models; MDX and DMV queries are not supported."),
 			annotations("Run a DAX query", true, false, true))),
@@ -114,7 +134,13 @@ func executeDAXQuery(ctx context.Context, d Deps, a daxQueryArgs) (DAXQueryResul
 	if err != nil {
 		return DAXQueryResult{}, daxError(err)
 	}
-	return tableResult(ws, ds, qr, defaultInt(a.MaxRows, defaultDAXRows)), nil
+	var file *FileRef
+	if a.Output == "csv" {
+		if file, err = writeQueryCSV(d, ds, qr); err != nil {
+			return DAXQueryResult{}, err
+		}
+	}
+	return tableResult(ws, ds, qr, a.Skip, defaultInt(a.MaxRows, defaultDAXRows), d.maxResultBytes(), file), nil
 }
 
 // getDatasetSchema is get_dataset_schema.
@@ -130,33 +156,154 @@ func getDatasetSchema(ctx context.Context, d Deps, a schemaArgs) (DatasetSchemaR
 	return readSchema(ctx, d.Client, ws, ds)
 }
 
-// tableResult cuts the rows at maxRows and says why rows are missing.
-func tableResult(ws WorkspaceRef, ds ItemRef, qr pbiclient.QueryResult, maxRows int) DAXQueryResult {
-	res := DAXQueryResult{Workspace: ws, Dataset: ds, Columns: qr.Columns, Rows: qr.Rows}
+// daxResultHeadroom is the part of the result budget kept for the result's other fields when
+// rows are fitted: the message, the file, the numbers. The rows take the rest.
+const daxResultHeadroom = 2 << 10
+
+// tableResult answers with the rows from skip on: at most maxRows, and no more than fit budget
+// bytes of JSON (the size of the structured content, and of the text that repeats it). When
+// rows are missing, it says how many there are in all and how to get them; file is the CSV
+// file that holds every row, if one was written.
+func tableResult(ws WorkspaceRef, ds ItemRef, qr pbiclient.QueryResult, skip, maxRows, budget int, file *FileRef) DAXQueryResult {
+	res := DAXQueryResult{Workspace: ws, Dataset: ds, Columns: qr.Columns, TotalRows: len(qr.Rows), Skipped: skip, File: file}
 	if res.Columns == nil {
 		res.Columns = []string{}
 	}
-	if res.Rows == nil {
-		res.Rows = [][]any{}
-	}
-	var why []string
-	if qr.RowLimit != "" {
-		why = append(why, fmt.Sprintf("Power BI stopped at its limit of 100,000 rows or 1,000,000 values (%s).", strings.TrimSuffix(qr.RowLimit, ".")))
-	}
-	if len(res.Rows) > maxRows {
-		why = append(why, fmt.Sprintf("The query returned %d rows; this answer holds the first %d.", len(res.Rows), maxRows))
-		res.Rows = res.Rows[:maxRows]
-	}
-	if len(why) > 0 {
-		res.Truncated = true
-		res.Message = strings.Join(why, " ") + " Aggregate or filter in the query (SUMMARIZECOLUMNS, TOPN, FILTER)"
-		if maxRows < maxDAXRows {
-			res.Message += fmt.Sprintf(", or raise max_rows (at most %d)", maxDAXRows)
+	rows := qr.Rows[min(skip, len(qr.Rows)):]
+	// Fit the rows: each costs its JSON and a comma.
+	room := budget - encodedLen(res) - daxResultHeadroom
+	n, used := 0, 0
+	for n < min(len(rows), maxRows) {
+		b, err := json.Marshal(rows[n])
+		if err != nil || used+len(b)+1 > room {
+			break
 		}
-		res.Message += "."
+		used += len(b) + 1
+		n++
 	}
-	res.RowCount = len(res.Rows)
-	return res
+	for {
+		res.Rows, res.RowCount = rows[:n:n], n
+		res.NextSkip, res.Truncated, res.Message = 0, false, ""
+		if skip+n < len(qr.Rows) {
+			res.NextSkip = skip + n
+		}
+		res.Truncated = res.NextSkip > 0 || skip > 0 || qr.RowLimit != ""
+		res.Message = tableMessage(res, qr.RowLimit, n < min(len(rows), maxRows), budget)
+		// The headroom covers any message and file; this only guards against it not doing so.
+		if n == 0 || encodedLen(res) <= budget {
+			return res
+		}
+		n--
+	}
+}
+
+// tableMessage says which rows an answer holds, when it does not hold them all, and how to get
+// the others without filling the conversation with them: skip for the next rows, a CSV file for
+// all of them, or a query that aggregates. It never suggests a larger max_rows when the size
+// limit cut the rows, as that would not fit either.
+func tableMessage(res DAXQueryResult, rowLimit string, cutBySize bool, budget int) string {
+	var b strings.Builder
+	if rowLimit != "" {
+		fmt.Fprintf(&b, "Power BI stopped the query at its limit of 100,000 rows or 1,000,000 values (%s): the rows after the first %d are missing from every answer, the CSV file included. "+
+			"To get them, filter or aggregate in the query, or split it (e.g. by year). ", strings.TrimSuffix(rowLimit, "."), res.TotalRows)
+	}
+	switch {
+	case res.Skipped > 0 && res.Skipped >= res.TotalRows:
+		fmt.Fprintf(&b, "skip %d is past the last row: the query returned %d rows. ", res.Skipped, res.TotalRows)
+	case res.NextSkip > 0 || res.Skipped > 0:
+		fmt.Fprintf(&b, "The query returned %d rows; this answer holds rows %d to %d", res.TotalRows, res.Skipped+1, res.Skipped+res.RowCount)
+		if cutBySize {
+			fmt.Fprintf(&b, ", as many as fit in the result size limit (%d bytes)", budget)
+		}
+		b.WriteString(". ")
+		if res.NextSkip > 0 {
+			fmt.Fprintf(&b, "For the next rows, call again with skip = %d (nextSkip). ", res.NextSkip)
+		}
+	}
+	if res.File != nil {
+		fmt.Fprintf(&b, "Every row the query returned is in the CSV file %s (%s; resources/read returns it), with a header row", res.File.Path, res.File.URI)
+		if res.Truncated {
+			b.WriteString("; rows holds a preview")
+		}
+		b.WriteString(".")
+	} else if res.NextSkip > 0 {
+		b.WriteString(`For all of them at once as a file, call again with output: "csv". Often better: aggregate or filter in the query (SUMMARIZECOLUMNS, TOPN, FILTER).`)
+	}
+	return strings.TrimSpace(b.String())
+}
+
+// encodedLen is the size of v as JSON, as mcp-go encodes a result.
+func encodedLen(v any) int {
+	b, _ := json.Marshal(v)
+	return len(b)
+}
+
+// writeQueryCSV writes every row of a query result to a new CSV file of the export directory
+// (RFC 4180, UTF-8, a header row of the column names, blank cells empty; dates as the service
+// sends them, ISO 8601).
+func writeQueryCSV(d Deps, ds ItemRef, qr pbiclient.QueryResult) (*FileRef, error) {
+	stem := "query"
+	if ds.Name != "" {
+		stem = fileStem(ds.Name) + "-query"
+	}
+	var written int64
+	path, err := newExportFile(d, stem+"-"+fileTime(), ".csv", func(w io.Writer) error {
+		cw := &countingWriter{w: w}
+		out := csv.NewWriter(cw)
+		out.UseCRLF = true // RFC 4180
+		if err := out.Write(qr.Columns); err != nil {
+			return err
+		}
+		record := make([]string, len(qr.Columns))
+		for _, row := range qr.Rows {
+			for i := range record {
+				record[i] = ""
+				if i < len(row) {
+					record[i] = csvValue(row[i])
+				}
+			}
+			if err := out.Write(record); err != nil {
+				return err
+			}
+		}
+		out.Flush()
+		written = cw.n
+		return out.Error()
+	})
+	if err != nil {
+		return nil, err
+	}
+	file := fileRef(path, written)
+	return &file, nil
+}
+
+// csvValue writes one cell: blank as nothing, numbers without exponent or rounding.
+func csvValue(v any) string {
+	switch v := v.(type) {
+	case nil:
+		return ""
+	case string:
+		return v
+	case bool:
+		return strconv.FormatBool(v)
+	case int64:
+		return strconv.FormatInt(v, 10)
+	case float64:
+		return strconv.FormatFloat(v, 'f', -1, 64)
+	}
+	return fmt.Sprint(v)
+}
+
+// countingWriter counts the bytes written through it.
+type countingWriter struct {
+	w io.Writer
+	n int64
+}
+
+func (c *countingWriter) Write(p []byte) (int, error) {
+	n, err := c.w.Write(p)
+	c.n += int64(n)
+	return n, err
 }
 
 // daxError explains errors Power BI reports inside a successful answer; other errors pass as they are.

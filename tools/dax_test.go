@@ -1,11 +1,22 @@
 package tools
 
 import (
+	"bytes"
+	"encoding/csv"
 	"encoding/json"
+	"fmt"
 	"math"
+	"os"
+	"path/filepath"
+	"reflect"
+	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 
+	"github.com/mark3labs/mcp-go/mcp"
+
+	"github.com/powerbi-mcp/powerbi-mcp/pbiclient"
 	"github.com/powerbi-mcp/powerbi-mcp/pbiclient/pbitest"
 )
 
@@ -110,14 +121,21 @@ func TestGetDatasetSchema(t *testing.T) {
 	st := newStack(t, stackOptions{})
 	var res DatasetSchemaResult
 	st.ok(t, "get_dataset_schema", map[string]any{"workspace": "Sales Analytics", "dataset": "Sales"}, &res)
-	if res.Source != "INFO.VIEW" || len(res.Tables) != 4 {
+	if res.Source != "INFO.VIEW" || len(res.Tables) != 5 {
 		t.Fatalf("schema %+v", res)
 	}
-	var sales SchemaTable
+	var sales, lines SchemaTable
 	for _, tbl := range res.Tables {
-		if tbl.Name == "Sales" {
+		switch tbl.Name {
+		case "Sales":
 			sales = tbl
+		case "Order Lines":
+			lines = tbl
 		}
+	}
+	if len(lines.Columns) != 6 || lines.Columns[0] != (SchemaColumn{Name: "Order Id", DataType: "String"}) ||
+		lines.Columns[5] != (SchemaColumn{Name: "Order Date", DataType: "DateTime"}) {
+		t.Fatalf("Order Lines columns %+v", lines.Columns)
 	}
 	if len(sales.Columns) != 7 || sales.Columns[2] != (SchemaColumn{Name: "ProductKey", DataType: "Int64", IsHidden: true}) {
 		t.Fatalf("Sales columns %+v", sales.Columns)
@@ -147,8 +165,189 @@ func TestExecuteDAXQueryServiceRowLimit(t *testing.T) {
 	var res DAXQueryResult
 	st.ok(t, "execute_dax_query", map[string]any{"workspace": "Sales Analytics", "dataset": "Telemetry",
 		"query": "EVALUATE Events", "max_rows": maxDAXRows}, &res)
-	if !res.Truncated || res.RowCount != maxDAXRows || !strings.Contains(res.Message, "More than 100000 rows in a query result") ||
-		strings.Contains(res.Message, "raise max_rows") {
-		t.Fatalf("truncated=%v rowCount=%d message=%q", res.Truncated, res.RowCount, res.Message)
+	if !res.Truncated || res.TotalRows != maxDAXRows || res.RowCount == 0 || res.NextSkip != res.RowCount ||
+		!strings.Contains(res.Message, "More than 100000 rows in a query result") || !strings.Contains(res.Message, "filter or aggregate") ||
+		strings.Contains(res.Message, "max_rows") {
+		t.Fatalf("truncated=%v rowCount=%d totalRows=%d message=%q", res.Truncated, res.RowCount, res.TotalRows, res.Message)
+	}
+}
+
+// orderLinesQuery reads the sandbox's big table in a fixed order.
+const orderLinesQuery = "EVALUATE 'Order Lines' ORDER BY 'Order Lines'[Order Id], 'Order Lines'[Line]"
+
+// The 12,000 rows of 'Order Lines' are more than one answer holds, even when max_rows asks for
+// them all: the answer fits the result budget, says how many rows there are and how to get the
+// rest, and skip pages through every row, each once, in order.
+func TestExecuteDAXQueryFitsTheBudgetAndPages(t *testing.T) {
+	st := newStack(t, stackOptions{})
+	args := map[string]any{"workspace": "Sales Analytics", "dataset": "Sales", "query": orderLinesQuery, "max_rows": maxDAXRows}
+	res := st.call(t, "execute_dax_query", args)
+	if res.IsError || len(text(res)) > DefaultMaxResultBytes {
+		t.Fatalf("isError=%v, %d bytes of text, budget %d", res.IsError, len(text(res)), DefaultMaxResultBytes)
+	}
+	var first DAXQueryResult
+	st.ok(t, "execute_dax_query", args, &first)
+	if !first.Truncated || first.TotalRows != pbitest.DemoOrderLines || first.RowCount < 100 || first.NextSkip != first.RowCount ||
+		!strings.Contains(first.Message, "12000 rows") || !strings.Contains(first.Message, fmt.Sprintf("skip = %d", first.NextSkip)) ||
+		!strings.Contains(first.Message, `output: "csv"`) || strings.Contains(first.Message, "max_rows") {
+		t.Fatalf("truncated=%v rowCount=%d totalRows=%d nextSkip=%d message=%q", first.Truncated, first.RowCount, first.TotalRows, first.NextSkip, first.Message)
+	}
+
+	// Paging through a quarter of the table (every page reruns the query) keeps the test quick.
+	const quarter = "EVALUATE FILTER('Order Lines', 'Order Lines'[Order Id] < \"SO61000\") ORDER BY 'Order Lines'[Order Id], 'Order Lines'[Line]"
+	var all [][]any
+	total := -1
+	for next := 0; next != 0 || total < 0; {
+		var page DAXQueryResult
+		st.ok(t, "execute_dax_query", map[string]any{"workspace": "Sales Analytics", "dataset": "Sales", "query": quarter, "skip": next, "max_rows": maxDAXRows}, &page)
+		if page.Skipped != next || page.RowCount == 0 || !page.Truncated || total >= 0 && page.TotalRows != total {
+			t.Fatalf("page at %d: %+v", next, page.Message)
+		}
+		if next == 0 && !reflect.DeepEqual(page.Rows, first.Rows[:page.RowCount]) {
+			t.Fatal("the first page of the quarter differs from the first rows of the table")
+		}
+		total = page.TotalRows
+		all = append(all, page.Rows...)
+		next = page.NextSkip
+	}
+	if len(all) != total || total < 2500 {
+		t.Fatalf("%d rows over all pages, want %d", len(all), total)
+	}
+	for i := 1; i < len(all); i++ {
+		prev, cur := fmt.Sprint(all[i-1][0], "/", all[i-1][1]), fmt.Sprint(all[i][0], "/", all[i][1])
+		if prev >= cur && all[i-1][0] == all[i][0] || all[i-1][0].(string) > all[i][0].(string) {
+			t.Fatalf("rows %d and %d out of order or repeated: %s, %s", i-1, i, prev, cur)
+		}
+	}
+
+	// max_rows still bounds a page that would fit.
+	var small DAXQueryResult
+	st.ok(t, "execute_dax_query", map[string]any{"workspace": "Sales Analytics", "dataset": "Sales", "query": orderLinesQuery, "skip": 10, "max_rows": 5}, &small)
+	if small.RowCount != 5 || small.NextSkip != 15 || !reflect.DeepEqual(small.Rows, all[10:15]) || !strings.Contains(small.Message, "rows 11 to 15") {
+		t.Fatalf("%+v", small)
+	}
+	// A skip past the end answers no rows and says why.
+	var past DAXQueryResult
+	st.ok(t, "execute_dax_query", map[string]any{"workspace": "Sales Analytics", "dataset": "Sales", "query": "EVALUATE Customer", "skip": 50}, &past)
+	if past.RowCount != 0 || len(past.Rows) != 0 || past.NextSkip != 0 || !strings.Contains(past.Message, "past the last row") {
+		t.Fatalf("%+v", past)
+	}
+}
+
+// A smaller budget holds fewer rows, and the text never exceeds it.
+func TestExecuteDAXQueryHonoursASmallerBudget(t *testing.T) {
+	qr := pbiclient.QueryResult{Columns: []string{"T[A]", "T[B]"}}
+	for i := range 1000 {
+		qr.Rows = append(qr.Rows, []any{int64(i), strings.Repeat("x", i%50)})
+	}
+	for _, budget := range []int{4 << 10, 8 << 10, 32 << 10} {
+		res := tableResult(WorkspaceRef{ID: "w"}, ItemRef{ID: "d"}, qr, 0, maxDAXRows, budget, nil)
+		if n := encodedLen(res); n > budget || res.RowCount == 0 || !res.Truncated || res.NextSkip != res.RowCount {
+			t.Fatalf("budget %d: %d bytes, %d rows, nextSkip %d", budget, n, res.RowCount, res.NextSkip)
+		}
+		// Most of the budget goes to rows: one more row would not have fit with the headroom.
+		if next := encodedLen(qr.Rows[res.RowCount]) + 1; encodedLen(res)+next+daxResultHeadroom <= budget {
+			t.Fatalf("budget %d: %d bytes used; row %d (%d bytes) would have fit", budget, encodedLen(res), res.RowCount, next)
+		}
+	}
+}
+
+// output "csv" writes every row to a CSV file in the export directory, which encoding/csv reads
+// back as the same table, and which resources/read returns; the answer holds a preview.
+func TestExecuteDAXQueryToCSV(t *testing.T) {
+	st := newStack(t, stackOptions{})
+	res := st.call(t, "execute_dax_query", map[string]any{"workspace": "Sales Analytics", "dataset": "Sales", "query": orderLinesQuery, "output": "csv"})
+	if res.IsError || len(text(res)) > DefaultMaxResultBytes {
+		t.Fatalf("isError=%v, %d bytes: %.300s", res.IsError, len(text(res)), text(res))
+	}
+	var out DAXQueryResult
+	b, _ := json.Marshal(res.StructuredContent)
+	if err := json.Unmarshal(b, &out); err != nil {
+		t.Fatal(err)
+	}
+	if out.File == nil || filepath.Dir(out.File.Path) != st.exportDir || out.File.MimeType != "text/csv" || !strings.HasPrefix(out.File.Name, "Sales-query-") ||
+		out.TotalRows != pbitest.DemoOrderLines || !out.Truncated || out.RowCount == 0 || !strings.Contains(out.Message, out.File.Path) {
+		t.Fatalf("%+v %+v", out.File, out.Message)
+	}
+	link := fileLink(t, res)
+	if link.URI != out.File.URI || link.MIMEType != "text/csv" {
+		t.Fatalf("link %+v", link)
+	}
+
+	data, err := os.ReadFile(out.File.Path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if int64(len(data)) != out.File.Bytes || !strings.HasPrefix(string(data), "Order Lines[Order Id],Order Lines[Line],") || !strings.Contains(string(data), "\r\n") {
+		t.Fatalf("%d bytes (reported %d): %.200q", len(data), out.File.Bytes, data)
+	}
+	records, err := csv.NewReader(bytes.NewReader(data)).ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(records) != pbitest.DemoOrderLines+1 || !reflect.DeepEqual(records[0], out.Columns) {
+		t.Fatalf("%d records, header %q", len(records), records[0])
+	}
+	// The file holds the rows the query returned, as the rows of the answer hold them.
+	var page DAXQueryResult
+	st.ok(t, "execute_dax_query", map[string]any{"workspace": "Sales Analytics", "dataset": "Sales", "query": orderLinesQuery, "skip": 11_900}, &page)
+	for i, row := range append(out.Rows, page.Rows...) {
+		at := i + 1
+		if i >= len(out.Rows) {
+			at = 11_900 + i - len(out.Rows) + 1
+		}
+		for j, v := range row {
+			if got := csvValue(v); records[at][j] != got && !(isNumber(v) && sameNumber(records[at][j], v)) {
+				t.Fatalf("record %d column %d: %q, the answer says %v", at, j, records[at][j], v)
+			}
+		}
+	}
+	if d := records[1][5]; !regexp.MustCompile(`^2024-\d\d-\d\dT00:00:00$`).MatchString(d) {
+		t.Fatalf("date %q is not ISO 8601", d)
+	}
+
+	// resources/read returns the file as text.
+	got, ok := readResource(t, st.client, out.File.URI).(mcp.TextResourceContents)
+	if !ok || got.Text != string(data) || got.MIMEType != "text/csv" {
+		t.Fatalf("resources/read: %T %d bytes", got, len(got.Text))
+	}
+
+	// Blank cells are empty fields; a result that fits whole still names its file.
+	var budget DAXQueryResult
+	st.ok(t, "execute_dax_query", map[string]any{"dataset": "Personal Budget", "query": "EVALUATE Budget", "output": "csv"}, &budget)
+	if budget.Truncated || budget.File == nil || budget.RowCount != 5 || !strings.Contains(budget.Message, budget.File.Path) {
+		t.Fatalf("%+v", budget)
+	}
+	small, _ := os.ReadFile(budget.File.Path)
+	if want := "Budget[Category],Budget[Planned],Budget[Spent]\r\nRent,1200,1200\r\nGroceries,450,512.35\r\nTransport,120,96.4\r\nUtilities,180,171.2\r\nLeisure,200,\r\n"; string(small) != want {
+		t.Fatalf("CSV %q, want %q", small, want)
+	}
+}
+
+func isNumber(v any) bool { _, ok := v.(float64); return ok }
+
+// sameNumber compares a CSV field with a number the JSON answer holds as float64.
+func sameNumber(field string, v any) bool {
+	f, err := strconv.ParseFloat(field, 64)
+	return err == nil && f == v.(float64)
+}
+
+// The sandbox's big table is in the model: its rows, its relationships.
+func TestOrderLinesInTheSandboxModel(t *testing.T) {
+	st := newStack(t, stackOptions{})
+	row := daxRow(t, st, "Sales", `EVALUATE ROW("Lines", COUNTROWS('Order Lines'), "Orders", DISTINCTCOUNT('Order Lines'[Order Id]), "Quantity", SUM('Order Lines'[Quantity]))`)
+	if row[0] != float64(pbitest.DemoOrderLines) || row[1].(float64) < 3000 || row[2].(float64) < float64(pbitest.DemoOrderLines) {
+		t.Fatalf("%v", row)
+	}
+	// Filters flow from Product to its order lines.
+	var byCategory DAXQueryResult
+	st.ok(t, "execute_dax_query", map[string]any{"workspace": "Sales Analytics", "dataset": "Sales",
+		"query": `EVALUATE SUMMARIZECOLUMNS(Product[Category], "Lines", COUNTROWS('Order Lines')) ORDER BY Product[Category]`}, &byCategory)
+	total := 0.0
+	for _, r := range byCategory.Rows {
+		total += r[1].(float64)
+	}
+	if len(byCategory.Rows) != 3 || total != pbitest.DemoOrderLines {
+		t.Fatalf("%+v", byCategory.Rows)
 	}
 }

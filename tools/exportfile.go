@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"mime"
 	"os"
 	"path/filepath"
 	"strings"
@@ -17,6 +18,57 @@ import (
 // Every file a tool writes goes through newExportFile: it appears in the export directory only
 // once complete, under a name nothing else has, and never replaces a file that is there, whoever
 // made it (another call, another server sharing the directory, the user).
+
+// FileRef is a file a tool wrote into the export directory. The path serves a client on the
+// same machine; the URI serves any client, through resources/read (see resources.go).
+type FileRef struct {
+	Path     string `json:"path" jsonschema:"Absolute path of the file on the machine running the server"`
+	Name     string `json:"name"`
+	URI      string `json:"uri" jsonschema:"The file as an MCP resource: resources/read returns its content, also to a client on another machine"`
+	Bytes    int64  `json:"bytes"`
+	MimeType string `json:"mimeType"`
+}
+
+// fileRef describes the file at path, a file of the export directory.
+func fileRef(path string, bytes int64) FileRef {
+	name := filepath.Base(path)
+	return FileRef{Path: path, Name: name, URI: exportURI(name), Bytes: bytes, MimeType: mimeTypeOf(name)}
+}
+
+// mimeTypes are the types of the files tools write, by extension: every export format, the
+// .pbix and .rdl downloads and query results. The table, not the type Power BI sent with a
+// download, decides, so that a tool's result and resources/read name the same type.
+var mimeTypes = map[string]string{
+	".pdf":   "application/pdf",
+	".pptx":  "application/vnd.openxmlformats-officedocument.presentationml.presentation",
+	".png":   "image/png",
+	".zip":   "application/zip", // a PNG export of several pages
+	".xlsx":  "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+	".docx":  "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+	".csv":   "text/csv",
+	".xml":   "application/xml",
+	".mhtml": "multipart/related", // MHTML is a multipart/related message (RFC 2557)
+	".tif":   "image/tiff",
+	".tiff":  "image/tiff",
+	".jpg":   "image/jpeg",
+	".jpeg":  "image/jpeg",
+	".gif":   "image/gif",
+	".bmp":   "image/bmp",
+	".pbix":  "application/zip", // a Power BI Desktop file is a zip package
+	".rdl":   "application/xml", // a paginated report definition is an XML document
+}
+
+// mimeTypeOf is the MIME type of a file of the export directory, by its extension.
+func mimeTypeOf(name string) string {
+	ext := strings.ToLower(filepath.Ext(name))
+	if t, ok := mimeTypes[ext]; ok {
+		return t
+	}
+	if t, _, _ := strings.Cut(mime.TypeByExtension(ext), ";"); t != "" {
+		return t
+	}
+	return "application/octet-stream"
+}
 
 // A file is written as a hidden temporary file first, named like this.
 const partialPrefix, partialSuffix = ".export-", ".partial"

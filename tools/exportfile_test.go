@@ -22,8 +22,14 @@ import (
 )
 
 // httpClient connects a second MCP client to the stack's server over streamable HTTP, served
-// stateless as the command serves it.
+// stateless as the command serves it. The client speaks the newest protocol revision.
 func (s *stack) httpClient(t *testing.T) *client.Client {
+	t.Helper()
+	return s.httpClientAt(t, "")
+}
+
+// httpClientAt is httpClient speaking the protocol revision version ("" for the newest).
+func (s *stack) httpClientAt(t *testing.T, version string) *client.Client {
 	t.Helper()
 	ts := httptest.NewServer(server.NewStreamableHTTPServer(s.server, server.WithStateLess(true)))
 	t.Cleanup(ts.Close)
@@ -38,8 +44,13 @@ func (s *stack) httpClient(t *testing.T) *client.Client {
 	}
 	var init mcp.InitializeRequest
 	init.Params.ClientInfo = mcp.Implementation{Name: "tools-test-http", Version: "0"}
-	if _, err := c.Initialize(ctx, init); err != nil {
+	init.Params.ProtocolVersion = version
+	res, err := c.Initialize(ctx, init)
+	if err != nil {
 		t.Fatal(err)
+	}
+	if got := res.ProtocolVersion; version != "" && got != version || version == "" && !mcp.IsModernProtocol(got) {
+		t.Fatalf("the HTTP client speaks %s, want %q", got, version)
 	}
 	return c
 }

@@ -271,6 +271,7 @@ func NewServer(d Deps, opts Options) (*server.MCPServer, error) {
 		s.AddTool(t.Definition, wrap(t, d.Logger, callTimeout(d), slots))
 	}
 	addPrompts(s, selected)
+	addResources(s, d)
 	return s, nil
 }
 

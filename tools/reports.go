@@ -5,8 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"mime"
-	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -69,14 +67,6 @@ type parameterArg struct {
 	Value string `json:"value" required:"true" maxLength:"4096"`
 }
 
-// ExportFile is a file export_report wrote.
-type ExportFile struct {
-	Path     string `json:"path" jsonschema:"Absolute path of the file on the machine running the server"`
-	Name     string `json:"name"`
-	Bytes    int64  `json:"bytes"`
-	MimeType string `json:"mimeType"`
-}
-
 // ExportResult is the answer of export_report.
 type ExportResult struct {
 	Workspace       WorkspaceRef `json:"workspace"`
@@ -84,8 +74,15 @@ type ExportResult struct {
 	ExportID        string       `json:"exportId" jsonschema:"Pass it back as export_id to resume an export that was still running"`
 	Status          string       `json:"status" jsonschema:"Succeeded (file written) or Running (still in progress when the wait ended)"`
 	PercentComplete int          `json:"percentComplete"`
-	File            *ExportFile  `json:"file,omitempty"`
+	File            *FileRef     `json:"file,omitempty"`
 	Message         string       `json:"message"`
+}
+
+func (r ExportResult) writtenFiles() []FileRef {
+	if r.File == nil {
+		return nil // still running: no file yet
+	}
+	return []FileRef{*r.File}
 }
 
 const defaultExportWait = 300
@@ -100,7 +97,7 @@ func reportTools(d Deps) []Tool {
 		tool(d, "reports", "export the report", exportReport, mcp.NewTool("export_report",
 			mcp.WithDescription("Export a report to a file and save it on the machine running this server. "+
 				"Power BI reports export to PDF, PowerPoint (PPTX) or PNG; paginated reports to PDF, ACCESSIBLEPDF, PPTX, XLSX, DOCX, CSV, XML, MHTML or IMAGE (TIFF unless format_settings sets OutputFormat). "+
-				"Returns the file's absolute path, size and MIME type. The file always goes to the server's export directory, under a name the server chooses. "+
+				"Returns the file's absolute path, size, MIME type and uri, an MCP resource that resources/read returns, also to a client on another machine. The file always goes to the server's export directory, under a name the server chooses. "+
 				"The export runs as a Power BI job; the call follows it with progress notifications for up to timeout_seconds. "+
 				"If it is still running then, the answer has status Running and an exportId: call again with export_id to resume. "+
 				"Options for Power BI reports: pages (page names from list_report_pages, not display names), a bookmark, one report-level filter, locale, hidden pages. "+
@@ -149,7 +146,7 @@ func reportTools(d Deps) []Tool {
 			annotations("Delete a report", false, true, true))),
 		tool(d, "reports", "download the report", downloadReportPbix, mcp.NewTool("download_report_pbix",
 			mcp.WithDescription("Download a report's definition file and save it on the machine running this server: a .pbix for a Power BI report (openable in Power BI Desktop), the .rdl for a paginated report. "+
-				"Returns the file's absolute path, size and MIME type; the file goes to the server's export directory under a name the server chooses. "+
+				"Returns the file's absolute path, size, MIME type and uri (an MCP resource, for resources/read); the file goes to the server's export directory under a name the server chooses. "+
 				"download_type (workspaces only) chooses a .pbix with the semantic model (IncludeModel) or connected live to it (LiveConnect). "+
 				"Power BI refuses reports that were not uploaded as .pbix or were edited in ways Desktop cannot open, and live-connected reports after a rebind. "+
 				"For a PDF, PowerPoint or image of the report, use export_report."),
@@ -241,23 +238,22 @@ func exportReport(ctx context.Context, d Deps, a exportArgs) (ExportResult, erro
 
 // saveFile streams a download into a new file of the export directory (see newExportFile): the
 // bytes go straight from the network to disk, and the file gets its name only when complete.
-func saveFile(d Deps, name, ext string, download func(io.Writer) (pbiclient.Download, error)) (*ExportFile, error) {
+func saveFile(d Deps, name, ext string, download func(io.Writer) (pbiclient.Download, error)) (*FileRef, error) {
 	var dl pbiclient.Download
-	path, err := newExportFile(d, fileStem(name)+"-"+time.Now().UTC().Format("20060102-150405"), ext, func(w io.Writer) (err error) {
+	path, err := newExportFile(d, fileStem(name)+"-"+fileTime(), ext, func(w io.Writer) (err error) {
 		dl, err = download(w)
 		return err
 	})
 	if err != nil {
 		return nil, err
 	}
-	mimeType, _, _ := strings.Cut(dl.ContentType, ";")
-	if mimeType == "" || mimeType == "application/octet-stream" {
-		if byExt := mime.TypeByExtension(ext); byExt != "" {
-			mimeType, _, _ = strings.Cut(byExt, ";")
-		}
-	}
-	return &ExportFile{Path: path, Name: filepath.Base(path), Bytes: dl.Bytes, MimeType: mimeType}, nil
+	file := fileRef(path, dl.Bytes)
+	return &file, nil
 }
+
+// fileTime is the time part of the name of a file a tool writes: UTC, to the second, so that
+// files sort by when they were written.
+func fileTime() string { return time.Now().UTC().Format("20060102-150405") }
 
 // fileStem makes a safe file name from a report name: letters, digits, '-' and '_' only, so no
 // name Power BI holds can climb out of the export directory or upset a file system.
@@ -541,9 +537,11 @@ type DownloadReportResult struct {
 	Workspace  WorkspaceRef `json:"workspace"`
 	Report     ItemRef      `json:"report"`
 	ReportType string       `json:"reportType"`
-	File       ExportFile   `json:"file"`
+	File       FileRef      `json:"file"`
 	Message    string       `json:"message"`
 }
+
+func (r DownloadReportResult) writtenFiles() []FileRef { return []FileRef{r.File} }
 
 // resolveBodyWorkspace reads a workspace argument that a request body carries: omitted means
 // the same workspace (bodyID ""), the empty GUID means My workspace, anything else is resolved.
@@ -777,8 +775,6 @@ func downloadReportPbix(ctx context.Context, d Deps, a downloadArgs) (DownloadRe
 	if err != nil {
 		return DownloadReportResult{}, err
 	}
-	// A .pbix is a zip package and an .rdl an XML document, whatever type the service sent.
-	file.MimeType = map[string]string{".pbix": "application/zip", ".rdl": "application/xml"}[ext]
 	return DownloadReportResult{Workspace: ws, Report: rep, ReportType: r.ReportType, File: *file,
 		Message: "The report was saved to " + file.Path + "."}, nil
 }

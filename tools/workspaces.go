@@ -125,7 +125,11 @@ func handle[A, O any](action string, fn func(context.Context, mcp.CallToolReques
 			}
 			return errorResult(action, err), nil
 		}
-		return mcp.NewToolResultStructuredOnly(out), nil
+		res := mcp.NewToolResultStructuredOnly(out)
+		if w, ok := any(out).(writesFiles); ok {
+			res.Content = append(res.Content, resourceLinks(w.writtenFiles())...) // after the text
+		}
+		return res, nil
 	})
 }
 

@@ -186,6 +186,8 @@ async function sdkClient(label, makeTransport) {
     check(`${label}: refresh_dataset with wait sends progress while it runs`,
       !refresh.isError && progress.length > 0, `${progress.length} progress notifications; ${JSON.stringify(refresh).slice(0, 300)}`);
 
+    await bigResults(label, client);
+
     const bad = await client.callTool({ name: "list_datasets", arguments: { workspace: "No Such Workspace" } });
     check(`${label}: an unknown workspace is an isError result that names it`,
       bad.isError && JSON.stringify(bad.content).includes("No Such Workspace"), JSON.stringify(bad).slice(0, 300));
@@ -206,6 +208,61 @@ async function sdkClient(label, makeTransport) {
   } finally {
     await client.close();
   }
+}
+
+// bigResults checks what keeps large results out of the conversation: a DAX query over the
+// sandbox's 12,000-row 'Order Lines' answers within the result budget and says it is truncated;
+// skip continues where it stopped; output "csv" and export_report link their files, and
+// resources/read returns the bytes, which a client on another machine has no other way to get.
+async function bigResults(label, client) {
+  const budget = 32 * 1024;
+  const query = "EVALUATE 'Order Lines' ORDER BY 'Order Lines'[Order Id], 'Order Lines'[Line]";
+  const args = { workspace: "Sales Analytics", dataset: "Sales", query };
+  const first = await client.callTool({ name: "execute_dax_query", arguments: { ...args, max_rows: 100000 } });
+  const firstText = first.content?.[0]?.text ?? "";
+  const page = first.structuredContent ?? {};
+  check(`${label}: execute_dax_query of 12,000 rows answers within ${budget} bytes and says it is truncated`,
+    !first.isError && Buffer.byteLength(firstText) <= budget && page.truncated === true && page.totalRows === 12000 && page.nextSkip === page.rowCount && page.rowCount > 0,
+    `${Buffer.byteLength(firstText)} bytes; ${JSON.stringify({ ...page, rows: page.rows?.length }).slice(0, 400)}`);
+
+  const next = await client.callTool({ name: "execute_dax_query", arguments: { ...args, skip: page.nextSkip } });
+  const rest = next.structuredContent ?? {};
+  const [lastBefore, firstAfter] = [page.rows?.at(-1), rest.rows?.[0]];
+  check(`${label}: execute_dax_query with skip = nextSkip returns the next rows`,
+    !next.isError && rest.skipped === page.nextSkip && rest.rowCount > 0 && lastBefore && firstAfter &&
+      `${firstAfter[0]}/${firstAfter[1]}` > `${lastBefore[0]}/${lastBefore[1]}`,
+    `${JSON.stringify({ ...rest, rows: rest.rows?.slice(0, 2) }).slice(0, 400)} after ${JSON.stringify(lastBefore)}`);
+
+  const csv = await client.callTool({ name: "execute_dax_query", arguments: { ...args, output: "csv" } });
+  const csvLink = csv.content?.find((c) => c.type === "resource_link");
+  let lines = [];
+  let csvRead = null;
+  if (csvLink) {
+    try {
+      csvRead = (await client.readResource({ uri: csvLink.uri })).contents?.[0];
+      lines = (csvRead?.text ?? "").split("\r\n").filter((l) => l !== "");
+    } catch (err) {
+      csvRead = { error: String(err) };
+    }
+  }
+  check(`${label}: execute_dax_query with output csv links a CSV file whose resources/read holds the header and all 12,000 rows`,
+    !csv.isError && csvLink?.mimeType === "text/csv" && lines.length === 12001 && lines[0].startsWith("Order Lines[Order Id],"),
+    `${JSON.stringify(csvLink)}; ${lines.length} lines; ${JSON.stringify(csvRead).slice(0, 300)}`);
+
+  const pdf = await client.callTool({ name: "export_report", arguments: { workspace: "Sales Analytics", report: "Sales Overview", format: "PDF" } });
+  const pdfLink = pdf.content?.find((c) => c.type === "resource_link");
+  let head = "";
+  if (pdfLink) {
+    try {
+      const content = (await client.readResource({ uri: pdfLink.uri })).contents?.[0];
+      head = Buffer.from(content?.blob ?? "", "base64").subarray(0, 8).toString("latin1");
+    } catch (err) {
+      head = String(err);
+    }
+  }
+  check(`${label}: export_report links its PDF, and resources/read returns it`,
+    !pdf.isError && pdfLink?.mimeType === "application/pdf" && head.startsWith("%PDF-"),
+    `${JSON.stringify(pdfLink)}; head ${JSON.stringify(head)}; ${JSON.stringify(pdf).slice(0, 300)}`);
 }
 
 // In-agent sign-in: with --auth device-code the first tool call answers with the sign-in

@@ -74,6 +74,7 @@ func (s *Server) executeQueries(w http.ResponseWriter, r *http.Request) {
 	if d == nil {
 		return
 	}
+	fillPendingRows(d.model) // demo rows made on first use (seed_orders.go)
 	model := d.model
 	if model == nil {
 		model = &Model{}

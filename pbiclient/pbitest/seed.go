@@ -167,6 +167,7 @@ func (s *Server) SeedDemo() {
 			{Name: "ReportSection1", DisplayName: "Notes", Hidden: true},
 		}})
 	s.seedModel()
+	s.seedOrderLines()
 	s.seedDashboards()
 	s.seedApps()
 	s.seedAdmin()
