@@ -149,7 +149,7 @@ func getDatasetSchema(ctx context.Context, d Deps, a schemaArgs) (DatasetSchemaR
 	if err != nil {
 		return DatasetSchemaResult{}, err
 	}
-	ds, err := resolveDataset(ctx, d.Client, ws, a.Dataset)
+	ds, err := resolveQueryDataset(ctx, d.Client, ws, a.Dataset) // the schema is read with DAX queries too
 	if err != nil {
 		return DatasetSchemaResult{}, err
 	}

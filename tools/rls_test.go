@@ -58,6 +58,16 @@ func TestDAXQueryOnRLSModelRefusedForServicePrincipal(t *testing.T) {
 		}
 	}
 
+	// get_dataset_schema reads the model with DAX queries too: refused the same way.
+	st.tenant.ResetRequests()
+	msg := st.fails(t, "get_dataset_schema", map[string]any{"workspace": "Sales Analytics", "dataset": "Regional Sales"})
+	if !strings.Contains(msg, "row-level security") || !strings.Contains(msg, "--auth device-code") {
+		t.Errorf("get_dataset_schema on Regional Sales: %q", msg)
+	}
+	if n := routeCount(st, routeExecuteQueries); n != 0 {
+		t.Errorf("get_dataset_schema: %d executeQueries requests sent", n)
+	}
+
 	// Sales has no RLS: the service principal queries it as before.
 	var res DAXQueryResult
 	st.ok(t, "execute_dax_query", map[string]any{"workspace": "Sales Analytics", "dataset": "Sales",
