@@ -99,11 +99,12 @@ type Tool struct {
 // tool makes one tool: def names and describes it (mcp.NewTool with its description and
 // annotations), and run is its handler, bound here to d. The handler's argument type A and
 // result type O are the tool's input and output schemas (inputSchema, outputSchema). action
-// names what failed in an error result, e.g. "list workspaces".
+// names what failed in an error result, e.g. "list workspaces". Every result fits d's budget
+// (handle).
 func tool[A, O any](d Deps, toolset, action string, run func(context.Context, Deps, A) (O, error), def mcp.Tool) Tool {
 	inputSchema[A]()(&def)
 	outputSchema[O]()(&def)
-	return Tool{Toolset: toolset, Definition: def, Handler: handle(action, func(ctx context.Context, _ mcp.CallToolRequest, a A) (O, error) {
+	return Tool{Toolset: toolset, Definition: def, Handler: handle(action, d.maxResultBytes(), func(ctx context.Context, _ mcp.CallToolRequest, a A) (O, error) {
 		return run(ctx, d, a)
 	})}
 }
