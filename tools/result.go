@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"iter"
 	"reflect"
 	"slices"
 	"strconv"
@@ -102,8 +103,10 @@ func (f resultFit) encode(out any, skip int) ([]byte, error) {
 		return raw, nil // the common case: nothing to parse
 	}
 	root := parseJSON(raw)
-	if root.size > f.budget && root.obj {
-		f.fit(root, out, skip)
+	if root.size > f.budget {
+		if root.expand(); root.obj {
+			f.fit(root, out, skip)
+		}
 	}
 	var b bytes.Buffer
 	b.Grow(root.size)
@@ -120,8 +123,9 @@ func (f resultFit) encode(out any, skip int) ([]byte, error) {
 // token (a continuer) gets the token that resumes after the last item kept.
 func (f resultFit) fit(root *jnode, out any, skip int) {
 	page := f.paged && root.member("count") != nil && root.member("hasMore") != nil
+	var list *jnode // the page's items, which from here on nextSkip describes
 	if page {
-		if list := root.largestArray(); list != nil && len(list.kids) > 0 {
+		if list = root.largestArray(); list != nil {
 			f.cutPage(root, list, skip)
 			if root.size <= f.budget {
 				return
@@ -129,9 +133,10 @@ func (f resultFit) fit(root *jnode, out any, skip int) {
 		}
 	}
 	more, resumes := out.(continuer)
+	root.expandAll()
 	var cuts []cut
 	for root.size > f.budget {
-		c, ok := root.shorten(root.size - f.budget)
+		c, ok := root.shorten(root.size-f.budget, list)
 		if !ok {
 			break // nothing left to cut: the budget is smaller than the result's frame
 		}
@@ -164,35 +169,72 @@ type continuer interface {
 	continueAfter(n int) string
 }
 
-// cutPage keeps the leading items of list, the page's items, that fit the budget.
+// cutPage keeps the leading items of list, the page's items, that fit the budget. Items past
+// those are not even parsed.
 func (f resultFit) cutPage(root, list *jnode, skip int) {
-	items := list.kids
-	// The frame is measured with the largest numbers it can hold, so the items counted in fit.
-	list.kids = nil
-	root.set("count", strconv.AppendInt(nil, int64(len(items)), 10))
+	whole := *list
+	keys, kids := slices.Clone(root.keys), slices.Clone(root.kids)
+	// The frame is measured with the largest numbers it can hold, so the items counted in fit:
+	// there are fewer items than bytes.
+	most := whole.size
+	*list = jnode{arr: true}
+	list.resize()
+	root.set("count", strconv.AppendInt(nil, int64(most), 10))
 	root.set("hasMore", []byte("true"))
-	root.set("nextSkip", strconv.AppendInt(nil, int64(skip+len(items)), 10))
+	root.set("nextSkip", strconv.AppendInt(nil, int64(skip+most), 10))
 	root.set("truncated", []byte("true"))
 	root.resize()
-	room, kept := f.budget-root.size, 0
-	for _, it := range items {
+	room, all := f.budget-root.size, true
+	for it := range whole.items() {
 		need := it.size
-		if kept > 0 {
+		if len(list.kids) > 0 {
 			need++ // the comma
 		}
-		if need > room {
+		// An item larger than the whole budget still goes, alone: the general cut shortens it,
+		// and paging moves on past it.
+		if need > room && len(list.kids) > 0 {
+			all = false
 			break
 		}
 		room -= need
-		kept++
+		list.kids = append(list.kids, it)
 	}
-	// An item larger than the whole budget still goes, alone: the general cut shortens it, and
-	// paging moves on past it.
-	kept = max(kept, 1)
-	list.kids = items[:kept]
-	root.set("count", strconv.AppendInt(nil, int64(kept), 10))
-	root.set("nextSkip", strconv.AppendInt(nil, int64(skip+kept), 10))
+	if all {
+		// Every item fits: the page stays as the tool made it, and the general cut finds what
+		// else is too large.
+		*list, root.keys, root.kids = whole, keys, kids
+		root.resize()
+		return
+	}
+	list.resize()
+	root.set("count", strconv.AppendInt(nil, int64(len(list.kids)), 10))
+	root.set("nextSkip", strconv.AppendInt(nil, int64(skip+len(list.kids)), 10))
 	root.resize()
+}
+
+// items yields the items of the array n, parsing an unparsed one only as far as it is read.
+func (n *jnode) items() iter.Seq[*jnode] {
+	return func(yield func(*jnode) bool) {
+		if !n.unparsed() {
+			for _, k := range n.kids {
+				if !yield(k) {
+					return
+				}
+			}
+			return
+		}
+		b := n.raw
+		for i := 1; b[i] != ']'; {
+			end := skipValue(b, i)
+			if !yield(&jnode{raw: b[i:end], size: end - i}) {
+				return
+			}
+			i = end
+			if b[i] == ',' {
+				i++
+			}
+		}
+	}
 }
 
 // cut records one shortened array or string of a result.
@@ -232,67 +274,105 @@ func quote(s string) []byte {
 	return b
 }
 
-// jnode is a parsed JSON value: an object (keys name kids), an array (kids), or a scalar kept
-// as its encoding. A result is encoded once with encoding/json; a jnode lets fit cut it and
-// drop null members without decoding its values.
+// jnode is a JSON value, parsed only as far as a cut needs: an object (keys name kids), an
+// array (kids), or, kept as its encoding in raw, a scalar or a container not parsed yet. A result
+// is encoded once with encoding/json; a jnode lets fit cut it and drop null members without
+// decoding its values.
 type jnode struct {
 	obj  bool
 	arr  bool
 	keys []string // objects: each member's key as encoded, quotes included
 	kids []*jnode
-	raw  []byte // scalars
+	raw  []byte // scalars, and containers not parsed yet
 	size int    // the length of the encoding
 }
 
-// parseJSON parses what json.Marshal produced (valid, compact), dropping object members whose
-// value is null.
+// parseJSON parses what json.Marshal produced (valid, compact) as far as dropping object
+// members whose value is null needs: a container holding no null stays as its bytes.
 func parseJSON(b []byte) *jnode {
-	n, _ := parseValue(b, 0)
+	n := &jnode{raw: b, size: len(b)}
+	n.expandNulls()
 	return n
 }
 
-func parseValue(b []byte, i int) (*jnode, int) {
-	switch b[i] {
-	case '{':
-		n := &jnode{obj: true}
-		i++
-		for b[i] != '}' {
+// unparsed reports whether n is a container kept as its bytes.
+func (n *jnode) unparsed() bool {
+	return len(n.raw) > 0 && (n.raw[0] == '{' || n.raw[0] == '[')
+}
+
+// expand parses one level of an unparsed container: its members or items stay unparsed. An
+// object member whose value is null is dropped.
+func (n *jnode) expand() {
+	if !n.unparsed() {
+		return
+	}
+	b := n.raw
+	n.raw, n.obj, n.arr = nil, b[0] == '{', b[0] == '['
+	for i := 1; b[i] != '}' && b[i] != ']'; {
+		var key string
+		if n.obj {
 			end := skipString(b, i)
-			key := string(b[i:end])
-			v, next := parseValue(b, end+1) // past the colon
-			if v.raw == nil || !bytes.Equal(v.raw, null) {
+			key, i = string(b[i:end]), end+1 // past the colon
+		}
+		end := skipValue(b, i)
+		if v := b[i:end]; !n.obj || !bytes.Equal(v, null) {
+			if n.obj {
 				n.keys = append(n.keys, key)
-				n.kids = append(n.kids, v)
 			}
-			i = next
-			if b[i] == ',' {
-				i++
-			}
+			n.kids = append(n.kids, &jnode{raw: v, size: len(v)})
 		}
-		n.resize()
-		return n, i + 1
-	case '[':
-		n := &jnode{arr: true}
-		i++
-		for b[i] != ']' {
-			v, next := parseValue(b, i)
-			n.kids = append(n.kids, v)
-			i = next
-			if b[i] == ',' {
-				i++
-			}
+		i = end
+		if b[i] == ',' {
+			i++
 		}
-		n.resize()
-		return n, i + 1
+	}
+	n.resize()
+}
+
+// expandNulls expands n, and in it every container that holds a null.
+func (n *jnode) expandNulls() {
+	if !n.unparsed() || !bytes.Contains(n.raw, null) {
+		return
+	}
+	n.expand()
+	for _, k := range n.kids {
+		k.expandNulls()
+	}
+	n.resize()
+}
+
+// expandAll parses n whole.
+func (n *jnode) expandAll() {
+	n.expand()
+	for _, k := range n.kids {
+		k.expandAll()
+	}
+	n.resize()
+}
+
+// skipValue returns the index just past the value that starts at b[i].
+func skipValue(b []byte, i int) int {
+	switch b[i] {
 	case '"':
-		end := skipString(b, i)
-		return &jnode{raw: b[i:end], size: end - i}, end
-	default:
-		end := i
-		for end < len(b) && b[end] != ',' && b[end] != '}' && b[end] != ']' {
-			end++
+		return skipString(b, i)
+	case '{', '[':
+		for depth := 0; ; i++ {
+			switch b[i] {
+			case '"':
+				i = skipString(b, i) - 1
+			case '{', '[':
+				depth++
+			case '}', ']':
+				if depth--; depth == 0 {
+					return i + 1
+				}
+			}
 		}
-		return &jnode{raw: b[i:end], size: end - i}, end
+	default:
+		for i < len(b) && b[i] != ',' && b[i] != '}' && b[i] != ']' {
+			i++
+		}
+		return i
 	}
 }
 
@@ -382,11 +462,11 @@ func (n *jnode) remove(key string) {
 	}
 }
 
-// largestArray is n's largest member that is an array.
+// largestArray is n's largest member that is an array, parsed or not.
 func (n *jnode) largestArray() *jnode {
 	var best *jnode
 	for _, k := range n.kids {
-		if k.arr && (best == nil || k.size > best.size) {
+		if (k.arr || k.unparsed() && k.raw[0] == '[') && (best == nil || k.size > best.size) {
 			best = k
 		}
 	}
@@ -396,8 +476,9 @@ func (n *jnode) largestArray() *jnode {
 // shorten cuts excess bytes or more from n, at one place, from the end: the largest array of two
 // or more items loses items; failing that, the longest string (of more than minCut bytes) is
 // shortened; failing that, the largest array of one item loses it. It reports what it cut, by
-// path from n, and false when nothing is left to cut. Sizes on the path are updated.
-func (n *jnode) shorten(excess int) (cut, bool) {
+// path from n, and false when nothing is left to cut. Sizes on the path are updated. The array
+// fixed (may be nil) keeps its items, though they may be shortened.
+func (n *jnode) shorten(excess int, fixed *jnode) (cut, bool) {
 	rank := func(x *jnode) int {
 		switch {
 		case x.arr && len(x.kids) > 1:
@@ -417,7 +498,7 @@ func (n *jnode) shorten(excess int) (cut, bool) {
 	)
 	var walk func(x *jnode, p string, up []*jnode)
 	walk = func(x *jnode, p string, up []*jnode) {
-		if r := rank(x); r > bestRank || (r == bestRank && r > 0 && x.size > best.size) {
+		if r := rank(x); x != fixed && (r > bestRank || (r == bestRank && r > 0 && x.size > best.size)) {
 			best, bestRank, bestUp, path = x, r, slices.Clone(up), p
 		}
 		up = append(up, x)
