@@ -344,7 +344,9 @@ func instructions(selected []Tool, readOnly bool) string {
 	var b strings.Builder
 	b.WriteString("Power BI through its REST API. Workspaces, semantic models (datasets) and reports are " +
 		"named by id (a GUID) or by exact name; omit the workspace to mean the caller's My workspace. " +
-		"Lists are paged with top and skip and say hasMore. Errors carry the Power BI error code, the " +
+		"Lists are paged with top and skip and say hasMore. " +
+		"Every result fits a size budget: a list it cut says truncated, with hasMore, and continues right after the last item sent at skip = nextSkip (or continuation_token = continuationToken); any other result it cut says in truncation what was left out. " +
+		"Errors carry the Power BI error code, the " +
 		"RequestId and what to do next.\nEnabled toolsets:\n")
 	enabled := map[string]bool{}
 	for _, t := range selected {

@@ -59,7 +59,7 @@ func TestResultBudgetCutsAPageAndPagingGoesOn(t *testing.T) {
 		if calls > want {
 			t.Fatal("paging does not end")
 		}
-		res := st.call(t, "admin_list_workspaces", map[string]any{"top": 1000, "skip": skip, "expand": []string{"users"}})
+		res := st.call(t, "admin_list_workspaces", map[string]any{"top": maxAdminWorkspaces, "skip": skip, "expand": []string{"users"}})
 		structured := withinBudget(t, "admin_list_workspaces", res, testBudget)
 		var page AdminListWorkspacesResult
 		if err := json.Unmarshal(structured, &page); err != nil {
