@@ -136,7 +136,8 @@ func (f resultFit) fit(root *jnode, out any, skip int) {
 	root.expandAll()
 	var cuts []cut
 	for root.size > f.budget {
-		c, ok := root.shorten(root.size-f.budget, list)
+		// The page's items stay (nextSkip counts them), and so do the note and the token.
+		c, ok := root.shorten(root.size-f.budget, list, root.member("truncation"), root.member("continuationToken"))
 		if !ok {
 			break // nothing left to cut: the budget is smaller than the result's frame
 		}
@@ -476,9 +477,9 @@ func (n *jnode) largestArray() *jnode {
 // shorten cuts excess bytes or more from n, at one place, from the end: the largest array of two
 // or more items loses items; failing that, the longest string (of more than minCut bytes) is
 // shortened; failing that, the largest array of one item loses it. It reports what it cut, by
-// path from n, and false when nothing is left to cut. Sizes on the path are updated. The array
-// fixed (may be nil) keeps its items, though they may be shortened.
-func (n *jnode) shorten(excess int, fixed *jnode) (cut, bool) {
+// path from n, and false when nothing is left to cut. Sizes on the path are updated. The values
+// fixed (*jnode or nil) are not cut, though an array's items may be shortened.
+func (n *jnode) shorten(excess int, fixed ...any) (cut, bool) {
 	rank := func(x *jnode) int {
 		switch {
 		case x.arr && len(x.kids) > 1:
@@ -498,7 +499,7 @@ func (n *jnode) shorten(excess int, fixed *jnode) (cut, bool) {
 	)
 	var walk func(x *jnode, p string, up []*jnode)
 	walk = func(x *jnode, p string, up []*jnode) {
-		if r := rank(x); x != fixed && (r > bestRank || (r == bestRank && r > 0 && x.size > best.size)) {
+		if r := rank(x); !slices.Contains(fixed, any(x)) && (r > bestRank || (r == bestRank && r > 0 && x.size > best.size)) {
 			best, bestRank, bestUp, path = x, r, slices.Clone(up), p
 		}
 		up = append(up, x)
@@ -518,12 +519,22 @@ func (n *jnode) shorten(excess int, fixed *jnode) (cut, bool) {
 	case 2:
 		var s string
 		_ = json.Unmarshal(best.raw, &s)
-		// The string's encoding may hold escapes: cut in proportion, then to a whole character.
-		keep := max(len(best.raw)-excess-len(ellipsis)-2, 0) * len(s) / len(best.raw)
-		for keep > 0 && !utf8.RuneStart(s[keep]) {
-			keep--
+		// The string's encoding may hold escapes: cut in proportion, then to a whole character,
+		// and shorter again until the encoding is excess bytes shorter (or the string is gone).
+		want := len(best.raw) - excess
+		keep := max(want-len(ellipsis)-2, 0) * len(s) / len(best.raw)
+		for {
+			for keep > 0 && !utf8.RuneStart(s[keep]) {
+				keep--
+			}
+			raw := quote(s[:keep] + ellipsis)
+			if over := len(raw) - want; over > 0 && keep > 0 {
+				keep = max(keep-over, 0)
+				continue
+			}
+			best.raw = raw
+			break
 		}
-		best.raw = quote(s[:keep] + ellipsis)
 		c = cut{path: path, kept: keep, total: len(s), text: true}
 	default:
 		c = cut{path: path, total: len(best.kids)}

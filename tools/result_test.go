@@ -11,6 +11,7 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/mark3labs/mcp-go/mcp"
 
@@ -180,6 +181,67 @@ func TestResultBudgetCutsAWholeResultWithANote(t *testing.T) {
 	var fromText DatasetSchemaResult
 	if err := json.Unmarshal([]byte(text(res)), &fromText); err != nil || !reflect.DeepEqual(fromText, out.DatasetSchemaResult) {
 		t.Errorf("text and structured content differ (%v):\n%s\n%s", err, text(res), structured)
+	}
+}
+
+// A long string, the last thing left to cut, keeps its beginning and ends with an ellipsis,
+// however many of its characters the encoding escapes.
+func TestResultBudgetShortensALongString(t *testing.T) {
+	st := newStack(t, stackOptions{maxResultBytes: testBudget})
+	ds := st.tenant.AddDataset(pbitest.DemoSalesWorkspaceID, pbitest.Dataset{Name: "Long measure", IsRefreshable: true})
+	expr := "SWITCH(TRUE()" + strings.Repeat(`, [Amount] < 0, "é<&>"`, 600) + ")"
+	st.tenant.SetModel(ds.ID, pbitest.Model{
+		Tables:   []*pbitest.Table{{Name: "Sales", Columns: []pbitest.Column{{Name: "Amount", DataType: pbitest.TypeDouble}}}},
+		Measures: []pbitest.Measure{{Table: "Sales", Name: "Band", Expression: expr}},
+	})
+	res := st.call(t, "get_dataset_schema", map[string]any{"workspace": "Sales Analytics", "dataset": ds.ID})
+	structured := withinBudget(t, "get_dataset_schema", res, testBudget)
+	var out struct {
+		DatasetSchemaResult
+		Truncation string `json:"truncation"`
+	}
+	if err := json.Unmarshal(structured, &out); err != nil || len(out.Tables) != 1 || len(out.Tables[0].Measures) != 1 {
+		t.Fatalf("%v: %s", err, structured)
+	}
+	got := out.Tables[0].Measures[0].Expression
+	kept, ok := strings.CutSuffix(got, "…")
+	if !ok || !strings.HasPrefix(expr, kept) || len(kept) < testBudget/4 {
+		t.Fatalf("expression of %d bytes cut to %q", len(expr), got)
+	}
+	if want := fmt.Sprintf("tables[0].measures[0].expression kept the first %d of %d bytes", len(kept), len(expr)); !strings.Contains(out.Truncation, want) {
+		t.Errorf("note %q, want it to say %q", out.Truncation, want)
+	}
+}
+
+// However little a result is over the budget, the cut ends and fits, also when the string it
+// shortens is dense with characters its encoding escapes (each cut must shorten the encoding,
+// not only the text). With a budget too small for anything, it ends too, never cutting its own
+// note.
+func TestResultFitEndsJustOverTheBudget(t *testing.T) {
+	type result struct {
+		Text string `json:"text"`
+		N    []int  `json:"n"`
+	}
+	out := result{Text: strings.Repeat(`é"<`, 300), N: []int{1, 2, 3}}
+	whole, _ := json.Marshal(out)
+	budgets := []int{10, 100} // smaller than any note: the cut must still end, with what it could do
+	for b := len(whole) - 300; b < len(whole); b++ {
+		budgets = append(budgets, b)
+	}
+	for _, budget := range budgets {
+		done := make(chan []byte, 1)
+		go func() {
+			b, _ := newResultFit[struct{}](budget).encode(out, 0)
+			done <- b
+		}()
+		select {
+		case b := <-done:
+			if (len(b) > budget && budget > 100) || !json.Valid(b) {
+				t.Fatalf("budget %d: %d bytes: %s", budget, len(b), b)
+			}
+		case <-time.After(5 * time.Second):
+			t.Fatalf("budget %d: the cut does not end", budget)
+		}
 	}
 }
 
