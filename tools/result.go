@@ -432,7 +432,7 @@ func (n *jnode) write(b *bytes.Buffer) {
 }
 
 // member is the value of n's member key (unquoted), or nil.
-func (n *jnode) member(key string) any {
+func (n *jnode) member(key string) *jnode {
 	if i := n.index(key); i >= 0 {
 		return n.kids[i]
 	}
@@ -478,8 +478,8 @@ func (n *jnode) largestArray() *jnode {
 // or more items loses items; failing that, the longest string (of more than minCut bytes) is
 // shortened; failing that, the largest array of one item loses it. It reports what it cut, by
 // path from n, and false when nothing is left to cut. Sizes on the path are updated. The values
-// fixed (*jnode or nil) are not cut, though an array's items may be shortened.
-func (n *jnode) shorten(excess int, fixed ...any) (cut, bool) {
+// fixed are not cut, though an array's items may be shortened.
+func (n *jnode) shorten(excess int, fixed ...*jnode) (cut, bool) {
 	rank := func(x *jnode) int {
 		switch {
 		case x.arr && len(x.kids) > 1:
@@ -499,7 +499,7 @@ func (n *jnode) shorten(excess int, fixed ...any) (cut, bool) {
 	)
 	var walk func(x *jnode, p string, up []*jnode)
 	walk = func(x *jnode, p string, up []*jnode) {
-		if r := rank(x); !slices.Contains(fixed, any(x)) && (r > bestRank || (r == bestRank && r > 0 && x.size > best.size)) {
+		if r := rank(x); !slices.Contains(fixed, x) && (r > bestRank || (r == bestRank && r > 0 && x.size > best.size)) {
 			best, bestRank, bestUp, path = x, r, slices.Clone(up), p
 		}
 		up = append(up, x)
