@@ -19,7 +19,7 @@ import (
 
 // handle adapts a typed tool function to an MCP handler: arguments are bound to A, a result
 // becomes structured content plus the same JSON as text, each at most budget bytes (see
-// fitBudget), and a failure becomes an isError result the model can act on. action names what
+// resultFit.encode), and a failure becomes an isError result the model can act on. action names what
 // failed, e.g. "list workspaces".
 func handle[A, O any](action string, budget int, fn func(context.Context, mcp.CallToolRequest, A) (O, error)) server.ToolHandlerFunc {
 	fit := newResultFit[A](budget)
@@ -67,6 +67,8 @@ var narrowing = []struct{ arg, how string }{
 	{"dataset_expressions", "dataset_expressions false"},
 }
 
+// newResultFit reads from A, a tool's arguments, whether it pages with skip and how it can be
+// asked for less.
 func newResultFit[A any](budget int) resultFit {
 	args := map[string]bool{}
 	if t := reflect.TypeFor[A](); t.Kind() == reflect.Struct {
