@@ -99,7 +99,7 @@ func adminExpandParam(what string, values ...string) mcp.ToolOption {
 var workspaceExpands = []string{"users", "reports", "dashboards", "datasets", "dataflows", "workbooks"}
 
 type adminListWorkspacesArgs struct {
-	Top      int      `json:"top" jsonschema:"Maximum number of workspaces to return (default 100, at most 25000)." minimum:"1" maximum:"$maxAdminWorkspaces" default:"100"`
+	Top      int      `json:"top" jsonschema:"Maximum number of workspaces to return (default 100, at most {maxAdminWorkspaces})." minimum:"1" maximum:"$maxAdminWorkspaces" default:"100"`
 	Skip     int      `json:"skip" schema:"$skip"`
 	PageSize int      `json:"page_size" jsonschema:"Workspaces per request to Power BI (default 5000, the most it allows). Smaller pages help when expand makes requests time out (30 s)." minimum:"1" maximum:"$adminGroupsMaxTop" default:"$adminGroupsMaxTop"`
 	Filter   string   `json:"filter" schema:"$adminWorkspacesFilter"`
@@ -136,7 +136,7 @@ type AdminWorkspaceUsersResult struct {
 }
 
 type adminListDatasetsArgs struct {
-	Top    int    `json:"top" jsonschema:"Maximum number of semantic models to return (default 100, at most 5000)." minimum:"1" maximum:"5000" default:"100"`
+	Top    int    `json:"top" jsonschema:"Maximum number of semantic models to return (default 100, at most {maxAdminTop})." minimum:"1" maximum:"$maxAdminTop" default:"100"`
 	Skip   int    `json:"skip" schema:"$skip"`
 	Filter string `json:"filter" schema:"$adminDatasetsFilter"`
 }
@@ -170,7 +170,7 @@ type AdminReport struct {
 }
 
 type adminListReportsArgs struct {
-	Top    int    `json:"top" jsonschema:"Maximum number of reports to return (default 100, at most 5000)." minimum:"1" maximum:"5000" default:"100"`
+	Top    int    `json:"top" jsonschema:"Maximum number of reports to return (default 100, at most {maxAdminTop})." minimum:"1" maximum:"$maxAdminTop" default:"100"`
 	Skip   int    `json:"skip" schema:"$skip"`
 	Filter string `json:"filter" schema:"$adminReportsFilter"`
 }
@@ -191,7 +191,7 @@ type AdminDashboard struct {
 }
 
 type adminListDashboardsArgs struct {
-	Top    int    `json:"top" jsonschema:"Maximum number of dashboards to return (default 100, at most 5000)." minimum:"1" maximum:"5000" default:"100"`
+	Top    int    `json:"top" jsonschema:"Maximum number of dashboards to return (default 100, at most {maxAdminTop})." minimum:"1" maximum:"$maxAdminTop" default:"100"`
 	Skip   int    `json:"skip" schema:"$skip"`
 	Filter string `json:"filter" schema:"$adminDashboardsFilter"`
 }
@@ -203,7 +203,7 @@ type AdminListDashboardsResult struct {
 }
 
 type adminPageArgs struct {
-	Top  int `json:"top" jsonschema:"Maximum number of apps to return (default 100, at most 5000)." minimum:"1" maximum:"5000" default:"100"`
+	Top  int `json:"top" jsonschema:"Maximum number of apps to return (default 100, at most {maxAdminTop})." minimum:"1" maximum:"$maxAdminTop" default:"100"`
 	Skip int `json:"skip" schema:"$skip"`
 }
 
@@ -247,7 +247,7 @@ type AdminListCapacitiesResult struct {
 }
 
 type adminRefreshablesArgs struct {
-	Top    int      `json:"top" jsonschema:"Maximum number of refreshables to return (default 100, at most 5000)." minimum:"1" maximum:"5000" default:"100"`
+	Top    int      `json:"top" jsonschema:"Maximum number of refreshables to return (default 100, at most {maxAdminTop})." minimum:"1" maximum:"$maxAdminTop" default:"100"`
 	Skip   int      `json:"skip" schema:"$skip"`
 	Filter string   `json:"filter" schema:"$adminRefreshablesFilter"`
 	Expand []string `json:"expand" schema:"$adminRefreshableExpand"`
@@ -281,12 +281,18 @@ type AdminListRefreshablesResult struct {
 	Page
 }
 
-// Bounds of admin_list_workspaces: Power BI allows $top up to 5000 per request, and GET
-// admin/groups 15 requests a minute, so one call reads at most maxAdminWorkspaces.
+// Bounds of admin_list_workspaces: Power BI allows $top up to 5000 per request. A call reads at
+// most maxAdminWorkspaces, about as many lean workspaces as the default result budget holds:
+// reading more would spend GET admin/groups' quota (15 requests a minute, 50 an hour) on
+// workspaces the budget then leaves out.
 const (
 	adminGroupsMaxTop  = 5000
-	maxAdminWorkspaces = 25000
+	maxAdminWorkspaces = 200
 )
+
+// maxAdminTop bounds the other admin listings, which pass top to Power BI as $top, for the
+// same reason: about as many lean items as the default result budget holds.
+const maxAdminTop = 200
 
 // pagedOne asks for one item more than top, so hasMore is known without a second request.
 func pagedOne[T any](items []T, top, skip int) ([]T, Page) {

@@ -44,6 +44,31 @@ type ActivityEventsResult struct {
 	Requests              int              `json:"requests" jsonschema:"Calls made to Power BI, each counting against its limit of 200 an hour"`
 	Truncated             bool             `json:"truncated" jsonschema:"The limit was reached and more events may follow: call again with continuation_token to get them"`
 	ContinuationToken     string           `json:"continuationToken,omitempty" jsonschema:"When truncated: pass it as continuation_token to resume exactly after the last event returned"`
+	// starts has, for each page of the log the events came from, where that page's events
+	// begin in ActivityEventEntities and the page's query: continueAfter needs them when the
+	// result budget cuts the events short.
+	starts []activityStart
+}
+
+type activityStart struct {
+	first int
+	at    activityResume // at.Skip: the page's first event sent
+}
+
+// continueAfter is the continuation token that resumes after the first n events (resultFit).
+func (r ActivityEventsResult) continueAfter(n int) string {
+	if n >= len(r.ActivityEventEntities) {
+		return r.ContinuationToken
+	}
+	var s activityStart
+	for _, st := range r.starts {
+		if st.first <= n {
+			s = st
+		}
+	}
+	next := s.at
+	next.Skip += n - s.first
+	return next.encode()
 }
 
 // activityResume is what the tool's continuation token stands for: the page the limit cut,
@@ -135,6 +160,7 @@ func getActivityEvents(ctx context.Context, c *pbiclient.Client, at activityResu
 		}
 		res.Requests++
 		events := page.Events[min(at.Skip, len(page.Events)):]
+		res.starts = append(res.starts, activityStart{first: len(res.ActivityEventEntities), at: at})
 		if room := limit - len(res.ActivityEventEntities); len(events) > room {
 			res.ActivityEventEntities = append(res.ActivityEventEntities, events[:room]...)
 			next := at

@@ -36,7 +36,8 @@ func eventIDs(t *testing.T, events []map[string]any) []string {
 }
 
 func TestActivityEventsWholeDay(t *testing.T) {
-	st := newStack(t, stackOptions{})
+	// Whole answers, to test the tool's own reading; the result budget has tests of its own.
+	st := newStack(t, stackOptions{maxResultBytes: 64 << 20})
 	st.tenant.SeedActivityEvents(auditTestDay, 25_000)
 	st.tenant.ResetRequests()
 
@@ -89,7 +90,8 @@ func TestActivityEventsWholeDay(t *testing.T) {
 }
 
 func TestActivityEventsLimitAndResume(t *testing.T) {
-	st := newStack(t, stackOptions{})
+	// Whole answers, to test the tool's own reading; the result budget has tests of its own.
+	st := newStack(t, stackOptions{maxResultBytes: 64 << 20})
 	st.tenant.SeedActivityEvents(auditTestDay, 25_000)
 
 	// SeedActivityEvents numbers its events in time order.
@@ -211,7 +213,8 @@ func seedScanTenant(s *pbitest.Server, n int) []string {
 }
 
 func TestScanWorkspaces250(t *testing.T) {
-	st := newStack(t, stackOptions{})
+	// Whole answers, to test the tool's own reading; the result budget has tests of its own.
+	st := newStack(t, stackOptions{maxResultBytes: 64 << 20})
 	ids := seedScanTenant(st.tenant, 250)
 	st.tenant.SetAuditOptions(pbitest.AuditOptions{ScanDuration: 1500 * time.Millisecond})
 

@@ -29,7 +29,7 @@ func TestAdminListWorkspacesPagesThroughTheTenant(t *testing.T) {
 		t.Errorf("requests %d, want 4", first.Requests)
 	}
 	var rest AdminListWorkspacesResult
-	st.ok(t, "admin_list_workspaces", map[string]any{"skip": first.NextSkip, "top": 1000}, &rest)
+	st.ok(t, "admin_list_workspaces", map[string]any{"skip": first.NextSkip, "top": maxAdminWorkspaces}, &rest)
 	if rest.HasMore || rest.Requests != 1 || rest.Count != pbitest.DemoAdminWorkspaceCount-15 {
 		t.Fatalf("rest %+v, %d requests", rest.Page, rest.Requests)
 	}
@@ -49,7 +49,7 @@ func TestAdminListWorkspacesPagesThroughTheTenant(t *testing.T) {
 			skips = append(skips, r.RawQuery)
 		}
 	}
-	want := []string{"$top=4", "$skip=4&$top=4", "$skip=8&$top=4", "$skip=12&$top=4", "$skip=15&$top=1001"}
+	want := []string{"$top=4", "$skip=4&$top=4", "$skip=8&$top=4", "$skip=12&$top=4", "$skip=15&$top=201"}
 	if strings.Join(skips, " ") != strings.Join(want, " ") {
 		t.Errorf("requests %v, want %v", skips, want)
 	}

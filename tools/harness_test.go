@@ -53,6 +53,8 @@ type stackOptions struct {
 	// callTimeout and responseTimeout are the server's limits (Deps.CallTimeout and
 	// pbiclient.Config.ResponseTimeout); 0 leaves their defaults.
 	callTimeout, responseTimeout time.Duration
+	// maxResultBytes is the server's result budget (Deps.MaxResultBytes); 0 leaves the default.
+	maxResultBytes int
 }
 
 func newStack(t testing.TB, o stackOptions) *stack {
@@ -101,7 +103,7 @@ func newStack(t testing.TB, o stackOptions) *stack {
 	if len(o.tools.Toolsets) == 0 && len(o.tools.Tools) == 0 {
 		o.tools.Toolsets = []string{"all"} // tests reach every tool; the registry tests cover selection
 	}
-	s, err := NewServer(Deps{Client: pc, ExportDir: st.exportDir, DataDir: st.dataDir, Logger: logger, CallTimeout: o.callTimeout}, o.tools)
+	s, err := NewServer(Deps{Client: pc, ExportDir: st.exportDir, DataDir: st.dataDir, Logger: logger, CallTimeout: o.callTimeout, MaxResultBytes: o.maxResultBytes}, o.tools)
 	if err != nil {
 		t.Fatal(err)
 	}

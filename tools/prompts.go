@@ -46,7 +46,7 @@ var recipes = []recipe{
 		needs: []string{"get_dataset", "get_dataset_schema", "execute_dax_query"}, toolsets: []string{"datasets", "dax"},
 		steps: func(a map[string]string, offered func(string) bool) string {
 			var b recipeText
-			b.line("Explore the semantic model %s in %s and brief me on it.", quote(a["dataset"]), workspaceOf(a))
+			b.line("Explore the semantic model %s in %s and brief me on it.", quoted(a["dataset"]), workspaceOf(a))
 			b.step("get_dataset: owner (configuredBy), storage mode, whether it is refreshable, the web URL.")
 			b.step("get_dataset_schema: its tables, columns and measures (with their expressions). Note the fact and dimension tables, the date table, hidden key columns, and the measures that matter most.")
 			b.step("execute_dax_query with small queries and max_rows 10: EVALUATE TOPN(5, 'Table') for the two or three main tables, and EVALUATE ROW(\"Value\", [Measure]) for the key measures, to see real values.")
@@ -73,7 +73,7 @@ var recipes = []recipe{
 		needs: []string{"get_refresh_history", "get_refresh_details"}, toolsets: []string{"refresh"},
 		steps: func(a map[string]string, offered func(string) bool) string {
 			var b recipeText
-			b.line("Find out why refreshes of the semantic model %s in %s fail, and what to do about it.", quote(a["dataset"]), workspaceOf(a))
+			b.line("Find out why refreshes of the semantic model %s in %s fail, and what to do about it.", quoted(a["dataset"]), workspaceOf(a))
 			b.step("get_refresh_history with top 20: the latest Failed refresh and its error (errorCode and errorDescription), when the last Completed one ran, and whether failures repeat. A refresh with status InProgress or Unknown and no end time is still running.")
 			b.step("If the failed refresh is ViaEnhancedApi: get_refresh_details with its requestId, for the tables and partitions that failed and the engine's messages. Other refreshes have no details.")
 			if offered("list_datasources") {
@@ -129,7 +129,7 @@ var recipes = []recipe{
 		steps: func(a map[string]string, offered func(string) bool) string {
 			var b recipeText
 			format := strings.ToUpper(a["format"])
-			b.line("Export the report %s in %s to %s.", quote(a["report"]), workspaceOf(a), format)
+			b.line("Export the report %s in %s to %s.", quoted(a["report"]), workspaceOf(a), format)
 			if offered("get_report") {
 				b.step("get_report: check that it exists and whether it is a Power BI or a paginated report. Power BI reports export only to PDF, PPTX and PNG.")
 			}
@@ -163,14 +163,14 @@ func (b *recipeText) step(format string, args ...any) {
 	b.line(format, args...)
 }
 
-func quote(s string) string { return `"` + s + `"` }
+func quoted(s string) string { return `"` + s + `"` }
 
 // workspaceOf names the workspace argument as the tools take it: empty means My workspace.
 func workspaceOf(a map[string]string) string {
 	if strings.TrimSpace(a["workspace"]) == "" {
 		return "My workspace (leave workspace empty)"
 	}
-	return "the workspace " + quote(a["workspace"])
+	return "the workspace " + quoted(a["workspace"])
 }
 
 // promptError is a prompts/get refused for its arguments: JSON-RPC invalid params, with a

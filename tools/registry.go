@@ -99,11 +99,12 @@ type Tool struct {
 // tool makes one tool: def names and describes it (mcp.NewTool with its description and
 // annotations), and run is its handler, bound here to d. The handler's argument type A and
 // result type O are the tool's input and output schemas (inputSchema, outputSchema). action
-// names what failed in an error result, e.g. "list workspaces".
+// names what failed in an error result, e.g. "list workspaces". Every result fits d's budget
+// (handle).
 func tool[A, O any](d Deps, toolset, action string, run func(context.Context, Deps, A) (O, error), def mcp.Tool) Tool {
 	inputSchema[A]()(&def)
 	outputSchema[O]()(&def)
-	return Tool{Toolset: toolset, Definition: def, Handler: handle(action, func(ctx context.Context, _ mcp.CallToolRequest, a A) (O, error) {
+	return Tool{Toolset: toolset, Definition: def, Handler: handle(action, d.maxResultBytes(), func(ctx context.Context, _ mcp.CallToolRequest, a A) (O, error) {
 		return run(ctx, d, a)
 	})}
 }
@@ -346,7 +347,9 @@ func instructions(selected []Tool, readOnly bool) string {
 	var b strings.Builder
 	b.WriteString("Power BI through its REST API. Workspaces, semantic models (datasets) and reports are " +
 		"named by id (a GUID) or by exact name; omit the workspace to mean the caller's My workspace. " +
-		"Lists are paged with top and skip and say hasMore. Errors carry the Power BI error code, the " +
+		"Lists are paged with top and skip and say hasMore. " +
+		"Every result fits a size budget: a list it cut says truncated, with hasMore, and continues right after the last item sent at skip = nextSkip (or continuation_token = continuationToken); any other result it cut says in truncation what was left out. " +
+		"Errors carry the Power BI error code, the " +
 		"RequestId and what to do next.\nEnabled toolsets:\n")
 	enabled := map[string]bool{}
 	for _, t := range selected {

@@ -358,6 +358,7 @@ func schemaRef(name string) (any, bool) {
 		// admin.go
 		"maxAdminWorkspaces":      maxAdminWorkspaces,
 		"adminGroupsMaxTop":       adminGroupsMaxTop,
+		"maxAdminTop":             maxAdminTop,
 		"adminWorkspace":          param(adminWorkspaceParam()),
 		"adminWorkspaceExpand":    param(adminExpandParam("workspace", workspaceExpands...)),
 		"adminRefreshableExpand":  param(adminExpandParam("refreshable", "capacity", "group")),

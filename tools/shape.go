@@ -97,6 +97,9 @@ type Page struct {
 	Count    int  `json:"count"`              // items in this answer
 	HasMore  bool `json:"hasMore"`            // more items exist: call again with skip = nextSkip
 	NextSkip int  `json:"nextSkip,omitempty"` // the skip value for the next page
+	// Truncated: the result budget cut the page short of top; nextSkip continues after the
+	// last item sent (see resultFit).
+	Truncated bool `json:"truncated,omitempty"`
 }
 
 // pageOf cuts one page out of a full list the service returned whole.

@@ -3,6 +3,7 @@ package tools
 import (
 	"context"
 	"encoding/json"
+	"math"
 	"strings"
 	"testing"
 
@@ -33,7 +34,7 @@ var fuzzTools = []struct {
 const maxRefusal = 2048
 
 func echoArgs[A any]() server.ToolHandlerFunc {
-	return handle("bind the arguments", func(_ context.Context, _ mcp.CallToolRequest, a A) (A, error) { return a, nil })
+	return handle("bind the arguments", math.MaxInt32, func(_ context.Context, _ mcp.CallToolRequest, a A) (A, error) { return a, nil })
 }
 
 // FuzzToolArguments sends arbitrary JSON as a tool's arguments through what a call meets

@@ -2,12 +2,10 @@ package tools
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"strings"
 
 	"github.com/mark3labs/mcp-go/mcp"
-	"github.com/mark3labs/mcp-go/server"
 
 	"github.com/powerbi-mcp/powerbi-mcp/pbiclient"
 )
@@ -106,31 +104,6 @@ func listWorkspaces(ctx context.Context, d Deps, a listWorkspacesArgs) (ListWork
 	}
 	res.Count = len(res.Workspaces)
 	return res, nil
-}
-
-// handle adapts a typed tool function to an MCP handler: arguments are bound to A, a result
-// becomes structured content plus its compact JSON text, and a failure becomes an isError result
-// the model can act on. action names what failed, e.g. "list workspaces".
-func handle[A, O any](action string, fn func(context.Context, mcp.CallToolRequest, A) (O, error)) server.ToolHandlerFunc {
-	return mcp.NewTypedToolHandler(func(ctx context.Context, req mcp.CallToolRequest, a A) (*mcp.CallToolResult, error) {
-		ctx = withRoundTrip(ctx, req)
-		out, err := fn(ctx, req, a)
-		var input *inputRequired
-		if errors.As(err, &input) {
-			return input.result, nil
-		}
-		if err != nil {
-			if ask := presentSignIn(ctx, err); ask != nil {
-				return ask, nil
-			}
-			return errorResult(action, err), nil
-		}
-		res := mcp.NewToolResultStructuredOnly(out)
-		if w, ok := any(out).(writesFiles); ok {
-			res.Content = append(res.Content, resourceLinks(w.writtenFiles())...) // after the text
-		}
-		return res, nil
-	})
 }
 
 func defaultInt(v, def int) int {
