@@ -21,7 +21,9 @@ const adminAccess = " Needs a Fabric administrator, or a service principal allow
 	"anyone else gets HTTP 401 PowerBINotAuthorizedException."
 
 const (
-	defaultActivityLimit = 1000
+	// About as many events as the default result budget holds: reading more than fits would spend
+	// requests of the hourly limit on events the answer cannot show.
+	defaultActivityLimit = 50
 	maxActivityLimit     = 100_000
 	maxScanWorkspaces    = 1000
 	// maxWorkspacesPerScan is the scanner's limit, named here for admin_scan_workspaces' schema.
