@@ -23,7 +23,7 @@ type Dataset struct {
 
 type listDatasetsArgs struct {
 	Workspace string `json:"workspace" schema:"$workspace"`
-	Top       int    `json:"top" jsonschema:"Maximum number of semantic models to return (default 100, at most 1000)." minimum:"1" maximum:"1000" default:"100"`
+	Top       int    `json:"top" minimum:"1" maximum:"1000" default:"100"`
 	Skip      int    `json:"skip" schema:"$skip"`
 }
 
@@ -120,21 +120,21 @@ type TakeOverResult struct {
 type datasetDatasourcesArgs struct {
 	Workspace string `json:"workspace" schema:"$workspace"`
 	Dataset   string `json:"dataset" schema:"$dataset" required:"true"`
-	Top       int    `json:"top" jsonschema:"Maximum number of data sources to return (default 100, at most 1000)." minimum:"1" maximum:"1000" default:"100"`
+	Top       int    `json:"top" minimum:"1" maximum:"1000" default:"100"`
 	Skip      int    `json:"skip" schema:"$skip"`
 }
 
 type datasetParametersArgs struct {
 	Workspace string `json:"workspace" schema:"$workspace"`
 	Dataset   string `json:"dataset" schema:"$dataset" required:"true"`
-	Top       int    `json:"top" jsonschema:"Maximum number of parameters to return (default 100, at most 1000)." minimum:"1" maximum:"1000" default:"100"`
+	Top       int    `json:"top" minimum:"1" maximum:"1000" default:"100"`
 	Skip      int    `json:"skip" schema:"$skip"`
 }
 
 type datasetUsersArgs struct {
 	Workspace string `json:"workspace" schema:"$workspace"`
 	Dataset   string `json:"dataset" schema:"$dataset" required:"true"`
-	Top       int    `json:"top" jsonschema:"Maximum number of users to return (default 100, at most 1000)." minimum:"1" maximum:"1000" default:"100"`
+	Top       int    `json:"top" minimum:"1" maximum:"1000" default:"100"`
 	Skip      int    `json:"skip" schema:"$skip"`
 }
 
@@ -172,7 +172,7 @@ type ListDatasetParametersResult struct {
 }
 
 type parameterUpdateArg struct {
-	Name     string `json:"name" required:"true" jsonschema:"Parameter name, case-sensitive" minLength:"1" maxLength:"256"`
+	Name     string `json:"name" required:"true" jsonschema:"Parameter name, case-sensitive" minLength:"1"`
 	NewValue string `json:"new_value" required:"true" jsonschema:"The new value" maxLength:"4000"`
 }
 
@@ -216,7 +216,7 @@ type ListDatasetUsersResult struct {
 type grantAccessArgs struct {
 	Workspace     string `json:"workspace" schema:"$workspace"`
 	Dataset       string `json:"dataset" schema:"$dataset" required:"true"`
-	Identifier    string `json:"identifier" required:"true" jsonschema:"For a user, the user principal name (e.g. megan@contoso.com); for a group, its Microsoft Entra object id." minLength:"1" maxLength:"256" pattern:"$datasetsPathSegment"`
+	Identifier    string `json:"identifier" required:"true" jsonschema:"For a user, the user principal name (e.g. megan@contoso.com); for a group, its Microsoft Entra object id." minLength:"1" pattern:"$datasetsPathSegment"`
 	PrincipalType string `json:"principal_type" required:"true" jsonschema:"User or Group." enum:"User,Group"`
 	AccessRight   string `json:"access_right" required:"true" jsonschema:"Read, ReadReshare, ReadExplore (Read + Build) or ReadReshareExplore." enum:"Read,ReadReshare,ReadExplore,ReadReshareExplore"`
 }
@@ -231,7 +231,7 @@ type GrantDatasetAccessResult struct {
 
 type upstreamDataflowsArgs struct {
 	Workspace string `json:"workspace" schema:"$datasetsGroupWorkspace" required:"true"`
-	Top       int    `json:"top" jsonschema:"Maximum number of links to return (default 100, at most 1000)." minimum:"1" maximum:"1000" default:"100"`
+	Top       int    `json:"top" minimum:"1" maximum:"1000" default:"100"`
 	Skip      int    `json:"skip" schema:"$skip"`
 }
 
@@ -253,8 +253,7 @@ func datasetTools(d Deps) []Tool {
 	return []Tool{
 		tool(d, "datasets", "list semantic models", listDatasets, mcp.NewTool("list_datasets",
 			mcp.WithDescription("List the semantic models (datasets) in a workspace, with their ids, names, owners and whether they can be refreshed. "+
-				"Use it to find the model refresh_dataset and get_refresh_history need. "+
-				"Paged: at most top items per call (default 100, at most 1000); when hasMore is true, call again with skip = nextSkip."),
+				"Use it to find the model refresh_dataset and get_refresh_history need."),
 			annotations("List semantic models", true, false, true))),
 		tool(d, "datasets", "read the semantic model", getDataset, mcp.NewTool("get_dataset",
 			mcp.WithDescription("Read one semantic model (dataset): owner (configuredBy), storage format (Abf small or PremiumFiles large), query scale-out settings, "+
@@ -281,14 +280,12 @@ func datasetTools(d Deps) []Tool {
 			annotations("Take over a semantic model", false, true, true))),
 		tool(d, "datasets", "list the data sources", listDatasources, mcp.NewTool("list_datasources",
 			mcp.WithDescription("List the data sources of a semantic model (dataset): type (Sql, AnalysisServices, File, OData, SharePointList, ...), connection details (server, database, url, path, ...) "+
-				"and, when bound to a gateway, the gateway and gateway data source ids. Use it to see where a model's data comes from, e.g. when refreshes fail. "+
-				"Paged: at most top items per call (default 100, at most 1000); when hasMore is true, call again with skip = nextSkip."),
+				"and, when bound to a gateway, the gateway and gateway data source ids. Use it to see where a model's data comes from, e.g. when refreshes fail."),
 			annotations("List a semantic model's data sources", true, false, true))),
 		tool(d, "datasets", "list the parameters", listDatasetParameters, mcp.NewTool("list_dataset_parameters",
 			mcp.WithDescription("List the Power Query parameters of a semantic model (dataset): name, type, whether required, current value and suggested values. "+
 				"Use it before update_dataset_parameters: names there are case-sensitive. "+
-				"Not supported for models with SQL, Oracle, Teradata or SAP HANA DirectQuery connections or models changed through the XMLA endpoint. "+
-				"Paged: at most top items per call (default 100, at most 1000); when hasMore is true, call again with skip = nextSkip."),
+				"Not supported for models with SQL, Oracle, Teradata or SAP HANA DirectQuery connections or models changed through the XMLA endpoint."),
 			annotations("List a semantic model's parameters", true, false, true))),
 		tool(d, "dataset_admin", "update the parameters", updateDatasetParameters, mcp.NewTool("update_dataset_parameters",
 			mcp.WithDescription("Set new values for Power Query parameters of a semantic model (dataset), e.g. to point it at another server or database. "+
@@ -300,8 +297,7 @@ func datasetTools(d Deps) []Tool {
 			annotations("Update a semantic model's parameters", false, true, true))),
 		tool(d, "datasets", "list the semantic model's users", listDatasetUsers, mcp.NewTool("list_dataset_users",
 			mcp.WithDescription("List who has permission on a semantic model (dataset) and which: users, groups and apps with Read, Write, Reshare and Explore (Build) rights. "+
-				"Needs Reshare rights on the model, or a Member, Contributor or Admin role in its workspace. Recent changes can take a while to show. "+
-				"Paged: at most top items per call (default 100, at most 1000); when hasMore is true, call again with skip = nextSkip."),
+				"Needs Reshare rights on the model, or a Member, Contributor or Admin role in its workspace. Recent changes can take a while to show."),
 			annotations("List a semantic model's users", true, false, true))),
 		tool(d, "dataset_admin", "grant access to the semantic model", grantDatasetAccess, mcp.NewTool("grant_dataset_access",
 			mcp.WithDescription("Give a user or security group permission on a semantic model (dataset): Read, ReadReshare (may share it on), ReadExplore (Explore is the Build permission: "+
@@ -311,8 +307,7 @@ func datasetTools(d Deps) []Tool {
 			annotations("Grant access to a semantic model", false, false, true))),
 		tool(d, "datasets", "list the upstream dataflows", listUpstreamDataflows, mcp.NewTool("list_upstream_dataflows",
 			mcp.WithDescription("List which semantic models of a workspace read from which dataflows (dataset id, dataflow id, the dataflow's workspace). "+
-				"Use it to find what a dataflow change or failure affects. Only for workspaces (not My workspace). "+
-				"Paged: at most top items per call (default 100, at most 1000); when hasMore is true, call again with skip = nextSkip."),
+				"Use it to find what a dataflow change or failure affects. Only for workspaces (not My workspace)."),
 			annotations("List models' upstream dataflows", true, false, true))),
 	}
 }

@@ -81,7 +81,7 @@ type getImportArgs struct {
 
 type listImportsArgs struct {
 	Workspace string `json:"workspace" schema:"$workspace"`
-	Top       int    `json:"top" jsonschema:"Maximum number of imports to return (default 100, at most 1000)." minimum:"1" maximum:"1000" default:"100"`
+	Top       int    `json:"top" minimum:"1" maximum:"1000" default:"100"`
 	Skip      int    `json:"skip" schema:"$skip"`
 }
 
@@ -113,8 +113,7 @@ func importTools(d Deps) []Tool {
 				"Use it to follow an import that import_file left publishing, or one list_imports shows."),
 			annotations("Get an import", true, false, true))),
 		tool(d, "imports", "list imports", listImports, mcp.NewTool("list_imports",
-			mcp.WithDescription("List the imports of a workspace (files published to it through the API or the Power BI service), with their state and the semantic models and reports each created. "+
-				"Paged: at most top items per call (default 100, at most 1000); when hasMore is true, call again with skip = nextSkip."),
+			mcp.WithDescription("List the imports of a workspace (files published to it through the API or the Power BI service), with their state and the semantic models and reports each created."),
 			annotations("List imports", true, false, true))),
 	}
 }

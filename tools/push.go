@@ -97,7 +97,7 @@ func pushTableOf(t pbiclient.PushTable) PushTable {
 
 type createPushDatasetArgs struct {
 	Workspace              string                `json:"workspace" schema:"$workspace"`
-	Name                   string                `json:"name" required:"true" jsonschema:"Name of the new dataset." minLength:"1" maxLength:"256"`
+	Name                   string                `json:"name" required:"true" jsonschema:"Name of the new dataset." minLength:"1"`
 	Tables                 []pushTableArg        `json:"tables" required:"true" jsonschema:"The tables, at most {maxPushTables}." minItems:"1" maxItems:"$maxPushTables"`
 	Relationships          []pushRelationshipArg `json:"relationships" jsonschema:"Optional many-to-one relationships: from_table.from_column (many side) to to_table.to_column (one side)." maxItems:"$maxPushRelships"`
 	DefaultRetentionPolicy string                `json:"default_retention_policy" jsonschema:"None keeps every row (up to 5,000,000 per table); basicFIFO keeps the newest 200,000 rows per table and drops older ones." enum:"None,basicFIFO" default:"None"`
@@ -115,7 +115,7 @@ type CreatePushDatasetResult struct {
 type pushDatasetArgs struct {
 	Workspace string `json:"workspace" schema:"$workspace"`
 	Dataset   string `json:"dataset" schema:"$pushDataset" required:"true"`
-	Top       int    `json:"top" jsonschema:"Maximum number of tables to return (default 75, at most 75)." minimum:"1" maximum:"75" default:"75"`
+	Top       int    `json:"top" minimum:"1" maximum:"75" default:"75"`
 	Skip      int    `json:"skip" schema:"$skip"`
 }
 
@@ -167,8 +167,7 @@ func pushTableParam() mcp.ToolOption {
 
 func pushDatasetParam() mcp.ToolOption {
 	return mcp.WithString("dataset", mcp.Required(),
-		mcp.Description("Push dataset id (GUID) or exact name in the workspace, as returned by list_datasets (addRowsAPIEnabled is true for push datasets)."),
-		mcp.MinLength(1), mcp.MaxLength(256))
+		mcp.Description("A push dataset (addRowsAPIEnabled in list_datasets)."))
 }
 
 // resolvePushTable finds a table of a push dataset by name, case-insensitively as Power BI

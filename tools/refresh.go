@@ -108,7 +108,7 @@ func refreshDetailsOf(id string, d pbiclient.RefreshDetails) RefreshDetails {
 type historyArgs struct {
 	Workspace string `json:"workspace" schema:"$workspace"`
 	Dataset   string `json:"dataset" schema:"$dataset" required:"true"`
-	Top       int    `json:"top" jsonschema:"Maximum number of refreshes to return (default 10, at most 60)." minimum:"1" maximum:"60" default:"10"`
+	Top       int    `json:"top" minimum:"1" maximum:"60" default:"10"`
 }
 
 // RefreshHistoryResult is the answer of get_refresh_history.

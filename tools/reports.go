@@ -29,7 +29,7 @@ type Report struct {
 
 type listReportsArgs struct {
 	Workspace string `json:"workspace" schema:"$workspace"`
-	Top       int    `json:"top" jsonschema:"Maximum number of reports to return (default 100, at most 1000)." minimum:"1" maximum:"1000" default:"100"`
+	Top       int    `json:"top" minimum:"1" maximum:"1000" default:"100"`
 	Skip      int    `json:"skip" schema:"$skip"`
 }
 
@@ -45,7 +45,7 @@ type exportArgs struct {
 	Report             string            `json:"report" schema:"$report" required:"true"`
 	Format             string            `json:"format" required:"true" jsonschema:"File format. Power BI reports: PDF, PPTX (PowerPoint) or PNG. Paginated reports: PDF, ACCESSIBLEPDF, PPTX, XLSX, DOCX, CSV, XML, MHTML or IMAGE." enum:"$exportFormats"`
 	Pages              []string          `json:"pages" jsonschema:"Power BI reports: only these pages, by page name as list_report_pages returns it (e.g. ReportSection1), not the display name. Omit for every visible page." itemMinLength:"1" itemMaxLength:"256" maxItems:"50"`
-	BookmarkName       string            `json:"bookmark_name" jsonschema:"Power BI reports: apply this bookmark of the report to every page. Not with bookmark_state." minLength:"1" maxLength:"256"`
+	BookmarkName       string            `json:"bookmark_name" jsonschema:"Power BI reports: apply this bookmark of the report to every page. Not with bookmark_state." minLength:"1"`
 	BookmarkState      string            `json:"bookmark_state" jsonschema:"Power BI reports: apply this bookmark state (captured with the Power BI JavaScript API) to every page. Not with bookmark_name." minLength:"1" maxLength:"65536"`
 	ReportLevelFilter  string            `json:"report_level_filter" jsonschema:"Power BI reports: one filter in URL filter syntax, e.g. Store/Territory eq 'NC'. Power BI accepts only one." minLength:"1" maxLength:"4096"`
 	Locale             string            `json:"locale" jsonschema:"Power BI reports: the locale to render with, e.g. en-US or de-DE." pattern:"^[a-zA-Z]{2,3}(-[a-zA-Z0-9]{2,8})*$"`
@@ -58,13 +58,13 @@ type exportArgs struct {
 }
 
 type identityArg struct {
-	Username string   `json:"username" required:"true" jsonschema:"The effective user name, e.g. a UPN" minLength:"1" maxLength:"256"`
+	Username string   `json:"username" required:"true" jsonschema:"The effective user name, e.g. a UPN" minLength:"1"`
 	Roles    []string `json:"roles" jsonschema:"RLS roles" maxItems:"50" itemMinLength:"1" itemMaxLength:"50"`
 	Datasets []string `json:"datasets" jsonschema:"Ids of the semantic models the identity applies to" maxItems:"50" itemPattern:"$guid"`
 }
 
 type parameterArg struct {
-	Name  string `json:"name" required:"true" minLength:"1" maxLength:"256"`
+	Name  string `json:"name" required:"true" minLength:"1"`
 	Value string `json:"value" required:"true" maxLength:"4096"`
 }
 
@@ -93,8 +93,7 @@ func reportTools(d Deps) []Tool {
 	return []Tool{
 		tool(d, "reports", "list reports", listReports, mcp.NewTool("list_reports",
 			mcp.WithDescription("List the reports in a workspace, with their ids, names, type (Power BI or paginated) and the semantic model each reads. "+
-				"Use it to find the report export_report needs. "+
-				"Paged: at most top items per call (default 100, at most 1000); when hasMore is true, call again with skip = nextSkip."),
+				"Use it to find the report export_report needs."),
 			annotations("List reports", true, false, true))),
 		tool(d, "reports", "export the report", exportReport, mcp.NewTool("export_report",
 			mcp.WithDescription("Export a report to a file and save it on the machine running this server. "+
@@ -113,13 +112,11 @@ func reportTools(d Deps) []Tool {
 			annotations("Get a report", true, false, true))),
 		tool(d, "reports", "list the report's pages", listReportPages, mcp.NewTool("list_report_pages",
 			mcp.WithDescription("List the pages of a Power BI report in order: each page's name (what export_report's pages argument takes, e.g. ReportSection1), its display name (what users see on the tab) and its position. "+
-				"Paginated reports have no pages here. "+
-				"Paged: at most top pages per call (default 100, at most 1000); when hasMore is true, call again with skip = nextSkip."),
+				"Paginated reports have no pages here."),
 			annotations("List report pages", true, false, true))),
 		tool(d, "reports", "list the report's data sources", listReportDatasources, mcp.NewTool("list_report_datasources",
 			mcp.WithDescription("List the data sources of a paginated report: type, server, database, and the gateway and gateway data source it is bound to. "+
-				"Only paginated reports have this list; a Power BI report reads its semantic model (get_report names it). "+
-				"Paged: at most top items per call (default 100, at most 1000); when hasMore is true, call again with skip = nextSkip."),
+				"Only paginated reports have this list; a Power BI report reads its semantic model (get_report names it)."),
 			annotations("List a paginated report's data sources", true, false, true))),
 		tool(d, "report_admin", "clone the report", cloneReport, mcp.NewTool("clone_report",
 			mcp.WithDescription("Copy a report under a new name, in its own workspace or another one, optionally bound to another semantic model. Returns the new report. "+
@@ -346,14 +343,14 @@ type GetReportResult struct {
 type listReportPagesArgs struct {
 	Workspace string `json:"workspace" schema:"$workspace"`
 	Report    string `json:"report" schema:"$report" required:"true"`
-	Top       int    `json:"top" jsonschema:"Maximum number of pages to return (default 100, at most 1000)." minimum:"1" maximum:"1000" default:"100"`
+	Top       int    `json:"top" minimum:"1" maximum:"1000" default:"100"`
 	Skip      int    `json:"skip" schema:"$skip"`
 }
 
 type listReportDatasourcesArgs struct {
 	Workspace string `json:"workspace" schema:"$workspace"`
 	Report    string `json:"report" schema:"$paginatedReport" required:"true"`
-	Top       int    `json:"top" jsonschema:"Maximum number of data sources to return (default 100, at most 1000)." minimum:"1" maximum:"1000" default:"100"`
+	Top       int    `json:"top" minimum:"1" maximum:"1000" default:"100"`
 	Skip      int    `json:"skip" schema:"$skip"`
 }
 
@@ -383,9 +380,9 @@ type ListReportDatasourcesResult struct {
 type cloneArgs struct {
 	Workspace       string `json:"workspace" schema:"$workspace"`
 	Report          string `json:"report" schema:"$report" required:"true"`
-	Name            string `json:"name" required:"true" jsonschema:"Name of the new report." minLength:"1" maxLength:"256"`
-	TargetWorkspace string `json:"target_workspace" jsonschema:"Workspace id (GUID) or exact name to put the copy in; 00000000-0000-0000-0000-000000000000 means My workspace. Omit to keep the report's workspace." minLength:"1" maxLength:"256"`
-	TargetModel     string `json:"target_model" jsonschema:"Semantic model id (GUID), or exact name in the target workspace, to bind the copy to. Omit to keep the report's model." minLength:"1" maxLength:"256"`
+	Name            string `json:"name" required:"true" jsonschema:"Name of the new report." minLength:"1"`
+	TargetWorkspace string `json:"target_workspace" jsonschema:"Workspace id (GUID) or exact name to put the copy in; 00000000-0000-0000-0000-000000000000 means My workspace. Omit to keep the report's workspace." minLength:"1"`
+	TargetModel     string `json:"target_model" jsonschema:"Semantic model id (GUID), or exact name in the target workspace, to bind the copy to. Omit to keep the report's model." minLength:"1"`
 }
 
 // CloneReportResult is the answer of clone_report.
@@ -400,8 +397,8 @@ type CloneReportResult struct {
 type rebindArgs struct {
 	Workspace        string `json:"workspace" schema:"$workspace"`
 	Report           string `json:"report" schema:"$report" required:"true"`
-	Dataset          string `json:"dataset" required:"true" jsonschema:"Semantic model id (GUID), or exact name in dataset_workspace, to bind the report to." minLength:"1" maxLength:"256"`
-	DatasetWorkspace string `json:"dataset_workspace" jsonschema:"Workspace id or exact name where a dataset given by name lives. Omit for the report's workspace." minLength:"1" maxLength:"256"`
+	Dataset          string `json:"dataset" required:"true" jsonschema:"Semantic model id (GUID), or exact name in dataset_workspace, to bind the report to." minLength:"1"`
+	DatasetWorkspace string `json:"dataset_workspace" jsonschema:"Workspace id or exact name where a dataset given by name lives. Omit for the report's workspace." minLength:"1"`
 	Confirm          bool   `json:"confirm" schema:"$confirm"`
 }
 
@@ -415,13 +412,13 @@ type ReportChangeResult struct {
 type updateContentArgs struct {
 	Workspace       string `json:"workspace" schema:"$workspace"`
 	Report          string `json:"report" schema:"$report" required:"true"`
-	SourceReport    string `json:"source_report" required:"true" jsonschema:"Report id (GUID), or exact name in source_workspace, whose content is copied." minLength:"1" maxLength:"256"`
-	SourceWorkspace string `json:"source_workspace" jsonschema:"Workspace id (GUID) or exact name of the source report; 00000000-0000-0000-0000-000000000000 means My workspace. Omit when it is in the same workspace as the report." minLength:"1" maxLength:"256"`
+	SourceReport    string `json:"source_report" required:"true" jsonschema:"Report id (GUID), or exact name in source_workspace, whose content is copied." minLength:"1"`
+	SourceWorkspace string `json:"source_workspace" jsonschema:"Workspace id (GUID) or exact name of the source report; 00000000-0000-0000-0000-000000000000 means My workspace. Omit when it is in the same workspace as the report." minLength:"1"`
 	Confirm         bool   `json:"confirm" schema:"$confirm"`
 }
 
 type takeOverArgs struct {
-	Workspace string `json:"workspace" required:"true" jsonschema:"Workspace id (GUID) or exact workspace name, as returned by list_workspaces. My workspace is not possible here." minLength:"1" maxLength:"256"`
+	Workspace string `json:"workspace" required:"true" jsonschema:"Workspace id (GUID) or exact workspace name, as returned by list_workspaces. My workspace is not possible here." minLength:"1"`
 	Report    string `json:"report" schema:"$paginatedReport" required:"true"`
 	Confirm   bool   `json:"confirm" schema:"$confirm"`
 }

@@ -38,6 +38,14 @@ func outputSchema[T any]() mcp.ToolOption {
 			for _, p := range t.OutputSchema.Properties {
 				dropAdditionalProperties(p)
 			}
+			root := map[string]any{"properties": t.OutputSchema.Properties, "required": t.OutputSchema.Required}
+			portable(root, 0)
+			t.OutputSchema.Defs = shareSubschemas(root)
+			// The result's text and the tool's description say what each member means, and
+			// which members are present is plain from the result: describing it again here
+			// costs context in every tools/list, for every tool, and tells a model nothing new.
+			t.OutputSchema.Required = nil
+			dropKeyword(root, "description")
 		}
 	}
 	return func(t *mcp.Tool) { t.RawOutputSchema = generated(outputSchemas, t.Name) }
@@ -84,6 +92,181 @@ func parseInputSchema(t mcp.Tool) (inputSchemaDoc, error) {
 		err = json.Unmarshal(raw, &doc)
 	}
 	return doc, err
+}
+
+// scalarSchema is the schema of a value typed any in a result: the cells of a DAX query's rows,
+// which are strings, numbers, booleans or null. A bare true (any value at all) is not portable:
+// clients that map schemas onto a narrower dialect reject it.
+var scalarSchema = map[string]any{"anyOf": []any{
+	map[string]any{"type": "string"}, map[string]any{"type": "number"},
+	map[string]any{"type": "boolean"}, map[string]any{"type": "null"},
+}}
+
+// portable rewrites a derived output schema into the subset every client reads: the reflector
+// spells a nil-able Go slice, map or pointer as type ["null", X], which clients that map schemas
+// onto a single-type dialect (Gemini's OpenAPI subset) reject. Such a member is sent without
+// null (the server drops null members from structured content), so it becomes type X and is not
+// required. A bare true (a field typed any) becomes scalarSchema.
+func portable(schema map[string]any, depth int) {
+	props, _ := schema["properties"].(map[string]any)
+	var optional []string
+	for name, p := range props {
+		switch ps := p.(type) {
+		case bool:
+			props[name] = scalarSchema
+		case map[string]any:
+			if dropNull(ps) {
+				optional = append(optional, name)
+			}
+			props[name] = collapse(ps, depth+1)
+			portable(ps, depth+1)
+		}
+	}
+	if len(optional) > 0 {
+		req, _ := schema["required"].([]string)
+		if r, ok := schema["required"].([]any); ok {
+			for _, v := range r {
+				req = append(req, v.(string))
+			}
+		}
+		req = slices.DeleteFunc(slices.Clone(req), func(n string) bool { return slices.Contains(optional, n) })
+		if len(req) == 0 {
+			delete(schema, "required")
+		} else {
+			schema["required"] = req
+		}
+	}
+	switch items := schema["items"].(type) {
+	case bool:
+		schema["items"] = scalarSchema
+	case map[string]any:
+		dropNull(items)
+		schema["items"] = collapse(items, depth)
+		portable(items, depth)
+	}
+}
+
+// resultSchemaDepth is how deep a result's schema describes its members: the members of the
+// result, and no further. Below them an object is declared as an object and an array of
+// objects as such; the result itself shows their fields. Every level deeper costs more context
+// in every tools/list than the whole of the rest of a tool's definition.
+const resultSchemaDepth = 1
+
+// collapse returns an object schema below resultSchemaDepth as a plain object, keeping its
+// description.
+func collapse(schema map[string]any, depth int) map[string]any {
+	if _, ok := schema["properties"]; !ok || depth < resultSchemaDepth {
+		return schema
+	}
+	short := map[string]any{"type": "object"}
+	if d, ok := schema["description"]; ok {
+		short["description"] = d
+	}
+	return short
+}
+
+// dropKeyword removes a keyword from a schema and every schema in it.
+func dropKeyword(schema any, keyword string) {
+	switch s := schema.(type) {
+	case map[string]any:
+		delete(s, keyword)
+		for k, v := range s {
+			if k == "properties" {
+				for _, p := range v.(map[string]any) {
+					dropKeyword(p, keyword)
+				}
+				continue
+			}
+			dropKeyword(v, keyword)
+		}
+	case []any:
+		for _, v := range s {
+			dropKeyword(v, keyword)
+		}
+	}
+}
+
+// dropNull turns type ["null", X] into type X and reports whether it did.
+func dropNull(schema map[string]any) bool {
+	types, ok := schema["type"].([]any)
+	if !ok {
+		return false
+	}
+	rest := slices.DeleteFunc(slices.Clone(types), func(t any) bool { return t == "null" })
+	if len(rest) != 1 {
+		return false
+	}
+	schema["type"] = rest[0]
+	return len(rest) < len(types)
+}
+
+// shareSubschemas moves an object schema that occurs more than once in a result's schema into
+// $defs, each occurrence a $ref to it: a result often lists the same kind of item in several
+// places (a pipeline stage's reports, models and dashboards), and each copy costs context in
+// every tools/list. A definition is named after the first member it describes.
+func shareSubschemas(root map[string]any) map[string]any {
+	seen := map[string]int{}
+	var count func(any)
+	count = func(v any) {
+		switch s := v.(type) {
+		case map[string]any:
+			if _, ok := s["properties"]; ok {
+				raw, _ := json.Marshal(s)
+				seen[string(raw)]++
+			}
+			for _, c := range s {
+				count(c)
+			}
+		case []any:
+			for _, c := range s {
+				count(c)
+			}
+		}
+	}
+	for _, p := range root["properties"].(map[string]any) {
+		count(p)
+	}
+	defs := map[string]any{}
+	names := map[string]string{}
+	var replace func(name string, v any) any
+	replace = func(name string, v any) any {
+		s, ok := v.(map[string]any)
+		if !ok {
+			return v
+		}
+		if _, ok := s["properties"]; ok {
+			raw, _ := json.Marshal(s)
+			if seen[string(raw)] > 1 {
+				def, ok := names[string(raw)]
+				if !ok {
+					def = name
+					for i := 2; defs[def] != nil; i++ {
+						def = fmt.Sprintf("%s%d", name, i)
+					}
+					names[string(raw)] = def
+					defs[def] = s
+				}
+				return map[string]any{"$ref": "#/$defs/" + def}
+			}
+		}
+		if props, ok := s["properties"].(map[string]any); ok {
+			for k, p := range props {
+				props[k] = replace(k, p)
+			}
+		}
+		if items, ok := s["items"]; ok {
+			s["items"] = replace(name, items)
+		}
+		return s
+	}
+	props := root["properties"].(map[string]any)
+	for _, k := range slices.Sorted(maps.Keys(props)) {
+		props[k] = replace(k, props[k])
+	}
+	if len(defs) == 0 {
+		return nil
+	}
+	return defs
 }
 
 // dropAdditionalProperties removes additionalProperties from a schema and every schema in it.
@@ -345,9 +528,9 @@ func schemaRef(name string) (any, bool) {
 		"requiredWorkspace": param(requiredWorkspaceParam()),
 		"skip":              param(skipParam()),
 		"confirm":           param(confirmParam()),
-		"dataset":           param(itemParam("dataset", "Semantic model (dataset)", "list_datasets")),
-		"report":            param(itemParam("report", "Report", "list_reports")),
-		"paginatedReport":   param(itemParam("report", "Paginated report", "list_reports")),
+		"dataset":           param(itemParam("dataset")),
+		"report":            param(itemParam("report")),
+		"paginatedReport":   param(itemParam("report")),
 
 		// dax.go
 		"defaultDAXRows": defaultDAXRows,
@@ -393,15 +576,11 @@ func schemaRef(name string) (any, bool) {
 		"dataflowTimeZone":  param(timeZoneParam()),
 
 		// datasets.go
-		"datasetsGroupWorkspace": param(mcp.WithString("workspace",
-			mcp.Description("Workspace id (GUID) or exact workspace name, as returned by list_workspaces. Required: this operation does not exist for My workspace."),
-			mcp.MinLength(1), mcp.MaxLength(256))),
-		"datasetsPathSegment": pathSegmentPattern,
+		"datasetsGroupWorkspace": param(mcp.WithString("workspace")),
+		"datasetsPathSegment":    pathSegmentPattern,
 
 		// embed.go
 		"embedWorkspace":  param(embedWorkspaceParam()),
-		"embedDataset":    param(datasetParam()),
-		"embedDashboard":  param(dashboardParam()),
 		"embedIdentities": param(identitiesParam()),
 		"embedLifetime":   param(lifetimeParam()),
 
