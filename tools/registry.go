@@ -274,6 +274,7 @@ func NewServer(d Deps, opts Options) (*server.MCPServer, error) {
 		server.WithRecovery(),
 		server.WithElicitation(), // destructive tools ask the user when the client can (see confirm.go)
 		server.WithInstructions(instructions(selected, opts.ReadOnly)),
+		server.WithHooks(notOfferedHooks(selected, opts)),
 	)
 	var slots chan struct{} // one per long-running call in progress; nil: no bound
 	if opts.MaxLongRunning > 0 {
