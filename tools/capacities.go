@@ -39,7 +39,7 @@ type ListCapacitiesResult struct {
 }
 
 type capacityArgs struct {
-	Capacity string `json:"capacity" required:"true" jsonschema:"Capacity id (GUID) or exact display name, as returned by list_capacities." minLength:"1"`
+	Capacity string `json:"capacity" required:"true" minLength:"1"`
 }
 
 // Workload is one capacity workload setting.
@@ -56,7 +56,7 @@ type ListWorkloadsResult struct {
 }
 
 type listRefreshablesArgs struct {
-	Capacity string `json:"capacity" jsonschema:"Capacity id (GUID) or exact display name, as returned by list_capacities. Omit it for all capacities." minLength:"1"`
+	Capacity string `json:"capacity" jsonschema:"Omit it for all capacities." minLength:"1"`
 	Filter   string `json:"filter" jsonschema:"OData $filter on id, name and kind, e.g. contains(name,'Sales') or name eq 'Finance KPIs'." maxLength:"1000"`
 	Expand   bool   `json:"expand" jsonschema:"Also name each model's capacity and workspace (OData $expand=capacity,group)." default:"false"`
 	Top      int    `json:"top" minimum:"1" maximum:"$refreshablesMax" default:"100"`
@@ -100,7 +100,7 @@ type ListRefreshablesResult struct {
 
 type assignArgs struct {
 	Workspace      string `json:"workspace" schema:"$requiredWorkspace" required:"true"`
-	Capacity       string `json:"capacity" required:"true" jsonschema:"Capacity id (GUID) or exact display name from list_capacities, or \"shared\" (or {sharedCapacityID}) to move the workspace back to shared capacity." minLength:"1"`
+	Capacity       string `json:"capacity" required:"true" jsonschema:"A capacity, or \"shared\" (or {sharedCapacityID}) to move the workspace back to shared capacity." minLength:"1"`
 	TimeoutSeconds int    `json:"timeout_seconds" jsonschema:"How long to follow the assignment (default 120). If it has not ended by then, the answer says so; the move goes on, and calling this tool again is safe." minimum:"5" maximum:"900" default:"120"`
 }
 

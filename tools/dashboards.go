@@ -84,7 +84,7 @@ type ListTilesResult struct {
 type tileArgs struct {
 	Workspace string `json:"workspace" schema:"$workspace"`
 	Dashboard string `json:"dashboard" schema:"$dashboard" required:"true"`
-	Tile      string `json:"tile" required:"true" jsonschema:"Tile id (GUID) or exact tile title on the dashboard, as returned by list_tiles." minLength:"1"`
+	Tile      string `json:"tile" required:"true" jsonschema:"Its id or title." minLength:"1"`
 }
 
 // TileResult is the answer of get_tile.
@@ -97,9 +97,9 @@ type TileResult struct {
 type cloneTileArgs struct {
 	Workspace              string `json:"workspace" schema:"$workspace"`
 	Dashboard              string `json:"dashboard" schema:"$dashboard" required:"true"`
-	Tile                   string `json:"tile" required:"true" jsonschema:"The tile to copy: tile id (GUID) or exact tile title, as returned by list_tiles." minLength:"1"`
-	TargetDashboard        string `json:"target_dashboard" required:"true" jsonschema:"The dashboard to copy the tile to: id (GUID) or exact name in the target workspace." minLength:"1"`
-	TargetWorkspace        string `json:"target_workspace" jsonschema:"Workspace of the target dashboard: id (GUID) or exact name. Omit it for the source tile's own workspace; pass 00000000-0000-0000-0000-000000000000 for My workspace." minLength:"1"`
+	Tile                   string `json:"tile" required:"true" jsonschema:"Its id or title." minLength:"1"`
+	TargetDashboard        string `json:"target_dashboard" required:"true" jsonschema:"In target_workspace." minLength:"1"`
+	TargetWorkspace        string `json:"target_workspace" jsonschema:"Omit it for the source tile's own workspace; pass 00000000-0000-0000-0000-000000000000 for My workspace." minLength:"1"`
 	TargetReport           string `json:"target_report" jsonschema:"Bind the copy to this report in the target workspace (id or exact name) instead of the source tile's report." minLength:"1"`
 	TargetModel            string `json:"target_model" jsonschema:"Bind the copy to this semantic model (dataset) in the target workspace (id or exact name) instead of the source tile's model." minLength:"1"`
 	PositionConflictAction string `json:"position_conflict_action" jsonschema:"What to do when the source tile's position is taken on the target dashboard: Tail (default) puts the copy at the end, Abort refuses the copy." enum:"Tail,Abort" default:"Tail"`

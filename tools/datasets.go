@@ -269,14 +269,14 @@ func datasetTools(d Deps) []Tool {
 			annotations("Update a semantic model's settings", false, false, true))),
 		tool(d, "dataset_admin", "delete the semantic model", deleteDataset, mcp.NewTool("delete_dataset",
 			mcp.WithDescription("Delete a semantic model (dataset) for good, together with the reports built on it and the dashboard tiles that show them. "+
-				"There is no undo: ask the user first and pass confirm: true only if they agree. "+
+				"There is no undo. "+
 				"Needs a Contributor, Member or Admin role in the workspace."),
 			annotations("Delete a semantic model", false, true, true))),
 		tool(d, "dataset_admin", "take over the semantic model", takeOverDataset, mcp.NewTool("take_over_dataset",
 			mcp.WithDescription("Make the identity this server signs in as (for a service principal, the app) the owner (configuredBy) of a semantic model in a workspace. "+
 				"Needed before changes only the owner may make, such as update_dataset_parameters and update_dataset. "+
 				"The model's data source credentials are then the new owner's: refreshes may fail until credentials are set again, and the previous owner loses ownership. "+
-				"Ask the user first and pass confirm: true only if they agree. Only for workspaces (not My workspace); needs a Contributor, Member or Admin role there."),
+				"Only for workspaces (not My workspace); needs a Contributor, Member or Admin role there."),
 			annotations("Take over a semantic model", false, true, true))),
 		tool(d, "datasets", "list the data sources", listDatasources, mcp.NewTool("list_datasources",
 			mcp.WithDescription("List the data sources of a semantic model (dataset): type (Sql, AnalysisServices, File, OData, SharePointList, ...), connection details (server, database, url, path, ...) "+
@@ -293,7 +293,7 @@ func datasetTools(d Deps) []Tool {
 				"no parameter twice, values of the parameter's type, required parameters not empty, and parameters of type Any or Binary cannot be updated. "+
 				"Only the model's owner may do this (configuredBy, see get_dataset; take_over_dataset makes this server the owner). "+
 				"The model keeps its old data until it is refreshed: run refresh_dataset afterwards. "+
-				"This changes where the model reads its data from: ask the user first and pass confirm: true only if they agree."),
+				"This changes where the model reads its data from."),
 			annotations("Update a semantic model's parameters", false, true, true))),
 		tool(d, "datasets", "list the semantic model's users", listDatasetUsers, mcp.NewTool("list_dataset_users",
 			mcp.WithDescription("List who has permission on a semantic model (dataset) and which: users, groups and apps with Read, Write, Reshare and Explore (Build) rights. "+

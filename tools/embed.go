@@ -95,14 +95,14 @@ func embedWorkspaceParam() mcp.ToolOption {
 }
 
 type v2ReportArg struct {
-	Report    string `json:"report" required:"true" jsonschema:"Report id (GUID) or exact name" minLength:"1"`
-	Workspace string `json:"workspace" jsonschema:"Workspace of this report (id or exact name); default the workspace argument" minLength:"1"`
+	Report    string `json:"report" required:"true" minLength:"1"`
+	Workspace string `json:"workspace" jsonschema:"Default: the workspace argument" minLength:"1"`
 	AllowEdit bool   `json:"allow_edit" jsonschema:"Let the embedded report be edited"`
 }
 
 type v2DatasetArg struct {
-	Dataset         string `json:"dataset" required:"true" jsonschema:"Semantic model id (GUID) or exact name" minLength:"1"`
-	Workspace       string `json:"workspace" jsonschema:"Workspace of this model (id or exact name); default the workspace argument" minLength:"1"`
+	Dataset         string `json:"dataset" required:"true" minLength:"1"`
+	Workspace       string `json:"workspace" jsonschema:"Default: the workspace argument" minLength:"1"`
 	XmlaPermissions string `json:"xmla_permissions" jsonschema:"ReadOnly also allows reading the model through its XMLA endpoint (default Off)" enum:"Off,ReadOnly"`
 }
 

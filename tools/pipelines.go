@@ -269,7 +269,7 @@ func pipelineTools(d Deps) []Tool {
 				"A target stage without a workspace needs new_workspace_name. At most 300 items per deployment; one deployment per pipeline at a time. "+
 				"With wait (default true) the call follows the deployment until it ends or timeout_seconds pass, sending progress notifications, "+
 				"and returns each item's result; otherwise follow it with get_pipeline_operation. "+
-				"Overwriting items or purging data changes the target workspace irreversibly: ask the user first and pass confirm: true. "+
+				"Overwriting items or purging data changes the target workspace irreversibly. "+
 				"Needs at least Contributor on both stages' workspaces, pipeline admin and the scope Pipeline.Deploy; "+
 				"deployment pipelines work only with workspaces on Premium, Premium Per User or Fabric capacity."),
 			annotations("Deploy a pipeline stage", false, true, false))).followsJobs(),

@@ -97,12 +97,10 @@ func reportTools(d Deps) []Tool {
 			annotations("List reports", true, false, true))),
 		tool(d, "reports", "export the report", exportReport, mcp.NewTool("export_report",
 			mcp.WithDescription("Export a report to a file and save it on the machine running this server. "+
-				"Power BI reports export to PDF, PowerPoint (PPTX) or PNG; paginated reports to PDF, ACCESSIBLEPDF, PPTX, XLSX, DOCX, CSV, XML, MHTML or IMAGE (TIFF unless format_settings sets OutputFormat). "+
+				"Paginated reports export to more formats than Power BI reports (see format); IMAGE is TIFF unless format_settings sets OutputFormat. "+
 				"Returns the file's absolute path, size and MIME type. The file always goes to the server's export directory, under a name the server chooses. "+
 				"The export runs as a Power BI job; the call follows it with progress notifications for up to timeout_seconds. "+
 				"If it is still running then, the answer has status Running and an exportId: call again with export_id to resume. "+
-				"Options for Power BI reports: pages (page names from list_report_pages, not display names), a bookmark, one report-level filter, locale, hidden pages. "+
-				"For paginated reports: parameter_values and format_settings. identities applies row-level security to both (one identity for paginated reports). "+
 				"Needs the report's workspace on a Premium, Embedded or Fabric capacity (not Pro; PPU not for Power BI reports) and the tenant's export settings enabled (PNG has its own setting, off by default). "+
 				"A multi-page PNG export is a ZIP of one image per page. At most 50 pages per export."),
 			annotations("Export a report to a file", true, false, false))).followsJobs(),
@@ -125,22 +123,22 @@ func reportTools(d Deps) []Tool {
 			annotations("Clone a report", false, false, false))),
 		tool(d, "report_admin", "rebind the report", rebindReport, mcp.NewTool("rebind_report",
 			mcp.WithDescription("Bind a Power BI report to another semantic model: its visuals read the new model from then on, and fields the new model lacks break. "+
-				"DESTRUCTIVE: ask the user first and pass confirm: true only after they agree (clone_report first keeps a copy). Not for paginated reports. "+
+				"DESTRUCTIVE (clone_report first keeps a copy). Not for paginated reports. "+
 				"A model in another workspace or My workspace is linked into the report's workspace as a shared model; a live-connected report loses its live connection. Needs Write on the report and Build on the model."),
 			annotations("Rebind a report to another model", false, true, true))),
 		tool(d, "report_admin", "update the report's content", updateReportContent, mcp.NewTool("update_report_content",
 			mcp.WithDescription("Overwrite a Power BI report's content (pages and visuals) with the content of another report, keeping the report's id, URL and model binding. "+
-				"DESTRUCTIVE: the current pages are lost; ask the user first and pass confirm: true only after they agree (clone_report first keeps a copy). "+
+				"DESTRUCTIVE: the current pages are lost (clone_report first keeps a copy). "+
 				"Not for paginated reports. Needs Write on the target report and Read on the source."),
 			annotations("Overwrite a report's content", false, true, true))),
 		tool(d, "report_admin", "take over the report", takeOverReport, mcp.NewTool("take_over_report",
 			mcp.WithDescription("Make the signed-in identity the owner of a paginated report's data sources, so its credentials are used to connect (for example after the previous owner left). "+
-				"DESTRUCTIVE: the previous owner's data source settings stop applying; ask the user first and pass confirm: true only after they agree. "+
+				"DESTRUCTIVE: the previous owner's data source settings stop applying. "+
 				"Only for paginated reports in a workspace (not My workspace). Needs write access to the report."),
 			annotations("Take over a paginated report's data sources", false, true, true))),
 		tool(d, "report_admin", "delete the report", deleteReport, mcp.NewTool("delete_report",
 			mcp.WithDescription("Delete a report (Power BI or paginated). Its semantic model stays. "+
-				"DESTRUCTIVE and final: dashboard tiles pinned from the report break; ask the user first and pass confirm: true only after they agree. "+
+				"DESTRUCTIVE and final: dashboard tiles pinned from the report break. "+
 				"download_report_pbix keeps a copy of the file first. Needs Admin, Member or Contributor access to the workspace."),
 			annotations("Delete a report", false, true, true))),
 		tool(d, "reports", "download the report", downloadReportPbix, mcp.NewTool("download_report_pbix",
@@ -381,7 +379,7 @@ type cloneArgs struct {
 	Workspace       string `json:"workspace" schema:"$workspace"`
 	Report          string `json:"report" schema:"$report" required:"true"`
 	Name            string `json:"name" required:"true" jsonschema:"Name of the new report." minLength:"1"`
-	TargetWorkspace string `json:"target_workspace" jsonschema:"Workspace id (GUID) or exact name to put the copy in; 00000000-0000-0000-0000-000000000000 means My workspace. Omit to keep the report's workspace." minLength:"1"`
+	TargetWorkspace string `json:"target_workspace" jsonschema:"Where to put the copy; 00000000-0000-0000-0000-000000000000 means My workspace. Omit to keep the report's workspace." minLength:"1"`
 	TargetModel     string `json:"target_model" jsonschema:"Semantic model id (GUID), or exact name in the target workspace, to bind the copy to. Omit to keep the report's model." minLength:"1"`
 }
 
@@ -413,12 +411,12 @@ type updateContentArgs struct {
 	Workspace       string `json:"workspace" schema:"$workspace"`
 	Report          string `json:"report" schema:"$report" required:"true"`
 	SourceReport    string `json:"source_report" required:"true" jsonschema:"Report id (GUID), or exact name in source_workspace, whose content is copied." minLength:"1"`
-	SourceWorkspace string `json:"source_workspace" jsonschema:"Workspace id (GUID) or exact name of the source report; 00000000-0000-0000-0000-000000000000 means My workspace. Omit when it is in the same workspace as the report." minLength:"1"`
+	SourceWorkspace string `json:"source_workspace" jsonschema:"The source report's; 00000000-0000-0000-0000-000000000000 means My workspace. Omit when it is in the same workspace as the report." minLength:"1"`
 	Confirm         bool   `json:"confirm" schema:"$confirm"`
 }
 
 type takeOverArgs struct {
-	Workspace string `json:"workspace" required:"true" jsonschema:"Workspace id (GUID) or exact workspace name, as returned by list_workspaces. My workspace is not possible here." minLength:"1"`
+	Workspace string `json:"workspace" required:"true" minLength:"1"`
 	Report    string `json:"report" schema:"$paginatedReport" required:"true"`
 	Confirm   bool   `json:"confirm" schema:"$confirm"`
 }

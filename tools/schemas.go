@@ -32,20 +32,10 @@ func outputSchema[T any]() mcp.ToolOption {
 		derive := mcp.WithOutputSchema[T]()
 		return func(t *mcp.Tool) {
 			derive(t)
-			// Output schemas describe what this server itself sends; "no other properties"
-			// tells a client nothing and costs context in every tools/list, so it is left out.
-			t.OutputSchema.AdditionalProperties = nil
-			for _, p := range t.OutputSchema.Properties {
-				dropAdditionalProperties(p)
+			t.OutputSchema.AdditionalProperties, t.OutputSchema.Required = nil, nil
+			for name, p := range t.OutputSchema.Properties {
+				t.OutputSchema.Properties[name] = resultMember(p)
 			}
-			root := map[string]any{"properties": t.OutputSchema.Properties, "required": t.OutputSchema.Required}
-			portable(root, 0)
-			t.OutputSchema.Defs = shareSubschemas(root)
-			// The result's text and the tool's description say what each member means, and
-			// which members are present is plain from the result: describing it again here
-			// costs context in every tools/list, for every tool, and tells a model nothing new.
-			t.OutputSchema.Required = nil
-			dropKeyword(root, "description")
 		}
 	}
 	return func(t *mcp.Tool) { t.RawOutputSchema = generated(outputSchemas, t.Name) }
@@ -94,194 +84,63 @@ func parseInputSchema(t mcp.Tool) (inputSchemaDoc, error) {
 	return doc, err
 }
 
+// An output schema describes what this server itself sends, to a model that reads the result
+// anyway and pays for the schema in every tools/list. So it says only what a result holds: its
+// members and their types. Left out, as the reflector derives them:
+//   - additionalProperties: "no other properties" tells a client nothing about a result;
+//   - required: members that are empty or null are dropped from structured content;
+//   - descriptions: the tool's description and the result's text say what members mean;
+//   - the fields of nested objects: below a result's members an object is {"type": "object"},
+//     an array of objects {"type": "array", "items": {"type": "object"}}; the result shows them.
+//     Describing them cost more context than everything else a tool declares.
+// And it is portable: a nil-able Go slice, map or pointer, which the reflector types
+// ["null", X], is typed X (clients that map schemas onto a single-type dialect, such as
+// Gemini's OpenAPI subset, reject a type union), and a field typed any, a bare true, is
+// scalarSchema.
+
 // scalarSchema is the schema of a value typed any in a result: the cells of a DAX query's rows,
-// which are strings, numbers, booleans or null. A bare true (any value at all) is not portable:
-// clients that map schemas onto a narrower dialect reject it.
+// which are strings, numbers, booleans or null.
 var scalarSchema = map[string]any{"anyOf": []any{
 	map[string]any{"type": "string"}, map[string]any{"type": "number"},
 	map[string]any{"type": "boolean"}, map[string]any{"type": "null"},
 }}
 
-// portable rewrites a derived output schema into the subset every client reads: the reflector
-// spells a nil-able Go slice, map or pointer as type ["null", X], which clients that map schemas
-// onto a single-type dialect (Gemini's OpenAPI subset) reject. Such a member is sent without
-// null (the server drops null members from structured content), so it becomes type X and is not
-// required. A bare true (a field typed any) becomes scalarSchema.
-func portable(schema map[string]any, depth int) {
-	props, _ := schema["properties"].(map[string]any)
-	var optional []string
-	for name, p := range props {
-		switch ps := p.(type) {
-		case bool:
-			props[name] = scalarSchema
-		case map[string]any:
-			if dropNull(ps) {
-				optional = append(optional, name)
-			}
-			props[name] = collapse(ps, depth+1)
-			portable(ps, depth+1)
-		}
-	}
-	if len(optional) > 0 {
-		req, _ := schema["required"].([]string)
-		if r, ok := schema["required"].([]any); ok {
-			for _, v := range r {
-				req = append(req, v.(string))
-			}
-		}
-		req = slices.DeleteFunc(slices.Clone(req), func(n string) bool { return slices.Contains(optional, n) })
-		if len(req) == 0 {
-			delete(schema, "required")
-		} else {
-			schema["required"] = req
-		}
-	}
-	switch items := schema["items"].(type) {
-	case bool:
-		schema["items"] = scalarSchema
-	case map[string]any:
-		dropNull(items)
-		schema["items"] = collapse(items, depth)
-		portable(items, depth)
-	}
-}
-
-// resultSchemaDepth is how deep a result's schema describes its members: the members of the
-// result, and no further. Below them an object is declared as an object and an array of
-// objects as such; the result itself shows their fields. Every level deeper costs more context
-// in every tools/list than the whole of the rest of a tool's definition.
-const resultSchemaDepth = 1
-
-// collapse returns an object schema below resultSchemaDepth as a plain object, keeping its
-// description.
-func collapse(schema map[string]any, depth int) map[string]any {
-	if _, ok := schema["properties"]; !ok || depth < resultSchemaDepth {
-		return schema
-	}
-	short := map[string]any{"type": "object"}
-	if d, ok := schema["description"]; ok {
-		short["description"] = d
-	}
-	return short
-}
-
-// dropKeyword removes a keyword from a schema and every schema in it.
-func dropKeyword(schema any, keyword string) {
-	switch s := schema.(type) {
-	case map[string]any:
-		delete(s, keyword)
-		for k, v := range s {
-			if k == "properties" {
-				for _, p := range v.(map[string]any) {
-					dropKeyword(p, keyword)
-				}
-				continue
-			}
-			dropKeyword(v, keyword)
-		}
-	case []any:
-		for _, v := range s {
-			dropKeyword(v, keyword)
-		}
-	}
-}
-
-// dropNull turns type ["null", X] into type X and reports whether it did.
-func dropNull(schema map[string]any) bool {
-	types, ok := schema["type"].([]any)
+// resultMember is the schema of one member of a result, as the comment above says.
+func resultMember(schema any) any {
+	s, ok := schema.(map[string]any)
 	if !ok {
-		return false
+		return scalarSchema // a bare true
 	}
-	rest := slices.DeleteFunc(slices.Clone(types), func(t any) bool { return t == "null" })
-	if len(rest) != 1 {
-		return false
-	}
-	schema["type"] = rest[0]
-	return len(rest) < len(types)
-}
-
-// shareSubschemas moves an object schema that occurs more than once in a result's schema into
-// $defs, each occurrence a $ref to it: a result often lists the same kind of item in several
-// places (a pipeline stage's reports, models and dashboards), and each copy costs context in
-// every tools/list. A definition is named after the first member it describes.
-func shareSubschemas(root map[string]any) map[string]any {
-	seen := map[string]int{}
-	var count func(any)
-	count = func(v any) {
-		switch s := v.(type) {
-		case map[string]any:
-			if _, ok := s["properties"]; ok {
-				raw, _ := json.Marshal(s)
-				seen[string(raw)]++
-			}
-			for _, c := range s {
-				count(c)
-			}
-		case []any:
-			for _, c := range s {
-				count(c)
-			}
+	out := map[string]any{}
+	if t, ok := s["type"].([]any); ok {
+		rest := slices.DeleteFunc(slices.Clone(t), func(t any) bool { return t == "null" })
+		if len(rest) == 1 {
+			out["type"] = rest[0]
+		} else {
+			out["type"] = rest
 		}
+	} else if t, ok := s["type"]; ok {
+		out["type"] = t
 	}
-	for _, p := range root["properties"].(map[string]any) {
-		count(p)
-	}
-	defs := map[string]any{}
-	names := map[string]string{}
-	var replace func(name string, v any) any
-	replace = func(name string, v any) any {
-		s, ok := v.(map[string]any)
-		if !ok {
-			return v
-		}
-		if _, ok := s["properties"]; ok {
-			raw, _ := json.Marshal(s)
-			if seen[string(raw)] > 1 {
-				def, ok := names[string(raw)]
-				if !ok {
-					def = name
-					for i := 2; defs[def] != nil; i++ {
-						def = fmt.Sprintf("%s%d", name, i)
-					}
-					names[string(raw)] = def
-					defs[def] = s
-				}
-				return map[string]any{"$ref": "#/$defs/" + def}
-			}
-		}
-		if props, ok := s["properties"].(map[string]any); ok {
-			for k, p := range props {
-				props[k] = replace(k, p)
-			}
-		}
-		if items, ok := s["items"]; ok {
-			s["items"] = replace(name, items)
-		}
-		return s
-	}
-	props := root["properties"].(map[string]any)
-	for _, k := range slices.Sorted(maps.Keys(props)) {
-		props[k] = replace(k, props[k])
-	}
-	if len(defs) == 0 {
-		return nil
-	}
-	return defs
-}
-
-// dropAdditionalProperties removes additionalProperties from a schema and every schema in it.
-func dropAdditionalProperties(schema any) {
-	switch s := schema.(type) {
+	switch items := s["items"].(type) {
+	case bool:
+		out["items"] = scalarSchema
 	case map[string]any:
-		delete(s, "additionalProperties")
-		for _, v := range s {
-			dropAdditionalProperties(v)
-		}
-	case []any:
-		for _, v := range s {
-			dropAdditionalProperties(v)
+		if _, nested := items["properties"]; nested {
+			out["items"] = map[string]any{"type": "object"}
+		} else {
+			out["items"] = resultMember(items)
 		}
 	}
+	for _, k := range []string{"enum", "format", "anyOf"} {
+		if v, ok := s[k]; ok {
+			out[k] = v
+		}
+	}
+	if len(out) == 0 {
+		return scalarSchema
+	}
+	return out
 }
 
 // inputSchema declares that a tool's arguments are an A: A's fields, with their tags, are the
