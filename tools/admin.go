@@ -311,7 +311,7 @@ func adminWorkspaceParam() mcp.ToolOption {
 func adminTools(d Deps) []Tool {
 	return []Tool{
 		tool(d, "admin", "list the tenant's workspaces", adminListWorkspaces, mcp.NewTool("admin_list_workspaces",
-			mcp.WithDescription("List the workspaces of the whole Power BI tenant as an administrator (GET admin/groups): their type "+
+			mcp.WithDescription("List the workspaces of the whole Power BI tenant as an administrator: their type "+
 				"(Workspace, PersonalGroup = someone's My workspace), state (Active, Deleted...), capacity and, with expand, their users and items. "+
 				"Use it for inventory and governance questions: deleted or personal workspaces, what is on a capacity, and with expand users, workspaces left without an Admin. "+
 				"Reads up to top workspaces in requests of page_size each; Power BI allows 15 such requests a minute and 50 an hour per tenant, "+
@@ -319,32 +319,32 @@ func adminTools(d Deps) []Tool {
 				"if Power BI throttles a long listing, the workspaces read so far are returned with a note saying when to resume."),
 			annotations("List all workspaces of the tenant (admin)", true, false, true))),
 		tool(d, "admin", "get the workspace", adminGetWorkspace, mcp.NewTool("admin_get_workspace",
-			mcp.WithDescription("Get one workspace of the tenant as an administrator (GET admin/groups/{id}), with its type, state, capacity and, "+
-				"with expand, its users, reports, dashboards, semantic models, dataflows and workbooks. Works for workspaces the caller is not a member of."),
+			mcp.WithDescription("Get one workspace of the tenant as an administrator, with its type, state, capacity and, "+
+				"with expand, its users, reports, dashboards, semantic models, dataflows and workbooks."),
 			annotations("Get any workspace (admin)", true, false, true))),
 		tool(d, "admin", "list the workspace's users", adminListWorkspaceUsers, mcp.NewTool("admin_list_workspace_users",
-			mcp.WithDescription("List who has access to any workspace of the tenant, as an administrator (GET admin/groups/{id}/users): users, groups and "+
+			mcp.WithDescription("List who has access to any workspace of the tenant, as an administrator: users, groups and "+
 				"service principals with their role and Entra object id (graphId). Use it to audit access or find who to ask about a workspace."),
 			annotations("List any workspace's users (admin)", true, false, true))),
 		tool(d, "admin", "list the tenant's semantic models", adminListDatasets, mcp.NewTool("admin_list_datasets",
-			mcp.WithDescription("List the semantic models (datasets) of the whole tenant as an administrator (GET admin/datasets), with their workspace, owner "+
+			mcp.WithDescription("List the semantic models (datasets) of the whole tenant as an administrator, with their workspace, owner "+
 				"(configuredBy) and storage mode. Power BI allows 5 such requests a minute and 50 an hour per tenant: filter on the server "+
 				"instead of paging through everything."),
 			annotations("List all semantic models of the tenant (admin)", true, false, true))),
 		tool(d, "admin", "list the tenant's reports", adminListReports, mcp.NewTool("admin_list_reports",
-			mcp.WithDescription("List the reports of the whole tenant as an administrator (GET admin/reports), with their workspace, semantic model and type "+
+			mcp.WithDescription("List the reports of the whole tenant as an administrator, with their workspace, semantic model and type "+
 				"(PowerBIReport or PaginatedReport). Power BI allows 5 such requests a minute and 50 an hour per tenant: filter on the server."),
 			annotations("List all reports of the tenant (admin)", true, false, true))),
 		tool(d, "admin", "list the tenant's dashboards", adminListDashboards, mcp.NewTool("admin_list_dashboards",
-			mcp.WithDescription("List the dashboards of the whole tenant as an administrator (GET admin/dashboards), with their workspace. "+
+			mcp.WithDescription("List the dashboards of the whole tenant as an administrator, with their workspace. "+
 				"Power BI allows 5 such requests a minute and 50 an hour per tenant: filter on the server."),
 			annotations("List all dashboards of the tenant (admin)", true, false, true))),
 		tool(d, "admin", "list the tenant's apps", adminListApps, mcp.NewTool("admin_list_apps",
-			mcp.WithDescription("List the Power BI apps published in the whole tenant as an administrator (GET admin/apps), with the workspace each is "+
+			mcp.WithDescription("List the Power BI apps published in the whole tenant as an administrator, with the workspace each is "+
 				"published from. Unlike list_apps this works for a service principal. 200 requests an hour per tenant."),
 			annotations("List all apps of the tenant (admin)", true, false, true))),
 		tool(d, "admin", "list the tenant's capacities", adminListCapacities, mcp.NewTool("admin_list_capacities",
-			mcp.WithDescription("List the capacities of the tenant as an administrator (GET admin/capacities): SKU (P1, F64, A1...), state, region, "+
+			mcp.WithDescription("List the capacities of the tenant as an administrator: SKU (P1, F64, A1...), state, region, "+
 				"admins and, with include_tenant_key, the customer-managed encryption key. 200 requests an hour per tenant."),
 			annotations("List the tenant's capacities (admin)", true, false, true))),
 		tool(d, "admin", "list the refreshables", adminListRefreshables, mcp.NewTool("admin_list_refreshables",

@@ -213,7 +213,7 @@ func adminAuditTools(d Deps) []Tool {
 			annotations("List modified workspaces", true, false, true))),
 		tool(d, "admin", "scan the workspaces", adminScanWorkspaces, mcp.NewTool("admin_scan_workspaces",
 			mcp.WithDescription("Scan workspaces with Power BI's metadata scanner and return what they hold: reports, dashboards, semantic models with their tables, columns and measures "+
-				"(with DAX expressions), and optionally lineage, data source details and who has access. Works on any workspace in the tenant, without being a member. "+
+				"(with DAX expressions), and optionally lineage, data source details and who has access. "+
 				"Runs scans of up to 100 workspaces, at most 16 at a time (Power BI's limit), and waits for them, sending progress notifications; a scan usually takes seconds to minutes. "+
 				"Power BI allows 500 scans an hour. Use admin_modified_workspaces to find the workspaces to scan. "+
 				"Models' tables and expressions also need the tenant settings 'Enhance admin APIs responses with detailed metadata' and '... with DAX and mashup expressions'."),

@@ -118,7 +118,7 @@ func appTools(d Deps) []Tool {
 	return []Tool{
 		tool(d, "apps", "list apps", listApps, mcp.NewTool("list_apps",
 			mcp.WithDescription("List the Power BI apps installed for the signed-in user, with their ids, names, descriptions, publisher and last update. "+
-				"Apps are how most report consumers get content; use it to find the app the other app tools need."),
+				"Use it to find the app the other app tools need."),
 			annotations("List installed apps", true, false, true))),
 		tool(d, "apps", "get the app", getApp, mcp.NewTool("get_app",
 			mcp.WithDescription("Get one installed app by id or exact name: its description, publisher and last update."),

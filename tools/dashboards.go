@@ -101,7 +101,7 @@ type cloneTileArgs struct {
 	TargetDashboard        string `json:"target_dashboard" required:"true" jsonschema:"In target_workspace." minLength:"1"`
 	TargetWorkspace        string `json:"target_workspace" jsonschema:"Omit it for the source tile's own workspace; pass 00000000-0000-0000-0000-000000000000 for My workspace." minLength:"1"`
 	TargetReport           string `json:"target_report" jsonschema:"Bind the copy to this report in the target workspace (id or exact name) instead of the source tile's report." minLength:"1"`
-	TargetModel            string `json:"target_model" jsonschema:"Bind the copy to this semantic model (dataset) in the target workspace (id or exact name) instead of the source tile's model." minLength:"1"`
+	TargetModel            string `json:"target_model" jsonschema:"Bind the copy to this semantic model in the target workspace (id or exact name) instead of the source tile's model." minLength:"1"`
 	PositionConflictAction string `json:"position_conflict_action" jsonschema:"What to do when the source tile's position is taken on the target dashboard: Tail (default) puts the copy at the end, Abort refuses the copy." enum:"Tail,Abort" default:"Tail"`
 }
 
@@ -159,7 +159,7 @@ func dashboardTools(d Deps) []Tool {
 				"list_tiles shows what is on it."),
 			annotations("Get a dashboard", true, false, true))),
 		tool(d, "dashboards", "create the dashboard", createDashboard, mcp.NewTool("create_dashboard",
-			mcp.WithDescription("Create an empty dashboard in a workspace and return it. "+
+			mcp.WithDescription("Create an empty dashboard in a workspace. "+
 				"Fill it with clone_tile; pinning visuals from reports is done in the Power BI web app. "+
 				"Dashboard names need not be unique, so calling this again creates a second dashboard. "+
 				"Needs the Contributor, Member or Admin role in the workspace (and for a user, the Content.Create permission)."),
@@ -173,7 +173,7 @@ func dashboardTools(d Deps) []Tool {
 				"The report and model ids work with the reports and datasets tools, e.g. to export the report or query the model."),
 			annotations("Get a dashboard tile", true, false, true))),
 		tool(d, "dashboards", "clone the tile", cloneTile, mcp.NewTool("clone_tile",
-			mcp.WithDescription("Copy a dashboard tile to a dashboard (the same one, another one, or one in another workspace) and return the new tile. "+
+			mcp.WithDescription("Copy a dashboard tile to a dashboard (the same one, another one, or one in another workspace). "+
 				"The copy takes the source tile's position when that is free on the target; otherwise it goes to the end, or with position_conflict_action Abort the copy is refused. "+
 				"Within a workspace the copy keeps its report and semantic model. Copied to another workspace it loses them and shows nothing "+
 				"unless target_report or target_model name the report or model there to bind it to. "+

@@ -256,7 +256,7 @@ func datasetTools(d Deps) []Tool {
 				"Use it to find the model refresh_dataset and get_refresh_history need."),
 			annotations("List semantic models", true, false, true))),
 		tool(d, "datasets", "read the semantic model", getDataset, mcp.NewTool("get_dataset",
-			mcp.WithDescription("Read one semantic model (dataset): owner (configuredBy), storage format (Abf small or PremiumFiles large), query scale-out settings, "+
+			mcp.WithDescription("Read one semantic model: owner (configuredBy), storage format (Abf small or PremiumFiles large), query scale-out settings, "+
 				"whether it needs a gateway or an effective identity, and the dataflows it reads from. "+
 				"Use it before update_dataset, take_over_dataset or update_dataset_parameters to see the current state and owner."),
 			annotations("Get a semantic model", true, false, true))),
@@ -268,7 +268,7 @@ func datasetTools(d Deps) []Tool {
 				"Give at least one of target_storage_mode, auto_sync_read_only_replicas, max_read_only_replicas."),
 			annotations("Update a semantic model's settings", false, false, true))),
 		tool(d, "dataset_admin", "delete the semantic model", deleteDataset, mcp.NewTool("delete_dataset",
-			mcp.WithDescription("Delete a semantic model (dataset) for good, together with the reports built on it and the dashboard tiles that show them. "+
+			mcp.WithDescription("Delete a semantic model for good, together with the reports built on it and the dashboard tiles that show them. "+
 				"There is no undo. "+
 				"Needs a Contributor, Member or Admin role in the workspace."),
 			annotations("Delete a semantic model", false, true, true))),
@@ -279,16 +279,16 @@ func datasetTools(d Deps) []Tool {
 				"Only for workspaces (not My workspace); needs a Contributor, Member or Admin role there."),
 			annotations("Take over a semantic model", false, true, true))),
 		tool(d, "datasets", "list the data sources", listDatasources, mcp.NewTool("list_datasources",
-			mcp.WithDescription("List the data sources of a semantic model (dataset): type (Sql, AnalysisServices, File, OData, SharePointList, ...), connection details (server, database, url, path, ...) "+
+			mcp.WithDescription("List the data sources of a semantic model: type (Sql, AnalysisServices, File, OData, SharePointList, ...), connection details (server, database, url, path, ...) "+
 				"and, when bound to a gateway, the gateway and gateway data source ids. Use it to see where a model's data comes from, e.g. when refreshes fail."),
 			annotations("List a semantic model's data sources", true, false, true))),
 		tool(d, "datasets", "list the parameters", listDatasetParameters, mcp.NewTool("list_dataset_parameters",
-			mcp.WithDescription("List the Power Query parameters of a semantic model (dataset): name, type, whether required, current value and suggested values. "+
+			mcp.WithDescription("List the Power Query parameters of a semantic model: name, type, whether required, current value and suggested values. "+
 				"Use it before update_dataset_parameters: names there are case-sensitive. "+
 				"Not supported for models with SQL, Oracle, Teradata or SAP HANA DirectQuery connections or models changed through the XMLA endpoint."),
 			annotations("List a semantic model's parameters", true, false, true))),
 		tool(d, "dataset_admin", "update the parameters", updateDatasetParameters, mcp.NewTool("update_dataset_parameters",
-			mcp.WithDescription("Set new values for Power Query parameters of a semantic model (dataset), e.g. to point it at another server or database. "+
+			mcp.WithDescription("Set new values for Power Query parameters of a semantic model, e.g. to point it at another server or database. "+
 				"All updates apply together or none does. Rules of Power BI: at most 100 parameters per call, each must exist (names are case-sensitive, see list_dataset_parameters), "+
 				"no parameter twice, values of the parameter's type, required parameters not empty, and parameters of type Any or Binary cannot be updated. "+
 				"Only the model's owner may do this (configuredBy, see get_dataset; take_over_dataset makes this server the owner). "+
@@ -296,11 +296,11 @@ func datasetTools(d Deps) []Tool {
 				"This changes where the model reads its data from."),
 			annotations("Update a semantic model's parameters", false, true, true))),
 		tool(d, "datasets", "list the semantic model's users", listDatasetUsers, mcp.NewTool("list_dataset_users",
-			mcp.WithDescription("List who has permission on a semantic model (dataset) and which: users, groups and apps with Read, Write, Reshare and Explore (Build) rights. "+
+			mcp.WithDescription("List who has permission on a semantic model and which: users, groups and apps with Read, Write, Reshare and Explore (Build) rights. "+
 				"Needs Reshare rights on the model, or a Member, Contributor or Admin role in its workspace. Recent changes can take a while to show."),
 			annotations("List a semantic model's users", true, false, true))),
 		tool(d, "dataset_admin", "grant access to the semantic model", grantDatasetAccess, mcp.NewTool("grant_dataset_access",
-			mcp.WithDescription("Give a user or security group permission on a semantic model (dataset): Read, ReadReshare (may share it on), ReadExplore (Explore is the Build permission: "+
+			mcp.WithDescription("Give a user or security group permission on a semantic model: Read, ReadReshare (may share it on), ReadExplore (Explore is the Build permission: "+
 				"build reports and run DAX queries on it) or ReadReshareExplore. Rights the principal already has are kept; this never removes or lowers access and cannot grant Write. "+
 				"Service principals (apps) cannot be given access this way. The caller needs Reshare rights on the model. "+
 				"Changes can take a while to show in list_dataset_users."),

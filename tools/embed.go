@@ -167,9 +167,9 @@ func embedTools(d Deps) []Tool {
 				"The caller needs read access to every item; allow_edit and target workspaces need write access."),
 			annotations("Generate an embed token", false, false, false))),
 		tool(d, "embed", "generate the embed token", generateItemEmbedToken, mcp.NewTool("generate_item_embed_token",
-			mcp.WithDescription("Generate an embed token (\"embed for your customers\", app owns data) for one item, and return it with the item's embed URL: "+
+			mcp.WithDescription("Generate an embed token (\"embed for your customers\", app owns data) for one item, with its embed URL: "+
 				"a report to view or edit, a semantic model to create a report on (needs the Content.Create permission) or for Q&A and queries, a dashboard, or a dashboard tile. "+
-				"Use generate_embed_token for several items in one token. The caller needs read access to the item; editing and saving need write access."),
+				"Use generate_embed_token for several items in one token. Editing and saving need write access."),
 			annotations("Generate an embed token for one item", false, false, false))),
 	}
 }

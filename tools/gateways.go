@@ -181,11 +181,11 @@ func gatewayTools(d Deps) []Tool {
 			mcp.WithDescription("DESTRUCTIVE: take away a user's access to a gateway data source. Models they own that use it stop refreshing through the gateway."),
 			annotations("Remove a gateway data source user", false, true, true))),
 		tool(d, "gateways", "discover gateways", discoverGateways, mcp.NewTool("discover_gateways",
-			mcp.WithDescription("List the gateways a semantic model (dataset) can be bound to: those with data sources matching the model's. "+
+			mcp.WithDescription("List the gateways a semantic model can be bound to: those with data sources matching the model's. "+
 				"Use it before bind_dataset_to_gateway."),
 			annotations("Gateways for a model", true, false, true))),
 		tool(d, "gateways", "bind the model to the gateway", bindDatasetToGateway, mcp.NewTool("bind_dataset_to_gateway",
-			mcp.WithDescription("Bind a semantic model's (dataset's) data sources to an on-premises data gateway, so that its refreshes go through it. "+
+			mcp.WithDescription("Bind a semantic model's data sources to an on-premises data gateway, so that its refreshes go through it. "+
 				"Each of the model's data sources needs a matching data source on the gateway (discover_gateways lists the gateways that have them); "+
 				"name them with datasources when the gateway has several for the same connection. The answer lists the model's data sources as bound. "+
 				"Needs Dataset.ReadWrite.All and write access to the model, and the signed-in identity must itself be a user of those gateway data sources (list_gateway_datasource_users shows who is). On-premises gateways only."),

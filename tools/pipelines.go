@@ -235,7 +235,6 @@ func pipelineTools(d Deps) []Tool {
 	return []Tool{
 		tool(d, "pipelines", "list deployment pipelines", listPipelines, mcp.NewTool("list_pipelines",
 			mcp.WithDescription("List the deployment pipelines the caller can access: id, name and description. "+
-				"A deployment pipeline moves reports, semantic models and dashboards from Development to Test to Production workspaces; "+
 				"use get_pipeline or list_pipeline_stages for its stages."),
 			annotations("List deployment pipelines", true, false, true))),
 		tool(d, "pipelines", "get the deployment pipeline", getPipeline, mcp.NewTool("get_pipeline",

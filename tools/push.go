@@ -213,11 +213,11 @@ func pushTools(d Deps) []Tool {
 				"Every value is checked first: bad values are reported with their line (CSV) or row number and nothing is sent. "+
 				"Rows go in requests of at most 10,000, paced to Power BI's per-dataset limits (120 requests a minute, 1,000,000 rows an hour); more than 1,000,000 rows in one call is refused. "+
 				"If Power BI stops accepting rows part way, the answer says how many were added and the start_row to continue from. "+
-				"With the basicFIFO retention policy a table keeps only its newest 200,000 rows. Rows become queryable with execute_dax_query."),
+				"With the basicFIFO retention policy a table keeps only its newest 200,000 rows."),
 			annotations("Add rows to a push table", false, false, false))).followsJobs(),
 		tool(d, "push", "delete the rows", deleteRows, mcp.NewTool("delete_rows",
 			mcp.WithDescription("Delete ALL rows of a push dataset table; the table and its schema stay. There is no way to delete only some rows. "+
-				"Only for push datasets. Destructive and cannot be undone: the user must agree before it is called."),
+				"Only for push datasets. It cannot be undone."),
 			annotations("Delete all rows of a push table", false, true, true))),
 	}
 }

@@ -43,14 +43,14 @@ type ListReportsResult struct {
 type exportArgs struct {
 	Workspace          string            `json:"workspace" schema:"$workspace"`
 	Report             string            `json:"report" schema:"$report" required:"true"`
-	Format             string            `json:"format" required:"true" jsonschema:"File format. Power BI reports: PDF, PPTX (PowerPoint) or PNG. Paginated reports: PDF, ACCESSIBLEPDF, PPTX, XLSX, DOCX, CSV, XML, MHTML or IMAGE." enum:"$exportFormats"`
+	Format             string            `json:"format" required:"true" jsonschema:"Power BI reports: PDF, PPTX or PNG. Paginated reports: any." enum:"$exportFormats"`
 	Pages              []string          `json:"pages" jsonschema:"Power BI reports: only these pages, by page name as list_report_pages returns it (e.g. ReportSection1), not the display name. Omit for every visible page." itemMinLength:"1" itemMaxLength:"256" maxItems:"50"`
 	BookmarkName       string            `json:"bookmark_name" jsonschema:"Power BI reports: apply this bookmark of the report to every page. Not with bookmark_state." minLength:"1"`
 	BookmarkState      string            `json:"bookmark_state" jsonschema:"Power BI reports: apply this bookmark state (captured with the Power BI JavaScript API) to every page. Not with bookmark_name." minLength:"1" maxLength:"65536"`
 	ReportLevelFilter  string            `json:"report_level_filter" jsonschema:"Power BI reports: one filter in URL filter syntax, e.g. Store/Territory eq 'NC'. Power BI accepts only one." minLength:"1" maxLength:"4096"`
 	Locale             string            `json:"locale" jsonschema:"Power BI reports: the locale to render with, e.g. en-US or de-DE." pattern:"^[a-zA-Z]{2,3}(-[a-zA-Z0-9]{2,8})*$"`
-	IncludeHiddenPages bool              `json:"include_hidden_pages" jsonschema:"Power BI reports: also export hidden pages when no pages are named (default false)." default:"false"`
-	Identities         []identityArg     `json:"identities" jsonschema:"Effective identities for row-level security: the user and roles the data is filtered for. Needed when the model has RLS and the caller is a service principal. At most one for paginated reports." maxItems:"20"`
+	IncludeHiddenPages bool              `json:"include_hidden_pages" jsonschema:"Power BI reports: also export hidden pages when no pages are named." default:"false"`
+	Identities         []identityArg     `json:"identities" jsonschema:"RLS identities: needed when the model has RLS and the caller is a service principal. At most one for paginated reports." maxItems:"20"`
 	ParameterValues    []parameterArg    `json:"parameter_values" jsonschema:"Paginated reports: report parameter values. Repeat a name for each value of a multi-value parameter." maxItems:"100"`
 	FormatSettings     map[string]string `json:"format_settings" jsonschema:"Paginated reports: device information settings of the format, e.g. {\"OutputFormat\": \"PNG\"} for IMAGE, {\"StartPage\": \"1\", \"EndPage\": \"3\"}." schema:"$formatSettings"`
 	ExportID           string            `json:"export_id" jsonschema:"Resume an export an earlier call left Running, instead of starting a new one (format and the options are then ignored). Export jobs expire after 24 hours." pattern:"$exportIDPattern" maxLength:"1024"`
@@ -98,7 +98,7 @@ func reportTools(d Deps) []Tool {
 		tool(d, "reports", "export the report", exportReport, mcp.NewTool("export_report",
 			mcp.WithDescription("Export a report to a file and save it on the machine running this server. "+
 				"Paginated reports export to more formats than Power BI reports (see format); IMAGE is TIFF unless format_settings sets OutputFormat. "+
-				"Returns the file's absolute path, size and MIME type. The file always goes to the server's export directory, under a name the server chooses. "+
+				"Returns the file's absolute path, size and MIME type. "+
 				"The export runs as a Power BI job; the call follows it with progress notifications for up to timeout_seconds. "+
 				"If it is still running then, the answer has status Running and an exportId: call again with export_id to resume. "+
 				"Needs the report's workspace on a Premium, Embedded or Fabric capacity (not Pro; PPU not for Power BI reports) and the tenant's export settings enabled (PNG has its own setting, off by default). "+
@@ -117,7 +117,7 @@ func reportTools(d Deps) []Tool {
 				"Only paginated reports have this list; a Power BI report reads its semantic model (get_report names it)."),
 			annotations("List a paginated report's data sources", true, false, true))),
 		tool(d, "report_admin", "clone the report", cloneReport, mcp.NewTool("clone_report",
-			mcp.WithDescription("Copy a report under a new name, in its own workspace or another one, optionally bound to another semantic model. Returns the new report. "+
+			mcp.WithDescription("Copy a report under a new name, in its own workspace or another one, optionally bound to another semantic model. "+
 				"Use it to make a working copy before changing a report, or to publish a report to another workspace. "+
 				"Needs Write permission on the report and Build permission on the target model; a report with a live connection loses it when bound to another model."),
 			annotations("Clone a report", false, false, false))),
@@ -143,7 +143,7 @@ func reportTools(d Deps) []Tool {
 			annotations("Delete a report", false, true, true))),
 		tool(d, "reports", "download the report", downloadReportPbix, mcp.NewTool("download_report_pbix",
 			mcp.WithDescription("Download a report's definition file and save it on the machine running this server: a .pbix for a Power BI report (openable in Power BI Desktop), the .rdl for a paginated report. "+
-				"Returns the file's absolute path, size and MIME type; the file goes to the server's export directory under a name the server chooses. "+
+				"Returns the file's absolute path, size and MIME type. "+
 				"download_type (workspaces only) chooses a .pbix with the semantic model (IncludeModel) or connected live to it (LiveConnect). "+
 				"Power BI refuses reports that were not uploaded as .pbix or were edited in ways Desktop cannot open, and live-connected reports after a rebind. "+
 				"For a PDF, PowerPoint or image of the report, use export_report."),

@@ -38,8 +38,8 @@ func workspaceTools(d Deps) []Tool {
 	return []Tool{
 		tool(d, "workspaces", "list workspaces", listWorkspaces, mcp.NewTool("list_workspaces",
 			mcp.WithDescription("List the Power BI workspaces the signed-in identity can access, with their ids, names and whether they are on a dedicated (Premium/Fabric) capacity. "+
-				"Use it first to find the workspace the other tools need. A service principal sees only the workspaces it was added to. "+
-				"My workspace is not listed: omit the workspace argument of other tools to use it. "+
+				"A service principal sees only the workspaces it was added to. "+
+				"My workspace is not listed. "+
 				"Narrow the list with an OData filter."),
 			annotations("List workspaces", true, false, true))),
 		tool(d, "workspaces", "get the workspace", getWorkspace, mcp.NewTool("get_workspace",
@@ -53,7 +53,7 @@ func workspaceTools(d Deps) []Tool {
 				"Moving the workspace to a Premium or Fabric capacity is done in Power BI, not here."),
 			annotations("Create a workspace", false, false, false))),
 		tool(d, "workspace_admin", "update the workspace", updateWorkspace, mcp.NewTool("update_workspace",
-			mcp.WithDescription("Rename a workspace or set the default storage format of its new semantic models, and return the workspace as it is afterwards. "+
+			mcp.WithDescription("Rename a workspace or set the default storage format of its new semantic models. "+
 				"On shared capacity only the name can change; default_dataset_storage_format needs a Premium, PPU or Fabric capacity. "+
 				"The new name must be unique in the organization (PowerBIEntityAlreadyExists otherwise). Needs the Admin role in the workspace."),
 			annotations("Update a workspace", false, false, true))),
