@@ -305,7 +305,8 @@ func resolveAdminWorkspace(ctx context.Context, c *pbiclient.Client, arg string)
 
 func adminWorkspaceParam() mcp.ToolOption {
 	return mcp.WithString("workspace", mcp.Required(),
-		mcp.Description("As admin_list_workspaces returns it; a name costs one admin/groups request (15 a minute)."))
+		mcp.Description("As admin_list_workspaces returns it; a name costs one admin/groups request (15 a minute)."),
+		mcp.MinLength(1))
 }
 
 func adminTools(d Deps) []Tool {

@@ -104,7 +104,7 @@ type AppDashboardResult struct {
 }
 
 func appParam() mcp.ToolOption {
-	return mcp.WithString("app", mcp.Required())
+	return mcp.WithString("app", mcp.Required(), mcp.MinLength(1))
 }
 
 // resolveApp reads an app argument among the installed apps.

@@ -15,7 +15,7 @@ import (
 // argument is required.
 
 func dataflowWorkspaceParam() mcp.ToolOption {
-	return mcp.WithString("workspace", mcp.Required())
+	return mcp.WithString("workspace", mcp.Required(), mcp.MinLength(1))
 }
 
 func dataflowParam() mcp.ToolOption {

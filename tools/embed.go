@@ -91,7 +91,7 @@ func embedWorkspace(ctx context.Context, c *pbiclient.Client, arg string) (Works
 }
 
 func embedWorkspaceParam() mcp.ToolOption {
-	return mcp.WithString("workspace", mcp.Required())
+	return mcp.WithString("workspace", mcp.Required(), mcp.MinLength(1))
 }
 
 type v2ReportArg struct {

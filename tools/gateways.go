@@ -17,12 +17,12 @@ import (
 // belongs in the Power BI service's UI.
 
 func gatewayParam() mcp.ToolOption {
-	return mcp.WithString("gateway", mcp.Required())
+	return mcp.WithString("gateway", mcp.Required(), mcp.MinLength(1))
 }
 
 func gatewayDatasourceParam() mcp.ToolOption {
 	return mcp.WithString("datasource", mcp.Required(),
-		mcp.Description("Its id or datasourceName."))
+		mcp.Description("Its id or datasourceName."), mcp.MinLength(1))
 }
 
 // GatewayInfo is a gateway as the tools return it. gatewayAnnotation (a JSON string with the

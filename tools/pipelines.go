@@ -114,7 +114,7 @@ func operationOf(o pbiclient.PipelineOperation) PipelineOperation {
 }
 
 func pipelineParam() mcp.ToolOption {
-	return mcp.WithString("pipeline", mcp.Required())
+	return mcp.WithString("pipeline", mcp.Required(), mcp.MinLength(1))
 }
 
 func stageParam(name, what string) mcp.ToolOption {

@@ -167,7 +167,7 @@ func pushTableParam() mcp.ToolOption {
 
 func pushDatasetParam() mcp.ToolOption {
 	return mcp.WithString("dataset", mcp.Required(),
-		mcp.Description("A push dataset (addRowsAPIEnabled in list_datasets)."))
+		mcp.Description("A push dataset (addRowsAPIEnabled in list_datasets)."), mcp.MinLength(1))
 }
 
 // resolvePushTable finds a table of a push dataset by name, case-insensitively as Power BI

@@ -140,7 +140,7 @@ func refreshTools(d Deps) []Tool {
 				"Power BI keeps at most the last 60 refreshes."),
 			annotations("Refresh history", true, false, true))),
 		tool(d, "refresh", "read the refresh details", getRefreshDetails, mcp.NewTool("get_refresh_details",
-			mcp.WithDescription("Read the progress of an enhanced refresh (one started by refresh_dataset with enhanced arguments, or through the enhanced refresh API): "+
+			mcp.WithDescription("Read the progress of an enhanced refresh: "+
 				"its status, each table or partition with its own status (NotStarted, InProgress, Completed, ...), the number of attempts and the engine's error and warning messages. "+
 				"Use it to follow a long refresh or to find which table made it fail. "+
 				"Standard, scheduled and on-demand refreshes have no details: use get_refresh_history for them. Needs a Premium, PPU or Fabric capacity."),

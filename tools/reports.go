@@ -144,7 +144,6 @@ func reportTools(d Deps) []Tool {
 		tool(d, "reports", "download the report", downloadReportPbix, mcp.NewTool("download_report_pbix",
 			mcp.WithDescription("Download a report's definition file and save it on the machine running this server: a .pbix for a Power BI report (openable in Power BI Desktop), the .rdl for a paginated report. "+
 				"Returns the file's absolute path, size and MIME type. "+
-				"download_type (workspaces only) chooses a .pbix with the semantic model (IncludeModel) or connected live to it (LiveConnect). "+
 				"Power BI refuses reports that were not uploaded as .pbix or were edited in ways Desktop cannot open, and live-connected reports after a rebind. "+
 				"For a PDF, PowerPoint or image of the report, use export_report."),
 			annotations("Download a report's .pbix or .rdl file", true, false, false))),

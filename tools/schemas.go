@@ -435,7 +435,7 @@ func schemaRef(name string) (any, bool) {
 		"dataflowTimeZone":  param(timeZoneParam()),
 
 		// datasets.go
-		"datasetsGroupWorkspace": param(mcp.WithString("workspace")),
+		"datasetsGroupWorkspace": param(requiredWorkspaceParam()),
 		"datasetsPathSegment":    pathSegmentPattern,
 
 		// embed.go

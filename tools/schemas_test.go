@@ -89,3 +89,42 @@ func schemaDoc(s mcp.ToolArgumentsSchema) map[string]any {
 	}
 	return doc
 }
+
+// TestSchemasArePortable holds what the MCP Inspector's --strict check asks of every schema
+// (.ci/run runs the Inspector itself): no type unions such as ["null", "array"], which clients
+// mapping schemas onto a single-type dialect reject, and no bare true where a schema belongs.
+func TestSchemasArePortable(t *testing.T) {
+	var walk func(tool, path string, s any)
+	walk = func(tool, path string, s any) {
+		m, ok := s.(map[string]any)
+		if !ok {
+			t.Errorf("%s: %s is %v, not a schema object", tool, path, s)
+			return
+		}
+		if _, union := m["type"].([]any); union {
+			t.Errorf("%s: %s has a type union %v", tool, path, m["type"])
+		}
+		if props, ok := m["properties"].(map[string]any); ok {
+			for name, p := range props {
+				walk(tool, path+".properties."+name, p)
+			}
+		}
+		if items, ok := m["items"]; ok {
+			walk(tool, path+".items", items)
+		}
+		if anyOf, ok := m["anyOf"].([]any); ok {
+			for i, b := range anyOf {
+				walk(tool, fmt.Sprintf("%s.anyOf[%d]", path, i), b)
+			}
+		}
+	}
+	for kind, schemas := range map[string]map[string]string{"inputSchema": inputSchemas, "outputSchema": outputSchemas} {
+		for tool, raw := range schemas {
+			var s any
+			if err := json.Unmarshal([]byte(raw), &s); err != nil {
+				t.Fatalf("%s %s: %v", tool, kind, err)
+			}
+			walk(tool, kind, s)
+		}
+	}
+}

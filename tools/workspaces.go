@@ -39,8 +39,7 @@ func workspaceTools(d Deps) []Tool {
 		tool(d, "workspaces", "list workspaces", listWorkspaces, mcp.NewTool("list_workspaces",
 			mcp.WithDescription("List the Power BI workspaces the signed-in identity can access, with their ids, names and whether they are on a dedicated (Premium/Fabric) capacity. "+
 				"A service principal sees only the workspaces it was added to. "+
-				"My workspace is not listed. "+
-				"Narrow the list with an OData filter."),
+				"My workspace is not listed."),
 			annotations("List workspaces", true, false, true))),
 		tool(d, "workspaces", "get the workspace", getWorkspace, mcp.NewTool("get_workspace",
 			mcp.WithDescription("Get one workspace by id or exact name: its id, name, whether it is read-only for the caller, its capacity (dedicated Premium/Fabric capacity or shared) and the default storage format of new semantic models. "+
@@ -139,7 +138,7 @@ func defaultInt(v, def int) int {
 // workspace argument is required.
 
 func requiredWorkspaceParam() mcp.ToolOption {
-	return mcp.WithString("workspace", mcp.Required())
+	return mcp.WithString("workspace", mcp.Required(), mcp.MinLength(1))
 }
 
 // resolveGroup reads a required workspace argument.
