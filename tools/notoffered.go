@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -50,7 +51,7 @@ func notOfferedHooks(selected []Tool, opts Options) *server.Hooks {
 		if !known {
 			return nil // mcp-go's own answer: no such tool
 		}
-		return fmt.Errorf("%s", notOfferedMessage(t, opts))
+		return errors.New(notOfferedMessage(t, opts))
 	})
 	return hooks
 }

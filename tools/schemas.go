@@ -389,7 +389,7 @@ func schemaRef(name string) (any, bool) {
 		"confirm":           param(confirmParam()),
 		"dataset":           param(itemParam("dataset")),
 		"report":            param(itemParam("report")),
-		"paginatedReport":   param(itemParam("report")),
+		"paginatedReport":   param(itemParam("report")), // the tool says which kind of report it takes
 
 		// dax.go
 		"defaultDAXRows": defaultDAXRows,
