@@ -58,7 +58,6 @@ func workspaceTools(d Deps) []Tool {
 			annotations("Update a workspace", false, false, true))),
 		tool(d, "workspace_admin", "delete the workspace", deleteWorkspace, mcp.NewTool("delete_workspace",
 			mcp.WithDescription("DESTRUCTIVE: delete a workspace with all its reports, semantic models, dashboards and other content. "+
-				" "+
 				"Only a Power BI administrator can restore a deleted workspace, within the retention period the tenant sets. Needs the Admin role in the workspace."),
 			annotations("Delete a workspace", false, true, true))),
 		tool(d, "workspaces", "list the workspace users", listWorkspaceUsers, mcp.NewTool("list_workspace_users",
@@ -79,7 +78,6 @@ func workspaceTools(d Deps) []Tool {
 			annotations("Change a workspace user's role", false, false, true))),
 		tool(d, "workspace_admin", "remove the workspace user", removeWorkspaceUser, mcp.NewTool("remove_workspace_user",
 			mcp.WithDescription("DESTRUCTIVE: take away a user's, group's or service principal's access to a workspace. "+
-				" "+
 				"Removing the signed-in identity itself ends this server's access to the workspace. Needs the Admin role in the workspace."),
 			annotations("Remove a workspace user", false, true, true))),
 	}
