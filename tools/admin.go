@@ -312,12 +312,11 @@ func adminWorkspaceParam() mcp.ToolOption {
 func adminTools(d Deps) []Tool {
 	return []Tool{
 		tool(d, "admin", "list the tenant's workspaces", adminListWorkspaces, mcp.NewTool("admin_list_workspaces",
-			mcp.WithDescription("List the workspaces of the whole Power BI tenant as an administrator: their type "+
-				"(Workspace, PersonalGroup = someone's My workspace), state (Active, Deleted...), capacity and, with expand, their users and items. "+
-				"Use it for inventory and governance questions: deleted or personal workspaces, what is on a capacity, and with expand users, workspaces left without an Admin. "+
-				"Reads up to top workspaces in requests of page_size each; Power BI allows 15 such requests a minute and 50 an hour per tenant, "+
-				"so ask only for what is needed, filter on the server, and keep expand small. When hasMore is true, call again with skip = nextSkip; "+
-				"if Power BI throttles a long listing, the workspaces read so far are returned with a note saying when to resume."),
+			mcp.WithDescription("List the workspaces of the whole tenant as an administrator: type (Workspace, or PersonalGroup for someone's My workspace), state (Active, Deleted...), capacity and, with expand, users and items. "+
+				"For inventory and governance: deleted or personal workspaces, what is on a capacity, with expand users workspaces left without an Admin. "+
+				"Reads up to top workspaces in requests of page_size each; "+
+				"Power BI allows 15 such requests a minute and 50 an hour per tenant, so filter on the server and keep expand small. "+
+				"If Power BI throttles a long listing, the workspaces read so far come back with a note saying when to resume."),
 			annotations("List all workspaces of the tenant (admin)", true, false, true))),
 		tool(d, "admin", "get the workspace", adminGetWorkspace, mcp.NewTool("admin_get_workspace",
 			mcp.WithDescription("Get one workspace of the tenant as an administrator, with its type, state, capacity and, "+

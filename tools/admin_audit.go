@@ -202,21 +202,20 @@ type ScanWorkspacesResult struct {
 func adminAuditTools(d Deps) []Tool {
 	return []Tool{
 		tool(d, "admin", "read the activity log", adminGetActivityEvents, mcp.NewTool("admin_get_activity_events",
-			mcp.WithDescription("Read the tenant's Power BI activity log (audit events: who viewed, exported, shared, refreshed or changed what, when) for a time window within ONE UTC day, "+
-				"optionally only one activity (e.g. ViewReport, ExportReport) and/or one user. Events appear 30-60 minutes after they happen and are kept 30 days. "+
-				"Returns at most limit events (default 1000); when truncated is true, call again with continuation_token = continuationToken to resume exactly after the last event returned. "+
-				"Each call reads the log in pages (usually one per hour of the window) and every page counts against Power BI's limit of 200 requests an hour."),
+			mcp.WithDescription("Read the tenant's activity log (who viewed, exported, shared, refreshed or changed what, when) for a window within ONE UTC day, optionally for one activity (e.g. "+
+				"ViewReport, ExportReport) and/or one user. Events appear 30-60 minutes after they happen and are kept 30 days. "+
+				"Returns at most limit events; when truncated is true, call again with continuation_token = continuationToken to resume after the last one. "+
+				"Each call reads about one page per hour of the window, and each page counts against Power BI's 200 requests an hour."),
 			annotations("Read the activity log", true, false, true))).followsJobs(),
 		tool(d, "admin", "list modified workspaces", adminModifiedWorkspaces, mcp.NewTool("admin_modified_workspaces",
 			mcp.WithDescription("List the ids of the workspaces in the tenant that changed since a moment 30 minutes to 30 days ago (or every workspace, without modified_since), "+
 				"to choose what admin_scan_workspaces should scan. Power BI allows 30 of these requests an hour, and each call makes one, paging included."),
 			annotations("List modified workspaces", true, false, true))),
 		tool(d, "admin", "scan the workspaces", adminScanWorkspaces, mcp.NewTool("admin_scan_workspaces",
-			mcp.WithDescription("Scan workspaces with Power BI's metadata scanner and return what they hold: reports, dashboards, semantic models with their tables, columns and measures "+
-				"(with DAX expressions), and optionally lineage, data source details and who has access. "+
-				"Runs scans of up to 100 workspaces, at most 16 at a time (Power BI's limit), and waits for them, sending progress notifications; a scan usually takes seconds to minutes. "+
-				"Power BI allows 500 scans an hour. Use admin_modified_workspaces to find the workspaces to scan. "+
-				"Models' tables and expressions also need the tenant settings 'Enhance admin APIs responses with detailed metadata' and '... with DAX and mashup expressions'."),
+			mcp.WithDescription("Scan workspaces with Power BI's metadata scanner: reports, dashboards, semantic models with tables, columns and measures (with DAX), optionally lineage, data source details and access. "+
+				"Runs scans of up to 100 workspaces, at most 16 at once, and waits for them with progress notifications; a scan takes seconds to minutes. "+
+				"Power BI allows 500 scans an hour. admin_modified_workspaces finds what to scan. "+
+				"Tables and expressions also need the tenant settings 'Enhance admin APIs responses with detailed metadata' and '... with DAX and mashup expressions'."),
 			annotations("Scan workspaces' metadata", true, false, true))).followsJobs(),
 	}
 }

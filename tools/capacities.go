@@ -148,11 +148,10 @@ func capacityTools(d Deps) []Tool {
 				"Only models on Premium, Embedded or Fabric capacity appear. Needs the Capacity.Read.All permission for a user."),
 			annotations("List refreshables", true, false, true))),
 		tool(d, "capacities", "assign the workspace to the capacity", assignWorkspaceToCapacity, mcp.NewTool("assign_workspace_to_capacity",
-			mcp.WithDescription("Move a workspace onto a Premium, Embedded or Fabric capacity, or back to shared capacity with capacity \"shared\", and follow the move until it ends "+
-				"(Pending, InProgress, then CompletedSuccessfully or AssignmentFailed), sending progress notifications. "+
-				"On a capacity, exports, enhanced refresh, XMLA and unlimited embed tokens work; on shared capacity they do not, and large-format models stop working. "+
-				"The capacity must be Active and the caller needs Admin or Assign rights on it (list_capacities shows both) and the Admin role in the workspace; "+
-				"a user also needs the Capacity.ReadWrite.All and Workspace.ReadWrite.All permissions. Calling it again with the same capacity changes nothing."),
+			mcp.WithDescription("Move a workspace onto a Premium, Embedded or Fabric capacity, or back to shared capacity (capacity \"shared\"), and follow the move (Pending, InProgress, CompletedSuccessfully or AssignmentFailed) with progress notifications. "+
+				"A capacity enables exports, enhanced refresh, XMLA and unlimited embed tokens; on shared capacity large-format models stop working. "+
+				"The capacity must be Active and the caller needs Admin or Assign rights on it (list_capacities) and Admin in the workspace; a user also needs Capacity.ReadWrite.All and Workspace.ReadWrite.All. "+
+				"Repeating a call changes nothing."),
 			annotations("Assign a workspace to a capacity", false, false, true))).followsJobs(),
 	}
 }

@@ -173,11 +173,10 @@ func dashboardTools(d Deps) []Tool {
 				"The report and model ids work with the reports and datasets tools, e.g. to export the report or query the model."),
 			annotations("Get a dashboard tile", true, false, true))),
 		tool(d, "dashboards", "clone the tile", cloneTile, mcp.NewTool("clone_tile",
-			mcp.WithDescription("Copy a dashboard tile to a dashboard (the same one, another one, or one in another workspace). "+
-				"The copy takes the source tile's position when that is free on the target; otherwise it goes to the end, or with position_conflict_action Abort the copy is refused. "+
-				"Within a workspace the copy keeps its report and semantic model. Copied to another workspace it loses them and shows nothing "+
-				"unless target_report or target_model name the report or model there to bind it to. "+
-				"Needs write access to the target dashboard (Contributor, Member or Admin role in its workspace)."),
+			mcp.WithDescription("Copy a dashboard tile to a dashboard (the same, another, or one in another workspace). "+
+				"The copy takes the source tile's position if free, else goes to the end (or, with position_conflict_action Abort, is refused). "+
+				"Within a workspace it keeps its report and model; in another workspace it shows nothing unless target_report or target_model name what to bind it to there. "+
+				"Needs Contributor, Member or Admin in the target's workspace."),
 			annotations("Clone a dashboard tile", false, false, false))),
 	}
 }

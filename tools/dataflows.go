@@ -185,10 +185,9 @@ func dataflowTools(d Deps) []Tool {
 				"For the dataflows semantic models read from, use list_upstream_dataflows (datasets toolset) instead."),
 			annotations("Upstream dataflows of a dataflow", true, false, true))),
 		tool(d, "dataflows", "change the dataflow's refresh schedule", updateDataflowRefreshSchedule, mcp.NewTool("update_dataflow_refresh_schedule",
-			mcp.WithDescription("Change the scheduled refresh of a dataflow. Only the arguments given change. Power BI has no way to read a dataflow's schedule back, so the answer only confirms the change. "+
-				"Rules of Power BI: enabled=false (turning the schedule off) must come alone; the schedule needs at least one day; "+
-				"times are hh:mm on the hour or half hour, at most 8 a day on shared capacity and 48 on Premium, PPU or Fabric; "+
-				"a service principal can only use notify_option NoNotification."),
+			mcp.WithDescription("Change the scheduled refresh of a dataflow; only the arguments given change. "+
+				"Power BI cannot read a dataflow's schedule back, so the answer only confirms the change. "+
+				"Power BI's rules: enabled=false must come alone; at least one day; times hh:mm on the hour or half hour, at most 8 a day on shared capacity and 48 on Premium, PPU or Fabric; a service principal only with notify_option NoNotification."),
 			annotations("Change a dataflow's refresh schedule", false, false, true))),
 	}
 }

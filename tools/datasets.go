@@ -261,11 +261,9 @@ func datasetTools(d Deps) []Tool {
 				"Use it before update_dataset, take_over_dataset or update_dataset_parameters to see the current state and owner."),
 			annotations("Get a semantic model", true, false, true))),
 		tool(d, "dataset_admin", "update the semantic model", updateDataset, mcp.NewTool("update_dataset",
-			mcp.WithDescription("Change a semantic model's storage format or its query scale-out settings, then read the model back. "+
-				"target_storage_mode PremiumFiles is the large semantic model storage format, Abf the small one. "+
-				"Query scale-out (read-only replicas that answer queries) needs the large format. "+
-				"Needs the workspace on a Premium, PPU or Fabric capacity, and the caller must be the model's owner (configuredBy; see get_dataset and take_over_dataset). "+
-				"Give at least one of target_storage_mode, auto_sync_read_only_replicas, max_read_only_replicas."),
+			mcp.WithDescription("Change a semantic model's storage format (target_storage_mode: "+
+				"PremiumFiles is the large format, Abf the small one) or query scale-out (read-only replicas that answer queries; needs the large format), then read it back. "+
+				"Needs a Premium, PPU or Fabric capacity, and the caller must own the model (configuredBy; see take_over_dataset)."),
 			annotations("Update a semantic model's settings", false, false, true))),
 		tool(d, "dataset_admin", "delete the semantic model", deleteDataset, mcp.NewTool("delete_dataset",
 			mcp.WithDescription("Delete a semantic model for good, together with the reports built on it and the dashboard tiles that show them. "+
@@ -273,10 +271,9 @@ func datasetTools(d Deps) []Tool {
 				"Needs a Contributor, Member or Admin role in the workspace."),
 			annotations("Delete a semantic model", false, true, true))),
 		tool(d, "dataset_admin", "take over the semantic model", takeOverDataset, mcp.NewTool("take_over_dataset",
-			mcp.WithDescription("Make the identity this server signs in as (for a service principal, the app) the owner (configuredBy) of a semantic model in a workspace. "+
-				"Needed before changes only the owner may make, such as update_dataset_parameters and update_dataset. "+
-				"The model's data source credentials are then the new owner's: refreshes may fail until credentials are set again, and the previous owner loses ownership. "+
-				"Only for workspaces (not My workspace); needs a Contributor, Member or Admin role there."),
+			mcp.WithDescription("Make the identity this server signs in as the owner (configuredBy) of a semantic model, as changes only the owner may make need (update_dataset_parameters, update_dataset). "+
+				"The model's data source credentials become the new owner's, so refreshes may fail until they are set again. "+
+				"Not in My workspace; needs Contributor, Member or Admin there."),
 			annotations("Take over a semantic model", false, true, true))),
 		tool(d, "datasets", "list the data sources", listDatasources, mcp.NewTool("list_datasources",
 			mcp.WithDescription("List the data sources of a semantic model: type (Sql, AnalysisServices, File, OData, SharePointList, ...), connection details (server, database, url, path, ...) "+
@@ -288,21 +285,19 @@ func datasetTools(d Deps) []Tool {
 				"Not supported for models with SQL, Oracle, Teradata or SAP HANA DirectQuery connections or models changed through the XMLA endpoint."),
 			annotations("List a semantic model's parameters", true, false, true))),
 		tool(d, "dataset_admin", "update the parameters", updateDatasetParameters, mcp.NewTool("update_dataset_parameters",
-			mcp.WithDescription("Set new values for Power Query parameters of a semantic model, e.g. to point it at another server or database. "+
-				"All updates apply together or none does. Rules of Power BI: at most 100 parameters per call, each must exist (names are case-sensitive, see list_dataset_parameters), "+
-				"no parameter twice, values of the parameter's type, required parameters not empty, and parameters of type Any or Binary cannot be updated. "+
-				"Only the model's owner may do this (configuredBy, see get_dataset; take_over_dataset makes this server the owner). "+
-				"The model keeps its old data until it is refreshed: run refresh_dataset afterwards. "+
-				"This changes where the model reads its data from."),
+			mcp.WithDescription("Set new values for Power Query parameters of a semantic model, e.g. to point it at another server or database; all apply or none. "+
+				"Power BI's rules: at most 100 per call, each must exist (case-sensitive names, see list_dataset_parameters) and appear once, values of its type, required ones not empty, no Any or Binary parameters. "+
+				"Only the model's owner may do it (configuredBy; take_over_dataset makes this server the owner). "+
+				"The model keeps its old data until refresh_dataset runs."),
 			annotations("Update a semantic model's parameters", false, true, true))),
 		tool(d, "datasets", "list the semantic model's users", listDatasetUsers, mcp.NewTool("list_dataset_users",
 			mcp.WithDescription("List who has permission on a semantic model and which: users, groups and apps with Read, Write, Reshare and Explore (Build) rights. "+
 				"Needs Reshare rights on the model, or a Member, Contributor or Admin role in its workspace. Recent changes can take a while to show."),
 			annotations("List a semantic model's users", true, false, true))),
 		tool(d, "dataset_admin", "grant access to the semantic model", grantDatasetAccess, mcp.NewTool("grant_dataset_access",
-			mcp.WithDescription("Give a user or security group permission on a semantic model: Read, ReadReshare (may share it on), ReadExplore (Explore is the Build permission: "+
-				"build reports and run DAX queries on it) or ReadReshareExplore. Rights the principal already has are kept; this never removes or lowers access and cannot grant Write. "+
-				"Service principals (apps) cannot be given access this way. The caller needs Reshare rights on the model. "+
+			mcp.WithDescription("Give a user or security group permission on a semantic model: "+
+				"Read, ReadReshare (may share it), ReadExplore (Explore is Build: build reports, run DAX) or ReadReshareExplore. "+
+				"Rights already held are kept: it never removes or lowers access and cannot grant Write. Not for service principals. Needs Reshare rights on the model. "+
 				"Changes can take a while to show in list_dataset_users."),
 			annotations("Grant access to a semantic model", false, false, true))),
 		tool(d, "datasets", "list the upstream dataflows", listUpstreamDataflows, mcp.NewTool("list_upstream_dataflows",

@@ -185,10 +185,9 @@ func gatewayTools(d Deps) []Tool {
 				"Use it before bind_dataset_to_gateway."),
 			annotations("Gateways for a model", true, false, true))),
 		tool(d, "gateways", "bind the model to the gateway", bindDatasetToGateway, mcp.NewTool("bind_dataset_to_gateway",
-			mcp.WithDescription("Bind a semantic model's data sources to an on-premises data gateway, so that its refreshes go through it. "+
-				"Each of the model's data sources needs a matching data source on the gateway (discover_gateways lists the gateways that have them); "+
-				"name them with datasources when the gateway has several for the same connection. The answer lists the model's data sources as bound. "+
-				"Needs Dataset.ReadWrite.All and write access to the model, and the signed-in identity must itself be a user of those gateway data sources (list_gateway_datasource_users shows who is). On-premises gateways only."),
+			mcp.WithDescription("Bind a semantic model's data sources to an on-premises gateway so its refreshes go through it. "+
+				"Each data source needs a matching one on the gateway (discover_gateways lists such gateways); name them with datasources when the gateway has several for one connection. "+
+				"Needs Dataset.ReadWrite.All and write access to the model, and the signed-in identity must be a user of those gateway data sources (list_gateway_datasource_users)."),
 			annotations("Bind a model to a gateway", false, false, true))),
 	}
 }

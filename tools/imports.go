@@ -99,14 +99,11 @@ var importTypes = map[string][]string{
 func importTools(d Deps) []Tool {
 	return []Tool{
 		tool(d, "imports", "import the file", importFile, mcp.NewTool("import_file",
-			mcp.WithDescription("Publish a file to a workspace: a Power BI Desktop file (.pbix: semantic model and report), a paginated report (.rdl), an Excel workbook (.xlsx) or a dataflow definition (model.json). "+
-				"The file must be in the server's data directory (the user copies it there); file is its name relative to that directory. "+
-				"The upload is streamed and the import followed with progress notifications for up to timeout_seconds; the answer lists the items created. "+
-				"If the import is still publishing then, call get_import with the importId. "+
-				"name_conflict says what happens when an item of that name exists: Ignore (default for .pbix and .xlsx) creates another with the same name, Abort (default for .rdl and model.json) fails, "+
-				"Overwrite replaces the existing one (fails if there is none), CreateOrOverwrite replaces or creates, GenerateUniqueName picks a new name. .rdl takes only Abort or Overwrite, model.json only Abort or GenerateUniqueName. "+
-				"Overwrite and CreateOrOverwrite replace items users may depend on (confirm). "+
-				"Needs Contributor or higher on the workspace. Files over 1 GB (up to 10 GB) need a workspace on a Premium capacity."),
+			mcp.WithDescription("Publish a file from the server's data directory (file: its name there; the user copies it in) to a workspace: .pbix (model and report), .rdl (paginated report), .xlsx, or a dataflow's model.json. "+
+				"The upload is streamed and the import followed with progress notifications for up to timeout_seconds; the answer lists the items created, or call get_import with the importId if it is still publishing. name_conflict, when an item of that name exists: "+
+				"Ignore (default for .pbix, .xlsx) adds another, Abort (default for .rdl, model.json) fails, Overwrite replaces it (fails if none), CreateOrOverwrite replaces or creates, GenerateUniqueName renames; .rdl takes only Abort or Overwrite, model.json only Abort or GenerateUniqueName. "+
+				"Overwrite and CreateOrOverwrite replace items users may depend on (confirm). Needs Contributor or higher. "+
+				"Files over 1 GB (up to 10 GB) need a Premium capacity."),
 			annotations("Import a file into a workspace", false, true, false))).followsJobs(),
 		tool(d, "imports", "get the import", getImport, mcp.NewTool("get_import",
 			mcp.WithDescription("Get the state of an import (Publishing, Succeeded or Failed) and the semantic models and reports it created. "+

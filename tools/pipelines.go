@@ -261,16 +261,11 @@ func pipelineTools(d Deps) []Tool {
 				"Use it to follow a deployment started by deploy_pipeline_stage with wait=false."),
 			annotations("Get a pipeline deployment", true, false, true))),
 		tool(d, "pipelines", "deploy the pipeline stage", deployPipelineStage, mcp.NewTool("deploy_pipeline_stage",
-			mcp.WithDescription("Deploy every supported item (semantic models, reports, dashboards, dataflows, datamarts) of one stage of a deployment pipeline "+
-				"to the next stage (Development to Test, Test to Production), or with is_backward_deployment to the previous stage, which must then be empty. "+
-				"Items are paired with the target stage's items of the same type and name: paired items are overwritten (needs allow_overwrite_artifact), "+
-				"the others created (allow_create_artifact, default true); an option the deployment needs but not given makes it fail. "+
-				"A target stage without a workspace needs new_workspace_name. At most 300 items per deployment; one deployment per pipeline at a time. "+
-				"With wait (default true) the call follows the deployment until it ends or timeout_seconds pass, sending progress notifications, "+
-				"and returns each item's result; otherwise follow it with get_pipeline_operation. "+
-				"Overwriting items or purging data changes the target workspace irreversibly. "+
-				"Needs at least Contributor on both stages' workspaces, pipeline admin and the scope Pipeline.Deploy; "+
-				"deployment pipelines work only with workspaces on Premium, Premium Per User or Fabric capacity."),
+			mcp.WithDescription("Deploy every supported item (models, reports, dashboards, dataflows, datamarts) of a pipeline stage to the next stage, or with is_backward_deployment to the previous one, which must be empty. "+
+				"Items pair with the target's items of the same type and name: paired ones are overwritten (allow_overwrite_artifact), others created (allow_create_artifact); a deployment missing an option it needs fails. "+
+				"A target stage without a workspace needs new_workspace_name. At most 300 items; one deployment per pipeline at a time. "+
+				"With wait (default true) the call follows the deployment, with progress notifications, up to timeout_seconds and returns each item's result; otherwise follow it with get_pipeline_operation. "+
+				"Overwriting or purging data cannot be undone. Needs Contributor on both workspaces, pipeline admin and the scope Pipeline.Deploy."),
 			annotations("Deploy a pipeline stage", false, true, false))).followsJobs(),
 	}
 }

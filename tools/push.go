@@ -190,10 +190,10 @@ func resolvePushTable(ctx context.Context, c *pbiclient.Client, ws WorkspaceRef,
 func pushTools(d Deps) []Tool {
 	return []Tool{
 		tool(d, "push", "create the push dataset", createPushDataset, mcp.NewTool("create_push_dataset",
-			mcp.WithDescription("Create a push dataset: a semantic model whose rows are added through the API (add_rows) instead of refreshed from a data source, "+
-				"for example to load a CSV file or stream readings. Give its tables with typed columns, optional DAX measures and relationships. "+
-				"Limits: 75 tables, 75 columns per table, 75 relationships; per table 200,000 rows with the basicFIFO retention policy (oldest rows dropped) or 5,000,000 with None. "+
-				"Each call creates a new dataset, even with a name already in use. Needs Contributor or higher on the workspace; push datasets do not work with service principal profiles."),
+			mcp.WithDescription("Create a push dataset: a semantic model filled through the API (add_rows) instead of refreshed from a source, e.g. to load a CSV file or stream readings. "+
+				"Give its tables with typed columns, optional DAX measures and relationships. "+
+				"Limits: 75 tables, 75 columns per table, 75 relationships; per table 200,000 rows with basicFIFO retention (oldest dropped) or 5,000,000 with None. "+
+				"Each call creates a new dataset, even for a name in use. Needs Contributor or higher; not with service principal profiles."),
 			annotations("Create a push dataset", false, false, false))),
 		tool(d, "push", "list the tables", listTables, mcp.NewTool("list_tables",
 			mcp.WithDescription("List the tables of a push dataset with their columns and measures, as Power BI reports them. "+
@@ -207,13 +207,13 @@ func pushTools(d Deps) []Tool {
 				"Destructive: the user must agree before it is called."),
 			annotations("Replace a push table's schema", false, true, true))),
 		tool(d, "push", "add the rows", addRows, mcp.NewTool("add_rows",
-			mcp.WithDescription("Add rows to a table of a push dataset, given inline (rows) or read from a CSV or JSON file in the server's data directory (file). "+
-				"CSV: a header row naming the table's columns, comma-separated, UTF-8; values are converted to the column types (dates as 2024-07-30, 2024-07-30T14:05:00Z or 07/30/2024; booleans true/false/1/0/yes/no; an empty cell is blank). "+
+			mcp.WithDescription("Add rows to a push dataset table, inline (rows) or from a CSV or JSON file in the server's data directory (file). "+
+				"CSV: a header row of column names, comma-separated, UTF-8; values convert to the column types (dates 2024-07-30, 2024-07-30T14:05:00Z or 07/30/2024; booleans true/false/1/0/yes/no; empty is blank). "+
 				"JSON: an array of objects, or {\"rows\": [...]}, keyed by column name. "+
-				"Every value is checked first: bad values are reported with their line (CSV) or row number and nothing is sent. "+
-				"Rows go in requests of at most 10,000, paced to Power BI's per-dataset limits (120 requests a minute, 1,000,000 rows an hour); more than 1,000,000 rows in one call is refused. "+
-				"If Power BI stops accepting rows part way, the answer says how many were added and the start_row to continue from. "+
-				"With the basicFIFO retention policy a table keeps only its newest 200,000 rows."),
+				"Every value is checked first; bad values are reported by line or row and nothing is sent. "+
+				"Rows go in requests of at most 10,000, paced to Power BI's limits (120 requests a minute, 1,000,000 rows an hour per dataset); more than 1,000,000 rows in one call is refused. "+
+				"If Power BI stops accepting rows part way, the answer gives the count added and the start_row to continue from. "+
+				"With basicFIFO retention a table keeps only its newest 200,000 rows."),
 			annotations("Add rows to a push table", false, false, false))).followsJobs(),
 		tool(d, "push", "delete the rows", deleteRows, mcp.NewTool("delete_rows",
 			mcp.WithDescription("Delete ALL rows of a push dataset table; the table and its schema stay. There is no way to delete only some rows. "+

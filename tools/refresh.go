@@ -155,11 +155,9 @@ func refreshTools(d Deps) []Tool {
 				"For DirectQuery or LiveConnection models use get_direct_query_refresh_schedule."),
 			annotations("Refresh schedule", true, false, true))),
 		tool(d, "dataset_admin", "change the refresh schedule", updateRefreshSchedule, mcp.NewTool("update_refresh_schedule",
-			mcp.WithDescription("Change the scheduled refresh of an import semantic model. Only the arguments given change. "+
-				"Rules of Power BI: enabled=false (turning the schedule off) must come alone, with no other change; the schedule needs at least one day; "+
-				"times are hh:mm on the hour or half hour, at most 8 a day on shared (Pro) capacity and 48 on Premium, PPU or Fabric; without times Power BI picks one time a day. "+
-				"Scheduled refreshes count against the 8 refreshes a day of shared capacity. "+
-				"Only the model's owner can change its schedule (a service principal must own it, e.g. after taking it over); a service principal can only use notify_option NoNotification. "+
+			mcp.WithDescription("Change the scheduled refresh of an import semantic model; only the arguments given change. "+
+				"Power BI's rules: enabled=false must come alone; at least one day; times hh:mm on the hour or half hour, at most 8 a day on shared (Pro) capacity (scheduled refreshes count against its 8 a day) and 48 on Premium, PPU or Fabric; without times Power BI picks one a day. "+
+				"Only the model's owner can change it (a service principal must own it, e.g. after take_over_dataset), and a service principal only with notify_option NoNotification. "+
 				"For DirectQuery or LiveConnection models use update_direct_query_refresh_schedule."),
 			annotations("Change the refresh schedule", false, false, true))),
 		tool(d, "refresh", "read the DirectQuery refresh schedule", getDirectQueryRefreshSchedule, mcp.NewTool("get_direct_query_refresh_schedule",

@@ -46,10 +46,10 @@ func workspaceTools(d Deps) []Tool {
 				"Use it to check a workspace before changing it, or whether exports and enhanced refresh (which need dedicated capacity) can work there."),
 			annotations("Get a workspace", true, false, true))),
 		tool(d, "workspace_admin", "create the workspace", createWorkspace, mcp.NewTool("create_workspace",
-			mcp.WithDescription("Create a new Power BI workspace on shared capacity. The signed-in identity becomes its Admin; add others with add_workspace_user. "+
-				"Workspace names are unique in the organization: a name already in use (even by a workspace the caller cannot see) fails with PowerBIEntityAlreadyExists. "+
-				"Needs the tenant setting 'Create workspaces' to allow the caller; a service principal also needs 'Service principals can use Fabric APIs'. "+
-				"Moving the workspace to a Premium or Fabric capacity is done in Power BI, not here."),
+			mcp.WithDescription("Create a workspace on shared capacity; the signed-in identity becomes its Admin (add others with add_workspace_user). "+
+				"Names are unique in the organization, including workspaces the caller cannot see: PowerBIEntityAlreadyExists otherwise. "+
+				"Needs the tenant setting 'Create workspaces' to allow the caller, and for a service principal 'Service principals can use Fabric APIs'. "+
+				"Assigning a capacity is assign_workspace_to_capacity."),
 			annotations("Create a workspace", false, false, false))),
 		tool(d, "workspace_admin", "update the workspace", updateWorkspace, mcp.NewTool("update_workspace",
 			mcp.WithDescription("Rename a workspace or set the default storage format of its new semantic models. "+
@@ -66,11 +66,10 @@ func workspaceTools(d Deps) []Tool {
 				"Role changes can take a while to reach every Power BI API."),
 			annotations("List workspace users", true, false, true))),
 		tool(d, "workspace_admin", "add the workspace user", addWorkspaceUser, mcp.NewTool("add_workspace_user",
-			mcp.WithDescription("Give a user, an Entra security group or a service principal access to a workspace with a role (Admin, Member, Contributor or Viewer). "+
-				"To let a service principal (an app registration) use a workspace, the usual setup step, call it with identifier = the service principal's object id "+
-				"(Entra ID > Enterprise applications > the app > Object ID, not its application/client id), principal_type App and access_right Admin or Member. "+
-				"A principal already in the workspace fails with AddingAlreadyExistsGroupUserNotSupportedError: change its role with update_workspace_user instead. "+
-				"Needs the Admin role (or Member, to add Members and lower). Access can take a few minutes to take effect."),
+			mcp.WithDescription("Give a user, Entra security group or service principal a role in a workspace (Admin, Member, Contributor or Viewer). "+
+				"The usual setup step for a service principal: identifier = its object id (Entra ID > Enterprise applications > the app > Object ID, not the client id), principal_type App, access_right Admin or Member. "+
+				"A principal already there fails with AddingAlreadyExistsGroupUserNotSupportedError: use update_workspace_user. "+
+				"Needs Admin (or Member, to add Members and lower). Access can take a few minutes to apply."),
 			annotations("Add a workspace user", false, false, false))),
 		tool(d, "workspace_admin", "update the workspace user", updateWorkspaceUser, mcp.NewTool("update_workspace_user",
 			mcp.WithDescription("Change the role (Admin, Member, Contributor or Viewer) of a user, group or service principal that already has access to a workspace. "+
