@@ -348,10 +348,8 @@ func adminTools(d Deps) []Tool {
 				"admins and, with include_tenant_key, the customer-managed encryption key. 200 requests an hour per tenant."),
 			annotations("List the tenant's capacities (admin)", true, false, true))),
 		tool(d, "admin", "list the refreshables", adminListRefreshables, mcp.NewTool("admin_list_refreshables",
-			mcp.WithDescription("List the refreshable semantic models on the tenant's capacities with their refresh statistics as an administrator "+
-				"(GET admin/capacities/refreshables): refreshes and failures over the reported period, average and median duration, refreshes per day, "+
-				"the latest refresh and its status. Use it to find failing or slow refreshes across the tenant. Covers Premium, Embedded and Fabric "+
-				"capacities only. 200 requests an hour per tenant."),
+			mcp.WithDescription("List the refreshable semantic models on the tenant's capacities as an administrator, with refresh statistics: refreshes and failures over the period, average and median duration, refreshes per day, the latest refresh and its status. "+
+				"Use it to find failing or slow refreshes across the tenant. Premium, Embedded and Fabric capacities only; 200 requests an hour per tenant."),
 			annotations("List refreshables on capacities (admin)", true, false, true))),
 	}
 }

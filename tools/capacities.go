@@ -133,19 +133,18 @@ const (
 func capacityTools(d Deps) []Tool {
 	return []Tool{
 		tool(d, "capacities", "list capacities", listCapacities, mcp.NewTool("list_capacities",
-			mcp.WithDescription("List the Premium, Embedded and Fabric capacities the signed-in identity has a right on: id, name, SKU, state, region, admins and the caller's right "+
-				"(Admin or Assign can put workspaces on it with assign_workspace_to_capacity). Workspaces not on any capacity use shared capacity. "+
-				"Needs the Capacity.Read.All permission for a user; a service principal sees the capacities it is admin or contributor of."),
+			mcp.WithDescription("List the Premium, Embedded and Fabric capacities the signed-in identity has a right on: id, name, SKU, state, region, admins and the caller's right (Admin or Assign may assign workspaces with assign_workspace_to_capacity). "+
+				"Workspaces on no capacity use shared capacity. A user needs Capacity.Read.All; a service principal sees the capacities it is admin or contributor of."),
 			annotations("List capacities", true, false, true))),
 		tool(d, "capacities", "list the capacity's workloads", listCapacityWorkloads, mcp.NewTool("list_capacity_workloads",
-			mcp.WithDescription("List the workloads of a capacity (e.g. Dataflows, PaginatedReports, AI) with their state (Enabled, Disabled, or Unsupported by the SKU) and memory limit. "+
-				"Use it to see why paginated reports or dataflows do not run on a capacity. Needs the Capacity.Read.All permission for a user."),
+			mcp.WithDescription("List a capacity's workloads (e.g. "+
+				"Dataflows, PaginatedReports, AI) with their state (Enabled, Disabled, or Unsupported by the SKU) and memory limit: why paginated reports or dataflows do not run on a capacity. "+
+				"A user needs Capacity.Read.All."),
 			annotations("List capacity workloads", true, false, true))),
 		tool(d, "capacities", "list refreshables", listRefreshables, mcp.NewTool("list_refreshables",
-			mcp.WithDescription("List the semantic models on capacities that were refreshed in the last seven days or have a refresh schedule, with refresh statistics: "+
-				"number of refreshes and failures, average and median duration in seconds, refreshes per day, the last refresh and the schedule. "+
-				"Use it to find slow or failing refreshes across a capacity. Omit capacity for every capacity the caller can see. "+
-				"Only models on Premium, Embedded or Fabric capacity appear. Needs the Capacity.Read.All permission for a user."),
+			mcp.WithDescription("List the semantic models on capacities refreshed in the last seven days or with a schedule, with statistics: refreshes and failures, average and median duration in seconds, refreshes per day, the last refresh and the schedule. "+
+				"Use it to find slow or failing refreshes across a capacity; omit capacity for every capacity the caller can see. "+
+				"Only Premium, Embedded and Fabric capacities. A user needs Capacity.Read.All."),
 			annotations("List refreshables", true, false, true))),
 		tool(d, "capacities", "assign the workspace to the capacity", assignWorkspaceToCapacity, mcp.NewTool("assign_workspace_to_capacity",
 			mcp.WithDescription("Move a workspace onto a Premium, Embedded or Fabric capacity, or back to shared capacity (capacity \"shared\"), and follow the move (Pending, InProgress, CompletedSuccessfully or AssignmentFailed) with progress notifications. "+

@@ -159,10 +159,8 @@ func dashboardTools(d Deps) []Tool {
 				"list_tiles shows what is on it."),
 			annotations("Get a dashboard", true, false, true))),
 		tool(d, "dashboards", "create the dashboard", createDashboard, mcp.NewTool("create_dashboard",
-			mcp.WithDescription("Create an empty dashboard in a workspace. "+
-				"Fill it with clone_tile; pinning visuals from reports is done in the Power BI web app. "+
-				"Dashboard names need not be unique, so calling this again creates a second dashboard. "+
-				"Needs the Contributor, Member or Admin role in the workspace (and for a user, the Content.Create permission)."),
+			mcp.WithDescription("Create an empty dashboard in a workspace; fill it with clone_tile (pinning visuals from reports is done in the Power BI web app). "+
+				"Names need not be unique: calling again creates a second dashboard. Needs Contributor, Member or Admin (and for a user, Content.Create)."),
 			annotations("Create a dashboard", false, false, false))),
 		tool(d, "dashboards", "list the tiles", listTiles, mcp.NewTool("list_tiles",
 			mcp.WithDescription("List the tiles on a dashboard: their ids, titles, size, and the report and semantic model each shows "+

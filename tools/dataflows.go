@@ -164,9 +164,10 @@ func dataflowTools(d Deps) []Tool {
 				"The Power Query code and storage locations are left out."),
 			annotations("Dataflow definition", true, false, true))),
 		tool(d, "dataflows", "refresh the dataflow", refreshDataflow, mcp.NewTool("refresh_dataflow",
-			mcp.WithDescription("Start a refresh of a dataflow. Power BI accepts it at once; follow it with list_dataflow_transactions (the newest transaction) and stop it with cancel_dataflow_transaction. "+
-				"The request is sent once and never repeated; if the answer is lost, check list_dataflow_transactions before trying again. "+
-				"A dataflow refreshes once at a time, and on shared capacity refreshes count against 8 a day."),
+			mcp.WithDescription("Start a refresh of a dataflow; Power BI accepts it at once. "+
+				"Follow it with list_dataflow_transactions (the newest) and stop it with cancel_dataflow_transaction. "+
+				"The request is never repeated: if the answer is lost, check list_dataflow_transactions before trying again. "+
+				"One refresh at a time; on shared capacity 8 a day."),
 			annotations("Refresh a dataflow", false, false, false))),
 		tool(d, "dataflows", "list the dataflow's refreshes", listDataflowTransactions, mcp.NewTool("list_dataflow_transactions",
 			mcp.WithDescription("List a dataflow's refreshes (transactions), newest first: id, type (OnDemand or Scheduled), start and end, status. "+

@@ -160,11 +160,8 @@ type v1ItemArgs struct {
 func embedTools(d Deps) []Tool {
 	return []Tool{
 		tool(d, "embed", "generate the embed token", generateEmbedToken, mcp.NewTool("generate_embed_token",
-			mcp.WithDescription("Generate one embed token (\"embed for your customers\", app owns data) for several reports and semantic models, possibly in several workspaces, "+
-				"and return it with each report's embed URL. The models of the reports are added automatically. "+
-				"allow_edit lets the embedded report be edited; target_workspaces lets it be saved as a new report there. "+
-				"At most 50 reports, 50 models and 50 target workspaces; no My workspace content. "+
-				"The caller needs read access to every item; allow_edit and target workspaces need write access."),
+			mcp.WithDescription("Generate one embed token (\"embed for your customers\", app owns data) for several reports and semantic models, possibly in several workspaces, with each report's embed URL; the reports' models are added. allow_edit lets a report be edited, target_workspaces lets it be saved there as a new report (both need write access). "+
+				"At most 50 reports, 50 models and 50 target workspaces."),
 			annotations("Generate an embed token", false, false, false))),
 		tool(d, "embed", "generate the embed token", generateItemEmbedToken, mcp.NewTool("generate_item_embed_token",
 			mcp.WithDescription("Generate an embed token (\"embed for your customers\", app owns data) for one item, with its embed URL: "+

@@ -246,19 +246,17 @@ func pipelineTools(d Deps) []Tool {
 				"A stage without a workspace can receive a deployment only with new_workspace_name in deploy_pipeline_stage."),
 			annotations("List pipeline stages", true, false, true))),
 		tool(d, "pipelines", "list the items of the pipeline stage", listPipelineStageArtifacts, mcp.NewTool("list_pipeline_stage_artifacts",
-			mcp.WithDescription("List the items of one stage of a deployment pipeline: semantic models (datasets), reports, dashboards, dataflows and datamarts, "+
-				"each with the paired item of the previous stage (sourceArtifactId) and of the next stage (targetArtifactId) and when it was last deployed. "+
+			mcp.WithDescription("List the items of a deployment pipeline stage (models, reports, dashboards, dataflows, datamarts), each with its paired item in the previous stage (sourceArtifactId) and the next (targetArtifactId) and when it was last deployed. "+
 				"Use it before deploy_pipeline_stage to see what a deployment will create (no target) or overwrite (a target). "+
-				"Needs at least Contributor on the stage's workspace."),
+				"Needs Contributor on the stage's workspace."),
 			annotations("List the items of a pipeline stage", true, false, true))),
 		tool(d, "pipelines", "list the pipeline deployments", listPipelineOperations, mcp.NewTool("list_pipeline_operations",
 			mcp.WithDescription("List the recent deployments of a deployment pipeline, newest first: status, source and target stage, start and end time. "+
 				"Use get_pipeline_operation for the items of one deployment and their results."),
 			annotations("List pipeline deployments", true, false, true))),
 		tool(d, "pipelines", "get the pipeline deployment", getPipelineOperation, mcp.NewTool("get_pipeline_operation",
-			mcp.WithDescription("Get one deployment of a deployment pipeline: its status (NotStarted, Executing, Succeeded, Failed), who started it, its note, "+
-				"and one step per item with its result, whether it was new in or overwrote the target stage, and the error of failed steps. "+
-				"Use it to follow a deployment started by deploy_pipeline_stage with wait=false."),
+			mcp.WithDescription("Get one deployment of a pipeline: status (NotStarted, Executing, Succeeded, Failed), who started it, its note, and per item its result (new in or overwrote the target stage) and error. "+
+				"Use it to follow a deploy_pipeline_stage called with wait=false."),
 			annotations("Get a pipeline deployment", true, false, true))),
 		tool(d, "pipelines", "deploy the pipeline stage", deployPipelineStage, mcp.NewTool("deploy_pipeline_stage",
 			mcp.WithDescription("Deploy every supported item (models, reports, dashboards, dataflows, datamarts) of a pipeline stage to the next stage, or with is_backward_deployment to the previous one, which must be empty. "+

@@ -201,10 +201,9 @@ func pushTools(d Deps) []Tool {
 				"Paged: at most top tables per call (default 75, at most 75)."),
 			annotations("List push dataset tables", true, false, true))),
 		tool(d, "push", "update the table schema", updateTableSchema, mcp.NewTool("update_table_schema",
-			mcp.WithDescription("Replace the schema of a push dataset table: its full list of columns and measures. "+
-				"Columns left out are removed with their values, and a column whose type changes keeps only the values that convert; rows of the remaining columns stay. "+
-				"Read the current schema with list_tables first and send every column to keep. Only for push datasets. "+
-				"Destructive: the user must agree before it is called."),
+			mcp.WithDescription("Replace a push dataset table's schema: its full list of columns and measures. "+
+				"Columns left out are removed with their values; a column whose type changes keeps the values that convert; other rows stay. "+
+				"Read the schema with list_tables first and send every column to keep."),
 			annotations("Replace a push table's schema", false, true, true))),
 		tool(d, "push", "add the rows", addRows, mcp.NewTool("add_rows",
 			mcp.WithDescription("Add rows to a push dataset table, inline (rows) or from a CSV or JSON file in the server's data directory (file). "+

@@ -165,9 +165,8 @@ func refreshTools(d Deps) []Tool {
 				"every frequency minutes, or on days at times. Import models have get_refresh_schedule instead."),
 			annotations("DirectQuery refresh schedule", true, false, true))),
 		tool(d, "dataset_admin", "change the DirectQuery refresh schedule", updateDirectQueryRefreshSchedule, mcp.NewTool("update_direct_query_refresh_schedule",
-			mcp.WithDescription("Change how often Power BI refreshes the caches of a DirectQuery or LiveConnection semantic model: "+
-				"either frequency (every 15, 30, 60, 120 or 180 minutes) or days and times, not both; a frequency replaces days and times and the other way round. "+
-				"Without times Power BI picks one time a day. Only the model's owner can change it."),
+			mcp.WithDescription("Change how often Power BI refreshes the caches of a DirectQuery or LiveConnection semantic model: a frequency (every 15, 30, 60, 120 or 180 minutes) or days and times, not both; each replaces the other. "+
+				"Without times Power BI picks one a day. Only the model's owner can change it."),
 			annotations("Change the DirectQuery refresh schedule", false, false, true))),
 	}
 }

@@ -117,14 +117,14 @@ func reportTools(d Deps) []Tool {
 				"Only paginated reports have this list; a Power BI report reads its semantic model (get_report names it)."),
 			annotations("List a paginated report's data sources", true, false, true))),
 		tool(d, "report_admin", "clone the report", cloneReport, mcp.NewTool("clone_report",
-			mcp.WithDescription("Copy a report under a new name, in its own workspace or another one, optionally bound to another semantic model. "+
-				"Use it to make a working copy before changing a report, or to publish a report to another workspace. "+
-				"Needs Write permission on the report and Build permission on the target model; a report with a live connection loses it when bound to another model."),
+			mcp.WithDescription("Copy a report under a new name, in its workspace or another, optionally bound to another semantic model: a working copy before changing a report, or a report published to another workspace. "+
+				"Needs Write on the report and Build on the target model; a live-connected report bound to another model loses its live connection."),
 			annotations("Clone a report", false, false, false))),
 		tool(d, "report_admin", "rebind the report", rebindReport, mcp.NewTool("rebind_report",
-			mcp.WithDescription("Bind a Power BI report to another semantic model: its visuals read the new model from then on, and fields the new model lacks break. "+
+			mcp.WithDescription("Bind a Power BI report to another semantic model: its visuals read the new model, and fields it lacks break. "+
 				"DESTRUCTIVE (clone_report first keeps a copy). Not for paginated reports. "+
-				"A model in another workspace or My workspace is linked into the report's workspace as a shared model; a live-connected report loses its live connection. Needs Write on the report and Build on the model."),
+				"A model in another workspace or My workspace is linked into the report's workspace as a shared model; a live-connected report loses its live connection. "+
+				"Needs Write on the report and Build on the model."),
 			annotations("Rebind a report to another model", false, true, true))),
 		tool(d, "report_admin", "update the report's content", updateReportContent, mcp.NewTool("update_report_content",
 			mcp.WithDescription("Overwrite a Power BI report's content (pages and visuals) with the content of another report, keeping the report's id, URL and model binding. "+

@@ -52,9 +52,8 @@ func workspaceTools(d Deps) []Tool {
 				"Assigning a capacity is assign_workspace_to_capacity."),
 			annotations("Create a workspace", false, false, false))),
 		tool(d, "workspace_admin", "update the workspace", updateWorkspace, mcp.NewTool("update_workspace",
-			mcp.WithDescription("Rename a workspace or set the default storage format of its new semantic models. "+
-				"On shared capacity only the name can change; default_dataset_storage_format needs a Premium, PPU or Fabric capacity. "+
-				"The new name must be unique in the organization (PowerBIEntityAlreadyExists otherwise). Needs the Admin role in the workspace."),
+			mcp.WithDescription("Rename a workspace or set the default storage format of its new semantic models (default_dataset_storage_format: "+
+				"Premium, PPU or Fabric capacity only). Names are unique in the organization (PowerBIEntityAlreadyExists otherwise). Needs Admin in the workspace."),
 			annotations("Update a workspace", false, false, true))),
 		tool(d, "workspace_admin", "delete the workspace", deleteWorkspace, mcp.NewTool("delete_workspace",
 			mcp.WithDescription("DESTRUCTIVE: delete a workspace with all its reports, semantic models, dashboards and other content. "+
