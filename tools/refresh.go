@@ -124,13 +124,10 @@ const defaultRefreshWait = 300
 func refreshTools(d Deps) []Tool {
 	return []Tool{
 		tool(d, "refresh", "refresh the semantic model", refreshDataset, mcp.NewTool("refresh_dataset",
-			mcp.WithDescription("Start a refresh of a semantic model: Power BI reloads its data from the sources. "+
-				"Returns the requestId that identifies the refresh in get_refresh_history. "+
-				"With wait=true the call follows the refresh until it ends or timeout_seconds pass, sending progress notifications; "+
-				"a refresh still running then keeps running in Power BI and is reported as InProgress. "+
+			mcp.WithDescription("Start a refresh of a semantic model: Power BI reloads its data from the sources. Returns the requestId that identifies it in get_refresh_history. "+
+				"With wait=true the call follows it, with progress notifications, until it ends or timeout_seconds pass; one still running then goes on in Power BI and is reported as InProgress. "+
 				"An argument marked Enhanced makes it an enhanced refresh: "+
-				"only for models on Premium, Premium Per User or Fabric capacity, without notify_option; it can refresh single tables or partitions, "+
-				"is followed with get_refresh_details and can be stopped with cancel_refresh (requestId is its refresh_id). "+
+				"Premium, PPU or Fabric capacity only, no notify_option; it can refresh single tables or partitions, is followed with get_refresh_details and stopped with cancel_refresh (refresh_id = requestId). "+
 				"Limits: one refresh at a time per model; 8 a day on shared (Pro) capacity, scheduled ones included. "+
 				"The request is never sent twice, even when the connection fails."),
 			annotations("Refresh a semantic model", false, false, false))).followsJobs(),
@@ -140,15 +137,14 @@ func refreshTools(d Deps) []Tool {
 				"Power BI keeps at most the last 60 refreshes."),
 			annotations("Refresh history", true, false, true))),
 		tool(d, "refresh", "read the refresh details", getRefreshDetails, mcp.NewTool("get_refresh_details",
-			mcp.WithDescription("Read the progress of an enhanced refresh: "+
-				"its status, each table or partition with its own status (NotStarted, InProgress, Completed, ...), the number of attempts and the engine's error and warning messages. "+
-				"Use it to follow a long refresh or to find which table made it fail. "+
-				"Standard, scheduled and on-demand refreshes have no details: use get_refresh_history for them. Needs a Premium, PPU or Fabric capacity."),
+			mcp.WithDescription("Read the progress of an enhanced refresh: its status, each table or partition with its status (NotStarted, InProgress, Completed, ...), the attempts and the engine's errors and warnings. "+
+				"Use it to follow a long refresh or find which table made it fail. Other refreshes have no details: use get_refresh_history. "+
+				"Needs a Premium, PPU or Fabric capacity."),
 			annotations("Enhanced refresh details", true, false, true))),
 		tool(d, "refresh", "cancel the refresh", cancelRefresh, mcp.NewTool("cancel_refresh",
-			mcp.WithDescription("Cancel a running enhanced refresh of a semantic model. The model keeps the data it had (with commit_mode PartialBatch, what was already committed stays). "+
-				"Only enhanced refreshes can be cancelled; standard, scheduled and on-demand refreshes cannot be stopped through the API. "+
-				"A refresh that has already ended is left as it is. Needs a Premium, PPU or Fabric capacity."),
+			mcp.WithDescription("Cancel a running enhanced refresh of a semantic model; the model keeps the data it had (with commit_mode PartialBatch, what was committed stays). "+
+				"Standard, scheduled and on-demand refreshes cannot be stopped through the API; one that has ended is left as it is. "+
+				"Needs a Premium, PPU or Fabric capacity."),
 			annotations("Cancel an enhanced refresh", false, false, true))),
 		tool(d, "refresh", "read the refresh schedule", getRefreshSchedule, mcp.NewTool("get_refresh_schedule",
 			mcp.WithDescription("Read the scheduled refresh of an import semantic model: whether it is enabled, the days and times, the time zone and the failure email option. "+
