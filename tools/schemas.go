@@ -497,8 +497,8 @@ func schemaRef(name string) (any, bool) {
 
 		// workspaces.go
 		"identifier":        param(identifierParam()),
-		"accessRightToGive": param(accessRightParam("The role to give.")),
-		"newAccessRight":    param(accessRightParam("The new role.")),
+		"accessRightToGive": param(accessRightParam("The role to give. " + workspaceRoles)),
+		"newAccessRight":    param(accessRightParam("The new role (see add_workspace_user).")),
 	}[name]
 	return v, ok
 }

@@ -338,10 +338,13 @@ func identifierParam() mcp.ToolOption {
 		mcp.MinLength(3), mcp.Pattern(pathSegmentPattern))
 }
 
+// workspaceRoles says what each workspace role allows; add_workspace_user's access_right says it.
+const workspaceRoles = "Admin: everything, including users and deleting the workspace. Member: also adds Members and lower and shares. " +
+	"Contributor: creates, edits and deletes content, refreshes. Viewer: reads content only."
+
 func accessRightParam(what string) mcp.ToolOption {
 	return mcp.WithString("access_right", mcp.Required(),
-		mcp.Description(what+" Admin: everything, including users and deleting the workspace. Member: also adds Members and lower and shares. "+
-			"Contributor: creates, edits and deletes content, refreshes. Viewer: reads content only."),
+		mcp.Description(what),
 		mcp.Enum("Admin", "Member", "Contributor", "Viewer"))
 }
 
