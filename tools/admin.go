@@ -12,13 +12,6 @@ import (
 	"github.com/powerbi-mcp/powerbi-mcp/pbiclient"
 )
 
-// adminNote ends the description of every admin inventory tool: who may call these APIs, and
-// the rule about permissions that surprises most people setting up a service principal.
-const adminNote = " Tenant-wide: sees every workspace, including ones the caller is not a member of. " +
-	"Needs a Fabric (Power BI) administrator, or a service principal in a security group allowed by the tenant setting " +
-	"'Service principals can access read-only admin APIs' that has NO admin-consent Power BI permissions (such as Tenant.Read.All) " +
-	"granted in Entra ID; otherwise Power BI answers 401 PowerBINotAuthorizedException."
-
 // adminFilterParam is the OData $filter the admin lists pass through to Power BI.
 func adminFilterParam(example string) mcp.ToolOption {
 	return mcp.WithString("filter",
@@ -99,7 +92,7 @@ func adminExpandParam(what string, values ...string) mcp.ToolOption {
 var workspaceExpands = []string{"users", "reports", "dashboards", "datasets", "dataflows", "workbooks"}
 
 type adminListWorkspacesArgs struct {
-	Top      int      `json:"top" jsonschema:"Maximum number of workspaces to return (default 100, at most {maxAdminWorkspaces})." minimum:"1" maximum:"$maxAdminWorkspaces" default:"100"`
+	Top      int      `json:"top" minimum:"1" maximum:"$maxAdminWorkspaces" default:"100"`
 	Skip     int      `json:"skip" schema:"$skip"`
 	PageSize int      `json:"page_size" jsonschema:"Workspaces per request to Power BI (default 5000, the most it allows). Smaller pages help when expand makes requests time out (30 s)." minimum:"1" maximum:"$adminGroupsMaxTop" default:"$adminGroupsMaxTop"`
 	Filter   string   `json:"filter" schema:"$adminWorkspacesFilter"`
@@ -136,7 +129,7 @@ type AdminWorkspaceUsersResult struct {
 }
 
 type adminListDatasetsArgs struct {
-	Top    int    `json:"top" jsonschema:"Maximum number of semantic models to return (default 100, at most {maxAdminTop})." minimum:"1" maximum:"$maxAdminTop" default:"100"`
+	Top    int    `json:"top" minimum:"1" maximum:"$maxAdminTop" default:"100"`
 	Skip   int    `json:"skip" schema:"$skip"`
 	Filter string `json:"filter" schema:"$adminDatasetsFilter"`
 }
@@ -170,7 +163,7 @@ type AdminReport struct {
 }
 
 type adminListReportsArgs struct {
-	Top    int    `json:"top" jsonschema:"Maximum number of reports to return (default 100, at most {maxAdminTop})." minimum:"1" maximum:"$maxAdminTop" default:"100"`
+	Top    int    `json:"top" minimum:"1" maximum:"$maxAdminTop" default:"100"`
 	Skip   int    `json:"skip" schema:"$skip"`
 	Filter string `json:"filter" schema:"$adminReportsFilter"`
 }
@@ -191,7 +184,7 @@ type AdminDashboard struct {
 }
 
 type adminListDashboardsArgs struct {
-	Top    int    `json:"top" jsonschema:"Maximum number of dashboards to return (default 100, at most {maxAdminTop})." minimum:"1" maximum:"$maxAdminTop" default:"100"`
+	Top    int    `json:"top" minimum:"1" maximum:"$maxAdminTop" default:"100"`
 	Skip   int    `json:"skip" schema:"$skip"`
 	Filter string `json:"filter" schema:"$adminDashboardsFilter"`
 }
@@ -203,7 +196,7 @@ type AdminListDashboardsResult struct {
 }
 
 type adminPageArgs struct {
-	Top  int `json:"top" jsonschema:"Maximum number of apps to return (default 100, at most {maxAdminTop})." minimum:"1" maximum:"$maxAdminTop" default:"100"`
+	Top  int `json:"top" minimum:"1" maximum:"$maxAdminTop" default:"100"`
 	Skip int `json:"skip" schema:"$skip"`
 }
 
@@ -247,7 +240,7 @@ type AdminListCapacitiesResult struct {
 }
 
 type adminRefreshablesArgs struct {
-	Top    int      `json:"top" jsonschema:"Maximum number of refreshables to return (default 100, at most {maxAdminTop})." minimum:"1" maximum:"$maxAdminTop" default:"100"`
+	Top    int      `json:"top" minimum:"1" maximum:"$maxAdminTop" default:"100"`
 	Skip   int      `json:"skip" schema:"$skip"`
 	Filter string   `json:"filter" schema:"$adminRefreshablesFilter"`
 	Expand []string `json:"expand" schema:"$adminRefreshableExpand"`
@@ -318,57 +311,51 @@ func resolveAdminWorkspace(ctx context.Context, c *pbiclient.Client, arg string)
 
 func adminWorkspaceParam() mcp.ToolOption {
 	return mcp.WithString("workspace", mcp.Required(),
-		mcp.Description("Workspace id (GUID) or exact workspace name, as returned by admin_list_workspaces. A name costs one GET admin/groups request (15 a minute, 50 an hour)."),
-		mcp.MinLength(1), mcp.MaxLength(256))
+		mcp.Description("As admin_list_workspaces returns it; a name costs one admin/groups request (15 a minute)."),
+		mcp.MinLength(1))
 }
 
 func adminTools(d Deps) []Tool {
 	return []Tool{
 		tool(d, "admin", "list the tenant's workspaces", adminListWorkspaces, mcp.NewTool("admin_list_workspaces",
-			mcp.WithDescription("List the workspaces of the whole Power BI tenant as an administrator (GET admin/groups): their type "+
-				"(Workspace, PersonalGroup = someone's My workspace), state (Active, Deleted...), capacity and, with expand, their users and items. "+
-				"Use it for inventory and governance questions: deleted or personal workspaces, what is on a capacity, and with expand users, workspaces left without an Admin. "+
-				"Reads up to top workspaces in requests of page_size each; Power BI allows 15 such requests a minute and 50 an hour per tenant, "+
-				"so ask only for what is needed, filter on the server, and keep expand small. When hasMore is true, call again with skip = nextSkip; "+
-				"if Power BI throttles a long listing, the workspaces read so far are returned with a note saying when to resume."+adminNote),
+			mcp.WithDescription("List the workspaces of the whole tenant as an administrator: type (Workspace, or PersonalGroup for someone's My workspace), state (Active, Deleted...), capacity and, with expand, users and items. "+
+				"For inventory and governance: deleted or personal workspaces, what is on a capacity, with expand users workspaces left without an Admin. "+
+				"Reads up to top workspaces in requests of page_size each; "+
+				"Power BI allows 15 such requests a minute and 50 an hour per tenant, so filter on the server and keep expand small. "+
+				"If Power BI throttles a long listing, the workspaces read so far come back with a note saying when to resume."),
 			annotations("List all workspaces of the tenant (admin)", true, false, true))),
 		tool(d, "admin", "get the workspace", adminGetWorkspace, mcp.NewTool("admin_get_workspace",
-			mcp.WithDescription("Get one workspace of the tenant as an administrator (GET admin/groups/{id}), with its type, state, capacity and, "+
-				"with expand, its users, reports, dashboards, semantic models, dataflows and workbooks. Works for workspaces the caller is not a member of."+adminNote),
+			mcp.WithDescription("Get one workspace of the tenant as an administrator, with its type, state, capacity and, "+
+				"with expand, its users, reports, dashboards, semantic models, dataflows and workbooks."),
 			annotations("Get any workspace (admin)", true, false, true))),
 		tool(d, "admin", "list the workspace's users", adminListWorkspaceUsers, mcp.NewTool("admin_list_workspace_users",
-			mcp.WithDescription("List who has access to any workspace of the tenant, as an administrator (GET admin/groups/{id}/users): users, groups and "+
-				"service principals with their role and Entra object id (graphId). Use it to audit access or find who to ask about a workspace."+adminNote),
+			mcp.WithDescription("List who has access to any workspace of the tenant, as an administrator: users, groups and "+
+				"service principals with their role and Entra object id (graphId). Use it to audit access or find who to ask about a workspace."),
 			annotations("List any workspace's users (admin)", true, false, true))),
 		tool(d, "admin", "list the tenant's semantic models", adminListDatasets, mcp.NewTool("admin_list_datasets",
-			mcp.WithDescription("List the semantic models (datasets) of the whole tenant as an administrator (GET admin/datasets), with their workspace, owner "+
+			mcp.WithDescription("List the semantic models (datasets) of the whole tenant as an administrator, with their workspace, owner "+
 				"(configuredBy) and storage mode. Power BI allows 5 such requests a minute and 50 an hour per tenant: filter on the server "+
-				"instead of paging through everything. Paged: when hasMore is true, call again with skip = nextSkip."+adminNote),
+				"instead of paging through everything."),
 			annotations("List all semantic models of the tenant (admin)", true, false, true))),
 		tool(d, "admin", "list the tenant's reports", adminListReports, mcp.NewTool("admin_list_reports",
-			mcp.WithDescription("List the reports of the whole tenant as an administrator (GET admin/reports), with their workspace, semantic model and type "+
-				"(PowerBIReport or PaginatedReport). Power BI allows 5 such requests a minute and 50 an hour per tenant: filter on the server. "+
-				"Paged: when hasMore is true, call again with skip = nextSkip."+adminNote),
+			mcp.WithDescription("List the reports of the whole tenant as an administrator, with their workspace, semantic model and type "+
+				"(PowerBIReport or PaginatedReport). Power BI allows 5 such requests a minute and 50 an hour per tenant: filter on the server."),
 			annotations("List all reports of the tenant (admin)", true, false, true))),
 		tool(d, "admin", "list the tenant's dashboards", adminListDashboards, mcp.NewTool("admin_list_dashboards",
-			mcp.WithDescription("List the dashboards of the whole tenant as an administrator (GET admin/dashboards), with their workspace. "+
-				"Power BI allows 5 such requests a minute and 50 an hour per tenant: filter on the server. "+
-				"Paged: when hasMore is true, call again with skip = nextSkip."+adminNote),
+			mcp.WithDescription("List the dashboards of the whole tenant as an administrator, with their workspace. "+
+				"Power BI allows 5 such requests a minute and 50 an hour per tenant: filter on the server."),
 			annotations("List all dashboards of the tenant (admin)", true, false, true))),
 		tool(d, "admin", "list the tenant's apps", adminListApps, mcp.NewTool("admin_list_apps",
-			mcp.WithDescription("List the Power BI apps published in the whole tenant as an administrator (GET admin/apps), with the workspace each is "+
-				"published from. Unlike list_apps this works for a service principal. 200 requests an hour per tenant. "+
-				"Paged: when hasMore is true, call again with skip = nextSkip."+adminNote),
+			mcp.WithDescription("List the Power BI apps published in the whole tenant as an administrator, with the workspace each is "+
+				"published from. Unlike list_apps this works for a service principal. 200 requests an hour per tenant."),
 			annotations("List all apps of the tenant (admin)", true, false, true))),
 		tool(d, "admin", "list the tenant's capacities", adminListCapacities, mcp.NewTool("admin_list_capacities",
-			mcp.WithDescription("List the capacities of the tenant as an administrator (GET admin/capacities): SKU (P1, F64, A1...), state, region, "+
-				"admins and, with include_tenant_key, the customer-managed encryption key. 200 requests an hour per tenant."+adminNote),
+			mcp.WithDescription("List the capacities of the tenant as an administrator: SKU (P1, F64, A1...), state, region, "+
+				"admins and, with include_tenant_key, the customer-managed encryption key. 200 requests an hour per tenant."),
 			annotations("List the tenant's capacities (admin)", true, false, true))),
 		tool(d, "admin", "list the refreshables", adminListRefreshables, mcp.NewTool("admin_list_refreshables",
-			mcp.WithDescription("List the refreshable semantic models on the tenant's capacities with their refresh statistics as an administrator "+
-				"(GET admin/capacities/refreshables): refreshes and failures over the reported period, average and median duration, refreshes per day, "+
-				"the latest refresh and its status. Use it to find failing or slow refreshes across the tenant. Covers Premium, Embedded and Fabric "+
-				"capacities only. 200 requests an hour per tenant. Paged: when hasMore is true, call again with skip = nextSkip."+adminNote),
+			mcp.WithDescription("List the refreshable semantic models on the tenant's capacities as an administrator, with refresh statistics: refreshes and failures over the period, average and median duration, refreshes per day, the latest refresh and its status. "+
+				"Use it to find failing or slow refreshes across the tenant. Premium, Embedded and Fabric capacities only; 200 requests an hour per tenant."),
 			annotations("List refreshables on capacities (admin)", true, false, true))),
 	}
 }

@@ -15,11 +15,6 @@ import (
 	"github.com/powerbi-mcp/powerbi-mcp/pbiclient"
 )
 
-// adminAccess ends the description of every admin audit tool: who Power BI lets call them.
-const adminAccess = " Needs a Fabric administrator, or a service principal allowed by the tenant setting " +
-	"'Service principals can access read-only admin APIs' that holds NO admin-consent Power BI API permissions; " +
-	"anyone else gets HTTP 401 PowerBINotAuthorizedException."
-
 const (
 	// About as many events as the default result budget holds: reading more than fits would spend
 	// requests of the hourly limit on events the answer cannot show.
@@ -34,7 +29,7 @@ type activityEventsArgs struct {
 	StartDateTime     string `json:"start_date_time" jsonschema:"Start of the window, ISO 8601 UTC, e.g. 2026-01-15T00:00:00Z. Required unless continuation_token is given." pattern:"$adminDateTimePattern"`
 	EndDateTime       string `json:"end_date_time" jsonschema:"End of the window, ISO 8601 UTC, on the same UTC day as the start, e.g. 2026-01-15T23:59:59.999Z. Required unless continuation_token is given." pattern:"$adminDateTimePattern"`
 	Activity          string `json:"activity" jsonschema:"Only events of this activity, e.g. ViewReport, ViewDashboard, ExportReport, ShareReport, RefreshDataset (case-insensitive)." minLength:"1" maxLength:"128"`
-	UserID            string `json:"user_id" jsonschema:"Only events of this user, by user principal name (e.g. john@contoso.com)." minLength:"1" maxLength:"256"`
+	UserID            string `json:"user_id" jsonschema:"Only events of this user, by user principal name (e.g. john@contoso.com)." minLength:"1"`
 	Limit             int    `json:"limit" jsonschema:"The most events to return (default {defaultActivityLimit}, at most {maxActivityLimit})." minimum:"1" maximum:"$maxActivityLimit" default:"$defaultActivityLimit"`
 	ContinuationToken string `json:"continuation_token" jsonschema:"continuationToken of an earlier truncated answer, unchanged: resumes that query (window and filters included), so the other query arguments are ignored." minLength:"1" maxLength:"16384"`
 }
@@ -190,7 +185,7 @@ type modifiedWorkspacesArgs struct {
 	ModifiedSince             string `json:"modified_since" jsonschema:"Only workspaces changed after this moment, ISO 8601 UTC, between 30 minutes and 30 days ago. Omit it for every workspace." pattern:"$adminDateTimePattern"`
 	ExcludePersonalWorkspaces bool   `json:"exclude_personal_workspaces" jsonschema:"Leave out users' My workspaces." default:"false"`
 	ExcludeInactiveWorkspaces bool   `json:"exclude_inactive_workspaces" jsonschema:"Leave out deleted and otherwise inactive workspaces." default:"false"`
-	Top                       int    `json:"top" jsonschema:"Maximum number of workspace ids to return (default 1000, at most 10000)." minimum:"1" maximum:"10000" default:"1000"`
+	Top                       int    `json:"top" minimum:"1" maximum:"10000" default:"1000"`
 	Skip                      int    `json:"skip" schema:"$skip"`
 }
 
@@ -304,21 +299,20 @@ type ScannedDatasource struct {
 func adminAuditTools(d Deps) []Tool {
 	return []Tool{
 		tool(d, "admin", "read the activity log", adminGetActivityEvents, mcp.NewTool("admin_get_activity_events",
-			mcp.WithDescription("Read the tenant's Power BI activity log (audit events: who viewed, exported, shared, refreshed or changed what, when) for a time window within ONE UTC day, "+
-				"optionally only one activity (e.g. ViewReport, ExportReport) and/or one user. Events appear 30-60 minutes after they happen and are kept 30 days. "+
-				"Returns at most limit events (default 1000); when truncated is true, call again with continuation_token = continuationToken to resume exactly after the last event returned. "+
-				"Each call reads the log in pages (usually one per hour of the window) and every page counts against Power BI's limit of 200 requests an hour."+adminAccess),
+			mcp.WithDescription("Read the tenant's activity log (who viewed, exported, shared, refreshed or changed what, when) for a window within ONE UTC day, optionally for one activity (e.g. "+
+				"ViewReport, ExportReport) and/or one user. Events appear 30-60 minutes after they happen and are kept 30 days. "+
+				"Returns at most limit events; when truncated is true, call again with continuation_token = continuationToken to resume after the last one. "+
+				"Each call reads about one page per hour of the window, and each page counts against Power BI's 200 requests an hour."),
 			annotations("Read the activity log", true, false, true))).followsJobs(),
 		tool(d, "admin", "list modified workspaces", adminModifiedWorkspaces, mcp.NewTool("admin_modified_workspaces",
 			mcp.WithDescription("List the ids of the workspaces in the tenant that changed since a moment 30 minutes to 30 days ago (or every workspace, without modified_since), "+
-				"to choose what admin_scan_workspaces should scan. Power BI allows 30 of these requests an hour, and each call makes one, paging included."+adminAccess),
+				"to choose what admin_scan_workspaces should scan. Power BI allows 30 of these requests an hour, and each call makes one, paging included."),
 			annotations("List modified workspaces", true, false, true))),
 		tool(d, "admin", "scan the workspaces", adminScanWorkspaces, mcp.NewTool("admin_scan_workspaces",
-			mcp.WithDescription("Scan workspaces with Power BI's metadata scanner and return what they hold: reports, dashboards, dataflows, semantic models with their tables, columns and measures "+
-				"(with DAX expressions), and optionally lineage, data source details and who has access. Works on any workspace in the tenant, without being a member. "+
-				"Runs scans of up to 100 workspaces, at most 16 at a time (Power BI's limit), and waits for them, sending progress notifications; a scan usually takes seconds to minutes. "+
-				"Power BI allows 500 scans an hour. Use admin_modified_workspaces to find the workspaces to scan. "+
-				"Models' tables and expressions also need the tenant settings 'Enhance admin APIs responses with detailed metadata' and '... with DAX and mashup expressions'."+adminAccess),
+			mcp.WithDescription("Scan workspaces with Power BI's metadata scanner: reports, dashboards, dataflows, semantic models with tables, columns and measures (with DAX), optionally lineage, data source details and access. Works on any workspace in the tenant, without being a member. "+
+				"Runs scans of up to 100 workspaces, at most 16 at once, and waits for them with progress notifications; a scan takes seconds to minutes. "+
+				"Power BI allows 500 scans an hour. admin_modified_workspaces finds what to scan. "+
+				"Tables and expressions also need the tenant settings 'Enhance admin APIs responses with detailed metadata' and '... with DAX and mashup expressions'."),
 			annotations("Scan workspaces' metadata", true, false, true))).followsJobs(),
 	}
 }

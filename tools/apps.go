@@ -8,11 +8,6 @@ import (
 	"github.com/powerbi-mcp/powerbi-mcp/pbiclient"
 )
 
-// userOnly ends the description of every installed-apps tool: Power BI refuses service
-// principals there, and the model should know before it tries.
-const userOnly = " Works only with a signed-in user, not a service principal: Power BI refuses service principals " +
-	"for installed apps (HTTP 403 'API is not accessible for application'), so the server needs a user's access token (PBI_MCP_ACCESS_TOKEN)."
-
 // App is one installed app as the tools report it.
 type App struct {
 	ID          string `json:"id"`
@@ -41,7 +36,7 @@ func appReportOf(r pbiclient.AppReport) AppReport {
 }
 
 type listAppsArgs struct {
-	Top  int `json:"top" jsonschema:"Maximum number of apps to return (default 100, at most 1000)." minimum:"1" maximum:"1000" default:"100"`
+	Top  int `json:"top" minimum:"1" maximum:"1000" default:"100"`
 	Skip int `json:"skip" schema:"$skip"`
 }
 
@@ -62,7 +57,7 @@ type AppResult struct {
 
 type appReportsArgs struct {
 	App  string `json:"app" schema:"$app" required:"true"`
-	Top  int    `json:"top" jsonschema:"Maximum number of reports to return (default 100, at most 1000)." minimum:"1" maximum:"1000" default:"100"`
+	Top  int    `json:"top" minimum:"1" maximum:"1000" default:"100"`
 	Skip int    `json:"skip" schema:"$skip"`
 }
 
@@ -75,7 +70,7 @@ type ListAppReportsResult struct {
 
 type appReportArgs struct {
 	App    string `json:"app" schema:"$app" required:"true"`
-	Report string `json:"report" required:"true" jsonschema:"Report id (GUID) within the app or exact report name, as returned by list_app_reports." minLength:"1" maxLength:"256"`
+	Report string `json:"report" required:"true" jsonschema:"Report id (GUID) within the app or exact report name, as returned by list_app_reports." minLength:"1"`
 }
 
 // AppReportResult is the answer of get_app_report.
@@ -86,7 +81,7 @@ type AppReportResult struct {
 
 type appDashboardsArgs struct {
 	App  string `json:"app" schema:"$app" required:"true"`
-	Top  int    `json:"top" jsonschema:"Maximum number of dashboards to return (default 100, at most 1000)." minimum:"1" maximum:"1000" default:"100"`
+	Top  int    `json:"top" minimum:"1" maximum:"1000" default:"100"`
 	Skip int    `json:"skip" schema:"$skip"`
 }
 
@@ -99,7 +94,7 @@ type ListAppDashboardsResult struct {
 
 type appDashboardArgs struct {
 	App       string `json:"app" schema:"$app" required:"true"`
-	Dashboard string `json:"dashboard" required:"true" jsonschema:"Dashboard id (GUID) within the app or exact dashboard name, as returned by list_app_dashboards." minLength:"1" maxLength:"256"`
+	Dashboard string `json:"dashboard" required:"true" jsonschema:"Dashboard id (GUID) within the app or exact dashboard name, as returned by list_app_dashboards." minLength:"1"`
 }
 
 // AppDashboardResult is the answer of get_app_dashboard.
@@ -109,9 +104,7 @@ type AppDashboardResult struct {
 }
 
 func appParam() mcp.ToolOption {
-	return mcp.WithString("app", mcp.Required(),
-		mcp.Description("App id (GUID) or exact app name, as returned by list_apps."),
-		mcp.MinLength(1), mcp.MaxLength(256))
+	return mcp.WithString("app", mcp.Required(), mcp.MinLength(1))
 }
 
 // resolveApp reads an app argument among the installed apps.
@@ -125,25 +118,22 @@ func appTools(d Deps) []Tool {
 	return []Tool{
 		tool(d, "apps", "list apps", listApps, mcp.NewTool("list_apps",
 			mcp.WithDescription("List the Power BI apps installed for the signed-in user, with their ids, names, descriptions, publisher and last update. "+
-				"Apps are how most report consumers get content; use it to find the app the other app tools need. "+
-				"Paged: at most top items per call (default 100, at most 1000); when hasMore is true, call again with skip = nextSkip."+userOnly),
+				"Use it to find the app the other app tools need."),
 			annotations("List installed apps", true, false, true))),
 		tool(d, "apps", "get the app", getApp, mcp.NewTool("get_app",
-			mcp.WithDescription("Get one installed app by id or exact name: its description, publisher and last update."+userOnly),
+			mcp.WithDescription("Get one installed app by id or exact name: its description, publisher and last update."),
 			annotations("Get an installed app", true, false, true))),
 		tool(d, "apps", "list the app's reports", listAppReports, mcp.NewTool("list_app_reports",
-			mcp.WithDescription("List the reports of an installed app, with their ids within the app, names, the semantic model each reads and web links. "+
-				"Paged: at most top items per call (default 100, at most 1000); when hasMore is true, call again with skip = nextSkip."+userOnly),
+			mcp.WithDescription("List the reports of an installed app, with their ids within the app, names, the semantic model each reads and web links."),
 			annotations("List an app's reports", true, false, true))),
 		tool(d, "apps", "get the app's report", getAppReport, mcp.NewTool("get_app_report",
-			mcp.WithDescription("Get one report of an installed app by its id within the app or its exact name."+userOnly),
+			mcp.WithDescription("Get one report of an installed app by its id within the app or its exact name."),
 			annotations("Get an app's report", true, false, true))),
 		tool(d, "apps", "list the app's dashboards", listAppDashboards, mcp.NewTool("list_app_dashboards",
-			mcp.WithDescription("List the dashboards of an installed app, with their ids within the app, names and web links. "+
-				"Paged: at most top items per call (default 100, at most 1000); when hasMore is true, call again with skip = nextSkip."+userOnly),
+			mcp.WithDescription("List the dashboards of an installed app, with their ids within the app, names and web links."),
 			annotations("List an app's dashboards", true, false, true))),
 		tool(d, "apps", "get the app's dashboard", getAppDashboard, mcp.NewTool("get_app_dashboard",
-			mcp.WithDescription("Get one dashboard of an installed app by its id within the app or its exact name."+userOnly),
+			mcp.WithDescription("Get one dashboard of an installed app by its id within the app or its exact name."),
 			annotations("Get an app's dashboard", true, false, true))),
 	}
 }

@@ -28,7 +28,7 @@ func capacityOf(c pbiclient.Capacity) Capacity {
 }
 
 type listCapacitiesArgs struct {
-	Top  int `json:"top" jsonschema:"Maximum number of capacities to return (default 100, at most 1000)." minimum:"1" maximum:"1000" default:"100"`
+	Top  int `json:"top" minimum:"1" maximum:"1000" default:"100"`
 	Skip int `json:"skip" schema:"$skip"`
 }
 
@@ -39,7 +39,7 @@ type ListCapacitiesResult struct {
 }
 
 type capacityArgs struct {
-	Capacity string `json:"capacity" required:"true" jsonschema:"Capacity id (GUID) or exact display name, as returned by list_capacities." minLength:"1" maxLength:"256"`
+	Capacity string `json:"capacity" required:"true" minLength:"1"`
 }
 
 // Workload is one capacity workload setting.
@@ -56,10 +56,10 @@ type ListWorkloadsResult struct {
 }
 
 type listRefreshablesArgs struct {
-	Capacity string `json:"capacity" jsonschema:"Capacity id (GUID) or exact display name, as returned by list_capacities. Omit it for all capacities." minLength:"1" maxLength:"256"`
+	Capacity string `json:"capacity" jsonschema:"Omit it for all capacities." minLength:"1"`
 	Filter   string `json:"filter" jsonschema:"OData $filter on id, name and kind, e.g. contains(name,'Sales') or name eq 'Finance KPIs'." maxLength:"1000"`
 	Expand   bool   `json:"expand" jsonschema:"Also name each model's capacity and workspace (OData $expand=capacity,group)." default:"false"`
-	Top      int    `json:"top" jsonschema:"Maximum number of models to return (default 100, at most {refreshablesMax})." minimum:"1" maximum:"$refreshablesMax" default:"100"`
+	Top      int    `json:"top" minimum:"1" maximum:"$refreshablesMax" default:"100"`
 	Skip     int    `json:"skip" schema:"$skip"`
 }
 
@@ -100,7 +100,7 @@ type ListRefreshablesResult struct {
 
 type assignArgs struct {
 	Workspace      string `json:"workspace" schema:"$requiredWorkspace" required:"true"`
-	Capacity       string `json:"capacity" required:"true" jsonschema:"Capacity id (GUID) or exact display name from list_capacities, or \"shared\" (or {sharedCapacityID}) to move the workspace back to shared capacity." minLength:"1" maxLength:"256"`
+	Capacity       string `json:"capacity" required:"true" jsonschema:"A capacity, or \"shared\" (or {sharedCapacityID}) to move the workspace back to shared capacity." minLength:"1"`
 	TimeoutSeconds int    `json:"timeout_seconds" jsonschema:"How long to follow the assignment (default 120). If it has not ended by then, the answer says so; the move goes on, and calling this tool again is safe." minimum:"5" maximum:"900" default:"120"`
 }
 
@@ -133,28 +133,24 @@ const (
 func capacityTools(d Deps) []Tool {
 	return []Tool{
 		tool(d, "capacities", "list capacities", listCapacities, mcp.NewTool("list_capacities",
-			mcp.WithDescription("List the Premium, Embedded and Fabric capacities the signed-in identity has a right on: id, name, SKU, state, region, admins and the caller's right "+
-				"(Admin or Assign can put workspaces on it with assign_workspace_to_capacity). Workspaces not on any capacity use shared capacity. "+
-				"Needs the Capacity.Read.All permission for a user; a service principal sees the capacities it is admin or contributor of. "+
-				"Paged: at most top items per call (default 100, at most 1000); when hasMore is true, call again with skip = nextSkip."),
+			mcp.WithDescription("List the Premium, Embedded and Fabric capacities the signed-in identity has a right on: id, name, SKU, state, region, admins and the caller's right (Admin or Assign may assign workspaces with assign_workspace_to_capacity). "+
+				"Workspaces on no capacity use shared capacity. A user needs Capacity.Read.All; a service principal sees the capacities it is admin or contributor of."),
 			annotations("List capacities", true, false, true))),
 		tool(d, "capacities", "list the capacity's workloads", listCapacityWorkloads, mcp.NewTool("list_capacity_workloads",
-			mcp.WithDescription("List the workloads of a capacity (e.g. Dataflows, PaginatedReports, AI) with their state (Enabled, Disabled, or Unsupported by the SKU) and memory limit. "+
-				"Use it to see why paginated reports or dataflows do not run on a capacity. Needs the Capacity.Read.All permission for a user."),
+			mcp.WithDescription("List a capacity's workloads (e.g. "+
+				"Dataflows, PaginatedReports, AI) with their state (Enabled, Disabled, or Unsupported by the SKU) and memory limit: why paginated reports or dataflows do not run on a capacity. "+
+				"A user needs Capacity.Read.All."),
 			annotations("List capacity workloads", true, false, true))),
 		tool(d, "capacities", "list refreshables", listRefreshables, mcp.NewTool("list_refreshables",
-			mcp.WithDescription("List the semantic models on capacities that were refreshed in the last seven days or have a refresh schedule, with refresh statistics: "+
-				"number of refreshes and failures, average and median duration in seconds, refreshes per day, the last refresh and the schedule. "+
-				"Use it to find slow or failing refreshes across a capacity. Omit capacity for every capacity the caller can see. "+
-				"Only models on Premium, Embedded or Fabric capacity appear. Needs the Capacity.Read.All permission for a user. "+
-				"Paged: at most top items per call (default 100, at most 1000); when hasMore is true, call again with skip = nextSkip."),
+			mcp.WithDescription("List the semantic models on capacities refreshed in the last seven days or with a schedule, with statistics: refreshes and failures, average and median duration in seconds, refreshes per day, the last refresh and the schedule. "+
+				"Use it to find slow or failing refreshes across a capacity; omit capacity for every capacity the caller can see. "+
+				"Only Premium, Embedded and Fabric capacities. A user needs Capacity.Read.All."),
 			annotations("List refreshables", true, false, true))),
 		tool(d, "capacities", "assign the workspace to the capacity", assignWorkspaceToCapacity, mcp.NewTool("assign_workspace_to_capacity",
-			mcp.WithDescription("Move a workspace onto a Premium, Embedded or Fabric capacity, or back to shared capacity with capacity \"shared\", and follow the move until it ends "+
-				"(Pending, InProgress, then CompletedSuccessfully or AssignmentFailed), sending progress notifications. "+
-				"On a capacity, exports, enhanced refresh, XMLA and unlimited embed tokens work; on shared capacity they do not, and large-format models stop working. "+
-				"The capacity must be Active and the caller needs Admin or Assign rights on it (list_capacities shows both) and the Admin role in the workspace; "+
-				"a user also needs the Capacity.ReadWrite.All and Workspace.ReadWrite.All permissions. Calling it again with the same capacity changes nothing."),
+			mcp.WithDescription("Move a workspace onto a Premium, Embedded or Fabric capacity, or back to shared capacity (capacity \"shared\"), and follow the move (Pending, InProgress, CompletedSuccessfully or AssignmentFailed) with progress notifications. "+
+				"A capacity enables exports, enhanced refresh, XMLA and unlimited embed tokens; on shared capacity large-format models stop working. "+
+				"The capacity must be Active and the caller needs Admin or Assign rights on it (list_capacities) and Admin in the workspace; a user also needs Capacity.ReadWrite.All and Workspace.ReadWrite.All. "+
+				"Repeating a call changes nothing."),
 			annotations("Assign a workspace to a capacity", false, false, true))).followsJobs(),
 	}
 }

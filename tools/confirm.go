@@ -23,7 +23,6 @@ import (
 // confirmParam is the argument every destructive tool declares.
 func confirmParam() mcp.ToolOption {
 	return mcp.WithBoolean("confirm",
-		mcp.Description("Set to true only after the user has agreed to this change. Clients that can ask the user themselves (MCP elicitation) are asked instead."),
 		mcp.DefaultBool(false))
 }
 

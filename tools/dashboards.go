@@ -39,7 +39,7 @@ func tileOf(t pbiclient.Tile) Tile {
 
 type listDashboardsArgs struct {
 	Workspace string `json:"workspace" schema:"$workspace"`
-	Top       int    `json:"top" jsonschema:"Maximum number of dashboards to return (default 100, at most 1000)." minimum:"1" maximum:"1000" default:"100"`
+	Top       int    `json:"top" minimum:"1" maximum:"1000" default:"100"`
 	Skip      int    `json:"skip" schema:"$skip"`
 }
 
@@ -63,13 +63,13 @@ type DashboardResult struct {
 
 type createDashboardArgs struct {
 	Workspace string `json:"workspace" schema:"$workspace"`
-	Name      string `json:"name" required:"true" jsonschema:"Name of the new dashboard." minLength:"1" maxLength:"256"`
+	Name      string `json:"name" required:"true" jsonschema:"Name of the new dashboard." minLength:"1"`
 }
 
 type listTilesArgs struct {
 	Workspace string `json:"workspace" schema:"$workspace"`
 	Dashboard string `json:"dashboard" schema:"$dashboard" required:"true"`
-	Top       int    `json:"top" jsonschema:"Maximum number of tiles to return (default 100, at most 1000)." minimum:"1" maximum:"1000" default:"100"`
+	Top       int    `json:"top" minimum:"1" maximum:"1000" default:"100"`
 	Skip      int    `json:"skip" schema:"$skip"`
 }
 
@@ -84,7 +84,7 @@ type ListTilesResult struct {
 type tileArgs struct {
 	Workspace string `json:"workspace" schema:"$workspace"`
 	Dashboard string `json:"dashboard" schema:"$dashboard" required:"true"`
-	Tile      string `json:"tile" required:"true" jsonschema:"Tile id (GUID) or exact tile title on the dashboard, as returned by list_tiles." minLength:"1" maxLength:"256"`
+	Tile      string `json:"tile" required:"true" jsonschema:"Its id or title." minLength:"1"`
 }
 
 // TileResult is the answer of get_tile.
@@ -97,11 +97,11 @@ type TileResult struct {
 type cloneTileArgs struct {
 	Workspace              string `json:"workspace" schema:"$workspace"`
 	Dashboard              string `json:"dashboard" schema:"$dashboard" required:"true"`
-	Tile                   string `json:"tile" required:"true" jsonschema:"The tile to copy: tile id (GUID) or exact tile title, as returned by list_tiles." minLength:"1" maxLength:"256"`
-	TargetDashboard        string `json:"target_dashboard" required:"true" jsonschema:"The dashboard to copy the tile to: id (GUID) or exact name in the target workspace." minLength:"1" maxLength:"256"`
-	TargetWorkspace        string `json:"target_workspace" jsonschema:"Workspace of the target dashboard: id (GUID) or exact name. Omit it for the source tile's own workspace; pass 00000000-0000-0000-0000-000000000000 for My workspace." minLength:"1" maxLength:"256"`
-	TargetReport           string `json:"target_report" jsonschema:"Bind the copy to this report in the target workspace (id or exact name) instead of the source tile's report." minLength:"1" maxLength:"256"`
-	TargetModel            string `json:"target_model" jsonschema:"Bind the copy to this semantic model (dataset) in the target workspace (id or exact name) instead of the source tile's model." minLength:"1" maxLength:"256"`
+	Tile                   string `json:"tile" required:"true" jsonschema:"Its id or title." minLength:"1"`
+	TargetDashboard        string `json:"target_dashboard" required:"true" jsonschema:"In target_workspace." minLength:"1"`
+	TargetWorkspace        string `json:"target_workspace" jsonschema:"Omit it for the source tile's own workspace; pass 00000000-0000-0000-0000-000000000000 for My workspace." minLength:"1"`
+	TargetReport           string `json:"target_report" jsonschema:"Bind the copy to this report in the target workspace (id or exact name) instead of the source tile's report." minLength:"1"`
+	TargetModel            string `json:"target_model" jsonschema:"Bind the copy to this semantic model in the target workspace (id or exact name) instead of the source tile's model." minLength:"1"`
 	PositionConflictAction string `json:"position_conflict_action" jsonschema:"What to do when the source tile's position is taken on the target dashboard: Tail (default) puts the copy at the end, Abort refuses the copy." enum:"Tail,Abort" default:"Tail"`
 }
 
@@ -117,7 +117,7 @@ type CloneTileResult struct {
 }
 
 func dashboardParam() mcp.ToolOption {
-	return itemParam("dashboard", "Dashboard", "list_dashboards")
+	return itemParam("dashboard")
 }
 
 // resolveDashboard reads a dashboard argument within a workspace.
@@ -152,34 +152,29 @@ func dashboardTools(d Deps) []Tool {
 	return []Tool{
 		tool(d, "dashboards", "list dashboards", listDashboards, mcp.NewTool("list_dashboards",
 			mcp.WithDescription("List the dashboards in a workspace, with their ids, names and web links. "+
-				"Use it to find the dashboard list_tiles, get_tile and clone_tile need. "+
-				"Paged: at most top items per call (default 100, at most 1000); when hasMore is true, call again with skip = nextSkip."),
+				"Use it to find the dashboard list_tiles, get_tile and clone_tile need."),
 			annotations("List dashboards", true, false, true))),
 		tool(d, "dashboards", "get the dashboard", getDashboard, mcp.NewTool("get_dashboard",
 			mcp.WithDescription("Get one dashboard of a workspace by id or exact name: its id, name, whether it is read-only and its web link. "+
 				"list_tiles shows what is on it."),
 			annotations("Get a dashboard", true, false, true))),
 		tool(d, "dashboards", "create the dashboard", createDashboard, mcp.NewTool("create_dashboard",
-			mcp.WithDescription("Create an empty dashboard in a workspace and return it. "+
-				"Fill it with clone_tile; pinning visuals from reports is done in the Power BI web app. "+
-				"Dashboard names need not be unique, so calling this again creates a second dashboard. "+
-				"Needs the Contributor, Member or Admin role in the workspace (and for a user, the Content.Create permission)."),
+			mcp.WithDescription("Create an empty dashboard in a workspace; fill it with clone_tile (pinning visuals from reports is done in the Power BI web app). "+
+				"Names need not be unique: calling again creates a second dashboard. Needs Contributor, Member or Admin (and for a user, Content.Create)."),
 			annotations("Create a dashboard", false, false, false))),
 		tool(d, "dashboards", "list the tiles", listTiles, mcp.NewTool("list_tiles",
 			mcp.WithDescription("List the tiles on a dashboard: their ids, titles, size, and the report and semantic model each shows "+
-				"(a tile pinned from a report names both; a Q&A tile only the model; text, image and video tiles neither). "+
-				"Paged: at most top items per call (default 100, at most 1000); when hasMore is true, call again with skip = nextSkip."),
+				"(a tile pinned from a report names both; a Q&A tile only the model; text, image and video tiles neither)."),
 			annotations("List dashboard tiles", true, false, true))),
 		tool(d, "dashboards", "get the tile", getTile, mcp.NewTool("get_tile",
 			mcp.WithDescription("Get one tile of a dashboard by id or exact title: its title, size, and the report and semantic model it shows. "+
 				"The report and model ids work with the reports and datasets tools, e.g. to export the report or query the model."),
 			annotations("Get a dashboard tile", true, false, true))),
 		tool(d, "dashboards", "clone the tile", cloneTile, mcp.NewTool("clone_tile",
-			mcp.WithDescription("Copy a dashboard tile to a dashboard (the same one, another one, or one in another workspace) and return the new tile. "+
-				"The copy takes the source tile's position when that is free on the target; otherwise it goes to the end, or with position_conflict_action Abort the copy is refused. "+
-				"Within a workspace the copy keeps its report and semantic model. Copied to another workspace it loses them and shows nothing "+
-				"unless target_report or target_model name the report or model there to bind it to. "+
-				"Needs write access to the target dashboard (Contributor, Member or Admin role in its workspace)."),
+			mcp.WithDescription("Copy a dashboard tile to a dashboard (the same, another, or one in another workspace). "+
+				"The copy takes the source tile's position if free, else goes to the end (or, with position_conflict_action Abort, is refused). "+
+				"Within a workspace it keeps its report and model; in another workspace it shows nothing unless target_report or target_model name what to bind it to there. "+
+				"Needs Contributor, Member or Admin in the target's workspace."),
 			annotations("Clone a dashboard tile", false, false, false))),
 	}
 }

@@ -14,16 +14,12 @@ import (
 // lineage, refreshes and refresh schedule. Dataflows live in workspaces only, so the workspace
 // argument is required.
 
-const dataflowLicence = " Needs a role in the workspace (Contributor or higher for changes); My workspace has no dataflows here."
-
 func dataflowWorkspaceParam() mcp.ToolOption {
-	return mcp.WithString("workspace", mcp.Required(),
-		mcp.Description("Workspace id (GUID) or exact workspace name, as returned by list_workspaces. Dataflows live in workspaces, not in My workspace."),
-		mcp.MinLength(1), mcp.MaxLength(256))
+	return mcp.WithString("workspace", mcp.Required(), mcp.MinLength(1))
 }
 
 func dataflowParam() mcp.ToolOption {
-	return itemParam("dataflow", "Dataflow", "list_dataflows (its objectId)")
+	return itemParam("dataflow")
 }
 
 func resolveDataflow(ctx context.Context, c *pbiclient.Client, workspace, dataflow string) (WorkspaceRef, ItemRef, error) {
@@ -39,7 +35,7 @@ func resolveDataflow(ctx context.Context, c *pbiclient.Client, workspace, datafl
 
 type dataflowListArgs struct {
 	Workspace string `json:"workspace" schema:"$dataflowWorkspace" required:"true"`
-	Top       int    `json:"top" jsonschema:"Maximum number of dataflows to return (default 100, at most 1000)." minimum:"1" maximum:"1000" default:"100"`
+	Top       int    `json:"top" minimum:"1" maximum:"1000" default:"100"`
 	Skip      int    `json:"skip" schema:"$skip"`
 }
 
@@ -51,21 +47,21 @@ type dataflowArgs struct {
 type dataflowTransactionsArgs struct {
 	Workspace string `json:"workspace" schema:"$dataflowWorkspace" required:"true"`
 	Dataflow  string `json:"dataflow" schema:"$dataflow" required:"true"`
-	Top       int    `json:"top" jsonschema:"Maximum number of transactions to return (default 20, at most 100)." minimum:"1" maximum:"100" default:"20"`
+	Top       int    `json:"top" minimum:"1" maximum:"100" default:"20"`
 	Skip      int    `json:"skip" schema:"$skip"`
 }
 
 type dataflowDatasourcesArgs struct {
 	Workspace string `json:"workspace" schema:"$dataflowWorkspace" required:"true"`
 	Dataflow  string `json:"dataflow" schema:"$dataflow" required:"true"`
-	Top       int    `json:"top" jsonschema:"Maximum number of data sources to return (default 100, at most 1000)." minimum:"1" maximum:"1000" default:"100"`
+	Top       int    `json:"top" minimum:"1" maximum:"1000" default:"100"`
 	Skip      int    `json:"skip" schema:"$skip"`
 }
 
 type upstreamDataflowsOfDataflowArgs struct {
 	Workspace string `json:"workspace" schema:"$dataflowWorkspace" required:"true"`
 	Dataflow  string `json:"dataflow" schema:"$dataflow" required:"true"`
-	Top       int    `json:"top" jsonschema:"Maximum number of dataflows to return (default 100, at most 1000)." minimum:"1" maximum:"1000" default:"100"`
+	Top       int    `json:"top" minimum:"1" maximum:"1000" default:"100"`
 	Skip      int    `json:"skip" schema:"$skip"`
 }
 
@@ -78,7 +74,7 @@ type refreshDataflowArgs struct {
 
 type cancelDataflowArgs struct {
 	Workspace     string `json:"workspace" schema:"$dataflowWorkspace" required:"true"`
-	TransactionID string `json:"transaction_id" required:"true" jsonschema:"The transaction id, exactly as list_dataflow_transactions gives it." pattern:"$transactionID" maxLength:"256"`
+	TransactionID string `json:"transaction_id" required:"true" jsonschema:"The transaction id, exactly as list_dataflow_transactions gives it." pattern:"$transactionID"`
 }
 
 // dataflowScheduleArgs are the arguments of update_dataflow_refresh_schedule. Enabled is nil
@@ -161,38 +157,38 @@ type DataflowScheduleResult struct {
 func dataflowTools(d Deps) []Tool {
 	return []Tool{
 		tool(d, "dataflows", "list the dataflows", listDataflows, mcp.NewTool("list_dataflows",
-			mcp.WithDescription("List the dataflows of a workspace: objectId (a dataflow's id), name, description and owner (configuredBy)."+dataflowLicence),
+			mcp.WithDescription("List the dataflows of a workspace: objectId (a dataflow's id), name, description and owner (configuredBy)."),
 			annotations("List dataflows", true, false, true))),
 		tool(d, "dataflows", "read the dataflow", getDataflow, mcp.NewTool("get_dataflow",
 			mcp.WithDescription("Read a dataflow's definition (its model.json), summarised: name, description, last change, and its tables (entities) with their columns and types. "+
-				"The Power Query code and storage locations are left out."+dataflowLicence),
+				"The Power Query code and storage locations are left out."),
 			annotations("Dataflow definition", true, false, true))),
 		tool(d, "dataflows", "refresh the dataflow", refreshDataflow, mcp.NewTool("refresh_dataflow",
-			mcp.WithDescription("Start a refresh of a dataflow. Power BI accepts it at once; follow it with list_dataflow_transactions (the newest transaction) and stop it with cancel_dataflow_transaction. "+
-				"The request is sent once and never repeated; if the answer is lost, check list_dataflow_transactions before trying again. "+
-				"A dataflow refreshes once at a time, and on shared capacity refreshes count against 8 a day."+dataflowLicence),
+			mcp.WithDescription("Start a refresh of a dataflow; Power BI accepts it at once. "+
+				"Follow it with list_dataflow_transactions (the newest) and stop it with cancel_dataflow_transaction. "+
+				"The request is never repeated: if the answer is lost, check list_dataflow_transactions before trying again. "+
+				"One refresh at a time; on shared capacity 8 a day."),
 			annotations("Refresh a dataflow", false, false, false))),
 		tool(d, "dataflows", "list the dataflow's refreshes", listDataflowTransactions, mcp.NewTool("list_dataflow_transactions",
 			mcp.WithDescription("List a dataflow's refreshes (transactions), newest first: id, type (OnDemand or Scheduled), start and end, status. "+
-				"The id is what cancel_dataflow_transaction takes."+dataflowLicence),
+				"The id is what cancel_dataflow_transaction takes."),
 			annotations("Dataflow refreshes", true, false, true))),
 		tool(d, "dataflows", "cancel the dataflow refresh", cancelDataflowTransaction, mcp.NewTool("cancel_dataflow_transaction",
 			mcp.WithDescription("Cancel a running dataflow refresh, named by its transaction id from list_dataflow_transactions (e.g. 2024-03-21T08:15:02.1234567Z@...$1). "+
 				"The answer's status says what happened: SuccessfullyMarked (it will stop), AlreadyConcluded (it had ended), NotFound or Invalid. "+
-				"Tables already refreshed by the run keep their new data."+dataflowLicence),
+				"Tables already refreshed by the run keep their new data."),
 			annotations("Cancel a dataflow refresh", false, false, true))),
 		tool(d, "dataflows", "list the dataflow's data sources", listDataflowDatasources, mcp.NewTool("list_dataflow_datasources",
-			mcp.WithDescription("List the data sources a dataflow reads: type, connection details, and the gateway data source it is bound to, if any."+dataflowLicence),
+			mcp.WithDescription("List the data sources a dataflow reads: type, connection details, and the gateway data source it is bound to, if any."),
 			annotations("Dataflow data sources", true, false, true))),
 		tool(d, "dataflows", "list the upstream dataflows", listDataflowUpstreamDataflows, mcp.NewTool("list_dataflow_upstream_dataflows",
 			mcp.WithDescription("List the dataflows a dataflow reads from (its upstream lineage), by id and workspace. "+
-				"For the dataflows semantic models read from, use list_upstream_dataflows (datasets toolset) instead."+dataflowLicence),
+				"For the dataflows semantic models read from, use list_upstream_dataflows (datasets toolset) instead."),
 			annotations("Upstream dataflows of a dataflow", true, false, true))),
 		tool(d, "dataflows", "change the dataflow's refresh schedule", updateDataflowRefreshSchedule, mcp.NewTool("update_dataflow_refresh_schedule",
-			mcp.WithDescription("Change the scheduled refresh of a dataflow. Only the arguments given change. Power BI has no way to read a dataflow's schedule back, so the answer only confirms the change. "+
-				"Rules of Power BI: enabled=false (turning the schedule off) must come alone; the schedule needs at least one day; "+
-				"times are hh:mm on the hour or half hour, at most 8 a day on shared capacity and 48 on Premium, PPU or Fabric; "+
-				"a service principal can only use notify_option NoNotification."+dataflowLicence),
+			mcp.WithDescription("Change the scheduled refresh of a dataflow; only the arguments given change. "+
+				"Power BI cannot read a dataflow's schedule back, so the answer only confirms the change. "+
+				"Power BI's rules: enabled=false must come alone; at least one day; times hh:mm on the hour or half hour, at most 8 a day on shared capacity and 48 on Premium, PPU or Fabric; a service principal only with notify_option NoNotification."),
 			annotations("Change a dataflow's refresh schedule", false, false, true))),
 	}
 }

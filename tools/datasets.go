@@ -23,7 +23,7 @@ type Dataset struct {
 
 type listDatasetsArgs struct {
 	Workspace string `json:"workspace" schema:"$workspace"`
-	Top       int    `json:"top" jsonschema:"Maximum number of semantic models to return (default 100, at most 1000)." minimum:"1" maximum:"1000" default:"100"`
+	Top       int    `json:"top" minimum:"1" maximum:"1000" default:"100"`
 	Skip      int    `json:"skip" schema:"$skip"`
 }
 
@@ -120,21 +120,21 @@ type TakeOverResult struct {
 type datasetDatasourcesArgs struct {
 	Workspace string `json:"workspace" schema:"$workspace"`
 	Dataset   string `json:"dataset" schema:"$dataset" required:"true"`
-	Top       int    `json:"top" jsonschema:"Maximum number of data sources to return (default 100, at most 1000)." minimum:"1" maximum:"1000" default:"100"`
+	Top       int    `json:"top" minimum:"1" maximum:"1000" default:"100"`
 	Skip      int    `json:"skip" schema:"$skip"`
 }
 
 type datasetParametersArgs struct {
 	Workspace string `json:"workspace" schema:"$workspace"`
 	Dataset   string `json:"dataset" schema:"$dataset" required:"true"`
-	Top       int    `json:"top" jsonschema:"Maximum number of parameters to return (default 100, at most 1000)." minimum:"1" maximum:"1000" default:"100"`
+	Top       int    `json:"top" minimum:"1" maximum:"1000" default:"100"`
 	Skip      int    `json:"skip" schema:"$skip"`
 }
 
 type datasetUsersArgs struct {
 	Workspace string `json:"workspace" schema:"$workspace"`
 	Dataset   string `json:"dataset" schema:"$dataset" required:"true"`
-	Top       int    `json:"top" jsonschema:"Maximum number of users to return (default 100, at most 1000)." minimum:"1" maximum:"1000" default:"100"`
+	Top       int    `json:"top" minimum:"1" maximum:"1000" default:"100"`
 	Skip      int    `json:"skip" schema:"$skip"`
 }
 
@@ -172,7 +172,7 @@ type ListDatasetParametersResult struct {
 }
 
 type parameterUpdateArg struct {
-	Name     string `json:"name" required:"true" jsonschema:"Parameter name, case-sensitive" minLength:"1" maxLength:"256"`
+	Name     string `json:"name" required:"true" jsonschema:"Parameter name, case-sensitive" minLength:"1"`
 	NewValue string `json:"new_value" required:"true" jsonschema:"The new value" maxLength:"4000"`
 }
 
@@ -216,7 +216,7 @@ type ListDatasetUsersResult struct {
 type grantAccessArgs struct {
 	Workspace     string `json:"workspace" schema:"$workspace"`
 	Dataset       string `json:"dataset" schema:"$dataset" required:"true"`
-	Identifier    string `json:"identifier" required:"true" jsonschema:"For a user, the user principal name (e.g. megan@contoso.com); for a group, its Microsoft Entra object id." minLength:"1" maxLength:"256" pattern:"$datasetsPathSegment"`
+	Identifier    string `json:"identifier" required:"true" jsonschema:"For a user, the user principal name (e.g. megan@contoso.com); for a group, its Microsoft Entra object id." minLength:"1" pattern:"$datasetsPathSegment"`
 	PrincipalType string `json:"principal_type" required:"true" jsonschema:"User or Group." enum:"User,Group"`
 	AccessRight   string `json:"access_right" required:"true" jsonschema:"Read, ReadReshare, ReadExplore (Read + Build) or ReadReshareExplore." enum:"Read,ReadReshare,ReadExplore,ReadReshareExplore"`
 }
@@ -231,7 +231,7 @@ type GrantDatasetAccessResult struct {
 
 type upstreamDataflowsArgs struct {
 	Workspace string `json:"workspace" schema:"$datasetsGroupWorkspace" required:"true"`
-	Top       int    `json:"top" jsonschema:"Maximum number of links to return (default 100, at most 1000)." minimum:"1" maximum:"1000" default:"100"`
+	Top       int    `json:"top" minimum:"1" maximum:"1000" default:"100"`
 	Skip      int    `json:"skip" schema:"$skip"`
 }
 
@@ -253,66 +253,56 @@ func datasetTools(d Deps) []Tool {
 	return []Tool{
 		tool(d, "datasets", "list semantic models", listDatasets, mcp.NewTool("list_datasets",
 			mcp.WithDescription("List the semantic models (datasets) in a workspace, with their ids, names, owners and whether they can be refreshed. "+
-				"Use it to find the model refresh_dataset and get_refresh_history need. "+
-				"Paged: at most top items per call (default 100, at most 1000); when hasMore is true, call again with skip = nextSkip."),
+				"Use it to find the model refresh_dataset and get_refresh_history need."),
 			annotations("List semantic models", true, false, true))),
 		tool(d, "datasets", "read the semantic model", getDataset, mcp.NewTool("get_dataset",
-			mcp.WithDescription("Read one semantic model (dataset): owner (configuredBy), storage format (Abf small or PremiumFiles large), query scale-out settings, "+
+			mcp.WithDescription("Read one semantic model: owner (configuredBy), storage format (Abf small or PremiumFiles large), query scale-out settings, "+
 				"whether it needs a gateway or an effective identity, and the dataflows it reads from. "+
 				"Use it before update_dataset, take_over_dataset or update_dataset_parameters to see the current state and owner."),
 			annotations("Get a semantic model", true, false, true))),
 		tool(d, "dataset_admin", "update the semantic model", updateDataset, mcp.NewTool("update_dataset",
-			mcp.WithDescription("Change a semantic model's storage format or its query scale-out settings, then read the model back. "+
-				"target_storage_mode PremiumFiles is the large semantic model storage format, Abf the small one. "+
-				"Query scale-out (read-only replicas that answer queries) needs the large format. "+
-				"Needs the workspace on a Premium, PPU or Fabric capacity, and the caller must be the model's owner (configuredBy; see get_dataset and take_over_dataset). "+
-				"Give at least one of target_storage_mode, auto_sync_read_only_replicas, max_read_only_replicas."),
+			mcp.WithDescription("Change a semantic model's storage format (target_storage_mode: "+
+				"PremiumFiles is the large format, Abf the small one) or query scale-out (read-only replicas that answer queries; needs the large format), then read it back. "+
+				"Needs a Premium, PPU or Fabric capacity, and the caller must own the model (configuredBy; see take_over_dataset)."),
 			annotations("Update a semantic model's settings", false, false, true))),
 		tool(d, "dataset_admin", "delete the semantic model", deleteDataset, mcp.NewTool("delete_dataset",
-			mcp.WithDescription("Delete a semantic model (dataset) for good, together with the reports built on it and the dashboard tiles that show them. "+
-				"There is no undo: ask the user first and pass confirm: true only if they agree. "+
+			mcp.WithDescription("Delete a semantic model for good, together with the reports built on it and the dashboard tiles that show them. "+
+				"There is no undo. "+
 				"Needs a Contributor, Member or Admin role in the workspace."),
 			annotations("Delete a semantic model", false, true, true))),
 		tool(d, "dataset_admin", "take over the semantic model", takeOverDataset, mcp.NewTool("take_over_dataset",
-			mcp.WithDescription("Make the identity this server signs in as (for a service principal, the app) the owner (configuredBy) of a semantic model in a workspace. "+
-				"Needed before changes only the owner may make, such as update_dataset_parameters and update_dataset. "+
-				"The model's data source credentials are then the new owner's: refreshes may fail until credentials are set again, and the previous owner loses ownership. "+
-				"Ask the user first and pass confirm: true only if they agree. Only for workspaces (not My workspace); needs a Contributor, Member or Admin role there."),
+			mcp.WithDescription("Make the identity this server signs in as the owner (configuredBy) of a semantic model, as changes only the owner may make need (update_dataset_parameters, update_dataset). "+
+				"The model's data source credentials become the new owner's, so refreshes may fail until they are set again. "+
+				"Not in My workspace; needs Contributor, Member or Admin there."),
 			annotations("Take over a semantic model", false, true, true))),
 		tool(d, "datasets", "list the data sources", listDatasources, mcp.NewTool("list_datasources",
-			mcp.WithDescription("List the data sources of a semantic model (dataset): type (Sql, AnalysisServices, File, OData, SharePointList, ...), connection details (server, database, url, path, ...) "+
-				"and, when bound to a gateway, the gateway and gateway data source ids. Use it to see where a model's data comes from, e.g. when refreshes fail. "+
-				"Paged: at most top items per call (default 100, at most 1000); when hasMore is true, call again with skip = nextSkip."),
+			mcp.WithDescription("List the data sources of a semantic model: type (Sql, AnalysisServices, File, OData, SharePointList, ...), connection details (server, database, url, path, ...) "+
+				"and, when bound to a gateway, the gateway and gateway data source ids. Use it to see where a model's data comes from, e.g. when refreshes fail."),
 			annotations("List a semantic model's data sources", true, false, true))),
 		tool(d, "datasets", "list the parameters", listDatasetParameters, mcp.NewTool("list_dataset_parameters",
-			mcp.WithDescription("List the Power Query parameters of a semantic model (dataset): name, type, whether required, current value and suggested values. "+
+			mcp.WithDescription("List the Power Query parameters of a semantic model: name, type, whether required, current value and suggested values. "+
 				"Use it before update_dataset_parameters: names there are case-sensitive. "+
-				"Not supported for models with SQL, Oracle, Teradata or SAP HANA DirectQuery connections or models changed through the XMLA endpoint. "+
-				"Paged: at most top items per call (default 100, at most 1000); when hasMore is true, call again with skip = nextSkip."),
+				"Not supported for models with SQL, Oracle, Teradata or SAP HANA DirectQuery connections or models changed through the XMLA endpoint."),
 			annotations("List a semantic model's parameters", true, false, true))),
 		tool(d, "dataset_admin", "update the parameters", updateDatasetParameters, mcp.NewTool("update_dataset_parameters",
-			mcp.WithDescription("Set new values for Power Query parameters of a semantic model (dataset), e.g. to point it at another server or database. "+
-				"All updates apply together or none does. Rules of Power BI: at most 100 parameters per call, each must exist (names are case-sensitive, see list_dataset_parameters), "+
-				"no parameter twice, values of the parameter's type, required parameters not empty, and parameters of type Any or Binary cannot be updated. "+
-				"Only the model's owner may do this (configuredBy, see get_dataset; take_over_dataset makes this server the owner). "+
-				"The model keeps its old data until it is refreshed: run refresh_dataset afterwards. "+
-				"This changes where the model reads its data from: ask the user first and pass confirm: true only if they agree."),
+			mcp.WithDescription("Set new values for Power Query parameters of a semantic model, e.g. to point it at another server or database; all apply or none. "+
+				"Power BI's rules: at most 100 per call, each must exist (case-sensitive names, see list_dataset_parameters) and appear once, values of its type, required ones not empty, no Any or Binary parameters. "+
+				"Only the model's owner may do it (configuredBy; take_over_dataset makes this server the owner). "+
+				"The model keeps its old data until refresh_dataset runs."),
 			annotations("Update a semantic model's parameters", false, true, true))),
 		tool(d, "datasets", "list the semantic model's users", listDatasetUsers, mcp.NewTool("list_dataset_users",
-			mcp.WithDescription("List who has permission on a semantic model (dataset) and which: users, groups and apps with Read, Write, Reshare and Explore (Build) rights. "+
-				"Needs Reshare rights on the model, or a Member, Contributor or Admin role in its workspace. Recent changes can take a while to show. "+
-				"Paged: at most top items per call (default 100, at most 1000); when hasMore is true, call again with skip = nextSkip."),
+			mcp.WithDescription("List who has permission on a semantic model and which: users, groups and apps with Read, Write, Reshare and Explore (Build) rights. "+
+				"Needs Reshare rights on the model, or a Member, Contributor or Admin role in its workspace. Recent changes can take a while to show."),
 			annotations("List a semantic model's users", true, false, true))),
 		tool(d, "dataset_admin", "grant access to the semantic model", grantDatasetAccess, mcp.NewTool("grant_dataset_access",
-			mcp.WithDescription("Give a user or security group permission on a semantic model (dataset): Read, ReadReshare (may share it on), ReadExplore (Explore is the Build permission: "+
-				"build reports and run DAX queries on it) or ReadReshareExplore. Rights the principal already has are kept; this never removes or lowers access and cannot grant Write. "+
-				"Service principals (apps) cannot be given access this way. The caller needs Reshare rights on the model. "+
+			mcp.WithDescription("Give a user or security group permission on a semantic model: "+
+				"Read, ReadReshare (may share it), ReadExplore (Explore is Build: build reports, run DAX) or ReadReshareExplore. "+
+				"Rights already held are kept: it never removes or lowers access and cannot grant Write. Not for service principals. Needs Reshare rights on the model. "+
 				"Changes can take a while to show in list_dataset_users."),
 			annotations("Grant access to a semantic model", false, false, true))),
 		tool(d, "datasets", "list the upstream dataflows", listUpstreamDataflows, mcp.NewTool("list_upstream_dataflows",
 			mcp.WithDescription("List which semantic models of a workspace read from which dataflows (dataset id, dataflow id, the dataflow's workspace). "+
-				"Use it to find what a dataflow change or failure affects. Only for workspaces (not My workspace). "+
-				"Paged: at most top items per call (default 100, at most 1000); when hasMore is true, call again with skip = nextSkip."),
+				"Use it to find what a dataflow change or failure affects. Only for workspaces (not My workspace)."),
 			annotations("List models' upstream dataflows", true, false, true))),
 	}
 }

@@ -3,6 +3,8 @@ package tools
 import (
 	"cmp"
 	"context"
+	"maps"
+	"slices"
 	"strings"
 	"time"
 
@@ -38,7 +40,7 @@ type EmbedItem struct {
 
 // embedIdentityArg is one item of the identities argument.
 type embedIdentityArg struct {
-	Username   string   `json:"username" required:"true" jsonschema:"The effective user name RLS rules see (USERNAME(), USERPRINCIPALNAME())" minLength:"1" maxLength:"256"`
+	Username   string   `json:"username" required:"true" jsonschema:"The effective user name RLS rules see (USERNAME(), USERPRINCIPALNAME())" minLength:"1"`
 	Roles      []string `json:"roles" jsonschema:"RLS roles to apply" maxItems:"50" itemMinLength:"1" itemMaxLength:"50" itemPattern:"^[^,]+$"`
 	Datasets   []string `json:"datasets" jsonschema:"Semantic model ids (GUIDs) the identity applies to" maxItems:"50" itemPattern:"$guid"`
 	CustomData string   `json:"custom_data" jsonschema:"Value of CUSTOMDATA() in the model's RLS rules" maxLength:"1024"`
@@ -48,14 +50,13 @@ type embedIdentityArg struct {
 // embedIdentityArg's fields.
 func identitiesParam() mcp.ToolOption {
 	return mcp.WithArray("identities",
-		mcp.Description("Row-level security identities. Required by Power BI for a service principal when a model has RLS (isEffectiveIdentityRequired in get_dataset); refused for a model without RLS. "+
-			"datasets defaults to the model(s) the token covers."),
+		mcp.Description("RLS identities: required for a service principal on a model with RLS (isEffectiveIdentityRequired), refused without RLS. datasets defaults to the token's models."),
 		mcp.MaxItems(50))
 }
 
 func lifetimeParam() mcp.ToolOption {
 	return mcp.WithInteger("lifetime_in_minutes",
-		mcp.Description("Shorten the token's life to this many minutes. It cannot be lengthened: a token never outlives the server's own Power BI access token (usually under an hour)."),
+		mcp.Description("Shorten the token's life; it never outlives the server's own access token (about an hour)."),
 		mcp.Min(1), mcp.Max(1440))
 }
 
@@ -90,22 +91,18 @@ func embedWorkspace(ctx context.Context, c *pbiclient.Client, arg string) (Works
 }
 
 func embedWorkspaceParam() mcp.ToolOption {
-	return mcp.WithString("workspace", mcp.Required(),
-		mcp.Description("Workspace id (GUID) or exact workspace name, as returned by list_workspaces. My workspace content cannot be embedded."),
-		mcp.MinLength(1), mcp.MaxLength(256))
+	return mcp.WithString("workspace", mcp.Required(), mcp.MinLength(1))
 }
 
-const embedLicence = "Tokens for content on shared capacity are limited trial tokens (Power BI answers 403 once they are used up); production embedding needs a Premium, Embedded (A SKU) or Fabric capacity. "
-
 type v2ReportArg struct {
-	Report    string `json:"report" required:"true" jsonschema:"Report id (GUID) or exact name" minLength:"1" maxLength:"256"`
-	Workspace string `json:"workspace" jsonschema:"Workspace of this report (id or exact name); default the workspace argument" minLength:"1" maxLength:"256"`
+	Report    string `json:"report" required:"true" minLength:"1"`
+	Workspace string `json:"workspace" jsonschema:"Default: the workspace argument" minLength:"1"`
 	AllowEdit bool   `json:"allow_edit" jsonschema:"Let the embedded report be edited"`
 }
 
 type v2DatasetArg struct {
-	Dataset         string `json:"dataset" required:"true" jsonschema:"Semantic model id (GUID) or exact name" minLength:"1" maxLength:"256"`
-	Workspace       string `json:"workspace" jsonschema:"Workspace of this model (id or exact name); default the workspace argument" minLength:"1" maxLength:"256"`
+	Dataset         string `json:"dataset" required:"true" minLength:"1"`
+	Workspace       string `json:"workspace" jsonschema:"Default: the workspace argument" minLength:"1"`
 	XmlaPermissions string `json:"xmla_permissions" jsonschema:"ReadOnly also allows reading the model through its XMLA endpoint (default Off)" enum:"Off,ReadOnly"`
 }
 
@@ -118,57 +115,36 @@ type generateEmbedTokenArgs struct {
 	LifetimeInMinutes int                `json:"lifetime_in_minutes" schema:"$embedLifetime"`
 }
 
-// The single-item tools each declare their own arguments; their handlers pass them to generateV1 as a v1ItemArgs.
-
-type reportEmbedTokenArgs struct {
+// itemEmbedTokenArgs are generate_item_embed_token's arguments: kind says which item the token
+// is for, and so which of report, dataset, dashboard and tile name it.
+type itemEmbedTokenArgs struct {
 	Workspace         string             `json:"workspace" schema:"$embedWorkspace" required:"true"`
-	Report            string             `json:"report" schema:"$report" required:"true"`
-	AccessLevel       string             `json:"access_level" jsonschema:"View (default) or Edit." enum:"View,Edit" default:"View"`
-	AllowSaveAs       bool               `json:"allow_save_as" jsonschema:"Let the embedded report be saved as a new report." default:"false"`
+	Kind              string             `json:"kind" required:"true" enum:"report,create_report,dataset,dashboard,tile" jsonschema:"report: view or edit a report; create_report: create a report on dataset; dataset: Q&A or queries on a model; dashboard; tile: a tile of dashboard."`
+	Report            string             `json:"report" minLength:"1" jsonschema:"For kind report."`
+	Dataset           string             `json:"dataset" minLength:"1" jsonschema:"For kinds create_report and dataset."`
+	Dashboard         string             `json:"dashboard" minLength:"1" jsonschema:"For kinds dashboard and tile."`
+	Tile              string             `json:"tile" minLength:"1" jsonschema:"For kind tile: its id or title, as list_tiles returns them."`
+	AccessLevel       string             `json:"access_level" enum:"View,Edit" jsonschema:"For kind report: Edit lets the embedded report be edited (default View)."`
+	AllowSaveAs       bool               `json:"allow_save_as" jsonschema:"For kind report: let it be saved as a copy."`
 	Identities        []embedIdentityArg `json:"identities" schema:"$embedIdentities"`
 	LifetimeInMinutes int                `json:"lifetime_in_minutes" schema:"$embedLifetime"`
 }
 
-type datasetEmbedTokenArgs struct {
-	Workspace         string             `json:"workspace" schema:"$embedWorkspace" required:"true"`
-	Dataset           string             `json:"dataset" schema:"$embedDataset" required:"true"`
-	Identities        []embedIdentityArg `json:"identities" schema:"$embedIdentities"`
-	LifetimeInMinutes int                `json:"lifetime_in_minutes" schema:"$embedLifetime"`
+// itemKinds maps each kind to the target that resolves its item, and the arguments it takes
+// besides workspace, identities and lifetime_in_minutes.
+var itemKinds = map[string]struct {
+	target v1Target
+	needs  []string
+	allows []string
+}{
+	"report":        {reportTarget, []string{"report"}, []string{"access_level", "allow_save_as"}},
+	"create_report": {createTarget, []string{"dataset"}, nil},
+	"dataset":       {datasetTokenTarget, []string{"dataset"}, nil},
+	"dashboard":     {dashboardTarget, []string{"dashboard"}, nil},
+	"tile":          {tileTarget, []string{"dashboard", "tile"}, nil},
 }
 
-type dashboardEmbedTokenArgs struct {
-	Workspace         string             `json:"workspace" schema:"$embedWorkspace" required:"true"`
-	Dashboard         string             `json:"dashboard" schema:"$embedDashboard" required:"true"`
-	Identities        []embedIdentityArg `json:"identities" schema:"$embedIdentities"`
-	LifetimeInMinutes int                `json:"lifetime_in_minutes" schema:"$embedLifetime"`
-}
-
-type tileEmbedTokenArgs struct {
-	Workspace         string             `json:"workspace" schema:"$embedWorkspace" required:"true"`
-	Dashboard         string             `json:"dashboard" schema:"$embedDashboard" required:"true"`
-	Tile              string             `json:"tile" required:"true" jsonschema:"Tile id (GUID) or exact tile title on the dashboard, as returned by list_tiles." minLength:"1" maxLength:"256"`
-	Identities        []embedIdentityArg `json:"identities" schema:"$embedIdentities"`
-	LifetimeInMinutes int                `json:"lifetime_in_minutes" schema:"$embedLifetime"`
-}
-
-func (a reportEmbedTokenArgs) v1() v1ItemArgs {
-	return v1ItemArgs{Workspace: a.Workspace, Report: a.Report, AccessLevel: a.AccessLevel, AllowSaveAs: a.AllowSaveAs,
-		Identities: a.Identities, LifetimeInMinutes: a.LifetimeInMinutes}
-}
-
-func (a datasetEmbedTokenArgs) v1() v1ItemArgs {
-	return v1ItemArgs{Workspace: a.Workspace, Dataset: a.Dataset, Identities: a.Identities, LifetimeInMinutes: a.LifetimeInMinutes}
-}
-
-func (a dashboardEmbedTokenArgs) v1() v1ItemArgs {
-	return v1ItemArgs{Workspace: a.Workspace, Dashboard: a.Dashboard, Identities: a.Identities, LifetimeInMinutes: a.LifetimeInMinutes}
-}
-
-func (a tileEmbedTokenArgs) v1() v1ItemArgs {
-	return v1ItemArgs{Workspace: a.Workspace, Dashboard: a.Dashboard, Tile: a.Tile, Identities: a.Identities, LifetimeInMinutes: a.LifetimeInMinutes}
-}
-
-// v1ItemArgs is what a single-item tool was asked, whichever its item.
+// v1ItemArgs is what a single-item token was asked, whichever its item.
 type v1ItemArgs struct {
 	Workspace         string
 	Report            string
@@ -184,68 +160,40 @@ type v1ItemArgs struct {
 func embedTools(d Deps) []Tool {
 	return []Tool{
 		tool(d, "embed", "generate the embed token", generateEmbedToken, mcp.NewTool("generate_embed_token",
-			mcp.WithDescription("Generate one embed token (\"embed for your customers\", app owns data) for several reports and semantic models, possibly in several workspaces, "+
-				"and return it with each report's embed URL. The models of the reports are added automatically. "+
-				"allow_edit lets the embedded report be edited; target_workspaces lets it be saved as a new report there. "+
-				"At most 50 reports, 50 models and 50 target workspaces; no My workspace content. "+
-				"The token is a SECRET for the embedding application: do not show it to the user. "+embedLicence+
-				"The caller needs read access to every item and a role in each workspace (a service principal: Member or Admin, and the tenant setting allowing service principals to use Power BI APIs); allow_edit and target workspaces need write access."),
+			mcp.WithDescription("Generate one embed token (\"embed for your customers\", app owns data) for several reports and semantic models, possibly in several workspaces, with each report's embed URL; the reports' models are added. allow_edit lets a report be edited, target_workspaces lets it be saved there as a new report (both need write access). "+
+				"At most 50 reports, 50 models and 50 target workspaces."),
 			annotations("Generate an embed token", false, false, false))),
-		tool(d, "embed", "generate the embed token", generateReportEmbedToken, mcp.NewTool("generate_report_embed_token",
-			mcp.WithDescription("Generate an embed token (\"embed for your customers\", app owns data) to view or edit one report, and return it with the report's embed URL. "+
-				"access_level Edit lets the embedded report be edited; allow_save_as lets it be saved as a copy. "+v1Notice),
-			annotations("Generate a report embed token", false, false, false))),
-		tool(d, "embed", "generate the embed token", generateReportCreateEmbedToken, mcp.NewTool("generate_report_create_embed_token",
-			mcp.WithDescription("Generate an embed token (\"embed for your customers\", app owns data) to create a new report on a semantic model in the embedding app, and return it with the model's create-report embed URL. "+
-				"The caller also needs the Content.Create permission. "+v1Notice),
-			annotations("Generate a report-creation embed token", false, false, false))),
-		tool(d, "embed", "generate the embed token", generateDatasetEmbedToken, mcp.NewTool("generate_dataset_embed_token",
-			mcp.WithDescription("Generate an embed token (\"embed for your customers\", app owns data) for one semantic model, e.g. for Q&A or to query it from the embedding app, and return it with the model's Q&A and create-report embed URLs. "+v1Notice),
-			annotations("Generate a semantic model embed token", false, false, false))),
-		tool(d, "embed", "generate the embed token", generateDashboardEmbedToken, mcp.NewTool("generate_dashboard_embed_token",
-			mcp.WithDescription("Generate an embed token (\"embed for your customers\", app owns data) to view one dashboard, and return it with the dashboard's embed URL. "+v1Notice),
-			annotations("Generate a dashboard embed token", false, false, false))),
-		tool(d, "embed", "generate the embed token", generateTileEmbedToken, mcp.NewTool("generate_tile_embed_token",
-			mcp.WithDescription("Generate an embed token (\"embed for your customers\", app owns data) to view one dashboard tile, and return it with the tile's embed URL. "+v1Notice),
-			annotations("Generate a tile embed token", false, false, false))),
+		tool(d, "embed", "generate the embed token", generateItemEmbedToken, mcp.NewTool("generate_item_embed_token",
+			mcp.WithDescription("Generate an embed token (\"embed for your customers\", app owns data) for one item, with its embed URL: "+
+				"a report to view or edit, a semantic model to create a report on (needs the Content.Create permission) or for Q&A and queries, a dashboard, or a dashboard tile. "+
+				"Use generate_embed_token for several items in one token. Editing and saving need write access."),
+			annotations("Generate an embed token for one item", false, false, false))),
 	}
 }
-
-// v1Notice ends the description of every single-item tool.
-const v1Notice = "The token is a SECRET for the embedding application: do not show it to the user. " + embedLicence +
-	"The caller needs read access to the item and a role in the workspace (a service principal: Member or Admin, and the tenant setting allowing service principals to use Power BI APIs); editing and saving need write access."
 
 // generateEmbedToken is generate_embed_token.
 func generateEmbedToken(ctx context.Context, d Deps, a generateEmbedTokenArgs) (EmbedTokenResult, error) {
 	return generateV2(ctx, d.Client, a)
 }
 
-// generateReportEmbedToken is generate_report_embed_token.
-func generateReportEmbedToken(ctx context.Context, d Deps, a reportEmbedTokenArgs) (EmbedTokenResult, error) {
-	return generateV1(ctx, d, a.v1(), reportTarget)
+// generateItemEmbedToken is generate_item_embed_token.
+func generateItemEmbedToken(ctx context.Context, d Deps, a itemEmbedTokenArgs) (EmbedTokenResult, error) {
+	kind := itemKinds[a.Kind]
+	given := map[string]bool{"report": a.Report != "", "dataset": a.Dataset != "", "dashboard": a.Dashboard != "", "tile": a.Tile != "",
+		"access_level": a.AccessLevel != "", "allow_save_as": a.AllowSaveAs}
+	for _, name := range kind.needs {
+		if !given[name] {
+			return EmbedTokenResult{}, userErrorf("kind %s needs the %s argument.", a.Kind, name)
+		}
+	}
+	for _, name := range slices.Sorted(maps.Keys(given)) {
+		if given[name] && !slices.Contains(kind.needs, name) && !slices.Contains(kind.allows, name) {
+			return EmbedTokenResult{}, userErrorf("%s does not apply to kind %s; leave it out.", name, a.Kind)
+		}
+	}
+	return generateV1(ctx, d, v1ItemArgs{Workspace: a.Workspace, Report: a.Report, Dataset: a.Dataset, Dashboard: a.Dashboard, Tile: a.Tile,
+		AccessLevel: a.AccessLevel, AllowSaveAs: a.AllowSaveAs, Identities: a.Identities, LifetimeInMinutes: a.LifetimeInMinutes}, kind.target)
 }
-
-// generateReportCreateEmbedToken is generate_report_create_embed_token.
-func generateReportCreateEmbedToken(ctx context.Context, d Deps, a datasetEmbedTokenArgs) (EmbedTokenResult, error) {
-	return generateV1(ctx, d, a.v1(), createTarget)
-}
-
-// generateDatasetEmbedToken is generate_dataset_embed_token.
-func generateDatasetEmbedToken(ctx context.Context, d Deps, a datasetEmbedTokenArgs) (EmbedTokenResult, error) {
-	return generateV1(ctx, d, a.v1(), datasetTokenTarget)
-}
-
-// generateDashboardEmbedToken is generate_dashboard_embed_token.
-func generateDashboardEmbedToken(ctx context.Context, d Deps, a dashboardEmbedTokenArgs) (EmbedTokenResult, error) {
-	return generateV1(ctx, d, a.v1(), dashboardTarget)
-}
-
-// generateTileEmbedToken is generate_tile_embed_token.
-func generateTileEmbedToken(ctx context.Context, d Deps, a tileEmbedTokenArgs) (EmbedTokenResult, error) {
-	return generateV1(ctx, d, a.v1(), tileTarget)
-}
-
-func datasetParam() mcp.ToolOption { return itemParam("dataset", "Dataset", "list_datasets") }
 
 // v1Target resolves the item of a single-item tool, describes it, and asks for its token.
 type v1Target func(ctx context.Context, c *pbiclient.Client, ws WorkspaceRef, a v1ItemArgs) (items []EmbedItem, datasets []string, gen func(pbiclient.GenerateTokenRequest) (pbiclient.EmbedToken, error), err error)

@@ -55,7 +55,7 @@ func TestGenerateEmbedToken(t *testing.T) {
 	}
 
 	// The token is a secret: nothing at any log level carries it.
-	st.ok(t, "generate_dataset_embed_token", map[string]any{"workspace": "Sales Analytics", "dataset": "Regional Sales",
+	st.ok(t, "generate_item_embed_token", map[string]any{"workspace": "Sales Analytics", "kind": "dataset", "dataset": "Regional Sales",
 		"identities": []any{map[string]any{"username": "anna@contoso.com", "roles": []any{"West"}, "custom_data": "eu"}}}, &res)
 	if res.Items[0].EmbedURL == "" || res.Items[0].Access != "View" {
 		t.Errorf("report token %+v", res.Items)
@@ -74,11 +74,11 @@ func TestGenerateEmbedToken(t *testing.T) {
 func TestEmbedTokenErrors(t *testing.T) {
 	st := newStack(t, stackOptions{})
 	// A service principal must pass an identity for a model with row-level security.
-	msg := st.fails(t, "generate_dataset_embed_token", map[string]any{"workspace": "Sales Analytics", "dataset": "Regional Sales"})
+	msg := st.fails(t, "generate_item_embed_token", map[string]any{"workspace": "Sales Analytics", "kind": "dataset", "dataset": "Regional Sales"})
 	if !strings.Contains(msg, "requires effective identity") {
 		t.Errorf("message %q", msg)
 	}
-	msg = st.fails(t, "generate_dataset_embed_token", map[string]any{"dataset": "Personal Budget"})
+	msg = st.fails(t, "generate_item_embed_token", map[string]any{"kind": "dataset", "dataset": "Personal Budget"})
 	if !strings.Contains(msg, "workspace") {
 		t.Errorf("My workspace: %q", msg)
 	}
@@ -94,8 +94,8 @@ func TestEmbedTokenErrors(t *testing.T) {
 	// Shared capacity: trial tokens run out with a 403.
 	st.tenant.SetSharedEmbedTokenLimit(1)
 	var res EmbedTokenResult
-	st.ok(t, "generate_report_embed_token", map[string]any{"workspace": "Marketing", "report": "Campaign Performance"}, &res)
-	msg = st.fails(t, "generate_report_embed_token", map[string]any{"workspace": "Marketing", "report": "Campaign Performance"})
+	st.ok(t, "generate_item_embed_token", map[string]any{"workspace": "Marketing", "kind": "report", "report": "Campaign Performance"}, &res)
+	msg = st.fails(t, "generate_item_embed_token", map[string]any{"workspace": "Marketing", "kind": "report", "report": "Campaign Performance"})
 	if !strings.Contains(msg, "403") || !strings.Contains(msg, "shared or ProPlus capacity") {
 		t.Errorf("trial limit: %q", msg)
 	}
@@ -104,32 +104,58 @@ func TestEmbedTokenErrors(t *testing.T) {
 func TestSingleItemEmbedTokens(t *testing.T) {
 	st := newStack(t, stackOptions{})
 	cases := []struct {
-		tool string
-		args map[string]any
-		typ  string
-		url  string
+		args   map[string]any
+		typ    string
+		url    string
+		access string
 	}{
-		{"generate_report_create_embed_token", map[string]any{"dataset": "Finance KPIs"}, "dataset", "/reportEmbed?config="},
-		{"generate_dataset_embed_token", map[string]any{"dataset": "Finance KPIs"}, "dataset", "/reportEmbed?config="},
-		{"generate_dashboard_embed_token", map[string]any{"dashboard": "Finance Board"}, "dashboard", "/dashboardEmbed?dashboardId=" + pbitest.DemoFinanceDashboardID},
-		{"generate_tile_embed_token", map[string]any{"dashboard": "Finance Board", "tile": "Net Income"}, "tile", "tileId=" + pbitest.DemoNetIncomeTileID},
+		{map[string]any{"kind": "create_report", "dataset": "Finance KPIs"}, "dataset", "/reportEmbed?config=", "Create"},
+		{map[string]any{"kind": "dataset", "dataset": "Finance KPIs"}, "dataset", "/reportEmbed?config=", "View"},
+		{map[string]any{"kind": "dashboard", "dashboard": "Finance Board"}, "dashboard", "/dashboardEmbed?dashboardId=" + pbitest.DemoFinanceDashboardID, "View"},
+		{map[string]any{"kind": "tile", "dashboard": "Finance Board", "tile": "Net Income"}, "tile", "tileId=" + pbitest.DemoNetIncomeTileID, "View"},
 	}
 	for _, c := range cases {
 		c.args["workspace"] = "Finance"
 		c.args["lifetime_in_minutes"] = 3
 		var res EmbedTokenResult
-		st.ok(t, c.tool, c.args, &res)
-		if res.Token == "" || len(res.Items) != 1 || res.Items[0].Type != c.typ || !strings.Contains(res.Items[0].EmbedURL, c.url) {
-			t.Errorf("%s: %+v", c.tool, res)
+		st.ok(t, "generate_item_embed_token", c.args, &res)
+		if res.Token == "" || len(res.Items) != 1 || res.Items[0].Type != c.typ || res.Items[0].Access != c.access || !strings.Contains(res.Items[0].EmbedURL, c.url) {
+			t.Errorf("%v: %+v", c.args["kind"], res)
 		}
 		exp, err := time.Parse(time.RFC3339, res.Expiration)
 		if err != nil || time.Until(exp) > 3*time.Minute+time.Second {
-			t.Errorf("%s: expiration %s", c.tool, res.Expiration)
+			t.Errorf("%v: expiration %s", c.args["kind"], res.Expiration)
 		}
 	}
 	var res EmbedTokenResult
-	st.ok(t, "generate_dataset_embed_token", map[string]any{"workspace": "Finance", "dataset": "Finance KPIs"}, &res)
+	st.ok(t, "generate_item_embed_token", map[string]any{"workspace": "Finance", "kind": "dataset", "dataset": "Finance KPIs"}, &res)
 	if res.Items[0].QnaEmbedURL == "" {
 		t.Errorf("dataset token without Q&A URL: %+v", res.Items)
+	}
+}
+
+// TestItemEmbedTokenKinds: each kind takes the arguments that name its item, and refuses the
+// others, before anything is asked of Power BI.
+func TestItemEmbedTokenKinds(t *testing.T) {
+	st := newStack(t, stackOptions{})
+	for _, c := range []struct {
+		args map[string]any
+		want string
+	}{
+		{map[string]any{"kind": "tile", "dashboard": "Finance Board"}, "kind tile needs the tile argument"},
+		{map[string]any{"kind": "report"}, "kind report needs the report argument"},
+		{map[string]any{"kind": "dashboard", "dashboard": "Finance Board", "report": "Monthly Close"}, "report does not apply to kind dashboard"},
+		{map[string]any{"kind": "dataset", "dataset": "Finance KPIs", "access_level": "Edit"}, "access_level does not apply to kind dataset"},
+	} {
+		c.args["workspace"] = "Finance"
+		before := len(st.tenant.Requests())
+		if msg := st.fails(t, "generate_item_embed_token", c.args); !strings.Contains(msg, c.want) {
+			t.Errorf("%v: %q, want %q", c.args, msg, c.want)
+		}
+		for _, r := range st.tenant.Requests()[before:] {
+			if strings.Contains(r.Path, "GenerateToken") {
+				t.Errorf("%v: a token was asked for: %s", c.args, r.Path)
+			}
+		}
 	}
 }

@@ -16,18 +16,13 @@ import (
 // does not return them, and setting them needs the gateway's public key encryption, which
 // belongs in the Power BI service's UI.
 
-const gatewayLicence = " Needs the caller to be an admin of the gateway (Power BI lists only those); virtual network gateways are not reachable through the API."
-
 func gatewayParam() mcp.ToolOption {
-	return mcp.WithString("gateway", mcp.Required(),
-		mcp.Description("Gateway id (GUID) or exact gateway name, as returned by list_gateways."),
-		mcp.MinLength(1), mcp.MaxLength(256))
+	return mcp.WithString("gateway", mcp.Required(), mcp.MinLength(1))
 }
 
 func gatewayDatasourceParam() mcp.ToolOption {
 	return mcp.WithString("datasource", mcp.Required(),
-		mcp.Description("Gateway data source id (GUID) or exact datasourceName, as returned by list_gateway_datasources."),
-		mcp.MinLength(1), mcp.MaxLength(256))
+		mcp.Description("Its id or datasourceName."), mcp.MinLength(1))
 }
 
 // GatewayInfo is a gateway as the tools return it. gatewayAnnotation (a JSON string with the
@@ -87,7 +82,7 @@ type getGatewayArgs struct {
 
 type gatewayArgs struct {
 	Gateway string `json:"gateway" schema:"$gateway" required:"true"`
-	Top     int    `json:"top" jsonschema:"Maximum number of data sources to return (default 100, at most 1000)." minimum:"1" maximum:"1000" default:"100"`
+	Top     int    `json:"top" minimum:"1" maximum:"1000" default:"100"`
 	Skip    int    `json:"skip" schema:"$skip"`
 }
 
@@ -97,7 +92,7 @@ type gatewayDatasourceArgs struct {
 }
 
 type gatewayListArgs struct {
-	Top  int `json:"top" jsonschema:"Maximum number of gateways to return (default 100, at most 1000)." minimum:"1" maximum:"1000" default:"100"`
+	Top  int `json:"top" minimum:"1" maximum:"1000" default:"100"`
 	Skip int `json:"skip" schema:"$skip"`
 }
 
@@ -158,43 +153,41 @@ func gatewayTools(d Deps) []Tool {
 	return []Tool{
 		tool(d, "gateways", "list the gateways", listGateways, mcp.NewTool("list_gateways",
 			mcp.WithDescription("List the on-premises data gateways the signed-in identity is an admin of: id, name, type and status. "+
-				"Use it to find the gateway a semantic model's data sources go through (list_datasources shows their gatewayId)."+gatewayLicence),
+				"Use it to find the gateway a semantic model's data sources go through (list_datasources shows their gatewayId)."),
 			annotations("List gateways", true, false, true))),
 		tool(d, "gateways", "read the gateway", getGateway, mcp.NewTool("get_gateway",
-			mcp.WithDescription("Read one on-premises data gateway: id, name, type and status."+gatewayLicence),
+			mcp.WithDescription("Read one on-premises data gateway: id, name, type and status."),
 			annotations("Gateway", true, false, true))),
 		tool(d, "gateways", "list the gateway's data sources", listGatewayDatasources, mcp.NewTool("list_gateway_datasources",
 			mcp.WithDescription("List the data sources defined on a gateway: name, type, connection details (server, database, path, url) and credential type. "+
-				"Credentials themselves are never returned."+gatewayLicence),
+				"Credentials themselves are never returned."),
 			annotations("List gateway data sources", true, false, true))),
 		tool(d, "gateways", "read the gateway data source", getGatewayDatasource, mcp.NewTool("get_gateway_datasource",
-			mcp.WithDescription("Read one data source of a gateway: name, type, connection details and credential type (never the credentials)."+gatewayLicence),
+			mcp.WithDescription("Read one data source of a gateway: name, type, connection details and credential type (never the credentials)."),
 			annotations("Gateway data source", true, false, true))),
 		tool(d, "gateways", "check the gateway data source", getGatewayDatasourceStatus, mcp.NewTool("get_gateway_datasource_status",
 			mcp.WithDescription("Check whether a gateway can connect to one of its data sources right now. Answers reachable true, or false with Power BI's reason "+
 				"(e.g. DM_GWPipeline_Client_GatewayUnreachable: the gateway machine is offline or cannot reach Power BI). "+
-				"Use it when refreshes of models bound to the gateway fail."+gatewayLicence),
+				"Use it when refreshes of models bound to the gateway fail."),
 			annotations("Gateway data source status", true, false, true))),
 		tool(d, "gateways", "list the data source's users", listGatewayDatasourceUsers, mcp.NewTool("list_gateway_datasource_users",
-			mcp.WithDescription("List who may use a gateway data source, and with which right (Read, or ReadOverrideEffectiveIdentity for Analysis Services)."+gatewayLicence),
+			mcp.WithDescription("List who may use a gateway data source, and with which right (Read, or ReadOverrideEffectiveIdentity for Analysis Services)."),
 			annotations("Gateway data source users", true, false, true))),
 		tool(d, "gateways", "add the data source user", addGatewayDatasourceUser, mcp.NewTool("add_gateway_datasource_user",
 			mcp.WithDescription("Let a user use a gateway data source (for models they publish), or change their right: Read, or ReadOverrideEffectiveIdentity "+
-				"(Power BI Embedded, on-premises Analysis Services sources only). Users are named by email address; Entra groups are not supported by Power BI here."+gatewayLicence),
+				"(Power BI Embedded, on-premises Analysis Services sources only). Users are named by email address; Entra groups are not supported by Power BI here."),
 			annotations("Add a gateway data source user", false, false, true))),
 		tool(d, "gateways", "remove the data source user", removeGatewayDatasourceUser, mcp.NewTool("remove_gateway_datasource_user",
-			mcp.WithDescription("DESTRUCTIVE: take away a user's access to a gateway data source. Models they own that use it stop refreshing through the gateway. "+
-				"Ask the user first and pass confirm: true only after they agreed; without it nothing changes."+gatewayLicence),
+			mcp.WithDescription("DESTRUCTIVE: take away a user's access to a gateway data source. Models they own that use it stop refreshing through the gateway."),
 			annotations("Remove a gateway data source user", false, true, true))),
 		tool(d, "gateways", "discover gateways", discoverGateways, mcp.NewTool("discover_gateways",
-			mcp.WithDescription("List the gateways a semantic model (dataset) can be bound to: those with data sources matching the model's. "+
+			mcp.WithDescription("List the gateways a semantic model can be bound to: those with data sources matching the model's. "+
 				"Use it before bind_dataset_to_gateway."),
 			annotations("Gateways for a model", true, false, true))),
 		tool(d, "gateways", "bind the model to the gateway", bindDatasetToGateway, mcp.NewTool("bind_dataset_to_gateway",
-			mcp.WithDescription("Bind a semantic model's (dataset's) data sources to an on-premises data gateway, so that its refreshes go through it. "+
-				"Each of the model's data sources needs a matching data source on the gateway (discover_gateways lists the gateways that have them); "+
-				"name them with datasources when the gateway has several for the same connection. The answer lists the model's data sources as bound. "+
-				"Needs Dataset.ReadWrite.All and write access to the model, and the signed-in identity must itself be a user of those gateway data sources (list_gateway_datasource_users shows who is). On-premises gateways only."),
+			mcp.WithDescription("Bind a semantic model's data sources to an on-premises gateway so its refreshes go through it. "+
+				"Each data source needs a matching one on the gateway (discover_gateways lists such gateways); name them with datasources when the gateway has several for one connection. "+
+				"Needs Dataset.ReadWrite.All and write access to the model, and the signed-in identity must be a user of those gateway data sources (list_gateway_datasource_users)."),
 			annotations("Bind a model to a gateway", false, false, true))),
 	}
 }
@@ -382,28 +375,28 @@ func bindDatasetToGateway(ctx context.Context, d Deps, a bindGatewayArgs) (BindT
 type gatewayUsersArgs struct {
 	Gateway    string `json:"gateway" schema:"$gateway" required:"true"`
 	Datasource string `json:"datasource" schema:"$gatewayDatasource" required:"true"`
-	Top        int    `json:"top" jsonschema:"Maximum number of users to return (default 100, at most 1000)." minimum:"1" maximum:"1000" default:"100"`
+	Top        int    `json:"top" minimum:"1" maximum:"1000" default:"100"`
 	Skip       int    `json:"skip" schema:"$skip"`
 }
 
 type addGatewayUserArgs struct {
 	Gateway      string `json:"gateway" schema:"$gateway" required:"true"`
 	Datasource   string `json:"datasource" schema:"$gatewayDatasource" required:"true"`
-	EmailAddress string `json:"email_address" required:"true" jsonschema:"The user's email address (UPN)." pattern:"^[^@\\s]+@[^@\\s]+$" maxLength:"256"`
+	EmailAddress string `json:"email_address" required:"true" jsonschema:"The user's email address (UPN)." pattern:"^[^@\\s]+@[^@\\s]+$"`
 	AccessRight  string `json:"access_right" jsonschema:"Read (default) or ReadOverrideEffectiveIdentity." enum:"Read,ReadOverrideEffectiveIdentity" default:"Read"`
 }
 
 type removeGatewayUserArgs struct {
 	Gateway      string `json:"gateway" schema:"$gateway" required:"true"`
 	Datasource   string `json:"datasource" schema:"$gatewayDatasource" required:"true"`
-	EmailAddress string `json:"email_address" required:"true" jsonschema:"The user's email address, as list_gateway_datasource_users shows it." pattern:"$principal" maxLength:"256"`
+	EmailAddress string `json:"email_address" required:"true" jsonschema:"The user's email address, as list_gateway_datasource_users shows it." pattern:"$principal"`
 	Confirm      bool   `json:"confirm" schema:"$confirm"`
 }
 
 type discoverGatewaysArgs struct {
 	Workspace string `json:"workspace" schema:"$workspace"`
 	Dataset   string `json:"dataset" schema:"$dataset" required:"true"`
-	Top       int    `json:"top" jsonschema:"Maximum number of gateways to return (default 100, at most 1000)." minimum:"1" maximum:"1000" default:"100"`
+	Top       int    `json:"top" minimum:"1" maximum:"1000" default:"100"`
 	Skip      int    `json:"skip" schema:"$skip"`
 }
 

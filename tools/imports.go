@@ -81,7 +81,7 @@ type getImportArgs struct {
 
 type listImportsArgs struct {
 	Workspace string `json:"workspace" schema:"$workspace"`
-	Top       int    `json:"top" jsonschema:"Maximum number of imports to return (default 100, at most 1000)." minimum:"1" maximum:"1000" default:"100"`
+	Top       int    `json:"top" minimum:"1" maximum:"1000" default:"100"`
 	Skip      int    `json:"skip" schema:"$skip"`
 }
 
@@ -99,22 +99,18 @@ var importTypes = map[string][]string{
 func importTools(d Deps) []Tool {
 	return []Tool{
 		tool(d, "imports", "import the file", importFile, mcp.NewTool("import_file",
-			mcp.WithDescription("Publish a file to a workspace: a Power BI Desktop file (.pbix: semantic model and report), a paginated report (.rdl), an Excel workbook (.xlsx) or a dataflow definition (model.json). "+
-				"The file must be in the server's data directory (the user copies it there); file is its name relative to that directory. "+
-				"The upload is streamed and the import followed with progress notifications for up to timeout_seconds; the answer lists the semantic models and reports created. "+
-				"If the import is still publishing then, call get_import with the importId. "+
-				"name_conflict says what happens when an item of that name exists: Ignore (default for .pbix and .xlsx) creates another with the same name, Abort (default for .rdl and model.json) fails, "+
-				"Overwrite replaces the existing one (fails if there is none), CreateOrOverwrite replaces or creates, GenerateUniqueName picks a new name. .rdl takes only Abort or Overwrite, model.json only Abort or GenerateUniqueName. "+
-				"Overwrite and CreateOrOverwrite replace a model and report users may depend on: the user must agree first (confirm). "+
-				"Needs Contributor or higher on the workspace. Files over 1 GB (up to 10 GB) need a workspace on a Premium capacity."),
+			mcp.WithDescription("Publish a file from the server's data directory (file: its name there; the user copies it in) to a workspace: .pbix (model and report), .rdl (paginated report), .xlsx, or a dataflow's model.json. "+
+				"The upload is streamed and the import followed with progress notifications for up to timeout_seconds; the answer lists the items created, or call get_import with the importId if it is still publishing. name_conflict, when an item of that name exists: "+
+				"Ignore (default for .pbix, .xlsx) adds another, Abort (default for .rdl, model.json) fails, Overwrite replaces it (fails if none), CreateOrOverwrite replaces or creates, GenerateUniqueName renames; .rdl takes only Abort or Overwrite, model.json only Abort or GenerateUniqueName. "+
+				"Overwrite and CreateOrOverwrite replace items users may depend on (confirm). Needs Contributor or higher. "+
+				"Files over 1 GB (up to 10 GB) need a Premium capacity."),
 			annotations("Import a file into a workspace", false, true, false))).followsJobs(),
 		tool(d, "imports", "get the import", getImport, mcp.NewTool("get_import",
 			mcp.WithDescription("Get the state of an import (Publishing, Succeeded or Failed) and the semantic models and reports it created. "+
 				"Use it to follow an import that import_file left publishing, or one list_imports shows."),
 			annotations("Get an import", true, false, true))),
 		tool(d, "imports", "list imports", listImports, mcp.NewTool("list_imports",
-			mcp.WithDescription("List the imports of a workspace (files published to it through the API or the Power BI service), with their state and the semantic models and reports each created. "+
-				"Paged: at most top items per call (default 100, at most 1000); when hasMore is true, call again with skip = nextSkip."),
+			mcp.WithDescription("List the imports of a workspace (files published to it through the API or the Power BI service), with their state and the semantic models and reports each created."),
 			annotations("List imports", true, false, true))),
 	}
 }

@@ -13,10 +13,6 @@ import (
 	"github.com/powerbi-mcp/powerbi-mcp/pbiclient"
 )
 
-// pipelineNeeds ends the description of every pipeline tool: what Power BI asks of the caller.
-const pipelineNeeds = " Needs access to the pipeline (pipeline admin) and the scope Pipeline.Read.All or Pipeline.ReadWrite.All; " +
-	"deployment pipelines work only with workspaces on Premium, Premium Per User or Fabric capacity."
-
 // stageNames are the stages of a deployment pipeline, by order.
 var stageNames = [...]string{"Development", "Test", "Production"}
 
@@ -118,9 +114,7 @@ func operationOf(o pbiclient.PipelineOperation) PipelineOperation {
 }
 
 func pipelineParam() mcp.ToolOption {
-	return mcp.WithString("pipeline", mcp.Required(),
-		mcp.Description("Deployment pipeline id (GUID) or exact pipeline name, as returned by list_pipelines."),
-		mcp.MinLength(1), mcp.MaxLength(256))
+	return mcp.WithString("pipeline", mcp.Required(), mcp.MinLength(1))
 }
 
 func stageParam(name, what string) mcp.ToolOption {
@@ -137,7 +131,7 @@ func resolvePipeline(ctx context.Context, c *pbiclient.Client, arg string) (Item
 }
 
 type listPipelinesArgs struct {
-	Top  int `json:"top" jsonschema:"Maximum number of pipelines to return (default 100, at most 1000)." minimum:"1" maximum:"1000" default:"100"`
+	Top  int `json:"top" minimum:"1" maximum:"1000" default:"100"`
 	Skip int `json:"skip" schema:"$skip"`
 }
 
@@ -181,7 +175,7 @@ type PipelineStageArtifactsResult struct {
 
 type listOperationsArgs struct {
 	Pipeline string `json:"pipeline" schema:"$pipeline" required:"true"`
-	Top      int    `json:"top" jsonschema:"Maximum number of deployments to return (default 20, at most 100)." minimum:"1" maximum:"100" default:"20"`
+	Top      int    `json:"top" minimum:"1" maximum:"100" default:"20"`
 	Skip     int    `json:"skip" schema:"$skip"`
 }
 
@@ -208,7 +202,7 @@ type deployArgs struct {
 	Pipeline                               string `json:"pipeline" schema:"$pipeline" required:"true"`
 	SourceStage                            int    `json:"source_stage" schema:"$pipelineSourceStage" required:"true"`
 	IsBackwardDeployment                   bool   `json:"is_backward_deployment" jsonschema:"Deploy to the previous stage instead of the next one (e.g. Production to Test). Power BI allows it only into an empty stage." default:"false"`
-	NewWorkspaceName                       string `json:"new_workspace_name" jsonschema:"When the target stage has no workspace: the name of the workspace to create for it." minLength:"1" maxLength:"256"`
+	NewWorkspaceName                       string `json:"new_workspace_name" jsonschema:"When the target stage has no workspace: the name of the workspace to create for it." minLength:"1"`
 	NewWorkspaceCapacityID                 string `json:"new_workspace_capacity_id" jsonschema:"With new_workspace_name: the capacity of the new workspace; default the source workspace's capacity." pattern:"$guid"`
 	UpdateAppInTargetWorkspace             bool   `json:"update_app_in_target_workspace" jsonschema:"Update the app of the target workspace afterwards (only items already in the app are updated)." default:"false"`
 	AllowCreateArtifact                    bool   `json:"allow_create_artifact" jsonschema:"Allow creating items that do not exist in the target stage." default:"true"`
@@ -241,45 +235,35 @@ func pipelineTools(d Deps) []Tool {
 	return []Tool{
 		tool(d, "pipelines", "list deployment pipelines", listPipelines, mcp.NewTool("list_pipelines",
 			mcp.WithDescription("List the deployment pipelines the caller can access: id, name and description. "+
-				"A deployment pipeline moves reports, semantic models and dashboards from Development to Test to Production workspaces; "+
-				"use get_pipeline or list_pipeline_stages for its stages. "+
-				"Paged: at most top items per call (default 100, at most 1000); when hasMore is true, call again with skip = nextSkip."+pipelineNeeds),
+				"use get_pipeline or list_pipeline_stages for its stages."),
 			annotations("List deployment pipelines", true, false, true))),
 		tool(d, "pipelines", "get the deployment pipeline", getPipeline, mcp.NewTool("get_pipeline",
 			mcp.WithDescription("Get one deployment pipeline by id or exact name, with its three stages (0 Development, 1 Test, 2 Production) "+
-				"and the workspace assigned to each, if any."+pipelineNeeds),
+				"and the workspace assigned to each, if any."),
 			annotations("Get a deployment pipeline", true, false, true))),
 		tool(d, "pipelines", "list the pipeline stages", listPipelineStages, mcp.NewTool("list_pipeline_stages",
 			mcp.WithDescription("List the stages of a deployment pipeline (0 Development, 1 Test, 2 Production) with the workspace assigned to each. "+
-				"A stage without a workspace can receive a deployment only with new_workspace_name in deploy_pipeline_stage."+pipelineNeeds),
+				"A stage without a workspace can receive a deployment only with new_workspace_name in deploy_pipeline_stage."),
 			annotations("List pipeline stages", true, false, true))),
 		tool(d, "pipelines", "list the items of the pipeline stage", listPipelineStageArtifacts, mcp.NewTool("list_pipeline_stage_artifacts",
-			mcp.WithDescription("List the items of one stage of a deployment pipeline: semantic models (datasets), reports, dashboards, dataflows and datamarts, "+
-				"each with the paired item of the previous stage (sourceArtifactId) and of the next stage (targetArtifactId) and when it was last deployed. "+
+			mcp.WithDescription("List the items of a deployment pipeline stage (models, reports, dashboards, dataflows, datamarts), each with its paired item in the previous stage (sourceArtifactId) and the next (targetArtifactId) and when it was last deployed. "+
 				"Use it before deploy_pipeline_stage to see what a deployment will create (no target) or overwrite (a target). "+
-				"Needs at least Contributor on the stage's workspace."+pipelineNeeds),
+				"Needs Contributor on the stage's workspace."),
 			annotations("List the items of a pipeline stage", true, false, true))),
 		tool(d, "pipelines", "list the pipeline deployments", listPipelineOperations, mcp.NewTool("list_pipeline_operations",
 			mcp.WithDescription("List the recent deployments of a deployment pipeline, newest first: status, source and target stage, start and end time. "+
-				"Use get_pipeline_operation for the items of one deployment and their results. "+
-				"Paged: at most top items per call (default 20, at most 100); when hasMore is true, call again with skip = nextSkip."+pipelineNeeds),
+				"Use get_pipeline_operation for the items of one deployment and their results."),
 			annotations("List pipeline deployments", true, false, true))),
 		tool(d, "pipelines", "get the pipeline deployment", getPipelineOperation, mcp.NewTool("get_pipeline_operation",
-			mcp.WithDescription("Get one deployment of a deployment pipeline: its status (NotStarted, Executing, Succeeded, Failed), who started it, its note, "+
-				"and one step per item with its result, whether it was new in or overwrote the target stage, and the error of failed steps. "+
-				"Use it to follow a deployment started by deploy_pipeline_stage with wait=false."+pipelineNeeds),
+			mcp.WithDescription("Get one deployment of a pipeline: status (NotStarted, Executing, Succeeded, Failed), who started it, its note, and per item its result (new in or overwrote the target stage) and error. "+
+				"Use it to follow a deploy_pipeline_stage called with wait=false."),
 			annotations("Get a pipeline deployment", true, false, true))),
 		tool(d, "pipelines", "deploy the pipeline stage", deployPipelineStage, mcp.NewTool("deploy_pipeline_stage",
-			mcp.WithDescription("Deploy every supported item (semantic models, reports, dashboards, dataflows, datamarts) of one stage of a deployment pipeline "+
-				"to the next stage (Development to Test, Test to Production), or with is_backward_deployment to the previous stage, which must then be empty. "+
-				"Items are paired with the target stage's items of the same type and name: paired items are overwritten (needs allow_overwrite_artifact), "+
-				"the others created (allow_create_artifact, default true); an option the deployment needs but not given makes it fail. "+
-				"A target stage without a workspace needs new_workspace_name. At most 300 items per deployment; one deployment per pipeline at a time. "+
-				"With wait (default true) the call follows the deployment until it ends or timeout_seconds pass, sending progress notifications, "+
-				"and returns each item's result; otherwise follow it with get_pipeline_operation. "+
-				"Overwriting items or purging data changes the target workspace irreversibly: ask the user first and pass confirm: true. "+
-				"Needs at least Contributor on both stages' workspaces, pipeline admin and the scope Pipeline.Deploy; "+
-				"deployment pipelines work only with workspaces on Premium, Premium Per User or Fabric capacity."),
+			mcp.WithDescription("Deploy every supported item (models, reports, dashboards, dataflows, datamarts) of a pipeline stage to the next stage, or with is_backward_deployment to the previous one, which must be empty. "+
+				"Items pair with the target's items of the same type and name: paired ones are overwritten (allow_overwrite_artifact), others created (allow_create_artifact); a deployment missing an option it needs fails. "+
+				"A target stage without a workspace needs new_workspace_name. At most 300 items; one deployment per pipeline at a time. "+
+				"With wait (default true) the call follows the deployment, with progress notifications, up to timeout_seconds and returns each item's result; otherwise follow it with get_pipeline_operation. "+
+				"Overwriting or purging data cannot be undone. Needs Contributor on both workspaces, pipeline admin and the scope Pipeline.Deploy."),
 			annotations("Deploy a pipeline stage", false, true, false))).followsJobs(),
 	}
 }

@@ -97,7 +97,7 @@ func pushTableOf(t pbiclient.PushTable) PushTable {
 
 type createPushDatasetArgs struct {
 	Workspace              string                `json:"workspace" schema:"$workspace"`
-	Name                   string                `json:"name" required:"true" jsonschema:"Name of the new dataset." minLength:"1" maxLength:"256"`
+	Name                   string                `json:"name" required:"true" jsonschema:"Name of the new dataset." minLength:"1"`
 	Tables                 []pushTableArg        `json:"tables" required:"true" jsonschema:"The tables, at most {maxPushTables}." minItems:"1" maxItems:"$maxPushTables"`
 	Relationships          []pushRelationshipArg `json:"relationships" jsonschema:"Optional many-to-one relationships: from_table.from_column (many side) to to_table.to_column (one side)." maxItems:"$maxPushRelships"`
 	DefaultRetentionPolicy string                `json:"default_retention_policy" jsonschema:"None keeps every row (up to 5,000,000 per table); basicFIFO keeps the newest 200,000 rows per table and drops older ones." enum:"None,basicFIFO" default:"None"`
@@ -115,7 +115,7 @@ type CreatePushDatasetResult struct {
 type pushDatasetArgs struct {
 	Workspace string `json:"workspace" schema:"$workspace"`
 	Dataset   string `json:"dataset" schema:"$pushDataset" required:"true"`
-	Top       int    `json:"top" jsonschema:"Maximum number of tables to return (default 75, at most 75)." minimum:"1" maximum:"75" default:"75"`
+	Top       int    `json:"top" minimum:"1" maximum:"75" default:"75"`
 	Skip      int    `json:"skip" schema:"$skip"`
 }
 
@@ -167,8 +167,7 @@ func pushTableParam() mcp.ToolOption {
 
 func pushDatasetParam() mcp.ToolOption {
 	return mcp.WithString("dataset", mcp.Required(),
-		mcp.Description("Push dataset id (GUID) or exact name in the workspace, as returned by list_datasets (addRowsAPIEnabled is true for push datasets)."),
-		mcp.MinLength(1), mcp.MaxLength(256))
+		mcp.Description("A push dataset (addRowsAPIEnabled in list_datasets)."), mcp.MinLength(1))
 }
 
 // resolvePushTable finds a table of a push dataset by name, case-insensitively as Power BI
@@ -191,10 +190,10 @@ func resolvePushTable(ctx context.Context, c *pbiclient.Client, ws WorkspaceRef,
 func pushTools(d Deps) []Tool {
 	return []Tool{
 		tool(d, "push", "create the push dataset", createPushDataset, mcp.NewTool("create_push_dataset",
-			mcp.WithDescription("Create a push dataset: a semantic model whose rows are added through the API (add_rows) instead of refreshed from a data source, "+
-				"for example to load a CSV file or stream readings. Give its tables with typed columns, optional DAX measures and relationships. "+
-				"Limits: 75 tables, 75 columns per table, 75 relationships; per table 200,000 rows with the basicFIFO retention policy (oldest rows dropped) or 5,000,000 with None. "+
-				"Each call creates a new dataset, even with a name already in use. Needs Contributor or higher on the workspace; push datasets do not work with service principal profiles."),
+			mcp.WithDescription("Create a push dataset: a semantic model filled through the API (add_rows) instead of refreshed from a source, e.g. to load a CSV file or stream readings. "+
+				"Give its tables with typed columns, optional DAX measures and relationships. "+
+				"Limits: 75 tables, 75 columns per table, 75 relationships; per table 200,000 rows with basicFIFO retention (oldest dropped) or 5,000,000 with None. "+
+				"Each call creates a new dataset, even for a name in use. Needs Contributor or higher; not with service principal profiles."),
 			annotations("Create a push dataset", false, false, false))),
 		tool(d, "push", "list the tables", listTables, mcp.NewTool("list_tables",
 			mcp.WithDescription("List the tables of a push dataset with their columns and measures, as Power BI reports them. "+
@@ -202,23 +201,22 @@ func pushTools(d Deps) []Tool {
 				"Paged: at most top tables per call (default 75, at most 75)."),
 			annotations("List push dataset tables", true, false, true))),
 		tool(d, "push", "update the table schema", updateTableSchema, mcp.NewTool("update_table_schema",
-			mcp.WithDescription("Replace the schema of a push dataset table: its full list of columns and measures. "+
-				"Columns left out are removed with their values, and a column whose type changes keeps only the values that convert; rows of the remaining columns stay. "+
-				"Read the current schema with list_tables first and send every column to keep. Only for push datasets. "+
-				"Destructive: the user must agree before it is called."),
+			mcp.WithDescription("Replace a push dataset table's schema: its full list of columns and measures. "+
+				"Columns left out are removed with their values; a column whose type changes keeps the values that convert; other rows stay. "+
+				"Read the schema with list_tables first and send every column to keep."),
 			annotations("Replace a push table's schema", false, true, true))),
 		tool(d, "push", "add the rows", addRows, mcp.NewTool("add_rows",
-			mcp.WithDescription("Add rows to a table of a push dataset, given inline (rows) or read from a CSV or JSON file in the server's data directory (file). "+
-				"CSV: a header row naming the table's columns, comma-separated, UTF-8; values are converted to the column types (dates as 2024-07-30, 2024-07-30T14:05:00Z or 07/30/2024; booleans true/false/1/0/yes/no; an empty cell is blank). "+
+			mcp.WithDescription("Add rows to a push dataset table, inline (rows) or from a CSV or JSON file in the server's data directory (file). "+
+				"CSV: a header row of column names, comma-separated, UTF-8; values convert to the column types (dates 2024-07-30, 2024-07-30T14:05:00Z or 07/30/2024; booleans true/false/1/0/yes/no; empty is blank). "+
 				"JSON: an array of objects, or {\"rows\": [...]}, keyed by column name. "+
-				"Every value is checked first: bad values are reported with their line (CSV) or row number and nothing is sent. "+
-				"Rows go in requests of at most 10,000, paced to Power BI's per-dataset limits (120 requests a minute, 1,000,000 rows an hour); more than 1,000,000 rows in one call is refused. "+
-				"If Power BI stops accepting rows part way, the answer says how many were added and the start_row to continue from. "+
-				"With the basicFIFO retention policy a table keeps only its newest 200,000 rows. Rows become queryable with execute_dax_query."),
+				"Every value is checked first; bad values are reported by line or row and nothing is sent. "+
+				"Rows go in requests of at most 10,000, paced to Power BI's limits (120 requests a minute, 1,000,000 rows an hour per dataset); more than 1,000,000 rows in one call is refused. "+
+				"If Power BI stops accepting rows part way, the answer gives the count added and the start_row to continue from. "+
+				"With basicFIFO retention a table keeps only its newest 200,000 rows."),
 			annotations("Add rows to a push table", false, false, false))).followsJobs(),
 		tool(d, "push", "delete the rows", deleteRows, mcp.NewTool("delete_rows",
 			mcp.WithDescription("Delete ALL rows of a push dataset table; the table and its schema stay. There is no way to delete only some rows. "+
-				"Only for push datasets. Destructive and cannot be undone: the user must agree before it is called."),
+				"Only for push datasets. It cannot be undone."),
 			annotations("Delete all rows of a push table", false, true, true))),
 	}
 }

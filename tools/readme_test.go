@@ -51,7 +51,11 @@ func toolReference() string {
 		if ts.Default {
 			def = ", default"
 		}
-		fmt.Fprintf(&b, "**%s** (toolset%s)\n\n", ts.Name, def)
+		fmt.Fprintf(&b, "**%s** (toolset%s): %s.", ts.Name, def, ts.Description)
+		if ts.Needs != "" {
+			fmt.Fprintf(&b, " Needs %s.", ts.Needs)
+		}
+		b.WriteString("\n\n")
 		for _, tool := range all {
 			if tool.Toolset != ts.Name {
 				continue

@@ -27,13 +27,13 @@ type Refresh struct {
 type refreshArgs struct {
 	Workspace      string `json:"workspace" schema:"$workspace"`
 	Dataset        string `json:"dataset" schema:"$dataset" required:"true"`
-	NotifyOption   string `json:"notify_option" jsonschema:"Email sent by Power BI when a standard refresh ends. Service principals must use NoNotification. Not allowed with enhanced arguments." enum:"NoNotification,MailOnFailure,MailOnCompletion" default:"NoNotification"`
+	NotifyOption   string `json:"notify_option" jsonschema:"Email Power BI sends when a standard refresh ends; only NoNotification for a service principal or an enhanced refresh." enum:"NoNotification,MailOnFailure,MailOnCompletion" default:"NoNotification"`
 	Wait           bool   `json:"wait" jsonschema:"Wait until the refresh ends (or timeout_seconds pass) and report its outcome." default:"false"`
-	TimeoutSeconds int    `json:"timeout_seconds" jsonschema:"With wait: the longest time to wait (default {defaultRefreshWait}). The refresh itself is not stopped." minimum:"1" maximum:"3600" default:"$defaultRefreshWait"`
+	TimeoutSeconds int    `json:"timeout_seconds" jsonschema:"With wait: the longest time to wait; the refresh itself is not stopped." minimum:"1" maximum:"3600" default:"$defaultRefreshWait"`
 	// Enhanced refresh; pointers tell an argument given from one left out.
 	Type               string                    `json:"type" jsonschema:"Enhanced: the processing. Full reloads and recalculates; DataOnly reloads without recalculating; Calculate recalculates only; ClearValues empties; Automatic (Power BI's default) refreshes what needs it; Defragment cleans dictionaries." enum:"Full,ClearValues,Calculate,DataOnly,Automatic,Defragment"`
 	CommitMode         string                    `json:"commit_mode" jsonschema:"Enhanced: Transactional (default) commits all or nothing; PartialBatch commits as it goes, so a failure can leave part of the data loaded. PartialBatch needs apply_refresh_policy false." enum:"Transactional,PartialBatch"`
-	Objects            []pbiclient.RefreshObject `json:"objects" jsonschema:"Enhanced: refresh only these tables or partitions (default: the whole model). Table and partition names as in the model." minItems:"1" maxItems:"500" schema:"$refreshObjects"`
+	Objects            []pbiclient.RefreshObject `json:"objects" jsonschema:"Enhanced: refresh only these tables or partitions (default: the whole model)." minItems:"1" maxItems:"500" schema:"$refreshObjects"`
 	MaxParallelism     *int                      `json:"max_parallelism" jsonschema:"Enhanced: the most objects processed at once (Power BI's default 10)." minimum:"1" maximum:"100"`
 	RetryCount         *int                      `json:"retry_count" jsonschema:"Enhanced: how often Power BI retries a failed refresh (default 0)." minimum:"0" maximum:"10"`
 	ApplyRefreshPolicy *bool                     `json:"apply_refresh_policy" jsonschema:"Enhanced: apply the incremental refresh policy of the tables that have one (Power BI's default true). Must be false with commit_mode PartialBatch."`
@@ -108,7 +108,7 @@ func refreshDetailsOf(id string, d pbiclient.RefreshDetails) RefreshDetails {
 type historyArgs struct {
 	Workspace string `json:"workspace" schema:"$workspace"`
 	Dataset   string `json:"dataset" schema:"$dataset" required:"true"`
-	Top       int    `json:"top" jsonschema:"Maximum number of refreshes to return (default 10, at most 60)." minimum:"1" maximum:"60" default:"10"`
+	Top       int    `json:"top" minimum:"1" maximum:"60" default:"10"`
 }
 
 // RefreshHistoryResult is the answer of get_refresh_history.
@@ -124,43 +124,36 @@ const defaultRefreshWait = 300
 func refreshTools(d Deps) []Tool {
 	return []Tool{
 		tool(d, "refresh", "refresh the semantic model", refreshDataset, mcp.NewTool("refresh_dataset",
-			mcp.WithDescription("Start a refresh of a semantic model (dataset): Power BI reloads its data from the sources. "+
-				"Returns the requestId that identifies the refresh in get_refresh_history. "+
-				"With wait=true the call follows the refresh until it ends or timeout_seconds pass, sending progress notifications; "+
-				"a refresh still running then keeps running in Power BI and is reported as InProgress. "+
-				"Any of type, commit_mode, objects, max_parallelism, retry_count, apply_refresh_policy, effective_date or timeout makes it an enhanced refresh: "+
-				"only for models on Premium, Premium Per User or Fabric capacity, without notify_option; it can refresh single tables or partitions, "+
-				"is followed with get_refresh_details and can be stopped with cancel_refresh (requestId is its refresh_id). "+
+			mcp.WithDescription("Start a refresh of a semantic model: Power BI reloads its data from the sources. Returns the requestId that identifies it in get_refresh_history. "+
+				"With wait=true the call follows it, with progress notifications, until it ends or timeout_seconds pass; one still running then goes on in Power BI and is reported as InProgress. "+
+				"An argument marked Enhanced makes it an enhanced refresh: "+
+				"Premium, PPU or Fabric capacity only, no notify_option; it can refresh single tables or partitions, is followed with get_refresh_details and stopped with cancel_refresh (refresh_id = requestId). "+
 				"Limits: one refresh at a time per model; 8 a day on shared (Pro) capacity, scheduled ones included. "+
-				"A service principal can only use notify_option NoNotification. "+
-				"Each call starts a new refresh; the request is never sent twice, even when the connection fails."),
+				"The request is never sent twice, even when the connection fails."),
 			annotations("Refresh a semantic model", false, false, false))).followsJobs(),
 		tool(d, "refresh", "read the refresh history", getRefreshHistory, mcp.NewTool("get_refresh_history",
-			mcp.WithDescription("Read the refresh history of a semantic model (dataset), newest first: type, status, start and end time, and the error of failed refreshes. "+
+			mcp.WithDescription("Read the refresh history of a semantic model, newest first: type, status, start and end time, and the error of failed refreshes. "+
 				"Use it to follow a refresh started by refresh_dataset (match its requestId) or to find out why scheduled refreshes fail. "+
 				"Power BI keeps at most the last 60 refreshes."),
 			annotations("Refresh history", true, false, true))),
 		tool(d, "refresh", "read the refresh details", getRefreshDetails, mcp.NewTool("get_refresh_details",
-			mcp.WithDescription("Read the progress of an enhanced refresh (one started by refresh_dataset with enhanced arguments, or through the enhanced refresh API): "+
-				"its status, each table or partition with its own status (NotStarted, InProgress, Completed, ...), the number of attempts and the engine's error and warning messages. "+
-				"Use it to follow a long refresh or to find which table made it fail. "+
-				"Standard, scheduled and on-demand refreshes have no details: use get_refresh_history for them. Needs a Premium, PPU or Fabric capacity."),
+			mcp.WithDescription("Read the progress of an enhanced refresh: its status, each table or partition with its status (NotStarted, InProgress, Completed, ...), the attempts and the engine's errors and warnings. "+
+				"Use it to follow a long refresh or find which table made it fail. Other refreshes have no details: use get_refresh_history. "+
+				"Needs a Premium, PPU or Fabric capacity."),
 			annotations("Enhanced refresh details", true, false, true))),
 		tool(d, "refresh", "cancel the refresh", cancelRefresh, mcp.NewTool("cancel_refresh",
-			mcp.WithDescription("Cancel a running enhanced refresh of a semantic model. The model keeps the data it had (with commit_mode PartialBatch, what was already committed stays). "+
-				"Only enhanced refreshes can be cancelled; standard, scheduled and on-demand refreshes cannot be stopped through the API. "+
-				"A refresh that has already ended is left as it is. Needs a Premium, PPU or Fabric capacity."),
+			mcp.WithDescription("Cancel a running enhanced refresh of a semantic model; the model keeps the data it had (with commit_mode PartialBatch, what was committed stays). "+
+				"Standard, scheduled and on-demand refreshes cannot be stopped through the API; one that has ended is left as it is. "+
+				"Needs a Premium, PPU or Fabric capacity."),
 			annotations("Cancel an enhanced refresh", false, false, true))),
 		tool(d, "refresh", "read the refresh schedule", getRefreshSchedule, mcp.NewTool("get_refresh_schedule",
-			mcp.WithDescription("Read the scheduled refresh of an import semantic model (dataset): whether it is enabled, the days and times, the time zone and the failure email option. "+
+			mcp.WithDescription("Read the scheduled refresh of an import semantic model: whether it is enabled, the days and times, the time zone and the failure email option. "+
 				"For DirectQuery or LiveConnection models use get_direct_query_refresh_schedule."),
 			annotations("Refresh schedule", true, false, true))),
 		tool(d, "dataset_admin", "change the refresh schedule", updateRefreshSchedule, mcp.NewTool("update_refresh_schedule",
-			mcp.WithDescription("Change the scheduled refresh of an import semantic model (dataset). Only the arguments given change; the answer is the schedule as Power BI then holds it. "+
-				"Rules of Power BI: enabled=false (turning the schedule off) must come alone, with no other change; the schedule needs at least one day; "+
-				"times are hh:mm on the hour or half hour, at most 8 a day on shared (Pro) capacity and 48 on Premium, PPU or Fabric; without times Power BI picks one time a day. "+
-				"Scheduled refreshes count against the 8 refreshes a day of shared capacity. "+
-				"Only the model's owner can change its schedule (a service principal must own it, e.g. after taking it over); a service principal can only use notify_option NoNotification. "+
+			mcp.WithDescription("Change the scheduled refresh of an import semantic model; only the arguments given change. "+
+				"Power BI's rules: enabled=false must come alone; at least one day; times hh:mm on the hour or half hour, at most 8 a day on shared (Pro) capacity (scheduled refreshes count against its 8 a day) and 48 on Premium, PPU or Fabric; without times Power BI picks one a day. "+
+				"Only the model's owner can change it (a service principal must own it, e.g. after take_over_dataset), and a service principal only with notify_option NoNotification. "+
 				"For DirectQuery or LiveConnection models use update_direct_query_refresh_schedule."),
 			annotations("Change the refresh schedule", false, false, true))),
 		tool(d, "refresh", "read the DirectQuery refresh schedule", getDirectQueryRefreshSchedule, mcp.NewTool("get_direct_query_refresh_schedule",
@@ -168,9 +161,8 @@ func refreshTools(d Deps) []Tool {
 				"every frequency minutes, or on days at times. Import models have get_refresh_schedule instead."),
 			annotations("DirectQuery refresh schedule", true, false, true))),
 		tool(d, "dataset_admin", "change the DirectQuery refresh schedule", updateDirectQueryRefreshSchedule, mcp.NewTool("update_direct_query_refresh_schedule",
-			mcp.WithDescription("Change how often Power BI refreshes the caches of a DirectQuery or LiveConnection semantic model: "+
-				"either frequency (every 15, 30, 60, 120 or 180 minutes) or days and times, not both; a frequency replaces days and times and the other way round. "+
-				"Without times Power BI picks one time a day. Only the model's owner can change it. The answer is the schedule as Power BI then holds it."),
+			mcp.WithDescription("Change how often Power BI refreshes the caches of a DirectQuery or LiveConnection semantic model: a frequency (every 15, 30, 60, 120 or 180 minutes) or days and times, not both; each replaces the other. "+
+				"Without times Power BI picks one a day. Only the model's owner can change it."),
 			annotations("Change the DirectQuery refresh schedule", false, false, true))),
 	}
 }
@@ -317,7 +309,7 @@ type refreshIDArgs struct {
 
 func refreshIDParam() mcp.ToolOption {
 	return mcp.WithString("refresh_id", mcp.Required(),
-		mcp.Description("The requestId refresh_dataset returned for an enhanced refresh, or the requestId of a ViaEnhancedApi entry of get_refresh_history."),
+		mcp.Description("The requestId of an enhanced refresh (refresh_dataset, or a ViaEnhancedApi entry of get_refresh_history)."),
 		mcp.Pattern(guidPattern.String()))
 }
 

@@ -80,7 +80,10 @@ type Options struct {
 type Toolset struct {
 	Name        string
 	Description string
-	Default     bool // offered when the user chooses nothing
+	// Needs is what Power BI asks of the caller for every tool of the set; the instructions
+	// say it once, for the toolsets offered, instead of every tool's description.
+	Needs   string
+	Default bool // offered when the user chooses nothing
 }
 
 // Tool is one registered tool: its MCP definition, its handler, and the toolset it belongs to.
@@ -117,24 +120,33 @@ func (t Tool) followsJobs() Tool {
 
 // toolsets lists every toolset in the order the instructions describe them.
 var toolsets = []Toolset{
-	{Name: "workspaces", Default: true, Description: "find workspaces and see who has access to them (list_workspaces, get_workspace, list_workspace_users)"},
-	{Name: "workspace_admin", Description: "create, rename and delete workspaces and manage who has access, e.g. add a service principal as Admin or Member (create_workspace, update_workspace, delete_workspace, add_workspace_user, update_workspace_user, remove_workspace_user)"},
-	{Name: "datasets", Default: true, Description: "find and inspect semantic models, also called datasets: settings, data sources, parameters, users, upstream dataflows (list_datasets, get_dataset, list_datasources, list_dataset_parameters, list_dataset_users, list_upstream_dataflows)"},
-	{Name: "dataset_admin", Description: "change semantic models: settings, parameters, refresh schedules, ownership, access, deletion (update_dataset, update_dataset_parameters, update_refresh_schedule, update_direct_query_refresh_schedule, take_over_dataset, grant_dataset_access, delete_dataset)"},
-	{Name: "refresh", Default: true, Description: "refresh semantic models, whole or by table and partition (enhanced refresh), follow and cancel refreshes, read their history and refresh schedules (refresh_dataset, get_refresh_history, get_refresh_details, cancel_refresh, get_refresh_schedule, get_direct_query_refresh_schedule)"},
-	{Name: "dax", Default: true, Description: "query semantic models with DAX and read their tables, columns and measures (execute_dax_query, get_dataset_schema)"},
-	{Name: "reports", Default: true, Description: "find and inspect reports, their pages and paginated reports' data sources; export them to PDF, PowerPoint, PNG or, for paginated reports, Excel, Word, CSV and more; download .pbix and .rdl files (list_reports, get_report, list_report_pages, list_report_datasources, export_report, download_report_pbix)"},
-	{Name: "report_admin", Description: "copy, rebind, overwrite, take over and delete reports (clone_report, rebind_report, update_report_content, take_over_report, delete_report)"},
-	{Name: "dashboards", Description: "find dashboards and their tiles, create dashboards and copy tiles between them (list_dashboards, list_tiles, create_dashboard, clone_tile)"},
-	{Name: "apps", Description: "installed Power BI apps and their reports and dashboards (list_apps, list_app_reports, list_app_dashboards); only for a signed-in user, not a service principal"},
-	{Name: "admin", Description: "tenant administration: every workspace, model, report, dashboard, app and capacity in the tenant, the activity log and metadata scans; needs a Fabric administrator or a service principal allowed by the tenant setting 'Service principals can access read-only admin APIs'"},
-	{Name: "push", Description: "push datasets: create them, read and change their tables' schemas, add rows inline or from CSV and JSON files in the data directory, delete rows (create_push_dataset, list_tables, update_table_schema, add_rows, delete_rows)"},
-	{Name: "imports", Description: "publish .pbix, .rdl, .xlsx and dataflow files from the server's data directory to a workspace and follow the imports (import_file, get_import, list_imports)"},
-	{Name: "pipelines", Description: "deployment pipelines: their stages and items, deploying a stage to the next and the deployment history (list_pipelines, get_pipeline, list_pipeline_stages, list_pipeline_stage_artifacts, list_pipeline_operations, get_pipeline_operation, deploy_pipeline_stage)"},
-	{Name: "gateways", Description: "on-premises data gateways: their data sources, whether they are reachable, who may use them, and binding semantic models to them (list_gateways, get_gateway, list_gateway_datasources, get_gateway_datasource, get_gateway_datasource_status, list_gateway_datasource_users, add_gateway_datasource_user, remove_gateway_datasource_user, discover_gateways, bind_dataset_to_gateway)"},
-	{Name: "dataflows", Description: "dataflows of a workspace: definition, data sources, lineage, refreshes and their cancellation, refresh schedule (list_dataflows, get_dataflow, refresh_dataflow, list_dataflow_transactions, cancel_dataflow_transaction, list_dataflow_datasources, list_dataflow_upstream_dataflows, update_dataflow_refresh_schedule)"},
-	{Name: "embed", Description: "generate embed tokens for embedding reports, semantic models, dashboards and tiles in an app for customers (generate_embed_token, generate_report_embed_token, generate_report_create_embed_token, generate_dataset_embed_token, generate_dashboard_embed_token, generate_tile_embed_token)"},
-	{Name: "capacities", Description: "Premium, Embedded and Fabric capacities: list them, their workloads and refresh statistics, and move workspaces onto or off them (list_capacities, list_capacity_workloads, list_refreshables, assign_workspace_to_capacity)"},
+	{Name: "workspaces", Default: true, Description: "find workspaces and see who has access to them"},
+	{Name: "workspace_admin", Description: "create, rename and delete workspaces; manage access, e.g. add a service principal as Admin or Member"},
+	{Name: "datasets", Default: true, Description: "find and inspect semantic models (datasets): settings, data sources, parameters, users, upstream dataflows"},
+	{Name: "dataset_admin", Description: "change semantic models: settings, parameters, refresh schedules, ownership, access, deletion"},
+	{Name: "refresh", Default: true, Description: "refresh semantic models, whole or by table and partition; follow, cancel and read the history of refreshes and their schedules"},
+	{Name: "dax", Default: true, Description: "query semantic models with DAX and read their tables, columns and measures"},
+	{Name: "reports", Default: true, Description: "find and inspect reports and their pages; export them (PDF, PowerPoint, PNG; paginated reports also Excel, Word, CSV...); download .pbix and .rdl files"},
+	{Name: "report_admin", Description: "copy, rebind, overwrite, take over and delete reports"},
+	{Name: "dashboards", Description: "dashboards and their tiles: list, create, copy tiles"},
+	{Name: "apps", Description: "installed Power BI apps and their reports and dashboards",
+		Needs: "a signed-in user: Power BI refuses service principals here (403 'API is not accessible for application'), so the server needs a user's token (PBI_MCP_ACCESS_TOKEN)"},
+	{Name: "admin", Description: "tenant administration: every workspace, model, report, dashboard, app and capacity of the tenant, the activity log, metadata scans",
+		Needs: "a Fabric (Power BI) administrator, or a service principal in a security group allowed by the tenant setting 'Service principals can access read-only admin APIs' " +
+			"that holds NO admin-consent Power BI permissions (such as Tenant.Read.All); anyone else gets 401 PowerBINotAuthorizedException. These tools see every workspace, member or not"},
+	{Name: "push", Description: "push datasets: create them, change their tables, add rows inline or from CSV and JSON files in the data directory, delete rows"},
+	{Name: "imports", Description: "publish .pbix, .rdl, .xlsx and dataflow files from the data directory to a workspace and follow the imports"},
+	{Name: "pipelines", Description: "deployment pipelines: stages, their items, deployments and their history",
+		Needs: "access to the pipeline and the scope Pipeline.Read.All or Pipeline.ReadWrite.All; pipelines work only with workspaces on Premium, Premium Per User or Fabric capacity"},
+	{Name: "gateways", Description: "on-premises data gateways: data sources, their status and users; binding semantic models to gateways",
+		Needs: "an admin of the gateway (Power BI lists only those); virtual network gateways are not reachable through the API"},
+	{Name: "dataflows", Description: "dataflows: definition, data sources, lineage, refreshes, refresh schedule",
+		Needs: "a role in the workspace (Contributor or higher for changes); My workspace has no dataflows here"},
+	{Name: "embed", Description: "embed tokens for embedding reports, semantic models, dashboards and tiles in an app for customers",
+		Needs: "read access to the items and a role in their workspace (a service principal: Member or Admin); no My workspace content. " +
+			"The token is a SECRET for the embedding application: never show it. On shared capacity tokens are limited trial tokens (403 once used up); " +
+			"production embedding needs a Premium, Embedded (A SKU) or Fabric capacity"},
+	{Name: "capacities", Description: "Premium, Embedded and Fabric capacities: their workloads and refreshables; move workspaces onto or off them"},
 }
 
 // Toolsets returns every toolset the server knows.
@@ -263,6 +275,7 @@ func NewServer(d Deps, opts Options) (*server.MCPServer, error) {
 		server.WithRecovery(),
 		server.WithElicitation(), // destructive tools ask the user when the client can (see confirm.go)
 		server.WithInstructions(instructions(selected, opts.ReadOnly)),
+		server.WithHooks(notOfferedHooks(selected, opts)),
 	)
 	var slots chan struct{} // one per long-running call in progress; nil: no bound
 	if opts.MaxLongRunning > 0 {
@@ -343,20 +356,44 @@ func wrap(t Tool, log zerolog.Logger, callTimeout time.Duration, slots chan stru
 	}
 }
 
+// instructions are the server's instructions: the rules every tool follows, said once here
+// instead of in each tool's description, the toolsets offered with what Power BI asks of their
+// callers, and the toolsets that are off with how to turn them on.
 func instructions(selected []Tool, readOnly bool) string {
 	var b strings.Builder
-	b.WriteString("Power BI through its REST API. Workspaces, semantic models (datasets) and reports are " +
-		"named by id (a GUID) or by exact name; omit the workspace to mean the caller's My workspace. " +
-		"Lists are paged with top and skip and say hasMore. " +
-		"Every result fits a size budget: a list it cut says truncated, with hasMore, and continues right after the last item sent at skip = nextSkip (or continuation_token = continuationToken); any other result it cut says in truncation what was left out. " +
-		"Errors carry the Power BI error code, the " +
-		"RequestId and what to do next.\nEnabled toolsets:\n")
+	b.WriteString("Power BI through its REST API. Rules for every tool:\n" +
+		"- An item argument (workspace, dataset, report, dashboard, dataflow, app, gateway, pipeline, capacity...) takes the item's id (GUID) or exact name, " +
+		"as the list_ tool of its kind returns them; results say which item was used.\n" +
+		"- Omit workspace for the caller's My workspace; a tool that requires workspace does not work on My workspace.\n" +
+		"- Lists return at most top items (see each tool's default and maximum); when hasMore is true, call again with skip = nextSkip.\n" +
+		"- A tool that deletes or overwrites asks the user when the client can; otherwise ask the user and pass confirm: true only after they agreed. Without it nothing changes.\n" +
+		"- Every result fits a size budget: a list it cut says truncated and continues right after the last item sent at skip = nextSkip (or continuation_token = continuationToken); any other result it cut says in truncation what was left out.\n" +
+		"- A file a tool writes comes back as its path and a resource link; resources/read returns its bytes, also to a client on another machine.\n" +
+		"- Errors carry the Power BI error code, the RequestId and what to do next.\n")
 	enabled := map[string]bool{}
 	for _, t := range selected {
 		enabled[t.Toolset] = true
 	}
+	b.WriteString("Toolsets on:\n")
+	var off []Toolset
 	for _, ts := range toolsets {
-		if enabled[ts.Name] {
+		if !enabled[ts.Name] {
+			off = append(off, ts)
+			continue
+		}
+		fmt.Fprintf(&b, "- %s: %s.", ts.Name, ts.Description)
+		if ts.Needs != "" {
+			fmt.Fprintf(&b, " Needs %s.", ts.Needs)
+		}
+		b.WriteString("\n")
+	}
+	if len(off) > 0 {
+		example := off[0].Name
+		if i := slices.IndexFunc(off, func(ts Toolset) bool { return !ts.Default }); i >= 0 {
+			example = off[i].Name
+		}
+		b.WriteString("Toolsets off (the user turns them on with --toolsets or PBI_MCP_TOOLSETS, e.g. --toolsets default," + example + "):\n")
+		for _, ts := range off {
 			fmt.Fprintf(&b, "- %s: %s\n", ts.Name, ts.Description)
 		}
 	}

@@ -28,7 +28,7 @@ type Report struct {
 
 type listReportsArgs struct {
 	Workspace string `json:"workspace" schema:"$workspace"`
-	Top       int    `json:"top" jsonschema:"Maximum number of reports to return (default 100, at most 1000)." minimum:"1" maximum:"1000" default:"100"`
+	Top       int    `json:"top" minimum:"1" maximum:"1000" default:"100"`
 	Skip      int    `json:"skip" schema:"$skip"`
 }
 
@@ -42,14 +42,14 @@ type ListReportsResult struct {
 type exportArgs struct {
 	Workspace          string            `json:"workspace" schema:"$workspace"`
 	Report             string            `json:"report" schema:"$report" required:"true"`
-	Format             string            `json:"format" required:"true" jsonschema:"File format. Power BI reports: PDF, PPTX (PowerPoint) or PNG. Paginated reports: PDF, ACCESSIBLEPDF, PPTX, XLSX, DOCX, CSV, XML, MHTML or IMAGE." enum:"$exportFormats"`
+	Format             string            `json:"format" required:"true" jsonschema:"Power BI reports: PDF, PPTX or PNG. Paginated reports: any." enum:"$exportFormats"`
 	Pages              []string          `json:"pages" jsonschema:"Power BI reports: only these pages, by page name as list_report_pages returns it (e.g. ReportSection1), not the display name. Omit for every visible page." itemMinLength:"1" itemMaxLength:"256" maxItems:"50"`
-	BookmarkName       string            `json:"bookmark_name" jsonschema:"Power BI reports: apply this bookmark of the report to every page. Not with bookmark_state." minLength:"1" maxLength:"256"`
+	BookmarkName       string            `json:"bookmark_name" jsonschema:"Power BI reports: apply this bookmark of the report to every page. Not with bookmark_state." minLength:"1"`
 	BookmarkState      string            `json:"bookmark_state" jsonschema:"Power BI reports: apply this bookmark state (captured with the Power BI JavaScript API) to every page. Not with bookmark_name." minLength:"1" maxLength:"65536"`
 	ReportLevelFilter  string            `json:"report_level_filter" jsonschema:"Power BI reports: one filter in URL filter syntax, e.g. Store/Territory eq 'NC'. Power BI accepts only one." minLength:"1" maxLength:"4096"`
 	Locale             string            `json:"locale" jsonschema:"Power BI reports: the locale to render with, e.g. en-US or de-DE." pattern:"^[a-zA-Z]{2,3}(-[a-zA-Z0-9]{2,8})*$"`
-	IncludeHiddenPages bool              `json:"include_hidden_pages" jsonschema:"Power BI reports: also export hidden pages when no pages are named (default false)." default:"false"`
-	Identities         []identityArg     `json:"identities" jsonschema:"Effective identities for row-level security: the user and roles the data is filtered for. Needed when the model has RLS and the caller is a service principal. At most one for paginated reports." maxItems:"20"`
+	IncludeHiddenPages bool              `json:"include_hidden_pages" jsonschema:"Power BI reports: also export hidden pages when no pages are named." default:"false"`
+	Identities         []identityArg     `json:"identities" jsonschema:"RLS identities: needed when the model has RLS and the caller is a service principal. At most one for paginated reports." maxItems:"20"`
 	ParameterValues    []parameterArg    `json:"parameter_values" jsonschema:"Paginated reports: report parameter values. Repeat a name for each value of a multi-value parameter." maxItems:"100"`
 	FormatSettings     map[string]string `json:"format_settings" jsonschema:"Paginated reports: device information settings of the format, e.g. {\"OutputFormat\": \"PNG\"} for IMAGE, {\"StartPage\": \"1\", \"EndPage\": \"3\"}." schema:"$formatSettings"`
 	ExportID           string            `json:"export_id" jsonschema:"Resume an export an earlier call left Running, instead of starting a new one (format and the options are then ignored). Export jobs expire after 24 hours." pattern:"$exportIDPattern" maxLength:"1024"`
@@ -57,13 +57,13 @@ type exportArgs struct {
 }
 
 type identityArg struct {
-	Username string   `json:"username" required:"true" jsonschema:"The effective user name, e.g. a UPN" minLength:"1" maxLength:"256"`
+	Username string   `json:"username" required:"true" jsonschema:"The effective user name, e.g. a UPN" minLength:"1"`
 	Roles    []string `json:"roles" jsonschema:"RLS roles" maxItems:"50" itemMinLength:"1" itemMaxLength:"50"`
 	Datasets []string `json:"datasets" jsonschema:"Ids of the semantic models the identity applies to" maxItems:"50" itemPattern:"$guid"`
 }
 
 type parameterArg struct {
-	Name  string `json:"name" required:"true" minLength:"1" maxLength:"256"`
+	Name  string `json:"name" required:"true" minLength:"1"`
 	Value string `json:"value" required:"true" maxLength:"4096"`
 }
 
@@ -91,17 +91,14 @@ func reportTools(d Deps) []Tool {
 	return []Tool{
 		tool(d, "reports", "list reports", listReports, mcp.NewTool("list_reports",
 			mcp.WithDescription("List the reports in a workspace, with their ids, names, type (Power BI or paginated) and the semantic model each reads. "+
-				"Use it to find the report export_report needs. "+
-				"Paged: at most top items per call (default 100, at most 1000); when hasMore is true, call again with skip = nextSkip."),
+				"Use it to find the report export_report needs."),
 			annotations("List reports", true, false, true))),
 		tool(d, "reports", "export the report", exportReport, mcp.NewTool("export_report",
 			mcp.WithDescription("Export a report to a file and save it on the machine running this server. "+
-				"Power BI reports export to PDF, PowerPoint (PPTX) or PNG; paginated reports to PDF, ACCESSIBLEPDF, PPTX, XLSX, DOCX, CSV, XML, MHTML or IMAGE (TIFF unless format_settings sets OutputFormat). "+
-				"Returns the file's absolute path, size, MIME type and uri, an MCP resource that resources/read returns, also to a client on another machine. The file always goes to the server's export directory, under a name the server chooses. "+
+				"Paginated reports export to more formats than Power BI reports (see format); IMAGE is TIFF unless format_settings sets OutputFormat. "+
+				"Returns the file's path, size, MIME type and a resource link. "+
 				"The export runs as a Power BI job; the call follows it with progress notifications for up to timeout_seconds. "+
 				"If it is still running then, the answer has status Running and an exportId: call again with export_id to resume. "+
-				"Options for Power BI reports: pages (page names from list_report_pages, not display names), a bookmark, one report-level filter, locale, hidden pages. "+
-				"For paginated reports: parameter_values and format_settings. identities applies row-level security to both (one identity for paginated reports). "+
 				"Needs the report's workspace on a Premium, Embedded or Fabric capacity (not Pro; PPU not for Power BI reports) and the tenant's export settings enabled (PNG has its own setting, off by default). "+
 				"A multi-page PNG export is a ZIP of one image per page. At most 50 pages per export."),
 			annotations("Export a report to a file", true, false, false))).followsJobs(),
@@ -111,43 +108,40 @@ func reportTools(d Deps) []Tool {
 			annotations("Get a report", true, false, true))),
 		tool(d, "reports", "list the report's pages", listReportPages, mcp.NewTool("list_report_pages",
 			mcp.WithDescription("List the pages of a Power BI report in order: each page's name (what export_report's pages argument takes, e.g. ReportSection1), its display name (what users see on the tab) and its position. "+
-				"Paginated reports have no pages here. "+
-				"Paged: at most top pages per call (default 100, at most 1000); when hasMore is true, call again with skip = nextSkip."),
+				"Paginated reports have no pages here."),
 			annotations("List report pages", true, false, true))),
 		tool(d, "reports", "list the report's data sources", listReportDatasources, mcp.NewTool("list_report_datasources",
 			mcp.WithDescription("List the data sources of a paginated report: type, server, database, and the gateway and gateway data source it is bound to. "+
-				"Only paginated reports have this list; a Power BI report reads its semantic model (get_report names it). "+
-				"Paged: at most top items per call (default 100, at most 1000); when hasMore is true, call again with skip = nextSkip."),
+				"Only paginated reports have this list; a Power BI report reads its semantic model (get_report names it)."),
 			annotations("List a paginated report's data sources", true, false, true))),
 		tool(d, "report_admin", "clone the report", cloneReport, mcp.NewTool("clone_report",
-			mcp.WithDescription("Copy a report under a new name, in its own workspace or another one, optionally bound to another semantic model. Returns the new report. "+
-				"Use it to make a working copy before changing a report, or to publish a report to another workspace. "+
-				"Needs Write permission on the report and Build permission on the target model; a report with a live connection loses it when bound to another model."),
+			mcp.WithDescription("Copy a report under a new name, in its workspace or another, optionally bound to another semantic model: a working copy before changing a report, or a report published to another workspace. "+
+				"Needs Write on the report and Build on the target model; a live-connected report bound to another model loses its live connection."),
 			annotations("Clone a report", false, false, false))),
 		tool(d, "report_admin", "rebind the report", rebindReport, mcp.NewTool("rebind_report",
-			mcp.WithDescription("Bind a Power BI report to another semantic model: its visuals read the new model from then on, and fields the new model lacks break. "+
-				"DESTRUCTIVE: ask the user first and pass confirm: true only after they agree (clone_report first keeps a copy). Not for paginated reports. "+
-				"A model in another workspace or My workspace is linked into the report's workspace as a shared model; a live-connected report loses its live connection. Needs Write on the report and Build on the model."),
+			mcp.WithDescription("Bind a Power BI report to another semantic model: its visuals read the new model, and fields it lacks break. "+
+				"DESTRUCTIVE (clone_report first keeps a copy). Not for paginated reports. "+
+				"A model in another workspace or My workspace is linked into the report's workspace as a shared model; a live-connected report loses its live connection. "+
+				"Needs Write on the report and Build on the model."),
 			annotations("Rebind a report to another model", false, true, true))),
 		tool(d, "report_admin", "update the report's content", updateReportContent, mcp.NewTool("update_report_content",
 			mcp.WithDescription("Overwrite a Power BI report's content (pages and visuals) with the content of another report, keeping the report's id, URL and model binding. "+
-				"DESTRUCTIVE: the current pages are lost; ask the user first and pass confirm: true only after they agree (clone_report first keeps a copy). "+
+				"DESTRUCTIVE: the current pages are lost (clone_report first keeps a copy). "+
 				"Not for paginated reports. Needs Write on the target report and Read on the source."),
 			annotations("Overwrite a report's content", false, true, true))),
 		tool(d, "report_admin", "take over the report", takeOverReport, mcp.NewTool("take_over_report",
 			mcp.WithDescription("Make the signed-in identity the owner of a paginated report's data sources, so its credentials are used to connect (for example after the previous owner left). "+
-				"DESTRUCTIVE: the previous owner's data source settings stop applying; ask the user first and pass confirm: true only after they agree. "+
+				"DESTRUCTIVE: the previous owner's data source settings stop applying. "+
 				"Only for paginated reports in a workspace (not My workspace). Needs write access to the report."),
 			annotations("Take over a paginated report's data sources", false, true, true))),
 		tool(d, "report_admin", "delete the report", deleteReport, mcp.NewTool("delete_report",
 			mcp.WithDescription("Delete a report (Power BI or paginated). Its semantic model stays. "+
-				"DESTRUCTIVE and final: dashboard tiles pinned from the report break; ask the user first and pass confirm: true only after they agree. "+
+				"DESTRUCTIVE and final: dashboard tiles pinned from the report break. "+
 				"download_report_pbix keeps a copy of the file first. Needs Admin, Member or Contributor access to the workspace."),
 			annotations("Delete a report", false, true, true))),
 		tool(d, "reports", "download the report", downloadReportPbix, mcp.NewTool("download_report_pbix",
 			mcp.WithDescription("Download a report's definition file and save it on the machine running this server: a .pbix for a Power BI report (openable in Power BI Desktop), the .rdl for a paginated report. "+
-				"Returns the file's absolute path, size, MIME type and uri (an MCP resource, for resources/read); the file goes to the server's export directory under a name the server chooses. "+
-				"download_type (workspaces only) chooses a .pbix with the semantic model (IncludeModel) or connected live to it (LiveConnect). "+
+				"Returns the file's path, size, MIME type and a resource link. "+
 				"Power BI refuses reports that were not uploaded as .pbix or were edited in ways Desktop cannot open, and live-connected reports after a rebind. "+
 				"For a PDF, PowerPoint or image of the report, use export_report."),
 			annotations("Download a report's .pbix or .rdl file", true, false, false))),
@@ -437,14 +431,14 @@ type GetReportResult struct {
 type listReportPagesArgs struct {
 	Workspace string `json:"workspace" schema:"$workspace"`
 	Report    string `json:"report" schema:"$report" required:"true"`
-	Top       int    `json:"top" jsonschema:"Maximum number of pages to return (default 100, at most 1000)." minimum:"1" maximum:"1000" default:"100"`
+	Top       int    `json:"top" minimum:"1" maximum:"1000" default:"100"`
 	Skip      int    `json:"skip" schema:"$skip"`
 }
 
 type listReportDatasourcesArgs struct {
 	Workspace string `json:"workspace" schema:"$workspace"`
 	Report    string `json:"report" schema:"$paginatedReport" required:"true"`
-	Top       int    `json:"top" jsonschema:"Maximum number of data sources to return (default 100, at most 1000)." minimum:"1" maximum:"1000" default:"100"`
+	Top       int    `json:"top" minimum:"1" maximum:"1000" default:"100"`
 	Skip      int    `json:"skip" schema:"$skip"`
 }
 
@@ -474,9 +468,9 @@ type ListReportDatasourcesResult struct {
 type cloneArgs struct {
 	Workspace       string `json:"workspace" schema:"$workspace"`
 	Report          string `json:"report" schema:"$report" required:"true"`
-	Name            string `json:"name" required:"true" jsonschema:"Name of the new report." minLength:"1" maxLength:"256"`
-	TargetWorkspace string `json:"target_workspace" jsonschema:"Workspace id (GUID) or exact name to put the copy in; 00000000-0000-0000-0000-000000000000 means My workspace. Omit to keep the report's workspace." minLength:"1" maxLength:"256"`
-	TargetModel     string `json:"target_model" jsonschema:"Semantic model id (GUID), or exact name in the target workspace, to bind the copy to. Omit to keep the report's model." minLength:"1" maxLength:"256"`
+	Name            string `json:"name" required:"true" jsonschema:"Name of the new report." minLength:"1"`
+	TargetWorkspace string `json:"target_workspace" jsonschema:"Where to put the copy; 00000000-0000-0000-0000-000000000000 means My workspace. Omit to keep the report's workspace." minLength:"1"`
+	TargetModel     string `json:"target_model" jsonschema:"Semantic model id (GUID), or exact name in the target workspace, to bind the copy to. Omit to keep the report's model." minLength:"1"`
 }
 
 // CloneReportResult is the answer of clone_report.
@@ -491,8 +485,8 @@ type CloneReportResult struct {
 type rebindArgs struct {
 	Workspace        string `json:"workspace" schema:"$workspace"`
 	Report           string `json:"report" schema:"$report" required:"true"`
-	Dataset          string `json:"dataset" required:"true" jsonschema:"Semantic model id (GUID), or exact name in dataset_workspace, to bind the report to." minLength:"1" maxLength:"256"`
-	DatasetWorkspace string `json:"dataset_workspace" jsonschema:"Workspace id or exact name where a dataset given by name lives. Omit for the report's workspace." minLength:"1" maxLength:"256"`
+	Dataset          string `json:"dataset" required:"true" jsonschema:"Semantic model id (GUID), or exact name in dataset_workspace, to bind the report to." minLength:"1"`
+	DatasetWorkspace string `json:"dataset_workspace" jsonschema:"Workspace id or exact name where a dataset given by name lives. Omit for the report's workspace." minLength:"1"`
 	Confirm          bool   `json:"confirm" schema:"$confirm"`
 }
 
@@ -506,13 +500,13 @@ type ReportChangeResult struct {
 type updateContentArgs struct {
 	Workspace       string `json:"workspace" schema:"$workspace"`
 	Report          string `json:"report" schema:"$report" required:"true"`
-	SourceReport    string `json:"source_report" required:"true" jsonschema:"Report id (GUID), or exact name in source_workspace, whose content is copied." minLength:"1" maxLength:"256"`
-	SourceWorkspace string `json:"source_workspace" jsonschema:"Workspace id (GUID) or exact name of the source report; 00000000-0000-0000-0000-000000000000 means My workspace. Omit when it is in the same workspace as the report." minLength:"1" maxLength:"256"`
+	SourceReport    string `json:"source_report" required:"true" jsonschema:"Report id (GUID), or exact name in source_workspace, whose content is copied." minLength:"1"`
+	SourceWorkspace string `json:"source_workspace" jsonschema:"The source report's; 00000000-0000-0000-0000-000000000000 means My workspace. Omit when it is in the same workspace as the report." minLength:"1"`
 	Confirm         bool   `json:"confirm" schema:"$confirm"`
 }
 
 type takeOverArgs struct {
-	Workspace string `json:"workspace" required:"true" jsonschema:"Workspace id (GUID) or exact workspace name, as returned by list_workspaces. My workspace is not possible here." minLength:"1" maxLength:"256"`
+	Workspace string `json:"workspace" required:"true" minLength:"1"`
 	Report    string `json:"report" schema:"$paginatedReport" required:"true"`
 	Confirm   bool   `json:"confirm" schema:"$confirm"`
 }

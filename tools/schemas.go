@@ -32,11 +32,9 @@ func outputSchema[T any]() mcp.ToolOption {
 		derive := mcp.WithOutputSchema[T]()
 		return func(t *mcp.Tool) {
 			derive(t)
-			// Output schemas describe what this server itself sends; "no other properties"
-			// tells a client nothing and costs context in every tools/list, so it is left out.
-			t.OutputSchema.AdditionalProperties = nil
-			for _, p := range t.OutputSchema.Properties {
-				dropAdditionalProperties(p)
+			t.OutputSchema.AdditionalProperties, t.OutputSchema.Required = nil, nil
+			for name, p := range t.OutputSchema.Properties {
+				t.OutputSchema.Properties[name] = resultMember(p)
 			}
 		}
 	}
@@ -86,19 +84,63 @@ func parseInputSchema(t mcp.Tool) (inputSchemaDoc, error) {
 	return doc, err
 }
 
-// dropAdditionalProperties removes additionalProperties from a schema and every schema in it.
-func dropAdditionalProperties(schema any) {
-	switch s := schema.(type) {
-	case map[string]any:
-		delete(s, "additionalProperties")
-		for _, v := range s {
-			dropAdditionalProperties(v)
+// An output schema describes what this server itself sends, to a model that reads the result
+// anyway and pays for the schema in every tools/list. So it says only what a result holds: its
+// members and their types. Left out, as the reflector derives them:
+//   - additionalProperties: "no other properties" tells a client nothing about a result;
+//   - required: members that are empty or null are dropped from structured content;
+//   - descriptions: the tool's description and the result's text say what members mean;
+//   - the fields of nested objects: below a result's members an object is {"type": "object"},
+//     an array of objects {"type": "array", "items": {"type": "object"}}; the result shows them.
+//     Describing them cost more context than everything else a tool declares.
+// And it is portable: a nil-able Go slice, map or pointer, which the reflector types
+// ["null", X], is typed X (clients that map schemas onto a single-type dialect, such as
+// Gemini's OpenAPI subset, reject a type union), and a field typed any, a bare true, is
+// scalarSchema.
+
+// scalarSchema is the schema of a value typed any in a result: the cells of a DAX query's rows,
+// which are strings, numbers, booleans or null.
+var scalarSchema = map[string]any{"anyOf": []any{
+	map[string]any{"type": "string"}, map[string]any{"type": "number"},
+	map[string]any{"type": "boolean"}, map[string]any{"type": "null"},
+}}
+
+// resultMember is the schema of one member of a result, as the comment above says.
+func resultMember(schema any) any {
+	s, ok := schema.(map[string]any)
+	if !ok {
+		return scalarSchema // a bare true
+	}
+	out := map[string]any{}
+	if t, ok := s["type"].([]any); ok {
+		rest := slices.DeleteFunc(slices.Clone(t), func(t any) bool { return t == "null" })
+		if len(rest) == 1 {
+			out["type"] = rest[0]
+		} else {
+			out["type"] = rest
 		}
-	case []any:
-		for _, v := range s {
-			dropAdditionalProperties(v)
+	} else if t, ok := s["type"]; ok {
+		out["type"] = t
+	}
+	switch items := s["items"].(type) {
+	case bool:
+		out["items"] = scalarSchema
+	case map[string]any:
+		if _, nested := items["properties"]; nested {
+			out["items"] = map[string]any{"type": "object"}
+		} else {
+			out["items"] = resultMember(items)
 		}
 	}
+	for _, k := range []string{"enum", "format", "anyOf"} {
+		if v, ok := s[k]; ok {
+			out[k] = v
+		}
+	}
+	if len(out) == 0 {
+		return scalarSchema
+	}
+	return out
 }
 
 // inputSchema declares that a tool's arguments are an A: A's fields, with their tags, are the
@@ -345,9 +387,9 @@ func schemaRef(name string) (any, bool) {
 		"requiredWorkspace": param(requiredWorkspaceParam()),
 		"skip":              param(skipParam()),
 		"confirm":           param(confirmParam()),
-		"dataset":           param(itemParam("dataset", "Semantic model (dataset)", "list_datasets")),
-		"report":            param(itemParam("report", "Report", "list_reports")),
-		"paginatedReport":   param(itemParam("report", "Paginated report", "list_reports")),
+		"dataset":           param(itemParam("dataset")),
+		"report":            param(itemParam("report")),
+		"paginatedReport":   param(itemParam("report")), // the tool says which kind of report it takes
 
 		// dax.go
 		"defaultDAXRows": defaultDAXRows,
@@ -394,15 +436,11 @@ func schemaRef(name string) (any, bool) {
 		"dataflowTimeZone":  param(timeZoneParam()),
 
 		// datasets.go
-		"datasetsGroupWorkspace": param(mcp.WithString("workspace",
-			mcp.Description("Workspace id (GUID) or exact workspace name, as returned by list_workspaces. Required: this operation does not exist for My workspace."),
-			mcp.MinLength(1), mcp.MaxLength(256))),
-		"datasetsPathSegment": pathSegmentPattern,
+		"datasetsGroupWorkspace": param(requiredWorkspaceParam()),
+		"datasetsPathSegment":    pathSegmentPattern,
 
 		// embed.go
 		"embedWorkspace":  param(embedWorkspaceParam()),
-		"embedDataset":    param(datasetParam()),
-		"embedDashboard":  param(dashboardParam()),
 		"embedIdentities": param(identitiesParam()),
 		"embedLifetime":   param(lifetimeParam()),
 
@@ -460,8 +498,8 @@ func schemaRef(name string) (any, bool) {
 
 		// workspaces.go
 		"identifier":        param(identifierParam()),
-		"accessRightToGive": param(accessRightParam("The role to give.")),
-		"newAccessRight":    param(accessRightParam("The new role.")),
+		"accessRightToGive": param(accessRightParam("The role to give. " + workspaceRoles)),
+		"newAccessRight":    param(accessRightParam("The new role (see add_workspace_user).")),
 	}[name]
 	return v, ok
 }

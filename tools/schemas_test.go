@@ -9,6 +9,8 @@ import (
 	"sort"
 	"strings"
 	"testing"
+
+	"github.com/mark3labs/mcp-go/mcp"
 )
 
 const schemasFile = "schemas_gen.go"
@@ -36,8 +38,8 @@ func TestSchemasAreGenerated(t *testing.T) {
 		name, doc string
 		schema    func(Tool) any
 	}{
-		{"inputSchemas", "each tool's input schema", func(t Tool) any { return t.Definition.InputSchema }},
-		{"outputSchemas", "each tool's output schema", func(t Tool) any { return t.Definition.OutputSchema }},
+		{"inputSchemas", "each tool's input schema", func(t Tool) any { return schemaDoc(mcp.ToolArgumentsSchema(t.Definition.InputSchema)) }},
+		{"outputSchemas", "each tool's output schema", func(t Tool) any { return schemaDoc(mcp.ToolArgumentsSchema(t.Definition.OutputSchema)) }},
 	} {
 		fmt.Fprintf(&b, "\n// %s holds %s, as JSON, by tool name.\nvar %s = map[string]string{\n", m.name, m.doc, m.name)
 		for _, tool := range all {
@@ -66,5 +68,63 @@ func TestSchemasAreGenerated(t *testing.T) {
 	have, err := os.ReadFile(schemasFile)
 	if err != nil || !bytes.Equal(have, src) {
 		t.Fatalf("%s is not what the tools' declarations give: run go generate ./tools (%v)", schemasFile, err)
+	}
+}
+
+// schemaDoc is s as JSON Schema without what mcp-go's encoder adds to every schema: an empty
+// "required" list says nothing and costs context in every tools/list.
+func schemaDoc(s mcp.ToolArgumentsSchema) map[string]any {
+	doc := map[string]any{"type": s.Type, "properties": s.Properties}
+	if s.Properties == nil {
+		doc["properties"] = map[string]any{}
+	}
+	if len(s.Required) > 0 {
+		doc["required"] = s.Required
+	}
+	if s.AdditionalProperties != nil {
+		doc["additionalProperties"] = s.AdditionalProperties
+	}
+	if s.Defs != nil || len(s.AdditionalFields) > 0 || s.Types != nil {
+		panic("schemaDoc: the schema has keywords it does not write")
+	}
+	return doc
+}
+
+// TestSchemasArePortable holds what the MCP Inspector's --strict check asks of every schema
+// (.ci/run runs the Inspector itself): no type unions such as ["null", "array"], which clients
+// mapping schemas onto a single-type dialect reject, and no bare true where a schema belongs.
+func TestSchemasArePortable(t *testing.T) {
+	var walk func(tool, path string, s any)
+	walk = func(tool, path string, s any) {
+		m, ok := s.(map[string]any)
+		if !ok {
+			t.Errorf("%s: %s is %v, not a schema object", tool, path, s)
+			return
+		}
+		if _, union := m["type"].([]any); union {
+			t.Errorf("%s: %s has a type union %v", tool, path, m["type"])
+		}
+		if props, ok := m["properties"].(map[string]any); ok {
+			for name, p := range props {
+				walk(tool, path+".properties."+name, p)
+			}
+		}
+		if items, ok := m["items"]; ok {
+			walk(tool, path+".items", items)
+		}
+		if anyOf, ok := m["anyOf"].([]any); ok {
+			for i, b := range anyOf {
+				walk(tool, fmt.Sprintf("%s.anyOf[%d]", path, i), b)
+			}
+		}
+	}
+	for kind, schemas := range map[string]map[string]string{"inputSchema": inputSchemas, "outputSchema": outputSchemas} {
+		for tool, raw := range schemas {
+			var s any
+			if err := json.Unmarshal([]byte(raw), &s); err != nil {
+				t.Fatalf("%s %s: %v", tool, kind, err)
+			}
+			walk(tool, kind, s)
+		}
 	}
 }

@@ -40,21 +40,18 @@ const (
 // Parameters shared by many tools, declared once so their names and wording never drift.
 
 func workspaceParam() mcp.ToolOption {
-	return mcp.WithString("workspace",
-		mcp.Description("Workspace id (GUID) or exact workspace name, as returned by list_workspaces. Omit it for the caller's My workspace."),
-		mcp.MinLength(1), mcp.MaxLength(256))
+	return mcp.WithString("workspace")
 }
 
-func itemParam(name, kind, lister string) mcp.ToolOption {
-	return mcp.WithString(name, mcp.Required(),
-		mcp.Description(fmt.Sprintf("%s id (GUID) or exact %s name in the workspace, as returned by %s.", kind, strings.ToLower(kind), lister)),
-		mcp.MinLength(1), mcp.MaxLength(256))
+// itemParam is a required item argument. How an item is named (id or exact name, as the
+// list_ tool of its kind returns it) the server instructions say once, not each argument.
+func itemParam(name string) mcp.ToolOption {
+	return mcp.WithString(name, mcp.Required(), mcp.MinLength(1))
 }
 
 func skipParam() mcp.ToolOption {
 	return mcp.WithInteger("skip",
-		mcp.Description("Number of items to skip, for the next page: use nextSkip from the previous answer."),
-		mcp.Min(0), mcp.Max(1_000_000), mcp.DefaultNumber(0))
+		mcp.Min(0))
 }
 
 // annotations sets all four hints on purpose; the registry test checks none is left unset.

@@ -22,7 +22,7 @@ type Workspace struct {
 
 type listWorkspacesArgs struct {
 	Filter string `json:"filter" jsonschema:"OData $filter on name and type, e.g. contains(name,'Sales'), name eq 'Finance', startswith(name,'Fin') and type eq 'Workspace'." maxLength:"1000"`
-	Top    int    `json:"top" jsonschema:"Maximum number of workspaces to return (default 100, at most 1000)." minimum:"1" maximum:"1000" default:"100"`
+	Top    int    `json:"top" minimum:"1" maximum:"1000" default:"100"`
 	Skip   int    `json:"skip" schema:"$skip"`
 }
 
@@ -36,42 +36,37 @@ func workspaceTools(d Deps) []Tool {
 	return []Tool{
 		tool(d, "workspaces", "list workspaces", listWorkspaces, mcp.NewTool("list_workspaces",
 			mcp.WithDescription("List the Power BI workspaces the signed-in identity can access, with their ids, names and whether they are on a dedicated (Premium/Fabric) capacity. "+
-				"Use it first to find the workspace the other tools need. A service principal sees only the workspaces it was added to. "+
-				"My workspace is not listed: omit the workspace argument of other tools to use it. "+
-				"Narrow the list with an OData filter. Paged: at most top items per call (default 100, at most 1000); when hasMore is true, call again with skip = nextSkip."),
+				"A service principal sees only the workspaces it was added to. "+
+				"My workspace is not listed."),
 			annotations("List workspaces", true, false, true))),
 		tool(d, "workspaces", "get the workspace", getWorkspace, mcp.NewTool("get_workspace",
 			mcp.WithDescription("Get one workspace by id or exact name: its id, name, whether it is read-only for the caller, its capacity (dedicated Premium/Fabric capacity or shared) and the default storage format of new semantic models. "+
 				"Use it to check a workspace before changing it, or whether exports and enhanced refresh (which need dedicated capacity) can work there."),
 			annotations("Get a workspace", true, false, true))),
 		tool(d, "workspace_admin", "create the workspace", createWorkspace, mcp.NewTool("create_workspace",
-			mcp.WithDescription("Create a new Power BI workspace on shared capacity. The signed-in identity becomes its Admin; add others with add_workspace_user. "+
-				"Workspace names are unique in the organization: a name already in use (even by a workspace the caller cannot see) fails with PowerBIEntityAlreadyExists. "+
-				"Needs the tenant setting 'Create workspaces' to allow the caller; a service principal also needs 'Service principals can use Fabric APIs'. "+
-				"Moving the workspace to a Premium or Fabric capacity is done in Power BI, not here."),
+			mcp.WithDescription("Create a workspace on shared capacity; the signed-in identity becomes its Admin (add others with add_workspace_user). "+
+				"Names are unique in the organization, including workspaces the caller cannot see: PowerBIEntityAlreadyExists otherwise. "+
+				"Needs the tenant setting 'Create workspaces' to allow the caller, and for a service principal 'Service principals can use Fabric APIs'. "+
+				"Assigning a capacity is assign_workspace_to_capacity."),
 			annotations("Create a workspace", false, false, false))),
 		tool(d, "workspace_admin", "update the workspace", updateWorkspace, mcp.NewTool("update_workspace",
-			mcp.WithDescription("Rename a workspace or set the default storage format of its new semantic models, and return the workspace as it is afterwards. "+
-				"On shared capacity only the name can change; default_dataset_storage_format needs a Premium, PPU or Fabric capacity. "+
-				"The new name must be unique in the organization (PowerBIEntityAlreadyExists otherwise). Needs the Admin role in the workspace."),
+			mcp.WithDescription("Rename a workspace or set the default storage format of its new semantic models (default_dataset_storage_format: "+
+				"Premium, PPU or Fabric capacity only). Names are unique in the organization (PowerBIEntityAlreadyExists otherwise). Needs Admin in the workspace."),
 			annotations("Update a workspace", false, false, true))),
 		tool(d, "workspace_admin", "delete the workspace", deleteWorkspace, mcp.NewTool("delete_workspace",
 			mcp.WithDescription("DESTRUCTIVE: delete a workspace with all its reports, semantic models, dashboards and other content. "+
-				"Ask the user first and pass confirm: true only after they agreed; without it nothing is deleted. "+
 				"Only a Power BI administrator can restore a deleted workspace, within the retention period the tenant sets. Needs the Admin role in the workspace."),
 			annotations("Delete a workspace", false, true, true))),
 		tool(d, "workspaces", "list the workspace users", listWorkspaceUsers, mcp.NewTool("list_workspace_users",
 			mcp.WithDescription("List who has access to a workspace: users, Entra security groups and service principals, with their role (Admin, Member, Contributor or Viewer). "+
 				"Use it to check that a service principal is in the workspace, or before changing someone's role with update_workspace_user. "+
-				"Role changes can take a while to reach every Power BI API. "+
-				"Paged: at most top items per call (default 100, at most 1000); when hasMore is true, call again with skip = nextSkip."),
+				"Role changes can take a while to reach every Power BI API."),
 			annotations("List workspace users", true, false, true))),
 		tool(d, "workspace_admin", "add the workspace user", addWorkspaceUser, mcp.NewTool("add_workspace_user",
-			mcp.WithDescription("Give a user, an Entra security group or a service principal access to a workspace with a role (Admin, Member, Contributor or Viewer). "+
-				"To let a service principal (an app registration) use a workspace, the usual setup step, call it with identifier = the service principal's object id "+
-				"(Entra ID > Enterprise applications > the app > Object ID, not its application/client id), principal_type App and access_right Admin or Member. "+
-				"A principal already in the workspace fails with AddingAlreadyExistsGroupUserNotSupportedError: change its role with update_workspace_user instead. "+
-				"Needs the Admin role (or Member, to add Members and lower). Access can take a few minutes to take effect."),
+			mcp.WithDescription("Give a user, Entra security group or service principal a role in a workspace (Admin, Member, Contributor or Viewer). "+
+				"The usual setup step for a service principal: identifier = its object id (Entra ID > Enterprise applications > the app > Object ID, not the client id), principal_type App, access_right Admin or Member. "+
+				"A principal already there fails with AddingAlreadyExistsGroupUserNotSupportedError: use update_workspace_user. "+
+				"Needs Admin (or Member, to add Members and lower). Access can take a few minutes to apply."),
 			annotations("Add a workspace user", false, false, false))),
 		tool(d, "workspace_admin", "update the workspace user", updateWorkspaceUser, mcp.NewTool("update_workspace_user",
 			mcp.WithDescription("Change the role (Admin, Member, Contributor or Viewer) of a user, group or service principal that already has access to a workspace. "+
@@ -79,7 +74,6 @@ func workspaceTools(d Deps) []Tool {
 			annotations("Change a workspace user's role", false, false, true))),
 		tool(d, "workspace_admin", "remove the workspace user", removeWorkspaceUser, mcp.NewTool("remove_workspace_user",
 			mcp.WithDescription("DESTRUCTIVE: take away a user's, group's or service principal's access to a workspace. "+
-				"Ask the user first and pass confirm: true only after they agreed; without it nothing changes. "+
 				"Removing the signed-in identity itself ends this server's access to the workspace. Needs the Admin role in the workspace."),
 			annotations("Remove a workspace user", false, true, true))),
 	}
@@ -117,9 +111,7 @@ func defaultInt(v, def int) int {
 // workspace argument is required.
 
 func requiredWorkspaceParam() mcp.ToolOption {
-	return mcp.WithString("workspace", mcp.Required(),
-		mcp.Description("Workspace id (GUID) or exact workspace name, as returned by list_workspaces. My workspace is not a workspace here: it has no settings or users to manage."),
-		mcp.MinLength(1), mcp.MaxLength(256))
+	return mcp.WithString("workspace", mcp.Required(), mcp.MinLength(1))
 }
 
 // resolveGroup reads a required workspace argument.
@@ -180,7 +172,7 @@ func getWorkspace(ctx context.Context, d Deps, a getWorkspaceArgs) (GetWorkspace
 }
 
 type createWorkspaceArgs struct {
-	Name string `json:"name" required:"true" jsonschema:"Name of the new workspace, unique in the organization." minLength:"1" maxLength:"256"`
+	Name string `json:"name" required:"true" jsonschema:"Name of the new workspace, unique in the organization." minLength:"1"`
 }
 
 // CreateWorkspaceResult is the answer of create_workspace.
@@ -203,7 +195,7 @@ func createWorkspace(ctx context.Context, d Deps, a createWorkspaceArgs) (Create
 
 type updateWorkspaceArgs struct {
 	Workspace                   string `json:"workspace" schema:"$requiredWorkspace" required:"true"`
-	Name                        string `json:"name" jsonschema:"New name, unique in the organization. Omit to keep the name." minLength:"1" maxLength:"256"`
+	Name                        string `json:"name" jsonschema:"New name, unique in the organization. Omit to keep the name." minLength:"1"`
 	DefaultDatasetStorageFormat string `json:"default_dataset_storage_format" jsonschema:"Small (the default) or Large: Large lets new semantic models grow beyond 10 GB. Dedicated capacity only. Omit to keep it." enum:"Small,Large"`
 }
 
@@ -280,7 +272,7 @@ func userOf(u pbiclient.GroupUser) WorkspaceUser {
 
 type listWorkspaceUsersArgs struct {
 	Workspace string `json:"workspace" schema:"$requiredWorkspace" required:"true"`
-	Top       int    `json:"top" jsonschema:"Maximum number of users to return (default 100, at most 1000)." minimum:"1" maximum:"1000" default:"100"`
+	Top       int    `json:"top" minimum:"1" maximum:"1000" default:"100"`
 	Skip      int    `json:"skip" schema:"$skip"`
 }
 
@@ -319,15 +311,17 @@ func listWorkspaceUsers(ctx context.Context, d Deps, a listWorkspaceUsersArgs) (
 
 func identifierParam() mcp.ToolOption {
 	return mcp.WithString("identifier", mcp.Required(),
-		mcp.Description("Who: a user's email address (UPN), or the object id (GUID) of an Entra security group or of a service principal. "+
-			"For a service principal this is the object id shown under Enterprise applications in Entra ID, not the application (client) id."),
-		mcp.MinLength(3), mcp.MaxLength(256), mcp.Pattern(pathSegmentPattern))
+		mcp.Description("A user's email (UPN), or the object id of a group or service principal (Enterprise applications in Entra ID, not the client id)."),
+		mcp.MinLength(3), mcp.Pattern(pathSegmentPattern))
 }
+
+// workspaceRoles says what each workspace role allows; add_workspace_user's access_right says it.
+const workspaceRoles = "Admin: everything, including users and deleting the workspace. Member: also adds Members and lower and shares. " +
+	"Contributor: creates, edits and deletes content, refreshes. Viewer: reads content only."
 
 func accessRightParam(what string) mcp.ToolOption {
 	return mcp.WithString("access_right", mcp.Required(),
-		mcp.Description(what+" Admin: everything, including users and deleting the workspace. Member: also adds Members and lower and shares. "+
-			"Contributor: creates, edits and deletes content, refreshes. Viewer: reads content only."),
+		mcp.Description(what),
 		mcp.Enum("Admin", "Member", "Contributor", "Viewer"))
 }
 

@@ -37,8 +37,9 @@ if (!bin) {
 // The Inspector keeps state under HOME; a fresh one keeps runs independent.
 const home = mkdtempSync(join(tmpdir(), "pbi-e2e-home-"));
 
-// Every tool the server defines, from the reviewed snapshot of the tool definitions.
-const expectedTools = JSON.parse(readFileSync(join(here, "..", "..", "tools", "testdata", "tools.json"))).map((t) => t.name).sort();
+// Every tool the server defines, from the reviewed snapshots of the tool definitions.
+const snaps = join(here, "..", "..", "tools", "testdata", "toolsnaps");
+const expectedTools = readdirSync(snaps).flatMap((f) => JSON.parse(readFileSync(join(snaps, f)))).map((t) => t.name).sort();
 const callsDir = join(here, "calls");
 const extraCalls = readdirSync(callsDir).filter((f) => f.endsWith(".json")).sort()
   .flatMap((f) => JSON.parse(readFileSync(join(callsDir, f))).map((c) => ({ ...c, file: f })));
