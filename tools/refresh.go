@@ -75,7 +75,7 @@ type RefreshResult struct {
 // RefreshDetails is the progress of an enhanced refresh.
 type RefreshDetails struct {
 	RefreshID        string                          `json:"refreshId"`
-	Status           string                          `json:"status" jsonschema:"Power BI's general status: Unknown while running, then Completed, Failed, Cancelled or Disabled"`
+	Status           string                          `json:"status" jsonschema:"InProgress while running (Power BI says Unknown), then Completed, Failed, Cancelled or Disabled"`
 	ExtendedStatus   string                          `json:"extendedStatus" jsonschema:"NotStarted, InProgress, Completed, TimedOut, Failed, Cancelled or Disabled"`
 	Type             string                          `json:"type,omitempty" jsonschema:"Full, ClearValues, Calculate, DataOnly, Automatic or Defragment"`
 	CommitMode       string                          `json:"commitMode,omitempty" jsonschema:"Transactional or PartialBatch"`
@@ -88,7 +88,7 @@ type RefreshDetails struct {
 }
 
 func refreshDetailsOf(id string, d pbiclient.RefreshDetails) RefreshDetails {
-	out := RefreshDetails{RefreshID: id, Status: d.Status, ExtendedStatus: d.ExtendedStatus, Type: d.Type,
+	out := RefreshDetails{RefreshID: id, Status: shownStatus(d.Status, d.EndTime), ExtendedStatus: d.ExtendedStatus, Type: d.Type,
 		CommitMode: d.CommitMode, StartTime: d.StartTime, EndTime: d.EndTime, NumberOfAttempts: d.NumberOfAttempts,
 		Objects: d.Objects, Messages: d.Messages}
 	if out.Objects == nil {
@@ -286,13 +286,19 @@ func waitForEnhancedRefresh(ctx context.Context, c *pbiclient.Client, res Refres
 	return res, nil
 }
 
-// refreshOf shapes a history entry. Power BI reports a running refresh as status "Unknown";
-// the tools say InProgress, which a model will not misread.
-func refreshOf(r pbiclient.Refresh) Refresh {
-	out := Refresh{RequestID: r.RequestID, RefreshType: r.RefreshType, Status: r.Status, StartTime: r.StartTime, EndTime: r.EndTime, Error: r.ServiceExceptionJSON}
-	if out.Status == "Unknown" && out.EndTime == "" {
-		out.Status = "InProgress"
+// shownStatus is a refresh's status as every tool shows it. Power BI reports a running refresh
+// as "Unknown", in the history and in the details alike; the tools say InProgress, which a model
+// will not misread as an outcome nobody knows.
+func shownStatus(status, endTime string) string {
+	if status == "Unknown" && endTime == "" {
+		return "InProgress"
 	}
+	return status
+}
+
+// refreshOf shapes a history entry.
+func refreshOf(r pbiclient.Refresh) Refresh {
+	out := Refresh{RequestID: r.RequestID, RefreshType: r.RefreshType, Status: shownStatus(r.Status, r.EndTime), StartTime: r.StartTime, EndTime: r.EndTime, Error: r.ServiceExceptionJSON}
 	if start, err := time.Parse(time.RFC3339, r.StartTime); err == nil {
 		if end, err := time.Parse(time.RFC3339, r.EndTime); err == nil {
 			out.DurationSeconds = end.Sub(start).Round(time.Second).Seconds()

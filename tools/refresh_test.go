@@ -244,3 +244,26 @@ func TestDirectQueryRefreshScheduleTools(t *testing.T) {
 		t.Errorf("import model: %s", msg)
 	}
 }
+
+// A running refresh has one status in every tool: Power BI says Unknown in the history and in
+// the details; both tools say InProgress.
+func TestRunningRefreshHasOneStatusInEveryTool(t *testing.T) {
+	st := newStack(t, stackOptions{})
+	args := map[string]any{"workspace": "Sales Analytics", "dataset": "Inventory"}
+	var hist RefreshHistoryResult
+	st.ok(t, "get_refresh_history", args, &hist)
+	var running *Refresh
+	for i := range hist.Refreshes {
+		if hist.Refreshes[i].RequestID == pbitest.DemoInventoryRefreshID {
+			running = &hist.Refreshes[i]
+		}
+	}
+	if running == nil || running.Status != "InProgress" {
+		t.Fatalf("history of Inventory: %+v", hist.Refreshes)
+	}
+	var det RefreshDetailsResult
+	st.ok(t, "get_refresh_details", map[string]any{"workspace": "Sales Analytics", "dataset": "Inventory", "refresh_id": pbitest.DemoInventoryRefreshID}, &det)
+	if !det.Running || det.Refresh.Status != running.Status {
+		t.Fatalf("details say %q (running %v), the history %q", det.Refresh.Status, det.Running, running.Status)
+	}
+}
