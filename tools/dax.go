@@ -105,7 +105,7 @@ func daxTools(d Deps) []Tool {
 				"Needs Build permission on the model and the tenant setting 'Semantic Model Execute Queries REST API' (formerly 'Dataset Execute Queries REST API'). "+
 				"Limits: 120 queries per minute per user; Power BI returns at most 100,000 rows or 1,000,000 values. An answer holds only the rows that fit the result size limit; truncated=true says rows are missing: "+
 				"call again with skip = nextSkip for the next rows, or with output \"csv\" for a file with every row (linked as an MCP resource). "+
-				"Service principals cannot query models with row-level security (RLS) or SSO; set impersonated_user_name to query RLS models as a given user. "+
+				"Power BI runs no query for a service principal on a model with row-level security (RLS) or SSO (isEffectiveIdentityRequired); the server refuses it before sending. A signed-in user may set impersonated_user_name to query an RLS model as another user. "+
 				"Not for Azure Analysis Services models; MDX and DMV queries are not supported."),
 			annotations("Run a DAX query", true, false, true))),
 		tool(d, "dax", "read the semantic model's schema", getDatasetSchema, mcp.NewTool("get_dataset_schema",

@@ -43,7 +43,7 @@ type exportArgs struct {
 	Workspace          string            `json:"workspace" schema:"$workspace"`
 	Report             string            `json:"report" schema:"$report" required:"true"`
 	Format             string            `json:"format" required:"true" jsonschema:"Power BI reports: PDF, PPTX or PNG. Paginated reports: any." enum:"$exportFormats"`
-	Pages              []string          `json:"pages" jsonschema:"Power BI reports: only these pages, by page name as list_report_pages returns it (e.g. ReportSection1), not the display name. Omit for every visible page." itemMinLength:"1" itemMaxLength:"256" maxItems:"50"`
+	Pages              []string          `json:"pages" jsonschema:"Power BI reports: only these pages, each by name (e.g. ReportSection1), display name or 1-based position, as list_report_pages shows them. Omit for every visible page." itemMinLength:"1" itemMaxLength:"256" maxItems:"50"`
 	BookmarkName       string            `json:"bookmark_name" jsonschema:"Power BI reports: apply this bookmark of the report to every page. Not with bookmark_state." minLength:"1"`
 	BookmarkState      string            `json:"bookmark_state" jsonschema:"Power BI reports: apply this bookmark state (captured with the Power BI JavaScript API) to every page. Not with bookmark_name." minLength:"1" maxLength:"65536"`
 	ReportLevelFilter  string            `json:"report_level_filter" jsonschema:"Power BI reports: one filter in URL filter syntax, e.g. Store/Territory eq 'NC'. Power BI accepts only one." minLength:"1" maxLength:"4096"`
@@ -107,7 +107,7 @@ func reportTools(d Deps) []Tool {
 				"Use it to check a report before exporting, cloning or rebinding it."),
 			annotations("Get a report", true, false, true))),
 		tool(d, "reports", "list the report's pages", listReportPages, mcp.NewTool("list_report_pages",
-			mcp.WithDescription("List the pages of a Power BI report in order: each page's name (what export_report's pages argument takes, e.g. ReportSection1), its display name (what users see on the tab) and its position. "+
+			mcp.WithDescription("List the pages of a Power BI report in order: each page's name (e.g. ReportSection1), its display name (what users see on the tab) and its position; export_report's pages takes any of the three. "+
 				"Paginated reports have no pages here."),
 			annotations("List report pages", true, false, true))),
 		tool(d, "reports", "list the report's data sources", listReportDatasources, mcp.NewTool("list_report_datasources",
