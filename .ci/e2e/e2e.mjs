@@ -77,7 +77,19 @@ function callArgs(tool, args) {
   return ["--tool-name", tool, "--tool-args-json", JSON.stringify(args)];
 }
 
+// resultBudget is the server's default --max-result-bytes: no tool result's text, nor its
+// structured content, may be longer.
+const resultBudget = 32768;
+
+// overBudget names the parts of a tools/call result longer than the budget.
+function overBudget(result) {
+  const parts = (result?.content ?? []).filter((c) => c.type === "text").map((c) => Buffer.byteLength(c.text));
+  if (result?.structuredContent) parts.push(Buffer.byteLength(JSON.stringify(result.structuredContent)));
+  return parts.filter((n) => n > resultBudget);
+}
+
 async function exercise(label, target, exportDir) {
+  const oversize = [];
   const list = await inspect(target, "tools/list");
   const names = (list.out?.result?.tools ?? []).map((t) => t.name).sort();
   check(`${label}: tools/list names all ${expectedTools.length} tools`, JSON.stringify(names) === JSON.stringify(expectedTools), `${list.code} ${JSON.stringify(names)} ${list.stderr ?? ""}`);
@@ -94,6 +106,7 @@ async function exercise(label, target, exportDir) {
     const r = await inspect(target, "tools/call", callArgs(tool, args));
     const result = r.out?.result;
     check(`${label}: ${tool}`, r.code === 0 && result && !result.isError && result.structuredContent, `exit ${r.code} ${JSON.stringify(r.out).slice(0, 400)} ${r.stderr ?? ""}`);
+    if (overBudget(result).length) oversize.push(`${tool}: ${overBudget(result)}`);
   }
 
   for (const format of ["PDF", "PPTX", "PNG"]) {
@@ -117,11 +130,13 @@ async function exercise(label, target, exportDir) {
     const r = await inspect(target, "tools/call", callArgs(c.tool, c.args ?? {}));
     const result = r.out?.result;
     const answered = c.expect === "error" ? r.code === 5 : r.code === 0 && result && !result.isError;
+    if (overBudget(result).length) oversize.push(`${c.file} ${c.tool}: ${overBudget(result)}`);
     const text = JSON.stringify(r.out ?? "");
     check(`${label}: ${c.file}: ${c.name ?? c.tool}`,
       answered && (!c.contains || text.includes(c.contains)) && (!c.excludes || !text.includes(c.excludes)),
       `exit ${r.code} ${text.slice(0, 500)} ${r.stderr ?? ""}`);
   }
+  check(`${label}: no tool result's text or structured content is over ${resultBudget} bytes`, oversize.length === 0, oversize.join("; "));
 }
 
 async function waitHealthy(url) {
