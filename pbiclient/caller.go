@@ -2,9 +2,8 @@ package pbiclient
 
 import (
 	"context"
-	"encoding/base64"
-	"encoding/json"
-	"strings"
+
+	"github.com/powerbi-mcp/powerbi-mcp/auth"
 )
 
 // Caller is who the client's requests run as, as their access token says.
@@ -24,35 +23,12 @@ func (c *Client) Caller(ctx context.Context) (caller Caller, ok bool, err error)
 	if err != nil {
 		return Caller{}, false, &TokenError{Err: err}
 	}
-	parts := strings.Split(strings.TrimPrefix(token, "Bearer "), ".")
-	if len(parts) != 3 {
+	info, ok := auth.Inspect(token)
+	if !ok {
 		return Caller{}, false, nil
 	}
-	payload, err := base64.RawURLEncoding.DecodeString(strings.TrimRight(parts[1], "="))
-	if err != nil {
-		return Caller{}, false, nil
+	if info.PrincipalType == "app" {
+		return Caller{App: true}, true, nil
 	}
-	var claims struct {
-		IDTyp      string `json:"idtyp"`
-		Scp        string `json:"scp"`
-		UPN        string `json:"upn"`
-		UniqueName string `json:"unique_name"`
-		Preferred  string `json:"preferred_username"`
-	}
-	if json.Unmarshal(payload, &claims) != nil {
-		return Caller{}, false, nil
-	}
-	caller.UserPrincipalName = claims.UPN
-	for _, name := range []string{claims.Preferred, claims.UniqueName} {
-		if caller.UserPrincipalName == "" {
-			caller.UserPrincipalName = name
-		}
-	}
-	// The rule of auth.Inspect, which pbiclient does not import: app-only tokens say idtyp
-	// "app" when asked to and never carry scp; delegated tokens always carry scp.
-	caller.App = claims.IDTyp == "app" || (claims.Scp == "" && caller.UserPrincipalName == "")
-	if caller.App {
-		caller.UserPrincipalName = ""
-	}
-	return caller, true, nil
+	return Caller{UserPrincipalName: info.Username}, true, nil
 }
