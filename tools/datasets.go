@@ -12,13 +12,15 @@ import (
 
 // Dataset is one semantic model as the tools report it.
 type Dataset struct {
-	ID                string `json:"id"`
-	Name              string `json:"name"`
-	ConfiguredBy      string `json:"configuredBy,omitempty" jsonschema:"The owner: the user or service principal whose credentials the model uses"`
-	IsRefreshable     bool   `json:"isRefreshable" jsonschema:"False for push and live-connection models, which refresh_dataset cannot refresh"`
-	TargetStorageMode string `json:"targetStorageMode,omitempty" jsonschema:"Abf (small) or PremiumFiles (large storage format)"`
-	CreatedDate       string `json:"createdDate,omitempty"`
-	WebURL            string `json:"webUrl,omitempty"`
+	ID            string `json:"id"`
+	Name          string `json:"name"`
+	ConfiguredBy  string `json:"configuredBy,omitempty" jsonschema:"The owner: the user or service principal whose credentials the model uses"`
+	IsRefreshable bool   `json:"isRefreshable" jsonschema:"False for push and live-connection models, which refresh_dataset cannot refresh"`
+	// Shown in lists too: a service principal cannot query such a model with DAX.
+	IsEffectiveIdentityRequired bool   `json:"isEffectiveIdentityRequired" jsonschema:"True for a model with row-level security or SSO: embedding needs an effective identity, and a service principal cannot query it"`
+	TargetStorageMode           string `json:"targetStorageMode,omitempty" jsonschema:"Abf (small) or PremiumFiles (large storage format)"`
+	CreatedDate                 string `json:"createdDate,omitempty"`
+	WebURL                      string `json:"webUrl,omitempty"`
 }
 
 type listDatasetsArgs struct {
@@ -40,7 +42,6 @@ type DatasetDetails struct {
 	Description                      string                 `json:"description,omitempty"`
 	ContentProviderType              string                 `json:"contentProviderType,omitempty" jsonschema:"How the model was made, e.g. PbixInImportMode, PbixInDirectQueryMode, RealTime"`
 	AddRowsAPIEnabled                bool                   `json:"addRowsAPIEnabled" jsonschema:"True for push datasets, whose rows arrive through the API"`
-	IsEffectiveIdentityRequired      bool                   `json:"isEffectiveIdentityRequired" jsonschema:"True when embedding needs an effective identity (row-level security or SSO)"`
 	IsEffectiveIdentityRolesRequired bool                   `json:"isEffectiveIdentityRolesRequired"`
 	IsOnPremGatewayRequired          bool                   `json:"isOnPremGatewayRequired" jsonschema:"True when refreshes go through an on-premises data gateway"`
 	QueryScaleOutSettings            *QueryScaleOutSettings `json:"queryScaleOutSettings,omitempty"`
@@ -320,8 +321,7 @@ func listDatasets(ctx context.Context, d Deps, a listDatasetsArgs) (ListDatasets
 	items, page := pageOf(all, defaultInt(a.Top, 100), a.Skip)
 	res := ListDatasetsResult{Workspace: ws, Datasets: make([]Dataset, 0, len(items)), Page: page}
 	for _, ds := range items {
-		res.Datasets = append(res.Datasets, Dataset{ID: ds.ID, Name: ds.Name, ConfiguredBy: ds.ConfiguredBy, IsRefreshable: ds.IsRefreshable,
-			TargetStorageMode: ds.TargetStorageMode, CreatedDate: ds.CreatedDate, WebURL: ds.WebURL})
+		res.Datasets = append(res.Datasets, datasetOf(ds))
 	}
 	return res, nil
 }
@@ -540,13 +540,19 @@ func datasetTarget(ctx context.Context, c *pbiclient.Client, workspace, dataset 
 	return ws, ds, nil
 }
 
+// datasetOf is a semantic model as list_datasets shows it.
+func datasetOf(ds pbiclient.Dataset) Dataset {
+	return Dataset{ID: ds.ID, Name: ds.Name, ConfiguredBy: ds.ConfiguredBy, IsRefreshable: ds.IsRefreshable,
+		IsEffectiveIdentityRequired: ds.IsEffectiveIdentityRequired, TargetStorageMode: ds.TargetStorageMode,
+		CreatedDate: ds.CreatedDate, WebURL: ds.WebURL}
+}
+
 func datasetDetailsOf(ds pbiclient.Dataset) DatasetDetails {
 	out := DatasetDetails{
-		Dataset: Dataset{ID: ds.ID, Name: ds.Name, ConfiguredBy: ds.ConfiguredBy, IsRefreshable: ds.IsRefreshable,
-			TargetStorageMode: ds.TargetStorageMode, CreatedDate: ds.CreatedDate, WebURL: ds.WebURL},
+		Dataset:     datasetOf(ds),
 		Description: ds.Description, ContentProviderType: ds.ContentProviderType, AddRowsAPIEnabled: ds.AddRowsAPIEnabled,
-		IsEffectiveIdentityRequired: ds.IsEffectiveIdentityRequired, IsEffectiveIdentityRolesRequired: ds.IsEffectiveIdentityRolesRequired,
-		IsOnPremGatewayRequired: ds.IsOnPremGatewayRequired,
+		IsEffectiveIdentityRolesRequired: ds.IsEffectiveIdentityRolesRequired,
+		IsOnPremGatewayRequired:          ds.IsOnPremGatewayRequired,
 	}
 	if q := ds.QueryScaleOutSettings; q != nil {
 		out.QueryScaleOutSettings = &QueryScaleOutSettings{AutoSyncReadOnlyReplicas: q.AutoSyncReadOnlyReplicas, MaxReadOnlyReplicas: q.MaxReadOnlyReplicas}

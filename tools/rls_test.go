@@ -166,3 +166,26 @@ func TestRLSRefusalAdviceNamesRLS(t *testing.T) {
 		t.Errorf("embed refusal: %q", msg)
 	}
 }
+
+// list_datasets shows which models have RLS, so an agent knows before it plans a DAX query that
+// a service principal cannot run it there.
+func TestListDatasetsShowsRLS(t *testing.T) {
+	st := newStack(t, stackOptions{})
+	var list ListDatasetsResult
+	st.ok(t, "list_datasets", map[string]any{"workspace": "Sales Analytics"}, &list)
+	flags := map[string]bool{}
+	for _, ds := range list.Datasets {
+		flags[ds.Name] = ds.IsEffectiveIdentityRequired
+	}
+	if v, ok := flags["Regional Sales"]; !ok || !v {
+		t.Errorf("Regional Sales: isEffectiveIdentityRequired %v (listed %v)", v, ok)
+	}
+	if v, ok := flags["Sales"]; !ok || v {
+		t.Errorf("Sales: isEffectiveIdentityRequired %v (listed %v)", v, ok)
+	}
+	var one GetDatasetResult
+	st.ok(t, "get_dataset", map[string]any{"workspace": "Sales Analytics", "dataset": "Regional Sales"}, &one)
+	if !one.Dataset.IsEffectiveIdentityRequired || !one.Dataset.IsEffectiveIdentityRolesRequired {
+		t.Errorf("get_dataset of Regional Sales: %+v", one.Dataset)
+	}
+}
