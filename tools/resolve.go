@@ -48,9 +48,22 @@ func resolveWorkspace(ctx context.Context, c *pbiclient.Client, arg string) (Wor
 
 // resolveDataset reads a dataset argument within a workspace.
 func resolveDataset(ctx context.Context, c *pbiclient.Client, ws WorkspaceRef, arg string) (ItemRef, error) {
-	return resolveItemIn(arg, "semantic model (dataset)", "list_datasets", lookedIn(ws),
-		func() ([]pbiclient.Dataset, error) { return c.ListDatasets(ctx, ws.ID) },
+	ref, _, err := resolveListedDataset(ctx, c, ws, arg)
+	return ref, err
+}
+
+// resolveListedDataset is resolveDataset that also returns the workspace's models when it
+// listed them to find a name (nil for an id), for a caller that needs more of the model.
+func resolveListedDataset(ctx context.Context, c *pbiclient.Client, ws WorkspaceRef, arg string) (ItemRef, []pbiclient.Dataset, error) {
+	var listed []pbiclient.Dataset
+	ref, err := resolveItemIn(arg, "semantic model (dataset)", "list_datasets", lookedIn(ws),
+		func() ([]pbiclient.Dataset, error) {
+			all, err := c.ListDatasets(ctx, ws.ID)
+			listed = all
+			return all, err
+		},
 		func(d pbiclient.Dataset) (string, string) { return d.ID, d.Name })
+	return ref, listed, err
 }
 
 // resolveReport reads a report argument within a workspace.

@@ -3,6 +3,7 @@ package tools
 import (
 	"context"
 	"fmt"
+	"slices"
 
 	"github.com/powerbi-mcp/powerbi-mcp/pbiclient"
 )
@@ -22,22 +23,13 @@ func resolveQueryDataset(ctx context.Context, c *pbiclient.Client, ws WorkspaceR
 	if !known || !caller.App {
 		return resolveDataset(ctx, c, ws, arg)
 	}
-	var listed []pbiclient.Dataset
-	ref, err := resolveItem(arg, "semantic model (dataset)", "list_datasets",
-		func() ([]pbiclient.Dataset, error) {
-			all, err := c.ListDatasets(ctx, ws.ID)
-			listed = all
-			return all, err
-		},
-		func(d pbiclient.Dataset) (string, string) { return d.ID, d.Name })
+	ref, listed, err := resolveListedDataset(ctx, c, ws, arg)
 	if err != nil {
 		return ItemRef{}, err
 	}
 	var ds *pbiclient.Dataset
-	for i := range listed {
-		if listed[i].ID == ref.ID {
-			ds = &listed[i]
-		}
+	if i := slices.IndexFunc(listed, func(d pbiclient.Dataset) bool { return d.ID == ref.ID }); i >= 0 {
+		ds = &listed[i]
 	}
 	if ds == nil {
 		got, err := c.GetDataset(ctx, ws.ID, ref.ID)
