@@ -14,8 +14,7 @@ import (
 	"github.com/powerbi-mcp/powerbi-mcp/cmd/powerbi-mcp/internal/doctor"
 )
 
-// doctor adds itself from init: it parses the server's own flags, whose usage text lists the
-// subcommands, and a literal entry in subcommands would make that an initialization cycle.
+// doctor registers itself from init; subcommands.go says why.
 func init() {
 	subcommands["doctor"] = subcommand{"doctor [--json]", "check every step of the Power BI setup and say how to fix what fails", runDoctor}
 }
