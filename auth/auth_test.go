@@ -76,6 +76,10 @@ func TestNewChoosesCredential(t *testing.T) {
 			if err == nil {
 				t.Fatalf("New succeeded, want an error mentioning %q", tt.wantErr)
 			}
+			// The user reads this after the command's name: a package name would be noise.
+			if strings.HasPrefix(err.Error(), "auth:") {
+				t.Errorf("error %q starts with the package's name", err)
+			}
 			for _, want := range tt.wantErr {
 				if !strings.Contains(err.Error(), want) {
 					t.Errorf("error %q does not mention %q", err, want)

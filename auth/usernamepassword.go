@@ -25,7 +25,7 @@ func NewUsernamePassword(cfg Config) (TokenSource, error) {
 		return nil, err
 	}
 	cfg.Logger.Warn().Str("user", cfg.Username).
-		Msg("auth: signing in with a username and password (ROPC), which Microsoft deprecates and which cannot do multi-factor authentication; prefer --auth " +
+		Msg("signing in with a username and password (ROPC), which Microsoft deprecates and which cannot do multi-factor authentication; prefer --auth " +
 			KindDeviceCode + " for users, or a service principal")
 	return newCachedSource(p, cfg.Logger), nil
 }
@@ -42,7 +42,7 @@ func newUsernamePassword(cfg Config) (*usernamePassword, error) {
 	}
 	switch strings.ToLower(cfg.TenantID) {
 	case "common", "consumers":
-		return nil, fmt.Errorf("auth: a username and password sign-in needs %s to be the tenant's ID or domain, or organizations (the default), not %q: Entra refuses passwords over common and consumers",
+		return nil, fmt.Errorf("a username and password sign-in needs %s to be the tenant's ID or domain, or organizations (the default), not %q: Entra refuses passwords over common and consumers",
 			EnvTenantID, cfg.TenantID)
 	}
 	u, err := newUserClient(cfg, "a username and password sign-in")
