@@ -243,6 +243,9 @@ func missingVars(kind string, settings ...setting) error {
 	if len(missing) == 0 {
 		return nil
 	}
+	if len(missing) == len(names) && len(names) > 1 {
+		return fmt.Errorf("%s needs %s; none of them is set", kind, joinNames(names))
+	}
 	verb := "is"
 	if len(missing) > 1 {
 		verb = "are"

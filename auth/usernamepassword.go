@@ -36,7 +36,7 @@ func newUsernamePassword(cfg Config) (*usernamePassword, error) {
 		setting{EnvPassword, cfg.Password},
 		setting{EnvClientID, cfg.ClientID}); err != nil {
 		if cfg.ClientID == "" {
-			err = fmt.Errorf("%w. For %s: %s", err, EnvClientID, publicClientHelp)
+			err = fmt.Errorf("%w%s", err, publicClientHelp)
 		}
 		return nil, err
 	}

@@ -19,12 +19,14 @@ import (
 const defaultUserTenant = "organizations"
 
 // publicClientHelp is how to make an app registration usable for user
-// sign-ins; errors about the client id end with it.
-const publicClientHelp = "register an app in the Entra admin center (App registrations > New registration), " +
-	"then on its Authentication page set 'Allow public client flows' to Yes, and under API permissions add " +
-	"Power BI Service delegated permissions (e.g. Workspace.Read.All, Dataset.ReadWrite.All); put its " +
-	"Application (client) ID in " + EnvClientID + ". " + EnvTenantID + " may be the tenant's ID, or " +
-	"organizations (the default) or common for an app registered as multi-tenant"
+// sign-ins, one step a line: errors about the client id end with it, below
+// their headline.
+const publicClientHelp = "\n  To get one: register an app in the Entra admin center (App registrations > New registration)." +
+	"\n  On its Authentication page, set 'Allow public client flows' to Yes." +
+	"\n  Under API permissions, add Power BI Service delegated permissions (e.g. Workspace.Read.All)." +
+	"\n  Put its Application (client) ID in " + EnvClientID + "." +
+	"\n  " + EnvTenantID + " may be the tenant's ID, or organizations (the default), or common for a" +
+	"\n  multi-tenant app."
 
 // userClient is an MSAL public client signing users in to cfg's app.
 type userClient struct {
@@ -41,7 +43,7 @@ type userClient struct {
 // It does no network I/O.
 func newUserClient(cfg Config, what string) (*userClient, error) {
 	if cfg.ClientID == "" {
-		return nil, fmt.Errorf("%s needs %s, an app registration users can sign in to: %s", what, EnvClientID, publicClientHelp)
+		return nil, fmt.Errorf("%s needs %s, an app registration users can sign in to%s", what, EnvClientID, publicClientHelp)
 	}
 	host, err := authorityHost(cfg.AuthorityHost)
 	if err != nil {

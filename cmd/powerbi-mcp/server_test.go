@@ -188,7 +188,6 @@ func TestStdioWithoutSignInExplainsWhatToSet(t *testing.T) {
 	c, stop := startServer(t, []string{"AZURE_TENANT_ID=", "AZURE_CLIENT_ID=", "AZURE_CLIENT_SECRET=", "PBI_MCP_ACCESS_TOKEN=", "PBI_MCP_AUTH=auto"})
 	res := callTool(t, c, "list_workspaces", nil)
 	text := resultText(res)
-	t.Logf("the agent reads:\n%s", text)
 	if !res.IsError || !strings.HasPrefix(text, "Could not list workspaces: the server cannot sign in to Power BI: no credential configured\n  Set one of:\n") ||
 		!strings.Contains(text, "AZURE_TENANT_ID, AZURE_CLIENT_ID, AZURE_CLIENT_SECRET") || !strings.Contains(text, "add --sandbox to the server's arguments") ||
 		!strings.Contains(text, "Next: the user must set these") || strings.Contains(text, "auth:") {
