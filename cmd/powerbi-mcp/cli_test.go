@@ -183,9 +183,9 @@ func TestUnknownToolsetRefusedBeforeStartUp(t *testing.T) {
 		args []string
 		want []string
 	}{
-		{nil, []string{"--sandbox", "--toolsets", "nope"}, []string{`--toolsets "nope": unknown toolset "nope"`, "valid toolsets: all, default, workspaces"}},
+		{nil, []string{"--sandbox", "--toolsets", "nope"}, []string{`--toolsets "nope": unknown toolset "nope"` + "\n  valid toolsets: all, default, workspaces"}},
 		{map[string]string{"PBI_MCP_TOOLSETS": "reports,nope"}, nil, []string{`PBI_MCP_TOOLSETS=reports,nope: unknown toolset "nope"`}},
-		{map[string]string{"PBI_MCP_TOOLS": "list_reprots"}, nil, []string{`PBI_MCP_TOOLS=list_reprots: unknown tool "list_reprots"; did you mean list_reports`}},
+		{map[string]string{"PBI_MCP_TOOLS": "list_reprots"}, nil, []string{`PBI_MCP_TOOLS=list_reprots: unknown tool "list_reprots"` + "\n  did you mean list_reports"}},
 	} {
 		stdout, stderr, code := cli(t, c.env, c.args...)
 		if code != 2 || stdout != "" {
@@ -196,5 +196,6 @@ func TestUnknownToolsetRefusedBeforeStartUp(t *testing.T) {
 				t.Errorf("%v %v: stderr %q lacks %q", c.env, c.args, stderr, want)
 			}
 		}
+		noLongLines(t, "the selection error", stderr)
 	}
 }

@@ -186,10 +186,10 @@ func (c *config) validate() error {
 	}
 	// Before serving: a typo in a toolset or tool would otherwise be found only once it runs.
 	if err := tools.CheckSelection(tools.Options{Toolsets: c.Toolsets}); err != nil {
-		return fmt.Errorf("%s: %v", set("toolsets"), err)
+		return selectionError(set("toolsets"), err)
 	}
 	if err := tools.CheckSelection(tools.Options{Toolsets: c.Toolsets, Tools: c.Tools}); err != nil {
-		return fmt.Errorf("%s: %v", set("tools"), err)
+		return selectionError(set("tools"), err)
 	}
 	if c.Transport != "stdio" {
 		if _, _, err := net.SplitHostPort(c.Addr); err != nil {
@@ -228,6 +228,16 @@ func (c *config) validate() error {
 		}
 	}
 	return nil
+}
+
+// selectionError puts the setting and the unknown name on the first line and the names to use
+// (the tools package's "valid toolsets: ..." or "did you mean ...?") wrapped below it.
+func selectionError(setting string, err error) error {
+	headline, names, ok := strings.Cut(err.Error(), "; ")
+	if !ok {
+		return fmt.Errorf("%s: %v", setting, err)
+	}
+	return fmt.Errorf("%s: %s\n  %s", setting, headline, wrap(names, "  ", usageWidth))
 }
 
 // isLoopback reports whether addr can only be reached from this machine.
