@@ -159,16 +159,35 @@ func ConfigFromEnv(getenv func(string) string) Config {
 // isTrue reads a boolean variable the way the Azure SDK does: "true" or "1".
 func isTrue(v string) bool { return strings.EqualFold(v, "true") || v == "1" }
 
-// errNoCredential is what New says when nothing is configured: every way
-// to sign in, with the variables each needs.
-var errNoCredential = errors.New("auth: no credential configured. Set one of: " +
-	EnvTenantID + ", " + EnvClientID + " and " + EnvClientSecret + " (a service principal with a client secret); " +
-	EnvTenantID + ", " + EnvClientID + " and " + EnvCertificatePath + " (a service principal with a certificate); " +
-	EnvClientID + ", " + EnvUsername + " and " + EnvPassword + " (a user's password; no MFA); " +
-	EnvTenantID + ", " + EnvClientID + " and " + EnvFederatedTokenFile + " (workload identity); " +
-	EnvClientID + " alone (a user signing in with a device code; run powerbi-mcp login); " +
-	EnvAccessToken + " or " + EnvAccessTokenFile + " (a pre-acquired Power BI access token); " +
-	"or " + EnvAuth + "=" + KindManagedIdentity + " (an Azure resource's managed identity) or " + EnvAuth + "=" + KindAzureCLI + " (the Azure CLI's sign-in, az login)")
+// ErrNoCredential is what New says when nothing is configured: a headline, then every way to
+// sign in with the variables each needs, one a line, so a terminal shows it at a glance. Callers
+// may add a line of their own (the demo tenant to try) below it.
+var ErrNoCredential = errors.New("no credential configured\n  Set one of:\n" + columns([][2]string{
+	{EnvTenantID + ", " + EnvClientID + ", " + EnvClientSecret, "service principal, secret"},
+	{EnvTenantID + ", " + EnvClientID + ", " + EnvCertificatePath, "service principal, certificate"},
+	{EnvTenantID + ", " + EnvClientID + ", " + EnvFederatedTokenFile, "workload identity"},
+	{EnvClientID + " alone", "device code: powerbi-mcp login"},
+	{EnvClientID + ", " + EnvUsername + ", " + EnvPassword, "a user's password (no MFA)"},
+	{EnvAccessToken + " or " + EnvAccessTokenFile, "an access token you have"},
+	{EnvAuth + "=" + KindManagedIdentity, "an Azure managed identity"},
+	{EnvAuth + "=" + KindAzureCLI, "the Azure CLI's az login"},
+}, "    "))
+
+// columns writes rows of two columns, the first padded to the widest, each line indented.
+func columns(rows [][2]string, indent string) string {
+	width := 0
+	for _, r := range rows {
+		width = max(width, len(r[0]))
+	}
+	var b strings.Builder
+	for i, r := range rows {
+		if i > 0 {
+			b.WriteString("\n")
+		}
+		fmt.Fprintf(&b, "%s%-*s  %s", indent, width, r[0], r[1])
+	}
+	return b.String()
+}
 
 // New chooses the credential that cfg configures. With Kind empty or auto
 // it follows newAuto's order; otherwise it builds that kind and reports what
@@ -204,7 +223,7 @@ func New(cfg Config) (TokenSource, error) {
 	case KindToken:
 		return NewToken(cfg)
 	default:
-		return nil, fmt.Errorf("auth: %s %q is not a credential kind; use one of %s", EnvAuth, cfg.Kind, strings.Join(Kinds, ", "))
+		return nil, fmt.Errorf("%s %q is not a credential kind; use one of %s", EnvAuth, cfg.Kind, strings.Join(Kinds, ", "))
 	}
 }
 
@@ -224,11 +243,14 @@ func missingVars(kind string, settings ...setting) error {
 	if len(missing) == 0 {
 		return nil
 	}
+	if len(missing) == len(names) && len(names) > 1 {
+		return fmt.Errorf("%s needs %s; none of them is set", kind, joinNames(names))
+	}
 	verb := "is"
 	if len(missing) > 1 {
 		verb = "are"
 	}
-	return fmt.Errorf("auth: %s needs %s; %s %s not set", kind, joinNames(names), joinNames(missing), verb)
+	return fmt.Errorf("%s needs %s; %s %s not set", kind, joinNames(names), joinNames(missing), verb)
 }
 
 // joinNames writes "A", "A and B" or "A, B and C".

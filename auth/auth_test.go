@@ -48,6 +48,8 @@ func TestNewChoosesCredential(t *testing.T) {
 				"AZURE_CLIENT_CERTIFICATE_PATH", "AZURE_FEDERATED_TOKEN_FILE", "PBI_MCP_ACCESS_TOKEN_FILE", "azure-cli"}},
 		{name: "secret missing", cfg: auth.Config{Kind: auth.KindClientSecret, TenantID: sp.TenantID, ClientID: sp.ClientID},
 			wantErr: []string{"AZURE_CLIENT_SECRET is not set"}, notInErr: []string{"AZURE_TENANT_ID is", "AZURE_CLIENT_ID is"}},
+		{name: "client secret with nothing set", cfg: auth.Config{Kind: auth.KindClientSecret},
+			wantErr: []string{"needs AZURE_TENANT_ID, AZURE_CLIENT_ID and AZURE_CLIENT_SECRET; none of them is set"}},
 		{name: "only secret", cfg: auth.Config{ClientSecret: secret},
 			wantErr: []string{"AZURE_TENANT_ID and AZURE_CLIENT_ID are not set"}, notInErr: []string{secret}},
 		{name: "http authority", cfg: withHost(sp, "http://login.microsoftonline.com"),
@@ -75,6 +77,10 @@ func TestNewChoosesCredential(t *testing.T) {
 			}
 			if err == nil {
 				t.Fatalf("New succeeded, want an error mentioning %q", tt.wantErr)
+			}
+			// The user reads this after the command's name: a package name would be noise.
+			if strings.HasPrefix(err.Error(), "auth:") {
+				t.Errorf("error %q starts with the package's name", err)
 			}
 			for _, want := range tt.wantErr {
 				if !strings.Contains(err.Error(), want) {

@@ -28,7 +28,7 @@ func authorityHost(raw string) (string, error) {
 	u, err := url.Parse(strings.TrimSuffix(raw, "/"))
 	if err != nil || u.Scheme != "https" || u.Host == "" || u.User != nil ||
 		u.Path != "" || u.RawQuery != "" || u.Fragment != "" {
-		return "", fmt.Errorf("auth: %s must be an https URL with only a host, such as %s or https://login.microsoftonline.us, not %q",
+		return "", fmt.Errorf("%s must be an https URL with only a host, such as %s or https://login.microsoftonline.us, not %q",
 			EnvAuthorityHost, DefaultAuthorityHost, raw)
 	}
 	return "https://" + strings.ToLower(u.Host), nil
@@ -48,11 +48,11 @@ func isMicrosoftAuthority(host string) bool {
 func checkServicePrincipalTenant(tenant string) error {
 	switch strings.ToLower(tenant) {
 	case "common", "organizations", "consumers":
-		return fmt.Errorf("auth: %s must name one tenant, by its Directory (tenant) ID or a verified domain such as contoso.onmicrosoft.com, not %q: a service principal signs in to a specific tenant",
+		return fmt.Errorf("%s must name one tenant, by its Directory (tenant) ID or a verified domain such as contoso.onmicrosoft.com, not %q: a service principal signs in to a specific tenant",
 			EnvTenantID, tenant)
 	}
 	if url.PathEscape(tenant) != tenant {
-		return fmt.Errorf("auth: %s %q is not a tenant ID or domain name", EnvTenantID, tenant)
+		return fmt.Errorf("%s %q is not a tenant ID or domain name", EnvTenantID, tenant)
 	}
 	return nil
 }

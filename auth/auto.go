@@ -21,10 +21,10 @@ package auth
 func newAuto(cfg Config) (TokenSource, error) {
 	log := cfg.Logger
 	skip := func(kind, why string) {
-		log.Debug().Str("kind", kind).Str("why", why).Msg("auth: auto skipped a credential")
+		log.Debug().Str("kind", kind).Str("why", why).Msg("auto skipped a credential")
 	}
 	choose := func(kind, why string, build func(Config) (TokenSource, error)) (TokenSource, error) {
-		log.Info().Str("kind", kind).Str("why", why).Msg("auth: auto chose a credential")
+		log.Info().Str("kind", kind).Str("why", why).Msg("auto chose a credential")
 		return build(cfg)
 	}
 
@@ -68,5 +68,5 @@ func newAuto(cfg Config) (TokenSource, error) {
 		return choose(KindDeviceCode, EnvClientID+" is set and nothing else is", NewDeviceCode)
 	}
 	skip(KindDeviceCode, EnvClientID+" is not set")
-	return nil, errNoCredential
+	return nil, ErrNoCredential
 }

@@ -1,6 +1,7 @@
 package auth_test
 
 import (
+	"errors"
 	"strings"
 	"testing"
 
@@ -69,6 +70,16 @@ func TestAutoWithNothingListsEveryOption(t *testing.T) {
 		"device code", "PBI_MCP_ACCESS_TOKEN_FILE", "PBI_MCP_AUTH=azure-cli"} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("error does not mention %q: %v", want, err)
+		}
+	}
+	// A headline, then one way to sign in a line, each short enough for a terminal.
+	lines := strings.Split(err.Error(), "\n")
+	if lines[0] != "no credential configured" || len(lines) < 9 || !errors.Is(err, auth.ErrNoCredential) {
+		t.Errorf("want the headline, then the ways to sign in:\n%v", err)
+	}
+	for _, line := range lines {
+		if len(line) > 100 {
+			t.Errorf("line of %d characters: %q", len(line), line)
 		}
 	}
 	if strings.Count(buf.String(), "auto skipped") < 5 {

@@ -55,7 +55,7 @@ type azToken struct {
 func (a *azureCLI) acquire(ctx context.Context) (accessToken, error) {
 	path, err := exec.LookPath("az")
 	if err != nil {
-		return accessToken{}, fmt.Errorf("auth: the Azure CLI (az) is not on PATH; install it (%s) and run az login, or choose another credential with %s", azInstallURL, EnvAuth)
+		return accessToken{}, fmt.Errorf("the Azure CLI (az) is not on PATH; install it (%s) and run az login, or choose another credential with %s", azInstallURL, EnvAuth)
 	}
 	args := []string{"account", "get-access-token", "--resource", a.resource, "--output", "json"}
 	if a.tenant != "" {
@@ -68,7 +68,7 @@ func (a *azureCLI) acquire(ctx context.Context) (accessToken, error) {
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	runErr := cmd.Run()
 	if ctx.Err() != nil {
-		return accessToken{}, noRestart{fmt.Errorf("auth: az account get-access-token did not answer within %s; run it in a terminal to see what it waits for", a.timeout)}
+		return accessToken{}, noRestart{fmt.Errorf("az account get-access-token did not answer within %s; run it in a terminal to see what it waits for", a.timeout)}
 	}
 	if runErr != nil {
 		return accessToken{}, noRestart{azError(stderr.String(), runErr)}
@@ -76,7 +76,7 @@ func (a *azureCLI) acquire(ctx context.Context) (accessToken, error) {
 	var t azToken
 	if err := json.Unmarshal(stdout.Bytes(), &t); err != nil || t.AccessToken == "" {
 		// The output holds the token, so it is not quoted.
-		return accessToken{}, errors.New("auth: az account get-access-token printed something other than a token; check that az is the Azure CLI and up to date (az upgrade)")
+		return accessToken{}, errors.New("az account get-access-token printed something other than a token; check that az is the Azure CLI and up to date (az upgrade)")
 	}
 	exp, err := t.expiry()
 	if err != nil {
@@ -100,7 +100,7 @@ func (t azToken) expiry() (time.Time, error) {
 			return exp, nil
 		}
 	}
-	return time.Time{}, fmt.Errorf("auth: az account get-access-token gave an expiry this server cannot read (%q); update the Azure CLI (az upgrade)", t.ExpiresOn)
+	return time.Time{}, fmt.Errorf("az account get-access-token gave an expiry this server cannot read (%q); update the Azure CLI (az upgrade)", t.ExpiresOn)
 }
 
 // jwtLike matches anything shaped like a token, so that no az message can
@@ -110,7 +110,7 @@ var jwtLike = regexp.MustCompile(`eyJ[A-Za-z0-9_-]*\.[A-Za-z0-9_-]*\.[A-Za-z0-9_
 // azError turns az's failure into what to do about it.
 func azError(stderr string, runErr error) error {
 	if strings.Contains(stderr, "az login") {
-		return errors.New("auth: the Azure CLI is not signed in (or its sign-in expired): the user must run az login")
+		return errors.New("the Azure CLI is not signed in (or its sign-in expired): the user must run az login")
 	}
 	line := ""
 	for _, l := range strings.Split(stderr, "\n") {
@@ -123,7 +123,7 @@ func azError(stderr string, runErr error) error {
 		line = runErr.Error()
 	}
 	line = jwtLike.ReplaceAllString(line, "[token]")
-	return fmt.Errorf("auth: az account get-access-token failed: %s", strings.TrimPrefix(line, "ERROR: "))
+	return fmt.Errorf("az account get-access-token failed: %s", strings.TrimPrefix(line, "ERROR: "))
 }
 
 // forget has nothing to drop: az keeps its own cache, and the next acquire

@@ -44,7 +44,7 @@ func NewCertificate(cfg Config) (TokenSource, error) {
 	if err != nil {
 		// loadCertificate has checked the key type and found the key's
 		// certificate, so this is not expected.
-		return nil, fmt.Errorf("auth: %s: %w", EnvCertificatePath, err)
+		return nil, fmt.Errorf("%s: %w", EnvCertificatePath, err)
 	}
 	leaf := certs[0]
 	thumbprint := certificateThumbprint(leaf)
@@ -53,7 +53,7 @@ func NewCertificate(cfg Config) (TokenSource, error) {
 		// its answer (AADSTS700027) names the fix. The warning says why
 		// ahead of that.
 		cfg.Logger.Warn().Str("certificate", thumbprint).Time("not_after", leaf.NotAfter).
-			Msg("auth: the certificate in " + EnvCertificatePath + " has expired; Entra ID will likely refuse it: upload a new certificate to the app registration's Certificates & secrets page and point " + EnvCertificatePath + " at it")
+			Msg("the certificate in " + EnvCertificatePath + " has expired; Entra ID will likely refuse it: upload a new certificate to the app registration's Certificates & secrets page and point " + EnvCertificatePath + " at it")
 	}
 	var opts []confidential.Option
 	if cfg.SendCertificateChain {
@@ -82,10 +82,10 @@ func loadCertificate(path, password string) ([]*x509.Certificate, *rsa.PrivateKe
 	data, err := os.ReadFile(path)
 	if err != nil {
 		if errors.Is(err, os.ErrNotExist) {
-			return nil, nil, fmt.Errorf("auth: %s names %q, which does not exist; set it to the path of a PEM or PKCS#12 (.pfx/.p12) file holding the app registration's certificate and its private key",
+			return nil, nil, fmt.Errorf("%s names %q, which does not exist; set it to the path of a PEM or PKCS#12 (.pfx/.p12) file holding the app registration's certificate and its private key",
 				EnvCertificatePath, path)
 		}
-		return nil, nil, fmt.Errorf("auth: cannot read %s %q (check the file's permissions): %w", EnvCertificatePath, path, fileReason(err))
+		return nil, nil, fmt.Errorf("cannot read %s %q (check the file's permissions): %w", EnvCertificatePath, path, fileReason(err))
 	}
 	var certs []*x509.Certificate
 	var key crypto.PrivateKey
@@ -99,7 +99,7 @@ func loadCertificate(path, password string) ([]*x509.Certificate, *rsa.PrivateKe
 	}
 	rsaKey, ok := key.(*rsa.PrivateKey)
 	if !ok {
-		return nil, nil, fmt.Errorf("auth: the private key in %s %q is %s, but a certificate credential for Entra ID must have an RSA key: create an RSA certificate (e.g. openssl req -x509 -newkey rsa:2048 -nodes -keyout key.pem -out cert.pem -days 365 -subj /CN=powerbi-mcp), upload cert.pem to the app registration's Certificates & secrets page and set %s to a file holding both",
+		return nil, nil, fmt.Errorf("the private key in %s %q is %s, but a certificate credential for Entra ID must have an RSA key: create an RSA certificate (e.g. openssl req -x509 -newkey rsa:2048 -nodes -keyout key.pem -out cert.pem -days 365 -subj /CN=powerbi-mcp), upload cert.pem to the app registration's Certificates & secrets page and set %s to a file holding both",
 			EnvCertificatePath, path, keyKind(key), EnvCertificatePath)
 	}
 	// Put the key's certificate first: it is the one Entra ID knows, the
@@ -110,7 +110,7 @@ func loadCertificate(path, password string) ([]*x509.Certificate, *rsa.PrivateKe
 			return certs, rsaKey, nil
 		}
 	}
-	return nil, nil, fmt.Errorf("auth: none of the certificates in %s %q belongs to its private key; put the certificate uploaded to the app registration into the file together with its own private key",
+	return nil, nil, fmt.Errorf("none of the certificates in %s %q belongs to its private key; put the certificate uploaded to the app registration into the file together with its own private key",
 		EnvCertificatePath, path)
 }
 
@@ -118,7 +118,7 @@ func loadCertificate(path, password string) ([]*x509.Certificate, *rsa.PrivateKe
 func parsePEMCertificate(path string, data []byte) ([]*x509.Certificate, crypto.PrivateKey, error) {
 	var certs []*x509.Certificate
 	var key crypto.PrivateKey
-	encrypted := fmt.Errorf("auth: the private key in %s %q is encrypted, which a PEM file here must not be; either write it unencrypted (openssl pkey -in %s -out key.pem, then put key.pem and the certificate into one file, readable only by this user) or convert both to PKCS#12 (openssl pkcs12 -export -in cert.pem -inkey key.pem -out cert.pfx) and set %s to the .pfx and %s to its password",
+	encrypted := fmt.Errorf("the private key in %s %q is encrypted, which a PEM file here must not be; either write it unencrypted (openssl pkey -in %s -out key.pem, then put key.pem and the certificate into one file, readable only by this user) or convert both to PKCS#12 (openssl pkcs12 -export -in cert.pem -inkey key.pem -out cert.pfx) and set %s to the .pfx and %s to its password",
 		EnvCertificatePath, path, path, EnvCertificatePath, EnvCertificatePassword)
 	for rest := data; ; {
 		var block *pem.Block
@@ -147,15 +147,15 @@ func parsePEMCertificate(path string, data []byte) ([]*x509.Certificate, crypto.
 		}
 		if err != nil {
 			// x509's errors describe the structure, never the bytes.
-			return nil, nil, fmt.Errorf("auth: %s %q has a %s block that cannot be read: %v", EnvCertificatePath, path, block.Type, err)
+			return nil, nil, fmt.Errorf("%s %q has a %s block that cannot be read: %v", EnvCertificatePath, path, block.Type, err)
 		}
 	}
 	if key == nil {
-		return nil, nil, fmt.Errorf("auth: %s %q holds no private key; put the certificate and its private key (\"PRIVATE KEY\" or \"RSA PRIVATE KEY\") into one PEM file, or use the .pfx exported with the private key",
+		return nil, nil, fmt.Errorf("%s %q holds no private key; put the certificate and its private key (\"PRIVATE KEY\" or \"RSA PRIVATE KEY\") into one PEM file, or use the .pfx exported with the private key",
 			EnvCertificatePath, path)
 	}
 	if len(certs) == 0 {
-		return nil, nil, fmt.Errorf("auth: %s %q holds a private key but no certificate; append the certificate (the \"CERTIFICATE\" block uploaded to the app registration) to the file",
+		return nil, nil, fmt.Errorf("%s %q holds a private key but no certificate; append the certificate (the \"CERTIFICATE\" block uploaded to the app registration) to the file",
 			EnvCertificatePath, path)
 	}
 	return certs, key, nil
@@ -167,19 +167,19 @@ func parsePKCS12Certificate(path string, data []byte, password string) ([]*x509.
 	switch {
 	case errors.Is(err, pkcs12.ErrIncorrectPassword):
 		if password == "" {
-			return nil, nil, fmt.Errorf("auth: %s %q is a password-protected PKCS#12 file; set %s to the password it was exported with",
+			return nil, nil, fmt.Errorf("%s %q is a password-protected PKCS#12 file; set %s to the password it was exported with",
 				EnvCertificatePath, path, EnvCertificatePassword)
 		}
-		return nil, nil, fmt.Errorf("auth: %s does not open %s %q: the password is wrong; set it to the password the file was exported with",
+		return nil, nil, fmt.Errorf("%s does not open %s %q: the password is wrong; set it to the password the file was exported with",
 			EnvCertificatePassword, EnvCertificatePath, path)
 	case err != nil && strings.Contains(err.Error(), "private key missing"):
-		return nil, nil, fmt.Errorf("auth: %s %q holds no private key; export the certificate again with its private key (Windows: 'Yes, export the private key', .pfx)",
+		return nil, nil, fmt.Errorf("%s %q holds no private key; export the certificate again with its private key (Windows: 'Yes, export the private key', .pfx)",
 			EnvCertificatePath, path)
 	case err != nil && strings.Contains(err.Error(), "certificate missing"):
-		return nil, nil, fmt.Errorf("auth: %s %q holds a private key but no certificate; export the certificate with its private key into one .pfx",
+		return nil, nil, fmt.Errorf("%s %q holds a private key but no certificate; export the certificate with its private key into one .pfx",
 			EnvCertificatePath, path)
 	case err != nil:
-		return nil, nil, fmt.Errorf("auth: %s %q is neither a PEM file nor a PKCS#12 (.pfx/.p12) file that can be read (%v); set it to a PEM file with the certificate and an unencrypted RSA key, or to a .pfx",
+		return nil, nil, fmt.Errorf("%s %q is neither a PEM file nor a PKCS#12 (.pfx/.p12) file that can be read (%v); set it to a PEM file with the certificate and an unencrypted RSA key, or to a .pfx",
 			EnvCertificatePath, path, err)
 	}
 	return append([]*x509.Certificate{cert}, chain...), key, nil

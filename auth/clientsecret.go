@@ -24,7 +24,7 @@ func NewClientSecret(cfg Config) (TokenSource, error) {
 	cred, err := confidential.NewCredFromSecret(cfg.ClientSecret)
 	if err != nil {
 		// Only an empty secret is refused, and that was checked above.
-		return nil, fmt.Errorf("auth: %s: %w", EnvClientSecret, err)
+		return nil, fmt.Errorf("%s: %w", EnvClientSecret, err)
 	}
 	secret := cfg.ClientSecret
 	sp, err := newServicePrincipal(cfg, "client secret", cred, func() string { return secret })
@@ -77,7 +77,7 @@ func newServicePrincipal(cfg Config, kind string, cred confidential.Credential, 
 	}
 	client, err := confidential.New(host+"/"+cfg.TenantID, cfg.ClientID, cred, opts...)
 	if err != nil {
-		return nil, fmt.Errorf("auth: %w", err)
+		return nil, err
 	}
 	return &servicePrincipal{
 		client: client,

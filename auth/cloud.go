@@ -49,7 +49,7 @@ func LookupCloud(name string) (Cloud, error) {
 			return c, nil
 		}
 	}
-	return Cloud{}, fmt.Errorf("auth: %s %q is not a Power BI cloud; use one of %s", EnvCloud, name, strings.Join(CloudNames(), ", "))
+	return Cloud{}, fmt.Errorf("%s %q is not a Power BI cloud; use one of %s", EnvCloud, name, strings.Join(CloudNames(), ", "))
 }
 
 // WithCloud fills the authority host and scope that cfg leaves empty from

@@ -102,7 +102,7 @@ func (d *deviceCode) acquire(ctx context.Context) (accessToken, error) {
 		}
 		d.flow = nil
 		if f.err == nil {
-			d.user.log.Info().Str("user", f.res.Account.PreferredUsername).Msg("auth: signed in")
+			d.user.log.Info().Str("user", f.res.Account.PreferredUsername).Msg("signed in")
 			return resultToken(f.res), nil
 		}
 		if !errors.Is(f.err, errSignInEnded) {
@@ -111,7 +111,7 @@ func (d *deviceCode) acquire(ctx context.Context) (accessToken, error) {
 			// hears why, once; the next call starts over.
 			return accessToken{}, f.err
 		}
-		d.user.log.Info().Msg("auth: the sign-in code expired or was declined; starting a new sign-in")
+		d.user.log.Info().Msg("the sign-in code expired or was declined; starting a new sign-in")
 	}
 	if tok, ok := d.user.silent(ctx, d.user.inTenant); ok {
 		return tok, nil
@@ -166,7 +166,7 @@ func (u *userClient) startDeviceCode(ctx context.Context) (public.DeviceCode, *S
 	// Info, on stderr like every log line: in a stdio server stdout is the
 	// protocol's.
 	u.log.Info().Str("url", r.VerificationURL).Str("code", r.UserCode).Time("expires_on", r.ExpiresOn).
-		Msg("auth: " + r.Message)
+		Msg(r.Message)
 	return dc, signIn, nil
 }
 

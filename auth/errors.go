@@ -199,21 +199,21 @@ func authorityError(err error, host, secret string) error {
 	}
 	var jsonErr msalerrors.InvalidJsonErr
 	if errors.As(err, &jsonErr) {
-		return fmt.Errorf("auth: the Entra ID authority %s sent a response that is not valid JSON; check %s and any proxy between this machine and the authority",
+		return fmt.Errorf("the Entra ID authority %s sent a response that is not valid JSON; check %s and any proxy between this machine and the authority",
 			host, EnvAuthorityHost)
 	}
 	var urlErr *url.Error
 	if errors.As(err, &urlErr) {
 		var certErr *tls.CertificateVerificationError
 		if errors.As(urlErr.Err, &certErr) {
-			return fmt.Errorf("auth: TLS with the Entra ID authority %s failed; a proxy that inspects TLS needs its CA certificate in this machine's trust store: %w",
+			return fmt.Errorf("TLS with the Entra ID authority %s failed; a proxy that inspects TLS needs its CA certificate in this machine's trust store: %w",
 				host, urlErr.Err)
 		}
 		// Refused connections, DNS failures and MSAL's 30 s timeout alike.
-		return fmt.Errorf("auth: cannot reach the Entra ID authority %s (check %s, the network and any proxy): %w",
+		return fmt.Errorf("cannot reach the Entra ID authority %s (check %s, the network and any proxy): %w",
 			host, EnvAuthorityHost, urlErr.Err)
 	}
-	return fmt.Errorf("auth: token request to %s failed: %w", host, err)
+	return fmt.Errorf("token request to %s failed: %w", host, err)
 }
 
 // noRestart marks a token error that the user fixes outside the server (run

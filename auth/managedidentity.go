@@ -43,7 +43,7 @@ func NewManagedIdentity(cfg Config) (TokenSource, error) {
 	if err != nil {
 		// MSAL refuses user-assigned identities where the platform has
 		// none (Cloud Shell, Service Fabric) and limits Azure ML to client ids.
-		return nil, fmt.Errorf("auth: managed identity (%s): %w", which, err)
+		return nil, fmt.Errorf("managed identity (%s): %w", which, err)
 	}
 	source, _ := mi.GetSource()
 	m := &managedIdentity{
@@ -72,7 +72,7 @@ func managedIdentityID(cfg Config) (mi.ID, string, string, error) {
 		}
 	}
 	if len(set) > 1 {
-		return nil, "", "", fmt.Errorf("auth: %s are set, but each names a user-assigned managed identity: set only one of %s and %s (none for the system-assigned identity)",
+		return nil, "", "", fmt.Errorf("%s are set, but each names a user-assigned managed identity: set only one of %s and %s (none for the system-assigned identity)",
 			joinNames(set), EnvClientID+", "+EnvManagedIdentityObjectID, EnvManagedIdentityResourceID)
 	}
 	switch {
@@ -161,19 +161,19 @@ func managedIdentityError(err error, which, setting string) error {
 		default:
 			fix = "turn the resource's system-assigned identity on (portal: the resource > Identity > System assigned > Status On), or name a user-assigned identity with " + EnvClientID + "."
 		}
-		return fmt.Errorf("auth: the managed identity endpoint refused the token request (%s, HTTP %d)%s Fix: %s",
+		return fmt.Errorf("the managed identity endpoint refused the token request (%s, HTTP %d)%s Fix: %s",
 			which, call.Resp.StatusCode, msg, fix)
 	}
 	var urlErr *url.Error
 	if errors.As(err, &urlErr) {
-		return fmt.Errorf("auth: cannot reach the managed identity endpoint (%s): %w; a managed identity exists only on an Azure resource that has one (App Service, Functions, Container Apps, VM, AKS, Arc): elsewhere choose another --auth",
+		return fmt.Errorf("cannot reach the managed identity endpoint (%s): %w; a managed identity exists only on an Azure resource that has one (App Service, Functions, Container Apps, VM, AKS, Arc): elsewhere choose another --auth",
 			which, urlErr.Err)
 	}
 	var jsonErr msalerrors.InvalidJsonErr
 	if errors.As(err, &jsonErr) {
-		return fmt.Errorf("auth: the managed identity endpoint (%s) sent a response that is not valid JSON", which)
+		return fmt.Errorf("the managed identity endpoint (%s) sent a response that is not valid JSON", which)
 	}
-	return fmt.Errorf("auth: managed identity (%s): %w", which, err)
+	return fmt.Errorf("managed identity (%s): %w", which, err)
 }
 
 // managedIdentityMessage picks the readable message out of an error body:

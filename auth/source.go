@@ -96,12 +96,12 @@ func (s *cachedSource) acquire(ctx context.Context) (*accessToken, error) {
 	start := time.Now()
 	t, err := s.cred.acquire(ctx)
 	if err != nil {
-		s.log.Debug().Err(err).Str("credential", s.cred.describe()).Msg("auth: token request failed")
+		s.log.Debug().Err(err).Str("credential", s.cred.describe()).Msg("token request failed")
 		return nil, err
 	}
 	s.current.Store(&t)
 	s.log.Debug().Str("credential", s.cred.describe()).Time("expires_on", t.expiresOn).
-		Dur("took", time.Since(start)).Msg("auth: token acquired")
+		Dur("took", time.Since(start)).Msg("token acquired")
 	return &t, nil
 }
 
@@ -115,7 +115,7 @@ func (s *cachedSource) Invalidate(token string) {
 		return
 	}
 	s.cred.forget()
-	s.log.Debug().Str("credential", s.cred.describe()).Msg("auth: token rejected by the service; the next request fetches a new one")
+	s.log.Debug().Str("credential", s.cred.describe()).Msg("token rejected by the service; the next request fetches a new one")
 }
 
 func (s *cachedSource) Describe() string { return s.cred.describe() }

@@ -51,12 +51,12 @@ const getTokenHint = "for example with Get-PowerBIAccessToken in PowerShell or "
 func (s *staticToken) Token(context.Context) (string, error) {
 	switch {
 	case s.value == "":
-		return "", errors.New("auth: the access token is empty; put a Power BI access token in " + s.where + " (" + getTokenHint + ")")
+		return "", errors.New("the access token is empty; put a Power BI access token in " + s.where + " (" + getTokenHint + ")")
 	case s.rejected.Load():
-		return "", errors.New("auth: Power BI rejected the access token (expired, revoked, or issued for another resource); provide a fresh one in " +
+		return "", errors.New("Power BI rejected the access token (expired, revoked, or issued for another resource); provide a fresh one in " +
 			s.where + " (" + getTokenHint + ")")
 	case !s.expiresOn.IsZero() && !time.Now().Before(s.expiresOn):
-		return "", fmt.Errorf("auth: the access token expired at %s; get a new one (%s) and set it in %s",
+		return "", fmt.Errorf("the access token expired at %s; get a new one (%s) and set it in %s",
 			s.expiresOn.Format(time.RFC3339), getTokenHint, s.where)
 	}
 	return s.value, nil

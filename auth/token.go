@@ -18,13 +18,13 @@ import (
 func NewToken(cfg Config) (TokenSource, error) {
 	switch {
 	case cfg.AccessToken != "" && cfg.AccessTokenFile != "":
-		return nil, fmt.Errorf("auth: set %s or %s, not both", EnvAccessToken, EnvAccessTokenFile)
+		return nil, fmt.Errorf("set %s or %s, not both", EnvAccessToken, EnvAccessTokenFile)
 	case cfg.AccessToken != "":
 		return NewStaticToken(cfg.AccessToken), nil
 	case cfg.AccessTokenFile != "":
 		return &fileToken{path: cfg.AccessTokenFile}, nil
 	}
-	return nil, fmt.Errorf("auth: the token credential needs %s (a Power BI access token) or %s (a file holding one); neither is set (%s)",
+	return nil, fmt.Errorf("the token credential needs %s (a Power BI access token) or %s (a file holding one); neither is set (%s)",
 		EnvAccessToken, EnvAccessTokenFile, getTokenHint)
 }
 
@@ -45,7 +45,7 @@ func (f *fileToken) where() string { return "the file " + f.path + " (" + EnvAcc
 func (f *fileToken) Token(ctx context.Context) (string, error) {
 	st, err := os.Stat(f.path)
 	if err != nil {
-		return "", noRestart{fmt.Errorf("auth: cannot read the access token file %s (%s): %v", f.path, EnvAccessTokenFile, errors.Unwrap(err))}
+		return "", noRestart{fmt.Errorf("cannot read the access token file %s (%s): %v", f.path, EnvAccessTokenFile, errors.Unwrap(err))}
 	}
 	f.mu.Lock()
 	cur := f.cur
@@ -62,7 +62,7 @@ func (f *fileToken) Token(ctx context.Context) (string, error) {
 		data, err := os.ReadFile(f.path)
 		if err != nil {
 			f.mu.Unlock()
-			return "", noRestart{fmt.Errorf("auth: cannot read the access token file %s (%s): %v", f.path, EnvAccessTokenFile, errors.Unwrap(err))}
+			return "", noRestart{fmt.Errorf("cannot read the access token file %s (%s): %v", f.path, EnvAccessTokenFile, errors.Unwrap(err))}
 		}
 		if next := newStaticToken(string(data), f.where()); cur == nil || next.value != cur.value {
 			cur = next

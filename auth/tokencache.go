@@ -39,14 +39,14 @@ func TokenCachePath(cfg Config) (string, error) {
 	if dir == "" {
 		base, err := os.UserCacheDir()
 		if err != nil {
-			return "", fmt.Errorf("auth: user sign-ins keep their tokens in a file, and the user cache directory is unknown (%v): set %s to a private directory",
+			return "", fmt.Errorf("user sign-ins keep their tokens in a file, and the user cache directory is unknown (%v): set %s to a private directory",
 				err, EnvTokenCacheDir)
 		}
 		dir = filepath.Join(base, "powerbi-mcp")
 	}
 	abs, err := filepath.Abs(dir)
 	if err != nil {
-		return "", fmt.Errorf("auth: %s: %w", EnvTokenCacheDir, err)
+		return "", fmt.Errorf("%s: %w", EnvTokenCacheDir, err)
 	}
 	return filepath.Join(abs, tokenCacheFileName), nil
 }
@@ -129,7 +129,7 @@ func (f *fileCache) Export(_ context.Context, m cache.Marshaler, _ cache.ExportH
 		// The tokens still work in this process; only persistence failed.
 		warnOnce(f.path+"\x00write", func() {
 			f.log.Warn().Str("file", f.path).Err(err).
-				Msg("auth: cannot save the sign-in to the token cache file; it lasts until this process ends. Check the directory's permissions or set " + EnvTokenCacheDir)
+				Msg("cannot save the sign-in to the token cache file; it lasts until this process ends. Check the directory's permissions or set " + EnvTokenCacheDir)
 		})
 	}
 	return nil
@@ -149,7 +149,7 @@ func warnOnce(key string, warn func()) {
 func warnBadCacheFile(log zerolog.Logger, path, why string) {
 	warnOnce(path+"\x00read", func() {
 		log.Warn().Str("file", path).
-			Msgf("auth: ignoring the token cache file: %s. Sign in again (powerbi-mcp login, or the next request's sign-in); that replaces the file", why)
+			Msgf("ignoring the token cache file: %s. Sign in again (powerbi-mcp login, or the next request's sign-in); that replaces the file", why)
 	})
 }
 
@@ -207,7 +207,7 @@ func readCacheFile(path string, log zerolog.Logger) ([]byte, error) {
 	var obj map[string]json.RawMessage
 	if json.Unmarshal(data, &obj) != nil {
 		warnBadCacheFile(log, path, "it is not valid JSON")
-		return nil, errors.New("auth: token cache file is not valid JSON")
+		return nil, errors.New("token cache file is not valid JSON")
 	}
 	return data, nil
 }
@@ -396,7 +396,7 @@ func cachedUser(cfg Config) (Account, bool) {
 // server already running keeps the access token it holds until it expires.
 func Logout(cfg Config) ([]Account, error) {
 	if cfg.ClientID == "" {
-		return nil, fmt.Errorf("auth: logout needs %s, the app registration users signed in to", EnvClientID)
+		return nil, fmt.Errorf("logout needs %s, the app registration users signed in to", EnvClientID)
 	}
 	path, err := TokenCachePath(cfg)
 	if err != nil {
@@ -404,7 +404,7 @@ func Logout(cfg Config) ([]Account, error) {
 	}
 	removed, err := signOut(path, cfg.ClientID, "")
 	if err != nil {
-		return nil, fmt.Errorf("auth: signing out: updating the token cache %s: %w", path, err)
+		return nil, fmt.Errorf("signing out: updating the token cache %s: %w", path, err)
 	}
 	return removed, nil
 }

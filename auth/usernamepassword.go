@@ -25,7 +25,7 @@ func NewUsernamePassword(cfg Config) (TokenSource, error) {
 		return nil, err
 	}
 	cfg.Logger.Warn().Str("user", cfg.Username).
-		Msg("auth: signing in with a username and password (ROPC), which Microsoft deprecates and which cannot do multi-factor authentication; prefer --auth " +
+		Msg("signing in with a username and password (ROPC), which Microsoft deprecates and which cannot do multi-factor authentication; prefer --auth " +
 			KindDeviceCode + " for users, or a service principal")
 	return newCachedSource(p, cfg.Logger), nil
 }
@@ -36,13 +36,13 @@ func newUsernamePassword(cfg Config) (*usernamePassword, error) {
 		setting{EnvPassword, cfg.Password},
 		setting{EnvClientID, cfg.ClientID}); err != nil {
 		if cfg.ClientID == "" {
-			err = fmt.Errorf("%w. For %s: %s", err, EnvClientID, publicClientHelp)
+			err = fmt.Errorf("%w%s", err, publicClientHelp)
 		}
 		return nil, err
 	}
 	switch strings.ToLower(cfg.TenantID) {
 	case "common", "consumers":
-		return nil, fmt.Errorf("auth: a username and password sign-in needs %s to be the tenant's ID or domain, or organizations (the default), not %q: Entra refuses passwords over common and consumers",
+		return nil, fmt.Errorf("a username and password sign-in needs %s to be the tenant's ID or domain, or organizations (the default), not %q: Entra refuses passwords over common and consumers",
 			EnvTenantID, cfg.TenantID)
 	}
 	u, err := newUserClient(cfg, "a username and password sign-in")

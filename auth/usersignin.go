@@ -19,12 +19,14 @@ import (
 const defaultUserTenant = "organizations"
 
 // publicClientHelp is how to make an app registration usable for user
-// sign-ins; errors about the client id end with it.
-const publicClientHelp = "register an app in the Entra admin center (App registrations > New registration), " +
-	"then on its Authentication page set 'Allow public client flows' to Yes, and under API permissions add " +
-	"Power BI Service delegated permissions (e.g. Workspace.Read.All, Dataset.ReadWrite.All); put its " +
-	"Application (client) ID in " + EnvClientID + ". " + EnvTenantID + " may be the tenant's ID, or " +
-	"organizations (the default) or common for an app registered as multi-tenant"
+// sign-ins, one step a line: errors about the client id end with it, below
+// their headline.
+const publicClientHelp = "\n  To get one: register an app in the Entra admin center (App registrations > New registration)." +
+	"\n  On its Authentication page, set 'Allow public client flows' to Yes." +
+	"\n  Under API permissions, add Power BI Service delegated permissions (e.g. Workspace.Read.All)." +
+	"\n  Put its Application (client) ID in " + EnvClientID + "." +
+	"\n  " + EnvTenantID + " may be the tenant's ID, or organizations (the default), or common for a" +
+	"\n  multi-tenant app."
 
 // userClient is an MSAL public client signing users in to cfg's app.
 type userClient struct {
@@ -41,7 +43,7 @@ type userClient struct {
 // It does no network I/O.
 func newUserClient(cfg Config, what string) (*userClient, error) {
 	if cfg.ClientID == "" {
-		return nil, fmt.Errorf("auth: %s needs %s, an app registration users can sign in to: %s", what, EnvClientID, publicClientHelp)
+		return nil, fmt.Errorf("%s needs %s, an app registration users can sign in to%s", what, EnvClientID, publicClientHelp)
 	}
 	host, err := authorityHost(cfg.AuthorityHost)
 	if err != nil {
@@ -52,7 +54,7 @@ func newUserClient(cfg Config, what string) (*userClient, error) {
 		tenant = defaultUserTenant
 	}
 	if url.PathEscape(tenant) != tenant {
-		return nil, fmt.Errorf("auth: %s %q is not a tenant ID or domain name", EnvTenantID, tenant)
+		return nil, fmt.Errorf("%s %q is not a tenant ID or domain name", EnvTenantID, tenant)
 	}
 	scope := cfg.Scope
 	if scope == "" {
@@ -72,7 +74,7 @@ func newUserClient(cfg Config, what string) (*userClient, error) {
 	}
 	client, err := public.New(cfg.ClientID, opts...)
 	if err != nil {
-		return nil, fmt.Errorf("auth: %w", err)
+		return nil, err
 	}
 	return &userClient{client: client, cache: fc, scopes: []string{scope}, host: host, tenant: tenant,
 		clientID: cfg.ClientID, log: cfg.Logger}, nil
@@ -98,7 +100,7 @@ func (u *userClient) silent(ctx context.Context, want func(public.Account) bool)
 			// never fatal, since a new sign-in fixes both.
 			err = authorityError(err, u.host, "")
 			u.log.Debug().Err(err).Str("user", acct.PreferredUsername).
-				Msg("auth: the cached sign-in cannot give a token; a new sign-in is needed")
+				Msg("the cached sign-in cannot give a token; a new sign-in is needed")
 			var refused *Error
 			if errors.As(err, &refused) && refused.OAuthError != "" {
 				// Entra refused the refresh token (revoked, expired, MFA
@@ -106,7 +108,7 @@ func (u *userClient) silent(ctx context.Context, want func(public.Account) bool)
 				// lookup would ask Entra again, and auto would still take
 				// the user for signed in. Network failures keep it.
 				if _, err := signOut(u.cache.path, u.clientID, acct.HomeAccountID); err != nil {
-					u.log.Debug().Err(err).Msg("auth: cannot remove the refused sign-in from the token cache")
+					u.log.Debug().Err(err).Msg("cannot remove the refused sign-in from the token cache")
 				}
 			}
 			continue
@@ -182,13 +184,13 @@ func Login(ctx context.Context, cfg Config, prompt func(*SignInRequired)) (Accou
 			}
 			return Account{}, deviceCodeError(err, u.host)
 		}
-		u.log.Info().Str("user", res.Account.PreferredUsername).Msg("auth: signed in")
+		u.log.Info().Str("user", res.Account.PreferredUsername).Msg("signed in")
 		return accountOf(res.Account), nil
 	default:
-		return Account{}, fmt.Errorf("auth: login signs a user in (%s or %s); %s %q signs in without one", KindDeviceCode, KindUsernamePassword, EnvAuth, cfg.Kind)
+		return Account{}, fmt.Errorf("login signs a user in (%s or %s); %s %q signs in without one", KindDeviceCode, KindUsernamePassword, EnvAuth, cfg.Kind)
 	}
 }
 
 // errSignInEnded is a device-code sign-in that ended without the user: the
 // code expired or the user declined.
-var errSignInEnded = errors.New("auth: the sign-in code expired or the sign-in was declined; sign in again")
+var errSignInEnded = errors.New("the sign-in code expired or the sign-in was declined; sign in again")

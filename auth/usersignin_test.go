@@ -514,7 +514,17 @@ func TestUsernamePasswordRejections(t *testing.T) {
 func TestUserSignInConfiguration(t *testing.T) {
 	_, err := auth.New(auth.Config{Kind: auth.KindDeviceCode, TokenCacheDir: t.TempDir()})
 	if err == nil || !strings.Contains(err.Error(), "Allow public client flows") || !strings.Contains(err.Error(), auth.EnvClientID) {
-		t.Errorf("device code without a client id: %v", err)
+		t.Fatalf("device code without a client id: %v", err)
+	}
+	// A headline, then the steps, each on a line a terminal shows whole.
+	lines := strings.Split(err.Error(), "\n")
+	if lines[0] != "signing in with a device code needs AZURE_CLIENT_ID, an app registration users can sign in to" || len(lines) < 4 {
+		t.Errorf("device code without a client id: want a headline, then the steps:\n%v", err)
+	}
+	for _, line := range lines {
+		if len(line) > 100 {
+			t.Errorf("a line of %d characters: %q", len(line), line)
+		}
 	}
 	_, err = auth.New(auth.Config{Kind: auth.KindUsernamePassword, ClientID: "c", Username: "u@contoso.com", Password: "p",
 		TenantID: "common", TokenCacheDir: t.TempDir()})

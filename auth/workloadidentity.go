@@ -49,14 +49,14 @@ func (f *federatedTokenFile) read(context.Context, confidential.AssertionRequest
 	b, err := os.ReadFile(f.path)
 	if err != nil {
 		if errors.Is(err, os.ErrNotExist) {
-			return "", fileErrorf("auth: %s names %q, which does not exist; on AKS, check that the pod's service account has the azure.workload.identity/client-id annotation and the pod the label azure.workload.identity/use: \"true\"; elsewhere, write the identity provider's token to that file",
+			return "", fileErrorf("%s names %q, which does not exist; on AKS, check that the pod's service account has the azure.workload.identity/client-id annotation and the pod the label azure.workload.identity/use: \"true\"; elsewhere, write the identity provider's token to that file",
 				EnvFederatedTokenFile, f.path)
 		}
-		return "", fileErrorf("auth: cannot read %s %q (check the file's permissions): %v", EnvFederatedTokenFile, f.path, fileReason(err))
+		return "", fileErrorf("cannot read %s %q (check the file's permissions): %v", EnvFederatedTokenFile, f.path, fileReason(err))
 	}
 	assertion := strings.TrimSpace(string(b))
 	if assertion == "" {
-		return "", fileErrorf("auth: %s %q is empty; it must hold the token of the identity provider trusted by the app registration's federated credential",
+		return "", fileErrorf("%s %q is empty; it must hold the token of the identity provider trusted by the app registration's federated credential",
 			EnvFederatedTokenFile, f.path)
 	}
 	f.last.Store(&assertion)

@@ -206,6 +206,9 @@ func Select(all []Tool, opts Options) ([]Tool, error) {
 	names := map[string]bool{}
 	for _, name := range opts.Tools {
 		if !slices.ContainsFunc(all, func(t Tool) bool { return t.Definition.Name == name }) {
+			if near := closestNames(name, toolNames(all)); len(near) > 0 {
+				return nil, fmt.Errorf("unknown tool %q; did you mean %s?", name, strings.Join(near, ", "))
+			}
 			return nil, fmt.Errorf("unknown tool %q; valid tools: %s", name, strings.Join(toolNames(all), ", "))
 		}
 		names[name] = true
@@ -221,6 +224,17 @@ func Select(all []Tool, opts Options) ([]Tool, error) {
 		out = append(out, t)
 	}
 	return out, nil
+}
+
+// CheckSelection returns the error NewServer would give for opts' toolsets and tool names,
+// without building a server, so a command can refuse a typo before it starts serving. Tools are
+// built only when some are named: their names are only known from their definitions.
+func CheckSelection(opts Options) error {
+	if _, err := chosenToolsets(opts); err != nil || len(opts.Tools) == 0 {
+		return err
+	}
+	_, err := Select(All(Deps{}), opts)
+	return err
 }
 
 // chosenToolsets returns the toolsets the options choose.

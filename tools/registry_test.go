@@ -116,6 +116,34 @@ func TestSelect(t *testing.T) {
 	if _, err := Select(all, Options{Tools: []string{"list_workspace"}}); err == nil || !strings.Contains(err.Error(), "list_workspaces") {
 		t.Errorf("an unknown tool must be refused with the valid names: %v", err)
 	}
+	// A typo is answered with the names close to it, not all of them.
+	if _, err := Select(all, Options{Tools: []string{"list_reprots"}}); err == nil || !strings.Contains(err.Error(), "did you mean list_reports") ||
+		strings.Contains(err.Error(), "list_workspaces") {
+		t.Errorf("an unknown tool must be refused with the closest names: %v", err)
+	}
+}
+
+// CheckSelection refuses what NewServer refuses, and accepts what it accepts.
+func TestRegistryCheckSelection(t *testing.T) {
+	for _, c := range []struct {
+		opts Options
+		want string // "" for accepted
+	}{
+		{Options{}, ""},
+		{Options{Toolsets: []string{"all"}}, ""},
+		{Options{Toolsets: []string{"reports", "dax"}, Tools: []string{"list_capacities"}}, ""},
+		{Options{Toolsets: []string{"nope"}}, `unknown toolset "nope"`},
+		{Options{Tools: []string{"list_workspace"}}, "list_workspaces"},
+	} {
+		err := CheckSelection(c.opts)
+		_, serverErr := NewServer(Deps{}, c.opts)
+		if (err == nil) != (c.want == "") || err != nil && !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%+v: %v, want %q", c.opts, err, c.want)
+		}
+		if (err == nil) != (serverErr == nil) {
+			t.Errorf("%+v: CheckSelection says %v, NewServer %v", c.opts, err, serverErr)
+		}
+	}
 }
 
 // Every toolset the registry names has tools, and every tool's toolset is named.

@@ -70,14 +70,13 @@ func envName(flagName string) string {
 	return envPrefix + strings.ToUpper(strings.ReplaceAll(flagName, "-", "_"))
 }
 
-// parseConfig reads flags, then fills every flag not given on the command line from its
-// PBI_MCP_* variable. A command-line flag wins over the environment.
-func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (config, error) {
-	var cfg config
-	var toolsets, tools, origins, hosts string
-	fs := flag.NewFlagSet("powerbi-mcp", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.StringVar(&cfg.Transport, "transport", "stdio", "how MCP clients connect: stdio, http (streamable HTTP, recommended) or sse (deprecated by the MCP specification; only for old clients)")
+// serverLists are the comma-separated flags, before they are split.
+type serverLists struct{ toolsets, tools, origins, hosts string }
+
+// serverFlags declares the server's flags on cfg and l.
+func serverFlags(cfg *config, l *serverLists) *flag.FlagSet {
+	fs := newFlagSet("powerbi-mcp")
+	fs.StringVar(&cfg.Transport, "transport", "stdio", "how MCP clients connect: stdio, http or sse (deprecated by the MCP specification; only for old clients); http is streamable HTTP, the one to use")
 	fs.StringVar(&cfg.Addr, "addr", "127.0.0.1:8080", "listen address for the sse and http transports")
 	fs.StringVar(&cfg.LogLevel, "log-level", "info", "log level: trace, debug, info, warn or error (logs go to stderr)")
 	fs.StringVar(&cfg.LogFormat, "log-format", "console", "log format: console or json")
@@ -86,29 +85,44 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	fs.StringVar(&cfg.BaseURL, "base-url", "", "Power BI REST API base URL; default the --cloud's, "+pbiclient.DefaultBaseURL+" in the public cloud")
 	fs.BoolVar(&cfg.Sandbox, "sandbox", false, "serve a built-in demo tenant instead of Power BI: no Azure account needed")
 	fs.BoolVar(&cfg.ReadOnly, "read-only", false, "offer only tools that change nothing in Power BI")
-	fs.StringVar(&toolsets, "toolsets", "default", "comma-separated toolsets to offer: default, all, or names (see README)")
-	fs.StringVar(&tools, "tools", "", "comma-separated tool names to offer in addition to the toolsets")
-	fs.StringVar(&origins, "allowed-origins", "", "comma-separated browser Origins allowed on the HTTP transports besides localhost")
-	fs.StringVar(&hosts, "allowed-hosts", "", "comma-separated Host header values the HTTP transports accept besides loopback ones, e.g. the name a reverse proxy forwards")
+	fs.StringVar(&l.toolsets, "toolsets", "default", "comma-separated toolsets to offer: default, all, or names (see README)")
+	fs.StringVar(&l.tools, "tools", "", "comma-separated tool names to offer in addition to the toolsets")
+	fs.StringVar(&l.origins, "allowed-origins", "", "comma-separated browser Origins allowed on the HTTP transports besides localhost")
+	fs.StringVar(&l.hosts, "allowed-hosts", "", "comma-separated Host header values the HTTP transports accept besides loopback ones, e.g. the name a reverse proxy forwards")
 	fs.DurationVar(&cfg.ShutdownGrace, "shutdown-grace", 10*time.Second, "on SIGTERM or SIGINT, how long HTTP calls in flight may run on; calls still running after it are stopped and told so")
 	fs.IntVar(&cfg.MaxSSESessions, "max-sse-sessions", 100, "most SSE sessions open at once, 0 for no limit; more are answered 503 with Retry-After")
 	cfg.registerTimeouts(fs)
 	cfg.signIn.register(fs)
-	fs.BoolVar(&cfg.ShowVersion, "version", false, "print the version and exit")
-	fs.Usage = func() { usage(fs, stderr) }
+	fs.BoolVar(&cfg.ShowVersion, "version", false, "print the version and exit (or: powerbi-mcp version)")
+	return fs
+}
 
-	if err := fs.Parse(args); err != nil {
+// parseConfig reads flags, then fills every flag not given on the command line from its
+// PBI_MCP_* variable. A command-line flag wins over the environment. --help writes the usage
+// to help and returns flag.ErrHelp.
+func parseConfig(args []string, getenv func(string) string, help io.Writer) (config, error) {
+	var cfg config
+	var l serverLists
+	fs := serverFlags(&cfg, &l)
+	if err := parseFlags(fs, args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			usage(fs, help)
+		}
 		return config{}, err
 	}
 	if fs.NArg() > 0 {
+		if _, ok := subcommands[fs.Arg(0)]; ok {
+			return config{}, fmt.Errorf("unexpected argument %q: a subcommand comes first, e.g. powerbi-mcp %s --help", fs.Arg(0), fs.Arg(0))
+		}
 		return config{}, fmt.Errorf("unexpected argument %q; see powerbi-mcp --help", fs.Arg(0))
 	}
-	_, err := applyEnv(fs, getenv)
+	given, err := applyEnv(fs, getenv)
 	if err != nil {
 		return config{}, err
 	}
-	cfg.Toolsets, cfg.Tools, cfg.AllowedOrigins = splitList(toolsets), splitList(tools), splitList(origins)
-	cfg.AllowedHosts = splitList(hosts)
+	cfg.from = newOrigins(fs, given, getenv)
+	cfg.Toolsets, cfg.Tools, cfg.AllowedOrigins = splitList(l.toolsets), splitList(l.tools), splitList(l.origins)
+	cfg.AllowedHosts = splitList(l.hosts)
 	cfg.HTTPToken = getenv(envPrefix + "HTTP_TOKEN")
 	if err := cfg.validate(); err != nil {
 		return config{}, err
@@ -143,7 +157,7 @@ func applyEnv(fs *flag.FlagSet, getenv func(string) string) (map[string]bool, er
 		}
 		if v := getenv(envName(f.Name)); v != "" {
 			if err := fs.Set(f.Name, v); err != nil {
-				envErr = errors.Join(envErr, fmt.Errorf("%s=%q: %v", envName(f.Name), v, err))
+				envErr = errors.Join(envErr, fmt.Errorf("%s=%s: %v", envName(f.Name), v, err))
 			}
 		}
 	})
@@ -154,33 +168,43 @@ func (c *config) validate() error {
 	if err := c.signIn.validate(); err != nil {
 		return err
 	}
+	set := c.from.setting
 	switch c.Transport {
 	case "stdio", "sse", "http":
 	default:
-		return fmt.Errorf("--transport %q: use stdio, sse or http", c.Transport)
+		return fmt.Errorf("%s: use stdio, sse or http", set("transport"))
 	}
 	switch c.LogLevel {
 	case "trace", "debug", "info", "warn", "error":
 	default:
-		return fmt.Errorf("--log-level %q: use trace, debug, info, warn or error", c.LogLevel)
+		return fmt.Errorf("%s: use trace, debug, info, warn or error", set("log-level"))
 	}
 	switch c.LogFormat {
 	case "console", "json":
 	default:
-		return fmt.Errorf("--log-format %q: use console or json", c.LogFormat)
+		return fmt.Errorf("%s: use console or json", set("log-format"))
+	}
+	// Before serving: a typo in a toolset or tool would otherwise be found only once it runs.
+	if err := tools.CheckSelection(tools.Options{Toolsets: c.Toolsets}); err != nil {
+		return selectionError(set("toolsets"), err)
+	}
+	if err := tools.CheckSelection(tools.Options{Toolsets: c.Toolsets, Tools: c.Tools}); err != nil {
+		return selectionError(set("tools"), err)
 	}
 	if c.Transport != "stdio" {
 		if _, _, err := net.SplitHostPort(c.Addr); err != nil {
-			return fmt.Errorf("--addr %q: want host:port, e.g. 127.0.0.1:8080", c.Addr)
+			return fmt.Errorf("%s: want host:port, e.g. 127.0.0.1:8080", set("addr"))
 		}
 		if c.ShutdownGrace < 0 {
-			return fmt.Errorf("--shutdown-grace %s: want a duration of 0 or more, e.g. 10s", c.ShutdownGrace)
+			return fmt.Errorf("%s: want a duration of 0 or more, e.g. 10s", set("shutdown-grace"))
 		}
 		if c.MaxSSESessions < 0 {
-			return fmt.Errorf("--max-sse-sessions %d: want 0 (no limit) or more", c.MaxSSESessions)
+			return fmt.Errorf("%s: want 0 (no limit) or more", set("max-sse-sessions"))
 		}
 		if !isLoopback(c.Addr) && c.HTTPToken == "" {
-			return fmt.Errorf("--addr %s is reachable from other machines, so callers must authenticate: set %sHTTP_TOKEN to a long random value and send it as 'Authorization: Bearer <token>', or listen on 127.0.0.1", c.Addr, envPrefix)
+			return fmt.Errorf("%s is reachable from other machines, so callers must authenticate\n"+
+				"  Set %sHTTP_TOKEN to a long random value; callers send it as 'Authorization: Bearer <token>'\n"+
+				"  or listen on 127.0.0.1", set("addr"), envPrefix)
 		}
 	}
 	if c.ExportDir == "" {
@@ -190,15 +214,30 @@ func (c *config) validate() error {
 		return fmt.Errorf("--data-dir is empty and no user cache directory was found: set %s", envName("data-dir"))
 	}
 	if c.MaxResultBytes < 4096 {
-		return fmt.Errorf("--max-result-bytes %d: want 4096 or more; a smaller budget cannot hold a useful answer", c.MaxResultBytes)
+		return fmt.Errorf("%s: want 4096 or more; a smaller budget cannot hold a useful answer", set("max-result-bytes"))
 	}
 	if c.MaxResourceBytes < 1 {
-		return fmt.Errorf("--max-resource-bytes %d: want 1 or more", c.MaxResourceBytes)
+		return fmt.Errorf("%s: want 1 or more", set("max-resource-bytes"))
 	}
-	if c.ResponseTimeout < 0 || c.CallTimeout < 0 {
-		return fmt.Errorf("--response-timeout %s, --call-timeout %s: a duration such as 30s or 5m, or 0 for no limit", c.ResponseTimeout, c.CallTimeout)
+	for _, t := range []struct {
+		name string
+		d    time.Duration
+	}{{"response-timeout", c.ResponseTimeout}, {"call-timeout", c.CallTimeout}} {
+		if t.d < 0 {
+			return fmt.Errorf("%s: want a duration such as 30s or 5m, or 0 for no limit", set(t.name))
+		}
 	}
 	return nil
+}
+
+// selectionError puts the setting and the unknown name on the first line and the names to use
+// (the tools package's "valid toolsets: ..." or "did you mean ...?") wrapped below it.
+func selectionError(setting string, err error) error {
+	headline, names, ok := strings.Cut(err.Error(), "; ")
+	if !ok {
+		return fmt.Errorf("%s: %v", setting, err)
+	}
+	return fmt.Errorf("%s: %s\n  %s", setting, headline, wrap(names, "  ", usageWidth))
 }
 
 // isLoopback reports whether addr can only be reached from this machine.
@@ -240,29 +279,27 @@ Usage:
   powerbi-mcp [flags]             serve MCP on stdio (what desktop agents start)
   powerbi-mcp --sandbox           the same, on a built-in demo tenant
   powerbi-mcp --transport http    serve streamable HTTP on --addr, endpoint /mcp
+  powerbi-mcp SUBCOMMAND [flags]  one of the subcommands below
 
+Subcommands:
 %s
 Sign-in uses the Azure SDK's variables (--auth chooses; auto takes the first configured):
   AZURE_TENANT_ID, AZURE_CLIENT_ID, AZURE_CLIENT_SECRET   a service principal with a client secret
   AZURE_CLIENT_CERTIFICATE_PATH (and _PASSWORD)           ... or with a certificate (PEM or .pfx)
   AZURE_FEDERATED_TOKEN_FILE                              workload identity
-  AZURE_CLIENT_ID alone                                   a user, with a device code (powerbi-mcp login)
-  AZURE_USERNAME, AZURE_PASSWORD                          a user's password (no MFA; prefer device code)
+  AZURE_CLIENT_ID alone                                   a user, by device code (powerbi-mcp login)
+  AZURE_USERNAME, AZURE_PASSWORD                          a user's password (no MFA)
   PBI_MCP_ACCESS_TOKEN or PBI_MCP_ACCESS_TOKEN_FILE       an access token you already have
-  --auth azure-cli / managed-identity                     az login's user / the Azure resource's identity
+  --auth azure-cli / managed-identity                     az login / the Azure resource's identity
   AZURE_AUTHORITY_HOST                                    Entra ID host (default: the --cloud's)
 
 Flags (each can also be set by the environment variable shown):
 `, currentVersion(), subcommandUsage())
-	fs.VisitAll(func(f *flag.Flag) {
-		def := ""
-		if f.DefValue != "" && f.DefValue != "false" {
-			def = fmt.Sprintf(" (default %q)", f.DefValue)
-		}
-		fmt.Fprintf(w, "  --%-16s %s%s\n", f.Name, f.Usage, def)
-		if f.Name != "version" {
-			fmt.Fprintf(w, "  %-18s %s\n", "", envName(f.Name))
-		}
-	})
+	writeFlags(w, fs)
 	fmt.Fprintf(w, "\nHTTP transports bound beyond loopback require %sHTTP_TOKEN; callers send it as a bearer token.\n", envPrefix)
+}
+
+// printUsage writes the server's usage text.
+func printUsage(w io.Writer) {
+	usage(serverFlags(&config{}, &serverLists{}), w)
 }

@@ -50,7 +50,7 @@ func TestConfigErrorsNameTheSetting(t *testing.T) {
 		want string
 	}{
 		{[]string{"--transport", "websocket"}, nil, "--transport"},
-		{nil, map[string]string{"PBI_MCP_LOG_LEVEL": "loud"}, "--log-level"},
+		{nil, map[string]string{"PBI_MCP_LOG_LEVEL": "loud"}, "PBI_MCP_LOG_LEVEL=loud: use trace, debug"},
 		{nil, map[string]string{"PBI_MCP_READ_ONLY": "maybe"}, "PBI_MCP_READ_ONLY"},
 		{[]string{"--transport", "http", "--addr", "0.0.0.0:8080"}, nil, "PBI_MCP_HTTP_TOKEN"},
 		{[]string{"--transport", "http", "--addr", "8080"}, nil, "host:port"},
@@ -69,7 +69,7 @@ func TestConfigErrorsNameTheSetting(t *testing.T) {
 
 func TestHelpListsEveryEnvironmentVariable(t *testing.T) {
 	var out strings.Builder
-	if code := run(t.Context(), []string{"--help"}, env(nil), strings.NewReader(""), io.Discard, &out); code != 0 {
+	if code := run(t.Context(), []string{"--help"}, env(nil), strings.NewReader(""), &out, io.Discard); code != 0 {
 		t.Fatalf("exit %d", code)
 	}
 	for _, want := range []string{"PBI_MCP_EXPORT_DIR", "PBI_MCP_LOG_LEVEL", "PBI_MCP_TRANSPORT", "AZURE_CLIENT_SECRET", "--sandbox"} {

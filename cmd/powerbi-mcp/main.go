@@ -41,10 +41,17 @@ func main() {
 func run(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) int {
 	if len(args) > 0 {
 		if sc, ok := subcommands[args[0]]; ok {
+			if isHelp(args[1:]) {
+				// Help is the output asked for, so it goes to stdout, whichever stream the
+				// subcommand prints it on.
+				return sc.run(ctx, args[1:], getenv, stdout, stdout)
+			}
 			return sc.run(ctx, args[1:], getenv, stdout, stderr)
 		}
 	}
-	cfg, err := parseConfig(args, getenv, stderr)
+	// Every configuration error ends here, before anything is served: exit 2, like any usage
+	// error, with nothing on stdout, which belongs to the MCP protocol.
+	cfg, err := parseConfig(args, getenv, stdout)
 	if errors.Is(err, flag.ErrHelp) {
 		return 0
 	}
@@ -113,7 +120,14 @@ func connect(cfg config, getenv func(string) string, logger zerolog.Logger) (bac
 	}
 	tokens, err := auth.New(cfg.authConfig(getenv, logger))
 	if err != nil {
-		logger.Warn().Err(err).Msg("sign-in is not configured; every tool call will answer with this error until it is")
+		if errors.Is(err, auth.ErrNoCredential) {
+			err = withFix(err, "or try the demo tenant: add --sandbox to the server's arguments")
+		}
+		// The log gets the headline; the ways to fix it are in every tool call's answer and
+		// in powerbi-mcp whoami.
+		headline, _ := explain(err)
+		logger.Warn().Str("problem", headline).
+			Msg("sign-in is not configured; every tool call answers how to set it up, as does powerbi-mcp whoami")
 		return backend{tokens: unconfigured{err}, baseURL: cfg.BaseURL, close: func() {}}, nil
 	}
 	logger.Info().Str("credential", tokens.Describe()).Str("api", cfg.BaseURL).Msg("ready")

@@ -182,22 +182,26 @@ func TestStdioSandbox(t *testing.T) {
 	}
 }
 
-// TestStdioWithoutSignInExplainsWhatToSet: a server with no credentials starts, and every tool
-// tells the agent which variables the user must set.
+// TestStdioWithoutSignInExplainsWhatToSet: a server with no credentials starts, logs one short
+// warning, and every tool tells the agent which variables the user must set.
 func TestStdioWithoutSignInExplainsWhatToSet(t *testing.T) {
-	bin, err := binary()
-	if err != nil {
-		t.Fatal(err)
-	}
-	c, err := client.NewStdioMCPClient(bin, []string{"AZURE_TENANT_ID=", "AZURE_CLIENT_ID=", "AZURE_CLIENT_SECRET=", "PBI_MCP_ACCESS_TOKEN="})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	initialize(t, c)
+	c, stop := startServer(t, []string{"AZURE_TENANT_ID=", "AZURE_CLIENT_ID=", "AZURE_CLIENT_SECRET=", "PBI_MCP_ACCESS_TOKEN=", "PBI_MCP_AUTH=auto"})
 	res := callTool(t, c, "list_workspaces", nil)
-	if !res.IsError || !strings.Contains(resultText(res), "AZURE_TENANT_ID") {
-		t.Fatalf("%v %s", res.IsError, resultText(res))
+	text := resultText(res)
+	if !res.IsError || !strings.HasPrefix(text, "Could not list workspaces: the server cannot sign in to Power BI: no credential configured\n  Set one of:\n") ||
+		!strings.Contains(text, "AZURE_TENANT_ID, AZURE_CLIENT_ID, AZURE_CLIENT_SECRET") || !strings.Contains(text, "add --sandbox to the server's arguments") ||
+		!strings.Contains(text, "Next: the user must set these") || strings.Contains(text, "auth:") {
+		t.Errorf("%v %s", res.IsError, text)
+	}
+	logs := stop()
+	var warning string
+	for _, line := range strings.Split(logs, "\n") {
+		if strings.Contains(line, "sign-in is not configured") {
+			warning = line
+		}
+	}
+	if !strings.Contains(warning, "no credential configured") || len(warning) > 250 {
+		t.Errorf("start-up warning of %d characters: %q\nlogs:\n%s", len(warning), warning, logs)
 	}
 }
 

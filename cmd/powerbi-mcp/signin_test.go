@@ -50,9 +50,9 @@ func TestSignInFlagsAndEnvironment(t *testing.T) {
 		want string
 	}{
 		{[]string{"--auth", "kerberos"}, nil, `--auth "kerberos": use one of auto, client-secret`},
-		{nil, map[string]string{"PBI_MCP_AUTH": "password"}, `--auth "password"`},
+		{nil, map[string]string{"PBI_MCP_AUTH": "password"}, `PBI_MCP_AUTH=password: use one of auto,`},
 		{[]string{"--cloud", "germany"}, nil, `--cloud "germany": use one of public, usgov, usgovhigh, usdod, china`},
-		{nil, map[string]string{"PBI_MCP_CLOUD": "mars"}, `--cloud "mars"`},
+		{nil, map[string]string{"PBI_MCP_CLOUD": "mars"}, `PBI_MCP_CLOUD=mars: use one of public,`},
 	} {
 		if _, err := parseConfig(c.args, env(c.env), io.Discard); err == nil || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("%v %v: got %v, want %s", c.args, c.env, err, c.want)
@@ -62,21 +62,20 @@ func TestSignInFlagsAndEnvironment(t *testing.T) {
 
 func TestSubcommandHelpAndErrors(t *testing.T) {
 	var out strings.Builder
-	run(t.Context(), []string{"--help"}, env(nil), strings.NewReader(""), io.Discard, &out)
+	run(t.Context(), []string{"--help"}, env(nil), strings.NewReader(""), &out, io.Discard)
 	for _, want := range []string{"powerbi-mcp login", "powerbi-mcp logout", "powerbi-mcp whoami [--json]", "--auth", "PBI_MCP_CLOUD", "PBI_MCP_TOKEN_CACHE_DIR", "managed-identity"} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("help lacks %s", want)
 		}
 	}
 	for _, name := range []string{"login", "logout", "whoami"} {
-		var stderr strings.Builder
-		if code := run(t.Context(), []string{name, "--help"}, env(nil), nil, io.Discard, &stderr); code != 0 {
-			t.Errorf("%s --help: exit %d", name, code)
+		var stdout, stderr strings.Builder
+		if code := run(t.Context(), []string{name, "--help"}, env(nil), nil, &stdout, &stderr); code != 0 || stderr.Len() != 0 {
+			t.Errorf("%s --help: exit %d, stderr %q", name, code, stderr.String())
 		}
-		if !strings.Contains(stderr.String(), "Usage: powerbi-mcp "+name) || !strings.Contains(stderr.String(), "PBI_MCP_AUTH") {
-			t.Errorf("%s --help:\n%s", name, stderr.String())
+		if !strings.Contains(stdout.String(), "Usage: powerbi-mcp "+name) || !strings.Contains(stdout.String(), "PBI_MCP_AUTH") {
+			t.Errorf("%s --help:\n%s", name, stdout.String())
 		}
-		stderr.Reset()
 		if code := run(t.Context(), []string{name, "--cloud", "mars"}, env(nil), nil, io.Discard, &stderr); code != 2 ||
 			!strings.Contains(stderr.String(), `--cloud "mars"`) {
 			t.Errorf("%s --cloud mars: exit %d %s", name, code, stderr.String())
@@ -101,7 +100,7 @@ func TestLoginAndLogoutFailCleanly(t *testing.T) {
 	for _, args := range [][]string{{"login"}, {"login", "--auth", "username-password"}} {
 		var stdout, stderr strings.Builder
 		code := run(t.Context(), args, e, nil, &stdout, &stderr)
-		if code != 1 || !strings.HasPrefix(stderr.String(), "powerbi-mcp login: auth: ") || stdout.Len() != 0 {
+		if code != 1 || !strings.HasPrefix(stderr.String(), "powerbi-mcp login: ") || strings.Contains(stderr.String(), "auth:") || stdout.Len() != 0 {
 			t.Errorf("%v: exit %d, stdout %q, stderr %q", args, code, stdout.String(), stderr.String())
 		}
 	}
@@ -112,7 +111,7 @@ func TestLoginAndLogoutFailCleanly(t *testing.T) {
 			t.Errorf("logout with an empty cache: %q", stdout.String())
 		}
 	case 1:
-		if !strings.HasPrefix(stderr.String(), "powerbi-mcp logout: auth: ") {
+		if !strings.HasPrefix(stderr.String(), "powerbi-mcp logout: ") || strings.Contains(stderr.String(), "auth:") {
 			t.Errorf("logout: %q", stderr.String())
 		}
 	default:

@@ -2,9 +2,11 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
+	"slices"
 	"sort"
 	"strings"
 
@@ -21,28 +23,77 @@ type subcommand struct {
 	run      func(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) int
 }
 
-// subcommands are the commands besides serving MCP. doctor adds itself from doctor.go's init:
-// it parses the server's own flags, whose usage text lists the subcommands, and a literal entry
-// here would make that an initialization cycle.
+// subcommands are the commands besides serving MCP. doctor adds itself from doctor.go's init,
+// and help from this file's: both print usage texts that list the subcommands, and a literal
+// entry here would make that an initialization cycle.
 var subcommands = map[string]subcommand{
-	"login":  {"login", "sign a user in ahead of time (device code, or --auth username-password)", runLogin},
-	"logout": {"logout", "forget the signed-in user's tokens", runLogout},
-	"whoami": {"whoami [--json]", "show who the configured credential signs in as (never the token)", runWhoami},
+	"version": {"version", "print the version (also: powerbi-mcp --version)", runVersion},
+	"login":   {"login [--sandbox]", "sign a user in ahead of time (device code or password)", runLogin},
+	"logout":  {"logout [--sandbox]", "forget the signed-in user's tokens", runLogout},
+	"whoami":  {"whoami [--json] [--sandbox]", "show who the configured credential signs in as (never the token)", runWhoami},
 }
+
+func init() {
+	subcommands["help"] = subcommand{"help [SUBCOMMAND]", "print this text, or a subcommand's help", runHelp}
+}
+
+// subcommandOrder is the order the usage text lists them in: from the first a newcomer needs.
+var subcommandOrder = []string{"help", "version", "login", "logout", "whoami", "doctor"}
 
 // subcommandUsage lists the subcommands for the main usage text.
 func subcommandUsage() string {
-	names := make([]string, 0, len(subcommands))
+	names := slices.Clone(subcommandOrder)
+	var rest []string
 	for name := range subcommands {
-		names = append(names, name)
+		if !slices.Contains(names, name) {
+			rest = append(rest, name)
+		}
 	}
-	sort.Strings(names)
+	sort.Strings(rest)
 	var b strings.Builder
-	for _, name := range names {
-		sc := subcommands[name]
-		fmt.Fprintf(&b, "  powerbi-mcp %-19s %s\n", sc.synopsis, sc.summary)
+	for _, name := range append(names, rest...) {
+		if sc, ok := subcommands[name]; ok {
+			fmt.Fprintf(&b, "  powerbi-mcp %-28s %s\n", sc.synopsis, wrap(sc.summary, strings.Repeat(" ", 43), usageWidth))
+		}
 	}
 	return b.String()
+}
+
+// isHelp reports whether args ask for help: -h, -help or --help.
+func isHelp(args []string) bool {
+	return slices.ContainsFunc(args, func(a string) bool { return a == "-h" || a == "-help" || a == "--help" })
+}
+
+// runHelp is powerbi-mcp help [SUBCOMMAND]. A subcommand's help is what it prints for --help,
+// sent to stdout: it is the output asked for.
+func runHelp(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) int {
+	if len(args) == 0 || isHelp(args[:1]) {
+		printUsage(stdout)
+		return 0
+	}
+	sc, ok := subcommands[args[0]]
+	if !ok || len(args) > 1 {
+		fmt.Fprintf(stderr, "powerbi-mcp help: %q is not a subcommand; they are %s\n", strings.Join(args, " "), strings.Join(subcommandOrder, ", "))
+		return 2
+	}
+	return sc.run(ctx, []string{"--help"}, getenv, stdout, stdout)
+}
+
+func runVersion(_ context.Context, args []string, _ func(string) string, stdout, stderr io.Writer) int {
+	fs := newFlagSet("powerbi-mcp version")
+	if err := parseFlags(fs, args); errors.Is(err, flag.ErrHelp) {
+		fmt.Fprintln(stdout, "Usage: powerbi-mcp version\n\nPrints the version, as powerbi-mcp --version does.")
+		return 0
+	} else if err != nil {
+		fmt.Fprintln(stderr, "powerbi-mcp version:", err)
+		return 2
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(stderr, "powerbi-mcp version: unexpected argument %q\n", fs.Arg(0))
+		return 2
+	}
+	fmt.Fprintln(stdout, "powerbi-mcp", currentVersion())
+	return 0
 }
 
 // signIn is the part of the configuration that chooses the credential, shared by serving and
@@ -52,6 +103,7 @@ type signIn struct {
 	Cloud         string
 	TokenCacheDir string
 	cloud         auth.Cloud // Cloud, resolved by validate
+	from          origins    // where each setting came from, for errors
 }
 
 func (s *signIn) register(fs *flag.FlagSet) {
@@ -67,11 +119,11 @@ func (s *signIn) validate() error {
 		found = found || k == s.Auth
 	}
 	if !found {
-		return fmt.Errorf("--auth %q: use one of %s", s.Auth, strings.Join(auth.Kinds, ", "))
+		return fmt.Errorf("%s: use one of %s", s.from.setting("auth"), strings.Join(auth.Kinds, ", "))
 	}
 	c, err := auth.LookupCloud(s.Cloud)
 	if err != nil {
-		return fmt.Errorf("--cloud %q: use one of %s", s.Cloud, strings.Join(auth.CloudNames(), ", "))
+		return fmt.Errorf("%s: use one of %s", s.from.setting("cloud"), strings.Join(auth.CloudNames(), ", "))
 	}
 	s.cloud = c
 	return nil
@@ -85,51 +137,74 @@ func (s signIn) authConfig(getenv func(string) string, logger zerolog.Logger) au
 	return cfg
 }
 
-// subcommandFlags is the flag set every sign-in subcommand starts from: the sign-in choices and
-// the log level (logs go to stderr; warnings only by default, so the output stays readable).
-func subcommandFlags(name, synopsis, about string, stderr io.Writer) (*flag.FlagSet, *signIn, *string) {
-	fs := flag.NewFlagSet("powerbi-mcp "+name, flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	s := &signIn{}
-	s.register(fs)
-	level := fs.String("log-level", "warn", "log level: trace, debug, info, warn or error (logs go to stderr)")
-	fs.Usage = func() {
-		fmt.Fprintf(stderr, "Usage: powerbi-mcp %s\n\n%s\n\nFlags (each can also be set by the environment variable shown):\n", synopsis, about)
-		fs.VisitAll(func(f *flag.Flag) {
-			fmt.Fprintf(stderr, "  --%-16s %s\n", f.Name, f.Usage)
-			if f.Name != "json" {
-				fmt.Fprintf(stderr, "  %-18s %s\n", "", envName(f.Name))
-			}
-		})
-	}
-	return fs, s, level
+// signInFlags are the flags of the sign-in subcommands: the sign-in choices, --sandbox and the
+// log level (logs go to stderr; warnings only by default, so the output stays readable).
+type signInFlags struct {
+	signIn
+	fs       *flag.FlagSet
+	synopsis string // after "powerbi-mcp "
+	about    string // what the subcommand does, in sentences
+	level    string
+	sandbox  bool
+	json     *bool // whoami's --json: its errors are JSON too
 }
 
-// parseSubcommand parses a subcommand's arguments and environment. It returns the exit code
-// to stop with, or -1 to go on.
-func parseSubcommand(fs *flag.FlagSet, s *signIn, level *string, args []string, getenv func(string) string, stderr io.Writer) (zerolog.Logger, int) {
-	if err := fs.Parse(args); err != nil {
-		if err == flag.ErrHelp {
-			return zerolog.Nop(), 0
+func newSignInFlags(name, synopsis, about string) *signInFlags {
+	f := &signInFlags{fs: newFlagSet("powerbi-mcp " + name), synopsis: synopsis, about: about}
+	f.register(f.fs)
+	f.fs.StringVar(&f.level, "log-level", "warn", "log level: trace, debug, info, warn or error (logs go to stderr)")
+	f.fs.BoolVar(&f.sandbox, "sandbox", false, "use the built-in demo tenant instead of Power BI: no Azure account needed")
+	return f
+}
+
+// usage is the subcommand's help.
+func (f *signInFlags) usage(w io.Writer) {
+	fmt.Fprintf(w, "Usage: powerbi-mcp %s\n\n%s\n\nFlags (each can also be set by the environment variable shown):\n",
+		f.synopsis, wrap(f.about, "", usageWidth))
+	writeFlags(w, f.fs)
+}
+
+// usageError reports a usage error and returns its exit code, 2: as JSON on stdout when --json
+// asks for it, on stderr otherwise.
+func (f *signInFlags) usageError(err error, stdout, stderr io.Writer) int {
+	if f.json != nil && *f.json {
+		headline, fix, _ := strings.Cut(err.Error(), "\n")
+		if fix == "" {
+			fix = "see " + f.fs.Name() + " --help"
 		}
-		return zerolog.Nop(), 2
+		writeJSON(stdout, notSignedIn{Error: headline, Fix: strings.TrimSpace(fix)})
+		return 2
 	}
+	fmt.Fprintf(stderr, "%s: %v\n", f.fs.Name(), err)
+	return 2
+}
+
+// parse parses the subcommand's arguments and environment. It returns the exit code to stop
+// with, or -1 to go on.
+func (f *signInFlags) parse(args []string, getenv func(string) string, stdout, stderr io.Writer) (zerolog.Logger, int) {
 	fail := func(err error) (zerolog.Logger, int) {
-		fmt.Fprintf(stderr, "%s: %v\n", fs.Name(), err)
-		return zerolog.Nop(), 2
+		return zerolog.Nop(), f.usageError(err, stdout, stderr)
 	}
-	if fs.NArg() > 0 {
-		return fail(fmt.Errorf("unexpected argument %q; see %s --help", fs.Arg(0), fs.Name()))
-	}
-	if _, err := applyEnv(fs, getenv); err != nil {
+	if err := parseFlags(f.fs, args); errors.Is(err, flag.ErrHelp) {
+		f.usage(stdout)
+		return zerolog.Nop(), 0
+	} else if err != nil {
 		return fail(err)
 	}
-	if err := s.validate(); err != nil {
+	if f.fs.NArg() > 0 {
+		return fail(fmt.Errorf("unexpected argument %q; see %s --help", f.fs.Arg(0), f.fs.Name()))
+	}
+	given, err := applyEnv(f.fs, getenv)
+	if err != nil {
 		return fail(err)
 	}
-	lvl, err := zerolog.ParseLevel(*level)
-	if err != nil || *level == "" {
-		return fail(fmt.Errorf("--log-level %q: use trace, debug, info, warn or error", *level))
+	f.from = newOrigins(f.fs, given, getenv)
+	if err := f.validate(); err != nil {
+		return fail(err)
+	}
+	lvl, err := zerolog.ParseLevel(f.level)
+	if err != nil || f.level == "" {
+		return fail(fmt.Errorf("%s: use trace, debug, info, warn or error", f.from.setting("log-level")))
 	}
 	return zerolog.New(zerolog.ConsoleWriter{Out: stderr, NoColor: true, TimeFormat: "15:04:05"}).Level(lvl).With().Timestamp().Logger(), -1
 }
