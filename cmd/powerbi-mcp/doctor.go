@@ -16,7 +16,7 @@ import (
 
 // doctor registers itself from init; subcommands.go says why.
 func init() {
-	subcommands["doctor"] = subcommand{"doctor [--json]", "check every step of the Power BI setup and say how to fix what fails", runDoctor}
+	subcommands["doctor"] = subcommand{"doctor [--json] [--sandbox]", "check every step of the Power BI setup and say how to fix what fails", runDoctor}
 }
 
 // runDoctor is `powerbi-mcp doctor`: it prints the checklist to stdout and returns 0 when

@@ -107,7 +107,7 @@ type signIn struct {
 }
 
 func (s *signIn) register(fs *flag.FlagSet) {
-	fs.StringVar(&s.Auth, "auth", auth.KindAuto, "credential: "+strings.Join(auth.Kinds, ", ")+" (see README, Sign-in options)")
+	fs.StringVar(&s.Auth, "auth", auth.KindAuto, "credential: "+strings.Join(auth.Kinds, ", ")+" (see docs/sign-in.md)")
 	fs.StringVar(&s.Cloud, "cloud", "public", "Power BI cloud: "+strings.Join(auth.CloudNames(), ", ")+"; sets the sign-in host, API base URL and token resource")
 	fs.StringVar(&s.TokenCacheDir, "token-cache-dir", "", "where signed-in users' tokens are kept across restarts (default: powerbi-mcp in the user cache directory)")
 }

@@ -101,7 +101,7 @@ func (d *doctor) checkConfiguration() Result {
 	if err != nil {
 		r.Status = StatusFail
 		r.Detail = withoutPackage(err.Error())
-		r.Fix = "set or correct the variables named above (README, \"Set up Power BI access\", lists them), then run powerbi-mcp doctor again."
+		r.Fix = "set or correct the variables named above (docs/sign-in.md, \"Set up Power BI access\", lists them), then run powerbi-mcp doctor again."
 		return r
 	}
 	d.kind, d.tokens = kind, tokens
