@@ -22,6 +22,7 @@ func (s *Server) TokenRequests() int {
 func (s *Server) entraRoutes() {
 	s.handleEntra("GET /{tenant}/v2.0/.well-known/openid-configuration", s.openIDConfiguration)
 	s.handleEntra("POST /{tenant}/oauth2/v2.0/token", s.token)
+	s.handleEntra(keysRoute, s.keys)
 	s.userSignInRoutes()
 	// Anything else outside the Power BI API is unknown to both services.
 	s.handleEntra("/", func(w http.ResponseWriter, r *http.Request) { http.NotFound(w, r) })

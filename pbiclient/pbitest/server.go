@@ -115,6 +115,9 @@ type Server struct {
 
 	// signingKey signs the access tokens this server issues (HS256).
 	signingKey []byte
+	// apiKey signs the access tokens of the server's own API (RS256), made on
+	// first use; see callertoken.go.
+	apiKey *signingKey
 
 	mu    sync.Mutex // guards the fields up to logMu
 	state *tenantState
