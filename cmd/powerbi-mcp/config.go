@@ -297,7 +297,7 @@ Sign-in uses the Azure SDK's variables (--auth chooses; auto takes the first con
 Flags (each can also be set by the environment variable shown):
 `, currentVersion(), subcommandUsage())
 	writeFlags(w, fs)
-	fmt.Fprintf(w, "\nHTTP transports bound beyond loopback require %sHTTP_TOKEN; callers send it as a bearer token.\n", envPrefix)
+	fmt.Fprintf(w, "\nHTTP transports beyond loopback require --http-auth entra or %sHTTP_TOKEN (docs/http.md).\n", envPrefix)
 }
 
 // printUsage writes the server's usage text.

@@ -49,7 +49,7 @@ type httpAuthConfig struct {
 }
 
 func (c *config) registerHTTPAuth(fs *flag.FlagSet) {
-	fs.StringVar(&c.HTTPAuth, "http-auth", "", "how HTTP callers authenticate: entra (Entra ID access tokens for this server's app, each caller acting as themselves; see docs/http.md), "+
+	fs.StringVar(&c.HTTPAuth, "http-auth", "", "how HTTP callers authenticate: entra (each caller's own Entra ID access token for this server's app; see docs/http.md), "+
 		"token (the one token in "+envPrefix+"HTTP_TOKEN) or none (loopback only); default token when "+envPrefix+"HTTP_TOKEN is set, else none")
 	fs.StringVar(&c.PublicURL, "public-url", "", "with --http-auth entra: the URL clients reach the MCP endpoint at, e.g. https://pbi.contoso.com/mcp; "+
 		"also an Application ID URI of the app registration")
