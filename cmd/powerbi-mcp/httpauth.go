@@ -2,8 +2,10 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
+	"net"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -29,6 +31,10 @@ const (
 	httpAuthToken = "token"
 	httpAuthNone  = "none"
 )
+
+// keysRetryAfter is the Retry-After, in seconds, of a 503 sent while Entra's signing keys
+// cannot be fetched.
+const keysRetryAfter = 30
 
 // httpAuthConfig is what the --http-auth family of flags and the app's AZURE_* variables
 // decide.
@@ -115,7 +121,7 @@ func (c *config) validateEntra() error {
 	switch {
 	case err != nil || !u.IsAbs() || u.Host == "" || u.RawQuery != "" || u.Fragment != "" || u.User != nil:
 		return fmt.Errorf("%s: want an absolute URL without query or fragment, e.g. https://pbi.contoso.com/mcp", set("public-url"))
-	case u.Scheme == "http" && !isLoopback(net2hostport(u)):
+	case u.Scheme == "http" && !isLoopback(net.JoinHostPort(u.Hostname(), "80")):
 		return fmt.Errorf("%s: want https: clients send their tokens there, and Entra ID accepts only https Application ID URIs "+
 			"(http only on localhost, for tests)", set("public-url"))
 	case u.Scheme != "https" && u.Scheme != "http":
@@ -143,15 +149,6 @@ func (c *config) validateEntra() error {
 	// has an entry (loopback names always pass).
 	c.AllowedHosts = append(c.AllowedHosts, u.Hostname())
 	return nil
-}
-
-// net2hostport is u's host with a port, for isLoopback.
-func net2hostport(u *url.URL) string {
-	port := u.Port()
-	if port == "" {
-		port = "80"
-	}
-	return u.Hostname() + ":" + port
 }
 
 func (c *config) callerValidatorConfig() auth.CallerValidatorConfig {
@@ -214,8 +211,8 @@ func (e *entraAuth) check(w http.ResponseWriter, r *http.Request, next http.Hand
 	raw, _ := bearerToken(r.Header.Get("Authorization"))
 	caller, err := e.callers.Validate(r.Context(), raw)
 	if err != nil {
-		refusal, _ := err.(*auth.CallerTokenError)
-		if refusal == nil {
+		var refusal *auth.CallerTokenError
+		if !errors.As(err, &refusal) {
 			refusal = &auth.CallerTokenError{Status: http.StatusUnauthorized, Code: "invalid_token", Description: "the token is not valid"}
 		}
 		challenge := `Bearer resource_metadata="` + e.metadataURL + `"`
@@ -231,7 +228,7 @@ func (e *entraAuth) check(w http.ResponseWriter, r *http.Request, next http.Hand
 		}
 		ev.Str("remote", r.RemoteAddr).Int("status", refusal.Status).Str("reason", refusal.Error()).Msg("refused a caller's token")
 		if refusal.Status == http.StatusServiceUnavailable {
-			w.Header().Set("Retry-After", strconv.Itoa(sseRetryAfter))
+			w.Header().Set("Retry-After", strconv.Itoa(keysRetryAfter))
 		} else {
 			w.Header().Set("WWW-Authenticate", challenge)
 		}
