@@ -14,6 +14,10 @@ type Cloud struct {
 	AuthorityHost string // Entra ID's host for the cloud's tenants
 	APIBaseURL    string // the Power BI REST API, up to and including /v1.0/myorg
 	Resource      string // the Power BI resource (token audience); the scope is Resource + "/.default"
+	// V1Issuer is the issuer of Entra's v1.0 access tokens, before the tenant id: v1 tokens
+	// name a security token service host of their own, not AuthorityHost. The US Government
+	// cloud keeps the public one; China has its own.
+	V1Issuer string
 }
 
 // Scope is the .default scope of the cloud's Power BI resource.
@@ -23,12 +27,15 @@ func (c Cloud) Scope() string { return c.Resource + "/.default" }
 // US Government Community Cloud (GCC) tenants sign in to the public Entra
 // ID; GCC High and DoD tenants to the US Government one.
 var clouds = []Cloud{
-	{"public", DefaultAuthorityHost, "https://api.powerbi.com/v1.0/myorg", "https://analysis.windows.net/powerbi/api"},
-	{"usgov", DefaultAuthorityHost, "https://api.powerbigov.us/v1.0/myorg", "https://analysis.usgovcloudapi.net/powerbi/api"},
-	{"usgovhigh", "https://login.microsoftonline.us", "https://api.high.powerbigov.us/v1.0/myorg", "https://high.analysis.usgovcloudapi.net/powerbi/api"},
-	{"usdod", "https://login.microsoftonline.us", "https://api.mil.powerbigov.us/v1.0/myorg", "https://mil.analysis.usgovcloudapi.net/powerbi/api"},
-	{"china", "https://login.chinacloudapi.cn", "https://api.powerbi.cn/v1.0/myorg", "https://analysis.chinacloudapi.cn/powerbi/api"},
+	{"public", DefaultAuthorityHost, "https://api.powerbi.com/v1.0/myorg", "https://analysis.windows.net/powerbi/api", publicV1Issuer},
+	{"usgov", DefaultAuthorityHost, "https://api.powerbigov.us/v1.0/myorg", "https://analysis.usgovcloudapi.net/powerbi/api", publicV1Issuer},
+	{"usgovhigh", "https://login.microsoftonline.us", "https://api.high.powerbigov.us/v1.0/myorg", "https://high.analysis.usgovcloudapi.net/powerbi/api", publicV1Issuer},
+	{"usdod", "https://login.microsoftonline.us", "https://api.mil.powerbigov.us/v1.0/myorg", "https://mil.analysis.usgovcloudapi.net/powerbi/api", publicV1Issuer},
+	{"china", "https://login.chinacloudapi.cn", "https://api.powerbi.cn/v1.0/myorg", "https://analysis.chinacloudapi.cn/powerbi/api", "https://sts.chinacloudapi.cn/"},
 }
+
+// publicV1Issuer is the v1.0 token issuer of the public and US Government clouds.
+const publicV1Issuer = "https://sts.windows.net/"
 
 // CloudNames lists the clouds --cloud accepts, for help texts.
 func CloudNames() []string {

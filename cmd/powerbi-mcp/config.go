@@ -35,6 +35,7 @@ func currentVersion() string {
 // the Azure SDK's standard AZURE_* variables, read by the auth package.
 type config struct {
 	signIn
+	httpAuthConfig
 
 	Transport      string
 	Addr           string
@@ -92,6 +93,7 @@ func serverFlags(cfg *config, l *serverLists) *flag.FlagSet {
 	fs.DurationVar(&cfg.ShutdownGrace, "shutdown-grace", 10*time.Second, "on SIGTERM or SIGINT, how long HTTP calls in flight may run on; calls still running after it are stopped and told so")
 	fs.IntVar(&cfg.MaxSSESessions, "max-sse-sessions", 100, "most SSE sessions open at once, 0 for no limit; more are answered 503 with Retry-After")
 	cfg.registerTimeouts(fs)
+	cfg.registerHTTPAuth(fs)
 	cfg.signIn.register(fs)
 	fs.BoolVar(&cfg.ShowVersion, "version", false, "print the version and exit (or: powerbi-mcp version)")
 	return fs
@@ -124,6 +126,7 @@ func parseConfig(args []string, getenv func(string) string, help io.Writer) (con
 	cfg.Toolsets, cfg.Tools, cfg.AllowedOrigins = splitList(l.toolsets), splitList(l.tools), splitList(l.origins)
 	cfg.AllowedHosts = splitList(l.hosts)
 	cfg.HTTPToken = getenv(envPrefix + "HTTP_TOKEN")
+	cfg.readHTTPAuthEnv(getenv)
 	if err := cfg.validate(); err != nil {
 		return config{}, err
 	}
@@ -201,10 +204,8 @@ func (c *config) validate() error {
 		if c.MaxSSESessions < 0 {
 			return fmt.Errorf("%s: want 0 (no limit) or more", set("max-sse-sessions"))
 		}
-		if !isLoopback(c.Addr) && c.HTTPToken == "" {
-			return fmt.Errorf("%s is reachable from other machines, so callers must authenticate\n"+
-				"  Set %sHTTP_TOKEN to a long random value; callers send it as 'Authorization: Bearer <token>'\n"+
-				"  or listen on 127.0.0.1", set("addr"), envPrefix)
+		if err := c.validateHTTPAuth(); err != nil {
+			return err
 		}
 	}
 	if c.ExportDir == "" {
@@ -296,7 +297,7 @@ Sign-in uses the Azure SDK's variables (--auth chooses; auto takes the first con
 Flags (each can also be set by the environment variable shown):
 `, currentVersion(), subcommandUsage())
 	writeFlags(w, fs)
-	fmt.Fprintf(w, "\nHTTP transports bound beyond loopback require %sHTTP_TOKEN; callers send it as a bearer token.\n", envPrefix)
+	fmt.Fprintf(w, "\nHTTP transports beyond loopback require --http-auth entra or %sHTTP_TOKEN (docs/http.md).\n", envPrefix)
 }
 
 // printUsage writes the server's usage text.

@@ -92,14 +92,20 @@ func newHTTPServer(cfg config, s *server.MCPServer, logger zerolog.Logger, timeo
 		sse := server.NewSSEServer(s, server.WithKeepAlive(true),
 			server.WithSSEMaxRequestBodyBytes(maxRequestBody), server.WithSSEAllowedHosts(cfg.AllowedHosts...))
 		h.answers = newSSEAnswers()
-		mux.Handle("/sse", guard(cfg, logger, capSessions(cfg.MaxSSESessions, logger, h.answers.streams(sse.SSEHandler()))))
-		mux.Handle("/message", guard(cfg, logger, h.answers.messages(sse.MessageHandler())))
+		mux.Handle("/sse", guard(cfg, nil, logger, capSessions(cfg.MaxSSESessions, logger, h.answers.streams(sse.SSEHandler()))))
+		mux.Handle("/message", guard(cfg, nil, logger, h.answers.messages(sse.MessageHandler())))
 		h.closeStreams = sse.CloseSessions
 	} else {
 		// Stateless: any replica behind a load balancer can answer any request.
 		streamable := server.NewStreamableHTTPServer(s, server.WithStateLess(true),
 			server.WithMaxRequestBodyBytes(maxRequestBody), server.WithAllowedHosts(cfg.AllowedHosts...))
-		mux.Handle("/mcp", guard(cfg, logger, streamable))
+		var entra *entraAuth
+		if cfg.HTTPAuth == httpAuthEntra {
+			entra = newEntraAuth(cfg, logger)
+			entra.mount(mux)
+			s.Use(logCallers(logger))
+		}
+		mux.Handle("/mcp", guard(cfg, entra, logger, streamable))
 		h.closeStreams = func() { streamable.CloseSessions(context.Background()) }
 	}
 	h.handler = boundBodyRead(timeouts.body, mux)
@@ -131,7 +137,7 @@ func (h *httpServer) serve(ctx context.Context, ln net.Listener) error {
 		h.logger.Warn().Msg("the SSE transport is deprecated by the MCP specification and kept for old clients; prefer --transport http")
 	}
 	h.logger.Info().Str("transport", h.cfg.Transport).Str("url", "http://"+ln.Addr().String()+endpoint).
-		Bool("callerToken", h.cfg.HTTPToken != "").Msg("serving MCP over HTTP")
+		Str("auth", h.cfg.HTTPAuth).Msg("serving MCP over HTTP")
 
 	select {
 	case err := <-errc:
@@ -440,14 +446,18 @@ func (b *liftOnEOF) Read(p []byte) (int, error) {
 
 // guard checks what every MCP request over HTTP must satisfy: a browser page from a foreign
 // Origin is refused (mcp-go checks the Host header, never the Origin), and a caller token is
-// required when one is configured. A refused request is answered without reading its body,
-// and its connection is closed.
-func guard(cfg config, logger zerolog.Logger, next http.Handler) http.Handler {
+// required when one is configured: the static one, or a caller's Entra token when entra is not
+// nil. A refused request is answered without reading its body, and its connection is closed.
+func guard(cfg config, entra *entraAuth, logger zerolog.Logger, next http.Handler) http.Handler {
 	wantToken := sha256.Sum256([]byte(cfg.HTTPToken))
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if origin := r.Header.Get("Origin"); origin != "" && !originAllowed(origin, cfg.AllowedOrigins) {
 			logger.Warn().Str("origin", origin).Str("remote", r.RemoteAddr).Msg("refused a request from a foreign origin")
 			refuse(w, http.StatusForbidden, "origin not allowed")
+			return
+		}
+		if entra != nil {
+			entra.check(w, r, next)
 			return
 		}
 		if cfg.HTTPToken != "" {
