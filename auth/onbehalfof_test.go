@@ -6,8 +6,10 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -334,4 +336,79 @@ func TestOnBehalfOfManyUsers(t *testing.T) {
 	if n := s.OBORequests(); n != len(users) {
 		t.Errorf("OBORequests() = %d, want %d", n, len(users))
 	}
+}
+
+// A caller from another tenant (a guest of a multi-tenant app) is exchanged
+// in that tenant, where the fake knows no such tenant.
+func TestOnBehalfOfCallerTenant(t *testing.T) {
+	s := newTenant(t, pbitest.Options{})
+	o := newOnBehalfOf(t, tenantConfig(s), 0)
+	const other = "9f8e7d6c-5b4a-4392-8170-6f5e4d3c2b1a"
+	_, err := o.Token(callerContext(t, s.IssueCallerToken(pbitest.CallerTokenOptions{TenantID: other})))
+	var e *auth.Error
+	if !errors.As(err, &e) || e.AADSTS != "AADSTS90002" {
+		t.Fatalf("err = %v, want the other tenant's AADSTS90002", err)
+	}
+	var asked bool
+	for _, r := range s.Requests() {
+		// MSAL reads that tenant's OpenID configuration first.
+		asked = asked || strings.HasPrefix(r.Path, "/"+other+"/")
+	}
+	if !asked {
+		t.Errorf("the exchange was not sent to the caller's tenant")
+	}
+}
+
+// BenchmarkOnBehalfOfWarm is Token for users whose tokens are cached, the
+// cost added to every Power BI request of a caller, with 1000 users cached
+// and calls from many goroutines.
+func BenchmarkOnBehalfOfWarm(b *testing.B) {
+	s := pbitest.NewServer(pbitest.Options{})
+	defer s.Close()
+	o, err := auth.NewOnBehalfOf(tenantConfig(s), 0)
+	if err != nil {
+		b.Fatal(err)
+	}
+	ctxs := make([]context.Context, auth.DefaultOnBehalfOfCacheSize)
+	for i := range ctxs {
+		ctxs[i] = callerContext(&testing.T{}, s.IssueCallerToken(pbitest.CallerTokenOptions{User: fmt.Sprintf("user%d@contoso.com", i)}))
+		if _, err := o.Token(ctxs[i]); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ResetTimer()
+	var n atomic.Int64
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			if _, err := o.Token(ctxs[n.Add(1)%int64(len(ctxs))]); err != nil {
+				b.Error(err)
+			}
+		}
+	})
+	if st := o.Stats(); st.Exchanges != int64(len(ctxs)) {
+		b.Errorf("%d exchanges, want one per user", st.Exchanges)
+	}
+}
+
+// BenchmarkOnBehalfOfExchange is a new user's first call: one exchange
+// against the fake tenant over TLS, on a fresh confidential client.
+// entra-requests/op counts every request to Entra it takes.
+func BenchmarkOnBehalfOfExchange(b *testing.B) {
+	s := pbitest.NewServer(pbitest.Options{})
+	defer s.Close()
+	o, err := auth.NewOnBehalfOf(tenantConfig(s), 0)
+	if err != nil {
+		b.Fatal(err)
+	}
+	i := 0
+	for b.Loop() {
+		b.StopTimer()
+		ctx := callerContext(&testing.T{}, s.IssueCallerToken(pbitest.CallerTokenOptions{User: fmt.Sprintf("user%d@contoso.com", i)}))
+		i++
+		b.StartTimer()
+		if _, err := o.Token(ctx); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(len(s.Requests()))/float64(i), "entra-requests/op")
 }
