@@ -29,6 +29,11 @@ const DefaultOnBehalfOfCacheSize = 1000
 var ErrNoCaller = errors.New("the server is misconfigured: a Power BI call on behalf of the caller came with no signed-in caller " +
 	"(on-behalf-of needs --http-auth entra, which validates every request's token); the call was refused rather than made as the server's own identity")
 
+// errAppCaller is the answer to a caller that is an app signed in as itself:
+// there is no user to act for, and the server's own identity is no stand-in.
+var errAppCaller = errors.New("the caller is an application signed in with its own credential, not a user; " +
+	"Power BI calls through this server act on behalf of a signed-in user, so the client must sign a user in")
+
 // OnBehalfOf is the TokenSource of a server that acts for its callers: for
 // the caller in the request's context (WithCaller) it exchanges the caller's
 // access token for a Power BI token of the same user with MSAL's
@@ -153,6 +158,9 @@ func (o *OnBehalfOf) Token(ctx context.Context) (string, error) {
 	c, ok := CallerFrom(ctx)
 	if !ok || c.Assertion() == "" || c.ObjectID == "" {
 		return "", ErrNoCaller
+	}
+	if c.IsApp() {
+		return "", errAppCaller
 	}
 	key := c.Key()
 	if t, ok := o.cached(key); ok {

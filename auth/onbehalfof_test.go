@@ -214,8 +214,12 @@ func TestOnBehalfOfNoCaller(t *testing.T) {
 			t.Errorf("%s: err = %v, want ErrNoCaller", name, err)
 		}
 	}
+	app := auth.CallerWithAssertion(auth.Caller{TenantID: s.TenantID(), ObjectID: "x", AppID: "y"}, "token")
+	if _, err := o.Token(auth.WithCaller(context.Background(), app)); err == nil || !strings.Contains(err.Error(), "not a user") {
+		t.Errorf("an app as the caller: err = %v", err)
+	}
 	if n := s.TokenRequests(); n != 0 {
-		t.Errorf("%d token requests without a caller, want 0", n)
+		t.Errorf("%d token requests without a user as the caller, want 0", n)
 	}
 }
 
