@@ -19,7 +19,7 @@ import (
 )
 
 // jwtClaims decodes a token's payload without checking it.
-func jwtClaims(t *testing.T, token string) map[string]any {
+func jwtClaims(t testing.TB, token string) map[string]any {
 	t.Helper()
 	parts := strings.Split(token, ".")
 	if len(parts) != 3 {
@@ -50,7 +50,7 @@ func upnOf(token string) string {
 
 // callerContext is a request's context once the resource server has
 // validated the caller's token: the Caller made from that token's claims.
-func callerContext(t *testing.T, token string) context.Context {
+func callerContext(t testing.TB, token string) context.Context {
 	t.Helper()
 	c := jwtClaims(t, token)
 	str := func(k string) string { s, _ := c[k].(string); return s }
@@ -375,7 +375,7 @@ func BenchmarkOnBehalfOfWarm(b *testing.B) {
 	}
 	ctxs := make([]context.Context, auth.DefaultOnBehalfOfCacheSize)
 	for i := range ctxs {
-		ctxs[i] = callerContext(&testing.T{}, s.IssueCallerToken(pbitest.CallerTokenOptions{User: fmt.Sprintf("user%d@contoso.com", i)}))
+		ctxs[i] = callerContext(b, s.IssueCallerToken(pbitest.CallerTokenOptions{User: fmt.Sprintf("user%d@contoso.com", i)}))
 		if _, err := o.Token(ctxs[i]); err != nil {
 			b.Fatal(err)
 		}
@@ -407,7 +407,7 @@ func BenchmarkOnBehalfOfExchange(b *testing.B) {
 	i := 0
 	for b.Loop() {
 		b.StopTimer()
-		ctx := callerContext(&testing.T{}, s.IssueCallerToken(pbitest.CallerTokenOptions{User: fmt.Sprintf("user%d@contoso.com", i)}))
+		ctx := callerContext(b, s.IssueCallerToken(pbitest.CallerTokenOptions{User: fmt.Sprintf("user%d@contoso.com", i)}))
 		i++
 		b.StartTimer()
 		if _, err := o.Token(ctx); err != nil {
