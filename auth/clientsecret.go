@@ -94,17 +94,23 @@ func (c *servicePrincipal) acquire(ctx context.Context) (accessToken, error) {
 	// asks the token endpoint only on a miss.
 	res, err := c.client.AcquireTokenByCredential(ctx, c.scopes)
 	if err != nil {
-		var fileErr *credentialFileError
-		if errors.As(err, &fileErr) {
-			return accessToken{}, fileErr
-		}
-		var secret string
-		if c.secret != nil {
-			secret = c.secret()
-		}
-		return accessToken{}, authorityError(err, c.host, secret)
+		return accessToken{}, c.failure(err)
 	}
 	return accessToken{value: res.AccessToken, expiresOn: res.ExpiresOn, refreshOn: res.Metadata.RefreshOn}, nil
+}
+
+// failure turns an error of the confidential client into one a person can
+// act on, free of the credential.
+func (c *servicePrincipal) failure(err error) error {
+	var fileErr *credentialFileError
+	if errors.As(err, &fileErr) {
+		return fileErr
+	}
+	var secret string
+	if c.secret != nil {
+		secret = c.secret()
+	}
+	return authorityError(err, c.host, secret)
 }
 
 func (c *servicePrincipal) forget() { c.cache.forget() }

@@ -88,13 +88,14 @@ func (s *Server) Count(route string) int {
 }
 
 // ResetRequests forgets the recorded requests and client assertions and
-// zeroes Count and TokenRequests.
+// zeroes Count, TokenRequests and OBORequests.
 func (s *Server) ResetRequests() {
 	s.logMu.Lock()
 	s.requests = nil
 	s.wirePaths = nil
 	s.counts = make(map[string]int)
 	s.tokenCalls = 0
+	s.oboCalls = 0
 	s.assertions = nil
 	s.logMu.Unlock()
 }

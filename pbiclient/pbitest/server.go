@@ -155,6 +155,7 @@ type Server struct {
 	wirePaths  []string
 	counts     map[string]int
 	tokenCalls int
+	oboCalls   int // on-behalf-of requests (grant_obo.go)
 	assertions []ClientAssertion
 }
 

@@ -32,6 +32,7 @@ type tenantSettings struct {
 	secretExpired     bool
 	refuseApps        bool
 	refuseExecQueries bool
+	noOBOConsent      bool // SetAdminConsent(false), grant_obo.go
 }
 
 // SetClientSecretExpired makes the service principal's client secret count
