@@ -18,6 +18,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/powerbi-mcp/powerbi-mcp/auth"
+	"github.com/powerbi-mcp/powerbi-mcp/pbiclient/pbitest"
 )
 
 // How HTTP callers authenticate (--http-auth):
@@ -127,6 +128,11 @@ func (c *config) validateEntra() error {
 	case u.Scheme != "https" && u.Scheme != "http":
 		return fmt.Errorf("%s: want an https URL", set("public-url"))
 	}
+	if c.Sandbox {
+		// The demo tenant is the authority, and its app the server's: it issues the callers'
+		// tokens and takes them for on-behalf-of. Its address is known once it has started.
+		c.tenantID, c.clientID = pbitest.DefaultTenantID, pbitest.DefaultClientID
+	}
 	if c.tenantID == "" || !guidPattern.MatchString(c.tenantID) {
 		return fmt.Errorf("%s needs %s: the directory (tenant) id of the app registration, a GUID (tokens name their tenant by id)",
 			set("http-auth"), auth.EnvTenantID)
@@ -142,13 +148,18 @@ func (c *config) validateEntra() error {
 	if c.OAuthScope == "" || strings.ContainsAny(c.OAuthScope, " \"\\/") {
 		return fmt.Errorf("%s: want the name of one scope the app exposes, e.g. user_impersonation", set("oauth-scope"))
 	}
-	if _, err := auth.NewCallerValidator(c.callerValidatorConfig()); err != nil {
+	if _, err := auth.NewCallerValidator(c.callerValidatorConfig()); err != nil && !c.Sandbox {
 		return fmt.Errorf("%s: %v (set %s, or --cloud)", set("http-auth"), err, auth.EnvAuthorityHost)
 	}
 	// The public host is the one clients name; mcp-go refuses other Host headers once the list
 	// has an entry (loopback names always pass).
 	c.AllowedHosts = append(c.AllowedHosts, u.Hostname())
 	return nil
+}
+
+// useSandboxAuthority points the caller-token validator at the demo tenant --sandbox started.
+func (c *config) useSandboxAuthority(tenant *pbitest.Server) {
+	c.authorityHost, c.entraHTTP = tenant.AuthorityHost(), tenant.Client()
 }
 
 func (c *config) callerValidatorConfig() auth.CallerValidatorConfig {

@@ -51,8 +51,9 @@ func serveEntra(t *testing.T, keysRefetch time.Duration, args ...string) *entraS
 	}
 	cfg.ExportDir, cfg.DataDir = t.TempDir(), t.TempDir()
 	cfg.entraHTTP, cfg.keysRefetch = tenant.Client(), keysRefetch
-	// The server's own identity, for Power BI: a service principal of the same app.
-	tokens, err := auth.New(auth.Config{AuthorityHost: tenant.AuthorityHost(), TenantID: tenant.TenantID(),
+	// Power BI is called on behalf of each caller, with the app's own credential, as connect
+	// sets it up in this mode.
+	tokens, err := serverTokens(cfg, auth.Config{AuthorityHost: tenant.AuthorityHost(), TenantID: tenant.TenantID(),
 		ClientID: tenant.ClientID(), ClientSecret: tenant.ClientSecret(), HTTPClient: tenant.Client()})
 	if err != nil {
 		t.Fatal(err)
@@ -306,6 +307,67 @@ func TestEntraToolCallRunsAsTheCaller(t *testing.T) {
 	}
 	if strings.Contains(e.logs.String(), token) {
 		t.Errorf("the log holds the caller's token")
+	}
+	// Power BI took the call on behalf of the caller: one exchange of the caller's token for a
+	// Power BI token (pbitest refuses the caller's own token, whose audience is this server).
+	if n := e.tenant.OBORequests(); n != 1 {
+		t.Errorf("%d on-behalf-of requests, want 1", n)
+	}
+}
+
+// TestEntraSandbox runs the Entra mode against the demo tenant, as .ci/run and a newcomer can:
+// the sandbox is the authority that signs the callers' tokens and the app that exchanges them.
+func TestEntraSandbox(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	endpoint := "http://" + ln.Addr().String() + "/mcp"
+	cfg, err := parseConfig([]string{"--sandbox", "--transport", "http", "--http-auth", "entra"},
+		env(map[string]string{"PBI_MCP_PUBLIC_URL": endpoint}), io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.ExportDir, cfg.DataDir = t.TempDir(), t.TempDir()
+	b, err := connect(cfg, env(nil), zerolog.Nop())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(b.close)
+	cfg.useSandboxAuthority(b.sandbox)
+	s, err := newServer(cfg, b, zerolog.Nop())
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- newHTTPServer(cfg, s, zerolog.Nop(), defaultHTTPTimeouts).serve(ctx, ln) }()
+	t.Cleanup(func() { cancel(); <-done })
+
+	call := func(token string) *mcp.CallToolResult {
+		c, err := client.NewStreamableHttpClient(endpoint, transport.WithHTTPHeaders(map[string]string{"Authorization": "Bearer " + token}))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		initialize(t, c)
+		ctx, cancel := context.WithTimeout(context.Background(), patience)
+		defer cancel()
+		res, err := c.CallTool(ctx, mcp.CallToolRequest{Params: mcp.CallToolParams{Name: "list_workspaces"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return res
+	}
+	if res := call(b.sandbox.IssueCallerToken(pbitest.CallerTokenOptions{Version: 2})); res.IsError {
+		t.Fatalf("%+v", res)
+	}
+	if n := b.sandbox.OBORequests(); n != 1 {
+		t.Errorf("%d on-behalf-of requests, want 1", n)
+	}
+	// A forged token never reaches a tool.
+	if res := (&entraServer{endpoint: endpoint}).post(t, b.sandbox.IssueCallerToken(pbitest.CallerTokenOptions{UnknownKey: true})); res.StatusCode != http.StatusUnauthorized {
+		t.Errorf("a badly signed token: %d, want 401", res.StatusCode)
 	}
 }
 

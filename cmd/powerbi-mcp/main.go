@@ -23,6 +23,7 @@ import (
 
 	"github.com/powerbi-mcp/powerbi-mcp/auth"
 	"github.com/powerbi-mcp/powerbi-mcp/pbiclient"
+	"github.com/powerbi-mcp/powerbi-mcp/pbiclient/pbitest"
 	"github.com/powerbi-mcp/powerbi-mcp/tools"
 )
 
@@ -71,6 +72,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		return 1
 	}
 	defer backend.close()
+	if backend.sandbox != nil && cfg.HTTPAuth == httpAuthEntra {
+		cfg.useSandboxAuthority(backend.sandbox)
+	}
 
 	s, err := newServer(cfg, backend, logger)
 	if err != nil {
@@ -99,6 +103,7 @@ type backend struct {
 	baseURL   string
 	transport http.RoundTripper // nil: the default transport
 	close     func()
+	sandbox   *pbitest.Server // the demo tenant --sandbox serves; nil otherwise
 }
 
 // connect chooses the backend. It does no network I/O: sign-in happens on the first tool call,
@@ -109,14 +114,25 @@ func connect(cfg config, getenv func(string) string, logger zerolog.Logger) (bac
 		if err != nil {
 			return backend{}, err
 		}
-		tokens, err := auth.New(sb.auth)
+		tokens, err := serverTokens(cfg, sb.auth)
 		if err != nil {
 			sb.close()
 			return backend{}, err
 		}
 		logger.Info().Str("tenant", sb.tenant.URL()).Str("credential", tokens.Describe()).
 			Msg("sandbox: serving the built-in demo tenant; no request leaves this machine")
-		return backend{tokens: tokens, baseURL: sb.tenant.APIBaseURL(), transport: sb.tenant.Client().Transport, close: sb.close}, nil
+		return backend{tokens: tokens, baseURL: sb.tenant.APIBaseURL(), transport: sb.tenant.Client().Transport,
+			close: sb.close, sandbox: sb.tenant}, nil
+	}
+	if cfg.HTTPAuth == httpAuthEntra {
+		// Acting for each caller needs the app's own credential from the start: without one,
+		// no caller could ever be served, so this is a start-up error, not a tool result.
+		tokens, err := serverTokens(cfg, cfg.authConfig(getenv, logger))
+		if err != nil {
+			return backend{}, err
+		}
+		logger.Info().Str("credential", tokens.Describe()).Str("api", cfg.BaseURL).Msg("ready")
+		return backend{tokens: tokens, baseURL: cfg.BaseURL, close: func() {}}, nil
 	}
 	tokens, err := auth.New(cfg.authConfig(getenv, logger))
 	if err != nil {
@@ -132,6 +148,18 @@ func connect(cfg config, getenv func(string) string, logger zerolog.Logger) (bac
 	}
 	logger.Info().Str("credential", tokens.Describe()).Str("api", cfg.BaseURL).Msg("ready")
 	return backend{tokens: tokens, baseURL: cfg.BaseURL, close: func() {}}, nil
+}
+
+// serverTokens is the token source for Power BI: on behalf of each caller when callers bring
+// Entra tokens (--http-auth entra), else the configured credential's own.
+func serverTokens(cfg config, ac auth.Config) (interface {
+	pbiclient.TokenSource
+	Describe() string
+}, error) {
+	if cfg.HTTPAuth == httpAuthEntra {
+		return auth.NewOnBehalfOf(ac, 0)
+	}
+	return auth.New(ac)
 }
 
 // unconfigured answers every token request with the configuration error, so the agent can tell
