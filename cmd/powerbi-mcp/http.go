@@ -93,13 +93,13 @@ func newHTTPServer(cfg config, s *server.MCPServer, logger zerolog.Logger, timeo
 			server.WithSSEMaxRequestBodyBytes(maxRequestBody), server.WithSSEAllowedHosts(cfg.AllowedHosts...))
 		h.answers = newSSEAnswers()
 		mux.Handle("/sse", guard(cfg, logger, capSessions(cfg.MaxSSESessions, logger, h.answers.streams(sse.SSEHandler()))))
-		mux.Handle("/message", guard(cfg, logger, h.answers.messages(sse.MessageHandler())))
+		mux.Handle("/message", guard(cfg, logger, perRequest(logger, h.answers.messages(sse.MessageHandler()))))
 		h.closeStreams = sse.CloseSessions
 	} else {
 		// Stateless: any replica behind a load balancer can answer any request.
 		streamable := server.NewStreamableHTTPServer(s, server.WithStateLess(true),
 			server.WithMaxRequestBodyBytes(maxRequestBody), server.WithAllowedHosts(cfg.AllowedHosts...))
-		mux.Handle("/mcp", guard(cfg, logger, streamable))
+		mountMCP(mux, guard(cfg, logger, perRequest(logger, newOwnCancellation(logger).handler(streamable))))
 		h.closeStreams = func() { streamable.CloseSessions(context.Background()) }
 	}
 	h.handler = boundBodyRead(timeouts.body, mux)
