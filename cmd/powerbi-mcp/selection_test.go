@@ -234,3 +234,36 @@ func post(t *testing.T, url string, header map[string]string, body string) (int,
 	b, _ := io.ReadAll(resp.Body)
 	return resp.StatusCode, string(b)
 }
+
+// TestSelectionHeadersOnSSE: the SSE transport's clients send the headers with each message.
+func TestSelectionHeadersOnSSE(t *testing.T) {
+	ts := httptest.NewServer(sandboxHandler(t, config{Transport: "sse", Toolsets: []string{"default"}}))
+	t.Cleanup(ts.Close)
+	c, err := client.NewSSEMCPClient(ts.URL+"/sse", transport.WithHeaders(map[string]string{"X-MCP-Toolsets": "dax", "X-MCP-Readonly": "1"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	initialize(t, c)
+	wantTools(t, c, tools.Options{Toolsets: []string{"dax"}, ReadOnly: true})
+	if msg := refusedCall(t, c, "list_workspaces", nil); !strings.Contains(msg, "X-MCP-Toolsets: dax,workspaces") {
+		t.Errorf("refusal: %s", msg)
+	}
+}
+
+// TestSelectionInstructionsInBothEras: a legacy client reads the instructions from initialize,
+// one of MCP 2026-07-28 from server/discover; both describe the toolsets the request gets.
+func TestSelectionInstructionsInBothEras(t *testing.T) {
+	url := selectionServer(t, config{Toolsets: []string{"default"}}) + "/mcp/x/dax"
+	_, legacy := post(t, url, nil, `{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"t","version":"0"}}}`)
+	c, modern := connectTo(t, url, nil) // the client's default, MCP 2026-07-28
+	wantTools(t, c, tools.Options{Toolsets: []string{"dax"}})
+	for era, text := range map[string]string{"legacy": legacy, "modern": modern} {
+		if !strings.Contains(text, `Toolsets on:\n- dax:`) && !strings.Contains(text, "Toolsets on:\n- dax:") {
+			t.Errorf("%s instructions do not put dax alone on:\n%s", era, text)
+		}
+		if !strings.Contains(text, "left out by the URL") {
+			t.Errorf("%s instructions do not say what the URL left out:\n%s", era, text)
+		}
+	}
+}
