@@ -11,6 +11,7 @@ import (
 	"github.com/mark3labs/mcp-go/client"
 	"github.com/mark3labs/mcp-go/client/transport"
 	"github.com/mark3labs/mcp-go/mcp"
+	"github.com/rs/zerolog"
 
 	"github.com/powerbi-mcp/powerbi-mcp/auth"
 	"github.com/powerbi-mcp/powerbi-mcp/tools"
@@ -265,5 +266,48 @@ func TestSelectionInstructionsInBothEras(t *testing.T) {
 		if !strings.Contains(text, "left out by the URL") {
 			t.Errorf("%s instructions do not say what the URL left out:\n%s", era, text)
 		}
+	}
+}
+
+// BenchmarkToolsListPerRequest measures tools/list over streamable HTTP with every toolset on,
+// as a team server runs, without a selection and with one: what per-request selection and the
+// binding of cancellations cost each request.
+func BenchmarkToolsListPerRequest(b *testing.B) {
+	cfg := config{Transport: "http", Sandbox: true, ExportDir: b.TempDir(), Toolsets: []string{"all"}}
+	be, err := connect(cfg, env(nil), zerolog.Nop())
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer be.close()
+	s, err := newServer(cfg, be, zerolog.Nop())
+	if err != nil {
+		b.Fatal(err)
+	}
+	h := httpHandler(cfg, s, zerolog.Nop())
+	for _, bc := range []struct {
+		name   string
+		path   string
+		header map[string]string
+	}{
+		{"all", "/mcp", nil},
+		{"header dax", "/mcp", map[string]string{headerToolsets: "dax"}},
+		{"url dax readonly", "/mcp/x/dax/readonly", nil},
+		{"header tools", "/mcp", map[string]string{headerTools: "list_workspaces,execute_dax_query"}},
+	} {
+		b.Run(bc.name, func(b *testing.B) {
+			for b.Loop() {
+				req := httptest.NewRequest("POST", bc.path, strings.NewReader(`{"jsonrpc":"2.0","id":1,"method":"tools/list"}`))
+				req.Header.Set("Content-Type", "application/json")
+				req.Header.Set("Accept", "application/json, text/event-stream")
+				for k, v := range bc.header {
+					req.Header.Set(k, v)
+				}
+				rec := httptest.NewRecorder()
+				h.ServeHTTP(rec, req)
+				if rec.Code != http.StatusOK {
+					b.Fatalf("%d %s", rec.Code, rec.Body)
+				}
+			}
+		})
 	}
 }
