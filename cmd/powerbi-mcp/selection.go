@@ -54,13 +54,11 @@ func perRequest(logger zerolog.Logger, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		sel, status, err := requestSelection(r)
 		if err == nil && sel != nil {
-			var ctx = r.Context()
-			if ctx, err = tools.WithSelection(ctx, *sel); err == nil {
-				r = r.WithContext(ctx)
-			} else {
-				status = http.StatusBadRequest
-				err = fmt.Errorf("%s: %w", selectionSource(r), err)
+			ctx, selErr := tools.WithSelection(r.Context(), *sel)
+			if selErr != nil {
+				status, err = http.StatusBadRequest, fmt.Errorf("%s: %w", selectionSource(r, selErr), selErr)
 			}
+			r = r.WithContext(ctx)
 		}
 		if err != nil {
 			logger.Info().Str("remote", r.RemoteAddr).Str("path", r.URL.Path).Err(err).Msg("refused a request's tool selection")
@@ -121,12 +119,16 @@ func requestSelection(r *http.Request) (*tools.Selection, int, error) {
 	return &sel, 0, nil
 }
 
-// selectionSource names where r's selection came from, for its errors.
-func selectionSource(r *http.Request) string {
-	if strings.HasPrefix(r.URL.Path, selectionPath) {
+// selectionSource names what in r made tools.WithSelection fail with err: an unknown tool is
+// X-MCP-Tools', an unknown toolset the URL's or X-MCP-Toolsets'.
+func selectionSource(r *http.Request, err error) string {
+	switch {
+	case strings.HasPrefix(err.Error(), "unknown tool "):
+		return headerTools
+	case strings.HasPrefix(r.URL.Path, selectionPath):
 		return "the URL " + r.URL.Path
 	}
-	return "the " + headerToolsets + " or " + headerTools + " header"
+	return headerToolsets
 }
 
 // headerBool reads X-MCP-Readonly. A value that is neither true nor false is refused rather

@@ -163,12 +163,13 @@ func TestSelectionURLForms(t *testing.T) {
 		status int
 		says   string
 	}{
-		{"/mcp/x/dax,reprots", nil, http.StatusBadRequest, `unknown toolset "reprots"; valid toolsets: all, default, workspaces,`},
+		{"/mcp/x/dax,reprots", nil, http.StatusBadRequest, `the URL /mcp/x/dax,reprots: unknown toolset "reprots"; valid toolsets: all, default, workspaces,`},
 		{"/mcp/x/,", nil, http.StatusBadRequest, "names no toolset"},
 		{"/mcp/x/dax/readwrite", nil, http.StatusNotFound, "/mcp/x/{toolsets}/readonly"},
 		{"/mcp/x/dax", map[string]string{"X-MCP-Toolsets": "reports"}, http.StatusBadRequest, "use one of them"},
-		{"/mcp", map[string]string{"X-MCP-Toolsets": "daxx"}, http.StatusBadRequest, `unknown toolset "daxx"`},
-		{"/mcp", map[string]string{"X-MCP-Tools": "list_workspace"}, http.StatusBadRequest, `did you mean list_workspaces`},
+		{"/mcp", map[string]string{"X-MCP-Toolsets": "daxx"}, http.StatusBadRequest, `X-MCP-Toolsets: unknown toolset "daxx"`},
+		{"/mcp", map[string]string{"X-MCP-Tools": "list_workspace"}, http.StatusBadRequest, `X-MCP-Tools: unknown tool "list_workspace"; did you mean list_workspaces`},
+		{"/mcp/x/dax", map[string]string{"X-MCP-Tools": "nope"}, http.StatusBadRequest, `X-MCP-Tools: unknown tool "nope"`},
 		{"/mcp", map[string]string{"X-MCP-Readonly": "maybe"}, http.StatusBadRequest, "want true or false"},
 	} {
 		status, body := post(t, base+tc.path, tc.header, `{"jsonrpc":"2.0","id":1,"method":"tools/list"}`)
