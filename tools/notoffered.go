@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"slices"
 	"strings"
-	"sync"
 
 	"github.com/mark3labs/mcp-go/server"
 )
@@ -18,22 +17,12 @@ import (
 // server is read-only. mcp-go resolves tools/call names itself and has no not-found handler,
 // and its answer is a bare "tool not found"; a request hook is the one place that sees the
 // call first. Its error becomes the JSON-RPC error of the call (code -32600).
-func notOfferedHooks(selected []Tool, opts Options) *server.Hooks {
-	offered := map[string]bool{}
-	for _, t := range selected {
-		offered[t.Definition.Name] = true
-	}
-	// Which toolset each tool is in, built only when a call misses: building every tool's
-	// definition is what start-up must not pay for.
-	toolsetOf := sync.OnceValue(func() map[string]Tool {
-		all := map[string]Tool{}
-		for _, t := range All(Deps{}) {
-			all[t.Definition.Name] = t
-		}
-		return all
-	})
+//
+// A tool the server offers but a request does not get (its selection, or the admin app role:
+// access) is refused here too, with what the user changes to get it; it is never run.
+func notOfferedHooks(selected []Tool, opts Options, access access) *server.Hooks {
 	hooks := &server.Hooks{}
-	hooks.AddOnRequestInitialization(func(_ context.Context, _ any, message any) error {
+	hooks.AddOnRequestInitialization(func(ctx context.Context, _ any, message any) error {
 		raw, ok := message.(json.RawMessage)
 		if !ok || !bytes.Contains(raw, []byte(`"tools/call"`)) {
 			return nil
@@ -44,10 +33,16 @@ func notOfferedHooks(selected []Tool, opts Options) *server.Hooks {
 				Name string `json:"name"`
 			} `json:"params"`
 		}
-		if json.Unmarshal(raw, &req) != nil || req.Method != "tools/call" || offered[req.Params.Name] {
+		if json.Unmarshal(raw, &req) != nil || req.Method != "tools/call" {
 			return nil
 		}
-		t, known := toolsetOf()[req.Params.Name]
+		if t, ok := access.offered[req.Params.Name]; ok {
+			if why := access.refusal(ctx, t); why != "" {
+				return errors.New(why)
+			}
+			return nil
+		}
+		t, known := allTools()[req.Params.Name]
 		if !known {
 			return nil // mcp-go's own answer: no such tool
 		}

@@ -74,6 +74,9 @@ type Options struct {
 	// A transport that runs calls on a fixed pool of workers (stdio) sets it below the pool's
 	// size, so that long calls can never take every worker and quick calls always find one.
 	MaxLongRunning int
+	// AdminRole, when set, keeps the admin toolset from every signed-in caller (auth.Caller in
+	// the request's context) whose token lacks this app role, in tools/list and tools/call.
+	AdminRole string
 }
 
 // Toolset groups tools of one Power BI area.
@@ -283,13 +286,18 @@ func NewServer(d Deps, opts Options) (*server.MCPServer, error) {
 	if err != nil {
 		return nil, err
 	}
+	// Each request over HTTP may get fewer of them (selection.go).
+	access := newAccess(selected, opts)
+	hooks := notOfferedHooks(selected, opts, access)
+	instructionHooks(hooks, selected, access)
 	s := server.NewMCPServer("powerbi-mcp", opts.Version,
 		server.WithTitle("Power BI"),
 		server.WithToolCapabilities(false),
 		server.WithRecovery(),
 		server.WithElicitation(), // destructive tools ask the user when the client can (see confirm.go)
 		server.WithInstructions(instructions(selected, opts.ReadOnly)),
-		server.WithHooks(notOfferedHooks(selected, opts)),
+		server.WithHooks(hooks),
+		server.WithToolFilter(access.filter),
 	)
 	var slots chan struct{} // one per long-running call in progress; nil: no bound
 	if opts.MaxLongRunning > 0 {
@@ -374,6 +382,12 @@ func wrap(t Tool, log zerolog.Logger, callTimeout time.Duration, slots chan stru
 // instead of in each tool's description, the toolsets offered with what Power BI asks of their
 // callers, and the toolsets that are off with how to turn them on.
 func instructions(selected []Tool, readOnly bool) string {
+	return instructionsWith(selected, readOnly, nil)
+}
+
+// instructionsWith are instructions for a request that gets selected: leftOut says, of a
+// toolset off, why this request does not get it when the server offers it (nil: it does not).
+func instructionsWith(selected []Tool, readOnly bool, leftOut func(Toolset) (string, bool)) string {
 	var b strings.Builder
 	b.WriteString("Power BI through its REST API. Rules for every tool:\n" +
 		"- An item argument (workspace, dataset, report, dashboard, dataflow, app, gateway, pipeline, capacity...) takes the item's id (GUID) or exact name, " +
@@ -390,8 +404,15 @@ func instructions(selected []Tool, readOnly bool) string {
 	}
 	b.WriteString("Toolsets on:\n")
 	var off []Toolset
+	var withheld []string
 	for _, ts := range toolsets {
 		if !enabled[ts.Name] {
+			if leftOut != nil {
+				if why, ok := leftOut(ts); ok {
+					withheld = append(withheld, fmt.Sprintf("- %s: %s; %s.\n", ts.Name, ts.Description, why))
+					continue
+				}
+			}
 			off = append(off, ts)
 			continue
 		}
@@ -410,6 +431,9 @@ func instructions(selected []Tool, readOnly bool) string {
 		for _, ts := range off {
 			fmt.Fprintf(&b, "- %s: %s\n", ts.Name, ts.Description)
 		}
+	}
+	if len(withheld) > 0 {
+		b.WriteString("Toolsets this server offers that this connection does not get:\n" + strings.Join(withheld, ""))
 	}
 	if readOnly {
 		b.WriteString("The server is read-only: tools that change Power BI are not offered.\n")

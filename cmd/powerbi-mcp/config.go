@@ -54,6 +54,7 @@ type config struct {
 	ShutdownGrace  time.Duration
 	MaxSSESessions int
 	ShowVersion    bool
+	AdminRole      string // see selection.go
 
 	// How long a call waits: for Power BI to start each answer, and in all (0: no limit).
 	ResponseTimeout time.Duration
@@ -94,6 +95,7 @@ func serverFlags(cfg *config, l *serverLists) *flag.FlagSet {
 	fs.IntVar(&cfg.MaxSSESessions, "max-sse-sessions", 100, "most SSE sessions open at once, 0 for no limit; more are answered 503 with Retry-After")
 	cfg.registerTimeouts(fs)
 	cfg.registerHTTPAuth(fs)
+	cfg.registerSelection(fs)
 	cfg.signIn.register(fs)
 	fs.BoolVar(&cfg.ShowVersion, "version", false, "print the version and exit (or: powerbi-mcp version)")
 	return fs
@@ -207,6 +209,9 @@ func (c *config) validate() error {
 		if err := c.validateHTTPAuth(); err != nil {
 			return err
 		}
+	}
+	if err := c.validateSelection(); err != nil {
+		return err
 	}
 	if c.ExportDir == "" {
 		return fmt.Errorf("--export-dir is empty and no user cache directory was found: set %s", envName("export-dir"))

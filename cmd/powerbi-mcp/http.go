@@ -93,7 +93,7 @@ func newHTTPServer(cfg config, s *server.MCPServer, logger zerolog.Logger, timeo
 			server.WithSSEMaxRequestBodyBytes(maxRequestBody), server.WithSSEAllowedHosts(cfg.AllowedHosts...))
 		h.answers = newSSEAnswers()
 		mux.Handle("/sse", guard(cfg, nil, logger, capSessions(cfg.MaxSSESessions, logger, h.answers.streams(sse.SSEHandler()))))
-		mux.Handle("/message", guard(cfg, nil, logger, h.answers.messages(sse.MessageHandler())))
+		mux.Handle("/message", guard(cfg, nil, logger, perRequest(logger, h.answers.messages(sse.MessageHandler()))))
 		h.closeStreams = sse.CloseSessions
 	} else {
 		// Stateless: any replica behind a load balancer can answer any request.
@@ -105,7 +105,7 @@ func newHTTPServer(cfg config, s *server.MCPServer, logger zerolog.Logger, timeo
 			entra.mount(mux)
 			s.Use(logCallers(logger))
 		}
-		mux.Handle("/mcp", guard(cfg, entra, logger, streamable))
+		mountMCP(mux, guard(cfg, entra, logger, perRequest(logger, newOwnCancellation(logger).handler(streamable))))
 		h.closeStreams = func() { streamable.CloseSessions(context.Background()) }
 	}
 	h.handler = boundBodyRead(timeouts.body, mux)

@@ -184,7 +184,7 @@ func newServer(cfg config, b backend, logger zerolog.Logger) (*server.MCPServer,
 	if err != nil {
 		return nil, err
 	}
-	opts := tools.Options{Version: currentVersion(), ReadOnly: cfg.ReadOnly, Toolsets: cfg.Toolsets, Tools: cfg.Tools}
+	opts := tools.Options{Version: currentVersion(), ReadOnly: cfg.ReadOnly, Toolsets: cfg.Toolsets, Tools: cfg.Tools, AdminRole: cfg.AdminRole}
 	if cfg.Transport == "stdio" {
 		opts.MaxLongRunning = stdioLongRunning
 	}
