@@ -35,6 +35,7 @@ func currentVersion() string {
 // the Azure SDK's standard AZURE_* variables, read by the auth package.
 type config struct {
 	signIn
+	opsConfig
 
 	Transport      string
 	Addr           string
@@ -92,6 +93,7 @@ func serverFlags(cfg *config, l *serverLists) *flag.FlagSet {
 	fs.DurationVar(&cfg.ShutdownGrace, "shutdown-grace", 10*time.Second, "on SIGTERM or SIGINT, how long HTTP calls in flight may run on; calls still running after it are stopped and told so")
 	fs.IntVar(&cfg.MaxSSESessions, "max-sse-sessions", 100, "most SSE sessions open at once, 0 for no limit; more are answered 503 with Retry-After")
 	cfg.registerTimeouts(fs)
+	cfg.registerOps(fs)
 	cfg.signIn.register(fs)
 	fs.BoolVar(&cfg.ShowVersion, "version", false, "print the version and exit (or: powerbi-mcp version)")
 	return fs
@@ -206,6 +208,9 @@ func (c *config) validate() error {
 				"  Set %sHTTP_TOKEN to a long random value; callers send it as 'Authorization: Bearer <token>'\n"+
 				"  or listen on 127.0.0.1", set("addr"), envPrefix)
 		}
+	}
+	if err := c.validateOps(); err != nil {
+		return err
 	}
 	if c.ExportDir == "" {
 		return fmt.Errorf("--export-dir is empty and no user cache directory was found: set %s", envName("export-dir"))

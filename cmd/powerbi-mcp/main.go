@@ -64,6 +64,11 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		return 0
 	}
 	logger := newLogger(cfg, stderr)
+	if cfg.ops, err = openOps(cfg, logger, stderr); err != nil {
+		logger.Error().Err(err).Msg("cannot start")
+		return 1
+	}
+	defer cfg.ops.close()
 
 	backend, err := connect(cfg, getenv, logger)
 	if err != nil {
@@ -109,7 +114,7 @@ func connect(cfg config, getenv func(string) string, logger zerolog.Logger) (bac
 		if err != nil {
 			return backend{}, err
 		}
-		tokens, err := auth.New(sb.auth)
+		tokens, err := auth.New(cfg.withTokenObserver(sb.auth))
 		if err != nil {
 			sb.close()
 			return backend{}, err
@@ -118,7 +123,7 @@ func connect(cfg config, getenv func(string) string, logger zerolog.Logger) (bac
 			Msg("sandbox: serving the built-in demo tenant; no request leaves this machine")
 		return backend{tokens: tokens, baseURL: sb.tenant.APIBaseURL(), transport: sb.tenant.Client().Transport, close: sb.close}, nil
 	}
-	tokens, err := auth.New(cfg.authConfig(getenv, logger))
+	tokens, err := auth.New(cfg.withTokenObserver(cfg.authConfig(getenv, logger)))
 	if err != nil {
 		if errors.Is(err, auth.ErrNoCredential) {
 			err = withFix(err, "or try the demo tenant: add --sandbox to the server's arguments")
@@ -151,6 +156,7 @@ func newServer(cfg config, b backend, logger zerolog.Logger) (*server.MCPServer,
 		UserAgent: "powerbi-mcp/" + currentVersion(),
 		Logger:    logger,
 
+		OnResponse:      cfg.onResponse(),
 		ResponseTimeout: noLimitIfZero(cfg.ResponseTimeout),
 	})
 	if err != nil {
@@ -161,7 +167,8 @@ func newServer(cfg config, b backend, logger zerolog.Logger) (*server.MCPServer,
 		opts.MaxLongRunning = stdioLongRunning
 	}
 	return tools.NewServer(tools.Deps{Client: client, ExportDir: cfg.ExportDir, DataDir: cfg.DataDir, Logger: logger,
-		CallTimeout: noLimitIfZero(cfg.CallTimeout), MaxResultBytes: cfg.MaxResultBytes, MaxResourceBytes: cfg.MaxResourceBytes}, opts)
+		CallTimeout: noLimitIfZero(cfg.CallTimeout), MaxResultBytes: cfg.MaxResultBytes, MaxResourceBytes: cfg.MaxResourceBytes,
+		Audit: cfg.auditLog(), Calls: cfg.callObserver()}, opts)
 }
 
 // noLimitIfZero turns a flag's 0 ("no limit") into the negative value the packages read as no
