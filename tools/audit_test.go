@@ -3,6 +3,8 @@ package tools
 import (
 	"context"
 	"encoding/json"
+	"io"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -10,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mark3labs/mcp-go/mcp"
 	"github.com/rs/zerolog"
 
 	"github.com/powerbi-mcp/powerbi-mcp/auth"
@@ -94,6 +97,35 @@ func TestAuditLogOneLinePerCall(t *testing.T) {
 	}
 }
 
+// A call the client cancels while Power BI has not answered is recorded as cancelled.
+func TestAuditLogRecordsACancelledCall(t *testing.T) {
+	var out syncBuffer
+	arrived := make(chan struct{}, 1)
+	st := newStack(t, stackOptions{
+		deps: func(d *Deps) { d.Audit = NewAuditLog(&out, d.Logger, nil) },
+		transport: func(rt http.RoundTripper) http.RoundTripper {
+			return roundTripFunc(func(r *http.Request) (*http.Response, error) {
+				arrived <- struct{}{}
+				<-r.Context().Done() // Power BI never answers
+				return nil, r.Context().Err()
+			})
+		},
+	})
+	ctx, cancel := context.WithCancel(context.Background())
+	go func() {
+		<-arrived
+		cancel()
+	}()
+	_, _ = st.client.CallTool(ctx, mcp.CallToolRequest{Params: mcp.CallToolParams{Name: "list_workspaces"}})
+	// The line is written as the handler returns, which may be after the client gave up.
+	for deadline := time.Now().Add(10 * time.Second); !strings.Contains(out.String(), "list_workspaces") && time.Now().Before(deadline); {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if recs := auditLines(t, &out); len(recs) != 1 || recs[0].Outcome != OutcomeCancelled {
+		t.Fatalf("audit: %s; want one line with outcome cancelled", out.String())
+	}
+}
+
 // The audit log names items, never what a call carried: no secret, no token, no DAX, no rows.
 func TestAuditLogHoldsNoSecretsTokensOrQueryText(t *testing.T) {
 	st, out := auditStack(t)
@@ -149,5 +181,32 @@ func TestAuditLogWriteFailureIsReported(t *testing.T) {
 	}
 	if l := logs.String(); !strings.Contains(l, `"level":"error"`) || !strings.Contains(l, "audit log write failed") || !strings.Contains(l, `"tool":"list_workspaces"`) {
 		t.Errorf("log = %s; want an error holding the record", l)
+	}
+}
+
+// BenchmarkAuditedCall measures what the audit log adds to a tool call: the record of a call
+// that named its workspace, with the result's resolved id read back, encoded and written.
+func BenchmarkAuditedCall(b *testing.B) {
+	raw := json.RawMessage(`{"workspace":{"id":"` + pbitest.DemoSalesWorkspaceID + `","name":"Sales Analytics","resolvedBy":"name"},"count":1,"value":[{"id":"x"}]}`)
+	handler := func(ctx context.Context, req mcp.CallToolRequest) (*mcp.CallToolResult, error) {
+		return &mcp.CallToolResult{StructuredContent: raw}, nil
+	}
+	var req mcp.CallToolRequest
+	req.Params.Arguments = map[string]any{"workspace": "Sales Analytics", "top": 10}
+	ctx := auth.WithCaller(context.Background(), auth.Caller{TenantID: "t", ObjectID: "o", Username: "alice@contoso.com"})
+	t := Tool{Definition: mcp.NewTool("list_datasets")}
+	for _, bc := range []struct {
+		name string
+		d    Deps
+	}{{"off", Deps{}}, {"on", Deps{Audit: NewAuditLog(io.Discard, zerolog.Nop(), nil)}}} {
+		h := observed(bc.d, t, handler)
+		b.Run(bc.name, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := h(ctx, req); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
 	}
 }
