@@ -162,9 +162,24 @@ func TestAuditLogDefaultsAndRefusals(t *testing.T) {
 	if res := callTool(t, httpClient(t, endpoint), "list_workspaces", nil); res.IsError {
 		t.Fatal(resultText(res))
 	}
-	waitFor(t, "the audit line on stderr", func() bool {
-		return strings.Contains(logs.String(), `"event":"tool_call","tool":"list_workspaces"`)
-	})
+	// A stateless request without initialize or _meta is named by its User-Agent.
+	body := `{"jsonrpc":"2.0","id":7,"method":"tools/call","params":{"name":"list_workspaces","arguments":{}}}`
+	req, _ := http.NewRequest("POST", endpoint, strings.NewReader(body))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Accept", "application/json, text/event-stream")
+	req.Header.Set("User-Agent", "curl/8.5")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 200 {
+		t.Fatalf("a legacy stateless call: %s", resp.Status)
+	}
+	for _, want := range []string{`"tool":"list_workspaces","caller":{"type":"server identity"},"client":{"name":"cmd-test","version":"0"}`,
+		`"tool":"list_workspaces","caller":{"type":"server identity"},"client":{"userAgent":"curl/8.5"}`} {
+		waitFor(t, "the audit line "+want+" on stderr", func() bool { return strings.Contains(logs.String(), want) })
+	}
 
 	open := filepath.Join(t.TempDir(), "audit.log")
 	if err := os.WriteFile(open, nil, 0o644); err != nil {
