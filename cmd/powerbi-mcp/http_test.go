@@ -448,7 +448,7 @@ func TestHTTPShutdownAnswersCallsInFlight(t *testing.T) {
 	start := func(t *testing.T, transport, grace string) (*exec.Cmd, *lockedBuffer, *gatedAPI, <-chan *mcp.CallToolResult) {
 		api := newGatedAPI(tenant)
 		t.Cleanup(api.Close)
-		cmd := exec.Command(bin, "--transport", transport, "--addr", "127.0.0.1:0", "--log-format", "json", "--shutdown-grace", grace, "--drain", "0")
+		cmd := exec.Command(bin, "--transport", transport, "--addr", "127.0.0.1:0", "--log-format", "json", "--shutdown-grace", grace)
 		cmd.Env = append(os.Environ(), "SSL_CERT_FILE="+certFile,
 			"AZURE_AUTHORITY_HOST="+tenant.AuthorityHost(), "AZURE_TENANT_ID="+tenant.TenantID(),
 			"AZURE_CLIENT_ID="+tenant.ClientID(), "AZURE_CLIENT_SECRET="+tenant.ClientSecret(),

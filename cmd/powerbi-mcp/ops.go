@@ -43,7 +43,8 @@ const (
 
 // defaultDrain outlasts the usual readiness probe period (Kubernetes: 10 s, three failures to
 // mark a pod unready; Azure Container Apps and HAProxy alike), so a balancer sees /readyz fail
-// before the listener closes.
+// before the listener closes. A server bound to loopback has no balancer in front of it, but
+// someone at a terminal who would wait for nothing: unless set, its drain is 0.
 const defaultDrain = 10 * time.Second
 
 func (c *config) registerOps(fs *flag.FlagSet) {
@@ -51,13 +52,16 @@ func (c *config) registerOps(fs *flag.FlagSet) {
 		`where to write one JSON line per tool call: a file (created 0600, appended to), "-" for stderr, or "off"; default stderr on the http and sse transports, off on stdio`)
 	fs.StringVar(&c.MetricsAddr, "metrics-addr", "", "serve Prometheus metrics at /metrics on this address, e.g. :9090 (default: off)")
 	fs.DurationVar(&c.Drain, "drain", defaultDrain,
-		"on SIGTERM or SIGINT, how long the HTTP transports keep serving new requests while /readyz answers 503, before --shutdown-grace begins (0: none)")
+		"on SIGTERM or SIGINT, how long the HTTP transports keep serving new requests while /readyz answers 503, before --shutdown-grace begins (0: none; unless set, 0 when --addr is loopback)")
 }
 
 func (c *config) validateOps() error {
 	set := c.from.setting
 	if c.Drain < 0 {
 		return fmt.Errorf("%s: want a duration of 0 or more, e.g. 10s", set("drain"))
+	}
+	if !c.from.given("drain") && isLoopback(c.Addr) {
+		c.Drain = 0
 	}
 	if c.MetricsAddr != "" {
 		if _, _, err := net.SplitHostPort(c.MetricsAddr); err != nil {
@@ -236,3 +240,14 @@ var (
 	_ tools.CallObserver = (*metrics.Metrics)(nil)
 	_ auth.Observer      = (*metrics.Metrics)(nil)
 )
+
+// given reports whether the user set the flag name, on the command line or in the environment
+// (applyEnv sets a flag from its variable, which marks it set).
+func (o origins) given(name string) bool {
+	if o.fs == nil {
+		return false
+	}
+	found := false
+	o.fs.Visit(func(f *flag.Flag) { found = found || f.Name == name })
+	return found
+}

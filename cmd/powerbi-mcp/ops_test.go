@@ -27,7 +27,7 @@ import (
 func runHTTP(t *testing.T, args ...string) (logs *lockedBuffer, mcpURL, metricsURL string) {
 	t.Helper()
 	args = append([]string{"--sandbox", "--transport", "http", "--addr", "127.0.0.1:0", "--log-format", "json",
-		"--export-dir", t.TempDir(), "--drain", "0"}, args...)
+		"--export-dir", t.TempDir()}, args...)
 	logs = &lockedBuffer{}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan int, 1)
@@ -193,6 +193,28 @@ func TestAuditLogDefaultsAndRefusals(t *testing.T) {
 	cfg, err := parseConfig(nil, env(map[string]string{"PBI_MCP_DRAIN": "-1s"}), io.Discard)
 	if err == nil || !strings.Contains(err.Error(), "PBI_MCP_DRAIN=-1s") {
 		t.Errorf("a negative drain: %v, %+v", err, cfg.opsConfig)
+	}
+}
+
+// The drain is 10 seconds behind a balancer, none on loopback unless asked for.
+func TestDrainDefaults(t *testing.T) {
+	for _, c := range []struct {
+		args []string
+		env  map[string]string
+		want time.Duration
+	}{
+		{[]string{"--transport", "http"}, nil, 0},
+		{[]string{"--transport", "http", "--addr", "0.0.0.0:8080"}, map[string]string{"PBI_MCP_HTTP_TOKEN": "t"}, 10 * time.Second},
+		{[]string{"--transport", "http", "--drain", "3s"}, nil, 3 * time.Second},
+		{[]string{"--transport", "http"}, map[string]string{"PBI_MCP_DRAIN": "2s"}, 2 * time.Second},
+	} {
+		cfg, err := parseConfig(c.args, env(c.env), io.Discard)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if cfg.Drain != c.want {
+			t.Errorf("%v %v: drain %v, want %v", c.args, c.env, cfg.Drain, c.want)
+		}
 	}
 }
 
