@@ -155,6 +155,29 @@ func TestMetricsAndAuditFileAfterCalls(t *testing.T) {
 	}
 }
 
+// A full disk: each line that cannot be written is in the log at error level and counted, and
+// the call keeps its answer.
+func TestAuditLogOnAFullDisk(t *testing.T) {
+	if _, err := os.Stat("/dev/full"); err != nil {
+		t.Skip("no /dev/full here")
+	}
+	logs, endpoint, metricsURL := runHTTP(t, "--metrics-addr", "127.0.0.1:0", "--audit-log", "/dev/full")
+	if res := callTool(t, httpClient(t, endpoint), "list_workspaces", nil); res.IsError {
+		t.Fatalf("the call failed with the audit log: %s", resultText(res))
+	}
+	if got := scrape(t, metricsURL)["powerbi_mcp_audit_write_failures_total"]; got != 1 {
+		t.Errorf("audit_write_failures_total = %v, want 1", got)
+	}
+	var found bool
+	for _, line := range strings.Split(logs.String(), "\n") {
+		found = found || strings.Contains(line, `"level":"error"`) && strings.Contains(line, "no space left on device") &&
+			strings.Contains(line, `"tool":"list_workspaces"`)
+	}
+	if !found {
+		t.Errorf("no error line with the record and the cause:\n%s", logs.String())
+	}
+}
+
 // The audit log is on by default on the HTTP transports, on stderr; a file others can read is
 // refused at start.
 func TestAuditLogDefaultsAndRefusals(t *testing.T) {
