@@ -123,6 +123,9 @@ type Config struct {
 	Scope      string       // default PowerBIScope (the cloud's Power BI scope)
 	HTTPClient *http.Client // nil = MSAL's default; tests and --sandbox inject the fake tenant's client
 	Logger     zerolog.Logger
+	// Observer, if set, hears of every token handed out from the cache and every token
+	// request, for metrics.
+	Observer Observer
 	// Getenv reads the environment for the parts of sign-in that the
 	// credential libraries read from it themselves (managed identity
 	// endpoints, az's configuration); nil = os.Getenv.

@@ -34,7 +34,7 @@ func NewAzureCLI(cfg Config) (TokenSource, error) {
 			return nil, err
 		}
 	}
-	return newCachedSource(&azureCLI{resource: cfg.resource(), tenant: cfg.TenantID, timeout: azTimeout}, cfg.Logger), nil
+	return newCachedSource(&azureCLI{resource: cfg.resource(), tenant: cfg.TenantID, timeout: azTimeout}, cfg), nil
 }
 
 type azureCLI struct {

@@ -63,7 +63,7 @@ func NewCertificate(cfg Config) (TokenSource, error) {
 	if err != nil {
 		return nil, err
 	}
-	return newCachedSource(sp, cfg.Logger), nil
+	return newCachedSource(sp, cfg), nil
 }
 
 // certificateThumbprint is the SHA-1 thumbprint in the form the app

@@ -31,7 +31,7 @@ func NewClientSecret(cfg Config) (TokenSource, error) {
 	if err != nil {
 		return nil, err
 	}
-	return newCachedSource(sp, cfg.Logger), nil
+	return newCachedSource(sp, cfg), nil
 }
 
 // servicePrincipal is the acquirer of every kind that signs in as an app

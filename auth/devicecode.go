@@ -49,7 +49,7 @@ func NewDeviceCode(cfg Config) (TokenSource, error) {
 		return nil, err
 	}
 	d := &deviceCode{user: u, desc: u.describe("device code", "")}
-	return newCachedSource(d, cfg.Logger), nil
+	return newCachedSource(d, cfg), nil
 }
 
 // deviceCode is the acquirer of the device-code kind. cachedSource's

@@ -57,7 +57,7 @@ func NewManagedIdentity(cfg Config) (TokenSource, error) {
 	// whole process, so it may hold a token that another source of this
 	// process got earlier and that this source never vouched for.
 	m.fresh.Store(true)
-	return newCachedSource(m, cfg.Logger), nil
+	return newCachedSource(m, cfg), nil
 }
 
 // managedIdentityID reads which identity to use, and names it for Describe

@@ -63,6 +63,7 @@ type OnBehalfOf struct {
 	tenantID  string // the app's home tenant
 	clientID  string
 	log       zerolog.Logger
+	observer  Observer // nil: nobody listens
 	size      int
 	now       func() time.Time
 
@@ -146,6 +147,7 @@ func NewOnBehalfOf(cfg Config, cacheSize int) (*OnBehalfOf, error) {
 		tenantID:  cfg.TenantID,
 		clientID:  cfg.ClientID,
 		log:       cfg.Logger,
+		observer:  cfg.Observer,
 		size:      cacheSize,
 		now:       time.Now,
 		order:     list.New(),
@@ -165,6 +167,9 @@ func (o *OnBehalfOf) Token(ctx context.Context) (string, error) {
 	key := c.Key()
 	if t, ok := o.cached(key); ok {
 		o.hits.Add(1)
+		if o.observer != nil {
+			o.observer.TokenCacheHit(FlowOnBehalfOf)
+		}
 		return t, nil
 	}
 	// As in cachedSource.Token: the shared exchange runs detached from the
@@ -211,6 +216,9 @@ func (o *OnBehalfOf) exchange(ctx context.Context, c Caller) (any, error) {
 	}
 	start := time.Now()
 	res, err := sp.client.AcquireTokenOnBehalfOf(ctx, c.Assertion(), sp.scopes, opts...)
+	if o.observer != nil {
+		o.observer.TokenRequested(FlowOnBehalfOf, err)
+	}
 	if err != nil {
 		o.failures.Add(1)
 		err = o.failure(sp, err, c)

@@ -62,16 +62,20 @@ type acquirer interface {
 type cachedSource struct {
 	cred    acquirer
 	log     zerolog.Logger
+	obs     Observer // nil: none
 	current atomic.Pointer[accessToken]
 	flight  singleflight.Group
 }
 
-func newCachedSource(cred acquirer, log zerolog.Logger) *cachedSource {
-	return &cachedSource{cred: cred, log: log}
+func newCachedSource(cred acquirer, cfg Config) *cachedSource {
+	return &cachedSource{cred: cred, log: cfg.Logger, obs: cfg.Observer}
 }
 
 func (s *cachedSource) Token(ctx context.Context) (string, error) {
 	if t := s.current.Load(); t != nil && t.reusable(time.Now()) {
+		if s.obs != nil {
+			s.obs.TokenCacheHit(FlowServer)
+		}
 		return t.value, nil
 	}
 	// The shared acquire must not fail for every waiter because the caller
@@ -95,6 +99,9 @@ func (s *cachedSource) Token(ctx context.Context) (string, error) {
 func (s *cachedSource) acquire(ctx context.Context) (*accessToken, error) {
 	start := time.Now()
 	t, err := s.cred.acquire(ctx)
+	if s.obs != nil {
+		s.obs.TokenRequested(FlowServer, err)
+	}
 	if err != nil {
 		s.log.Debug().Err(err).Str("credential", s.cred.describe()).Msg("token request failed")
 		return nil, err

@@ -27,7 +27,7 @@ func NewUsernamePassword(cfg Config) (TokenSource, error) {
 	cfg.Logger.Warn().Str("user", cfg.Username).
 		Msg("signing in with a username and password (ROPC), which Microsoft deprecates and which cannot do multi-factor authentication; prefer --auth " +
 			KindDeviceCode + " for users, or a service principal")
-	return newCachedSource(p, cfg.Logger), nil
+	return newCachedSource(p, cfg), nil
 }
 
 func newUsernamePassword(cfg Config) (*usernamePassword, error) {

@@ -33,7 +33,7 @@ func NewWorkloadIdentity(cfg Config) (TokenSource, error) {
 	if err != nil {
 		return nil, err
 	}
-	return newCachedSource(sp, cfg.Logger), nil
+	return newCachedSource(sp, cfg), nil
 }
 
 // federatedTokenFile is the assertion callback: MSAL calls it each time it

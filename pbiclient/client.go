@@ -68,6 +68,10 @@ type Config struct {
 	// LargeImportSize is the file size from which ImportFile goes through a temporary upload
 	// location; 0 means DefaultLargeImportSize (1 GB). Tests lower it.
 	LargeImportSize int64
+
+	// OnResponse, if set, hears of every attempt's answer (see Response), for metrics. It runs
+	// on the requesting goroutine, concurrently for concurrent requests, and must return quickly.
+	OnResponse func(Response)
 }
 
 // Client calls the Power BI REST API. It is safe for concurrent use.
@@ -83,6 +87,7 @@ type Client struct {
 	log             zerolog.Logger
 	// largeImportSize: see Config.LargeImportSize.
 	largeImportSize int64
+	onResponse      func(Response)
 }
 
 // New checks cfg and returns a Client.
@@ -106,6 +111,7 @@ func New(cfg Config) (*Client, error) {
 		maxRetries:   cfg.MaxRetries,
 		maxRetryWait: cfg.MaxRetryWait,
 		log:          cfg.Logger,
+		onResponse:   cfg.OnResponse,
 	}
 	c.largeImportSize = cfg.LargeImportSize
 	if c.largeImportSize <= 0 {

@@ -66,6 +66,7 @@ func (c *Client) do(ctx context.Context, cl call) (*http.Response, error) {
 		}
 		resp, sent, err := c.send(ctx, cl, token, attempt)
 		if err == nil && resp.StatusCode < 300 {
+			c.observe(ctx, Response{Method: cl.method, Status: resp.StatusCode, RequestID: resp.Header.Get("RequestId")})
 			return resp, nil
 		}
 
@@ -73,6 +74,7 @@ func (c *Client) do(ctx context.Context, cl call) (*http.Response, error) {
 		var delay time.Duration
 		if err != nil {
 			apiErr = &APIError{Method: cl.method, Path: cl.path, Err: err, OutcomeUnknown: !idempotent && sent}
+			c.observe(ctx, Response{Method: cl.method})
 			// A stalled answer is not sent again, even for a read: the service is in trouble,
 			// and another attempt would most likely stall as long again.
 			var timeout *ResponseTimeoutError
@@ -82,6 +84,7 @@ func (c *Client) do(ctx context.Context, cl call) (*http.Response, error) {
 			delay = backoff(retries)
 		} else {
 			apiErr = newAPIError(cl.method, cl.path, resp)
+			c.observe(ctx, Response{Method: cl.method, Status: resp.StatusCode, RequestID: apiErr.RequestID, Code: apiErr.Code})
 			switch {
 			case resp.StatusCode == http.StatusUnauthorized,
 				resp.StatusCode == http.StatusForbidden && apiErr.Code == "TokenExpired":

@@ -55,6 +55,8 @@ type stackOptions struct {
 	callTimeout, responseTimeout time.Duration
 	// maxResultBytes is the server's result budget (Deps.MaxResultBytes); 0 leaves the default.
 	maxResultBytes int
+	// deps, when set, changes the server's Deps before it is built.
+	deps func(*Deps)
 }
 
 func newStack(t testing.TB, o stackOptions) *stack {
@@ -103,7 +105,11 @@ func newStack(t testing.TB, o stackOptions) *stack {
 	if len(o.tools.Toolsets) == 0 && len(o.tools.Tools) == 0 {
 		o.tools.Toolsets = []string{"all"} // tests reach every tool; the registry tests cover selection
 	}
-	s, err := NewServer(Deps{Client: pc, ExportDir: st.exportDir, DataDir: st.dataDir, Logger: logger, CallTimeout: o.callTimeout, MaxResultBytes: o.maxResultBytes}, o.tools)
+	deps := Deps{Client: pc, ExportDir: st.exportDir, DataDir: st.dataDir, Logger: logger, CallTimeout: o.callTimeout, MaxResultBytes: o.maxResultBytes}
+	if o.deps != nil {
+		o.deps(&deps)
+	}
+	s, err := NewServer(deps, o.tools)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -36,6 +36,10 @@ type Deps struct {
 	// MaxResourceBytes is the largest file resources/read returns; a larger one is refused with
 	// its path. 0 means DefaultMaxResourceBytes.
 	MaxResourceBytes int64
+	// Audit, if set, gets one line per tool call; Calls, if set, hears of every call (see
+	// audit.go).
+	Audit *AuditLog
+	Calls CallObserver
 }
 
 // The defaults of Deps' limits.
@@ -304,7 +308,7 @@ func NewServer(d Deps, opts Options) (*server.MCPServer, error) {
 		slots = make(chan struct{}, opts.MaxLongRunning)
 	}
 	for _, t := range selected {
-		s.AddTool(t.Definition, wrap(t, d.Logger, callTimeout(d), slots))
+		s.AddTool(t.Definition, observed(d, t, wrap(t, d.Logger, callTimeout(d), slots)))
 	}
 	addPrompts(s, selected)
 	addResources(s, d)

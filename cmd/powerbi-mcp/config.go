@@ -36,6 +36,7 @@ func currentVersion() string {
 type config struct {
 	signIn
 	httpAuthConfig
+	opsConfig
 
 	Transport      string
 	Addr           string
@@ -96,6 +97,7 @@ func serverFlags(cfg *config, l *serverLists) *flag.FlagSet {
 	cfg.registerTimeouts(fs)
 	cfg.registerHTTPAuth(fs)
 	cfg.registerSelection(fs)
+	cfg.registerOps(fs)
 	cfg.signIn.register(fs)
 	fs.BoolVar(&cfg.ShowVersion, "version", false, "print the version and exit (or: powerbi-mcp version)")
 	return fs
@@ -211,6 +213,9 @@ func (c *config) validate() error {
 		}
 	}
 	if err := c.validateSelection(); err != nil {
+		return err
+	}
+	if err := c.validateOps(); err != nil {
 		return err
 	}
 	if c.ExportDir == "" {

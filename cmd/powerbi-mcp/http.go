@@ -55,6 +55,7 @@ type httpServer struct {
 	timeouts httpTimeouts
 	handler  http.Handler
 	calls    *toolCalls
+	ready    *readiness  // /readyz, failing once a drain began
 	answers  *sseAnswers // nil for streamable HTTP
 	// closeStreams ends the long-lived streams (SSE sessions, streamable HTTP GET and
 	// subscriptions/listen streams) that would otherwise keep a shutdown waiting forever.
@@ -81,13 +82,14 @@ func httpHandler(cfg config, s *server.MCPServer, logger zerolog.Logger) http.Ha
 // one) and body bounds are mcp-go's: they apply because the transports are mounted as
 // http.Handlers (ServeHTTP, SSEHandler, MessageHandler), not through Handle.
 func newHTTPServer(cfg config, s *server.MCPServer, logger zerolog.Logger, timeouts httpTimeouts) *httpServer {
-	h := &httpServer{cfg: cfg, logger: logger, timeouts: timeouts, calls: newToolCalls(cfg.ShutdownGrace)}
+	h := &httpServer{cfg: cfg, logger: logger, timeouts: timeouts, calls: newToolCalls(cfg.ShutdownGrace), ready: &readiness{}}
 	s.Use(h.calls.middleware)
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		_, _ = w.Write([]byte("ok\n"))
 	})
+	mux.Handle("GET /readyz", h.ready)
 	if cfg.Transport == "sse" {
 		sse := server.NewSSEServer(s, server.WithKeepAlive(true),
 			server.WithSSEMaxRequestBodyBytes(maxRequestBody), server.WithSSEAllowedHosts(cfg.AllowedHosts...))
@@ -103,7 +105,6 @@ func newHTTPServer(cfg config, s *server.MCPServer, logger zerolog.Logger, timeo
 		if cfg.HTTPAuth == httpAuthEntra {
 			entra = newEntraAuth(cfg, logger)
 			entra.mount(mux)
-			s.Use(logCallers(logger))
 		}
 		mountMCP(mux, guard(cfg, entra, logger, perRequest(logger, newOwnCancellation(logger).handler(streamable))))
 		h.closeStreams = func() { streamable.CloseSessions(context.Background()) }
@@ -144,6 +145,7 @@ func (h *httpServer) serve(ctx context.Context, ln net.Listener) error {
 		return err
 	case <-ctx.Done():
 	}
+	h.ready.drain(srv, h.cfg.Drain, h.logger)
 	h.logger.Info().Dur("grace", h.cfg.ShutdownGrace).Msg("shutting down: accepting no new connections; calls in flight get the grace period")
 	// Shutdown closes the listener and the idle connections at once, then waits for the
 	// requests in progress.

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"errors"
 	"flag"
 	"fmt"
@@ -13,7 +12,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/mark3labs/mcp-go/mcp"
 	"github.com/mark3labs/mcp-go/server"
 	"github.com/rs/zerolog"
 
@@ -247,21 +245,4 @@ func (e *entraAuth) check(w http.ResponseWriter, r *http.Request, next http.Hand
 		return
 	}
 	next.ServeHTTP(w, r.WithContext(auth.WithCaller(r.Context(), caller)))
-}
-
-// logCallers logs who made each tool call, so the server's log says who did what.
-func logCallers(logger zerolog.Logger) server.ToolHandlerMiddleware {
-	return func(next server.ToolHandlerFunc) server.ToolHandlerFunc {
-		return func(ctx context.Context, req mcp.CallToolRequest) (*mcp.CallToolResult, error) {
-			if c, ok := auth.CallerFrom(ctx); ok {
-				who := c.Username
-				if who == "" {
-					who = "app " + c.AppID
-				}
-				logger.Info().Str("tool", req.Params.Name).Str("caller", who).Str("tenant", c.TenantID).Str("oid", c.ObjectID).
-					Msg("tool call by caller")
-			}
-			return next(ctx, req)
-		}
-	}
 }

@@ -60,6 +60,11 @@ func serveEntra(t *testing.T, keysRefetch time.Duration, args ...string) *entraS
 	}
 	logs := &lockedBuffer{}
 	logger := zerolog.New(logs).Level(zerolog.DebugLevel)
+	// The audit log, on by default for HTTP, goes to the same buffer as the logs (stderr).
+	if cfg.ops, err = openOps(cfg, logger, logs); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(cfg.ops.close)
 	s, err := newServer(cfg, backend{tokens: tokens, baseURL: tenant.APIBaseURL(), transport: tenant.Client().Transport}, logger)
 	if err != nil {
 		t.Fatal(err)
@@ -295,15 +300,19 @@ func TestEntraToolCallRunsAsTheCaller(t *testing.T) {
 	if err != nil || res.IsError {
 		t.Fatalf("%v %+v", err, res)
 	}
+	// The audit line names the caller.
 	var found bool
 	for _, line := range strings.Split(e.logs.String(), "\n") {
-		var l struct{ Message, Tool, Caller, Tenant string }
-		if json.Unmarshal([]byte(line), &l) == nil && l.Message == "tool call by caller" {
-			found = l.Tool == "list_workspaces" && l.Caller == user && l.Tenant == e.tenant.TenantID()
+		var l struct {
+			Event, Tool string
+			Caller      struct{ Type, TenantID, UPN string }
+		}
+		if json.Unmarshal([]byte(line), &l) == nil && l.Event == "tool_call" {
+			found = l.Tool == "list_workspaces" && l.Caller.Type == "user" && l.Caller.UPN == user && l.Caller.TenantID == e.tenant.TenantID()
 		}
 	}
 	if !found {
-		t.Errorf("no log line names %s calling list_workspaces:\n%s", user, e.logs.String())
+		t.Errorf("no audit line names %s calling list_workspaces:\n%s", user, e.logs.String())
 	}
 	if strings.Contains(e.logs.String(), token) {
 		t.Errorf("the log holds the caller's token")

@@ -65,6 +65,11 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		return 0
 	}
 	logger := newLogger(cfg, stderr)
+	if cfg.ops, err = openOps(cfg, logger, stderr); err != nil {
+		logger.Error().Err(err).Msg("cannot start")
+		return 1
+	}
+	defer cfg.ops.close()
 
 	backend, err := connect(cfg, getenv, logger)
 	if err != nil {
@@ -114,7 +119,7 @@ func connect(cfg config, getenv func(string) string, logger zerolog.Logger) (bac
 		if err != nil {
 			return backend{}, err
 		}
-		tokens, err := serverTokens(cfg, sb.auth)
+		tokens, err := serverTokens(cfg, cfg.withTokenObserver(sb.auth))
 		if err != nil {
 			sb.close()
 			return backend{}, err
@@ -127,14 +132,14 @@ func connect(cfg config, getenv func(string) string, logger zerolog.Logger) (bac
 	if cfg.HTTPAuth == httpAuthEntra {
 		// Acting for each caller needs the app's own credential from the start: without one,
 		// no caller could ever be served, so this is a start-up error, not a tool result.
-		tokens, err := serverTokens(cfg, cfg.authConfig(getenv, logger))
+		tokens, err := serverTokens(cfg, cfg.withTokenObserver(cfg.authConfig(getenv, logger)))
 		if err != nil {
 			return backend{}, err
 		}
 		logger.Info().Str("credential", tokens.Describe()).Str("api", cfg.BaseURL).Msg("ready")
 		return backend{tokens: tokens, baseURL: cfg.BaseURL, close: func() {}}, nil
 	}
-	tokens, err := auth.New(cfg.authConfig(getenv, logger))
+	tokens, err := auth.New(cfg.withTokenObserver(cfg.authConfig(getenv, logger)))
 	if err != nil {
 		if errors.Is(err, auth.ErrNoCredential) {
 			err = withFix(err, "or try the demo tenant: add --sandbox to the server's arguments")
@@ -179,6 +184,7 @@ func newServer(cfg config, b backend, logger zerolog.Logger) (*server.MCPServer,
 		UserAgent: "powerbi-mcp/" + currentVersion(),
 		Logger:    logger,
 
+		OnResponse:      cfg.onResponse(),
 		ResponseTimeout: noLimitIfZero(cfg.ResponseTimeout),
 	})
 	if err != nil {
@@ -189,7 +195,8 @@ func newServer(cfg config, b backend, logger zerolog.Logger) (*server.MCPServer,
 		opts.MaxLongRunning = stdioLongRunning
 	}
 	return tools.NewServer(tools.Deps{Client: client, ExportDir: cfg.ExportDir, DataDir: cfg.DataDir, Logger: logger,
-		CallTimeout: noLimitIfZero(cfg.CallTimeout), MaxResultBytes: cfg.MaxResultBytes, MaxResourceBytes: cfg.MaxResourceBytes}, opts)
+		CallTimeout: noLimitIfZero(cfg.CallTimeout), MaxResultBytes: cfg.MaxResultBytes, MaxResourceBytes: cfg.MaxResourceBytes,
+		Audit: cfg.auditLog(), Calls: cfg.callObserver()}, opts)
 }
 
 // noLimitIfZero turns a flag's 0 ("no limit") into the negative value the packages read as no
