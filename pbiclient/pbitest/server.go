@@ -147,6 +147,10 @@ type Server struct {
 	// (users.go), created on first use.
 	usersOnce sync.Once
 	users     *directoryUsers
+	// signInSt is the authorization code grant's state (authorize.go),
+	// created on first use.
+	signInOnce sync.Once
+	signInSt   *signInState
 
 	// logMu guards the request log. It is separate from mu so that a
 	// handler may answer while holding mu.
