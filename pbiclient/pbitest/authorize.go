@@ -191,7 +191,7 @@ func (s *Server) isAppIDURI(st *signInState, uri string) bool {
 // a permission of the API, named by one of its Application ID URIs or its
 // bare client id. It returns the permissions (for scp), or the error.
 // st.mu is held.
-func (s *Server) apiScopes(st *signInState, scope string) ([]string, *entraError) {
+func (s *Server) apiScopes(st *signInState, clientID, scope string) ([]string, *entraError) {
 	requested := resourceScopes(scope)
 	if len(requested) == 0 {
 		// Only OpenID scopes: a sign-in, but no token for the API. Real
@@ -219,7 +219,7 @@ func (s *Server) apiScopes(st *signInState, scope string) ([]string, *entraError
 			perm = APIScope
 		case !strings.EqualFold(perm, APIScope):
 			e := entraError{status: http.StatusBadRequest, code: "invalid_client", aadsts: 650053,
-				message: fmt.Sprintf("The application '%s' asked for scope '%s' that doesn't exist on the resource '%s'. Contact the app vendor.", tenantDisplayName, perm, s.opts.ClientID)}
+				message: fmt.Sprintf("The application '%s' asked for scope '%s' that doesn't exist on the resource '%s'. Contact the app vendor.", clientID, perm, s.opts.ClientID)}
 			return nil, &e
 		}
 		perms = append(perms, perm)
@@ -327,7 +327,7 @@ func (s *Server) newAuthCode(q url.Values) (string, *entraError) {
 	st := s.signIn()
 	st.mu.Lock()
 	defer st.mu.Unlock()
-	if _, e := s.apiScopes(st, q.Get("scope")); e != nil {
+	if _, e := s.apiScopes(st, q.Get("client_id"), q.Get("scope")); e != nil {
 		return "", e
 	}
 	if e := s.checkResource(st, q.Get("resource")); e != nil {

@@ -280,7 +280,20 @@ func TestResourceParameterMustBeAnAppIDURI(t *testing.T) {
 			"code": {code}, "redirect_uri": {loopback}, "code_verifier": {verifier}, "resource": {resource}})
 	}
 	wantEntraError(t, withResource("https://elsewhere.contoso.com"), 400, "invalid_target", "AADSTS9010010")
-	wantStatus(t, withResource(publicURL), http.StatusOK)
+	tok := withResource(publicURL)
+	wantStatus(t, tok, http.StatusOK)
+
+	// So does a refresh, which MCP clients send with the resource and no scope.
+	refresh := func(resource string) response {
+		return postForm(t, s, s.TenantID(), url.Values{"grant_type": {"refresh_token"}, "client_id": {PublicClientID},
+			"refresh_token": {tok.json(t)["refresh_token"].(string)}, "resource": {resource}})
+	}
+	wantEntraError(t, refresh("https://elsewhere.contoso.com"), 400, "invalid_target", "AADSTS9010010")
+	r := refresh(publicURL)
+	wantStatus(t, r, http.StatusOK)
+	if c := jwtPayload(t, r.json(t)["access_token"].(string)); c["scp"] != APIScope {
+		t.Errorf("refreshed token claims %v", c)
+	}
 }
 
 func TestAccessTokenVersionFollowsTheManifest(t *testing.T) {

@@ -132,7 +132,7 @@ func checkVerifier(c *authCode, form url.Values) *entraError {
 func (s *Server) apiTokenResponse(g apiGrant, nonce string, clientInfo bool) tokenResponse {
 	st := s.signIn()
 	st.mu.Lock()
-	perms, _ := s.apiScopes(st, g.scope)
+	perms, _ := s.apiScopes(st, g.clientID, g.scope)
 	version := st.tokenVersion
 	st.mu.Unlock()
 	scopes := map[string]bool{}
@@ -218,18 +218,16 @@ func (s *Server) redeemAPIRefreshToken(w http.ResponseWriter, r *http.Request, f
 		return true
 	}
 	// A refresh may narrow the scope; without one it keeps the sign-in's.
-	if sc := form.Get("scope"); sc != "" {
-		st.mu.Lock()
-		_, e := s.apiScopes(st, sc)
-		if e == nil {
-			e = s.checkResource(st, form.Get("resource"))
-		}
-		st.mu.Unlock()
-		if e != nil {
-			writeEntraError(w, r, *e)
-			return true
-		}
+	st.mu.Lock()
+	e := s.checkResource(st, form.Get("resource"))
+	if sc := form.Get("scope"); sc != "" && e == nil {
+		_, e = s.apiScopes(st, clientID, sc)
 		g.scope = sc
+	}
+	st.mu.Unlock()
+	if e != nil {
+		writeEntraError(w, r, *e)
+		return true
 	}
 	writeBody(w, http.StatusOK, contentTypeJSON, marshal(s.apiTokenResponse(g, "", form.Get("client_info") == "1")))
 	return true
