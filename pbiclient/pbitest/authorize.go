@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -272,10 +273,10 @@ func (s *Server) authorizeEndpoint(w http.ResponseWriter, r *http.Request) {
 			message: fmt.Sprintf("The redirect URI '%s' specified in the request does not match the redirect URIs configured for the application '%s'. Make sure the redirect URI sent in the request matches one added to your application in the Azure portal. Navigate to https://aka.ms/redirectUriMismatchError to learn more about how to fix this.", redirectURI, clientID)})
 		return
 	}
-	state := q.Get("state")
+	state, mode := q.Get("state"), q.Get("response_mode")
 	code, e := s.newAuthCode(q)
 	if e != nil {
-		redirectWithError(w, r, redirectURI, state, *e)
+		redirectWithError(w, r, redirectURI, mode, state, *e)
 		return
 	}
 	if code == "" {
@@ -290,7 +291,41 @@ func (s *Server) authorizeEndpoint(w http.ResponseWriter, r *http.Request) {
 	}
 	// Entra adds session_state; clients ignore it.
 	v.Set("session_state", newGUID())
-	http.Redirect(w, r, appendQuery(redirectURI, v), http.StatusFound)
+	respondToClient(w, r, redirectURI, mode, v)
+}
+
+// formPostPage is how Entra answers in response_mode=form_post: a page that
+// posts the answer to the redirect URI at once (MSAL's loopback listener
+// takes only that).
+const formPostPage = `<html><head><title>Working...</title></head><body><form method="POST" name="hiddenform" action="%s">%s<noscript><p>Script is disabled. Click Submit to continue.</p><input type="submit" value="Submit" /></noscript></form><script language="javascript">document.forms[0].submit();</script></body></html>
+`
+
+// respondToClient sends the authorization answer v to the client's redirect
+// URI in the response mode it asked for: query (the default of the code
+// flow), fragment, or form_post.
+func respondToClient(w http.ResponseWriter, r *http.Request, redirectURI, mode string, v url.Values) {
+	switch mode {
+	case "form_post":
+		var inputs strings.Builder
+		for _, k := range sortedKeys(v) {
+			fmt.Fprintf(&inputs, `<input type="hidden" name="%s" value="%s" />`, html.EscapeString(k), html.EscapeString(v.Get(k)))
+		}
+		writeBody(w, http.StatusOK, "text/html; charset=utf-8",
+			[]byte(fmt.Sprintf(formPostPage, html.EscapeString(redirectURI), inputs.String())))
+	case "fragment":
+		http.Redirect(w, r, redirectURI+"#"+v.Encode(), http.StatusFound)
+	default:
+		http.Redirect(w, r, appendQuery(redirectURI, v), http.StatusFound)
+	}
+}
+
+func sortedKeys(v url.Values) []string {
+	keys := make([]string, 0, len(v))
+	for k := range v {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	return keys
 }
 
 // newAuthCode checks the authorization request past the client and redirect
@@ -381,7 +416,7 @@ func appendQuery(uri string, v url.Values) string {
 
 // redirectWithError sends an authorization error back to the client, as
 // Entra does once the redirect URI is known to be the client's.
-func redirectWithError(w http.ResponseWriter, r *http.Request, redirectURI, state string, e entraError) {
+func redirectWithError(w http.ResponseWriter, r *http.Request, redirectURI, mode, state string, e entraError) {
 	v := url.Values{
 		"error": {e.code},
 		"error_description": {fmt.Sprintf("AADSTS%d: %s Trace ID: %s Correlation ID: %s Timestamp: %s",
@@ -391,7 +426,7 @@ func redirectWithError(w http.ResponseWriter, r *http.Request, redirectURI, stat
 	if state != "" {
 		v.Set("state", state)
 	}
-	http.Redirect(w, r, appendQuery(redirectURI, v), http.StatusFound)
+	respondToClient(w, r, redirectURI, mode, v)
 }
 
 // writeSignInErrorPage is Entra's "Sorry, but we're having trouble signing

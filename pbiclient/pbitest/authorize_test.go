@@ -1,12 +1,20 @@
 package pbitest
 
 import (
+	"context"
 	"crypto/sha256"
 	"encoding/base64"
+	"fmt"
+	"html"
+	"io"
 	"net/http"
 	"net/url"
+	"regexp"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/AzureAD/microsoft-authentication-library-for-go/apps/public"
 )
 
 // loopback is a redirect URI as an MCP client on this machine sends it: the
@@ -335,5 +343,69 @@ func TestWhoSignsIn(t *testing.T) {
 	q.Set("login_hint", "nobody@contoso.com")
 	if a := authorize(t, s, q); a.status != http.StatusBadRequest || !strings.Contains(a.page, "AADSTS50034") {
 		t.Errorf("unknown user: %d %v %s", a.status, a.query, a.page)
+	}
+}
+
+// TestMSALInteractiveSignIn signs in as MSAL's interactive flow does on a
+// desktop: it listens on a loopback port, opens the authorize URL in a
+// "browser" (here a client that follows the redirect back to MSAL), and
+// redeems the code with its PKCE verifier.
+func TestMSALInteractiveSignIn(t *testing.T) {
+	// Tokens that live less than MSAL's five minutes of headroom, so that a
+	// silent call renews them.
+	s := newTestServer(t, Options{TokenLifetime: 2 * time.Minute})
+	s.SeedDemo()
+	pc, err := public.New(PublicClientID, public.WithAuthority(s.AuthorityHost()+"/"+s.TenantID()),
+		public.WithHTTPClient(s.Client()), public.WithInstanceDiscovery(false))
+	if err != nil {
+		t.Fatal(err)
+	}
+	browser := func(authorizeURL string) error {
+		// MSAL asks for response_mode=form_post: Entra's page posts the code to MSAL's
+		// loopback listener (plain HTTP), as the browser's script would.
+		resp, err := signInClient(s).Get(authorizeURL)
+		if err != nil {
+			return err
+		}
+		page, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		action := regexp.MustCompile(`<form method="POST" name="hiddenform" action="([^"]+)">`).FindSubmatch(page)
+		if resp.StatusCode != http.StatusOK || action == nil {
+			return fmt.Errorf("authorize answered %s: %s", resp.Status, page)
+		}
+		form := url.Values{}
+		for _, m := range regexp.MustCompile(`<input type="hidden" name="([^"]+)" value="([^"]*)" />`).FindAllSubmatch(page, -1) {
+			form.Set(html.UnescapeString(string(m[1])), html.UnescapeString(string(m[2])))
+		}
+		back, err := http.PostForm(html.UnescapeString(string(action[1])), form)
+		if err != nil {
+			return err
+		}
+		return back.Body.Close()
+	}
+	scopes := []string{"api://" + s.ClientID() + "/" + APIScope}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	res, err := pc.AcquireTokenInteractive(ctx, scopes, public.WithOpenURL(browser), public.WithLoginHint(DemoMarketingUser))
+	if err != nil {
+		t.Fatalf("AcquireTokenInteractive: %v", err)
+	}
+	if res.Account.PreferredUsername != DemoMarketingUser {
+		t.Errorf("account %+v", res.Account)
+	}
+	if c := signedClaims(t, s, res.AccessToken); c["upn"] != DemoMarketingUser || c["aud"] != "api://"+s.ClientID() {
+		t.Errorf("access token claims %v", c)
+	}
+	// MSAL keeps the refresh token and renews the token with it.
+	before := s.TokenRequests()
+	renewed, err := pc.AcquireTokenSilent(ctx, scopes, public.WithSilentAccount(res.Account))
+	if err != nil {
+		t.Fatalf("AcquireTokenSilent: %v", err)
+	}
+	if n := s.TokenRequests() - before; n != 1 || renewed.AccessToken == res.AccessToken {
+		t.Errorf("silent renewal made %d token requests, want 1 and a new token", n)
+	}
+	if c := signedClaims(t, s, renewed.AccessToken); c["upn"] != DemoMarketingUser {
+		t.Errorf("renewed token claims %v", c)
 	}
 }
