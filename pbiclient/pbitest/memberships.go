@@ -121,6 +121,21 @@ func (s *Server) refuseNonMember(w http.ResponseWriter, r *http.Request) bool {
 	return hidden
 }
 
+// workspaceFor finds a workspace a request names in its body (a clone's
+// target, an embed token's target workspaces): nil when it does not exist or
+// the user has no role in it, which Power BI does not tell apart. s.mu is
+// held.
+func (s *Server) workspaceFor(r *http.Request, groupID string) *workspace {
+	ws := s.state.workspace(groupID)
+	if ws == nil {
+		return nil
+	}
+	if u, ok := delegatedUserOf(r); ok && !s.visibleTo(ws, u) {
+		return nil
+	}
+	return ws
+}
+
 // listedFor reports whether GET /groups lists ws to the request's caller.
 // s.mu is held.
 func (s *Server) listedFor(r *http.Request, ws *workspace) bool {

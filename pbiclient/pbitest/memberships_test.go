@@ -60,6 +60,15 @@ func TestUsersSeeTheirOwnWorkspaces(t *testing.T) {
 	wantStatus(t, do(t, s, "GET", apiPrefix+"/groups/"+DemoMarketingWorkspaceID+"/reports", megan, nil), http.StatusNotFound)
 	wantStatus(t, do(t, s, "GET", apiPrefix+"/groups/"+DemoMarketingWorkspaceID+"/reports", adele, nil), http.StatusOK)
 
+	// A workspace named in a body is no way around it: a clone into Finance fails for Adele
+	// as if Finance did not exist, and works for Megan.
+	clone := func(token string) response {
+		return do(t, s, "POST", apiPrefix+"/groups/"+DemoSalesWorkspaceID+"/reports/"+DemoSalesReportID+"/Clone", token,
+			map[string]any{"name": "Sales Copy", "targetWorkspaceId": DemoFinanceWorkspaceID})
+	}
+	wantStatus(t, clone(adele), http.StatusNotFound)
+	wantStatus(t, clone(megan), http.StatusOK)
+
 	// A user added to the workspace sees it at once; by object id works as by email.
 	s.AddWorkspaceUser(DemoFinanceWorkspaceID, WorkspaceUser{Identifier: userOID(DemoMarketingUser), AccessRight: "Viewer"})
 	wantStatus(t, do(t, s, "GET", apiPrefix+"/groups/"+DemoFinanceWorkspaceID+"/datasets", adele, nil), http.StatusOK)
