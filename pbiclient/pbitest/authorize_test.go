@@ -409,3 +409,30 @@ func TestMSALInteractiveSignIn(t *testing.T) {
 		t.Errorf("renewed token claims %v", c)
 	}
 }
+
+// BenchmarkAuthorizationCodeSignIn measures one sign-in as an MCP client
+// makes it: authorize, read the redirect, redeem the code.
+func BenchmarkAuthorizationCodeSignIn(b *testing.B) {
+	s := NewServer(Options{})
+	defer s.Close()
+	verifier, challenge := pkce("bench")
+	authorizeURL := s.URL() + "/" + s.TenantID() + "/oauth2/v2.0/authorize?" + authorizeQuery(s, challenge).Encode()
+	client := signInClient(s)
+	for b.Loop() {
+		resp, err := client.Get(authorizeURL)
+		if err != nil {
+			b.Fatal(err)
+		}
+		resp.Body.Close()
+		loc, _ := url.Parse(resp.Header.Get("Location"))
+		tok, err := client.PostForm(s.URL()+"/"+s.TenantID()+"/oauth2/v2.0/token", url.Values{"grant_type": {"authorization_code"},
+			"client_id": {PublicClientID}, "code": {loc.Query().Get("code")}, "redirect_uri": {loopback}, "code_verifier": {verifier}})
+		if err != nil {
+			b.Fatal(err)
+		}
+		tok.Body.Close()
+		if tok.StatusCode != http.StatusOK {
+			b.Fatalf("token endpoint answered %s", tok.Status)
+		}
+	}
+}
