@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/base64"
+	"encoding/json"
 	"fmt"
 	"html"
 	"io"
@@ -11,6 +12,7 @@ import (
 	"net/url"
 	"regexp"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -433,6 +435,62 @@ func BenchmarkAuthorizationCodeSignIn(b *testing.B) {
 		tok.Body.Close()
 		if tok.StatusCode != http.StatusOK {
 			b.Fatalf("token endpoint answered %s", tok.Status)
+		}
+	}
+}
+
+// TestConcurrentSignInsKeepUsersApart signs two users in at once, many
+// times: each code gives its own user's token.
+func TestConcurrentSignInsKeepUsersApart(t *testing.T) {
+	s := newTestServer(t, Options{})
+	s.SeedDemo()
+	verifier, challenge := pkce("conc")
+	users := []string{DefaultUserPrincipalName, DemoMarketingUser}
+	var wg sync.WaitGroup
+	errs := make(chan string, 32)
+	tokens := make([]string, 32)
+	for i := range 32 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			q := authorizeQuery(s, challenge)
+			q.Set("login_hint", users[i%2])
+			resp, err := signInClient(s).Get(s.URL() + "/" + s.TenantID() + "/oauth2/v2.0/authorize?" + q.Encode())
+			if err != nil {
+				errs <- err.Error()
+				return
+			}
+			resp.Body.Close()
+			loc, _ := url.Parse(resp.Header.Get("Location"))
+			tok, err := s.Client().PostForm(s.URL()+"/"+s.TenantID()+"/oauth2/v2.0/token", url.Values{"grant_type": {"authorization_code"},
+				"client_id": {PublicClientID}, "code": {loc.Query().Get("code")}, "redirect_uri": {loopback}, "code_verifier": {verifier}})
+			if err != nil {
+				errs <- err.Error()
+				return
+			}
+			defer tok.Body.Close()
+			var body struct {
+				AccessToken string `json:"access_token"`
+			}
+			if err := json.NewDecoder(tok.Body).Decode(&body); err != nil || body.AccessToken == "" {
+				errs <- fmt.Sprintf("token answer %s: %v", tok.Status, err)
+				return
+			}
+			tokens[i] = body.AccessToken
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for e := range errs {
+		t.Error(e)
+	}
+	// Checked here: a test may only stop from its own goroutine.
+	for i, tok := range tokens {
+		if tok == "" {
+			continue
+		}
+		if c := signedClaims(t, s, tok); c["upn"] != users[i%2] {
+			t.Errorf("sign-in as %s gave a token for %v", users[i%2], c["upn"])
 		}
 	}
 }
