@@ -386,7 +386,7 @@ func (s *Server) cloneTile(w http.ResponseWriter, r *http.Request) {
 		if targetGroup == emptyGUID {
 			targetGroup = ""
 		}
-		if targetWS = s.state.workspace(targetGroup); targetWS == nil {
+		if targetWS = s.workspaceFor(r, targetGroup); targetWS == nil {
 			writeGroupNotFound(w)
 			return
 		}

@@ -204,7 +204,7 @@ func (s *Server) generateTokenV2(w http.ResponseWriter, r *http.Request) {
 			badEmbedRequest(w, "My workspace cannot be a target workspace.")
 			return
 		}
-		if s.state.workspace(tw.ID) == nil {
+		if s.workspaceFor(r, tw.ID) == nil {
 			writeGroupNotFound(w)
 			return
 		}

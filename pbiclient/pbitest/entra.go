@@ -24,6 +24,7 @@ func (s *Server) entraRoutes() {
 	s.handleEntra("POST /{tenant}/oauth2/v2.0/token", s.token)
 	s.handleEntra(keysRoute, s.keys)
 	s.userSignInRoutes()
+	s.handleEntra("GET /{tenant}/oauth2/v2.0/authorize", s.authorizeEndpoint)
 	// Anything else outside the Power BI API is unknown to both services.
 	s.handleEntra("/", func(w http.ResponseWriter, r *http.Request) { http.NotFound(w, r) })
 }

@@ -13,6 +13,9 @@ func init() { grantTypes["refresh_token"] = grantRefreshToken }
 // token. Like Entra, the old refresh token stays valid until revoked
 // (RevokeRefreshTokens).
 func grantRefreshToken(s *Server, w http.ResponseWriter, r *http.Request, form url.Values) {
+	if s.redeemAPIRefreshToken(w, r, form) {
+		return
+	}
 	if e := s.checkUserGrant(r, form, true, "refresh_token"); e != nil {
 		writeEntraError(w, r, *e)
 		return

@@ -119,7 +119,7 @@ func (s *Server) listGroups(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	groups := []groupJSON{}
 	for _, ws := range s.state.workspaces {
-		if filter == nil || filter(ws.info.filterFields()) {
+		if (filter == nil || filter(ws.info.filterFields())) && s.listedFor(r, ws) {
 			groups = append(groups, toGroupJSON(ws.info))
 		}
 	}
@@ -194,8 +194,7 @@ func (s *Server) createGroup(w http.ResponseWriter, r *http.Request) {
 	// Checked and added under one lock, so concurrent creates of one name
 	// cannot both succeed. New workspaces are on shared capacity.
 	info := Workspace{ID: newGUID(), Name: *body.Name, Type: "Workspace"}
-	ws := &workspace{info: info, users: []WorkspaceUser{{Identifier: servicePrincipalObjectID, PrincipalType: "App",
-		AccessRight: "Admin", DisplayName: DemoServicePrincipalName}}}
+	ws := &workspace{info: info, users: []WorkspaceUser{creatorOf(r)}}
 	s.state.workspaces = append(s.state.workspaces, ws)
 	s.state.byID[strings.ToLower(info.ID)] = ws
 	s.mu.Unlock()

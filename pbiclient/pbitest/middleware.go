@@ -38,7 +38,7 @@ func (s *Server) handleAPI(pattern string, h http.HandlerFunc) {
 			writeThrottled(rec, settings.RetryAfter)
 			return
 		}
-		if !s.authorize(rec, r) || s.refuseServicePrincipal(rec, r) {
+		if !s.authorize(rec, r) || s.refuseServicePrincipal(rec, r) || s.refuseNonMember(rec, r) {
 			return
 		}
 		h(rec, r)

@@ -233,7 +233,7 @@ func (s *Server) cloneReport(w http.ResponseWriter, r *http.Request) {
 	case myWorkspaceGUID:
 		target, targetID = s.state.myWorkspace, ""
 	default:
-		if target = s.state.workspace(req.TargetWorkspaceID); target == nil {
+		if target = s.workspaceFor(r, req.TargetWorkspaceID); target == nil {
 			writeGroupNotFound(w)
 			return
 		}
@@ -324,7 +324,7 @@ func (s *Server) updateReportContent(w http.ResponseWriter, r *http.Request) {
 	if id := req.SourceReport.SourceWorkspaceID; id != "" {
 		if id == myWorkspaceGUID {
 			srcWS = s.state.myWorkspace
-		} else if srcWS = s.state.workspace(id); srcWS == nil {
+		} else if srcWS = s.workspaceFor(r, id); srcWS == nil {
 			writeGroupNotFound(w)
 			return
 		}

@@ -67,7 +67,9 @@ func TestExecuteQueriesAppliesRowLevelSecurity(t *testing.T) {
 	// A user restricted by RLS cannot lift it by impersonating someone else.
 	wantStatus(t, queryAs(t, s, west, "EVALUATE Sales", DemoEastUser), http.StatusUnauthorized)
 
-	// A user in no role, directly or impersonated, is refused as the service refuses them.
+	// A Viewer of the workspace in no role, directly or impersonated, is refused as the service
+	// refuses them.
+	s.AddGroupMember(DemoSalesTeamGroupID, "no.role@contoso.com")
 	for _, r := range []response{
 		queryAs(t, s, s.IssueUserToken("no.role@contoso.com", time.Hour), "EVALUATE Sales", ""),
 		queryAs(t, s, owner, "EVALUATE Sales", "no.role@contoso.com"),

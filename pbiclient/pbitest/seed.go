@@ -180,6 +180,7 @@ func (s *Server) SeedDemo() {
 	s.seedCapacities()
 	s.seedRLS()
 	s.seedSandbox()
+	s.seedSignIn()
 }
 
 // seedRefreshes adds refresh schedules and history to the demo models. The

@@ -22,6 +22,11 @@
 //     refresh_token. Users: DefaultUserPrincipalName (DemoUserPassword)
 //     and those AddUser adds; knobs RequireMFA, RevokeRefreshTokens,
 //     DeclineDeviceCode, ExpireDeviceCodes, SlowDownDeviceCodePolls.
+//   - Sign-in to the server's own API (authorize.go): GET
+//     /{tenant}/oauth2/v2.0/authorize and grant_type=authorization_code with
+//     PKCE, for public clients (PublicClientID, AddPublicClient), the
+//     RFC 8707 resource rule (AddAppIDURI), SignInAs, SetAccessTokenVersion,
+//     ExpireAuthorizationCodes.
 //
 // Power BI (APIBaseURL()), each for a workspace (/groups/{groupId}/...)
 // and for My workspace:
@@ -45,7 +50,8 @@
 //     returns (Put Blob, Put Block, Put Block List)
 //
 // Every Power BI request needs a bearer token issued by this server (by the
-// token endpoint or IssueToken). State lives in memory. Asynchronous jobs
+// token endpoint or IssueToken). A user's token sees only the workspaces the
+// user has a role in (memberships.go, AddGroupMember). State lives in memory. Asynchronous jobs
 // (dataset refreshes, report exports) move through their states as time
 // passes: their status is derived from timestamps whenever it is read, so
 // no goroutine outlives Close. HoldExports keeps exports Running until a
@@ -147,6 +153,10 @@ type Server struct {
 	// (users.go), created on first use.
 	usersOnce sync.Once
 	users     *directoryUsers
+	// signInSt is the authorization code grant's state (authorize.go),
+	// created on first use.
+	signInOnce sync.Once
+	signInSt   *signInState
 
 	// logMu guards the request log. It is separate from mu so that a
 	// handler may answer while holding mu.

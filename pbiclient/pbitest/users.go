@@ -84,6 +84,7 @@ func (s *Server) RequireMFA(upn string) {
 // user's if upn is ""), as "Revoke sessions" in Entra does: redeeming one
 // then fails with AADSTS70008.
 func (s *Server) RevokeRefreshTokens(upn string) {
+	s.revokeAPIRefreshTokens(upn)
 	d := s.directory()
 	d.mu.Lock()
 	defer d.mu.Unlock()

@@ -92,19 +92,8 @@ func (s *Server) IssueUserToken(upn string, lifetime time.Duration) string {
 // callerIsUser reports whether the request's token, already accepted by
 // authorize, is a delegated (user) token: only those carry scp.
 func callerIsUser(r *http.Request) bool {
-	_, token, _ := strings.Cut(r.Header.Get("Authorization"), " ")
-	parts := strings.Split(strings.TrimSpace(token), ".")
-	if len(parts) != 3 {
-		return false
-	}
-	payload, err := base64.RawURLEncoding.DecodeString(parts[1])
-	if err != nil {
-		return false
-	}
-	var claims struct {
-		Scp string `json:"scp"`
-	}
-	return json.Unmarshal(payload, &claims) == nil && claims.Scp != ""
+	_, ok := delegatedUserOf(r)
+	return ok
 }
 
 // refuseApplication answers as Power BI does when a service principal calls
