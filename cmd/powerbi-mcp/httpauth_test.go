@@ -6,6 +6,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -368,11 +369,30 @@ func TestEntraSandbox(t *testing.T) {
 		}
 		return res
 	}
-	if res := call(b.sandbox.IssueCallerToken(pbitest.CallerTokenOptions{Version: 2})); res.IsError {
-		t.Fatalf("%+v", res)
+	// Each caller sees their own workspaces: the call reached Power BI as that user.
+	workspaces := func(user string) []string {
+		res := call(b.sandbox.IssueCallerToken(pbitest.CallerTokenOptions{User: user, Version: 2}))
+		if res.IsError {
+			t.Fatalf("%s: %+v", user, res)
+		}
+		var out struct{ Workspaces []struct{ Name string } }
+		raw, _ := json.Marshal(res.StructuredContent)
+		if err := json.Unmarshal(raw, &out); err != nil {
+			t.Fatal(err)
+		}
+		var names []string
+		for _, w := range out.Workspaces {
+			names = append(names, w.Name)
+		}
+		return names
 	}
-	if n := b.sandbox.OBORequests(); n != 1 {
-		t.Errorf("%d on-behalf-of requests, want 1", n)
+	megan, adele := workspaces(pbitest.DefaultUserPrincipalName), workspaces(pbitest.DemoMarketingUser)
+	if !slices.Contains(megan, "Finance") || slices.Contains(megan, "Marketing") ||
+		!slices.Contains(adele, "Marketing") || slices.Contains(adele, "Finance") {
+		t.Errorf("Megan sees %q, Adele sees %q: each should see only their own", megan, adele)
+	}
+	if n := b.sandbox.OBORequests(); n != 2 {
+		t.Errorf("%d on-behalf-of requests for two users, want 2", n)
 	}
 	// A forged token never reaches a tool.
 	if res := (&entraServer{endpoint: endpoint}).post(t, b.sandbox.IssueCallerToken(pbitest.CallerTokenOptions{UnknownKey: true})); res.StatusCode != http.StatusUnauthorized {
