@@ -36,6 +36,11 @@ func (c *config) validateSelection() error {
 	if strings.ContainsAny(c.AdminRole, " \t,") {
 		return fmt.Errorf("%s: want the value of one app role of the server's app registration, e.g. PowerBI.Admin", c.from.setting("admin-role"))
 	}
+	// Only a caller's Entra token carries app roles: in any other mode no request could show
+	// the role, and the gate would silently let every request through.
+	if c.AdminRole != "" && c.HTTPAuth != httpAuthEntra {
+		return fmt.Errorf("%s needs --http-auth entra: app roles come with each caller's Entra ID token", c.from.setting("admin-role"))
+	}
 	return nil
 }
 

@@ -210,12 +210,19 @@ func TestAdminToolsetOnlyForTheAdminRole(t *testing.T) {
 }
 
 func TestAdminRoleFlag(t *testing.T) {
-	cfg, err := parseConfig(nil, env(map[string]string{"PBI_MCP_ADMIN_ROLE": "PowerBI.Admin"}), io.Discard)
+	entra := []string{"--sandbox", "--transport", "http", "--http-auth", "entra"}
+	publicURL := map[string]string{"PBI_MCP_PUBLIC_URL": "http://127.0.0.1:8080/mcp"}
+	cfg, err := parseConfig(entra, env(map[string]string{"PBI_MCP_ADMIN_ROLE": "PowerBI.Admin", "PBI_MCP_PUBLIC_URL": publicURL["PBI_MCP_PUBLIC_URL"]}), io.Discard)
 	if err != nil || cfg.AdminRole != "PowerBI.Admin" {
 		t.Fatalf("%v %+v", err, cfg.AdminRole)
 	}
-	if _, err := parseConfig([]string{"--admin-role", "Power BI Admin"}, env(nil), io.Discard); err == nil || !strings.Contains(err.Error(), `--admin-role "Power BI Admin"`) {
+	if _, err := parseConfig(append(entra, "--admin-role", "Power BI Admin"), env(publicURL), io.Discard); err == nil || !strings.Contains(err.Error(), `--admin-role "Power BI Admin"`) {
 		t.Errorf("an app role value with spaces: %v", err)
+	}
+	// Without Entra callers no request carries roles: the gate would let everyone through.
+	_, err = parseConfig(nil, env(map[string]string{"PBI_MCP_ADMIN_ROLE": "PowerBI.Admin"}), io.Discard)
+	if err == nil || !strings.Contains(err.Error(), "PBI_MCP_ADMIN_ROLE=PowerBI.Admin needs --http-auth entra") {
+		t.Errorf("--admin-role on stdio: %v", err)
 	}
 }
 
