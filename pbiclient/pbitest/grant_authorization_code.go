@@ -35,12 +35,7 @@ func (s *Server) authenticateAPIClient(r *http.Request, form url.Values) *entraE
 	if !known {
 		return unknownApplication(clientID)
 	}
-	_, _, basic := r.BasicAuth()
-	if form.Has("client_secret") || form.Has("client_assertion") || basic {
-		return &entraError{status: http.StatusUnauthorized, code: "invalid_client", aadsts: 700025,
-			message: "Client is public so neither 'client_assertion' nor 'client_secret' should be presented."}
-	}
-	return nil
+	return refuseClientCredential(r, form)
 }
 
 // invalidCode is Entra's answer to a code that is unknown, expired, or was

@@ -155,6 +155,12 @@ func (s *Server) authenticatePublicClient(r *http.Request, form url.Values) *ent
 	if !strings.EqualFold(clientID, s.opts.ClientID) {
 		return unknownApplication(clientID)
 	}
+	return refuseClientCredential(r, form)
+}
+
+// refuseClientCredential is Entra's answer to a public client that sends a
+// secret or an assertion, as only confidential clients may; nil otherwise.
+func refuseClientCredential(r *http.Request, form url.Values) *entraError {
 	_, _, basic := r.BasicAuth()
 	if form.Has("client_secret") || form.Has("client_assertion") || basic {
 		return &entraError{status: http.StatusUnauthorized, code: "invalid_client", aadsts: 700025,
