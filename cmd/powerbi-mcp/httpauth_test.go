@@ -19,6 +19,7 @@ import (
 
 	"github.com/powerbi-mcp/powerbi-mcp/auth"
 	"github.com/powerbi-mcp/powerbi-mcp/pbiclient/pbitest"
+	"github.com/powerbi-mcp/powerbi-mcp/tools"
 )
 
 // otherTenant is a tenant that is not the app's.
@@ -327,13 +328,17 @@ func TestEntraToolCallRunsAsTheCaller(t *testing.T) {
 
 // TestEntraSandbox runs the Entra mode against the demo tenant, as .ci/run and a newcomer can:
 // the sandbox is the authority that signs the callers' tokens and the app that exchanges them.
-func TestEntraSandbox(t *testing.T) {
+// serveEntraSandbox serves the demo tenant in Entra mode, with args added to the command
+// line, the way run does: the tenant signs the callers' tokens and is the app that exchanges
+// them. It returns the MCP endpoint and the tenant.
+func serveEntraSandbox(t *testing.T, args ...string) (string, *pbitest.Server) {
+	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
 	endpoint := "http://" + ln.Addr().String() + "/mcp"
-	cfg, err := parseConfig([]string{"--sandbox", "--transport", "http", "--http-auth", "entra"},
+	cfg, err := parseConfig(append([]string{"--sandbox", "--transport", "http", "--http-auth", "entra"}, args...),
 		env(map[string]string{"PBI_MCP_PUBLIC_URL": endpoint}), io.Discard)
 	if err != nil {
 		t.Fatal(err)
@@ -353,7 +358,17 @@ func TestEntraSandbox(t *testing.T) {
 	done := make(chan error, 1)
 	go func() { done <- newHTTPServer(cfg, s, zerolog.Nop(), defaultHTTPTimeouts).serve(ctx, ln) }()
 	t.Cleanup(func() { cancel(); <-done })
+	return endpoint, b.sandbox
+}
 
+// signedIn connects to endpoint with token as an Entra caller's client does.
+func signedIn(t *testing.T, endpoint, token string) (*client.Client, string) {
+	t.Helper()
+	return connectTo(t, endpoint, map[string]string{"Authorization": "Bearer " + token})
+}
+
+func TestEntraSandbox(t *testing.T) {
+	endpoint, tenant := serveEntraSandbox(t)
 	call := func(token string) *mcp.CallToolResult {
 		c, err := client.NewStreamableHttpClient(endpoint, transport.WithHTTPHeaders(map[string]string{"Authorization": "Bearer " + token}))
 		if err != nil {
@@ -371,7 +386,7 @@ func TestEntraSandbox(t *testing.T) {
 	}
 	// Each caller sees their own workspaces: the call reached Power BI as that user.
 	workspaces := func(user string) []string {
-		res := call(b.sandbox.IssueCallerToken(pbitest.CallerTokenOptions{User: user, Version: 2}))
+		res := call(tenant.IssueCallerToken(pbitest.CallerTokenOptions{User: user, Version: 2}))
 		if res.IsError {
 			t.Fatalf("%s: %+v", user, res)
 		}
@@ -391,12 +406,42 @@ func TestEntraSandbox(t *testing.T) {
 		!slices.Contains(adele, "Marketing") || slices.Contains(adele, "Finance") {
 		t.Errorf("Megan sees %q, Adele sees %q: each should see only their own", megan, adele)
 	}
-	if n := b.sandbox.OBORequests(); n != 2 {
+	if n := tenant.OBORequests(); n != 2 {
 		t.Errorf("%d on-behalf-of requests for two users, want 2", n)
 	}
 	// A forged token never reaches a tool.
-	if res := (&entraServer{endpoint: endpoint}).post(t, b.sandbox.IssueCallerToken(pbitest.CallerTokenOptions{UnknownKey: true})); res.StatusCode != http.StatusUnauthorized {
+	if res := (&entraServer{endpoint: endpoint}).post(t, tenant.IssueCallerToken(pbitest.CallerTokenOptions{UnknownKey: true})); res.StatusCode != http.StatusUnauthorized {
 		t.Errorf("a badly signed token: %d, want 401", res.StatusCode)
+	}
+}
+
+// TestEntraAdminRole: the admin toolset goes only to callers whose token carries the app role
+// --admin-role names, whatever they select.
+func TestEntraAdminRole(t *testing.T) {
+	endpoint, tenant := serveEntraSandbox(t, "--toolsets", "workspaces,admin", "--admin-role", "PowerBI.Admin")
+	admin := tools.Options{Toolsets: []string{"workspaces", "admin"}}
+	token := func(user string, roles ...string) string {
+		return tenant.IssueCallerToken(pbitest.CallerTokenOptions{User: user, Version: 2, Roles: roles})
+	}
+
+	c, _ := signedIn(t, endpoint, token(pbitest.DefaultUserPrincipalName, "Reader", "PowerBI.Admin"))
+	wantTools(t, c, admin)
+	if res := callTool(t, c, "admin_list_workspaces", nil); res.IsError || !strings.Contains(resultText(res), "Sales Analytics") {
+		t.Errorf("admin_list_workspaces with the role: %s", resultText(res))
+	}
+
+	c, instructions := signedIn(t, endpoint, token(pbitest.DemoMarketingUser, "Reader"))
+	wantTools(t, c, tools.Options{Toolsets: []string{"workspaces"}})
+	if msg := refusedCall(t, c, "admin_list_workspaces", nil); !strings.Contains(msg, `app role "PowerBI.Admin"`) || !strings.Contains(msg, "sign in again") {
+		t.Errorf("refusal without the role: %s", msg)
+	}
+	if !strings.Contains(instructions, `admin: tenant administration`) || !strings.Contains(instructions, `offered only to callers holding the app role "PowerBI.Admin"`) {
+		t.Errorf("instructions without the role:\n%s", instructions)
+	}
+	// A selection cannot get round it.
+	c, _ = connectTo(t, endpoint, map[string]string{"Authorization": "Bearer " + token(pbitest.DemoMarketingUser), "X-MCP-Toolsets": "admin"})
+	if got := toolNames(t, c); got != "" {
+		t.Errorf("tools of a caller without the role who asks for admin: %s", got)
 	}
 }
 

@@ -179,36 +179,6 @@ func TestSelectionURLForms(t *testing.T) {
 	}
 }
 
-func TestAdminToolsetOnlyForTheAdminRole(t *testing.T) {
-	url := selectionServer(t, config{Toolsets: []string{"workspaces", "admin"}, AdminRole: "PowerBI.Admin"}) + "/mcp"
-	admin := tools.Options{Toolsets: []string{"workspaces", "admin"}}
-
-	c, _ := connectTo(t, url, map[string]string{headerCaller: "alice:Reader,PowerBI.Admin"})
-	wantTools(t, c, admin)
-	if res := callTool(t, c, "admin_list_workspaces", nil); res.IsError || !strings.Contains(resultText(res), "Sales Analytics") {
-		t.Errorf("admin_list_workspaces with the role: %s", resultText(res))
-	}
-
-	c, instructions := connectTo(t, url, map[string]string{headerCaller: "bob:Reader"})
-	wantTools(t, c, tools.Options{Toolsets: []string{"workspaces"}})
-	if msg := refusedCall(t, c, "admin_list_workspaces", nil); !strings.Contains(msg, `app role "PowerBI.Admin"`) || !strings.Contains(msg, "sign in again") {
-		t.Errorf("refusal without the role: %s", msg)
-	}
-	if !strings.Contains(instructions, `admin: tenant administration`) || !strings.Contains(instructions, `offered only to callers holding the app role "PowerBI.Admin"`) {
-		t.Errorf("instructions without the role:\n%s", instructions)
-	}
-	// A selection cannot get round it.
-	c, _ = connectTo(t, url, map[string]string{headerCaller: "bob", "X-MCP-Toolsets": "admin"})
-	if got := toolNames(t, c); got != "" {
-		t.Errorf("tools of a caller without the role who asks for admin: %s", got)
-	}
-
-	// Without Entra sign-in there is no caller, and the server's own identity gets what the
-	// server offers.
-	c, _ = connectTo(t, url, nil)
-	wantTools(t, c, admin)
-}
-
 func TestAdminRoleFlag(t *testing.T) {
 	entra := []string{"--sandbox", "--transport", "http", "--http-auth", "entra"}
 	publicURL := map[string]string{"PBI_MCP_PUBLIC_URL": "http://127.0.0.1:8080/mcp"}
