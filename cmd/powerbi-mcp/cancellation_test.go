@@ -3,6 +3,8 @@ package main
 import (
 	"context"
 	"fmt"
+	"io"
+	"net/http"
 	"net/http/httptest"
 	"strings"
 	"sync"
@@ -18,37 +20,58 @@ import (
 	"github.com/powerbi-mcp/powerbi-mcp/pbiclient/pbitest"
 )
 
-// gatedServer serves streamable HTTP, as a team server with Entra sign-in would (asCaller),
-// on a demo tenant whose workspace list is held until the returned gate releases it.
-func gatedServer(t *testing.T) (string, *gatedAPI) {
+// gatedServer serves streamable HTTP on a demo tenant whose workspace list is held until the
+// returned gate releases it. With entra, callers sign in with their Entra tokens (--http-auth
+// entra) and the tools act on their behalf, and as gives the headers of a user's requests;
+// without, every client is the server's own identity.
+func gatedServer(t *testing.T, entra bool) (url string, api *gatedAPI, as func(user string) map[string]string) {
 	t.Helper()
 	tenant := pbitest.NewServer(pbitest.Options{})
 	t.Cleanup(tenant.Close)
 	tenant.SeedDemo()
-	api := newGatedAPI(tenant)
+	api = newGatedAPI(tenant)
 	t.Cleanup(api.Close)
-	tokens, err := auth.New(auth.Config{Kind: auth.KindClientSecret, AuthorityHost: tenant.AuthorityHost(), TenantID: tenant.TenantID(),
-		ClientID: tenant.ClientID(), ClientSecret: tenant.ClientSecret(), HTTPClient: tenant.Client()})
+	ts := httptest.NewUnstartedServer(nil)
+	ts.Start()
+	t.Cleanup(ts.Close)
+	url = ts.URL + "/mcp"
+
+	app := auth.Config{Kind: auth.KindClientSecret, AuthorityHost: tenant.AuthorityHost(), TenantID: tenant.TenantID(),
+		ClientID: tenant.ClientID(), ClientSecret: tenant.ClientSecret(), HTTPClient: tenant.Client()}
+	args := []string{"--transport", "http", "--toolsets", "default"}
+	if entra {
+		args = append(args, "--http-auth", "entra")
+	}
+	cfg, err := parseConfig(args, env(map[string]string{"PBI_MCP_PUBLIC_URL": url, "AZURE_TENANT_ID": app.TenantID,
+		"AZURE_CLIENT_ID": app.ClientID, "AZURE_AUTHORITY_HOST": app.AuthorityHost}), io.Discard)
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg := config{Transport: "http", ExportDir: t.TempDir(), Toolsets: []string{"default"}}
+	cfg.ExportDir, cfg.entraHTTP = t.TempDir(), tenant.Client()
+	tokens, err := serverTokens(cfg, app)
+	if err != nil {
+		t.Fatal(err)
+	}
 	s, err := newServer(cfg, backend{tokens: tokens, baseURL: api.URL + "/v1.0/myorg", transport: tenant.Client().Transport}, zerolog.Nop())
 	if err != nil {
 		t.Fatal(err)
 	}
-	ts := httptest.NewServer(asCaller(httpHandler(cfg, s, zerolog.Nop())))
-	t.Cleanup(ts.Close)
-	return ts.URL + "/mcp", api
+	ts.Config.Handler = httpHandler(cfg, s, zerolog.Nop())
+	as = func(user string) map[string]string {
+		return map[string]string{"Authorization": "Bearer " + tenant.IssueCallerToken(pbitest.CallerTokenOptions{User: user})}
+	}
+	return url, api, as
 }
 
-// startCall posts tools/call list_workspaces with the given id as caller, and returns where
+// The callers of the cancellation tests: both see the workspace list the gate holds.
+const (
+	alice = pbitest.DefaultUserPrincipalName
+	bob   = pbitest.DemoMarketingUser
+)
+
+// startCall posts tools/call list_workspaces with the given id and headers, and returns where
 // its answer will come.
-func startCall(t *testing.T, url, caller string, id int) <-chan string {
-	return startCallWith(t, url, map[string]string{headerCaller: caller}, id)
-}
-
-func startCallWith(t *testing.T, url string, header map[string]string, id int) <-chan string {
+func startCall(t *testing.T, url string, header map[string]string, id int) <-chan string {
 	answer := make(chan string, 1)
 	go func() {
 		_, body := post(t, url, header,
@@ -58,12 +81,7 @@ func startCallWith(t *testing.T, url string, header map[string]string, id int) <
 	return answer
 }
 
-func cancelCall(t *testing.T, url, caller string, id int) {
-	t.Helper()
-	cancelCallWith(t, url, map[string]string{headerCaller: caller}, id)
-}
-
-func cancelCallWith(t *testing.T, url string, header map[string]string, id int) {
+func cancelCall(t *testing.T, url string, header map[string]string, id int) {
 	t.Helper()
 	status, body := post(t, url, header,
 		fmt.Sprintf(`{"jsonrpc":"2.0","method":"notifications/cancelled","params":{"requestId":%d,"reason":"test"}}`, id))
@@ -106,30 +124,33 @@ func completed(t *testing.T, answer <-chan string, who string) string {
 // sender's own call.
 func TestCancellationIsBoundToTheCaller(t *testing.T) {
 	t.Run("two callers with the same id, one cancels", func(t *testing.T) {
-		url, api := gatedServer(t)
-		alice := startCall(t, url, "alice", 5)
+		url, api, as := gatedServer(t, true)
+		aliceCall := startCall(t, url, as(alice), 5)
 		arrived(t, api, "alice's call")
-		bob := startCall(t, url, "bob", 5)
+		bobCall := startCall(t, url, as(bob), 5)
 		arrived(t, api, "bob's call")
-		cancelCall(t, url, "alice", 5)
+		cancelCall(t, url, as(alice), 5)
 		gaveUp(t, api, "alice's cancelled call")
 		close(api.release)
-		if body := completed(t, bob, "bob"); !strings.Contains(body, "Sales Analytics") || strings.Contains(body, `"isError":true`) {
+		if body := completed(t, bobCall, "bob"); !strings.Contains(body, "Sales Analytics") || strings.Contains(body, `"isError":true`) {
 			t.Errorf("bob's call did not complete: %s", body)
 		}
-		if body := completed(t, alice, "alice"); strings.Contains(body, "Sales Analytics") {
+		if body := completed(t, aliceCall, "alice"); strings.Contains(body, "Sales Analytics") {
 			t.Errorf("alice's cancelled call completed: %s", body)
 		}
 	})
 
 	t.Run("a caller cancels an id it never used", func(t *testing.T) {
-		url, api := gatedServer(t)
-		alice := startCall(t, url, "alice", 7)
+		url, api, as := gatedServer(t, true)
+		aliceCall := startCall(t, url, as(alice), 7)
 		arrived(t, api, "alice's call")
-		cancelCall(t, url, "mallory", 7)
-		cancelCall(t, url, "", 7) // nor the server's own identity, without sign-in
+		cancelCall(t, url, as("mallory@contoso.com"), 7)
+		// A request without a token is refused before it could cancel anything.
+		if status, _ := post(t, url, nil, `{"jsonrpc":"2.0","method":"notifications/cancelled","params":{"requestId":7}}`); status != http.StatusUnauthorized {
+			t.Errorf("a cancellation without a token: %d, want 401", status)
+		}
 		close(api.release)
-		if body := completed(t, alice, "alice"); !strings.Contains(body, "Sales Analytics") || strings.Contains(body, `"isError":true`) {
+		if body := completed(t, aliceCall, "alice"); !strings.Contains(body, "Sales Analytics") || strings.Contains(body, `"isError":true`) {
 			t.Errorf("alice's call was cancelled by another caller: %s", body)
 		}
 	})
@@ -140,12 +161,12 @@ func TestCancellationIsBoundToTheCaller(t *testing.T) {
 // could mean two calls cancels neither.
 func TestCancellationWithoutSignIn(t *testing.T) {
 	t.Run("sessions tell clients apart", func(t *testing.T) {
-		url, api := gatedServer(t)
-		one := startCallWith(t, url, map[string]string{"Mcp-Session-Id": "one"}, 3)
+		url, api, _ := gatedServer(t, false)
+		one := startCall(t, url, map[string]string{"Mcp-Session-Id": "one"}, 3)
 		arrived(t, api, "the first client's call")
-		two := startCallWith(t, url, map[string]string{"Mcp-Session-Id": "two"}, 3)
+		two := startCall(t, url, map[string]string{"Mcp-Session-Id": "two"}, 3)
 		arrived(t, api, "the second client's call")
-		cancelCallWith(t, url, map[string]string{"Mcp-Session-Id": "one"}, 3)
+		cancelCall(t, url, map[string]string{"Mcp-Session-Id": "one"}, 3)
 		gaveUp(t, api, "the first client's cancelled call")
 		close(api.release)
 		if body := completed(t, two, "the second client"); !strings.Contains(body, "Sales Analytics") {
@@ -156,11 +177,11 @@ func TestCancellationWithoutSignIn(t *testing.T) {
 		}
 	})
 	t.Run("an ambiguous cancellation cancels neither call", func(t *testing.T) {
-		url, api := gatedServer(t)
-		one, two := startCallWith(t, url, nil, 3), startCallWith(t, url, nil, 3)
+		url, api, _ := gatedServer(t, false)
+		one, two := startCall(t, url, nil, 3), startCall(t, url, nil, 3)
 		arrived(t, api, "a call")
 		arrived(t, api, "a call")
-		cancelCallWith(t, url, nil, 3)
+		cancelCall(t, url, nil, 3)
 		close(api.release)
 		for _, answer := range []<-chan string{one, two} {
 			if body := completed(t, answer, "a client"); !strings.Contains(body, "Sales Analytics") {
@@ -173,21 +194,21 @@ func TestCancellationWithoutSignIn(t *testing.T) {
 // TestProgressGoesOnlyToTheCaller: two clients follow a refresh each with the same progress
 // token at once; each gets progress notifications, and only those of its own call.
 func TestProgressGoesOnlyToTheCaller(t *testing.T) {
-	url := selectionServer(t, config{Toolsets: []string{"default"}}) + "/mcp"
+	url, tenant := serveEntraSandbox(t)
 	type seen struct {
 		mu     sync.Mutex
 		notes  []string
 		result string
 	}
 	var wg sync.WaitGroup
-	clients := map[string]*seen{"alice": {}, "bob": {}}
+	clients := map[string]*seen{alice: {}, bob: {}}
 	// A waited refresh reports its progress out of timeout_seconds, which tells the calls apart.
 	args := map[string]map[string]any{
-		"alice": {"workspace": "Sales Analytics", "dataset": "Sales", "wait": true, "timeout_seconds": 111},
-		"bob":   {"workspace": "Finance", "dataset": "Finance KPIs", "wait": true, "timeout_seconds": 222},
+		alice: {"workspace": "Finance", "dataset": "Finance KPIs", "wait": true, "timeout_seconds": 111},
+		bob:   {"workspace": "Sales Analytics", "dataset": "Sales", "wait": true, "timeout_seconds": 222},
 	}
 	for who, s := range clients {
-		c, err := client.NewStreamableHttpClient(url, transport.WithHTTPHeaders(map[string]string{headerCaller: who}))
+		c, err := client.NewStreamableHttpClient(url, transport.WithHTTPHeaders(map[string]string{"Authorization": "Bearer " + tenant.IssueCallerToken(pbitest.CallerTokenOptions{User: who})}))
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -13,33 +13,14 @@ import (
 	"github.com/mark3labs/mcp-go/mcp"
 	"github.com/rs/zerolog"
 
-	"github.com/powerbi-mcp/powerbi-mcp/auth"
 	"github.com/powerbi-mcp/powerbi-mcp/tools"
 )
 
-// headerCaller names the caller of a test request: "oid" or "oid:role,role".
-const headerCaller = "X-Test-Caller"
-
-// asCaller puts the caller the request's X-Test-Caller header names into its context, where
-// Entra sign-in puts the caller of a validated token; a request without it runs as the
-// server's own identity.
-func asCaller(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if v := r.Header.Get(headerCaller); v != "" {
-			oid, roles, _ := strings.Cut(v, ":")
-			c := auth.Caller{TenantID: "contoso", ObjectID: oid, Username: oid + "@contoso.example", Scopes: []string{"user_impersonation"}, Roles: splitList(roles)}
-			r = r.WithContext(auth.WithCaller(r.Context(), c))
-		}
-		next.ServeHTTP(w, r)
-	})
-}
-
-// selectionServer serves the streamable HTTP transport on the sandbox with cfg's flags, as a
-// team server with Entra sign-in would (asCaller).
+// selectionServer serves the streamable HTTP transport on the sandbox with cfg's flags.
 func selectionServer(t *testing.T, cfg config) string {
 	t.Helper()
 	cfg.Transport = "http"
-	ts := httptest.NewServer(asCaller(sandboxHandler(t, cfg)))
+	ts := httptest.NewServer(sandboxHandler(t, cfg))
 	t.Cleanup(ts.Close)
 	return ts.URL
 }
