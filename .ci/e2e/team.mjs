@@ -266,13 +266,16 @@ listen stats
   stats uri /stats
 `);
 const haproxy = start("haproxy", "haproxy", ["-db", "-f", cfg]);
+// serverStates is HAProxy's view of each replica: status, last check, connection errors,
+// retries and redispatches.
 const serverStates = async () => {
   const csv = await (await fetch(`http://127.0.0.1:${statsPort}/stats;csv`)).text();
-  return Object.fromEntries(csv.split("\n").filter((l) => l.startsWith("replicas,replica")).map((l) => l.split(",")).map((f) => [f[1], f[17]]));
+  return Object.fromEntries(csv.split("\n").filter((l) => l.startsWith("replicas,replica")).map((l) => l.split(","))
+    .map((f) => [f[1], { status: f[17], check: `${f[36]}${f[37] ? "/" + f[37] : ""}`, econ: f[13], wretr: f[15], wredis: f[16] }]));
 };
 await waitFor("HAProxy to see the three replicas up", async () => {
   const st = await serverStates();
-  return ["replica1", "replica2", "replica3"].every((r) => st[r] === "UP");
+  return ["replica1", "replica2", "replica3"].every((r) => st[r]?.status === "UP");
 });
 
 // Four users sign in through the frontend, the URL their clients know.
@@ -332,10 +335,21 @@ await Promise.all(on.map((c) => c.close()));
 console.log(`export ${exportId.slice(0, 12)}… started on replica 1, finished on replica 2, its ${file.bytes}-byte PDF read on replica 3`);
 
 // Replica 3 is stopped with SIGTERM while calls go on, and the calls go on until it is gone
-// and well after.
+// and well after. What counts is that no call fails. How HAProxy took the replica out is
+// reported, not checked, since it depends on timing: with the drain (4s) several check
+// intervals (1s) long, HAProxy should see /readyz answer 503 (L7STS/503) while the replica still
+// serves, and need no retry; a retry on another replica (retry-on, redispatch) is the backstop.
 const victim = replicas[2];
 let stoppedAt = null;
 let signalled = false;
+let takenOut = null; // HAProxy's view of replica 3 when it first stopped being UP
+const watch = (async () => {
+  while (!takenOut) {
+    const st = (await serverStates().catch(() => ({}))).replica3;
+    if (signalled && st && st.status !== "UP") takenOut = st;
+    else await sleep(50);
+  }
+})();
 const run = runCalls(8, (p) => {
   if (!signalled && p.n >= 60) {
     signalled = true;
@@ -350,20 +364,22 @@ const run = runCalls(8, (p) => {
 });
 const failsafe = setTimeout(() => fail("the calls around the SIGTERM did not end"), 120_000);
 const stopping = await run;
+await watch;
 clearTimeout(failsafe);
 check(stopping.failures.length === 0, `${stopping.failures.length} of ${stopping.n} calls failed while replica 3 stopped: ${stopping.failures.slice(0, 3).join("; ")}`);
 await waitFor("replica 3 to exit", async () => victim.exited !== null);
 check(victim.exited.code === 0, `replica 3 exited ${JSON.stringify(victim.exited)} after SIGTERM, want 0`);
-const st = await serverStates();
-check(st.replica3 !== "UP", `HAProxy still sees replica 3 ${st.replica3}`);
-console.log(`${stopping.n} calls, 0 failed, while replica 3 drained and stopped on SIGTERM: the signal came at call 60, ` +
-  `its listener was closed by call ${stoppedAt}, and HAProxy sees it ${st.replica3}`);
+const after = (await serverStates()).replica3;
+console.log(`${stopping.n} calls, 0 failed, while replica 3 drained and stopped on SIGTERM: the signal came at call 60, its listener ` +
+  `closed by call ${stoppedAt}; HAProxy took it out on check ${takenOut.check} (${takenOut.status}), with ${after.econ} connection errors, ` +
+  `${after.wretr} retries and ${after.wredis} redispatches to it`);
 
 // Every call of the run is in the audit logs, one line each; no token is.
 const audit = replicas.map((r) => readFileSync(join(work, `${r.name}-audit.log`), "utf8")).join("");
 const lines = audit.trim().split("\n");
 check(lines.length === 300 + 2 + stopping.n, `the replicas' audit logs hold ${lines.length} lines for ${300 + 2 + stopping.n} calls`);
 for (const { auth } of Object.values(team)) check(!audit.includes(auth.tokens().access_token.split(".")[2]), "a caller's token is in the audit log");
+console.log(`the replicas' audit logs hold one line for each of the ${lines.length} calls, and no caller's token`);
 
 haproxy.child.kill("SIGTERM");
 for (const r of replicas) if (!r.exited) r.child.kill("SIGTERM");
