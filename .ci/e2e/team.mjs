@@ -287,6 +287,7 @@ const callsBefore = await Promise.all(replicas.map((r) => toolCalls(r)));
 // enough(progress) says so; each must succeed and show the user's own workspaces. progress.n is
 // the number of calls started so far.
 const expected = { megan: meganSees.join(), adele: adeleSees.join() };
+const callsBy = Object.fromEntries(Object.values(users).map((upn) => [upn, 0])); // through the frontend, for the audit check
 async function runCalls(concurrency, enough) {
   const progress = { n: 0 };
   const failures = [];
@@ -294,6 +295,7 @@ async function runCalls(concurrency, enough) {
   const worker = async () => {
     while (!enough(progress)) {
       const who = names[progress.n++ % names.length];
+      callsBy[users[who]]++;
       try {
         const seen = (await workspaces(team[who].client, who)).join();
         if (expected[who] && seen !== expected[who]) failures.push(`${who} saw ${seen}`);
@@ -374,12 +376,20 @@ console.log(`${stopping.n} calls, 0 failed, while replica 3 drained and stopped 
   `closed by call ${stoppedAt}; HAProxy took it out on check ${takenOut.check} (${takenOut.status}), with ${after.econ} connection errors, ` +
   `${after.wretr} retries and ${after.wredis} redispatches to it`);
 
-// Every call of the run is in the audit logs, one line each; no token is.
+// Every call is in the replicas' audit logs, one line each naming its caller; no token is.
+callsBy[users.megan] += 2; // the export's two calls
 const audit = replicas.map((r) => readFileSync(join(work, `${r.name}-audit.log`), "utf8")).join("");
 const lines = audit.trim().split("\n");
-check(lines.length === 300 + 2 + stopping.n, `the replicas' audit logs hold ${lines.length} lines for ${300 + 2 + stopping.n} calls`);
+const auditedBy = {};
+for (const l of lines) {
+  const upn = JSON.parse(l).caller?.upn;
+  auditedBy[upn] = (auditedBy[upn] ?? 0) + 1;
+}
+check(JSON.stringify(auditedBy, Object.keys(callsBy).sort()) === JSON.stringify(callsBy, Object.keys(callsBy).sort()) &&
+  Object.keys(auditedBy).length === Object.keys(callsBy).length,
+  `the replicas' audit logs name callers ${JSON.stringify(auditedBy)}; the calls were made by ${JSON.stringify(callsBy)}`);
 for (const { auth } of Object.values(team)) check(!audit.includes(auth.tokens().access_token.split(".")[2]), "a caller's token is in the audit log");
-console.log(`the replicas' audit logs hold one line for each of the ${lines.length} calls, and no caller's token`);
+console.log(`the replicas' audit logs hold one line for each of the ${lines.length} calls, naming its caller, and no caller's token`);
 
 haproxy.child.kill("SIGTERM");
 for (const r of replicas) if (!r.exited) r.child.kill("SIGTERM");
