@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 
 	"github.com/powerbi-mcp/powerbi-mcp/auth"
@@ -83,7 +84,7 @@ func runSandbox(ctx context.Context, args []string, _ func(string) string, stdou
 	if *version != 1 && *version != 2 {
 		return fail(fmt.Errorf("--access-token-version %d: want 1 or 2", *version))
 	}
-	for _, u := range append(appIDURIs[:len(appIDURIs):len(appIDURIs)], redirectURIs...) {
+	for _, u := range slices.Concat(appIDURIs, redirectURIs) {
 		if !strings.Contains(u, "://") {
 			return fail(fmt.Errorf("%q is not a URL", u))
 		}
