@@ -71,6 +71,7 @@ import (
 	"crypto/rsa"
 	"crypto/x509"
 	"encoding/pem"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"sync"
@@ -106,6 +107,10 @@ type Options struct {
 	ExportDuration  time.Duration // how long an export job takes from creation to Succeeded; default 2s
 	ExportFileSize  int64         // size in bytes of exported files; 0 = a small valid file; at most 2 GiB
 	ImportDuration  time.Duration // how long an import is Publishing before Succeeded; default 2s (imports.go)
+	// Listener is where to serve, for a tenant other processes reach at an address chosen
+	// beforehand; the server closes it. Default: a free loopback port. The TLS certificate
+	// names 127.0.0.1, ::1 and example.com only.
+	Listener net.Listener
 }
 
 // Server is a running fake tenant. All methods are safe for concurrent use.
@@ -206,7 +211,12 @@ func NewServer(opts Options) *Server {
 	s.identities = []ManagedIdentity{system}
 	s.identityHeader = newGUID()
 	s.routes()
-	s.srv = httptest.NewTLSServer(http.HandlerFunc(s.serveHTTP))
+	s.srv = httptest.NewUnstartedServer(http.HandlerFunc(s.serveHTTP))
+	if opts.Listener != nil {
+		s.srv.Listener.Close()
+		s.srv.Listener = opts.Listener
+	}
+	s.srv.StartTLS()
 	return s
 }
 
