@@ -2,11 +2,15 @@
 // schema download, so this is no schema validation. It parses every file, then checks what the
 // deployment depends on: the references between objects, the security settings, the probes and
 // their timing against the drain, the shared export volume, the variables against the ones the
-// binary knows, and the user and paths against the Dockerfiles.
+// binary knows, and the user and paths against the Dockerfiles. Then it starts the binary with
+// each manifest's settings, as the image's entrypoint would but on loopback, and reads the
+// OAuth metadata it serves: the settings are ones the server starts with.
 //
 //   node .ci/e2e/manifests.mjs <powerbi-mcp binary>
-import { execFileSync } from "node:child_process";
-import { readFileSync, readdirSync } from "node:fs";
+import { execFileSync, spawn } from "node:child_process";
+import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
 import { isDeepStrictEqual } from "node:util";
 import { parseAllDocuments } from "yaml";
 
@@ -37,6 +41,7 @@ const seconds = (d) => {
 };
 
 const deployments = {};
+const starts = [];
 for (const file of readdirSync(dir).filter((f) => f.endsWith(".yaml"))) {
   const docs = parseAllDocuments(readFileSync(dir + file, "utf8"));
   const objects = [];
@@ -125,7 +130,43 @@ for (const file of readdirSync(dir).filter((f) => f.endsWith(".yaml"))) {
   } else {
     check(objects.some((o) => o.kind === "Secret" && "AZURE_CLIENT_SECRET" in (o.stringData ?? o.data ?? {})), where("no Secret holds AZURE_CLIENT_SECRET"));
   }
+  // What the workload identity webhook would add to the environment.
+  if (sa) {
+    const a = sa.metadata.annotations ?? {};
+    Object.assign(env, { AZURE_CLIENT_ID: a["azure.workload.identity/client-id"], AZURE_TENANT_ID: a["azure.workload.identity/tenant-id"] });
+  }
+  starts.push([file, env, Boolean(sa)]);
   console.log(`${file}: ${objects.map((o) => o.kind).join(", ")}`);
+}
+
+const freePort = () => new Promise((resolve) => {
+  const s = createServer().listen(0, "127.0.0.1", () => { const { port } = s.address(); s.close(() => resolve(port)); });
+});
+for (const [file, settings, workloadIdentity] of starts) {
+  const dir = mkdtempSync(`${tmpdir()}/manifests-`);
+  const env = { PATH: process.env.PATH, HOME: dir, ...settings, PBI_MCP_EXPORT_DIR: dir, PBI_MCP_METRICS_ADDR: "127.0.0.1:0" };
+  if (workloadIdentity) {
+    env.AZURE_FEDERATED_TOKEN_FILE = `${dir}/token`;
+    writeFileSync(env.AZURE_FEDERATED_TOKEN_FILE, "not-a-real-token");
+  }
+  const port = await freePort();
+  const server = spawn(process.argv[2], ["--transport", "http", "--addr", `127.0.0.1:${port}`], { env, stdio: ["ignore", "ignore", "pipe"] });
+  let log = "";
+  server.stderr.on("data", (d) => { log += d; });
+  const exited = new Promise((resolve) => server.on("exit", resolve));
+  const url = new URL(settings.PBI_MCP_PUBLIC_URL);
+  let metadata;
+  for (let i = 0; i < 100 && server.exitCode === null && !metadata; i++) {
+    metadata = await fetch(`http://127.0.0.1:${port}/.well-known/oauth-protected-resource${url.pathname}`)
+      .then((r) => (r.ok ? r.json() : undefined), () => undefined);
+    if (!metadata) await new Promise((r) => setTimeout(r, 100));
+  }
+  server.kill("SIGKILL");
+  await exited;
+  rmSync(dir, { recursive: true, force: true });
+  check(metadata?.resource === settings.PBI_MCP_PUBLIC_URL,
+    `${file}: powerbi-mcp with these settings did not serve the OAuth metadata for ${settings.PBI_MCP_PUBLIC_URL}:\n${log}`);
+  if (metadata) console.log(`${file}: the server starts with its settings and names the resource ${metadata.resource}`);
 }
 
 // The variant differs from the base only in the credential.
