@@ -198,6 +198,11 @@ func (c *config) validate() error {
 	if err := tools.CheckSelection(tools.Options{Toolsets: c.Toolsets, Tools: c.Tools}); err != nil {
 		return selectionError(set("tools"), err)
 	}
+	if c.Transport == "stdio" && c.HTTPAuth == httpAuthEntra {
+		// A stdio server has one local user and no callers to act for: in the Entra mode every
+		// call would fail, so say it at start-up.
+		return fmt.Errorf("%s applies to --transport http; on stdio the server signs in with its own credential", set("http-auth"))
+	}
 	if c.Transport != "stdio" {
 		if _, _, err := net.SplitHostPort(c.Addr); err != nil {
 			return fmt.Errorf("%s: want host:port, e.g. 127.0.0.1:8080", set("addr"))

@@ -500,6 +500,8 @@ func TestHTTPAuthFlags(t *testing.T) {
 		{[]string{"--transport", "http", "--http-auth", "token"}, nil, "needs PBI_MCP_HTTP_TOKEN"},
 		{[]string{"--transport", "http", "--addr", "0.0.0.0:8080"}, nil, `--addr "0.0.0.0:8080" is reachable from other machines`},
 		{[]string{"--transport", "http"}, map[string]string{"PBI_MCP_HTTP_AUTH": "oauth"}, "PBI_MCP_HTTP_AUTH=oauth: use entra, token or none"},
+		// On stdio there are no callers to act for: every call would fail, so the server does not start.
+		{[]string{"--http-auth", "entra"}, app, `--http-auth "entra" applies to --transport http`},
 	} {
 		_, stderr, code := cli(t, c.environ, c.args...)
 		if code != 2 || !strings.Contains(stderr, c.want) {
