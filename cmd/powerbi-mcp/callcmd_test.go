@@ -1,11 +1,13 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestCallListWorkspacesPrintsJSON(t *testing.T) {
@@ -208,5 +210,19 @@ func TestCallAndToolsHelp(t *testing.T) {
 	stdout, _, _ := cli(t, nil, "call", "--help")
 	if !strings.Contains(stdout, "confirm=true") {
 		t.Errorf("call --help does not say how to confirm a destructive tool:\n%s", stdout)
+	}
+}
+
+// Ctrl-C (main's context) stops the call in progress: the sandbox's refresh takes seconds.
+func TestCallInterrupted(t *testing.T) {
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	time.AfterFunc(500*time.Millisecond, cancel)
+	var stdout, stderr strings.Builder
+	start := time.Now()
+	code := run(ctx, []string{"call", "refresh_dataset", "workspace=Sales Analytics", "dataset=Sales", "wait=true",
+		"--sandbox", "--export-dir", t.TempDir()}, env(nil), strings.NewReader(""), &stdout, &stderr)
+	if took := time.Since(start); code != 1 || took > 2*time.Second || !strings.Contains(stderr.String(), "cancelled") {
+		t.Errorf("exit %d after %v\nstdout: %s\nstderr: %s", code, took, stdout.String(), stderr.String())
 	}
 }
