@@ -38,7 +38,7 @@ func init() {
 }
 
 // subcommandOrder is the order the usage text lists them in: from the first a newcomer needs.
-var subcommandOrder = []string{"help", "version", "login", "logout", "whoami", "doctor", "sandbox"}
+var subcommandOrder = []string{"help", "version", "login", "logout", "whoami", "doctor", "sandbox", "tools", "call"}
 
 // subcommandUsage lists the subcommands for the main usage text.
 func subcommandUsage() string {
