@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"os"
 	"regexp"
 	"strings"
 	"sync"
@@ -157,7 +158,7 @@ func newKeyVaultClientSecret(cfg Config) (TokenSource, error) {
 func newKeyVaultReader(cfg Config) (TokenSource, error) {
 	getenv := cfg.Getenv
 	if getenv == nil {
-		getenv = func(string) string { return "" }
+		getenv = os.Getenv
 	}
 	kind := strings.ToLower(strings.TrimSpace(getenv(EnvKeyVaultAuth)))
 	v := Config{

@@ -213,3 +213,25 @@ func TestKeyVaultReferenceRefusedForOnBehalfOf(t *testing.T) {
 		t.Errorf("NewOnBehalfOf = %v, want a refusal naming the Key Vault reference", err)
 	}
 }
+
+// A vault token that Key Vault no longer accepts is renewed once, and the
+// read goes on.
+func TestKeyVaultRenewsARejectedVaultToken(t *testing.T) {
+	s, cfg := kvTenant(t)
+	src := newSource(t, cfg)
+	old, err := src.Token(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.RotateSecret(testVault, testSecret)
+	s.ExpireClientSecret(s.ClientSecret())
+	s.ExpireTokens() // the vault token too
+	src.Invalidate(old)
+	listWorkspaces(t, s, src)
+	if n := s.ManagedIdentityRequests(); n != 2 {
+		t.Errorf("%d managed identity requests, want 2 (the first token, then one after Key Vault's 401)", n)
+	}
+	if n := s.KeyVaultReads(); n != 3 {
+		t.Errorf("%d Key Vault reads, want 3 (sign-in, the refused token, the retry)", n)
+	}
+}

@@ -279,7 +279,7 @@ func (s *Server) keyVaultGetSecret(w http.ResponseWriter, r *http.Request) {
 }
 
 // keyVaultCaller checks a request's token as Key Vault does: signed by this
-// tenant, for Key Vault's audience, not expired. why is Key Vault's message
+// tenant, for Key Vault's audience, not expired (ExpireTokens counts). why is Key Vault's message
 // when the token is unusable.
 func (s *Server) keyVaultCaller(authorization string) (accessClaims, string) {
 	scheme, token, ok := strings.Cut(authorization, " ")
@@ -302,7 +302,11 @@ func (s *Server) keyVaultCaller(authorization string) (accessClaims, string) {
 	if claims.TID != s.opts.TenantID {
 		return claims, "AKV10032: Invalid issuer. Expected one of https://sts.windows.net/" + s.opts.TenantID + "/, found: " + claims.Iss + "."
 	}
-	if time.Now().Unix() >= claims.Exp {
+	seq, _ := utiSeq(claims.UTI)
+	s.mu.Lock()
+	revoked := seq <= s.expiredUpTo
+	s.mu.Unlock()
+	if revoked || time.Now().Unix() >= claims.Exp {
 		return claims, "AKV10000: Token is expired."
 	}
 	return claims, ""
