@@ -226,7 +226,7 @@ func (k *keyVaultSecret) acquire(ctx context.Context) (accessToken, error) {
 	}
 	// The app may have a new secret that the vault already holds: read
 	// it again, and retry once if it changed.
-	k.cfg.Logger.Info().Str("secret", k.ref.text).Err(err).Msg("Entra ID refused the client secret; reading it from Key Vault again")
+	k.cfg.Logger.Info().Str("reference", k.ref.text).Err(err).Msg("Entra ID refused the client secret; reading it from Key Vault again")
 	sp, changed, lerr := k.load(ctx, sp.secret())
 	if lerr != nil {
 		return accessToken{}, lerr
@@ -254,6 +254,11 @@ func (k *keyVaultSecret) stale(err error) error {
 		return err
 	}
 	c := *e
+	if k.ref.version != "" {
+		c.Fix = fmt.Sprintf("%s names version %s of the Key Vault secret %s, which holds the secret Entra refused: store the app registration's new client secret Value as a new version and put that version (or none, for the latest) into %s.",
+			EnvClientSecret, k.ref.version, k.ref.name, EnvClientSecret)
+		return &c
+	}
 	c.Fix = fmt.Sprintf("the vault holds the secret Entra refused: create a new client secret on the app registration's Certificates & secrets page and store its Value as a new version of the Key Vault secret %s (az keyvault secret set); the next request reads it, no restart needed.", k.ref.name)
 	return &c
 }
@@ -294,7 +299,7 @@ func (k *keyVaultSecret) read(ctx context.Context) (string, error) {
 			continue
 		}
 		if err == nil {
-			k.cfg.Logger.Debug().Str("secret", k.ref.text).Msg("read the client secret from Key Vault")
+			k.cfg.Logger.Debug().Str("reference", k.ref.text).Msg("read the client secret from Key Vault")
 		}
 		return value, err
 	}

@@ -235,3 +235,30 @@ func TestKeyVaultRenewsARejectedVaultToken(t *testing.T) {
 		t.Errorf("%d Key Vault reads, want 3 (sign-in, the refused token, the retry)", n)
 	}
 }
+
+// A reference pinned to a version cannot follow a rotation: the fix says to
+// change the reference.
+func TestKeyVaultPinnedVersionSaysToChangeTheReference(t *testing.T) {
+	s, cfg := kvTenant(t)
+	version := s.SetSecret(testVault, testSecret, s.ClientSecret())
+	cfg.ClientSecret = s.SecretReference(testVault, testSecret) + "/" + version
+	src := newSource(t, cfg)
+	listWorkspaces(t, s, src)
+	s.RotateSecret(testVault, testSecret)
+	s.ExpireClientSecret(s.ClientSecret())
+	src.Invalidate(mustToken(t, src))
+	_, err := src.Token(context.Background())
+	var e *auth.Error
+	if !errors.As(err, &e) || e.AADSTS != "AADSTS7000222" || !strings.Contains(e.Fix, "names version "+version) {
+		t.Fatalf("Token = %v, want AADSTS7000222 with a fix naming the pinned version", err)
+	}
+}
+
+func mustToken(t *testing.T, src auth.TokenSource) string {
+	t.Helper()
+	tok, err := src.Token(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tok
+}
