@@ -21,6 +21,9 @@ func NewClientSecret(cfg Config) (TokenSource, error) {
 		setting{EnvClientSecret, cfg.ClientSecret}); err != nil {
 		return nil, err
 	}
+	if isKeyVaultReference(cfg.ClientSecret) {
+		return newKeyVaultClientSecret(cfg)
+	}
 	cred, err := confidential.NewCredFromSecret(cfg.ClientSecret)
 	if err != nil {
 		// Only an empty secret is refused, and that was checked above.

@@ -115,6 +115,9 @@ func NewOnBehalfOf(cfg Config, cacheSize int) (*OnBehalfOf, error) {
 	var build func(Config) (TokenSource, error)
 	switch kind {
 	case KindClientSecret:
+		if isKeyVaultReference(cfg.ClientSecret) {
+			return nil, errKeyVaultOnBehalfOf
+		}
 		build = NewClientSecret
 	case KindCertificate:
 		build = NewCertificate

@@ -226,9 +226,11 @@ func (s *Server) authenticateClient(r *http.Request, form url.Values) *entraErro
 		return &entraError{status: http.StatusBadRequest, code: "invalid_client", aadsts: 7000218,
 			message: "The request body must contain the following parameter: 'client_assertion' or 'client_secret'."}
 	}
+	if e, decided := s.appSecretVerdict(secret); decided {
+		return e
+	}
 	if secret != s.opts.ClientSecret {
-		return &entraError{status: http.StatusUnauthorized, code: "invalid_client", aadsts: 7000215,
-			message: fmt.Sprintf("Invalid client secret provided. Ensure the secret being sent in the request is the client secret value, not the client secret ID, for a secret added to app '%s'.", s.opts.ClientID)}
+		return s.invalidSecretError()
 	}
 	if s.tenantSettings().secretExpired {
 		return s.expiredSecretError()

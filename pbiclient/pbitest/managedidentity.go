@@ -103,7 +103,7 @@ func (s *Server) managedIdentityToken(w http.ResponseWriter, r *http.Request) {
 		appServiceError(w, http.StatusBadRequest, "The 'resource' query parameter is required.")
 		return
 	}
-	if !strings.EqualFold(strings.TrimSuffix(resource, "/"), powerBIResource) {
+	if !strings.EqualFold(strings.TrimSuffix(resource, "/"), powerBIResource) && keyVaultAudience(resource) == "" {
 		appServiceError(w, http.StatusBadRequest, "AADSTS500011: The resource principal named "+resource+" was not found in the tenant named "+tenantDisplayName+".")
 		return
 	}
@@ -112,7 +112,7 @@ func (s *Server) managedIdentityToken(w http.ResponseWriter, r *http.Request) {
 		appServiceError(w, http.StatusBadRequest, "Unable to load the proper Managed Identity.")
 		return
 	}
-	p := appPrincipal{appID: id.ClientID, objectID: id.ObjectID, acr: "2", resourceID: id.ResourceID}
+	p := appPrincipal{appID: id.ClientID, objectID: id.ObjectID, acr: "2", resourceID: id.ResourceID, aud: keyVaultAudience(resource)}
 	expires := time.Now().Add(s.opts.TokenLifetime)
 	writeBody(w, http.StatusOK, contentTypeJSON, marshal(orderedObject{
 		{"access_token", s.issueAppToken(p, s.opts.TokenLifetime)},

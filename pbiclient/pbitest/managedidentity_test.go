@@ -83,7 +83,7 @@ func TestManagedIdentityEndpoint(t *testing.T) {
 		{"wrong header", "guess", q(), 401, "Unauthorized"},
 		{"unknown identity", s.ManagedIdentityHeader(), q("client_id", newGUID()), 400, "Unable to load the proper Managed Identity."},
 		{"old api-version", s.ManagedIdentityHeader(), func() url.Values { v := q(); v.Set("api-version", "2017-09-01"); return v }(), 400, "The api-version"},
-		{"other resource", s.ManagedIdentityHeader(), func() url.Values { v := q(); v.Set("resource", "https://vault.azure.net"); return v }(), 400, "AADSTS500011"},
+		{"other resource", s.ManagedIdentityHeader(), func() url.Values { v := q(); v.Set("resource", "https://management.azure.com"); return v }(), 400, "AADSTS500011"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			r := miGet(t, s, c.header, c.query)

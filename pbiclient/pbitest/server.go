@@ -146,6 +146,7 @@ type Server struct {
 	certSubjects []certSubject
 	federated    []FederatedCredential
 	identities   []ManagedIdentity
+	kv           keyVaultState // the vaults and rotated client secrets (keyvault.go)
 
 	// federationSigner signs IssueFederatedToken's tokens, made once.
 	federationOnce   sync.Once
@@ -266,6 +267,7 @@ func (s *Server) ClientSecret() string { return s.opts.ClientSecret }
 func (s *Server) routes() {
 	s.entraRoutes()
 	s.managedIdentityRoutes()
+	s.keyVaultRoutes()
 	s.groupRoutes()
 	s.datasetRoutes()
 	s.refreshRoutes()

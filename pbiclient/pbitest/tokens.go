@@ -63,6 +63,7 @@ type appPrincipal struct {
 	appID, objectID string
 	acr             string // appidacr: 1 = client secret, 2 = certificate or assertion
 	resourceID      string // xms_mirid, managed identities only
+	aud             string // the audience; empty for Power BI
 }
 
 func (s *Server) issueAppToken(p appPrincipal, lifetime time.Duration) string {
@@ -89,6 +90,9 @@ func (s *Server) issueAppToken(p appPrincipal, lifetime time.Duration) string {
 		UTI:      newUTI(seq),
 		Ver:      "1.0",
 		MIRID:    p.resourceID,
+	}
+	if p.aud != "" {
+		claims.Aud = p.aud
 	}
 	return s.sign(claims)
 }
