@@ -429,6 +429,34 @@ func newGatedAPI(tenant *pbitest.Server) *gatedAPI {
 	return g
 }
 
+// serveProcess runs the binary as an HTTP server signed in to tenant as its service principal,
+// with Power BI at apiURL and args added, and returns it with its log and the MCP endpoint its
+// log names once it listens. The test's end kills it.
+func serveProcess(t *testing.T, bin string, tenant *pbitest.Server, apiURL string, args ...string) (*exec.Cmd, *lockedBuffer, string) {
+	t.Helper()
+	cmd := exec.Command(bin, append([]string{"--addr", "127.0.0.1:0", "--log-format", "json"}, args...)...)
+	// The last value of a variable wins: the API is apiURL, not the tenant's own.
+	cmd.Env = append(append(os.Environ(), tenantEnv(t, tenant)...), "PBI_MCP_BASE_URL="+apiURL)
+	logs := &lockedBuffer{}
+	cmd.Stderr = logs
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+	var endpoint string
+	waitFor(t, "the server to listen", func() bool {
+		for _, line := range strings.Split(logs.String(), "\n") {
+			var l struct{ URL string }
+			if json.Unmarshal([]byte(line), &l) == nil && l.URL != "" {
+				endpoint = l.URL
+				return true
+			}
+		}
+		return false
+	})
+	return cmd, logs, endpoint
+}
+
 // TestHTTPShutdownAnswersCallsInFlight runs the binary on each HTTP transport against a tenant
 // whose workspace list is held, and sends it SIGTERM during a call. A call that finishes within
 // the grace period gets its real answer; one that does not is stopped at the end of it with an
@@ -441,35 +469,13 @@ func TestHTTPShutdownAnswersCallsInFlight(t *testing.T) {
 	tenant := pbitest.NewServer(pbitest.Options{})
 	defer tenant.Close()
 	tenant.SeedDemo()
-	certFile := tenantCertFile(t, tenant)
 
 	// start runs the binary, has a client call list_workspaces, and sends SIGTERM while the
 	// call is held by the returned gate.
 	start := func(t *testing.T, transport, grace string) (*exec.Cmd, *lockedBuffer, *gatedAPI, <-chan *mcp.CallToolResult) {
 		api := newGatedAPI(tenant)
 		t.Cleanup(api.Close)
-		cmd := exec.Command(bin, "--transport", transport, "--addr", "127.0.0.1:0", "--log-format", "json", "--shutdown-grace", grace)
-		cmd.Env = append(os.Environ(), "SSL_CERT_FILE="+certFile,
-			"AZURE_AUTHORITY_HOST="+tenant.AuthorityHost(), "AZURE_TENANT_ID="+tenant.TenantID(),
-			"AZURE_CLIENT_ID="+tenant.ClientID(), "AZURE_CLIENT_SECRET="+tenant.ClientSecret(),
-			"PBI_MCP_ACCESS_TOKEN=", "PBI_MCP_AUTH=", "PBI_MCP_BASE_URL="+api.URL+"/v1.0/myorg")
-		logs := &lockedBuffer{}
-		cmd.Stderr = logs
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
-		var endpoint string
-		waitFor(t, "the server to listen", func() bool {
-			for _, line := range strings.Split(logs.String(), "\n") {
-				var l struct{ URL string }
-				if json.Unmarshal([]byte(line), &l) == nil && l.URL != "" {
-					endpoint = l.URL
-					return true
-				}
-			}
-			return false
-		})
+		cmd, logs, endpoint := serveProcess(t, bin, tenant, api.URL+"/v1.0/myorg", "--transport", transport, "--shutdown-grace", grace)
 		var c *client.Client
 		if transport == "sse" {
 			c, err = client.NewSSEMCPClient(endpoint)

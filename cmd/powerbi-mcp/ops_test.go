@@ -7,7 +7,6 @@ import (
 	"io"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -266,29 +265,8 @@ func TestDrainOnSIGTERM(t *testing.T) {
 	api := newGatedAPI(tenant)
 	defer api.Close()
 	const drain = 1500 * time.Millisecond
-	cmd := exec.Command(bin, "--transport", "http", "--addr", "127.0.0.1:0", "--log-format", "json",
-		"--drain", drain.String(), "--shutdown-grace", "10m", "--audit-log", "off")
-	cmd.Env = append(os.Environ(), "SSL_CERT_FILE="+tenantCertFile(t, tenant),
-		"AZURE_AUTHORITY_HOST="+tenant.AuthorityHost(), "AZURE_TENANT_ID="+tenant.TenantID(),
-		"AZURE_CLIENT_ID="+tenant.ClientID(), "AZURE_CLIENT_SECRET="+tenant.ClientSecret(),
-		"PBI_MCP_ACCESS_TOKEN=", "PBI_MCP_AUTH=", "PBI_MCP_BASE_URL="+api.URL+"/v1.0/myorg")
-	logs := &lockedBuffer{}
-	cmd.Stderr = logs
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
-	var endpoint string
-	waitFor(t, "the server to listen", func() bool {
-		for _, line := range strings.Split(logs.String(), "\n") {
-			var l struct{ URL string }
-			if json.Unmarshal([]byte(line), &l) == nil && l.URL != "" {
-				endpoint = l.URL
-				return true
-			}
-		}
-		return false
-	})
+	cmd, logs, endpoint := serveProcess(t, bin, tenant, api.URL+"/v1.0/myorg",
+		"--transport", "http", "--drain", drain.String(), "--shutdown-grace", "10m", "--audit-log", "off")
 	base := strings.TrimSuffix(endpoint, "/mcp")
 	if s := get(base + "/readyz"); s != 200 {
 		t.Fatalf("/readyz before the signal: %d", s)
