@@ -196,18 +196,8 @@ func (c *bufferedConn) Read(p []byte) (int, error) { return c.r.Read(p) }
 // ping posts a ping to the streamable HTTP endpoint with the given headers and returns the status.
 func ping(t *testing.T, endpoint string, header map[string]string) int {
 	t.Helper()
-	req, _ := http.NewRequest("POST", endpoint, strings.NewReader(`{"jsonrpc":"2.0","id":1,"method":"ping"}`))
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("Accept", "application/json, text/event-stream")
-	for k, v := range header {
-		req.Header.Set(k, v)
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	return resp.StatusCode
+	status, _ := post(t, endpoint, header, `{"jsonrpc":"2.0","id":1,"method":"ping"}`)
+	return status
 }
 
 // TestHTTPBearerSchemeIsCaseInsensitive: RFC 7235 makes the scheme name case-insensitive, and
