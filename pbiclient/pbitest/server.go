@@ -162,6 +162,9 @@ type Server struct {
 	// created on first use.
 	signInOnce sync.Once
 	signInSt   *signInState
+	// fabric is the Fabric API's state (fabric.go), created on first use.
+	fabricOnce sync.Once
+	fabric     *fabricState
 
 	// logMu guards the request log. It is separate from mu so that a
 	// handler may answer while holding mu.
@@ -283,6 +286,7 @@ func (s *Server) routes() {
 	s.dataflowRoutes()
 	s.capacityRoutes()
 	s.embedRoutes()
+	s.fabricRoutes()
 	// Anything else under the API prefix is an unknown route; recording it
 	// keeps Requests() complete.
 	s.handleAPI(apiPrefix+"/", s.notFoundRoute)
