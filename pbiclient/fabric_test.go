@@ -203,3 +203,37 @@ func TestFabricSemanticModelNotFound(t *testing.T) {
 		t.Fatalf("err = %#v, want 404 ItemNotFound", err)
 	}
 }
+
+func TestFabricUpdateDefinitionChangesAndDeletesMeasures(t *testing.T) {
+	srv := fabricTenant(t)
+	c := newFabricClient(t, srv)
+	ctx := context.Background()
+	query := func(q string) (pbiclient.QueryResult, error) {
+		return c.ExecuteQuery(ctx, pbitest.DemoSalesWorkspaceID, pbitest.DemoSalesDatasetID, q, pbiclient.QueryOptions{})
+	}
+	before, err := query(`EVALUATE ROW("q", [Total Quantity])`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	def := getSales(t, c)
+	part := def.Part("definition/tables/Sales.tmdl")
+	text := strings.Replace(string(part.Payload), "measure 'Total Quantity' = SUM(Sales[Quantity])", "measure 'Total Quantity' = SUM(Sales[Quantity]) * 10", 1)
+	text = strings.Replace(text, "\tmeasure 'Bike Sales' = CALCULATE([Total Sales], Product[Category] = \"Bikes\")\n\t\tformatString: \\$#,0.00\n", "", 1)
+	if text == string(part.Payload) || strings.Contains(text, "Bike Sales") {
+		t.Fatalf("the edit did not apply to:\n%s", part.Payload)
+	}
+	part.Payload = []byte(text)
+	if err := c.UpdateSemanticModelDefinition(ctx, pbitest.DemoSalesWorkspaceID, pbitest.DemoSalesDatasetID, *def); err != nil {
+		t.Fatalf("UpdateSemanticModelDefinition: %v", err)
+	}
+	after, err := query(`EVALUATE ROW("q", [Total Quantity])`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if after.Rows[0][0] != before.Rows[0][0].(int64)*10 {
+		t.Errorf("[Total Quantity] = %v after the change, want 10 × %v", after.Rows[0][0], before.Rows[0][0])
+	}
+	if _, err := query(`EVALUATE ROW("b", [Bike Sales])`); err == nil {
+		t.Error("the deleted measure [Bike Sales] still evaluates")
+	}
+}
