@@ -24,7 +24,9 @@ import (
 // so DAX queries see them. Tables and columns are not changed by an update.
 //
 // Tokens must be for Fabric's audience (the token endpoint grants
-// https://api.fabric.microsoft.com/.default); a Power BI token is answered 401.
+// https://api.fabric.microsoft.com/.default to the service principal's client credentials); a
+// Power BI token is answered 401. Any such token sees every workspace: user tokens for Fabric and
+// workspace roles are not modelled here.
 
 // fabricPrefix is the path the Fabric API lives under on this server.
 const fabricPrefix = "/fabric/v1"
@@ -177,7 +179,11 @@ func (s *Server) semanticModelOf(w http.ResponseWriter, r *http.Request) *datase
 	wsID, id := r.PathValue("workspaceId"), r.PathValue("semanticModelId")
 	ws := s.state.workspace(wsID)
 	if ws == nil {
-		writeFabricError(w, http.StatusNotFound, "WorkspaceNotFound", "The requested workspace was not found", nil)
+		writeBody(w, http.StatusNotFound, contentTypeJSON, marshal(fabricError{
+			RequestID: w.Header().Get("RequestId"), ErrorCode: "EntityNotFound",
+			Message:         "The requested workspace was not found",
+			RelatedResource: &fabricRelated{ResourceID: wsID, ResourceType: "Workspace"},
+		}))
 		return nil
 	}
 	d := ws.dataset(id)

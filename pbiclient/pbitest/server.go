@@ -49,6 +49,10 @@
 //     imports/createTemporaryUploadLocation, and PUT on the blob URL it
 //     returns (Put Blob, Put Block, Put Block List)
 //
+// Fabric (FabricBaseURL(), fabric.go): POST workspaces/{ws}/semanticModels/{id}/getDefinition
+// and .../updateDefinition (TMDL, as long-running operations), GET operations/{id} and
+// operations/{id}/result, for tokens of Fabric's audience.
+//
 // Every Power BI request needs a bearer token issued by this server (by the
 // token endpoint or IssueToken). A user's token sees only the workspaces the
 // user has a role in (memberships.go, AddGroupMember). State lives in memory. Asynchronous jobs
