@@ -202,6 +202,10 @@ func TestFabricSemanticModelNotFound(t *testing.T) {
 	if !errors.As(err, &apiErr) || apiErr.StatusCode != http.StatusNotFound || apiErr.Code != "ItemNotFound" {
 		t.Fatalf("err = %#v, want 404 ItemNotFound", err)
 	}
+	_, err = c.GetSemanticModelDefinition(context.Background(), "00000000-0000-0000-0000-000000000000", pbitest.DemoSalesDatasetID, "")
+	if !errors.As(err, &apiErr) || apiErr.StatusCode != http.StatusNotFound || apiErr.Code != "EntityNotFound" {
+		t.Fatalf("unknown workspace: err = %#v, want 404 EntityNotFound", err)
+	}
 }
 
 func TestFabricUpdateDefinitionChangesAndDeletesMeasures(t *testing.T) {
