@@ -241,3 +241,24 @@ func TestFabricUpdateDefinitionChangesAndDeletesMeasures(t *testing.T) {
 		t.Error("the deleted measure [Bike Sales] still evaluates")
 	}
 }
+
+// A throttled Fabric request is retried by the transport chain after its Retry-After.
+func TestFabricThrottledRequestIsRetried(t *testing.T) {
+	srv := fabricTenant(t)
+	c := newFabricClient(t, srv)
+	srv.SetFaults(pbitest.Faults{ThrottleFirst: 1, RetryAfter: 1})
+	start := time.Now()
+	getSales(t, c)
+	if took := time.Since(start); took < time.Second {
+		t.Errorf("answered after %s, before the 1 s Retry-After of the 429", took)
+	}
+	var statuses []int
+	for _, r := range srv.Requests() {
+		if strings.HasSuffix(r.Path, "/getDefinition") {
+			statuses = append(statuses, r.Status)
+		}
+	}
+	if len(statuses) != 2 || statuses[0] != http.StatusTooManyRequests || statuses[1] != http.StatusAccepted {
+		t.Errorf("getDefinition answered %v, want [429 202]", statuses)
+	}
+}

@@ -133,6 +133,21 @@ func (s *Server) handleFabric(pattern string, h http.HandlerFunc) {
 		rec.Header().Set("RequestId", rec.requestID)
 		rec.Header().Set("x-ms-request-id", rec.requestID)
 		rec.Header().Set("Access-Control-Expose-Headers", "RequestId,Location,Retry-After,x-ms-operation-id")
+		// Faults apply as to Power BI's routes, and count Fabric requests among theirs; the
+		// answers take Fabric's shapes.
+		switch f, settings := s.nextFault(); f {
+		case faultDrop:
+			dropConnection(rec)
+			return
+		case faultServerError:
+			writeFabricError(rec, http.StatusInternalServerError, "InternalServerError", "An internal error occurred.", nil)
+			return
+		case faultThrottle:
+			rec.Header().Set("Retry-After", strconv.Itoa(settings.RetryAfter))
+			writeFabricError(rec, http.StatusTooManyRequests, "RequestBlocked",
+				fmt.Sprintf("Request is blocked by the upstream service. Retry in %d seconds.", settings.RetryAfter), nil)
+			return
+		}
 		switch s.checkTokenFor(r.Header.Get("Authorization"), fabricResource) {
 		case tokenValid:
 		case tokenExpired:
