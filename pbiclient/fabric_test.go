@@ -262,3 +262,22 @@ func TestFabricThrottledRequestIsRetried(t *testing.T) {
 		t.Errorf("getDefinition answered %v, want [429 202]", statuses)
 	}
 }
+
+// Fabric answers small models at once with 200: no operation is polled.
+func TestFabricDefinitionWithoutOperation(t *testing.T) {
+	srv := fabricTenant(t)
+	srv.SetFabricOperations(0, 0)
+	c := newFabricClient(t, srv)
+	def := getSales(t, c)
+	part := def.Part("definition/tables/Sales.tmdl")
+	part.Payload = append(part.Payload, []byte("\n\tmeasure Lines = COUNTROWS(Sales)\n")...)
+	if err := c.UpdateSemanticModelDefinition(context.Background(), pbitest.DemoSalesWorkspaceID, pbitest.DemoSalesDatasetID, *def); err != nil {
+		t.Fatalf("UpdateSemanticModelDefinition: %v", err)
+	}
+	if !strings.Contains(string(getSales(t, c).Part("definition/tables/Sales.tmdl").Payload), "\tmeasure Lines = COUNTROWS(Sales)\n") {
+		t.Error("the measure added without an operation is not read back")
+	}
+	if n := srv.FabricOperationPolls(); n != 0 {
+		t.Errorf("%d operation polls, want none", n)
+	}
+}

@@ -82,7 +82,7 @@ func (s *Server) fabricSt() *fabricState {
 }
 
 // SetFabricOperations sets how long Fabric's long-running operations run and the Retry-After
-// (whole seconds) their answers carry.
+// (whole seconds) their answers carry. A duration <= 0 answers 200 at once, without an operation.
 func (s *Server) SetFabricOperations(duration time.Duration, retryAfterSeconds int) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -213,9 +213,20 @@ func (s *Server) semanticModelOf(w http.ResponseWriter, r *http.Request) *datase
 	return d
 }
 
-// startOperation answers 202 for a new long-running operation. The caller must hold s.mu.
+// startOperation answers 202 for a new long-running operation, or at once with 200 when
+// operations take no time (SetFabricOperations(0, ...)), as Fabric answers for small models.
+// The caller must hold s.mu.
 func (s *Server) startOperation(w http.ResponseWriter, result *fabricDefinition) {
 	st := s.fabricSt()
+	if st.duration <= 0 {
+		if result == nil {
+			w.Header().Set("Content-Length", "0")
+			w.WriteHeader(http.StatusOK)
+			return
+		}
+		writeBody(w, http.StatusOK, contentTypeJSON, marshal(map[string]any{"definition": result}))
+		return
+	}
 	id := newGUID()
 	now := time.Now()
 	st.ops[id] = &fabricOperation{created: now, done: now.Add(st.duration), result: result}
