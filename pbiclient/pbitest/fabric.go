@@ -124,6 +124,7 @@ func (s *Server) fabricRoutes() {
 // handleFabric registers a Fabric route: recorded like Power BI's, with Fabric's headers and its
 // own token audience.
 func (s *Server) handleFabric(pattern string, h http.HandlerFunc) {
+	s.apiRoutes = append(s.apiRoutes, pattern)
 	s.mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
 		rec := s.begin(w, r, true)
 		defer rec.finish()

@@ -125,7 +125,7 @@ type Server struct {
 	// closing is closed by Close, so that delayed answers give up.
 	closing   chan struct{}
 	closeOnce sync.Once
-	// apiRoutes lists the Power BI route patterns, in registration order.
+	// apiRoutes lists the Power BI and Fabric route patterns, in registration order.
 	apiRoutes []string
 
 	// signingKey signs the access tokens this server issues (HS256).
