@@ -72,6 +72,12 @@ type Config struct {
 	// OnResponse, if set, hears of every attempt's answer (see Response), for metrics. It runs
 	// on the requesting goroutine, concurrently for concurrent requests, and must return quickly.
 	OnResponse func(Response)
+
+	// FabricTokens, if set, gives the client the Fabric REST API (fabric.go): tokens for the
+	// Fabric scope, https://api.fabric.microsoft.com/.default in the public cloud.
+	FabricTokens TokenSource
+	// FabricBaseURL is the Fabric REST API; default DefaultFabricBaseURL. Same rules as BaseURL.
+	FabricBaseURL string
 }
 
 // Client calls the Power BI REST API. It is safe for concurrent use.
@@ -88,6 +94,9 @@ type Client struct {
 	// largeImportSize: see Config.LargeImportSize.
 	largeImportSize int64
 	onResponse      func(Response)
+	// fabric is the same client for the Fabric API's base URL and tokens; nil without
+	// Config.FabricTokens.
+	fabric *Client
 }
 
 // New checks cfg and returns a Client.
@@ -134,6 +143,15 @@ func New(cfg Config) (*Client, error) {
 		c.responseTimeout = DefaultResponseTimeout
 	case cfg.ResponseTimeout > 0:
 		c.responseTimeout = cfg.ResponseTimeout
+	}
+	if cfg.FabricTokens != nil {
+		fabricBase, err := checkBaseURL(orDefault(cfg.FabricBaseURL, DefaultFabricBaseURL))
+		if err != nil {
+			return nil, err
+		}
+		f := *c
+		f.baseURL, f.tokens = fabricBase, cfg.FabricTokens
+		c.fabric = &f
 	}
 	return c, nil
 }

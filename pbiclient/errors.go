@@ -1,6 +1,7 @@
 package pbiclient
 
 import (
+	"cmp"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -121,10 +122,11 @@ const (
 	maxDetails    = 10
 )
 
-// errorBody covers the three error shapes of Power BI:
+// errorBody covers the three error shapes of Power BI and Fabric's (d):
 // (a) {"error":{"code":..,"pbi.error":{"code":..,"details":[{"code":..,"detail":{"value":..}}]}}}
 // (b) {"error":{"code":..,"message":..}}
 // (c) {"message":..} (throttling, no wrapper)
+// (d) {"errorCode":..,"message":..,"requestId":..,"moreDetails":[{"errorCode":..,"message":..}]}
 type errorBody struct {
 	Error *struct {
 		Code     string `json:"code"`
@@ -140,6 +142,14 @@ type errorBody struct {
 		} `json:"pbi.error"`
 	} `json:"error"`
 	Message string `json:"message"`
+
+	// Fabric's ErrorResponse: {"requestId", "errorCode", "message", "moreDetails": [...]}.
+	ErrorCode   string `json:"errorCode"`
+	RequestID   string `json:"requestId"`
+	MoreDetails []struct {
+		ErrorCode string `json:"errorCode"`
+		Message   string `json:"message"`
+	} `json:"moreDetails"`
 }
 
 // newAPIError reads a bounded part of a failed response's body and closes it.
@@ -148,7 +158,7 @@ func newAPIError(method, path string, resp *http.Response) *APIError {
 		Method:     method,
 		Path:       path,
 		StatusCode: resp.StatusCode,
-		RequestID:  resp.Header.Get("RequestId"),
+		RequestID:  cmp.Or(resp.Header.Get("RequestId"), resp.Header.Get("x-ms-request-id")),
 		RetryAfter: parseRetryAfter(resp.Header.Get("Retry-After"), time.Now()),
 	}
 	body, _ := io.ReadAll(io.LimitReader(resp.Body, maxErrorBody))
@@ -170,6 +180,15 @@ func (e *APIError) parseBody(body []byte) {
 	}
 	if eb.Error == nil {
 		e.Message = bound(eb.Message, maxMessageLen)
+		e.Code = bound(eb.ErrorCode, maxCodeLen)
+		if e.RequestID == "" {
+			e.RequestID = bound(eb.RequestID, maxCodeLen)
+		}
+		for _, d := range eb.MoreDetails {
+			if len(e.Details) < maxDetails {
+				e.Details = append(e.Details, bound(d.ErrorCode+": "+d.Message, maxDetailLen))
+			}
+		}
 		return
 	}
 	e.Code = bound(eb.Error.Code, maxCodeLen)

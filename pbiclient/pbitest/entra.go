@@ -275,6 +275,9 @@ func (s *Server) newAppTokenResponse(form url.Values) tokenResponse {
 	if form.Has("client_assertion") {
 		p.acr = "2"
 	}
+	if isFabricScope(form.Get("scope")) {
+		p.aud = fabricResource
+	}
 	lifetime := int(s.opts.TokenLifetime / time.Second)
 	return tokenResponse{
 		TokenType:    "Bearer",
@@ -282,4 +285,15 @@ func (s *Server) newAppTokenResponse(form url.Values) tokenResponse {
 		ExtExpiresIn: lifetime,
 		AccessToken:  s.issueAppToken(p, s.opts.TokenLifetime),
 	}
+}
+
+// isFabricScope reports whether an app-only scope asks for the Fabric API rather than Power BI.
+func isFabricScope(scope string) bool {
+	for _, sc := range resourceScopes(scope) {
+		r, _ := strings.CutSuffix(sc, "/.default")
+		if strings.EqualFold(strings.TrimSuffix(r, "/"), fabricResource) {
+			return true
+		}
+	}
+	return false
 }

@@ -54,7 +54,7 @@ func checkAppScope(scope string) *entraError {
 		return &entraError{status: http.StatusBadRequest, code: "invalid_scope", aadsts: 1002012,
 			message: fmt.Sprintf("The provided value for scope %s is not valid. Client credential flows must have a scope value with /.default suffixed to the resource identifier (application ID URI).", sc)}
 	}
-	if !strings.EqualFold(strings.TrimSuffix(resource, "/"), powerBIResource) {
+	if r := strings.TrimSuffix(resource, "/"); !strings.EqualFold(r, powerBIResource) && !strings.EqualFold(r, fabricResource) {
 		return &entraError{status: http.StatusBadRequest, code: "invalid_resource", aadsts: 500011,
 			message: fmt.Sprintf("The resource principal named %s was not found in the tenant named %s. This can happen if the application has not been installed by the administrator of the tenant or consented to by any user in the tenant. You might have sent your authentication request to the wrong tenant.", resource, tenantDisplayName)}
 	}

@@ -49,6 +49,10 @@
 //     imports/createTemporaryUploadLocation, and PUT on the blob URL it
 //     returns (Put Blob, Put Block, Put Block List)
 //
+// Fabric (FabricBaseURL(), fabric.go): POST workspaces/{ws}/semanticModels/{id}/getDefinition
+// and .../updateDefinition (TMDL, as long-running operations), GET operations/{id} and
+// operations/{id}/result, for tokens of Fabric's audience.
+//
 // Every Power BI request needs a bearer token issued by this server (by the
 // token endpoint or IssueToken). A user's token sees only the workspaces the
 // user has a role in (memberships.go, AddGroupMember). State lives in memory. Asynchronous jobs
@@ -121,7 +125,7 @@ type Server struct {
 	// closing is closed by Close, so that delayed answers give up.
 	closing   chan struct{}
 	closeOnce sync.Once
-	// apiRoutes lists the Power BI route patterns, in registration order.
+	// apiRoutes lists the Power BI and Fabric route patterns, in registration order.
 	apiRoutes []string
 
 	// signingKey signs the access tokens this server issues (HS256).
@@ -163,6 +167,9 @@ type Server struct {
 	// created on first use.
 	signInOnce sync.Once
 	signInSt   *signInState
+	// fabric is the Fabric API's state (fabric.go), created on first use.
+	fabricOnce sync.Once
+	fabric     *fabricState
 
 	// logMu guards the request log. It is separate from mu so that a
 	// handler may answer while holding mu.
@@ -285,6 +292,7 @@ func (s *Server) routes() {
 	s.dataflowRoutes()
 	s.capacityRoutes()
 	s.embedRoutes()
+	s.fabricRoutes()
 	// Anything else under the API prefix is an unknown route; recording it
 	// keeps Requests() complete.
 	s.handleAPI(apiPrefix+"/", s.notFoundRoute)

@@ -1,6 +1,7 @@
 package pbitest
 
 import (
+	"cmp"
 	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
@@ -17,6 +18,9 @@ import (
 const (
 	powerBIResource = "https://analysis.windows.net/powerbi/api"
 	powerBIScope    = powerBIResource + "/.default"
+	// fabricResource is the Fabric REST API's audience (fabric.go): the token
+	// endpoint grants it to the service principal as a second resource.
+	fabricResource = "https://api.fabric.microsoft.com"
 )
 
 // servicePrincipalObjectID is the object id (oid) of the service principal
@@ -75,7 +79,7 @@ func (s *Server) issueAppToken(p appPrincipal, lifetime time.Duration) string {
 	now := time.Now()
 	issuer := "https://sts.windows.net/" + s.opts.TenantID + "/"
 	claims := accessClaims{
-		Aud:      powerBIResource,
+		Aud:      cmp.Or(p.aud, powerBIResource),
 		Iss:      issuer,
 		Iat:      now.Add(-tokenBackdate).Unix(),
 		Nbf:      now.Add(-tokenBackdate).Unix(),
@@ -90,9 +94,6 @@ func (s *Server) issueAppToken(p appPrincipal, lifetime time.Duration) string {
 		UTI:      newUTI(seq),
 		Ver:      "1.0",
 		MIRID:    p.resourceID,
-	}
-	if p.aud != "" {
-		claims.Aud = p.aud
 	}
 	return s.sign(claims)
 }
@@ -148,6 +149,11 @@ const (
 )
 
 func (s *Server) checkToken(authorization string) tokenVerdict {
+	return s.checkTokenFor(authorization, powerBIResource)
+}
+
+// checkTokenFor checks a token meant for audience: Power BI's or Fabric's.
+func (s *Server) checkTokenFor(authorization, audience string) tokenVerdict {
 	scheme, token, ok := strings.Cut(authorization, " ")
 	if !ok || !strings.EqualFold(scheme, "Bearer") {
 		return tokenMalformed
@@ -168,7 +174,7 @@ func (s *Server) checkToken(authorization string) tokenVerdict {
 	if err != nil || !hmac.Equal(sig, s.mac(parts[0]+"."+parts[1])) {
 		return tokenRejected
 	}
-	if claims.Aud != powerBIResource || claims.TID != s.opts.TenantID {
+	if claims.Aud != audience || claims.TID != s.opts.TenantID {
 		return tokenRejected
 	}
 	seq, ok := utiSeq(claims.UTI)

@@ -143,6 +143,46 @@ func New() (*Checker, error) {
 	// Each mode's document holds every definition plus each operation's
 	// body and response schemas under $defs, named after the operation.
 	opDefs := map[mode]map[string]any{requestMode: {}, responseMode: {}}
+	c.addOperations(paths, globalParams, "", opDefs)
+	fabricDefs, err := c.addFabric(opDefs)
+	if err != nil {
+		return nil, err
+	}
+	sort.Slice(c.ops, func(i, j int) bool { return c.ops[i].ID < c.ops[j].ID })
+
+	applyDeviations(defs)
+	allOfBases := map[string]bool{}
+	collectAllOfBases(sw, allOfBases)
+	opDefs[documentedMode] = opDefs[responseMode]
+	for _, m := range []mode{requestMode, responseMode, documentedMode} {
+		all := map[string]any{}
+		for name, d := range defs {
+			all[name] = convert(d, m, allOfBases[name])
+		}
+		for name, d := range opDefs[m] {
+			all[name] = convert(d, m, false)
+		}
+		comp := jsonschema.NewCompiler()
+		comp.DefaultDraft(jsonschema.Draft2020)
+		for url, defs := range fabricDefs {
+			if err := comp.AddResource(url, fabricResource(defs, m)); err != nil {
+				return nil, fmt.Errorf("swaggercheck: %w", err)
+			}
+		}
+		if err := comp.AddResource(resourceURL(m), map[string]any{
+			"$schema": "https://json-schema.org/draft/2020-12/schema",
+			"$defs":   all,
+		}); err != nil {
+			return nil, fmt.Errorf("swaggercheck: %w", err)
+		}
+		c.compiler[m] = comp
+	}
+	return c, nil
+}
+
+// addOperations adds the operations of a definition's paths, their templates under prefix, and
+// their request and response schemas to opDefs.
+func (c *Checker) addOperations(paths, globalParams map[string]any, prefix string, opDefs map[mode]map[string]any) {
 	for tmpl, v := range paths {
 		item, _ := v.(map[string]any)
 		shared, _ := item["parameters"].([]any)
@@ -153,8 +193,8 @@ func New() (*Checker, error) {
 			o, _ := v.(map[string]any)
 			op := &Operation{
 				Method:    strings.ToUpper(method),
-				Template:  tmpl,
-				segments:  strings.Split(strings.TrimPrefix(tmpl, "/"), "/"),
+				Template:  prefix + tmpl,
+				segments:  strings.Split(strings.TrimPrefix(prefix+tmpl, "/"), "/"),
 				query:     map[string]param{},
 				path:      map[string]param{},
 				responses: map[int]body{},
@@ -212,31 +252,6 @@ func New() (*Checker, error) {
 			c.ops = append(c.ops, op)
 		}
 	}
-	sort.Slice(c.ops, func(i, j int) bool { return c.ops[i].ID < c.ops[j].ID })
-
-	applyDeviations(defs)
-	allOfBases := map[string]bool{}
-	collectAllOfBases(sw, allOfBases)
-	opDefs[documentedMode] = opDefs[responseMode]
-	for _, m := range []mode{requestMode, responseMode, documentedMode} {
-		all := map[string]any{}
-		for name, d := range defs {
-			all[name] = convert(d, m, allOfBases[name])
-		}
-		for name, d := range opDefs[m] {
-			all[name] = convert(d, m, false)
-		}
-		comp := jsonschema.NewCompiler()
-		comp.DefaultDraft(jsonschema.Draft2020)
-		if err := comp.AddResource(resourceURL(m), map[string]any{
-			"$schema": "https://json-schema.org/draft/2020-12/schema",
-			"$defs":   all,
-		}); err != nil {
-			return nil, fmt.Errorf("swaggercheck: %w", err)
-		}
-		c.compiler[m] = comp
-	}
-	return c, nil
 }
 
 func resourceURL(m mode) string { return "mem:///powerbi-" + string(m) + ".json" }

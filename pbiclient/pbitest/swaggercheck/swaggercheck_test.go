@@ -21,8 +21,8 @@ func checker(t *testing.T) *Checker {
 // operation used for the first time never fails for the checker's sake.
 func TestEverySchemaCompiles(t *testing.T) {
 	c := checker(t)
-	if len(c.ops) != 286 {
-		t.Errorf("%d operations, the definition has 286", len(c.ops))
+	if len(c.ops) != 286+FabricOperations {
+		t.Errorf("%d operations, the definitions have 286 (Power BI) + %d (Fabric)", len(c.ops), FabricOperations)
 	}
 	for _, op := range c.ops {
 		if op.hasBody {
@@ -126,5 +126,27 @@ func TestUndocumented(t *testing.T) {
 	want := []string{"Datasets_GetDatasetsInGroup: /value/*/ownerhint", "Datasets_GetDatasetsInGroup: /value/*/upstreamdatasets"}
 	if strings.Join(got, "\n") != strings.Join(want, "\n") {
 		t.Errorf("Undocumented = %q, want %q", got, want)
+	}
+}
+
+// Fabric's operations are checked against Fabric's own definitions, whose files refer to each
+// other.
+func TestCheckFabric(t *testing.T) {
+	c := checker(t)
+	const model = "/fabric/v1/workspaces/5b6f1c2a-0000-4000-8000-000000000001/semanticModels/5b6f1c2a-0000-4000-8000-000000000002"
+	good := Exchange{Method: "POST", Path: model + "/updateDefinition", Status: 202,
+		Body: []byte(`{"definition":{"parts":[{"path":"definition/model.tmdl","payload":"bW9kZWw=","payloadType":"InlineBase64"}]}}`)}
+	if id, problems := c.Check(good); id != "Items_UpdateSemanticModelDefinition" || len(problems) != 0 {
+		t.Errorf("Check(update) = %s %v, want Items_UpdateSemanticModelDefinition and no problem", id, problems)
+	}
+	bad := good
+	bad.Body = []byte(`{"definition":{"parts":[{"path":"definition/model.tmdl","payload":"bW9kZWw=","payloadType":"Zip"}]}}`)
+	if _, problems := c.Check(bad); len(problems) == 0 || !strings.Contains(problems[0], "payloadtype") {
+		t.Errorf("Check(part with an unknown payloadType) = %v, want it refused", problems)
+	}
+	state := Exchange{Method: "GET", Path: "/fabric/v1/operations/5b6f1c2a-0000-4000-8000-000000000003", Status: 200,
+		ResponseBody: []byte(`{"status":"Bogus","createdTimeUtc":"2026-01-01T00:00:00Z","lastUpdatedTimeUtc":"2026-01-01T00:00:00Z","percentComplete":100}`)}
+	if id, problems := c.Check(state); id != "LongRunningOperations_GetOperationState" || len(problems) == 0 {
+		t.Errorf("Check(operation state with an unknown status) = %s %v, want a problem", id, problems)
 	}
 }
