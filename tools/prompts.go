@@ -50,15 +50,9 @@ var recipes = []recipe{
 			b.step("get_dataset: owner (configuredBy), storage mode, whether it is refreshable, the web URL.")
 			b.step("get_dataset_schema: its tables, columns and measures (with their expressions). Note the fact and dimension tables, the date table, hidden key columns, and the measures that matter most.")
 			b.step("execute_dax_query with small queries and max_rows 10: EVALUATE TOPN(5, 'Table') for the two or three main tables, and EVALUATE ROW(\"Value\", [Measure]) for the key measures, to see real values.")
-			if offered("list_datasources") {
-				b.step("list_datasources: where the data comes from, and through which gateway.")
-			}
-			if offered("get_refresh_history") {
-				b.step("get_refresh_history with top 5: when the data was last refreshed and whether refreshes fail.")
-			}
-			if offered("list_reports") {
-				b.step("list_reports in the same workspace: the reports whose datasetId is this model's id.")
-			}
+			b.stepIf(offered("list_datasources"), "list_datasources: where the data comes from, and through which gateway.")
+			b.stepIf(offered("get_refresh_history"), "get_refresh_history with top 5: when the data was last refreshed and whether refreshes fail.")
+			b.stepIf(offered("list_reports"), "list_reports in the same workspace: the reports whose datasetId is this model's id.")
 			b.line("Then answer briefly: what the model is for, its main tables and measures and their grain, how fresh the data is, and three business questions it answers, each with the DAX query for it. Do not paste whole tables.")
 			return b.String()
 		},
@@ -76,15 +70,9 @@ var recipes = []recipe{
 			b.line("Find out why refreshes of the semantic model %s in %s fail, and what to do about it.", quoted(a["dataset"]), workspaceOf(a))
 			b.step("get_refresh_history with top 20: the latest Failed refresh and its error (errorCode and errorDescription), when the last Completed one ran, and whether failures repeat. A refresh with status InProgress or Unknown and no end time is still running.")
 			b.step("If the failed refresh is ViaEnhancedApi: get_refresh_details with its requestId, for the tables and partitions that failed and the engine's messages. Other refreshes have no details.")
-			if offered("list_datasources") {
-				b.step("list_datasources: the data sources, and the gateway each goes through (gatewayId, datasourceId).")
-			}
-			if offered("get_gateway_datasource_status") {
-				b.step("For a data source behind a gateway: get_gateway_datasource_status, whether the gateway reaches it with its stored credentials.")
-			}
-			if offered("get_refresh_schedule") {
-				b.step("get_refresh_schedule: whether scheduled refresh is on (Power BI turns it off after repeated failures).")
-			}
+			b.stepIf(offered("list_datasources"), "list_datasources: the data sources, and the gateway each goes through (gatewayId, datasourceId).")
+			b.stepIf(offered("get_gateway_datasource_status"), "For a data source behind a gateway: get_gateway_datasource_status, whether the gateway reaches it with its stored credentials.")
+			b.stepIf(offered("get_refresh_schedule"), "get_refresh_schedule: whether scheduled refresh is on (Power BI turns it off after repeated failures).")
 			b.line("Then tell me the cause in one sentence, the evidence for it, and the fix: who must do what, and where (for example, enter the data source credentials in the model's settings, update them on the gateway, or, after a passing fault such as a timeout, just refresh again). Do not start a refresh; offer refresh_dataset once the cause is fixed.")
 			return b.String()
 		},
@@ -103,16 +91,10 @@ var recipes = []recipe{
 				b.line("Look most closely at: %s.", f)
 			}
 			b.step("admin_list_workspaces, paging with top and skip while hasMore: how many workspaces by type and state, and those without an admin, deleted or orphaned.")
-			if offered("admin_list_capacities") {
-				b.step("admin_list_capacities: the capacities, their SKUs and state.")
-			}
+			b.stepIf(offered("admin_list_capacities"), "admin_list_capacities: the capacities, their SKUs and state.")
 			b.step("admin_list_datasets and admin_list_reports, paged the same way: how many per workspace, and semantic models no report uses.")
-			if offered("admin_list_refreshables") {
-				b.step("admin_list_refreshables: models on capacities whose refreshes failed in the last seven days.")
-			}
-			if offered("admin_get_activity_events") {
-				b.step("admin_get_activity_events for yesterday (one UTC day per call; if truncated, call again with continuation_token): the most active users and the most viewed items.")
-			}
+			b.stepIf(offered("admin_list_refreshables"), "admin_list_refreshables: models on capacities whose refreshes failed in the last seven days.")
+			b.stepIf(offered("admin_get_activity_events"), "admin_get_activity_events for yesterday (one UTC day per call; if truncated, call again with continuation_token): the most active users and the most viewed items.")
 			b.line("The admin APIs allow few calls an hour: page with the largest top, and say how many calls you made. Answer with a short summary and one table per area; list names only where something needs attention.")
 			return b.String()
 		},
@@ -130,12 +112,8 @@ var recipes = []recipe{
 			var b recipeText
 			format := strings.ToUpper(a["format"])
 			b.line("Export the report %s in %s to %s.", quoted(a["report"]), workspaceOf(a), format)
-			if offered("get_report") {
-				b.step("get_report: check that it exists and whether it is a Power BI or a paginated report. Power BI reports export only to PDF, PPTX and PNG.")
-			}
-			if offered("list_report_pages") {
-				b.step("For a Power BI report, list_report_pages if I want only some pages: export_report takes page names (ReportSection...), not display names.")
-			}
+			b.stepIf(offered("get_report"), "get_report: check that it exists and whether it is a Power BI or a paginated report. Power BI reports export only to PDF, PPTX and PNG.")
+			b.stepIf(offered("list_report_pages"), "For a Power BI report, list_report_pages if I want only some pages: export_report takes page names (ReportSection...), not display names.")
 			b.step("export_report with format %s. It follows the export job; if the answer has status Running, call it again with the export_id it returned.", format)
 			b.line("Then give me the file (its resource link), its size and what it contains. If the export fails, say why from the error: exports need a Premium, Embedded or Fabric capacity and the tenant's export settings.")
 			return b.String()
@@ -161,6 +139,14 @@ func (b *recipeText) step(format string, args ...any) {
 	b.n++
 	fmt.Fprintf(b, "%d. ", b.n)
 	b.line(format, args...)
+}
+
+// stepIf adds the step when the tool it uses is offered: a recipe names only tools the client
+// can call.
+func (b *recipeText) stepIf(offered bool, format string, args ...any) {
+	if offered {
+		b.step(format, args...)
+	}
 }
 
 func quoted(s string) string { return `"` + s + `"` }
