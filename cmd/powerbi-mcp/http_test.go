@@ -419,6 +419,22 @@ func newGatedAPI(tenant *pbitest.Server) *gatedAPI {
 	return g
 }
 
+// callInBackground calls the tool with no arguments and returns where its result will come; a
+// client error comes as an error result saying so.
+func callInBackground(c *client.Client, name string) <-chan *mcp.CallToolResult {
+	answer := make(chan *mcp.CallToolResult, 1)
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), patience)
+		defer cancel()
+		res, err := c.CallTool(ctx, mcp.CallToolRequest{Params: mcp.CallToolParams{Name: name}})
+		if err != nil {
+			res = mcp.NewToolResultError("client error: " + err.Error())
+		}
+		answer <- res
+	}()
+	return answer
+}
+
 // serveProcess runs the binary as an HTTP server signed in to tenant as its service principal,
 // with Power BI at apiURL and args added, and returns it with its log and the MCP endpoint its
 // log names once it listens. The test's end kills it.
@@ -477,16 +493,7 @@ func TestHTTPShutdownAnswersCallsInFlight(t *testing.T) {
 		}
 		t.Cleanup(func() { c.Close() })
 		initialize(t, c)
-		answer := make(chan *mcp.CallToolResult, 1)
-		go func() {
-			ctx, cancel := context.WithTimeout(context.Background(), patience)
-			defer cancel()
-			res, err := c.CallTool(ctx, mcp.CallToolRequest{Params: mcp.CallToolParams{Name: "list_workspaces"}})
-			if err != nil {
-				res = mcp.NewToolResultError("client error: " + err.Error())
-			}
-			answer <- res
-		}()
+		answer := callInBackground(c, "list_workspaces")
 		select {
 		case <-api.arrived:
 		case <-time.After(patience):

@@ -15,7 +15,6 @@ import (
 	"time"
 
 	"github.com/mark3labs/mcp-go/client"
-	"github.com/mark3labs/mcp-go/mcp"
 
 	"github.com/powerbi-mcp/powerbi-mcp/pbiclient/pbitest"
 )
@@ -273,16 +272,7 @@ func TestDrainOnSIGTERM(t *testing.T) {
 	}
 
 	c := httpClient(t, endpoint)
-	held := make(chan *mcp.CallToolResult, 1)
-	go func() {
-		ctx, cancel := context.WithTimeout(context.Background(), patience)
-		defer cancel()
-		res, err := c.CallTool(ctx, mcp.CallToolRequest{Params: mcp.CallToolParams{Name: "list_workspaces"}})
-		if err != nil {
-			res = mcp.NewToolResultError("client error: " + err.Error())
-		}
-		held <- res
-	}()
+	held := callInBackground(c, "list_workspaces")
 	<-api.arrived
 
 	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
