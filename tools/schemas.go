@@ -90,9 +90,14 @@ func parseInputSchema(t mcp.Tool) (inputSchemaDoc, error) {
 //   - additionalProperties: "no other properties" tells a client nothing about a result;
 //   - required: members that are empty or null are dropped from structured content;
 //   - descriptions: the tool's description and the result's text say what members mean;
-//   - the fields of nested objects: below a result's members an object is {"type": "object"},
-//     an array of objects {"type": "array", "items": {"type": "object"}}; the result shows them.
-//     Describing them cost more context than everything else a tool declares.
+//   - the fields of nested objects: below a result's members an object is {"type": "object"}
+//     and an array of objects {"type": "array"}; the result shows them. Describing them cost
+//     more context than everything else a tool declares, and "items": {"type": "object"} on
+//     every list told a client only that a list holds objects, which its first item shows.
+// What is kept is what a client programs against without a call first: each member's name and
+// type (a list's items, its paging members, the item it acted on). No output schema at all
+// would save a little more, but structured content would then be typed for no client, and a
+// schema keeps every result honest: the e2e run checks each structuredContent against it.
 // And it is portable: a nil-able Go slice, map or pointer, which the reflector types
 // ["null", X], is typed X (clients that map schemas onto a single-type dialect, such as
 // Gemini's OpenAPI subset, reject a type union), and a field typed any, a bare true, is
@@ -126,10 +131,9 @@ func resultMember(schema any) any {
 	case bool:
 		out["items"] = scalarSchema
 	case map[string]any:
-		if _, nested := items["properties"]; nested {
-			out["items"] = map[string]any{"type": "object"}
-		} else {
-			out["items"] = resultMember(items)
+		item := resultMember(items)
+		if m, ok := item.(map[string]any); !ok || len(m) != 1 || m["type"] != "object" {
+			out["items"] = item
 		}
 	}
 	for _, k := range []string{"enum", "format", "anyOf"} {
