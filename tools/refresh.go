@@ -147,23 +147,15 @@ func refreshTools(d Deps) []Tool {
 				"Needs a Premium, PPU or Fabric capacity."),
 			annotations("Cancel an enhanced refresh", false, false, true))),
 		tool(d, "refresh", "read the refresh schedule", getRefreshSchedule, mcp.NewTool("get_refresh_schedule",
-			mcp.WithDescription("Read the scheduled refresh of an import semantic model: whether it is enabled, the days and times, the time zone and the failure email option. "+
-				"For DirectQuery or LiveConnection models use get_direct_query_refresh_schedule."),
+			mcp.WithDescription("Read a semantic model's scheduled refresh: enabled, days and times, time zone, failure email. "+
+				"With direct_query, the cache refresh of a DirectQuery or LiveConnection model instead: every frequency minutes, or on days at times."),
 			annotations("Refresh schedule", true, false, true))),
 		tool(d, "dataset_admin", "change the refresh schedule", updateRefreshSchedule, mcp.NewTool("update_refresh_schedule",
-			mcp.WithDescription("Change the scheduled refresh of an import semantic model; only the arguments given change. "+
-				"Power BI's rules: enabled=false must come alone; at least one day; times hh:mm on the hour or half hour, at most 8 a day on shared (Pro) capacity (scheduled refreshes count against its 8 a day) and 48 on Premium, PPU or Fabric; without times Power BI picks one a day. "+
-				"Only the model's owner can change it (a service principal must own it, e.g. after take_over_dataset), and a service principal only with notify_option NoNotification. "+
-				"For DirectQuery or LiveConnection models use update_direct_query_refresh_schedule."),
+			mcp.WithDescription("Change a semantic model's scheduled refresh, or with direct_query the cache refresh of a DirectQuery or LiveConnection model; only the arguments given change. "+
+				"Power BI's rules: only the owner can (a service principal must own the model, e.g. after take_over_dataset); enabled=false comes alone; at least one day; without times Power BI picks one a day; "+
+				"at most 8 times a day on shared (Pro) capacity, scheduled refreshes counting against its 8 a day, and 48 on Premium, PPU or Fabric. "+
+				"A cache refresh is a frequency or days and times, each replacing the other."),
 			annotations("Change the refresh schedule", false, false, true))),
-		tool(d, "refresh", "read the DirectQuery refresh schedule", getDirectQueryRefreshSchedule, mcp.NewTool("get_direct_query_refresh_schedule",
-			mcp.WithDescription("Read how often Power BI refreshes the caches (tiles and visuals) of a DirectQuery or LiveConnection semantic model: "+
-				"every frequency minutes, or on days at times. Import models have get_refresh_schedule instead."),
-			annotations("DirectQuery refresh schedule", true, false, true))),
-		tool(d, "dataset_admin", "change the DirectQuery refresh schedule", updateDirectQueryRefreshSchedule, mcp.NewTool("update_direct_query_refresh_schedule",
-			mcp.WithDescription("Change how often Power BI refreshes the caches of a DirectQuery or LiveConnection semantic model: a frequency (every 15, 30, 60, 120 or 180 minutes) or days and times, not both; each replaces the other. "+
-				"Without times Power BI picks one a day. Only the model's owner can change it."),
-			annotations("Change the DirectQuery refresh schedule", false, false, true))),
 	}
 }
 
@@ -425,43 +417,31 @@ func timeZoneParam() mcp.ToolOption {
 }
 
 type scheduleArgs struct {
-	Workspace string `json:"workspace" schema:"$workspace"`
-	Dataset   string `json:"dataset" schema:"$dataset" required:"true"`
+	Workspace   string `json:"workspace" schema:"$workspace"`
+	Dataset     string `json:"dataset" schema:"$dataset" required:"true"`
+	DirectQuery bool   `json:"direct_query" schema:"$directQuerySchedule"`
 }
 
 type updateScheduleArgs struct {
 	Workspace       string   `json:"workspace" schema:"$workspace"`
 	Dataset         string   `json:"dataset" schema:"$dataset" required:"true"`
+	DirectQuery     bool     `json:"direct_query" schema:"$directQuerySchedule"`
+	Frequency       int      `json:"frequency" jsonschema:"Cache refresh: minutes between refreshes, instead of days and times." schema:"$directQueryFrequency"`
 	Days            []string `json:"days" schema:"$scheduleDays"`
 	Times           []string `json:"times" jsonschema:"Times of day (hh:mm, minutes 00 or 30) to refresh at; replaces the current times." minItems:"1" maxItems:"48" uniqueItems:"true" itemPattern:"$scheduleTime"`
 	LocalTimeZoneID string   `json:"local_time_zone_id" schema:"$scheduleTimeZone"`
-	Enabled         *bool    `json:"enabled" jsonschema:"true turns the schedule on, false turns it off (alone, with no other argument)."`
-	NotifyOption    string   `json:"notify_option" jsonschema:"Email to the owner when a scheduled refresh fails. Service principals must use NoNotification." enum:"NoNotification,MailOnFailure"`
+	Enabled         *bool    `json:"enabled" jsonschema:"Not for a cache refresh."`
+	NotifyOption    string   `json:"notify_option" jsonschema:"Email to the owner when a scheduled refresh fails; a service principal only NoNotification. Not for a cache refresh." enum:"NoNotification,MailOnFailure"`
 }
 
-type updateDQScheduleArgs struct {
-	Workspace       string   `json:"workspace" schema:"$workspace"`
-	Dataset         string   `json:"dataset" schema:"$dataset" required:"true"`
-	Frequency       int      `json:"frequency" jsonschema:"Minutes between cache refreshes: 15, 30, 60, 120 or 180. Not with days or times." schema:"$directQueryFrequency"`
-	Days            []string `json:"days" schema:"$scheduleDays"`
-	Times           []string `json:"times" jsonschema:"Times of day (hh:mm, minutes 00 or 30) to refresh at. Not with frequency." minItems:"1" maxItems:"48" uniqueItems:"true" itemPattern:"$scheduleTime"`
-	LocalTimeZoneID string   `json:"local_time_zone_id" schema:"$scheduleTimeZone"`
-}
-
-// RefreshScheduleResult is the answer of get_refresh_schedule and update_refresh_schedule.
+// RefreshScheduleResult is the answer of get_refresh_schedule and update_refresh_schedule:
+// one of the two schedules, as direct_query chose.
 type RefreshScheduleResult struct {
-	Workspace WorkspaceRef              `json:"workspace"`
-	Dataset   ItemRef                   `json:"dataset"`
-	Schedule  pbiclient.RefreshSchedule `json:"schedule" jsonschema:"days, times (hh:mm), enabled, localTimeZoneId, notifyOption (NoNotification or MailOnFailure)"`
-	Message   string                    `json:"message,omitempty"`
-}
-
-// DirectQueryRefreshScheduleResult is the answer of the DirectQuery schedule tools.
-type DirectQueryRefreshScheduleResult struct {
-	Workspace WorkspaceRef                         `json:"workspace"`
-	Dataset   ItemRef                              `json:"dataset"`
-	Schedule  pbiclient.DirectQueryRefreshSchedule `json:"schedule" jsonschema:"frequency (minutes) or days and times (hh:mm), and localTimeZoneId"`
-	Message   string                               `json:"message,omitempty"`
+	Workspace           WorkspaceRef                          `json:"workspace"`
+	Dataset             ItemRef                               `json:"dataset"`
+	Schedule            *pbiclient.RefreshSchedule            `json:"schedule,omitempty"`
+	DirectQuerySchedule *pbiclient.DirectQueryRefreshSchedule `json:"directQuerySchedule,omitempty"`
+	Message             string                                `json:"message,omitempty"`
 }
 
 // getRefreshSchedule is get_refresh_schedule.
@@ -470,19 +450,40 @@ func getRefreshSchedule(ctx context.Context, d Deps, a scheduleArgs) (RefreshSch
 	if err != nil {
 		return RefreshScheduleResult{}, err
 	}
-	sch, err := d.Client.GetRefreshSchedule(ctx, ws.ID, ds.ID)
+	return readSchedule(ctx, d.Client, RefreshScheduleResult{Workspace: ws, Dataset: ds}, a.DirectQuery)
+}
+
+// readSchedule reads the schedule direct_query chose into res.
+func readSchedule(ctx context.Context, c *pbiclient.Client, res RefreshScheduleResult, directQuery bool) (RefreshScheduleResult, error) {
+	var err error
+	if directQuery {
+		var sch pbiclient.DirectQueryRefreshSchedule
+		sch, err = c.GetDirectQueryRefreshSchedule(ctx, res.Workspace.ID, res.Dataset.ID)
+		res.DirectQuerySchedule = &sch
+	} else {
+		var sch pbiclient.RefreshSchedule
+		sch, err = c.GetRefreshSchedule(ctx, res.Workspace.ID, res.Dataset.ID)
+		res.Schedule = &sch
+	}
 	if err != nil {
 		return RefreshScheduleResult{}, err
 	}
-	return RefreshScheduleResult{Workspace: ws, Dataset: ds, Schedule: sch}, nil
+	return res, nil
 }
 
-// updateRefreshSchedule is update_refresh_schedule.
+// updateRefreshSchedule is update_refresh_schedule. A frequency is only a cache refresh's, so it
+// chooses that schedule as direct_query does.
 func updateRefreshSchedule(ctx context.Context, d Deps, a updateScheduleArgs) (RefreshScheduleResult, error) {
-	others := len(a.Days) > 0 || len(a.Times) > 0 || a.LocalTimeZoneID != "" || a.NotifyOption != ""
+	directQuery := a.DirectQuery || a.Frequency != 0
+	dayOrTime := len(a.Days) > 0 || len(a.Times) > 0
+	others := dayOrTime || a.LocalTimeZoneID != "" || a.NotifyOption != ""
 	switch {
-	case a.Enabled == nil && !others:
-		return RefreshScheduleResult{}, userErrorf("Nothing to change: give at least one of days, times, local_time_zone_id, enabled or notify_option.")
+	case directQuery && (a.Enabled != nil || a.NotifyOption != ""):
+		return RefreshScheduleResult{}, userErrorf("A cache refresh (direct_query or frequency) has no enabled or notify_option: give frequency, or days and times, or local_time_zone_id.")
+	case a.Frequency != 0 && dayOrTime:
+		return RefreshScheduleResult{}, userErrorf("Give either frequency or days and times, not both: Power BI refuses a request with both.")
+	case a.Enabled == nil && !others && a.Frequency == 0:
+		return RefreshScheduleResult{}, userErrorf("Nothing to change: give at least one of days, times, local_time_zone_id, enabled or notify_option (frequency with direct_query).")
 	case a.Enabled != nil && !*a.Enabled && others:
 		return RefreshScheduleResult{}, userErrorf("Power BI refuses to turn a schedule off and change it in the same request. Call update_refresh_schedule with enabled=false alone, or leave enabled out.")
 	}
@@ -490,52 +491,18 @@ func updateRefreshSchedule(ctx context.Context, d Deps, a updateScheduleArgs) (R
 	if err != nil {
 		return RefreshScheduleResult{}, err
 	}
-	u := pbiclient.RefreshScheduleUpdate{Days: a.Days, Times: a.Times, Enabled: a.Enabled,
-		LocalTimeZoneID: a.LocalTimeZoneID, NotifyOption: a.NotifyOption}
-	if err := d.Client.UpdateRefreshSchedule(ctx, ws.ID, ds.ID, u); err != nil {
-		return RefreshScheduleResult{}, err
+	if directQuery {
+		u := pbiclient.DirectQueryRefreshScheduleUpdate{Frequency: a.Frequency, Days: a.Days, Times: a.Times, LocalTimeZoneID: a.LocalTimeZoneID}
+		err = d.Client.UpdateDirectQueryRefreshSchedule(ctx, ws.ID, ds.ID, u)
+	} else {
+		u := pbiclient.RefreshScheduleUpdate{Days: a.Days, Times: a.Times, Enabled: a.Enabled,
+			LocalTimeZoneID: a.LocalTimeZoneID, NotifyOption: a.NotifyOption}
+		err = d.Client.UpdateRefreshSchedule(ctx, ws.ID, ds.ID, u)
 	}
-	sch, err := d.Client.GetRefreshSchedule(ctx, ws.ID, ds.ID)
 	if err != nil {
 		return RefreshScheduleResult{}, err
 	}
-	return RefreshScheduleResult{Workspace: ws, Dataset: ds, Schedule: sch, Message: "The refresh schedule was updated."}, nil
-}
-
-// getDirectQueryRefreshSchedule is get_direct_query_refresh_schedule.
-func getDirectQueryRefreshSchedule(ctx context.Context, d Deps, a scheduleArgs) (DirectQueryRefreshScheduleResult, error) {
-	ws, ds, err := resolveScheduleDataset(ctx, d.Client, a.Workspace, a.Dataset)
-	if err != nil {
-		return DirectQueryRefreshScheduleResult{}, err
-	}
-	sch, err := d.Client.GetDirectQueryRefreshSchedule(ctx, ws.ID, ds.ID)
-	if err != nil {
-		return DirectQueryRefreshScheduleResult{}, err
-	}
-	return DirectQueryRefreshScheduleResult{Workspace: ws, Dataset: ds, Schedule: sch}, nil
-}
-
-// updateDirectQueryRefreshSchedule is update_direct_query_refresh_schedule.
-func updateDirectQueryRefreshSchedule(ctx context.Context, d Deps, a updateDQScheduleArgs) (DirectQueryRefreshScheduleResult, error) {
-	switch {
-	case a.Frequency != 0 && (len(a.Days) > 0 || len(a.Times) > 0):
-		return DirectQueryRefreshScheduleResult{}, userErrorf("Give either frequency or days and times, not both: Power BI refuses a request with both.")
-	case a.Frequency == 0 && len(a.Days) == 0 && len(a.Times) == 0 && a.LocalTimeZoneID == "":
-		return DirectQueryRefreshScheduleResult{}, userErrorf("Nothing to change: give frequency, or days and times, or local_time_zone_id.")
-	}
-	ws, ds, err := resolveScheduleDataset(ctx, d.Client, a.Workspace, a.Dataset)
-	if err != nil {
-		return DirectQueryRefreshScheduleResult{}, err
-	}
-	u := pbiclient.DirectQueryRefreshScheduleUpdate{Frequency: a.Frequency, Days: a.Days, Times: a.Times, LocalTimeZoneID: a.LocalTimeZoneID}
-	if err := d.Client.UpdateDirectQueryRefreshSchedule(ctx, ws.ID, ds.ID, u); err != nil {
-		return DirectQueryRefreshScheduleResult{}, err
-	}
-	sch, err := d.Client.GetDirectQueryRefreshSchedule(ctx, ws.ID, ds.ID)
-	if err != nil {
-		return DirectQueryRefreshScheduleResult{}, err
-	}
-	return DirectQueryRefreshScheduleResult{Workspace: ws, Dataset: ds, Schedule: sch, Message: "The DirectQuery refresh schedule was updated."}, nil
+	return readSchedule(ctx, d.Client, RefreshScheduleResult{Workspace: ws, Dataset: ds, Message: "The schedule was updated."}, directQuery)
 }
 
 // resolveScheduleDataset resolves the workspace and dataset arguments of the schedule tools.

@@ -480,7 +480,9 @@ func schemaRef(name string) (any, bool) {
 		"scheduleTime":         scheduleTimePattern,
 		"scheduleTimeZone":     param(timeZoneParam()),
 		"directQueryFrequency": map[string]any{"enum": []int{15, 30, 60, 120, 180}},
-		"defaultRefreshWait":   defaultRefreshWait,
+		"directQuerySchedule": param(mcp.WithBoolean("direct_query",
+			mcp.Description("The cache refresh of a DirectQuery or LiveConnection model, instead of an import model's scheduled refresh."))),
+		"defaultRefreshWait": defaultRefreshWait,
 		// The items of objects are pbiclient.RefreshObject, which carries no schema tags.
 		"refreshObjects": map[string]any{"items": map[string]any{
 			"type": "object",
