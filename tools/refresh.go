@@ -27,18 +27,18 @@ type Refresh struct {
 type refreshArgs struct {
 	Workspace      string `json:"workspace" schema:"$workspace"`
 	Dataset        string `json:"dataset" schema:"$dataset" required:"true"`
-	NotifyOption   string `json:"notify_option" jsonschema:"Email Power BI sends when a standard refresh ends; only NoNotification for a service principal or an enhanced refresh." enum:"NoNotification,MailOnFailure,MailOnCompletion" default:"NoNotification"`
-	Wait           bool   `json:"wait" jsonschema:"Wait until the refresh ends (or timeout_seconds pass) and report its outcome." default:"false"`
-	TimeoutSeconds int    `json:"timeout_seconds" jsonschema:"With wait: the longest time to wait; the refresh itself is not stopped." minimum:"1" maximum:"3600" default:"$defaultRefreshWait"`
+	NotifyOption   string `json:"notify_option" jsonschema:"Email when a standard refresh ends; only NoNotification for a service principal or an enhanced refresh." enum:"NoNotification,MailOnFailure,MailOnCompletion" default:"NoNotification"`
+	Wait           bool   `json:"wait" jsonschema:"Follow the refresh until it ends or timeout_seconds pass."`
+	TimeoutSeconds int    `json:"timeout_seconds" jsonschema:"With wait: how long to follow it; the refresh goes on." minimum:"1" maximum:"3600" default:"$defaultRefreshWait"`
 	// Enhanced refresh; pointers tell an argument given from one left out.
-	Type               string                    `json:"type" jsonschema:"Enhanced: the processing. Full reloads and recalculates; DataOnly reloads without recalculating; Calculate recalculates only; ClearValues empties; Automatic (Power BI's default) refreshes what needs it; Defragment cleans dictionaries." enum:"Full,ClearValues,Calculate,DataOnly,Automatic,Defragment"`
-	CommitMode         string                    `json:"commit_mode" jsonschema:"Enhanced: Transactional (default) commits all or nothing; PartialBatch commits as it goes, so a failure can leave part of the data loaded. PartialBatch needs apply_refresh_policy false." enum:"Transactional,PartialBatch"`
-	Objects            []pbiclient.RefreshObject `json:"objects" jsonschema:"Enhanced: refresh only these tables or partitions (default: the whole model)." minItems:"1" maxItems:"500" schema:"$refreshObjects"`
-	MaxParallelism     *int                      `json:"max_parallelism" jsonschema:"Enhanced: the most objects processed at once (Power BI's default 10)." minimum:"1" maximum:"100"`
-	RetryCount         *int                      `json:"retry_count" jsonschema:"Enhanced: how often Power BI retries a failed refresh (default 0)." minimum:"0" maximum:"10"`
-	ApplyRefreshPolicy *bool                     `json:"apply_refresh_policy" jsonschema:"Enhanced: apply the incremental refresh policy of the tables that have one (Power BI's default true). Must be false with commit_mode PartialBatch."`
-	EffectiveDate      string                    `json:"effective_date" jsonschema:"Enhanced: the date an incremental refresh policy treats as today, e.g. 2025-06-30 or 2025-06-30T00:00:00Z." pattern:"^\\d{4}-\\d{2}-\\d{2}(T\\d{2}:\\d{2}(:\\d{2}(\\.\\d+)?)?(Z|[+-]\\d{2}:\\d{2})?)?$"`
-	Timeout            string                    `json:"timeout" jsonschema:"Enhanced: Power BI's time limit for each attempt, hh:mm:ss (default 05:00:00; retries included at most 24 hours). Unlike timeout_seconds, it stops the refresh." pattern:"^(([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9]|24:00:00)$"`
+	Type               string                    `json:"type" jsonschema:"Enhanced: Full reloads and recalculates, DataOnly reloads, Calculate recalculates, ClearValues empties, Automatic (default) refreshes what needs it, Defragment cleans dictionaries." enum:"Full,ClearValues,Calculate,DataOnly,Automatic,Defragment"`
+	CommitMode         string                    `json:"commit_mode" jsonschema:"Enhanced: Transactional (default) commits all or nothing; PartialBatch commits as it goes and needs apply_refresh_policy false." enum:"Transactional,PartialBatch"`
+	Objects            []pbiclient.RefreshObject `json:"objects" jsonschema:"Enhanced: only these tables or partitions." minItems:"1" maxItems:"500" schema:"$refreshObjects"`
+	MaxParallelism     *int                      `json:"max_parallelism" jsonschema:"Enhanced: most objects processed at once (default 10)." minimum:"1" maximum:"100"`
+	RetryCount         *int                      `json:"retry_count" jsonschema:"Enhanced: retries of a failed refresh (default 0)." minimum:"0" maximum:"10"`
+	ApplyRefreshPolicy *bool                     `json:"apply_refresh_policy" jsonschema:"Enhanced: apply incremental refresh policies (default true)."`
+	EffectiveDate      string                    `json:"effective_date" jsonschema:"Enhanced: the date incremental refresh takes for today, e.g. 2025-06-30." pattern:"^\\d{4}-\\d{2}-\\d{2}(T\\d{2}:\\d{2}(:\\d{2}(\\.\\d+)?)?(Z|[+-]\\d{2}:\\d{2})?)?$"`
+	Timeout            string                    `json:"timeout" jsonschema:"Enhanced: Power BI's limit per attempt, hh:mm:ss (default 05:00:00, 24 hours in all); it stops the refresh." pattern:"^(([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9]|24:00:00)$"`
 }
 
 // request builds the refresh request: enhanced as soon as one enhanced argument is given.
@@ -124,27 +124,22 @@ const defaultRefreshWait = 300
 func refreshTools(d Deps) []Tool {
 	return []Tool{
 		tool(d, "refresh", "refresh the semantic model", refreshDataset, mcp.NewTool("refresh_dataset",
-			mcp.WithDescription("Start a refresh of a semantic model: Power BI reloads its data from the sources. Returns the requestId that identifies it in get_refresh_history. "+
-				"With wait=true the call follows it, with progress notifications, until it ends or timeout_seconds pass; one still running then goes on in Power BI and is reported as InProgress. "+
-				"An argument marked Enhanced makes it an enhanced refresh: "+
-				"Premium, PPU or Fabric capacity only, no notify_option; it can refresh single tables or partitions, is followed with get_refresh_details and stopped with cancel_refresh (refresh_id = requestId). "+
-				"Limits: one refresh at a time per model; 8 a day on shared (Pro) capacity, scheduled ones included. "+
-				"The request is never sent twice, even when the connection fails."),
+			mcp.WithDescription("Start a refresh of a semantic model (Power BI reloads its data); returns its requestId, as get_refresh_history shows it. "+
+				"With wait, the call follows it with progress until it ends or timeout_seconds pass (then InProgress). "+
+				"An argument marked Enhanced makes it an enhanced refresh (Premium, PPU or Fabric capacity): it can refresh single tables or partitions, and get_refresh_details and cancel_refresh take its requestId. "+
+				"Limits: one refresh at a time per model; 8 a day on shared (Pro) capacity, scheduled ones included. Never sent twice, even when the connection fails."),
 			annotations("Refresh a semantic model", false, false, false))).followsJobs(),
 		tool(d, "refresh", "read the refresh history", getRefreshHistory, mcp.NewTool("get_refresh_history",
-			mcp.WithDescription("Read the refresh history of a semantic model, newest first: type, status, start and end time, and the error of failed refreshes. "+
-				"Use it to follow a refresh started by refresh_dataset (match its requestId) or to find out why scheduled refreshes fail. "+
-				"Power BI keeps at most the last 60 refreshes."),
+			mcp.WithDescription("Read a semantic model's refresh history, newest first (Power BI keeps the last 60): type, status, start and end, and why failed ones failed. "+
+				"A refresh_dataset refresh is the entry with its requestId."),
 			annotations("Refresh history", true, false, true))),
 		tool(d, "refresh", "read the refresh details", getRefreshDetails, mcp.NewTool("get_refresh_details",
-			mcp.WithDescription("Read the progress of an enhanced refresh: its status, each table or partition with its status (NotStarted, InProgress, Completed, ...), the attempts and the engine's errors and warnings. "+
-				"Use it to follow a long refresh or find which table made it fail. Other refreshes have no details: use get_refresh_history. "+
-				"Needs a Premium, PPU or Fabric capacity."),
+			mcp.WithDescription("Read the progress of an enhanced refresh: its status, each table or partition with its status, the attempts, and the engine's errors and warnings, e.g. to find which table failed. "+
+				"Other refreshes have none (get_refresh_history). Needs a Premium, PPU or Fabric capacity."),
 			annotations("Enhanced refresh details", true, false, true))),
 		tool(d, "refresh", "cancel the refresh", cancelRefresh, mcp.NewTool("cancel_refresh",
-			mcp.WithDescription("Cancel a running enhanced refresh of a semantic model; the model keeps the data it had (with commit_mode PartialBatch, what was committed stays). "+
-				"Standard, scheduled and on-demand refreshes cannot be stopped through the API; one that has ended is left as it is. "+
-				"Needs a Premium, PPU or Fabric capacity."),
+			mcp.WithDescription("Cancel a running enhanced refresh; the model keeps the data it had (with PartialBatch, what was committed stays). "+
+				"Other refreshes cannot be stopped through the API. Needs a Premium, PPU or Fabric capacity."),
 			annotations("Cancel an enhanced refresh", false, false, true))),
 		tool(d, "refresh", "read the refresh schedule", getRefreshSchedule, mcp.NewTool("get_refresh_schedule",
 			mcp.WithDescription("Read a semantic model's scheduled refresh: enabled, days and times, time zone, failure email. "+
@@ -153,7 +148,7 @@ func refreshTools(d Deps) []Tool {
 		tool(d, "dataset_admin", "change the refresh schedule", updateRefreshSchedule, mcp.NewTool("update_refresh_schedule",
 			mcp.WithDescription("Change a semantic model's scheduled refresh, or with direct_query the cache refresh of a DirectQuery or LiveConnection model; only the arguments given change. "+
 				"Power BI's rules: only the owner can (a service principal must own the model, e.g. after take_over_dataset); enabled=false comes alone; at least one day; without times Power BI picks one a day; "+
-				"at most 8 times a day on shared (Pro) capacity, scheduled refreshes counting against its 8 a day, and 48 on Premium, PPU or Fabric. "+
+				"at most 8 times a day on shared (Pro) capacity, 48 on Premium, PPU or Fabric. "+
 				"A cache refresh is a frequency or days and times, each replacing the other."),
 			annotations("Change the refresh schedule", false, false, true))),
 	}
@@ -307,7 +302,7 @@ type refreshIDArgs struct {
 
 func refreshIDParam() mcp.ToolOption {
 	return mcp.WithString("refresh_id", mcp.Required(),
-		mcp.Description("The requestId of an enhanced refresh (refresh_dataset, or a ViaEnhancedApi entry of get_refresh_history)."),
+		mcp.Description("requestId of an enhanced refresh (refresh_dataset, or ViaEnhancedApi in get_refresh_history)."),
 		mcp.Pattern(guidPattern.String()))
 }
 
@@ -402,7 +397,7 @@ var weekDays = []string{"Monday", "Tuesday", "Wednesday", "Thursday", "Friday", 
 const scheduleTimePattern = `^([01][0-9]|2[0-3]):(00|30)$`
 
 func daysParam() mcp.ToolOption {
-	return mcp.WithArray("days", mcp.Description("Days of the week to refresh on; replaces the current days."),
+	return mcp.WithArray("days", mcp.Description("Replaces the current days."),
 		mcp.WithStringItems(mcp.Enum(weekDays...)), mcp.MinItems(1), mcp.MaxItems(7), mcp.UniqueItems(true))
 }
 
@@ -413,7 +408,7 @@ func timesParam(desc string, max int) mcp.ToolOption {
 
 func timeZoneParam() mcp.ToolOption {
 	return mcp.WithString("local_time_zone_id", mcp.MinLength(1), mcp.MaxLength(100),
-		mcp.Description("Windows time zone id the times are in, e.g. UTC, W. Europe Standard Time, Eastern Standard Time, India Standard Time."))
+		mcp.Description("Windows time zone id, e.g. UTC, W. Europe Standard Time."))
 }
 
 type scheduleArgs struct {
@@ -426,9 +421,9 @@ type updateScheduleArgs struct {
 	Workspace       string   `json:"workspace" schema:"$workspace"`
 	Dataset         string   `json:"dataset" schema:"$dataset" required:"true"`
 	DirectQuery     bool     `json:"direct_query" schema:"$directQuerySchedule"`
-	Frequency       int      `json:"frequency" jsonschema:"Cache refresh: minutes between refreshes, instead of days and times." schema:"$directQueryFrequency"`
+	Frequency       int      `json:"frequency" jsonschema:"Cache refresh: minutes between refreshes." schema:"$directQueryFrequency"`
 	Days            []string `json:"days" schema:"$scheduleDays"`
-	Times           []string `json:"times" jsonschema:"Times of day (hh:mm, minutes 00 or 30) to refresh at; replaces the current times." minItems:"1" maxItems:"48" uniqueItems:"true" itemPattern:"$scheduleTime"`
+	Times           []string `json:"times" jsonschema:"Replaces the current times." minItems:"1" maxItems:"48" uniqueItems:"true" itemPattern:"$scheduleTime"`
 	LocalTimeZoneID string   `json:"local_time_zone_id" schema:"$scheduleTimeZone"`
 	Enabled         *bool    `json:"enabled" jsonschema:"Not for a cache refresh."`
 	NotifyOption    string   `json:"notify_option" jsonschema:"Email to the owner when a scheduled refresh fails; a service principal only NoNotification. Not for a cache refresh." enum:"NoNotification,MailOnFailure"`

@@ -487,8 +487,8 @@ func schemaRef(name string) (any, bool) {
 		"refreshObjects": map[string]any{"items": map[string]any{
 			"type": "object",
 			"properties": map[string]any{
-				"table":     map[string]any{"type": "string", "minLength": 1, "description": "Table name"},
-				"partition": map[string]any{"type": "string", "minLength": 1, "description": "Partition of the table; omit for the whole table"},
+				"table":     map[string]any{"type": "string", "minLength": 1},
+				"partition": map[string]any{"type": "string", "minLength": 1, "description": "Omit for the whole table"},
 			},
 			"required":             []string{"table"},
 			"additionalProperties": false,
@@ -504,8 +504,8 @@ func schemaRef(name string) (any, bool) {
 
 		// workspaces.go
 		"identifier":        param(identifierParam()),
-		"accessRightToGive": param(accessRightParam("The role to give. " + workspaceRoles)),
-		"newAccessRight":    param(accessRightParam("The new role (see add_workspace_user).")),
+		"accessRightToGive": param(accessRightParam(workspaceRoles)),
+		"newAccessRight":    param(accessRightParam("")),
 	}[name]
 	return v, ok
 }
