@@ -70,7 +70,7 @@ type ListAppReportsResult struct {
 
 type appReportArgs struct {
 	App    string `json:"app" schema:"$app" required:"true"`
-	Report string `json:"report" required:"true" jsonschema:"Its id within the app, or its name (list_app_reports)." minLength:"1"`
+	Report string `json:"report" required:"true" jsonschema:"Its id within the app, or its name (list_app_reports)."`
 }
 
 // AppReportResult is the answer of get_app_report.
@@ -94,7 +94,7 @@ type ListAppDashboardsResult struct {
 
 type appDashboardArgs struct {
 	App       string `json:"app" schema:"$app" required:"true"`
-	Dashboard string `json:"dashboard" required:"true" jsonschema:"Its id within the app, or its name (list_app_dashboards)." minLength:"1"`
+	Dashboard string `json:"dashboard" required:"true" jsonschema:"Its id within the app, or its name (list_app_dashboards)."`
 }
 
 // AppDashboardResult is the answer of get_app_dashboard.
@@ -104,7 +104,7 @@ type AppDashboardResult struct {
 }
 
 func appParam() mcp.ToolOption {
-	return mcp.WithString("app", mcp.Required(), mcp.MinLength(1))
+	return mcp.WithString("app", mcp.Required())
 }
 
 // resolveApp reads an app argument among the installed apps.

@@ -38,23 +38,23 @@ type EmbedItem struct {
 
 // embedIdentityArg is one item of the identities argument.
 type embedIdentityArg struct {
-	Username   string   `json:"username" required:"true" jsonschema:"The effective user name RLS rules see (USERNAME(), USERPRINCIPALNAME())" minLength:"1"`
-	Roles      []string `json:"roles" jsonschema:"RLS roles to apply" maxItems:"50" itemMinLength:"1" itemMaxLength:"50" itemPattern:"^[^,]+$"`
-	Datasets   []string `json:"datasets" jsonschema:"Semantic model ids (GUIDs) the identity applies to" maxItems:"50" itemPattern:"$guid"`
-	CustomData string   `json:"custom_data" jsonschema:"Value of CUSTOMDATA() in the model's RLS rules" maxLength:"1024"`
+	Username   string   `json:"username" required:"true" jsonschema:"What USERNAME() and USERPRINCIPALNAME() return" minLength:"1"`
+	Roles      []string `json:"roles" maxItems:"50" itemMaxLength:"50" itemPattern:"^[^,]+$"`
+	Datasets   []string `json:"datasets" jsonschema:"Ids of the models it applies to" maxItems:"50" itemPattern:"$guid"`
+	CustomData string   `json:"custom_data" jsonschema:"What CUSTOMDATA() returns"`
 }
 
 // identitiesParam declares the identities argument of every embed tool; its items are
 // embedIdentityArg's fields.
 func identitiesParam() mcp.ToolOption {
 	return mcp.WithArray("identities",
-		mcp.Description("RLS identities: required for a service principal on a model with RLS (isEffectiveIdentityRequired), refused without RLS. datasets defaults to the token's models."),
+		mcp.Description("RLS identities: required for a service principal on a model with RLS, refused without. datasets defaults to the token's models."),
 		mcp.MaxItems(50))
 }
 
 func lifetimeParam() mcp.ToolOption {
 	return mcp.WithInteger("lifetime_in_minutes",
-		mcp.Description("Shorten the token's life; it never outlives the server's own access token (about an hour)."),
+		mcp.Description("A shorter life; never beyond the server's own access token (about an hour)."),
 		mcp.Min(1), mcp.Max(1440))
 }
 
@@ -89,28 +89,28 @@ func embedWorkspace(ctx context.Context, c *pbiclient.Client, arg string) (Works
 }
 
 func embedWorkspaceParam() mcp.ToolOption {
-	return mcp.WithString("workspace", mcp.Required(), mcp.MinLength(1))
+	return mcp.WithString("workspace", mcp.Required())
 }
 
 type v2ReportArg struct {
-	Report    string `json:"report" required:"true" minLength:"1"`
-	Workspace string `json:"workspace" jsonschema:"Default: the workspace argument" minLength:"1"`
-	AllowEdit bool   `json:"allow_edit" jsonschema:"Let the embedded report be edited"`
+	Report    string `json:"report" required:"true"`
+	Workspace string `json:"workspace" jsonschema:"Default: the workspace argument"`
+	AllowEdit bool   `json:"allow_edit"`
 }
 
 type v2DatasetArg struct {
-	Dataset         string `json:"dataset" required:"true" minLength:"1"`
-	Workspace       string `json:"workspace" jsonschema:"Default: the workspace argument" minLength:"1"`
-	XmlaPermissions string `json:"xmla_permissions" jsonschema:"ReadOnly also allows reading the model through its XMLA endpoint (default Off)" enum:"Off,ReadOnly"`
+	Dataset         string `json:"dataset" required:"true"`
+	Workspace       string `json:"workspace" jsonschema:"Default: the workspace argument"`
+	XmlaPermissions string `json:"xmla_permissions" jsonschema:"ReadOnly: also read through the XMLA endpoint (default Off)" enum:"Off,ReadOnly"`
 }
 
 type generateEmbedTokenArgs struct {
 	Workspace         string             `json:"workspace" schema:"$embedWorkspace" required:"true"`
 	Reports           []v2ReportArg      `json:"reports" jsonschema:"Reports to embed; their models are added." maxItems:"50"`
 	Datasets          []v2DatasetArg     `json:"datasets" jsonschema:"Semantic models to query, ask Q&A on, or create reports on (with target_workspaces)." maxItems:"50"`
-	TargetWorkspaces  []string           `json:"target_workspaces" jsonschema:"Workspaces the app may save new reports to (save as, create)." maxItems:"50" itemMinLength:"1" itemMaxLength:"256"`
-	Dashboard         string             `json:"dashboard" minLength:"1" jsonschema:"A dashboard instead, alone: not with reports, datasets or target_workspaces."`
-	Tile              string             `json:"tile" minLength:"1" jsonschema:"With dashboard: only this tile of it (id or title)."`
+	TargetWorkspaces  []string           `json:"target_workspaces" jsonschema:"Workspaces the app may save new reports to (save as, create)." maxItems:"50"`
+	Dashboard         string             `json:"dashboard" jsonschema:"A dashboard instead, alone: not with reports, datasets or target_workspaces."`
+	Tile              string             `json:"tile" jsonschema:"With dashboard: only this tile of it (id or title)."`
 	Identities        []embedIdentityArg `json:"identities" schema:"$embedIdentities"`
 	LifetimeInMinutes int                `json:"lifetime_in_minutes" schema:"$embedLifetime"`
 }

@@ -455,8 +455,8 @@ type cloneArgs struct {
 	Workspace       string `json:"workspace" schema:"$workspace"`
 	Report          string `json:"report" schema:"$report" required:"true"`
 	Name            string `json:"name" required:"true" minLength:"1"`
-	TargetWorkspace string `json:"target_workspace" jsonschema:"Default: the report's; 00000000-0000-0000-0000-000000000000 means My workspace." minLength:"1"`
-	TargetModel     string `json:"target_model" jsonschema:"A semantic model in the target workspace to bind the copy to. Default: the report's." minLength:"1"`
+	TargetWorkspace string `json:"target_workspace" jsonschema:"Default: the report's; 00000000-0000-0000-0000-000000000000 means My workspace."`
+	TargetModel     string `json:"target_model" jsonschema:"A semantic model in the target workspace to bind the copy to. Default: the report's."`
 }
 
 // CloneReportResult is the answer of clone_report.
@@ -471,8 +471,8 @@ type CloneReportResult struct {
 type rebindArgs struct {
 	Workspace        string `json:"workspace" schema:"$workspace"`
 	Report           string `json:"report" schema:"$report" required:"true"`
-	Dataset          string `json:"dataset" required:"true" jsonschema:"The semantic model to bind the report to, in dataset_workspace." minLength:"1"`
-	DatasetWorkspace string `json:"dataset_workspace" jsonschema:"Default: the report's workspace." minLength:"1"`
+	Dataset          string `json:"dataset" required:"true" jsonschema:"The semantic model to bind the report to, in dataset_workspace."`
+	DatasetWorkspace string `json:"dataset_workspace" jsonschema:"Default: the report's workspace."`
 	Confirm          bool   `json:"confirm" schema:"$confirm"`
 }
 
@@ -486,8 +486,8 @@ type ReportChangeResult struct {
 type updateContentArgs struct {
 	Workspace       string `json:"workspace" schema:"$workspace"`
 	Report          string `json:"report" schema:"$report" required:"true"`
-	SourceReport    string `json:"source_report" required:"true" jsonschema:"The report whose content is copied, in source_workspace." minLength:"1"`
-	SourceWorkspace string `json:"source_workspace" jsonschema:"Default: the report's; 00000000-0000-0000-0000-000000000000 means My workspace." minLength:"1"`
+	SourceReport    string `json:"source_report" required:"true" jsonschema:"The report whose content is copied, in source_workspace."`
+	SourceWorkspace string `json:"source_workspace" jsonschema:"Default: the report's; 00000000-0000-0000-0000-000000000000 means My workspace."`
 	Confirm         bool   `json:"confirm" schema:"$confirm"`
 }
 

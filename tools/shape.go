@@ -46,7 +46,7 @@ func workspaceParam() mcp.ToolOption {
 // itemParam is a required item argument. How an item is named (id or exact name, as the
 // list_ tool of its kind returns it) the server instructions say once, not each argument.
 func itemParam(name string) mcp.ToolOption {
-	return mcp.WithString(name, mcp.Required(), mcp.MinLength(1))
+	return mcp.WithString(name, mcp.Required())
 }
 
 func skipParam() mcp.ToolOption {

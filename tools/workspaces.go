@@ -108,7 +108,7 @@ func defaultInt(v, def int) int {
 // workspace argument is required.
 
 func requiredWorkspaceParam() mcp.ToolOption {
-	return mcp.WithString("workspace", mcp.Required(), mcp.MinLength(1))
+	return mcp.WithString("workspace", mcp.Required())
 }
 
 // resolveGroup reads a required workspace argument.
