@@ -30,11 +30,18 @@ var deriveSchemas bool
 func outputSchema[T any]() mcp.ToolOption {
 	if deriveSchemas {
 		derive := mcp.WithOutputSchema[T]()
+		echoes := echoMembers(reflect.TypeFor[T]())
 		return func(t *mcp.Tool) {
 			derive(t)
 			t.OutputSchema.AdditionalProperties, t.OutputSchema.Required = nil, nil
-			for name, p := range t.OutputSchema.Properties {
-				t.OutputSchema.Properties[name] = resultMember(p)
+			props := t.OutputSchema.Properties
+			for name, p := range props {
+				props[name] = resultMember(p)
+			}
+			if len(props) > len(echoes) {
+				for name := range echoes {
+					delete(props, name)
+				}
 			}
 		}
 	}
@@ -94,14 +101,41 @@ func parseInputSchema(t mcp.Tool) (inputSchemaDoc, error) {
 //     and an array of objects {"type": "array"}; the result shows them. Describing them cost
 //     more context than everything else a tool declares, and "items": {"type": "object"} on
 //     every list told a client only that a list holds objects, which its first item shows.
-// What is kept is what a client programs against without a call first: each member's name and
-// type (a list's items, its paging members, the item it acted on). No output schema at all
-// would save a little more, but structured content would then be typed for no client, and a
-// schema keeps every result honest: the e2e run checks each structuredContent against it.
+//   - the members that echo the items the call named (a WorkspaceRef or ItemRef: which
+//     workspace, model or report a name was read as): the caller named them, the server
+//     instructions say once that results tell which item was used, and they were a fifth of
+//     every output schema. They stay in structured content, which still validates: an output
+//     schema here never closes its object (no additionalProperties: false).
+// What is kept is what a client programs against: each member the tool produced, by name and
+// type (a list's items and its paging members, an export's file, a refresh's requestId). No
+// output schema at all would save a little more, but structured content would then be typed
+// for no client, and a schema keeps every result honest: the e2e run checks each
+// structuredContent against it.
 // And it is portable: a nil-able Go slice, map or pointer, which the reflector types
 // ["null", X], is typed X (clients that map schemas onto a single-type dialect, such as
 // Gemini's OpenAPI subset, reject a type union), and a field typed any, a bare true, is
 // scalarSchema.
+
+// echoMembers are the members of a result of type t that echo the items the call named, as
+// WorkspaceRef and ItemRef carry them: which workspace or item a name was read as. The output
+// schema leaves them out (see above), unless they are all the result holds.
+func echoMembers(t reflect.Type) map[string]bool {
+	echoes := map[string]bool{}
+	for f := range t.Fields() {
+		name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+		ft := f.Type
+		if ft.Kind() == reflect.Pointer {
+			ft = ft.Elem()
+		}
+		switch {
+		case f.Anonymous && name == "" && ft.Kind() == reflect.Struct:
+			maps.Copy(echoes, echoMembers(ft))
+		case name != "" && name != "-" && (ft == reflect.TypeFor[WorkspaceRef]() || ft == reflect.TypeFor[ItemRef]()):
+			echoes[name] = true
+		}
+	}
+	return echoes
+}
 
 // scalarSchema is the schema of a value typed any in a result: the cells of a DAX query's rows,
 // which are strings, numbers, booleans or null.
