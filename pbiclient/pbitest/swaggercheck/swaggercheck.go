@@ -755,3 +755,14 @@ func abbreviate(body []byte) string {
 	}
 	return buf.String()
 }
+
+// Distinct names the operation once for its My-workspace and workspace variants: its method and
+// path template without the /groups/{groupId} segment. Power BI's REST API counts 223 distinct
+// operations this way.
+func (op *Operation) Distinct() string {
+	return op.Method + " " + strings.Replace(op.Template, "/groups/{groupId}", "", 1)
+}
+
+// IsFabric reports whether the operation is one of Fabric's (FabricOperations) rather than
+// Power BI's.
+func (op *Operation) IsFabric() bool { return strings.HasPrefix(op.Template, fabricPrefix) }
