@@ -50,3 +50,26 @@ func TestForFabricRefusesWhatCannotWork(t *testing.T) {
 		}
 	}
 }
+
+// A user who signed in once for Power BI gets Fabric tokens from the same cache with no second
+// sign-in: one refresh-token request, and the token is for Fabric's audience.
+func TestForFabricUsesTheSignedInUser(t *testing.T) {
+	s := newTenant(t, pbitest.Options{})
+	cfg := userConfig(t, s)
+	login(t, s, cfg)
+	fc, err := cfg.ForFabric()
+	if err != nil {
+		t.Fatal(err)
+	}
+	before := s.TokenRequests()
+	tok, err := newSource(t, fc).Token(context.Background())
+	if err != nil {
+		t.Fatalf("Fabric token after a Power BI sign-in: %v", err)
+	}
+	if info, ok := auth.Inspect(tok); !ok || info.Audience != auth.FabricResource || info.Username != pbitest.DefaultUserPrincipalName {
+		t.Errorf("Fabric token: %+v", info)
+	}
+	if n := s.TokenRequests() - before; n != 1 {
+		t.Errorf("%d token requests for the Fabric token, want 1 (the refresh token's)", n)
+	}
+}
