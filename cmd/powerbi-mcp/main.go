@@ -143,7 +143,7 @@ func connect(cfg config, getenv func(string) string, logger zerolog.Logger) (bac
 			return backend{}, err
 		}
 		logger.Info().Str("credential", tokens.Describe()).Str("api", cfg.BaseURL).Msg("ready")
-		return backend{tokens: tokens, baseURL: cfg.BaseURL, fabric: fabricTokens(cfg, ac), close: func() {}}, nil
+		return backend{tokens: tokens, baseURL: cfg.BaseURL, fabric: fabricTokens(cfg, ac), fabricBaseURL: cfg.FabricBaseURL, close: func() {}}, nil
 	}
 	ac := cfg.withTokenObserver(cfg.authConfig(getenv, logger))
 	tokens, err := auth.New(ac)
@@ -156,10 +156,10 @@ func connect(cfg config, getenv func(string) string, logger zerolog.Logger) (bac
 		headline, _ := explain(err)
 		logger.Warn().Str("problem", headline).
 			Msg("sign-in is not configured; every tool call answers how to set it up, as does powerbi-mcp whoami")
-		return backend{tokens: unconfigured{err}, baseURL: cfg.BaseURL, fabric: unconfigured{err}, close: func() {}}, nil
+		return backend{tokens: unconfigured{err}, baseURL: cfg.BaseURL, fabric: unconfigured{err}, fabricBaseURL: cfg.FabricBaseURL, close: func() {}}, nil
 	}
 	logger.Info().Str("credential", tokens.Describe()).Str("api", cfg.BaseURL).Msg("ready")
-	return backend{tokens: tokens, baseURL: cfg.BaseURL, fabric: fabricTokens(cfg, ac), close: func() {}}, nil
+	return backend{tokens: tokens, baseURL: cfg.BaseURL, fabric: fabricTokens(cfg, ac), fabricBaseURL: cfg.FabricBaseURL, close: func() {}}, nil
 }
 
 // fabricTokens is the token source for the Fabric REST API: the Power BI credential (acting for
