@@ -116,6 +116,9 @@ func readCopilot(ctx context.Context, c *pbiclient.Client, ws WorkspaceRef, ds I
 			code = " " + code
 		}
 		return nil, fmt.Sprintf("%sthe Fabric API refused to read the model's definition (HTTP %d%s); it needs read and write permission on the model and a credential Fabric accepts.", skipped, ae.StatusCode, code)
+	case errors.As(err, new(*pbiclient.TokenError)):
+		// The credential's message speaks of Power BI's token; this one is Fabric's.
+		return nil, skipped + "the credential has no token the Fabric API accepts."
 	case errors.Is(err, context.DeadlineExceeded) && ctx.Err() != nil:
 		return nil, fmt.Sprintf("%sthe Fabric API did not return the model's definition within %s.", skipped, copilotTimeout)
 	default:
