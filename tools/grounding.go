@@ -100,7 +100,7 @@ func schemaWithGrounding(ctx context.Context, d Deps, ws WorkspaceRef, ds ItemRe
 func readCopilot(ctx context.Context, c *pbiclient.Client, ws WorkspaceRef, ds ItemRef) (*CopilotGrounding, string) {
 	const skipped = "No AI instructions or verified answers: "
 	if ws.ID == "" {
-		return nil, skipped + "they are read from the model's definition through the Fabric API, which needs a workspace id; My workspace has none here."
+		return nil, skipped + "they come from the model's definition in the Fabric API, which is not read for models in My workspace."
 	}
 	ctx, cancel := context.WithTimeout(ctx, copilotTimeout)
 	defer cancel()
@@ -111,11 +111,14 @@ func readCopilot(ctx context.Context, c *pbiclient.Client, ws WorkspaceRef, ds I
 	case errors.Is(err, pbiclient.ErrNoFabric):
 		return nil, skipped + "the server has no access to the Fabric API, which holds the model's definition."
 	case errors.As(err, &ae) && ae.StatusCode > 0:
-		code := ae.Code
-		if code != "" {
-			code = " " + code
+		answer := fmt.Sprintf("HTTP %d", ae.StatusCode)
+		if ae.Code != "" {
+			answer += " " + ae.Code
 		}
-		return nil, fmt.Sprintf("%sthe Fabric API refused to read the model's definition (HTTP %d%s); it needs read and write permission on the model and a credential Fabric accepts.", skipped, ae.StatusCode, code)
+		if ae.StatusCode == 401 || ae.StatusCode == 403 {
+			return nil, skipped + "the Fabric API refused to read the model's definition (" + answer + "); it needs read and write permission on the model and a credential Fabric accepts."
+		}
+		return nil, skipped + "the Fabric API did not give the model's definition (" + answer + ")."
 	case errors.As(err, new(*pbiclient.TokenError)):
 		// The credential's message speaks of Power BI's token; this one is Fabric's.
 		return nil, skipped + "the credential has no token the Fabric API accepts."

@@ -154,23 +154,36 @@ func TestGetDatasetSchemaWithoutFabricSaysWhy(t *testing.T) {
 	}
 }
 
-// Fabric refusing to give the definition (here: the token it gets is not for Fabric) costs the
-// schema its Copilot parts, and the message says what Fabric answered.
+// Fabric not giving the definition costs the schema its Copilot parts, and the message says
+// what Fabric answered: here a token that is not for Fabric, and a model Fabric does not know.
 func TestGetDatasetSchemaWhenFabricRefuses(t *testing.T) {
-	st := fastFabric(newStack(t, stackOptions{transport: func(rt http.RoundTripper) http.RoundTripper {
-		return roundTripFunc(func(r *http.Request) (*http.Response, error) {
-			if strings.HasPrefix(r.URL.Path, "/fabric/") {
-				r = r.Clone(r.Context())
-				r.Header.Set("Authorization", "Bearer not-a-fabric-token")
+	for _, tc := range []struct {
+		name   string
+		change func(*http.Request)
+		want   string
+	}{
+		{"token for another audience", func(r *http.Request) { r.Header.Set("Authorization", "Bearer not-a-fabric-token") },
+			"the Fabric API refused to read the model's definition (HTTP 401 Unauthorized); it needs read and write permission on the model and a credential Fabric accepts."},
+		{"unknown model", func(r *http.Request) {
+			r.URL.Path = strings.Replace(r.URL.Path, pbitest.DemoSalesDatasetID, "00000000-0000-4000-8000-000000000000", 1)
+		}, "the Fabric API did not give the model's definition (HTTP 404 ItemNotFound)."},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			st := fastFabric(newStack(t, stackOptions{transport: func(rt http.RoundTripper) http.RoundTripper {
+				return roundTripFunc(func(r *http.Request) (*http.Response, error) {
+					if strings.HasPrefix(r.URL.Path, "/fabric/") {
+						r = r.Clone(r.Context())
+						tc.change(r)
+					}
+					return rt.RoundTrip(r)
+				})
+			}}))
+			var res DatasetSchemaResult
+			st.ok(t, "get_dataset_schema", map[string]any{"workspace": "Sales Analytics", "dataset": "Sales"}, &res)
+			if want := "No AI instructions or verified answers: " + tc.want; res.Copilot != nil || res.Message != want || len(res.Tables) != 5 {
+				t.Fatalf("copilot %+v, message %q, want %q", res.Copilot, res.Message, want)
 			}
-			return rt.RoundTrip(r)
 		})
-	}}))
-	var res DatasetSchemaResult
-	st.ok(t, "get_dataset_schema", map[string]any{"workspace": "Sales Analytics", "dataset": "Sales"}, &res)
-	want := "No AI instructions or verified answers: the Fabric API refused to read the model's definition (HTTP 401 Unauthorized); it needs read and write permission on the model and a credential Fabric accepts."
-	if res.Copilot != nil || res.Message != want || len(res.Tables) != 5 {
-		t.Fatalf("copilot %+v, message %q", res.Copilot, res.Message)
 	}
 }
 
