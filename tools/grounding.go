@@ -339,7 +339,8 @@ func readSamples(ctx context.Context, c *pbiclient.Client, ws WorkspaceRef, ds I
 	more := 0
 	for ti, t := range tables {
 		for ci, col := range t.Columns {
-			if col.IsHidden {
+			// Hidden columns are keys and helpers; binary ones (images) have no text to show.
+			if col.IsHidden || col.DataType == "Binary" {
 				continue
 			}
 			if len(targets) == maxSampledColumns {

@@ -230,16 +230,17 @@ func TestGetDatasetSchemaSampleValues(t *testing.T) {
 	st.tenant.SetModel(ds.ID, pbitest.Model{Tables: []*pbitest.Table{{
 		Name: "Product",
 		Columns: []pbitest.Column{{Name: "Key", DataType: pbitest.TypeInt64, IsHidden: true},
-			{Name: "Category", DataType: pbitest.TypeString}, {Name: "Price", DataType: pbitest.TypeDecimal}},
-		Rows: [][]any{{int64(1), "Bikes", 10.5}, {int64(2), "Bikes", nil}, {int64(3), nil, 2.25},
-			{int64(4), "Accessories", 2.25}, {int64(5), "Clothing, misc", 7.0}, {int64(6), "Toys", 1.0}},
+			{Name: "Category", DataType: pbitest.TypeString}, {Name: "Price", DataType: pbitest.TypeDecimal}, {Name: "Photo", DataType: "Binary"}},
+		Rows: [][]any{{int64(1), "Bikes", 10.5, nil}, {int64(2), "Bikes", nil, nil}, {int64(3), nil, 2.25, nil},
+			{int64(4), "Accessories", 2.25, nil}, {int64(5), "Clothing, misc", 7.0, nil}, {int64(6), "Toys", 1.0, nil}},
 	}}})
 	st.tenant.ResetRequests()
 
 	var res DatasetSchemaResult
 	st.ok(t, "get_dataset_schema", map[string]any{"workspace": "Sales Analytics", "dataset": "Samples", "sample_values": 3}, &res)
 	got := res.Tables[0].Samples
-	// The smallest distinct non-blank values; a comma inside a value stays in it; hidden columns have none.
+	// The smallest distinct non-blank values; a comma inside a value stays in it; hidden and
+	// binary columns have none.
 	if !slices.Equal(got["Category"], []string{"Accessories", "Bikes", "Clothing, misc"}) || !slices.Equal(got["Price"], []string{"1", "2.25", "7"}) ||
 		got["Key"] != nil || len(got) != 2 {
 		t.Fatalf("samples %q", got)
