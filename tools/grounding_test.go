@@ -3,6 +3,7 @@ package tools
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"slices"
 	"strings"
@@ -305,5 +306,28 @@ func TestGetDatasetSchemaReadsCopilotPartsLeniently(t *testing.T) {
 	}
 	if !slices.Equal(g.AISchema["T"], []string{"C"}) || !slices.Equal(g.Synonyms["T[C]"], []string{"code"}) {
 		t.Errorf("schema %v synonyms %v", g.AISchema, g.Synonyms)
+	}
+}
+
+// Sample values are read for a bounded number of columns, and the message says how many lack them.
+func TestGetDatasetSchemaSampleValuesOfAWideModel(t *testing.T) {
+	st := fastFabric(newStack(t, stackOptions{}))
+	ds := st.tenant.AddDataset(pbitest.DemoSalesWorkspaceID, pbitest.Dataset{Name: "Wide"})
+	wide := &pbitest.Table{Name: "Wide"}
+	row := []any{}
+	for i := range maxSampledColumns + 2 {
+		wide.Columns = append(wide.Columns, pbitest.Column{Name: fmt.Sprintf("C%03d", i), DataType: pbitest.TypeInt64})
+		row = append(row, int64(i))
+	}
+	wide.Rows = [][]any{row}
+	st.tenant.SetModel(ds.ID, pbitest.Model{Tables: []*pbitest.Table{wide}})
+	var res DatasetSchemaResult
+	st.ok(t, "get_dataset_schema", map[string]any{"workspace": "Sales Analytics", "dataset": "Wide", "sample_values": 1}, &res)
+	samples := res.Tables[0].Samples
+	if len(samples) != maxSampledColumns || !slices.Equal(samples["C099"], []string{"99"}) || samples["C100"] != nil {
+		t.Fatalf("%d columns with samples: %v", len(samples), samples)
+	}
+	if want := "Sample values are given for the first 100 visible columns; 2 more have none here"; !strings.Contains(res.Message, want) {
+		t.Errorf("message %q, want it to say %q", res.Message, want)
 	}
 }
