@@ -56,8 +56,9 @@ func (r DAXQueryResult) writtenFiles() []FileRef {
 }
 
 type schemaArgs struct {
-	Workspace string `json:"workspace" schema:"$workspace"`
-	Dataset   string `json:"dataset" schema:"$dataset" required:"true"`
+	Workspace    string `json:"workspace" schema:"$workspace"`
+	Dataset      string `json:"dataset" schema:"$dataset" required:"true"`
+	SampleValues int    `json:"sample_values" jsonschema:"Add up to this many distinct values of each visible column (one more query)." minimum:"0" maximum:"$maxSampleValues" default:"0"`
 }
 
 // SchemaColumn is a column of a model table.
@@ -79,19 +80,23 @@ type SchemaMeasure struct {
 
 // SchemaTable is a model table with its columns and measures.
 type SchemaTable struct {
-	Name     string          `json:"name"`
-	IsHidden bool            `json:"isHidden,omitempty"`
-	Columns  []SchemaColumn  `json:"columns"`
-	Measures []SchemaMeasure `json:"measures,omitempty"`
+	Name     string              `json:"name"`
+	IsHidden bool                `json:"isHidden,omitempty"`
+	Columns  []SchemaColumn      `json:"columns"`
+	Measures []SchemaMeasure     `json:"measures,omitempty"`
+	Samples  map[string][]string `json:"samples,omitempty" jsonschema:"With sample_values: by column, some of its distinct non-blank values, as text"`
 }
 
 // DatasetSchemaResult is the answer of get_dataset_schema.
 type DatasetSchemaResult struct {
-	Workspace WorkspaceRef  `json:"workspace"`
-	Dataset   ItemRef       `json:"dataset"`
-	Source    string        `json:"source" jsonschema:"INFO.VIEW (tables, columns and measures) or COLUMNSTATISTICS (tables and columns only)"`
-	Tables    []SchemaTable `json:"tables"`
-	Message   string        `json:"message,omitempty"`
+	Workspace WorkspaceRef      `json:"workspace"`
+	Dataset   ItemRef           `json:"dataset"`
+	Source    string            `json:"source" jsonschema:"INFO.VIEW (tables, columns and measures) or COLUMNSTATISTICS (tables and columns only)"`
+	Copilot   *CopilotGrounding `json:"copilot,omitempty" jsonschema:"What the model's Copilot folder says, when it has one"`
+	// Relationships are given once for the model: a table's filters reach the tables it relates to.
+	Relationships []string      `json:"relationships,omitempty" jsonschema:"'From'[Column] → 'To'[Column] (cardinality, cross-filter direction); filters flow from the to side"`
+	Tables        []SchemaTable `json:"tables"`
+	Message       string        `json:"message,omitempty"`
 }
 
 func daxTools(d Deps) []Tool {
@@ -109,11 +114,13 @@ func daxTools(d Deps) []Tool {
 				"Not for Azure Analysis Services models; MDX and DMV queries are not supported."),
 			annotations("Run a DAX query", true, false, true))),
 		tool(d, "dax", "read the semantic model's schema", getDatasetSchema, mcp.NewTool("get_dataset_schema",
-			mcp.WithDescription("List the tables of a semantic model (dataset) with their columns (data type, hidden) and measures (DAX expression, format). "+
+			mcp.WithDescription("List the tables of a semantic model (dataset) with their columns (data type, hidden) and measures (DAX expression, format), its relationships, "+
+				"and the model's Copilot grounding when its authors set one: AI instructions, verified answers (question and DAX), synonyms and the AI data schema; follow them when writing DAX. "+
 				"Call it before execute_dax_query to learn the exact names to query. "+
 				"It runs DAX INFO.VIEW functions; where Power BI refuses those, it falls back to COLUMNSTATISTICS(), which gives tables and columns "+
 				"but no measures or data types (source says which). Needs the same permissions as execute_dax_query: Build permission and the tenant setting "+
-				"'Semantic Model Execute Queries REST API'. Uses up to 3 of the 120 queries per minute a user may run."),
+				"'Semantic Model Execute Queries REST API'. Uses up to 5 of the 120 queries per minute a user may run. "+
+				"The Copilot parts come from the model's definition (Fabric API; read and write permission on the model); without it, message says why they are missing."),
 			annotations("Semantic model schema", true, false, true))),
 	}
 }
@@ -153,7 +160,7 @@ func getDatasetSchema(ctx context.Context, d Deps, a schemaArgs) (DatasetSchemaR
 	if err != nil {
 		return DatasetSchemaResult{}, err
 	}
-	return readSchema(ctx, d.Client, ws, ds)
+	return schemaWithGrounding(ctx, d, ws, ds, a.SampleValues)
 }
 
 // daxResultHeadroom is the part of the result budget kept for the result's other fields when

@@ -392,8 +392,9 @@ func schemaRef(name string) (any, bool) {
 		"paginatedReport":   param(itemParam("report")), // the tool says which kind of report it takes
 
 		// dax.go
-		"defaultDAXRows": defaultDAXRows,
-		"maxDAXRows":     maxDAXRows,
+		"defaultDAXRows":  defaultDAXRows,
+		"maxDAXRows":      maxDAXRows,
+		"maxSampleValues": maxSampleValues, // grounding.go
 
 		// Each file's own entries go below its name.
 
