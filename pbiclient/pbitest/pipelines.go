@@ -13,9 +13,13 @@ import (
 // Development (0), Test (1) and Production (2), each with at most one
 // workspace. deployAll copies the supported items of one stage's workspace
 // into the next (or, backwards, the previous) stage's workspace as an
-// asynchronous operation. Items of neighbouring stages are paired by type
-// and name, as the service pairs them when a workspace is assigned; a
-// deployment overwrites the paired item and creates the others.
+// asynchronous operation; deploy (selective deployment) does the same for
+// the items it names. Items of neighbouring stages are paired by type and
+// name, as the service pairs them when a workspace is assigned; a deployment
+// overwrites the paired item and creates the others. Pipelines are created,
+// renamed and deleted, their stages' workspaces assigned and unassigned, and
+// their users (all Admin) added and removed. Nothing documented stops the
+// last admin's removal, so the fake allows it.
 
 // Pipeline is a deployment pipeline.
 type Pipeline struct {
@@ -284,9 +288,8 @@ func (s *Server) listStageArtifacts(w http.ResponseWriter, r *http.Request) {
 	if p == nil {
 		return
 	}
-	stage, err := strconv.Atoi(r.PathValue("stageOrder"))
-	if err != nil || stage < 0 || stage >= pipelineStages {
-		writeError(w, http.StatusBadRequest, "InvalidRequest", "stageOrder must be 0 (Development), 1 (Test) or 2 (Production)")
+	stage, ok := stageOf(w, r)
+	if !ok {
 		return
 	}
 	s.settlePipeline(p, time.Now())
