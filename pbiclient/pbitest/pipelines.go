@@ -185,20 +185,42 @@ func (s *Server) stageWorkspace(p *pipeline, stage int) *workspace {
 	return s.state.workspace(id)
 }
 
+// pipelineOf finds the pipeline of the path, answering 404 when there is
+// none or the signed-in user is not among its users, which Power BI does not
+// tell apart. The caller must hold s.mu.
 func (s *Server) pipelineOf(w http.ResponseWriter, r *http.Request) *pipeline {
 	p := s.state.pipeline(r.PathValue("pipelineId"))
-	if p == nil {
+	if p == nil || !s.pipelineVisible(r, p) {
 		writePBIError(w, http.StatusNotFound, "PowerBIEntityNotFound")
+		return nil
 	}
 	return p
 }
 
-func (s *Server) listPipelines(w http.ResponseWriter, _ *http.Request) {
+// pipelineVisible reports whether the request's caller has access to the
+// pipeline: a signed-in user who is one of its users, directly or through a
+// group, as for workspaces (see memberships.go). App-only tokens see every
+// pipeline, as they see every workspace. The caller must hold s.mu.
+func (s *Server) pipelineVisible(r *http.Request, p *pipeline) bool {
+	u, ok := delegatedUserOf(r)
+	if !ok {
+		return true
+	}
+	members := make([]WorkspaceUser, 0, len(p.info.Users))
+	for _, m := range p.info.Users {
+		members = append(members, WorkspaceUser{Identifier: m.Identifier, PrincipalType: m.PrincipalType})
+	}
+	return s.visibleTo(&workspace{users: members}, u)
+}
+
+func (s *Server) listPipelines(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	out := make([]pipelineJSON, 0, len(s.state.pipelines))
 	for _, p := range s.state.pipelines {
-		out = append(out, pipelineJSON{ID: p.info.ID, DisplayName: p.info.DisplayName, Description: p.info.Description})
+		if s.pipelineVisible(r, p) {
+			out = append(out, pipelineJSON{ID: p.info.ID, DisplayName: p.info.DisplayName, Description: p.info.Description})
+		}
 	}
 	writeList(s, w, "", "pipelines", out)
 }

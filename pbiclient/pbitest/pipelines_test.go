@@ -5,6 +5,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestPipelinesAndStages(t *testing.T) {
@@ -416,4 +417,47 @@ func TestSelectiveDeploy(t *testing.T) {
 			t.Errorf("report bound to the wrong model: %v", m)
 		}
 	}
+}
+
+func TestUsersSeeTheirOwnPipelines(t *testing.T) {
+	s := newTestServer(t, Options{})
+	s.SeedDemo()
+	megan := s.IssueUserToken(DefaultUserPrincipalName, time.Hour)
+	adele := s.IssueUserToken(DemoMarketingUser, time.Hour)
+	names := func(token string) []string {
+		r := do(t, s, "GET", apiPrefix+"/pipelines", token, nil)
+		wantStatus(t, r, http.StatusOK)
+		var out []string
+		for _, p := range r.json(t)["value"].([]any) {
+			out = append(out, p.(map[string]any)["displayName"].(string))
+		}
+		return out
+	}
+	// Megan is an admin of Sales Deployment only; the service principal sees both.
+	if got := names(megan); !slices.Equal(got, []string{"Sales Deployment"}) {
+		t.Errorf("megan sees %v", got)
+	}
+	if got := names(s.IssueToken(time.Hour)); len(got) != 2 {
+		t.Errorf("the app sees %v", got)
+	}
+	wantStatus(t, do(t, s, "GET", apiPrefix+"/pipelines/"+DemoFinancePipelineID+"/stages", megan, nil), http.StatusNotFound)
+	if got := names(adele); len(got) != 0 {
+		t.Errorf("adele sees %v", got)
+	}
+
+	// Access through a group, and a pipeline a user creates is theirs.
+	wantStatus(t, api(t, s, "POST", "/pipelines/"+DemoFinancePipelineID+"/users",
+		map[string]any{"identifier": DemoSalesTeamGroupID, "principalType": "Group", "accessRight": "Admin"}), http.StatusOK)
+	if got := names(adele); !slices.Equal(got, []string{"Finance Deployment"}) {
+		t.Errorf("adele, through Sales Team, sees %v", got)
+	}
+	r := do(t, s, "POST", apiPrefix+"/pipelines", adele, map[string]any{"displayName": "Adele's"})
+	wantStatus(t, r, http.StatusCreated)
+	users := do(t, s, "GET", apiPrefix+"/pipelines/"+r.json(t)["id"].(string)+"/users", adele, nil).json(t)["value"].([]any)
+	if len(users) != 1 || users[0].(map[string]any)["identifier"] != DemoMarketingUser || users[0].(map[string]any)["principalType"] != "User" {
+		t.Errorf("users of adele's pipeline: %v", users)
+	}
+	// Once removed, Megan no longer sees the pipeline.
+	wantStatus(t, api(t, s, "DELETE", "/pipelines/"+DemoSalesPipelineID+"/users/"+DefaultUserPrincipalName, nil), http.StatusOK)
+	wantStatus(t, do(t, s, "GET", apiPrefix+"/pipelines/"+DemoSalesPipelineID, megan, nil), http.StatusNotFound)
 }
