@@ -143,7 +143,7 @@ var toolsets = []Toolset{
 			"that holds NO admin-consent Power BI permissions (such as Tenant.Read.All); anyone else gets 401 PowerBINotAuthorizedException. These tools see every workspace, member or not"},
 	{Name: "push", Description: "push datasets: create them, change their tables, add rows inline or from CSV and JSON files in the data directory, delete rows"},
 	{Name: "imports", Description: "publish .pbix, .rdl, .xlsx and dataflow files from the data directory to a workspace and follow the imports"},
-	{Name: "pipelines", Description: "deployment pipelines: stages, their items, deployments and their history",
+	{Name: "pipelines", Description: "deployment pipelines: create them, assign workspaces to their stages, manage their admins, deploy all or chosen items and follow deployments",
 		Needs: "access to the pipeline and the scope Pipeline.Read.All or Pipeline.ReadWrite.All; pipelines work only with workspaces on Premium, Premium Per User or Fabric capacity"},
 	{Name: "gateways", Description: "on-premises data gateways: data sources, their status and users; binding semantic models to gateways",
 		Needs: "an admin of the gateway (Power BI lists only those); virtual network gateways are not reachable through the API"},

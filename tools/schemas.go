@@ -458,6 +458,7 @@ func schemaRef(name string) (any, bool) {
 		"pipelineStage":       param(stageParam("stage", "The stage to list")),
 		"pipelineSourceStage": param(stageParam("source_stage", "The stage to deploy from")),
 		"defaultDeployWait":   defaultDeployWait,
+		"maxDeployItems":      maxDeployItems,
 
 		// push.go
 		"pushDataset":          param(pushDatasetParam()),
