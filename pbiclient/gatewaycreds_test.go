@@ -1,7 +1,16 @@
 package pbiclient_test
 
 import (
+	"bytes"
 	"context"
+	"crypto/aes"
+	"crypto/cipher"
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/sha1"
+	"crypto/sha256"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"maps"
@@ -190,4 +199,66 @@ func containsSource(list []pbiclient.GatewayDatasource, id string) bool {
 		}
 	}
 	return false
+}
+
+// TestEncryptCredentialsLayout pins the byte layout of Microsoft's .NET SDK, which the service
+// decrypts, for keys of both sizes: the plain document, the 85-byte segments of a 1024-bit
+// key, and for larger keys the wrapped key blob and the authenticated message joined as two
+// base64 strings.
+func TestEncryptCredentialsLayout(t *testing.T) {
+	creds := pbiclient.DatasourceCredentials{Type: "Basic", Username: "john", Password: strings.Repeat("p", 100)}
+	plain := `{"credentialData":[{"name":"username","value":"john"},{"name":"password","value":"` + strings.Repeat("p", 100) + `"}]}`
+	for _, bits := range []int{1024, 2048} {
+		key, err := rsa.GenerateKey(rand.Reader, bits)
+		if err != nil {
+			t.Fatal(err)
+		}
+		pub := pbiclient.GatewayPublicKey{Exponent: "AQAB", Modulus: base64.StdEncoding.EncodeToString(key.N.Bytes())}
+		out, err := pbiclient.EncryptCredentials(pub, creds)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if bits == 1024 {
+			raw, err := base64.StdEncoding.DecodeString(out)
+			if err != nil || len(raw) != 128*((len(plain)+84)/85) {
+				t.Fatalf("1024 bits: %d bytes for %d (%v)", len(raw), len(plain), err)
+			}
+			var got []byte
+			for i := 0; i < len(raw); i += 128 {
+				seg, err := rsa.DecryptOAEP(sha1.New(), nil, key, raw[i:i+128], nil)
+				if err != nil || (i+128 < len(raw) && len(seg) != 85) {
+					t.Fatalf("segment %d: %d bytes, %v", i/128, len(seg), err)
+				}
+				got = append(got, seg...)
+			}
+			if string(got) != plain {
+				t.Errorf("1024 bits decrypt to %s", got)
+			}
+			continue
+		}
+		wrapped, err := base64.StdEncoding.DecodeString(out[:344])
+		if err != nil || !strings.HasSuffix(out[:344], "==") {
+			t.Fatalf("2048 bits: the key blob is not the first 344 characters: %v", err)
+		}
+		keys, err := rsa.DecryptOAEP(sha256.New(), nil, key, wrapped, nil)
+		if err != nil || len(keys) != 98 || keys[0] != 0 || keys[1] != 1 {
+			t.Fatalf("key blob: %d bytes %v, %v", len(keys), keys[:2], err)
+		}
+		msg, err := base64.StdEncoding.DecodeString(out[344:])
+		if err != nil || len(msg) != 2+32+16+(len(plain)/16+1)*16 || msg[0] != 0 || msg[1] != 0 {
+			t.Fatalf("message: %d bytes, %v", len(msg), err)
+		}
+		mac := hmac.New(sha256.New, keys[34:])
+		mac.Write(msg[:2])
+		mac.Write(msg[34:])
+		if !hmac.Equal(mac.Sum(nil), msg[2:34]) {
+			t.Error("the tag is not HMAC-SHA256 of the algorithm bytes, IV and ciphertext")
+		}
+		block, _ := aes.NewCipher(keys[2:34])
+		got := bytes.Clone(msg[50:])
+		cipher.NewCBCDecrypter(block, msg[34:50]).CryptBlocks(got, got)
+		if pad := int(got[len(got)-1]); string(got[:len(got)-pad]) != plain {
+			t.Errorf("2048 bits decrypt to %q", got)
+		}
+	}
 }

@@ -67,19 +67,26 @@ const (
 type gateway struct {
 	info        Gateway // Datasources is not kept here: datasources holds them
 	datasources []*GatewayDatasource
-	key         *rsa.PrivateKey
 }
+
+// key is the gateway's key pair, made when first needed: a server that never shows a
+// gateway starts without generating one.
+func (g *gateway) key() *rsa.PrivateKey { return gatewayKey(g.info.KeyBits) }
 
 // AddGateway adds a gateway with its data sources and returns it as stored.
 func (s *Server) AddGateway(g Gateway) Gateway {
 	if g.ID == "" {
 		g.ID = newGUID()
 	}
-	if g.KeyBits == 0 {
+	switch g.KeyBits {
+	case 0:
 		g.KeyBits = 2048
+	case 1024, 2048:
+	default:
+		panic(fmt.Sprintf("pbitest: gateway keys are 1024 or 2048 bits, not %d", g.KeyBits))
 	}
 	g.Datasources = slices.Clone(g.Datasources)
-	stored := &gateway{info: g, key: gatewayKey(g.KeyBits)}
+	stored := &gateway{info: g}
 	stored.info.Datasources = nil
 	for i := range g.Datasources {
 		ds := &g.Datasources[i]
@@ -176,7 +183,7 @@ func toGatewayJSON(gw *gateway) gatewayJSON {
 	annotation := marshal(map[string]any{"gatewayContactInformation": []string{defaultConfiguredBy},
 		"gatewayVersion": "3000.246.5", "isAutoSelect": false, "gatewayMachine": strings.ReplaceAll(g.Name, " ", "-")})
 	return gatewayJSON{ID: g.ID, Name: g.Name, Type: "Resource", GatewayStatus: status, GatewayAnnotation: string(annotation),
-		PublicKey: publicKeyJSON(&gw.key.PublicKey)}
+		PublicKey: publicKeyJSON(&gw.key().PublicKey)}
 }
 
 func toGatewayDatasourceJSON(gatewayID string, ds *GatewayDatasource) gatewayDatasourceJSON {

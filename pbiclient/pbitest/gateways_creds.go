@@ -69,9 +69,6 @@ var gatewayKeys struct {
 }
 
 func gatewayKey(bits int) *rsa.PrivateKey {
-	if bits != 1024 && bits != 2048 {
-		panic(fmt.Sprintf("pbitest: gateway keys are 1024 or 2048 bits, not %d", bits))
-	}
 	gatewayKeys.Lock()
 	defer gatewayKeys.Unlock()
 	if k := gatewayKeys.bySize[bits]; k != nil {
@@ -203,7 +200,7 @@ func readCredentials(w http.ResponseWriter, g *gateway, d credentialDetailsJSON)
 		writePBIError(w, http.StatusBadRequest, "DM_GWPipeline_Gateway_InvalidConnectionCredentials", detailsMessage(msg))
 		return nil, false
 	}
-	plain, err := decryptCredentials(g.key, d.Credentials)
+	plain, err := decryptCredentials(g.key(), d.Credentials)
 	if err != nil {
 		return invalid("The credentials could not be decrypted with the gateway's key. Encrypt them with the public key of this gateway.")
 	}
