@@ -120,7 +120,7 @@ func setGatewayDatasource(ctx context.Context, d Deps, a setGatewayDatasourceArg
 	}
 	info, err := gatewayDatasourceInfo(ds)
 	return GatewayDatasourceChangeResult{Gateway: gw, Datasource: info,
-		Message: fmt.Sprintf("Created with %s credentials from %s, encrypted for the gateway. Users who publish models on it need add_gateway_datasource_user; bind_dataset_to_gateway binds a model to it.", creds.Type, from)}, err
+		Message: fmt.Sprintf("Created with %s, encrypted for the gateway. Users who publish models on it need add_gateway_datasource_user; bind_dataset_to_gateway binds a model to it.", credentialsFrom(creds, from))}, err
 }
 
 // updateGatewayCredentials replaces the credentials of an existing gateway data source.
@@ -138,7 +138,7 @@ func updateGatewayCredentials(ctx context.Context, d Deps, gw ItemRef, datasourc
 	}
 	info, err := gatewayDatasourceInfo(ds)
 	return GatewayDatasourceChangeResult{Gateway: gw, Datasource: info,
-		Message: fmt.Sprintf("The data source now has %s credentials from %s, encrypted for the gateway. get_gateway_datasource_status checks that the gateway connects with them.", creds.Type, from)}, err
+		Message: fmt.Sprintf("The data source now has %s, encrypted for the gateway. get_gateway_datasource_status checks that the gateway connects with them.", credentialsFrom(creds, from))}, err
 }
 
 // deleteGatewayDatasource is delete_gateway_datasource.
@@ -192,7 +192,7 @@ func readDatasourceCredentials(d Deps, credType, username, secretEnv, secretFile
 	case !needsSecret && (c.Username != "" || secretEnv != "" || secretFile != ""):
 		return c, "", userErrorf("Anonymous credentials have no username or secret: call again without username, secret_env and secret_file.")
 	case !needsSecret:
-		return c, "no secret (anonymous access)", nil
+		return c, "", nil
 	case (secretEnv == "") == (secretFile == ""):
 		return c, "", userErrorf("%s credentials need a secret from exactly one place: secret_env (an environment variable %s* of the server) or secret_file (a file in the data directory %s). The user must put it there; never pass or ask for it in the chat.",
 			credType, secretEnvPrefix, d.DataDir)
@@ -265,6 +265,15 @@ func readDatasourceCredentials(d Deps, credType, username, secretEnv, secretFile
 		c.AccessToken = secret
 	}
 	return c, from, nil
+}
+
+// credentialsFrom says which credentials were set and where their secret was read, e.g.
+// "Basic credentials from the environment variable PBI_SECRET_SALES".
+func credentialsFrom(c pbiclient.DatasourceCredentials, from string) string {
+	if from == "" {
+		return c.Type + " credentials"
+	}
+	return c.Type + " credentials from " + from
 }
 
 // jsonShape shows the JSON object a secret file holds, e.g. {"username": "...", "password": "..."}.

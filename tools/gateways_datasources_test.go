@@ -108,8 +108,9 @@ func TestSetGatewayDatasource(t *testing.T) {
 	}
 	secretsAbsent(t, st, &audit, res, token)
 	_, out = update(map[string]any{"credential_type": "Anonymous"})
-	if c := decrypted(ds.ID); c.CredentialType != "Anonymous" || len(c.Data) != 0 || out.Datasource.CredentialType != "Anonymous" {
-		t.Errorf("anonymous: %+v", c)
+	if c := decrypted(ds.ID); c.CredentialType != "Anonymous" || len(c.Data) != 0 || out.Datasource.CredentialType != "Anonymous" ||
+		!strings.HasPrefix(out.Message, "The data source now has Anonymous credentials, encrypted") {
+		t.Errorf("anonymous: %+v, %q", c, out.Message)
 	}
 
 	var list GatewayDatasourceListResult
