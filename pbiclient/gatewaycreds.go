@@ -43,8 +43,8 @@ const (
 )
 
 // DatasourceCredentials are a data source's credentials in the clear. Only the fields of its
-// Type count. String and GoString never show the secrets, so that printing one in a log or an
-// error leaks nothing.
+// Type count. String, GoString and MarshalJSON never show the secrets, so that printing or
+// logging one leaks nothing.
 type DatasourceCredentials struct {
 	Type        string // one of the Credential* constants
 	Username    string // Basic and Windows (DOMAIN\user for Windows)
@@ -55,6 +55,12 @@ type DatasourceCredentials struct {
 
 func (c DatasourceCredentials) String() string   { return c.Type + " credentials (secrets redacted)" }
 func (c DatasourceCredentials) GoString() string { return c.String() }
+
+func (c DatasourceCredentials) MarshalJSON() ([]byte, error) {
+	return json.Marshal(struct {
+		Type string `json:"type"`
+	}{c.Type})
+}
 
 type credentialPair struct {
 	Name  string `json:"name"`

@@ -13,6 +13,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"maps"
 	"strings"
 	"testing"
@@ -143,8 +144,12 @@ func TestGatewayDatasourceRefusals(t *testing.T) {
 	if got := apiRequests(srv)[before:]; len(got) != 0 {
 		t.Errorf("incomplete credentials were sent: %+v", got)
 	}
-	if s := (pbiclient.DatasourceCredentials{Type: "Basic", Username: "sa", Password: "s3cret!"}).String(); strings.Contains(s, "s3cret") {
-		t.Errorf("String shows the password: %s", s)
+	secret := pbiclient.DatasourceCredentials{Type: "Basic", Username: "sa", Password: "s3cret!"}
+	js, _ := json.Marshal(secret)
+	for _, s := range []string{secret.String(), fmt.Sprintf("%v %+v %#v", secret, secret, secret), string(js)} {
+		if strings.Contains(s, "s3cret") {
+			t.Errorf("printed credentials show the password: %s", s)
+		}
 	}
 	if _, err := pbiclient.EncryptCredentials(pbiclient.GatewayPublicKey{Exponent: "AQAB", Modulus: "o6j2cLk="}, basic); err == nil {
 		t.Error("a 40-bit modulus was taken for an RSA key")
