@@ -145,7 +145,7 @@ var toolsets = []Toolset{
 	{Name: "imports", Description: "publish .pbix, .rdl, .xlsx and dataflow files from the data directory to a workspace and follow the imports"},
 	{Name: "pipelines", Description: "deployment pipelines: create them, assign workspaces to their stages, manage their admins, deploy all or chosen items and follow deployments",
 		Needs: "access to the pipeline and the scope Pipeline.Read.All or Pipeline.ReadWrite.All; pipelines work only with workspaces on Premium, Premium Per User or Fabric capacity"},
-	{Name: "gateways", Description: "on-premises data gateways: data sources, their status and users; binding semantic models to gateways",
+	{Name: "gateways", Description: "on-premises data gateways: data sources and their credentials, status and users; binding semantic models to gateways",
 		Needs: "an admin of the gateway (Power BI lists only those); virtual network gateways are not reachable through the API"},
 	{Name: "dataflows", Description: "dataflows: definition, data sources, lineage, refreshes, refresh schedule",
 		Needs: "a role in the workspace (Contributor or higher for changes); My workspace has no dataflows here"},

@@ -450,6 +450,9 @@ func schemaRef(name string) (any, bool) {
 		"gatewayDatasource": param(gatewayDatasourceParam()),
 		"principal":         principalPattern,
 
+		// gateways_datasources.go
+		"secretEnv": param(secretEnvParam()),
+
 		// imports.go
 		"defaultImportWait": defaultImportWait,
 

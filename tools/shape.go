@@ -275,6 +275,10 @@ func nextStep(ae *pbiclient.APIError) string {
 		return "several items have that name, so Power BI cannot tell which to overwrite: import under another display_name, or have the user delete the extra ones."
 	case ae.Code == "ImportThrottlerCode":
 		return "too many imports are running in this workspace: wait the Retry-After time, then import again."
+	case ae.Code == "DM_GWPipeline_Client_GatewayUnreachable":
+		return "the gateway is offline or cannot reach Power BI (gatewayStatus in get_gateway). The user must start the gateway machine or its service; then try again."
+	case ae.Code == "DM_GWPipeline_Gateway_InvalidConnectionCredentials":
+		return "the gateway cannot use these credentials. Check the credential type and the secret where it was read from, then try again."
 	case ae.Code == "ItemNotFound" || ae.Code == "PowerBIEntityNotFound" || ae.StatusCode == 404:
 		return "check the id or name with list_workspaces, list_datasets or list_reports. Power BI also answers 'not found' when the caller has no access to the item."
 	case ae.StatusCode == 429:
