@@ -459,3 +459,28 @@ func TestOrderLinesInTheSandboxModel(t *testing.T) {
 		t.Fatalf("%+v", byCategory.Rows)
 	}
 }
+
+// BenchmarkExecuteDAXQuery100kRows is execute_dax_query on a 100,000-row result written whole to
+// a CSV file (output csv, so every row is handled), through the MCP client, the tool, pbiclient
+// and the fake tenant: the same model on a capacity (Arrow) and on shared capacity
+// (executeQueries, the reference).
+func BenchmarkExecuteDAXQuery100kRows(b *testing.B) {
+	st := newStack(b, stackOptions{})
+	for _, ws := range []string{pbitest.DemoMarketingWorkspaceID, pbitest.DemoSalesWorkspaceID} {
+		ds := st.tenant.AddDataset(ws, pbitest.Dataset{Name: "Facts"})
+		st.tenant.SetModel(ds.ID, pbitest.LargeModel(100_000))
+	}
+	for _, c := range []struct{ name, workspace string }{{"json", "Marketing"}, {"arrow", "Sales Analytics"}} {
+		b.Run(c.name, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				var res DAXQueryResult
+				st.ok(b, "execute_dax_query", map[string]any{"workspace": c.workspace, "dataset": "Facts", "query": "EVALUATE Facts", "output": "csv"}, &res)
+				if res.Via != c.name || res.TotalRows != 100_000 || res.File == nil {
+					b.Fatalf("via %s, %d rows", res.Via, res.TotalRows)
+				}
+				os.Remove(res.File.Path)
+			}
+		})
+	}
+}
