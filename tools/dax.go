@@ -15,9 +15,10 @@ import (
 	"github.com/powerbi-mcp/powerbi-mcp/pbiclient"
 )
 
-// Rows: a modest default keeps answers small for the model; the cap is the service's own limit.
+// Rows: a modest default keeps answers small for the model; the cap is executeQueries' own limit.
 // Whatever max_rows says, an answer holds only the rows that fit the result budget
-// (Deps.MaxResultBytes); skip and output "csv" reach the rest.
+// (Deps.MaxResultBytes); skip and output "csv" reach the rest. skip has no cap: Arrow results
+// have no row limit.
 const (
 	defaultDAXRows = 500
 	maxDAXRows     = 100_000
@@ -28,7 +29,7 @@ type daxQueryArgs struct {
 	Dataset              string `json:"dataset" schema:"$dataset" required:"true"`
 	Query                string `json:"query" required:"true" jsonschema:"The DAX query: optional DEFINE MEASURE ... then EVALUATE <table expression>, optionally ORDER BY; several EVALUATEs only on a capacity." minLength:"1" maxLength:"100000"`
 	MaxRows              int    `json:"max_rows" jsonschema:"Most rows to return (default {defaultDAXRows}, at most {maxDAXRows}); fewer when more would not fit the result size limit." minimum:"1" maximum:"$maxDAXRows" default:"$defaultDAXRows"`
-	Skip                 int    `json:"skip" jsonschema:"Rows to skip: runs the query again and answers from this row on. Use nextSkip from the previous answer; add ORDER BY so that the rows come in the same order." minimum:"0" maximum:"$maxDAXRows" default:"0"`
+	Skip                 int    `json:"skip" jsonschema:"Rows to skip: runs the query again and answers from this row on. Use nextSkip from the previous answer; add ORDER BY so that the rows come in the same order." minimum:"0" default:"0"`
 	Output               string `json:"output" jsonschema:"rows (default): the rows in the answer. csv: every row the query returned goes to a CSV file on the server, linked as an MCP resource; the answer holds a preview." enum:"rows,csv" default:"rows"`
 	Table                int    `json:"table" jsonschema:"Which EVALUATE's table to answer, from 1." minimum:"1" default:"1"`
 	ImpersonatedUserName string `json:"impersonated_user_name" jsonschema:"UPN of a user to run the query as, for models with row-level security (RLS). Ignored by models without RLS." minLength:"3" maxLength:"256"`

@@ -175,7 +175,7 @@ func TestGetDatasetSchema(t *testing.T) {
 func TestExecuteDAXQueryServiceRowLimit(t *testing.T) {
 	st := newStack(t, stackOptions{})
 	big := &pbitest.Table{Name: "Events", Columns: []pbitest.Column{{Name: "N", DataType: pbitest.TypeInt64}}}
-	for i := range maxDAXRows + 1 {
+	for i := range maxDAXRows + 10 {
 		big.Rows = append(big.Rows, []any{int64(i)})
 	}
 	for _, ws := range []string{pbitest.DemoMarketingWorkspaceID, pbitest.DemoSalesWorkspaceID} {
@@ -192,8 +192,15 @@ func TestExecuteDAXQueryServiceRowLimit(t *testing.T) {
 	}
 	st.ok(t, "execute_dax_query", map[string]any{"workspace": "Sales Analytics", "dataset": "Telemetry",
 		"query": "EVALUATE Events", "max_rows": maxDAXRows}, &res)
-	if res.Via != "arrow" || res.TotalRows != maxDAXRows+1 || strings.Contains(res.Message, "limit of 100,000") {
+	if res.Via != "arrow" || res.TotalRows != maxDAXRows+10 || strings.Contains(res.Message, "limit of 100,000") {
 		t.Fatalf("via=%s totalRows=%d message=%q", res.Via, res.TotalRows, res.Message)
+	}
+	// skip reaches the rows past executeQueries' limit.
+	var last DAXQueryResult
+	st.ok(t, "execute_dax_query", map[string]any{"workspace": "Sales Analytics", "dataset": "Telemetry",
+		"query": "EVALUATE Events", "skip": maxDAXRows + 5}, &last)
+	if last.RowCount != 5 || last.Rows[0][0] != float64(maxDAXRows+5) || last.NextSkip != 0 {
+		t.Fatalf("skip %d: rowCount %d nextSkip %d rows %v", maxDAXRows+5, last.RowCount, last.NextSkip, last.Rows)
 	}
 }
 
