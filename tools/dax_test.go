@@ -491,3 +491,13 @@ func BenchmarkExecuteDAXQuery100kRows(b *testing.B) {
 		})
 	}
 }
+
+// A refusal of the Arrow API worded as a query error gets the RLS advice, as executeQueries' does.
+func TestArrowRLSRefusalAdviceNamesRLS(t *testing.T) {
+	msg := text(errorResult("run the DAX query", &pbiclient.APIError{Method: "POST", StatusCode: 400,
+		Path: "/groups/" + pbitest.DemoSalesWorkspaceID + "/datasets/" + pbitest.DemoRegionalSalesDatasetID + "/executeDaxQueries",
+		Code: "DatasetExecuteQueriesError", Message: "The model has row-level security and requires an effective identity."}))
+	if !strings.Contains(msg, "in none of its roles") || strings.Contains(msg, "fix the DAX query") {
+		t.Errorf("executeDaxQueries refusal: %q", msg)
+	}
+}
