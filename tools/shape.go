@@ -260,7 +260,7 @@ func nextStep(ae *pbiclient.APIError) string {
 		return "the source stage has no items to deploy. Check it with list_pipeline_stage_artifacts."
 	case ae.Code == "TokenExpired":
 		return "the access token expired and a fresh one was refused too. Check the server's sign-in configuration."
-	case ae.Code == "RLSNotAuthorizedForModel" || strings.HasSuffix(ae.Path, "/executeQueries") &&
+	case ae.Code == "RLSNotAuthorizedForModel" || (strings.HasSuffix(ae.Path, "/executeQueries") || strings.HasSuffix(ae.Path, "/executeDaxQueries")) &&
 		(strings.Contains(msg, "row-level security") || strings.Contains(msg, "effective identity")):
 		return "the model has row-level security (RLS), and the identity the query ran as is in none of its roles or may not query it (a service principal never may). This is not a fault in the query. Ask the model's owner to add the user to an RLS role; a user who can edit the model may pass impersonated_user_name of a user who is in one; a service principal must be replaced by a user sign-in (--auth device-code, username-password or azure-cli)."
 	case strings.HasPrefix(ae.Path, "/admin/") && (ae.Code == "PowerBINotAuthorizedException" || ae.StatusCode == 401):

@@ -144,6 +144,7 @@ func New() (*Checker, error) {
 	// body and response schemas under $defs, named after the operation.
 	opDefs := map[mode]map[string]any{requestMode: {}, responseMode: {}}
 	c.addOperations(paths, globalParams, "", opDefs)
+	c.addOperations(previewPaths(), globalParams, "", opDefs) // preview.go
 	fabricDefs, err := c.addFabric(opDefs)
 	if err != nil {
 		return nil, err
