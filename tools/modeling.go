@@ -34,11 +34,11 @@ type definitionArgs struct {
 
 type measureArg struct {
 	Table         string `json:"table" required:"true" minLength:"1"`
-	Name          string `json:"name" required:"true" minLength:"1" pattern:"^[^\\r\\n]+$"`
+	Name          string `json:"name" required:"true" minLength:"1"`
 	Expression    string `json:"expression" jsonschema:"DAX" required:"true" minLength:"1"`
-	FormatString  string `json:"format_string" pattern:"^[^\\r\\n]*$"`
+	FormatString  string `json:"format_string"`
 	Description   string `json:"description"`
-	DisplayFolder string `json:"display_folder" pattern:"^[^\\r\\n]*$"`
+	DisplayFolder string `json:"display_folder"`
 }
 
 type upsertMeasuresArgs struct {
@@ -140,19 +140,16 @@ func modelingTools(d Deps) []Tool {
 			mcp.WithDescription("Read a semantic model's TMDL definition: its parts and each table's measures; with part, that part's text."),
 			annotations("Semantic model definition", true, false, true))),
 		tool(d, "modeling", "add or change measures", upsertMeasures, mcp.NewTool("upsert_measures",
-			mcp.WithDescription("Add measures to a semantic model's tables, or change them (omitted properties keep their values)."+editNote),
+			mcp.WithDescription("Add measures to a semantic model's tables, or change them (omitted properties keep their values)."),
 			annotations("Add or change measures", false, false, true))).followsJobs(),
 		tool(d, "modeling", "delete measures", deleteMeasures, mcp.NewTool("delete_measures",
-			mcp.WithDescription("Delete measures from a semantic model."+editNote),
+			mcp.WithDescription("Delete measures from a semantic model."),
 			annotations("Delete measures", false, true, true))).followsJobs(),
 		tool(d, "modeling", "update the semantic model definition", updateDatasetDefinition, mcp.NewTool("update_dataset_definition",
-			mcp.WithDescription("Replace or add whole parts of a semantic model's definition (get_dataset_definition reads them)."+editNote),
+			mcp.WithDescription("Replace or add whole parts of a semantic model's definition (get_dataset_definition reads them)."),
 			annotations("Update a semantic model definition", false, true, true))).followsJobs(),
 	}
 }
-
-// editNote is what every editing tool does the same way.
-const editNote = " The DAX and TMDL are checked first; the definition is backed up and the change shown as a diff, to confirm, before it is sent."
 
 // getDatasetDefinition is get_dataset_definition.
 func getDatasetDefinition(ctx context.Context, d Deps, a definitionArgs) (DatasetDefinitionResult, error) {

@@ -245,6 +245,11 @@ func TestModelEditNamesWhatExists(t *testing.T) {
 	if !strings.Contains(msg, "is in the table Sales") {
 		t.Fatalf("a name taken in another table: %s", msg)
 	}
+	msg = st.fails(t, "upsert_measures", salesArgs(map[string]any{"confirm": true, "measures": []any{map[string]any{
+		"table": "Sales", "name": "Two\nLines", "expression": "1"}}}))
+	if !strings.Contains(msg, "does not read as TMDL") {
+		t.Fatalf("a name over two lines: %s", msg)
+	}
 	for _, p := range []string{"../x.tmdl", "definition/../../x.tmdl", "model.bim", "/definition/model.tmdl", "definition/tables/a/b.tmdl"} {
 		msg = st.fails(t, "update_dataset_definition", salesArgs(map[string]any{"confirm": true, "parts": []any{map[string]any{"path": p, "text": "x"}}}))
 		if !strings.Contains(msg, "outside a TMDL definition's layout") {

@@ -133,7 +133,7 @@ var toolsets = []Toolset{
 	{Name: "dataset_admin", Description: "change semantic models: settings, parameters, refresh schedules, ownership, access, deletion"},
 	{Name: "refresh", Default: true, Description: "refresh semantic models, whole or by table and partition; follow, cancel and read the history of refreshes and their schedules"},
 	{Name: "dax", Default: true, Description: "query semantic models with DAX and read their tables, columns and measures"},
-	{Name: "modeling", Default: true, Description: "read semantic model definitions (TMDL) and edit them: measures, or whole parts; every edit is backed up under the export directory and shown as a diff first",
+	{Name: "modeling", Default: true, Description: "read semantic model definitions (TMDL) and edit them: measures, or whole parts. An edit is checked, then shown as a diff to confirm (without confirm nothing is sent), and the definition is backed up under the export directory before it is sent",
 		Needs: "the Fabric REST API: a service principal needs the tenant setting 'Service principals can use Fabric APIs', and editing needs Contributor or higher in the workspace"},
 	{Name: "reports", Default: true, Description: "find and inspect reports and their pages; export them (PDF, PowerPoint, PNG; paginated reports also Excel, Word, CSV...); download .pbix and .rdl files"},
 	{Name: "report_admin", Description: "copy, rebind, overwrite, take over and delete reports"},
