@@ -363,3 +363,31 @@ func TestModelingExplainsFabricAccess(t *testing.T) {
 		t.Fatal(msg)
 	}
 }
+
+// A diff longer than the result holds is cut at a line in the result; the whole of it is in the
+// backup folder and in a file linked as a resource.
+func TestModelEditCutsALongDiff(t *testing.T) {
+	st := modelingStack(t, stackOptions{maxResultBytes: 4096})
+	var lines []string
+	for i := range 200 {
+		lines = append(lines, "    + SUM(Sales[Quantity]) * "+strings.Repeat("1", i%7+1))
+	}
+	expr := "0\n" + strings.Join(lines, "\n")
+	var res ModelEditResult
+	st.ok(t, "upsert_measures", salesArgs(map[string]any{"confirm": true, "measures": []any{map[string]any{
+		"table": "Sales", "name": "Long", "expression": expr}}}), &res)
+	if !res.Applied || res.DiffFile == nil || !strings.Contains(res.Diff, "[diff cut: the whole diff is in diffFile") {
+		t.Fatalf("%+v", res)
+	}
+	whole, err := os.ReadFile(res.DiffFile.Path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	saved, err := os.ReadFile(filepath.Join(res.Backup, "changes.diff"))
+	if err != nil || string(saved) != string(whole) || strings.Count(string(whole), "\n+\t\t\t\t+ SUM(Sales[Quantity]) * 1") != 200 {
+		t.Fatalf("changes.diff (%v) and the diff file differ, or are not whole:\n%s", err, whole)
+	}
+	if cut := strings.TrimSuffix(res.Diff, "[diff cut: the whole diff is in diffFile and in the backup folder]\n"); !strings.HasPrefix(string(whole), strings.TrimSuffix(cut, "\n")) {
+		t.Fatalf("the diff shown is not the start of the whole diff:\n%s", res.Diff)
+	}
+}
