@@ -362,7 +362,27 @@ func TestModelingExplainsFabricAccess(t *testing.T) {
 	if !strings.Contains(msg, "https://api.fabric.microsoft.com/.default") || !strings.Contains(msg, "no credential") {
 		t.Fatal(msg)
 	}
+
+	// The server gives a pre-acquired Power BI token's pbiclient Fabric tokens that answer why
+	// there are none (cmd/powerbi-mcp's fabricTokens).
+	_, noFabric := auth.Config{Kind: auth.KindToken, AccessToken: "a-power-bi-token"}.ForFabric()
+	st = modelingStack(t, stackOptions{deps: func(d *Deps) {
+		c, err := pbiclient.New(pbiclient.Config{BaseURL: "https://127.0.0.1:9/v1.0/myorg", Tokens: src, FabricTokens: failingTokens{noFabric}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		d.Client = c
+	}})
+	msg = st.fails(t, "get_dataset_definition", map[string]any{"workspace": pbitest.DemoSalesWorkspaceID, "dataset": pbitest.DemoSalesDatasetID})
+	if !strings.Contains(msg, "https://api.fabric.microsoft.com/.default") || !strings.Contains(msg, "--auth token brings a Power BI token only") {
+		t.Fatal(msg)
+	}
 }
+
+type failingTokens struct{ err error }
+
+func (f failingTokens) Token(context.Context) (string, error) { return "", f.err }
+func (f failingTokens) Invalidate(string)                     {}
 
 // A diff longer than the result holds is cut at a line in the result; the whole of it is in the
 // backup folder and in a file linked as a resource.
