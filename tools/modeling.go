@@ -143,7 +143,7 @@ func modelingTools(d Deps) []Tool {
 			mcp.WithDescription("Add measures to a semantic model's tables, or change them (omitted properties keep their values)."),
 			annotations("Add or change measures", false, false, true))).followsJobs(),
 		tool(d, "modeling", "delete measures", deleteMeasures, mcp.NewTool("delete_measures",
-			mcp.WithDescription("Delete measures from a semantic model."),
+			mcp.WithDescription("Delete measures from a semantic model; visuals and measures that use them break."),
 			annotations("Delete measures", false, true, true))).followsJobs(),
 		tool(d, "modeling", "update the semantic model definition", updateDatasetDefinition, mcp.NewTool("update_dataset_definition",
 			mcp.WithDescription("Replace or add whole parts of a semantic model's definition (get_dataset_definition reads them)."),
