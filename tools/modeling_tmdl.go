@@ -321,13 +321,12 @@ func checkObjectLine(text string) error {
 	case strings.HasSuffix(word, ":"), rest == "" && plainName.MatchString(word):
 		return nil
 	case !plainName.MatchString(word):
+		if key, _, ok := strings.Cut(text, ":"); ok && plainName.MatchString(key) {
+			return nil // a property with its value: "formatString:0"
+		}
 		return fmt.Errorf("unexpected %q", text)
-	}
-	if strings.Contains(word, ":") {
-		return nil
-	}
-	if key, _, ok := strings.Cut(text, ":"); ok && plainName.MatchString(key) {
-		return nil // a property with its value
+	case strings.HasPrefix(rest, "="):
+		return nil // an expression property: "formatStringDefinition = ..."
 	}
 	_, _, err := readName(rest)
 	return err

@@ -18,6 +18,9 @@ const serviceTable = "table 'Internet Sales'\n" +
 	"\t\tformatString: #,0\n" +
 	"\t\tdisplayFolder: KPIs\n" +
 	"\t\tlineageTag: 9a8b\n" +
+	"\t\tformatStringDefinition = ```\n" +
+	"\t\t\t\tIF([Order Count] > 1, \"#,0\", \"0\")\n" +
+	"\t\t\t\t```\n" +
 	"\n" +
 	"\t\tannotation PBI_FormatHint = {\"isGeneralNumber\":true}\n" +
 	"\n" +
@@ -50,10 +53,10 @@ func TestParseTableTMDLReadsServiceForms(t *testing.T) {
 	}
 	big, margin := tb.Measures[0], tb.Measures[1]
 	if big.Name != "Big Orders" || big.Expression != "CALCULATE([Order Count],\n\tSales[Quantity] >= 4)" || big.FormatString != "#,0" ||
-		big.DisplayFolder != "KPIs" || big.Description != "Orders of four or more" || big.start != 3 || big.end != 13 {
+		big.DisplayFolder != "KPIs" || big.Description != "Orders of four or more" || big.start != 3 || big.end != 16 {
 		t.Fatalf("Big Orders: %+v", big)
 	}
-	if margin.Name != "Margin" || margin.Expression != "DIVIDE(\n\t[Profit],\n\t[Revenue]\n)" || margin.FormatString != "0.0%" || margin.end != 20 {
+	if margin.Name != "Margin" || margin.Expression != "DIVIDE(\n\t[Profit],\n\t[Revenue]\n)" || margin.FormatString != "0.0%" || margin.end != 23 {
 		t.Fatalf("Margin: %+v", margin)
 	}
 }
