@@ -384,9 +384,9 @@ func measureNames(t *tmdlTable) string {
 	return strings.Join(names, ", ")
 }
 
-// maxDiffShown is the most of a diff a result or a question carries, as a share of the result
-// budget: the whole diff is in the backup folder and in a file of its own.
-const maxDiffShown = 2
+// diffShare is the share of the result budget a diff may take in a result or a question
+// (1/diffShare); the whole diff is in the backup folder and in a file of its own.
+const diffShare = 2
 
 // editDefinition runs one edit of a model's definition: edit returns the parts it changes, by
 // path. what says what the edit does, for the question to the user.
@@ -423,7 +423,7 @@ func editDefinition(ctx context.Context, d Deps, workspace, dataset string, conf
 		return res, nil
 	}
 	res.Diff = diff.String()
-	if shown := d.maxResultBytes() / maxDiffShown; len(res.Diff) > shown {
+	if shown := d.maxResultBytes() / diffShare; len(res.Diff) > shown {
 		res.Diff = cutAtLine(res.Diff, shown) + "\n[diff cut: the whole diff is in diffFile and in the backup folder]\n"
 		fp, err := newExportFile(d, fileStem(ds.Name)+"-"+fileTime(), ".diff", func(w io.Writer) error {
 			_, err := io.WriteString(w, diff.String())
