@@ -1,6 +1,7 @@
 package auth
 
 import (
+	"errors"
 	"fmt"
 	"strings"
 )
@@ -18,6 +19,9 @@ type Cloud struct {
 	// name a security token service host of their own, not AuthorityHost. The US Government
 	// cloud keeps the public one; China has its own.
 	V1Issuer string
+	// FabricResource is the Fabric REST API's resource, whose tokens the semantic model
+	// definition tools need; "" in the clouds where Fabric's API is not published.
+	FabricResource string
 }
 
 // Scope is the .default scope of the cloud's Power BI resource.
@@ -27,12 +31,21 @@ func (c Cloud) Scope() string { return c.Resource + "/.default" }
 // US Government Community Cloud (GCC) tenants sign in to the public Entra
 // ID; GCC High and DoD tenants to the US Government one.
 var clouds = []Cloud{
-	{"public", DefaultAuthorityHost, "https://api.powerbi.com/v1.0/myorg", "https://analysis.windows.net/powerbi/api", publicV1Issuer},
-	{"usgov", DefaultAuthorityHost, "https://api.powerbigov.us/v1.0/myorg", "https://analysis.usgovcloudapi.net/powerbi/api", publicV1Issuer},
-	{"usgovhigh", "https://login.microsoftonline.us", "https://api.high.powerbigov.us/v1.0/myorg", "https://high.analysis.usgovcloudapi.net/powerbi/api", publicV1Issuer},
-	{"usdod", "https://login.microsoftonline.us", "https://api.mil.powerbigov.us/v1.0/myorg", "https://mil.analysis.usgovcloudapi.net/powerbi/api", publicV1Issuer},
-	{"china", "https://login.chinacloudapi.cn", "https://api.powerbi.cn/v1.0/myorg", "https://analysis.chinacloudapi.cn/powerbi/api", "https://sts.chinacloudapi.cn/"},
+	{"public", DefaultAuthorityHost, "https://api.powerbi.com/v1.0/myorg", "https://analysis.windows.net/powerbi/api", publicV1Issuer, FabricResource},
+	{"usgov", DefaultAuthorityHost, "https://api.powerbigov.us/v1.0/myorg", "https://analysis.usgovcloudapi.net/powerbi/api", publicV1Issuer, ""},
+	{"usgovhigh", "https://login.microsoftonline.us", "https://api.high.powerbigov.us/v1.0/myorg", "https://high.analysis.usgovcloudapi.net/powerbi/api", publicV1Issuer, ""},
+	{"usdod", "https://login.microsoftonline.us", "https://api.mil.powerbigov.us/v1.0/myorg", "https://mil.analysis.usgovcloudapi.net/powerbi/api", publicV1Issuer, ""},
+	{"china", "https://login.chinacloudapi.cn", "https://api.powerbi.cn/v1.0/myorg", "https://analysis.chinacloudapi.cn/powerbi/api", "https://sts.chinacloudapi.cn/", ""},
 }
+
+// FabricResource is the public cloud's Fabric REST API resource; its scope is FabricScope.
+const FabricResource = "https://api.fabric.microsoft.com"
+
+// FabricScope is the scope of app-only Fabric REST API tokens.
+const FabricScope = FabricResource + "/.default"
+
+// ErrNoFabric is ForFabric's answer where no Fabric token can be had.
+var ErrNoFabric = errors.New("no Fabric REST API tokens")
 
 // publicV1Issuer is the v1.0 token issuer of the public and US Government clouds.
 const publicV1Issuer = "https://sts.windows.net/"
@@ -72,6 +85,24 @@ func (cfg Config) WithCloud() (Config, error) {
 	if cfg.Scope == "" {
 		cfg.Scope = c.Scope()
 	}
+	return cfg, nil
+}
+
+// ForFabric is cfg for tokens of the Fabric REST API in cfg's cloud: the same credential, the
+// same cache, another scope. It wraps ErrNoFabric when the cloud has no Fabric API or the
+// credential is a pre-acquired Power BI token, which cannot be turned into another resource's.
+func (cfg Config) ForFabric() (Config, error) {
+	c, err := LookupCloud(cfg.Cloud)
+	if err != nil {
+		return cfg, err
+	}
+	switch {
+	case c.FabricResource == "":
+		return cfg, fmt.Errorf("%w: the %s cloud has no Fabric REST API this server knows", ErrNoFabric, c.Name)
+	case strings.EqualFold(cfg.Kind, KindToken):
+		return cfg, fmt.Errorf("%w: --auth %s brings a Power BI token only; sign in with another credential kind", ErrNoFabric, KindToken)
+	}
+	cfg.Scope = c.FabricResource + "/.default"
 	return cfg, nil
 }
 

@@ -127,6 +127,15 @@ func keyVaultCloud(cfg Config) struct{ suffix, resource string } {
 // checks the reference and chooses the vault's reader; no network I/O,
 // except auto's probe of the instance metadata service.
 func newKeyVaultClientSecret(cfg Config) (TokenSource, error) {
+	k, err := newKeyVaultSecret(cfg)
+	if err != nil {
+		return nil, err
+	}
+	return newCachedSource(k, cfg), nil
+}
+
+// newKeyVaultSecret checks cfg's Key Vault reference and builds what reads it.
+func newKeyVaultSecret(cfg Config) (*keyVaultSecret, error) {
 	ref, err := parseKeyVaultRef(cfg.ClientSecret, cfg)
 	if err != nil {
 		return nil, err
@@ -146,9 +155,8 @@ func newKeyVaultClientSecret(cfg Config) (TokenSource, error) {
 		httpClient = http.DefaultClient
 	}
 	host, _ := authorityHost(cfg.AuthorityHost)
-	k := &keyVaultSecret{ref: ref, cfg: cfg, reader: reader, http: httpClient,
-		desc: describeServicePrincipal("client secret from Key Vault "+strings.TrimPrefix(ref.text, keyVaultPrefix)+" read with "+reader.Describe(), host, cfg.TenantID, cfg.ClientID)}
-	return newCachedSource(k, cfg), nil
+	return &keyVaultSecret{ref: ref, cfg: cfg, reader: reader, http: httpClient,
+		desc: describeServicePrincipal("client secret from Key Vault "+strings.TrimPrefix(ref.text, keyVaultPrefix)+" read with "+reader.Describe(), host, cfg.TenantID, cfg.ClientID)}, nil
 }
 
 // newKeyVaultReader builds the token source for Key Vault that
@@ -414,8 +422,33 @@ func (k *keyVaultSecret) forget() {
 
 func (k *keyVaultSecret) describe() string { return k.desc }
 
-// errKeyVaultOnBehalfOf refuses a Key Vault reference for --http-auth entra:
-// the on-behalf-of source builds its confidential client at start-up,
-// before a vault could be read.
-var errKeyVaultOnBehalfOf = fmt.Errorf("acting on behalf of callers does not take a Key Vault reference in %s yet: put the secret's value there, or use %s or %s",
-	EnvClientSecret, EnvCertificatePath, EnvFederatedTokenFile)
+// freshClient is the on-behalf-of source's client: a new confidential client
+// (see OnBehalfOf on why new) with the secret last read, reading the vault
+// the first time.
+func (k *keyVaultSecret) freshClient(ctx context.Context) (*servicePrincipal, error) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	sp := k.sp.Load()
+	if sp == nil {
+		var err error
+		if sp, _, err = k.load(ctx, ""); err != nil {
+			return nil, err
+		}
+	}
+	secret := sp.secret()
+	cred, err := confidential.NewCredFromSecret(secret)
+	if err != nil {
+		return nil, err
+	}
+	return newServicePrincipal(k.cfg, "client secret", cred, func() string { return secret })
+}
+
+// reread reads the vault again after Entra refused refused's secret and
+// reports whether the vault holds another one now.
+func (k *keyVaultSecret) reread(ctx context.Context, refused *servicePrincipal) (bool, error) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	k.cfg.Logger.Info().Str("reference", k.ref.text).Msg("Entra ID refused the client secret; reading it from Key Vault again")
+	_, changed, err := k.load(ctx, refused.secret())
+	return changed, err
+}

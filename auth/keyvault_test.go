@@ -205,12 +205,43 @@ func TestKeyVaultReferenceCheckedAtStartUp(t *testing.T) {
 	}
 }
 
-// The on-behalf-of source builds its client at start-up, so it refuses a
-// reference plainly instead of failing later.
-func TestKeyVaultReferenceRefusedForOnBehalfOf(t *testing.T) {
-	_, cfg := kvTenant(t)
-	if _, err := auth.NewOnBehalfOf(cfg, 0); err == nil || !strings.Contains(err.Error(), "Key Vault reference") {
-		t.Errorf("NewOnBehalfOf = %v, want a refusal naming the Key Vault reference", err)
+// Acting for each caller with a secret in Key Vault: no vault read at
+// start-up, one at the first exchange, and after a rotation the refused
+// exchange reads the vault again and succeeds, with no restart.
+func TestKeyVaultOnBehalfOfReadsAndRotates(t *testing.T) {
+	s, cfg := kvTenant(t)
+	logger, logs := traceLogger()
+	cfg.Logger = logger
+	o := newOnBehalfOf(t, cfg, 0)
+	if n := s.KeyVaultReads(); n != 0 {
+		t.Errorf("%d Key Vault reads at start-up, want none", n)
+	}
+	if d := o.Describe(); !strings.Contains(d, "client secret from Key Vault") {
+		t.Errorf("Describe() = %q, want the vault named", d)
+	}
+	adele := oboToken(t, o, userContext(t, s, "adele@contoso.com"))
+	if c := jwtClaims(t, adele); c["upn"] != "adele@contoso.com" {
+		t.Errorf("got a token for %v, want adele's", c["upn"])
+	}
+	old := s.ClientSecret()
+	rotated := s.RotateSecret(testVault, testSecret)
+	s.ExpireClientSecret(old)
+	alex := oboToken(t, o, userContext(t, s, "alex@contoso.com"))
+	if c := jwtClaims(t, alex); c["upn"] != "alex@contoso.com" {
+		t.Errorf("after the rotation, a token for %v, want alex's", c["upn"])
+	}
+	if n := s.KeyVaultReads(); n != 2 {
+		t.Errorf("%d Key Vault reads, want 2 (the first exchange, and after the refusal)", n)
+	}
+	checkNoLeak(t, map[string]string{"old secret": old, "new secret": rotated}, o.Describe(), logs.String())
+
+	// A vault that still holds the refused secret: the fix names the vault's secret.
+	s.RotateSecret("other-vault", "unused")
+	s.ExpireClientSecret(rotated)
+	_, err := o.Token(userContext(t, s, "megan.bowen@contoso.com"))
+	var e *auth.Error
+	if !errors.As(err, &e) || e.AADSTS != "AADSTS7000222" || !strings.Contains(e.Fix, "new version of the Key Vault secret "+testSecret) {
+		t.Errorf("stale vault: %v", err)
 	}
 }
 

@@ -58,14 +58,17 @@ var errAppCaller = errors.New("the caller is an application signed in with its o
 // most once per user per token lifetime.
 type OnBehalfOf struct {
 	// newClient builds the service principal's confidential client.
-	newClient func() (*servicePrincipal, error)
-	desc      string
-	tenantID  string // the app's home tenant
-	clientID  string
-	log       zerolog.Logger
-	observer  Observer // nil: nobody listens
-	size      int
-	now       func() time.Time
+	newClient func(context.Context) (*servicePrincipal, error)
+	// vault, for a client secret in Key Vault, reads it again when Entra
+	// refuses it, as after a rotation; nil otherwise.
+	vault    *keyVaultSecret
+	desc     string
+	tenantID string // the app's home tenant
+	clientID string
+	log      zerolog.Logger
+	observer Observer // nil: nobody listens
+	size     int
+	now      func() time.Time
 
 	mu      sync.Mutex
 	order   *list.List               // of *oboEntry, most recently used first
@@ -113,10 +116,13 @@ func NewOnBehalfOf(cfg Config, cacheSize int) (*OnBehalfOf, error) {
 		}
 	}
 	var build func(Config) (TokenSource, error)
+	var vault *keyVaultSecret
 	switch kind {
 	case KindClientSecret:
 		if isKeyVaultReference(cfg.ClientSecret) {
-			return nil, errKeyVaultOnBehalfOf
+			if vault, err = newKeyVaultSecret(cfg); err != nil {
+				return nil, err
+			}
 		}
 		build = NewClientSecret
 	case KindCertificate:
@@ -129,24 +135,32 @@ func NewOnBehalfOf(cfg Config, cacheSize int) (*OnBehalfOf, error) {
 	}
 	// The service-principal constructors check the settings and build the
 	// confidential client; this source uses the client directly.
-	newClient := func() (*servicePrincipal, error) {
+	newClient := func(context.Context) (*servicePrincipal, error) {
 		src, err := build(cfg)
 		if err != nil {
 			return nil, err
 		}
 		return src.(*cachedSource).cred.(*servicePrincipal), nil
 	}
-	// Built once here so that configuration errors surface at start-up.
-	sp, err := newClient()
-	if err != nil {
-		return nil, err
+	var desc string
+	if vault != nil {
+		// The vault is read on the first exchange: start-up does no network I/O.
+		newClient, desc = vault.freshClient, vault.describe()
+	} else {
+		// Built once here so that configuration errors surface at start-up.
+		sp, err := newClient(context.Background())
+		if err != nil {
+			return nil, err
+		}
+		desc = sp.describe()
 	}
 	if cacheSize <= 0 {
 		cacheSize = DefaultOnBehalfOfCacheSize
 	}
 	return &OnBehalfOf{
 		newClient: newClient,
-		desc:      sp.describe(),
+		vault:     vault,
+		desc:      desc,
 		tenantID:  cfg.TenantID,
 		clientID:  cfg.ClientID,
 		log:       cfg.Logger,
@@ -211,7 +225,7 @@ func (o *OnBehalfOf) exchange(ctx context.Context, c Caller) (any, error) {
 		// tenant.
 		opts = append(opts, confidential.WithTenantID(c.TenantID))
 	}
-	sp, err := o.newClient()
+	sp, err := o.newClient(ctx)
 	if err != nil {
 		// The certificate file went missing since start-up, say.
 		o.failures.Add(1)
@@ -221,6 +235,25 @@ func (o *OnBehalfOf) exchange(ctx context.Context, c Caller) (any, error) {
 	res, err := sp.client.AcquireTokenOnBehalfOf(ctx, c.Assertion(), sp.scopes, opts...)
 	if o.observer != nil {
 		o.observer.TokenRequested(FlowOnBehalfOf, err)
+	}
+	if err != nil && o.vault != nil && secretRefused(sp.failure(err)) {
+		// The app may have a new secret that the vault already holds: read
+		// it again, and exchange once more if it changed.
+		changed, verr := o.vault.reread(ctx, sp)
+		if verr == nil && !changed {
+			verr = o.vault.stale(sp.failure(err))
+		}
+		if verr == nil {
+			sp, verr = o.newClient(ctx)
+		}
+		if verr != nil {
+			o.failures.Add(1)
+			return nil, verr
+		}
+		res, err = sp.client.AcquireTokenOnBehalfOf(ctx, c.Assertion(), sp.scopes, opts...)
+		if o.observer != nil {
+			o.observer.TokenRequested(FlowOnBehalfOf, err)
+		}
 	}
 	if err != nil {
 		o.failures.Add(1)

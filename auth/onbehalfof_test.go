@@ -416,3 +416,19 @@ func BenchmarkOnBehalfOfExchange(b *testing.B) {
 	}
 	b.ReportMetric(float64(len(s.Requests()))/float64(i), "entra-requests/op")
 }
+
+// Acting for a caller on the Fabric API is the same exchange for Fabric's scope: the caller's
+// Fabric token, apart from their Power BI one.
+func TestOnBehalfOfForFabric(t *testing.T) {
+	s := newTenant(t, pbitest.Options{})
+	fc, err := tenantConfig(s).ForFabric()
+	if err != nil {
+		t.Fatal(err)
+	}
+	o := newOnBehalfOf(t, fc, 0)
+	ctx := userContext(t, s, "adele@contoso.com")
+	c := jwtClaims(t, oboToken(t, o, ctx))
+	if c["upn"] != "adele@contoso.com" || c["aud"] != auth.FabricResource {
+		t.Errorf("got a token with upn %v, aud %v; want adele's Fabric token", c["upn"], c["aud"])
+	}
+}

@@ -186,3 +186,126 @@ func (c *Client) DiscoverGateways(ctx context.Context, groupID, datasetID string
 	}
 	return out.Value, nil
 }
+
+// GetDatasetGatewayDatasources lists the gateway data sources a model is bound to ("" groupID =
+// My workspace), with the gatewayId and id to update their credentials by.
+func (c *Client) GetDatasetGatewayDatasources(ctx context.Context, groupID, datasetID string) ([]GatewayDatasource, error) {
+	if err := needID("dataset", datasetID); err != nil {
+		return nil, err
+	}
+	var out list[GatewayDatasource]
+	if _, err := c.getJSON(ctx, workspacePath(groupID, "datasets", datasetID, "Default.GetBoundGatewayDatasources"), nil, &out); err != nil {
+		return nil, err
+	}
+	return out.Value, nil
+}
+
+// CredentialSettings go with a data source's credentials.
+type CredentialSettings struct {
+	// PrivacyLevel is None, Public, Organizational or Private; "" sends None. It matters
+	// when a model combines data from several sources.
+	PrivacyLevel string
+	// NotEncrypted lets the gateway connect to the source without encryption; otherwise
+	// connecting fails when the source offers none.
+	NotEncrypted bool
+}
+
+// credentialDetails is the wire form of credentials (swagger CredentialDetails).
+type credentialDetails struct {
+	CredentialType      string `json:"credentialType"`
+	Credentials         string `json:"credentials"`
+	EncryptedConnection string `json:"encryptedConnection"`
+	EncryptionAlgorithm string `json:"encryptionAlgorithm"`
+	PrivacyLevel        string `json:"privacyLevel"`
+}
+
+// encryptedFor encrypts credentials with the gateway's current public key, read from the
+// gateway each time so that a key the gateway renewed is the one used.
+func (c *Client) encryptedFor(ctx context.Context, gatewayID string, cred DatasourceCredentials, s CredentialSettings) (credentialDetails, error) {
+	if _, err := cred.credentialData(); err != nil {
+		return credentialDetails{}, err // incomplete credentials need no round trip
+	}
+	gw, err := c.GetGateway(ctx, gatewayID)
+	if err != nil {
+		return credentialDetails{}, err
+	}
+	if gw.PublicKey == nil {
+		return credentialDetails{}, fmt.Errorf("pbiclient: gateway %s has no public key to encrypt credentials with", gatewayID)
+	}
+	enc, err := EncryptCredentials(*gw.PublicKey, cred)
+	if err != nil {
+		return credentialDetails{}, err
+	}
+	out := credentialDetails{CredentialType: cred.Type, Credentials: enc, EncryptedConnection: "Encrypted",
+		EncryptionAlgorithm: "RSA-OAEP", PrivacyLevel: s.PrivacyLevel}
+	if s.NotEncrypted {
+		out.EncryptedConnection = "NotEncrypted"
+	}
+	if out.PrivacyLevel == "" {
+		out.PrivacyLevel = "None"
+	}
+	return out, nil
+}
+
+// NewGatewayDatasource is a data source to create on a gateway.
+type NewGatewayDatasource struct {
+	Name string
+	Type string // datasourceType, e.g. Sql, File, AnalysisServices, Oracle
+	// ConnectionDetails are the connection's fields, e.g. server and database; Power BI
+	// takes them as a JSON document in a string.
+	ConnectionDetails map[string]string
+	Credentials       DatasourceCredentials
+	Settings          CredentialSettings
+}
+
+// CreateGatewayDatasource creates a data source on an on-premises gateway, its credentials
+// encrypted with the gateway's public key. Power BI refuses OAuth2 credentials here.
+func (c *Client) CreateGatewayDatasource(ctx context.Context, gatewayID string, ds NewGatewayDatasource) (GatewayDatasource, error) {
+	var out GatewayDatasource
+	if err := needID("gateway", gatewayID); err != nil {
+		return out, err
+	}
+	details, err := json.Marshal(ds.ConnectionDetails)
+	if err != nil {
+		return out, err
+	}
+	creds, err := c.encryptedFor(ctx, gatewayID, ds.Credentials, ds.Settings)
+	if err != nil {
+		return out, err
+	}
+	body := struct {
+		DataSourceType    string            `json:"dataSourceType"`
+		ConnectionDetails string            `json:"connectionDetails"`
+		DataSourceName    string            `json:"dataSourceName"`
+		CredentialDetails credentialDetails `json:"credentialDetails"`
+	}{ds.Type, string(details), ds.Name, creds}
+	_, err = c.sendJSON(ctx, http.MethodPost, gatewayPath(gatewayID, "datasources"), nil, body, &out)
+	return out, err
+}
+
+// UpdateGatewayDatasourceCredentials replaces the credentials of a gateway data source,
+// encrypted with the gateway's public key; the credential type may change with them.
+func (c *Client) UpdateGatewayDatasourceCredentials(ctx context.Context, gatewayID, datasourceID string, cred DatasourceCredentials, s CredentialSettings) error {
+	if err := needGatewayDatasource(gatewayID, datasourceID); err != nil {
+		return err
+	}
+	creds, err := c.encryptedFor(ctx, gatewayID, cred, s)
+	if err != nil {
+		return err
+	}
+	body := struct {
+		CredentialDetails credentialDetails `json:"credentialDetails"`
+	}{creds}
+	_, err = c.sendJSON(ctx, http.MethodPatch, gatewayPath(gatewayID, "datasources", datasourceID), nil, body, nil)
+	return err
+}
+
+// DeleteGatewayDatasource deletes a data source from a gateway. Models bound to it stop
+// refreshing through the gateway.
+func (c *Client) DeleteGatewayDatasource(ctx context.Context, gatewayID, datasourceID string) error {
+	if err := needGatewayDatasource(gatewayID, datasourceID); err != nil {
+		return err
+	}
+	_, err := c.sendJSON(ctx, http.MethodDelete, gatewayPath(gatewayID, "datasources", datasourceID), nil, nil, nil)
+	return err
+}

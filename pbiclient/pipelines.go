@@ -285,3 +285,161 @@ func failedSteps(op PipelineOperation) string {
 	}
 	return bound(strings.Join(parts, "; "), maxMessageLen)
 }
+
+// CreatePipelineRequest is the body of CreatePipeline; Power BI allows names of up to 256
+// characters and descriptions of up to 1024.
+type CreatePipelineRequest struct {
+	DisplayName string `json:"displayName"`
+	Description string `json:"description,omitempty"`
+}
+
+// CreatePipeline creates a deployment pipeline with three empty stages; the caller becomes
+// its admin.
+func (c *Client) CreatePipeline(ctx context.Context, req CreatePipelineRequest) (Pipeline, error) {
+	if strings.TrimSpace(req.DisplayName) == "" {
+		return Pipeline{}, errors.New("pbiclient: CreatePipeline: displayName is required")
+	}
+	var out Pipeline
+	_, err := c.sendJSON(ctx, http.MethodPost, pathOf("pipelines"), nil, req, &out)
+	return out, err
+}
+
+// UpdatePipelineRequest changes a pipeline's name or description; a nil field is left as it
+// is, and an empty Description clears it.
+type UpdatePipelineRequest struct {
+	DisplayName *string `json:"displayName,omitempty"`
+	Description *string `json:"description,omitempty"`
+}
+
+// UpdatePipeline renames a pipeline or changes its description and returns it as it is now.
+func (c *Client) UpdatePipeline(ctx context.Context, pipelineID string, req UpdatePipelineRequest) (Pipeline, error) {
+	if err := needID("pipeline", pipelineID); err != nil {
+		return Pipeline{}, err
+	}
+	if req.DisplayName == nil && req.Description == nil {
+		return Pipeline{}, errors.New("pbiclient: UpdatePipeline: nothing to update")
+	}
+	var out Pipeline
+	_, err := c.sendJSON(ctx, http.MethodPatch, pathOf("pipelines", pipelineID), nil, req, &out)
+	return out, err
+}
+
+// DeletePipeline deletes a pipeline; its workspaces and their content stay. Power BI refuses
+// while a deployment runs.
+func (c *Client) DeletePipeline(ctx context.Context, pipelineID string) error {
+	if err := needID("pipeline", pipelineID); err != nil {
+		return err
+	}
+	_, err := c.sendJSON(ctx, http.MethodDelete, pathOf("pipelines", pipelineID), nil, nil, nil)
+	return err
+}
+
+// AssignPipelineStageWorkspace assigns a workspace to a stage that has none. A workspace
+// belongs to one pipeline at most, and the caller must be its admin.
+func (c *Client) AssignPipelineStageWorkspace(ctx context.Context, pipelineID string, stageOrder int, workspaceID string) error {
+	if err := needID("pipeline", pipelineID); err != nil {
+		return err
+	}
+	if err := needID("workspace", workspaceID); err != nil {
+		return err
+	}
+	body := struct {
+		WorkspaceID string `json:"workspaceId"`
+	}{workspaceID}
+	_, err := c.sendJSON(ctx, http.MethodPost, pathOf("pipelines", pipelineID, "stages", strconv.Itoa(stageOrder), "assignWorkspace"), nil, body, nil)
+	return err
+}
+
+// UnassignPipelineStageWorkspace takes a stage's workspace out of the pipeline; the workspace
+// and its content stay.
+func (c *Client) UnassignPipelineStageWorkspace(ctx context.Context, pipelineID string, stageOrder int) error {
+	if err := needID("pipeline", pipelineID); err != nil {
+		return err
+	}
+	_, err := c.sendJSON(ctx, http.MethodPost, pathOf("pipelines", pipelineID, "stages", strconv.Itoa(stageOrder), "unassignWorkspace"), nil, nil, nil)
+	return err
+}
+
+// PipelineUser is a principal with access to a pipeline. Admin is the only access right.
+type PipelineUser struct {
+	// Identifier is the UPN of a user, or the object id of a group or service principal.
+	Identifier    string `json:"identifier"`
+	PrincipalType string `json:"principalType"` // "User", "Group" or "App"
+	AccessRight   string `json:"accessRight,omitempty"`
+}
+
+// ListPipelineUsers lists who has access to a pipeline.
+func (c *Client) ListPipelineUsers(ctx context.Context, pipelineID string) ([]PipelineUser, error) {
+	if err := needID("pipeline", pipelineID); err != nil {
+		return nil, err
+	}
+	var out list[PipelineUser]
+	if _, err := c.getJSON(ctx, pathOf("pipelines", pipelineID, "users"), nil, &out); err != nil {
+		return nil, err
+	}
+	return out.Value, nil
+}
+
+// UpdatePipelineUser gives a principal access to a pipeline, or changes it; an empty
+// AccessRight is sent as Admin, the only one there is.
+func (c *Client) UpdatePipelineUser(ctx context.Context, pipelineID string, u PipelineUser) error {
+	if err := needID("pipeline", pipelineID); err != nil {
+		return err
+	}
+	if u.Identifier == "" || u.PrincipalType == "" {
+		return errors.New("pbiclient: UpdatePipelineUser: Identifier and PrincipalType are required")
+	}
+	if u.AccessRight == "" {
+		u.AccessRight = "Admin"
+	}
+	_, err := c.sendJSON(ctx, http.MethodPost, pathOf("pipelines", pipelineID, "users"), nil, u, nil)
+	return err
+}
+
+// DeletePipelineUser takes a principal's access to a pipeline away. identifier is a user's
+// UPN, or the object id of a group or service principal.
+func (c *Client) DeletePipelineUser(ctx context.Context, pipelineID, identifier string) error {
+	if err := needID("pipeline", pipelineID); err != nil {
+		return err
+	}
+	if err := needID("user", identifier); err != nil {
+		return err
+	}
+	_, err := c.sendJSON(ctx, http.MethodDelete, pathOf("pipelines", pipelineID, "users", identifier), nil, nil, nil)
+	return err
+}
+
+// DeployArtifact is one item a selective deployment carries, by its id in the source stage;
+// Options, when set, replace the deployment's options for this item.
+type DeployArtifact struct {
+	SourceID string             `json:"sourceId"`
+	Options  *DeploymentOptions `json:"options,omitempty"`
+}
+
+// SelectiveDeployRequest is the body of a selective deployment: DeployAllRequest's fields and
+// the items to deploy, by type.
+type SelectiveDeployRequest struct {
+	DeployAllRequest
+	Datasets   []DeployArtifact `json:"datasets,omitempty"`
+	Reports    []DeployArtifact `json:"reports,omitempty"`
+	Dashboards []DeployArtifact `json:"dashboards,omitempty"`
+	Dataflows  []DeployArtifact `json:"dataflows,omitempty"`
+	Datamarts  []DeployArtifact `json:"datamarts,omitempty"`
+}
+
+// SelectiveDeploy starts deploying chosen items of a stage, the same operation DeployAll
+// starts; follow it with WaitPipelineOperation. Not re-sent after a failure that may have
+// reached the service.
+func (c *Client) SelectiveDeploy(ctx context.Context, pipelineID string, req SelectiveDeployRequest) (PipelineOperation, error) {
+	if err := needID("pipeline", pipelineID); err != nil {
+		return PipelineOperation{}, err
+	}
+	n := len(req.Datasets) + len(req.Reports) + len(req.Dashboards) + len(req.Dataflows) + len(req.Datamarts)
+	if n == 0 {
+		return PipelineOperation{}, errors.New("pbiclient: SelectiveDeploy: no items; DeployAll deploys everything")
+	}
+	if n > MaxDeployItems {
+		return PipelineOperation{}, fmt.Errorf("pbiclient: SelectiveDeploy: %d items; Power BI deploys at most %d at once", n, MaxDeployItems)
+	}
+	return c.pipelineOperationCall(ctx, http.MethodPost, pathOf("pipelines", pipelineID, "deploy"), req)
+}

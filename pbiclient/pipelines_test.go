@@ -112,3 +112,103 @@ func TestDeployAllAndWait(t *testing.T) {
 		t.Errorf("backward from Development: %v", err)
 	}
 }
+
+func TestPipelineLifecycle(t *testing.T) {
+	srv := newTenant(t, pbitest.Options{})
+	srv.SeedDemo()
+	c := newClient(t, srv, newTenantTokens(srv))
+	ctx := context.Background()
+	dev := srv.AddWorkspace(pbitest.Workspace{Name: "Ops Dev", IsOnDedicatedCapacity: true})
+
+	p, err := c.CreatePipeline(ctx, pbiclient.CreatePipelineRequest{DisplayName: "Ops"})
+	if err != nil || p.ID == "" || p.DisplayName != "Ops" {
+		t.Fatalf("CreatePipeline = %+v, %v", p, err)
+	}
+	empty := ""
+	name := "Operations"
+	if p, err = c.UpdatePipeline(ctx, p.ID, pbiclient.UpdatePipelineRequest{DisplayName: &name, Description: &empty}); err != nil || p.DisplayName != name {
+		t.Fatalf("UpdatePipeline = %+v, %v", p, err)
+	}
+	if err := c.AssignPipelineStageWorkspace(ctx, p.ID, 0, dev.ID); err != nil {
+		t.Fatal(err)
+	}
+	// A workspace belongs to one pipeline: the service's error comes back typed.
+	err = c.AssignPipelineStageWorkspace(ctx, p.ID, 1, pbitest.DemoSalesTestWorkspaceID)
+	if ae := asAPIError(t, err); ae.StatusCode != 400 || ae.Code != "Alm_InvalidRequest_WorkspaceAlreadyAssignedToPipeline" {
+		t.Errorf("assigning a workspace of another pipeline: %v", err)
+	}
+	if err := c.UnassignPipelineStageWorkspace(ctx, p.ID, 0); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.UpdatePipelineUser(ctx, p.ID, pbiclient.PipelineUser{Identifier: "megan.bowen@contoso.com", PrincipalType: "User"}); err != nil {
+		t.Fatal(err)
+	}
+	users, err := c.ListPipelineUsers(ctx, p.ID)
+	if err != nil || len(users) != 2 || users[1].Identifier != "megan.bowen@contoso.com" || users[1].AccessRight != "Admin" {
+		t.Fatalf("ListPipelineUsers = %+v, %v", users, err)
+	}
+	if err := c.DeletePipelineUser(ctx, p.ID, "megan.bowen@contoso.com"); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.DeletePipeline(ctx, p.ID); err != nil {
+		t.Fatal(err)
+	}
+
+	reqs := apiRequests(srv)
+	base := "/v1.0/myorg/pipelines/" + p.ID
+	want := []struct{ method, path, body string }{
+		{"POST", "/v1.0/myorg/pipelines", `{"displayName":"Ops"}`},
+		{"PATCH", base, `{"displayName":"Operations","description":""}`},
+		{"POST", base + "/stages/0/assignWorkspace", `{"workspaceId":"` + dev.ID + `"}`},
+		{"POST", base + "/stages/1/assignWorkspace", `{"workspaceId":"` + pbitest.DemoSalesTestWorkspaceID + `"}`},
+		{"POST", base + "/stages/0/unassignWorkspace", ``},
+		{"POST", base + "/users", `{"identifier":"megan.bowen@contoso.com","principalType":"User","accessRight":"Admin"}`},
+		{"GET", base + "/users", ``},
+		{"DELETE", base + "/users/megan.bowen@contoso.com", ``},
+		{"DELETE", base, ``},
+	}
+	if len(reqs) != len(want) {
+		t.Fatalf("%d requests, want %d", len(reqs), len(want))
+	}
+	for i, r := range reqs {
+		if r.Method != want[i].method || r.Path != want[i].path || string(r.Body) != want[i].body {
+			t.Errorf("request %d: %s %s %s, want %+v", i, r.Method, r.Path, r.Body, want[i])
+		}
+	}
+	if _, err := c.UpdatePipeline(ctx, p.ID, pbiclient.UpdatePipelineRequest{}); err == nil {
+		t.Error("an update of nothing was sent")
+	}
+	if _, err := c.CreatePipeline(ctx, pbiclient.CreatePipelineRequest{}); err == nil {
+		t.Error("a pipeline without a name was sent")
+	}
+}
+
+func TestSelectiveDeployAndWait(t *testing.T) {
+	srv := newTenant(t, pbitest.Options{})
+	srv.SeedDemo()
+	c := newClient(t, srv, newTenantTokens(srv))
+	ctx := context.Background()
+
+	if _, err := c.SelectiveDeploy(ctx, pbitest.DemoSalesPipelineID, pbiclient.SelectiveDeployRequest{}); err == nil {
+		t.Fatal("a selective deployment without items was sent")
+	}
+	op, err := c.SelectiveDeploy(ctx, pbitest.DemoSalesPipelineID, pbiclient.SelectiveDeployRequest{
+		DeployAllRequest: pbiclient.DeployAllRequest{SourceStageOrder: 0, Note: "Overview only"},
+		Reports: []pbiclient.DeployArtifact{{SourceID: pbitest.DemoSalesReportID,
+			Options: &pbiclient.DeploymentOptions{AllowOverwriteArtifact: true}}},
+	})
+	if err != nil || op.Status != "NotStarted" || op.TargetStageOrder != 1 {
+		t.Fatalf("SelectiveDeploy = %+v, %v", op, err)
+	}
+	reqs := apiRequests(srv)
+	post := reqs[len(reqs)-1]
+	want := `{"sourceStageOrder":0,"note":"Overview only","reports":[{"sourceId":"` + pbitest.DemoSalesReportID + `","options":{"allowOverwriteArtifact":true}}]}`
+	if post.Method != "POST" || post.Path != "/v1.0/myorg/pipelines/"+pbitest.DemoSalesPipelineID+"/deploy" || string(post.Body) != want {
+		t.Errorf("request %s %s %s", post.Method, post.Path, post.Body)
+	}
+	done, err := c.WaitPipelineOperation(ctx, pbitest.DemoSalesPipelineID, op.ID, nil)
+	if err != nil || done.Status != "Succeeded" || len(done.ExecutionPlan.Steps) != 1 ||
+		done.ExecutionPlan.Steps[0].SourceAndTarget.Target != pbitest.DemoSalesTestReportID {
+		t.Fatalf("WaitPipelineOperation = %+v, %v", done, err)
+	}
+}

@@ -15,9 +15,10 @@ import (
 	"github.com/powerbi-mcp/powerbi-mcp/pbiclient"
 )
 
-// Rows: a modest default keeps answers small for the model; the cap is the service's own limit.
+// Rows: a modest default keeps answers small for the model; the cap is executeQueries' own limit.
 // Whatever max_rows says, an answer holds only the rows that fit the result budget
-// (Deps.MaxResultBytes); skip and output "csv" reach the rest.
+// (Deps.MaxResultBytes); skip and output "csv" reach the rest. skip has no cap: Arrow results
+// have no row limit.
 const (
 	defaultDAXRows = 500
 	maxDAXRows     = 100_000
@@ -26,10 +27,11 @@ const (
 type daxQueryArgs struct {
 	Workspace            string `json:"workspace" schema:"$workspace"`
 	Dataset              string `json:"dataset" schema:"$dataset" required:"true"`
-	Query                string `json:"query" required:"true" jsonschema:"The DAX query: optional DEFINE MEASURE ... then one EVALUATE <table expression>, optionally ORDER BY." minLength:"1" maxLength:"100000"`
+	Query                string `json:"query" required:"true" jsonschema:"The DAX query: optional DEFINE MEASURE ... then EVALUATE <table expression>, optionally ORDER BY; several EVALUATEs only on a capacity." minLength:"1" maxLength:"100000"`
 	MaxRows              int    `json:"max_rows" jsonschema:"Most rows to return (default {defaultDAXRows}, at most {maxDAXRows}); fewer when more would not fit the result size limit." minimum:"1" maximum:"$maxDAXRows" default:"$defaultDAXRows"`
-	Skip                 int    `json:"skip" jsonschema:"Rows to skip: runs the query again and answers from this row on. Use nextSkip from the previous answer; add ORDER BY so that the rows come in the same order." minimum:"0" maximum:"$maxDAXRows" default:"0"`
+	Skip                 int    `json:"skip" jsonschema:"Rows to skip: runs the query again and answers from this row on. Use nextSkip from the previous answer; add ORDER BY so that the rows come in the same order." minimum:"0" default:"0"`
 	Output               string `json:"output" jsonschema:"rows (default): the rows in the answer. csv: every row the query returned goes to a CSV file on the server, linked as an MCP resource; the answer holds a preview." enum:"rows,csv" default:"rows"`
+	Table                int    `json:"table" jsonschema:"Which EVALUATE's table to answer, from 1." minimum:"1" default:"1"`
 	ImpersonatedUserName string `json:"impersonated_user_name" jsonschema:"UPN of a user to run the query as, for models with row-level security (RLS). Ignored by models without RLS." minLength:"3" maxLength:"256"`
 }
 
@@ -44,8 +46,10 @@ type DAXQueryResult struct {
 	Skipped   int          `json:"skipped,omitempty" jsonschema:"Rows before the first row of this answer (skip)"`
 	NextSkip  int          `json:"nextSkip,omitempty" jsonschema:"Pass as skip to get the rows after this answer's"`
 	Truncated bool         `json:"truncated" jsonschema:"True when the query returned rows this answer does not hold, or Power BI cut the result at its limit"`
+	Tables    int          `json:"tables,omitempty" jsonschema:"Number of tables (EVALUATEs) the query returned, when more than one"`
 	File      *FileRef     `json:"file,omitempty" jsonschema:"With output csv: the CSV file holding every row"`
 	Message   string       `json:"message,omitempty" jsonschema:"Why rows are missing and how to get them"`
+	Via       string       `json:"via" jsonschema:"arrow or json: the API that answered"`
 }
 
 func (r DAXQueryResult) writtenFiles() []FileRef {
@@ -56,8 +60,9 @@ func (r DAXQueryResult) writtenFiles() []FileRef {
 }
 
 type schemaArgs struct {
-	Workspace string `json:"workspace" schema:"$workspace"`
-	Dataset   string `json:"dataset" schema:"$dataset" required:"true"`
+	Workspace    string `json:"workspace" schema:"$workspace"`
+	Dataset      string `json:"dataset" schema:"$dataset" required:"true"`
+	SampleValues int    `json:"sample_values" jsonschema:"Add up to this many distinct values of each visible column (one more query)." minimum:"0" maximum:"$maxSampleValues" default:"0"`
 }
 
 // SchemaColumn is a column of a model table.
@@ -79,19 +84,23 @@ type SchemaMeasure struct {
 
 // SchemaTable is a model table with its columns and measures.
 type SchemaTable struct {
-	Name     string          `json:"name"`
-	IsHidden bool            `json:"isHidden,omitempty"`
-	Columns  []SchemaColumn  `json:"columns"`
-	Measures []SchemaMeasure `json:"measures,omitempty"`
+	Name     string              `json:"name"`
+	IsHidden bool                `json:"isHidden,omitempty"`
+	Columns  []SchemaColumn      `json:"columns"`
+	Measures []SchemaMeasure     `json:"measures,omitempty"`
+	Samples  map[string][]string `json:"samples,omitempty" jsonschema:"With sample_values: by column, some of its distinct non-blank values, as text"`
 }
 
 // DatasetSchemaResult is the answer of get_dataset_schema.
 type DatasetSchemaResult struct {
-	Workspace WorkspaceRef  `json:"workspace"`
-	Dataset   ItemRef       `json:"dataset"`
-	Source    string        `json:"source" jsonschema:"INFO.VIEW (tables, columns and measures) or COLUMNSTATISTICS (tables and columns only)"`
-	Tables    []SchemaTable `json:"tables"`
-	Message   string        `json:"message,omitempty"`
+	Workspace WorkspaceRef      `json:"workspace"`
+	Dataset   ItemRef           `json:"dataset"`
+	Source    string            `json:"source" jsonschema:"INFO.VIEW (tables, columns and measures) or COLUMNSTATISTICS (tables and columns only)"`
+	Copilot   *CopilotGrounding `json:"copilot,omitempty" jsonschema:"What the model's Copilot folder says, when it has one"`
+	// Relationships are given once for the model: a table's filters reach the tables it relates to.
+	Relationships []string      `json:"relationships,omitempty" jsonschema:"'From'[Column] → 'To'[Column] (cardinality, cross-filter direction); filters flow from the to side"`
+	Tables        []SchemaTable `json:"tables"`
+	Message       string        `json:"message,omitempty"`
 }
 
 func daxTools(d Deps) []Tool {
@@ -101,19 +110,21 @@ func daxTools(d Deps) []Tool {
 				"Call get_dataset_schema first to learn the exact table, column and measure names. "+
 				"DAX primer: a query is EVALUATE <table expression>, e.g. EVALUATE TOPN(10, 'Product') or "+
 				"EVALUATE SUMMARIZECOLUMNS('Date'[Year], \"Sales\", [Total Sales]) ORDER BY 'Date'[Year]; "+
-				"aggregate in the query rather than fetching raw rows. One EVALUATE per call. "+
+				"aggregate in the query rather than fetching raw rows. Several EVALUATEs only on a capacity, one table per answer (table). "+
 				"Needs Build permission on the model and the tenant setting 'Semantic Model Execute Queries REST API' (formerly 'Dataset Execute Queries REST API'). "+
-				"Limits: 120 queries per minute per user; Power BI returns at most 100,000 rows or 1,000,000 values. An answer holds only the rows that fit the result size limit; truncated=true says rows are missing: "+
+				"Limits: 120 queries per minute per user; off capacity, Power BI returns at most 100,000 rows or 1,000,000 values. An answer holds only the rows that fit the result size limit; truncated=true says rows are missing: "+
 				"call again with skip = nextSkip for the next rows, or with output \"csv\" for a file with every row (linked as an MCP resource). "+
 				"Power BI runs no query for a service principal on a model with row-level security (RLS) or SSO (isEffectiveIdentityRequired); the server refuses it before sending. A signed-in user may set impersonated_user_name to query an RLS model as another user. "+
 				"Not for Azure Analysis Services models; MDX and DMV queries are not supported."),
 			annotations("Run a DAX query", true, false, true))),
 		tool(d, "dax", "read the semantic model's schema", getDatasetSchema, mcp.NewTool("get_dataset_schema",
-			mcp.WithDescription("List the tables of a semantic model (dataset) with their columns (data type, hidden) and measures (DAX expression, format). "+
+			mcp.WithDescription("List the tables of a semantic model (dataset) with their columns (data type, hidden) and measures (DAX expression, format), its relationships, "+
+				"and the model's Copilot grounding when its authors set one: AI instructions, verified answers (question and DAX), synonyms and the AI data schema; follow them when writing DAX. "+
 				"Call it before execute_dax_query to learn the exact names to query. "+
 				"It runs DAX INFO.VIEW functions; where Power BI refuses those, it falls back to COLUMNSTATISTICS(), which gives tables and columns "+
 				"but no measures or data types (source says which). Needs the same permissions as execute_dax_query: Build permission and the tenant setting "+
-				"'Semantic Model Execute Queries REST API'. Uses up to 3 of the 120 queries per minute a user may run."),
+				"'Semantic Model Execute Queries REST API'. Uses up to 5 of the 120 queries per minute a user may run. "+
+				"The Copilot parts come from the model's definition (Fabric API; read and write permission on the model); without it, message says why they are missing."),
 			annotations("Semantic model schema", true, false, true))),
 	}
 }
@@ -128,19 +139,44 @@ func executeDAXQuery(ctx context.Context, d Deps, a daxQueryArgs) (DAXQueryResul
 	if err != nil {
 		return DAXQueryResult{}, err
 	}
-	// Nulls are asked for so that every row has every column and the table stays positional.
-	qr, err := d.Client.ExecuteQuery(ctx, ws.ID, ds.ID, a.Query,
-		pbiclient.QueryOptions{ImpersonatedUserName: a.ImpersonatedUserName, IncludeNulls: true})
+	tables, via, err := runDAXQuery(ctx, d.Client, ws, ds, a.Query, a.ImpersonatedUserName)
 	if err != nil {
 		return DAXQueryResult{}, daxError(err)
 	}
+	n := defaultInt(a.Table, 1)
+	if n > len(tables) {
+		return DAXQueryResult{}, userErrorf("There is no table %d: the query returned %d. Next: call again with table between 1 and %d.", n, len(tables), max(len(tables), 1))
+	}
+	qr := tables[n-1]
 	var file *FileRef
 	if a.Output == "csv" {
 		if file, err = writeQueryCSV(d, ds, qr); err != nil {
 			return DAXQueryResult{}, err
 		}
 	}
-	return tableResult(ws, ds, qr, a.Skip, defaultInt(a.MaxRows, defaultDAXRows), d.maxResultBytes(), file), nil
+	res := tableResult(ws, ds, qr, a.Skip, defaultInt(a.MaxRows, defaultDAXRows), d.maxResultBytes(), file)
+	res.Via = via
+	if len(tables) > 1 {
+		res.Tables = len(tables)
+		res.Message = strings.TrimSpace(fmt.Sprintf("The query returned %d tables; this answer holds table %d (pass table for another). %s", len(tables), n, res.Message))
+	}
+	return res, nil
+}
+
+// runDAXQuery runs a query through the Arrow API (several EVALUATEs, no row limit) where the
+// model may be on a capacity, and through executeQueries where it is not or Power BI answers
+// that Arrow is not available (shared capacity, push models). Without a capacity known from a
+// name lookup, a workspace given by id costs one refused request before the fallback.
+func runDAXQuery(ctx context.Context, c *pbiclient.Client, ws WorkspaceRef, ds ItemRef, query, impersonated string) ([]pbiclient.QueryResult, string, error) {
+	if ws.ID != "" && !ws.sharedCapacity {
+		tables, err := c.ExecuteQueryArrow(ctx, ws.ID, ds.ID, query, pbiclient.QueryOptions{ImpersonatedUserName: impersonated})
+		if !errors.Is(err, pbiclient.ErrArrowUnavailable) {
+			return tables, "arrow", err
+		}
+	}
+	// Nulls are asked for so that every row has every column and the table stays positional.
+	qr, err := c.ExecuteQuery(ctx, ws.ID, ds.ID, query, pbiclient.QueryOptions{ImpersonatedUserName: impersonated, IncludeNulls: true})
+	return []pbiclient.QueryResult{qr}, "json", err
 }
 
 // getDatasetSchema is get_dataset_schema.
@@ -153,7 +189,7 @@ func getDatasetSchema(ctx context.Context, d Deps, a schemaArgs) (DatasetSchemaR
 	if err != nil {
 		return DatasetSchemaResult{}, err
 	}
-	return readSchema(ctx, d.Client, ws, ds)
+	return schemaWithGrounding(ctx, d, ws, ds, a.SampleValues)
 }
 
 // daxResultHeadroom is the part of the result budget kept for the result's other fields when

@@ -96,17 +96,34 @@ func TestExecuteDAXQueryTruncatesAtMaxRows(t *testing.T) {
 
 func TestExecuteDAXQueryErrors(t *testing.T) {
 	st := newStack(t, stackOptions{})
-	msg := st.fails(t, "execute_dax_query", map[string]any{"workspace": "Sales Analytics", "dataset": "Sales",
-		"query": "EVALUATE SUMMARIZE(Sales, Sales[OrderNumber])"})
+	// executeQueries (My workspace has no capacity): a DAX error is an HTTP 400.
+	msg := st.fails(t, "execute_dax_query", map[string]any{"dataset": "Personal Budget",
+		"query": "EVALUATE SUMMARIZE(Budget, Budget[Category])"})
 	for _, want := range []string{"HTTP 400 DatasetExecuteQueriesError", "The function 'SUMMARIZE' is not supported", "RequestId", "get_dataset_schema"} {
 		if !strings.Contains(msg, want) {
 			t.Errorf("DAX error %q lacks %q", msg, want)
 		}
 	}
-	msg = st.fails(t, "execute_dax_query", map[string]any{"workspace": "Sales Analytics", "dataset": "Sales",
-		"query": "EVALUATE Product EVALUATE Customer"})
+	msg = st.fails(t, "execute_dax_query", map[string]any{"dataset": "Personal Budget", "query": "EVALUATE Budget EVALUATE Budget"})
 	if !strings.Contains(msg, "More than one result table in a query") || !strings.Contains(msg, "one EVALUATE per call") {
 		t.Errorf("two tables: %s", msg)
+	}
+	// Arrow (Sales Analytics is on a capacity): the DAX error comes as an error batch.
+	msg = st.fails(t, "execute_dax_query", map[string]any{"workspace": "Sales Analytics", "dataset": "Sales",
+		"query": "EVALUATE Product EVALUATE SUMMARIZE(Sales, Sales[OrderNumber])"})
+	for _, want := range []string{"DatasetExecuteQueriesError", "The function 'SUMMARIZE' is not supported", "RequestId", "get_dataset_schema"} {
+		if !strings.Contains(msg, want) {
+			t.Errorf("Arrow DAX error %q lacks %q", msg, want)
+		}
+	}
+	if n := routeCount(st, routeExecuteQueries); n != 0 {
+		t.Errorf("a DAX error of the Arrow API fell back to executeQueries (%d requests)", n)
+	}
+	// A table the query did not return.
+	msg = st.fails(t, "execute_dax_query", map[string]any{"workspace": "Sales Analytics", "dataset": "Sales",
+		"query": "EVALUATE Product EVALUATE Customer", "table": 3})
+	if !strings.Contains(msg, "no table 3") || !strings.Contains(msg, "between 1 and 2") {
+		t.Errorf("table 3 of 2: %s", msg)
 	}
 	// The schema rejects max_rows beyond the service limit before anything is sent.
 	before := st.tenant.Count("POST /v1.0/myorg/groups/{groupId}/datasets/{datasetId}/executeQueries")
@@ -154,21 +171,119 @@ func TestGetDatasetSchema(t *testing.T) {
 	}
 }
 
+// executeQueries stops at 100,000 rows and the answer says so; the Arrow API has no such limit.
 func TestExecuteDAXQueryServiceRowLimit(t *testing.T) {
 	st := newStack(t, stackOptions{})
-	ds := st.tenant.AddDataset(pbitest.DemoSalesWorkspaceID, pbitest.Dataset{Name: "Telemetry"})
 	big := &pbitest.Table{Name: "Events", Columns: []pbitest.Column{{Name: "N", DataType: pbitest.TypeInt64}}}
-	for i := range maxDAXRows + 1 {
+	for i := range maxDAXRows + 10 {
 		big.Rows = append(big.Rows, []any{int64(i)})
 	}
-	st.tenant.SetModel(ds.ID, pbitest.Model{Tables: []*pbitest.Table{big}})
+	for _, ws := range []string{pbitest.DemoMarketingWorkspaceID, pbitest.DemoSalesWorkspaceID} {
+		ds := st.tenant.AddDataset(ws, pbitest.Dataset{Name: "Telemetry"})
+		st.tenant.SetModel(ds.ID, pbitest.Model{Tables: []*pbitest.Table{big}})
+	}
 	var res DAXQueryResult
-	st.ok(t, "execute_dax_query", map[string]any{"workspace": "Sales Analytics", "dataset": "Telemetry",
+	st.ok(t, "execute_dax_query", map[string]any{"workspace": "Marketing", "dataset": "Telemetry",
 		"query": "EVALUATE Events", "max_rows": maxDAXRows}, &res)
-	if !res.Truncated || res.TotalRows != maxDAXRows || res.RowCount == 0 || res.NextSkip != res.RowCount ||
+	if res.Via != "json" || !res.Truncated || res.TotalRows != maxDAXRows || res.RowCount == 0 || res.NextSkip != res.RowCount ||
 		!strings.Contains(res.Message, "More than 100000 rows in a query result") || !strings.Contains(res.Message, "filter or aggregate") ||
 		strings.Contains(res.Message, "max_rows") {
-		t.Fatalf("truncated=%v rowCount=%d totalRows=%d message=%q", res.Truncated, res.RowCount, res.TotalRows, res.Message)
+		t.Fatalf("via=%s truncated=%v rowCount=%d totalRows=%d message=%q", res.Via, res.Truncated, res.RowCount, res.TotalRows, res.Message)
+	}
+	st.ok(t, "execute_dax_query", map[string]any{"workspace": "Sales Analytics", "dataset": "Telemetry",
+		"query": "EVALUATE Events", "max_rows": maxDAXRows}, &res)
+	if res.Via != "arrow" || res.TotalRows != maxDAXRows+10 || strings.Contains(res.Message, "limit of 100,000") {
+		t.Fatalf("via=%s totalRows=%d message=%q", res.Via, res.TotalRows, res.Message)
+	}
+	// skip reaches the rows past executeQueries' limit.
+	var last DAXQueryResult
+	st.ok(t, "execute_dax_query", map[string]any{"workspace": "Sales Analytics", "dataset": "Telemetry",
+		"query": "EVALUATE Events", "skip": maxDAXRows + 5}, &last)
+	if last.RowCount != 5 || last.Rows[0][0] != float64(maxDAXRows+5) || last.NextSkip != 0 {
+		t.Fatalf("skip %d: rowCount %d nextSkip %d rows %v", maxDAXRows+5, last.RowCount, last.NextSkip, last.Rows)
+	}
+}
+
+// The same queries on the same model answer the same rows through the Arrow API (Sales
+// Analytics, on a capacity) and executeQueries (a copy of the model in Marketing, on shared
+// capacity): integers, decimals, text, dates, blanks, measures and an INFO function. A query of
+// several EVALUATEs answers each table as the query of that EVALUATE alone does.
+func TestExecuteDAXQueryArrowAndJSONSameRows(t *testing.T) {
+	st := newStack(t, stackOptions{})
+	cp := st.tenant.AddDataset(pbitest.DemoMarketingWorkspaceID, pbitest.Dataset{Name: "Sales Copy"})
+	st.tenant.SetModel(cp.ID, pbitest.DemoSalesModel())
+	queries := []string{
+		"EVALUATE 'Product' ORDER BY Product[ProductKey]",
+		"EVALUATE TOPN(40, 'Sales', Sales[OrderNumber], ASC) ORDER BY Sales[OrderNumber], Sales[ProductKey]",
+		`EVALUATE SUMMARIZECOLUMNS('Date'[Month], "Sales", [Total Sales], "Price", [Average Price]) ORDER BY 'Date'[Month]`,
+		"EVALUATE INFO.VIEW.MEASURES()",
+	}
+	run := func(workspace, dataset, query string, table int) DAXQueryResult {
+		args := map[string]any{"workspace": workspace, "dataset": dataset, "query": query}
+		if table > 0 {
+			args["table"] = table
+		}
+		var res DAXQueryResult
+		st.ok(t, "execute_dax_query", args, &res)
+		return res
+	}
+	same := func(what string, a, j DAXQueryResult) {
+		t.Helper()
+		if a.Via != "arrow" || j.Via != "json" {
+			t.Fatalf("%s: answered by %s and %s", what, a.Via, j.Via)
+		}
+		ab, _ := json.Marshal([]any{a.Columns, a.Rows, a.TotalRows})
+		jb, _ := json.Marshal([]any{j.Columns, j.Rows, j.TotalRows})
+		if !bytes.Equal(ab, jb) || a.RowCount == 0 {
+			t.Errorf("%s:\narrow %.300s\njson  %.300s", what, ab, jb)
+		}
+	}
+	for _, q := range queries {
+		same(q, run("Sales Analytics", "Sales", q, 0), run("Marketing", "Sales Copy", q, 0))
+	}
+	all := strings.Join(queries, "\n")
+	for i, q := range queries {
+		a := run("Sales Analytics", "Sales", all, i+1)
+		if a.Tables != len(queries) || !strings.Contains(a.Message, fmt.Sprintf("holds table %d", i+1)) {
+			t.Errorf("table %d: tables=%d message=%q", i+1, a.Tables, a.Message)
+		}
+		same(fmt.Sprintf("table %d of one query", i+1), a, run("Marketing", "Sales Copy", q, 0))
+	}
+	// The types came through: a date as ISO 8601 text, a blank colour as null.
+	p := run("Sales Analytics", "Sales", "EVALUATE 'Product' ORDER BY Product[ProductKey]", 0)
+	d := run("Sales Analytics", "Sales", "EVALUATE TOPN(1, 'Date', 'Date'[Date], ASC)", 0)
+	if p.Rows[5][3] != nil || d.Rows[0][0] != "2024-01-01T00:00:00" {
+		t.Errorf("blank %v, date %v", p.Rows[5][3], d.Rows[0][0])
+	}
+}
+
+// Where Power BI serves no Arrow results (a push model, a workspace given by id on shared
+// capacity), the tool falls back to executeQueries; a workspace known to be on shared capacity
+// is not tried at all.
+func TestExecuteDAXQueryFallsBackToJSON(t *testing.T) {
+	st := newStack(t, stackOptions{})
+	const routeArrow = "POST /v1.0/myorg/groups/{groupId}/datasets/{datasetId}/executeDaxQueries"
+	for _, c := range []struct{ workspace, dataset string }{
+		{"Sales Analytics", "Live Orders"},
+		{pbitest.DemoMarketingWorkspaceID, "Web Traffic"},
+		{"Marketing", "Web Traffic"},
+	} {
+		st.tenant.ResetRequests()
+		var res DAXQueryResult
+		st.ok(t, "execute_dax_query", map[string]any{"workspace": c.workspace, "dataset": c.dataset, "query": `EVALUATE ROW("x", 1)`}, &res)
+		if res.Via != "json" || len(res.Rows) != 1 || res.Rows[0][0] != float64(1) {
+			t.Errorf("%s: via %s rows %v", c.dataset, res.Via, res.Rows)
+		}
+		tried := 1
+		if c.workspace == "Marketing" {
+			tried = 0
+		}
+		if n := routeCount(st, routeArrow); n != tried {
+			t.Errorf("%s in %s: %d Arrow requests, want %d", c.dataset, c.workspace, n, tried)
+		}
+		if n := routeCount(st, routeExecuteQueries); n != 1 {
+			t.Errorf("%s in %s: %d executeQueries requests", c.dataset, c.workspace, n)
+		}
 	}
 }
 
@@ -349,5 +464,40 @@ func TestOrderLinesInTheSandboxModel(t *testing.T) {
 	}
 	if len(byCategory.Rows) != 3 || total != pbitest.DemoOrderLines {
 		t.Fatalf("%+v", byCategory.Rows)
+	}
+}
+
+// BenchmarkExecuteDAXQuery100kRows is execute_dax_query on a 100,000-row result written whole to
+// a CSV file (output csv, so every row is handled), through the MCP client, the tool, pbiclient
+// and the fake tenant: the same model on a capacity (Arrow) and on shared capacity
+// (executeQueries, the reference).
+func BenchmarkExecuteDAXQuery100kRows(b *testing.B) {
+	st := newStack(b, stackOptions{})
+	for _, ws := range []string{pbitest.DemoMarketingWorkspaceID, pbitest.DemoSalesWorkspaceID} {
+		ds := st.tenant.AddDataset(ws, pbitest.Dataset{Name: "Facts"})
+		st.tenant.SetModel(ds.ID, pbitest.LargeModel(100_000))
+	}
+	for _, c := range []struct{ name, workspace string }{{"json", "Marketing"}, {"arrow", "Sales Analytics"}} {
+		b.Run(c.name, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				var res DAXQueryResult
+				st.ok(b, "execute_dax_query", map[string]any{"workspace": c.workspace, "dataset": "Facts", "query": "EVALUATE Facts", "output": "csv"}, &res)
+				if res.Via != c.name || res.TotalRows != 100_000 || res.File == nil {
+					b.Fatalf("via %s, %d rows", res.Via, res.TotalRows)
+				}
+				os.Remove(res.File.Path)
+			}
+		})
+	}
+}
+
+// A refusal of the Arrow API worded as a query error gets the RLS advice, as executeQueries' does.
+func TestArrowRLSRefusalAdviceNamesRLS(t *testing.T) {
+	msg := text(errorResult("run the DAX query", &pbiclient.APIError{Method: "POST", StatusCode: 400,
+		Path: "/groups/" + pbitest.DemoSalesWorkspaceID + "/datasets/" + pbitest.DemoRegionalSalesDatasetID + "/executeDaxQueries",
+		Code: "DatasetExecuteQueriesError", Message: "The model has row-level security and requires an effective identity."}))
+	if !strings.Contains(msg, "in none of its roles") || strings.Contains(msg, "fix the DAX query") {
+		t.Errorf("executeDaxQueries refusal: %q", msg)
 	}
 }

@@ -56,6 +56,8 @@ var mimeTypes = map[string]string{
 	".bmp":   "image/bmp",
 	".pbix":  "application/zip", // a Power BI Desktop file is a zip package
 	".rdl":   "application/xml", // a paginated report definition is an XML document
+	".tmdl":  "text/plain",      // a semantic model definition's part
+	".diff":  "text/x-diff",
 }
 
 // mimeTypeOf is the MIME type of a file of the export directory, by its extension.

@@ -12,9 +12,8 @@ import (
 )
 
 // The gateways toolset: on-premises data gateways, their data sources and who may use them,
-// and binding semantic models to them. Credentials are never read or written here: Power BI
-// does not return them, and setting them needs the gateway's public key encryption, which
-// belongs in the Power BI service's UI.
+// and binding semantic models to them. Power BI never returns credentials; setting them is in
+// gateways_datasources.go.
 
 func gatewayParam() mcp.ToolOption {
 	return mcp.WithString("gateway", mcp.Required(), mcp.MinLength(1))
@@ -150,7 +149,7 @@ type BindToGatewayResult struct {
 }
 
 func gatewayTools(d Deps) []Tool {
-	return []Tool{
+	return append([]Tool{
 		tool(d, "gateways", "list the gateways", listGateways, mcp.NewTool("list_gateways",
 			mcp.WithDescription("List the on-premises data gateways the signed-in identity is an admin of: id, name, type and status. "+
 				"Use it to find the gateway a semantic model's data sources go through (list_datasources shows their gatewayId)."),
@@ -189,7 +188,7 @@ func gatewayTools(d Deps) []Tool {
 				"Each data source needs a matching one on the gateway (discover_gateways lists such gateways); name them with datasources when the gateway has several for one connection. "+
 				"Needs Dataset.ReadWrite.All and write access to the model, and the signed-in identity must be a user of those gateway data sources (list_gateway_datasource_users)."),
 			annotations("Bind a model to a gateway", false, false, true))),
-	}
+	}, gatewayDatasourceTools(d)...)
 }
 
 // listGateways is list_gateways.

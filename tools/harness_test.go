@@ -77,7 +77,10 @@ func newStack(t testing.TB, o stackOptions) *stack {
 	if secret == "" {
 		secret = tenant.ClientSecret()
 	}
-	var tokens pbiclient.TokenSource = o.tokens
+	// fabric is the Fabric REST API's token source: the same credential with Fabric's scope, as
+	// the server builds it; with tokens given by the test, the test's own (as the server would
+	// send them, a wrong audience is Fabric's 401).
+	var tokens, fabric pbiclient.TokenSource = o.tokens, o.tokens
 	if tokens == nil {
 		cfg := auth.Config{Kind: auth.KindClientSecret, AuthorityHost: tenant.AuthorityHost(), TenantID: tenant.TenantID(),
 			ClientID: tenant.ClientID(), ClientSecret: secret, HTTPClient: tenant.Client(), Logger: logger}
@@ -88,13 +91,20 @@ func newStack(t testing.TB, o stackOptions) *stack {
 		if tokens, err = auth.New(cfg); err != nil {
 			t.Fatal(err)
 		}
+		fc, err := cfg.ForFabric()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if fabric, err = auth.New(fc); err != nil {
+			t.Fatal(err)
+		}
 	}
 	rt := tenant.Client().Transport
 	if o.transport != nil {
 		rt = o.transport(rt)
 	}
 	pc, err := pbiclient.New(pbiclient.Config{BaseURL: tenant.APIBaseURL(), Tokens: tokens,
-		Transport: rt, UserAgent: "powerbi-mcp/test", Logger: logger, ResponseTimeout: o.responseTimeout})
+		FabricBaseURL: tenant.FabricBaseURL(), FabricTokens: fabric, Transport: rt, UserAgent: "powerbi-mcp/test", Logger: logger, ResponseTimeout: o.responseTimeout})
 	if err != nil {
 		t.Fatal(err)
 	}

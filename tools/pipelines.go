@@ -145,9 +145,17 @@ type pipelineArgs struct {
 	Pipeline string `json:"pipeline" schema:"$pipeline" required:"true"`
 }
 
-// PipelineResult is the answer of get_pipeline.
+// PipelineResult is the answer of get_pipeline, create_pipeline and update_pipeline.
 type PipelineResult struct {
-	Pipeline Pipeline `json:"pipeline"`
+	Pipeline Pipeline       `json:"pipeline"`
+	Users    []PipelineUser `json:"users,omitempty"`
+}
+
+// PipelineUser is a principal with access to a pipeline; Admin is the only access right.
+type PipelineUser struct {
+	Identifier    string `json:"identifier"`
+	PrincipalType string `json:"principalType"`
+	AccessRight   string `json:"accessRight,omitempty"`
 }
 
 // PipelineStagesResult is the answer of list_pipeline_stages.
@@ -199,22 +207,29 @@ type PipelineOperationResult struct {
 }
 
 type deployArgs struct {
-	Pipeline                               string `json:"pipeline" schema:"$pipeline" required:"true"`
-	SourceStage                            int    `json:"source_stage" schema:"$pipelineSourceStage" required:"true"`
-	IsBackwardDeployment                   bool   `json:"is_backward_deployment" jsonschema:"Deploy to the previous stage instead of the next one (e.g. Production to Test). Power BI allows it only into an empty stage." default:"false"`
-	NewWorkspaceName                       string `json:"new_workspace_name" jsonschema:"When the target stage has no workspace: the name of the workspace to create for it." minLength:"1"`
-	NewWorkspaceCapacityID                 string `json:"new_workspace_capacity_id" jsonschema:"With new_workspace_name: the capacity of the new workspace; default the source workspace's capacity." pattern:"$guid"`
-	UpdateAppInTargetWorkspace             bool   `json:"update_app_in_target_workspace" jsonschema:"Update the app of the target workspace afterwards (only items already in the app are updated)." default:"false"`
-	AllowCreateArtifact                    bool   `json:"allow_create_artifact" jsonschema:"Allow creating items that do not exist in the target stage." default:"true"`
-	AllowOverwriteArtifact                 bool   `json:"allow_overwrite_artifact" jsonschema:"Allow overwriting the paired items of the target stage. Needs confirm." default:"false"`
-	AllowOverwriteTargetArtifactLabel      bool   `json:"allow_overwrite_target_artifact_label" jsonschema:"Allow changing the sensitivity label of target items when the source is protected and the target is not." default:"false"`
-	AllowPurgeData                         bool   `json:"allow_purge_data" jsonschema:"Allow deleting all data of a target semantic model whose schema no longer matches. Needs confirm." default:"false"`
-	AllowSkipTilesWithMissingPrerequisites bool   `json:"allow_skip_tiles_with_missing_prerequisites" jsonschema:"Skip dashboard tiles whose report or model is not in the target stage instead of failing." default:"false"`
-	AllowTakeOver                          bool   `json:"allow_take_over" jsonschema:"Become the owner of paginated reports in the target stage owned by someone else." default:"false"`
-	Note                                   string `json:"note" jsonschema:"A note describing the deployment, shown in the pipeline's history." maxLength:"2048"`
-	Wait                                   bool   `json:"wait" jsonschema:"Follow the deployment until it ends (default true)." default:"true"`
-	TimeoutSeconds                         int    `json:"timeout_seconds" jsonschema:"With wait: the longest time to wait (default {defaultDeployWait}). The deployment itself is not stopped." minimum:"10" maximum:"3600" default:"$defaultDeployWait"`
-	Confirm                                bool   `json:"confirm" schema:"$confirm"`
+	Pipeline                               string       `json:"pipeline" schema:"$pipeline" required:"true"`
+	SourceStage                            int          `json:"source_stage" schema:"$pipelineSourceStage" required:"true"`
+	IsBackwardDeployment                   bool         `json:"is_backward_deployment" jsonschema:"Deploy to the previous stage, e.g. Production to Test." default:"false"`
+	NewWorkspaceName                       string       `json:"new_workspace_name" jsonschema:"Name of a workspace to create for a target stage that has none." minLength:"1"`
+	NewWorkspaceCapacityID                 string       `json:"new_workspace_capacity_id" jsonschema:"The new workspace's capacity; default the source's." pattern:"$guid"`
+	UpdateAppInTargetWorkspace             bool         `json:"update_app_in_target_workspace" jsonschema:"Update the target workspace's app afterwards." default:"false"`
+	AllowCreateArtifact                    bool         `json:"allow_create_artifact" jsonschema:"Create items missing in the target." default:"true"`
+	AllowOverwriteArtifact                 bool         `json:"allow_overwrite_artifact" jsonschema:"Overwrite paired target items. Needs confirm." default:"false"`
+	AllowOverwriteTargetArtifactLabel      bool         `json:"allow_overwrite_target_artifact_label" jsonschema:"Replace target items' sensitivity labels." default:"false"`
+	AllowPurgeData                         bool         `json:"allow_purge_data" jsonschema:"Delete the data of target models whose schema changed. Needs confirm." default:"false"`
+	AllowSkipTilesWithMissingPrerequisites bool         `json:"allow_skip_tiles_with_missing_prerequisites" jsonschema:"Skip dashboard tiles whose report or model the target lacks." default:"false"`
+	AllowTakeOver                          bool         `json:"allow_take_over" jsonschema:"Take over target paginated reports owned by others." default:"false"`
+	Note                                   string       `json:"note" jsonschema:"Shown in the pipeline's history." maxLength:"2048"`
+	Wait                                   bool         `json:"wait" jsonschema:"Follow the deployment until it ends." default:"true"`
+	TimeoutSeconds                         int          `json:"timeout_seconds" jsonschema:"With wait: the longest wait; the deployment goes on after it." minimum:"10" maximum:"3600" default:"$defaultDeployWait"`
+	Confirm                                bool         `json:"confirm" schema:"$confirm"`
+	Items                                  []deployItem `json:"items" jsonschema:"Deploy only these items of the source stage; default all." minItems:"1" maxItems:"$maxDeployItems"`
+}
+
+// deployItem is an item of a selective deployment.
+type deployItem struct {
+	Kind string `json:"kind" required:"true" enum:"dataset,report,dashboard,dataflow,datamart"`
+	Item string `json:"item" required:"true" minLength:"1" jsonschema:"Id or exact name in the source stage"`
 }
 
 // UnmarshalJSON binds the arguments over the defaults the schema declares, so that
@@ -231,19 +246,22 @@ func (a *deployArgs) UnmarshalJSON(b []byte) error {
 
 const defaultDeployWait = 600
 
+// maxDeployItems is how many items one deployment may carry.
+const maxDeployItems = pbiclient.MaxDeployItems
+
 func pipelineTools(d Deps) []Tool {
-	return []Tool{
+	return append([]Tool{
 		tool(d, "pipelines", "list deployment pipelines", listPipelines, mcp.NewTool("list_pipelines",
 			mcp.WithDescription("List the deployment pipelines the caller can access: id, name and description. "+
 				"use get_pipeline or list_pipeline_stages for its stages."),
 			annotations("List deployment pipelines", true, false, true))),
 		tool(d, "pipelines", "get the deployment pipeline", getPipeline, mcp.NewTool("get_pipeline",
-			mcp.WithDescription("Get one deployment pipeline by id or exact name, with its three stages (0 Development, 1 Test, 2 Production) "+
-				"and the workspace assigned to each, if any."),
+			mcp.WithDescription("Get one deployment pipeline by id or exact name: its three stages (0 Development, 1 Test, 2 Production), "+
+				"the workspace assigned to each, and its admins."),
 			annotations("Get a deployment pipeline", true, false, true))),
 		tool(d, "pipelines", "list the pipeline stages", listPipelineStages, mcp.NewTool("list_pipeline_stages",
 			mcp.WithDescription("List the stages of a deployment pipeline (0 Development, 1 Test, 2 Production) with the workspace assigned to each. "+
-				"A stage without a workspace can receive a deployment only with new_workspace_name in deploy_pipeline_stage."),
+				"A stage without a workspace gets one from assign_pipeline_stage or deploy_pipeline_stage's new_workspace_name."),
 			annotations("List pipeline stages", true, false, true))),
 		tool(d, "pipelines", "list the items of the pipeline stage", listPipelineStageArtifacts, mcp.NewTool("list_pipeline_stage_artifacts",
 			mcp.WithDescription("List the items of a deployment pipeline stage (models, reports, dashboards, dataflows, datamarts), each with its paired item in the previous stage (sourceArtifactId) and the next (targetArtifactId) and when it was last deployed. "+
@@ -259,13 +277,13 @@ func pipelineTools(d Deps) []Tool {
 				"Use it to follow a deploy_pipeline_stage called with wait=false."),
 			annotations("Get a pipeline deployment", true, false, true))),
 		tool(d, "pipelines", "deploy the pipeline stage", deployPipelineStage, mcp.NewTool("deploy_pipeline_stage",
-			mcp.WithDescription("Deploy every supported item (models, reports, dashboards, dataflows, datamarts) of a pipeline stage to the next stage, or with is_backward_deployment to the previous one, which must be empty. "+
-				"Items pair with the target's items of the same type and name: paired ones are overwritten (allow_overwrite_artifact), others created (allow_create_artifact); a deployment missing an option it needs fails. "+
-				"A target stage without a workspace needs new_workspace_name. At most 300 items; one deployment per pipeline at a time. "+
-				"With wait (default true) the call follows the deployment, with progress notifications, up to timeout_seconds and returns each item's result; otherwise follow it with get_pipeline_operation. "+
-				"Overwriting or purging data cannot be undone. Needs Contributor on both workspaces, pipeline admin and the scope Pipeline.Deploy."),
+			mcp.WithDescription("Deploy the items of a pipeline stage, all or only items, to the next stage (is_backward_deployment: the previous, which must be empty). "+
+				"Items pair with the target's items of the same type and name: paired ones are overwritten (allow_overwrite_artifact), others created (allow_create_artifact); a deployment lacking an option it needs fails. "+
+				"A target stage without a workspace needs new_workspace_name. One deployment per pipeline at a time. "+
+				"With wait the call follows it and returns each item's result; otherwise follow it with get_pipeline_operation. "+
+				"Needs Contributor on both workspaces, pipeline admin and the scope Pipeline.Deploy."),
 			annotations("Deploy a pipeline stage", false, true, false))).followsJobs(),
-	}
+	}, pipelineAdminTools(d)...)
 }
 
 // listPipelines is list_pipelines.
@@ -292,7 +310,23 @@ func getPipeline(ctx context.Context, d Deps, a pipelineArgs) (PipelineResult, e
 	if err != nil {
 		return PipelineResult{}, err
 	}
-	return PipelineResult{Pipeline: pipelineOf(p)}, nil
+	users, err := pipelineUsers(ctx, d.Client, ref.ID)
+	if err != nil {
+		return PipelineResult{}, err
+	}
+	return PipelineResult{Pipeline: pipelineOf(p), Users: users}, nil
+}
+
+func pipelineUsers(ctx context.Context, c *pbiclient.Client, pipelineID string) ([]PipelineUser, error) {
+	users, err := c.ListPipelineUsers(ctx, pipelineID)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]PipelineUser, 0, len(users))
+	for _, u := range users {
+		out = append(out, PipelineUser(u))
+	}
+	return out, nil
 }
 
 // listPipelineStages is list_pipeline_stages.
@@ -405,6 +439,15 @@ func deployPipelineStage(ctx context.Context, d Deps, a deployArgs) (PipelineOpe
 		return PipelineOperationResult{}, err
 	}
 	n := artifactCount(arts)
+	var chosen *pbiclient.SelectiveDeployRequest
+	var names []string
+	if len(a.Items) > 0 {
+		if chosen, names, err = chooseItems(arts, a.Items, stageName(a.SourceStage)); err != nil {
+			return PipelineOperationResult{}, err
+		}
+		chosen.DeployAllRequest = body
+		n = len(names)
+	}
 	if n > pbiclient.MaxDeployItems {
 		return PipelineOperationResult{}, userErrorf("%s holds %d items; Power BI deploys at most %d per deployment. Nothing was deployed.",
 			stageName(a.SourceStage), n, pbiclient.MaxDeployItems)
@@ -414,8 +457,12 @@ func deployPipelineStage(ctx context.Context, d Deps, a deployArgs) (PipelineOpe
 		if err != nil {
 			return PipelineOperationResult{}, err
 		}
-		what := fmt.Sprintf("Deploy all %d items of %s (workspace %s) of the pipeline %s (id %s) to %s (workspace %s)",
-			n, stageName(a.SourceStage), source.WorkspaceName, ref.Name, ref.ID, stageName(target), orNone(targetStage.WorkspaceName, a.NewWorkspaceName))
+		items := fmt.Sprintf("all %d items", n)
+		if chosen != nil {
+			items = fmt.Sprintf("%d items (%s)", n, strings.Join(names, ", "))
+		}
+		what := fmt.Sprintf("Deploy %s of %s (workspace %s) of the pipeline %s (id %s) to %s (workspace %s)",
+			items, stageName(a.SourceStage), source.WorkspaceName, ref.Name, ref.ID, stageName(target), orNone(targetStage.WorkspaceName, a.NewWorkspaceName))
 		if a.AllowOverwriteArtifact {
 			what += ", overwriting the items there that have the same names"
 		}
@@ -427,7 +474,12 @@ func deployPipelineStage(ctx context.Context, d Deps, a deployArgs) (PipelineOpe
 		}
 	}
 
-	op, err := d.Client.DeployAll(ctx, ref.ID, body)
+	var op pbiclient.PipelineOperation
+	if chosen != nil {
+		op, err = d.Client.SelectiveDeploy(ctx, ref.ID, *chosen)
+	} else {
+		op, err = d.Client.DeployAll(ctx, ref.ID, body)
+	}
 	if err != nil {
 		return PipelineOperationResult{}, err
 	}
@@ -483,6 +535,56 @@ func pipelineStage(ctx context.Context, c *pbiclient.Client, pipelineID string, 
 		}
 	}
 	return PipelineStage{Order: order, Name: stageName(order)}, nil
+}
+
+// chooseItems finds each item of a selective deployment among the source stage's items, by
+// id or exact name, and returns the request's items and their names.
+func chooseItems(arts pbiclient.PipelineStageArtifacts, items []deployItem, stage string) (*pbiclient.SelectiveDeployRequest, []string, error) {
+	req := &pbiclient.SelectiveDeployRequest{}
+	byKind := map[string]struct {
+		have []pbiclient.PipelineStageArtifact
+		to   *[]pbiclient.DeployArtifact
+	}{
+		"dataset":   {arts.Datasets, &req.Datasets},
+		"report":    {arts.Reports, &req.Reports},
+		"dashboard": {arts.Dashboards, &req.Dashboards},
+		"dataflow":  {arts.Dataflows, &req.Dataflows},
+		"datamart":  {arts.Datamarts, &req.Datamarts},
+	}
+	var names []string
+	seen := map[string]bool{}
+	for _, it := range items {
+		k, ok := byKind[it.Kind]
+		if !ok {
+			return nil, nil, userErrorf("kind %q is not one of dataset, report, dashboard, dataflow, datamart.", it.Kind)
+		}
+		arg := strings.TrimSpace(it.Item)
+		var id, name string
+		if guidPattern.MatchString(arg) {
+			for _, a := range k.have {
+				if strings.EqualFold(a.ArtifactID, arg) {
+					id, name = a.ArtifactID, a.ArtifactDisplayName
+				}
+			}
+			if id == "" {
+				return nil, nil, userErrorf("%s has no %s with id %s: list_pipeline_stage_artifacts shows its items.", stage, it.Kind, arg)
+			}
+		} else {
+			var err error
+			id, name, err = pickByName(arg, it.Kind, "list_pipeline_stage_artifacts", "in "+stage, k.have,
+				func(a pbiclient.PipelineStageArtifact) (string, string) { return a.ArtifactID, a.ArtifactDisplayName })
+			if err != nil {
+				return nil, nil, err
+			}
+		}
+		if seen[strings.ToLower(id)] {
+			continue
+		}
+		seen[strings.ToLower(id)] = true
+		*k.to = append(*k.to, pbiclient.DeployArtifact{SourceID: id})
+		names = append(names, fmt.Sprintf("%s %s", it.Kind, orNone(name, id)))
+	}
+	return req, names, nil
 }
 
 func artifactsOf(in []pbiclient.PipelineStageArtifact) []PipelineArtifact {

@@ -430,8 +430,9 @@ func schemaRef(name string) (any, bool) {
 		"paginatedReport":   param(itemParam("report")), // the tool says which kind of report it takes
 
 		// dax.go
-		"defaultDAXRows": defaultDAXRows,
-		"maxDAXRows":     maxDAXRows,
+		"defaultDAXRows":  defaultDAXRows,
+		"maxDAXRows":      maxDAXRows,
+		"maxSampleValues": maxSampleValues, // grounding.go
 
 		// Each file's own entries go below its name.
 
@@ -487,6 +488,9 @@ func schemaRef(name string) (any, bool) {
 		"gatewayDatasource": param(gatewayDatasourceParam()),
 		"principal":         principalPattern,
 
+		// gateways_datasources.go
+		"secretEnv": param(secretEnvParam()),
+
 		// imports.go
 		"defaultImportWait": defaultImportWait,
 
@@ -495,6 +499,7 @@ func schemaRef(name string) (any, bool) {
 		"pipelineStage":       param(stageParam("stage", "The stage to list")),
 		"pipelineSourceStage": param(stageParam("source_stage", "The stage to deploy from")),
 		"defaultDeployWait":   defaultDeployWait,
+		"maxDeployItems":      maxDeployItems,
 
 		// push.go
 		"pushDataset":          param(pushDatasetParam()),

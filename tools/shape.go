@@ -277,7 +277,7 @@ func nextStep(ae *pbiclient.APIError) string {
 		return "the source stage has no items to deploy. Check it with list_pipeline_stage_artifacts."
 	case ae.Code == "TokenExpired":
 		return "the access token expired and a fresh one was refused too. Check the server's sign-in configuration."
-	case ae.Code == "RLSNotAuthorizedForModel" || strings.HasSuffix(ae.Path, "/executeQueries") &&
+	case ae.Code == "RLSNotAuthorizedForModel" || (strings.HasSuffix(ae.Path, "/executeQueries") || strings.HasSuffix(ae.Path, "/executeDaxQueries")) &&
 		(strings.Contains(msg, "row-level security") || strings.Contains(msg, "effective identity")):
 		return "the model has row-level security (RLS), and the identity the query ran as is in none of its roles or may not query it (a service principal never may). This is not a fault in the query. Ask the model's owner to add the user to an RLS role; a user who can edit the model may pass impersonated_user_name of a user who is in one; a service principal must be replaced by a user sign-in (--auth device-code, username-password or azure-cli)."
 	case strings.HasPrefix(ae.Path, "/admin/") && (ae.Code == "PowerBINotAuthorizedException" || ae.StatusCode == 401):
@@ -292,6 +292,10 @@ func nextStep(ae *pbiclient.APIError) string {
 		return "several items have that name, so Power BI cannot tell which to overwrite: import under another display_name, or have the user delete the extra ones."
 	case ae.Code == "ImportThrottlerCode":
 		return "too many imports are running in this workspace: wait the Retry-After time, then import again."
+	case ae.Code == "DM_GWPipeline_Client_GatewayUnreachable":
+		return "the gateway is offline or cannot reach Power BI (gatewayStatus in get_gateway). The user must start the gateway machine or its service; then try again."
+	case ae.Code == "DM_GWPipeline_Gateway_InvalidConnectionCredentials":
+		return "the gateway cannot use these credentials. Check the credential type and the secret where it was read from, then try again."
 	case ae.Code == "ItemNotFound" || ae.Code == "PowerBIEntityNotFound" || ae.StatusCode == 404:
 		return "check the id or name with list_workspaces, list_datasets or list_reports. Power BI also answers 'not found' when the caller has no access to the item."
 	case ae.StatusCode == 429:

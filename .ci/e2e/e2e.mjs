@@ -15,7 +15,7 @@
 // Usage: node e2e.mjs /path/to/powerbi-mcp
 import { execFile, spawn } from "node:child_process";
 import { request as httpsRequest } from "node:https";
-import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, dirname } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -61,15 +61,28 @@ function check(name, ok, detail) {
 }
 
 // inspect runs one Inspector CLI command and returns its exit code and parsed JSON answer.
+// A target with a log (stdio: the server's stderr goes there) shows the server's log of a
+// failed command. A stdio command the Inspector gave up on (its 60 s request timeout) runs once
+// more, saying so: each stdio command starts a fresh server, so the second one repeats nothing,
+// and a server that hangs every time still fails.
 async function inspect(target, method, extra = []) {
   const args = ["--cli", "--format", "json", "-q", "--method", method, ...extra, ...target];
-  try {
-    const { stdout } = await run(inspector, args, { env: { ...process.env, HOME: home }, timeout: 120_000 });
-    return { code: 0, out: JSON.parse(stdout) };
-  } catch (err) {
-    let out = null;
-    try { out = JSON.parse(err.stdout); } catch { /* not JSON */ }
-    return { code: err.code ?? 1, out, stderr: String(err.stderr ?? err.message).slice(0, 500) };
+  for (let attempt = 1; ; attempt++) {
+    const logStart = target.log ? statSync(target.log, { throwIfNoEntry: false })?.size ?? 0 : 0;
+    let r;
+    try {
+      const { stdout } = await run(inspector, args, { env: { ...process.env, HOME: home }, timeout: 120_000 });
+      return { code: 0, out: JSON.parse(stdout) };
+    } catch (err) {
+      let out = null;
+      try { out = JSON.parse(err.stdout); } catch { /* not JSON */ }
+      r = { code: err.code ?? 1, out, stderr: String(err.stderr ?? err.message).slice(0, 500) };
+    }
+    if (!target.log || r.code === 5) return r; // 5: an isError result, which checks expect
+    const log = readFileSync(target.log).subarray(logStart).toString().split("\n").slice(-40).join("\n  ");
+    console.log(`# ${method} ${extra.join(" ").slice(0, 200)} failed (attempt ${attempt}); the server's log:\n  ${log}`);
+    if (attempt > 1 || !r.stderr.includes("Request timed out")) return r;
+    console.log("# the Inspector timed out: running the command once more");
   }
 }
 
@@ -337,8 +350,14 @@ function signInAsBrowser(url, code) {
 // The three transports are independent (own servers, ports and directories), so they run at
 // the same time; each one's calls still run in order.
 const stdioExports = mkdtempSync(join(tmpdir(), "pbi-e2e-stdio-"));
+// The Inspector drops its server's stderr, so a shell sends it to a log the failures show.
+const stdioLog = join(mkdtempSync(join(tmpdir(), "pbi-e2e-log-")), "stdio.log");
+writeFileSync(stdioLog, "");
+const stdioTarget = ["-e", `PBI_MCP_EXPORT_DIR=${stdioExports}`, "-e", `PBI_MCP_DATA_DIR=${dataDir}`, "-e", "PBI_MCP_LOG_LEVEL=debug",
+  "--", "/bin/sh", "-c", `exec "$0" "$@" 2>>'${stdioLog}'`, bin, "--sandbox", "--toolsets", "all"];
+stdioTarget.log = stdioLog;
 await Promise.all([
-  exercise("stdio", ["-e", `PBI_MCP_EXPORT_DIR=${stdioExports}`, "-e", `PBI_MCP_DATA_DIR=${dataDir}`, "--", bin, "--sandbox", "--toolsets", "all"], stdioExports),
+  exercise("stdio", stdioTarget, stdioExports),
   overHTTP("http", 18000 + Math.floor(Math.random() * 1000)),
   overHTTP("sse", 19000 + Math.floor(Math.random() * 1000)),
   deviceCodeSignIn(20000 + Math.floor(Math.random() * 1000)),

@@ -187,6 +187,7 @@ func TestToolsJSON(t *testing.T) {
 	if code != 0 || json.Unmarshal([]byte(stdout), &list) != nil {
 		t.Fatalf("exit %d\nstderr: %s\nstdout: %.500s", code, stderr, stdout)
 	}
+	// Every tool the server defines, however many that is.
 	if want := len(tools.All(tools.Deps{})); len(list.Tools) != want {
 		t.Errorf("%d tools, want %d", len(list.Tools), want)
 	}

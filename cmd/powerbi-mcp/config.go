@@ -45,6 +45,7 @@ type config struct {
 	ExportDir      string
 	DataDir        string
 	BaseURL        string
+	FabricBaseURL  string
 	Sandbox        bool
 	ReadOnly       bool
 	Toolsets       []string
@@ -86,6 +87,7 @@ func serverFlags(cfg *config, l *serverLists) *flag.FlagSet {
 	fs.StringVar(&cfg.ExportDir, "export-dir", defaultDir("exports"), "directory where export_report and download_report_pbix write files")
 	fs.StringVar(&cfg.DataDir, "data-dir", defaultDir("data"), "the only directory tools read files from (imports, rows to push)")
 	fs.StringVar(&cfg.BaseURL, "base-url", "", "Power BI REST API base URL; default the --cloud's, "+pbiclient.DefaultBaseURL+" in the public cloud")
+	fs.StringVar(&cfg.FabricBaseURL, "fabric-base-url", "", "Fabric REST API base URL, for the model editing tools; default "+pbiclient.DefaultFabricBaseURL)
 	fs.BoolVar(&cfg.Sandbox, "sandbox", false, "serve a built-in demo tenant instead of Power BI: no Azure account needed")
 	fs.BoolVar(&cfg.ReadOnly, "read-only", false, "offer only tools that change nothing in Power BI")
 	fs.StringVar(&l.toolsets, "toolsets", "default", "comma-separated toolsets to offer: default, all, or names (see README)")

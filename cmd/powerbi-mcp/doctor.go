@@ -48,6 +48,7 @@ func runDoctor(ctx context.Context, args []string, getenv func(string) string, s
 			"try the device-code sign-in in the server itself: powerbi-mcp --sandbox --auth device-code")
 		return 2
 	}
+	fabricBaseURL := cfg.FabricBaseURL
 	if cfg.Sandbox {
 		sb, err := startSandbox(cfg.Auth, logger)
 		if err != nil {
@@ -55,11 +56,11 @@ func runDoctor(ctx context.Context, args []string, getenv func(string) string, s
 			return 2
 		}
 		defer sb.close()
-		authCfg, httpClient, cfg.BaseURL = sb.auth, sb.tenant.Client(), sb.tenant.APIBaseURL()
+		authCfg, httpClient, cfg.BaseURL, fabricBaseURL = sb.auth, sb.tenant.Client(), sb.tenant.APIBaseURL(), sb.tenant.FabricBaseURL()
 	}
 
 	results := doctor.Run(ctx, doctor.Options{
-		Auth: authCfg, HTTPClient: httpClient, BaseURL: cfg.BaseURL, Sandbox: cfg.Sandbox,
+		Auth: authCfg, HTTPClient: httpClient, BaseURL: cfg.BaseURL, FabricBaseURL: fabricBaseURL, Sandbox: cfg.Sandbox,
 		ReadOnly: cfg.ReadOnly, Toolsets: cfg.Toolsets, Tools: cfg.Tools,
 		Version: currentVersion(), Logger: logger,
 	})

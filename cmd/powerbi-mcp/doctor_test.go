@@ -36,7 +36,7 @@ func TestDoctorSandbox(t *testing.T) {
 	if err := json.Unmarshal([]byte(stdout), &results); err != nil {
 		t.Fatalf("stdout is not the checks as JSON: %v\n%s\nstderr:\n%s", err, stdout, stderr)
 	}
-	if code != 0 || len(results) != 8 || results[0].Check != doctor.CheckConfiguration {
+	if code != 0 || len(results) != 9 || results[0].Check != doctor.CheckConfiguration {
 		t.Fatalf("exit code %d: %+v", code, results)
 	}
 	for _, r := range results {

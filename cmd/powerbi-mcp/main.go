@@ -104,11 +104,15 @@ func newLogger(cfg config, stderr io.Writer) zerolog.Logger {
 
 // backend is where the tools' requests go: Power BI itself, or the sandbox's demo tenant.
 type backend struct {
-	tokens    pbiclient.TokenSource
-	baseURL   string
-	transport http.RoundTripper // nil: the default transport
-	close     func()
-	sandbox   *pbitest.Server // the demo tenant --sandbox serves; nil otherwise
+	tokens  pbiclient.TokenSource
+	baseURL string
+	// fabric and fabricBaseURL are the Fabric REST API, for semantic model definitions: the same
+	// credential with Fabric's scope. fabricBaseURL "" is the public cloud's.
+	fabric        pbiclient.TokenSource
+	fabricBaseURL string
+	transport     http.RoundTripper // nil: the default transport
+	close         func()
+	sandbox       *pbitest.Server // the demo tenant --sandbox serves; nil otherwise
 }
 
 // connect chooses the backend. It does no network I/O: sign-in happens on the first tool call,
@@ -119,7 +123,8 @@ func connect(cfg config, getenv func(string) string, logger zerolog.Logger) (bac
 		if err != nil {
 			return backend{}, err
 		}
-		tokens, err := serverTokens(cfg, cfg.withTokenObserver(sb.auth))
+		ac := cfg.withTokenObserver(sb.auth)
+		tokens, err := serverTokens(cfg, ac)
 		if err != nil {
 			sb.close()
 			return backend{}, err
@@ -127,19 +132,21 @@ func connect(cfg config, getenv func(string) string, logger zerolog.Logger) (bac
 		logger.Info().Str("tenant", sb.tenant.URL()).Str("credential", tokens.Describe()).
 			Msg("sandbox: serving the built-in demo tenant; no request leaves this machine")
 		return backend{tokens: tokens, baseURL: sb.tenant.APIBaseURL(), transport: sb.tenant.Client().Transport,
-			close: sb.close, sandbox: sb.tenant}, nil
+			fabric: fabricTokens(cfg, ac), fabricBaseURL: sb.tenant.FabricBaseURL(), close: sb.close, sandbox: sb.tenant}, nil
 	}
 	if cfg.HTTPAuth == httpAuthEntra {
 		// Acting for each caller needs the app's own credential from the start: without one,
 		// no caller could ever be served, so this is a start-up error, not a tool result.
-		tokens, err := serverTokens(cfg, cfg.withTokenObserver(cfg.authConfig(getenv, logger)))
+		ac := cfg.withTokenObserver(cfg.authConfig(getenv, logger))
+		tokens, err := serverTokens(cfg, ac)
 		if err != nil {
 			return backend{}, err
 		}
 		logger.Info().Str("credential", tokens.Describe()).Str("api", cfg.BaseURL).Msg("ready")
-		return backend{tokens: tokens, baseURL: cfg.BaseURL, close: func() {}}, nil
+		return backend{tokens: tokens, baseURL: cfg.BaseURL, fabric: fabricTokens(cfg, ac), fabricBaseURL: cfg.FabricBaseURL, close: func() {}}, nil
 	}
-	tokens, err := auth.New(cfg.withTokenObserver(cfg.authConfig(getenv, logger)))
+	ac := cfg.withTokenObserver(cfg.authConfig(getenv, logger))
+	tokens, err := auth.New(ac)
 	if err != nil {
 		if errors.Is(err, auth.ErrNoCredential) {
 			err = withFix(err, "or try the demo tenant: add --sandbox to the server's arguments")
@@ -149,10 +156,25 @@ func connect(cfg config, getenv func(string) string, logger zerolog.Logger) (bac
 		headline, _ := explain(err)
 		logger.Warn().Str("problem", headline).
 			Msg("sign-in is not configured; every tool call answers how to set it up, as does powerbi-mcp whoami")
-		return backend{tokens: unconfigured{err}, baseURL: cfg.BaseURL, close: func() {}}, nil
+		return backend{tokens: unconfigured{err}, baseURL: cfg.BaseURL, fabric: unconfigured{err}, fabricBaseURL: cfg.FabricBaseURL, close: func() {}}, nil
 	}
 	logger.Info().Str("credential", tokens.Describe()).Str("api", cfg.BaseURL).Msg("ready")
-	return backend{tokens: tokens, baseURL: cfg.BaseURL, close: func() {}}, nil
+	return backend{tokens: tokens, baseURL: cfg.BaseURL, fabric: fabricTokens(cfg, ac), fabricBaseURL: cfg.FabricBaseURL, close: func() {}}, nil
+}
+
+// fabricTokens is the token source for the Fabric REST API: the Power BI credential (acting for
+// each caller too, under --http-auth entra) with Fabric's scope. Where none can be had, every
+// Fabric request answers why, and the rest of the server works as before.
+func fabricTokens(cfg config, ac auth.Config) pbiclient.TokenSource {
+	fc, err := ac.ForFabric()
+	if err != nil {
+		return unconfigured{err}
+	}
+	tokens, err := serverTokens(cfg, fc)
+	if err != nil {
+		return unconfigured{err}
+	}
+	return tokens
 }
 
 // serverTokens is the token source for Power BI: on behalf of each caller when callers bring
@@ -181,8 +203,11 @@ func newServer(cfg config, b backend, logger zerolog.Logger) (*server.MCPServer,
 		BaseURL:   b.baseURL,
 		Tokens:    b.tokens,
 		Transport: b.transport,
-		UserAgent: "powerbi-mcp/" + currentVersion(),
-		Logger:    logger,
+
+		FabricTokens:  b.fabric,
+		FabricBaseURL: b.fabricBaseURL,
+		UserAgent:     "powerbi-mcp/" + currentVersion(),
+		Logger:        logger,
 
 		OnResponse:      cfg.onResponse(),
 		ResponseTimeout: noLimitIfZero(cfg.ResponseTimeout),

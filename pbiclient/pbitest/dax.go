@@ -16,6 +16,7 @@ const (
 
 func (s *Server) daxRoutes() {
 	s.handleBoth("POST", "/datasets/{datasetId}/executeQueries", s.executeQueries)
+	s.handleBoth("POST", "/datasets/{datasetId}/executeDaxQueries", s.executeDAXQueries) // dax_arrow.go
 }
 
 type executeQueriesRequest struct {

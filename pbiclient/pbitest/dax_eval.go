@@ -112,7 +112,7 @@ func runQuery(m *Model, src string) ([]*resultTable, error) {
 var tableFunctions = map[string]bool{
 	"FILTER": true, "TOPN": true, "SUMMARIZECOLUMNS": true, "ROW": true, "VALUES": true,
 	"DISTINCT": true, "ALL": true, "CALCULATETABLE": true, "ADDCOLUMNS": true, "SELECTCOLUMNS": true, "INFO.VIEW.TABLES": true,
-	"INFO.VIEW.COLUMNS": true, "INFO.VIEW.MEASURES": true, "COLUMNSTATISTICS": true, "TREATAS": true,
+	"INFO.VIEW.COLUMNS": true, "INFO.VIEW.MEASURES": true, "INFO.VIEW.RELATIONSHIPS": true, "COLUMNSTATISTICS": true, "TREATAS": true,
 }
 
 func isTableExpr(x expr) bool {
@@ -634,7 +634,7 @@ func allRows(t *Table) []int {
 var scalarFunctions = map[string]bool{
 	"SUM": true, "COUNT": true, "COUNTROWS": true, "AVERAGE": true, "MIN": true, "MAX": true,
 	"DISTINCTCOUNT": true, "CALCULATE": true, "DIVIDE": true, "IF": true, "BLANK": true,
-	"TRUE": true, "FALSE": true, "DATE": true,
+	"TRUE": true, "FALSE": true, "DATE": true, "NOT": true, "ISBLANK": true, "CONCATENATEX": true,
 }
 
 func (c *evalCtx) scalar(x expr) (any, error) {
@@ -836,6 +836,8 @@ func (c *evalCtx) call(x *callExpr) (any, error) {
 			ymd[i] = int(f)
 		}
 		return time.Date(ymd[0], time.Month(ymd[1]), ymd[2], 0, 0, 0, 0, time.UTC), nil
+	case "NOT", "ISBLANK", "CONCATENATEX":
+		return c.sampleFunction(x)
 	}
 	return nil, unknownFunction(x)
 }

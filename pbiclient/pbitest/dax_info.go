@@ -1,6 +1,10 @@
 package pbitest
 
-import "unicode/utf8"
+import (
+	"fmt"
+	"strings"
+	"unicode/utf8"
+)
 
 // errInfoRefused is how the service fails INFO functions it does not allow
 // for a model or caller: the generic DAX failure, observed for INFO and
@@ -12,7 +16,7 @@ var errInfoRefused = &daxError{msg: "Failed to execute the DAX query."}
 const rowNumberColumn = "RowNumber-2662979B-1795-4F74-8F37-6A1BA8059B61"
 
 // infoTable answers INFO.VIEW.TABLES(), INFO.VIEW.COLUMNS(),
-// INFO.VIEW.MEASURES() and COLUMNSTATISTICS().
+// INFO.VIEW.MEASURES(), INFO.VIEW.RELATIONSHIPS() and COLUMNSTATISTICS().
 func (e *engine) infoTable(x *callExpr) (*resultTable, error) {
 	if len(x.args) != 0 {
 		return nil, argCount(x, "no arguments")
@@ -49,6 +53,17 @@ func (e *engine) infoTable(x *callExpr) (*resultTable, error) {
 		for _, ms := range m.Measures {
 			out.rows = append(out.rows, []any{nextID(), ms.Name, ms.Table, blankIfEmpty(ms.Description), "Variant",
 				ms.Expression, blankIfEmpty(ms.FormatString), false})
+		}
+	case "INFO.VIEW.RELATIONSHIPS":
+		// The columns of the service's view; every relationship here is an active many-to-one
+		// one with a single cross-filter direction, as Model.Relationships says.
+		out.cols = computed("ID", "Name", "Relationship", "Model", "IsActive", "CrossFilteringBehavior",
+			"RelyOnReferentialIntegrity", "FromTable", "FromColumn", "FromCardinality", "ToTable", "ToColumn",
+			"ToCardinality", "State", "SecurityFilteringBehavior")
+		for _, r := range m.Relationships {
+			desc := fmt.Sprintf("'%s'[%s] *-1 '%s'[%s]", r.FromTable, r.FromColumn, r.ToTable, r.ToColumn)
+			out.rows = append(out.rows, []any{nextID(), newGUID(), desc, "Model", true, "OneDirection", false,
+				r.FromTable, r.FromColumn, "Many", r.ToTable, r.ToColumn, "One", "Ready", "OneDirection"})
 		}
 	case "COLUMNSTATISTICS":
 		out.cols = computed("Table Name", "Column Name", "Min", "Max", "Cardinality", "Max Length")
@@ -90,4 +105,66 @@ func blankIfEmpty(s string) any {
 		return nil
 	}
 	return s
+}
+
+// sampleFunction answers NOT(x), ISBLANK(x) and CONCATENATEX(table, expression[, delimiter[,
+// orderBy[, ASC|DESC]...]]), which a query reading a few values of each column uses:
+// CONCATENATEX joins the expression's text in each row of the table, in the order given.
+func (c *evalCtx) sampleFunction(x *callExpr) (any, error) {
+	switch x.name {
+	case "NOT", "ISBLANK":
+		if len(x.args) != 1 {
+			return nil, argCount(x, "1 argument")
+		}
+		v, err := c.scalar(x.args[0])
+		if err != nil {
+			return nil, err
+		}
+		if x.name == "ISBLANK" {
+			return v == nil, nil
+		}
+		b, err := truthy(x.args[0], v)
+		return !b, err
+	}
+	if len(x.args) < 2 {
+		return nil, argCount(x, "at least 2 arguments")
+	}
+	t, err := c.table(x.args[0])
+	if err != nil {
+		return nil, err
+	}
+	delim := ""
+	if len(x.args) > 2 {
+		d, err := c.scalar(x.args[2])
+		if err != nil {
+			return nil, err
+		}
+		delim = text(d)
+	}
+	var keys []orderKey
+	for i := 3; i < len(x.args); i++ {
+		k := orderKey{e: x.args[i]}
+		if i+1 < len(x.args) {
+			if desc, ok := sortDirection(x.args[i+1]); ok {
+				k.desc = desc
+				i++
+			}
+		}
+		keys = append(keys, k)
+	}
+	if t, err = c.sorted(t, keys); err != nil {
+		return nil, err
+	}
+	parts := make([]string, 0, len(t.rows))
+	for _, row := range t.rows {
+		v, err := c.withRow(t, row).scalar(x.args[1])
+		if err != nil {
+			return nil, err
+		}
+		parts = append(parts, text(v))
+	}
+	if len(parts) == 0 {
+		return nil, nil
+	}
+	return strings.Join(parts, delim), nil
 }

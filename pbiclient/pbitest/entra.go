@@ -287,11 +287,11 @@ func (s *Server) newAppTokenResponse(form url.Values) tokenResponse {
 	}
 }
 
-// isFabricScope reports whether an app-only scope asks for the Fabric API rather than Power BI.
+// isFabricScope reports whether a scope asks for the Fabric API rather than Power BI: its
+// .default or one of its delegated permissions.
 func isFabricScope(scope string) bool {
 	for _, sc := range resourceScopes(scope) {
-		r, _ := strings.CutSuffix(sc, "/.default")
-		if strings.EqualFold(strings.TrimSuffix(r, "/"), fabricResource) {
+		if strings.HasPrefix(strings.ToLower(sc), fabricResource+"/") {
 			return true
 		}
 	}

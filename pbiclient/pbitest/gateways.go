@@ -1,6 +1,7 @@
 package pbitest
 
 import (
+	"crypto/rsa"
 	"fmt"
 	"net/http"
 	"slices"
@@ -14,11 +15,15 @@ type Gateway struct {
 	// Unreachable gateways answer every datasource status check with
 	// DM_GWPipeline_Client_GatewayUnreachable, as an offline gateway does.
 	Unreachable bool
+	// KeyBits is the size of the RSA key data source credentials are encrypted
+	// with: 2048 (the default) or 1024, which older gateways have.
+	KeyBits     int
 	Datasources []GatewayDatasource
 }
 
-// GatewayDatasource is a data source defined on a gateway. Credentials are
-// never stored: the service never returns them either.
+// GatewayDatasource is a data source defined on a gateway. The credentials a
+// client set are kept decrypted for GatewayDatasourceCredentials, and never
+// returned on the wire: the service never returns them either.
 type GatewayDatasource struct {
 	ID             string // filled with a random GUID when empty
 	DatasourceName string
@@ -28,6 +33,8 @@ type GatewayDatasource struct {
 	ConnectionDetails DatasourceConnectionDetails
 	CredentialType    string // Basic, Windows, Anonymous, OAuth2, Key or SAS; default "Windows"
 	Users             []GatewayDatasourceUser
+
+	credentials *GatewayCredentials // nil until a client sets them
 }
 
 // GatewayDatasourceUser is a principal allowed to use a gateway data source.
@@ -62,10 +69,21 @@ type gateway struct {
 	datasources []*GatewayDatasource
 }
 
+// key is the gateway's key pair, made when first needed: a server that never shows a
+// gateway starts without generating one.
+func (g *gateway) key() *rsa.PrivateKey { return gatewayKey(g.info.KeyBits) }
+
 // AddGateway adds a gateway with its data sources and returns it as stored.
 func (s *Server) AddGateway(g Gateway) Gateway {
 	if g.ID == "" {
 		g.ID = newGUID()
+	}
+	switch g.KeyBits {
+	case 0:
+		g.KeyBits = 2048
+	case 1024, 2048:
+	default:
+		panic(fmt.Sprintf("pbitest: gateway keys are 1024 or 2048 bits, not %d", g.KeyBits))
 	}
 	g.Datasources = slices.Clone(g.Datasources)
 	stored := &gateway{info: g}
@@ -111,16 +129,20 @@ func (s *Server) gatewayRoutes() {
 	s.handleAPI("GET "+p+"/{gatewayId}", s.getGateway)
 	s.handleAPI("GET "+p+"/{gatewayId}/datasources", s.listGatewayDatasources)
 	s.handleAPI("GET "+p+"/{gatewayId}/datasources/{datasourceId}", s.getGatewayDatasource)
+	s.handleAPI("POST "+p+"/{gatewayId}/datasources", s.createGatewayDatasource)
+	s.handleAPI("PATCH "+p+"/{gatewayId}/datasources/{datasourceId}", s.updateGatewayDatasource)
+	s.handleAPI("DELETE "+p+"/{gatewayId}/datasources/{datasourceId}", s.deleteGatewayDatasource)
 	s.handleAPI("GET "+p+"/{gatewayId}/datasources/{datasourceId}/status", s.getGatewayDatasourceStatus)
 	s.handleAPI("GET "+p+"/{gatewayId}/datasources/{datasourceId}/users", s.listGatewayDatasourceUsers)
 	s.handleAPI("POST "+p+"/{gatewayId}/datasources/{datasourceId}/users", s.addGatewayDatasourceUser)
 	s.handleAPI("DELETE "+p+"/{gatewayId}/datasources/{datasourceId}/users/{emailAddress}", s.deleteGatewayDatasourceUser)
 	s.handleBoth("POST", "/datasets/{datasetId}/Default.BindToGateway", s.bindToGateway)
 	s.handleBoth("GET", "/datasets/{datasetId}/Default.DiscoverGateways", s.discoverGateways)
+	s.handleBoth("GET", "/datasets/{datasetId}/Default.GetBoundGatewayDatasources", s.boundGatewayDatasources)
 }
 
 // gatewayJSON is a Gateway as the service sends it. The public key is the
-// one data source credentials are encrypted with; the fake's is fixed.
+// one data source credentials are encrypted with.
 type gatewayJSON struct {
 	ID                string           `json:"id"`
 	Name              string           `json:"name"`
@@ -152,7 +174,8 @@ type gatewayUserJSON struct {
 	PrincipalType         string `json:"principalType"`
 }
 
-func toGatewayJSON(g Gateway) gatewayJSON {
+func toGatewayJSON(gw *gateway) gatewayJSON {
+	g := gw.info
 	status := "Live"
 	if g.Unreachable {
 		status = "Offline"
@@ -160,7 +183,7 @@ func toGatewayJSON(g Gateway) gatewayJSON {
 	annotation := marshal(map[string]any{"gatewayContactInformation": []string{defaultConfiguredBy},
 		"gatewayVersion": "3000.246.5", "isAutoSelect": false, "gatewayMachine": strings.ReplaceAll(g.Name, " ", "-")})
 	return gatewayJSON{ID: g.ID, Name: g.Name, Type: "Resource", GatewayStatus: status, GatewayAnnotation: string(annotation),
-		PublicKey: gatewayPublicKey{Exponent: "AQAB", Modulus: "o6j2pbitestFakeGatewayKeyNotForRealEncryptionZ3x0Q9cLk="}}
+		PublicKey: publicKeyJSON(&gw.key().PublicKey)}
 }
 
 func toGatewayDatasourceJSON(gatewayID string, ds *GatewayDatasource) gatewayDatasourceJSON {
@@ -215,7 +238,7 @@ func (s *Server) listGateways(w http.ResponseWriter, _ *http.Request) {
 	s.mu.Lock()
 	items := []gatewayJSON{}
 	for _, g := range s.state.gateways {
-		items = append(items, toGatewayJSON(g.info))
+		items = append(items, toGatewayJSON(g))
 	}
 	s.mu.Unlock()
 	writeList(s, w, "", "gateways", items)
@@ -228,7 +251,7 @@ func (s *Server) getGateway(w http.ResponseWriter, r *http.Request) {
 		s.mu.Unlock()
 		return
 	}
-	out := toGatewayJSON(g.info)
+	out := toGatewayJSON(g)
 	s.mu.Unlock()
 	s.writeEntity(w, http.StatusOK, "", "gateways", out)
 }
@@ -458,7 +481,7 @@ func (s *Server) discoverGateways(w http.ResponseWriter, r *http.Request) {
 		if slices.ContainsFunc(g.datasources, func(ds *GatewayDatasource) bool {
 			return slices.ContainsFunc(d.info.Datasources, ds.matches)
 		}) {
-			items = append(items, toGatewayJSON(g.info))
+			items = append(items, toGatewayJSON(g))
 		}
 	}
 	s.mu.Unlock()
@@ -494,7 +517,7 @@ func (s *Server) seedGateways() {
 			ConnectionDetails: DatasourceConnectionDetails{Server: "contoso-finance.database.windows.net", Database: "Planning"},
 			Users:             []GatewayDatasourceUser{sandboxGatewayUser}},
 	}})
-	s.AddGateway(Gateway{ID: DemoUnreachableGatewayID, Name: "Branch Office Gateway", Unreachable: true, Datasources: []GatewayDatasource{
+	s.AddGateway(Gateway{ID: DemoUnreachableGatewayID, Name: "Branch Office Gateway", Unreachable: true, KeyBits: 1024, Datasources: []GatewayDatasource{
 		{ID: DemoBranchGatewayDatasourceID, DatasourceName: "Branch Files", DatasourceType: "File",
 			ConnectionDetails: DatasourceConnectionDetails{Path: `\\branch-fs01\reports`}},
 	}})

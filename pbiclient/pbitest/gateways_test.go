@@ -5,6 +5,8 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+
+	"github.com/powerbi-mcp/powerbi-mcp/pbiclient"
 )
 
 func TestGatewaysAndDatasourcesOnTheWire(t *testing.T) {
@@ -133,5 +135,62 @@ func TestBindToGatewayAndDiscover(t *testing.T) {
 	src := api(t, s, "GET", fc+"/datasources", nil).json(t)["value"].([]any)[0].(map[string]any)
 	if src["gatewayId"] != "9a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d" || src["datasourceId"] != "8b2c3d4e-5f6a-4b7c-9d8e-0f1a2b3c4d5e" {
 		t.Fatalf("after bind: %v", src)
+	}
+}
+
+// TestGatewayDatasourceCredentialsRefused sends credentials the gateway cannot use: not
+// encrypted, encrypted for another key, tampered with, or not of the declared type.
+func TestGatewayDatasourceCredentialsRefused(t *testing.T) {
+	s := newTestServer(t, Options{})
+	s.SeedDemo()
+	other := s.AddGateway(Gateway{Name: "Other Gateway", KeyBits: 1024})
+	path := "/gateways/" + DemoGatewayID + "/datasources/" + DemoSalesGatewayDatasourceID
+	keyOf := func(id string) pbiclient.GatewayPublicKey {
+		var g struct{ PublicKey pbiclient.GatewayPublicKey }
+		_ = json.Unmarshal(api(t, s, "GET", "/gateways/"+id, nil).body, &g)
+		return g.PublicKey
+	}
+	encrypt := func(key pbiclient.GatewayPublicKey, c pbiclient.DatasourceCredentials) string {
+		out, err := pbiclient.EncryptCredentials(key, c)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return out
+	}
+	details := func(credType, creds, algorithm string) map[string]any {
+		return map[string]any{"credentialDetails": map[string]any{"credentialType": credType, "credentials": creds,
+			"encryptedConnection": "Encrypted", "encryptionAlgorithm": algorithm, "privacyLevel": "None"}}
+	}
+	basic := pbiclient.DatasourceCredentials{Type: "Basic", Username: "sa", Password: "pw"}
+	good := encrypt(keyOf(DemoGatewayID), basic)
+	tampered := []byte(good)
+	tampered[len(tampered)-8] ^= 'A' ^ 'B' // a base64 letter of the AES message changed
+	if tampered[len(tampered)-8] == good[len(good)-8] {
+		tampered[len(tampered)-8] = 'Q'
+	}
+
+	for _, tc := range []struct {
+		name string
+		body map[string]any
+		code string
+	}{
+		{"plain JSON", details("Basic", `{"credentialData":[{"name":"username","value":"sa"},{"name":"password","value":"pw"}]}`, "None"), "InvalidRequest"},
+		{"another gateway's key", details("Basic", encrypt(keyOf(other.ID), basic), "RSA-OAEP"), "DM_GWPipeline_Gateway_InvalidConnectionCredentials"},
+		{"tampered", details("Basic", string(tampered), "RSA-OAEP"), "DM_GWPipeline_Gateway_InvalidConnectionCredentials"},
+		{"not base64", details("Basic", "AB....EF==", "RSA-OAEP"), "DM_GWPipeline_Gateway_InvalidConnectionCredentials"},
+		{"key for basic", details("Basic", encrypt(keyOf(DemoGatewayID), pbiclient.DatasourceCredentials{Type: "Key", Key: "k"}), "RSA-OAEP"), "DM_GWPipeline_Gateway_InvalidConnectionCredentials"},
+		{"unknown type", details("Digest", good, "RSA-OAEP"), "InvalidRequest"},
+	} {
+		r := api(t, s, "PATCH", path, tc.body)
+		if r.status != http.StatusBadRequest || errorCode(t, r) != tc.code {
+			t.Errorf("%s: %d %s", tc.name, r.status, r.body)
+		}
+	}
+	if _, ok := s.GatewayDatasourceCredentials(DemoGatewayID, DemoSalesGatewayDatasourceID); ok {
+		t.Error("refused credentials were kept")
+	}
+	wantStatus(t, api(t, s, "PATCH", path, details("Basic", good, "RSA-OAEP")), http.StatusOK)
+	if c, ok := s.GatewayDatasourceCredentials(DemoGatewayID, DemoSalesGatewayDatasourceID); !ok || c.Data["password"] != "pw" {
+		t.Errorf("credentials kept: %+v", c)
 	}
 }

@@ -162,7 +162,7 @@ func (s *Server) onBehalfOfResponse(c *callerClaims, form url.Values) tokenRespo
 		Scope:        form.Get("scope"),
 		ExpiresIn:    lifetime,
 		ExtExpiresIn: lifetime,
-		AccessToken:  s.IssueUserToken(upn, s.opts.TokenLifetime),
+		AccessToken:  s.issueUserToken(upn, scopeAudience(form.Get("scope")), s.opts.TokenLifetime),
 	}
 	asked := map[string]bool{}
 	for _, sc := range strings.Fields(form.Get("scope")) {

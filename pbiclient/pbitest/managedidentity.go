@@ -103,7 +103,8 @@ func (s *Server) managedIdentityToken(w http.ResponseWriter, r *http.Request) {
 		appServiceError(w, http.StatusBadRequest, "The 'resource' query parameter is required.")
 		return
 	}
-	if !strings.EqualFold(strings.TrimSuffix(resource, "/"), powerBIResource) && keyVaultAudience(resource) == "" {
+	fabric := strings.EqualFold(strings.TrimSuffix(resource, "/"), fabricResource)
+	if !strings.EqualFold(strings.TrimSuffix(resource, "/"), powerBIResource) && !fabric && keyVaultAudience(resource) == "" {
 		appServiceError(w, http.StatusBadRequest, "AADSTS500011: The resource principal named "+resource+" was not found in the tenant named "+tenantDisplayName+".")
 		return
 	}
@@ -113,6 +114,9 @@ func (s *Server) managedIdentityToken(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	p := appPrincipal{appID: id.ClientID, objectID: id.ObjectID, acr: "2", resourceID: id.ResourceID, aud: keyVaultAudience(resource)}
+	if fabric {
+		p.aud = fabricResource
+	}
 	expires := time.Now().Add(s.opts.TokenLifetime)
 	writeBody(w, http.StatusOK, contentTypeJSON, marshal(orderedObject{
 		{"access_token", s.issueAppToken(p, s.opts.TokenLifetime)},

@@ -54,6 +54,7 @@ type Measure struct {
 	Table, Name, Expression string
 	FormatString            string
 	Description             string
+	DisplayFolder           string
 }
 
 // Relationship is a many-to-one relationship: each From row has at most

@@ -3,6 +3,7 @@ package pbitest
 import (
 	"fmt"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -12,9 +13,13 @@ import (
 // Development (0), Test (1) and Production (2), each with at most one
 // workspace. deployAll copies the supported items of one stage's workspace
 // into the next (or, backwards, the previous) stage's workspace as an
-// asynchronous operation. Items of neighbouring stages are paired by type
-// and name, as the service pairs them when a workspace is assigned; a
-// deployment overwrites the paired item and creates the others.
+// asynchronous operation; deploy (selective deployment) does the same for
+// the items it names. Items of neighbouring stages are paired by type and
+// name, as the service pairs them when a workspace is assigned; a deployment
+// overwrites the paired item and creates the others. Pipelines are created,
+// renamed and deleted, their stages' workspaces assigned and unassigned, and
+// their users (all Admin) added and removed. Nothing documented stops the
+// last admin's removal, so the fake allows it.
 
 // Pipeline is a deployment pipeline.
 type Pipeline struct {
@@ -23,6 +28,15 @@ type Pipeline struct {
 	Description string
 	// Stages holds the workspace id assigned to each stage, "" for none.
 	Stages [pipelineStages]string
+	// Users have access to the pipeline, all as Admin, the only access
+	// right there is; default the service principal.
+	Users []PipelineUser
+}
+
+// PipelineUser is a principal with access to a pipeline.
+type PipelineUser struct {
+	Identifier    string // UPN for users, object id for groups and service principals
+	PrincipalType string // "User", "Group" or "App"
 }
 
 // Ids of the demo pipelines SeedDemo creates.
@@ -99,6 +113,10 @@ func (s *Server) AddPipeline(p Pipeline) Pipeline {
 			s.mustWorkspace("AddPipeline", id)
 		}
 	}
+	if len(p.Users) == 0 {
+		p.Users = []PipelineUser{{Identifier: servicePrincipalObjectID, PrincipalType: "App"}}
+	}
+	p.Users = slices.Clone(p.Users)
 	s.state.pipelines = append(s.state.pipelines, &pipeline{info: p, lastDeployed: map[string]time.Time{}})
 	return p
 }
@@ -117,7 +135,16 @@ func (s *Server) pipelineRoutes() {
 	s.handleAPI("GET "+apiPrefix+"/pipelines/{pipelineId}", s.getPipeline)
 	s.handleAPI("GET "+apiPrefix+"/pipelines/{pipelineId}/stages", s.listPipelineStages)
 	s.handleAPI("GET "+apiPrefix+"/pipelines/{pipelineId}/stages/{stageOrder}/artifacts", s.listStageArtifacts)
+	s.handleAPI("POST "+apiPrefix+"/pipelines", s.createPipeline)
+	s.handleAPI("PATCH "+apiPrefix+"/pipelines/{pipelineId}", s.updatePipeline)
+	s.handleAPI("DELETE "+apiPrefix+"/pipelines/{pipelineId}", s.deletePipeline)
+	s.handleAPI("POST "+apiPrefix+"/pipelines/{pipelineId}/stages/{stageOrder}/assignWorkspace", s.assignStageWorkspace)
+	s.handleAPI("POST "+apiPrefix+"/pipelines/{pipelineId}/stages/{stageOrder}/unassignWorkspace", s.unassignStageWorkspace)
+	s.handleAPI("GET "+apiPrefix+"/pipelines/{pipelineId}/users", s.listPipelineUsers)
+	s.handleAPI("POST "+apiPrefix+"/pipelines/{pipelineId}/users", s.updatePipelineUser)
+	s.handleAPI("DELETE "+apiPrefix+"/pipelines/{pipelineId}/users/{identifier}", s.deletePipelineUser)
 	s.handleAPI("POST "+apiPrefix+"/pipelines/{pipelineId}/deployAll", s.deployAll)
+	s.handleAPI("POST "+apiPrefix+"/pipelines/{pipelineId}/deploy", s.selectiveDeploy)
 	s.handleAPI("GET "+apiPrefix+"/pipelines/{pipelineId}/operations", s.listPipelineOperations)
 	s.handleAPI("GET "+apiPrefix+"/pipelines/{pipelineId}/operations/{operationId}", s.getPipelineOperation)
 }
@@ -158,20 +185,42 @@ func (s *Server) stageWorkspace(p *pipeline, stage int) *workspace {
 	return s.state.workspace(id)
 }
 
+// pipelineOf finds the pipeline of the path, answering 404 when there is
+// none or the signed-in user is not among its users, which Power BI does not
+// tell apart. The caller must hold s.mu.
 func (s *Server) pipelineOf(w http.ResponseWriter, r *http.Request) *pipeline {
 	p := s.state.pipeline(r.PathValue("pipelineId"))
-	if p == nil {
+	if p == nil || !s.pipelineVisible(r, p) {
 		writePBIError(w, http.StatusNotFound, "PowerBIEntityNotFound")
+		return nil
 	}
 	return p
 }
 
-func (s *Server) listPipelines(w http.ResponseWriter, _ *http.Request) {
+// pipelineVisible reports whether the request's caller has access to the
+// pipeline: a signed-in user who is one of its users, directly or through a
+// group, as for workspaces (see memberships.go). App-only tokens see every
+// pipeline, as they see every workspace. The caller must hold s.mu.
+func (s *Server) pipelineVisible(r *http.Request, p *pipeline) bool {
+	u, ok := delegatedUserOf(r)
+	if !ok {
+		return true
+	}
+	members := make([]WorkspaceUser, 0, len(p.info.Users))
+	for _, m := range p.info.Users {
+		members = append(members, WorkspaceUser{Identifier: m.Identifier, PrincipalType: m.PrincipalType})
+	}
+	return s.visibleTo(&workspace{users: members}, u)
+}
+
+func (s *Server) listPipelines(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	out := make([]pipelineJSON, 0, len(s.state.pipelines))
 	for _, p := range s.state.pipelines {
-		out = append(out, pipelineJSON{ID: p.info.ID, DisplayName: p.info.DisplayName, Description: p.info.Description})
+		if s.pipelineVisible(r, p) {
+			out = append(out, pipelineJSON{ID: p.info.ID, DisplayName: p.info.DisplayName, Description: p.info.Description})
+		}
 	}
 	writeList(s, w, "", "pipelines", out)
 }
@@ -261,9 +310,8 @@ func (s *Server) listStageArtifacts(w http.ResponseWriter, r *http.Request) {
 	if p == nil {
 		return
 	}
-	stage, err := strconv.Atoi(r.PathValue("stageOrder"))
-	if err != nil || stage < 0 || stage >= pipelineStages {
-		writeError(w, http.StatusBadRequest, "InvalidRequest", "stageOrder must be 0 (Development), 1 (Test) or 2 (Production)")
+	stage, ok := stageOf(w, r)
+	if !ok {
 		return
 	}
 	s.settlePipeline(p, time.Now())
@@ -312,7 +360,9 @@ type deployOptions struct {
 	AllowTakeOver                          bool `json:"allowTakeOver"`
 }
 
-type deployAllRequest struct {
+// deployRequest is the body of deployAll and, with the items by type, of
+// deploy (selective deployment).
+type deployRequest struct {
 	SourceStageOrder     *int                  `json:"sourceStageOrder"`
 	IsBackwardDeployment bool                  `json:"isBackwardDeployment"`
 	NewWorkspace         *pipelineNewWorkspace `json:"newWorkspace"`
@@ -321,6 +371,19 @@ type deployAllRequest struct {
 	} `json:"updateAppSettings"`
 	Options *deployOptions `json:"options"`
 	Note    string         `json:"note"`
+
+	Datasets   []deployArtifact `json:"datasets"`
+	Reports    []deployArtifact `json:"reports"`
+	Dashboards []deployArtifact `json:"dashboards"`
+	Dataflows  []deployArtifact `json:"dataflows"`
+	Datamarts  []deployArtifact `json:"datamarts"`
+}
+
+// deployArtifact is an item of a selective deployment; its options, when
+// given, replace the deployment's for this item.
+type deployArtifact struct {
+	SourceID string         `json:"sourceId"`
+	Options  *deployOptions `json:"options"`
 }
 
 // Error codes of refused deployments. WorkspaceMigrationOperationInProgress
@@ -333,16 +396,27 @@ const (
 	codeCreateNotAllowed     = "Alm_InvalidRequest_CreateArtifactNotAllowed"
 	codeOverwriteNotAllowed  = "Alm_InvalidRequest_OverwriteArtifactNotAllowed"
 	codeMissingPrerequisites = "Alm_InvalidRequest_TilesWithMissingPrerequisites"
+	codeMissingModel         = "Alm_InvalidRequest_ReportModelNotInTargetStage"
 )
 
 func (s *Server) deployAll(w http.ResponseWriter, r *http.Request) {
-	var req deployAllRequest
-	present, ok := readJSON(w, r, &req)
+	s.deploy(w, r, false)
+}
+
+func (s *Server) selectiveDeploy(w http.ResponseWriter, r *http.Request) {
+	s.deploy(w, r, true)
+}
+
+// deploy starts a deployment of every item of the source stage, or with
+// selective of the items the request lists.
+func (s *Server) deploy(w http.ResponseWriter, r *http.Request, selective bool) {
+	var req deployRequest
+	hasBody, ok := readJSON(w, r, &req)
 	if !ok {
 		return
 	}
 	bad := func(msg string) { writeError(w, http.StatusBadRequest, "InvalidRequest", msg) }
-	if !present || req.SourceStageOrder == nil {
+	if !hasBody || req.SourceStageOrder == nil {
 		bad("sourceStageOrder is required")
 		return
 	}
@@ -376,20 +450,39 @@ func (s *Server) deployAll(w http.ResponseWriter, r *http.Request) {
 	if p == nil {
 		return
 	}
-	s.settlePipeline(p, now)
-	for _, op := range p.operations {
-		if !op.applied {
-			writePBIError(w, http.StatusBadRequest, codeDeployInProgress,
-				detailsMessage("Another deployment of this pipeline is in progress; wait until it ends"))
-			return
-		}
+	if s.refuseWhileDeploying(w, p, now) {
+		return
 	}
 	srcWS := s.stageWorkspace(p, source)
 	if srcWS == nil {
 		bad(fmt.Sprintf("Stage %d has no workspace assigned; there is nothing to deploy", source))
 		return
 	}
-	items := stageItems(srcWS)
+	all := stageItems(srcWS)
+	items := all
+	// itemOpts are the options of each item (by lowercase id) that has its own.
+	itemOpts := map[string]deployOptions{}
+	if selective {
+		items = nil
+		for _, list := range []struct {
+			kind string
+			arts []deployArtifact
+		}{{"dataset", req.Datasets}, {"report", req.Reports}, {"dashboard", req.Dashboards}, {"dataflow", req.Dataflows}, {"datamart", req.Datamarts}} {
+			for _, a := range list.arts {
+				it, found := itemByID(all, list.kind, a.SourceID)
+				if !found {
+					bad(fmt.Sprintf("There is no %s with id %q in stage %d", list.kind, a.SourceID, source))
+					return
+				}
+				if a.Options != nil {
+					itemOpts[strings.ToLower(it.id)] = *a.Options
+				}
+				items = append(items, it)
+			}
+		}
+		// Deployed in the order of the stage: models before their reports.
+		slices.SortStableFunc(items, func(a, b stageItem) int { return indexOf(all, a) - indexOf(all, b) })
+	}
 	if len(items) == 0 {
 		writePBIError(w, http.StatusBadRequest, codeNoArtifactsToDeploy)
 		return
@@ -423,18 +516,43 @@ func (s *Server) deployAll(w http.ResponseWriter, r *http.Request) {
 	if tgtWS != nil {
 		op.targetWorkspace = tgtWS.info.ID
 	}
+	// present reports whether an item of the source stage will have its
+	// counterpart in the target stage after the deployment.
+	present := func(id string) bool {
+		if id == "" {
+			return true
+		}
+		if _, ok := itemByID(items, "", id); ok {
+			return true
+		}
+		it, ok := itemByID(all, "", id)
+		if !ok {
+			return true // not of the source stage: the deployment leaves it alone
+		}
+		_, paired := pairOf(it, targetItems)
+		return paired
+	}
 	for _, it := range items {
+		o, own := itemOpts[strings.ToLower(it.id)]
+		if !own {
+			o = opts
+		}
 		st := deployStep{kind: it.kind, sourceID: it.id, sourceName: it.name}
 		if t, ok := pairOf(it, targetItems); ok {
 			st.targetID, st.targetName, st.overwrite = t.id, t.name, true
-			if !opts.AllowOverwriteArtifact {
+			if !o.AllowOverwriteArtifact {
 				st.errorCode = codeOverwriteNotAllowed
 			}
-		} else if !opts.AllowCreateArtifact {
+		} else if !o.AllowCreateArtifact {
 			st.errorCode = codeCreateNotAllowed
 		}
-		if st.errorCode == "" && it.kind == "dashboard" && !opts.AllowSkipTilesWithMissingPrerequisites &&
-			s.tilesMissing(srcWS, it.id, items) {
+		if st.errorCode == "" && it.kind == "report" {
+			if rep := srcWS.report(it.id); rep != nil && !present(rep.info.DatasetID) {
+				st.errorCode = codeMissingModel
+			}
+		}
+		if st.errorCode == "" && it.kind == "dashboard" && !o.AllowSkipTilesWithMissingPrerequisites &&
+			s.tilesMissing(srcWS, it.id, present) {
 			st.errorCode = codeMissingPrerequisites
 		}
 		op.failed = op.failed || st.errorCode != ""
@@ -453,22 +571,41 @@ func (s *Server) deployAll(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusAccepted, s.toOperationJSON(op, now, false))
 }
 
-// tilesMissing reports whether a dashboard has a tile whose report or model
-// will not exist in the target stage after the deployment.
-func (s *Server) tilesMissing(ws *workspace, dashboardID string, deployed []stageItem) bool {
-	d := ws.dashboard(dashboardID)
-	if d == nil {
-		return false
-	}
-	present := func(id string) bool {
-		if id == "" {
+// refuseWhileDeploying answers 400 WorkspaceMigrationOperationInProgress when
+// a deployment of the pipeline has not ended, as the service refuses
+// deployments, assignments and deletion then, and reports whether it did.
+// The caller must hold s.mu.
+func (s *Server) refuseWhileDeploying(w http.ResponseWriter, p *pipeline, now time.Time) bool {
+	s.settlePipeline(p, now)
+	for _, op := range p.operations {
+		if !op.applied {
+			writePBIError(w, http.StatusBadRequest, codeDeployInProgress,
+				detailsMessage("A deployment of this pipeline is in progress; wait until it ends"))
 			return true
 		}
-		for _, it := range deployed {
-			if strings.EqualFold(it.id, id) {
-				return true
-			}
+	}
+	return false
+}
+
+// itemByID finds an item by id, and by kind unless kind is "".
+func itemByID(items []stageItem, kind, id string) (stageItem, bool) {
+	for _, it := range items {
+		if (kind == "" || it.kind == kind) && strings.EqualFold(it.id, id) {
+			return it, true
 		}
+	}
+	return stageItem{}, false
+}
+
+func indexOf(items []stageItem, it stageItem) int {
+	return slices.IndexFunc(items, func(o stageItem) bool { return o.kind == it.kind && o.id == it.id })
+}
+
+// tilesMissing reports whether a dashboard has a tile whose report or model
+// will not exist in the target stage after the deployment.
+func (s *Server) tilesMissing(ws *workspace, dashboardID string, present func(id string) bool) bool {
+	d := ws.dashboard(dashboardID)
+	if d == nil {
 		return false
 	}
 	for _, t := range d.tiles {
@@ -539,8 +676,15 @@ func (s *Server) applyDeployment(p *pipeline, op *pipelineOp) {
 		p.info.Stages[op.target] = info.ID
 	}
 	end := op.end()
-	// ids maps each source item to its copy, to rebind reports and tiles.
+	// ids maps each source item to its copy, to rebind reports and tiles; an
+	// item a selective deployment leaves out maps to its paired item.
 	ids := map[string]string{}
+	targetItems := stageItems(tgt)
+	for _, it := range stageItems(src) {
+		if t, ok := pairOf(it, targetItems); ok {
+			ids[strings.ToLower(it.id)] = t.id
+		}
+	}
 	for i := range op.steps {
 		st := &op.steps[i]
 		switch st.kind {
@@ -781,8 +925,9 @@ func (s *Server) getPipelineOperation(w http.ResponseWriter, r *http.Request) {
 
 // seedPipelines adds the demo deployment pipelines: Sales Deployment, whose
 // Test stage already holds an earlier deployment of Sales and Sales
-// Overview and whose Production stage is empty, and Finance Deployment,
-// whose Test and Production stages have no workspace yet.
+// Overview and whose Production stage is empty, run by the service principal
+// and Megan, and Finance Deployment, whose Test and Production stages have no
+// workspace yet.
 func (s *Server) seedPipelines() {
 	s.AddWorkspace(Workspace{ID: DemoSalesTestWorkspaceID, Name: "Sales Analytics [Test]",
 		IsOnDedicatedCapacity: true, CapacityID: DemoCapacityID})
@@ -798,7 +943,9 @@ func (s *Server) seedPipelines() {
 		}})
 	s.AddPipeline(Pipeline{ID: DemoSalesPipelineID, DisplayName: "Sales Deployment",
 		Description: "Sales reports from development to production",
-		Stages:      [pipelineStages]string{DemoSalesWorkspaceID, DemoSalesTestWorkspaceID, DemoSalesProdWorkspaceID}})
+		Stages:      [pipelineStages]string{DemoSalesWorkspaceID, DemoSalesTestWorkspaceID, DemoSalesProdWorkspaceID},
+		Users: []PipelineUser{{Identifier: servicePrincipalObjectID, PrincipalType: "App"},
+			{Identifier: DefaultUserPrincipalName, PrincipalType: "User"}}})
 	s.AddPipeline(Pipeline{ID: DemoFinancePipelineID, DisplayName: "Finance Deployment",
 		Stages: [pipelineStages]string{DemoFinanceWorkspaceID}})
 
@@ -816,4 +963,267 @@ func (s *Server) seedPipelines() {
 		}})
 	p.lastDeployed[DemoSalesTestDatasetID] = deployed
 	p.lastDeployed[DemoSalesTestReportID] = deployed
+}
+
+// Limits of CreatePipelineRequest and UpdatePipelineRequest.
+const (
+	maxPipelineNameLen        = 256
+	maxPipelineDescriptionLen = 1024
+)
+
+// Error codes of refused stage assignments. Alm_InvalidRequest_WorkspaceHasNoCapacity
+// is reported from the service; the others are not documented and are this
+// fake's own, for the limitations the API reference lists.
+const (
+	codeStageAssigned      = "Alm_InvalidRequest_StageAlreadyHasWorkspace"
+	codeWorkspaceInUse     = "Alm_InvalidRequest_WorkspaceAlreadyAssignedToPipeline"
+	codeWorkspaceNoCap     = "Alm_InvalidRequest_WorkspaceHasNoCapacity"
+	codeStageNotAssigned   = "Alm_InvalidRequest_StageHasNoWorkspace"
+	codePipelineUserAbsent = "PowerBIEntityNotFound"
+)
+
+// pipelineUpdate is the body of CreatePipeline and UpdatePipeline.
+type pipelineUpdate struct {
+	DisplayName *string `json:"displayName"`
+	Description *string `json:"description"`
+}
+
+// check answers 400 for a name or description over the limits, or a blank
+// name, and reports whether the body is acceptable.
+func (u pipelineUpdate) check(w http.ResponseWriter) bool {
+	switch {
+	case u.DisplayName != nil && strings.TrimSpace(*u.DisplayName) == "":
+		writeError(w, http.StatusBadRequest, "InvalidRequest", "displayName cannot be empty")
+	case u.DisplayName != nil && len([]rune(*u.DisplayName)) > maxPipelineNameLen:
+		writeError(w, http.StatusBadRequest, "InvalidRequest", fmt.Sprintf("displayName is longer than %d characters", maxPipelineNameLen))
+	case u.Description != nil && len([]rune(*u.Description)) > maxPipelineDescriptionLen:
+		writeError(w, http.StatusBadRequest, "InvalidRequest", fmt.Sprintf("description is longer than %d characters", maxPipelineDescriptionLen))
+	default:
+		return true
+	}
+	return false
+}
+
+// pipelineCreator is the first admin of a pipeline a request creates.
+func pipelineCreator(r *http.Request) PipelineUser {
+	c := creatorOf(r)
+	return PipelineUser{Identifier: c.Identifier, PrincipalType: c.PrincipalType}
+}
+
+func (s *Server) createPipeline(w http.ResponseWriter, r *http.Request) {
+	var body pipelineUpdate
+	if _, ok := readJSON(w, r, &body); !ok {
+		return
+	}
+	if body.DisplayName == nil {
+		writeError(w, http.StatusBadRequest, "InvalidRequest", "displayName is required")
+		return
+	}
+	if !body.check(w) {
+		return
+	}
+	p := Pipeline{ID: newGUID(), DisplayName: *body.DisplayName, Users: []PipelineUser{pipelineCreator(r)}}
+	if body.Description != nil {
+		p.Description = *body.Description
+	}
+	s.AddPipeline(p)
+	writeJSON(w, http.StatusCreated, pipelineJSON{ID: p.ID, DisplayName: p.DisplayName, Description: p.Description})
+}
+
+func (s *Server) updatePipeline(w http.ResponseWriter, r *http.Request) {
+	var body pipelineUpdate
+	if _, ok := readJSON(w, r, &body); !ok {
+		return
+	}
+	if body.DisplayName == nil && body.Description == nil {
+		writeError(w, http.StatusBadRequest, "InvalidRequest", "An updated displayName or description is required")
+		return
+	}
+	if !body.check(w) {
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	p := s.pipelineOf(w, r)
+	if p == nil {
+		return
+	}
+	if body.DisplayName != nil {
+		p.info.DisplayName = *body.DisplayName
+	}
+	if body.Description != nil {
+		p.info.Description = *body.Description
+	}
+	writeJSON(w, http.StatusOK, pipelineJSON{ID: p.info.ID, DisplayName: p.info.DisplayName, Description: p.info.Description})
+}
+
+func (s *Server) deletePipeline(w http.ResponseWriter, r *http.Request) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	p := s.pipelineOf(w, r)
+	if p == nil || s.refuseWhileDeploying(w, p, time.Now()) {
+		return
+	}
+	s.state.pipelines = slices.DeleteFunc(s.state.pipelines, func(o *pipeline) bool { return o == p })
+	writeEmptyOK(w)
+}
+
+// stageOf reads the stageOrder of the path, answering 400 when it is not a
+// stage.
+func stageOf(w http.ResponseWriter, r *http.Request) (int, bool) {
+	stage, err := strconv.Atoi(r.PathValue("stageOrder"))
+	if err != nil || stage < 0 || stage >= pipelineStages {
+		writeError(w, http.StatusBadRequest, "InvalidRequest", "stageOrder must be 0 (Development), 1 (Test) or 2 (Production)")
+		return 0, false
+	}
+	return stage, true
+}
+
+// assignStageWorkspace assigns a workspace to a stage that has none. Power BI
+// refuses a stage that already has one, a workspace that belongs to a
+// pipeline (this one included), a workspace on shared capacity (pipelines
+// need Premium, PPU or Fabric), and any change while a deployment runs.
+func (s *Server) assignStageWorkspace(w http.ResponseWriter, r *http.Request) {
+	stage, ok := stageOf(w, r)
+	if !ok {
+		return
+	}
+	var body struct {
+		WorkspaceID string `json:"workspaceId"`
+	}
+	if _, ok := readJSON(w, r, &body); !ok {
+		return
+	}
+	if !isGUID(body.WorkspaceID) {
+		writeError(w, http.StatusBadRequest, "InvalidRequest", "workspaceId is required and must be a GUID")
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	p := s.pipelineOf(w, r)
+	if p == nil || s.refuseWhileDeploying(w, p, time.Now()) {
+		return
+	}
+	ws := s.workspaceFor(r, body.WorkspaceID)
+	if ws == nil || ws == s.state.myWorkspace {
+		writeGroupNotFound(w)
+		return
+	}
+	if cur := s.stageWorkspace(p, stage); cur != nil {
+		writePBIError(w, http.StatusBadRequest, codeStageAssigned,
+			detailsMessage(fmt.Sprintf("Stage %d already has the workspace %s assigned; unassign it first", stage, cur.info.Name)))
+		return
+	}
+	for _, o := range s.state.pipelines {
+		for i := range o.info.Stages {
+			if s.stageWorkspace(o, i) == ws {
+				writePBIError(w, http.StatusBadRequest, codeWorkspaceInUse,
+					detailsMessage(fmt.Sprintf("The workspace is assigned to stage %d of the pipeline %s; a workspace belongs to one pipeline only", i, o.info.DisplayName)))
+				return
+			}
+		}
+	}
+	if !ws.info.IsOnDedicatedCapacity {
+		writePBIError(w, http.StatusBadRequest, codeWorkspaceNoCap)
+		return
+	}
+	p.info.Stages[stage] = ws.info.ID
+	writeEmptyOK(w)
+}
+
+func (s *Server) unassignStageWorkspace(w http.ResponseWriter, r *http.Request) {
+	stage, ok := stageOf(w, r)
+	if !ok {
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	p := s.pipelineOf(w, r)
+	if p == nil || s.refuseWhileDeploying(w, p, time.Now()) {
+		return
+	}
+	if s.stageWorkspace(p, stage) == nil {
+		writePBIError(w, http.StatusBadRequest, codeStageNotAssigned,
+			detailsMessage(fmt.Sprintf("Stage %d has no workspace assigned", stage)))
+		return
+	}
+	p.info.Stages[stage] = ""
+	writeEmptyOK(w)
+}
+
+type pipelineUserJSON struct {
+	Identifier    string `json:"identifier"`
+	AccessRight   string `json:"accessRight"`
+	PrincipalType string `json:"principalType"`
+}
+
+func (s *Server) listPipelineUsers(w http.ResponseWriter, r *http.Request) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	p := s.pipelineOf(w, r)
+	if p == nil {
+		return
+	}
+	out := make([]pipelineUserJSON, 0, len(p.info.Users))
+	for _, u := range p.info.Users {
+		out = append(out, pipelineUserJSON{Identifier: u.Identifier, AccessRight: "Admin", PrincipalType: u.PrincipalType})
+	}
+	writeList(s, w, "", "pipelines('"+p.info.ID+"')/users", out)
+}
+
+// updatePipelineUser adds a principal to a pipeline, or changes the one with
+// the same identifier. Admin is the only access right.
+func (s *Server) updatePipelineUser(w http.ResponseWriter, r *http.Request) {
+	var body struct {
+		Identifier    string `json:"identifier"`
+		AccessRight   string `json:"accessRight"`
+		PrincipalType string `json:"principalType"`
+	}
+	if _, ok := readJSON(w, r, &body); !ok {
+		return
+	}
+	switch {
+	case strings.TrimSpace(body.Identifier) == "":
+		writeError(w, http.StatusBadRequest, "InvalidRequest", "identifier is required")
+		return
+	case !slices.Contains([]string{"User", "Group", "App"}, body.PrincipalType):
+		writeError(w, http.StatusBadRequest, "InvalidRequest", "principalType must be User, Group or App")
+		return
+	case body.AccessRight != "Admin":
+		writeError(w, http.StatusBadRequest, "InvalidRequest", "accessRight is required and must be Admin")
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	p := s.pipelineOf(w, r)
+	if p == nil {
+		return
+	}
+	u := PipelineUser{Identifier: body.Identifier, PrincipalType: body.PrincipalType}
+	if i := p.userIndex(body.Identifier); i >= 0 {
+		p.info.Users[i] = u
+	} else {
+		p.info.Users = append(p.info.Users, u)
+	}
+	writeEmptyOK(w)
+}
+
+func (s *Server) deletePipelineUser(w http.ResponseWriter, r *http.Request) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	p := s.pipelineOf(w, r)
+	if p == nil {
+		return
+	}
+	i := p.userIndex(r.PathValue("identifier"))
+	if i < 0 {
+		writePBIError(w, http.StatusNotFound, codePipelineUserAbsent)
+		return
+	}
+	p.info.Users = slices.Delete(p.info.Users, i, i+1)
+	writeEmptyOK(w)
+}
+
+func (p *pipeline) userIndex(identifier string) int {
+	return slices.IndexFunc(p.info.Users, func(u PipelineUser) bool { return strings.EqualFold(u.Identifier, identifier) })
 }

@@ -5,6 +5,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestPipelinesAndStages(t *testing.T) {
@@ -247,4 +248,216 @@ func TestDeployAllCreatesTheTargetWorkspace(t *testing.T) {
 	}
 	// Now Test has content: deploying back into Development (not empty) is refused.
 	wantStatus(t, api(t, s, "POST", deployPath(DemoFinancePipelineID), map[string]any{"sourceStageOrder": 1, "isBackwardDeployment": true}), http.StatusBadRequest)
+}
+
+func TestPipelineLifecycle(t *testing.T) {
+	s := newTestServer(t, Options{})
+	s.SeedDemo()
+	wantStatus(t, api(t, s, "POST", "/pipelines", map[string]any{"description": "no name"}), http.StatusBadRequest)
+	wantStatus(t, api(t, s, "POST", "/pipelines", map[string]any{"displayName": strings.Repeat("x", 257)}), http.StatusBadRequest)
+	r := api(t, s, "POST", "/pipelines", map[string]any{"displayName": "Ops", "description": "Operations reports"})
+	wantStatus(t, r, http.StatusCreated)
+	created := r.json(t)
+	id, _ := created["id"].(string)
+	if !isGUID(id) || created["displayName"] != "Ops" || created["description"] != "Operations reports" {
+		t.Fatalf("created: %s", r.body)
+	}
+	if list := api(t, s, "GET", "/pipelines", nil).json(t)["value"].([]any); len(list) != 3 || list[2].(map[string]any)["id"] != id {
+		t.Errorf("pipelines after create: %v", list)
+	}
+	// The creator is its admin.
+	users := api(t, s, "GET", "/pipelines/"+id+"/users", nil).json(t)["value"].([]any)
+	if len(users) != 1 || users[0].(map[string]any)["identifier"] != servicePrincipalObjectID ||
+		users[0].(map[string]any)["principalType"] != "App" || users[0].(map[string]any)["accessRight"] != "Admin" {
+		t.Errorf("users of a new pipeline: %v", users)
+	}
+
+	wantStatus(t, api(t, s, "PATCH", "/pipelines/"+id, map[string]any{}), http.StatusBadRequest)
+	r = api(t, s, "PATCH", "/pipelines/"+id, map[string]any{"displayName": "Operations"})
+	wantStatus(t, r, http.StatusOK)
+	if got := r.json(t); got["displayName"] != "Operations" || got["description"] != "Operations reports" {
+		t.Errorf("renamed: %s", r.body)
+	}
+
+	// Stages: a workspace on capacity, not in another pipeline, to a stage without one.
+	ops := s.AddWorkspace(Workspace{Name: "Ops Dev", IsOnDedicatedCapacity: true})
+	other := s.AddWorkspace(Workspace{Name: "Ops Test", IsOnDedicatedCapacity: true})
+	assign := func(stage, workspaceID string) response {
+		return api(t, s, "POST", "/pipelines/"+id+"/stages/"+stage+"/assignWorkspace", map[string]any{"workspaceId": workspaceID})
+	}
+	for _, tc := range []struct {
+		name, stage, workspace string
+		status                 int
+		code                   string
+	}{
+		{"shared capacity", "0", DemoMarketingWorkspaceID, http.StatusBadRequest, "Alm_InvalidRequest_WorkspaceHasNoCapacity"},
+		{"in another pipeline", "0", DemoSalesProdWorkspaceID, http.StatusBadRequest, "Alm_InvalidRequest_WorkspaceAlreadyAssignedToPipeline"},
+		{"no such workspace", "0", newGUID(), http.StatusNotFound, "PowerBIEntityNotFound"},
+		{"no such stage", "3", ops.ID, http.StatusBadRequest, "InvalidRequest"},
+		{"not a GUID", "0", "Ops Dev", http.StatusBadRequest, "InvalidRequest"},
+	} {
+		if r := assign(tc.stage, tc.workspace); r.status != tc.status || errorCode(t, r) != tc.code {
+			t.Errorf("assign, %s: %d %s", tc.name, r.status, r.body)
+		}
+	}
+	wantStatus(t, assign("0", ops.ID), http.StatusOK)
+	if r := assign("0", other.ID); errorCode(t, r) != "Alm_InvalidRequest_StageAlreadyHasWorkspace" {
+		t.Errorf("a stage that has a workspace: %d %s", r.status, r.body)
+	}
+	if r := assign("1", ops.ID); errorCode(t, r) != "Alm_InvalidRequest_WorkspaceAlreadyAssignedToPipeline" {
+		t.Errorf("the workspace of another stage: %d %s", r.status, r.body)
+	}
+	stages := api(t, s, "GET", "/pipelines/"+id+"/stages", nil).json(t)["value"].([]any)
+	if stages[0].(map[string]any)["workspaceName"] != "Ops Dev" || stages[1].(map[string]any)["workspaceId"] != nil {
+		t.Errorf("stages after assign: %v", stages)
+	}
+	if r := api(t, s, "POST", "/pipelines/"+id+"/stages/1/unassignWorkspace", nil); errorCode(t, r) != "Alm_InvalidRequest_StageHasNoWorkspace" {
+		t.Errorf("unassign a stage without workspace: %d %s", r.status, r.body)
+	}
+	wantStatus(t, api(t, s, "POST", "/pipelines/"+id+"/stages/0/unassignWorkspace", nil), http.StatusOK)
+	wantStatus(t, assign("1", ops.ID), http.StatusOK) // free again
+
+	// Users: Admin is the only access right; a principal added twice is changed, not doubled.
+	for _, body := range []map[string]any{
+		{"identifier": "megan.bowen@contoso.com", "principalType": "User", "accessRight": "Viewer"},
+		{"identifier": "megan.bowen@contoso.com", "principalType": "None", "accessRight": "Admin"},
+		{"principalType": "User", "accessRight": "Admin"},
+	} {
+		wantStatus(t, api(t, s, "POST", "/pipelines/"+id+"/users", body), http.StatusBadRequest)
+	}
+	group := newGUID()
+	for _, body := range []map[string]any{
+		{"identifier": "megan.bowen@contoso.com", "principalType": "User", "accessRight": "Admin"},
+		{"identifier": group, "principalType": "Group", "accessRight": "Admin"},
+		{"identifier": "Megan.Bowen@contoso.com", "principalType": "User", "accessRight": "Admin"},
+	} {
+		wantStatus(t, api(t, s, "POST", "/pipelines/"+id+"/users", body), http.StatusOK)
+	}
+	if users := api(t, s, "GET", "/pipelines/"+id+"/users", nil).json(t)["value"].([]any); len(users) != 3 ||
+		users[2].(map[string]any)["principalType"] != "Group" {
+		t.Errorf("users after adding: %v", users)
+	}
+	wantStatus(t, api(t, s, "DELETE", "/pipelines/"+id+"/users/"+group, nil), http.StatusOK)
+	wantStatus(t, api(t, s, "DELETE", "/pipelines/"+id+"/users/"+group, nil), http.StatusNotFound)
+	if users := api(t, s, "GET", "/pipelines/"+id+"/users", nil).json(t)["value"].([]any); len(users) != 2 {
+		t.Errorf("users after removing the group: %v", users)
+	}
+
+	// No deletion while a deployment runs; the workspaces outlive the pipeline.
+	wantStatus(t, api(t, s, "POST", deployPath(DemoSalesPipelineID), map[string]any{"sourceStageOrder": 1}), http.StatusAccepted)
+	if r := api(t, s, "DELETE", "/pipelines/"+DemoSalesPipelineID, nil); errorCode(t, r) != "WorkspaceMigrationOperationInProgress" {
+		t.Errorf("delete while deploying: %d %s", r.status, r.body)
+	}
+	if r := api(t, s, "POST", "/pipelines/"+DemoSalesPipelineID+"/stages/2/unassignWorkspace", nil); errorCode(t, r) != "WorkspaceMigrationOperationInProgress" {
+		t.Errorf("unassign while deploying: %d %s", r.status, r.body)
+	}
+	wantStatus(t, api(t, s, "DELETE", "/pipelines/"+id, nil), http.StatusOK)
+	wantStatus(t, api(t, s, "GET", "/pipelines/"+id, nil), http.StatusNotFound)
+	wantStatus(t, api(t, s, "GET", "/groups/"+ops.ID, nil), http.StatusOK)
+}
+
+func TestSelectiveDeploy(t *testing.T) {
+	s := newTestServer(t, Options{})
+	s.SeedDemo()
+	path := "/pipelines/" + DemoSalesPipelineID + "/deploy"
+	for _, tc := range []struct {
+		name string
+		body any
+		code string
+	}{
+		{"no items", map[string]any{"sourceStageOrder": 0}, "Alm_InvalidRequest_NoArtifactsToDeploy"},
+		{"an item of another stage", map[string]any{"sourceStageOrder": 0, "datasets": []any{map[string]any{"sourceId": DemoSalesTestDatasetID}}}, "InvalidRequest"},
+		{"a report as a dataset", map[string]any{"sourceStageOrder": 0, "datasets": []any{map[string]any{"sourceId": DemoSalesReportID}}}, "InvalidRequest"},
+	} {
+		if r := api(t, s, "POST", path, tc.body); r.status != http.StatusBadRequest || errorCode(t, r) != tc.code {
+			t.Errorf("%s: %d %s", tc.name, r.status, r.body)
+		}
+	}
+
+	// A report whose model is neither deployed with it nor paired in Test fails.
+	r := api(t, s, "POST", path, map[string]any{"sourceStageOrder": 0, "options": map[string]bool{"allowCreateArtifact": true},
+		"reports": []any{map[string]any{"sourceId": DemoLiveOrdersReportID}}})
+	wantStatus(t, r, http.StatusAccepted)
+	op := waitOperation(t, s, DemoSalesPipelineID, r.json(t)["id"].(string))
+	steps := op["executionPlan"].(map[string]any)["steps"].([]any)
+	if op["status"] != "Failed" || len(steps) != 1 || steps[0].(map[string]any)["error"].(map[string]any)["errorCode"] != "Alm_InvalidRequest_ReportModelNotInTargetStage" {
+		t.Fatalf("report without its model: %v", op)
+	}
+
+	// The model and its report, and Sales Overview overwritten by its own option: only
+	// these reach Test, the report bound to the Test copy of its model.
+	r = api(t, s, "POST", path, map[string]any{"sourceStageOrder": 0, "note": "Live orders",
+		"options": map[string]bool{"allowCreateArtifact": true},
+		"reports": []any{map[string]any{"sourceId": DemoLiveOrdersReportID},
+			map[string]any{"sourceId": DemoSalesReportID, "options": map[string]bool{"allowOverwriteArtifact": true}}},
+		"datasets": []any{map[string]any{"sourceId": strings.ToUpper(DemoLiveOrdersDatasetID)}}})
+	wantStatus(t, r, http.StatusAccepted)
+	op = waitOperation(t, s, DemoSalesPipelineID, r.json(t)["id"].(string))
+	steps = op["executionPlan"].(map[string]any)["steps"].([]any)
+	if op["status"] != "Succeeded" || len(steps) != 3 || steps[0].(map[string]any)["type"] != "DatasetDeployment" ||
+		steps[2].(map[string]any)["preDeploymentDiffState"] != "New" {
+		t.Fatalf("selective deployment: %v", op)
+	}
+	if names := workspaceItemNames(t, s, DemoSalesTestWorkspaceID, "datasets"); !slices.Equal(names, []string{"Sales", "Live Orders"}) {
+		t.Errorf("Test datasets: %q", names)
+	}
+	var liveOrders string
+	for _, v := range api(t, s, "GET", "/groups/"+DemoSalesTestWorkspaceID+"/datasets", nil).json(t)["value"].([]any) {
+		if m := v.(map[string]any); m["name"] == "Live Orders" {
+			liveOrders = m["id"].(string)
+		}
+	}
+	reports := api(t, s, "GET", "/groups/"+DemoSalesTestWorkspaceID+"/reports", nil).json(t)["value"].([]any)
+	if len(reports) != 2 {
+		t.Fatalf("Test reports: %v", reports)
+	}
+	for _, v := range reports {
+		m := v.(map[string]any)
+		if m["name"] == "Live Orders Monitor" && m["datasetId"] != liveOrders || m["name"] == "Sales Overview" && m["datasetId"] != DemoSalesTestDatasetID {
+			t.Errorf("report bound to the wrong model: %v", m)
+		}
+	}
+}
+
+func TestUsersSeeTheirOwnPipelines(t *testing.T) {
+	s := newTestServer(t, Options{})
+	s.SeedDemo()
+	megan := s.IssueUserToken(DefaultUserPrincipalName, time.Hour)
+	adele := s.IssueUserToken(DemoMarketingUser, time.Hour)
+	names := func(token string) []string {
+		r := do(t, s, "GET", apiPrefix+"/pipelines", token, nil)
+		wantStatus(t, r, http.StatusOK)
+		var out []string
+		for _, p := range r.json(t)["value"].([]any) {
+			out = append(out, p.(map[string]any)["displayName"].(string))
+		}
+		return out
+	}
+	// Megan is an admin of Sales Deployment only; the service principal sees both.
+	if got := names(megan); !slices.Equal(got, []string{"Sales Deployment"}) {
+		t.Errorf("megan sees %v", got)
+	}
+	if got := names(s.IssueToken(time.Hour)); len(got) != 2 {
+		t.Errorf("the app sees %v", got)
+	}
+	wantStatus(t, do(t, s, "GET", apiPrefix+"/pipelines/"+DemoFinancePipelineID+"/stages", megan, nil), http.StatusNotFound)
+	if got := names(adele); len(got) != 0 {
+		t.Errorf("adele sees %v", got)
+	}
+
+	// Access through a group, and a pipeline a user creates is theirs.
+	wantStatus(t, api(t, s, "POST", "/pipelines/"+DemoFinancePipelineID+"/users",
+		map[string]any{"identifier": DemoSalesTeamGroupID, "principalType": "Group", "accessRight": "Admin"}), http.StatusOK)
+	if got := names(adele); !slices.Equal(got, []string{"Finance Deployment"}) {
+		t.Errorf("adele, through Sales Team, sees %v", got)
+	}
+	r := do(t, s, "POST", apiPrefix+"/pipelines", adele, map[string]any{"displayName": "Adele's"})
+	wantStatus(t, r, http.StatusCreated)
+	users := do(t, s, "GET", apiPrefix+"/pipelines/"+r.json(t)["id"].(string)+"/users", adele, nil).json(t)["value"].([]any)
+	if len(users) != 1 || users[0].(map[string]any)["identifier"] != DemoMarketingUser || users[0].(map[string]any)["principalType"] != "User" {
+		t.Errorf("users of adele's pipeline: %v", users)
+	}
+	// Once removed, Megan no longer sees the pipeline.
+	wantStatus(t, api(t, s, "DELETE", "/pipelines/"+DemoSalesPipelineID+"/users/"+DefaultUserPrincipalName, nil), http.StatusOK)
+	wantStatus(t, do(t, s, "GET", apiPrefix+"/pipelines/"+DemoSalesPipelineID, megan, nil), http.StatusNotFound)
 }

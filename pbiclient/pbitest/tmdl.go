@@ -76,6 +76,9 @@ func modelTMDL(m *Model, name string) map[string][]byte {
 			if ms.FormatString != "" {
 				fmt.Fprintf(&b, "\t\tformatString: %s\n", ms.FormatString)
 			}
+			if ms.DisplayFolder != "" {
+				fmt.Fprintf(&b, "\t\tdisplayFolder: %s\n", ms.DisplayFolder)
+			}
 		}
 		for _, c := range t.Columns {
 			fmt.Fprintf(&b, "\n\tcolumn %s\n\t\tdataType: %s\n", quoteTMDLName(c.Name), tmdlDataTypes[c.DataType])
@@ -364,8 +367,10 @@ func parseTableFile(path, src string) (string, []Measure, error) {
 				measures[measure].FormatString = strings.TrimSpace(value)
 			case ok && key == "description":
 				measures[measure].Description = strings.TrimSpace(value)
+			case ok && key == "displayFolder":
+				measures[measure].DisplayFolder = strings.TrimSpace(value)
 			case ok, plainTMDLName.MatchString(l.text):
-				// Other properties (displayFolder, lineageTag) and flags (isHidden).
+				// Other properties (lineageTag) and flags (isHidden).
 			default:
 				word, rest, _ := strings.Cut(l.text, " ")
 				if err := checkTMDLObjectLine(word, rest); err != nil {

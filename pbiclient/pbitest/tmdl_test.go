@@ -11,7 +11,7 @@ import (
 func TestTMDLRoundTrip(t *testing.T) {
 	m := DemoSalesModel()
 	m.Measures = append(m.Measures, Measure{Table: "Sales", Name: "It's \"big\"", Expression: "DIVIDE(\n\tSUM(Sales[Quantity]),\n\t2)",
-		FormatString: "0", Description: "Half the quantity\nfor tests"})
+		FormatString: "0", Description: "Half the quantity\nfor tests", DisplayFolder: `KPIs\Quantity`})
 	files := modelTMDL(&m, "Sales")
 	got, err := parseModelTMDL(files, &m)
 	if err != nil {
@@ -38,7 +38,7 @@ func TestTMDLReadsServiceForms(t *testing.T) {
 		t.Fatalf("parseModelTMDL: %v", err)
 	}
 	want := []Measure{
-		{Table: "Sales", Name: "Big Orders", Expression: "CALCULATE([Order Count],\n\tSales[Quantity] >= 4)", FormatString: "#,0", Description: "Orders of four or more"},
+		{Table: "Sales", Name: "Big Orders", Expression: "CALCULATE([Order Count],\n\tSales[Quantity] >= 4)", FormatString: "#,0", Description: "Orders of four or more", DisplayFolder: "KPIs"},
 		{Table: "Sales", Name: "Plain", Expression: "SUM(Sales[Quantity])"},
 	}
 	if !reflect.DeepEqual(got, want) {

@@ -189,7 +189,7 @@ func (s *Server) checkUserGrant(r *http.Request, form url.Values, scoped bool, p
 }
 
 // checkUserScope validates the scope of a user grant: present, and naming no
-// resource but Power BI (by its .default or a delegated permission).
+// resource but Power BI or Fabric (by its .default or a delegated permission).
 func checkUserScope(scope string) *entraError {
 	if strings.TrimSpace(scope) == "" {
 		e := missingParameter("scope")
@@ -201,7 +201,7 @@ func checkUserScope(scope string) *entraError {
 		if err == nil && u.Host != "" {
 			resource = u.Scheme + "://" + u.Host + strings.TrimSuffix(u.Path[:strings.LastIndex(u.Path, "/")+1], "/")
 		}
-		if !strings.EqualFold(resource, powerBIResource) {
+		if !strings.EqualFold(resource, powerBIResource) && !strings.EqualFold(resource, fabricResource) {
 			return &entraError{status: http.StatusBadRequest, code: "invalid_resource", aadsts: 500011,
 				message: fmt.Sprintf("The resource principal named %s was not found in the tenant named %s. This can happen if the application has not been installed by the administrator of the tenant or consented to by any user in the tenant. You might have sent your authentication request to the wrong tenant.", resource, tenantDisplayName)}
 		}
@@ -220,7 +220,7 @@ func (s *Server) userTokenResponse(upn, clientID, scope string) tokenResponse {
 		Scope:        scope,
 		ExpiresIn:    lifetime,
 		ExtExpiresIn: lifetime,
-		AccessToken:  s.IssueUserToken(upn, s.opts.TokenLifetime),
+		AccessToken:  s.issueUserToken(upn, scopeAudience(scope), s.opts.TokenLifetime),
 		RefreshToken: s.newRefreshToken(upn, clientID),
 		IDToken:      s.idToken(upn, clientID),
 		ClientInfo:   base64.RawURLEncoding.EncodeToString(marshal(map[string]string{"uid": oid, "utid": s.opts.TenantID})),
@@ -290,3 +290,12 @@ func (s *Server) userRealm(w http.ResponseWriter, r *http.Request) {
 }
 
 func lowerUPN(upn string) string { return strings.ToLower(upn) }
+
+// scopeAudience is the audience of a token for scope: Fabric's when it asks for Fabric, else
+// Power BI's. A refresh token is good for either resource, as Entra's are.
+func scopeAudience(scope string) string {
+	if isFabricScope(scope) {
+		return fabricResource
+	}
+	return powerBIResource
+}

@@ -55,6 +55,11 @@ type userClaims struct {
 // of this tenant; operations that refuse service principals accept it too.
 // A lifetime <= 0 gives a token that is already expired.
 func (s *Server) IssueUserToken(upn string, lifetime time.Duration) string {
+	return s.issueUserToken(upn, powerBIResource, lifetime)
+}
+
+// issueUserToken is IssueUserToken for the resource aud: Power BI's or Fabric's.
+func (s *Server) issueUserToken(upn, aud string, lifetime time.Duration) string {
 	if upn == "" {
 		upn = DefaultUserPrincipalName
 	}
@@ -66,7 +71,7 @@ func (s *Server) IssueUserToken(upn string, lifetime time.Duration) string {
 	now := time.Now()
 	name, _, _ := strings.Cut(upn, "@")
 	claims := userClaims{
-		Aud:        powerBIResource,
+		Aud:        aud,
 		Iss:        "https://sts.windows.net/" + s.opts.TenantID + "/",
 		Iat:        now.Add(-tokenBackdate).Unix(),
 		Nbf:        now.Add(-tokenBackdate).Unix(),

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"sort"
 	"strings"
 	"sync"
@@ -130,5 +131,24 @@ func Main(m *testing.M, suite string, observe func(add func(Exchange)) (stop fun
 	if !col.Report(os.Stdout, suite, testing.Verbose()) && code == 0 {
 		code = 1
 	}
+	if dir := os.Getenv(EnvCoverageDir); dir != "" && code == 0 {
+		if err := col.WriteCovered(dir, suite); err != nil {
+			fmt.Fprintf(os.Stdout, "swagger conformance (%s): %v\n", suite, err)
+			code = 1
+		}
+	}
 	os.Exit(code)
+}
+
+// EnvCoverageDir names a directory where each suite's Main writes the operations it covered,
+// one file per suite (suite.covered), so that the coverage of all suites together can be
+// counted (cmd/swaggercoverage).
+const EnvCoverageDir = "PBI_SWAGGER_COVERAGE_DIR"
+
+// WriteCovered writes the covered operation ids to dir/suite.covered, one per line.
+func (col *Collector) WriteCovered(dir, suite string) error {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	return os.WriteFile(filepath.Join(dir, suite+".covered"), []byte(strings.Join(col.Covered(), "\n")+"\n"), 0o644)
 }

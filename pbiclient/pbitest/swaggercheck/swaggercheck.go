@@ -144,6 +144,7 @@ func New() (*Checker, error) {
 	// body and response schemas under $defs, named after the operation.
 	opDefs := map[mode]map[string]any{requestMode: {}, responseMode: {}}
 	c.addOperations(paths, globalParams, "", opDefs)
+	c.addOperations(previewPaths(), globalParams, "", opDefs) // preview.go
 	fabricDefs, err := c.addFabric(opDefs)
 	if err != nil {
 		return nil, err
@@ -755,3 +756,14 @@ func abbreviate(body []byte) string {
 	}
 	return buf.String()
 }
+
+// Distinct names the operation once for its My-workspace and workspace variants: its method and
+// path template without the /groups/{groupId} segment. Power BI's REST API counts 223 distinct
+// operations this way.
+func (op *Operation) Distinct() string {
+	return op.Method + " " + strings.Replace(op.Template, "/groups/{groupId}", "", 1)
+}
+
+// IsFabric reports whether the operation is one of Fabric's (FabricOperations) rather than
+// Power BI's.
+func (op *Operation) IsFabric() bool { return strings.HasPrefix(op.Template, fabricPrefix) }

@@ -192,6 +192,7 @@ func (d *doctor) checkDAX(ctx context.Context) Result {
 	ctx, cancel := context.WithTimeout(ctx, checkTimeout)
 	defer cancel()
 	ws, ds, found := d.findDataset(ctx)
+	d.modelWS, d.model, d.modelFound = ws, ds, found
 	if !found {
 		r.Status, r.Detail = StatusSkip, "no semantic model in the workspaces the "+d.principalNoun()+" sees, so nothing to query"
 		return r
@@ -264,5 +265,60 @@ func (d *doctor) checkCapacity() Result {
 	}
 	r.Status = StatusOK
 	r.Detail = fmt.Sprintf("%d of %d workspaces on dedicated capacity, where exports work: %s", len(dedicated), len(d.groups), groupNames(dedicated, 5))
+	return r
+}
+
+// 9. Fabric.
+
+// checkFabric reads a model's definition through the Fabric REST API, as the model editing
+// tools do: the same credential with Fabric's scope. Everything else works without it, so a
+// problem here is a warning.
+func (d *doctor) checkFabric(ctx context.Context) Result {
+	r := Result{Check: CheckFabric}
+	const tools = "get_dataset_definition, upsert_measures, delete_measures and update_dataset_definition"
+	fc, err := d.auth.ForFabric()
+	if err != nil {
+		r.Status, r.Detail = StatusWarn, withoutPackage(err.Error())+"; "+tools+" will not work"
+		return r
+	}
+	if !d.modelFound {
+		r.Status, r.Detail = StatusSkip, "needs a semantic model, which the DAX check looks for"
+		return r
+	}
+	fabric, err := auth.New(fc)
+	if err != nil {
+		r.Status, r.Detail = StatusWarn, withoutPackage(err.Error())
+		return r
+	}
+	var transport http.RoundTripper
+	if d.opts.HTTPClient != nil {
+		transport = d.opts.HTTPClient.Transport
+	}
+	c, err := pbiclient.New(pbiclient.Config{BaseURL: d.opts.BaseURL, Tokens: d.tokens, FabricTokens: fabric,
+		FabricBaseURL: d.opts.FabricBaseURL, Transport: transport, UserAgent: "powerbi-mcp/" + d.opts.Version + " doctor",
+		Logger: d.opts.Logger, MaxRetries: 1, MaxRetryWait: 5 * time.Second})
+	if err != nil {
+		r.Status, r.Detail = StatusWarn, withoutPackage(err.Error())
+		return r
+	}
+	ctx, cancel := context.WithTimeout(ctx, checkTimeout)
+	defer cancel()
+	def, err := c.GetSemanticModelDefinition(ctx, d.modelWS.ID, d.model.ID, "TMDL")
+	if err == nil {
+		r.Status, r.Detail = StatusOK, fmt.Sprintf("read the definition of %q in %q (%d parts)", d.model.Name, d.modelWS.Name, len(def.Parts))
+		return r
+	}
+	r.Status = StatusWarn
+	r.Detail, r.Fix = d.explainAPIError(err)
+	r.Detail = fmt.Sprintf("could not read the definition of %q in %q, so %s will not work: %s", d.model.Name, d.modelWS.Name, tools, r.Detail)
+	var apiErr *pbiclient.APIError
+	if errors.As(err, &apiErr) && (apiErr.StatusCode == http.StatusUnauthorized || apiErr.StatusCode == http.StatusForbidden) {
+		r.Fix = "the principal needs workspace Contributor or higher (definitions are read and written with the model's write permission)"
+		if d.isApp {
+			r.Fix += ", and " + fixServicePrincipalsAllowed
+		} else {
+			r.Fix += ", and the app registration the delegated Fabric permission SemanticModel.ReadWrite.All (or Item.ReadWrite.All) with consent."
+		}
+	}
 	return r
 }

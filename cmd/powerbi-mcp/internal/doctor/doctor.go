@@ -28,12 +28,15 @@ type Options struct {
 	Auth       auth.Config  // the sign-in configuration; its HTTPClient and Logger are set from the fields below
 	HTTPClient *http.Client // reaches Entra ID and Power BI; nil: the defaults, which trust the system's certificates
 	BaseURL    string       // the Power BI REST API
-	Sandbox    bool         // the built-in demo tenant stands in for Power BI
-	ReadOnly   bool         // with Toolsets and Tools: which tools the server offers
-	Toolsets   []string
-	Tools      []string
-	Version    string // the server's version, for the User-Agent Power BI sees
-	Logger     zerolog.Logger
+	// FabricBaseURL is the Fabric REST API, which the model editing tools use; "" is the
+	// public cloud's.
+	FabricBaseURL string
+	Sandbox       bool // the built-in demo tenant stands in for Power BI
+	ReadOnly      bool // with Toolsets and Tools: which tools the server offers
+	Toolsets      []string
+	Tools         []string
+	Version       string // the server's version, for the User-Agent Power BI sees
+	Logger        zerolog.Logger
 }
 
 // The states of a check, as WriteJSON writes them.
@@ -62,10 +65,11 @@ const (
 	CheckAdminAPIs     = "admin-apis"
 	CheckDAX           = "dax"
 	CheckCapacity      = "capacity"
+	CheckFabric        = "fabric"
 )
 
 var allChecks = []string{CheckConfiguration, CheckAuthority, CheckToken, CheckClaims, CheckWorkspaces,
-	CheckAdminAPIs, CheckDAX, CheckCapacity}
+	CheckAdminAPIs, CheckDAX, CheckCapacity, CheckFabric}
 
 var checkTitles = map[string]string{
 	CheckConfiguration: "Sign-in configuration",
@@ -76,6 +80,7 @@ var checkTitles = map[string]string{
 	CheckAdminAPIs:     "Admin APIs (GET admin/groups)",
 	CheckDAX:           "DAX queries (executeQueries)",
 	CheckCapacity:      "Capacity for report exports",
+	CheckFabric:        "Fabric API for model editing (getDefinition)",
 }
 
 // envBaseURL is the variable that sets the API base URL, named in fixes. The command derives it
@@ -103,6 +108,10 @@ type doctor struct {
 	client   *pbiclient.Client
 	groups   []pbiclient.Group
 	groupsOK bool
+	// model is the semantic model the DAX check found, which the Fabric check reads.
+	modelWS    pbiclient.Group
+	model      pbiclient.Dataset
+	modelFound bool
 }
 
 // Run runs every check in order and returns one Result per check, in that order. A check whose
@@ -169,6 +178,7 @@ func (d *doctor) run(ctx context.Context) []Result {
 	add(d.checkAdminAPIs(ctx))
 	add(d.checkDAX(ctx))
 	add(d.checkCapacity())
+	add(d.checkFabric(ctx))
 	return results
 }
 

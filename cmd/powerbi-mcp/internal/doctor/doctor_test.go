@@ -28,11 +28,12 @@ type doctorOutcome struct {
 // BI: the Azure SDK's variables and the API base URL.
 func doctorEnv(tenant *pbitest.Server) map[string]string {
 	return map[string]string{
-		"AZURE_AUTHORITY_HOST": tenant.AuthorityHost(),
-		"AZURE_TENANT_ID":      tenant.TenantID(),
-		"AZURE_CLIENT_ID":      tenant.ClientID(),
-		"AZURE_CLIENT_SECRET":  tenant.ClientSecret(),
-		"PBI_MCP_BASE_URL":     tenant.APIBaseURL(),
+		"AZURE_AUTHORITY_HOST":    tenant.AuthorityHost(),
+		"AZURE_TENANT_ID":         tenant.TenantID(),
+		"AZURE_CLIENT_ID":         tenant.ClientID(),
+		"AZURE_CLIENT_SECRET":     tenant.ClientSecret(),
+		"PBI_MCP_BASE_URL":        tenant.APIBaseURL(),
+		"PBI_MCP_FABRIC_BASE_URL": tenant.FabricBaseURL(),
 	}
 }
 
@@ -45,11 +46,12 @@ func doctorRun(t *testing.T, client *http.Client, env map[string]string, secrets
 	t.Helper()
 	var log bytes.Buffer
 	o := Options{
-		Auth:       auth.ConfigFromEnv(func(name string) string { return env[name] }),
-		HTTPClient: client,
-		BaseURL:    env["PBI_MCP_BASE_URL"],
-		Version:    "test",
-		Logger:     zerolog.New(&log).Level(zerolog.TraceLevel),
+		Auth:          auth.ConfigFromEnv(func(name string) string { return env[name] }),
+		HTTPClient:    client,
+		BaseURL:       env["PBI_MCP_BASE_URL"],
+		FabricBaseURL: env["PBI_MCP_FABRIC_BASE_URL"],
+		Version:       "test",
+		Logger:        zerolog.New(&log).Level(zerolog.TraceLevel),
 	}
 	for _, f := range set {
 		f(&o)
@@ -425,5 +427,22 @@ func TestWithoutPackage(t *testing.T) {
 		if got := withoutPackage(in); got != want {
 			t.Errorf("withoutPackage(%q) = %q, want %q", in, got, want)
 		}
+	}
+}
+
+// A pre-acquired Power BI token cannot reach Fabric: everything else is ready, and the Fabric
+// check warns which tools will not work and why.
+func TestDoctorFabricWithAPowerBITokenOnly(t *testing.T) {
+	tenant := newDoctorTenant(t, true)
+	env := map[string]string{"PBI_MCP_AUTH": "token", "PBI_MCP_ACCESS_TOKEN": tenant.IssueToken(time.Hour),
+		"PBI_MCP_BASE_URL": tenant.APIBaseURL(), "PBI_MCP_FABRIC_BASE_URL": tenant.FabricBaseURL()}
+	out := doctorRun(t, tenant.Client(), env, nil)
+	if out.failed {
+		t.Fatalf("failed:\n%s", out.text)
+	}
+	wantCheck(t, out, CheckDAX, StatusOK)
+	wantCheck(t, out, CheckFabric, StatusWarn)
+	if d := out.checks[CheckFabric].Detail; !strings.Contains(d, "--auth token brings a Power BI token only") || !strings.Contains(d, "upsert_measures") {
+		t.Errorf("the Fabric check does not say why or what is lost: %s", d)
 	}
 }
