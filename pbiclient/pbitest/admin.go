@@ -79,6 +79,14 @@ type adminState struct {
 	refuseApps bool // service principals refused (tenant setting off)
 	limits     AdminRateLimits
 	accepted   map[string][]time.Time // per limited operation, times of accepted requests
+
+	// The access area (admin_access.go).
+	itemUsers     map[string][]ItemUser // direct shares, app audiences, capacity Assign, by lowercase item id
+	pipelineUsers map[string][]ItemUser // by lowercase pipeline id
+	shares        []WideShare
+	lastAccess    map[string]time.Time // by lowercase item id
+	subscriptions []Subscription
+	chunk         int // entries per chunk of the continuation lists; 0 is defaultAdminChunk
 }
 
 func (t *tenantState) adminState() *adminState {
@@ -188,6 +196,7 @@ func (s *Server) adminRoutes() {
 	s.handleAPI(p+"apps", s.admin("apps", s.adminListApps))
 	s.handleAPI(p+"capacities", s.admin("capacities", s.adminListCapacities))
 	s.handleAPI(p+"capacities/refreshables", s.admin("refreshables", s.adminListRefreshables))
+	s.adminAccessRoutes()
 }
 
 // admin wraps an admin handler: the tenant setting for service principals,
