@@ -410,6 +410,9 @@ func schemaRef(name string) (any, bool) {
 		"adminDashboardsFilter":   param(adminFilterParam("\"workspaceId eq '<guid>'\" or \"contains(displayName,'Pulse')\"")),
 		"adminRefreshablesFilter": param(adminFilterParam("\"name eq 'Sales'\"")),
 
+		// admin_access.go
+		"pathSegment": pathSegmentPattern,
+
 		// admin_audit.go
 		"adminDateTimePattern": `^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$`,
 		"defaultActivityLimit": defaultActivityLimit,
