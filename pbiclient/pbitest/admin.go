@@ -87,6 +87,8 @@ type adminState struct {
 	lastAccess    map[string]time.Time // by lowercase item id
 	subscriptions []Subscription
 	chunk         int // entries per chunk of the continuation lists; 0 is defaultAdminChunk
+	// descriptions set by PATCH admin/groups/{id} on the ordinary API's workspaces, by lowercase id.
+	descriptions map[string]string
 }
 
 func (t *tenantState) adminState() *adminState {
@@ -197,6 +199,7 @@ func (s *Server) adminRoutes() {
 	s.handleAPI(p+"capacities", s.admin("capacities", s.adminListCapacities))
 	s.handleAPI(p+"capacities/refreshables", s.admin("refreshables", s.adminListRefreshables))
 	s.adminAccessRoutes()
+	s.adminListRoutes()
 }
 
 // admin wraps an admin handler: the tenant setting for service principals,
@@ -338,7 +341,8 @@ type tenantWorkspace struct {
 func (s *Server) tenantWorkspaces() []tenantWorkspace {
 	var out []tenantWorkspace
 	for _, ws := range s.state.workspaces {
-		tw := tenantWorkspace{info: ws.info, state: "Active", users: ws.users}
+		tw := tenantWorkspace{info: ws.info, state: "Active", users: ws.users,
+			description: s.state.adminState().descriptions[strings.ToLower(ws.info.ID)]}
 		for _, d := range ws.datasets {
 			tw.datasets = append(tw.datasets, d.info)
 		}
@@ -703,9 +707,18 @@ const refreshableWindow = 7 * 24 * time.Hour
 // adminListRefreshables serves GET admin/capacities/refreshables: the
 // refreshable models of workspaces on a capacity; $top required.
 func (s *Server) adminListRefreshables(w http.ResponseWriter, r *http.Request) {
-	top, skip, ok := adminTop(w, r, true, math.MaxInt32)
-	if !ok {
-		return
+	s.refreshables(w, r, "", "")
+}
+
+// refreshables answers the refreshables of every capacity, or of capacityID, or the one
+// refreshableID of it ($top is then not read, and an unknown one is 404).
+func (s *Server) refreshables(w http.ResponseWriter, r *http.Request, capacityID, refreshableID string) {
+	top, skip := math.MaxInt32, 0
+	if refreshableID == "" {
+		var ok bool
+		if top, skip, ok = adminTop(w, r, true, math.MaxInt32); !ok {
+			return
+		}
 	}
 	filter, ok := adminFilter(w, r, map[string]bool{"id": true, "name": true, "kind": true})
 	if !ok {
@@ -718,13 +731,19 @@ func (s *Server) adminListRefreshables(w http.ResponseWriter, r *http.Request) {
 	now := time.Now()
 	from := now.Add(-refreshableWindow)
 	s.mu.Lock()
+	if capacityID != "" && s.state.capacity(capacityID) == nil {
+		s.mu.Unlock()
+		writePBIError(w, http.StatusNotFound, "PowerBIEntityNotFound")
+		return
+	}
 	out := []refreshableJSON{}
 	for _, ws := range s.state.workspaces {
-		if !ws.info.IsOnDedicatedCapacity {
+		if !ws.info.IsOnDedicatedCapacity || (capacityID != "" && !strings.EqualFold(ws.info.CapacityID, capacityID)) {
 			continue
 		}
 		for _, d := range ws.datasets {
-			if !d.info.IsRefreshable || (filter != nil && !filter(filterFields{"id": d.info.ID, "name": d.info.Name, "kind": "Dataset"})) {
+			if !d.info.IsRefreshable || (filter != nil && !filter(filterFields{"id": d.info.ID, "name": d.info.Name, "kind": "Dataset"})) ||
+				(refreshableID != "" && !strings.EqualFold(d.info.ID, refreshableID)) {
 				continue
 			}
 			rf := refreshableJSON{ID: d.info.ID, Name: d.info.Name, Kind: "Dataset", StartTime: serviceTime(from),
@@ -769,5 +788,9 @@ func (s *Server) adminListRefreshables(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	s.mu.Unlock()
+	if refreshableID != "" && len(out) == 0 {
+		writePBIError(w, http.StatusNotFound, "PowerBIEntityNotFound")
+		return
+	}
 	writeList(s, w, "", "refreshables", page(out, top, skip))
 }
