@@ -16,10 +16,10 @@ import (
 // and an administrator's changes to any workspace's access.
 
 type adminAccessArgs struct {
-	Kind         string   `json:"kind" required:"true" enum:"app,capacity,dashboard,dataflow,dataset,pipeline,report,user,published_to_web,shared_to_org"`
-	ID           string   `json:"id" jsonschema:"The item's id, or the user's UPN or object id; none for published_to_web and shared_to_org." minLength:"1" pattern:"$pathSegment"`
-	Types        []string `json:"artifact_types" jsonschema:"kind user: only these." itemEnum:"Report,PaginatedReport,Dashboard,Dataset,Dataflow,Workspace,PersonalGroup,Capacity,App"`
-	Continuation string   `json:"continuation" jsonschema:"From the previous answer: the next chunk." minLength:"1"`
+	Kind         string `json:"kind" required:"true" enum:"app,capacity,dashboard,dataflow,dataset,pipeline,report,user,published_to_web,shared_to_org"`
+	ID           string `json:"id" jsonschema:"The item's id, or the user's UPN or object id; none for published_to_web and shared_to_org." minLength:"1" pattern:"$pathSegment"`
+	Types        string `json:"artifact_types" jsonschema:"kind user: only these, e.g. Report,Dataset,Workspace." minLength:"1"`
+	Continuation string `json:"continuation" jsonschema:"From the previous answer: the next chunk." minLength:"1"`
 }
 
 // AdminAccessUser is a principal with access to an item.
@@ -102,7 +102,7 @@ type AdminUnusedResult struct {
 
 type adminWorkspaceUserArgs struct {
 	Workspace     string `json:"workspace" schema:"$adminWorkspace" required:"true"`
-	Identifier    string `json:"identifier" schema:"$identifier" required:"true"`
+	Identifier    string `json:"identifier" required:"true" jsonschema:"A user's email, or a group's or service principal's object id." minLength:"3"`
 	Role          string `json:"role" enum:"Admin,Member,Contributor,Viewer"`
 	PrincipalType string `json:"principal_type" jsonschema:"For a new principal named by object id." enum:"Group,App"`
 	Remove        bool   `json:"remove"`
@@ -118,38 +118,41 @@ type AdminWorkspaceUserResult struct {
 	Removed      bool    `json:"removed,omitempty"`
 }
 
-type adminRestoreArgs struct {
-	Workspace string `json:"workspace" schema:"$adminWorkspace" required:"true"`
-	Owner     string `json:"owner" required:"true" jsonschema:"Email of the user who becomes its Admin." minLength:"3"`
-	Name      string `json:"name" jsonschema:"A new name." minLength:"1" maxLength:"256"`
+type adminUpdateWorkspaceArgs struct {
+	Workspace    string `json:"workspace" schema:"$adminWorkspace" required:"true"`
+	Name         string `json:"name" minLength:"1" maxLength:"256"`
+	Description  string `json:"description" maxLength:"4000"`
+	RestoreOwner string `json:"restore_owner" jsonschema:"Restore the deleted workspace with this user (email) as its Admin." minLength:"3"`
 }
 
-// AdminRestoreResult is the answer of admin_restore_workspace.
-type AdminRestoreResult struct {
-	Workspace ItemRef `json:"workspace"`
-	Owner     string  `json:"owner"`
-	State     string  `json:"state"`
+// AdminUpdateWorkspaceResult is the answer of admin_update_workspace: the workspace as Power BI
+// has it afterwards.
+type AdminUpdateWorkspaceResult struct {
+	Workspace   ItemRef `json:"workspace"`
+	Description string  `json:"description,omitempty"`
+	State       string  `json:"state"`
+	Restored    bool    `json:"restored,omitempty"`
 }
 
 func adminAccessTools(d Deps) []Tool {
 	return []Tool{
 		tool(d, "admin", "list the access", adminListAccess, mcp.NewTool("admin_list_access",
-			mcp.WithDescription("Who reaches what, as an administrator. kind app...report: who has access to that item, with which right (workspace roles included). "+
-				"kind user: every item that user reaches. published_to_web: reports anyone on the internet can open; shared_to_org: items shared by a link with the whole organization."),
+			mcp.WithDescription("Who has access to an item (kind app...report, workspace roles included), what a user can reach (kind user), "+
+				"or what is shared widely: published_to_web (public on the internet), shared_to_org (a link for the whole organization)."),
 			annotations("List access (admin)", true, false, true))),
 		tool(d, "admin", "list the subscriptions", adminListSubscriptions, mcp.NewTool("admin_list_subscriptions",
-			mcp.WithDescription("Email subscriptions to a report or dashboard, or those a user made or receives, as an administrator."),
+			mcp.WithDescription("Email subscriptions to a report or dashboard, or those a user made or receives."),
 			annotations("List subscriptions (admin)", true, false, true))),
 		tool(d, "admin", "list the unused items", adminListUnused, mcp.NewTool("admin_list_unused_items",
-			mcp.WithDescription("A workspace's semantic models, reports and dashboards not opened for 30 days, as an administrator: candidates for clean-up."),
+			mcp.WithDescription("A workspace's semantic models, reports and dashboards not opened for 30 days: candidates for clean-up."),
 			annotations("List unused items (admin)", true, false, true))),
 		tool(d, "admin", "change the workspace user", adminUpdateWorkspaceUser, mcp.NewTool("admin_update_workspace_user",
-			mcp.WithDescription("Give a principal a role in any workspace of the tenant, or remove it (remove, confirm), as a Fabric administrator signed in as a user; e.g. an Admin for an orphaned workspace. "+
-				"A role change removes and adds the principal again (confirm)."),
+			mcp.WithDescription("Give a principal a role in any workspace, e.g. an Admin for an orphaned one, or remove it (remove, confirm). "+
+				"A role change removes and re-adds the principal (confirm). Needs a Fabric administrator signed in as a user."),
 			annotations("Change any workspace's users (admin)", false, true, true))),
-		tool(d, "admin", "restore the workspace", adminRestoreWorkspace, mcp.NewTool("admin_restore_workspace",
-			mcp.WithDescription("Restore a deleted workspace (state Deleted) with owner as its Admin, as a Fabric administrator signed in as a user."),
-			annotations("Restore a deleted workspace (admin)", false, false, false))),
+		tool(d, "admin", "update the workspace", adminUpdateWorkspace, mcp.NewTool("admin_update_workspace",
+			mcp.WithDescription("Rename any workspace or change its description, or restore a deleted one. Needs a Fabric administrator signed in as a user."),
+			annotations("Update or restore any workspace (admin)", false, false, false))),
 	}
 }
 
@@ -183,7 +186,11 @@ func adminListAccess(ctx context.Context, d Deps, a adminAccessArgs) (AdminAcces
 	if wide {
 		page, err = d.Client.AdminWidelyShared(ctx, a.Kind == "published_to_web", a.Continuation)
 	} else {
-		page, err = d.Client.AdminUserArtifactAccess(ctx, id, a.Types, a.Continuation)
+		var types []string
+		if t := strings.ReplaceAll(a.Types, " ", ""); t != "" {
+			types = strings.Split(t, ",")
+		}
+		page, err = d.Client.AdminUserArtifactAccess(ctx, id, types, a.Continuation)
 	}
 	if err != nil {
 		return AdminAccessResult{}, err
@@ -333,21 +340,39 @@ func adminUpdateWorkspaceUser(ctx context.Context, d Deps, a adminWorkspaceUserA
 	return res, nil
 }
 
-// adminRestoreWorkspace is admin_restore_workspace.
-func adminRestoreWorkspace(ctx context.Context, d Deps, a adminRestoreArgs) (AdminRestoreResult, error) {
+// adminUpdateWorkspace is admin_update_workspace.
+func adminUpdateWorkspace(ctx context.Context, d Deps, a adminUpdateWorkspaceArgs) (AdminUpdateWorkspaceResult, error) {
+	name, owner := strings.TrimSpace(a.Name), strings.TrimSpace(a.RestoreOwner)
+	if name == "" && a.Description == "" && owner == "" {
+		return AdminUpdateWorkspaceResult{}, userErrorf("Nothing to change: give name, description or restore_owner.")
+	}
 	ref, err := resolveAdminWorkspace(ctx, d.Client, a.Workspace)
 	if err != nil {
-		return AdminRestoreResult{}, err
+		return AdminUpdateWorkspaceResult{}, err
 	}
-	owner := strings.TrimSpace(a.Owner)
-	if err := d.Client.AdminRestoreGroup(ctx, ref.ID, strings.TrimSpace(a.Name), owner); err != nil {
-		return AdminRestoreResult{}, adminChangeRefused(err)
+	if owner != "" {
+		// The restore request names the workspace anew; a description needs the update after it.
+		err = d.Client.AdminRestoreGroup(ctx, ref.ID, name, owner)
+		name = ""
 	}
-	// Read back what Power BI made of it: the state and the name.
+	if err == nil && (name != "" || a.Description != "") {
+		u := pbiclient.AdminGroupUpdate{}
+		if name != "" {
+			u.Name = &name
+		}
+		if a.Description != "" {
+			u.Description = &a.Description
+		}
+		err = d.Client.AdminUpdateGroup(ctx, ref.ID, u)
+	}
+	if err != nil {
+		return AdminUpdateWorkspaceResult{}, adminChangeRefused(err)
+	}
+	// Read back what Power BI made of it.
 	g, err := d.Client.AdminGetGroup(ctx, ref.ID, nil)
 	if err != nil {
-		return AdminRestoreResult{}, err
+		return AdminUpdateWorkspaceResult{}, err
 	}
 	ref.Name = g.Name
-	return AdminRestoreResult{Workspace: ref, Owner: owner, State: g.State}, nil
+	return AdminUpdateWorkspaceResult{Workspace: ref, Description: g.Description, State: g.State, Restored: owner != ""}, nil
 }

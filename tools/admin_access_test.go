@@ -45,7 +45,7 @@ func TestAdminListAccess(t *testing.T) {
 	// A user's access comes in chunks; the continuation reads the next with the same types.
 	st.tenant.SetAdminChunkSize(3)
 	var all []AdminArtifact
-	args := map[string]any{"kind": "user", "id": "megan.bowen@contoso.com", "artifact_types": []string{"Report", "PersonalGroup"}}
+	args := map[string]any{"kind": "user", "id": "megan.bowen@contoso.com", "artifact_types": "Report, PersonalGroup"}
 	for range 5 {
 		var page AdminAccessResult
 		st.ok(t, "admin_list_access", args, &page)
@@ -169,11 +169,13 @@ func TestAdminUpdateWorkspaceUser(t *testing.T) {
 	}
 }
 
-func TestAdminRestoreWorkspace(t *testing.T) {
+func TestAdminUpdateWorkspace(t *testing.T) {
 	st := adminUserStack(t)
-	var res AdminRestoreResult
-	st.ok(t, "admin_restore_workspace", map[string]any{"workspace": "Old Intranet", "owner": "megan.bowen@contoso.com", "name": "Intranet Archive"}, &res)
-	if res.Workspace.ID != pbitest.DemoDeletedWorkspaceID || res.Workspace.Name != "Intranet Archive" || res.State != "Active" || res.Owner != "megan.bowen@contoso.com" {
+	var res AdminUpdateWorkspaceResult
+	st.ok(t, "admin_update_workspace", map[string]any{"workspace": "Old Intranet", "restore_owner": "megan.bowen@contoso.com",
+		"name": "Intranet Archive", "description": "Kept for the records"}, &res)
+	if res.Workspace.ID != pbitest.DemoDeletedWorkspaceID || res.Workspace.Name != "Intranet Archive" || res.State != "Active" ||
+		!res.Restored || res.Description != "Kept for the records" {
 		t.Errorf("restore %+v", res)
 	}
 	var users AdminWorkspaceUsersResult
@@ -181,7 +183,31 @@ func TestAdminRestoreWorkspace(t *testing.T) {
 	if len(users.Users) != 1 || users.Users[0].Identifier != "megan.bowen@contoso.com" || users.Users[0].AccessRight != "Admin" {
 		t.Errorf("users %+v", users)
 	}
-	if msg := st.fails(t, "admin_restore_workspace", map[string]any{"workspace": pbitest.DemoDeletedWorkspaceID, "owner": "megan.bowen@contoso.com"}); !strings.Contains(msg, "not deleted") {
+	if msg := st.fails(t, "admin_update_workspace", map[string]any{"workspace": pbitest.DemoDeletedWorkspaceID, "restore_owner": "megan.bowen@contoso.com"}); !strings.Contains(msg, "not deleted") {
 		t.Errorf("restoring an active workspace: %s", msg)
+	}
+	// An ordinary workspace is renamed; the restore request was the only POST.
+	var renamed AdminUpdateWorkspaceResult
+	st.ok(t, "admin_update_workspace", map[string]any{"workspace": pbitest.DemoMarketingWorkspaceID, "name": "Marketing EMEA"}, &renamed)
+	if renamed.Workspace.Name != "Marketing EMEA" || renamed.Restored || renamed.State != "Active" || renamed.Description != "" {
+		t.Errorf("rename %+v", renamed)
+	}
+	var changes []string
+	for _, r := range st.tenant.Requests() {
+		if r.Method != "GET" && strings.HasPrefix(r.Path, "/v1.0/myorg/admin/") {
+			changes = append(changes, r.Method+" "+strings.TrimPrefix(r.Path, "/v1.0/myorg/admin/groups/")+" "+string(r.Body))
+		}
+	}
+	want := []string{
+		"POST " + pbitest.DemoDeletedWorkspaceID + `/restore {"name":"Intranet Archive","emailAddress":"megan.bowen@contoso.com"}`,
+		"PATCH " + pbitest.DemoDeletedWorkspaceID + ` {"description":"Kept for the records"}`,
+		"POST " + pbitest.DemoDeletedWorkspaceID + `/restore {"emailAddress":"megan.bowen@contoso.com"}`,
+		"PATCH " + pbitest.DemoMarketingWorkspaceID + ` {"name":"Marketing EMEA"}`,
+	}
+	if strings.Join(changes, "\n") != strings.Join(want, "\n") {
+		t.Errorf("changes\n%s\nwant\n%s", strings.Join(changes, "\n"), strings.Join(want, "\n"))
+	}
+	if msg := st.fails(t, "admin_update_workspace", map[string]any{"workspace": pbitest.DemoMarketingWorkspaceID}); !strings.Contains(msg, "Nothing to change") {
+		t.Errorf("no change: %s", msg)
 	}
 }
