@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strconv"
 	"strings"
 
 	"github.com/mark3labs/mcp-go/mcp"
@@ -15,11 +16,41 @@ import (
 // The admin access tools: who can reach what across the tenant, unused items, subscriptions,
 // and an administrator's changes to any workspace's access.
 
+// chunk is where a list Power BI answers in chunks goes on. When the result budget cuts a chunk
+// short, the token says so: Power BI's token of the chunk, "#", and how many of its items were
+// returned already (continueAfter), so that the next call reads the same chunk and skips them.
+type chunk struct {
+	ContinuationToken string `json:"continuationToken,omitempty"`
+	from              string // Power BI's token that read this chunk
+	skipped           int    // leading items of the chunk an earlier answer returned
+}
+
+func (c chunk) continueAfter(n int) string { return c.from + "#" + strconv.Itoa(c.skipped+n) }
+
+// readChunk reads a continuation_token: Power BI's token, and the chunk's items to skip.
+func readChunk(tok string) (chunk, error) {
+	c := chunk{from: tok}
+	if i := strings.LastIndexByte(tok, '#'); i >= 0 {
+		n, err := strconv.Atoi(tok[i+1:])
+		if err != nil || n < 0 {
+			return chunk{}, userErrorf("continuation_token is not one this tool returned: pass it unchanged.")
+		}
+		c.from, c.skipped = tok[:i], n
+	}
+	return c, nil
+}
+
+// rest is the chunk's items after those already returned, and the chunk's place in the list.
+func rest[T any](items []T, c chunk, next string) ([]T, chunk) {
+	c.ContinuationToken = next
+	return items[min(c.skipped, len(items)):], c
+}
+
 type adminAccessArgs struct {
 	Kind         string `json:"kind" required:"true" enum:"app,capacity,dashboard,dataflow,dataset,pipeline,report,user,published_to_web,shared_to_org"`
 	ID           string `json:"id" jsonschema:"The item's id, or the user's UPN or object id; none for published_to_web and shared_to_org." minLength:"1" pattern:"$pathSegment"`
 	Types        string `json:"artifact_types" jsonschema:"kind user: only these, e.g. Report,Dataset,Workspace." minLength:"1"`
-	Continuation string `json:"continuation" jsonschema:"From the previous answer: the next chunk." minLength:"1"`
+	Continuation string `json:"continuation_token" schema:"$adminContinuation"`
 }
 
 // AdminAccessUser is a principal with access to an item.
@@ -42,16 +73,16 @@ type AdminArtifact struct {
 
 // AdminAccessResult is the answer of admin_list_access.
 type AdminAccessResult struct {
-	Users        []AdminAccessUser `json:"users,omitempty"`
-	Items        []AdminArtifact   `json:"items,omitempty"`
-	Count        int               `json:"count"`
-	Continuation string            `json:"continuation,omitempty"`
+	Users []AdminAccessUser `json:"users,omitempty"`
+	Items []AdminArtifact   `json:"items,omitempty"`
+	Count int               `json:"count"`
+	chunk
 }
 
 type adminSubscriptionsArgs struct {
 	Kind         string `json:"kind" required:"true" enum:"report,dashboard,user"`
 	ID           string `json:"id" required:"true" jsonschema:"The report's or dashboard's id, or the user's UPN or object id." minLength:"1" pattern:"$pathSegment"`
-	Continuation string `json:"continuation" jsonschema:"From the previous answer (kind user): the next chunk." minLength:"1"`
+	Continuation string `json:"continuation_token" schema:"$adminContinuation"`
 }
 
 // AdminSubscription is an email subscription.
@@ -74,12 +105,12 @@ type AdminSubscription struct {
 type AdminSubscriptionsResult struct {
 	Subscriptions []AdminSubscription `json:"subscriptions"`
 	Count         int                 `json:"count"`
-	Continuation  string              `json:"continuation,omitempty"`
+	chunk
 }
 
 type adminUnusedArgs struct {
 	Workspace    string `json:"workspace" schema:"$adminWorkspace" required:"true"`
-	Continuation string `json:"continuation" jsonschema:"From the previous answer: the next chunk." minLength:"1"`
+	Continuation string `json:"continuation_token" schema:"$adminContinuation"`
 }
 
 // AdminUnusedItem is an item not opened for 30 days.
@@ -94,10 +125,10 @@ type AdminUnusedItem struct {
 
 // AdminUnusedResult is the answer of admin_list_unused_items.
 type AdminUnusedResult struct {
-	Workspace    ItemRef           `json:"workspace"`
-	Items        []AdminUnusedItem `json:"items"`
-	Count        int               `json:"count"`
-	Continuation string            `json:"continuation,omitempty"`
+	Workspace ItemRef           `json:"workspace"`
+	Items     []AdminUnusedItem `json:"items"`
+	Count     int               `json:"count"`
+	chunk
 }
 
 type adminWorkspaceUserArgs struct {
@@ -167,58 +198,70 @@ func adminListAccess(ctx context.Context, d Deps, a adminAccessArgs) (AdminAcces
 	if id == "" && !wide {
 		return AdminAccessResult{}, userErrorf("kind %s needs id.", a.Kind)
 	}
+	at, err := readChunk(a.Continuation)
+	if err != nil {
+		return AdminAccessResult{}, err
+	}
+	var res AdminAccessResult
 	if kind, ok := adminItemKind[a.Kind]; ok {
+		// One answer, which continues only where the result budget cut it.
 		users, err := d.Client.AdminItemUsers(ctx, kind, id)
 		if err != nil {
 			return AdminAccessResult{}, err
 		}
-		res := AdminAccessResult{Users: make([]AdminAccessUser, 0, len(users)), Count: len(users)}
+		users, res.chunk = rest(users, at, "")
+		res.Users = make([]AdminAccessUser, 0, len(users))
 		for _, u := range users {
 			res.Users = append(res.Users, AdminAccessUser{Identifier: u.Identifier, PrincipalType: u.PrincipalType,
 				AccessRight: u.AccessRight, DisplayName: u.DisplayName})
 		}
+		res.Count = len(res.Users)
 		return res, nil
 	}
-	var (
-		page pbiclient.ArtifactAccessPage
-		err  error
-	)
+	var page pbiclient.ArtifactAccessPage
 	if wide {
-		page, err = d.Client.AdminWidelyShared(ctx, a.Kind == "published_to_web", a.Continuation)
+		page, err = d.Client.AdminWidelyShared(ctx, a.Kind == "published_to_web", at.from)
 	} else {
 		var types []string
 		if t := strings.ReplaceAll(a.Types, " ", ""); t != "" {
 			types = strings.Split(t, ",")
 		}
-		page, err = d.Client.AdminUserArtifactAccess(ctx, id, types, a.Continuation)
+		page, err = d.Client.AdminUserArtifactAccess(ctx, id, types, at.from)
 	}
 	if err != nil {
 		return AdminAccessResult{}, err
 	}
-	res := AdminAccessResult{Items: make([]AdminArtifact, 0, len(page.Entities)), Count: len(page.Entities), Continuation: page.ContinuationToken}
-	for _, e := range page.Entities {
+	var entities []pbiclient.ArtifactAccess
+	entities, res.chunk = rest(page.Entities, at, page.ContinuationToken)
+	res.Items = make([]AdminArtifact, 0, len(entities))
+	for _, e := range entities {
 		it := AdminArtifact{ID: e.ArtifactID, Name: e.DisplayName, Type: e.ArtifactType, AccessRight: e.AccessRight, ShareType: e.ShareType}
 		if e.Sharer != nil {
 			it.SharedBy = e.Sharer.Identifier
 		}
 		res.Items = append(res.Items, it)
 	}
+	res.Count = len(res.Items)
 	return res, nil
 }
 
 // adminListSubscriptions is admin_list_subscriptions.
 func adminListSubscriptions(ctx context.Context, d Deps, a adminSubscriptionsArgs) (AdminSubscriptionsResult, error) {
+	at, err := readChunk(a.Continuation)
+	if err != nil {
+		return AdminSubscriptionsResult{}, err
+	}
 	var (
 		subs []pbiclient.Subscription
 		res  AdminSubscriptionsResult
-		err  error
 	)
 	if a.Kind == "user" {
 		var page pbiclient.SubscriptionsPage
-		page, err = d.Client.AdminUserSubscriptions(ctx, strings.TrimSpace(a.ID), a.Continuation)
-		subs, res.Continuation = page.Entities, page.ContinuationToken
-	} else {
-		subs, err = d.Client.AdminItemSubscriptions(ctx, a.Kind+"s", strings.TrimSpace(a.ID))
+		if page, err = d.Client.AdminUserSubscriptions(ctx, strings.TrimSpace(a.ID), at.from); err == nil {
+			subs, res.chunk = rest(page.Entities, at, page.ContinuationToken)
+		}
+	} else if subs, err = d.Client.AdminItemSubscriptions(ctx, a.Kind+"s", strings.TrimSpace(a.ID)); err == nil {
+		subs, res.chunk = rest(subs, at, "")
 	}
 	if err != nil {
 		return AdminSubscriptionsResult{}, err
@@ -237,16 +280,23 @@ func adminListSubscriptions(ctx context.Context, d Deps, a adminSubscriptionsArg
 
 // adminListUnused is admin_list_unused_items.
 func adminListUnused(ctx context.Context, d Deps, a adminUnusedArgs) (AdminUnusedResult, error) {
+	at, err := readChunk(a.Continuation)
+	if err != nil {
+		return AdminUnusedResult{}, err
+	}
 	ref, err := resolveAdminWorkspace(ctx, d.Client, a.Workspace)
 	if err != nil {
 		return AdminUnusedResult{}, err
 	}
-	page, err := d.Client.AdminUnusedArtifacts(ctx, ref.ID, a.Continuation)
+	page, err := d.Client.AdminUnusedArtifacts(ctx, ref.ID, at.from)
 	if err != nil {
 		return AdminUnusedResult{}, err
 	}
-	res := AdminUnusedResult{Workspace: ref, Items: make([]AdminUnusedItem, 0, len(page.Entities)), Count: len(page.Entities), Continuation: page.ContinuationToken}
-	for _, e := range page.Entities {
+	res := AdminUnusedResult{Workspace: ref}
+	var entities []pbiclient.UnusedArtifact
+	entities, res.chunk = rest(page.Entities, at, page.ContinuationToken)
+	res.Items, res.Count = make([]AdminUnusedItem, 0, len(entities)), len(entities)
+	for _, e := range entities {
 		res.Items = append(res.Items, AdminUnusedItem{ID: e.ArtifactID, Name: e.DisplayName, Type: e.ArtifactType,
 			LastAccessed: e.LastAccessedDateTime, Created: e.CreatedDateTime, SizeMB: e.ArtifactSizeInMB})
 	}

@@ -50,10 +50,10 @@ func TestAdminListAccess(t *testing.T) {
 		var page AdminAccessResult
 		st.ok(t, "admin_list_access", args, &page)
 		all = append(all, page.Items...)
-		if page.Continuation == "" {
+		if page.ContinuationToken == "" {
 			break
 		}
-		args["continuation"] = page.Continuation
+		args["continuation_token"] = page.ContinuationToken
 	}
 	kinds := map[string]int{}
 	for _, it := range all {
@@ -209,5 +209,48 @@ func TestAdminUpdateWorkspace(t *testing.T) {
 	}
 	if msg := st.fails(t, "admin_update_workspace", map[string]any{"workspace": pbitest.DemoMarketingWorkspaceID}); !strings.Contains(msg, "Nothing to change") {
 		t.Errorf("no change: %s", msg)
+	}
+}
+
+// A chunk larger than the result budget is cut, and the token resumes right after the last
+// item returned: nothing is lost or repeated.
+func TestAdminListAccessResumesWhereTheBudgetCut(t *testing.T) {
+	whole := adminStack(t)
+	var all AdminAccessResult
+	whole.ok(t, "admin_list_access", map[string]any{"kind": "user", "id": "megan.bowen@contoso.com"}, &all)
+	if all.Count < 8 || all.ContinuationToken != "" {
+		t.Fatalf("whole answer %+v", all)
+	}
+
+	st := newStack(t, stackOptions{tools: Options{Toolsets: []string{"admin"}}, maxResultBytes: 700})
+	st.tenant.SetAdminRateLimits(pbitest.AdminRateLimits{Off: true})
+	var got []AdminArtifact
+	args := map[string]any{"kind": "user", "id": "megan.bowen@contoso.com"}
+	calls := 0
+	for ; ; calls++ {
+		if calls == len(all.Items) {
+			t.Fatalf("still going after %d calls: %+v", calls, got)
+		}
+		var page AdminAccessResult
+		st.ok(t, "admin_list_access", args, &page)
+		if page.Count != len(page.Items) {
+			t.Fatalf("count %d of %d items", page.Count, len(page.Items))
+		}
+		got = append(got, page.Items...)
+		if page.ContinuationToken == "" {
+			break
+		}
+		args["continuation_token"] = page.ContinuationToken
+	}
+	if len(got) != len(all.Items) || calls < 2 {
+		t.Fatalf("%d items in %d pieces, %d whole", len(got), calls+1, len(all.Items))
+	}
+	for i := range got {
+		if got[i] != all.Items[i] {
+			t.Errorf("item %d: %+v, want %+v", i, got[i], all.Items[i])
+		}
+	}
+	if msg := st.fails(t, "admin_list_access", map[string]any{"kind": "user", "id": "megan.bowen@contoso.com", "continuation_token": "abc#x"}); !strings.Contains(msg, "unchanged") {
+		t.Errorf("a bad token: %s", msg)
 	}
 }
