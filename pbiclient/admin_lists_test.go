@@ -18,6 +18,10 @@ func TestAdminItemReads(t *testing.T) {
 	if err != nil || len(all) != 2 || all[0].WorkspaceID != pbitest.DemoSalesWorkspaceID {
 		t.Errorf("AdminListDataflows = %+v, %v", all, err)
 	}
+	sales, err := c.AdminGetGroup(ctx, pbitest.DemoSalesWorkspaceID, []string{"dataflows"})
+	if err != nil || len(sales.Dataflows) != 3 || sales.Dataflows[1].ObjectID != pbitest.DemoSalesDataflowID || sales.Dataflows[1].WorkspaceID != pbitest.DemoSalesWorkspaceID {
+		t.Errorf("Sales Analytics with its dataflows = %+v, %v", sales.Dataflows, err)
+	}
 	inHR, err := c.AdminListDataflows(ctx, pbitest.DemoHRWorkspaceID, pbiclient.AdminQuery{})
 	if err != nil || len(inHR) != 0 {
 		t.Errorf("HR dataflows = %+v, %v", inHR, err)

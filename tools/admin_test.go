@@ -208,3 +208,12 @@ func TestAdminListRefreshablesOfOneCapacity(t *testing.T) {
 		t.Errorf("requests %v", paths)
 	}
 }
+
+func TestAdminGetWorkspaceWithItsDataflows(t *testing.T) {
+	st := adminStack(t)
+	var sales AdminWorkspaceResult
+	st.ok(t, "admin_get_workspace", map[string]any{"workspace": pbitest.DemoSalesWorkspaceID, "expand": []string{"dataflows"}}, &sales)
+	if len(sales.Workspace.Dataflows) != 3 || sales.Workspace.Dataflows[1].Name != "Sales Pipeline" {
+		t.Errorf("dataflows %+v", sales.Workspace.Dataflows)
+	}
+}

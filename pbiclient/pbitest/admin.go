@@ -391,7 +391,7 @@ type adminGroupJSON struct {
 	Reports                     []adminReportJSON    `json:"reports,omitempty"`
 	Dashboards                  []adminDashboardJSON `json:"dashboards,omitempty"`
 	Datasets                    []adminDatasetJSON   `json:"datasets,omitempty"`
-	Dataflows                   []any                `json:"dataflows,omitempty"`
+	Dataflows                   []adminDataflowJSON  `json:"dataflows,omitempty"`
 	Workbooks                   []any                `json:"workbooks,omitempty"`
 }
 
@@ -478,6 +478,11 @@ func (s *Server) toAdminGroupJSON(tw tenantWorkspace, expand map[string]bool) ad
 	if expand["datasets"] {
 		for _, d := range tw.datasets {
 			out.Datasets = append(out.Datasets, s.adminDataset(d, w.ID))
+		}
+	}
+	if ws := s.state.workspace(w.ID); expand["dataflows"] && ws != nil {
+		for _, df := range ws.dataflows {
+			out.Dataflows = append(out.Dataflows, s.adminDataflow(df.info, w.ID))
 		}
 	}
 	return out

@@ -100,6 +100,13 @@ type adminDataflowJSON struct {
 	WorkspaceID string `json:"workspaceId"`
 }
 
+// adminDataflow is a dataflow of the workspace groupID as the admin APIs send it.
+func (s *Server) adminDataflow(df Dataflow, groupID string) adminDataflowJSON {
+	return adminDataflowJSON{dataflowJSON: dataflowJSON{ObjectID: df.ObjectID, Name: df.Name, Description: df.Description,
+		ModelURL:     fmt.Sprintf("%s/groups/%s/dataflows/%s/model.json", s.APIBaseURL(), groupID, df.ObjectID),
+		ConfiguredBy: df.ConfiguredBy}, WorkspaceID: groupID}
+}
+
 // adminListDataflows serves GET admin/dataflows and admin/groups/{groupId}/dataflows: $filter,
 // $top and $skip.
 func (s *Server) adminListDataflows(w http.ResponseWriter, r *http.Request) {
@@ -120,9 +127,7 @@ func (s *Server) adminListDataflows(w http.ResponseWriter, r *http.Request) {
 				return
 			}
 			for _, df := range ws.dataflows {
-				add(adminDataflowJSON{dataflowJSON: dataflowJSON{ObjectID: df.info.ObjectID, Name: df.info.Name, Description: df.info.Description,
-					ModelURL:     fmt.Sprintf("%s/groups/%s/dataflows/%s/model.json", s.APIBaseURL(), tw.info.ID, df.info.ObjectID),
-					ConfiguredBy: df.info.ConfiguredBy}, WorkspaceID: tw.info.ID},
+				add(s.adminDataflow(df.info, tw.info.ID),
 					filterFields{"objectId": df.info.ObjectID, "name": df.info.Name, "description": df.info.Description,
 						"configuredBy": df.info.ConfiguredBy, "workspaceId": tw.info.ID})
 			}
