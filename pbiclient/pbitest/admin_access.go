@@ -169,8 +169,8 @@ func (s *Server) adminUpdate(h http.HandlerFunc) http.HandlerFunc {
 	}
 }
 
-// workspaceUsers finds the users of any workspace of the tenant, for changing them. The caller
-// holds s.mu.
+// workspaceUsersRef finds the users of any workspace of the tenant, for changing them, and the
+// workspace when only the admin APIs see it. The caller holds s.mu.
 func (s *Server) workspaceUsersRef(id string) (*[]WorkspaceUser, *AdminWorkspace) {
 	if ws := s.state.workspace(id); ws != nil && id != "" {
 		return &ws.users, nil
@@ -265,6 +265,8 @@ func (s *Server) adminDeleteGroupUser(w http.ResponseWriter, r *http.Request) {
 	writeEmptyOK(w)
 }
 
+// userIndex finds a principal among users by identifier or email address, ignoring case; -1
+// when absent.
 func userIndex(users []WorkspaceUser, id string) int {
 	return slices.IndexFunc(users, func(u WorkspaceUser) bool {
 		return strings.EqualFold(u.Identifier, id) || (u.EmailAddress != "" && strings.EqualFold(u.EmailAddress, id))
@@ -395,8 +397,7 @@ func itemRight(kind, role string) string {
 
 // principal is a User: any principal the admin APIs name.
 func principal(identifier, principalType, displayName string) adminUserJSON {
-	u := toAdminUserJSON(withUserDefaults(WorkspaceUser{Identifier: identifier, PrincipalType: principalType, DisplayName: displayName}))
-	return u
+	return toAdminUserJSON(withUserDefaults(WorkspaceUser{Identifier: identifier, PrincipalType: principalType, DisplayName: displayName}))
 }
 
 // itemUserJSON is a ReportUser, DashboardUser, DatasetUser, DataflowUser, AppUser or
