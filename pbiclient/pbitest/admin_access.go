@@ -315,7 +315,12 @@ func writeChunk[T any](s *Server, w http.ResponseWriter, r *http.Request, key st
 	s.mu.Unlock()
 	start := min(cur.offset, len(items))
 	end := min(start+size, len(items))
-	body := orderedObject{{"@odata.context", s.metadataURL("", key)}, {key, append([]T{}, items[start:end]...)}}
+	body := orderedObject{{key, append([]T{}, items[start:end]...)}}
+	if key != "unusedArtifactEntities" {
+		// The unused items' answer has no @odata.context (UnusedArtifactsResponse and the
+		// REST reference's example); the others have.
+		body = append(orderedObject{{"@odata.context", s.metadataURL("", key)}}, body...)
+	}
 	if end < len(items) {
 		tok := chunkCursor{offset: end, query: cur.query}.token()
 		body = append(body, orderedField{"continuationUri", s.URL() + r.URL.Path + "?continuationToken='" + tok + "'"},
@@ -331,7 +336,7 @@ type accessEntryJSON struct {
 	ArtifactType string         `json:"artifactType"`
 	AccessRight  string         `json:"accessRight"`
 	ShareType    string         `json:"shareType,omitempty"`
-	Sharer       *adminUserJSON `json:"sharer,omitempty"`
+	Sharer       *principalJSON `json:"sharer,omitempty"`
 }
 
 // tenantItem is a report, dashboard, dataset or dataflow with its workspace.
@@ -395,15 +400,24 @@ func itemRight(kind, role string) string {
 	}
 }
 
-// principal is a User: any principal the admin APIs name.
-func principal(identifier, principalType, displayName string) adminUserJSON {
-	return toAdminUserJSON(withUserDefaults(WorkspaceUser{Identifier: identifier, PrincipalType: principalType, DisplayName: displayName}))
+// principalJSON is a User: any principal the admin APIs name, with no access right of its own.
+type principalJSON struct {
+	DisplayName   string `json:"displayName,omitempty"`
+	EmailAddress  string `json:"emailAddress,omitempty"`
+	Identifier    string `json:"identifier"`
+	GraphID       string `json:"graphId,omitempty"`
+	PrincipalType string `json:"principalType"`
+}
+
+func principal(identifier, principalType, displayName string) principalJSON {
+	u := toAdminUserJSON(withUserDefaults(WorkspaceUser{Identifier: identifier, PrincipalType: principalType, DisplayName: displayName}))
+	return principalJSON{DisplayName: u.DisplayName, EmailAddress: u.EmailAddress, Identifier: u.Identifier, GraphID: u.GraphID, PrincipalType: u.PrincipalType}
 }
 
 // itemUserJSON is a ReportUser, DashboardUser, DatasetUser, DataflowUser, AppUser or
 // CapacityUser: a User with the access right under the kind's own name.
 type itemUserJSON struct {
-	adminUserJSON
+	principalJSON
 	right, rightKey string
 }
 
@@ -497,7 +511,7 @@ func (s *Server) adminItemUsers(kind, param string) http.HandlerFunc {
 		}
 		out := []itemUserJSON{}
 		for _, u := range users {
-			out = append(out, itemUserJSON{adminUserJSON: principal(u.Identifier, u.PrincipalType, u.DisplayName), right: u.AccessRight, rightKey: rightKey})
+			out = append(out, itemUserJSON{principalJSON: principal(u.Identifier, u.PrincipalType, u.DisplayName), right: u.AccessRight, rightKey: rightKey})
 		}
 		writeList(s, w, "", "users", out)
 	}
@@ -663,7 +677,7 @@ func (s *Server) subscriptionJSON(sub Subscription, withUsers bool) orderedObjec
 	if kind == "PaginatedReport" {
 		kind = "Report"
 	}
-	users := []adminUserJSON{}
+	users := []principalJSON{}
 	if withUsers {
 		for _, u := range sub.Recipients {
 			users = append(users, principal(u, "User", ""))
