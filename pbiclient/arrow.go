@@ -18,12 +18,19 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/memory"
 )
 
-// Execute DAX Queries with Apache Arrow results (preview), as pbitest models it (see
-// pbitest/dax_arrow.go for the wire and why): POST .../datasets/{id}/executeDaxQueries with
-// executeQueries' body and Accept: application/vnd.apache.arrow.stream; the answer is one Arrow
-// IPC stream per EVALUATE, or an error stream whose schema metadata holds error=true.
+// Execute DAX Queries with Apache Arrow results (preview; pbitest/dax_arrow.go has the wire and
+// its sources): POST .../datasets/{id}/executeDaxQueries with {"query": ...}; the answer is one
+// Arrow IPC stream per EVALUATE, concatenated, or an error rowset whose schema metadata holds
+// IsError=true, FaultCode and FaultString.
 
 const arrowStreamType = "application/vnd.apache.arrow.stream"
+
+// executeDAXQueriesRequest is the body of executeDaxQueries. effectiveUsername is the user
+// row-level security filters for, executeQueries' impersonatedUserName.
+type executeDAXQueriesRequest struct {
+	Query             string `json:"query"`
+	EffectiveUsername string `json:"effectiveUsername,omitempty"`
+}
 
 // ErrArrowUnavailable is what ExecuteQueryArrow returns, wrapped with the service's answer,
 // when Power BI does not serve Arrow results for the model: a workspace on shared capacity, My
@@ -46,8 +53,7 @@ func (c *Client) ExecuteQueryArrow(ctx context.Context, groupID, datasetID, quer
 		return nil, err
 	}
 	cl.accept = arrowStreamType
-	if cl.body, err = json.Marshal(executeQueriesRequest{Queries: []executeQuery{{Query: query}},
-		ImpersonatedUserName: opts.ImpersonatedUserName}); err != nil {
+	if cl.body, err = json.Marshal(executeDAXQueriesRequest{Query: query, EffectiveUsername: opts.ImpersonatedUserName}); err != nil {
 		return nil, err
 	}
 	resp, err := c.do(ctx, cl)
@@ -60,7 +66,9 @@ func (c *Client) ExecuteQueryArrow(ctx context.Context, groupID, datasetID, quer
 	}
 	defer closeBody(resp)
 	requestID := resp.Header.Get("RequestId")
-	if mt, _, _ := mime.ParseMediaType(resp.Header.Get("Content-Type")); mt != arrowStreamType {
+	// The documentation names no media type for the answer, so only one that is plainly not
+	// Arrow is refused before decoding.
+	if mt, _, _ := mime.ParseMediaType(resp.Header.Get("Content-Type")); strings.HasSuffix(mt, "json") || strings.HasPrefix(mt, "text/") {
 		return nil, fmt.Errorf("pbiclient: executeDaxQueries answered %q, not Arrow (RequestId %s)", mt, requestID)
 	}
 	out, err := readArrowTables(bufio.NewReaderSize(resp.Body, 64<<10))
@@ -130,20 +138,11 @@ func readArrowTable(rd *ipc.Reader) (QueryResult, error) {
 	if err := rd.Err(); err != nil {
 		return QueryResult{}, err
 	}
-	if v, ok := schema.Metadata().GetValue("error"); ok && v == "true" {
-		qe := &QueryError{Level: "result"}
-		for i, c := range t.Columns {
-			for _, row := range t.Rows[:min(len(t.Rows), 1)] {
-				s, _ := row[i].(string)
-				switch c {
-				case "code":
-					qe.Code = s
-				case "message":
-					qe.Message = bound(s, maxMessageLen)
-				}
-			}
-		}
-		return QueryResult{}, qe
+	md := schema.Metadata()
+	if v, _ := md.GetValue("IsError"); strings.EqualFold(v, "true") {
+		code, _ := md.GetValue("FaultCode")
+		msg, _ := md.GetValue("FaultString")
+		return QueryResult{}, &QueryError{Level: "result", Code: code, Message: bound(msg, maxMessageLen)}
 	}
 	return t, nil
 }
@@ -159,8 +158,12 @@ func arrowValue(col arrow.Array, i int) any {
 		return a.Value(i)
 	case *array.Int32:
 		return int64(a.Value(i))
+	case *array.Int16:
+		return int64(a.Value(i))
 	case *array.Float64:
 		return a.Value(i)
+	case *array.Float32:
+		return float64(a.Value(i))
 	case *array.Boolean:
 		return a.Value(i)
 	case *array.String:
@@ -170,6 +173,8 @@ func arrowValue(col arrow.Array, i int) any {
 	case *array.Timestamp:
 		return dateText(a.Value(i).ToTime(a.DataType().(*arrow.TimestampType).Unit))
 	case *array.Date32:
+		return dateText(a.Value(i).ToTime())
+	case *array.Date64:
 		return dateText(a.Value(i).ToTime())
 	case *array.Decimal128:
 		return a.Value(i).ToFloat64(a.DataType().(*arrow.Decimal128Type).Scale)

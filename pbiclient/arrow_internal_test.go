@@ -46,7 +46,7 @@ func BenchmarkDecode100kRows(b *testing.B) {
 	srv.SetModel(ds.ID, pbitest.LargeModel(100_000))
 	jsonBody := answerOf(b, srv, ws.ID, ds.ID, "executeQueries", "application/json",
 		`{"queries":[{"query":"EVALUATE Facts"}],"serializerSettings":{"includeNulls":true}}`)
-	arrowBody := answerOf(b, srv, ws.ID, ds.ID, "executeDaxQueries", arrowStreamType, `{"queries":[{"query":"EVALUATE Facts"}]}`)
+	arrowBody := answerOf(b, srv, ws.ID, ds.ID, "executeDaxQueries", arrowStreamType, `{"query":"EVALUATE Facts"}`)
 	b.Logf("answer bytes: json %d, arrow %d", len(jsonBody), len(arrowBody))
 
 	b.Run("json", func(b *testing.B) {

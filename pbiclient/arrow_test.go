@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -64,7 +65,7 @@ func TestExecuteQueryArrowSameRowsAsJSON(t *testing.T) {
 		t.Errorf("a date must read as executeQueries writes it: %v", d)
 	}
 
-	// The wire: one POST to executeDaxQueries asking for an Arrow stream, executeQueries' body.
+	// The wire: one POST to executeDaxQueries with the documented body, one query string.
 	reqs := apiRequests(srv)
 	if len(reqs) != 1 {
 		t.Fatalf("%d requests", len(reqs))
@@ -73,10 +74,8 @@ func TestExecuteQueryArrowSameRowsAsJSON(t *testing.T) {
 	if r.Method != "POST" || r.Path != apiPrefix+"/groups/"+pbitest.DemoSalesWorkspaceID+"/datasets/"+pbitest.DemoSalesDatasetID+"/executeDaxQueries" || r.Status != 200 {
 		t.Fatalf("request %s %s -> %d", r.Method, r.Path, r.Status)
 	}
-	var body struct {
-		Queries []struct{ Query string } `json:"queries"`
-	}
-	if err := json.Unmarshal(r.Body, &body); err != nil || len(body.Queries) != 1 || !strings.HasPrefix(body.Queries[0].Query, "EVALUATE 'Product'") {
+	var body map[string]any
+	if err := json.Unmarshal(r.Body, &body); err != nil || len(body) != 1 || !strings.HasPrefix(fmt.Sprint(body["query"]), "EVALUATE 'Product'") {
 		t.Fatalf("body %s (%v)", r.Body, err)
 	}
 }
@@ -179,4 +178,31 @@ func BenchmarkQuery100kRows(b *testing.B) {
 			}
 		}
 	})
+}
+
+// Row-level security: the user to filter for goes as effectiveUsername, and Arrow returns the
+// rows executeQueries returns for impersonatedUserName.
+func TestExecuteQueryArrowEffectiveUsername(t *testing.T) {
+	srv := newTenant(t, pbitest.Options{})
+	srv.SeedDemo()
+	c := newClient(t, srv, userTokens{srv}) // the model's owner, who sees every row
+	ctx := context.Background()
+	const query = `EVALUATE SUMMARIZECOLUMNS('Region'[Region], "Rows", COUNTROWS(Sales))`
+	opts := pbiclient.QueryOptions{ImpersonatedUserName: pbitest.DemoWestUser}
+	js, err := c.ExecuteQuery(ctx, pbitest.DemoSalesWorkspaceID, pbitest.DemoRegionalSalesDatasetID, query, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tables, err := c.ExecuteQueryArrow(ctx, pbitest.DemoSalesWorkspaceID, pbitest.DemoRegionalSalesDatasetID, query, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(js.Rows) != 1 || js.Rows[0][0] != "West" || rowsJSON(t, js) != rowsJSON(t, tables[0]) {
+		t.Fatalf("executeQueries %v, Arrow %v: want the West rows from both", js.Rows, tables[0].Rows)
+	}
+	reqs := apiRequests(srv)
+	var body map[string]any
+	if err := json.Unmarshal(reqs[len(reqs)-1].Body, &body); err != nil || body["effectiveUsername"] != pbitest.DemoWestUser {
+		t.Fatalf("body %s", reqs[len(reqs)-1].Body)
+	}
 }

@@ -240,10 +240,11 @@ type AdminListCapacitiesResult struct {
 }
 
 type adminRefreshablesArgs struct {
-	Top    int      `json:"top" minimum:"1" maximum:"$maxAdminTop" default:"100"`
-	Skip   int      `json:"skip" schema:"$skip"`
-	Filter string   `json:"filter" schema:"$adminRefreshablesFilter"`
-	Expand []string `json:"expand" schema:"$adminRefreshableExpand"`
+	Capacity string   `json:"capacity" jsonschema:"Only this capacity's (id)." minLength:"1"`
+	Top      int      `json:"top" minimum:"1" maximum:"$maxAdminTop" default:"100"`
+	Skip     int      `json:"skip" schema:"$skip"`
+	Filter   string   `json:"filter" schema:"$adminRefreshablesFilter"`
+	Expand   []string `json:"expand" schema:"$adminRefreshableExpand"`
 }
 
 // AdminRefreshable is the refresh record of a model on a capacity.
@@ -521,7 +522,16 @@ func adminListCapacities(ctx context.Context, d Deps, a adminCapacitiesArgs) (Ad
 // adminListRefreshables is admin_list_refreshables.
 func adminListRefreshables(ctx context.Context, d Deps, a adminRefreshablesArgs) (AdminListRefreshablesResult, error) {
 	top := defaultInt(a.Top, 100)
-	all, err := d.Client.AdminListRefreshables(ctx, pbiclient.AdminQuery{Top: top + 1, Skip: a.Skip, Filter: a.Filter, Expand: a.Expand})
+	q := pbiclient.AdminQuery{Top: top + 1, Skip: a.Skip, Filter: a.Filter, Expand: a.Expand}
+	var (
+		all []pbiclient.Refreshable
+		err error
+	)
+	if a.Capacity != "" {
+		all, err = d.Client.AdminCapacityRefreshables(ctx, a.Capacity, q)
+	} else {
+		all, err = d.Client.AdminListRefreshables(ctx, q)
+	}
 	if err != nil {
 		return AdminListRefreshablesResult{}, err
 	}

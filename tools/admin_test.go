@@ -185,3 +185,35 @@ func TestAdminListWorkspacesKeepsWhatWasReadWhenThrottled(t *testing.T) {
 		t.Errorf("throttled first page: %s", msg)
 	}
 }
+
+func TestAdminListRefreshablesOfOneCapacity(t *testing.T) {
+	st := adminStack(t)
+	var onP1 AdminListRefreshablesResult
+	st.ok(t, "admin_list_refreshables", map[string]any{"capacity": pbitest.DemoCapacityID, "filter": "name eq 'Finance KPIs'"}, &onP1)
+	if onP1.Count != 1 || onP1.Refreshables[0].Name != "Finance KPIs" {
+		t.Errorf("P1 refreshables %+v", onP1)
+	}
+	var onA1 AdminListRefreshablesResult
+	st.ok(t, "admin_list_refreshables", map[string]any{"capacity": pbitest.DemoEmbeddedCapacityID}, &onA1)
+	if onA1.Count != 0 {
+		t.Errorf("A1 refreshables %+v", onA1)
+	}
+	var paths []string
+	for _, r := range st.tenant.Requests() {
+		if strings.HasSuffix(r.Path, "/refreshables") {
+			paths = append(paths, strings.TrimPrefix(r.Path, "/v1.0/myorg/admin/capacities/"))
+		}
+	}
+	if strings.Join(paths, " ") != pbitest.DemoCapacityID+"/refreshables "+pbitest.DemoEmbeddedCapacityID+"/refreshables" {
+		t.Errorf("requests %v", paths)
+	}
+}
+
+func TestAdminGetWorkspaceWithItsDataflows(t *testing.T) {
+	st := adminStack(t)
+	var sales AdminWorkspaceResult
+	st.ok(t, "admin_get_workspace", map[string]any{"workspace": pbitest.DemoSalesWorkspaceID, "expand": []string{"dataflows"}}, &sales)
+	if len(sales.Workspace.Dataflows) != 3 || sales.Workspace.Dataflows[1].Name != "Sales Pipeline" {
+		t.Errorf("dataflows %+v", sales.Workspace.Dataflows)
+	}
+}

@@ -60,6 +60,8 @@ var toolSamples = map[string]map[string]any{
 	"delete_rows":           {"dataset": pbitest.DemoLiveOrdersDatasetID},
 	"get_refresh_details":   {"dataset": pbitest.DemoInventoryDatasetID},
 	"cancel_refresh":        {"dataset": pbitest.DemoInventoryDatasetID},
+
+	"admin_list_subscriptions": {"kind": "report", "id": pbitest.DemoSalesReportID},
 }
 
 // inPath are the arguments that go into a URL path as they are given; the others are looked

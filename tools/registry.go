@@ -178,6 +178,7 @@ var areas = []struct {
 	{[]string{"apps"}, appTools},
 	{[]string{"admin"}, adminTools},
 	{[]string{"admin"}, adminAuditTools},
+	{[]string{"admin"}, adminAccessTools},
 	{[]string{"push"}, pushTools},
 	{[]string{"imports"}, importTools},
 	{[]string{"pipelines"}, pipelineTools},

@@ -449,6 +449,10 @@ func schemaRef(name string) (any, bool) {
 		"adminDashboardsFilter":   param(adminFilterParam("\"workspaceId eq '<guid>'\" or \"contains(displayName,'Pulse')\"")),
 		"adminRefreshablesFilter": param(adminFilterParam("\"name eq 'Sales'\"")),
 
+		// admin_access.go
+		"pathSegment":       pathSegmentPattern,
+		"adminContinuation": map[string]any{"type": "string", "minLength": 1, "description": "continuationToken of the previous answer, unchanged, with the same other arguments."},
+
 		// admin_audit.go
 		"adminDateTimePattern": `^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$`,
 		"defaultActivityLimit": defaultActivityLimit,

@@ -79,6 +79,16 @@ type adminState struct {
 	refuseApps bool // service principals refused (tenant setting off)
 	limits     AdminRateLimits
 	accepted   map[string][]time.Time // per limited operation, times of accepted requests
+
+	// The access area (admin_access.go).
+	itemUsers     map[string][]ItemUser // direct shares, app audiences, capacity Assign, by lowercase item id
+	pipelineUsers map[string][]ItemUser // by lowercase pipeline id
+	shares        []WideShare
+	lastAccess    map[string]time.Time // by lowercase item id
+	subscriptions []Subscription
+	chunk         int // entries per chunk of the continuation lists; 0 is defaultAdminChunk
+	// descriptions set by PATCH admin/groups/{id} on the ordinary API's workspaces, by lowercase id.
+	descriptions map[string]string
 }
 
 func (t *tenantState) adminState() *adminState {
@@ -188,6 +198,8 @@ func (s *Server) adminRoutes() {
 	s.handleAPI(p+"apps", s.admin("apps", s.adminListApps))
 	s.handleAPI(p+"capacities", s.admin("capacities", s.adminListCapacities))
 	s.handleAPI(p+"capacities/refreshables", s.admin("refreshables", s.adminListRefreshables))
+	s.adminAccessRoutes()
+	s.adminListRoutes()
 }
 
 // admin wraps an admin handler: the tenant setting for service principals,
@@ -329,7 +341,8 @@ type tenantWorkspace struct {
 func (s *Server) tenantWorkspaces() []tenantWorkspace {
 	var out []tenantWorkspace
 	for _, ws := range s.state.workspaces {
-		tw := tenantWorkspace{info: ws.info, state: "Active", users: ws.users}
+		tw := tenantWorkspace{info: ws.info, state: "Active", users: ws.users,
+			description: s.state.adminState().descriptions[strings.ToLower(ws.info.ID)]}
 		for _, d := range ws.datasets {
 			tw.datasets = append(tw.datasets, d.info)
 		}
@@ -378,7 +391,7 @@ type adminGroupJSON struct {
 	Reports                     []adminReportJSON    `json:"reports,omitempty"`
 	Dashboards                  []adminDashboardJSON `json:"dashboards,omitempty"`
 	Datasets                    []adminDatasetJSON   `json:"datasets,omitempty"`
-	Dataflows                   []any                `json:"dataflows,omitempty"`
+	Dataflows                   []adminDataflowJSON  `json:"dataflows,omitempty"`
 	Workbooks                   []any                `json:"workbooks,omitempty"`
 }
 
@@ -465,6 +478,11 @@ func (s *Server) toAdminGroupJSON(tw tenantWorkspace, expand map[string]bool) ad
 	if expand["datasets"] {
 		for _, d := range tw.datasets {
 			out.Datasets = append(out.Datasets, s.adminDataset(d, w.ID))
+		}
+	}
+	if ws := s.state.workspace(w.ID); expand["dataflows"] && ws != nil {
+		for _, df := range ws.dataflows {
+			out.Dataflows = append(out.Dataflows, s.adminDataflow(df.info, w.ID))
 		}
 	}
 	return out
@@ -694,9 +712,18 @@ const refreshableWindow = 7 * 24 * time.Hour
 // adminListRefreshables serves GET admin/capacities/refreshables: the
 // refreshable models of workspaces on a capacity; $top required.
 func (s *Server) adminListRefreshables(w http.ResponseWriter, r *http.Request) {
-	top, skip, ok := adminTop(w, r, true, math.MaxInt32)
-	if !ok {
-		return
+	s.refreshables(w, r, "", "")
+}
+
+// refreshables answers the refreshables of every capacity, or of capacityID, or the one
+// refreshableID of it ($top is then not read, and an unknown one is 404).
+func (s *Server) refreshables(w http.ResponseWriter, r *http.Request, capacityID, refreshableID string) {
+	top, skip := math.MaxInt32, 0
+	if refreshableID == "" {
+		var ok bool
+		if top, skip, ok = adminTop(w, r, true, math.MaxInt32); !ok {
+			return
+		}
 	}
 	filter, ok := adminFilter(w, r, map[string]bool{"id": true, "name": true, "kind": true})
 	if !ok {
@@ -709,13 +736,19 @@ func (s *Server) adminListRefreshables(w http.ResponseWriter, r *http.Request) {
 	now := time.Now()
 	from := now.Add(-refreshableWindow)
 	s.mu.Lock()
+	if capacityID != "" && s.state.capacity(capacityID) == nil {
+		s.mu.Unlock()
+		writePBIError(w, http.StatusNotFound, "PowerBIEntityNotFound")
+		return
+	}
 	out := []refreshableJSON{}
 	for _, ws := range s.state.workspaces {
-		if !ws.info.IsOnDedicatedCapacity {
+		if !ws.info.IsOnDedicatedCapacity || (capacityID != "" && !strings.EqualFold(ws.info.CapacityID, capacityID)) {
 			continue
 		}
 		for _, d := range ws.datasets {
-			if !d.info.IsRefreshable || (filter != nil && !filter(filterFields{"id": d.info.ID, "name": d.info.Name, "kind": "Dataset"})) {
+			if !d.info.IsRefreshable || (filter != nil && !filter(filterFields{"id": d.info.ID, "name": d.info.Name, "kind": "Dataset"})) ||
+				(refreshableID != "" && !strings.EqualFold(d.info.ID, refreshableID)) {
 				continue
 			}
 			rf := refreshableJSON{ID: d.info.ID, Name: d.info.Name, Kind: "Dataset", StartTime: serviceTime(from),
@@ -760,5 +793,9 @@ func (s *Server) adminListRefreshables(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	s.mu.Unlock()
+	if refreshableID != "" && len(out) == 0 {
+		writePBIError(w, http.StatusNotFound, "PowerBIEntityNotFound")
+		return
+	}
 	writeList(s, w, "", "refreshables", page(out, top, skip))
 }

@@ -18,6 +18,8 @@ const (
 	DemoDeletedWorkspaceID  = "b03c5e7f-9b1d-4f6a-8c8e-0d2f4b6c8ea5" // "Old Intranet", state Deleted
 	DemoPersonalWorkspaceID = "c14d6f8a-0c2e-4a7b-9d9f-1e3a5c7d9fb6" // "PersonalWorkspace Megan Bowen", type PersonalGroup
 
+	DemoSalesSubscriptionID = "d25f7a9c-1e3b-4c5d-8f7a-9b1c3d5e7f02" // Megan Bowen's daily subscription to Sales Overview, also sent to Lee Gu
+
 	// DemoAdminWorkspaceCount is how many workspaces the admin APIs list
 	// after SeedDemo: the four of the ordinary API, the four above and the
 	// regional ones.
@@ -90,6 +92,7 @@ func (s *Server) seedAdmin() {
 		Users:     []WorkspaceUser{megan},
 		Reports:   []Report{{ID: deterministicGUID("report:megan"), Name: "My Scratchpad"}},
 	})
+	s.seedAdminAccess(stamp)
 	regions := []string{"North", "South", "East", "West"}
 	for i := 1; i <= demoRegionalWorkspaces; i++ {
 		name := fmt.Sprintf("Region %02d %s", i, regions[i%len(regions)])
@@ -108,4 +111,32 @@ func (s *Server) seedAdmin() {
 		}
 		s.AddAdminWorkspace(w)
 	}
+}
+
+// seedAdminAccess adds who reaches what beyond workspace roles: wide shares, direct shares, an
+// app's audience, capacity and pipeline users, subscriptions, and when items were last opened.
+func (s *Server) seedAdminAccess(stamp time.Time) {
+	s.AddWideShare(WideShare{ItemID: DemoMarketingReportID, PublishToWeb: true, Sharer: "adele.vance@contoso.com"})
+	s.AddWideShare(WideShare{ItemID: DemoSalesReportID, Sharer: "megan.bowen@contoso.com"})
+	s.ShareItem(deterministicGUID("report:hr"), ItemUser{Identifier: "lee.gu@contoso.com", AccessRight: "Read", DisplayName: "Lee Gu"})
+	s.ShareItem(DemoSalesAppID, ItemUser{Identifier: DemoSalesTeamGroupID, PrincipalType: "Group", AccessRight: "ReadExplore", DisplayName: "Sales Team"})
+	s.ShareItem(DemoSalesAppID, ItemUser{Identifier: "lee.gu@contoso.com", AccessRight: "Read", DisplayName: "Lee Gu"})
+	s.ShareItem(DemoCapacityID, ItemUser{Identifier: "megan.bowen@contoso.com", AccessRight: "Assign", DisplayName: "Megan Bowen"})
+	s.SetPipelineUsers(DemoSalesPipelineID,
+		ItemUser{Identifier: "megan.bowen@contoso.com", AccessRight: "Admin"},
+		ItemUser{Identifier: DemoServicePrincipalObjectID, PrincipalType: "App", AccessRight: "Admin"})
+	s.SetPipelineUsers(DemoFinancePipelineID, ItemUser{Identifier: "alex.wilber@contoso.com", AccessRight: "Admin"})
+
+	// Opened long ago: unused. Sales Overview was opened lately.
+	s.SetLastAccessed(deterministicGUID("dataset:orphaned"), stamp.AddDate(0, 1, 0))
+	s.SetLastAccessed(DemoCampaignDraftReportID, stamp.AddDate(0, 2, 0))
+	s.SetLastAccessed(DemoSalesReportID, time.Now().Add(-2*time.Hour))
+
+	s.AddSubscription(Subscription{ID: DemoSalesSubscriptionID, Title: "Sales Overview every morning", ArtifactID: DemoSalesReportID,
+		Page: "Overview", Enabled: true, Start: stamp, End: stamp.AddDate(1, 0, 0), AttachmentFormat: "PNG",
+		Owner: "megan.bowen@contoso.com", Recipients: []string{"megan.bowen@contoso.com", "lee.gu@contoso.com"}})
+	s.AddSubscription(Subscription{ID: deterministicGUID("subscription:sales-pulse"), Title: "Sales Pulse weekly", ArtifactID: DemoSalesDashboardID,
+		Enabled: true, Frequency: "Weekly", Start: stamp, End: stamp.AddDate(1, 0, 0), Owner: "megan.bowen@contoso.com"})
+	s.AddSubscription(Subscription{ID: deterministicGUID("subscription:monthly-close"), Title: "Monthly Close", ArtifactID: DemoFinanceReportID,
+		Start: stamp, End: stamp.AddDate(0, 6, 0), AttachmentFormat: "PDF", Owner: "alex.wilber@contoso.com"})
 }

@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"mime"
 	"net/http"
 	"strings"
 	"time"
@@ -15,37 +14,50 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/memory"
 )
 
-// Execute DAX Queries with Apache Arrow results (preview).
+// Execute DAX Queries with Apache Arrow results (preview), as Microsoft documents it ("Datasets -
+// Execute Dax Queries" and "Execute Dax Queries In Group" in the Power BI REST reference, and
+// "Mastering the Execute DAX Queries REST API"); the operation is newer than the swagger copy
+// here, so swaggercheck holds it as a preview operation (swaggercheck/preview.go).
 //
-// No published wire description of this operation was found: it is in neither Microsoft's
-// Power BI REST definition (swagger.json, October 2024) nor the Fabric REST definitions
-// (microsoft/fabric-rest-api-specs, August 2026), and api-notes.md does not mention it. What
-// this fake serves is a model of it, built on the documented conventions of executeQueries
-// (api-notes §2.2.8) and of Arrow:
-//
-//   - POST /v1.0/myorg[/groups/{groupId}]/datasets/{datasetId}/executeDaxQueries. The Power BI
-//     path rather than Fabric's (/v1/workspaces/{id}/semanticModels/{id}/...): it takes the same
-//     token audience, permissions (Build), tenant setting and My workspace variant as
-//     executeQueries, so a caller that can run executeQueries needs no new consent.
-//   - The request body is executeQueries' ({"queries":[{"query":"..."}], "impersonatedUserName"}),
-//     one query as there; serializerSettings has no use, Arrow carries nulls. The result format
-//     is chosen the HTTP way, with Accept: application/vnd.apache.arrow.stream (Arrow's
-//     registered media type); another Accept is answered 406.
-//   - 200 application/vnd.apache.arrow.stream: one Arrow IPC stream (schema, record batches,
-//     end-of-stream marker) per EVALUATE, in query order, written one after the other. Columns
-//     are named as executeQueries' row keys (Table[Column], [Name]); Int64, Float64, Utf8,
-//     Boolean and Timestamp(ms, no zone) for DateTime; a blank is a null. No row limit.
-//   - A DAX error is a stream of its own, in place of the results: its schema's metadata holds
-//     error=true, and its one row the columns code and message (DatasetExecuteQueriesError and
-//     the DAX message). An answer that has begun cannot change its status, so the error comes
-//     in-band as the service streams results.
-//   - Arrow needs the model on a capacity: a workspace on shared capacity, My workspace and push
-//     models answer 403 FeatureNotAvailableError (pbi.error shape), the code Power BI gives for a
-//     feature the capacity lacks (as exportToFile does here), so callers fall back to
-//     executeQueries.
+//   - POST /v1.0/myorg[/groups/{groupId}]/datasets/{datasetId}/executeDaxQueries, with the token,
+//     permissions (Read and Build), tenant setting and 120-per-minute limit of executeQueries.
+//   - The body is {"query": "...", ...}: one query string, which may hold several EVALUATE
+//     statements, and optional effectiveUsername, roles, customData, culture, queryTimeout,
+//     resultSetRowCountLimit (default 1,000,000 rows), memoryLimit, schemaOnly,
+//     applicationContext and executionMetrics. effectiveUsername is the user row-level security
+//     filters for, as executeQueries' impersonatedUserName.
+//   - 200: the answer is one Arrow IPC stream per EVALUATE, concatenated in query order, each
+//     with its own schema; record batches are LZ4-frame compressed. A data rowset has no
+//     schema metadata. A query error also answers 200, with an error rowset: schema metadata
+//     IsError=true, FaultCode and FaultString (and one row of the same). Blanks are nulls.
+//   - A result over resultSetRowCountLimit is an error rowset too; schemaOnly answers each
+//     stream's schema with no record batch.
+//   - The operation is "only available for datasets hosted on a capacity": a workspace on
+//     shared capacity, My workspace and push models are answered 403 FeatureNotAvailableError
+//     (pbi.error shape), the code Power BI gives for a feature the capacity lacks (as
+//     exportToFile does here); the documentation names no code, so callers fall back to
+//     executeQueries on this answer and on a 404 or 405 of a service without the operation.
 //
 // Everything before the Arrow stream is executeQueries': the tenant setting, the dataset lookup,
 // row-level security, the DAX engine and its INFO functions.
+
+// executeDAXQueriesRequest is the body of executeDaxQueries.
+type executeDAXQueriesRequest struct {
+	Query                  string   `json:"query"`
+	EffectiveUsername      string   `json:"effectiveUsername"`
+	Roles                  []string `json:"roles"`
+	CustomData             string   `json:"customData"`
+	Culture                string   `json:"culture"`
+	ApplicationContext     string   `json:"applicationContext"`
+	QueryTimeout           *int     `json:"queryTimeout"`
+	ResultSetRowCountLimit *int     `json:"resultSetRowCountLimit"`
+	MemoryLimit            *float64 `json:"memoryLimit"`
+	SchemaOnly             bool     `json:"schemaOnly"`
+	ExecutionMetrics       bool     `json:"executionMetrics"`
+}
+
+// defaultResultSetRowCountLimit is resultSetRowCountLimit's documented default.
+const defaultResultSetRowCountLimit = 1_000_000
 
 // ArrowStreamType is the media type of an Arrow IPC stream.
 const ArrowStreamType = "application/vnd.apache.arrow.stream"
@@ -59,22 +71,22 @@ func (s *Server) executeDAXQueries(w http.ResponseWriter, r *http.Request) {
 		writePBIError(w, http.StatusUnauthorized, "PowerBINotAuthorizedException")
 		return
 	}
-	if !acceptsArrow(r.Header.Get("Accept")) {
-		writeError(w, http.StatusNotAcceptable, "InvalidRequest", "Results are sent as "+ArrowStreamType+" only")
-		return
-	}
-	var req executeQueriesRequest
+	var req executeDAXQueriesRequest
 	present, ok := readJSON(w, r, &req)
 	if !ok {
 		return
 	}
-	if !present || req.Queries == nil {
-		writeError(w, http.StatusBadRequest, "InvalidRequest", "The request body must contain queries")
+	if !present || strings.TrimSpace(req.Query) == "" {
+		writeError(w, http.StatusBadRequest, "InvalidRequest", "The request body must contain query")
 		return
 	}
-	if len(req.Queries) != 1 {
-		writeDAXError(w, fmt.Sprintf("Only one query per request is supported; the request has %d.", len(req.Queries)))
-		return
+	limit := defaultResultSetRowCountLimit
+	if req.ResultSetRowCountLimit != nil {
+		if *req.ResultSetRowCountLimit < 1 {
+			writeError(w, http.StatusBadRequest, "InvalidRequest", "resultSetRowCountLimit must be a positive number")
+			return
+		}
+		limit = *req.ResultSetRowCountLimit
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -91,10 +103,10 @@ func (s *Server) executeDAXQueries(w http.ResponseWriter, r *http.Request) {
 	if model == nil {
 		model = &Model{}
 	}
-	if model = s.queryModel(w, r, groupID, d, model, req.ImpersonatedUserName); model == nil {
+	if model = s.queryModel(w, r, groupID, d, model, req.EffectiveUsername); model == nil {
 		return
 	}
-	tables, err := runQuery(model, req.Queries[0].Query)
+	tables, err := runQuery(model, req.Query)
 	var de *daxError
 	if err != nil && !errors.As(err, &de) {
 		writeServerError(w)
@@ -107,29 +119,34 @@ func (s *Server) executeDAXQueries(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	for _, t := range tables {
-		if err := writeArrowTable(w, t); err != nil {
+		if len(t.rows) > limit {
+			_ = writeArrowError(w, "ResultSetRowCountLimitExceeded",
+				fmt.Sprintf("The result set has more than %d rows, the resultSetRowCountLimit of the request.", limit))
+			return
+		}
+		if err := writeArrowTable(w, t, req.SchemaOnly); err != nil {
 			return // the client went away
 		}
 	}
 }
 
-func acceptsArrow(accept string) bool {
-	for part := range strings.SplitSeq(accept, ",") {
-		if mt, _, err := mime.ParseMediaType(part); err == nil && mt == ArrowStreamType {
-			return true
-		}
-	}
-	return false
+// arrowWriter writes one IPC stream as the service does: record batches LZ4-frame compressed.
+func arrowWriter(w io.Writer, schema *arrow.Schema) *ipc.Writer {
+	return ipc.NewWriter(w, ipc.WithSchema(schema), ipc.WithLZ4())
 }
 
-// writeArrowTable writes one result table as an Arrow IPC stream.
-func writeArrowTable(w io.Writer, t *resultTable) error {
+// writeArrowTable writes one result table as an Arrow IPC stream; schemaOnly writes its schema
+// and no record batch.
+func writeArrowTable(w io.Writer, t *resultTable, schemaOnly bool) error {
 	fields := make([]arrow.Field, len(t.cols))
 	for i, c := range t.cols {
 		fields[i] = arrow.Field{Name: c.key(), Type: arrowType(t.rows, i), Nullable: true}
 	}
 	schema := arrow.NewSchema(fields, nil)
-	iw := ipc.NewWriter(w, ipc.WithSchema(schema))
+	iw := arrowWriter(w, schema)
+	if schemaOnly {
+		return iw.Close() // the schema message is written on Close when no batch came
+	}
 	b := array.NewRecordBuilder(memory.DefaultAllocator, schema)
 	defer b.Release()
 	for start := 0; start < len(t.rows) || start == 0; start += arrowBatchRows {
@@ -212,19 +229,21 @@ func appendArrow(b array.Builder, v any) {
 	}
 }
 
-// writeArrowError writes a DAX error as the stream that takes the results' place.
+// writeArrowError writes an error rowset, the stream that takes the results' place: the error
+// in the schema's metadata (IsError, FaultCode, FaultString), and in one row.
 func writeArrowError(w io.Writer, code, message string) error {
+	md := arrow.NewMetadata([]string{"IsError", "FaultCode", "FaultString"}, []string{"true", code, message})
 	schema := arrow.NewSchema([]arrow.Field{
-		{Name: "code", Type: arrow.BinaryTypes.String},
-		{Name: "message", Type: arrow.BinaryTypes.String},
-	}, func() *arrow.Metadata { m := arrow.NewMetadata([]string{"error"}, []string{"true"}); return &m }())
+		{Name: "FaultCode", Type: arrow.BinaryTypes.String},
+		{Name: "FaultString", Type: arrow.BinaryTypes.String},
+	}, &md)
 	b := array.NewRecordBuilder(memory.DefaultAllocator, schema)
 	defer b.Release()
 	b.Field(0).(*array.StringBuilder).Append(code)
 	b.Field(1).(*array.StringBuilder).Append(message)
 	rec := b.NewRecordBatch()
 	defer rec.Release()
-	iw := ipc.NewWriter(w, ipc.WithSchema(schema))
+	iw := arrowWriter(w, schema)
 	if err := iw.Write(rec); err != nil {
 		return err
 	}

@@ -15,28 +15,27 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/ipc"
 )
 
-// postDAXQueries sends a query to executeDaxQueries of dataset (a path under /v1.0/myorg) with
-// the given Accept header.
-func postDAXQueries(t *testing.T, s *Server, dataset, accept, query string) response {
+// postDAXQueries sends a body to executeDaxQueries of dataset (a path under /v1.0/myorg), as
+// the documented clients do: JSON, no Accept header.
+func postDAXQueries(t *testing.T, s *Server, dataset string, body map[string]any) response {
 	t.Helper()
-	body, _ := json.Marshal(map[string]any{"queries": []map[string]string{{"query": query}}})
-	req, err := http.NewRequest(http.MethodPost, s.URL()+apiPrefix+dataset+"/executeDaxQueries", bytes.NewReader(body))
+	raw, _ := json.Marshal(body)
+	req, err := http.NewRequest(http.MethodPost, s.URL()+apiPrefix+dataset+"/executeDaxQueries", bytes.NewReader(raw))
 	if err != nil {
 		t.Fatal(err)
 	}
 	req.Header.Set("Authorization", "Bearer "+s.IssueToken(time.Hour))
 	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("Accept", accept)
 	resp, err := s.Client().Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer resp.Body.Close()
-	raw, err := io.ReadAll(resp.Body)
+	answer, err := io.ReadAll(resp.Body)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return response{status: resp.StatusCode, header: resp.Header, body: raw}
+	return response{status: resp.StatusCode, header: resp.Header, body: answer}
 }
 
 // arrowStreams reads every IPC stream of an answer: each one's schema and batches.
@@ -75,8 +74,8 @@ func TestExecuteDAXQueriesWire(t *testing.T) {
 	s.SetModel(ds.ID, LargeModel(25_000))
 	path := "/groups/" + ws.ID + "/datasets/" + ds.ID
 
-	r := postDAXQueries(t, s, path, "application/json, "+ArrowStreamType, `EVALUATE Facts
-EVALUATE ROW("Total", [Total Amount], "Rows", COUNTROWS(Facts))`)
+	r := postDAXQueries(t, s, path, map[string]any{"query": `EVALUATE Facts
+EVALUATE ROW("Total", [Total Amount], "Rows", COUNTROWS(Facts))`})
 	wantStatus(t, r, http.StatusOK)
 	if ct := r.header.Get("Content-Type"); ct != ArrowStreamType {
 		t.Fatalf("Content-Type %q", ct)
@@ -109,21 +108,45 @@ EVALUATE ROW("Total", [Total Amount], "Rows", COUNTROWS(Facts))`)
 		t.Errorf("ROW: %v", schemas[1])
 	}
 
-	// A DAX error replaces the results with one error stream.
-	r = postDAXQueries(t, s, path, ArrowStreamType, "EVALUATE Facts EVALUATE Nope")
-	wantStatus(t, r, http.StatusOK)
-	schemas, batches = arrowStreams(t, r.body)
-	if v, _ := schemas[0].Metadata().GetValue("error"); len(schemas) != 1 || v != "true" {
-		t.Fatalf("%d streams, error=%q", len(schemas), v)
-	}
-	if msg := batches[0][0].Column(1).(*array.String).Value(0); !strings.Contains(msg, "Failed to resolve name 'Nope'") {
-		t.Fatalf("message %q", msg)
+	// Record batches are LZ4-frame compressed, as the service sends them: the 25,000 rows
+	// (about 1.1 MB uncompressed) come in far less.
+	if len(r.body) > 600_000 {
+		t.Errorf("%d bytes: the batches are not compressed", len(r.body))
 	}
 
-	// Only Arrow is served; without a capacity, not even that.
-	wantStatus(t, postDAXQueries(t, s, path, "application/json", "EVALUATE Facts"), http.StatusNotAcceptable)
+	// A DAX error replaces the results with an error rowset, flagged in its schema's metadata.
+	r = postDAXQueries(t, s, path, map[string]any{"query": "EVALUATE Facts EVALUATE Nope"})
+	wantStatus(t, r, http.StatusOK)
+	schemas, batches = arrowStreams(t, r.body)
+	md := schemas[0].Metadata()
+	isErr, _ := md.GetValue("IsError")
+	code, _ := md.GetValue("FaultCode")
+	msg, _ := md.GetValue("FaultString")
+	if len(schemas) != 1 || isErr != "true" || code == "" || !strings.Contains(msg, "Failed to resolve name 'Nope'") {
+		t.Fatalf("%d streams, IsError=%q FaultCode=%q FaultString=%q", len(schemas), isErr, code, msg)
+	}
+	if row := batches[0][0].Column(1).(*array.String).Value(0); row != msg {
+		t.Errorf("the error row says %q, the metadata %q", row, msg)
+	}
+
+	// A result over resultSetRowCountLimit is an error rowset too; schemaOnly sends schemas alone.
+	r = postDAXQueries(t, s, path, map[string]any{"query": "EVALUATE Facts", "resultSetRowCountLimit": 1000})
+	schemas, _ = arrowStreams(t, r.body)
+	if v, _ := schemas[0].Metadata().GetValue("FaultString"); !strings.Contains(v, "resultSetRowCountLimit") {
+		t.Errorf("over the limit: %v", schemas[0].Metadata())
+	}
+	r = postDAXQueries(t, s, path, map[string]any{"query": "EVALUATE Facts", "schemaOnly": true})
+	schemas, batches = arrowStreams(t, r.body)
+	if len(schemas) != 1 || schemas[0].NumFields() != 5 || len(batches[0]) != 0 {
+		t.Errorf("schemaOnly: %d streams, %d batches", len(schemas), len(batches[0]))
+	}
+
+	// The old executeQueries body is refused: query is the one field required.
+	wantStatus(t, postDAXQueries(t, s, path, map[string]any{"queries": []map[string]string{{"query": "EVALUATE Facts"}}}), http.StatusBadRequest)
+
+	// Without a capacity, no Arrow.
 	s.SeedDemo()
-	r = postDAXQueries(t, s, "/groups/"+DemoMarketingWorkspaceID+"/datasets/"+DemoWebTrafficDatasetID, ArrowStreamType, "EVALUATE Facts")
+	r = postDAXQueries(t, s, "/groups/"+DemoMarketingWorkspaceID+"/datasets/"+DemoWebTrafficDatasetID, map[string]any{"query": "EVALUATE Facts"})
 	wantStatus(t, r, http.StatusForbidden)
 	if code := errorCode(t, r); code != "FeatureNotAvailableError" {
 		t.Fatalf("code %s", code)

@@ -338,11 +338,7 @@ func readGroupUser(w http.ResponseWriter, r *http.Request) (WorkspaceUser, bool)
 
 // userIndex finds a principal of the workspace by identifier or email
 // address, ignoring case; -1 when absent.
-func (ws *workspace) userIndex(id string) int {
-	return slices.IndexFunc(ws.users, func(u WorkspaceUser) bool {
-		return strings.EqualFold(u.Identifier, id) || (u.EmailAddress != "" && strings.EqualFold(u.EmailAddress, id))
-	})
-}
+func (ws *workspace) userIndex(id string) int { return userIndex(ws.users, id) }
 
 // addGroupUser serves POST /groups/{groupId}/users. A principal already in
 // the workspace is refused; PUT changes its access right.

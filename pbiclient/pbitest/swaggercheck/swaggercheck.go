@@ -229,7 +229,7 @@ func (c *Checker) addOperations(paths, globalParams map[string]any, prefix strin
 					op.path[name] = pp
 				case "body":
 					op.hasBody, op.bodyReq = true, pp.required
-					opDefs[requestMode]["op."+op.ID+".request"] = pm["schema"]
+					opDefs[requestMode]["op."+op.ID+".request"] = requestSchema(op.ID, pm["schema"])
 				}
 			}
 			applyParameterDeviations(op)
@@ -394,6 +394,7 @@ func convert(v any, m mode, lenient bool) any {
 //     its enum is camelCase (api-notes §2.5).
 func applyDeviations(defs map[string]any) {
 	applyAuditDeviations(defs)
+	applyAccessDeviations(defs)
 	if txStatus, ok := defs["DataflowTransactionStatus"].(map[string]any); ok {
 		if props, ok := txStatus["properties"].(map[string]any); ok {
 			if status, ok := props["status"].(map[string]any); ok {
