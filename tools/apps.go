@@ -70,7 +70,7 @@ type ListAppReportsResult struct {
 
 type appReportArgs struct {
 	App    string `json:"app" schema:"$app" required:"true"`
-	Report string `json:"report" required:"true" jsonschema:"Report id (GUID) within the app or exact report name, as returned by list_app_reports." minLength:"1"`
+	Report string `json:"report" required:"true" jsonschema:"Its id within the app, or its name (list_app_reports)."`
 }
 
 // AppReportResult is the answer of get_app_report.
@@ -94,7 +94,7 @@ type ListAppDashboardsResult struct {
 
 type appDashboardArgs struct {
 	App       string `json:"app" schema:"$app" required:"true"`
-	Dashboard string `json:"dashboard" required:"true" jsonschema:"Dashboard id (GUID) within the app or exact dashboard name, as returned by list_app_dashboards." minLength:"1"`
+	Dashboard string `json:"dashboard" required:"true" jsonschema:"Its id within the app, or its name (list_app_dashboards)."`
 }
 
 // AppDashboardResult is the answer of get_app_dashboard.
@@ -104,7 +104,7 @@ type AppDashboardResult struct {
 }
 
 func appParam() mcp.ToolOption {
-	return mcp.WithString("app", mcp.Required(), mcp.MinLength(1))
+	return mcp.WithString("app", mcp.Required())
 }
 
 // resolveApp reads an app argument among the installed apps.
@@ -117,11 +117,10 @@ func resolveApp(ctx context.Context, c *pbiclient.Client, arg string) (ItemRef, 
 func appTools(d Deps) []Tool {
 	return []Tool{
 		tool(d, "apps", "list apps", listApps, mcp.NewTool("list_apps",
-			mcp.WithDescription("List the Power BI apps installed for the signed-in user, with their ids, names, descriptions, publisher and last update. "+
-				"Use it to find the app the other app tools need."),
+			mcp.WithDescription("List the Power BI apps installed for the signed-in user, with their ids, names, descriptions, publisher and last update."),
 			annotations("List installed apps", true, false, true))),
 		tool(d, "apps", "get the app", getApp, mcp.NewTool("get_app",
-			mcp.WithDescription("Get one installed app by id or exact name: its description, publisher and last update."),
+			mcp.WithDescription("Get one installed app: its name, description, publisher and last update."),
 			annotations("Get an installed app", true, false, true))),
 		tool(d, "apps", "list the app's reports", listAppReports, mcp.NewTool("list_app_reports",
 			mcp.WithDescription("List the reports of an installed app, with their ids within the app, names, the semantic model each reads and web links."),

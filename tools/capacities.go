@@ -56,9 +56,9 @@ type ListWorkloadsResult struct {
 }
 
 type listRefreshablesArgs struct {
-	Capacity string `json:"capacity" jsonschema:"Omit it for all capacities." minLength:"1"`
+	Capacity string `json:"capacity" jsonschema:"Default: every capacity the caller can see." minLength:"1"`
 	Filter   string `json:"filter" jsonschema:"OData $filter on id, name and kind, e.g. contains(name,'Sales') or name eq 'Finance KPIs'." maxLength:"1000"`
-	Expand   bool   `json:"expand" jsonschema:"Also name each model's capacity and workspace (OData $expand=capacity,group)." default:"false"`
+	Expand   bool   `json:"expand" jsonschema:"Also name each model's capacity and workspace."`
 	Top      int    `json:"top" minimum:"1" maximum:"$refreshablesMax" default:"100"`
 	Skip     int    `json:"skip" schema:"$skip"`
 }
@@ -101,7 +101,7 @@ type ListRefreshablesResult struct {
 type assignArgs struct {
 	Workspace      string `json:"workspace" schema:"$requiredWorkspace" required:"true"`
 	Capacity       string `json:"capacity" required:"true" jsonschema:"A capacity, or \"shared\" (or {sharedCapacityID}) to move the workspace back to shared capacity." minLength:"1"`
-	TimeoutSeconds int    `json:"timeout_seconds" jsonschema:"How long to follow the assignment (default 120). If it has not ended by then, the answer says so; the move goes on, and calling this tool again is safe." minimum:"5" maximum:"900" default:"120"`
+	TimeoutSeconds int    `json:"timeout_seconds" jsonschema:"How long to follow the move; it goes on after, and calling again is safe." minimum:"5" maximum:"900" default:"120"`
 }
 
 // AssignResult is the answer of assign_workspace_to_capacity.
@@ -143,7 +143,6 @@ func capacityTools(d Deps) []Tool {
 			annotations("List capacity workloads", true, false, true))),
 		tool(d, "capacities", "list refreshables", listRefreshables, mcp.NewTool("list_refreshables",
 			mcp.WithDescription("List the semantic models on capacities refreshed in the last seven days or with a schedule, with statistics: refreshes and failures, average and median duration in seconds, refreshes per day, the last refresh and the schedule. "+
-				"Use it to find slow or failing refreshes across a capacity; omit capacity for every capacity the caller can see. "+
 				"Only Premium, Embedded and Fabric capacities. A user needs Capacity.Read.All."),
 			annotations("List refreshables", true, false, true))),
 		tool(d, "capacities", "assign the workspace to the capacity", assignWorkspaceToCapacity, mcp.NewTool("assign_workspace_to_capacity",

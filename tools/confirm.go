@@ -22,8 +22,7 @@ import (
 
 // confirmParam is the argument every destructive tool declares.
 func confirmParam() mcp.ToolOption {
-	return mcp.WithBoolean("confirm",
-		mcp.DefaultBool(false))
+	return mcp.WithBoolean("confirm")
 }
 
 // confirmed returns nil when the user agreed to the change what describes (one sentence, e.g.

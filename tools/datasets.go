@@ -253,13 +253,11 @@ type ListUpstreamDataflowsResult struct {
 func datasetTools(d Deps) []Tool {
 	return []Tool{
 		tool(d, "datasets", "list semantic models", listDatasets, mcp.NewTool("list_datasets",
-			mcp.WithDescription("List the semantic models (datasets) in a workspace, with their ids, names, owners and whether they can be refreshed. "+
-				"Use it to find the model refresh_dataset and get_refresh_history need."),
+			mcp.WithDescription("List the semantic models (datasets) in a workspace, with their ids, names, owners and whether they can be refreshed."),
 			annotations("List semantic models", true, false, true))),
 		tool(d, "datasets", "read the semantic model", getDataset, mcp.NewTool("get_dataset",
 			mcp.WithDescription("Read one semantic model: owner (configuredBy), storage format (Abf small or PremiumFiles large), query scale-out settings, "+
-				"whether it needs a gateway or an effective identity, and the dataflows it reads from. "+
-				"Use it before update_dataset, take_over_dataset or update_dataset_parameters to see the current state and owner."),
+				"whether it needs a gateway or an effective identity, and the dataflows it reads from."),
 			annotations("Get a semantic model", true, false, true))),
 		tool(d, "dataset_admin", "update the semantic model", updateDataset, mcp.NewTool("update_dataset",
 			mcp.WithDescription("Change a semantic model's storage format (target_storage_mode: "+
@@ -274,15 +272,14 @@ func datasetTools(d Deps) []Tool {
 		tool(d, "dataset_admin", "take over the semantic model", takeOverDataset, mcp.NewTool("take_over_dataset",
 			mcp.WithDescription("Make the identity this server signs in as the owner (configuredBy) of a semantic model, as changes only the owner may make need (update_dataset_parameters, update_dataset). "+
 				"The model's data source credentials become the new owner's, so refreshes may fail until they are set again. "+
-				"Not in My workspace; needs Contributor, Member or Admin there."),
+				"Needs Contributor or higher in the workspace."),
 			annotations("Take over a semantic model", false, true, true))),
 		tool(d, "datasets", "list the data sources", listDatasources, mcp.NewTool("list_datasources",
 			mcp.WithDescription("List the data sources of a semantic model: type (Sql, AnalysisServices, File, OData, SharePointList, ...), connection details (server, database, url, path, ...) "+
-				"and, when bound to a gateway, the gateway and gateway data source ids. Use it to see where a model's data comes from, e.g. when refreshes fail."),
+				"and, when bound to a gateway, the gateway and gateway data source ids."),
 			annotations("List a semantic model's data sources", true, false, true))),
 		tool(d, "datasets", "list the parameters", listDatasetParameters, mcp.NewTool("list_dataset_parameters",
 			mcp.WithDescription("List the Power Query parameters of a semantic model: name, type, whether required, current value and suggested values. "+
-				"Use it before update_dataset_parameters: names there are case-sensitive. "+
 				"Not supported for models with SQL, Oracle, Teradata or SAP HANA DirectQuery connections or models changed through the XMLA endpoint."),
 			annotations("List a semantic model's parameters", true, false, true))),
 		tool(d, "dataset_admin", "update the parameters", updateDatasetParameters, mcp.NewTool("update_dataset_parameters",
@@ -303,7 +300,7 @@ func datasetTools(d Deps) []Tool {
 			annotations("Grant access to a semantic model", false, false, true))),
 		tool(d, "datasets", "list the upstream dataflows", listUpstreamDataflows, mcp.NewTool("list_upstream_dataflows",
 			mcp.WithDescription("List which semantic models of a workspace read from which dataflows (dataset id, dataflow id, the dataflow's workspace). "+
-				"Use it to find what a dataflow change or failure affects. Only for workspaces (not My workspace)."),
+				"It shows what a dataflow change or failure affects."),
 			annotations("List models' upstream dataflows", true, false, true))),
 	}
 }

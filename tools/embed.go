@@ -3,8 +3,6 @@ package tools
 import (
 	"cmp"
 	"context"
-	"maps"
-	"slices"
 	"strings"
 	"time"
 
@@ -40,23 +38,23 @@ type EmbedItem struct {
 
 // embedIdentityArg is one item of the identities argument.
 type embedIdentityArg struct {
-	Username   string   `json:"username" required:"true" jsonschema:"The effective user name RLS rules see (USERNAME(), USERPRINCIPALNAME())" minLength:"1"`
-	Roles      []string `json:"roles" jsonschema:"RLS roles to apply" maxItems:"50" itemMinLength:"1" itemMaxLength:"50" itemPattern:"^[^,]+$"`
-	Datasets   []string `json:"datasets" jsonschema:"Semantic model ids (GUIDs) the identity applies to" maxItems:"50" itemPattern:"$guid"`
-	CustomData string   `json:"custom_data" jsonschema:"Value of CUSTOMDATA() in the model's RLS rules" maxLength:"1024"`
+	Username   string   `json:"username" required:"true" jsonschema:"What USERNAME() and USERPRINCIPALNAME() return" minLength:"1"`
+	Roles      []string `json:"roles" maxItems:"50" itemMaxLength:"50" itemPattern:"^[^,]+$"`
+	Datasets   []string `json:"datasets" jsonschema:"Ids of the models it applies to" maxItems:"50" itemPattern:"$guid"`
+	CustomData string   `json:"custom_data" jsonschema:"What CUSTOMDATA() returns"`
 }
 
 // identitiesParam declares the identities argument of every embed tool; its items are
 // embedIdentityArg's fields.
 func identitiesParam() mcp.ToolOption {
 	return mcp.WithArray("identities",
-		mcp.Description("RLS identities: required for a service principal on a model with RLS (isEffectiveIdentityRequired), refused without RLS. datasets defaults to the token's models."),
+		mcp.Description("RLS identities: required for a service principal on a model with RLS, refused without. datasets defaults to the token's models."),
 		mcp.MaxItems(50))
 }
 
 func lifetimeParam() mcp.ToolOption {
 	return mcp.WithInteger("lifetime_in_minutes",
-		mcp.Description("Shorten the token's life; it never outlives the server's own access token (about an hour)."),
+		mcp.Description("A shorter life; never beyond the server's own access token (about an hour)."),
 		mcp.Min(1), mcp.Max(1440))
 }
 
@@ -91,68 +89,37 @@ func embedWorkspace(ctx context.Context, c *pbiclient.Client, arg string) (Works
 }
 
 func embedWorkspaceParam() mcp.ToolOption {
-	return mcp.WithString("workspace", mcp.Required(), mcp.MinLength(1))
+	return mcp.WithString("workspace", mcp.Required())
 }
 
 type v2ReportArg struct {
-	Report    string `json:"report" required:"true" minLength:"1"`
-	Workspace string `json:"workspace" jsonschema:"Default: the workspace argument" minLength:"1"`
-	AllowEdit bool   `json:"allow_edit" jsonschema:"Let the embedded report be edited"`
+	Report    string `json:"report" required:"true"`
+	Workspace string `json:"workspace" jsonschema:"Default: the workspace argument"`
+	AllowEdit bool   `json:"allow_edit"`
 }
 
 type v2DatasetArg struct {
-	Dataset         string `json:"dataset" required:"true" minLength:"1"`
-	Workspace       string `json:"workspace" jsonschema:"Default: the workspace argument" minLength:"1"`
-	XmlaPermissions string `json:"xmla_permissions" jsonschema:"ReadOnly also allows reading the model through its XMLA endpoint (default Off)" enum:"Off,ReadOnly"`
+	Dataset         string `json:"dataset" required:"true"`
+	Workspace       string `json:"workspace" jsonschema:"Default: the workspace argument"`
+	XmlaPermissions string `json:"xmla_permissions" jsonschema:"ReadOnly: also read through the XMLA endpoint (default Off)" enum:"Off,ReadOnly"`
 }
 
 type generateEmbedTokenArgs struct {
 	Workspace         string             `json:"workspace" schema:"$embedWorkspace" required:"true"`
-	Reports           []v2ReportArg      `json:"reports" jsonschema:"Reports to embed." maxItems:"50"`
-	Datasets          []v2DatasetArg     `json:"datasets" jsonschema:"Semantic models to embed or query, besides the reports' own." maxItems:"50"`
-	TargetWorkspaces  []string           `json:"target_workspaces" jsonschema:"Workspaces (id or exact name) the embedded report may be saved to as a new report." maxItems:"50" itemMinLength:"1" itemMaxLength:"256"`
+	Reports           []v2ReportArg      `json:"reports" jsonschema:"Reports to embed; their models are added." maxItems:"50"`
+	Datasets          []v2DatasetArg     `json:"datasets" jsonschema:"Semantic models to query, ask Q&A on, or create reports on (with target_workspaces)." maxItems:"50"`
+	TargetWorkspaces  []string           `json:"target_workspaces" jsonschema:"Workspaces the app may save new reports to (save as, create)." maxItems:"50"`
+	Dashboard         string             `json:"dashboard" jsonschema:"A dashboard instead, alone: not with reports, datasets or target_workspaces."`
+	Tile              string             `json:"tile" jsonschema:"With dashboard: only this tile of it (id or title)."`
 	Identities        []embedIdentityArg `json:"identities" schema:"$embedIdentities"`
 	LifetimeInMinutes int                `json:"lifetime_in_minutes" schema:"$embedLifetime"`
 }
 
-// itemEmbedTokenArgs are generate_item_embed_token's arguments: kind says which item the token
-// is for, and so which of report, dataset, dashboard and tile name it.
-type itemEmbedTokenArgs struct {
-	Workspace         string             `json:"workspace" schema:"$embedWorkspace" required:"true"`
-	Kind              string             `json:"kind" required:"true" enum:"report,create_report,dataset,dashboard,tile" jsonschema:"report: view or edit a report; create_report: create a report on dataset; dataset: Q&A or queries on a model; dashboard; tile: a tile of dashboard."`
-	Report            string             `json:"report" minLength:"1" jsonschema:"For kind report."`
-	Dataset           string             `json:"dataset" minLength:"1" jsonschema:"For kinds create_report and dataset."`
-	Dashboard         string             `json:"dashboard" minLength:"1" jsonschema:"For kinds dashboard and tile."`
-	Tile              string             `json:"tile" minLength:"1" jsonschema:"For kind tile: its id or title, as list_tiles returns them."`
-	AccessLevel       string             `json:"access_level" enum:"View,Edit" jsonschema:"For kind report: Edit lets the embedded report be edited (default View)."`
-	AllowSaveAs       bool               `json:"allow_save_as" jsonschema:"For kind report: let it be saved as a copy."`
-	Identities        []embedIdentityArg `json:"identities" schema:"$embedIdentities"`
-	LifetimeInMinutes int                `json:"lifetime_in_minutes" schema:"$embedLifetime"`
-}
-
-// itemKinds maps each kind to the target that resolves its item, and the arguments it takes
-// besides workspace, identities and lifetime_in_minutes.
-var itemKinds = map[string]struct {
-	target v1Target
-	needs  []string
-	allows []string
-}{
-	"report":        {reportTarget, []string{"report"}, []string{"access_level", "allow_save_as"}},
-	"create_report": {createTarget, []string{"dataset"}, nil},
-	"dataset":       {datasetTokenTarget, []string{"dataset"}, nil},
-	"dashboard":     {dashboardTarget, []string{"dashboard"}, nil},
-	"tile":          {tileTarget, []string{"dashboard", "tile"}, nil},
-}
-
-// v1ItemArgs is what a single-item token was asked, whichever its item.
+// v1ItemArgs is what a dashboard or tile token was asked.
 type v1ItemArgs struct {
 	Workspace         string
-	Report            string
-	Dataset           string
 	Dashboard         string
 	Tile              string
-	AccessLevel       string
-	AllowSaveAs       bool
 	Identities        []embedIdentityArg
 	LifetimeInMinutes int
 }
@@ -160,46 +127,37 @@ type v1ItemArgs struct {
 func embedTools(d Deps) []Tool {
 	return []Tool{
 		tool(d, "embed", "generate the embed token", generateEmbedToken, mcp.NewTool("generate_embed_token",
-			mcp.WithDescription("Generate one embed token (\"embed for your customers\", app owns data) for several reports and semantic models, possibly in several workspaces, with each report's embed URL; the reports' models are added. allow_edit lets a report be edited, target_workspaces lets it be saved there as a new report (both need write access). "+
-				"At most 50 reports, 50 models and 50 target workspaces."),
+			mcp.WithDescription("Generate an embed token (\"embed for your customers\", app owns data) with each item's embed URL: "+
+				"one token for reports and semantic models, possibly in several workspaces, or for one dashboard or tile. "+
+				"Editing, saving and creating reports need write access; at most 50 reports, 50 models and 50 target workspaces."),
 			annotations("Generate an embed token", false, false, false))),
-		tool(d, "embed", "generate the embed token", generateItemEmbedToken, mcp.NewTool("generate_item_embed_token",
-			mcp.WithDescription("Generate an embed token (\"embed for your customers\", app owns data) for one item, with its embed URL: "+
-				"a report to view or edit, a semantic model to create a report on (needs the Content.Create permission) or for Q&A and queries, a dashboard, or a dashboard tile. "+
-				"Use generate_embed_token for several items in one token. Editing and saving need write access."),
-			annotations("Generate an embed token for one item", false, false, false))),
 	}
 }
 
-// generateEmbedToken is generate_embed_token.
+// generateEmbedToken is generate_embed_token: a dashboard or tile has only the single-item
+// API (V1); everything else goes in one multi-item token (V2), which Microsoft recommends.
 func generateEmbedToken(ctx context.Context, d Deps, a generateEmbedTokenArgs) (EmbedTokenResult, error) {
-	return generateV2(ctx, d.Client, a)
+	switch {
+	case a.Tile != "" && a.Dashboard == "":
+		return EmbedTokenResult{}, userErrorf("tile needs the dashboard it is on: give dashboard too.")
+	case a.Dashboard == "":
+		return generateV2(ctx, d.Client, a)
+	case len(a.Reports)+len(a.Datasets)+len(a.TargetWorkspaces) > 0:
+		return EmbedTokenResult{}, userErrorf("A dashboard or tile token covers that item alone: leave out reports, datasets and target_workspaces, or generate two tokens.")
+	}
+	target := dashboardTarget
+	if a.Tile != "" {
+		target = tileTarget
+	}
+	return generateV1(ctx, d, v1ItemArgs{Workspace: a.Workspace, Dashboard: a.Dashboard, Tile: a.Tile,
+		Identities: a.Identities, LifetimeInMinutes: a.LifetimeInMinutes}, target)
 }
 
-// generateItemEmbedToken is generate_item_embed_token.
-func generateItemEmbedToken(ctx context.Context, d Deps, a itemEmbedTokenArgs) (EmbedTokenResult, error) {
-	kind := itemKinds[a.Kind]
-	given := map[string]bool{"report": a.Report != "", "dataset": a.Dataset != "", "dashboard": a.Dashboard != "", "tile": a.Tile != "",
-		"access_level": a.AccessLevel != "", "allow_save_as": a.AllowSaveAs}
-	for _, name := range kind.needs {
-		if !given[name] {
-			return EmbedTokenResult{}, userErrorf("kind %s needs the %s argument.", a.Kind, name)
-		}
-	}
-	for _, name := range slices.Sorted(maps.Keys(given)) {
-		if given[name] && !slices.Contains(kind.needs, name) && !slices.Contains(kind.allows, name) {
-			return EmbedTokenResult{}, userErrorf("%s does not apply to kind %s; leave it out.", name, a.Kind)
-		}
-	}
-	return generateV1(ctx, d, v1ItemArgs{Workspace: a.Workspace, Report: a.Report, Dataset: a.Dataset, Dashboard: a.Dashboard, Tile: a.Tile,
-		AccessLevel: a.AccessLevel, AllowSaveAs: a.AllowSaveAs, Identities: a.Identities, LifetimeInMinutes: a.LifetimeInMinutes}, kind.target)
-}
-
-// v1Target resolves the item of a single-item tool, describes it, and asks for its token.
+// v1Target resolves the item of a single-item token, describes it, and asks for its token.
 type v1Target func(ctx context.Context, c *pbiclient.Client, ws WorkspaceRef, a v1ItemArgs) (items []EmbedItem, datasets []string, gen func(pbiclient.GenerateTokenRequest) (pbiclient.EmbedToken, error), err error)
 
-// generateV1 is a single-item tool: it resolves the workspace and, with target, the item, and
-// asks for a token for that one item.
+// generateV1 resolves the workspace and, with target, the item, and asks for a token for that
+// one item.
 func generateV1(ctx context.Context, d Deps, a v1ItemArgs, target v1Target) (EmbedTokenResult, error) {
 	ws, err := embedWorkspace(ctx, d.Client, a.Workspace)
 	if err != nil {
@@ -209,36 +167,11 @@ func generateV1(ctx context.Context, d Deps, a v1ItemArgs, target v1Target) (Emb
 	if err != nil {
 		return EmbedTokenResult{}, err
 	}
-	tok, err := gen(pbiclient.GenerateTokenRequest{AllowSaveAs: a.AllowSaveAs,
-		Identities: identitiesOf(a.Identities, datasets), LifetimeInMinutes: a.LifetimeInMinutes})
+	tok, err := gen(pbiclient.GenerateTokenRequest{Identities: identitiesOf(a.Identities, datasets), LifetimeInMinutes: a.LifetimeInMinutes})
 	if err != nil {
 		return EmbedTokenResult{}, err
 	}
 	return embedResult(tok, items), nil
-}
-
-func reportTarget(ctx context.Context, c *pbiclient.Client, ws WorkspaceRef, a v1ItemArgs) ([]EmbedItem, []string, func(pbiclient.GenerateTokenRequest) (pbiclient.EmbedToken, error), error) {
-	ref, err := resolveReport(ctx, c, ws, a.Report)
-	if err != nil {
-		return nil, nil, nil, err
-	}
-	rep, err := c.GetReport(ctx, ws.ID, ref.ID)
-	if err != nil {
-		return nil, nil, nil, err
-	}
-	level := a.AccessLevel
-	if level == "" {
-		level = "View"
-	}
-	var datasets []string
-	if rep.DatasetID != "" {
-		datasets = []string{rep.DatasetID}
-	}
-	items := []EmbedItem{{Type: "report", ID: rep.ID, Name: rep.Name, WorkspaceID: ws.ID, Access: level, EmbedURL: rep.EmbedURL}}
-	return items, datasets, func(r pbiclient.GenerateTokenRequest) (pbiclient.EmbedToken, error) {
-		r.AccessLevel = level
-		return c.GenerateReportToken(ctx, ws.ID, rep.ID, r)
-	}, nil
 }
 
 func datasetItem(ctx context.Context, c *pbiclient.Client, ws WorkspaceRef, arg string) (pbiclient.Dataset, error) {
@@ -247,31 +180,6 @@ func datasetItem(ctx context.Context, c *pbiclient.Client, ws WorkspaceRef, arg 
 		return pbiclient.Dataset{}, err
 	}
 	return c.GetDataset(ctx, ws.ID, ref.ID)
-}
-
-func createTarget(ctx context.Context, c *pbiclient.Client, ws WorkspaceRef, a v1ItemArgs) ([]EmbedItem, []string, func(pbiclient.GenerateTokenRequest) (pbiclient.EmbedToken, error), error) {
-	ds, err := datasetItem(ctx, c, ws, a.Dataset)
-	if err != nil {
-		return nil, nil, nil, err
-	}
-	items := []EmbedItem{{Type: "dataset", ID: ds.ID, Name: ds.Name, WorkspaceID: ws.ID, Access: "Create", EmbedURL: ds.CreateReportEmbedURL}}
-	return items, []string{ds.ID}, func(r pbiclient.GenerateTokenRequest) (pbiclient.EmbedToken, error) {
-		r.AccessLevel, r.DatasetID = "Create", ds.ID
-		return c.GenerateReportCreateToken(ctx, ws.ID, r)
-	}, nil
-}
-
-func datasetTokenTarget(ctx context.Context, c *pbiclient.Client, ws WorkspaceRef, a v1ItemArgs) ([]EmbedItem, []string, func(pbiclient.GenerateTokenRequest) (pbiclient.EmbedToken, error), error) {
-	ds, err := datasetItem(ctx, c, ws, a.Dataset)
-	if err != nil {
-		return nil, nil, nil, err
-	}
-	items := []EmbedItem{{Type: "dataset", ID: ds.ID, Name: ds.Name, WorkspaceID: ws.ID, Access: "View",
-		EmbedURL: ds.CreateReportEmbedURL, QnaEmbedURL: ds.QnaEmbedURL}}
-	return items, []string{ds.ID}, func(r pbiclient.GenerateTokenRequest) (pbiclient.EmbedToken, error) {
-		r.AccessLevel = "View"
-		return c.GenerateDatasetToken(ctx, ws.ID, ds.ID, r)
-	}, nil
 }
 
 func dashboardTarget(ctx context.Context, c *pbiclient.Client, ws WorkspaceRef, a v1ItemArgs) ([]EmbedItem, []string, func(pbiclient.GenerateTokenRequest) (pbiclient.EmbedToken, error), error) {
@@ -337,7 +245,7 @@ func containsFold(list []string, s string) bool {
 // asks for one token.
 func generateV2(ctx context.Context, c *pbiclient.Client, a generateEmbedTokenArgs) (EmbedTokenResult, error) {
 	if len(a.Reports)+len(a.Datasets) == 0 {
-		return EmbedTokenResult{}, userErrorf("Name at least one report or semantic model to embed (reports or datasets).")
+		return EmbedTokenResult{}, userErrorf("Name what to embed: reports or datasets, or a dashboard.")
 	}
 	def, err := embedWorkspace(ctx, c, a.Workspace)
 	if err != nil {

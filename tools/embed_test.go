@@ -55,10 +55,10 @@ func TestGenerateEmbedToken(t *testing.T) {
 	}
 
 	// The token is a secret: nothing at any log level carries it.
-	st.ok(t, "generate_item_embed_token", map[string]any{"workspace": "Sales Analytics", "kind": "dataset", "dataset": "Regional Sales",
+	st.ok(t, "generate_embed_token", map[string]any{"workspace": "Sales Analytics", "datasets": []any{map[string]any{"dataset": "Regional Sales"}},
 		"identities": []any{map[string]any{"username": "anna@contoso.com", "roles": []any{"West"}, "custom_data": "eu"}}}, &res)
-	if res.Items[0].EmbedURL == "" || res.Items[0].Access != "View" {
-		t.Errorf("report token %+v", res.Items)
+	if res.Items[0].EmbedURL == "" || res.Items[0].QnaEmbedURL == "" {
+		t.Errorf("model token %+v", res.Items)
 	}
 	logs := st.logs.String()
 	if logs == "" {
@@ -74,16 +74,16 @@ func TestGenerateEmbedToken(t *testing.T) {
 func TestEmbedTokenErrors(t *testing.T) {
 	st := newStack(t, stackOptions{})
 	// A service principal must pass an identity for a model with row-level security.
-	msg := st.fails(t, "generate_item_embed_token", map[string]any{"workspace": "Sales Analytics", "kind": "dataset", "dataset": "Regional Sales"})
+	msg := st.fails(t, "generate_embed_token", map[string]any{"workspace": "Sales Analytics", "datasets": []any{map[string]any{"dataset": "Regional Sales"}}})
 	if !strings.Contains(msg, "requires effective identity") {
 		t.Errorf("message %q", msg)
 	}
-	msg = st.fails(t, "generate_item_embed_token", map[string]any{"kind": "dataset", "dataset": "Personal Budget"})
+	msg = st.fails(t, "generate_embed_token", map[string]any{"datasets": []any{map[string]any{"dataset": "Personal Budget"}}})
 	if !strings.Contains(msg, "workspace") {
 		t.Errorf("My workspace: %q", msg)
 	}
 	msg = st.fails(t, "generate_embed_token", map[string]any{"workspace": "Finance"})
-	if !strings.Contains(msg, "at least one report") {
+	if !strings.Contains(msg, "Name what to embed") {
 		t.Errorf("nothing named: %q", msg)
 	}
 	msg = st.fails(t, "generate_embed_token", map[string]any{"workspace": "Finance", "datasets": []any{map[string]any{"dataset": "Finance KPIs"}},
@@ -94,68 +94,88 @@ func TestEmbedTokenErrors(t *testing.T) {
 	// Shared capacity: trial tokens run out with a 403.
 	st.tenant.SetSharedEmbedTokenLimit(1)
 	var res EmbedTokenResult
-	st.ok(t, "generate_item_embed_token", map[string]any{"workspace": "Marketing", "kind": "report", "report": "Campaign Performance"}, &res)
-	msg = st.fails(t, "generate_item_embed_token", map[string]any{"workspace": "Marketing", "kind": "report", "report": "Campaign Performance"})
+	campaign := map[string]any{"workspace": "Marketing", "reports": []any{map[string]any{"report": "Campaign Performance"}}}
+	st.ok(t, "generate_embed_token", campaign, &res)
+	msg = st.fails(t, "generate_embed_token", campaign)
 	if !strings.Contains(msg, "403") || !strings.Contains(msg, "shared or ProPlus capacity") {
 		t.Errorf("trial limit: %q", msg)
 	}
 }
 
-func TestSingleItemEmbedTokens(t *testing.T) {
+// TestDashboardEmbedTokens: a dashboard or one of its tiles gets a token of its own, from the
+// single-item API, the only one that embeds them.
+func TestDashboardEmbedTokens(t *testing.T) {
 	st := newStack(t, stackOptions{})
 	cases := []struct {
-		args   map[string]any
-		typ    string
-		url    string
-		access string
+		args map[string]any
+		typ  string
+		path string
+		url  string
 	}{
-		{map[string]any{"kind": "create_report", "dataset": "Finance KPIs"}, "dataset", "/reportEmbed?config=", "Create"},
-		{map[string]any{"kind": "dataset", "dataset": "Finance KPIs"}, "dataset", "/reportEmbed?config=", "View"},
-		{map[string]any{"kind": "dashboard", "dashboard": "Finance Board"}, "dashboard", "/dashboardEmbed?dashboardId=" + pbitest.DemoFinanceDashboardID, "View"},
-		{map[string]any{"kind": "tile", "dashboard": "Finance Board", "tile": "Net Income"}, "tile", "tileId=" + pbitest.DemoNetIncomeTileID, "View"},
+		{map[string]any{"dashboard": "Finance Board"}, "dashboard", "/dashboards/" + pbitest.DemoFinanceDashboardID + "/GenerateToken",
+			"/dashboardEmbed?dashboardId=" + pbitest.DemoFinanceDashboardID},
+		{map[string]any{"dashboard": "Finance Board", "tile": "Net Income"}, "tile", "/tiles/" + pbitest.DemoNetIncomeTileID + "/GenerateToken",
+			"tileId=" + pbitest.DemoNetIncomeTileID},
 	}
 	for _, c := range cases {
 		c.args["workspace"] = "Finance"
 		c.args["lifetime_in_minutes"] = 3
+		before := len(st.tenant.Requests())
 		var res EmbedTokenResult
-		st.ok(t, "generate_item_embed_token", c.args, &res)
-		if res.Token == "" || len(res.Items) != 1 || res.Items[0].Type != c.typ || res.Items[0].Access != c.access || !strings.Contains(res.Items[0].EmbedURL, c.url) {
-			t.Errorf("%v: %+v", c.args["kind"], res)
+		st.ok(t, "generate_embed_token", c.args, &res)
+		if res.Token == "" || len(res.Items) != 1 || res.Items[0].Type != c.typ || res.Items[0].Access != "View" || !strings.Contains(res.Items[0].EmbedURL, c.url) {
+			t.Errorf("%v: %+v", c.args, res)
 		}
 		exp, err := time.Parse(time.RFC3339, res.Expiration)
 		if err != nil || time.Until(exp) > 3*time.Minute+time.Second {
-			t.Errorf("%v: expiration %s", c.args["kind"], res.Expiration)
+			t.Errorf("%v: expiration %s", c.args, res.Expiration)
 		}
-	}
-	var res EmbedTokenResult
-	st.ok(t, "generate_item_embed_token", map[string]any{"workspace": "Finance", "kind": "dataset", "dataset": "Finance KPIs"}, &res)
-	if res.Items[0].QnaEmbedURL == "" {
-		t.Errorf("dataset token without Q&A URL: %+v", res.Items)
+		asked := false
+		for _, r := range st.tenant.Requests()[before:] {
+			asked = asked || strings.HasSuffix(r.Path, c.path)
+		}
+		if !asked {
+			t.Errorf("%v: no request to %s", c.args, c.path)
+		}
 	}
 }
 
-// TestItemEmbedTokenKinds: each kind takes the arguments that name its item, and refuses the
-// others, before anything is asked of Power BI.
-func TestItemEmbedTokenKinds(t *testing.T) {
+// TestEmbedTokenToCreateReports: a model with target workspaces is a token to create reports
+// on it there, with the model's create-report URL and its Q&A URL.
+func TestEmbedTokenToCreateReports(t *testing.T) {
+	st := newStack(t, stackOptions{})
+	var res EmbedTokenResult
+	st.ok(t, "generate_embed_token", map[string]any{"workspace": "Finance",
+		"datasets": []any{map[string]any{"dataset": "Finance KPIs"}}, "target_workspaces": []any{"Finance"}}, &res)
+	var types []string
+	for _, it := range res.Items {
+		types = append(types, it.Type+" "+it.Access)
+	}
+	if len(res.Items) != 2 || !strings.Contains(res.Items[0].EmbedURL, "/reportEmbed?config=") || res.Items[0].QnaEmbedURL == "" ||
+		strings.Join(types, ",") != "dataset XMLA Off,targetWorkspace Create" {
+		t.Errorf("items %+v", res.Items)
+	}
+}
+
+// TestDashboardEmbedTokenAlone: a dashboard or tile token covers nothing else, and a tile is
+// found on its dashboard; both are said before anything is asked of Power BI.
+func TestDashboardEmbedTokenAlone(t *testing.T) {
 	st := newStack(t, stackOptions{})
 	for _, c := range []struct {
 		args map[string]any
 		want string
 	}{
-		{map[string]any{"kind": "tile", "dashboard": "Finance Board"}, "kind tile needs the tile argument"},
-		{map[string]any{"kind": "report"}, "kind report needs the report argument"},
-		{map[string]any{"kind": "dashboard", "dashboard": "Finance Board", "report": "Monthly Close"}, "report does not apply to kind dashboard"},
-		{map[string]any{"kind": "dataset", "dataset": "Finance KPIs", "access_level": "Edit"}, "access_level does not apply to kind dataset"},
+		{map[string]any{"tile": "Net Income"}, "tile needs the dashboard"},
+		{map[string]any{"dashboard": "Finance Board", "reports": []any{map[string]any{"report": "Monthly Close"}}}, "covers that item alone"},
+		{map[string]any{"dashboard": "Finance Board", "target_workspaces": []any{"Finance"}}, "covers that item alone"},
 	} {
 		c.args["workspace"] = "Finance"
 		before := len(st.tenant.Requests())
-		if msg := st.fails(t, "generate_item_embed_token", c.args); !strings.Contains(msg, c.want) {
+		if msg := st.fails(t, "generate_embed_token", c.args); !strings.Contains(msg, c.want) {
 			t.Errorf("%v: %q, want %q", c.args, msg, c.want)
 		}
-		for _, r := range st.tenant.Requests()[before:] {
-			if strings.Contains(r.Path, "GenerateToken") {
-				t.Errorf("%v: a token was asked for: %s", c.args, r.Path)
-			}
+		if n := len(st.tenant.Requests()) - before; n != 0 {
+			t.Errorf("%v: %d requests sent", c.args, n)
 		}
 	}
 }

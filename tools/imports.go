@@ -66,17 +66,17 @@ type ListImportsResult struct {
 
 type importFileArgs struct {
 	Workspace      string `json:"workspace" schema:"$workspace"`
-	File           string `json:"file" required:"true" jsonschema:"Name of the file relative to the server's data directory, e.g. Sales.pbix or reports/Invoice.rdl." minLength:"1" maxLength:"1024"`
-	DisplayName    string `json:"display_name" jsonschema:"Name of the imported items, default the file's name without its extension. Ignored for model.json." minLength:"1" maxLength:"200"`
-	NameConflict   string `json:"name_conflict" jsonschema:"What to do when an item of that name exists (see the tool description). Default Ignore for .pbix and .xlsx, Abort for .rdl and model.json." enum:"Ignore,Abort,Overwrite,CreateOrOverwrite,GenerateUniqueName"`
-	SkipReport     bool   `json:"skip_report" jsonschema:".pbix only: import the semantic model without its report (default false)." default:"false"`
-	TimeoutSeconds int    `json:"timeout_seconds" jsonschema:"The longest time to follow the import after the upload (default {defaultImportWait})." minimum:"1" maximum:"3600" default:"$defaultImportWait"`
+	File           string `json:"file" required:"true" jsonschema:"Relative to the data directory, e.g. Sales.pbix or reports/Invoice.rdl." minLength:"1" maxLength:"1024"`
+	DisplayName    string `json:"display_name" jsonschema:"Default: the file's name without extension. Ignored for model.json." minLength:"1" maxLength:"200"`
+	NameConflict   string `json:"name_conflict" jsonschema:"When an item of that name exists: see the description." enum:"Ignore,Abort,Overwrite,CreateOrOverwrite,GenerateUniqueName"`
+	SkipReport     bool   `json:"skip_report" jsonschema:".pbix: the semantic model without its report."`
+	TimeoutSeconds int    `json:"timeout_seconds" jsonschema:"How long to follow the import after the upload." minimum:"1" maximum:"3600" default:"$defaultImportWait"`
 	Confirm        bool   `json:"confirm" schema:"$confirm"`
 }
 
 type getImportArgs struct {
 	Workspace string `json:"workspace" schema:"$workspace"`
-	ImportID  string `json:"import_id" required:"true" jsonschema:"The import id, as import_file or list_imports returns it." pattern:"$guid"`
+	ImportID  string `json:"import_id" required:"true" jsonschema:"As import_file or list_imports return it." pattern:"$guid"`
 }
 
 type listImportsArgs struct {
@@ -99,15 +99,14 @@ var importTypes = map[string][]string{
 func importTools(d Deps) []Tool {
 	return []Tool{
 		tool(d, "imports", "import the file", importFile, mcp.NewTool("import_file",
-			mcp.WithDescription("Publish a file from the server's data directory (file: its name there; the user copies it in) to a workspace: .pbix (model and report), .rdl (paginated report), .xlsx, or a dataflow's model.json. "+
-				"The upload is streamed and the import followed with progress notifications for up to timeout_seconds; the answer lists the items created, or call get_import with the importId if it is still publishing. name_conflict, when an item of that name exists: "+
-				"Ignore (default for .pbix, .xlsx) adds another, Abort (default for .rdl, model.json) fails, Overwrite replaces it (fails if none), CreateOrOverwrite replaces or creates, GenerateUniqueName renames; .rdl takes only Abort or Overwrite, model.json only Abort or GenerateUniqueName. "+
-				"Overwrite and CreateOrOverwrite replace items users may depend on (confirm). Needs Contributor or higher. "+
-				"Files over 1 GB (up to 10 GB) need a Premium capacity."),
+			mcp.WithDescription("Publish a file from the data directory (the user copies it in) to a workspace: .pbix (model and report), .rdl (paginated report), .xlsx, or a dataflow's model.json. "+
+				"The import is followed with progress for up to timeout_seconds; the answer lists the items created, or gives the importId for get_import while still publishing. "+
+				"name_conflict, when an item of that name exists: Ignore (default for .pbix, .xlsx) adds another, Abort (default for .rdl, model.json) fails, Overwrite replaces it (fails if none), CreateOrOverwrite replaces or creates, GenerateUniqueName renames; "+
+				".rdl takes only Abort or Overwrite, model.json only Abort or GenerateUniqueName. Overwrite and CreateOrOverwrite replace items (confirm). "+
+				"Needs Contributor or higher; files over 1 GB (up to 10 GB) a Premium capacity."),
 			annotations("Import a file into a workspace", false, true, false))).followsJobs(),
 		tool(d, "imports", "get the import", getImport, mcp.NewTool("get_import",
-			mcp.WithDescription("Get the state of an import (Publishing, Succeeded or Failed) and the semantic models and reports it created. "+
-				"Use it to follow an import that import_file left publishing, or one list_imports shows."),
+			mcp.WithDescription("Get the state of an import (Publishing, Succeeded or Failed) and the semantic models and reports it created, e.g. to follow one import_file left publishing."),
 			annotations("Get an import", true, false, true))),
 		tool(d, "imports", "list imports", listImports, mcp.NewTool("list_imports",
 			mcp.WithDescription("List the imports of a workspace (files published to it through the API or the Power BI service), with their state and the semantic models and reports each created."),

@@ -24,8 +24,8 @@ var pushDataTypes = []string{"Int64", "Double", "Decimal", "Boolean", "DateTime"
 // pushColumnArg is a column of a table, as create_push_dataset and update_table_schema take it.
 type pushColumnArg struct {
 	Name         string `json:"name" required:"true" minLength:"1" maxLength:"100"`
-	DataType     string `json:"data_type" required:"true" jsonschema:"Int64 (whole numbers), Double, Decimal (28 digits, 4 decimals), Boolean, DateTime, String (at most 4,000 characters per value)" enum:"$pushDataTypes"`
-	FormatString string `json:"format_string" jsonschema:"Optional display format, e.g. Currency or 0.00" maxLength:"100"`
+	DataType     string `json:"data_type" required:"true" jsonschema:"Decimal: 28 digits, 4 decimals; String: at most 4,000 characters a value" enum:"$pushDataTypes"`
+	FormatString string `json:"format_string" jsonschema:"e.g. Currency or 0.00" maxLength:"100"`
 	IsHidden     bool   `json:"is_hidden"`
 }
 
@@ -33,15 +33,15 @@ type pushColumnArg struct {
 // take it.
 type pushMeasureArg struct {
 	Name         string `json:"name" required:"true" minLength:"1" maxLength:"100"`
-	Expression   string `json:"expression" required:"true" jsonschema:"DAX expression, e.g. SUM(Sales[Amount])" minLength:"1" maxLength:"32000"`
+	Expression   string `json:"expression" required:"true" jsonschema:"DAX, e.g. SUM(Sales[Amount])" minLength:"1"`
 	FormatString string `json:"format_string" maxLength:"100"`
-	Description  string `json:"description" maxLength:"4000"`
+	Description  string `json:"description"`
 }
 
 type pushTableArg struct {
 	Name     string           `json:"name" required:"true" pattern:"$pushTableNamePattern" maxLength:"100"`
-	Columns  []pushColumnArg  `json:"columns" required:"true" jsonschema:"The columns, at most {maxPushColumns}." minItems:"1" maxItems:"$maxPushColumns"`
-	Measures []pushMeasureArg `json:"measures" jsonschema:"Optional DAX measures of the table." maxItems:"200"`
+	Columns  []pushColumnArg  `json:"columns" required:"true" minItems:"1" maxItems:"$maxPushColumns"`
+	Measures []pushMeasureArg `json:"measures" maxItems:"200"`
 }
 
 type pushRelationshipArg struct {
@@ -97,10 +97,10 @@ func pushTableOf(t pbiclient.PushTable) PushTable {
 
 type createPushDatasetArgs struct {
 	Workspace              string                `json:"workspace" schema:"$workspace"`
-	Name                   string                `json:"name" required:"true" jsonschema:"Name of the new dataset." minLength:"1"`
-	Tables                 []pushTableArg        `json:"tables" required:"true" jsonschema:"The tables, at most {maxPushTables}." minItems:"1" maxItems:"$maxPushTables"`
-	Relationships          []pushRelationshipArg `json:"relationships" jsonschema:"Optional many-to-one relationships: from_table.from_column (many side) to to_table.to_column (one side)." maxItems:"$maxPushRelships"`
-	DefaultRetentionPolicy string                `json:"default_retention_policy" jsonschema:"None keeps every row (up to 5,000,000 per table); basicFIFO keeps the newest 200,000 rows per table and drops older ones." enum:"None,basicFIFO" default:"None"`
+	Name                   string                `json:"name" required:"true" minLength:"1"`
+	Tables                 []pushTableArg        `json:"tables" required:"true" minItems:"1" maxItems:"$maxPushTables"`
+	Relationships          []pushRelationshipArg `json:"relationships" jsonschema:"Many-to-one, from_table.from_column (many side) to to_table.to_column (one side)." maxItems:"$maxPushRelships"`
+	DefaultRetentionPolicy string                `json:"default_retention_policy" jsonschema:"None keeps every row (up to 5,000,000 a table); basicFIFO only the newest 200,000 a table." enum:"None,basicFIFO" default:"None"`
 }
 
 // CreatePushDatasetResult is the answer of create_push_dataset.
@@ -131,8 +131,8 @@ type updateTableSchemaArgs struct {
 	Workspace string           `json:"workspace" schema:"$workspace"`
 	Dataset   string           `json:"dataset" schema:"$pushDataset" required:"true"`
 	Table     string           `json:"table" schema:"$pushTable" required:"true"`
-	Columns   []pushColumnArg  `json:"columns" required:"true" jsonschema:"Every column the table is to have, at most {maxPushColumns}." minItems:"1" maxItems:"$maxPushColumns"`
-	Measures  []pushMeasureArg `json:"measures" jsonschema:"Every measure the table is to have; measures left out are removed." maxItems:"200"`
+	Columns   []pushColumnArg  `json:"columns" required:"true" jsonschema:"Every column the table is to have." minItems:"1" maxItems:"$maxPushColumns"`
+	Measures  []pushMeasureArg `json:"measures" jsonschema:"Every measure the table is to have." maxItems:"200"`
 	Confirm   bool             `json:"confirm" schema:"$confirm"`
 }
 
@@ -161,13 +161,13 @@ type DeleteRowsResult struct {
 
 func pushTableParam() mcp.ToolOption {
 	return mcp.WithString("table", mcp.Required(),
-		mcp.Description("Table name in the push dataset, as returned by list_tables."),
+		mcp.Description("As list_tables names it."),
 		mcp.Pattern(pathSegmentPattern), mcp.MaxLength(100))
 }
 
 func pushDatasetParam() mcp.ToolOption {
 	return mcp.WithString("dataset", mcp.Required(),
-		mcp.Description("A push dataset (addRowsAPIEnabled in list_datasets)."), mcp.MinLength(1))
+		mcp.Description("A push dataset (addRowsAPIEnabled in list_datasets)."))
 }
 
 // resolvePushTable finds a table of a push dataset by name, case-insensitively as Power BI
@@ -191,32 +191,29 @@ func pushTools(d Deps) []Tool {
 	return []Tool{
 		tool(d, "push", "create the push dataset", createPushDataset, mcp.NewTool("create_push_dataset",
 			mcp.WithDescription("Create a push dataset: a semantic model filled through the API (add_rows) instead of refreshed from a source, e.g. to load a CSV file or stream readings. "+
-				"Give its tables with typed columns, optional DAX measures and relationships. "+
-				"Limits: 75 tables, 75 columns per table, 75 relationships; per table 200,000 rows with basicFIFO retention (oldest dropped) or 5,000,000 with None. "+
 				"Each call creates a new dataset, even for a name in use. Needs Contributor or higher; not with service principal profiles."),
 			annotations("Create a push dataset", false, false, false))),
 		tool(d, "push", "list the tables", listTables, mcp.NewTool("list_tables",
-			mcp.WithDescription("List the tables of a push dataset with their columns and measures, as Power BI reports them. "+
-				"Only push datasets (addRowsAPIEnabled true) have this operation; for other semantic models use get_dataset_schema. "+
-				"Paged: at most top tables per call (default 75, at most 75)."),
+			mcp.WithDescription("List the tables of a push dataset with their columns and measures. "+
+				"Only push datasets (addRowsAPIEnabled) have them; for other models use get_dataset_schema."),
 			annotations("List push dataset tables", true, false, true))),
 		tool(d, "push", "update the table schema", updateTableSchema, mcp.NewTool("update_table_schema",
-			mcp.WithDescription("Replace a push dataset table's schema: its full list of columns and measures. "+
+			mcp.WithDescription("Replace a push dataset table's columns and measures. "+
 				"Columns left out are removed with their values; a column whose type changes keeps the values that convert; other rows stay. "+
-				"Read the schema with list_tables first and send every column to keep."),
+				"Send every column to keep (list_tables)."),
 			annotations("Replace a push table's schema", false, true, true))),
 		tool(d, "push", "add the rows", addRows, mcp.NewTool("add_rows",
-			mcp.WithDescription("Add rows to a push dataset table, inline (rows) or from a CSV or JSON file in the server's data directory (file). "+
-				"CSV: a header row of column names, comma-separated, UTF-8; values convert to the column types (dates 2024-07-30, 2024-07-30T14:05:00Z or 07/30/2024; booleans true/false/1/0/yes/no; empty is blank). "+
-				"JSON: an array of objects, or {\"rows\": [...]}, keyed by column name. "+
-				"Every value is checked first; bad values are reported by line or row and nothing is sent. "+
-				"Rows go in requests of at most 10,000, paced to Power BI's limits (120 requests a minute, 1,000,000 rows an hour per dataset); more than 1,000,000 rows in one call is refused. "+
-				"If Power BI stops accepting rows part way, the answer gives the count added and the start_row to continue from. "+
+			mcp.WithDescription("Add rows to a push dataset table, inline (rows) or from a CSV or JSON file in the data directory (file). "+
+				"CSV: a header of column names, comma-separated, UTF-8; dates 2024-07-30, 2024-07-30T14:05:00Z or 07/30/2024; booleans true/false/1/0/yes/no; empty is blank. "+
+				"JSON: an array of objects keyed by column name, or {\"rows\": [...]}. "+
+				"Every value is checked first: bad ones are reported by line or row and nothing is sent. "+
+				"Rows go in requests of 10,000, paced to Power BI's limits (120 requests a minute, 1,000,000 rows an hour per dataset); at most 1,000,000 rows a call. "+
+				"If Power BI stops part way, the answer gives the count added and the start_row to go on from. "+
 				"With basicFIFO retention a table keeps only its newest 200,000 rows."),
 			annotations("Add rows to a push table", false, false, false))).followsJobs(),
 		tool(d, "push", "delete the rows", deleteRows, mcp.NewTool("delete_rows",
-			mcp.WithDescription("Delete ALL rows of a push dataset table; the table and its schema stay. There is no way to delete only some rows. "+
-				"Only for push datasets. It cannot be undone."),
+			mcp.WithDescription("Delete ALL rows of a push dataset table; the table and its schema stay. "+
+				"There is no way to delete only some rows, and no undo."),
 			annotations("Delete all rows of a push table", false, true, true))),
 	}
 }

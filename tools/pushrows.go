@@ -39,10 +39,10 @@ type addRowsArgs struct {
 	Workspace  string           `json:"workspace" schema:"$workspace"`
 	Dataset    string           `json:"dataset" schema:"$pushDataset" required:"true"`
 	Table      string           `json:"table" schema:"$pushTable" required:"true"`
-	Rows       []map[string]any `json:"rows" jsonschema:"Rows given inline, each an object keyed by column name, e.g. {\"ProductID\": 1, \"Name\": \"Road Bike\"}. Use file for more than a few hundred rows. Give rows or file, not both." minItems:"1" maxItems:"$maxInlineRows"`
-	File       string           `json:"file" jsonschema:"A .csv or .json file, by name relative to the server's data directory (the only place files are read from). Give rows or file, not both." minLength:"1" maxLength:"1024"`
-	FileFormat string           `json:"file_format" jsonschema:"The file's format; by default taken from its extension." enum:"csv,json"`
-	StartRow   int              `json:"start_row" jsonschema:"The first data row to send (1 = the first row; in a CSV file the first row after the header). Use it to continue after a call stopped part way." minimum:"1" maximum:"1000000000" default:"1"`
+	Rows       []map[string]any `json:"rows" jsonschema:"Objects keyed by column name, e.g. {\"ProductID\": 1, \"Name\": \"Road Bike\"}; file for more than a few hundred rows. Not with file." minItems:"1" maxItems:"$maxInlineRows"`
+	File       string           `json:"file" jsonschema:"A .csv or .json file, by its name relative to the data directory." minLength:"1" maxLength:"1024"`
+	FileFormat string           `json:"file_format" jsonschema:"Default: from the extension." enum:"csv,json"`
+	StartRow   int              `json:"start_row" jsonschema:"The first data row to send (1: the first after a CSV header), to go on after a call stopped part way." minimum:"1" maximum:"1000000000" default:"1"`
 }
 
 // AddRowsResult is the answer of add_rows.

@@ -109,7 +109,7 @@ func writeToolEntry(b *strings.Builder, tool Tool) {
 	if !isReadOnly(d) {
 		kind = "changes Power BI"
 	}
-	if *d.Annotations.DestructiveHint {
+	if d.Annotations.DestructiveHint != nil && *d.Annotations.DestructiveHint {
 		kind += ", destructive"
 	}
 	fmt.Fprintf(b, "- `%s` (%s): %s\n", d.Name, kind, d.Description)

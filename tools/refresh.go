@@ -27,18 +27,18 @@ type Refresh struct {
 type refreshArgs struct {
 	Workspace      string `json:"workspace" schema:"$workspace"`
 	Dataset        string `json:"dataset" schema:"$dataset" required:"true"`
-	NotifyOption   string `json:"notify_option" jsonschema:"Email Power BI sends when a standard refresh ends; only NoNotification for a service principal or an enhanced refresh." enum:"NoNotification,MailOnFailure,MailOnCompletion" default:"NoNotification"`
-	Wait           bool   `json:"wait" jsonschema:"Wait until the refresh ends (or timeout_seconds pass) and report its outcome." default:"false"`
-	TimeoutSeconds int    `json:"timeout_seconds" jsonschema:"With wait: the longest time to wait; the refresh itself is not stopped." minimum:"1" maximum:"3600" default:"$defaultRefreshWait"`
+	NotifyOption   string `json:"notify_option" jsonschema:"Email when a standard refresh ends; only NoNotification for a service principal or an enhanced refresh." enum:"NoNotification,MailOnFailure,MailOnCompletion" default:"NoNotification"`
+	Wait           bool   `json:"wait" jsonschema:"Follow the refresh until it ends or timeout_seconds pass."`
+	TimeoutSeconds int    `json:"timeout_seconds" jsonschema:"With wait: how long to follow it; the refresh goes on." minimum:"1" maximum:"3600" default:"$defaultRefreshWait"`
 	// Enhanced refresh; pointers tell an argument given from one left out.
-	Type               string                    `json:"type" jsonschema:"Enhanced: the processing. Full reloads and recalculates; DataOnly reloads without recalculating; Calculate recalculates only; ClearValues empties; Automatic (Power BI's default) refreshes what needs it; Defragment cleans dictionaries." enum:"Full,ClearValues,Calculate,DataOnly,Automatic,Defragment"`
-	CommitMode         string                    `json:"commit_mode" jsonschema:"Enhanced: Transactional (default) commits all or nothing; PartialBatch commits as it goes, so a failure can leave part of the data loaded. PartialBatch needs apply_refresh_policy false." enum:"Transactional,PartialBatch"`
-	Objects            []pbiclient.RefreshObject `json:"objects" jsonschema:"Enhanced: refresh only these tables or partitions (default: the whole model)." minItems:"1" maxItems:"500" schema:"$refreshObjects"`
-	MaxParallelism     *int                      `json:"max_parallelism" jsonschema:"Enhanced: the most objects processed at once (Power BI's default 10)." minimum:"1" maximum:"100"`
-	RetryCount         *int                      `json:"retry_count" jsonschema:"Enhanced: how often Power BI retries a failed refresh (default 0)." minimum:"0" maximum:"10"`
-	ApplyRefreshPolicy *bool                     `json:"apply_refresh_policy" jsonschema:"Enhanced: apply the incremental refresh policy of the tables that have one (Power BI's default true). Must be false with commit_mode PartialBatch."`
-	EffectiveDate      string                    `json:"effective_date" jsonschema:"Enhanced: the date an incremental refresh policy treats as today, e.g. 2025-06-30 or 2025-06-30T00:00:00Z." pattern:"^\\d{4}-\\d{2}-\\d{2}(T\\d{2}:\\d{2}(:\\d{2}(\\.\\d+)?)?(Z|[+-]\\d{2}:\\d{2})?)?$"`
-	Timeout            string                    `json:"timeout" jsonschema:"Enhanced: Power BI's time limit for each attempt, hh:mm:ss (default 05:00:00; retries included at most 24 hours). Unlike timeout_seconds, it stops the refresh." pattern:"^(([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9]|24:00:00)$"`
+	Type               string                    `json:"type" jsonschema:"Enhanced: Full reloads and recalculates, DataOnly reloads, Calculate recalculates, ClearValues empties, Automatic (default) refreshes what needs it, Defragment cleans dictionaries." enum:"Full,ClearValues,Calculate,DataOnly,Automatic,Defragment"`
+	CommitMode         string                    `json:"commit_mode" jsonschema:"Enhanced: Transactional (default) commits all or nothing; PartialBatch commits as it goes and needs apply_refresh_policy false." enum:"Transactional,PartialBatch"`
+	Objects            []pbiclient.RefreshObject `json:"objects" jsonschema:"Enhanced: only these tables or partitions." minItems:"1" maxItems:"500" schema:"$refreshObjects"`
+	MaxParallelism     *int                      `json:"max_parallelism" jsonschema:"Enhanced: most objects processed at once (default 10)." minimum:"1" maximum:"100"`
+	RetryCount         *int                      `json:"retry_count" jsonschema:"Enhanced: retries of a failed refresh (default 0)." minimum:"0" maximum:"10"`
+	ApplyRefreshPolicy *bool                     `json:"apply_refresh_policy" jsonschema:"Enhanced: apply incremental refresh policies (default true)."`
+	EffectiveDate      string                    `json:"effective_date" jsonschema:"Enhanced: the date incremental refresh takes for today, e.g. 2025-06-30." pattern:"^\\d{4}-\\d{2}-\\d{2}(T\\d{2}:\\d{2}(:\\d{2}(\\.\\d+)?)?(Z|[+-]\\d{2}:\\d{2})?)?$"`
+	Timeout            string                    `json:"timeout" jsonschema:"Enhanced: Power BI's limit per attempt, hh:mm:ss (default 05:00:00, 24 hours in all); it stops the refresh." pattern:"^(([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9]|24:00:00)$"`
 }
 
 // request builds the refresh request: enhanced as soon as one enhanced argument is given.
@@ -124,46 +124,33 @@ const defaultRefreshWait = 300
 func refreshTools(d Deps) []Tool {
 	return []Tool{
 		tool(d, "refresh", "refresh the semantic model", refreshDataset, mcp.NewTool("refresh_dataset",
-			mcp.WithDescription("Start a refresh of a semantic model: Power BI reloads its data from the sources. Returns the requestId that identifies it in get_refresh_history. "+
-				"With wait=true the call follows it, with progress notifications, until it ends or timeout_seconds pass; one still running then goes on in Power BI and is reported as InProgress. "+
-				"An argument marked Enhanced makes it an enhanced refresh: "+
-				"Premium, PPU or Fabric capacity only, no notify_option; it can refresh single tables or partitions, is followed with get_refresh_details and stopped with cancel_refresh (refresh_id = requestId). "+
-				"Limits: one refresh at a time per model; 8 a day on shared (Pro) capacity, scheduled ones included. "+
-				"The request is never sent twice, even when the connection fails."),
+			mcp.WithDescription("Start a refresh of a semantic model (Power BI reloads its data); returns its requestId, as get_refresh_history shows it. "+
+				"With wait, the call follows it with progress until it ends or timeout_seconds pass (then InProgress). "+
+				"An argument marked Enhanced makes it an enhanced refresh (Premium, PPU or Fabric capacity): it can refresh single tables or partitions, and get_refresh_details and cancel_refresh take its requestId. "+
+				"Limits: one refresh at a time per model; 8 a day on shared (Pro) capacity, scheduled ones included. Never sent twice, even when the connection fails."),
 			annotations("Refresh a semantic model", false, false, false))).followsJobs(),
 		tool(d, "refresh", "read the refresh history", getRefreshHistory, mcp.NewTool("get_refresh_history",
-			mcp.WithDescription("Read the refresh history of a semantic model, newest first: type, status, start and end time, and the error of failed refreshes. "+
-				"Use it to follow a refresh started by refresh_dataset (match its requestId) or to find out why scheduled refreshes fail. "+
-				"Power BI keeps at most the last 60 refreshes."),
+			mcp.WithDescription("Read a semantic model's refresh history, newest first (Power BI keeps the last 60): type, status, start and end, and why failed ones failed. "+
+				"A refresh_dataset refresh is the entry with its requestId."),
 			annotations("Refresh history", true, false, true))),
 		tool(d, "refresh", "read the refresh details", getRefreshDetails, mcp.NewTool("get_refresh_details",
-			mcp.WithDescription("Read the progress of an enhanced refresh: its status, each table or partition with its status (NotStarted, InProgress, Completed, ...), the attempts and the engine's errors and warnings. "+
-				"Use it to follow a long refresh or find which table made it fail. Other refreshes have no details: use get_refresh_history. "+
-				"Needs a Premium, PPU or Fabric capacity."),
+			mcp.WithDescription("Read the progress of an enhanced refresh: its status, each table or partition with its status, the attempts, and the engine's errors and warnings, e.g. to find which table failed. "+
+				"Other refreshes have none (get_refresh_history). Needs a Premium, PPU or Fabric capacity."),
 			annotations("Enhanced refresh details", true, false, true))),
 		tool(d, "refresh", "cancel the refresh", cancelRefresh, mcp.NewTool("cancel_refresh",
-			mcp.WithDescription("Cancel a running enhanced refresh of a semantic model; the model keeps the data it had (with commit_mode PartialBatch, what was committed stays). "+
-				"Standard, scheduled and on-demand refreshes cannot be stopped through the API; one that has ended is left as it is. "+
-				"Needs a Premium, PPU or Fabric capacity."),
+			mcp.WithDescription("Cancel a running enhanced refresh; the model keeps the data it had (with PartialBatch, what was committed stays). "+
+				"Other refreshes cannot be stopped through the API. Needs a Premium, PPU or Fabric capacity."),
 			annotations("Cancel an enhanced refresh", false, false, true))),
 		tool(d, "refresh", "read the refresh schedule", getRefreshSchedule, mcp.NewTool("get_refresh_schedule",
-			mcp.WithDescription("Read the scheduled refresh of an import semantic model: whether it is enabled, the days and times, the time zone and the failure email option. "+
-				"For DirectQuery or LiveConnection models use get_direct_query_refresh_schedule."),
+			mcp.WithDescription("Read a semantic model's scheduled refresh: enabled, days and times, time zone, failure email. "+
+				"With direct_query, the cache refresh of a DirectQuery or LiveConnection model instead: every frequency minutes, or on days at times."),
 			annotations("Refresh schedule", true, false, true))),
 		tool(d, "dataset_admin", "change the refresh schedule", updateRefreshSchedule, mcp.NewTool("update_refresh_schedule",
-			mcp.WithDescription("Change the scheduled refresh of an import semantic model; only the arguments given change. "+
-				"Power BI's rules: enabled=false must come alone; at least one day; times hh:mm on the hour or half hour, at most 8 a day on shared (Pro) capacity (scheduled refreshes count against its 8 a day) and 48 on Premium, PPU or Fabric; without times Power BI picks one a day. "+
-				"Only the model's owner can change it (a service principal must own it, e.g. after take_over_dataset), and a service principal only with notify_option NoNotification. "+
-				"For DirectQuery or LiveConnection models use update_direct_query_refresh_schedule."),
+			mcp.WithDescription("Change a semantic model's scheduled refresh, or with direct_query the cache refresh of a DirectQuery or LiveConnection model; only the arguments given change. "+
+				"Power BI's rules: only the owner can (a service principal must own the model, e.g. after take_over_dataset); enabled=false comes alone; at least one day; without times Power BI picks one a day; "+
+				"at most 8 times a day on shared (Pro) capacity, 48 on Premium, PPU or Fabric. "+
+				"A cache refresh is a frequency or days and times, each replacing the other."),
 			annotations("Change the refresh schedule", false, false, true))),
-		tool(d, "refresh", "read the DirectQuery refresh schedule", getDirectQueryRefreshSchedule, mcp.NewTool("get_direct_query_refresh_schedule",
-			mcp.WithDescription("Read how often Power BI refreshes the caches (tiles and visuals) of a DirectQuery or LiveConnection semantic model: "+
-				"every frequency minutes, or on days at times. Import models have get_refresh_schedule instead."),
-			annotations("DirectQuery refresh schedule", true, false, true))),
-		tool(d, "dataset_admin", "change the DirectQuery refresh schedule", updateDirectQueryRefreshSchedule, mcp.NewTool("update_direct_query_refresh_schedule",
-			mcp.WithDescription("Change how often Power BI refreshes the caches of a DirectQuery or LiveConnection semantic model: a frequency (every 15, 30, 60, 120 or 180 minutes) or days and times, not both; each replaces the other. "+
-				"Without times Power BI picks one a day. Only the model's owner can change it."),
-			annotations("Change the DirectQuery refresh schedule", false, false, true))),
 	}
 }
 
@@ -315,7 +302,7 @@ type refreshIDArgs struct {
 
 func refreshIDParam() mcp.ToolOption {
 	return mcp.WithString("refresh_id", mcp.Required(),
-		mcp.Description("The requestId of an enhanced refresh (refresh_dataset, or a ViaEnhancedApi entry of get_refresh_history)."),
+		mcp.Description("requestId of an enhanced refresh (refresh_dataset, or ViaEnhancedApi in get_refresh_history)."),
 		mcp.Pattern(guidPattern.String()))
 }
 
@@ -410,7 +397,7 @@ var weekDays = []string{"Monday", "Tuesday", "Wednesday", "Thursday", "Friday", 
 const scheduleTimePattern = `^([01][0-9]|2[0-3]):(00|30)$`
 
 func daysParam() mcp.ToolOption {
-	return mcp.WithArray("days", mcp.Description("Days of the week to refresh on; replaces the current days."),
+	return mcp.WithArray("days", mcp.Description("Replaces the current days."),
 		mcp.WithStringItems(mcp.Enum(weekDays...)), mcp.MinItems(1), mcp.MaxItems(7), mcp.UniqueItems(true))
 }
 
@@ -421,47 +408,35 @@ func timesParam(desc string, max int) mcp.ToolOption {
 
 func timeZoneParam() mcp.ToolOption {
 	return mcp.WithString("local_time_zone_id", mcp.MinLength(1), mcp.MaxLength(100),
-		mcp.Description("Windows time zone id the times are in, e.g. UTC, W. Europe Standard Time, Eastern Standard Time, India Standard Time."))
+		mcp.Description("Windows time zone id, e.g. UTC, W. Europe Standard Time."))
 }
 
 type scheduleArgs struct {
-	Workspace string `json:"workspace" schema:"$workspace"`
-	Dataset   string `json:"dataset" schema:"$dataset" required:"true"`
+	Workspace   string `json:"workspace" schema:"$workspace"`
+	Dataset     string `json:"dataset" schema:"$dataset" required:"true"`
+	DirectQuery bool   `json:"direct_query" schema:"$directQuerySchedule"`
 }
 
 type updateScheduleArgs struct {
 	Workspace       string   `json:"workspace" schema:"$workspace"`
 	Dataset         string   `json:"dataset" schema:"$dataset" required:"true"`
+	DirectQuery     bool     `json:"direct_query" schema:"$directQuerySchedule"`
+	Frequency       int      `json:"frequency" jsonschema:"Cache refresh: minutes between refreshes." schema:"$directQueryFrequency"`
 	Days            []string `json:"days" schema:"$scheduleDays"`
-	Times           []string `json:"times" jsonschema:"Times of day (hh:mm, minutes 00 or 30) to refresh at; replaces the current times." minItems:"1" maxItems:"48" uniqueItems:"true" itemPattern:"$scheduleTime"`
+	Times           []string `json:"times" jsonschema:"Replaces the current times." minItems:"1" maxItems:"48" uniqueItems:"true" itemPattern:"$scheduleTime"`
 	LocalTimeZoneID string   `json:"local_time_zone_id" schema:"$scheduleTimeZone"`
-	Enabled         *bool    `json:"enabled" jsonschema:"true turns the schedule on, false turns it off (alone, with no other argument)."`
-	NotifyOption    string   `json:"notify_option" jsonschema:"Email to the owner when a scheduled refresh fails. Service principals must use NoNotification." enum:"NoNotification,MailOnFailure"`
+	Enabled         *bool    `json:"enabled" jsonschema:"Not for a cache refresh."`
+	NotifyOption    string   `json:"notify_option" jsonschema:"Email to the owner when a scheduled refresh fails; a service principal only NoNotification. Not for a cache refresh." enum:"NoNotification,MailOnFailure"`
 }
 
-type updateDQScheduleArgs struct {
-	Workspace       string   `json:"workspace" schema:"$workspace"`
-	Dataset         string   `json:"dataset" schema:"$dataset" required:"true"`
-	Frequency       int      `json:"frequency" jsonschema:"Minutes between cache refreshes: 15, 30, 60, 120 or 180. Not with days or times." schema:"$directQueryFrequency"`
-	Days            []string `json:"days" schema:"$scheduleDays"`
-	Times           []string `json:"times" jsonschema:"Times of day (hh:mm, minutes 00 or 30) to refresh at. Not with frequency." minItems:"1" maxItems:"48" uniqueItems:"true" itemPattern:"$scheduleTime"`
-	LocalTimeZoneID string   `json:"local_time_zone_id" schema:"$scheduleTimeZone"`
-}
-
-// RefreshScheduleResult is the answer of get_refresh_schedule and update_refresh_schedule.
+// RefreshScheduleResult is the answer of get_refresh_schedule and update_refresh_schedule:
+// one of the two schedules, as direct_query chose.
 type RefreshScheduleResult struct {
-	Workspace WorkspaceRef              `json:"workspace"`
-	Dataset   ItemRef                   `json:"dataset"`
-	Schedule  pbiclient.RefreshSchedule `json:"schedule" jsonschema:"days, times (hh:mm), enabled, localTimeZoneId, notifyOption (NoNotification or MailOnFailure)"`
-	Message   string                    `json:"message,omitempty"`
-}
-
-// DirectQueryRefreshScheduleResult is the answer of the DirectQuery schedule tools.
-type DirectQueryRefreshScheduleResult struct {
-	Workspace WorkspaceRef                         `json:"workspace"`
-	Dataset   ItemRef                              `json:"dataset"`
-	Schedule  pbiclient.DirectQueryRefreshSchedule `json:"schedule" jsonschema:"frequency (minutes) or days and times (hh:mm), and localTimeZoneId"`
-	Message   string                               `json:"message,omitempty"`
+	Workspace           WorkspaceRef                          `json:"workspace"`
+	Dataset             ItemRef                               `json:"dataset"`
+	Schedule            *pbiclient.RefreshSchedule            `json:"schedule,omitempty"`
+	DirectQuerySchedule *pbiclient.DirectQueryRefreshSchedule `json:"directQuerySchedule,omitempty"`
+	Message             string                                `json:"message,omitempty"`
 }
 
 // getRefreshSchedule is get_refresh_schedule.
@@ -470,19 +445,40 @@ func getRefreshSchedule(ctx context.Context, d Deps, a scheduleArgs) (RefreshSch
 	if err != nil {
 		return RefreshScheduleResult{}, err
 	}
-	sch, err := d.Client.GetRefreshSchedule(ctx, ws.ID, ds.ID)
+	return readSchedule(ctx, d.Client, RefreshScheduleResult{Workspace: ws, Dataset: ds}, a.DirectQuery)
+}
+
+// readSchedule reads the schedule direct_query chose into res.
+func readSchedule(ctx context.Context, c *pbiclient.Client, res RefreshScheduleResult, directQuery bool) (RefreshScheduleResult, error) {
+	var err error
+	if directQuery {
+		var sch pbiclient.DirectQueryRefreshSchedule
+		sch, err = c.GetDirectQueryRefreshSchedule(ctx, res.Workspace.ID, res.Dataset.ID)
+		res.DirectQuerySchedule = &sch
+	} else {
+		var sch pbiclient.RefreshSchedule
+		sch, err = c.GetRefreshSchedule(ctx, res.Workspace.ID, res.Dataset.ID)
+		res.Schedule = &sch
+	}
 	if err != nil {
 		return RefreshScheduleResult{}, err
 	}
-	return RefreshScheduleResult{Workspace: ws, Dataset: ds, Schedule: sch}, nil
+	return res, nil
 }
 
-// updateRefreshSchedule is update_refresh_schedule.
+// updateRefreshSchedule is update_refresh_schedule. A frequency is only a cache refresh's, so it
+// chooses that schedule as direct_query does.
 func updateRefreshSchedule(ctx context.Context, d Deps, a updateScheduleArgs) (RefreshScheduleResult, error) {
-	others := len(a.Days) > 0 || len(a.Times) > 0 || a.LocalTimeZoneID != "" || a.NotifyOption != ""
+	directQuery := a.DirectQuery || a.Frequency != 0
+	dayOrTime := len(a.Days) > 0 || len(a.Times) > 0
+	others := dayOrTime || a.LocalTimeZoneID != "" || a.NotifyOption != ""
 	switch {
-	case a.Enabled == nil && !others:
-		return RefreshScheduleResult{}, userErrorf("Nothing to change: give at least one of days, times, local_time_zone_id, enabled or notify_option.")
+	case directQuery && (a.Enabled != nil || a.NotifyOption != ""):
+		return RefreshScheduleResult{}, userErrorf("A cache refresh (direct_query or frequency) has no enabled or notify_option: give frequency, or days and times, or local_time_zone_id.")
+	case a.Frequency != 0 && dayOrTime:
+		return RefreshScheduleResult{}, userErrorf("Give either frequency or days and times, not both: Power BI refuses a request with both.")
+	case a.Enabled == nil && !others && a.Frequency == 0:
+		return RefreshScheduleResult{}, userErrorf("Nothing to change: give at least one of days, times, local_time_zone_id, enabled or notify_option (frequency with direct_query).")
 	case a.Enabled != nil && !*a.Enabled && others:
 		return RefreshScheduleResult{}, userErrorf("Power BI refuses to turn a schedule off and change it in the same request. Call update_refresh_schedule with enabled=false alone, or leave enabled out.")
 	}
@@ -490,52 +486,18 @@ func updateRefreshSchedule(ctx context.Context, d Deps, a updateScheduleArgs) (R
 	if err != nil {
 		return RefreshScheduleResult{}, err
 	}
-	u := pbiclient.RefreshScheduleUpdate{Days: a.Days, Times: a.Times, Enabled: a.Enabled,
-		LocalTimeZoneID: a.LocalTimeZoneID, NotifyOption: a.NotifyOption}
-	if err := d.Client.UpdateRefreshSchedule(ctx, ws.ID, ds.ID, u); err != nil {
-		return RefreshScheduleResult{}, err
+	if directQuery {
+		u := pbiclient.DirectQueryRefreshScheduleUpdate{Frequency: a.Frequency, Days: a.Days, Times: a.Times, LocalTimeZoneID: a.LocalTimeZoneID}
+		err = d.Client.UpdateDirectQueryRefreshSchedule(ctx, ws.ID, ds.ID, u)
+	} else {
+		u := pbiclient.RefreshScheduleUpdate{Days: a.Days, Times: a.Times, Enabled: a.Enabled,
+			LocalTimeZoneID: a.LocalTimeZoneID, NotifyOption: a.NotifyOption}
+		err = d.Client.UpdateRefreshSchedule(ctx, ws.ID, ds.ID, u)
 	}
-	sch, err := d.Client.GetRefreshSchedule(ctx, ws.ID, ds.ID)
 	if err != nil {
 		return RefreshScheduleResult{}, err
 	}
-	return RefreshScheduleResult{Workspace: ws, Dataset: ds, Schedule: sch, Message: "The refresh schedule was updated."}, nil
-}
-
-// getDirectQueryRefreshSchedule is get_direct_query_refresh_schedule.
-func getDirectQueryRefreshSchedule(ctx context.Context, d Deps, a scheduleArgs) (DirectQueryRefreshScheduleResult, error) {
-	ws, ds, err := resolveScheduleDataset(ctx, d.Client, a.Workspace, a.Dataset)
-	if err != nil {
-		return DirectQueryRefreshScheduleResult{}, err
-	}
-	sch, err := d.Client.GetDirectQueryRefreshSchedule(ctx, ws.ID, ds.ID)
-	if err != nil {
-		return DirectQueryRefreshScheduleResult{}, err
-	}
-	return DirectQueryRefreshScheduleResult{Workspace: ws, Dataset: ds, Schedule: sch}, nil
-}
-
-// updateDirectQueryRefreshSchedule is update_direct_query_refresh_schedule.
-func updateDirectQueryRefreshSchedule(ctx context.Context, d Deps, a updateDQScheduleArgs) (DirectQueryRefreshScheduleResult, error) {
-	switch {
-	case a.Frequency != 0 && (len(a.Days) > 0 || len(a.Times) > 0):
-		return DirectQueryRefreshScheduleResult{}, userErrorf("Give either frequency or days and times, not both: Power BI refuses a request with both.")
-	case a.Frequency == 0 && len(a.Days) == 0 && len(a.Times) == 0 && a.LocalTimeZoneID == "":
-		return DirectQueryRefreshScheduleResult{}, userErrorf("Nothing to change: give frequency, or days and times, or local_time_zone_id.")
-	}
-	ws, ds, err := resolveScheduleDataset(ctx, d.Client, a.Workspace, a.Dataset)
-	if err != nil {
-		return DirectQueryRefreshScheduleResult{}, err
-	}
-	u := pbiclient.DirectQueryRefreshScheduleUpdate{Frequency: a.Frequency, Days: a.Days, Times: a.Times, LocalTimeZoneID: a.LocalTimeZoneID}
-	if err := d.Client.UpdateDirectQueryRefreshSchedule(ctx, ws.ID, ds.ID, u); err != nil {
-		return DirectQueryRefreshScheduleResult{}, err
-	}
-	sch, err := d.Client.GetDirectQueryRefreshSchedule(ctx, ws.ID, ds.ID)
-	if err != nil {
-		return DirectQueryRefreshScheduleResult{}, err
-	}
-	return DirectQueryRefreshScheduleResult{Workspace: ws, Dataset: ds, Schedule: sch, Message: "The DirectQuery refresh schedule was updated."}, nil
+	return readSchedule(ctx, d.Client, RefreshScheduleResult{Workspace: ws, Dataset: ds, Message: "The schedule was updated."}, directQuery)
 }
 
 // resolveScheduleDataset resolves the workspace and dataset arguments of the schedule tools.

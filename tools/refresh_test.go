@@ -2,6 +2,7 @@ package tools
 
 import (
 	"fmt"
+	"maps"
 	"strings"
 	"testing"
 	"time"
@@ -209,37 +210,50 @@ func TestRefreshScheduleTools(t *testing.T) {
 	}
 }
 
-func TestDirectQueryRefreshScheduleTools(t *testing.T) {
+func TestDirectQueryRefreshSchedule(t *testing.T) {
 	st := newStack(t, stackOptions{})
-	live := map[string]any{"workspace": "Sales Analytics", "dataset": "Inventory Live"}
-	var sch DirectQueryRefreshScheduleResult
-	st.ok(t, "get_direct_query_refresh_schedule", live, &sch)
-	if sch.Schedule.Frequency != 30 {
-		t.Fatalf("seeded %+v", sch.Schedule)
+	live := map[string]any{"workspace": "Sales Analytics", "dataset": "Inventory Live", "direct_query": true}
+	with := func(extra map[string]any) map[string]any {
+		out := map[string]any{"workspace": "Sales Analytics", "dataset": "Inventory Live"}
+		maps.Copy(out, extra)
+		return out
 	}
-	msg := st.fails(t, "update_direct_query_refresh_schedule", map[string]any{"workspace": "Sales Analytics", "dataset": "Inventory Live",
-		"frequency": 15, "days": []string{"Monday"}})
-	if !strings.Contains(msg, "not both") {
-		t.Errorf("both: %s", msg)
+	var sch RefreshScheduleResult
+	st.ok(t, "get_refresh_schedule", live, &sch)
+	if sch.DirectQuerySchedule == nil || sch.DirectQuerySchedule.Frequency != 30 || sch.Schedule != nil {
+		t.Fatalf("seeded %+v", sch)
 	}
-	msg = st.fails(t, "update_direct_query_refresh_schedule", map[string]any{"workspace": "Sales Analytics", "dataset": "Inventory Live", "frequency": 45})
-	if !strings.Contains(msg, "Invalid arguments") {
-		t.Errorf("frequency 45: %s", msg)
+	for _, c := range []struct {
+		args map[string]any
+		want string
+	}{
+		{with(map[string]any{"frequency": 15, "days": []string{"Monday"}}), "not both"},
+		{with(map[string]any{"frequency": 45}), "Invalid arguments"},
+		{with(map[string]any{"direct_query": true, "enabled": false}), "has no enabled or notify_option"},
+		{with(map[string]any{"frequency": 60, "notify_option": "NoNotification"}), "has no enabled or notify_option"},
+		{with(map[string]any{"direct_query": true}), "Nothing to change"},
+	} {
+		if msg := st.fails(t, "update_refresh_schedule", c.args); !strings.Contains(msg, c.want) {
+			t.Errorf("%v: %s, want %q", c.args, msg, c.want)
+		}
 	}
-	if n := st.tenant.Count(routeDQRefreshSchedule); n != 0 {
+	if n := st.tenant.Count(routeDQRefreshSchedule) + st.tenant.Count(routeRefreshSchedule); n != 0 {
 		t.Fatalf("refused arguments reached Power BI %d times", n)
 	}
-	var byDays, byFrequency DirectQueryRefreshScheduleResult
-	st.ok(t, "update_direct_query_refresh_schedule", map[string]any{"workspace": "Sales Analytics", "dataset": "Inventory Live",
-		"days": []string{"Tuesday"}, "times": []string{"09:00", "17:30"}}, &byDays)
-	if byDays.Schedule.Frequency != 0 || strings.Join(byDays.Schedule.Times, ",") != "09:00,17:30" {
-		t.Fatalf("days and times %+v", byDays.Schedule)
+	var byDays, byFrequency RefreshScheduleResult
+	st.ok(t, "update_refresh_schedule", with(map[string]any{"direct_query": true, "days": []string{"Tuesday"}, "times": []string{"09:00", "17:30"}}), &byDays)
+	if s := byDays.DirectQuerySchedule; s == nil || s.Frequency != 0 || strings.Join(s.Times, ",") != "09:00,17:30" {
+		t.Fatalf("days and times %+v", byDays)
 	}
-	st.ok(t, "update_direct_query_refresh_schedule", map[string]any{"workspace": "Sales Analytics", "dataset": "Inventory Live", "frequency": 60}, &byFrequency)
-	if byFrequency.Schedule.Frequency != 60 || len(byFrequency.Schedule.Days) != 0 {
-		t.Fatalf("frequency %+v", byFrequency.Schedule)
+	// A frequency is a cache refresh's alone: it needs no direct_query.
+	st.ok(t, "update_refresh_schedule", with(map[string]any{"frequency": 60}), &byFrequency)
+	if s := byFrequency.DirectQuerySchedule; s == nil || s.Frequency != 60 || len(s.Days) != 0 {
+		t.Fatalf("frequency %+v", byFrequency)
 	}
-	msg = st.fails(t, "get_direct_query_refresh_schedule", map[string]any{"workspace": "Sales Analytics", "dataset": "Sales"})
+	if n := st.tenant.Count(routeRefreshSchedule); n != 0 {
+		t.Errorf("the import schedule was changed %d times", n)
+	}
+	msg := st.fails(t, "get_refresh_schedule", map[string]any{"workspace": "Sales Analytics", "dataset": "Sales", "direct_query": true})
 	if !strings.Contains(msg, "DirectQuery") {
 		t.Errorf("import model: %s", msg)
 	}

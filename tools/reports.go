@@ -43,23 +43,23 @@ type exportArgs struct {
 	Workspace          string            `json:"workspace" schema:"$workspace"`
 	Report             string            `json:"report" schema:"$report" required:"true"`
 	Format             string            `json:"format" required:"true" jsonschema:"Power BI reports: PDF, PPTX or PNG. Paginated reports: any." enum:"$exportFormats"`
-	Pages              []string          `json:"pages" jsonschema:"Power BI reports: only these pages, each by name (e.g. ReportSection1), display name or 1-based position, as list_report_pages shows them. Omit for every visible page." itemMinLength:"1" itemMaxLength:"256" maxItems:"50"`
-	BookmarkName       string            `json:"bookmark_name" jsonschema:"Power BI reports: apply this bookmark of the report to every page. Not with bookmark_state." minLength:"1"`
-	BookmarkState      string            `json:"bookmark_state" jsonschema:"Power BI reports: apply this bookmark state (captured with the Power BI JavaScript API) to every page. Not with bookmark_name." minLength:"1" maxLength:"65536"`
-	ReportLevelFilter  string            `json:"report_level_filter" jsonschema:"Power BI reports: one filter in URL filter syntax, e.g. Store/Territory eq 'NC'. Power BI accepts only one." minLength:"1" maxLength:"4096"`
-	Locale             string            `json:"locale" jsonschema:"Power BI reports: the locale to render with, e.g. en-US or de-DE." pattern:"^[a-zA-Z]{2,3}(-[a-zA-Z0-9]{2,8})*$"`
-	IncludeHiddenPages bool              `json:"include_hidden_pages" jsonschema:"Power BI reports: also export hidden pages when no pages are named." default:"false"`
-	Identities         []identityArg     `json:"identities" jsonschema:"RLS identities: needed when the model has RLS and the caller is a service principal. At most one for paginated reports." maxItems:"20"`
-	ParameterValues    []parameterArg    `json:"parameter_values" jsonschema:"Paginated reports: report parameter values. Repeat a name for each value of a multi-value parameter." maxItems:"100"`
-	FormatSettings     map[string]string `json:"format_settings" jsonschema:"Paginated reports: device information settings of the format, e.g. {\"OutputFormat\": \"PNG\"} for IMAGE, {\"StartPage\": \"1\", \"EndPage\": \"3\"}." schema:"$formatSettings"`
-	ExportID           string            `json:"export_id" jsonschema:"Resume an export an earlier call left Running, instead of starting a new one (format and the options are then ignored). Export jobs expire after 24 hours." pattern:"$exportIDPattern" maxLength:"1024"`
-	TimeoutSeconds     int               `json:"timeout_seconds" jsonschema:"The longest time to wait for the export job (default {defaultExportWait})." minimum:"1" maximum:"3600" default:"$defaultExportWait"`
+	Pages              []string          `json:"pages" jsonschema:"Power BI reports: only these pages, by name, display name or 1-based position (list_report_pages)." itemMinLength:"1" itemMaxLength:"256" maxItems:"50"`
+	BookmarkName       string            `json:"bookmark_name" jsonschema:"Power BI reports: apply this bookmark to every page. Not with bookmark_state." minLength:"1"`
+	BookmarkState      string            `json:"bookmark_state" jsonschema:"Power BI reports: apply this bookmark state (from the JavaScript API) to every page." minLength:"1" maxLength:"65536"`
+	ReportLevelFilter  string            `json:"report_level_filter" jsonschema:"Power BI reports: one filter in URL filter syntax, e.g. Store/Territory eq 'NC'." minLength:"1" maxLength:"4096"`
+	Locale             string            `json:"locale" jsonschema:"Power BI reports: e.g. en-US." pattern:"^[a-zA-Z]{2,3}(-[a-zA-Z0-9]{2,8})*$"`
+	IncludeHiddenPages bool              `json:"include_hidden_pages" jsonschema:"Power BI reports: also hidden pages, when pages is omitted."`
+	Identities         []identityArg     `json:"identities" jsonschema:"RLS identities, needed by a service principal on a model with RLS; at most one for paginated reports." maxItems:"20"`
+	ParameterValues    []parameterArg    `json:"parameter_values" jsonschema:"Paginated reports: parameter values; repeat a name for each value of a multi-value parameter." maxItems:"100"`
+	FormatSettings     map[string]string `json:"format_settings" jsonschema:"Paginated reports: device info settings, e.g. {\"OutputFormat\": \"PNG\"} for IMAGE, {\"StartPage\": \"1\", \"EndPage\": \"3\"}." schema:"$formatSettings"`
+	ExportID           string            `json:"export_id" jsonschema:"Resume an export a call left Running (the other options are ignored); jobs expire after 24 hours." pattern:"$exportIDPattern" maxLength:"1024"`
+	TimeoutSeconds     int               `json:"timeout_seconds" minimum:"1" maximum:"3600" default:"$defaultExportWait"`
 }
 
 type identityArg struct {
-	Username string   `json:"username" required:"true" jsonschema:"The effective user name, e.g. a UPN" minLength:"1"`
-	Roles    []string `json:"roles" jsonschema:"RLS roles" maxItems:"50" itemMinLength:"1" itemMaxLength:"50"`
-	Datasets []string `json:"datasets" jsonschema:"Ids of the semantic models the identity applies to" maxItems:"50" itemPattern:"$guid"`
+	Username string   `json:"username" required:"true" jsonschema:"Effective user name, e.g. a UPN" minLength:"1"`
+	Roles    []string `json:"roles" maxItems:"50" itemMinLength:"1" itemMaxLength:"50"`
+	Datasets []string `json:"datasets" jsonschema:"Ids of the models it applies to" maxItems:"50" itemPattern:"$guid"`
 }
 
 type parameterArg struct {
@@ -90,60 +90,46 @@ const defaultExportWait = 300
 func reportTools(d Deps) []Tool {
 	return []Tool{
 		tool(d, "reports", "list reports", listReports, mcp.NewTool("list_reports",
-			mcp.WithDescription("List the reports in a workspace, with their ids, names, type (Power BI or paginated) and the semantic model each reads. "+
-				"Use it to find the report export_report needs."),
+			mcp.WithDescription("List the reports in a workspace: id, name, type (Power BI or paginated) and the semantic model each reads."),
 			annotations("List reports", true, false, true))),
 		tool(d, "reports", "export the report", exportReport, mcp.NewTool("export_report",
-			mcp.WithDescription("Export a report to a file and save it on the machine running this server. "+
-				"Paginated reports export to more formats than Power BI reports (see format); IMAGE is TIFF unless format_settings sets OutputFormat. "+
-				"Returns the file's path, size, MIME type and a resource link. "+
-				"The export runs as a Power BI job; the call follows it with progress notifications for up to timeout_seconds. "+
-				"If it is still running then, the answer has status Running and an exportId: call again with export_id to resume. "+
-				"Needs the report's workspace on a Premium, Embedded or Fabric capacity (not Pro; PPU not for Power BI reports) and the tenant's export settings enabled (PNG has its own setting, off by default). "+
-				"A multi-page PNG export is a ZIP of one image per page. At most 50 pages per export."),
+			mcp.WithDescription("Export a report to a file. The call follows Power BI's export job, with progress, for up to timeout_seconds; one still Running then has an exportId: call again with export_id. "+
+				"Needs the workspace on a Premium, Embedded or Fabric capacity (PPU: paginated reports only) and the tenant's export settings (PNG has its own, off by default). "+
+				"Several PNG pages come as a ZIP; IMAGE is TIFF unless format_settings sets OutputFormat. At most 50 pages."),
 			annotations("Export a report to a file", true, false, false))).followsJobs(),
 		tool(d, "reports", "get the report", getReport, mcp.NewTool("get_report",
-			mcp.WithDescription("Get one report: its type (Power BI or paginated), the semantic model it reads and that model's workspace, its web and embed URLs, and whether the caller owns it. "+
-				"Use it to check a report before exporting, cloning or rebinding it."),
+			mcp.WithDescription("Get one report: its type (Power BI or paginated), the semantic model it reads and that model's workspace, its web and embed URLs, and whether the caller owns it."),
 			annotations("Get a report", true, false, true))),
 		tool(d, "reports", "list the report's pages", listReportPages, mcp.NewTool("list_report_pages",
-			mcp.WithDescription("List the pages of a Power BI report in order: each page's name (e.g. ReportSection1), its display name (what users see on the tab) and its position; export_report's pages takes any of the three. "+
-				"Paginated reports have no pages here."),
+			mcp.WithDescription("List the pages of a Power BI report in order: name (e.g. ReportSection1), display name (on the tab) and position, any of which export_report's pages takes. Paginated reports have none."),
 			annotations("List report pages", true, false, true))),
 		tool(d, "reports", "list the report's data sources", listReportDatasources, mcp.NewTool("list_report_datasources",
-			mcp.WithDescription("List the data sources of a paginated report: type, server, database, and the gateway and gateway data source it is bound to. "+
-				"Only paginated reports have this list; a Power BI report reads its semantic model (get_report names it)."),
+			mcp.WithDescription("List the data sources of a paginated report: type, server, database, and the gateway data source it is bound to. A Power BI report has none: it reads its semantic model."),
 			annotations("List a paginated report's data sources", true, false, true))),
 		tool(d, "report_admin", "clone the report", cloneReport, mcp.NewTool("clone_report",
-			mcp.WithDescription("Copy a report under a new name, in its workspace or another, optionally bound to another semantic model: a working copy before changing a report, or a report published to another workspace. "+
+			mcp.WithDescription("Copy a report under a new name, in its workspace or another, optionally bound to another semantic model. "+
 				"Needs Write on the report and Build on the target model; a live-connected report bound to another model loses its live connection."),
 			annotations("Clone a report", false, false, false))),
 		tool(d, "report_admin", "rebind the report", rebindReport, mcp.NewTool("rebind_report",
-			mcp.WithDescription("Bind a Power BI report to another semantic model: its visuals read the new model, and fields it lacks break. "+
-				"DESTRUCTIVE (clone_report first keeps a copy). Not for paginated reports. "+
-				"A model in another workspace or My workspace is linked into the report's workspace as a shared model; a live-connected report loses its live connection. "+
+			mcp.WithDescription("DESTRUCTIVE: bind a Power BI report to another semantic model; visuals whose fields it lacks break (clone_report keeps a copy). "+
+				"A model in another workspace is linked into the report's as a shared model; a live-connected report loses its live connection. "+
 				"Needs Write on the report and Build on the model."),
 			annotations("Rebind a report to another model", false, true, true))),
 		tool(d, "report_admin", "update the report's content", updateReportContent, mcp.NewTool("update_report_content",
-			mcp.WithDescription("Overwrite a Power BI report's content (pages and visuals) with the content of another report, keeping the report's id, URL and model binding. "+
-				"DESTRUCTIVE: the current pages are lost (clone_report first keeps a copy). "+
-				"Not for paginated reports. Needs Write on the target report and Read on the source."),
+			mcp.WithDescription("DESTRUCTIVE: replace a Power BI report's pages and visuals with another report's, keeping its id, URL and model binding (clone_report keeps a copy). "+
+				"Needs Write on the report and Read on the source."),
 			annotations("Overwrite a report's content", false, true, true))),
 		tool(d, "report_admin", "take over the report", takeOverReport, mcp.NewTool("take_over_report",
-			mcp.WithDescription("Make the signed-in identity the owner of a paginated report's data sources, so its credentials are used to connect (for example after the previous owner left). "+
-				"DESTRUCTIVE: the previous owner's data source settings stop applying. "+
-				"Only for paginated reports in a workspace (not My workspace). Needs write access to the report."),
+			mcp.WithDescription("DESTRUCTIVE: make the signed-in identity the owner of a paginated report's data sources, so its credentials connect; the previous owner's settings stop applying. "+
+				"Needs write access to the report."),
 			annotations("Take over a paginated report's data sources", false, true, true))),
 		tool(d, "report_admin", "delete the report", deleteReport, mcp.NewTool("delete_report",
-			mcp.WithDescription("Delete a report (Power BI or paginated). Its semantic model stays. "+
-				"DESTRUCTIVE and final: dashboard tiles pinned from the report break. "+
-				"download_report_pbix keeps a copy of the file first. Needs Admin, Member or Contributor access to the workspace."),
+			mcp.WithDescription("DESTRUCTIVE and final: delete a report; its semantic model stays, tiles pinned from it break (download_report_pbix keeps a copy). "+
+				"Needs Contributor or higher in the workspace."),
 			annotations("Delete a report", false, true, true))),
 		tool(d, "reports", "download the report", downloadReportPbix, mcp.NewTool("download_report_pbix",
-			mcp.WithDescription("Download a report's definition file and save it on the machine running this server: a .pbix for a Power BI report (openable in Power BI Desktop), the .rdl for a paginated report. "+
-				"Returns the file's path, size, MIME type and a resource link. "+
-				"Power BI refuses reports that were not uploaded as .pbix or were edited in ways Desktop cannot open, and live-connected reports after a rebind. "+
-				"For a PDF, PowerPoint or image of the report, use export_report."),
+			mcp.WithDescription("Download a report's file: the .pbix of a Power BI report (for Power BI Desktop), the .rdl of a paginated report. "+
+				"Power BI refuses reports not uploaded as .pbix or edited in ways Desktop cannot open, and live-connected reports after a rebind. For PDF, PowerPoint or images use export_report."),
 			annotations("Download a report's .pbix or .rdl file", true, false, false))),
 	}
 }
@@ -468,9 +454,9 @@ type ListReportDatasourcesResult struct {
 type cloneArgs struct {
 	Workspace       string `json:"workspace" schema:"$workspace"`
 	Report          string `json:"report" schema:"$report" required:"true"`
-	Name            string `json:"name" required:"true" jsonschema:"Name of the new report." minLength:"1"`
-	TargetWorkspace string `json:"target_workspace" jsonschema:"Where to put the copy; 00000000-0000-0000-0000-000000000000 means My workspace. Omit to keep the report's workspace." minLength:"1"`
-	TargetModel     string `json:"target_model" jsonschema:"Semantic model id (GUID), or exact name in the target workspace, to bind the copy to. Omit to keep the report's model." minLength:"1"`
+	Name            string `json:"name" required:"true" minLength:"1"`
+	TargetWorkspace string `json:"target_workspace" jsonschema:"Default: the report's; 00000000-0000-0000-0000-000000000000 means My workspace."`
+	TargetModel     string `json:"target_model" jsonschema:"A semantic model in the target workspace to bind the copy to. Default: the report's."`
 }
 
 // CloneReportResult is the answer of clone_report.
@@ -485,8 +471,8 @@ type CloneReportResult struct {
 type rebindArgs struct {
 	Workspace        string `json:"workspace" schema:"$workspace"`
 	Report           string `json:"report" schema:"$report" required:"true"`
-	Dataset          string `json:"dataset" required:"true" jsonschema:"Semantic model id (GUID), or exact name in dataset_workspace, to bind the report to." minLength:"1"`
-	DatasetWorkspace string `json:"dataset_workspace" jsonschema:"Workspace id or exact name where a dataset given by name lives. Omit for the report's workspace." minLength:"1"`
+	Dataset          string `json:"dataset" required:"true" jsonschema:"The semantic model to bind the report to, in dataset_workspace."`
+	DatasetWorkspace string `json:"dataset_workspace" jsonschema:"Default: the report's workspace."`
 	Confirm          bool   `json:"confirm" schema:"$confirm"`
 }
 
@@ -500,8 +486,8 @@ type ReportChangeResult struct {
 type updateContentArgs struct {
 	Workspace       string `json:"workspace" schema:"$workspace"`
 	Report          string `json:"report" schema:"$report" required:"true"`
-	SourceReport    string `json:"source_report" required:"true" jsonschema:"Report id (GUID), or exact name in source_workspace, whose content is copied." minLength:"1"`
-	SourceWorkspace string `json:"source_workspace" jsonschema:"The source report's; 00000000-0000-0000-0000-000000000000 means My workspace. Omit when it is in the same workspace as the report." minLength:"1"`
+	SourceReport    string `json:"source_report" required:"true" jsonschema:"The report whose content is copied, in source_workspace."`
+	SourceWorkspace string `json:"source_workspace" jsonschema:"Default: the report's; 00000000-0000-0000-0000-000000000000 means My workspace."`
 	Confirm         bool   `json:"confirm" schema:"$confirm"`
 }
 
@@ -523,7 +509,7 @@ var downloadTypes = []string{pbiclient.DownloadIncludeModel, pbiclient.DownloadL
 type downloadArgs struct {
 	Workspace    string `json:"workspace" schema:"$workspace"`
 	Report       string `json:"report" schema:"$report" required:"true"`
-	DownloadType string `json:"download_type" jsonschema:"IncludeModel: the .pbix carries the semantic model; LiveConnect: it connects live to the model in Power BI. Only for reports in a workspace; omit for the service's default." enum:"$downloadTypes"`
+	DownloadType string `json:"download_type" jsonschema:"IncludeModel: the .pbix carries the semantic model; LiveConnect: it connects live to it. Only in a workspace." enum:"$downloadTypes"`
 }
 
 // DownloadReportResult is the answer of download_report_pbix.

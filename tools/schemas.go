@@ -30,11 +30,18 @@ var deriveSchemas bool
 func outputSchema[T any]() mcp.ToolOption {
 	if deriveSchemas {
 		derive := mcp.WithOutputSchema[T]()
+		echoes := echoMembers(reflect.TypeFor[T]())
 		return func(t *mcp.Tool) {
 			derive(t)
 			t.OutputSchema.AdditionalProperties, t.OutputSchema.Required = nil, nil
-			for name, p := range t.OutputSchema.Properties {
-				t.OutputSchema.Properties[name] = resultMember(p)
+			props := t.OutputSchema.Properties
+			for name, p := range props {
+				props[name] = resultMember(p)
+			}
+			if len(props) > len(echoes) {
+				for name := range echoes {
+					delete(props, name)
+				}
 			}
 		}
 	}
@@ -90,13 +97,45 @@ func parseInputSchema(t mcp.Tool) (inputSchemaDoc, error) {
 //   - additionalProperties: "no other properties" tells a client nothing about a result;
 //   - required: members that are empty or null are dropped from structured content;
 //   - descriptions: the tool's description and the result's text say what members mean;
-//   - the fields of nested objects: below a result's members an object is {"type": "object"},
-//     an array of objects {"type": "array", "items": {"type": "object"}}; the result shows them.
-//     Describing them cost more context than everything else a tool declares.
+//   - the fields of nested objects: below a result's members an object is {"type": "object"}
+//     and an array of objects {"type": "array"}; the result shows them. Describing them cost
+//     more context than everything else a tool declares, and "items": {"type": "object"} on
+//     every list told a client only that a list holds objects, which its first item shows.
+//   - the members that echo the items the call named (a WorkspaceRef or ItemRef: which
+//     workspace, model or report a name was read as): the caller named them, the server
+//     instructions say once that results tell which item was used, and they were a fifth of
+//     every output schema. They stay in structured content, which still validates: an output
+//     schema here never closes its object (no additionalProperties: false).
+// What is kept is what a client programs against: each member the tool produced, by name and
+// type (a list's items and its paging members, an export's file, a refresh's requestId). No
+// output schema at all would save a little more, but structured content would then be typed
+// for no client, and a schema keeps every result honest: the e2e run checks each
+// structuredContent against it.
 // And it is portable: a nil-able Go slice, map or pointer, which the reflector types
 // ["null", X], is typed X (clients that map schemas onto a single-type dialect, such as
 // Gemini's OpenAPI subset, reject a type union), and a field typed any, a bare true, is
 // scalarSchema.
+
+// echoMembers are the members of a result of type t that echo the items the call named, as
+// WorkspaceRef and ItemRef carry them: which workspace or item a name was read as. The output
+// schema leaves them out (see above), unless they are all the result holds.
+func echoMembers(t reflect.Type) map[string]bool {
+	echoes := map[string]bool{}
+	for f := range t.Fields() {
+		name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+		ft := f.Type
+		if ft.Kind() == reflect.Pointer {
+			ft = ft.Elem()
+		}
+		switch {
+		case f.Anonymous && name == "" && ft.Kind() == reflect.Struct:
+			maps.Copy(echoes, echoMembers(ft))
+		case name != "" && name != "-" && (ft == reflect.TypeFor[WorkspaceRef]() || ft == reflect.TypeFor[ItemRef]()):
+			echoes[name] = true
+		}
+	}
+	return echoes
+}
 
 // scalarSchema is the schema of a value typed any in a result: the cells of a DAX query's rows,
 // which are strings, numbers, booleans or null.
@@ -126,10 +165,9 @@ func resultMember(schema any) any {
 	case bool:
 		out["items"] = scalarSchema
 	case map[string]any:
-		if _, nested := items["properties"]; nested {
-			out["items"] = map[string]any{"type": "object"}
-		} else {
-			out["items"] = resultMember(items)
+		item := resultMember(items)
+		if m, ok := item.(map[string]any); !ok || len(m) != 1 || m["type"] != "object" {
+			out["items"] = item
 		}
 	}
 	for _, k := range []string{"enum", "format", "anyOf"} {
@@ -485,13 +523,15 @@ func schemaRef(name string) (any, bool) {
 		"scheduleTime":         scheduleTimePattern,
 		"scheduleTimeZone":     param(timeZoneParam()),
 		"directQueryFrequency": map[string]any{"enum": []int{15, 30, 60, 120, 180}},
-		"defaultRefreshWait":   defaultRefreshWait,
+		"directQuerySchedule": param(mcp.WithBoolean("direct_query",
+			mcp.Description("The cache refresh of a DirectQuery or LiveConnection model, instead of an import model's scheduled refresh."))),
+		"defaultRefreshWait": defaultRefreshWait,
 		// The items of objects are pbiclient.RefreshObject, which carries no schema tags.
 		"refreshObjects": map[string]any{"items": map[string]any{
 			"type": "object",
 			"properties": map[string]any{
-				"table":     map[string]any{"type": "string", "minLength": 1, "description": "Table name"},
-				"partition": map[string]any{"type": "string", "minLength": 1, "description": "Partition of the table; omit for the whole table"},
+				"table":     map[string]any{"type": "string", "minLength": 1},
+				"partition": map[string]any{"type": "string", "minLength": 1, "description": "Omit for the whole table"},
 			},
 			"required":             []string{"table"},
 			"additionalProperties": false,
@@ -507,8 +547,8 @@ func schemaRef(name string) (any, bool) {
 
 		// workspaces.go
 		"identifier":        param(identifierParam()),
-		"accessRightToGive": param(accessRightParam("The role to give. " + workspaceRoles)),
-		"newAccessRight":    param(accessRightParam("The new role (see add_workspace_user).")),
+		"accessRightToGive": param(accessRightParam(workspaceRoles)),
+		"newAccessRight":    param(accessRightParam("")),
 	}[name]
 	return v, ok
 }

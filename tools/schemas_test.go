@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/mark3labs/mcp-go/mcp"
+	"github.com/santhosh-tekuri/jsonschema/v6"
 )
 
 const schemasFile = "schemas_gen.go"
@@ -126,5 +127,46 @@ func TestSchemasArePortable(t *testing.T) {
 			}
 			walk(tool, kind, s)
 		}
+	}
+}
+
+// TestOutputSchemaLeavesOutEchoes: an output schema leaves out the members that echo the items
+// a call named, while the result still carries them and still validates against the schema.
+func TestOutputSchemaLeavesOutEchoes(t *testing.T) {
+	st := newStack(t, stackOptions{})
+	res := st.call(t, "list_reports", map[string]any{"workspace": "Finance"})
+	if res.IsError {
+		t.Fatalf("list_reports: %s", text(res))
+	}
+	structured, ok := res.StructuredContent.(map[string]any)
+	if !ok || structured["workspace"] == nil || structured["reports"] == nil {
+		t.Fatalf("structured content %v", res.StructuredContent)
+	}
+	raw := outputSchemas["list_reports"]
+	var schema struct {
+		Properties map[string]any `json:"properties"`
+	}
+	if err := json.Unmarshal([]byte(raw), &schema); err != nil {
+		t.Fatal(err)
+	}
+	if _, echoed := schema.Properties["workspace"]; echoed || schema.Properties["reports"] == nil || schema.Properties["hasMore"] == nil {
+		t.Errorf("output schema %s", raw)
+	}
+	doc, err := jsonschema.UnmarshalJSON(strings.NewReader(raw))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := jsonschema.NewCompiler()
+	if err := c.AddResource("out.json", doc); err != nil {
+		t.Fatal(err)
+	}
+	sch, err := c.Compile("out.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := json.Marshal(structured)
+	inst, _ := jsonschema.UnmarshalJSON(bytes.NewReader(b))
+	if err := sch.Validate(inst); err != nil {
+		t.Errorf("structured content does not validate against the output schema: %v", err)
 	}
 }

@@ -46,7 +46,7 @@ func workspaceParam() mcp.ToolOption {
 // itemParam is a required item argument. How an item is named (id or exact name, as the
 // list_ tool of its kind returns it) the server instructions say once, not each argument.
 func itemParam(name string) mcp.ToolOption {
-	return mcp.WithString(name, mcp.Required(), mcp.MinLength(1))
+	return mcp.WithString(name, mcp.Required())
 }
 
 func skipParam() mcp.ToolOption {
@@ -54,15 +54,32 @@ func skipParam() mcp.ToolOption {
 		mcp.Min(0))
 }
 
-// annotations sets all four hints on purpose; the registry test checks none is left unset.
+// annotations declares all four hints of a tool on purpose, and sends those that tell a client
+// something. The tool list is context a model pays for in every turn, and the spec gives every
+// hint a default and says destructiveHint and idempotentHint mean something only when
+// readOnlyHint is false. So a hint is left out where a client that follows the spec reads the
+// same value from its absence, and where a client that only tests a hint for true (undefined is
+// false) reads the truth or errs on the careful side:
+//   - a read-only tool says readOnlyHint true and nothing of destructive or idempotent;
+//   - a tool that changes Power BI leaves out readOnlyHint (default false), always says
+//     destructiveHint (the default is true, and a client that tests it for true must not miss a
+//     destructive tool), and says idempotentHint only when true (default false);
+//   - openWorldHint is always sent: every tool talks to Power BI, and a client that tests it
+//     for true must not take these tools for closed ones.
 func annotations(title string, readOnly, destructive, idempotent bool) mcp.ToolOption {
-	return mcp.WithToolAnnotation(mcp.ToolAnnotation{
-		Title:           title,
-		ReadOnlyHint:    mcp.ToBoolPtr(readOnly),
-		DestructiveHint: mcp.ToBoolPtr(destructive),
-		IdempotentHint:  mcp.ToBoolPtr(idempotent),
-		OpenWorldHint:   mcp.ToBoolPtr(true), // every tool talks to Power BI
-	})
+	a := mcp.ToolAnnotation{Title: title, OpenWorldHint: mcp.ToBoolPtr(true)}
+	switch {
+	case readOnly && destructive:
+		panic("tools: " + title + ": a read-only tool cannot be destructive")
+	case readOnly:
+		a.ReadOnlyHint = mcp.ToBoolPtr(true)
+	default:
+		a.DestructiveHint = mcp.ToBoolPtr(destructive)
+		if idempotent {
+			a.IdempotentHint = mcp.ToBoolPtr(true)
+		}
+	}
+	return mcp.WithToolAnnotation(a)
 }
 
 // WorkspaceRef tells the model which workspace a tool used, and how its argument was read.

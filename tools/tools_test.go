@@ -106,6 +106,32 @@ func TestNamesAndIDsResolve(t *testing.T) {
 	}
 }
 
+// TestEmptyNamesAreRefusedWithAReason: an item's id or name is declared without a minimum
+// length (the tool list does not pay for it), so an empty one reaches the tool, which says what
+// it lacks before anything is changed.
+func TestEmptyNamesAreRefusedWithAReason(t *testing.T) {
+	st := newStack(t, stackOptions{})
+	for _, c := range []struct {
+		tool string
+		args map[string]any
+		want string
+	}{
+		{"get_report", map[string]any{"workspace": "Finance", "report": ""}, `No report named ""`},
+		{"delete_workspace", map[string]any{"workspace": "", "confirm": true}, "A workspace is required"},
+		{"generate_embed_token", map[string]any{"workspace": " ", "datasets": []any{map[string]any{"dataset": "Finance KPIs"}}}, "My workspace"},
+		{"get_refresh_history", map[string]any{"workspace": "Sales Analytics", "dataset": ""}, `No semantic model (dataset) named ""`},
+	} {
+		if msg := st.fails(t, c.tool, c.args); !strings.Contains(msg, c.want) {
+			t.Errorf("%s %v: %s", c.tool, c.args, msg)
+		}
+	}
+	for _, r := range st.tenant.Requests() {
+		if r.Method != "GET" && strings.Contains(r.Path, "/v1.0/") {
+			t.Errorf("%s %s was sent", r.Method, r.Path)
+		}
+	}
+}
+
 func TestInvalidArgumentsAreExplained(t *testing.T) {
 	st := newStack(t, stackOptions{})
 	before := len(st.tenant.Requests())

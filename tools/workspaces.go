@@ -21,7 +21,7 @@ type Workspace struct {
 }
 
 type listWorkspacesArgs struct {
-	Filter string `json:"filter" jsonschema:"OData $filter on name and type, e.g. contains(name,'Sales'), name eq 'Finance', startswith(name,'Fin') and type eq 'Workspace'." maxLength:"1000"`
+	Filter string `json:"filter" jsonschema:"OData $filter on name and type, e.g. contains(name,'Sales') or name eq 'Finance'." maxLength:"1000"`
 	Top    int    `json:"top" minimum:"1" maximum:"1000" default:"100"`
 	Skip   int    `json:"skip" schema:"$skip"`
 }
@@ -35,46 +35,43 @@ type ListWorkspacesResult struct {
 func workspaceTools(d Deps) []Tool {
 	return []Tool{
 		tool(d, "workspaces", "list workspaces", listWorkspaces, mcp.NewTool("list_workspaces",
-			mcp.WithDescription("List the Power BI workspaces the signed-in identity can access, with their ids, names and whether they are on a dedicated (Premium/Fabric) capacity. "+
-				"A service principal sees only the workspaces it was added to. "+
-				"My workspace is not listed."),
+			mcp.WithDescription("List the workspaces the signed-in identity can access: id, name, and whether on a dedicated (Premium/Fabric) capacity. "+
+				"A service principal sees only those it was added to; My workspace is not listed."),
 			annotations("List workspaces", true, false, true))),
 		tool(d, "workspaces", "get the workspace", getWorkspace, mcp.NewTool("get_workspace",
-			mcp.WithDescription("Get one workspace by id or exact name: its id, name, whether it is read-only for the caller, its capacity (dedicated Premium/Fabric capacity or shared) and the default storage format of new semantic models. "+
-				"Use it to check a workspace before changing it, or whether exports and enhanced refresh (which need dedicated capacity) can work there."),
+			mcp.WithDescription("Get one workspace: whether it is read-only for the caller, its capacity (dedicated or shared; exports and enhanced refresh need dedicated) "+
+				"and the default storage format of new semantic models."),
 			annotations("Get a workspace", true, false, true))),
 		tool(d, "workspace_admin", "create the workspace", createWorkspace, mcp.NewTool("create_workspace",
-			mcp.WithDescription("Create a workspace on shared capacity; the signed-in identity becomes its Admin (add others with add_workspace_user). "+
-				"Names are unique in the organization, including workspaces the caller cannot see: PowerBIEntityAlreadyExists otherwise. "+
-				"Needs the tenant setting 'Create workspaces' to allow the caller, and for a service principal 'Service principals can use Fabric APIs'. "+
-				"Assigning a capacity is assign_workspace_to_capacity."),
+			mcp.WithDescription("Create a workspace on shared capacity; the signed-in identity becomes its Admin. "+
+				"Names are unique in the organization, even among workspaces the caller cannot see (PowerBIEntityAlreadyExists). "+
+				"Needs the tenant setting 'Create workspaces', and for a service principal 'Service principals can use Fabric APIs'."),
 			annotations("Create a workspace", false, false, false))),
 		tool(d, "workspace_admin", "update the workspace", updateWorkspace, mcp.NewTool("update_workspace",
-			mcp.WithDescription("Rename a workspace or set the default storage format of its new semantic models (default_dataset_storage_format: "+
-				"Premium, PPU or Fabric capacity only). Names are unique in the organization (PowerBIEntityAlreadyExists otherwise). Needs Admin in the workspace."),
+			mcp.WithDescription("Rename a workspace or set the default storage format of its new semantic models (Premium, PPU or Fabric capacity only). "+
+				"Names are unique in the organization. Needs Admin."),
 			annotations("Update a workspace", false, false, true))),
 		tool(d, "workspace_admin", "delete the workspace", deleteWorkspace, mcp.NewTool("delete_workspace",
 			mcp.WithDescription("DESTRUCTIVE: delete a workspace with all its reports, semantic models, dashboards and other content. "+
-				"Only a Power BI administrator can restore a deleted workspace, within the retention period the tenant sets. Needs the Admin role in the workspace."),
+				"Only a Power BI administrator can restore it, within the retention period the tenant sets. Needs Admin."),
 			annotations("Delete a workspace", false, true, true))),
 		tool(d, "workspaces", "list the workspace users", listWorkspaceUsers, mcp.NewTool("list_workspace_users",
-			mcp.WithDescription("List who has access to a workspace: users, Entra security groups and service principals, with their role (Admin, Member, Contributor or Viewer). "+
-				"Use it to check that a service principal is in the workspace, or before changing someone's role with update_workspace_user. "+
+			mcp.WithDescription("List who has access to a workspace (users, security groups, service principals) and their role. "+
 				"Role changes can take a while to reach every Power BI API."),
 			annotations("List workspace users", true, false, true))),
 		tool(d, "workspace_admin", "add the workspace user", addWorkspaceUser, mcp.NewTool("add_workspace_user",
-			mcp.WithDescription("Give a user, Entra security group or service principal a role in a workspace (Admin, Member, Contributor or Viewer). "+
-				"The usual setup step for a service principal: identifier = its object id (Entra ID > Enterprise applications > the app > Object ID, not the client id), principal_type App, access_right Admin or Member. "+
-				"A principal already there fails with AddingAlreadyExistsGroupUserNotSupportedError: use update_workspace_user. "+
-				"Needs Admin (or Member, to add Members and lower). Access can take a few minutes to apply."),
+			mcp.WithDescription("Give a user, security group or service principal a role in a workspace. "+
+				"For a service principal (the usual setup step): identifier = its object id (Entra ID > Enterprise applications > the app > Object ID, not the client id), principal_type App, access_right Admin or Member. "+
+				"One already there fails (AddingAlreadyExistsGroupUserNotSupportedError): use update_workspace_user. "+
+				"Needs Admin (Member to add Members and lower). Takes a few minutes to apply."),
 			annotations("Add a workspace user", false, false, false))),
 		tool(d, "workspace_admin", "update the workspace user", updateWorkspaceUser, mcp.NewTool("update_workspace_user",
-			mcp.WithDescription("Change the role (Admin, Member, Contributor or Viewer) of a user, group or service principal that already has access to a workspace. "+
-				"Use add_workspace_user for someone not yet in it. Needs the Admin role in the workspace. Role changes can take a few minutes to take effect."),
+			mcp.WithDescription("Change the role of a user, group or service principal already in a workspace (add_workspace_user adds one). "+
+				"Needs Admin. Takes a few minutes to apply."),
 			annotations("Change a workspace user's role", false, false, true))),
 		tool(d, "workspace_admin", "remove the workspace user", removeWorkspaceUser, mcp.NewTool("remove_workspace_user",
-			mcp.WithDescription("DESTRUCTIVE: take away a user's, group's or service principal's access to a workspace. "+
-				"Removing the signed-in identity itself ends this server's access to the workspace. Needs the Admin role in the workspace."),
+			mcp.WithDescription("DESTRUCTIVE: take away a user's, group's or service principal's access to a workspace; removing the signed-in identity ends this server's access. "+
+				"Needs Admin."),
 			annotations("Remove a workspace user", false, true, true))),
 	}
 }
@@ -111,7 +108,7 @@ func defaultInt(v, def int) int {
 // workspace argument is required.
 
 func requiredWorkspaceParam() mcp.ToolOption {
-	return mcp.WithString("workspace", mcp.Required(), mcp.MinLength(1))
+	return mcp.WithString("workspace", mcp.Required())
 }
 
 // resolveGroup reads a required workspace argument.
@@ -172,7 +169,7 @@ func getWorkspace(ctx context.Context, d Deps, a getWorkspaceArgs) (GetWorkspace
 }
 
 type createWorkspaceArgs struct {
-	Name string `json:"name" required:"true" jsonschema:"Name of the new workspace, unique in the organization." minLength:"1"`
+	Name string `json:"name" required:"true" minLength:"1"`
 }
 
 // CreateWorkspaceResult is the answer of create_workspace.
@@ -195,8 +192,8 @@ func createWorkspace(ctx context.Context, d Deps, a createWorkspaceArgs) (Create
 
 type updateWorkspaceArgs struct {
 	Workspace                   string `json:"workspace" schema:"$requiredWorkspace" required:"true"`
-	Name                        string `json:"name" jsonschema:"New name, unique in the organization. Omit to keep the name." minLength:"1"`
-	DefaultDatasetStorageFormat string `json:"default_dataset_storage_format" jsonschema:"Small (the default) or Large: Large lets new semantic models grow beyond 10 GB. Dedicated capacity only. Omit to keep it." enum:"Small,Large"`
+	Name                        string `json:"name" minLength:"1"`
+	DefaultDatasetStorageFormat string `json:"default_dataset_storage_format" jsonschema:"Large lets new semantic models grow beyond 10 GB." enum:"Small,Large"`
 }
 
 // UpdateWorkspaceResult is the answer of update_workspace: the workspace as Power BI reports it
@@ -311,7 +308,7 @@ func listWorkspaceUsers(ctx context.Context, d Deps, a listWorkspaceUsersArgs) (
 
 func identifierParam() mcp.ToolOption {
 	return mcp.WithString("identifier", mcp.Required(),
-		mcp.Description("A user's email (UPN), or the object id of a group or service principal (Enterprise applications in Entra ID, not the client id)."),
+		mcp.Description("A user's email (UPN), or a group's or service principal's object id (not the client id)."),
 		mcp.MinLength(3), mcp.Pattern(pathSegmentPattern))
 }
 
@@ -320,9 +317,11 @@ const workspaceRoles = "Admin: everything, including users and deleting the work
 	"Contributor: creates, edits and deletes content, refreshes. Viewer: reads content only."
 
 func accessRightParam(what string) mcp.ToolOption {
-	return mcp.WithString("access_right", mcp.Required(),
-		mcp.Description(what),
-		mcp.Enum("Admin", "Member", "Contributor", "Viewer"))
+	opts := []mcp.PropertyOption{mcp.Required(), mcp.Enum("Admin", "Member", "Contributor", "Viewer")}
+	if what != "" {
+		opts = append(opts, mcp.Description(what))
+	}
+	return mcp.WithString("access_right", opts...)
 }
 
 // checkPrincipal rejects an identifier that cannot be right for its principal type, before
@@ -350,7 +349,7 @@ func principalNoun(principalType string) string {
 type addWorkspaceUserArgs struct {
 	Workspace     string `json:"workspace" schema:"$requiredWorkspace" required:"true"`
 	Identifier    string `json:"identifier" schema:"$identifier" required:"true"`
-	PrincipalType string `json:"principal_type" required:"true" jsonschema:"User (identifier is an email address), Group (Entra security group object id) or App (service principal object id)." enum:"User,Group,App"`
+	PrincipalType string `json:"principal_type" required:"true" enum:"User,Group,App"`
 	AccessRight   string `json:"access_right" schema:"$accessRightToGive" required:"true"`
 }
 
