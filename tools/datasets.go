@@ -259,12 +259,11 @@ func datasetTools(d Deps) []Tool {
 				"Not supported for models with SQL, Oracle, Teradata or SAP HANA DirectQuery connections or models changed through the XMLA endpoint."),
 			annotations("List a semantic model's parameters", true, false, true))),
 		tool(d, "dataset_admin", "change the connections", updateDatasetParameters, mcp.NewTool("update_dataset_parameters",
-			mcp.WithDescription("Change what a semantic model connects to, in one call, applied in this order: "+
-				"connection_string repoints every connection of a DirectQuery model on SQL or Analysis Services; "+
-				"datasources replaces sources' connections (same type; SQL, Analysis Services, OData, SharePoint, Teradata or SAP HANA; see list_datasources); "+
-				"updates sets Power Query parameters, all or none (names case-sensitive, see list_dataset_parameters; not Any or Binary). "+
-				"The answer, or the error, says which were applied. Only the model's owner may (take_over_dataset). "+
-				"The model keeps its old data until refresh_dataset runs."),
+			mcp.WithDescription("Change what a semantic model connects to, applied in this order: "+
+				"connection_string (DirectQuery models on SQL or Analysis Services); "+
+				"datasources (same type; SQL, Analysis Services, OData, SharePoint, Teradata, SAP HANA); "+
+				"updates (Power Query parameters, all or none; not Any or Binary). "+
+				"The answer or error says which were applied. Owner only (take_over_dataset). The data changes at the next refresh_dataset."),
 			annotations("Change a semantic model's connections", false, true, true))),
 		tool(d, "datasets", "list the semantic model's users", listDatasetUsers, mcp.NewTool("list_dataset_users",
 			mcp.WithDescription("List who has permission on a semantic model and which: users, groups and apps with Read, Write, Reshare and Explore (Build) rights. "+

@@ -26,9 +26,9 @@ type parameterUpdateArg struct {
 // connectionArg is a data source connection: the fields a source kind uses (SQL and
 // Analysis Services: server and database; OData and SharePoint: url).
 type connectionArg struct {
-	Server   string `json:"server" maxLength:"400"`
-	Database string `json:"database" maxLength:"400"`
-	URL      string `json:"url" maxLength:"2000"`
+	Server   string `json:"server"`
+	Database string `json:"database"`
+	URL      string `json:"url"`
 }
 
 type datasourceChangeArg struct {
@@ -40,8 +40,8 @@ type updateParametersArgs struct {
 	Workspace        string                `json:"workspace" schema:"$workspace"`
 	Dataset          string                `json:"dataset" schema:"$dataset" required:"true"`
 	Updates          []parameterUpdateArg  `json:"updates" jsonschema:"Parameters to set; values as text (Logical as TRUE or FALSE)" minItems:"1" maxItems:"100"`
-	Datasources      []datasourceChangeArg `json:"datasources" jsonschema:"Sources to repoint: from is the current connection as list_datasources shows it (enough fields to tell it apart; omit it for a model with one source), to the new one" minItems:"1" maxItems:"50"`
-	ConnectionString string                `json:"connection_string" jsonschema:"e.g. Data Source=srv;Initial Catalog=db" minLength:"1" maxLength:"4000"`
+	Datasources      []datasourceChangeArg `json:"datasources" jsonschema:"Sources to repoint: from is the current connection as list_datasources shows it (omit it for a model with one source), to the new one" minItems:"1"`
+	ConnectionString string                `json:"connection_string" jsonschema:"e.g. Data Source=srv;Initial Catalog=db" minLength:"1"`
 	Confirm          bool                  `json:"confirm" schema:"$confirm"`
 }
 
