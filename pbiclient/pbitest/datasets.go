@@ -40,6 +40,7 @@ func (s *Server) datasetRoutes() {
 	s.handleBoth("GET", "/datasets/{datasetId}", s.getDataset)
 	s.datasetInfoRoutes()
 	s.datasetConnectionRoutes()
+	s.datasetUserRoutes()
 }
 
 // datasetJSON is a Dataset as the service sends it, fields in its order.
