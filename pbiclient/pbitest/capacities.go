@@ -90,6 +90,7 @@ func (s *Server) capacityRoutes() {
 	s.handleAPI("GET "+apiPrefix+"/capacities/{capacityId}/refreshables", s.listRefreshables)
 	s.handleAPI("POST "+apiPrefix+"/groups/{groupId}/AssignToCapacity", s.assignToCapacity)
 	s.handleAPI("GET "+apiPrefix+"/groups/{groupId}/CapacityAssignmentStatus", s.capacityAssignmentStatus)
+	s.capacityWorkloadRoutes()
 }
 
 func (s *Server) listCapacities(w http.ResponseWriter, r *http.Request) {
