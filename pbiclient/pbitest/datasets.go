@@ -41,6 +41,7 @@ func (s *Server) datasetRoutes() {
 	s.datasetInfoRoutes()
 	s.datasetConnectionRoutes()
 	s.datasetUserRoutes()
+	s.datasetScaleOutRoutes()
 }
 
 // datasetJSON is a Dataset as the service sends it, fields in its order.

@@ -137,6 +137,8 @@ type tenantState struct {
 	// capacities.go).
 	capacities  []*Capacity
 	assignments map[string]*capacityAssignment
+	// qsoSyncs is the last explicit query scale-out sync of each model (datasets_scaleout.go).
+	qsoSyncs map[*dataset]*qsoSync
 	// sharedEmbedTokens counts embed tokens issued for content on shared
 	// capacity, which the service limits to sharedEmbedLimit (0 = the
 	// default; see embed.go).
