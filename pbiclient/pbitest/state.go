@@ -139,6 +139,10 @@ type tenantState struct {
 	assignments map[string]*capacityAssignment
 	// qsoSyncs is the last explicit query scale-out sync of each model (datasets_scaleout.go).
 	qsoSyncs map[*dataset]*qsoSync
+	// profiles are the service principal's profiles, and permissionRefreshes when each
+	// caller last refreshed its permissions (profiles.go).
+	profiles            []*ServicePrincipalProfile
+	permissionRefreshes map[string]time.Time
 	// sharedEmbedTokens counts embed tokens issued for content on shared
 	// capacity, which the service limits to sharedEmbedLimit (0 = the
 	// default; see embed.go).

@@ -414,6 +414,11 @@ func applyDeviations(defs map[string]any) {
 			map[string]any{"required": []any{"emailAddress"}},
 		}
 	}
+	// CreateOrUpdateProfileRequest requires an "id" it does not declare; its own examples
+	// (Profiles_CreateProfile, Profiles_UpdateProfile) send only displayName.
+	if profile, ok := defs["CreateOrUpdateProfileRequest"].(map[string]any); ok {
+		profile["required"] = []any{"displayName"}
+	}
 	refresh, _ := defs["DatasetRefreshRequest"].(map[string]any)
 	if refresh == nil {
 		return
