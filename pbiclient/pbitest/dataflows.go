@@ -121,6 +121,7 @@ func (s *Server) dataflowRoutes() {
 	s.handleAPI("PATCH "+p+"/{dataflowId}/refreshSchedule", s.updateDataflowRefreshSchedule)
 	s.handleAPI("PATCH "+p+"/{dataflowId}", s.updateDataflow)
 	s.handleAPI("DELETE "+p+"/{dataflowId}", s.deleteDataflow)
+	s.dataflowStorageRoutes()
 }
 
 type dataflowJSON struct {

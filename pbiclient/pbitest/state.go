@@ -17,6 +17,7 @@ type Workspace struct {
 	// DefaultDatasetStorageFormat is "Small" or "Large" on dedicated
 	// capacity (default "Small"); shared capacity workspaces have none.
 	DefaultDatasetStorageFormat string
+	DataflowStorageID           string // the Azure Data Lake Storage account its dataflows use; empty for Power BI's own
 }
 
 // WorkspaceUser is a principal with access to a workspace: a user, an
@@ -142,6 +143,8 @@ type tenantState struct {
 	// profiles are the service principal's profiles, and permissionRefreshes when each
 	// caller last refreshed its permissions (profiles.go).
 	profiles            []*ServicePrincipalProfile
+	// dataflowStorage are the tenant's dataflow storage accounts (dataflows_storage.go).
+	dataflowStorage []DataflowStorageAccount
 	permissionRefreshes map[string]time.Time
 	// sharedEmbedTokens counts embed tokens issued for content on shared
 	// capacity, which the service limits to sharedEmbedLimit (0 = the
