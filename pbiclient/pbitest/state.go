@@ -143,9 +143,9 @@ type tenantState struct {
 	// profiles are the service principal's profiles, and permissionRefreshes when each
 	// caller last refreshed its permissions (profiles.go).
 	profiles            []*ServicePrincipalProfile
+	permissionRefreshes map[string]time.Time
 	// dataflowStorage are the tenant's dataflow storage accounts (dataflows_storage.go).
 	dataflowStorage []DataflowStorageAccount
-	permissionRefreshes map[string]time.Time
 	// sharedEmbedTokens counts embed tokens issued for content on shared
 	// capacity, which the service limits to sharedEmbedLimit (0 = the
 	// default; see embed.go).
