@@ -275,6 +275,10 @@ func datasetTools(d Deps) []Tool {
 				"Rights already held are kept: it never removes or lowers access and cannot grant Write. Not for service principals. Needs Reshare rights on the model. "+
 				"Changes can take a while to show in list_dataset_users."),
 			annotations("Grant access to a semantic model", false, false, true))),
+		tool(d, "dataset_admin", "set access to the semantic model", setDatasetAccess, mcp.NewTool("set_dataset_access",
+			mcp.WithDescription("Set a user's or group's permission on a semantic model, replacing what they have: lower it, or remove it with None. "+
+				"Write and workspace roles are not changed this way. Needs Reshare rights on the model."),
+			annotations("Set access to a semantic model", false, true, true))),
 		tool(d, "datasets", "list the upstream dataflows", listUpstreamDataflows, mcp.NewTool("list_upstream_dataflows",
 			mcp.WithDescription("List which semantic models of a workspace read from which dataflows (dataset id, dataflow id, the dataflow's workspace). "+
 				"Use it to find what a dataflow change or failure affects. Only for workspaces (not My workspace)."),
