@@ -16,7 +16,7 @@ type setAccessArgs struct {
 	Dataset       string `json:"dataset" schema:"$dataset" required:"true"`
 	Identifier    string `json:"identifier" required:"true" jsonschema:"A user's UPN or a group's object id" minLength:"1" pattern:"$datasetsPathSegment"`
 	PrincipalType string `json:"principal_type" required:"true" enum:"User,Group"`
-	AccessRight   string `json:"access_right" required:"true" jsonschema:"None removes the access" enum:"None,Read,ReadReshare,ReadExplore,ReadReshareExplore"`
+	AccessRight   string `json:"access_right" required:"true" enum:"None,Read,ReadReshare,ReadExplore,ReadReshareExplore"`
 	Confirm       bool   `json:"confirm" schema:"$confirm"`
 }
 

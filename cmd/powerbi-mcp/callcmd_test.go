@@ -185,8 +185,8 @@ func TestToolsJSON(t *testing.T) {
 	if code != 0 || json.Unmarshal([]byte(stdout), &list) != nil {
 		t.Fatalf("exit %d\nstderr: %s\nstdout: %.500s", code, stderr, stdout)
 	}
-	if len(list.Tools) != 104 {
-		t.Errorf("%d tools, want 104", len(list.Tools))
+	if len(list.Tools) != 108 {
+		t.Errorf("%d tools, want 108", len(list.Tools))
 	}
 	for _, tool := range list.Tools {
 		if tool.InputSchema["type"] != "object" {
