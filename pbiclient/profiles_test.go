@@ -85,4 +85,16 @@ func TestAvailableFeatures(t *testing.T) {
 	if err != nil || len(got) != 1 || got[0].Name != "embedTrial" || got[0].State != "Enabled" || got[0].AdditionalInfo == nil || got[0].AdditionalInfo.Usage != 0 {
 		t.Fatalf("ListAvailableFeatures = %+v, %v", got, err)
 	}
+	one, err := c.GetAvailableFeature(context.Background(), "embedTrial")
+	if err != nil || one.Name != "embedTrial" || one.ExtendedState != "Enabled" {
+		t.Fatalf("GetAvailableFeature = %+v, %v", one, err)
+	}
+	reqs := srv.Requests()
+	if r := reqs[len(reqs)-1]; r.Path != apiPrefix+"/availableFeatures(featureName='embedTrial')" || r.Status != 200 {
+		t.Errorf("sent %s, answered %d", r.Path, r.Status)
+	}
+	_, err = c.GetAvailableFeature(context.Background(), "noSuchFeature")
+	if ae := asAPIError(t, err); ae.StatusCode != 404 {
+		t.Errorf("unknown feature: %d", ae.StatusCode)
+	}
 }

@@ -510,13 +510,24 @@ func (op *Operation) match(x Exchange) int {
 			if segs[i] == "" {
 				return -1
 			}
-		case strings.EqualFold(s, segs[i]):
+		case strings.EqualFold(s, segs[i]), embeddedParam(s, segs[i]):
 			score++
 		default:
 			return -1
 		}
 	}
 	return score
+}
+
+// embeddedParam reports whether seg fills a template segment that has a parameter inside
+// literal text, such as availableFeatures(featureName='{featureName}').
+func embeddedParam(tmpl, seg string) bool {
+	before, rest, ok := strings.Cut(tmpl, "{")
+	if !ok || before == "" {
+		return false
+	}
+	_, after, ok := strings.Cut(rest, "}")
+	return ok && len(seg) > len(before)+len(after) && strings.HasPrefix(seg, before) && strings.HasSuffix(seg, after)
 }
 
 // Check returns the operation x was for ("" when none) and what in x departs
