@@ -29,12 +29,7 @@ func (c *Client) ListAvailableFeatures(ctx context.Context) ([]AvailableFeature,
 // GetAvailableFeature reads one feature by name, e.g. "embedTrial".
 func (c *Client) GetAvailableFeature(ctx context.Context, name string) (AvailableFeature, error) {
 	var out AvailableFeature
-	if err := checkSegment(name, false); err != nil {
-		return out, err
-	}
-	// The name is an OData key inside the segment: only it is escaped, as the .NET SDK
-	// escapes it into its template; the parentheses and quotes go as they are.
-	path := apiPath{escaped: "/availableFeatures(featureName='" + escape(name) + "')"}
+	path := apiPath{}.joinKey("availableFeatures", "featureName", name)
 	_, err := c.getJSON(ctx, path, nil, &out)
 	return out, err
 }

@@ -2,6 +2,7 @@ package pbiclient_test
 
 import (
 	"context"
+	"errors"
 	"testing"
 	"time"
 
@@ -96,5 +97,10 @@ func TestAvailableFeatures(t *testing.T) {
 	_, err = c.GetAvailableFeature(context.Background(), "noSuchFeature")
 	if ae := asAPIError(t, err); ae.StatusCode != 404 {
 		t.Errorf("unknown feature: %d", ae.StatusCode)
+	}
+	sent := len(srv.Requests())
+	var bad *pbiclient.InvalidIDError
+	if _, err := c.GetAvailableFeature(context.Background(), "../groups"); !errors.As(err, &bad) || len(srv.Requests()) != sent {
+		t.Errorf("a name with a slash: %v, %d requests sent", err, len(srv.Requests())-sent)
 	}
 }
