@@ -1,6 +1,7 @@
 package tools
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"slices"
@@ -40,7 +41,7 @@ type updateParametersArgs struct {
 	Workspace        string                `json:"workspace" schema:"$workspace"`
 	Dataset          string                `json:"dataset" schema:"$dataset" required:"true"`
 	Updates          []parameterUpdateArg  `json:"updates" jsonschema:"Parameters to set; values as text (Logical as TRUE or FALSE)" minItems:"1" maxItems:"100"`
-	Datasources      []datasourceChangeArg `json:"datasources" jsonschema:"Sources to repoint: from is the current connection as list_datasources shows it (omit it for a model with one source), to the new one" minItems:"1"`
+	Datasources      []datasourceChangeArg `json:"datasources" jsonschema:"Sources to repoint: from is the current connection as list_datasources shows it (omit it for a model with one source), to the new one (fields left out stay)" minItems:"1"`
 	ConnectionString string                `json:"connection_string" jsonschema:"e.g. Data Source=srv;Initial Catalog=db" minLength:"1"`
 	Confirm          bool                  `json:"confirm" schema:"$confirm"`
 }
@@ -174,8 +175,7 @@ func datasourceUpdates(current []pbiclient.Datasource, changes []datasourceChang
 	var out []pbiclient.DatasourceUpdate
 	var desc []string
 	for _, c := range changes {
-		to := pbiclient.DatasourceConnectionDetails{Server: strings.TrimSpace(c.To.Server), Database: strings.TrimSpace(c.To.Database), URL: strings.TrimSpace(c.To.URL)}
-		if to == (pbiclient.DatasourceConnectionDetails{}) {
+		if strings.TrimSpace(c.To.Server+c.To.Database+c.To.URL) == "" {
 			return nil, "", userErrorf("A datasources entry has an empty to: give the new server and database (or url).")
 		}
 		var matches []pbiclient.Datasource
@@ -188,6 +188,11 @@ func datasourceUpdates(current []pbiclient.Datasource, changes []datasourceChang
 			return nil, "", userErrorf("%s Nothing was changed. The model's data sources: %s.", sourceMatchProblem(c.From, len(matches), len(current)), describeSources(current))
 		}
 		src := matches[0]
+		// Power BI wants the whole new connection; what to leaves out stays as it is.
+		to := src.ConnectionDetails
+		to.Server = cmp.Or(strings.TrimSpace(c.To.Server), to.Server)
+		to.Database = cmp.Or(strings.TrimSpace(c.To.Database), to.Database)
+		to.URL = cmp.Or(strings.TrimSpace(c.To.URL), to.URL)
 		out = append(out, pbiclient.DatasourceUpdate{ConnectionDetails: to,
 			DatasourceSelector: &pbiclient.Datasource{DatasourceType: src.DatasourceType, ConnectionDetails: src.ConnectionDetails}})
 		desc = append(desc, fmt.Sprintf("point the %s source %s at %s", src.DatasourceType, describeConnection(src.ConnectionDetails), describeConnection(to)))

@@ -32,6 +32,12 @@ func TestUpdateConnectionsAndParametersInOneCall(t *testing.T) {
 	if src.Datasources[0].ConnectionDetails["database"] != forecastPlanningChanged || src.Datasources[0].GatewayID == "" {
 		t.Fatalf("datasources after the update: %+v", src.Datasources)
 	}
+	// What to leaves out stays: only the server moves.
+	st.ok(t, "update_dataset_parameters", map[string]any{"workspace": "Finance", "dataset": "Forecast", "confirm": true,
+		"datasources": []map[string]any{{"to": map[string]any{"server": "srv2"}}}}, &res)
+	if c := res.Datasources[0].ConnectionDetails; c["server"] != "srv2" || c["database"] != forecastPlanningChanged {
+		t.Fatalf("server only: %+v", c)
+	}
 }
 
 func TestUpdateConnectionsFailurePartWaySaysWhatWasApplied(t *testing.T) {
