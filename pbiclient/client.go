@@ -232,6 +232,17 @@ func (p apiPath) joinOpaque(id string) apiPath {
 	return p
 }
 
+// joinKey appends an OData key segment, name(param='value'), as availableFeatures takes: only
+// the value is escaped (as the .NET SDK fills its template), after the checks of any segment.
+func (p apiPath) joinKey(name, param, value string) apiPath {
+	if p.err == nil {
+		if p.err = checkSegment(value, false); p.err == nil {
+			p.escaped += "/" + name + "(" + param + "='" + escape(value) + "')"
+		}
+	}
+	return p
+}
+
 // checkSegment reports why s cannot be a path segment, or nil. "\" is refused like "/"
 // because Microsoft's web servers read it as one.
 func checkSegment(s string, slashes bool) error {

@@ -63,6 +63,15 @@ func (c *Client) CreateDashboard(ctx context.Context, groupID, name string) (Das
 	return out, err
 }
 
+// DeleteDashboard deletes a dashboard, with its tiles, from a workspace ("" = My workspace).
+func (c *Client) DeleteDashboard(ctx context.Context, groupID, dashboardID string) error {
+	if err := needID("dashboard", dashboardID); err != nil {
+		return err
+	}
+	_, err := c.sendJSON(ctx, http.MethodDelete, workspacePath(groupID, "dashboards", dashboardID), nil, nil, nil)
+	return err
+}
+
 // ListTiles lists the tiles of a dashboard in a workspace ("" = My workspace).
 func (c *Client) ListTiles(ctx context.Context, groupID, dashboardID string) ([]Tile, error) {
 	if err := needID("dashboard", dashboardID); err != nil {

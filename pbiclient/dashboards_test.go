@@ -151,3 +151,39 @@ func TestCloneTileRequest(t *testing.T) {
 		t.Errorf("Abort on a taken position: %+v", e)
 	}
 }
+
+func TestDeleteDashboard(t *testing.T) {
+	srv := newTenant(t, pbitest.Options{})
+	srv.SeedDemo()
+	c := newClient(t, srv, newTenantTokens(srv))
+	ctx := context.Background()
+
+	d, err := c.CreateDashboard(ctx, pbitest.DemoMarketingWorkspaceID, "Short-lived")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.DeleteDashboard(ctx, pbitest.DemoMarketingWorkspaceID, d.ID); err != nil {
+		t.Fatal(err)
+	}
+	reqs := apiRequests(srv)
+	if last := reqs[len(reqs)-1]; last.Method != "DELETE" || last.Path != "/v1.0/myorg/groups/"+pbitest.DemoMarketingWorkspaceID+"/dashboards/"+d.ID {
+		t.Errorf("request %s %s", last.Method, last.Path)
+	}
+	if got := srv.Dashboards(pbitest.DemoMarketingWorkspaceID); len(got) != 0 {
+		t.Errorf("dashboards after the delete: %+v", got)
+	}
+	if ae := asAPIError(t, c.DeleteDashboard(ctx, pbitest.DemoMarketingWorkspaceID, d.ID)); ae.StatusCode != 404 {
+		t.Errorf("second delete: %d %s", ae.StatusCode, ae.Code)
+	}
+
+	mine, err := c.ListDashboards(ctx, "")
+	if err != nil || len(mine) == 0 {
+		t.Fatalf("My workspace dashboards: %v %+v", err, mine)
+	}
+	if err := c.DeleteDashboard(ctx, "", mine[0].ID); err != nil {
+		t.Fatal(err)
+	}
+	if after, _ := c.ListDashboards(ctx, ""); len(after) != len(mine)-1 {
+		t.Errorf("My workspace dashboards after the delete: %+v", after)
+	}
+}

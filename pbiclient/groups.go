@@ -18,6 +18,7 @@ type Group struct {
 	DefaultDatasetStorageFormat string `json:"defaultDatasetStorageFormat,omitempty"` // "Small" or "Large", on capacity only
 	IsReadOnly                  bool   `json:"isReadOnly"`
 	IsOnDedicatedCapacity       bool   `json:"isOnDedicatedCapacity"`
+	DataflowStorageID           string `json:"dataflowStorageId,omitempty"` // the workspace's dataflow storage account, if assigned
 }
 
 // ListGroupsOptions are the OData options of GET /groups. Zero values are not sent.

@@ -61,6 +61,19 @@ type DashboardResult struct {
 	Dashboard Dashboard    `json:"dashboard"`
 }
 
+type deleteDashboardArgs struct {
+	Workspace string `json:"workspace" schema:"$workspace"`
+	Dashboard string `json:"dashboard" schema:"$dashboard" required:"true"`
+	Confirm   bool   `json:"confirm" schema:"$confirm"`
+}
+
+// DeleteDashboardResult is the answer of delete_dashboard.
+type DeleteDashboardResult struct {
+	Workspace WorkspaceRef `json:"workspace"`
+	Dashboard ItemRef      `json:"dashboard"`
+	Deleted   bool         `json:"deleted"`
+}
+
 type createDashboardArgs struct {
 	Workspace string `json:"workspace" schema:"$workspace"`
 	Name      string `json:"name" required:"true" jsonschema:"Name of the new dashboard." minLength:"1"`
@@ -162,6 +175,9 @@ func dashboardTools(d Deps) []Tool {
 			mcp.WithDescription("Create an empty dashboard in a workspace; fill it with clone_tile (pinning visuals from reports is done in the Power BI web app). "+
 				"Names need not be unique: calling again creates a second dashboard. Needs Contributor, Member or Admin (and for a user, Content.Create)."),
 			annotations("Create a dashboard", false, false, false))),
+		tool(d, "dashboards", "delete the dashboard", deleteDashboard, mcp.NewTool("delete_dashboard",
+			mcp.WithDescription("Delete a dashboard with its tiles. The reports and semantic models its tiles show stay. Needs Contributor, Member or Admin."),
+			annotations("Delete a dashboard", false, true, true))),
 		tool(d, "dashboards", "list the tiles", listTiles, mcp.NewTool("list_tiles",
 			mcp.WithDescription("List the tiles on a dashboard: their ids, titles, size, and the report and semantic model each shows "+
 				"(a tile pinned from a report names both; a Q&A tile only the model; text, image and video tiles neither)."),
@@ -228,6 +244,33 @@ func createDashboard(ctx context.Context, d Deps, a createDashboardArgs) (Dashbo
 		return DashboardResult{}, err
 	}
 	return DashboardResult{Workspace: ws, Dashboard: dashboardOf(got)}, nil
+}
+
+// deleteDashboard is delete_dashboard.
+func deleteDashboard(ctx context.Context, d Deps, a deleteDashboardArgs) (DeleteDashboardResult, error) {
+	ws, err := resolveWorkspace(ctx, d.Client, a.Workspace)
+	if err != nil {
+		return DeleteDashboardResult{}, err
+	}
+	ref, err := resolveDashboard(ctx, d.Client, ws, a.Dashboard)
+	if err != nil {
+		return DeleteDashboardResult{}, err
+	}
+	if ref.Name == "" {
+		// Named by id: read it, so the confirmation names it and a wrong id fails before anyone is asked.
+		got, err := d.Client.GetDashboard(ctx, ws.ID, ref.ID)
+		if err != nil {
+			return DeleteDashboardResult{}, err
+		}
+		ref.Name = got.DisplayName
+	}
+	if err := confirmed(ctx, a.Confirm, fmt.Sprintf("Delete the dashboard %s from %s, with its tiles.", itemLabel(ref), workspaceLabel(ws))); err != nil {
+		return DeleteDashboardResult{}, err
+	}
+	if err := d.Client.DeleteDashboard(ctx, ws.ID, ref.ID); err != nil {
+		return DeleteDashboardResult{}, err
+	}
+	return DeleteDashboardResult{Workspace: ws, Dashboard: ref, Deleted: true}, nil
 }
 
 // listTiles is list_tiles.

@@ -170,3 +170,36 @@ func TestCloneTileTool(t *testing.T) {
 		t.Errorf("bad enum: %s", msg)
 	}
 }
+
+func TestDeleteDashboardNeedsConfirmation(t *testing.T) {
+	st := dashboardStack(t)
+	const route = "DELETE /v1.0/myorg/groups/{groupId}/dashboards/{dashboardId}"
+	args := map[string]any{"workspace": "Finance", "dashboard": pbitest.DemoFinanceDashboardID}
+	msg := st.fails(t, "delete_dashboard", args)
+	if !strings.Contains(msg, "ask the user") || !strings.Contains(msg, "Finance Board (id "+pbitest.DemoFinanceDashboardID+")") {
+		t.Fatalf("without confirm: %s", msg)
+	}
+	if n := st.tenant.Count(route); n != 0 {
+		t.Fatalf("%d DELETE requests sent without confirmation", n)
+	}
+	args["confirm"] = true
+	var res DeleteDashboardResult
+	st.ok(t, "delete_dashboard", args, &res)
+	if !res.Deleted || res.Dashboard.ID != pbitest.DemoFinanceDashboardID || res.Workspace.ID != pbitest.DemoFinanceWorkspaceID {
+		t.Fatalf("delete: %+v", res)
+	}
+	var list ListDashboardsResult
+	st.ok(t, "list_dashboards", map[string]any{"workspace": "Finance"}, &list)
+	if list.Count != 0 {
+		t.Fatalf("dashboards left in Finance: %+v", list.Dashboards)
+	}
+	// Gone: a second delete fails before anyone is asked.
+	if msg := st.fails(t, "delete_dashboard", map[string]any{"workspace": "Finance", "dashboard": pbitest.DemoFinanceDashboardID}); !strings.Contains(msg, "HTTP 404") {
+		t.Fatalf("second delete: %s", msg)
+	}
+	// By name, in My workspace.
+	st.ok(t, "delete_dashboard", map[string]any{"dashboard": "My Budget", "confirm": true}, &res)
+	if res.Dashboard.ID != pbitest.DemoBudgetDashboardID || !res.Workspace.MyWorkspace {
+		t.Fatalf("delete in My workspace: %+v", res)
+	}
+}

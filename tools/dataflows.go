@@ -3,6 +3,7 @@ package tools
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/mark3labs/mcp-go/mcp"
@@ -87,6 +88,35 @@ type dataflowScheduleArgs struct {
 	LocalTimeZoneID string   `json:"local_time_zone_id" schema:"$dataflowTimeZone"`
 	Enabled         *bool    `json:"enabled" jsonschema:"true turns the schedule on, false turns it off (alone, with no other argument)."`
 	NotifyOption    string   `json:"notify_option" jsonschema:"Email the owner when a scheduled refresh fails. Service principals must use NoNotification." enum:"NoNotification,MailOnFailure"`
+}
+
+// updateDataflowArgs are the arguments of update_dataflow; nil fields are left out.
+type updateDataflowArgs struct {
+	Workspace             string  `json:"workspace" schema:"$dataflowWorkspace" required:"true"`
+	Dataflow              string  `json:"dataflow" schema:"$dataflow" required:"true"`
+	Name                  *string `json:"name" minLength:"1" maxLength:"200"`
+	Description           *string `json:"description" maxLength:"4000"`
+	AllowNativeQueries    *bool   `json:"allow_native_queries"`
+	ComputeEngineBehavior string  `json:"compute_engine_behavior" jsonschema:"The enhanced compute engine (Premium)" enum:"computeOptimized,computeOn,computeDisabled"`
+}
+
+type deleteDataflowArgs struct {
+	Workspace string `json:"workspace" schema:"$dataflowWorkspace" required:"true"`
+	Dataflow  string `json:"dataflow" schema:"$dataflow" required:"true"`
+	Confirm   bool   `json:"confirm" schema:"$confirm"`
+}
+
+// UpdateDataflowResult is the answer of update_dataflow.
+type UpdateDataflowResult struct {
+	Workspace WorkspaceRef       `json:"workspace"`
+	Dataflow  pbiclient.Dataflow `json:"dataflow" jsonschema:"As Power BI lists it after the change"`
+}
+
+// DeleteDataflowResult is the answer of delete_dataflow.
+type DeleteDataflowResult struct {
+	Workspace WorkspaceRef `json:"workspace"`
+	Dataflow  ItemRef      `json:"dataflow"`
+	Deleted   bool         `json:"deleted"`
 }
 
 // DataflowListResult is the answer of list_dataflows.
@@ -185,6 +215,12 @@ func dataflowTools(d Deps) []Tool {
 			mcp.WithDescription("List the dataflows a dataflow reads from (its upstream lineage), by id and workspace. "+
 				"For the dataflows semantic models read from, use list_upstream_dataflows (datasets toolset) instead."),
 			annotations("Upstream dataflows of a dataflow", true, false, true))),
+		tool(d, "dataflows", "update the dataflow", updateDataflow, mcp.NewTool("update_dataflow",
+			mcp.WithDescription("Change a dataflow's name, description, whether it may run native database queries, or its compute engine setting; only the arguments given change."),
+			annotations("Update a dataflow", false, false, true))),
+		tool(d, "dataflows", "delete the dataflow", deleteDataflow, mcp.NewTool("delete_dataflow",
+			mcp.WithDescription("Delete a dataflow with its refresh history. Semantic models and dataflows that read from it (list_upstream_dataflows) lose their source."),
+			annotations("Delete a dataflow", false, true, true))),
 		tool(d, "dataflows", "change the dataflow's refresh schedule", updateDataflowRefreshSchedule, mcp.NewTool("update_dataflow_refresh_schedule",
 			mcp.WithDescription("Change the scheduled refresh of a dataflow; only the arguments given change. "+
 				"Power BI cannot read a dataflow's schedule back, so the answer only confirms the change. "+
@@ -337,4 +373,57 @@ func dataflowTransactions(ctx context.Context, d Deps, ws WorkspaceRef, df ItemR
 	}
 	items, p := pageOf(all, top, skip)
 	return DataflowTransactionsResult{Workspace: ws, Dataflow: df, Transactions: items, Page: p, Message: msg}, nil
+}
+
+// updateDataflow is update_dataflow.
+func updateDataflow(ctx context.Context, d Deps, a updateDataflowArgs) (UpdateDataflowResult, error) {
+	u := pbiclient.DataflowUpdate{Name: a.Name, Description: a.Description, AllowNativeQueries: a.AllowNativeQueries, ComputeEngineBehavior: a.ComputeEngineBehavior}
+	if u == (pbiclient.DataflowUpdate{}) {
+		return UpdateDataflowResult{}, userErrorf("Nothing to change: pass name, description, allow_native_queries or compute_engine_behavior.")
+	}
+	ws, df, err := resolveDataflow(ctx, d.Client, a.Workspace, a.Dataflow)
+	if err != nil {
+		return UpdateDataflowResult{}, err
+	}
+	if err := d.Client.UpdateDataflow(ctx, ws.ID, df.ID, u); err != nil {
+		return UpdateDataflowResult{}, err
+	}
+	all, err := d.Client.ListDataflows(ctx, ws.ID)
+	if err != nil {
+		return UpdateDataflowResult{}, err
+	}
+	res := UpdateDataflowResult{Workspace: ws, Dataflow: pbiclient.Dataflow{ObjectID: df.ID}}
+	for _, x := range all {
+		if strings.EqualFold(x.ObjectID, df.ID) {
+			res.Dataflow = x
+		}
+	}
+	return res, nil
+}
+
+// deleteDataflow is delete_dataflow.
+func deleteDataflow(ctx context.Context, d Deps, a deleteDataflowArgs) (DeleteDataflowResult, error) {
+	ws, df, err := resolveDataflow(ctx, d.Client, a.Workspace, a.Dataflow)
+	if err != nil {
+		return DeleteDataflowResult{}, err
+	}
+	if df.Name == "" {
+		// Named by id: find its name for the confirmation, and fail on a wrong id before anyone is asked.
+		all, err := d.Client.ListDataflows(ctx, ws.ID)
+		if err != nil {
+			return DeleteDataflowResult{}, err
+		}
+		i := slices.IndexFunc(all, func(x pbiclient.Dataflow) bool { return strings.EqualFold(x.ObjectID, df.ID) })
+		if i < 0 {
+			return DeleteDataflowResult{}, userErrorf("No dataflow with id %s is in %s. Nothing was changed. Next: list_dataflows shows its dataflows.", df.ID, workspaceLabel(ws))
+		}
+		df.Name = all[i].Name
+	}
+	if err := confirmed(ctx, a.Confirm, fmt.Sprintf("Delete the dataflow %s from %s, with its refresh history.", itemLabel(df), workspaceLabel(ws))); err != nil {
+		return DeleteDataflowResult{}, err
+	}
+	if err := d.Client.DeleteDataflow(ctx, ws.ID, df.ID); err != nil {
+		return DeleteDataflowResult{}, err
+	}
+	return DeleteDataflowResult{Workspace: ws, Dataflow: df, Deleted: true}, nil
 }

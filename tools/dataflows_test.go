@@ -100,3 +100,55 @@ func TestUpdateDataflowRefreshSchedule(t *testing.T) {
 		t.Fatalf("schedule: %v %v %v", days, times, enabled)
 	}
 }
+
+func TestUpdateDataflow(t *testing.T) {
+	st := newStack(t, stackOptions{})
+	var res UpdateDataflowResult
+	st.ok(t, "update_dataflow", map[string]any{"workspace": "Finance", "dataflow": "Finance Ledger", "name": "General Ledger",
+		"description": "", "allow_native_queries": true, "compute_engine_behavior": "computeOn"}, &res)
+	if res.Dataflow.ObjectID != pbitest.DemoFinanceLedgerDataflowID || res.Dataflow.Name != "General Ledger" || res.Dataflow.Description != "" {
+		t.Fatalf("update_dataflow: %+v", res)
+	}
+	if df, _ := st.tenant.DataflowSettings(pbitest.DemoFinanceWorkspaceID, pbitest.DemoFinanceLedgerDataflowID); !df.AllowNativeQueries || df.ComputeEngineBehavior != "computeOn" {
+		t.Fatalf("stored after the update: %+v", df)
+	}
+	// get_dataflow reads the new name from Power BI.
+	var def DataflowResult
+	st.ok(t, "get_dataflow", map[string]any{"workspace": "Finance", "dataflow": "General Ledger"}, &def)
+	if def.Name != "General Ledger" {
+		t.Fatalf("get_dataflow after the rename: %+v", def)
+	}
+	if msg := st.fails(t, "update_dataflow", map[string]any{"workspace": "Finance", "dataflow": "General Ledger"}); !strings.Contains(msg, "Nothing to change") {
+		t.Fatalf("no change: %s", msg)
+	}
+	if msg := st.fails(t, "update_dataflow", map[string]any{"workspace": "Finance", "dataflow": "General Ledger", "compute_engine_behavior": "fast"}); !strings.Contains(msg, "Invalid arguments") {
+		t.Fatalf("unknown compute engine value: %s", msg)
+	}
+}
+
+func TestDeleteDataflowNeedsConfirmation(t *testing.T) {
+	st := newStack(t, stackOptions{})
+	const route = "DELETE /v1.0/myorg/groups/{groupId}/dataflows/{dataflowId}"
+	args := map[string]any{"workspace": "Finance", "dataflow": pbitest.DemoFinanceLedgerDataflowID}
+	msg := st.fails(t, "delete_dataflow", args)
+	if !strings.Contains(msg, "ask the user") || !strings.Contains(msg, "Finance Ledger (id "+pbitest.DemoFinanceLedgerDataflowID+")") {
+		t.Fatalf("without confirm: %s", msg)
+	}
+	if n := st.tenant.Count(route); n != 0 {
+		t.Fatalf("%d DELETE requests sent without confirmation", n)
+	}
+	args["confirm"] = true
+	var res DeleteDataflowResult
+	st.ok(t, "delete_dataflow", args, &res)
+	if !res.Deleted || res.Dataflow.Name != "Finance Ledger" {
+		t.Fatalf("delete: %+v", res)
+	}
+	var flows DataflowListResult
+	st.ok(t, "list_dataflows", map[string]any{"workspace": "Finance"}, &flows)
+	if flows.Count != 0 {
+		t.Fatalf("dataflows left: %+v", flows.Dataflows)
+	}
+	if msg := st.fails(t, "delete_dataflow", args); !strings.Contains(msg, "No dataflow with id") || st.tenant.Count(route) != 1 {
+		t.Fatalf("second delete: %s", msg)
+	}
+}

@@ -172,33 +172,6 @@ type ListDatasetParametersResult struct {
 	Page
 }
 
-type parameterUpdateArg struct {
-	Name     string `json:"name" required:"true" jsonschema:"Parameter name, case-sensitive" minLength:"1"`
-	NewValue string `json:"new_value" required:"true" jsonschema:"The new value" maxLength:"4000"`
-}
-
-type updateParametersArgs struct {
-	Workspace string               `json:"workspace" schema:"$workspace"`
-	Dataset   string               `json:"dataset" schema:"$dataset" required:"true"`
-	Updates   []parameterUpdateArg `json:"updates" required:"true" jsonschema:"The parameters to change, each with its new value as text (numbers as digits, Logical as TRUE or FALSE)." minItems:"1" maxItems:"100"`
-	Confirm   bool                 `json:"confirm" schema:"$confirm"`
-}
-
-// ParameterUpdate is one parameter change that was made.
-type ParameterUpdate struct {
-	Name     string `json:"name"`
-	NewValue string `json:"newValue"`
-}
-
-// UpdateDatasetParametersResult is the answer of update_dataset_parameters.
-type UpdateDatasetParametersResult struct {
-	Workspace  WorkspaceRef       `json:"workspace"`
-	Dataset    ItemRef            `json:"dataset"`
-	Updated    []ParameterUpdate  `json:"updated"`
-	Parameters []DatasetParameter `json:"parameters" jsonschema:"Every parameter as Power BI reports it after the update"`
-	Message    string             `json:"message"`
-}
-
 // DatasetUser is a principal's permission on a model.
 type DatasetUser struct {
 	Identifier             string `json:"identifier" jsonschema:"UPN for users; object id for groups and apps"`
@@ -282,12 +255,13 @@ func datasetTools(d Deps) []Tool {
 			mcp.WithDescription("List the Power Query parameters of a semantic model: name, type, whether required, current value and suggested values. "+
 				"Not supported for models with SQL, Oracle, Teradata or SAP HANA DirectQuery connections or models changed through the XMLA endpoint."),
 			annotations("List a semantic model's parameters", true, false, true))),
-		tool(d, "dataset_admin", "update the parameters", updateDatasetParameters, mcp.NewTool("update_dataset_parameters",
-			mcp.WithDescription("Set new values for Power Query parameters of a semantic model, e.g. to point it at another server or database; all apply or none. "+
-				"Power BI's rules: at most 100 per call, each must exist (case-sensitive names, see list_dataset_parameters) and appear once, values of its type, required ones not empty, no Any or Binary parameters. "+
-				"Only the model's owner may do it (configuredBy; take_over_dataset makes this server the owner). "+
-				"The model keeps its old data until refresh_dataset runs."),
-			annotations("Update a semantic model's parameters", false, true, true))),
+		tool(d, "dataset_admin", "change the connections", updateDatasetParameters, mcp.NewTool("update_dataset_parameters",
+			mcp.WithDescription("Change what a semantic model connects to, applied in this order: "+
+				"connection_string (DirectQuery models on SQL or Analysis Services); "+
+				"datasources (same type; SQL, Analysis Services, OData, SharePoint, Teradata, SAP HANA); "+
+				"updates (Power Query parameters, all or none; not Any or Binary). "+
+				"The answer or error says which were applied. Owner only (take_over_dataset). The data changes at the next refresh_dataset."),
+			annotations("Change a semantic model's connections", false, true, true))),
 		tool(d, "datasets", "list the semantic model's users", listDatasetUsers, mcp.NewTool("list_dataset_users",
 			mcp.WithDescription("List who has permission on a semantic model and which: users, groups and apps with Read, Write, Reshare and Explore (Build) rights. "+
 				"Needs Reshare rights on the model, or a Member, Contributor or Admin role in its workspace. Recent changes can take a while to show."),
@@ -298,6 +272,10 @@ func datasetTools(d Deps) []Tool {
 				"Rights already held are kept: it never removes or lowers access and cannot grant Write. Not for service principals. Needs Reshare rights on the model. "+
 				"Changes can take a while to show in list_dataset_users."),
 			annotations("Grant access to a semantic model", false, false, true))),
+		tool(d, "dataset_admin", "set access to the semantic model", setDatasetAccess, mcp.NewTool("set_dataset_access",
+			mcp.WithDescription("Set a user's or group's permission on a semantic model, replacing what they have: lower it, or remove it with None. "+
+				"Write and workspace roles are not changed this way. Needs Reshare rights on the model."),
+			annotations("Set access to a semantic model", false, true, true))),
 		tool(d, "datasets", "list the upstream dataflows", listUpstreamDataflows, mcp.NewTool("list_upstream_dataflows",
 			mcp.WithDescription("List which semantic models of a workspace read from which dataflows (dataset id, dataflow id, the dataflow's workspace). "+
 				"It shows what a dataflow change or failure affects."),
@@ -440,35 +418,6 @@ func listDatasetParameters(ctx context.Context, d Deps, a datasetParametersArgs)
 	}
 	items, page := pageOf(all, defaultInt(a.Top, 100), a.Skip)
 	return ListDatasetParametersResult{Workspace: ws, Dataset: ds, Parameters: parametersOf(items), Page: page}, nil
-}
-
-// updateDatasetParameters is update_dataset_parameters.
-func updateDatasetParameters(ctx context.Context, d Deps, a updateParametersArgs) (UpdateDatasetParametersResult, error) {
-	ws, ds, err := datasetTarget(ctx, d.Client, a.Workspace, a.Dataset)
-	if err != nil {
-		return UpdateDatasetParametersResult{}, err
-	}
-	updates := make([]pbiclient.ParameterUpdate, 0, len(a.Updates))
-	changed := make([]ParameterUpdate, 0, len(a.Updates))
-	var list []string
-	for _, u := range a.Updates {
-		updates = append(updates, pbiclient.ParameterUpdate{Name: u.Name, NewValue: u.NewValue})
-		changed = append(changed, ParameterUpdate{Name: u.Name, NewValue: u.NewValue})
-		list = append(list, fmt.Sprintf("%s = %q", u.Name, u.NewValue))
-	}
-	if err := confirmed(ctx, a.Confirm, fmt.Sprintf("Set the parameters %s of the semantic model %s in %s.",
-		strings.Join(list, ", "), itemLabel(ds), workspaceLabel(ws))); err != nil {
-		return UpdateDatasetParametersResult{}, err
-	}
-	if err := d.Client.UpdateDatasetParameters(ctx, ws.ID, ds.ID, updates); err != nil {
-		return UpdateDatasetParametersResult{}, err
-	}
-	now, err := d.Client.ListDatasetParameters(ctx, ws.ID, ds.ID)
-	if err != nil {
-		return UpdateDatasetParametersResult{}, err
-	}
-	return UpdateDatasetParametersResult{Workspace: ws, Dataset: ds, Updated: changed, Parameters: parametersOf(now),
-		Message: "The parameters were updated. The model's data still reflects the old values until it is refreshed: run refresh_dataset now."}, nil
 }
 
 // listDatasetUsers is list_dataset_users.

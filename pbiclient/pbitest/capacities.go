@@ -90,6 +90,8 @@ func (s *Server) capacityRoutes() {
 	s.handleAPI("GET "+apiPrefix+"/capacities/{capacityId}/refreshables", s.listRefreshables)
 	s.handleAPI("POST "+apiPrefix+"/groups/{groupId}/AssignToCapacity", s.assignToCapacity)
 	s.handleAPI("GET "+apiPrefix+"/groups/{groupId}/CapacityAssignmentStatus", s.capacityAssignmentStatus)
+	s.capacityWorkloadRoutes()
+	s.capacityAdminRoutes()
 }
 
 func (s *Server) listCapacities(w http.ResponseWriter, r *http.Request) {
@@ -312,9 +314,9 @@ func (s *Server) assignToCapacity(w http.ResponseWriter, r *http.Request) {
 	if ws == nil {
 		return
 	}
-	a := &capacityAssignment{capacityID: target, activityID: newGUID(), start: now, end: now.Add(assignmentDuration)}
+	var c *Capacity
 	if target != emptyGUID {
-		c := s.state.capacity(target)
+		c = s.state.capacity(target)
 		switch {
 		case c == nil:
 			writeCapacityNotFound(w, target)
@@ -325,26 +327,11 @@ func (s *Server) assignToCapacity(w http.ResponseWriter, r *http.Request) {
 				detailsMessage("The caller has no assignment permissions on capacity "+c.ID+"."))
 			return
 		}
-		a.capacityID = c.ID
-		a.failed = c.State != "Active"
 	}
-	if !a.failed {
-		// The fake moves the workspace at once, so GET groups shows the new
-		// capacity while the status is still Pending or InProgress; the
-		// service shows it by the time the status is CompletedSuccessfully.
-		if target == emptyGUID {
-			ws.info.IsOnDedicatedCapacity, ws.info.CapacityID, ws.info.DefaultDatasetStorageFormat = false, "", ""
-		} else {
-			ws.info.IsOnDedicatedCapacity, ws.info.CapacityID = true, a.capacityID
-			if ws.info.DefaultDatasetStorageFormat == "" {
-				ws.info.DefaultDatasetStorageFormat = "Small"
-			}
-		}
-	}
-	if s.state.assignments == nil {
-		s.state.assignments = map[string]*capacityAssignment{}
-	}
-	s.state.assignments[strings.ToLower(ws.info.ID)] = a
+	// The fake moves the workspace at once, so GET groups shows the new capacity while the
+	// status is still Pending or InProgress; the service shows it by the time the status is
+	// CompletedSuccessfully.
+	s.moveWorkspace(ws, c, now)
 	writeEmptyOK(w)
 }
 

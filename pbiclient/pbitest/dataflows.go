@@ -20,6 +20,10 @@ type Dataflow struct {
 	Datasources []Datasource
 	// Upstream are the dataflows this one reads from.
 	Upstream []UpstreamDataflow
+	// AllowNativeQueries and ComputeEngineBehavior ("computeOptimized", "computeOn" or
+	// "computeDisabled"; empty is the service's default) are what PATCH sets.
+	AllowNativeQueries    bool
+	ComputeEngineBehavior string
 }
 
 // DataflowEntity is a table of a dataflow, as model.json describes it.
@@ -115,6 +119,9 @@ func (s *Server) dataflowRoutes() {
 	s.handleAPI("GET "+p+"/{dataflowId}/datasources", s.listDataflowDatasources)
 	s.handleAPI("GET "+p+"/{dataflowId}/upstreamDataflows", s.listUpstreamDataflowsOfDataflow)
 	s.handleAPI("PATCH "+p+"/{dataflowId}/refreshSchedule", s.updateDataflowRefreshSchedule)
+	s.handleAPI("PATCH "+p+"/{dataflowId}", s.updateDataflow)
+	s.handleAPI("DELETE "+p+"/{dataflowId}", s.deleteDataflow)
+	s.dataflowStorageRoutes()
 }
 
 type dataflowJSON struct {
@@ -194,7 +201,7 @@ func (s *Server) getDataflow(w http.ResponseWriter, r *http.Request) {
 	}
 	doc := orderedObject{{"name", info.Name}, {"description", info.Description}, {"version", "1.0"},
 		{"culture", "en-US"}, {"modifiedTime", info.ModifiedTime.Format("2006-01-02T15:04:05.0000000+00:00")},
-		{"pbi:mashup", orderedObject{{"fastCombine", false}, {"allowNativeQueries", false},
+		{"pbi:mashup", orderedObject{{"fastCombine", false}, {"allowNativeQueries", info.AllowNativeQueries},
 			{"document", "section Section1;\r\n" + strings.Join(sections, "\r\n")}}},
 		{"annotations", []any{}}, {"entities", entities}}
 	writeBody(w, http.StatusOK, "application/json", marshal(doc))

@@ -39,6 +39,9 @@ func (s *Server) datasetRoutes() {
 	s.handleBoth("GET", "/datasets", s.listDatasets)
 	s.handleBoth("GET", "/datasets/{datasetId}", s.getDataset)
 	s.datasetInfoRoutes()
+	s.datasetConnectionRoutes()
+	s.datasetUserRoutes()
+	s.datasetScaleOutRoutes()
 }
 
 // datasetJSON is a Dataset as the service sends it, fields in its order.

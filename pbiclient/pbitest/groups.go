@@ -29,6 +29,7 @@ type groupJSON struct {
 	DefaultDatasetStorageFormat string `json:"defaultDatasetStorageFormat,omitempty"`
 	Type                        string `json:"type"`
 	Name                        string `json:"name"`
+	DataflowStorageID           string `json:"dataflowStorageId,omitempty"`
 }
 
 func toGroupJSON(w Workspace) groupJSON {
@@ -42,6 +43,7 @@ func toGroupJSON(w Workspace) groupJSON {
 		DefaultDatasetStorageFormat: w.DefaultDatasetStorageFormat,
 		Type:                        w.Type,
 		Name:                        w.Name,
+		DataflowStorageID:           w.DataflowStorageID,
 	}
 }
 

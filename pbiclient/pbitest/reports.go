@@ -19,6 +19,7 @@ func (s *Server) reportRoutes() {
 	s.handleBoth("POST", "/reports/{reportId}/Rebind", s.rebindReport)
 	s.handleBoth("POST", "/reports/{reportId}/UpdateReportContent", s.updateReportContent)
 	s.handleBoth("GET", "/reports/{reportId}/datasources", s.listReportDatasources)
+	s.handleBoth("POST", "/reports/{reportId}/Default.UpdateDatasources", s.updateReportDatasources)
 	s.handleBoth("GET", "/reports/{reportId}/Export", s.downloadReport)
 	// Take over exists only for workspaces.
 	s.handleAPI("POST "+apiPrefix+"/groups/{groupId}/reports/{reportId}/Default.TakeOver", s.takeOverReport)

@@ -147,6 +147,9 @@ func writeServerError(w http.ResponseWriter) {
 // notFoundRoute answers a path the API does not have, with the message of
 // the ASP.NET Web API stack the service runs on.
 func (s *Server) notFoundRoute(w http.ResponseWriter, r *http.Request) {
+	if s.availableFeatureByName(w, r) {
+		return // a path segment with a parameter inside, which no route pattern can take
+	}
 	msg := fmt.Sprintf("No HTTP resource was found that matches the request URI '%s%s'.", s.URL(), r.URL.RequestURI())
 	writeBody(w, http.StatusNotFound, contentTypeJSON, marshal(map[string]string{"Message": msg}))
 }

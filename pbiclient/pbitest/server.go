@@ -291,6 +291,8 @@ func (s *Server) routes() {
 	s.gatewayRoutes()
 	s.dataflowRoutes()
 	s.capacityRoutes()
+	s.featureRoutes()
+	s.profileRoutes()
 	s.embedRoutes()
 	s.fabricRoutes()
 	// Anything else under the API prefix is an unknown route; recording it

@@ -17,6 +17,7 @@ type Workspace struct {
 	// DefaultDatasetStorageFormat is "Small" or "Large" on dedicated
 	// capacity (default "Small"); shared capacity workspaces have none.
 	DefaultDatasetStorageFormat string
+	DataflowStorageID           string // the Azure Data Lake Storage account its dataflows use; empty for Power BI's own
 }
 
 // WorkspaceUser is a principal with access to a workspace: a user, an
@@ -137,6 +138,14 @@ type tenantState struct {
 	// capacities.go).
 	capacities  []*Capacity
 	assignments map[string]*capacityAssignment
+	// qsoSyncs is the last explicit query scale-out sync of each model (datasets_scaleout.go).
+	qsoSyncs map[*dataset]*qsoSync
+	// profiles are the service principal's profiles, and permissionRefreshes when each
+	// caller last refreshed its permissions (profiles.go).
+	profiles            []*ServicePrincipalProfile
+	permissionRefreshes map[string]time.Time
+	// dataflowStorage are the tenant's dataflow storage accounts (dataflows_storage.go).
+	dataflowStorage []DataflowStorageAccount
 	// sharedEmbedTokens counts embed tokens issued for content on shared
 	// capacity, which the service limits to sharedEmbedLimit (0 = the
 	// default; see embed.go).

@@ -416,6 +416,11 @@ func applyDeviations(defs map[string]any) {
 			map[string]any{"required": []any{"emailAddress"}},
 		}
 	}
+	// CreateOrUpdateProfileRequest requires an "id" it does not declare; its own examples
+	// (Profiles_CreateProfile, Profiles_UpdateProfile) send only displayName.
+	if profile, ok := defs["CreateOrUpdateProfileRequest"].(map[string]any); ok {
+		profile["required"] = []any{"displayName"}
+	}
 	refresh, _ := defs["DatasetRefreshRequest"].(map[string]any)
 	if refresh == nil {
 		return
@@ -507,13 +512,24 @@ func (op *Operation) match(x Exchange) int {
 			if segs[i] == "" {
 				return -1
 			}
-		case strings.EqualFold(s, segs[i]):
+		case strings.EqualFold(s, segs[i]), embeddedParam(s, segs[i]):
 			score++
 		default:
 			return -1
 		}
 	}
 	return score
+}
+
+// embeddedParam reports whether seg fills a template segment that has a parameter inside
+// literal text, such as availableFeatures(featureName='{featureName}').
+func embeddedParam(tmpl, seg string) bool {
+	before, rest, ok := strings.Cut(tmpl, "{")
+	if !ok || before == "" {
+		return false
+	}
+	_, after, ok := strings.Cut(rest, "}")
+	return ok && len(seg) > len(before)+len(after) && strings.HasPrefix(seg, before) && strings.HasSuffix(seg, after)
 }
 
 // Check returns the operation x was for ("" when none) and what in x departs
