@@ -137,7 +137,7 @@ var toolsets = []Toolset{
 		Needs: "the Fabric REST API: a service principal needs the tenant setting 'Service principals can use Fabric APIs', and editing needs Contributor or higher in the workspace"},
 	{Name: "reports", Default: true, Description: "find and inspect reports and their pages; export them (PDF, PowerPoint, PNG; paginated reports also Excel, Word, CSV...); download .pbix and .rdl files"},
 	{Name: "report_admin", Description: "copy, rebind, overwrite, take over and delete reports"},
-	{Name: "dashboards", Description: "dashboards and their tiles: list, create, copy tiles"},
+	{Name: "dashboards", Description: "dashboards and their tiles: list, create, delete, copy tiles"},
 	{Name: "apps", Description: "installed Power BI apps and their reports and dashboards",
 		Needs: "a signed-in user: Power BI refuses service principals here (403 'API is not accessible for application'), so the server needs a user's token (PBI_MCP_ACCESS_TOKEN)"},
 	{Name: "admin", Description: "tenant administration: every workspace, model, report, dashboard, app and capacity of the tenant, the activity log, metadata scans",
@@ -149,7 +149,7 @@ var toolsets = []Toolset{
 		Needs: "access to the pipeline and the scope Pipeline.Read.All or Pipeline.ReadWrite.All; pipelines work only with workspaces on Premium, Premium Per User or Fabric capacity"},
 	{Name: "gateways", Description: "on-premises data gateways: data sources and their credentials, status and users; binding semantic models to gateways",
 		Needs: "an admin of the gateway (Power BI lists only those); virtual network gateways are not reachable through the API"},
-	{Name: "dataflows", Description: "dataflows: definition, data sources, lineage, refreshes, refresh schedule",
+	{Name: "dataflows", Description: "dataflows: definition, data sources, lineage, refreshes, refresh schedule; rename and delete",
 		Needs: "a role in the workspace (Contributor or higher for changes); My workspace has no dataflows here"},
 	{Name: "embed", Description: "embed tokens for embedding reports, semantic models, dashboards and tiles in an app for customers",
 		Needs: "read access to the items and a role in their workspace (a service principal: Member or Admin); no My workspace content. " +

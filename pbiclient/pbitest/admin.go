@@ -82,7 +82,6 @@ type adminState struct {
 
 	// The access area (admin_access.go).
 	itemUsers     map[string][]ItemUser // direct shares, app audiences, capacity Assign, by lowercase item id
-	pipelineUsers map[string][]ItemUser // by lowercase pipeline id
 	shares        []WideShare
 	lastAccess    map[string]time.Time // by lowercase item id
 	subscriptions []Subscription

@@ -81,17 +81,6 @@ func (s *Server) ShareItem(itemID string, u ItemUser) {
 	a.itemUsers[k] = append(a.itemUsers[k], u)
 }
 
-// SetPipelineUsers replaces the users of a deployment pipeline.
-func (s *Server) SetPipelineUsers(pipelineID string, users ...ItemUser) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	a := s.state.adminState()
-	if a.pipelineUsers == nil {
-		a.pipelineUsers = map[string][]ItemUser{}
-	}
-	a.pipelineUsers[strings.ToLower(pipelineID)] = slices.Clone(users)
-}
-
 // AddWideShare records that a report or dashboard was published to the web or shared with the
 // whole organization.
 func (s *Server) AddWideShare(sh WideShare) {
@@ -484,10 +473,8 @@ func (s *Server) adminItemUsers(kind, param string) http.HandlerFunc {
 				users = append(users, a.itemUsers[strings.ToLower(id)]...)
 			}
 		case "pipelines":
-			for _, p := range s.state.pipelines {
-				if strings.EqualFold(p.info.ID, id) {
-					users, found = a.pipelineUsers[strings.ToLower(id)], true
-				}
+			if p := s.state.pipeline(id); p != nil {
+				users, found = p.itemUsers(), true
 			}
 		default:
 			it, ok := s.findTenantItem(id)

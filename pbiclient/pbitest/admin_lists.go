@@ -214,7 +214,7 @@ func (s *Server) adminListPipelines(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	out := []adminPipelineJSON{}
 	for _, p := range s.state.pipelines {
-		users := s.state.adminState().pipelineUsers[strings.ToLower(p.info.ID)]
+		users := p.itemUsers()
 		if orphaned && len(users) > 0 {
 			continue
 		}
@@ -251,37 +251,40 @@ func (s *Server) adminAddPipelineUser(w http.ResponseWriter, r *http.Request) {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	p := s.pipelineOf(w, r)
+	p := s.adminPipelineOf(w, r)
 	if p == nil {
 		return
 	}
-	a := s.state.adminState()
-	if a.pipelineUsers == nil {
-		a.pipelineUsers = map[string][]ItemUser{}
-	}
-	k := strings.ToLower(p.info.ID)
-	if !slices.ContainsFunc(a.pipelineUsers[k], func(u ItemUser) bool { return strings.EqualFold(u.Identifier, body.Identifier) }) {
-		a.pipelineUsers[k] = append(a.pipelineUsers[k], ItemUser{Identifier: body.Identifier, PrincipalType: body.PrincipalType, AccessRight: "Admin"})
+	if p.userIndex(body.Identifier) < 0 {
+		p.info.Users = append(p.info.Users, PipelineUser{Identifier: body.Identifier, PrincipalType: body.PrincipalType})
 	}
 	writeEmptyOK(w)
+}
+
+// adminPipelineOf is the pipeline the admin route names, whoever its users are: an
+// administrator reaches every pipeline of the tenant. The caller must hold s.mu.
+func (s *Server) adminPipelineOf(w http.ResponseWriter, r *http.Request) *pipeline {
+	p := s.state.pipeline(r.PathValue("pipelineId"))
+	if p == nil {
+		writePBIError(w, http.StatusNotFound, "PowerBIEntityNotFound")
+	}
+	return p
 }
 
 // adminDeletePipelineUser serves DELETE admin/pipelines/{pipelineId}/users/{identifier}.
 func (s *Server) adminDeletePipelineUser(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	p := s.pipelineOf(w, r)
+	p := s.adminPipelineOf(w, r)
 	if p == nil {
 		return
 	}
-	a := s.state.adminState()
-	k := strings.ToLower(p.info.ID)
-	i := slices.IndexFunc(a.pipelineUsers[k], func(u ItemUser) bool { return strings.EqualFold(u.Identifier, r.PathValue("identifier")) })
+	i := p.userIndex(r.PathValue("identifier"))
 	if i < 0 {
 		writePBIError(w, http.StatusNotFound, "PowerBIEntityNotFound")
 		return
 	}
-	a.pipelineUsers[k] = slices.Delete(a.pipelineUsers[k], i, i+1)
+	p.info.Users = slices.Delete(p.info.Users, i, i+1)
 	writeEmptyOK(w)
 }
 

@@ -122,10 +122,6 @@ func (s *Server) seedAdminAccess(stamp time.Time) {
 	s.ShareItem(DemoSalesAppID, ItemUser{Identifier: DemoSalesTeamGroupID, PrincipalType: "Group", AccessRight: "ReadExplore", DisplayName: "Sales Team"})
 	s.ShareItem(DemoSalesAppID, ItemUser{Identifier: "lee.gu@contoso.com", AccessRight: "Read", DisplayName: "Lee Gu"})
 	s.ShareItem(DemoCapacityID, ItemUser{Identifier: "megan.bowen@contoso.com", AccessRight: "Assign", DisplayName: "Megan Bowen"})
-	s.SetPipelineUsers(DemoSalesPipelineID,
-		ItemUser{Identifier: "megan.bowen@contoso.com", AccessRight: "Admin"},
-		ItemUser{Identifier: DemoServicePrincipalObjectID, PrincipalType: "App", AccessRight: "Admin"})
-	s.SetPipelineUsers(DemoFinancePipelineID, ItemUser{Identifier: "alex.wilber@contoso.com", AccessRight: "Admin"})
 
 	// Opened long ago: unused. Sales Overview was opened lately.
 	s.SetLastAccessed(deterministicGUID("dataset:orphaned"), stamp.AddDate(0, 1, 0))

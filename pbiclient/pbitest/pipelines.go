@@ -946,8 +946,10 @@ func (s *Server) seedPipelines() {
 		Stages:      [pipelineStages]string{DemoSalesWorkspaceID, DemoSalesTestWorkspaceID, DemoSalesProdWorkspaceID},
 		Users: []PipelineUser{{Identifier: servicePrincipalObjectID, PrincipalType: "App"},
 			{Identifier: DefaultUserPrincipalName, PrincipalType: "User"}}})
+	// One user, whom the admin tests remove to leave the pipeline without one.
 	s.AddPipeline(Pipeline{ID: DemoFinancePipelineID, DisplayName: "Finance Deployment",
-		Stages: [pipelineStages]string{DemoFinanceWorkspaceID}})
+		Stages: [pipelineStages]string{DemoFinanceWorkspaceID},
+		Users:  []PipelineUser{{Identifier: "alex.wilber@contoso.com", PrincipalType: "User"}}})
 
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -1222,6 +1224,15 @@ func (s *Server) deletePipelineUser(w http.ResponseWriter, r *http.Request) {
 	}
 	p.info.Users = slices.Delete(p.info.Users, i, i+1)
 	writeEmptyOK(w)
+}
+
+// itemUsers are the pipeline's users as the admin APIs list an item's users.
+func (p *pipeline) itemUsers() []ItemUser {
+	out := make([]ItemUser, 0, len(p.info.Users))
+	for _, u := range p.info.Users {
+		out = append(out, ItemUser{Identifier: u.Identifier, PrincipalType: u.PrincipalType, AccessRight: "Admin"})
+	}
+	return out
 }
 
 func (p *pipeline) userIndex(identifier string) int {

@@ -784,3 +784,7 @@ func (op *Operation) Distinct() string {
 // IsFabric reports whether the operation is one of Fabric's (FabricOperations) rather than
 // Power BI's.
 func (op *Operation) IsFabric() bool { return strings.HasPrefix(op.Template, fabricPrefix) }
+
+// IsPreview reports whether the operation is one of the preview operations the published
+// definition does not hold yet (PreviewOperations, preview.go).
+func (op *Operation) IsPreview() bool { return strings.HasSuffix(op.ID, "_Preview") }
