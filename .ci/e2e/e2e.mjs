@@ -3,7 +3,8 @@
 // sandbox with --auth device-code walks through signing in from inside the agent.
 //
 // Besides the checks written here, every file in calls/ adds calls: a JSON array of
-// {"name", "tool", "args", "expect": "ok" | "error", "contains"?, "excludes"?, "transports"?}.
+// {"name", "tool", "args", "expect": "ok" | "error", "contains"? (a string, or strings that must
+// all be there), "excludes"?, "transports"?}.
 // Files run in name order. Over stdio each call meets a fresh sandbox; over SSE and HTTP one
 // server serves every call in turn, so a call must succeed both on a fresh sandbox and after the
 // calls before it. A read that checks what the write before it changed lists
@@ -146,7 +147,7 @@ async function exercise(label, target, exportDir) {
     if (overBudget(result).length) oversize.push(`${c.file} ${c.tool}: ${overBudget(result)}`);
     const text = JSON.stringify(r.out ?? "");
     check(`${label}: ${c.file}: ${c.name ?? c.tool}`,
-      answered && (!c.contains || text.includes(c.contains)) && (!c.excludes || !text.includes(c.excludes)),
+      answered && [c.contains ?? []].flat().every((want) => text.includes(want)) && (!c.excludes || !text.includes(c.excludes)),
       `exit ${r.code} ${text.slice(0, 500)} ${r.stderr ?? ""}`);
   }
   check(`${label}: no tool result's text or structured content is over ${resultBudget} bytes`, oversize.length === 0, oversize.join("; "));
