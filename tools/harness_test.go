@@ -70,6 +70,9 @@ func newStack(t testing.TB, o stackOptions) *stack {
 	tenant := pbitest.NewServer(o.tenant)
 	t.Cleanup(tenant.Close)
 	tenant.SeedDemo()
+	// Fabric's long-running operations still answer 202 and are polled, but briefly: every
+	// get_dataset_schema reads the model's definition.
+	tenant.SetFabricOperations(50*time.Millisecond, 0)
 
 	logs := &syncBuffer{}
 	logger := zerolog.New(logs).Level(zerolog.TraceLevel)
