@@ -45,8 +45,12 @@ func callContext(ctx context.Context, schema inputSchemaDoc, req mcp.CallToolReq
 // jobWait is how long a call may follow its job: its timeout_seconds argument or that
 // parameter's default, unless its wait argument turns following off.
 func jobWait(schema inputSchemaDoc, args map[string]any) time.Duration {
-	if wait, ok := argOrDefault(schema, args, "wait").(bool); ok && !wait {
-		return 0
+	// A tool with a wait argument follows the job only when asked; wait left out is false,
+	// whether or not its schema says so.
+	if _, ok := schema.Properties["wait"]; ok {
+		if wait, _ := argOrDefault(schema, args, "wait").(bool); !wait {
+			return 0
+		}
 	}
 	var secs float64
 	switch v := argOrDefault(schema, args, "timeout_seconds").(type) {

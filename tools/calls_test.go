@@ -159,3 +159,34 @@ func TestRetryAfterBeyondCallTimeout(t *testing.T) {
 		t.Errorf("GET /admin/capacities sent %d times, want 1", n)
 	}
 }
+
+// A call gets its job's wait on top of the call timeout only when it follows the job: a tool
+// with a wait argument follows it when wait is true (given, or its default), and a tool
+// without one always does.
+func TestJobWaitOnlyWhenFollowingTheJob(t *testing.T) {
+	followers := 0
+	for _, tl := range All(Deps{}) {
+		in, err := parseInputSchema(tl.Definition)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, ok := in.Properties["timeout_seconds"]; !ok {
+			continue
+		}
+		followers++
+		if wait, ok := in.Properties["wait"]; ok {
+			// wait left out is its default: false unless the schema says true.
+			if d := jobWait(in, map[string]any{}); (d != 0) != (wait["default"] == true) {
+				t.Errorf("%s without wait (default %v): %v added to the call timeout", tl.Definition.Name, wait["default"], d)
+			}
+			if d := jobWait(in, map[string]any{"wait": true, "timeout_seconds": float64(7)}); d != 7*time.Second {
+				t.Errorf("%s with wait: %v added, want 7s", tl.Definition.Name, d)
+			}
+		} else if d := jobWait(in, map[string]any{"timeout_seconds": float64(7)}); d != 7*time.Second {
+			t.Errorf("%s: %v added, want 7s", tl.Definition.Name, d)
+		}
+	}
+	if followers < 3 {
+		t.Errorf("%d tools follow a job, expected refresh, export and import at least", followers)
+	}
+}
