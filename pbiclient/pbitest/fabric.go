@@ -23,10 +23,10 @@ import (
 // Fabric's error shape when it does not parse, and otherwise applied to the Model's measures,
 // so DAX queries see them. Tables and columns are not changed by an update.
 //
-// Tokens must be for Fabric's audience (the token endpoint grants
-// https://api.fabric.microsoft.com/.default to the service principal's client credentials); a
-// Power BI token is answered 401. Any such token sees every workspace: user tokens for Fabric and
-// workspace roles are not modelled here.
+// Tokens must be for Fabric's audience (the token endpoint grants Fabric's scope to the service
+// principal, to signed-in users, to on-behalf-of exchanges and to managed identities); a Power
+// BI token is answered 401. Any such token sees every workspace: workspace roles are not
+// modelled on this surface.
 
 // fabricPrefix is the path the Fabric API lives under on this server.
 const fabricPrefix = "/fabric/v1"
