@@ -183,7 +183,7 @@ func newKeyVaultReader(cfg Config) (TokenSource, error) {
 		default:
 			if _, ok := managedIdentityFromEnv(getenv); ok {
 				kind = KindManagedIdentity
-			} else if _, ok := probeIMDS(context.Background(), imdsTokenEndpoint); ok {
+			} else if _, ok := imdsProbe(); ok {
 				kind = KindManagedIdentity
 			} else {
 				kind = KindAzureCLI

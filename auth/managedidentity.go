@@ -11,6 +11,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -222,8 +223,13 @@ func managedIdentityAvailable(getenv func(string) string) (why string, ok bool) 
 	if why, ok := managedIdentityFromEnv(getenv); ok {
 		return why, true
 	}
-	return probeIMDS(context.Background(), imdsTokenEndpoint)
+	return imdsProbe()
 }
+
+// imdsProbe probes this machine's instance metadata service once per process: the machine does
+// not change while the server runs, and every credential built at start-up (Power BI's, then
+// Fabric's, and a Key Vault reader's) would otherwise wait up to imdsProbeTimeout again.
+var imdsProbe = sync.OnceValues(func() (string, bool) { return probeIMDS(context.Background(), imdsTokenEndpoint) })
 
 // managedIdentityFromEnv mirrors MSAL's GetSource for the sources the
 // environment announces.

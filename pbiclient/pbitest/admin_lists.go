@@ -238,27 +238,7 @@ func (s *Server) adminListPipelines(w http.ResponseWriter, r *http.Request) {
 // adminAddPipelineUser serves POST admin/pipelines/{pipelineId}/users: a principal becomes (or
 // stays) an Admin of the pipeline, the only right there is.
 func (s *Server) adminAddPipelineUser(w http.ResponseWriter, r *http.Request) {
-	var body struct {
-		Identifier    string `json:"identifier"`
-		PrincipalType string `json:"principalType"`
-		AccessRight   string `json:"accessRight"`
-	}
-	if present, ok := readJSON(w, r, &body); !ok {
-		return
-	} else if !present || body.Identifier == "" || !slices.Contains(principalTypes, body.PrincipalType) || body.AccessRight != "Admin" {
-		writeError(w, http.StatusBadRequest, "InvalidRequest", "identifier, principalType (User, Group or App) and accessRight Admin are required")
-		return
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	p := s.adminPipelineOf(w, r)
-	if p == nil {
-		return
-	}
-	if p.userIndex(body.Identifier) < 0 {
-		p.info.Users = append(p.info.Users, PipelineUser{Identifier: body.Identifier, PrincipalType: body.PrincipalType})
-	}
-	writeEmptyOK(w)
+	s.setPipelineUser(w, r, s.adminPipelineOf)
 }
 
 // adminPipelineOf is the pipeline the admin route names, whoever its users are: an

@@ -345,28 +345,38 @@ var datasetGrantRights = []string{"Read", "ReadReshare", "ReadExplore", "ReadRes
 
 var datasetPrincipalTypes = []string{"User", "Group", "App", "None"}
 
+// readDatasetUser reads and checks the principal and right of a request that adds (POST) or
+// sets (PUT) a permission on a model: rights are the ones the operation takes, doing names it
+// in the refusal of service principals.
+func readDatasetUser(w http.ResponseWriter, r *http.Request, doing string, rights []string) (DatasetUser, bool) {
+	var body DatasetUser
+	present, ok := readJSON(w, r, &body)
+	if !ok {
+		return body, false
+	}
+	bad := func(msg string) (DatasetUser, bool) {
+		writeError(w, http.StatusBadRequest, "InvalidRequest", msg)
+		return body, false
+	}
+	switch {
+	case !present || body.Identifier == "":
+		return bad("identifier, principalType and datasetUserAccessRight are required.")
+	case !slices.Contains(datasetPrincipalTypes, body.PrincipalType):
+		return bad(fmt.Sprintf("principalType %q is not valid; use User, Group, App or None.", body.PrincipalType))
+	case body.PrincipalType == "App":
+		return bad(doing + " permissions of service principals (principalType App) is not supported.")
+	case !slices.Contains(rights, body.DatasetUserAccessRight):
+		return bad(fmt.Sprintf("datasetUserAccessRight %q is not valid; use %s.", body.DatasetUserAccessRight, strings.Join(rights, ", ")))
+	}
+	return body, true
+}
+
 // grantDatasetUser adds a permission. A principal that already has access
 // keeps what it had and gains what was granted: the operation grants, it
 // never takes away.
 func (s *Server) grantDatasetUser(w http.ResponseWriter, r *http.Request) {
-	var body DatasetUser
-	present, ok := readJSON(w, r, &body)
+	body, ok := readDatasetUser(w, r, "Adding", datasetGrantRights)
 	if !ok {
-		return
-	}
-	bad := func(msg string) { writeError(w, http.StatusBadRequest, "InvalidRequest", msg) }
-	switch {
-	case !present || body.Identifier == "":
-		bad("identifier, principalType and datasetUserAccessRight are required.")
-		return
-	case !slices.Contains(datasetPrincipalTypes, body.PrincipalType):
-		bad(fmt.Sprintf("principalType %q is not valid; use User, Group, App or None.", body.PrincipalType))
-		return
-	case body.PrincipalType == "App":
-		bad("Adding permissions to service principals (principalType App) is not supported.")
-		return
-	case !slices.Contains(datasetGrantRights, body.DatasetUserAccessRight):
-		bad(fmt.Sprintf("datasetUserAccessRight %q is not valid; use Read, ReadReshare, ReadExplore or ReadReshareExplore.", body.DatasetUserAccessRight))
 		return
 	}
 	s.mu.Lock()

@@ -1,7 +1,6 @@
 package pbitest
 
 import (
-	"fmt"
 	"net/http"
 	"slices"
 	"strings"
@@ -19,24 +18,8 @@ var datasetPutRights = append([]string{"None"}, datasetGrantRights...)
 // adds). As documented, it cannot add or remove Write: a principal with Write keeps it, and
 // None removes everything else. Service principals are not supported.
 func (s *Server) putDatasetUser(w http.ResponseWriter, r *http.Request) {
-	var body DatasetUser
-	present, ok := readJSON(w, r, &body)
+	body, ok := readDatasetUser(w, r, "Updating", datasetPutRights)
 	if !ok {
-		return
-	}
-	bad := func(msg string) { writeError(w, http.StatusBadRequest, "InvalidRequest", msg) }
-	switch {
-	case !present || body.Identifier == "":
-		bad("identifier, principalType and datasetUserAccessRight are required.")
-		return
-	case !slices.Contains(datasetPrincipalTypes, body.PrincipalType):
-		bad(fmt.Sprintf("principalType %q is not valid; use User, Group, App or None.", body.PrincipalType))
-		return
-	case body.PrincipalType == "App":
-		bad("Updating permissions of service principals (principalType App) is not supported.")
-		return
-	case !slices.Contains(datasetPutRights, body.DatasetUserAccessRight):
-		bad(fmt.Sprintf("datasetUserAccessRight %q is not valid; use None, Read, ReadReshare, ReadExplore or ReadReshareExplore.", body.DatasetUserAccessRight))
 		return
 	}
 	s.mu.Lock()

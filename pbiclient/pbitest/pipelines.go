@@ -1176,6 +1176,12 @@ func (s *Server) listPipelineUsers(w http.ResponseWriter, r *http.Request) {
 // updatePipelineUser adds a principal to a pipeline, or changes the one with
 // the same identifier. Admin is the only access right.
 func (s *Server) updatePipelineUser(w http.ResponseWriter, r *http.Request) {
+	s.setPipelineUser(w, r, s.pipelineOf)
+}
+
+// setPipelineUser serves both routes that add or change a pipeline's user: the pipeline's own
+// and the admin one, which differ only in how the pipeline is found (lookup).
+func (s *Server) setPipelineUser(w http.ResponseWriter, r *http.Request, lookup func(http.ResponseWriter, *http.Request) *pipeline) {
 	var body struct {
 		Identifier    string `json:"identifier"`
 		AccessRight   string `json:"accessRight"`
@@ -1188,7 +1194,7 @@ func (s *Server) updatePipelineUser(w http.ResponseWriter, r *http.Request) {
 	case strings.TrimSpace(body.Identifier) == "":
 		writeError(w, http.StatusBadRequest, "InvalidRequest", "identifier is required")
 		return
-	case !slices.Contains([]string{"User", "Group", "App"}, body.PrincipalType):
+	case !slices.Contains(principalTypes, body.PrincipalType):
 		writeError(w, http.StatusBadRequest, "InvalidRequest", "principalType must be User, Group or App")
 		return
 	case body.AccessRight != "Admin":
@@ -1197,7 +1203,7 @@ func (s *Server) updatePipelineUser(w http.ResponseWriter, r *http.Request) {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	p := s.pipelineOf(w, r)
+	p := lookup(w, r)
 	if p == nil {
 		return
 	}
